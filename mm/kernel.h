@@ -1,0 +1,125 @@
+// mm/kernel.h: the kernel's global state, per simulated machine.
+//
+// Linux keeps mem_map, the buddy zone, the zero page, the pid table and each CPU's
+// `current` in globals. A test binary here boots many machines, one after another, so
+// those globals are fields of one `kernel_state`, and `kst()` finds the state of the
+// machine this host thread is simulating now (the sim layer installs it on entry with
+// `kernel_state_scope`). Everything in mm/ reaches its globals through kst(), so a reader
+// can map `kst().mem_map` to Linux's `mem_map` one for one.
+//
+// Threading: one host thread drives one machine; nothing here is shared between host
+// threads. Simulated tasks interleave only at explicit points chosen by sim/.
+#ifndef MMSIM_MM_KERNEL_H_
+#define MMSIM_MM_KERNEL_H_
+
+#include <array>
+#include <map>
+#include <vector>
+
+#include "hw/cpu.h"
+#include "hw/phys_mem.h"
+#include "mm/errno.h"
+#include "mm/mm_types.h"
+#include "mm/sched.h"
+#include "mm/types.h"
+
+namespace kernel {
+
+struct page;
+struct kernel_observer;   // mm/trace.h
+struct fault_injector;    // mm/fault_inject.h
+struct zone;              // mm/mmzone.h
+
+// /proc/vmstat counters kept by this port (include/linux/vm_event_item.h, mmzone.h names).
+enum vm_stat_item {
+  NR_FREE_PAGES,
+  NR_ANON_MAPPED,
+  NR_FILE_MAPPED,
+  NR_PAGETABLE,
+  NR_FOLL_PIN_ACQUIRED,
+  NR_FOLL_PIN_RELEASED,
+  PGALLOC_NORMAL,
+  PGFREE,
+  PGFAULT,
+  PGMAJFAULT,
+  NR_TLB_REMOTE_FLUSH,
+  NR_TLB_REMOTE_FLUSH_RECEIVED,
+  NR_TLB_LOCAL_FLUSH_ALL,
+  NR_TLB_LOCAL_FLUSH_ONE,
+  NR_VM_STAT_ITEMS
+};
+const char* vm_stat_name(int item);  // "nr_free_pages", "pgfault", ...
+
+struct kernel_state {
+  // --- hardware (owned by sim::Machine) ---
+  hw::PhysMem* phys = nullptr;      // the direct map: __va(pa) == phys->ptr(pa)
+  std::vector<hw::Cpu*> cpus;       // cpu_possible_mask
+  int this_cpu = 0;                 // smp_processor_id()
+  std::array<task_struct*, NR_CPUS> current_task{};  // per-CPU `current`
+
+  // --- memory (mm/page_alloc.cc) ---
+  page* mem_map = nullptr;          // one struct page per frame
+  unsigned long max_pfn = 0;
+  zone* zone_normal = nullptr;      // the only zone
+  page* zero_page = nullptr;        // ZERO_PAGE(0), PG_reserved, never freed
+  long vm_stat[NR_VM_STAT_ITEMS] = {};
+
+  // --- slab accounting (mm/slab.cc) ---
+  long slab_allocations = 0;        // live kmalloc objects
+  long slab_bytes = 0;
+
+  // --- tasks (kernel/pid.cc) ---
+  std::map<pid_t, task_struct*> pid_table;  // init_pid_ns: pid -> task (until reaped)
+  pid_t last_pid = 0;
+  pid_t pid_max = 4194304;
+  u64 next_ctx_id = 1;              // mm_context_t.ctx_id source
+  u16 next_pcid = 1;                // DEVIATION(kernel): one PCID per mm, 1..4095, reused modulo
+
+  // --- sysctls ---
+  int sysctl_max_map_count = 65530;  // DEFAULT_MAX_MAP_COUNT
+  int suid_dumpable = 0;             // fs.suid_dumpable
+
+  // --- instrumentation (sim/ installs these; null = off, one branch) ---
+  kernel_observer* observer = nullptr;
+  fault_injector* fault = nullptr;
+};
+
+// The state of the machine this host thread is simulating. BUG if there is none.
+kernel_state& kst();
+kernel_state* kst_or_null();
+// Installs `ks` as this thread's active machine for the scope's lifetime (nests).
+class kernel_state_scope {
+ public:
+  explicit kernel_state_scope(kernel_state* ks);
+  ~kernel_state_scope();
+  kernel_state_scope(const kernel_state_scope&) = delete;
+  kernel_state_scope& operator=(const kernel_state_scope&) = delete;
+
+ private:
+  kernel_state* prev_;
+};
+
+inline int smp_processor_id() { return kst().this_cpu; }
+inline hw::Cpu* this_cpu_hw() { return kst().cpus[kst().this_cpu]; }
+// Linux's `current`. DEVIATION(kernel): a function call, since a macro named `current`
+// would break any C++ header that uses the word.
+inline task_struct* current() { return kst().current_task[kst().this_cpu]; }
+
+inline void count_vm_event(vm_stat_item item) { ++kst().vm_stat[item]; }
+inline void count_vm_events(vm_stat_item item, long delta) { kst().vm_stat[item] += delta; }
+inline void mod_node_page_state(vm_stat_item item, long delta) { kst().vm_stat[item] += delta; }
+
+}  // namespace kernel
+
+#endif  // MMSIM_MM_KERNEL_H_
+
+namespace kernel {
+// Boot (init/main.c, mm/mm_init.c). start_kernel() brings a kernel up on the hardware
+// already in ks->phys and ks->cpus and makes ks the active state of this thread's scope
+// (the caller holds a kernel_state_scope). It returns 0 or a negative errno.
+int start_kernel(kernel_state* ks);
+// mm/mm_init.cc: mem_map, the buddy allocator over all frames, the zero page.
+int mm_core_init();
+// Tears everything down (host memory of mem_map etc.); the machine is unusable after.
+void kernel_shutdown(kernel_state* ks);
+}  // namespace kernel

@@ -1,0 +1,269 @@
+// mm/mm.h: the core mm interface (include/linux/mm.h, plus the prototypes Linux keeps in
+// mm/internal.h and include/linux/mmap_lock.h), Linux 6.x names and values.
+//
+// This header is the contract between the parts of the port: page allocation
+// (mm/page_alloc.cc), page tables and faults (mm/memory.cc), mappings (mm/mmap.cc,
+// mm/vma.cc, mm/mprotect.cc), GUP (mm/gup.cc) and the x86 arch layer (mm/arch/x86/).
+#ifndef MMSIM_MM_MM_H_
+#define MMSIM_MM_MM_H_
+
+#include "mm/arch/x86/pgtable.h"
+#include "mm/gfp.h"
+#include "mm/kernel.h"
+#include "mm/mm_types.h"
+#include "mm/page-flags.h"
+#include "mm/page_ref.h"
+
+namespace kernel {
+
+// ---- vm_flags (include/linux/mm.h) ----
+inline constexpr vm_flags_t VM_NONE = 0x00000000;
+inline constexpr vm_flags_t VM_READ = 0x00000001;
+inline constexpr vm_flags_t VM_WRITE = 0x00000002;
+inline constexpr vm_flags_t VM_EXEC = 0x00000004;
+inline constexpr vm_flags_t VM_SHARED = 0x00000008;
+inline constexpr vm_flags_t VM_MAYREAD = 0x00000010;
+inline constexpr vm_flags_t VM_MAYWRITE = 0x00000020;
+inline constexpr vm_flags_t VM_MAYEXEC = 0x00000040;
+inline constexpr vm_flags_t VM_MAYSHARE = 0x00000080;
+inline constexpr vm_flags_t VM_GROWSDOWN = 0x00000100;
+inline constexpr vm_flags_t VM_UFFD_MISSING = 0x00000200;
+inline constexpr vm_flags_t VM_PFNMAP = 0x00000400;
+inline constexpr vm_flags_t VM_LOCKED = 0x00002000;
+inline constexpr vm_flags_t VM_IO = 0x00004000;
+inline constexpr vm_flags_t VM_DONTCOPY = 0x00020000;
+inline constexpr vm_flags_t VM_DONTEXPAND = 0x00040000;
+inline constexpr vm_flags_t VM_ACCOUNT = 0x00100000;
+inline constexpr vm_flags_t VM_NORESERVE = 0x00200000;
+inline constexpr vm_flags_t VM_DONTDUMP = 0x04000000;
+inline constexpr vm_flags_t VM_SOFTDIRTY = 0x08000000;
+inline constexpr vm_flags_t VM_MIXEDMAP = 0x10000000;
+inline constexpr vm_flags_t VM_STACK = VM_GROWSDOWN;
+inline constexpr vm_flags_t VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
+inline constexpr vm_flags_t VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
+
+// ---- mmap(2) arguments (include/uapi/asm-generic/mman-common.h, x86 values) ----
+inline constexpr unsigned long PROT_NONE = 0x0;
+inline constexpr unsigned long PROT_READ = 0x1;
+inline constexpr unsigned long PROT_WRITE = 0x2;
+inline constexpr unsigned long PROT_EXEC = 0x4;
+inline constexpr unsigned long PROT_GROWSDOWN = 0x01000000;
+inline constexpr unsigned long PROT_GROWSUP = 0x02000000;
+inline constexpr unsigned long MAP_SHARED = 0x01;
+inline constexpr unsigned long MAP_PRIVATE = 0x02;
+inline constexpr unsigned long MAP_SHARED_VALIDATE = 0x03;
+inline constexpr unsigned long MAP_TYPE = 0x0f;
+inline constexpr unsigned long MAP_FIXED = 0x10;
+inline constexpr unsigned long MAP_ANONYMOUS = 0x20;
+inline constexpr unsigned long MAP_GROWSDOWN = 0x0100;
+inline constexpr unsigned long MAP_DENYWRITE = 0x0800;
+inline constexpr unsigned long MAP_EXECUTABLE = 0x1000;
+inline constexpr unsigned long MAP_LOCKED = 0x2000;
+inline constexpr unsigned long MAP_NORESERVE = 0x4000;
+inline constexpr unsigned long MAP_POPULATE = 0x8000;
+inline constexpr unsigned long MAP_NONBLOCK = 0x10000;
+inline constexpr unsigned long MAP_STACK = 0x20000;
+inline constexpr unsigned long MAP_FIXED_NOREPLACE = 0x100000;
+
+// ---- GUP flags (include/linux/mm_types.h enum, internal ones from mm/internal.h) ----
+inline constexpr unsigned int FOLL_WRITE = 0x1;
+inline constexpr unsigned int FOLL_GET = 0x2;
+inline constexpr unsigned int FOLL_DUMP = 0x4;
+inline constexpr unsigned int FOLL_FORCE = 0x8;
+inline constexpr unsigned int FOLL_NOWAIT = 0x10;
+inline constexpr unsigned int FOLL_NOFAULT = 0x20;
+inline constexpr unsigned int FOLL_HWPOISON = 0x40;
+inline constexpr unsigned int FOLL_ANON = 0x80;
+inline constexpr unsigned int FOLL_LONGTERM = 0x100;
+inline constexpr unsigned int FOLL_SPLIT_PMD = 0x200;
+inline constexpr unsigned int FOLL_INTERRUPTIBLE = 0x800;
+inline constexpr unsigned int FOLL_HONOR_NUMA_FAULT = 0x1000;
+inline constexpr unsigned int FOLL_TOUCH = 0x10000;
+inline constexpr unsigned int FOLL_TRIED = 0x20000;
+inline constexpr unsigned int FOLL_REMOTE = 0x40000;
+inline constexpr unsigned int FOLL_PIN = 0x80000;
+inline constexpr unsigned int FOLL_FAST_ONLY = 0x100000;
+inline constexpr unsigned int FOLL_UNLOCKABLE = 0x200000;
+inline constexpr unsigned int FOLL_MADV_POPULATE = 0x400000;
+
+// ---- fault flags (include/linux/mm_types.h enum fault_flag) ----
+inline constexpr unsigned int FAULT_FLAG_WRITE = 0x1;
+inline constexpr unsigned int FAULT_FLAG_MKWRITE = 0x2;
+inline constexpr unsigned int FAULT_FLAG_ALLOW_RETRY = 0x4;
+inline constexpr unsigned int FAULT_FLAG_RETRY_NOWAIT = 0x8;
+inline constexpr unsigned int FAULT_FLAG_KILLABLE = 0x10;
+inline constexpr unsigned int FAULT_FLAG_TRIED = 0x20;
+inline constexpr unsigned int FAULT_FLAG_USER = 0x40;
+inline constexpr unsigned int FAULT_FLAG_REMOTE = 0x80;
+inline constexpr unsigned int FAULT_FLAG_INSTRUCTION = 0x100;
+inline constexpr unsigned int FAULT_FLAG_INTERRUPTIBLE = 0x200;
+inline constexpr unsigned int FAULT_FLAG_UNSHARE = 0x400;
+inline constexpr unsigned int FAULT_FLAG_ORIG_PTE_VALID = 0x800;
+inline constexpr unsigned int FAULT_FLAG_VMA_LOCK = 0x1000;
+inline constexpr unsigned int FAULT_FLAG_DEFAULT =
+    FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE | FAULT_FLAG_INTERRUPTIBLE;
+
+// ---- fault results (include/linux/mm_types.h enum vm_fault_reason) ----
+inline constexpr vm_fault_t VM_FAULT_OOM = 0x000001;
+inline constexpr vm_fault_t VM_FAULT_SIGBUS = 0x000002;
+inline constexpr vm_fault_t VM_FAULT_MAJOR = 0x000004;
+inline constexpr vm_fault_t VM_FAULT_HWPOISON = 0x000010;
+inline constexpr vm_fault_t VM_FAULT_HWPOISON_LARGE = 0x000020;
+inline constexpr vm_fault_t VM_FAULT_SIGSEGV = 0x000040;
+inline constexpr vm_fault_t VM_FAULT_NOPAGE = 0x000100;
+inline constexpr vm_fault_t VM_FAULT_LOCKED = 0x000200;
+inline constexpr vm_fault_t VM_FAULT_RETRY = 0x000400;
+inline constexpr vm_fault_t VM_FAULT_FALLBACK = 0x000800;
+inline constexpr vm_fault_t VM_FAULT_DONE_COW = 0x001000;
+inline constexpr vm_fault_t VM_FAULT_NEEDDSYNC = 0x002000;
+inline constexpr vm_fault_t VM_FAULT_COMPLETED = 0x004000;
+inline constexpr vm_fault_t VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV |
+                                             VM_FAULT_HWPOISON | VM_FAULT_HWPOISON_LARGE;
+
+inline constexpr int DEFAULT_MAX_MAP_COUNT = 65530;
+inline constexpr unsigned int GUP_PIN_COUNTING_BIAS = 1U << 10;
+
+// ---- the fault descriptor (include/linux/mm.h struct vm_fault) ----
+struct vm_fault {
+  vm_area_struct* vma;
+  gfp_t gfp_mask;
+  pgoff_t pgoff;
+  unsigned long address;       // faulting address, page aligned
+  unsigned long real_address;  // faulting address as given
+  unsigned int flags;          // FAULT_FLAG_*
+  pmd_t* pmd;
+  pud_t* pud;
+  pte_t orig_pte;
+  page* cow_page;
+  page* page;
+  pte_t* pte;                  // the PTE slot, mapped
+  spinlock_t* ptl;
+};
+
+// ---- mmap_lock (include/linux/mmap_lock.h) ----
+inline void mmap_init_lock(mm_struct* mm) { init_rwsem(&mm->mmap_lock, "mmap_lock"); }
+inline void mmap_read_lock(mm_struct* mm) { down_read(&mm->mmap_lock); }
+inline int mmap_read_lock_killable(mm_struct* mm) { return down_read_killable(&mm->mmap_lock); }
+inline void mmap_read_unlock(mm_struct* mm) { up_read(&mm->mmap_lock); }
+inline void mmap_write_lock(mm_struct* mm) { down_write(&mm->mmap_lock); }
+inline int mmap_write_lock_killable(mm_struct* mm) { return down_write_killable(&mm->mmap_lock); }
+inline void mmap_write_unlock(mm_struct* mm) { up_write(&mm->mmap_lock); }
+inline void mmap_assert_locked(const mm_struct* mm) { BUG_ON(!rwsem_is_locked(&mm->mmap_lock)); }
+inline void mmap_assert_write_locked(const mm_struct* mm) {
+  BUG_ON(!rwsem_is_write_locked(&mm->mmap_lock));
+}
+
+// ---- struct page <-> pfn <-> address (include/asm-generic/memory_model.h, x86 page.h) ----
+inline unsigned long page_to_pfn(const page* p) {
+  return static_cast<unsigned long>(p - kst().mem_map);
+}
+inline page* pfn_to_page(unsigned long pfn) { return kst().mem_map + pfn; }
+inline bool pfn_valid(unsigned long pfn) { return pfn < kst().max_pfn; }
+inline unsigned long folio_pfn(const folio* f) { return page_to_pfn(f); }
+// The direct map: the kernel's view of a physical address is the host mapping of the frame.
+inline void* __va(unsigned long pa) { return kst().phys->ptr(hw::PhysAddr(pa)); }
+inline unsigned long __pa(const void* va) {
+  return static_cast<unsigned long>(static_cast<const uint8_t*>(va) -
+                                    kst().phys->ptr(hw::PhysAddr(0)));
+}
+inline void* page_address(const page* p) {
+  return kst().phys->frame(hw::Pfn(page_to_pfn(p)));
+}
+inline page* virt_to_page(const void* va) { return pfn_to_page(__pa(va) >> PAGE_SHIFT); }
+inline void* folio_address(const folio* f) { return page_address(f); }
+inline page* ZERO_PAGE(unsigned long /*vaddr*/) { return kst().zero_page; }
+inline bool is_zero_pfn(unsigned long pfn) { return pfn == page_to_pfn(kst().zero_page); }
+inline bool is_zero_page(const page* p) { return p == kst().zero_page; }
+inline bool is_zero_folio(const folio* f) { return f == kst().zero_page; }
+
+// ---- VMA lookup and helpers (mm/mmap.cc, mm/vma.cc) ----
+vm_area_struct* find_vma(mm_struct* mm, unsigned long addr);   // first VMA with vm_end > addr
+vm_area_struct* find_vma_prev(mm_struct* mm, unsigned long addr, vm_area_struct** pprev);
+vm_area_struct* vma_lookup(mm_struct* mm, unsigned long addr);  // VMA containing addr, or null
+vm_area_struct* find_vma_intersection(mm_struct* mm, unsigned long start, unsigned long end);
+vm_area_struct* vma_next(mm_struct* mm, vm_area_struct* vma);  // DEVIATION: no vma_iterator
+inline bool vma_is_anonymous(const vm_area_struct* vma) { return vma->vm_ops == nullptr; }
+inline bool is_cow_mapping(vm_flags_t flags) { return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE; }
+inline unsigned long vma_pages(const vm_area_struct* vma) {
+  return (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
+}
+pgprot_t vm_get_page_prot(vm_flags_t vm_flags);  // the x86 protection map
+
+// ---- mappings (mm/mmap.cc, mm/vma.cc, mm/mprotect.cc, mm/util.cc) ----
+// Return the mapped address or a negative errno cast to unsigned long (IS_ERR_VALUE).
+unsigned long vm_mmap_pgoff(file* file, unsigned long addr, unsigned long len,
+                            unsigned long prot, unsigned long flag, unsigned long pgoff);
+unsigned long do_mmap(file* file, unsigned long addr, unsigned long len, unsigned long prot,
+                      unsigned long flags, vm_flags_t vm_flags, unsigned long pgoff,
+                      unsigned long* populate);
+unsigned long get_unmapped_area(file* file, unsigned long addr, unsigned long len,
+                                unsigned long pgoff, unsigned long flags);
+int do_munmap(mm_struct* mm, unsigned long start, size_t len);
+int vm_munmap(unsigned long start, size_t len);
+int do_mprotect_pkey(unsigned long start, size_t len, unsigned long prot, int pkey);
+inline bool IS_ERR_VALUE(unsigned long x) { return x >= static_cast<unsigned long>(-MAX_ERRNO); }
+
+// ---- faults (mm/memory.cc) ----
+vm_fault_t handle_mm_fault(vm_area_struct* vma, unsigned long address, unsigned int flags,
+                           struct pt_regs* regs);
+page* vm_normal_page(vm_area_struct* vma, unsigned long addr, pte_t pte);
+folio* vm_normal_folio(vm_area_struct* vma, unsigned long addr, pte_t pte);
+int __pte_alloc(mm_struct* mm, pmd_t* pmd);
+int __pmd_alloc(mm_struct* mm, pud_t* pud, unsigned long address);
+int __pud_alloc(mm_struct* mm, p4d_t* p4d, unsigned long address);
+void zap_page_range_single(vm_area_struct* vma, unsigned long address, unsigned long size);
+void free_pgd_range(mm_struct* mm, unsigned long addr, unsigned long end,
+                    unsigned long floor, unsigned long ceiling);
+int anon_vma_prepare(vm_area_struct* vma);
+void folio_add_new_anon_rmap(folio* f, vm_area_struct* vma, unsigned long address);
+void folio_add_anon_rmap_pte(folio* f, page* p, vm_area_struct* vma, unsigned long address);
+void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma);
+inline int folio_mapcount(const folio* f) { return atomic_read(&f->_mapcount) + 1; }
+inline bool folio_mapped(const folio* f) { return folio_mapcount(f) > 0; }
+inline int page_mapcount(const page* p) { return atomic_read(&p->_mapcount) + 1; }
+
+// ---- RSS counters (include/linux/mm.h) ----
+inline unsigned long get_mm_counter(mm_struct* mm, int member) {
+  return static_cast<unsigned long>(atomic_long_read(&mm->rss_stat.count[member]));
+}
+inline void add_mm_counter(mm_struct* mm, int member, long value) {
+  atomic_long_add(value, &mm->rss_stat.count[member]);
+}
+inline void inc_mm_counter(mm_struct* mm, int member) { add_mm_counter(mm, member, 1); }
+inline void dec_mm_counter(mm_struct* mm, int member) { add_mm_counter(mm, member, -1); }
+inline int mm_counter_file(folio* f) { return PageSwapBacked(f) ? MM_SHMEMPAGES : MM_FILEPAGES; }
+inline int mm_counter(folio* f) { return PageAnon(f) ? MM_ANONPAGES : mm_counter_file(f); }
+inline unsigned long get_mm_rss(mm_struct* mm) {
+  return get_mm_counter(mm, MM_FILEPAGES) + get_mm_counter(mm, MM_ANONPAGES) +
+         get_mm_counter(mm, MM_SHMEMPAGES);
+}
+
+// ---- mm lifetime (kernel/fork.cc) ----
+mm_struct* mm_alloc();
+void mmput(mm_struct* mm);   // drop mm_users; the last one tears the address space down
+void mmdrop(mm_struct* mm);  // drop mm_count; the last one frees the struct
+inline void mmget(mm_struct* mm) { atomic_inc(&mm->mm_users); }
+inline void mmgrab(mm_struct* mm) { atomic_inc(&mm->mm_count); }
+mm_struct* get_task_mm(task_struct* task);
+mm_struct* mm_access(task_struct* task, unsigned int mode);
+void exit_mmap(mm_struct* mm);
+inline int get_dumpable(const mm_struct* mm) { return static_cast<int>(mm->flags & MMF_DUMPABLE_MASK); }
+void set_dumpable(mm_struct* mm, int value);
+
+// ---- GUP (mm/gup.cc) ----
+long pin_user_pages_remote(mm_struct* mm, unsigned long start, unsigned long nr_pages,
+                           unsigned int gup_flags, page** pages, int* locked);
+long get_user_pages_remote(mm_struct* mm, unsigned long start, unsigned long nr_pages,
+                           unsigned int gup_flags, page** pages, int* locked);
+void unpin_user_pages_dirty_lock(page** pages, unsigned long npages, bool make_dirty);
+void unpin_user_pages(page** pages, unsigned long npages);
+void unpin_user_page(page* p);
+int __mm_populate(unsigned long start, unsigned long len, int ignore_errors);
+inline void mm_populate(unsigned long addr, unsigned long len) { (void)__mm_populate(addr, len, 1); }
+inline bool folio_maybe_dma_pinned(const folio* f) {
+  return static_cast<unsigned int>(atomic_read(&f->_refcount)) >= GUP_PIN_COUNTING_BIAS;
+}
+
+}  // namespace kernel
+
+#endif  // MMSIM_MM_MM_H_

@@ -1,0 +1,147 @@
+// mm/mm_types.h: struct page, struct vm_area_struct, struct mm_struct.
+// Mirrors include/linux/mm_types.h (Linux 6.x), reduced to what this simulator needs.
+//
+// Deviations (grep "DEVIATION(mm_types)"):
+//  - No large folios and no THP: every folio is exactly one page, so `folio` is an alias of
+//    `page` and page_folio()/folio_page() are identities. Pins on a folio therefore always
+//    use GUP_PIN_COUNTING_BIAS on _refcount (the small-folio rule); there is no _pincount.
+//  - struct page's `private` field is spelled `private_` (C++ keyword).
+//  - The maple tree mm->mm_mt is a B-tree map from vm_start to the VMA: the same ordered
+//    lookups (find_vma, vma_next, vma_prev) at O(log n).
+//  - No memcg, no NUMA (one node, one zone ZONE_NORMAL), no RCU.
+#ifndef MMSIM_MM_MM_TYPES_H_
+#define MMSIM_MM_MM_TYPES_H_
+
+#include <bitset>
+
+#include "absl/container/btree_map.h"
+#include "mm/arch/x86/pgtable_types.h"
+#include "mm/types.h"
+
+namespace kernel {
+
+struct address_space;
+struct anon_vma;
+struct file;
+struct mm_struct;
+struct vm_operations_struct;
+struct user_namespace;
+
+inline constexpr int NR_CPUS = 64;
+
+// The page frame descriptor: one per simulated 4 KiB frame, all in one array (mem_map)
+// indexed by PFN, so page_to_pfn and pfn_to_page are one subtraction and one addition.
+struct page {
+  unsigned long flags;  // PG_* bits, see mm/page-flags.h
+  union {
+    struct {                  // page cache, anonymous and buddy pages
+      list_head lru;          // buddy: link in free_area[order].free_list
+      address_space* mapping; // file: its address_space; anon: anon_vma | PAGE_MAPPING_ANON
+      pgoff_t index;          // offset in mapping, in pages (anon: linear page index)
+      unsigned long private_; // buddy: the order of the free block this page heads
+    };
+    struct {                  // page-table pages (PGTY_table)
+      unsigned long _pt_pad_1;
+      unsigned long _pt_pad_2;
+      mm_struct* pt_mm;       // the mm whose tables live here
+      unsigned long _pt_pad_3;
+      unsigned long pt_level; // DEVIATION(mm_types): 4=PGD .. 1=PTE, for debug_vm and views
+    };
+  };
+  // Number of page-table entries mapping this page, minus one (-1: unmapped).
+  atomic_t _mapcount;
+  // References: mappings, page-cache, get_page users, and GUP_PIN_COUNTING_BIAS per pin.
+  // Never touched directly outside mm/page_ref.h.
+  atomic_t _refcount;
+  // PGTY_* page type (buddy, table, zero ...), 0 for ordinary pages. Linux overlays this
+  // with _mapcount; kept apart here for clarity, which still fits in 64 bytes.
+  unsigned int page_type;
+  unsigned int _pad;
+};
+static_assert(sizeof(page) == 64, "struct page must stay 64 bytes, as in Linux");
+
+using folio = page;  // DEVIATION(mm_types): no large folios.
+inline folio* page_folio(page* p) { return p; }
+inline page* folio_page(folio* f, unsigned long n) { return f + n; }
+
+// The anon_vma: the root of reverse mapping for anonymous pages (mm/rmap.c, reduced).
+struct anon_vma {
+  anon_vma* root;
+  atomic_t refcount;
+  unsigned long num_active_vmas;
+};
+
+// A contiguous range of one address space with one set of permissions and one backing.
+struct vm_area_struct {
+  unsigned long vm_start;  // first byte
+  unsigned long vm_end;    // first byte after
+  mm_struct* vm_mm;        // the address space it belongs to
+  pgprot_t vm_page_prot;   // PTE bits for pages mapped here (from the protection map)
+  vm_flags_t vm_flags;     // VM_* flags, see mm/mm.h
+  anon_vma* anon_vma;      // set on the first anonymous fault (anon_vma_prepare)
+  const vm_operations_struct* vm_ops;  // null for anonymous memory
+  unsigned long vm_pgoff;  // offset in the file (or vm_start >> PAGE_SHIFT for anon)
+  file* vm_file;           // backing file, or null
+  void* vm_private_data;
+  const char* anon_name;   // "[stack]", "[vvar]" ... for /proc/PID/maps; null otherwise
+};
+
+enum {
+  MM_FILEPAGES,   // resident file-mapped pages
+  MM_ANONPAGES,   // resident anonymous pages
+  MM_SWAPENTS,    // swap entries (always 0: no swap)
+  MM_SHMEMPAGES,  // resident shmem pages
+  NR_MM_COUNTERS
+};
+
+struct mm_rss_stat {
+  atomic_long_t count[NR_MM_COUNTERS];
+};
+
+// arch/x86/include/asm/mmu.h
+struct mm_context_t {
+  u64 ctx_id;  // unique, never reused
+  u16 pcid;    // DEVIATION(mm_types): one fixed PCID per mm (Linux assigns ASIDs per CPU)
+};
+
+// mm->flags bits (include/linux/sched/coredump.h): the low two bits hold the dumpable mode.
+inline constexpr int MMF_DUMPABLE_BITS = 2;
+inline constexpr unsigned long MMF_DUMPABLE_MASK = (1UL << MMF_DUMPABLE_BITS) - 1;
+enum { SUID_DUMP_DISABLE = 0, SUID_DUMP_USER = 1, SUID_DUMP_ROOT = 2 };
+
+// An address space.
+struct mm_struct {
+  // --- guarded by mmap_lock (held for writing to change, for reading to look) ---
+  absl::btree_map<unsigned long, vm_area_struct*> mm_mt;  // vm_start -> VMA (maple tree)
+  int map_count;               // number of VMAs
+  unsigned long mmap_base;     // top of the top-down mmap area
+  unsigned long task_size;     // TASK_SIZE for this mm
+  unsigned long total_vm;      // pages mapped
+  unsigned long locked_vm;
+  atomic_long_t pinned_vm;
+  unsigned long data_vm, exec_vm, stack_vm;
+  unsigned long start_stack;
+  rw_semaphore mmap_lock;
+
+  // --- page tables, guarded by page_table_lock ---
+  pgd_t* pgd;                  // top-level table, in simulated physical memory (direct map)
+  spinlock_t page_table_lock;
+  atomic_long_t pgtables_bytes;
+
+  // --- lifetime ---
+  atomic_t mm_users;  // users of the address space (tasks, mm_access callers): mmput
+  atomic_t mm_count;  // references to the struct itself: mmdrop
+
+  mm_rss_stat rss_stat;
+  unsigned long flags;  // MMF_* (dumpable in the low bits)
+  user_namespace* user_ns;
+  std::bitset<NR_CPUS> cpu_bitmap;  // mm_cpumask(): CPUs that may cache this mm's translations
+  mm_context_t context;
+  struct task_struct* owner;  // DEVIATION(mm_types): for views only
+};
+
+inline std::bitset<NR_CPUS>* mm_cpumask(mm_struct* mm) { return &mm->cpu_bitmap; }
+
+}  // namespace kernel
+
+#endif  // MMSIM_MM_MM_TYPES_H_

@@ -1,0 +1,117 @@
+// mm/page-flags.h: page->flags bits, page types, and their test/set helpers.
+// Mirrors include/linux/page-flags.h (Linux 6.x), reduced.
+#ifndef MMSIM_MM_PAGE_FLAGS_H_
+#define MMSIM_MM_PAGE_FLAGS_H_
+
+#include "mm/mm_types.h"
+
+namespace kernel {
+
+enum pageflags {
+  PG_locked,
+  PG_writeback,
+  PG_referenced,
+  PG_uptodate,
+  PG_dirty,
+  PG_lru,
+  PG_head,
+  PG_waiters,
+  PG_active,
+  PG_workingset,
+  PG_owner_priv_1,
+  PG_owner_2,
+  PG_arch_1,
+  PG_reserved,
+  PG_private,
+  PG_private_2,
+  PG_reclaim,
+  PG_swapbacked,
+  PG_unevictable,
+  PG_mlocked,
+  __NR_PAGEFLAGS,
+  PG_anon_exclusive = PG_owner_2,  // anon pages: mapped exclusively by one process
+};
+
+// page->mapping tag bits (include/linux/page-flags.h).
+inline constexpr unsigned long PAGE_MAPPING_ANON = 0x1;
+
+// Page types (include/linux/page-flags.h enum pagetype, 6.12+ layout).
+enum pagetype : unsigned int {
+  PGTY_none = 0,
+  PGTY_buddy = 0xf0,
+  PGTY_offline = 0xf1,
+  PGTY_table = 0xf2,
+  PGTY_guard = 0xf3,
+  PGTY_slab = 0xf5,
+  PGTY_zsmalloc = 0xf6,
+  PGTY_unaccepted = 0xf7,
+};
+
+inline bool test_bit(int nr, const unsigned long* addr) { return (*addr >> nr) & 1UL; }
+inline void set_bit(int nr, unsigned long* addr) { *addr |= 1UL << nr; }
+inline void clear_bit(int nr, unsigned long* addr) { *addr &= ~(1UL << nr); }
+inline bool test_and_set_bit(int nr, unsigned long* addr) {
+  bool old = test_bit(nr, addr);
+  set_bit(nr, addr);
+  return old;
+}
+inline bool test_and_clear_bit(int nr, unsigned long* addr) {
+  bool old = test_bit(nr, addr);
+  clear_bit(nr, addr);
+  return old;
+}
+
+// PageFoo / SetPageFoo / ClearPageFoo and the folio_test_foo family. With no large folios
+// the folio forms are the page forms.
+#define MMSIM_PAGEFLAG(Uname, lname)                                                          \
+  inline bool Page##Uname(const page* p) { return test_bit(PG_##lname, &p->flags); }          \
+  inline void SetPage##Uname(page* p) { set_bit(PG_##lname, &p->flags); }                     \
+  inline void ClearPage##Uname(page* p) { clear_bit(PG_##lname, &p->flags); }                 \
+  inline bool folio_test_##lname(const folio* f) { return test_bit(PG_##lname, &f->flags); } \
+  inline void folio_set_##lname(folio* f) { set_bit(PG_##lname, &f->flags); }                 \
+  inline void folio_clear_##lname(folio* f) { clear_bit(PG_##lname, &f->flags); }
+
+MMSIM_PAGEFLAG(Locked, locked)
+MMSIM_PAGEFLAG(Referenced, referenced)
+MMSIM_PAGEFLAG(Uptodate, uptodate)
+MMSIM_PAGEFLAG(Dirty, dirty)
+MMSIM_PAGEFLAG(LRU, lru)
+MMSIM_PAGEFLAG(Active, active)
+MMSIM_PAGEFLAG(Reserved, reserved)
+MMSIM_PAGEFLAG(Private, private)
+MMSIM_PAGEFLAG(SwapBacked, swapbacked)
+MMSIM_PAGEFLAG(Writeback, writeback)
+MMSIM_PAGEFLAG(AnonExclusive, anon_exclusive)
+#undef MMSIM_PAGEFLAG
+
+inline bool PageAnon(const page* p) {
+  return (reinterpret_cast<unsigned long>(p->mapping) & PAGE_MAPPING_ANON) != 0;
+}
+inline bool folio_test_anon(const folio* f) { return PageAnon(f); }
+
+#define MMSIM_PAGETYPE(Uname, lname)                                                  \
+  inline bool Page##Uname(const page* p) { return p->page_type == PGTY_##lname; }     \
+  inline void __SetPage##Uname(page* p) {                                             \
+    VM_BUG_ON(p->page_type != PGTY_none);                                             \
+    p->page_type = PGTY_##lname;                                                      \
+  }                                                                                   \
+  inline void __ClearPage##Uname(page* p) {                                           \
+    VM_BUG_ON(p->page_type != PGTY_##lname);                                          \
+    p->page_type = PGTY_none;                                                         \
+  }
+
+MMSIM_PAGETYPE(Buddy, buddy)
+MMSIM_PAGETYPE(Table, table)
+MMSIM_PAGETYPE(Slab, slab)
+#undef MMSIM_PAGETYPE
+
+// mm/filemap.c: the page lock, as model state.
+inline bool folio_trylock(folio* f) { return !test_and_set_bit(PG_locked, &f->flags); }
+inline void folio_lock(folio* f) { BUG_ON(test_and_set_bit(PG_locked, &f->flags)); }
+inline void folio_unlock(folio* f) { BUG_ON(!test_and_clear_bit(PG_locked, &f->flags)); }
+inline void lock_page(page* p) { folio_lock(p); }
+inline void unlock_page(page* p) { folio_unlock(p); }
+
+}  // namespace kernel
+
+#endif  // MMSIM_MM_PAGE_FLAGS_H_

@@ -1,0 +1,90 @@
+// mm/sched.h: tasks and credentials (include/linux/sched.h, cred.h, capability.h,
+// sched/signal.h, user_namespace.h), reduced to what mm and process_vm_* consult.
+//
+// Deviations (grep "DEVIATION(sched)"): one user namespace (init_user_ns) and one pid
+// namespace; no scheduler state beyond `on_cpu`; signals reduced to "fatal signal pending".
+#ifndef MMSIM_MM_SCHED_H_
+#define MMSIM_MM_SCHED_H_
+
+#include <string>
+
+#include "mm/types.h"
+
+namespace kernel {
+
+struct mm_struct;
+
+// include/uapi/linux/capability.h
+inline constexpr int CAP_SYS_PTRACE = 19;
+inline constexpr int CAP_SYS_ADMIN = 21;
+inline constexpr int CAP_LAST_CAP = 40;
+struct kernel_cap_t {
+  u64 val;
+};
+inline constexpr kernel_cap_t CAP_EMPTY_SET = {0};
+inline constexpr kernel_cap_t CAP_FULL_SET = {(1ULL << (CAP_LAST_CAP + 1)) - 1};
+inline bool cap_raised(kernel_cap_t c, int flag) { return (c.val >> flag) & 1; }
+inline bool cap_issubset(kernel_cap_t a, kernel_cap_t set) { return !(a.val & ~set.val); }
+
+struct user_namespace {
+  int level;  // 0: the initial namespace
+};
+
+// include/linux/cred.h: the security context of a task.
+struct cred {
+  atomic_t usage;
+  uid_t uid, suid, euid, fsuid;  // real, saved, effective, filesystem user ids
+  gid_t gid, sgid, egid, fsgid;
+  kernel_cap_t cap_inheritable, cap_permitted, cap_effective, cap_bset, cap_ambient;
+  user_namespace* user_ns;
+};
+
+// include/linux/sched/signal.h: state shared by the threads of a process.
+struct signal_struct {
+  atomic_t sigcnt;
+  int nr_threads;
+  rw_semaphore exec_update_lock;  // taken for reading by mm_access
+  int group_exit_code;
+  bool group_exit;        // DEVIATION(sched): stands in for SIGNAL_GROUP_EXIT
+};
+
+// task->flags
+inline constexpr unsigned int PF_EXITING = 0x00000004;
+inline constexpr unsigned int PF_KTHREAD = 0x00200000;
+// task->exit_state
+inline constexpr int EXIT_DEAD = 0x0010;
+inline constexpr int EXIT_ZOMBIE = 0x0020;
+
+inline constexpr int TASK_COMM_LEN = 16;
+
+struct task_struct {
+  atomic_t usage;            // get_task_struct / put_task_struct
+  unsigned int flags;        // PF_*
+  int exit_state;            // 0 while alive, EXIT_ZOMBIE, EXIT_DEAD
+  int exit_code;
+  pid_t pid;                 // thread id
+  pid_t tgid;                // thread-group (process) id
+  task_struct* group_leader;
+  task_struct* real_parent;
+  mm_struct* mm;             // null for kernel threads and after exit_mm()
+  mm_struct* active_mm;
+  const cred* real_cred;     // objective credentials (what others see)
+  const cred* cred;          // subjective credentials (what it acts with)
+  signal_struct* signal;
+  char comm[TASK_COMM_LEN];
+  int on_cpu;                // the CPU it runs on, or -1
+  bool fatal_signal;         // DEVIATION(sched): a SIGKILL is pending
+  // DEVIATION(sched): why the last user access of this task was killed (SIGSEGV/SIGBUS),
+  // recorded instead of delivered so that the simulation carries on.
+  int last_signal;
+  unsigned long last_signal_addr;
+};
+
+inline bool fatal_signal_pending(const task_struct* p) { return p != nullptr && p->fatal_signal; }
+inline bool same_thread_group(const task_struct* p1, const task_struct* p2) {
+  return p1->tgid == p2->tgid;
+}
+
+}  // namespace kernel
+
+#endif  // MMSIM_MM_SCHED_H_

@@ -1,0 +1,80 @@
+// mm/trace.h: trace points of the kernel port (the role of include/trace/events/*.h).
+//
+// When no observer is installed (kst().observer == nullptr) a trace point costs one
+// predictable branch and formats nothing. sim/trace implements kernel_observer and renders
+// the call tree as indented text or Chrome trace-event JSON.
+//
+// Use:
+//   long process_vm_rw_core(...) {
+//     trace_call tc("process_vm_rw_core", "pid=%d riovcnt=%lu vm_write=%d", pid, riovcnt, vm_write);
+//     ...
+//     return tc.ret(rc);          // records the return value shown on exit
+//   }
+//   trace_event("mm_page_alloc", "pfn=%#lx order=%u", pfn, order);
+#ifndef MMSIM_MM_TRACE_H_
+#define MMSIM_MM_TRACE_H_
+
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "mm/kernel.h"
+
+namespace kernel {
+
+struct kernel_observer {
+  virtual ~kernel_observer() = default;
+  // A kernel function was entered with these (already formatted) arguments.
+  virtual void on_enter(const char* fn, const std::string& args) {}
+  // ...and returned. has_ret is false for void functions.
+  virtual void on_exit(const char* fn, long ret, bool has_ret) {}
+  // A point event inside the current function: page allocation, pin, fault, flush ...
+  virtual void on_event(const char* name, const std::string& detail) {}
+};
+
+inline bool trace_enabled() { return unlikely(kst().observer != nullptr); }
+
+class trace_call {
+ public:
+  template <typename... Args>
+  trace_call(const char* fn, const absl::FormatSpec<Args...>& fmt, const Args&... args) : fn_(fn) {
+    if (trace_enabled()) {
+      on_ = true;
+      kst().observer->on_enter(fn, absl::StrFormat(fmt, args...));
+    }
+  }
+  explicit trace_call(const char* fn) : fn_(fn) {
+    if (trace_enabled()) {
+      on_ = true;
+      kst().observer->on_enter(fn, std::string());
+    }
+  }
+  ~trace_call() {
+    if (on_ && kst_or_null() != nullptr && kst().observer != nullptr)
+      kst().observer->on_exit(fn_, ret_, has_ret_);
+  }
+  trace_call(const trace_call&) = delete;
+  trace_call& operator=(const trace_call&) = delete;
+
+  // Records the value the function returns; returns it unchanged.
+  template <typename T>
+  T ret(T value) {
+    ret_ = static_cast<long>(value);
+    has_ret_ = true;
+    return value;
+  }
+
+ private:
+  const char* fn_;
+  long ret_ = 0;
+  bool on_ = false;
+  bool has_ret_ = false;
+};
+
+template <typename... Args>
+inline void trace_event(const char* name, const absl::FormatSpec<Args...>& fmt, const Args&... args) {
+  if (trace_enabled()) kst().observer->on_event(name, absl::StrFormat(fmt, args...));
+}
+
+}  // namespace kernel
+
+#endif  // MMSIM_MM_TRACE_H_

@@ -1,0 +1,112 @@
+// mm/types.h: the basic kernel types (include/linux/types.h, list.h, atomic.h, rwsem.h).
+//
+// The simulated kernel runs on one host thread, and concurrency between simulated tasks is
+// modelled at explicit preemption points. So atomics are plain integers behind Linux's
+// atomic_* names, and locks are *model state*: they count holders so that assertions such
+// as mmap_assert_locked() and lockdep-style misuse (unlocking what is not held, taking a
+// write lock while readers are in) are caught with BUG_ON, but they never block a host thread.
+#ifndef MMSIM_MM_TYPES_H_
+#define MMSIM_MM_TYPES_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "mm/bug.h"
+
+namespace kernel {
+
+using u8 = uint8_t;
+using u16 = uint16_t;
+using u32 = uint32_t;
+using u64 = uint64_t;
+using pgoff_t = unsigned long;
+using gfp_t = unsigned int;
+using vm_flags_t = unsigned long;
+using vm_fault_t = unsigned int;
+using pid_t = int;
+using uid_t = unsigned int;
+using gid_t = unsigned int;
+using loff_t = long long;
+using ssize_t = long;
+
+struct atomic_t {
+  int counter;
+};
+inline int atomic_read(const atomic_t* v) { return v->counter; }
+inline void atomic_set(atomic_t* v, int i) { v->counter = i; }
+inline void atomic_add(int i, atomic_t* v) { v->counter += i; }
+inline void atomic_sub(int i, atomic_t* v) { v->counter -= i; }
+inline void atomic_inc(atomic_t* v) { ++v->counter; }
+inline void atomic_dec(atomic_t* v) { --v->counter; }
+inline int atomic_inc_return(atomic_t* v) { return ++v->counter; }
+inline int atomic_dec_return(atomic_t* v) { return --v->counter; }
+inline bool atomic_dec_and_test(atomic_t* v) { return --v->counter == 0; }
+inline int atomic_add_return(int i, atomic_t* v) { return v->counter += i; }
+inline int atomic_sub_return(int i, atomic_t* v) { return v->counter -= i; }
+
+struct atomic_long_t {
+  long counter;
+};
+inline long atomic_long_read(const atomic_long_t* v) { return v->counter; }
+inline void atomic_long_set(atomic_long_t* v, long i) { v->counter = i; }
+inline void atomic_long_add(long i, atomic_long_t* v) { v->counter += i; }
+inline void atomic_long_sub(long i, atomic_long_t* v) { v->counter -= i; }
+inline void atomic_long_inc(atomic_long_t* v) { ++v->counter; }
+inline void atomic_long_dec(atomic_long_t* v) { --v->counter; }
+
+// include/linux/list.h: the intrusive doubly linked list.
+struct list_head {
+  list_head* next;
+  list_head* prev;
+};
+inline void INIT_LIST_HEAD(list_head* list) { list->next = list->prev = list; }
+inline bool list_empty(const list_head* head) { return head->next == head; }
+inline void __list_add(list_head* n, list_head* prev, list_head* next) {
+  next->prev = n;
+  n->next = next;
+  n->prev = prev;
+  prev->next = n;
+}
+inline void list_add(list_head* n, list_head* head) { __list_add(n, head, head->next); }
+inline void list_add_tail(list_head* n, list_head* head) { __list_add(n, head->prev, head); }
+inline void list_del(list_head* entry) {
+  entry->next->prev = entry->prev;
+  entry->prev->next = entry->next;
+  entry->next = entry->prev = nullptr;
+}
+#define list_entry(ptr, type, member) \
+  reinterpret_cast<type*>(reinterpret_cast<char*>(ptr) - offsetof(type, member))
+#define list_first_entry(head, type, member) list_entry((head)->next, type, member)
+
+// include/linux/rwsem.h, as model state. count > 0: that many readers; -1: one writer.
+struct rw_semaphore {
+  long count;
+  const char* name;
+};
+void init_rwsem(rw_semaphore* sem, const char* name);
+void down_read(rw_semaphore* sem);
+int down_read_killable(rw_semaphore* sem);  // 0, or -EINTR if a fatal signal is pending
+void up_read(rw_semaphore* sem);
+void down_write(rw_semaphore* sem);
+int down_write_killable(rw_semaphore* sem);
+void up_write(rw_semaphore* sem);
+inline bool rwsem_is_locked(const rw_semaphore* sem) { return sem->count != 0; }
+inline bool rwsem_is_write_locked(const rw_semaphore* sem) { return sem->count < 0; }
+
+// include/linux/spinlock.h, as model state (held or not).
+struct spinlock_t {
+  int locked;
+};
+inline void spin_lock_init(spinlock_t* l) { l->locked = 0; }
+inline void spin_lock(spinlock_t* l) {
+  BUG_ON(l->locked);
+  l->locked = 1;
+}
+inline void spin_unlock(spinlock_t* l) {
+  BUG_ON(!l->locked);
+  l->locked = 0;
+}
+
+}  // namespace kernel
+
+#endif  // MMSIM_MM_TYPES_H_
