@@ -13,6 +13,12 @@
 
 #include "mm/bug.h"
 
+// Marks a pointer into *simulated* user memory (a user virtual address carried as a
+// pointer value). It is never dereferenced on the host: only uaccess (copy_from_user and
+// friends, mm/arch/x86/uaccess.h) and GUP turn it into bytes, through the simulated CPU or
+// page tables. Compute with such addresses as unsigned long where they may wrap.
+#define __user
+
 namespace kernel {
 
 using u8 = uint8_t;
