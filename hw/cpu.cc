@@ -1,0 +1,279 @@
+// hw/cpu.cc: control-register writes, the translation slow path, accesses.
+#include "hw/cpu.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "hw/check.h"
+
+namespace hw {
+
+Cpu::Cpu(int id, PhysMem* mem, const TlbProfile& tlb_profile)
+    : id_(id), mem_(mem), tlb_(tlb_profile) {
+  CHECK(mem != nullptr);
+  tlb_.set_observer(nullptr, id_);
+  UpdateMode();
+}
+
+void Cpu::set_observer(HwObserver* observer) {
+  observer_ = observer;
+  tlb_.set_observer(observer, id_);
+}
+
+void Cpu::UpdateMode() {
+  mode_.user = cpl_ == 3;
+  mode_.wp = (cr0_ & kCr0Wp) != 0;
+  mode_.nxe = (efer_ & kEferNxe) != 0;
+  mode_.smep = (cr4_ & kCr4Smep) != 0;
+  mode_.smap = (cr4_ & kCr4Smap) != 0;
+  mode_.ac = ac_;
+  mode_.maxphyaddr = mem_->maxphyaddr();
+  pcid_ = (cr4_ & kCr4Pcide) != 0 ? static_cast<uint16_t>(cr3_ & kCr3PcidMask)
+                                  : 0;
+}
+
+void Cpu::Flush(TlbFlushKind kind, uint16_t pcid, VirtAddr va) {
+  if (ABSL_PREDICT_FALSE(observer_ != nullptr)) {
+    observer_->OnTlbFlush(id_, kind, pcid, va);
+  }
+}
+
+Fault Cpu::WriteCr0(uint64_t value) {
+  if ((value >> 32) != 0 || (value & kCr0Pg) == 0 || (value & kCr0Pe) == 0) {
+    return Fault::GeneralProtection();
+  }
+  cr0_ = value;
+  UpdateMode();
+  return Fault{};
+}
+
+Fault Cpu::WriteCr3(uint64_t value) {
+  const bool pcide = (cr4_ & kCr4Pcide) != 0;
+  // SDM 4.5 Tables 4-12/4-13: bits 63:M (PCIDE = 0) or 62:M (PCIDE = 1)
+  // are reserved.
+  uint64_t reserved = ~((uint64_t{1} << mem_->maxphyaddr()) - 1);
+  if (pcide) reserved &= ~kCr3NoFlush;
+  if ((value & reserved) != 0) return Fault::GeneralProtection();
+
+  const uint64_t old = cr3_;
+  const bool no_flush = pcide && (value & kCr3NoFlush) != 0;
+  cr3_ = value & ~kCr3NoFlush;
+  UpdateMode();
+  if (ABSL_PREDICT_FALSE(observer_ != nullptr)) {
+    observer_->OnCr3Write(id_, old, value);
+  }
+  if (!no_flush) {
+    // With PCIDE = 0 every entry has PCID 0, so this is "all non-global".
+    tlb_.FlushPcid(pcid_);
+    Flush(TlbFlushKind::kCr3Write, pcid_, VirtAddr(0));
+  }
+  return Fault{};
+}
+
+Fault Cpu::WriteCr4(uint64_t value) {
+  if ((value & kCr4Pae) == 0) return Fault::GeneralProtection();
+  if ((cr4_ & kCr4Pcide) == 0 && (value & kCr4Pcide) != 0 &&
+      (cr3_ & kCr3PcidMask) != 0) {
+    return Fault::GeneralProtection();
+  }
+  const uint64_t changed = cr4_ ^ value;
+  cr4_ = value;
+  UpdateMode();
+  // SDM 4.10.4.1, "MOV to CR4".
+  if ((changed & kCr4Pge) != 0 ||
+      ((changed & kCr4Pcide) != 0 && (value & kCr4Pcide) == 0) ||
+      ((changed & kCr4Smep) != 0 && (value & kCr4Smep) != 0)) {
+    tlb_.FlushAll();
+    Flush(TlbFlushKind::kFlushAll, pcid_, VirtAddr(0));
+  }
+  return Fault{};
+}
+
+Fault Cpu::WriteEfer(uint64_t value) {
+  if ((value & kEferLme) == 0) return Fault::GeneralProtection();
+  efer_ = (value & ~kEferLma) | (efer_ & kEferLma);
+  UpdateMode();
+  return Fault{};
+}
+
+void Cpu::Invlpg(VirtAddr va) {
+  if (!va.IsCanonical()) return;  // SDM vol. 2, INVLPG: a NOP
+  tlb_.InvalidatePage(va, pcid_);
+  Flush(TlbFlushKind::kInvlpg, pcid_, va);
+}
+
+Fault Cpu::Invpcid(int type, uint16_t pcid, VirtAddr va) {
+  if (type < 0 || type > 3 || pcid > kCr3PcidMask) {
+    return Fault::GeneralProtection();
+  }
+  const bool pcide = (cr4_ & kCr4Pcide) != 0;
+  if ((type == 0 || type == 1) && !pcide && pcid != 0) {
+    return Fault::GeneralProtection();
+  }
+  switch (type) {
+    case 0:
+      if (!va.IsCanonical()) return Fault::GeneralProtection(va.value());
+      tlb_.InvalidatePageNonGlobal(va, pcid);
+      Flush(TlbFlushKind::kInvpcidAddr, pcid, va);
+      break;
+    case 1:
+      tlb_.FlushPcid(pcid);
+      Flush(TlbFlushKind::kInvpcidSingle, pcid, VirtAddr(0));
+      break;
+    case 2:
+      tlb_.FlushAll();
+      Flush(TlbFlushKind::kInvpcidAllGlobal, 0, VirtAddr(0));
+      break;
+    case 3:
+      tlb_.FlushNonGlobal();
+      Flush(TlbFlushKind::kInvpcidAllNonGlobal, 0, VirtAddr(0));
+      break;
+  }
+  return Fault{};
+}
+
+void Cpu::SetCpl(int cpl) {
+  CHECK(cpl >= 0 && cpl <= 3, "CPL must be 0..3");
+  cpl_ = cpl;
+  UpdateMode();
+}
+
+void Cpu::SetAc(bool ac) {
+  ac_ = ac;
+  UpdateMode();
+}
+
+Fault Cpu::RaiseFault(const Fault& fault, AccessType type, VirtAddr va,
+                      bool had_entry) {
+  if (ABSL_PREDICT_FALSE(observer_ != nullptr)) {
+    observer_->OnFault(id_, fault, type);
+  }
+  if (fault.kind == Fault::Kind::kPageFault) {
+    cr2_ = fault.cr2;
+    // SDM 4.10.4.1: a #PF invalidates the TLB entries for the faulting page
+    // in the current PCID. Without a lookup hit there is nothing to drop.
+    if (had_entry && tlb_.InvalidatePage(va, pcid_) > 0) {
+      Flush(TlbFlushKind::kPageFault, pcid_, va);
+    }
+  }
+  return fault;
+}
+
+Cpu::Translation Cpu::TranslateSlow(VirtAddr va, AccessType type,
+                                    const TlbEntry* hit) {
+  if (hit != nullptr &&
+      !AccessAllowed(hit->writable, hit->user, hit->nx, type, mode_)) {
+    // The cached rights decide (SDM 4.10.2.3); a stale, too-strict entry
+    // yields a "spurious" #PF that also drops the entry, so a retry walks.
+    const Fault f = Fault::PageFault(
+        va.value(), kPfErrPresent | AccessErrorBits(type, mode_));
+    return Translation{RaiseFault(f, type, va, /*had_entry=*/true), {}, {}};
+  }
+  // A miss, or a write through an entry with D = 0 (SDM 4.8: the processor
+  // walks to set D in the paging-structure entry).
+  tlb_.CountWalk();
+  const WalkResult r = Walk(*mem_, cr3_, va, type, mode_, observer_, id_);
+  if (!r.ok()) {
+    return Translation{RaiseFault(r.fault, type, va, hit != nullptr), {}, {}};
+  }
+  TlbEntry e;
+  e.vpn = (va.value() & ~(PageBytesOf(r.size) - 1)) >> kPageShift;
+  e.pfn = r.frame.value() >> kPageShift;
+  e.pcid = pcid_;
+  e.size = r.size;
+  e.valid = true;
+  e.global = r.global && (cr4_ & kCr4Pge) != 0;  // SDM 4.10.2.4
+  e.writable = r.writable;
+  e.user = r.user;
+  e.nx = r.nx;
+  e.dirty = r.dirty;
+  tlb_.Fill(e);
+  return Translation{Fault{}, r.PhysFor(va), r.size};
+}
+
+Fault Cpu::Access(VirtAddr va, void* buf, size_t len, AccessType type) {
+  CHECK(len <= kPageSize, "a single access is at most one page");
+  if (len == 0) return Fault{};
+  const size_t first =
+      static_cast<size_t>(std::min<uint64_t>(len, kPageSize - va.page_offset()));
+  // Translate every page the access touches before moving any byte.
+  const Translation t1 = Translate(va, type);
+  if (!t1.fault.ok()) return t1.fault;
+  Translation t2;
+  const VirtAddr va2 = va + first;
+  if (first < len) {
+    t2 = Translate(va2, type);
+    if (!t2.fault.ok()) return t2.fault;
+  }
+  if (!mem_->Contains(t1.pa, first)) {
+    return RaiseFault(Fault::MachineCheck(va.value()), type, va, false);
+  }
+  if (first < len && !mem_->Contains(t2.pa, len - first)) {
+    return RaiseFault(Fault::MachineCheck(va2.value()), type, va2, false);
+  }
+  uint8_t* bytes = static_cast<uint8_t*>(buf);
+  if (type == AccessType::kWrite) {
+    std::memcpy(mem_->ptr(t1.pa), bytes, first);
+    if (first < len) std::memcpy(mem_->ptr(t2.pa), bytes + first, len - first);
+  } else {
+    std::memcpy(bytes, mem_->ptr(t1.pa), first);
+    if (first < len) std::memcpy(bytes + first, mem_->ptr(t2.pa), len - first);
+  }
+  return Fault{};
+}
+
+Fault Cpu::Load(VirtAddr va, void* dst, size_t len) {
+  return Access(va, dst, len, AccessType::kRead);
+}
+
+Fault Cpu::Store(VirtAddr va, const void* src, size_t len) {
+  // Access only reads from the buffer for a write.
+  return Access(va, const_cast<void*>(src), len, AccessType::kWrite);
+}
+
+Fault Cpu::Fetch(VirtAddr va, void* dst, size_t len) {
+  return Access(va, dst, len, AccessType::kFetch);
+}
+
+Cpu::CopyResult Cpu::CopyFromLinear(void* dst, VirtAddr src, size_t len) {
+  uint8_t* out = static_cast<uint8_t*>(dst);
+  size_t done = 0;
+  while (done < len) {
+    const VirtAddr va = src + done;
+    const Translation t = Translate(va, AccessType::kRead);
+    if (ABSL_PREDICT_FALSE(!t.fault.ok())) return CopyResult{done, t.fault};
+    const uint64_t page_bytes = PageBytesOf(t.size);
+    const size_t chunk = static_cast<size_t>(std::min<uint64_t>(
+        len - done, page_bytes - (va.value() & (page_bytes - 1))));
+    if (ABSL_PREDICT_FALSE(!mem_->Contains(t.pa, chunk))) {
+      return CopyResult{done, RaiseFault(Fault::MachineCheck(va.value()),
+                                         AccessType::kRead, va, false)};
+    }
+    std::memcpy(out + done, mem_->ptr(t.pa), chunk);
+    done += chunk;
+  }
+  return CopyResult{done, Fault{}};
+}
+
+Cpu::CopyResult Cpu::CopyToLinear(VirtAddr dst, const void* src, size_t len) {
+  const uint8_t* in = static_cast<const uint8_t*>(src);
+  size_t done = 0;
+  while (done < len) {
+    const VirtAddr va = dst + done;
+    const Translation t = Translate(va, AccessType::kWrite);
+    if (ABSL_PREDICT_FALSE(!t.fault.ok())) return CopyResult{done, t.fault};
+    const uint64_t page_bytes = PageBytesOf(t.size);
+    const size_t chunk = static_cast<size_t>(std::min<uint64_t>(
+        len - done, page_bytes - (va.value() & (page_bytes - 1))));
+    if (ABSL_PREDICT_FALSE(!mem_->Contains(t.pa, chunk))) {
+      return CopyResult{done, RaiseFault(Fault::MachineCheck(va.value()),
+                                         AccessType::kWrite, va, false)};
+    }
+    std::memcpy(mem_->ptr(t.pa), in + done, chunk);
+    done += chunk;
+  }
+  return CopyResult{done, Fault{}};
+}
+
+}  // namespace hw

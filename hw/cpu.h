@@ -1,0 +1,208 @@
+// hw/cpu.h: one logical processor's MMU-facing state and its memory accesses.
+//
+// Cpu holds the registers that control paging (SDM vol. 3A 2.5 and 4.1):
+//   CR0  PE (bit 0), WP (16), PG (31)
+//   CR2  page-fault linear address (written on every #PF)
+//   CR3  PML4 table address; PCID in bits 11:0 when CR4.PCIDE = 1
+//        (SDM 4.5, Tables 4-12/4-13); bit 63 of a written value = "don't
+//        flush" (SDM 4.10.4.1), never stored
+//   CR4  PAE (5), PGE (7), PCIDE (17), SMEP (20), SMAP (21)
+//   IA32_EFER  LME (8), LMA (10), NXE (11)
+//   CPL and RFLAGS.AC
+// plus a TLB (tlb.h) and a pointer to the shared physical memory.
+//
+// The Cpu comes up in IA-32e mode with 4-level paging, as firmware and a
+// boot loader leave it: CR0 = PE|PG, CR4 = PAE, EFER = LME|LMA, CR3 = 0, CPL
+// 0. WP, PGE, PCIDE, SMEP, SMAP and NXE start clear; the OS turns them on.
+// Leaving IA-32e mode is not modelled (clearing PG, PAE or LME is #GP).
+//
+// Register writes are single functions that update the state, apply the
+// architectural TLB side effects (SDM 4.10.4.1) and emit observer events, so
+// no caller can forget one of the three.
+//
+// Accesses (Load/Store/Fetch, CopyFromLinear/CopyToLinear) run at the
+// current CPL and translate through the TLB (Translate). A translation that
+// faults leaves no TLB entry (SDM 4.10.2.3) and drops any entry for the page
+// (SDM 4.10.4.1); a #PF writes CR2. An access to a physical address outside
+// simulated memory returns Fault::Kind::kMachineCheck and copies nothing.
+//
+// Thread safety: none. Several Cpu objects may share one PhysMem; nothing
+// keeps their TLBs coherent (that is the OS's job: shootdowns).
+#ifndef MMSIM_HW_CPU_H_
+#define MMSIM_HW_CPU_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/base/optimization.h"
+#include "hw/access.h"
+#include "hw/access_rights.h"
+#include "hw/addr.h"
+#include "hw/observer.h"
+#include "hw/phys_mem.h"
+#include "hw/tlb.h"
+#include "hw/tlb_profile.h"
+#include "hw/walker.h"
+
+namespace hw {
+
+class Cpu {
+ public:
+  // Control-register bits (SDM 2.5).
+  static constexpr uint64_t kCr0Pe = uint64_t{1} << 0;
+  static constexpr uint64_t kCr0Wp = uint64_t{1} << 16;
+  static constexpr uint64_t kCr0Pg = uint64_t{1} << 31;
+  static constexpr uint64_t kCr4Pae = uint64_t{1} << 5;
+  static constexpr uint64_t kCr4Pge = uint64_t{1} << 7;
+  static constexpr uint64_t kCr4Pcide = uint64_t{1} << 17;
+  static constexpr uint64_t kCr4Smep = uint64_t{1} << 20;
+  static constexpr uint64_t kCr4Smap = uint64_t{1} << 21;
+  static constexpr uint64_t kEferLme = uint64_t{1} << 8;
+  static constexpr uint64_t kEferLma = uint64_t{1} << 10;
+  static constexpr uint64_t kEferNxe = uint64_t{1} << 11;
+  static constexpr uint64_t kCr3NoFlush = uint64_t{1} << 63;
+  static constexpr uint64_t kCr3PcidMask = 0xfff;
+  // CR3 bits 3 and 4 when CR4.PCIDE = 0 (carried, no effect).
+  static constexpr uint64_t kCr3Pwt = uint64_t{1} << 3;
+  static constexpr uint64_t kCr3Pcd = uint64_t{1} << 4;
+
+  // `mem` must outlive the Cpu. The TLB is built from `tlb_profile`.
+  Cpu(int id, PhysMem* mem, const TlbProfile& tlb_profile);
+
+  Cpu(const Cpu&) = delete;
+  Cpu& operator=(const Cpu&) = delete;
+
+  // --- Registers -----------------------------------------------------------
+  uint64_t cr0() const { return cr0_; }
+  uint64_t cr2() const { return cr2_; }
+  uint64_t cr3() const { return cr3_; }
+  uint64_t cr4() const { return cr4_; }
+  uint64_t efer() const { return efer_; }
+  int cpl() const { return cpl_; }
+  bool ac() const { return ac_; }
+  // The current PCID: CR3[11:0] when CR4.PCIDE = 1, else 0.
+  uint16_t pcid() const { return pcid_; }
+  // The paging controls as the walker sees them.
+  const PagingMode& paging_mode() const { return mode_; }
+
+  // MOV to CR0. #GP (state unchanged) if bits 63:32 are set or PE/PG would
+  // be cleared. WP takes effect at once (rights are checked on every access,
+  // also on TLB hits). No TLB effect.
+  Fault WriteCr0(uint64_t value);
+  // MOV to CR2 (the OS may write it).
+  void WriteCr2(uint64_t value) { cr2_ = value; }
+  // MOV to CR3 (SDM 4.10.4.1). #GP (state unchanged) if a reserved bit is
+  // set: bits 62:MAXPHYADDR, and bit 63 when CR4.PCIDE = 0. Then:
+  //   PCIDE = 0: drops all non-global entries (they all have PCID 0);
+  //   PCIDE = 1: drops the non-global entries of the new PCID unless bit 63
+  //              of `value` is set; entries of other PCIDs survive.
+  // Bit 63 is not stored. Emits OnCr3Write and, when entries were dropped,
+  // OnTlbFlush(kCr3Write).
+  Fault WriteCr3(uint64_t value);
+  // MOV to CR4. #GP (state unchanged) if PAE would be cleared or PCIDE set
+  // while CR3[11:0] != 0. Changing PGE, clearing PCIDE, or setting SMEP
+  // flushes the whole TLB, global entries too (the SDM asks for less on
+  // SMEP 0->1; flushing more is always allowed).
+  Fault WriteCr4(uint64_t value);
+  // WRMSR IA32_EFER. LMA is read-only (kept); clearing LME is #GP.
+  Fault WriteEfer(uint64_t value);
+
+  // INVLPG: drops the entries for `va` in the current PCID and global ones
+  // (SDM 4.10.4.1). A non-canonical address makes it a no-op.
+  void Invlpg(VirtAddr va);
+  // INVPCID (SDM vol. 2, INVPCID): type 0 one address in `pcid` (not
+  // global), 1 all non-global of `pcid`, 2 everything, 3 all non-global.
+  // #GP for a type > 3, a PCID > 4095, a non-canonical address (type 0), or
+  // a nonzero PCID for types 0/1 when CR4.PCIDE = 0.
+  Fault Invpcid(int type, uint16_t pcid, VirtAddr va);
+
+  // Current privilege level 0..3 (3 = user mode). REQUIRES: 0 <= cpl <= 3.
+  void SetCpl(int cpl);
+  // STAC / CLAC: set / clear RFLAGS.AC (SMAP override, SDM 4.6).
+  void Stac() { SetAc(true); }
+  void Clac() { SetAc(false); }
+
+  // --- Translation and accesses --------------------------------------------
+  struct Translation {
+    Fault fault;  // kind == kNone on success
+    PhysAddr pa;
+    PageSize size = PageSize::k4K;  // size of the page that maps `va`
+  };
+  // Translates `va` for `type` at the current CPL: TLB first (rights checked
+  // against the cached, combined flags); a write to an entry whose D is 0
+  // re-walks to set D (SDM 4.8); a miss walks and fills on success. On a
+  // fault: no fill, the page's entries are dropped, CR2 is set for #PF, and
+  // OnFault is emitted.
+  Translation Translate(VirtAddr va, AccessType type);
+
+  // One access of `len` bytes (REQUIRES: len <= 4096). An access that crosses
+  // a page boundary translates both pages before any byte moves, so a fault
+  // leaves memory (and *dst) untouched. CR2 is the first faulting byte's
+  // page start or `va`.
+  Fault Load(VirtAddr va, void* dst, size_t len);
+  Fault Store(VirtAddr va, const void* src, size_t len);
+  Fault Fetch(VirtAddr va, void* dst, size_t len);
+
+  // String copies with REP MOVSB semantics (as uaccess uses them): progress
+  // page by page, translating each page once; stop at the first byte whose
+  // translation faults. `done` is the exact number of bytes copied.
+  // REQUIRES: the host buffer does not overlap the simulated range.
+  struct CopyResult {
+    size_t done = 0;
+    Fault fault;
+  };
+  CopyResult CopyFromLinear(void* dst, VirtAddr src, size_t len);
+  CopyResult CopyToLinear(VirtAddr dst, const void* src, size_t len);
+
+  // --- Plumbing --------------------------------------------------------------
+  Tlb& tlb() { return tlb_; }
+  const Tlb& tlb() const { return tlb_; }
+  int id() const { return id_; }
+  PhysMem& mem() { return *mem_; }
+  // Events of this CPU, its walker and its TLB go to `observer` (may be
+  // null; must outlive the Cpu or be reset).
+  void set_observer(HwObserver* observer);
+  HwObserver* observer() const { return observer_; }
+
+ private:
+  bool HitAllows(const TlbEntry& e, AccessType type) const {
+    return AccessAllowed(e.writable, e.user, e.nx, type, mode_) &&
+           (type != AccessType::kWrite || e.dirty);
+  }
+  Translation TranslateSlow(VirtAddr va, AccessType type, const TlbEntry* hit);
+  // Records a failed access: CR2, TLB drop, observer. Returns `fault`.
+  Fault RaiseFault(const Fault& fault, AccessType type, VirtAddr va,
+                   bool had_entry);
+  Fault Access(VirtAddr va, void* buf, size_t len, AccessType type);
+  void Flush(TlbFlushKind kind, uint16_t pcid, VirtAddr va);
+  void SetAc(bool ac);
+  void UpdateMode();
+
+  const int id_;
+  PhysMem* const mem_;
+  Tlb tlb_;
+  HwObserver* observer_ = nullptr;
+
+  uint64_t cr0_ = kCr0Pe | kCr0Pg;
+  uint64_t cr2_ = 0;
+  uint64_t cr3_ = 0;
+  uint64_t cr4_ = kCr4Pae;
+  uint64_t efer_ = kEferLme | kEferLma;
+  int cpl_ = 0;
+  bool ac_ = false;
+  // Derived from the registers above by UpdateMode().
+  uint16_t pcid_ = 0;
+  PagingMode mode_;
+};
+
+inline Cpu::Translation Cpu::Translate(VirtAddr va, AccessType type) {
+  const TlbEntry* e = tlb_.Lookup(va, pcid_);
+  if (ABSL_PREDICT_TRUE(e != nullptr) && ABSL_PREDICT_TRUE(HitAllows(*e, type))) {
+    return Translation{Fault{}, e->Translate(va), e->size};
+  }
+  return TranslateSlow(va, type, e);
+}
+
+}  // namespace hw
+
+#endif  // MMSIM_HW_CPU_H_

@@ -1,0 +1,76 @@
+// hw/tlb_profile.h: the shape of a TLB hierarchy (SDM vol. 3A 4.10.2).
+//
+// The SDM leaves TLB organisation to the implementation (SDM 4.10.2.1: "the
+// details ... are implementation-specific"). A TlbProfile describes one:
+// levels (L1 DTLB, STLB, ...), each holding one or more set-associative
+// arrays, each array caching one page size with its own capacity; an array
+// may also hold 2 MiB entries next to 4 KiB ones (Intel's unified STLB).
+// Profiles are plain data; Tlb (tlb.h) is built from one.
+//
+// Built-in profiles (FindTlbProfile):
+//   "skylake"     Skylake client (the default)
+//   "goldencove"  Golden Cove (Alder Lake P-core / Sapphire Rapids)
+//   "tiny"        a 2-level toy TLB small enough to watch evictions
+// Each profile's `source` says where its numbers come from.
+#ifndef MMSIM_HW_TLB_PROFILE_H_
+#define MMSIM_HW_TLB_PROFILE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "hw/access.h"
+
+namespace hw {
+
+struct TlbArrayConfig {
+  PageSize size;  // the page size this array caches
+  int sets;       // power of two (set index = page number & (sets - 1))
+  int ways;       // 1..64
+  // A 4 KiB array that also caches 2 MiB entries (Intel's "shared 4K/2M"
+  // STLB). 2 MiB entries are indexed by their own page number, va >> 21.
+  bool shares_2m = false;
+
+  int entries() const { return sets * ways; }
+};
+
+struct TlbLevelConfig {
+  std::string name;                     // "L1 DTLB", "STLB", ...
+  std::vector<TlbArrayConfig> arrays;
+};
+
+// Victim choice within a set once every way is valid (an invalid way is
+// always used first, lowest index first). Both are deterministic.
+enum class TlbReplacement {
+  kLru,       // true LRU: the way least recently hit or filled
+  kTreePlru,  // tree pseudo-LRU: one bit per inner node of a binary tree
+              // over the ways; for a non-power-of-two way count the tree
+              // is built over the next power of two and never points at a
+              // way that does not exist
+};
+
+struct TlbProfile {
+  std::string name;
+  std::string source;  // citation for the numbers
+  std::vector<TlbLevelConfig> levels;
+  TlbReplacement replacement = TlbReplacement::kLru;
+};
+
+// OK iff `profile` can build a Tlb: at least one level; every array has a
+// power-of-two set count, 1..64 ways; no level has two arrays for one size;
+// the first level has a 4 KiB array.
+absl::Status ValidateTlbProfile(const TlbProfile& profile);
+
+// A built-in profile by name, or nullptr.
+const TlbProfile* FindTlbProfile(absl::string_view name);
+// The "skylake" profile.
+const TlbProfile& DefaultTlbProfile();
+// Names of the built-in profiles, in a fixed order.
+std::vector<std::string> TlbProfileNames();
+
+const char* TlbReplacementName(TlbReplacement r);  // "lru", "tree-plru"
+
+}  // namespace hw
+
+#endif  // MMSIM_HW_TLB_PROFILE_H_

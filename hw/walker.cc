@@ -1,0 +1,161 @@
+// hw/walker.cc: the page walk as one loop over a table of levels.
+// See walker.h for the address split and the order of checks.
+#include "hw/walker.h"
+
+#include <cstdint>
+
+#include "absl/base/optimization.h"
+
+namespace hw {
+namespace {
+
+// How an entry at a level can end the walk.
+enum class LeafRule : uint8_t {
+  kNever,   // PML4E: always references a table (PS is reserved)
+  kIfPs,    // PDPTE/PDE: a leaf when PS = 1
+  kAlways,  // PTE
+};
+
+// One row per paging level, top down (SDM 4.5, Tables 4-14..4-19).
+struct LevelDesc {
+  int level;            // 4 = PML4, 3 = PDPT, 2 = PD, 1 = PT
+  int shift;            // lowest linear-address bit of this level's index
+  LeafRule leaf_rule;
+  PageSize leaf_size;   // page size mapped when this entry is a leaf
+};
+
+constexpr LevelDesc kLevels[] = {
+    {4, 39, LeafRule::kNever, PageSize::k4K},
+    {3, 30, LeafRule::kIfPs, PageSize::k1G},
+    {2, 21, LeafRule::kIfPs, PageSize::k2M},
+    {1, 12, LeafRule::kAlways, PageSize::k4K},
+};
+constexpr int kNumLevels = sizeof(kLevels) / sizeof(kLevels[0]);
+constexpr uint64_t kIndexMask = 0x1ff;  // 9 bits: 512 entries per table
+
+static_assert(kLevels[0].shift == kLinearAddressBits - 9);
+static_assert(PageShiftOf(PageSize::k1G) == kLevels[1].shift);
+static_assert(PageShiftOf(PageSize::k2M) == kLevels[2].shift);
+static_assert(PageShiftOf(PageSize::k4K) == kLevels[3].shift);
+
+// Reads one entry; physical addresses with no memory behind them read as
+// all-ones (which any checker then rejects as reserved).
+inline uint64_t ReadEntry(const PhysMem& mem, PhysAddr pa) {
+  if (ABSL_PREDICT_FALSE(!mem.Contains(pa, sizeof(uint64_t)))) {
+    return ~uint64_t{0};
+  }
+  return mem.ReadU64(pa);
+}
+
+WalkResult PageFault(VirtAddr va, uint32_t error_code, int level,
+                     PhysAddr entry_addr, uint64_t entry) {
+  WalkResult r;
+  r.fault = Fault::PageFault(va.value(), error_code);
+  r.leaf_level = level;
+  r.leaf_entry_addr = entry_addr;
+  r.leaf = PagingEntry(entry);
+  return r;
+}
+
+// kCommit = true: the architectural walk (A/D updates, observer).
+// kCommit = false: a side-effect-free probe; `mem` is then only read.
+template <bool kCommit>
+WalkResult DoWalk(const PhysMem& mem, PhysMem* mutable_mem, uint64_t cr3,
+                  VirtAddr va, AccessType type, const PagingMode& mode,
+                  HwObserver* obs, int cpu) {
+  if (ABSL_PREDICT_FALSE(!va.IsCanonical())) {
+    WalkResult r;
+    r.fault = Fault::GeneralProtection(va.value());
+    return r;
+  }
+  const int m = mode.maxphyaddr;
+  const uint32_t access_bits = AccessErrorBits(type, mode);
+
+  PhysAddr entry_addrs[kNumLevels];
+  uint64_t entries[kNumLevels];
+  bool writable = true;
+  bool user = true;
+  bool nx = false;
+  PhysAddr table = PagingEntry(cr3).addr(m);
+
+  for (int i = 0; i < kNumLevels; ++i) {
+    const LevelDesc& d = kLevels[i];
+    const PhysAddr entry_addr =
+        table + (((va.value() >> d.shift) & kIndexMask) << 3);
+    const uint64_t raw = ReadEntry(mem, entry_addr);
+    if constexpr (kCommit) {
+      if (ABSL_PREDICT_FALSE(obs != nullptr)) {
+        obs->OnWalkStep(cpu, d.level, entry_addr, raw);
+      }
+    }
+    entry_addrs[i] = entry_addr;
+    entries[i] = raw;
+    const PagingEntry e(raw);
+
+    if (!e.present()) {
+      return PageFault(va, access_bits, d.level, entry_addr, raw);
+    }
+    const bool large = d.leaf_rule == LeafRule::kIfPs && e.ps();
+    if (raw & PagingEntry::ReservedMask(d.level, large, m, mode.nxe)) {
+      return PageFault(va, kPfErrPresent | kPfErrRsvd | access_bits, d.level,
+                       entry_addr, raw);
+    }
+    writable = writable && e.writable();
+    user = user && e.user();
+    nx = nx || e.xd();
+    if (!large && d.leaf_rule != LeafRule::kAlways) {
+      table = e.addr(m);
+      continue;
+    }
+
+    // Leaf: SDM 4.6 rights on the combined flags.
+    if (!AccessAllowed(writable, user, nx, type, mode)) {
+      return PageFault(va, kPfErrPresent | access_bits, d.level, entry_addr,
+                       raw);
+    }
+    // SDM 4.8: set A in every entry used and D in the leaf for a write.
+    uint64_t leaf = raw | PagingEntry::kA;
+    if (type == AccessType::kWrite) leaf |= PagingEntry::kD;
+    if constexpr (kCommit) {
+      for (int j = 0; j < i; ++j) {
+        if (!(entries[j] & PagingEntry::kA) &&
+            mem.Contains(entry_addrs[j], sizeof(uint64_t))) {
+          mutable_mem->WriteU64(entry_addrs[j], entries[j] | PagingEntry::kA);
+        }
+      }
+      if (leaf != raw && mem.Contains(entry_addr, sizeof(uint64_t))) {
+        mutable_mem->WriteU64(entry_addr, leaf);
+      }
+    } else {
+      leaf = raw;  // a peek reports the entry as it is
+    }
+
+    WalkResult r;
+    r.size = large ? d.leaf_size : PageSize::k4K;
+    r.frame = e.frame_addr(r.size, m);
+    r.writable = writable;
+    r.user = user;
+    r.nx = nx;
+    r.global = e.global();
+    r.dirty = (leaf & PagingEntry::kD) != 0;
+    r.leaf_level = d.level;
+    r.leaf_entry_addr = entry_addr;
+    r.leaf = PagingEntry(leaf);
+    return r;
+  }
+  __builtin_unreachable();  // the PTE row always ends the walk
+}
+
+}  // namespace
+
+WalkResult Walk(PhysMem& mem, uint64_t cr3, VirtAddr va, AccessType type,
+                const PagingMode& mode, HwObserver* obs, int cpu) {
+  return DoWalk<true>(mem, &mem, cr3, va, type, mode, obs, cpu);
+}
+
+WalkResult PeekWalk(const PhysMem& mem, uint64_t cr3, VirtAddr va,
+                    AccessType type, const PagingMode& mode) {
+  return DoWalk<false>(mem, nullptr, cr3, va, type, mode, nullptr, 0);
+}
+
+}  // namespace hw
