@@ -3,31 +3,37 @@
 #ifndef MMSIM_MM_ERRNO_H_
 #define MMSIM_MM_ERRNO_H_
 
+#include <cerrno>
+
 namespace kernel {
 
-inline constexpr int EPERM = 1;
-inline constexpr int ENOENT = 2;
-inline constexpr int ESRCH = 3;
-inline constexpr int EINTR = 4;
-inline constexpr int EIO = 5;
-inline constexpr int ENXIO = 6;
-inline constexpr int E2BIG = 7;
-inline constexpr int EBADF = 9;
-inline constexpr int ECHILD = 10;
-inline constexpr int EAGAIN = 11;
-inline constexpr int ENOMEM = 12;
-inline constexpr int EACCES = 13;
-inline constexpr int EFAULT = 14;
-inline constexpr int EBUSY = 16;
-inline constexpr int EEXIST = 17;
-inline constexpr int ENODEV = 19;
-inline constexpr int EINVAL = 22;
-inline constexpr int ENOSPC = 28;
-inline constexpr int ENOSYS = 38;
-inline constexpr int EOVERFLOW = 75;
-inline constexpr int EHWPOISON = 133;
-inline constexpr int EMLINK = 31;
-inline constexpr int ERESTARTSYS = 512;  // kernel-internal, never reaches user space
+// The host is x86-64 Linux, so <cerrno> already defines these names as macros with
+// Linux's values; the asserts pin each value so the port can never drift from them.
+static_assert(EPERM == 1, "EPERM");
+static_assert(ENOENT == 2, "ENOENT");
+static_assert(ESRCH == 3, "ESRCH");
+static_assert(EINTR == 4, "EINTR");
+static_assert(EIO == 5, "EIO");
+static_assert(ENXIO == 6, "ENXIO");
+static_assert(E2BIG == 7, "E2BIG");
+static_assert(EBADF == 9, "EBADF");
+static_assert(ECHILD == 10, "ECHILD");
+static_assert(EAGAIN == 11, "EAGAIN");
+static_assert(ENOMEM == 12, "ENOMEM");
+static_assert(EACCES == 13, "EACCES");
+static_assert(EFAULT == 14, "EFAULT");
+static_assert(EBUSY == 16, "EBUSY");
+static_assert(EEXIST == 17, "EEXIST");
+static_assert(ENODEV == 19, "ENODEV");
+static_assert(EINVAL == 22, "EINVAL");
+static_assert(ENOSPC == 28, "ENOSPC");
+static_assert(ENOSYS == 38, "ENOSYS");
+static_assert(EOVERFLOW == 75, "EOVERFLOW");
+static_assert(EHWPOISON == 133, "EHWPOISON");
+static_assert(EMLINK == 31, "EMLINK");
+
+// Kernel-internal codes that never reach user space (include/linux/errno.h).
+inline constexpr int ERESTARTSYS = 512;
 
 // include/linux/err.h: pointers that carry an errno in their top 4095 values.
 inline constexpr unsigned long MAX_ERRNO = 4095;

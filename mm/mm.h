@@ -134,7 +134,7 @@ struct vm_fault {
   pmd_t* pmd;
   pud_t* pud;
   pte_t orig_pte;
-  page* cow_page;
+  struct page* cow_page;
   page* page;
   pte_t* pte;                  // the PTE slot, mapped
   spinlock_t* ptl;

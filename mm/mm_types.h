@@ -78,7 +78,7 @@ struct vm_area_struct {
   mm_struct* vm_mm;        // the address space it belongs to
   pgprot_t vm_page_prot;   // PTE bits for pages mapped here (from the protection map)
   vm_flags_t vm_flags;     // VM_* flags, see mm/mm.h
-  anon_vma* anon_vma;      // set on the first anonymous fault (anon_vma_prepare)
+  struct anon_vma* anon_vma;      // set on the first anonymous fault (anon_vma_prepare)
   const vm_operations_struct* vm_ops;  // null for anonymous memory
   unsigned long vm_pgoff;  // offset in the file (or vm_start >> PAGE_SHIFT for anon)
   file* vm_file;           // backing file, or null

@@ -46,6 +46,7 @@ struct signal_struct {
   rw_semaphore exec_update_lock;  // taken for reading by mm_access
   int group_exit_code;
   bool group_exit;        // DEVIATION(sched): stands in for SIGNAL_GROUP_EXIT
+  atomic_t live;          // threads of the group that have not yet run do_exit
 };
 
 // task->flags
@@ -68,8 +69,8 @@ struct task_struct {
   task_struct* real_parent;
   mm_struct* mm;             // null for kernel threads and after exit_mm()
   mm_struct* active_mm;
-  const cred* real_cred;     // objective credentials (what others see)
-  const cred* cred;          // subjective credentials (what it acts with)
+  const struct cred* real_cred;     // objective credentials (what others see)
+  const struct cred* cred;          // subjective credentials (what it acts with)
   signal_struct* signal;
   char comm[TASK_COMM_LEN];
   int on_cpu;                // the CPU it runs on, or -1
@@ -81,6 +82,47 @@ struct task_struct {
 };
 
 inline bool fatal_signal_pending(const task_struct* p) { return p != nullptr && p->fatal_signal; }
+
+// include/uapi/asm-generic/signal.h (x86-64 numbers) for the signals this port records.
+inline constexpr int SIGBUS = 7;
+inline constexpr int SIGKILL = 9;
+inline constexpr int SIGSEGV = 11;
+inline constexpr int SIGCHLD = 17;
+
+// ---- task references and lookup (include/linux/sched/task.h, kernel/pid.c) ----
+// mm/kernel/pid.cc, mm/kernel/fork.cc. A task_struct lives until its last reference goes:
+// the pid table holds one until release_task(), lookups with "get" take one more.
+inline task_struct* get_task_struct(task_struct* t) {
+  atomic_inc(&t->usage);
+  return t;
+}
+void put_task_struct(task_struct* t);           // the last put frees the task and its creds
+task_struct* find_task_by_vpid(pid_t nr);       // pid or thread id; no reference taken
+task_struct* find_get_task_by_vpid(pid_t nr);   // the same, with a reference (or null)
+
+// ---- credentials and capabilities (include/linux/cred.h, capability.h) ----
+// mm/kernel/cred.cc, mm/kernel/commoncap.cc.
+extern user_namespace init_user_ns;  // DEVIATION(sched): the only one; immutable
+const cred* current_cred();                      // current()->cred
+inline const cred* __task_cred(const task_struct* t) { return t->real_cred; }
+bool ns_capable(user_namespace* ns, int cap);          // current's effective set
+bool ns_capable_noaudit(user_namespace* ns, int cap);
+bool capable(int cap);                                 // ns_capable(&init_user_ns, cap)
+bool has_ns_capability(task_struct* t, user_namespace* ns, int cap);
+
+// ---- ptrace access modes (include/linux/ptrace.h) ----
+inline constexpr unsigned int PTRACE_MODE_READ = 0x01;
+inline constexpr unsigned int PTRACE_MODE_ATTACH = 0x02;
+inline constexpr unsigned int PTRACE_MODE_NOAUDIT = 0x04;
+inline constexpr unsigned int PTRACE_MODE_FSCREDS = 0x08;
+inline constexpr unsigned int PTRACE_MODE_REALCREDS = 0x10;
+inline constexpr unsigned int PTRACE_MODE_READ_FSCREDS = PTRACE_MODE_READ | PTRACE_MODE_FSCREDS;
+inline constexpr unsigned int PTRACE_MODE_READ_REALCREDS = PTRACE_MODE_READ | PTRACE_MODE_REALCREDS;
+inline constexpr unsigned int PTRACE_MODE_ATTACH_FSCREDS = PTRACE_MODE_ATTACH | PTRACE_MODE_FSCREDS;
+inline constexpr unsigned int PTRACE_MODE_ATTACH_REALCREDS =
+    PTRACE_MODE_ATTACH | PTRACE_MODE_REALCREDS;
+// kernel/ptrace.c: may `current` inspect/modify `task` in `mode`? (mm/kernel/ptrace.cc)
+bool ptrace_may_access(task_struct* task, unsigned int mode);
 inline bool same_thread_group(const task_struct* p1, const task_struct* p2) {
   return p1->tgid == p2->tgid;
 }
