@@ -135,7 +135,7 @@ struct vm_fault {
   pud_t* pud;
   pte_t orig_pte;
   struct page* cow_page;
-  page* page;
+  struct page* page;
   pte_t* pte;                  // the PTE slot, mapped
   spinlock_t* ptl;
 };
