@@ -6,6 +6,7 @@
 #ifndef MMSIM_MM_SCHED_H_
 #define MMSIM_MM_SCHED_H_
 
+#include <csignal>
 #include <string>
 
 #include "mm/types.h"
@@ -84,10 +85,12 @@ struct task_struct {
 inline bool fatal_signal_pending(const task_struct* p) { return p != nullptr && p->fatal_signal; }
 
 // include/uapi/asm-generic/signal.h (x86-64 numbers) for the signals this port records.
-inline constexpr int SIGBUS = 7;
-inline constexpr int SIGKILL = 9;
-inline constexpr int SIGSEGV = 11;
-inline constexpr int SIGCHLD = 17;
+// As with errno (mm/errno.h), the host's <csignal> already defines these names as macros
+// with Linux's values; the asserts pin them.
+static_assert(SIGBUS == 7, "SIGBUS");
+static_assert(SIGKILL == 9, "SIGKILL");
+static_assert(SIGSEGV == 11, "SIGSEGV");
+static_assert(SIGCHLD == 17, "SIGCHLD");
 
 // ---- task references and lookup (include/linux/sched/task.h, kernel/pid.c) ----
 // mm/kernel/pid.cc, mm/kernel/fork.cc. A task_struct lives until its last reference goes:
