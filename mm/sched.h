@@ -16,6 +16,9 @@ namespace kernel {
 struct mm_struct;
 
 // include/uapi/linux/capability.h
+inline constexpr int CAP_SETGID = 6;
+inline constexpr int CAP_SETUID = 7;
+inline constexpr int CAP_SETPCAP = 8;
 inline constexpr int CAP_SYS_PTRACE = 19;
 inline constexpr int CAP_SYS_ADMIN = 21;
 inline constexpr int CAP_LAST_CAP = 40;
@@ -80,6 +83,14 @@ struct task_struct {
   // recorded instead of delivered so that the simulation carries on.
   int last_signal;
   unsigned long last_signal_addr;
+  int last_si_code;          // its si_code (SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR ...)
+  int exit_signal;           // sent to the parent at exit (SIGCHLD); -1 for threads
+  // arch/x86/include/asm/processor.h struct thread_struct: the fault a signal reports.
+  struct {
+    unsigned long cr2;
+    unsigned long trap_nr;
+    unsigned long error_code;
+  } thread;
 };
 
 inline bool fatal_signal_pending(const task_struct* p) { return p != nullptr && p->fatal_signal; }
