@@ -29,6 +29,7 @@ struct page;
 struct kernel_observer;   // mm/trace.h
 struct fault_injector;    // mm/fault_inject.h
 struct zone;              // mm/mmzone.h
+struct pvm_hooks;         // mm/process_vm_access.h
 
 // /proc/vmstat counters kept by this port (include/linux/vm_event_item.h, mmzone.h names).
 enum vm_stat_item {
@@ -78,10 +79,14 @@ struct kernel_state {
   // --- sysctls ---
   int sysctl_max_map_count = 65530;  // DEFAULT_MAX_MAP_COUNT
   int suid_dumpable = 0;             // fs.suid_dumpable
+  // DEVIATION(kernel): not a Linux sysctl. How many remote pages process_vm_readv/writev
+  // pins per batch; Linux fixes it at PVM_MAX_KMALLOC_PAGES / sizeof(struct page *) = 1024.
+  int sysctl_pvm_max_batch_pages = 1024;
 
   // --- instrumentation (sim/ installs these; null = off, one branch) ---
   kernel_observer* observer = nullptr;
   fault_injector* fault = nullptr;
+  struct pvm_hooks* pvm_hooks = nullptr;  // test hooks of mm/process_vm_access.cc
 };
 
 // The state of the machine this host thread is simulating. BUG if there is none.

@@ -108,6 +108,9 @@ struct mm_context_t {
 inline constexpr int MMF_DUMPABLE_BITS = 2;
 inline constexpr unsigned long MMF_DUMPABLE_MASK = (1UL << MMF_DUMPABLE_BITS) - 1;
 enum { SUID_DUMP_DISABLE = 0, SUID_DUMP_USER = 1, SUID_DUMP_ROOT = 2 };
+// Set the first time FOLL_PIN runs on an mm, never cleared (mm/gup.cc); fork consults it
+// to copy possibly pinned anonymous pages eagerly instead of sharing them.
+inline constexpr int MMF_HAS_PINNED = 27;
 
 // An address space.
 struct mm_struct {
