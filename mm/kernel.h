@@ -75,6 +75,8 @@ struct kernel_state {
   pid_t pid_max = 4194304;
   u64 next_ctx_id = 1;              // mm_context_t.ctx_id source
   u16 next_pcid = 1;                // DEVIATION(kernel): one PCID per mm, 1..4095, reused modulo
+  std::array<task_struct*, NR_CPUS> idle_tasks{};  // init_task and the other CPUs' idle tasks (pid 0)
+  task_struct* child_reaper = nullptr;             // init_pid_ns.child_reaper: pid 1
 
   // --- sysctls ---
   int sysctl_max_map_count = 65530;  // DEFAULT_MAX_MAP_COUNT
