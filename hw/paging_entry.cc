@@ -9,7 +9,7 @@
 namespace hw {
 
 std::string PagingEntry::ToString() const {
-  std::string s = absl::StrFormat("%#018x:", raw_);
+  std::string s = absl::StrFormat("0x%016x:", raw_);
   if (!present()) return absl::StrCat(s, " not-present");
   if (present()) absl::StrAppend(&s, " P");
   if (writable()) absl::StrAppend(&s, " RW");
