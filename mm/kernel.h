@@ -51,6 +51,12 @@ enum vm_stat_item {
 };
 const char* vm_stat_name(int item);  // "nr_free_pages", "pgfault", ...
 
+// arch/x86/mm/tlb.c: per-CPU TLB state (cpu_tlbstate), reduced to what this port needs.
+struct tlb_state {
+  mm_struct* loaded_mm = nullptr;  // the mm whose tables CR3 points at (null: none yet)
+  u16 loaded_pcid = 0;
+};
+
 struct kernel_state {
   // --- hardware (owned by sim::Machine) ---
   hw::PhysMem* phys = nullptr;      // the direct map: __va(pa) == phys->ptr(pa)
@@ -64,6 +70,8 @@ struct kernel_state {
   zone* zone_normal = nullptr;      // the only zone
   page* zero_page = nullptr;        // ZERO_PAGE(0), PG_reserved, never freed
   long vm_stat[NR_VM_STAT_ITEMS] = {};
+
+  std::array<tlb_state, NR_CPUS> cpu_tlbstate{};  // arch/x86/mm/tlb.cc
 
   // --- slab accounting (mm/slab.cc) ---
   long slab_allocations = 0;        // live kmalloc objects
@@ -129,4 +137,6 @@ int start_kernel(kernel_state* ks);
 int mm_core_init();
 // Tears everything down (host memory of mem_map etc.); the machine is unusable after.
 void kernel_shutdown(kernel_state* ks);
+// mm/mm_init.cc: the memory half of kernel_shutdown (frees mem_map and the zone).
+void mm_core_shutdown(kernel_state* ks);
 }  // namespace kernel

@@ -8,6 +8,7 @@
 #define MMSIM_MM_MM_H_
 
 #include "mm/arch/x86/pgtable.h"
+#include "mm/arch/x86/tlb.h"
 #include "mm/gfp.h"
 #include "mm/kernel.h"
 #include "mm/mm_types.h"
@@ -221,6 +222,59 @@ void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma);
 inline int folio_mapcount(const folio* f) { return atomic_read(&f->_mapcount) + 1; }
 inline bool folio_mapped(const folio* f) { return folio_mapcount(f) > 0; }
 inline int page_mapcount(const page* p) { return atomic_read(&p->_mapcount) + 1; }
+
+// ---- page-table allocation (include/linux/mm.h); mm/memory.cc does the work ----
+// Each returns the entry for `address` at its level, allocating the table below it when
+// the slot is empty; null (or, for pte_alloc, true) when the allocation failed.
+inline p4d_t* p4d_alloc(mm_struct* /*mm*/, pgd_t* pgd, unsigned long address) {
+  return p4d_offset(pgd, address);  // folded
+}
+inline pud_t* pud_alloc(mm_struct* mm, p4d_t* p4d, unsigned long address) {
+  return (unlikely(p4d_none(*p4d)) && __pud_alloc(mm, p4d, address)) ? nullptr
+                                                                     : pud_offset(p4d, address);
+}
+inline pmd_t* pmd_alloc(mm_struct* mm, pud_t* pud, unsigned long address) {
+  return (unlikely(pud_none(*pud)) && __pmd_alloc(mm, pud, address)) ? nullptr
+                                                                     : pmd_offset(pud, address);
+}
+inline bool pte_alloc(mm_struct* mm, pmd_t* pmd) {
+  return unlikely(pmd_none(*pmd)) && __pte_alloc(mm, pmd);
+}
+// mm/memory.c: tear-down helpers. DEVIATION(mm): the maple-tree state Linux passes is an
+// array of the VMAs being torn down, in address order.
+void unmap_vmas(mmu_gather* tlb, vm_area_struct* const* vmas, int nr_vmas,
+                unsigned long start_addr, unsigned long end_addr);
+void free_pgtables(mmu_gather* tlb, vm_area_struct* const* vmas, int nr_vmas,
+                   unsigned long floor, unsigned long ceiling);
+// The Linux signature (the mm-only one above gathers and flushes by itself).
+void free_pgd_range(mmu_gather* tlb, unsigned long addr, unsigned long end,
+                    unsigned long floor, unsigned long ceiling);
+inline pgoff_t linear_page_index(const vm_area_struct* vma, unsigned long address) {
+  return ((address - vma->vm_start) >> PAGE_SHIFT) + vma->vm_pgoff;
+}
+
+// ---- VMA objects and rmap helpers (mm/vma_init.c, mm/vma.c, mm/rmap.c) ----
+vm_area_struct* vm_area_alloc(mm_struct* mm);        // zeroed, vm_mm set; null on failure
+vm_area_struct* vm_area_dup(vm_area_struct* orig);   // a copy (no anon_vma link taken)
+void vm_area_free(vm_area_struct* vma);
+vm_area_struct* vma_prev(mm_struct* mm, vm_area_struct* vma);  // DEVIATION: no vma_iterator
+// Insert / remove a VMA in mm->mm_mt (the maple tree); the caller keeps map_count.
+void vma_iter_store(mm_struct* mm, vm_area_struct* vma);
+void vma_iter_erase(mm_struct* mm, vm_area_struct* vma);
+int split_vma(mm_struct* mm, vm_area_struct* vma, unsigned long addr, int new_below);
+inline void vma_set_page_prot(vm_area_struct* vma) { vma->vm_page_prot = vm_get_page_prot(vma->vm_flags); }
+unsigned long calc_vm_prot_bits(unsigned long prot, unsigned long pkey);
+unsigned long calc_vm_flag_bits(file* file, unsigned long flags);
+void vm_stat_account(mm_struct* mm, vm_flags_t flags, long npages);
+// DEVIATION(rmap): no anon_vma_chain; VMAs share one anon_vma, counted in its refcount.
+int anon_vma_clone(vm_area_struct* dst, vm_area_struct* src);
+int anon_vma_fork(vm_area_struct* vma, vm_area_struct* pvma);
+void unlink_anon_vmas(vm_area_struct* vma);
+// mm/rmap.c (include/linux/rmap.h): fork's duplicate of one PTE mapping of an anon page;
+// -EBUSY when the page may be pinned and must be copied instead.
+int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* src_vma);
+inline constexpr unsigned long mmap_min_addr = 65536;  // CONFIG_DEFAULT_MMAP_MIN_ADDR (x86)
+inline constexpr unsigned long stack_guard_gap = 256UL << PAGE_SHIFT;
 
 // ---- RSS counters (include/linux/mm.h) ----
 inline unsigned long get_mm_counter(mm_struct* mm, int member) {

@@ -1,0 +1,101 @@
+// mm/arch/x86/pgtable.cc: page-table page allocation and a few entry updates.
+// Port of arch/x86/mm/pgtable.c, include/linux/mm.h (pagetable_alloc, pagetable_pte_ctor,
+// pagetable_dtor) and mm/pgtable-generic.c at Linux 6.12. Deviations: see pgtable.h.
+#include "mm/arch/x86/pgtable.h"
+
+#include "mm/arch/x86/tlb.h"
+#include "mm/mm.h"
+
+namespace kernel {
+namespace {
+
+// include/linux/mm.h: pagetable_alloc + the level's ctor. Null on failure.
+page* pagetable_alloc_level(mm_struct* mm, unsigned long level) {
+  page* p = alloc_page(GFP_PGTABLE_USER);
+  if (p == nullptr) return nullptr;
+  __SetPageTable(p);
+  p->pt_mm = mm;
+  p->pt_level = level;
+  mod_node_page_state(NR_PAGETABLE, 1);
+  return p;
+}
+
+}  // namespace
+
+// include/linux/mm.h: pagetable_dtor.
+void pagetable_dtor(page* pt_page) {
+  __ClearPageTable(pt_page);
+  pt_page->pt_mm = nullptr;
+  pt_page->pt_level = 0;
+  pt_page->_pt_pad_1 = 0;
+  pt_page->_pt_pad_2 = 0;
+  pt_page->_pt_pad_3 = 0;
+  mod_node_page_state(NR_PAGETABLE, -1);
+}
+
+// arch/x86/mm/pgtable.c
+pgd_t* pgd_alloc(mm_struct* mm) {
+  page* p = pagetable_alloc_level(mm, 4);
+  if (p == nullptr) return nullptr;
+  return static_cast<pgd_t*>(page_address(p));
+}
+
+// arch/x86/mm/pgtable.c
+void pgd_free(mm_struct* /*mm*/, pgd_t* pgd) {
+  page* p = virt_to_page(pgd);
+  pagetable_dtor(p);
+  __free_page(p);
+}
+
+// arch/x86/mm/pgtable.c (pte_alloc_one -> __pte_alloc_one)
+page* pte_alloc_one(mm_struct* mm) { return pagetable_alloc_level(mm, 1); }
+
+// include/asm-generic/pgalloc.h
+void pte_free(mm_struct* /*mm*/, page* pte_page) {
+  pagetable_dtor(pte_page);
+  __free_page(pte_page);
+}
+
+// include/asm-generic/pgalloc.h
+pmd_t* pmd_alloc_one(mm_struct* mm, unsigned long /*addr*/) {
+  page* p = pagetable_alloc_level(mm, 2);
+  return p ? static_cast<pmd_t*>(page_address(p)) : nullptr;
+}
+
+// include/asm-generic/pgalloc.h
+void pmd_free(mm_struct* /*mm*/, pmd_t* pmd) {
+  page* p = virt_to_page(pmd);
+  pagetable_dtor(p);
+  __free_page(p);
+}
+
+// include/asm-generic/pgalloc.h
+pud_t* pud_alloc_one(mm_struct* mm, unsigned long /*addr*/) {
+  page* p = pagetable_alloc_level(mm, 3);
+  return p ? static_cast<pud_t*>(page_address(p)) : nullptr;
+}
+
+// include/asm-generic/pgalloc.h
+void pud_free(mm_struct* /*mm*/, pud_t* pud) {
+  page* p = virt_to_page(pud);
+  pagetable_dtor(p);
+  __free_page(p);
+}
+
+// arch/x86/mm/pgtable.c
+int ptep_set_access_flags(vm_area_struct* /*vma*/, unsigned long /*address*/, pte_t* ptep,
+                          pte_t entry, int dirty) {
+  int changed = !pte_same(ptep_get(ptep), entry);
+  if (changed && dirty) set_pte(ptep, entry);
+  return changed;
+}
+
+// mm/pgtable-generic.c
+pte_t ptep_clear_flush(vm_area_struct* vma, unsigned long address, pte_t* ptep) {
+  mm_struct* mm = vma->vm_mm;
+  pte_t pte = ptep_get_and_clear(mm, address, ptep);
+  if (pte_accessible(mm, pte)) flush_tlb_page(vma, address);
+  return pte;
+}
+
+}  // namespace kernel

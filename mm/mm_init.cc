@@ -1,0 +1,101 @@
+// mm/mm_init.cc: bring memory management up (mm/mm_init.c, mm/memblock.c), Linux 6.12.
+//
+// mm_core_init() builds what Linux builds between setup_arch() and the first allocation:
+// mem_map (one struct page per frame of simulated memory, in ONE host array, so that
+// pfn_to_page is an add), the only zone, the zero page, and the buddy free lists with
+// every frame nobody reserved.
+//
+// Deviations (grep "DEVIATION(mm_init)"):
+//  - There is no memblock and no kernel image: frame 0 is reserved (as the real-mode IVT/
+//    BIOS page is on x86) and frame 1 is the zero page (empty_zero_page lives in the
+//    kernel's .bss in Linux); every other frame goes to the buddy allocator.
+//  - mem_map is host memory (new[]), not a vmemmap carved out of simulated memory.
+#include <algorithm>
+#include <cstring>
+
+#include "mm/mm.h"
+#include "mm/mmzone.h"
+#include "mm/trace.h"
+
+namespace kernel {
+namespace {
+
+// mm/mm_init.c: __init_single_page.
+void __init_single_page(page* p) {
+  std::memset(static_cast<void*>(p), 0, sizeof(*p));
+  init_page_count(p);
+  atomic_set(&p->_mapcount, -1);
+  INIT_LIST_HEAD(&p->lru);
+}
+
+// mm/memblock.c: reserve_bootmem_region / the zero page's setup.
+void reserve_frame(unsigned long pfn) {
+  page* p = pfn_to_page(pfn);
+  SetPageReserved(p);
+}
+
+// mm/mm_init.c: zone_init_free_lists.
+void zone_init_free_lists(zone* z) {
+  for (int order = 0; order < NR_PAGE_ORDERS; ++order) {
+    INIT_LIST_HEAD(&z->free_area[order].free_list);
+    z->free_area[order].nr_free = 0;
+  }
+}
+
+// mm/memblock.c: __free_pages_memory. Frees [start, end) in the largest aligned blocks.
+void __free_pages_memory(unsigned long start, unsigned long end) {
+  while (start < end) {
+    unsigned int order = MAX_PAGE_ORDER;
+    if (start) order = std::min<unsigned int>(MAX_PAGE_ORDER, __builtin_ctzl(start));
+    while (start + (1UL << order) > end) order--;
+    __free_pages_core(pfn_to_page(start), order);
+    start += 1UL << order;
+  }
+}
+
+}  // namespace
+
+// mm/mm_init.c: mm_core_init (with the parts of free_area_init and memblock_free_all that
+// matter here).
+int mm_core_init() {
+  trace_call tc("mm_core_init");
+  kernel_state& ks = kst();
+  BUG_ON(ks.phys == nullptr);
+  BUG_ON(ks.mem_map != nullptr);
+  unsigned long nr_frames = ks.phys->num_frames();
+  if (nr_frames < 4) return tc.ret(-ENOMEM);
+
+  ks.max_pfn = nr_frames;
+  ks.mem_map = new page[nr_frames];
+  for (unsigned long pfn = 0; pfn < nr_frames; ++pfn) __init_single_page(&ks.mem_map[pfn]);
+
+  zone* z = new zone{};
+  z->name = "Normal";
+  z->zone_start_pfn = 0;
+  z->spanned_pages = nr_frames;
+  z->present_pages = nr_frames;
+  zone_init_free_lists(z);
+  ks.zone_normal = z;
+
+  // DEVIATION(mm_init): frame 0 reserved, frame 1 the zero page.
+  reserve_frame(0);
+  reserve_frame(1);
+  ks.zero_page = pfn_to_page(1);
+  std::memset(page_address(ks.zero_page), 0, PAGE_SIZE);
+
+  __free_pages_memory(2, nr_frames);
+  return tc.ret(0);
+}
+
+// The memory half of kernel_shutdown(): frees mem_map and the zone. Every simulated frame
+// dies with PhysMem; nothing else is returned.
+void mm_core_shutdown(kernel_state* ks) {
+  delete[] ks->mem_map;
+  ks->mem_map = nullptr;
+  delete ks->zone_normal;
+  ks->zone_normal = nullptr;
+  ks->zero_page = nullptr;
+  ks->max_pfn = 0;
+}
+
+}  // namespace kernel

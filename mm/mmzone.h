@@ -1,0 +1,61 @@
+// mm/mmzone.h: the zone and its buddy free lists (include/linux/mmzone.h), Linux 6.12.
+//
+// Deviations (grep "DEVIATION(mmzone)"):
+//  - One node, one zone (ZONE_NORMAL) spanning every frame of simulated memory.
+//  - No migrate types: free_area[order] has a single free list, not one per MIGRATE_*.
+//  - No watermarks, no per-CPU page lists, no zone lock (one host thread drives a machine).
+#ifndef MMSIM_MM_MMZONE_H_
+#define MMSIM_MM_MMZONE_H_
+
+#include "mm/gfp.h"
+#include "mm/kernel.h"
+#include "mm/mm_types.h"
+#include "mm/types.h"
+
+namespace kernel {
+
+// A free list of one order: blocks of 2^order frames, each linked by its head page's lru.
+struct free_area {
+  list_head free_list;  // DEVIATION(mmzone): one list, no MIGRATE_TYPES
+  unsigned long nr_free;  // blocks on the list
+};
+
+struct zone {
+  const char* name;
+  unsigned long zone_start_pfn;
+  unsigned long spanned_pages;  // frames from zone_start_pfn to the end of memory
+  unsigned long present_pages;  // frames that exist (all of them here)
+  atomic_long_t managed_pages;  // frames the buddy allocator was given at boot
+  struct free_area free_area[NR_PAGE_ORDERS];
+  long free_pages;              // zone_page_state(zone, NR_FREE_PAGES)
+};
+
+inline unsigned long zone_managed_pages(const zone* z) {
+  return static_cast<unsigned long>(atomic_long_read(&z->managed_pages));
+}
+inline unsigned long zone_end_pfn(const zone* z) { return z->zone_start_pfn + z->spanned_pages; }
+inline bool zone_spans_pfn(const zone* z, unsigned long pfn) {
+  return pfn >= z->zone_start_pfn && pfn < zone_end_pfn(z);
+}
+inline zone* page_zone(const page* /*p*/) { return kst().zone_normal; }
+
+// mm/internal.h: the order of a free block, kept in its head page's private field.
+inline unsigned int buddy_order(const page* p) { return static_cast<unsigned int>(p->private_); }
+// mm/internal.h: the pfn of the buddy of the order-`order` block at pfn.
+inline unsigned long __find_buddy_pfn(unsigned long page_pfn, unsigned int order) {
+  return page_pfn ^ (1UL << order);
+}
+
+// mm/page_alloc.c (declared in mm/internal.h): gives a block of boot memory to the buddy
+// allocator and counts it in managed_pages.
+void __free_pages_core(page* p, unsigned int order);
+
+// The number of free frames (global_zone_page_state(NR_FREE_PAGES)).
+inline unsigned long nr_free_pages() { return static_cast<unsigned long>(kst().vm_stat[NR_FREE_PAGES]); }
+inline unsigned long totalram_pages() {
+  return kst().zone_normal ? zone_managed_pages(kst().zone_normal) : 0;
+}
+
+}  // namespace kernel
+
+#endif  // MMSIM_MM_MMZONE_H_
