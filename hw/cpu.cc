@@ -223,19 +223,6 @@ Fault Cpu::Access(VirtAddr va, void* buf, size_t len, AccessType type) {
   return Fault{};
 }
 
-Fault Cpu::Load(VirtAddr va, void* dst, size_t len) {
-  return Access(va, dst, len, AccessType::kRead);
-}
-
-Fault Cpu::Store(VirtAddr va, const void* src, size_t len) {
-  // Access only reads from the buffer for a write.
-  return Access(va, const_cast<void*>(src), len, AccessType::kWrite);
-}
-
-Fault Cpu::Fetch(VirtAddr va, void* dst, size_t len) {
-  return Access(va, dst, len, AccessType::kFetch);
-}
-
 Cpu::CopyResult Cpu::CopyFromLinear(void* dst, VirtAddr src, size_t len) {
   uint8_t* out = static_cast<uint8_t*>(dst);
   size_t done = 0;

@@ -33,6 +33,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "absl/base/optimization.h"
 #include "hw/access.h"
@@ -173,6 +174,7 @@ class Cpu {
   // Records a failed access: CR2, TLB drop, observer. Returns `fault`.
   Fault RaiseFault(const Fault& fault, AccessType type, VirtAddr va,
                    bool had_entry);
+  Fault AccessInline(VirtAddr va, void* buf, size_t len, AccessType type);
   Fault Access(VirtAddr va, void* buf, size_t len, AccessType type);
   void Flush(TlbFlushKind kind, uint16_t pcid, VirtAddr va);
   void SetAc(bool ac);
@@ -194,6 +196,40 @@ class Cpu {
   uint16_t pcid_ = 0;
   PagingMode mode_;
 };
+
+// Single-page accesses (the common case) stay inline; page-crossing ones and
+// len == 0 go to Access(). `len - 1 >= kPageSize - offset` is true exactly
+// when len == 0 (wraps) or the access ends beyond the page.
+inline Fault Cpu::AccessInline(VirtAddr va, void* buf, size_t len,
+                               AccessType type) {
+  if (ABSL_PREDICT_FALSE(len - 1 >= kPageSize - va.page_offset())) {
+    return Access(va, buf, len, type);
+  }
+  const Translation t = Translate(va, type);
+  if (ABSL_PREDICT_FALSE(!t.fault.ok())) return t.fault;
+  if (ABSL_PREDICT_FALSE(!mem_->Contains(t.pa, len))) {
+    return RaiseFault(Fault::MachineCheck(va.value()), type, va, false);
+  }
+  if (type == AccessType::kWrite) {
+    std::memcpy(mem_->ptr(t.pa), buf, len);
+  } else {
+    std::memcpy(buf, mem_->ptr(t.pa), len);
+  }
+  return Fault{};
+}
+
+inline Fault Cpu::Load(VirtAddr va, void* dst, size_t len) {
+  return AccessInline(va, dst, len, AccessType::kRead);
+}
+
+inline Fault Cpu::Store(VirtAddr va, const void* src, size_t len) {
+  // A write only reads from the buffer.
+  return AccessInline(va, const_cast<void*>(src), len, AccessType::kWrite);
+}
+
+inline Fault Cpu::Fetch(VirtAddr va, void* dst, size_t len) {
+  return AccessInline(va, dst, len, AccessType::kFetch);
+}
 
 inline Cpu::Translation Cpu::Translate(VirtAddr va, AccessType type) {
   const TlbEntry* e = tlb_.Lookup(va, pcid_);

@@ -45,6 +45,7 @@ Tlb::Tlb(const TlbProfile& profile)
       a.entries.assign(static_cast<size_t>(c.entries()), TlbEntry{});
       a.stamps.assign(static_cast<size_t>(c.entries()), 0);
       a.plru.assign(static_cast<size_t>(c.sets), 0);
+      InitPlruMasks(a);
       levels_[l].arrays.push_back(std::move(a));
     }
     // The 4K array first: the fast path and the probe order rely on it.
@@ -56,29 +57,36 @@ Tlb::Tlb(const TlbProfile& profile)
   }
   l1_4k_ = &levels_[0].arrays[0];
   CHECK(l1_4k_->size == PageSize::k4K);
+  l1_tags_ = l1_4k_->tags.data();
+  l1_entries_ = l1_4k_->entries.data();
+  l1_set_mask_ = l1_4k_->set_mask;
+  l1_ways_ = l1_4k_->ways;
 }
 
 // Tree-PLRU: node n (heap numbering from 1) has children 2n and 2n+1. Bit n
 // set means "the next victim is in the right subtree". A touch points every
-// node on the way's path away from it.
-void Tlb::TouchPlru(Array& a, size_t set, int way) {
-  uint64_t bits = a.plru[set];
-  int node = 1;
-  int lo = 0;
-  int hi = a.tree_leaves;
-  while (hi - lo > 1) {
-    const int mid = (lo + hi) / 2;
-    if (way < mid) {
-      bits |= uint64_t{1} << node;  // victim side: right
-      node = 2 * node;
-      hi = mid;
-    } else {
-      bits &= ~(uint64_t{1} << node);  // victim side: left
-      node = 2 * node + 1;
-      lo = mid;
+// node on the way's path away from it; the masks below record, per way,
+// which bits that sets and which it clears.
+void Tlb::InitPlruMasks(Array& a) {
+  a.plru_set.assign(static_cast<size_t>(a.ways), 0);
+  a.plru_clear.assign(static_cast<size_t>(a.ways), 0);
+  for (int way = 0; way < a.ways; ++way) {
+    int node = 1;
+    int lo = 0;
+    int hi = a.tree_leaves;
+    while (hi - lo > 1) {
+      const int mid = (lo + hi) / 2;
+      if (way < mid) {
+        a.plru_set[way] |= uint64_t{1} << node;  // victim side: right
+        node = 2 * node;
+        hi = mid;
+      } else {
+        a.plru_clear[way] |= uint64_t{1} << node;  // victim side: left
+        node = 2 * node + 1;
+        lo = mid;
+      }
     }
   }
-  a.plru[set] = bits;
 }
 
 int Tlb::Victim(const Array& a, size_t set) const {

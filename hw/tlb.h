@@ -134,6 +134,10 @@ class Tlb {
     std::vector<TlbEntry> entries;  // per slot
     std::vector<uint64_t> stamps;   // per slot: last use (LRU)
     std::vector<uint64_t> plru;     // per set: tree bits (PLRU)
+    // Tree-PLRU touch of way w: bits = (bits | plru_set[w]) & ~plru_clear[w]
+    // (precomputed so the hit path does no tree walk).
+    std::vector<uint64_t> plru_set;
+    std::vector<uint64_t> plru_clear;
     uint64_t clock = 0;
   };
   struct Level {
@@ -150,10 +154,10 @@ class Tlb {
     if (replacement_ == TlbReplacement::kLru) {
       a.stamps[set * a.ways + way] = ++a.clock;
     } else {
-      TouchPlru(a, set, way);
+      a.plru[set] = (a.plru[set] | a.plru_set[way]) & ~a.plru_clear[way];
     }
   }
-  static void TouchPlru(Array& a, size_t set, int way);
+  static void InitPlruMasks(Array& a);
   int Victim(const Array& a, size_t set) const;
 
   const TlbEntry* LookupSlow(VirtAddr va, uint16_t pcid);
@@ -173,22 +177,28 @@ class Tlb {
   TlbReplacement replacement_;
   std::vector<Level> levels_;
   std::vector<TlbCounters> counters_;
-  Array* l1_4k_ = nullptr;  // levels_[0].arrays[0], the fast-path array
+  // The fast-path array, levels_[0].arrays[0], and copies of what the hit
+  // path reads from it (saves pointer chasing through the vectors).
+  Array* l1_4k_ = nullptr;
+  const uint64_t* l1_tags_ = nullptr;
+  TlbEntry* l1_entries_ = nullptr;
+  uint64_t l1_set_mask_ = 0;
+  int l1_ways_ = 0;
   HwObserver* observer_ = nullptr;
   int cpu_ = 0;
 };
 
 inline const TlbEntry* Tlb::Lookup(VirtAddr va, uint16_t pcid) {
-  Array& a = *l1_4k_;
   const uint64_t vpn = va.value() >> kPageShift;
   const uint64_t tag = Tag(vpn, PageSize::k4K);
-  const size_t set = vpn & a.set_mask;
-  const size_t base = set * a.ways;
-  for (int w = 0; w < a.ways; ++w) {
-    if (a.tags[base + w] == tag) {
-      TlbEntry& e = a.entries[base + w];
+  const size_t set = vpn & l1_set_mask_;
+  const size_t base = set * l1_ways_;
+  const uint64_t* tags = l1_tags_ + base;
+  for (int w = 0; w < l1_ways_; ++w) {
+    if (tags[w] == tag) {
+      TlbEntry& e = l1_entries_[base + w];
       if (ABSL_PREDICT_TRUE(e.pcid == pcid || e.global)) {
-        Touch(a, set, w);
+        Touch(*l1_4k_, set, w);
         ++counters_[0].hits;
         if (ABSL_PREDICT_FALSE(observer_ != nullptr)) {
           observer_->OnTlbHit(cpu_, 0, va, e);

@@ -18,18 +18,39 @@ enum class LeafRule : uint8_t {
 
 // One row per paging level, top down (SDM 4.5, Tables 4-14..4-19).
 struct LevelDesc {
-  int level;            // 4 = PML4, 3 = PDPT, 2 = PD, 1 = PT
-  int shift;            // lowest linear-address bit of this level's index
+  int level;           // 4 = PML4, 3 = PDPT, 2 = PD, 1 = PT
+  int shift;           // lowest linear-address bit of this level's index
   LeafRule leaf_rule;
-  PageSize leaf_size;   // page size mapped when this entry is a leaf
+  PageSize leaf_size;  // page size mapped when this entry is a leaf
+  // Level-specific reserved bits (on top of bits 51..M and XD-without-NXE):
+  uint64_t rsvd;        // ... in an entry that references a table / a PTE
+  uint64_t rsvd_large;  // ... in a PDPTE/PDE with PS = 1
 };
 
 constexpr LevelDesc kLevels[] = {
-    {4, 39, LeafRule::kNever, PageSize::k4K},
-    {3, 30, LeafRule::kIfPs, PageSize::k1G},
-    {2, 21, LeafRule::kIfPs, PageSize::k2M},
-    {1, 12, LeafRule::kAlways, PageSize::k4K},
+    {4, 39, LeafRule::kNever, PageSize::k4K, PagingEntry::kPS, 0},
+    {3, 30, LeafRule::kIfPs, PageSize::k1G, 0, 0x3fff'e000},  // bits 29:13
+    {2, 21, LeafRule::kIfPs, PageSize::k2M, 0, 0x001f'e000},  // bits 20:13
+    {1, 12, LeafRule::kAlways, PageSize::k4K, 0, 0},
 };
+
+// The table must say what PagingEntry::ReservedMask says (the documented
+// form); checked at compile time for a sample MAXPHYADDR.
+constexpr bool TableMatchesReservedMask() {
+  for (const LevelDesc& d : kLevels) {
+    const uint64_t common = PagingEntry::AboveMaxPhyAddrMask(40);
+    if (PagingEntry::ReservedMask(d.level, false, 40, true) != (common | d.rsvd)) {
+      return false;
+    }
+    if (d.leaf_rule == LeafRule::kIfPs &&
+        PagingEntry::ReservedMask(d.level, true, 40, true) !=
+            (common | d.rsvd_large)) {
+      return false;
+    }
+  }
+  return true;
+}
+static_assert(TableMatchesReservedMask());
 constexpr int kNumLevels = sizeof(kLevels) / sizeof(kLevels[0]);
 constexpr uint64_t kIndexMask = 0x1ff;  // 9 bits: 512 entries per table
 
@@ -70,6 +91,9 @@ WalkResult DoWalk(const PhysMem& mem, PhysMem* mutable_mem, uint64_t cr3,
   }
   const int m = mode.maxphyaddr;
   const uint32_t access_bits = AccessErrorBits(type, mode);
+  // Reserved at every level: bits 51..M, and XD unless EFER.NXE = 1.
+  const uint64_t rsvd_common =
+      PagingEntry::AboveMaxPhyAddrMask(m) | (mode.nxe ? 0 : PagingEntry::kXD);
 
   PhysAddr entry_addrs[kNumLevels];
   uint64_t entries[kNumLevels];
@@ -96,7 +120,7 @@ WalkResult DoWalk(const PhysMem& mem, PhysMem* mutable_mem, uint64_t cr3,
       return PageFault(va, access_bits, d.level, entry_addr, raw);
     }
     const bool large = d.leaf_rule == LeafRule::kIfPs && e.ps();
-    if (raw & PagingEntry::ReservedMask(d.level, large, m, mode.nxe)) {
+    if (raw & (rsvd_common | (large ? d.rsvd_large : d.rsvd))) {
       return PageFault(va, kPfErrPresent | kPfErrRsvd | access_bits, d.level,
                        entry_addr, raw);
     }
