@@ -1,0 +1,157 @@
+// tests/difftest/sim_backend.cc: see sim_backend.h.
+#include "tests/difftest/sim_backend.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/types/span.h"
+#include "mm/kernel.h"
+#include "mm/mm.h"
+#include "sim/machine.h"
+
+namespace difftest {
+namespace {
+
+// mmap(2) flags and PROT_* (x86-64 Linux values; the kernel port spells them the same).
+constexpr int kProtRW = static_cast<int>(kernel::PROT_READ | kernel::PROT_WRITE);
+constexpr int kMapFlags =
+    static_cast<int>(kernel::MAP_PRIVATE | kernel::MAP_ANONYMOUS | kernel::MAP_FIXED);
+
+// Stores are made in chunks of this many bytes (bounded host memory for big regions).
+constexpr uint64_t kChunk = uint64_t{1} << 20;
+
+std::string Where(Side side, const Region& r) {
+  return absl::StrFormat("%s region %#x+%#x", SideName(side), r.addr, r.len);
+}
+
+// Maps, fills and protects one region of pid, as Region's comment says.
+absl::Status SetUpRegion(sim::Machine& m, int pid, Side side, const Region& r) {
+  const sim::SysResult map = m.Mmap(pid, r.addr, r.len, kProtRW, kMapFlags);
+  if (map.ret < 0 || static_cast<uint64_t>(map.ret) != r.addr) {
+    return absl::InternalError(absl::StrCat("mmap of ", Where(side, r), " returned ", map.ret,
+                                            " errno ", map.err));
+  }
+  if (r.fill != Region::Fill::kZero) {
+    std::vector<uint8_t> buf;
+    for (uint64_t off = 0; off < r.len; off += kChunk) {
+      const uint64_t n = std::min(kChunk, r.len - off);
+      buf.resize(n);
+      if (r.fill == Region::Fill::kByte) {
+        std::memset(buf.data(), r.byte, n);
+      } else {
+        for (uint64_t p = 0; p < n; p += kPageSize) {
+          std::memcpy(buf.data() + p, PatternPage(side, r.addr + off + p), kPageSize);
+        }
+      }
+      const sim::UserAccess a = m.Store(pid, r.addr + off, buf);
+      if (!a.ok) {
+        return absl::InternalError(absl::StrFormat("fill of %s: user store faulted at %#x (signal %d)",
+                                                   Where(side, r), a.fault_addr, a.signal));
+      }
+    }
+  }
+  if (r.prot != kProtRW) {
+    const sim::SysResult p = m.Mprotect(pid, r.addr, r.len, r.prot);
+    if (p.ret != 0) {
+      return absl::InternalError(absl::StrCat("mprotect of ", Where(side, r), " to ",
+                                              ProtString(r.prot), " returned ", p.ret,
+                                              " errno ", p.err));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Appends the bytes of every region of `layout` in pid to `out`.
+absl::Status ReadBack(sim::Machine& m, int pid, Side side, const Layout& layout,
+                      std::vector<uint8_t>* out) {
+  for (const Region& r : layout.regions) {
+    absl::StatusOr<std::vector<uint8_t>> bytes = m.PeekUser(pid, r.addr, r.len);
+    if (!bytes.ok()) {
+      return absl::InternalError(
+          absl::StrCat("PeekUser of ", Where(side, r), ": ", bytes.status().ToString()));
+    }
+    if (bytes->size() != r.len) {
+      return absl::InternalError(absl::StrCat("PeekUser of ", Where(side, r), " returned ",
+                                              bytes->size(), " bytes"));
+    }
+    out->insert(out->end(), bytes->begin(), bytes->end());
+  }
+  return absl::OkStatus();
+}
+
+std::vector<sim::Machine::Iovec> ToIovecs(const std::vector<Iov>& v) {
+  std::vector<sim::Machine::Iovec> out;
+  out.reserve(v.size());
+  for (const Iov& i : v) out.push_back({i.base, i.len});
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<Outcome> SimBackend::Run(const Case& c) {
+  violations_.clear();
+  if (absl::Status s = ValidateCase(c); !s.ok()) return s;
+
+  sim::MachineConfig config;
+  const uint64_t need = 4 * (c.local_layout.TotalBytes() + c.remote_layout.TotalBytes());
+  config.memory_bytes = std::max(kMinMemoryBytes, need + (uint64_t{128} << 20));
+  absl::StatusOr<std::unique_ptr<sim::Machine>> made = sim::Machine::Create(config);
+  if (!made.ok()) {
+    return absl::InternalError(absl::StrCat("Machine::Create: ", made.status().ToString()));
+  }
+  sim::Machine& m = **made;
+  absl::StatusOr<int> caller = m.CreateProcess("caller", sim::ProcessCreds{});
+  absl::StatusOr<int> target = m.CreateProcess("target", sim::ProcessCreds{});
+  if (!caller.ok() || !target.ok()) {
+    return absl::InternalError(absl::StrCat("CreateProcess: ", caller.status().ToString(), " / ",
+                                            target.status().ToString()));
+  }
+  for (const Region& r : c.remote_layout.regions) {
+    if (absl::Status s = SetUpRegion(m, *target, Side::kRemote, r); !s.ok()) return s;
+  }
+  for (const Region& r : c.local_layout.regions) {
+    if (absl::Status s = SetUpRegion(m, *caller, Side::kLocal, r); !s.ok()) return s;
+  }
+
+  const std::vector<sim::Machine::Iovec> local = ToIovecs(c.call.local);
+  const std::vector<sim::Machine::Iovec> remote = ToIovecs(c.call.remote);
+  const long acquired_before = m.kernel()->vm_stat[kernel::NR_FOLL_PIN_ACQUIRED];
+  const sim::SysResult r =
+      c.call.write ? m.ProcessVmWritev(*caller, *target, local, remote, c.call.flags)
+                   : m.ProcessVmReadv(*caller, *target, local, remote, c.call.flags);
+
+  // The machine checks.
+  std::string report;
+  const int bad = m.DebugVmCheck(&report);
+  if (bad != 0) absl::StrAppend(&violations_, "debug_vm: ", bad, " violation(s):\n", report, "\n");
+  const long acquired = m.kernel()->vm_stat[kernel::NR_FOLL_PIN_ACQUIRED];
+  const long released = m.kernel()->vm_stat[kernel::NR_FOLL_PIN_RELEASED];
+  if (acquired != released) {
+    absl::StrAppend(&violations_, "pins out of balance after the call: NR_FOLL_PIN_ACQUIRED ",
+                    acquired, " (", acquired - acquired_before, " by the call), RELEASED ",
+                    released, "\n");
+  }
+
+  Outcome out;
+  out.ret = r.ret;
+  out.err = r.ret < 0 ? r.err : 0;
+  if (absl::Status s = ReadBack(m, *caller, Side::kLocal, c.local_layout, &out.local_bytes);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ReadBack(m, *target, Side::kRemote, c.remote_layout, &out.remote_bytes);
+      !s.ok()) {
+    return s;
+  }
+  return out;
+}
+
+}  // namespace difftest
