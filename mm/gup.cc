@@ -37,6 +37,9 @@
 //  - cond_resched() is a no-op: simulated tasks are preempted only where sim/ chooses.
 //  - untagged_addr_remote() is the identity (no LAM).
 //  - "GUP no longer grows the stack" is a trace event, not a rate-limited printk.
+//  - folio_mark_accessed() (mm/swap.c) and folio_mark_dirty() (mm/page-writeback.c) are
+//    reduced to their page-flag effects and kept here, static: there are no LRU lists,
+//    page cache or writeback to involve.
 #include <algorithm>
 
 #include "mm/errno.h"
@@ -46,10 +49,30 @@
 
 namespace kernel {
 
-// include/linux/mm.h, mm/swap.c, mm/page-writeback.c (implemented with the page cache and
-// LRU code, mm/swap.cc / mm/page-writeback.cc).
-void folio_mark_accessed(folio* folio);
-bool folio_mark_dirty(folio* folio);
+// mm/swap.c: the LRU's "referenced, then active" aging step for an access the PTE's A
+// bit does not record. DEVIATION(gup): no LRU lists or reclaim here, so only the flags
+// change (Linux would also queue the folio for activation).
+static void folio_mark_accessed(folio* folio) {
+  if (!folio_test_referenced(folio)) {
+    folio_set_referenced(folio);
+  } else if (test_bit(PG_unevictable, &folio->flags)) {
+    // Unevictable folios are never aged.
+  } else if (!folio_test_active(folio)) {
+    folio_set_active(folio);
+    folio_clear_referenced(folio);
+  }
+}
+
+// mm/page-writeback.c: mark a folio dirty. DEVIATION(gup): no page cache or writeback
+// (no a_ops->dirty_folio), so every folio takes the anonymous path, noop_dirty_folio():
+// set PG_dirty. Returns true if this call made it dirty.
+static bool folio_mark_dirty(folio* folio) {
+  if (!folio_test_dirty(folio)) {
+    folio_set_dirty(folio);
+    return true;
+  }
+  return false;
+}
 
 // mm/internal.h
 long populate_vma_page_range(vm_area_struct* vma, unsigned long start, unsigned long end,
