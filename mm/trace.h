@@ -15,6 +15,7 @@
 #define MMSIM_MM_TRACE_H_
 
 #include <string>
+#include <type_traits>
 
 #include "absl/strings/str_format.h"
 #include "mm/kernel.h"
@@ -56,9 +57,14 @@ class trace_call {
   trace_call& operator=(const trace_call&) = delete;
 
   // Records the value the function returns; returns it unchanged.
+  // Pointers are shown as their value (an ERR_PTR shows as its negative errno).
   template <typename T>
   T ret(T value) {
-    ret_ = static_cast<long>(value);
+    if constexpr (std::is_pointer_v<T>) {
+      ret_ = reinterpret_cast<long>(value);
+    } else {
+      ret_ = static_cast<long>(value);
+    }
     has_ret_ = true;
     return value;
   }
