@@ -1,0 +1,186 @@
+// mm/arch/x86/uaccess.cc: user copies executed by the simulated CPU.
+// Port of arch/x86/lib/copy_user_64.S (rep_movs_alternative: the rep movsb copy and
+// its fault fixup), arch/x86/lib/usercopy_64.c / clear_user (rep stosb),
+// arch/x86/lib/getuser.S and putuser.S, the copy_{from,to}_user wrappers of
+// include/linux/uaccess.h and lib/usercopy.c, and stac()/clac() of asm/smap.h, Linux 6.12.
+// The contract and the deviations are in mm/arch/x86/uaccess.h.
+#include "mm/arch/x86/uaccess.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "mm/arch/x86/extable.h"
+#include "mm/arch/x86/fault.h"
+#include "mm/fault_inject.h"
+#include "mm/kernel.h"
+#include "mm/trace.h"
+
+namespace kernel {
+namespace {
+
+// DEVIATION(uaccess): how often one access may fault again, with no byte moved, after
+// the handler said it was fixed, before the copy gives up.
+inline constexpr int kMaxFaultsWithoutProgress = 16;
+
+// The trap the CPU took during a user access at "instruction" `insn`, handed to the
+// kernel's handlers as the hardware would. True: resolved, retry the access. False: the
+// exception-table fixup ran (regs.ip moved): stop.
+bool uaccess_trap(const hw::Fault& fault, unsigned long insn) {
+  hw::Cpu* cpu = this_cpu_hw();
+  pt_regs regs{};
+  regs.ip = insn;
+  regs.cs = __KERNEL_CS;
+  regs.flags = X86_EFLAGS_IF | (cpu->ac() ? X86_EFLAGS_AC : 0);
+  switch (fault.kind) {
+    case hw::Fault::Kind::kPageFault:
+      exc_page_fault(&regs, fault.error_code);
+      break;
+    case hw::Fault::Kind::kGeneralProtection:
+      exc_general_protection(&regs, 0);
+      break;
+    case hw::Fault::Kind::kMachineCheck:
+      // A user PTE pointing outside memory: the kernel's own tables are broken.
+      BUG();
+    case hw::Fault::Kind::kNone:
+      BUG();
+  }
+  return regs.ip == insn;
+}
+
+enum class copy_dir { from_user, to_user, clear };
+
+// arch/x86/lib/copy_user_64.S: rep movsb (or rep stosb for clear), restarted after each
+// fault the handler resolves, stopping at the first byte it cannot. Returns the bytes
+// not done. REQUIRES: SMAP lifted (stac) by the caller.
+unsigned long copy_user_generic(void* kbuf, unsigned long uaddr, unsigned long len,
+                                copy_dir dir) {
+  static const uint8_t kZeros[PAGE_SIZE] = {};
+  hw::Cpu* cpu = this_cpu_hw();
+  const unsigned long insn = dir == copy_dir::clear ? UA_INSN_CLEAR_USER : UA_INSN_COPY_USER;
+  unsigned long done = 0;
+  int stuck = 0;
+  while (done < len) {
+    // DEVIATION(uaccess): the fail_uaccess point, once per page-sized piece.
+    if (should_fail_point("fail_uaccess", len - done)) break;
+    const unsigned long addr = uaddr + done;
+    const unsigned long chunk = std::min(len - done, PAGE_SIZE - (addr & ~PAGE_MASK));
+    hw::Cpu::CopyResult r;
+    switch (dir) {
+      case copy_dir::from_user:
+        r = cpu->CopyFromLinear(static_cast<uint8_t*>(kbuf) + done, hw::VirtAddr(addr), chunk);
+        break;
+      case copy_dir::to_user:
+        r = cpu->CopyToLinear(hw::VirtAddr(addr), static_cast<const uint8_t*>(kbuf) + done,
+                              chunk);
+        break;
+      case copy_dir::clear:
+        r = cpu->CopyToLinear(hw::VirtAddr(addr), kZeros, chunk);
+        break;
+    }
+    done += r.done;
+    if (r.done > 0) stuck = 0;
+    if (r.fault.ok()) {
+      if (r.done < chunk) break;  // cannot happen: a short copy always reports a fault
+      continue;
+    }
+    if (!uaccess_trap(r.fault, insn)) break;
+    if (++stuck > kMaxFaultsWithoutProgress) {
+      WARN_ON_ONCE(true);  // the handler keeps "fixing" a fault that keeps coming back
+      break;
+    }
+  }
+  return len - done;
+}
+
+// arch/x86/lib/getuser.S / putuser.S: one mov, restarted after a resolved fault.
+int user_mov(void* kval, unsigned long uaddr, unsigned long size, bool store) {
+  hw::Cpu* cpu = this_cpu_hw();
+  const unsigned long insn = store ? UA_INSN_PUT_USER : UA_INSN_GET_USER;
+  for (int stuck = 0;; ++stuck) {
+    if (should_fail_point("fail_uaccess", size)) return -EFAULT;
+    hw::Fault f = store ? cpu->Store(hw::VirtAddr(uaddr), kval, size)
+                        : cpu->Load(hw::VirtAddr(uaddr), kval, size);
+    if (f.ok()) return 0;
+    if (!uaccess_trap(f, insn)) return -EFAULT;
+    if (stuck >= kMaxFaultsWithoutProgress) {
+      WARN_ON_ONCE(true);
+      return -EFAULT;
+    }
+  }
+}
+
+}  // namespace
+
+// arch/x86/include/asm/smap.h
+void stac() { this_cpu_hw()->Stac(); }
+void clac() { this_cpu_hw()->Clac(); }
+
+// arch/x86/include/asm/uaccess_64.h
+unsigned long raw_copy_from_user(void* to, const void __user* from, unsigned long n) {
+  trace_call tc("raw_copy_from_user", "from=%#lx n=%lu", __user_addr(from), n);
+  stac();
+  unsigned long left = copy_user_generic(to, __user_addr(from), n, copy_dir::from_user);
+  clac();
+  return tc.ret(left);
+}
+
+// arch/x86/include/asm/uaccess_64.h
+unsigned long raw_copy_to_user(void __user* to, const void* from, unsigned long n) {
+  trace_call tc("raw_copy_to_user", "to=%#lx n=%lu", __user_addr(to), n);
+  stac();
+  unsigned long left =
+      copy_user_generic(const_cast<void*>(from), __user_addr(to), n, copy_dir::to_user);
+  clac();
+  return tc.ret(left);
+}
+
+// include/linux/uaccess.h: _inline_copy_from_user. The part not copied is zeroed, so a
+// caller never sees stale kernel bytes.
+unsigned long copy_from_user(void* to, const void __user* from, unsigned long n) {
+  unsigned long res = n;
+  if (likely(access_ok(from, n))) res = raw_copy_from_user(to, from, n);
+  if (unlikely(res)) std::memset(static_cast<uint8_t*>(to) + (n - res), 0, res);
+  return res;
+}
+
+// include/linux/uaccess.h: _inline_copy_to_user.
+unsigned long copy_to_user(void __user* to, const void* from, unsigned long n) {
+  if (access_ok(to, n)) n = raw_copy_to_user(to, from, n);
+  return n;
+}
+
+// arch/x86/include/asm/uaccess_64.h: __clear_user (rep stosb with its fixup).
+unsigned long __clear_user(void __user* to, unsigned long n) {
+  trace_call tc("__clear_user", "to=%#lx n=%lu", __user_addr(to), n);
+  stac();
+  unsigned long left = copy_user_generic(nullptr, __user_addr(to), n, copy_dir::clear);
+  clac();
+  return tc.ret(left);
+}
+
+// arch/x86/include/asm/uaccess_64.h
+unsigned long clear_user(void __user* to, unsigned long n) {
+  if (access_ok(to, n)) return __clear_user(to, n);
+  return n;
+}
+
+// arch/x86/lib/getuser.S: __get_user_nocheck_{1,2,4,8}.
+int __get_user_n(void* x, const void __user* ptr, unsigned long size) {
+  BUG_ON(size != 1 && size != 2 && size != 4 && size != 8);
+  stac();
+  int ret = user_mov(x, __user_addr(ptr), size, /*store=*/false);
+  clac();
+  if (ret) std::memset(x, 0, size);
+  return ret;
+}
+
+// arch/x86/lib/putuser.S: __put_user_nocheck_{1,2,4,8}.
+int __put_user_n(const void* x, void __user* ptr, unsigned long size) {
+  BUG_ON(size != 1 && size != 2 && size != 4 && size != 8);
+  stac();
+  int ret = user_mov(const_cast<void*>(x), __user_addr(ptr), size, /*store=*/true);
+  clac();
+  return ret;
+}
+
+}  // namespace kernel

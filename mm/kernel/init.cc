@@ -1,0 +1,125 @@
+// mm/kernel/init.cc: bringing the kernel up on the simulated hardware and down again.
+// Port of init/main.c (start_kernel, rest_init, kernel_init's run_init_process) and the
+// CPU feature setup of arch/x86/kernel/cpu/common.c, head_64.S and
+// arch/x86/mm/init.c (CR0.WP, EFER.NXE, CR4.PGE/PCIDE/SMEP/SMAP), Linux 6.12.
+//
+// Deviations (grep "DEVIATION(init)"):
+//  - Only what memory management needs: CPU paging features, mm_core_init, the pid
+//    namespace, the idle tasks, pid 1 (init, with an address space holding only a
+//    [stack]) and pid 2 (kthreadd).
+//  - kernel_shutdown has no Linux counterpart (machines are not powered off): it makes
+//    every task exit and reaps it, so every page and every kernel object is returned
+//    before the memory part (mm_core_shutdown) frees mem_map.
+#include <algorithm>
+#include <vector>
+
+#include "mm/kernel/task.h"
+#include "mm/mm.h"
+#include "mm/trace.h"
+
+namespace kernel {
+namespace {
+
+// The stack execve gives init (and sim/'s processes): 128 KiB below the top of the
+// 47-bit user half. Linux's STACK_TOP is the same address.
+inline constexpr unsigned long STACK_TOP = TASK_SIZE;
+inline constexpr unsigned long INIT_STACK_SIZE = 128UL << 10;
+
+// arch/x86/kernel/cpu/common.c (cpu_init, setup_smep/setup_smap/setup_pcid) and the CR0
+// and EFER values head_64.S loads: enable the paging features Linux relies on.
+int cpu_init(hw::Cpu* c) {
+  if (!c->WriteEfer(c->efer() | hw::Cpu::kEferNxe).ok()) return -EINVAL;
+  if (!c->WriteCr0(c->cr0() | hw::Cpu::kCr0Wp).ok()) return -EINVAL;
+  const uint64_t cr4 = c->cr4() | hw::Cpu::kCr4Pge | hw::Cpu::kCr4Pcide |
+                       hw::Cpu::kCr4Smep | hw::Cpu::kCr4Smap;
+  if (!c->WriteCr4(cr4).ok()) return -EINVAL;
+  c->SetCpl(0);
+  c->Clac();
+  return 0;
+}
+
+// init/main.c: rest_init + kernel_init. pid 1 is a user-mode thread that execs init;
+// pid 2 is kthreadd.
+int rest_init() {
+  kernel_state& ks = kst();
+  pid_t pid = user_mode_thread(nullptr, nullptr, CLONE_FS);
+  if (pid < 0) return pid;
+  task_struct* init = find_task_by_vpid(pid);
+  ks.child_reaper = init;  // init_pid_ns.child_reaper
+  pid = kernel_thread(nullptr, nullptr, "kthreadd", CLONE_FS | CLONE_FILES);
+  if (pid < 0) return pid;
+
+  // kernel_init -> run_init_process: pid 1 execs /sbin/init on this CPU.
+  task_struct* idle = current();
+  context_switch(init);
+  int ret = exec_mm_lite(STACK_TOP, INIT_STACK_SIZE);
+  if (ret == 0) set_task_comm(init, "init");
+  context_switch(idle);
+  return ret;
+}
+
+}  // namespace
+
+// init/main.c
+int start_kernel(kernel_state* ks) {
+  BUG_ON(kst_or_null() != ks);  // the caller holds a kernel_state_scope for ks
+  trace_call tc("start_kernel", "cpus=%zu frames=%lu", ks->cpus.size(),
+                static_cast<unsigned long>(ks->phys->num_frames()));
+  if (ks->cpus.empty() || ks->cpus.size() > static_cast<size_t>(NR_CPUS))
+    return tc.ret(-EINVAL);
+  for (size_t cpu = 0; cpu < ks->cpus.size(); ++cpu) {
+    int ret = cpu_init(ks->cpus[cpu]);
+    if (ret) return tc.ret(ret);
+  }
+  ks->this_cpu = 0;
+  int ret = mm_core_init();
+  if (ret) return tc.ret(ret);
+  // pid_idr_init: the one pid namespace starts empty.
+  ks->pid_table.clear();
+  ks->last_pid = 0;
+  init_idle_tasks();
+  return tc.ret(rest_init());
+}
+
+// DEVIATION(init): see the file comment.
+void kernel_shutdown(kernel_state* ks) {
+  kernel_state_scope scope(ks);
+  if (ks->mem_map != nullptr && ks->idle_tasks[0] != nullptr) {
+    const int ncpus = static_cast<int>(ks->cpus.size());
+    // Every CPU goes idle.
+    for (int cpu = 0; cpu < ncpus; ++cpu) {
+      ks->this_cpu = cpu;
+      context_switch(idle_task(cpu));
+    }
+    ks->this_cpu = 0;
+    // Every live task exits on CPU 0, highest pid first, so init (pid 1) goes last.
+    std::vector<pid_t> live;
+    for (const auto& [nr, t] : ks->pid_table)
+      if (!(t->flags & PF_EXITING)) live.push_back(nr);
+    std::sort(live.rbegin(), live.rend());
+    for (pid_t nr : live) {
+      task_struct* t = find_task_by_vpid(nr);
+      if (t == nullptr || (t->flags & PF_EXITING)) continue;
+      context_switch(t);
+      do_exit(0);
+    }
+    // Reap every zombie left; a leader goes once its threads are gone.
+    while (!ks->pid_table.empty()) {
+      task_struct* victim = nullptr;
+      for (const auto& [nr, t] : ks->pid_table) {
+        if (t->exit_state == EXIT_ZOMBIE && !delay_group_leader(t)) {
+          victim = t;
+          break;
+        }
+      }
+      BUG_ON(victim == nullptr);  // a live task or an unreapable zombie survived
+      victim->exit_state = EXIT_DEAD;
+      release_task(victim);
+    }
+    ks->child_reaper = nullptr;
+    free_idle_tasks();
+  }
+  if (ks->mem_map != nullptr) mm_core_shutdown(ks);
+}
+
+}  // namespace kernel
