@@ -1,0 +1,92 @@
+#include "sim/scenario/ast.h"
+
+#include <string>
+#include <type_traits>
+#include <variant>
+
+#include "absl/strings/str_format.h"
+
+namespace sim::scenario {
+
+std::string FormatPos(const SourcePos& pos) {
+  return absl::StrFormat("%s:%d:%d", pos.file, pos.line, pos.col);
+}
+
+uint64_t DataLength(const Data& data) {
+  return std::visit(
+      [](const auto& d) -> uint64_t {
+        using T = std::decay_t<decltype(d)>;
+        if constexpr (std::is_same_v<T, DataBytes>) {
+          return d.bytes.size();
+        } else {
+          return d.len;
+        }
+      },
+      data);
+}
+
+const SourcePos& PosOf(const Statement& stmt) {
+  return std::visit([](const auto& s) -> const SourcePos& { return s.pos; }, stmt);
+}
+
+namespace {
+
+struct KeywordVisitor {
+  const char* operator()(const MachineStmt&) const { return "machine"; }
+  const char* operator()(const LetStmt&) const { return "let"; }
+  const char* operator()(const ProcessStmt&) const { return "process"; }
+  const char* operator()(const ThreadStmt&) const { return "thread"; }
+  const char* operator()(const KthreadStmt&) const { return "kthread"; }
+  const char* operator()(const FileStmt&) const { return "file"; }
+  const char* operator()(const MmapStmt&) const { return "mmap"; }
+  const char* operator()(const MunmapStmt&) const { return "munmap"; }
+  const char* operator()(const MprotectStmt&) const { return "mprotect"; }
+  const char* operator()(const StoreStmt&) const { return "store"; }
+  const char* operator()(const FillStmt&) const { return "fill"; }
+  const char* operator()(const LoadStmt&) const { return "load"; }
+  const char* operator()(const ProcessVmRwStmt& s) const {
+    return s.vm_write ? "process_vm_writev" : "process_vm_readv";
+  }
+  const char* operator()(const ForkStmt&) const { return "fork"; }
+  const char* operator()(const ExitStmt&) const { return "exit"; }
+  const char* operator()(const ReapStmt&) const { return "reap"; }
+  const char* operator()(const SetresuidStmt&) const { return "setresuid"; }
+  const char* operator()(const SetresgidStmt&) const { return "setresgid"; }
+  const char* operator()(const CapsetStmt&) const { return "capset"; }
+  const char* operator()(const DumpableStmt&) const { return "dumpable"; }
+  const char* operator()(const ExpectStmt&) const { return "expect"; }
+  const char* operator()(const ExpectMemStmt&) const { return "expect-mem"; }
+  const char* operator()(const ExpectSameStmt&) const { return "expect-same"; }
+  const char* operator()(const ShowStmt&) const { return "show"; }
+  const char* operator()(const FailStmt&) const { return "fail"; }
+  const char* operator()(const TraceStmt&) const { return "trace"; }
+};
+
+}  // namespace
+
+const char* KeywordOf(const Statement& stmt) { return std::visit(KeywordVisitor{}, stmt); }
+
+bool ProducesResult(const Statement& stmt) {
+  return std::visit(
+      [](const auto& s) {
+        using T = std::decay_t<decltype(s)>;
+        return std::is_same_v<T, MmapStmt> || std::is_same_v<T, MunmapStmt> ||
+               std::is_same_v<T, MprotectStmt> || std::is_same_v<T, StoreStmt> ||
+               std::is_same_v<T, FillStmt> || std::is_same_v<T, LoadStmt> ||
+               std::is_same_v<T, ProcessVmRwStmt> || std::is_same_v<T, ForkStmt> ||
+               std::is_same_v<T, ReapStmt> || std::is_same_v<T, SetresuidStmt> ||
+               std::is_same_v<T, SetresgidStmt> || std::is_same_v<T, CapsetStmt> ||
+               std::is_same_v<T, DumpableStmt>;
+      },
+      stmt);
+}
+
+bool SameIgnoringPos(const Statement& a, const Statement& b) {
+  Statement ca = a;
+  Statement cb = b;
+  std::visit([](auto& s) { s.pos = SourcePos{}; }, ca);
+  std::visit([](auto& s) { s.pos = SourcePos{}; }, cb);
+  return ca == cb;
+}
+
+}  // namespace sim::scenario

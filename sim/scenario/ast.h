@@ -1,0 +1,483 @@
+// sim/scenario/ast.h: the typed syntax tree of a scenario (.mms) file.
+//
+// A scenario is a list of statements, one per source line. The parser
+// (sim/scenario/parser.h) produces these values; the interpreter consumes them
+// and never sees source text again. Every value here is already evaluated:
+// NUM expressions are folded to integers, `let` names are resolved, `uid=N` is
+// expanded into ruid/euid/suid, DATA strings are unescaped. What stays symbolic
+// is what only the machine can resolve: task and file names, and DATA that
+// would be expensive to materialise (repeat(LEN,BYTE), pattern(LEN)).
+//
+// Every statement struct starts with `SourcePos pos`, the 1-based line and byte
+// column of its first token, so the interpreter can report `FILE:LINE:COL`.
+// All structs compare with ==; SameIgnoringPos() compares two statements
+// without their positions (used by the print -> parse round-trip tests).
+//
+// Numeric encodings follow x86-64 Linux so the interpreter passes them on
+// unchanged: Prot bits are PROT_*, MmapFlags bits are MAP_*, CapSet bit n is
+// capability n, errno and signal numbers are Linux's.
+#ifndef MMSIM_SIM_SCENARIO_AST_H_
+#define MMSIM_SIM_SCENARIO_AST_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace sim::scenario {
+
+// Where a statement starts: file name as given to the parser, 1-based line,
+// 1-based byte column (a tab counts as one column).
+struct SourcePos {
+  std::string file;
+  int line = 0;
+  int col = 0;
+
+  bool operator==(const SourcePos&) const = default;
+};
+
+// "FILE:LINE:COL".
+std::string FormatPos(const SourcePos& pos);
+
+// ---------------------------------------------------------------------------
+// Value types.
+
+// PROT as in /proc/PID/maps: `rw-`, `r-x`, `---`, ... Bits are PROT_* values.
+struct Prot {
+  static constexpr uint32_t kRead = 0x1;   // PROT_READ
+  static constexpr uint32_t kWrite = 0x2;  // PROT_WRITE
+  static constexpr uint32_t kExec = 0x4;   // PROT_EXEC
+  uint32_t bits = 0;
+
+  bool operator==(const Prot&) const = default;
+};
+
+// mmap FLAGS. Bits are x86-64 MAP_* values. Exactly one of kShared/kPrivate
+// is set by the parser.
+struct MmapFlags {
+  static constexpr uint32_t kShared = 0x01;             // MAP_SHARED
+  static constexpr uint32_t kPrivate = 0x02;            // MAP_PRIVATE
+  static constexpr uint32_t kFixed = 0x10;              // MAP_FIXED
+  static constexpr uint32_t kAnonymous = 0x20;          // MAP_ANONYMOUS
+  static constexpr uint32_t kGrowsdown = 0x100;         // MAP_GROWSDOWN
+  static constexpr uint32_t kNoreserve = 0x4000;        // MAP_NORESERVE
+  static constexpr uint32_t kPopulate = 0x8000;         // MAP_POPULATE
+  static constexpr uint32_t kFixedNoreplace = 0x100000; // MAP_FIXED_NOREPLACE
+  uint32_t bits = 0;
+
+  bool operator==(const MmapFlags&) const = default;
+};
+
+// A capability set: bit n is capability n (CAP_CHOWN = 0 ... see cap_names.h).
+struct CapSet {
+  // Every capability Linux defines, CAP_CHOWN (0) .. CAP_CHECKPOINT_RESTORE (40).
+  static constexpr uint64_t kAll = (uint64_t{1} << 41) - 1;
+  uint64_t bits = 0;
+
+  bool operator==(const CapSet&) const = default;
+};
+
+// The address pattern used by `fill ADDR LEN pattern` and `pattern(LEN)`:
+// every aligned 8-byte word holds its own address, little-endian. So the byte
+// at address A is byte (A % 8) of the value (A & ~7). Every word in the address
+// space differs, so a page mapped at the wrong place or a stale copy shows up,
+// and a hex dump shows the address it was written at.
+constexpr uint8_t PatternByte(uint64_t addr) {
+  return static_cast<uint8_t>((addr & ~uint64_t{7}) >> (8 * (addr & 7)));
+}
+
+// DATA, one of three forms.
+// `"text"` or `hex:00ff3a`: literal bytes.
+struct DataBytes {
+  std::string bytes;
+  bool operator==(const DataBytes&) const = default;
+};
+// `repeat(LEN,BYTE)`: LEN copies of BYTE, kept as a descriptor.
+struct DataRepeat {
+  uint64_t len = 0;
+  uint8_t byte = 0;
+  bool operator==(const DataRepeat&) const = default;
+};
+// `pattern(LEN)`: LEN bytes of the address pattern (PatternByte), anchored at
+// the address the data is stored at or compared with (the statement's ADDR;
+// for `expect` after `load`, the load's ADDR; for a file's data, offset 0).
+struct DataPattern {
+  uint64_t len = 0;
+  bool operator==(const DataPattern&) const = default;
+};
+using Data = std::variant<DataBytes, DataRepeat, DataPattern>;
+
+// Number of bytes DATA stands for.
+uint64_t DataLength(const Data& data);
+
+// One iovec of an explicit list `[ADDR:LEN, ...]`.
+struct Iovec {
+  uint64_t iov_base = 0;
+  uint64_t iov_len = 0;
+  bool operator==(const Iovec&) const = default;
+};
+// `raw(ADDR,COUNT)`: the iovec array pointer and count passed as they are, so a
+// scenario can hand the kernel a bad pointer or a huge count.
+struct IovRaw {
+  uint64_t addr = 0;
+  uint64_t count = 0;
+  bool operator==(const IovRaw&) const = default;
+};
+// An explicit list (possibly empty; the interpreter lays it out in the calling
+// task's memory) or a raw pointer and count.
+using IovList = std::variant<std::vector<Iovec>, IovRaw>;
+
+// A PID argument: the name of a declared process/thread/kthread (resolved to
+// its pid or tid at run time), or a literal number (possibly negative).
+using PidRef = std::variant<std::string, int32_t>;
+
+// ---------------------------------------------------------------------------
+// Statements that set up the world.
+
+// `machine [memory=SIZE] [cpus=N] [tlb=PROFILE] [seed=N]`. Only as the first
+// statement. Unset fields take the simulator's defaults.
+struct MachineStmt {
+  SourcePos pos;
+  std::optional<uint64_t> memory;  // bytes; a multiple of 4 KiB
+  std::optional<uint32_t> cpus;
+  std::optional<std::string> tlb;  // profile name (an identifier)
+  std::optional<uint64_t> seed;
+  bool operator==(const MachineStmt&) const = default;
+};
+
+// `let NAME = NUM`. The value is already substituted at every use; the
+// statement is kept so the scenario can be printed back.
+struct LetStmt {
+  SourcePos pos;
+  std::string name;
+  uint64_t value = 0;
+  bool operator==(const LetStmt&) const = default;
+};
+
+// `process NAME [uid=N] [gid=N] [ruid=N] ... [caps=...] [dumpable=0|1]`.
+// uid=N/gid=N set all three ids; ruid= etc. then override one of them.
+struct ProcessStmt {
+  SourcePos pos;
+  std::string name;
+  uint32_t ruid = 0, euid = 0, suid = 0;
+  uint32_t rgid = 0, egid = 0, sgid = 0;
+  CapSet caps{CapSet::kAll};
+  bool dumpable = true;
+  bool operator==(const ProcessStmt&) const = default;
+};
+
+// `thread NAME of PROC`: a new thread sharing PROC's mm; NAME names its tid.
+struct ThreadStmt {
+  SourcePos pos;
+  std::string name;
+  std::string process;
+  bool operator==(const ThreadStmt&) const = default;
+};
+
+// `kthread NAME`: a kernel thread, no mm.
+struct KthreadStmt {
+  SourcePos pos;
+  std::string name;
+  bool operator==(const KthreadStmt&) const = default;
+};
+
+// `file NAME size=SIZE [data=DATA] [readonly]`: an in-memory file. DATA, if
+// given, fills the file from offset 0; the rest is zero.
+struct FileStmt {
+  SourcePos pos;
+  std::string name;
+  uint64_t size = 0;
+  std::optional<Data> data;
+  bool readonly = false;
+  bool operator==(const FileStmt&) const = default;
+};
+
+// ---------------------------------------------------------------------------
+// Operations `TASK: OP ...`, performed by a declared process/thread/kthread.
+// `task` names it. All of these produce a result that `expect` may check.
+
+// `TASK: mmap ADDR LEN PROT FLAGS [file=NAME] [offset=NUM]`.
+struct MmapStmt {
+  SourcePos pos;
+  std::string task;
+  uint64_t addr = 0;
+  uint64_t len = 0;
+  Prot prot;
+  MmapFlags flags;
+  std::optional<std::string> file;  // none: fd -1
+  uint64_t offset = 0;
+  bool operator==(const MmapStmt&) const = default;
+};
+
+// `TASK: munmap ADDR LEN`.
+struct MunmapStmt {
+  SourcePos pos;
+  std::string task;
+  uint64_t addr = 0;
+  uint64_t len = 0;
+  bool operator==(const MunmapStmt&) const = default;
+};
+
+// `TASK: mprotect ADDR LEN PROT`.
+struct MprotectStmt {
+  SourcePos pos;
+  std::string task;
+  uint64_t addr = 0;
+  uint64_t len = 0;
+  Prot prot;
+  bool operator==(const MprotectStmt&) const = default;
+};
+
+// `TASK: store ADDR DATA`: user-mode stores of DATA starting at ADDR.
+struct StoreStmt {
+  SourcePos pos;
+  std::string task;
+  uint64_t addr = 0;
+  Data data;
+  bool operator==(const StoreStmt&) const = default;
+};
+
+// `TASK: fill ADDR LEN BYTE|pattern`: LEN user-mode stores.
+struct FillStmt {
+  enum class Kind { kByte, kPattern };
+  SourcePos pos;
+  std::string task;
+  uint64_t addr = 0;
+  uint64_t len = 0;
+  Kind kind = Kind::kByte;
+  uint8_t byte = 0;  // meaningful for kByte only
+  bool operator==(const FillStmt&) const = default;
+};
+
+// `TASK: load ADDR LEN`: user-mode loads; the result is the bytes.
+struct LoadStmt {
+  SourcePos pos;
+  std::string task;
+  uint64_t addr = 0;
+  uint64_t len = 0;
+  bool operator==(const LoadStmt&) const = default;
+};
+
+// `TASK: process_vm_readv PID LIOV RIOV [flags=NUM]` (vm_write false) and
+// `TASK: process_vm_writev ...` (vm_write true); one struct because the kernel
+// has one path, process_vm_rw(..., vm_write).
+struct ProcessVmRwStmt {
+  SourcePos pos;
+  std::string task;
+  bool vm_write = false;
+  PidRef pid;
+  IovList local;
+  IovList remote;
+  uint64_t flags = 0;  // `flags=-1` is stored as ~0
+  bool operator==(const ProcessVmRwStmt&) const = default;
+};
+
+// `TASK: fork CHILD`: CHILD is a new process name.
+struct ForkStmt {
+  SourcePos pos;
+  std::string task;
+  std::string child;
+  bool operator==(const ForkStmt&) const = default;
+};
+
+// `TASK: exit`: the task becomes a zombie until reaped. No result.
+struct ExitStmt {
+  SourcePos pos;
+  std::string task;
+  bool operator==(const ExitStmt&) const = default;
+};
+
+// `TASK: reap CHILD`.
+struct ReapStmt {
+  SourcePos pos;
+  std::string task;
+  std::string child;
+  bool operator==(const ReapStmt&) const = default;
+};
+
+// `TASK: setresuid R E S`; -1 ("leave unchanged") is stored as 0xffffffff.
+struct SetresuidStmt {
+  SourcePos pos;
+  std::string task;
+  uint32_t ruid = 0, euid = 0, suid = 0;
+  bool operator==(const SetresuidStmt&) const = default;
+};
+
+// `TASK: setresgid R E S`; -1 is stored as 0xffffffff.
+struct SetresgidStmt {
+  SourcePos pos;
+  std::string task;
+  uint32_t rgid = 0, egid = 0, sgid = 0;
+  bool operator==(const SetresgidStmt&) const = default;
+};
+
+// `TASK: capset none|all|cap_a,cap_b,...`.
+struct CapsetStmt {
+  SourcePos pos;
+  std::string task;
+  CapSet caps;
+  bool operator==(const CapsetStmt&) const = default;
+};
+
+// `TASK: dumpable 0|1` (prctl PR_SET_DUMPABLE).
+struct DumpableStmt {
+  SourcePos pos;
+  std::string task;
+  bool dumpable = true;
+  bool operator==(const DumpableStmt&) const = default;
+};
+
+// ---------------------------------------------------------------------------
+// Checks.
+
+// `expect NUM`: the previous statement returned NUM.
+struct ExpectValue {
+  uint64_t value = 0;
+  bool operator==(const ExpectValue&) const = default;
+};
+// `expect -1 ERRNO`: it returned -1 with errno set (Linux number).
+struct ExpectErrno {
+  int err = 0;
+  bool operator==(const ExpectErrno&) const = default;
+};
+// `expect DATA`: its result bytes (of `load`) equal DATA.
+struct ExpectData {
+  Data data;
+  bool operator==(const ExpectData&) const = default;
+};
+// `expect SIGSEGV` / `expect SIGBUS`: the task got this signal (Linux number).
+struct ExpectSignal {
+  int signo = 0;
+  bool operator==(const ExpectSignal&) const = default;
+};
+using ExpectResult = std::variant<ExpectValue, ExpectErrno, ExpectData, ExpectSignal>;
+
+inline constexpr int kSigbus = 7;    // SIGBUS on x86-64
+inline constexpr int kSigsegv = 11;  // SIGSEGV
+
+// `expect RESULT`: checks the statement right before it, which the parser
+// guarantees is one whose ProducesResult() is true.
+struct ExpectStmt {
+  SourcePos pos;
+  ExpectResult result;
+  bool operator==(const ExpectStmt&) const = default;
+};
+
+// `expect-mem TASK ADDR DATA`: TASK's memory at ADDR holds DATA.
+struct ExpectMemStmt {
+  SourcePos pos;
+  std::string task;
+  uint64_t addr = 0;
+  Data data;
+  bool operator==(const ExpectMemStmt&) const = default;
+};
+
+// `expect-same TASK ADDR OTHER ADDR2 LEN`: LEN bytes at TASK:ADDR equal
+// those at OTHER:ADDR2.
+struct ExpectSameStmt {
+  SourcePos pos;
+  std::string task;
+  uint64_t addr = 0;
+  std::string other_task;
+  uint64_t other_addr = 0;
+  uint64_t len = 0;
+  bool operator==(const ExpectSameStmt&) const = default;
+};
+
+// ---------------------------------------------------------------------------
+// Views and controls.
+
+struct ShowMaps {  // show maps TASK
+  std::string task;
+  bool operator==(const ShowMaps&) const = default;
+};
+struct ShowPagetable {  // show pagetable TASK [ADDR]
+  std::string task;
+  std::optional<uint64_t> addr;
+  bool operator==(const ShowPagetable&) const = default;
+};
+struct ShowPagemap {  // show pagemap TASK ADDR LEN
+  std::string task;
+  uint64_t addr = 0;
+  uint64_t len = 0;
+  bool operator==(const ShowPagemap&) const = default;
+};
+struct ShowTlb {  // show tlb [CPU]
+  std::optional<uint32_t> cpu;
+  bool operator==(const ShowTlb&) const = default;
+};
+struct ShowPage {  // show page PFN
+  uint64_t pfn = 0;
+  bool operator==(const ShowPage&) const = default;
+};
+struct ShowBuddy {  // show buddy
+  bool operator==(const ShowBuddy&) const = default;
+};
+struct ShowVmstat {  // show vmstat
+  bool operator==(const ShowVmstat&) const = default;
+};
+using ShowWhat =
+    std::variant<ShowMaps, ShowPagetable, ShowPagemap, ShowTlb, ShowPage, ShowBuddy, ShowVmstat>;
+
+struct ShowStmt {
+  SourcePos pos;
+  ShowWhat what;
+  bool operator==(const ShowStmt&) const = default;
+};
+
+// `fail POINT [nth=N] [times=N] [probability=P]`: arms a fault-injection
+// point (names as in mm/fault_inject.h; the parser only checks the syntax).
+struct FailStmt {
+  SourcePos pos;
+  std::string point;
+  std::optional<uint64_t> nth;    // >= 1
+  std::optional<uint64_t> times;  // >= 1
+  // Probability in parts per billion: 0.25 is 250000000, 1 is 1000000000.
+  // Exact, so the scenario prints back to the same value.
+  std::optional<uint32_t> probability_ppb;
+  bool operator==(const FailStmt&) const = default;
+};
+inline constexpr uint32_t kProbabilityOne = 1000000000;
+
+// `trace off|calls|full`.
+struct TraceStmt {
+  enum class Level { kOff, kCalls, kFull };
+  SourcePos pos;
+  Level level = Level::kOff;
+  bool operator==(const TraceStmt&) const = default;
+};
+
+// ---------------------------------------------------------------------------
+
+using Statement =
+    std::variant<MachineStmt, LetStmt, ProcessStmt, ThreadStmt, KthreadStmt, FileStmt, MmapStmt,
+                 MunmapStmt, MprotectStmt, StoreStmt, FillStmt, LoadStmt, ProcessVmRwStmt,
+                 ForkStmt, ExitStmt, ReapStmt, SetresuidStmt, SetresgidStmt, CapsetStmt,
+                 DumpableStmt, ExpectStmt, ExpectMemStmt, ExpectSameStmt, ShowStmt, FailStmt,
+                 TraceStmt>;
+
+struct Scenario {
+  std::string filename;
+  std::vector<Statement> statements;
+  bool operator==(const Scenario&) const = default;
+};
+
+// The position of any statement.
+const SourcePos& PosOf(const Statement& stmt);
+
+// The statement's keyword as written: "machine", "mmap", "process_vm_writev",
+// "expect-mem", ...
+const char* KeywordOf(const Statement& stmt);
+
+// True for the statements `expect` may follow: mmap, munmap, mprotect, store,
+// fill, load, process_vm_readv/writev, fork, reap, setresuid, setresgid,
+// capset, dumpable.
+bool ProducesResult(const Statement& stmt);
+
+// a == b once both positions are cleared.
+bool SameIgnoringPos(const Statement& a, const Statement& b);
+
+}  // namespace sim::scenario
+
+#endif  // MMSIM_SIM_SCENARIO_AST_H_

@@ -1,0 +1,79 @@
+#include "sim/scenario/ast.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace sim::scenario {
+namespace {
+
+TEST(Ast, FormatPos) { EXPECT_EQ(FormatPos({"a/b.mms", 12, 3}), "a/b.mms:12:3"); }
+
+TEST(Ast, PatternByteHoldsEachWordsAddress) {
+  // The word at 0x1000 reads 00 10 00 00 00 00 00 00.
+  EXPECT_EQ(PatternByte(0x1000), 0x00);
+  EXPECT_EQ(PatternByte(0x1001), 0x10);
+  EXPECT_EQ(PatternByte(0x1002), 0x00);
+  // Unaligned addresses belong to their aligned word.
+  EXPECT_EQ(PatternByte(0x7f0000001238), 0x38);
+  EXPECT_EQ(PatternByte(0x7f000000123d), 0x7f);
+  EXPECT_EQ(PatternByte(0x7f000000123f), 0x00);
+  EXPECT_EQ(PatternByte(0xfffffffffffffff8), 0xf8);
+  EXPECT_EQ(PatternByte(0xffffffffffffffff), 0xff);
+  static_assert(PatternByte(0x2008) == 0x08);
+  // Two pages differ, so a page mapped at the wrong place shows up.
+  EXPECT_NE(PatternByte(0x1001), PatternByte(0x2001));
+}
+
+TEST(Ast, DataLength) {
+  EXPECT_EQ(DataLength(DataBytes{"abc"}), 3u);
+  EXPECT_EQ(DataLength(DataBytes{""}), 0u);
+  EXPECT_EQ(DataLength(DataRepeat{1u << 30, 7}), 1u << 30);
+  EXPECT_EQ(DataLength(DataPattern{4096}), 4096u);
+}
+
+TEST(Ast, KeywordAndResult) {
+  EXPECT_STREQ(KeywordOf(MachineStmt{}), "machine");
+  EXPECT_STREQ(KeywordOf(ExpectMemStmt{}), "expect-mem");
+  EXPECT_STREQ(KeywordOf(ExpectSameStmt{}), "expect-same");
+  ProcessVmRwStmt r;
+  EXPECT_STREQ(KeywordOf(r), "process_vm_readv");
+  r.vm_write = true;
+  EXPECT_STREQ(KeywordOf(r), "process_vm_writev");
+
+  const std::vector<Statement> with_result = {
+      MmapStmt{}, MunmapStmt{}, MprotectStmt{}, StoreStmt{}, FillStmt{}, LoadStmt{},
+      ProcessVmRwStmt{}, ForkStmt{}, ReapStmt{}, SetresuidStmt{}, SetresgidStmt{},
+      CapsetStmt{}, DumpableStmt{},
+  };
+  for (const Statement& s : with_result) EXPECT_TRUE(ProducesResult(s)) << KeywordOf(s);
+  const std::vector<Statement> without = {
+      MachineStmt{}, LetStmt{}, ProcessStmt{}, ThreadStmt{}, KthreadStmt{}, FileStmt{},
+      ExitStmt{}, ExpectStmt{}, ExpectMemStmt{}, ExpectSameStmt{}, ShowStmt{}, FailStmt{},
+      TraceStmt{},
+  };
+  for (const Statement& s : without) EXPECT_FALSE(ProducesResult(s)) << KeywordOf(s);
+  EXPECT_EQ(with_result.size() + without.size(), std::variant_size_v<Statement>);
+}
+
+TEST(Ast, PosOfAndSameIgnoringPos) {
+  LoadStmt a{{"x.mms", 3, 5}, "p", 0x1000, 8};
+  LoadStmt b{{"y.mms", 9, 1}, "p", 0x1000, 8};
+  EXPECT_EQ(PosOf(a), (SourcePos{"x.mms", 3, 5}));
+  EXPECT_FALSE(Statement(a) == Statement(b));
+  EXPECT_TRUE(SameIgnoringPos(a, b));
+  b.len = 9;
+  EXPECT_FALSE(SameIgnoringPos(a, b));
+  EXPECT_FALSE(SameIgnoringPos(a, MunmapStmt{{}, "p", 0x1000, 8}));
+}
+
+TEST(Ast, ProcessDefaultsMatchTheLanguage) {
+  ProcessStmt p;
+  EXPECT_EQ(p.caps.bits, CapSet::kAll);
+  EXPECT_TRUE(p.dumpable);
+  EXPECT_EQ(p.euid, 0u);
+}
+
+}  // namespace
+}  // namespace sim::scenario
