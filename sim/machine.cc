@@ -1,0 +1,492 @@
+// sim/machine.cc: booting the kernel on simulated hardware and driving it.
+#include "sim/machine.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "hw/access.h"
+#include "hw/tlb_profile.h"
+#include "hw/walker.h"
+#include "mm/arch/x86/fault.h"
+#include "mm/arch/x86/ptrace.h"
+#include "mm/debug_vm.h"
+#include "mm/kernel/task.h"
+#include "mm/lib/uio.h"
+#include "mm/mm.h"
+#include "mm/process_vm_access.h"
+
+namespace sim {
+namespace {
+
+using kernel::task_struct;
+
+constexpr uint64_t kMinMemoryBytes = 1ull << 20;
+constexpr uint64_t kMaxMemoryBytes = 64ull << 30;
+// A user access whose fault the kernel keeps resolving without progress (an OOM that
+// frees nothing, a fault point armed "always") gives up after this many tries.
+constexpr int kMaxUserFaultRetries = 64;
+// The user-mode "instruction pointer" reported in the pt_regs of a user access.
+constexpr unsigned long kUserIp = 0x401000;
+constexpr size_t kMaxIovecsWritten = 2048;
+
+SysResult FromKernel(long ret) {
+  if (ret < 0 && ret >= -static_cast<long>(kernel::MAX_ERRNO))
+    return SysResult{-1, static_cast<int>(-ret)};
+  return SysResult{ret, 0};
+}
+
+SysResult Errno(int err) { return SysResult{-1, err}; }
+
+// mmap-style results: an address, or -errno in the top 4095 values.
+SysResult FromKernelAddr(unsigned long ret) {
+  if (kernel::IS_ERR_VALUE(ret)) return Errno(static_cast<int>(-static_cast<long>(ret)));
+  return SysResult{static_cast<long>(ret), 0};
+}
+
+// libc passes an int argument in a 64-bit register sign-extended.
+unsigned long IntArg(int v) { return static_cast<unsigned long>(static_cast<long>(v)); }
+
+std::string CommOf(absl::string_view comm) {
+  return std::string(comm.substr(0, kernel::TASK_COMM_LEN - 1));
+}
+
+}  // namespace
+
+Machine::Machine(const MachineConfig& config) : config_(config) {}
+
+absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& config) {
+  if (config.memory_bytes < kMinMemoryBytes || config.memory_bytes > kMaxMemoryBytes)
+    return absl::InvalidArgumentError(
+        absl::StrFormat("memory_bytes must be in [%d, %d], got %d", kMinMemoryBytes,
+                        kMaxMemoryBytes, config.memory_bytes));
+  if (config.cpus < 1 || config.cpus > kernel::NR_CPUS)
+    return absl::InvalidArgumentError(
+        absl::StrFormat("cpus must be in [1, %d], got %d", kernel::NR_CPUS, config.cpus));
+  const hw::TlbProfile* profile = hw::FindTlbProfile(config.tlb);
+  if (profile == nullptr)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown TLB profile \"", config.tlb, "\" (expected one of: ",
+        absl::StrJoin(hw::TlbProfileNames(), ", "), ")"));
+
+  std::unique_ptr<Machine> m(new Machine(config));
+  m->phys_ = std::make_unique<hw::PhysMem>(config.memory_bytes);
+  m->ks_ = std::make_unique<kernel::kernel_state>();
+  m->ks_->phys = m->phys_.get();
+  for (int i = 0; i < config.cpus; ++i) {
+    m->cpus_.push_back(std::make_unique<hw::Cpu>(i, m->phys_.get(), *profile));
+    m->ks_->cpus.push_back(m->cpus_.back().get());
+  }
+  int ret;
+  {
+    kernel::kernel_state_scope scope(m->ks_.get());
+    ret = kernel::start_kernel(m->ks_.get());
+  }
+  m->booted_ = true;  // even a failed boot is shut down by the destructor
+  if (ret != 0)
+    return absl::InternalError(absl::StrFormat("start_kernel failed: errno %d", -ret));
+  return m;
+}
+
+Machine::~Machine() {
+  if (booted_) kernel::kernel_shutdown(ks_.get());
+}
+
+kernel::task_struct* Machine::FindTask(int pid) {
+  kernel::kernel_state_scope scope(ks_.get());
+  return kernel::find_task_by_vpid(pid);
+}
+
+task_struct* Machine::LiveTask(int pid) {
+  task_struct* t = kernel::find_task_by_vpid(pid);
+  if (t == nullptr || t->exit_state != 0 || (t->flags & kernel::PF_EXITING)) return nullptr;
+  return t;
+}
+
+void Machine::RunAs(task_struct* t) {
+  const int cpu = t->on_cpu >= 0 ? t->on_cpu : 0;
+  ks_->this_cpu = cpu;
+  cpus_[cpu]->SetCpl(0);
+  kernel::context_switch(t);
+}
+
+void Machine::Schedule(int pid, int cpu) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr || cpu < 0 || cpu >= num_cpus() || t->on_cpu == cpu) return;
+  if (t->on_cpu >= 0) {
+    ks_->this_cpu = t->on_cpu;
+    kernel::context_switch(kernel::idle_task(t->on_cpu));
+  }
+  ks_->this_cpu = cpu;
+  cpus_[cpu]->SetCpl(0);
+  kernel::context_switch(t);
+}
+
+int Machine::Current(int cpu) {
+  if (cpu < 0 || cpu >= num_cpus()) return -1;
+  task_struct* t = ks_->current_task[cpu];
+  return t == nullptr ? -1 : t->pid;
+}
+
+absl::StatusOr<int> Machine::CreateProcess(absl::string_view comm, const ProcessCreds& creds) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* init = kernel::child_reaper();
+  if (init == nullptr) return absl::FailedPreconditionError("no init process");
+  // posix_spawn: init clones a child sharing its mm (CLONE_VM | CLONE_VFORK), which
+  // then execs a program with the given credentials.
+  RunAs(init);
+  kernel::kernel_clone_args args{};
+  args.flags = CLONE_VM | CLONE_VFORK;
+  args.exit_signal = SIGCHLD;
+  const kernel::pid_t pid = kernel::kernel_clone(&args);
+  if (pid < 0)
+    return absl::ResourceExhaustedError(absl::StrFormat("clone failed: errno %d", -pid));
+  task_struct* t = kernel::find_task_by_vpid(pid);
+  RunAs(t);
+  int ret = kernel::exec_mm_lite(kStackTop, kStackSize);
+  if (ret == 0) {
+    kernel::cred* c = kernel::prepare_creds();
+    if (c == nullptr) {
+      ret = -ENOMEM;
+    } else {
+      c->uid = creds.ruid;
+      c->euid = c->fsuid = creds.euid;
+      c->suid = creds.suid;
+      c->gid = creds.rgid;
+      c->egid = c->fsgid = creds.egid;
+      c->sgid = creds.sgid;
+      c->cap_permitted = c->cap_effective = kernel::kernel_cap_t{creds.caps & kernel::CAP_FULL_SET.val};
+      c->cap_inheritable = kernel::CAP_EMPTY_SET;
+      c->cap_ambient = kernel::CAP_EMPTY_SET;
+      c->cap_bset = kernel::CAP_FULL_SET;
+      kernel::commit_creds(c);
+      // Decided by exec, whatever commit_creds concluded from the id change.
+      kernel::set_dumpable(t->mm, creds.dumpable ? kernel::SUID_DUMP_USER
+                                                 : kernel::SUID_DUMP_DISABLE);
+    }
+  }
+  if (ret != 0) {
+    kernel::do_exit(0);
+    RunAs(init);
+    kernel::kernel_wait4(pid, nullptr, WNOHANG);
+    return absl::ResourceExhaustedError(absl::StrFormat("exec failed: errno %d", -ret));
+  }
+  kernel::set_task_comm(t, CommOf(comm).c_str());
+  return pid;
+}
+
+absl::StatusOr<int> Machine::CreateThread(int pid, absl::string_view comm) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr) return absl::NotFoundError(absl::StrFormat("no live task %d", pid));
+  if (t->mm == nullptr)
+    return absl::FailedPreconditionError(absl::StrFormat("task %d has no address space", pid));
+  RunAs(t);
+  kernel::kernel_clone_args args{};
+  args.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
+  args.exit_signal = 0;
+  const std::string name = CommOf(comm);
+  args.name = name.c_str();
+  const kernel::pid_t tid = kernel::kernel_clone(&args);
+  if (tid < 0)
+    return absl::ResourceExhaustedError(absl::StrFormat("clone failed: errno %d", -tid));
+  return tid;
+}
+
+absl::StatusOr<int> Machine::CreateKthread(absl::string_view comm) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* kthreadd = LiveTask(2);
+  if (kthreadd == nullptr || !(kthreadd->flags & kernel::PF_KTHREAD))
+    return absl::FailedPreconditionError("no kthreadd");
+  RunAs(kthreadd);
+  const std::string name = CommOf(comm);
+  const kernel::pid_t pid =
+      kernel::kernel_thread(nullptr, nullptr, name.c_str(), CLONE_FS | CLONE_FILES | SIGCHLD);
+  if (pid < 0)
+    return absl::ResourceExhaustedError(absl::StrFormat("kernel_thread failed: errno %d", -pid));
+  return pid;
+}
+
+SysResult Machine::Mmap(int pid, uint64_t addr, uint64_t len, int prot, int flags, int fd,
+                        uint64_t off) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr) return Errno(ESRCH);
+  if (t->mm == nullptr) return Errno(EINVAL);  // kernel threads make no syscalls
+  RunAs(t);
+  // arch/x86/kernel/sys_x86_64.c: sys_mmap, then ksys_mmap_pgoff.
+  if (off & ~kernel::PAGE_MASK) return Errno(EINVAL);
+  const unsigned long uflags = IntArg(flags);
+  if (!(uflags & kernel::MAP_ANONYMOUS)) {
+    (void)fd;
+    return Errno(EBADF);  // no files yet: fget(fd) finds nothing
+  }
+  return FromKernelAddr(kernel::vm_mmap_pgoff(nullptr, addr, len, IntArg(prot), uflags,
+                                              off >> kernel::PAGE_SHIFT));
+}
+
+SysResult Machine::Munmap(int pid, uint64_t addr, uint64_t len) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr) return Errno(ESRCH);
+  if (t->mm == nullptr) return Errno(EINVAL);
+  RunAs(t);
+  return FromKernel(kernel::vm_munmap(addr, len));
+}
+
+SysResult Machine::Mprotect(int pid, uint64_t addr, uint64_t len, int prot) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr) return Errno(ESRCH);
+  if (t->mm == nullptr) return Errno(EINVAL);
+  RunAs(t);
+  return FromKernel(kernel::do_mprotect_pkey(addr, len, IntArg(prot), -1));
+}
+
+SysResult Machine::ProcessVmRaw(int pid, int target, uint64_t lvec, uint64_t liovcnt,
+                                uint64_t rvec, uint64_t riovcnt, uint64_t flags, bool write) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr) return Errno(ESRCH);
+  if (t->mm == nullptr) return Errno(EINVAL);
+  RunAs(t);
+  const auto* l = reinterpret_cast<const kernel::iovec __user*>(static_cast<uintptr_t>(lvec));
+  const auto* r = reinterpret_cast<const kernel::iovec __user*>(static_cast<uintptr_t>(rvec));
+  long ret = write ? kernel::sys_process_vm_writev(target, l, liovcnt, r, riovcnt, flags)
+                   : kernel::sys_process_vm_readv(target, l, liovcnt, r, riovcnt, flags);
+  return FromKernel(ret);
+}
+
+SysResult Machine::ProcessVmReadv(int pid, int target, uint64_t lvec, uint64_t liovcnt,
+                                  uint64_t rvec, uint64_t riovcnt, uint64_t flags) {
+  return ProcessVmRaw(pid, target, lvec, liovcnt, rvec, riovcnt, flags, /*write=*/false);
+}
+
+SysResult Machine::ProcessVmWritev(int pid, int target, uint64_t lvec, uint64_t liovcnt,
+                                   uint64_t rvec, uint64_t riovcnt, uint64_t flags) {
+  return ProcessVmRaw(pid, target, lvec, liovcnt, rvec, riovcnt, flags, /*write=*/true);
+}
+
+SysResult Machine::ProcessVmIovec(int pid, int target, absl::Span<const Iovec> local,
+                                  absl::Span<const Iovec> remote, uint64_t flags, bool write) {
+  // Lay the arrays out as user space would: struct iovec {void* base; size_t len;}.
+  auto serialize = [](absl::Span<const Iovec> v) {
+    std::vector<uint8_t> out(std::min(v.size(), kMaxIovecsWritten) * 16);
+    for (size_t i = 0; i * 16 < out.size(); ++i) {
+      std::memcpy(&out[i * 16], &v[i].base, 8);
+      std::memcpy(&out[i * 16 + 8], &v[i].len, 8);
+    }
+    return out;
+  };
+  const std::vector<uint8_t> lbytes = serialize(local);
+  const std::vector<uint8_t> rbytes = serialize(remote);
+  const uint64_t lvec = kStackTop - kIovecArea;
+  const uint64_t rvec = lvec + lbytes.size();
+  if (!lbytes.empty() && !Store(pid, lvec, lbytes).ok) return Errno(EFAULT);
+  if (!rbytes.empty() && !Store(pid, rvec, rbytes).ok) return Errno(EFAULT);
+  return ProcessVmRaw(pid, target, lvec, local.size(), rvec, remote.size(), flags, write);
+}
+
+SysResult Machine::ProcessVmReadv(int pid, int target, absl::Span<const Iovec> local,
+                                  absl::Span<const Iovec> remote, uint64_t flags) {
+  return ProcessVmIovec(pid, target, local, remote, flags, /*write=*/false);
+}
+
+SysResult Machine::ProcessVmWritev(int pid, int target, absl::Span<const Iovec> local,
+                                   absl::Span<const Iovec> remote, uint64_t flags) {
+  return ProcessVmIovec(pid, target, local, remote, flags, /*write=*/true);
+}
+
+SysResult Machine::Exit(int pid) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr) return Errno(ESRCH);
+  if (t == kernel::child_reaper()) return Errno(EPERM);  // Linux would panic
+  RunAs(t);
+  kernel::do_exit(0);
+  return SysResult{0, 0};
+}
+
+SysResult Machine::ExitGroup(int pid) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr) return Errno(ESRCH);
+  if (kernel::child_reaper() != nullptr && t->tgid == kernel::child_reaper()->tgid)
+    return Errno(EPERM);
+  const kernel::pid_t tgid = t->tgid;
+  RunAs(t);
+  kernel::do_group_exit(0);
+  // The other threads got SIGKILL; each exits when it next runs, in tid order here.
+  for (;;) {
+    task_struct* next = nullptr;
+    for (const auto& [nr, task] : ks_->pid_table) {
+      if (task->tgid == tgid && !(task->flags & kernel::PF_EXITING)) {
+        next = task;
+        break;
+      }
+    }
+    if (next == nullptr) break;
+    RunAs(next);
+    kernel::do_group_exit(0);
+  }
+  return SysResult{0, 0};
+}
+
+SysResult Machine::Reap(int parent_pid_or_0, int pid) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* parent;
+  if (parent_pid_or_0 == 0) {
+    task_struct* t = kernel::find_task_by_vpid(pid);
+    if (t == nullptr) return Errno(ECHILD);
+    parent = t->real_parent;
+    if (parent == nullptr || kernel::is_idle_task(parent)) return Errno(ECHILD);
+  } else {
+    parent = LiveTask(parent_pid_or_0);
+    if (parent == nullptr) return Errno(ESRCH);
+  }
+  RunAs(parent);
+  return FromKernel(kernel::kernel_wait4(pid, nullptr, WNOHANG));
+}
+
+SysResult Machine::SetResUid(int pid, uint32_t r, uint32_t e, uint32_t s) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr) return Errno(ESRCH);
+  RunAs(t);
+  return FromKernel(kernel::__sys_setresuid(r, e, s));
+}
+
+SysResult Machine::SetResGid(int pid, uint32_t r, uint32_t e, uint32_t s) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr) return Errno(ESRCH);
+  RunAs(t);
+  return FromKernel(kernel::__sys_setresgid(r, e, s));
+}
+
+SysResult Machine::CapSet(int pid, uint64_t caps) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr) return Errno(ESRCH);
+  RunAs(t);
+  const kernel::kernel_cap_t set{caps};
+  const kernel::kernel_cap_t inheritable{kernel::current_cred()->cap_inheritable.val & caps};
+  return FromKernel(kernel::sys_capset_lite(set, inheritable, set));
+}
+
+SysResult Machine::SetDumpable(int pid, bool dumpable) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr) return Errno(ESRCH);
+  RunAs(t);
+  return FromKernel(kernel::prctl_set_dumpable(dumpable ? 1 : 0));
+}
+
+SysResult Machine::Fork(int /*pid*/) { return Errno(ENOSYS); }
+
+UserAccess Machine::UserCopy(int pid, uint64_t addr, uint8_t* buf, uint64_t len, bool store,
+                             uint64_t* done_out) {
+  kernel::kernel_state_scope scope(ks_.get());
+  UserAccess result{false, 0, addr, {}};
+  *done_out = 0;
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr || t->mm == nullptr) return result;
+  RunAs(t);
+  hw::Cpu* c = kernel::this_cpu_hw();
+  t->last_signal = 0;  // the record is about this access
+  uint64_t done = 0;
+  int stuck = 0;
+  c->SetCpl(3);
+  while (done < len) {
+    const uint64_t va = addr + done;
+    const uint64_t chunk = std::min(len - done, hw::kPageSize - (va & ~hw::kPageMask));
+    hw::Cpu::CopyResult r = store ? c->CopyToLinear(hw::VirtAddr(va), buf + done, chunk)
+                                  : c->CopyFromLinear(buf + done, hw::VirtAddr(va), chunk);
+    done += r.done;
+    if (r.done > 0) stuck = 0;
+    if (r.fault.ok()) continue;
+    // The trap: into the kernel at CPL 0, back to user mode after.
+    c->SetCpl(0);
+    kernel::pt_regs regs{};
+    regs.ip = kUserIp;
+    regs.cs = kernel::__USER_CS;
+    regs.flags = kernel::X86_EFLAGS_IF;
+    regs.sp = kStackTop - 8;
+    switch (r.fault.kind) {
+      case hw::Fault::Kind::kPageFault:
+        kernel::exc_page_fault(&regs, r.fault.error_code);
+        break;
+      case hw::Fault::Kind::kGeneralProtection:
+        kernel::exc_general_protection(&regs, 0);
+        break;
+      default:
+        // A translation outside simulated memory: the kernel's page tables are broken.
+        kernel::kernel_bug(__FILE__, __LINE__, "user access reached no memory");
+    }
+    c->SetCpl(3);
+    if (t->last_signal != 0) {
+      result.signal = t->last_signal;
+      result.fault_addr = t->last_signal_addr;
+      result.error_code = t->thread.error_code;
+      break;
+    }
+    if (++stuck > kMaxUserFaultRetries) break;
+  }
+  c->SetCpl(0);
+  *done_out = done;
+  result.ok = done == len;
+  if (result.ok) result.fault_addr = 0;
+  return result;
+}
+
+UserAccess Machine::Store(int pid, uint64_t addr, absl::Span<const uint8_t> bytes) {
+  std::vector<uint8_t> copy(bytes.begin(), bytes.end());
+  uint64_t done;
+  return UserCopy(pid, addr, copy.data(), copy.size(), /*store=*/true, &done);
+}
+
+UserAccess Machine::Load(int pid, uint64_t addr, uint64_t len) {
+  std::vector<uint8_t> buf(len);
+  uint64_t done;
+  UserAccess result = UserCopy(pid, addr, buf.data(), len, /*store=*/false, &done);
+  buf.resize(done);  // on a fault: the bytes read before it
+  result.bytes = std::move(buf);
+  return result;
+}
+
+absl::StatusOr<std::vector<uint8_t>> Machine::PeekUser(int pid, uint64_t addr, uint64_t len) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* t = kernel::find_task_by_vpid(pid);
+  if (t == nullptr) return absl::NotFoundError(absl::StrFormat("no task %d", pid));
+  if (t->mm == nullptr)
+    return absl::FailedPreconditionError(absl::StrFormat("task %d has no address space", pid));
+  hw::PagingMode mode;
+  mode.user = true;
+  mode.nxe = true;
+  mode.maxphyaddr = phys_->maxphyaddr();
+  const uint64_t cr3 = kernel::__pa(t->mm->pgd);
+  std::vector<uint8_t> out(len);
+  uint64_t done = 0;
+  while (done < len) {
+    const uint64_t va = addr + done;
+    const uint64_t chunk = std::min(len - done, hw::kPageSize - (va & ~hw::kPageMask));
+    hw::WalkResult w = hw::PeekWalk(*phys_, cr3, hw::VirtAddr(va), hw::AccessType::kRead, mode);
+    if (!w.ok())
+      return absl::NotFoundError(
+          absl::StrFormat("address %#x is not mapped in task %d", va, pid));
+    if (!phys_->Read(w.PhysFor(hw::VirtAddr(va)), out.data() + done, chunk))
+      return absl::InternalError(absl::StrFormat("address %#x maps outside memory", va));
+    done += chunk;
+  }
+  return out;
+}
+
+int Machine::DebugVmCheck(std::string* report) {
+  return kernel::debug_vm_check(ks_.get(), report, /*expect_no_pins=*/true);
+}
+
+}  // namespace sim

@@ -1,0 +1,186 @@
+// sim/machine.h: a simulated computer running the ported kernel.
+//
+// A Machine owns the hardware (hw::PhysMem, one hw::Cpu per CPU) and the kernel's state
+// (kernel::kernel_state), boots the kernel on them (kernel::start_kernel: CPU paging
+// features, memory, the pid namespace, init = pid 1 and kthreadd = pid 2) and shuts it
+// down in its destructor (every task exits and is reaped, then memory goes), leaving no
+// host allocation behind.
+//
+// Everything a test or scenario does goes through it: create processes, threads and
+// kernel threads, choose what runs on which CPU, make system calls "as" a task, and let
+// a task touch its memory with user-mode (CPL 3) loads and stores that go through the
+// simulated MMU and the kernel's page-fault handler.
+//
+// Conventions:
+//  - Setup and queries return absl::Status / StatusOr (bad arguments, unknown pids).
+//  - Syscall methods imitate libc: SysResult{ret, 0} on success, {-1, errno} on failure.
+//    They run as `pid`: on the CPU where it is current, else it is made current on
+//    CPU 0 first (a context switch: CR3 is written, as on a real machine).
+//  - User accesses that fault with no fix (SIGSEGV, SIGBUS) are recorded in the task and
+//    reported in UserAccess; the simulation carries on.
+//  - Deterministic: the same calls in the same order give the same results; nothing
+//    depends on host time or host randomness. `seed` is kept for features that will
+//    randomise (it feeds no decision yet).
+//
+// Threading: a Machine is driven by one host thread at a time. Several Machines may
+// exist; each public method makes its own kernel state current for the call.
+#ifndef MMSIM_SIM_MACHINE_H_
+#define MMSIM_SIM_MACHINE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "hw/cpu.h"
+#include "hw/phys_mem.h"
+#include "mm/kernel.h"
+#include "mm/sched.h"
+
+namespace sim {
+
+struct MachineConfig {
+  uint64_t memory_bytes = 256ull << 20;  // simulated DRAM (>= 1 MiB, <= 64 GiB)
+  int cpus = 2;                          // 1..64
+  std::string tlb = "skylake";           // a hw::FindTlbProfile name
+  uint64_t seed = 0;
+};
+
+// The credentials a new process starts with (as if it had exec'd a program with them).
+struct ProcessCreds {
+  uint32_t ruid = 0, euid = 0, suid = 0, rgid = 0, egid = 0, sgid = 0;
+  uint64_t caps = kernel::CAP_FULL_SET.val;  // permitted and effective
+  bool dumpable = true;                      // false: SUID_DUMP_DISABLE
+};
+
+// libc convention: ret -1 and err = errno on failure; else err 0.
+struct SysResult {
+  long ret;
+  int err;
+};
+
+struct UserAccess {
+  bool ok;
+  int signal;           // 0, SIGSEGV = 11, SIGBUS = 7
+  uint64_t fault_addr;  // where the unfixable fault was (the signal's si_addr)
+  std::vector<uint8_t> bytes;  // loads: the bytes read (up to the fault on failure)
+  unsigned long error_code = 0;  // the #PF error code the signal reports (X86_PF_*)
+};
+
+class Machine {
+ public:
+  // The stack every process gets: [kStackTop - kStackSize, kStackTop), VM_GROWSDOWN.
+  static constexpr uint64_t kStackTop = 0x7ffffffff000ull;
+  static constexpr uint64_t kStackSize = 128ull << 10;
+  // Where the Iovec forms of ProcessVmReadv/Writev put the two arrays: the top 64 KiB
+  // of the caller's stack.
+  static constexpr uint64_t kIovecArea = 64ull << 10;
+
+  static absl::StatusOr<std::unique_ptr<Machine>> Create(const MachineConfig& config);
+  ~Machine();  // shuts the kernel down
+
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  kernel::kernel_state* kernel() { return ks_.get(); }
+  hw::PhysMem& phys() { return *phys_; }
+  int num_cpus() const { return static_cast<int>(cpus_.size()); }
+  hw::Cpu& cpu(int i) { return *cpus_.at(static_cast<size_t>(i)); }
+  const MachineConfig& config() const { return config_; }
+
+  // A new process, child of init, with an empty address space plus a [stack] VMA
+  // (kStackSize, VM_GROWSDOWN, top at kStackTop). Returns its pid.
+  absl::StatusOr<int> CreateProcess(absl::string_view comm, const ProcessCreds& creds);
+  // A new thread of process `pid` (CLONE_VM | CLONE_THREAD ...). Returns its tid.
+  absl::StatusOr<int> CreateThread(int pid, absl::string_view comm);
+  // A new kernel thread (PF_KTHREAD, no mm), child of kthreadd. Returns its pid.
+  absl::StatusOr<int> CreateKthread(absl::string_view comm);
+  // The task with this pid or tid (zombies included), or null. No reference is taken.
+  kernel::task_struct* FindTask(int pid);
+  // Make `pid` current on `cpu` (switch_mm: CR3 write). A task current on another CPU
+  // moves (that CPU goes idle). No effect for unknown or exited tasks or a bad cpu.
+  void Schedule(int pid, int cpu = 0);
+  // The pid current on `cpu` (0: idle).
+  int Current(int cpu = 0);
+
+  // ---- system calls, run as `pid` ----
+  SysResult Mmap(int pid, uint64_t addr, uint64_t len, int prot, int flags, int fd = -1,
+                 uint64_t off = 0);
+  SysResult Munmap(int pid, uint64_t addr, uint64_t len);
+  SysResult Mprotect(int pid, uint64_t addr, uint64_t len, int prot);
+  // Raw forms: the array pointers are user virtual addresses in pid's memory.
+  SysResult ProcessVmReadv(int pid, int target, uint64_t lvec, uint64_t liovcnt, uint64_t rvec,
+                           uint64_t riovcnt, uint64_t flags);
+  SysResult ProcessVmWritev(int pid, int target, uint64_t lvec, uint64_t liovcnt, uint64_t rvec,
+                            uint64_t riovcnt, uint64_t flags);
+  struct Iovec {
+    uint64_t base;
+    uint64_t len;
+  };
+  // Like libc: both arrays are written into pid's stack (the top kIovecArea bytes) with
+  // user-mode stores, then the raw form is called with their addresses. Elements beyond
+  // 2048 per array are not written (the kernel rejects more than 1024 before reading).
+  SysResult ProcessVmReadv(int pid, int target, absl::Span<const Iovec> local,
+                           absl::Span<const Iovec> remote, uint64_t flags = 0);
+  SysResult ProcessVmWritev(int pid, int target, absl::Span<const Iovec> local,
+                            absl::Span<const Iovec> remote, uint64_t flags = 0);
+  // exit(2): only this thread (a leader with live threads becomes a zombie that keeps
+  // its pid). init (pid 1) cannot exit: EPERM.
+  SysResult Exit(int pid);
+  // exit_group(2): every thread of pid's process exits.
+  SysResult ExitGroup(int pid);
+  // waitpid(pid, WNOHANG) run by `parent_pid_or_0` (0: pid's parent). Returns pid once
+  // reaped, 0 if not reapable yet, or -1 ECHILD.
+  SysResult Reap(int parent_pid_or_0, int pid);
+  SysResult SetResUid(int pid, uint32_t r, uint32_t e, uint32_t s);
+  SysResult SetResGid(int pid, uint32_t r, uint32_t e, uint32_t s);
+  // capset(2) with permitted = effective = caps (inheritable keeps what caps allows).
+  SysResult CapSet(int pid, uint64_t caps);
+  // prctl(PR_SET_DUMPABLE, dumpable).
+  SysResult SetDumpable(int pid, bool dumpable);
+  // fork(2): not implemented yet: -1 ENOSYS.
+  SysResult Fork(int pid);
+
+  // ---- user-mode memory accesses of `pid` (CPL 3 through its CPU) ----
+  // A store or load of `bytes`, page by page (rep movs semantics): a #PF goes to the
+  // kernel's handler; if it fixes the fault the access continues, otherwise the signal
+  // is recorded and reported here.
+  UserAccess Store(int pid, uint64_t addr, absl::Span<const uint8_t> bytes);
+  UserAccess Load(int pid, uint64_t addr, uint64_t len);
+  // What /proc/PID/mem would read, without faults or side effects: a software walk of
+  // pid's page tables. Unmapped or not-present bytes are an error.
+  absl::StatusOr<std::vector<uint8_t>> PeekUser(int pid, uint64_t addr, uint64_t len);
+
+  // The whole-machine consistency check (mm/debug_vm.h). Returns the number of
+  // violations, one line each in *report (may be null).
+  int DebugVmCheck(std::string* report);
+
+ private:
+  explicit Machine(const MachineConfig& config);
+
+  // Makes `t` current (on its CPU, else CPU 0) and that CPU this_cpu. REQUIRES: scope.
+  void RunAs(kernel::task_struct* t);
+  // The task a syscall runs as: alive (not exiting), or null.
+  kernel::task_struct* LiveTask(int pid);
+  SysResult ProcessVmRaw(int pid, int target, uint64_t lvec, uint64_t liovcnt, uint64_t rvec,
+                         uint64_t riovcnt, uint64_t flags, bool write);
+  SysResult ProcessVmIovec(int pid, int target, absl::Span<const Iovec> local,
+                           absl::Span<const Iovec> remote, uint64_t flags, bool write);
+  // The user-mode access loop behind Store and Load.
+  UserAccess UserCopy(int pid, uint64_t addr, uint8_t* buf, uint64_t len, bool store,
+                      uint64_t* done_out);
+
+  MachineConfig config_;
+  std::unique_ptr<hw::PhysMem> phys_;
+  std::vector<std::unique_ptr<hw::Cpu>> cpus_;
+  std::unique_ptr<kernel::kernel_state> ks_;
+  bool booted_ = false;
+};
+
+}  // namespace sim
+
+#endif  // MMSIM_SIM_MACHINE_H_
