@@ -1,0 +1,373 @@
+// mm/debug_vm.cc: the whole-machine checker declared in debug_vm.h. Its rules come from
+// the invariants Linux's CONFIG_DEBUG_VM and page-table checks (mm/debug.c,
+// mm/page_table_check.c, bad_page in mm/page_alloc.c) enforce piecemeal; the global walk
+// is this port's own.
+#include "mm/debug_vm.h"
+
+#include <set>
+
+#include "absl/strings/str_format.h"
+#include "mm/mm.h"
+#include "mm/mmzone.h"
+
+namespace kernel {
+namespace {
+
+enum frame_state : unsigned char { FS_UNKNOWN, FS_FREE, FS_TABLE, FS_RESERVED };
+
+class checker {
+ public:
+  checker(kernel_state* ks, std::string* report, const debug_vm_options& opts)
+      : ks_(ks), report_(report), opts_(opts) {}
+
+  int run() {
+    const unsigned long n = ks_->max_pfn;
+    state_.assign(n, FS_UNKNOWN);
+    mappings_.assign(n, 0);
+    table_refs_.assign(n, 0);
+    check_buddy();
+    collect_mms();
+    for (mm_struct* mm : mms_) walk_mm(mm);
+    check_frames();
+    check_stats();
+    if (opts_.check_tlb) check_tlbs();
+    return violations_;
+  }
+
+ private:
+  template <typename... Args>
+  void fail(const absl::FormatSpec<Args...>& fmt, const Args&... args) {
+    ++violations_;
+    if (report_ != nullptr && violations_ <= 100) {
+      report_->append("debug_vm: ");
+      report_->append(absl::StrFormat(fmt, args...));
+      report_->push_back('\n');
+    }
+  }
+
+  void check_buddy() {
+    zone* z = ks_->zone_normal;
+    if (z == nullptr) {
+      fail("no zone (mm_core_init not run)");
+      return;
+    }
+    long free_frames = 0;
+    for (int order = 0; order < NR_PAGE_ORDERS; ++order) {
+      unsigned long count = 0;
+      const list_head* head = &z->free_area[order].free_list;
+      for (const list_head* l = head->next; l != head; l = l->next) {
+        if (++count > ks_->max_pfn) {
+          fail("free_area[%d] list is cyclic", order);
+          break;
+        }
+        const page* p = list_entry(const_cast<list_head*>(l), page, lru);
+        unsigned long pfn = static_cast<unsigned long>(p - ks_->mem_map);
+        if (pfn >= ks_->max_pfn) {
+          fail("free_area[%d] holds a non-page %p", order, static_cast<const void*>(p));
+          break;
+        }
+        if (!PageBuddy(p)) fail("pfn %#lx on free_area[%d] is not PageBuddy", pfn, order);
+        if (buddy_order(p) != static_cast<unsigned>(order))
+          fail("pfn %#lx on free_area[%d] has order %u", pfn, order, buddy_order(p));
+        if (pfn & ((1UL << order) - 1)) fail("pfn %#lx misaligned for order %d", pfn, order);
+        for (unsigned long i = 0; i < (1UL << order) && pfn + i < ks_->max_pfn; ++i) {
+          const page* q = p + i;
+          if (state_[pfn + i] == FS_FREE) fail("pfn %#lx is in two free blocks", pfn + i);
+          state_[pfn + i] = FS_FREE;
+          if (page_ref_count(q) != 0) fail("free pfn %#lx has refcount %d", pfn + i, page_ref_count(q));
+          if (atomic_read(&q->_mapcount) != -1)
+            fail("free pfn %#lx has mapcount %d", pfn + i, atomic_read(&q->_mapcount) + 1);
+          if (i > 0 && PageBuddy(q)) fail("pfn %#lx is PageBuddy inside a free block", pfn + i);
+        }
+        free_frames += 1L << order;
+      }
+      if (count != z->free_area[order].nr_free)
+        fail("free_area[%d].nr_free=%lu but the list has %lu", order, z->free_area[order].nr_free,
+             count);
+    }
+    if (free_frames != ks_->vm_stat[NR_FREE_PAGES])
+      fail("NR_FREE_PAGES=%ld but the free lists hold %ld", ks_->vm_stat[NR_FREE_PAGES], free_frames);
+    if (free_frames != z->free_pages)
+      fail("zone free_pages=%ld but the free lists hold %ld", z->free_pages, free_frames);
+    for (unsigned long pfn = 0; pfn < ks_->max_pfn; ++pfn) {
+      const page* p = &ks_->mem_map[pfn];
+      if (PageBuddy(p) && state_[pfn] != FS_FREE) fail("pfn %#lx is PageBuddy but on no free list", pfn);
+      if (PageReserved(p)) state_[pfn] = FS_RESERVED;
+    }
+  }
+
+  void collect_mms() {
+    std::set<mm_struct*> seen;
+    for (const auto& [pid, task] : ks_->pid_table) {
+      if (task != nullptr && task->mm != nullptr && seen.insert(task->mm).second)
+        mms_.push_back(task->mm);
+    }
+    for (mm_struct* mm : opts_.extra_mms)
+      if (mm != nullptr && seen.insert(mm).second) mms_.push_back(mm);
+  }
+
+  // A table page pointed at by an entry of `mm` at `level` (4 = pgd .. 1 = pte table).
+  bool check_table_page(mm_struct* mm, unsigned long pfn, unsigned long level, unsigned long va) {
+    if (pfn >= ks_->max_pfn) {
+      fail("mm %p: level-%lu table for va %#lx at pfn %#lx beyond memory", static_cast<void*>(mm),
+           level, va, pfn);
+      return false;
+    }
+    const page* p = &ks_->mem_map[pfn];
+    if (state_[pfn] == FS_FREE) {
+      fail("mm %p: level-%lu table for va %#lx is a free frame %#lx", static_cast<void*>(mm), level,
+           va, pfn);
+      return false;
+    }
+    if (!PageTable(p)) {
+      fail("mm %p: level-%lu table pfn %#lx (va %#lx) is not PGTY_table", static_cast<void*>(mm),
+           level, pfn, va);
+      return false;
+    }
+    if (p->pt_level != level || p->pt_mm != mm)
+      fail("pfn %#lx: table of level %lu/mm %p found as level %lu of mm %p", pfn, p->pt_level,
+           static_cast<void*>(p->pt_mm), level, static_cast<void*>(mm));
+    if (++table_refs_[pfn] > 1) fail("table pfn %#lx referenced %d times", pfn, table_refs_[pfn]);
+    if (page_ref_count(p) != 1) fail("table pfn %#lx has refcount %d", pfn, page_ref_count(p));
+    state_[pfn] = FS_TABLE;
+    ++tables_found_;
+    return true;
+  }
+
+  void walk_mm(mm_struct* mm) {
+    if (mm->pgd == nullptr) return;
+    unsigned long pgd_pfn = __pa(mm->pgd) >> PAGE_SHIFT;
+    if (!check_table_page(mm, pgd_pfn, 4, 0)) return;
+    long rss[NR_MM_COUNTERS] = {};
+    unsigned long lower_tables = 0;
+    for (unsigned long i = 0; i < PTRS_PER_PGD; ++i) {
+      pgd_t* pgd = mm->pgd + i;
+      p4d_t* p4d = p4d_offset(pgd, 0);
+      if (p4d_none(*p4d)) continue;
+      unsigned long va1 = i << PGDIR_SHIFT;
+      if (!p4d_present(*p4d) || p4d_bad(*p4d)) {
+        fail("mm %p: bad p4d %#llx at va %#lx", static_cast<void*>(mm),
+             static_cast<unsigned long long>(p4d_val(*p4d)), va1);
+        continue;
+      }
+      if (!check_table_page(mm, p4d_pfn(*p4d), 3, va1)) continue;
+      ++lower_tables;
+      pud_t* pud_base = p4d_pgtable(*p4d);
+      for (unsigned long j = 0; j < PTRS_PER_PUD; ++j) {
+        pud_t* pud = pud_base + j;
+        if (pud_none(*pud)) continue;
+        unsigned long va2 = va1 | (j << PUD_SHIFT);
+        if (!pud_present(*pud) || pud_leaf(*pud) || pud_bad(*pud)) {
+          fail("mm %p: bad pud %#llx at va %#lx", static_cast<void*>(mm),
+               static_cast<unsigned long long>(pud_val(*pud)), va2);
+          continue;
+        }
+        if (!check_table_page(mm, pud_pfn(*pud), 2, va2)) continue;
+        ++lower_tables;
+        pmd_t* pmd_base = pud_pgtable(*pud);
+        for (unsigned long k = 0; k < PTRS_PER_PMD; ++k) {
+          pmd_t* pmd = pmd_base + k;
+          if (pmd_none(*pmd)) continue;
+          unsigned long va3 = va2 | (k << PMD_SHIFT);
+          if (!pmd_present(*pmd) || pmd_leaf(*pmd) || pmd_bad(*pmd)) {
+            fail("mm %p: bad pmd %#llx at va %#lx", static_cast<void*>(mm),
+                 static_cast<unsigned long long>(pmd_val(*pmd)), va3);
+            continue;
+          }
+          if (!check_table_page(mm, pmd_pfn(*pmd), 1, va3)) continue;
+          ++lower_tables;
+          pte_t* pte_base = pte_offset_kernel(pmd, va3);
+          for (unsigned long l = 0; l < PTRS_PER_PTE; ++l) {
+            pte_t pte = pte_base[l];
+            if (pte_none(pte)) continue;
+            unsigned long va = va3 | (l << PAGE_SHIFT);
+            check_leaf(mm, va, pte, rss);
+          }
+        }
+      }
+    }
+    unsigned long bytes = lower_tables * PAGE_SIZE;
+    if (bytes != mm_pgtables_bytes(mm))
+      fail("mm %p: pgtables_bytes=%lu but %lu lower-level tables found", static_cast<void*>(mm),
+           mm_pgtables_bytes(mm), lower_tables);
+    for (int c = 0; c < NR_MM_COUNTERS; ++c) {
+      long have = atomic_long_read(&mm->rss_stat.count[c]);
+      if (have != rss[c])
+        fail("mm %p: rss counter %d is %ld but the page tables map %ld", static_cast<void*>(mm), c,
+             have, rss[c]);
+    }
+  }
+
+  void check_leaf(mm_struct* mm, unsigned long va, pte_t pte, long* rss) {
+    if (!pte_present(pte)) {
+      fail("mm %p: non-present, non-none pte %#llx at va %#lx (no swap exists)",
+           static_cast<void*>(mm), static_cast<unsigned long long>(pte_val(pte)), va);
+      return;
+    }
+    unsigned long pfn = pte_pfn(pte);
+    vm_area_struct* vma = vma_lookup(mm, va);
+    if (vma == nullptr) fail("mm %p: pte for va %#lx outside every VMA", static_cast<void*>(mm), va);
+    if (pfn >= ks_->max_pfn) {
+      fail("mm %p: pte at va %#lx maps pfn %#lx beyond memory", static_cast<void*>(mm), va, pfn);
+      return;
+    }
+    if (state_[pfn] == FS_FREE) {
+      fail("mm %p: pte at va %#lx maps free frame %#lx", static_cast<void*>(mm), va, pfn);
+      return;
+    }
+    if (state_[pfn] == FS_TABLE) {
+      fail("mm %p: pte at va %#lx maps page-table frame %#lx", static_cast<void*>(mm), va, pfn);
+      return;
+    }
+    if (pte_special(pte)) {
+      if (!is_zero_pfn(pfn) && !(vma && (vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP))))
+        fail("mm %p: special pte at va %#lx maps pfn %#lx (not the zero page)",
+             static_cast<void*>(mm), va, pfn);
+      if (is_zero_pfn(pfn) && pte_write(pte))
+        fail("mm %p: writable zero-page pte at va %#lx", static_cast<void*>(mm), va);
+      return;
+    }
+    if (is_zero_pfn(pfn)) {
+      fail("mm %p: zero page mapped without the special bit at va %#lx", static_cast<void*>(mm), va);
+      return;
+    }
+    const page* p = &ks_->mem_map[pfn];
+    mappings_[pfn]++;
+    rss[PageAnon(p) ? MM_ANONPAGES : (PageSwapBacked(p) ? MM_SHMEMPAGES : MM_FILEPAGES)]++;
+    if (pte_write(pte) && PageAnon(p) && !PageAnonExclusive(p))
+      fail("mm %p: writable pte at va %#lx maps a shared (non-exclusive) anon page %#lx",
+           static_cast<void*>(mm), va, pfn);
+  }
+
+  void check_frames() {
+    long anon_mapped = 0, tables = 0;
+    for (unsigned long pfn = 0; pfn < ks_->max_pfn; ++pfn) {
+      const page* p = &ks_->mem_map[pfn];
+      if (PageTable(p)) ++tables;
+      if (state_[pfn] == FS_FREE || state_[pfn] == FS_RESERVED) continue;
+      if (state_[pfn] == FS_TABLE) continue;  // checked while walking
+      if (PageTable(p)) {
+        fail("table pfn %#lx (level %lu, mm %p) reachable from no known mm", pfn, p->pt_level,
+             static_cast<void*>(p->pt_mm));
+        continue;
+      }
+      int mapcount = atomic_read(&p->_mapcount) + 1;
+      int refs = page_ref_count(p);
+      int maps = mappings_[pfn];
+      if (PageAnon(p) && mapcount > 0) ++anon_mapped;
+      if (mapcount != maps)
+        fail("pfn %#lx: mapcount %d but %d ptes map it", pfn, mapcount, maps);
+      if (refs < maps) fail("pfn %#lx: refcount %d below its %d mappings", pfn, refs, maps);
+      int pins = 0;
+      if (opts_.expected_pins != nullptr) {
+        auto it = opts_.expected_pins->find(pfn);
+        if (it != opts_.expected_pins->end()) pins = it->second;
+      }
+      if (opts_.expect_no_pins || opts_.expected_pins != nullptr) {
+        int want = maps + pins * static_cast<int>(GUP_PIN_COUNTING_BIAS);
+        if (refs > 0 && maps == 0 && pins == 0)
+          fail("pfn %#lx: allocated (refcount %d) but used by nothing (leak)", pfn, refs);
+        else if (refs != want)
+          fail("pfn %#lx: refcount %d, expected %d (%d mappings, %d pins)", pfn, refs, want, maps,
+               pins);
+      }
+    }
+    if (anon_mapped != ks_->vm_stat[NR_ANON_MAPPED])
+      fail("NR_ANON_MAPPED=%ld but %ld anon pages are mapped", ks_->vm_stat[NR_ANON_MAPPED],
+           anon_mapped);
+    if (tables != ks_->vm_stat[NR_PAGETABLE])
+      fail("NR_PAGETABLE=%ld but %ld table pages exist", ks_->vm_stat[NR_PAGETABLE], tables);
+  }
+
+  void check_stats() {
+    if (ks_->slab_allocations < 0 || ks_->slab_bytes < 0)
+      fail("slab accounting negative: %ld objects, %ld bytes", ks_->slab_allocations,
+           ks_->slab_bytes);
+  }
+
+  // The mm whose translations CPU `cpu` must keep coherent for `pcid`, or null (dead).
+  mm_struct* tlb_owner(int cpu, const hw::Cpu* c, uint16_t pcid) {
+    if (!(c->cr4() & hw::Cpu::kCr4Pcide)) {
+      mm_struct* mm = ks_->cpu_tlbstate[cpu].loaded_mm;
+      return (pcid == 0 && mm != nullptr && mm_cpumask(mm)->test(cpu)) ? mm : nullptr;
+    }
+    for (mm_struct* mm : mms_)
+      if (mm->context.pcid == pcid && mm_cpumask(mm)->test(cpu)) return mm;
+    return nullptr;
+  }
+
+  void check_tlbs() {
+    const int ncpus = static_cast<int>(ks_->cpus.size());
+    for (int cpu = 0; cpu < ncpus; ++cpu) {
+      const hw::Cpu* c = ks_->cpus[cpu];
+      c->tlb().ForEachEntry([&](int level, const hw::TlbEntry& e) {
+        mm_struct* mm = tlb_owner(cpu, c, e.pcid);
+        if (mm == nullptr || mm->pgd == nullptr) return;
+        unsigned long va = e.va_base().value();
+        const char* why = tlb_disagrees(mm, e, va);
+        if (why != nullptr)
+          fail("cpu %d TLB level %d: va %#lx -> pfn %#llx pcid %u%s%s disagrees with mm %p: %s", cpu,
+               level, va, static_cast<unsigned long long>(e.pfn), static_cast<unsigned>(e.pcid),
+               e.writable ? " W" : "", e.dirty ? " D" : "", static_cast<void*>(mm), why);
+      });
+    }
+  }
+
+  const char* tlb_disagrees(mm_struct* mm, const hw::TlbEntry& e, unsigned long va) {
+    if (e.size != hw::PageSize::k4K) return "large-page entry, but the kernel maps none";
+    pgd_t* pgd = pgd_offset(mm, va);
+    p4d_t* p4d = p4d_offset(pgd, va);
+    if (!(p4d_flags(*p4d) & _PAGE_PRESENT)) return "no p4d";
+    bool rw = p4d_flags(*p4d) & _PAGE_RW, us = p4d_flags(*p4d) & _PAGE_USER;
+    bool nx = p4d_flags(*p4d) & _PAGE_NX;
+    pud_t* pud = pud_offset(p4d, va);
+    if (!(pud_flags(*pud) & _PAGE_PRESENT) || pud_leaf(*pud)) return "no pud table";
+    rw &= (pud_flags(*pud) & _PAGE_RW) != 0;
+    us &= (pud_flags(*pud) & _PAGE_USER) != 0;
+    nx |= (pud_flags(*pud) & _PAGE_NX) != 0;
+    pmd_t* pmd = pmd_offset(pud, va);
+    if (!(pmd_flags(*pmd) & _PAGE_PRESENT) || pmd_leaf(*pmd)) return "no pmd table";
+    rw &= (pmd_flags(*pmd) & _PAGE_RW) != 0;
+    us &= (pmd_flags(*pmd) & _PAGE_USER) != 0;
+    nx |= (pmd_flags(*pmd) & _PAGE_NX) != 0;
+    pte_t pte = *pte_offset_kernel(pmd, va);
+    if (!(pte_flags(pte) & _PAGE_PRESENT)) return "the pte is not present (missed flush)";
+    rw &= pte_write(pte);
+    us &= (pte_flags(pte) & _PAGE_USER) != 0;
+    nx |= !pte_exec(pte);
+    if (pte_pfn(pte) != e.pfn) return "the pte maps another frame (missed flush)";
+    if (e.writable && !rw) return "the TLB allows writes the pte forbids (missed flush)";
+    if (e.user && !us) return "the TLB allows user access the pte forbids";
+    if (!e.nx && nx) return "the TLB allows execution the pte forbids";
+    if (e.writable && e.dirty && !pte_dirty(pte)) return "dirty in the TLB, clean in the pte";
+    return nullptr;
+  }
+
+  kernel_state* ks_;
+  std::string* report_;
+  const debug_vm_options& opts_;
+  int violations_ = 0;
+  std::vector<unsigned char> state_;
+  std::vector<int> mappings_;
+  std::vector<int> table_refs_;
+  std::vector<mm_struct*> mms_;
+  long tables_found_ = 0;
+};
+
+}  // namespace
+
+int debug_vm_check(kernel_state* ks, std::string* report, const debug_vm_options& opts) {
+  kernel_state_scope scope(ks);
+  checker c(ks, report, opts);
+  return c.run();
+}
+
+int debug_vm_check(kernel_state* ks, std::string* report, bool expect_no_pins,
+                   const std::vector<mm_struct*>& extra_mms) {
+  debug_vm_options opts;
+  opts.expect_no_pins = expect_no_pins;
+  opts.extra_mms = extra_mms;
+  return debug_vm_check(ks, report, opts);
+}
+
+}  // namespace kernel

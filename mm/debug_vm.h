@@ -1,0 +1,53 @@
+// mm/debug_vm.h: a whole-machine consistency check, in the spirit of CONFIG_DEBUG_VM
+// (include/linux/mmdebug.h, mm/debug.c) but global: run between operations by tests and
+// the simulator, it walks every frame, every page table and every TLB.
+//
+// What it checks (each violation is one line of the report):
+//  - the buddy allocator: every free block head is PageBuddy with a consistent, aligned
+//    order, on the list of that order, refcount 0, mapcount -1; list lengths equal nr_free;
+//    the free count equals NR_FREE_PAGES; no PageBuddy page is off the lists;
+//  - page tables of every mm (the mms of kst().pid_table's tasks, deduplicated, plus any
+//    extra ones): each table page is PGTY_table of the right level and mm and is referenced
+//    exactly once; no entry points at a free frame; every leaf lies inside a VMA; special
+//    entries map only the zero page; pgtables_bytes matches the tables found;
+//  - every mapped page: _mapcount + 1 equals the PTEs mapping it; _refcount is at least
+//    that, and exactly that (+ GUP_PIN_COUNTING_BIAS per expected pin) when no pins are
+//    outstanding; an allocated frame with no user is a leak (when no pins are outstanding);
+//  - RSS counters and NR_ANON_MAPPED / NR_PAGETABLE match what the walk found;
+//  - TLBs (at a syscall boundary): no CPU holds a translation, for a PCID whose mm still
+//    counts the CPU in mm_cpumask, that grants more than that mm's page tables do now
+//    (another frame, writable or user or executable where the PTE is not, a dirty writable
+//    entry over a clean PTE, or any entry over a non-present PTE). Entries of PCIDs whose
+//    mm does not count the CPU are dead: switch_mm flushes them before they can be used.
+#ifndef MMSIM_MM_DEBUG_VM_H_
+#define MMSIM_MM_DEBUG_VM_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "mm/kernel.h"
+#include "mm/mm_types.h"
+
+namespace kernel {
+
+struct debug_vm_options {
+  // No FOLL_PIN / get_page user is outstanding: refcounts must equal mappings exactly and
+  // every allocated frame must have a user.
+  bool expect_no_pins = true;
+  // pfn -> number of FOLL_PIN pins expected on it (implies exact refcounts elsewhere).
+  const std::map<unsigned long, int>* expected_pins = nullptr;
+  // Address spaces not reachable from pid_table (a test's own mm, an mm_access user's).
+  std::vector<mm_struct*> extra_mms;
+  bool check_tlb = true;
+};
+
+// Returns the number of violations and appends one line per violation to *report (if
+// non-null). `ks` need not be the active state; it is made active for the duration.
+int debug_vm_check(kernel_state* ks, std::string* report, const debug_vm_options& opts);
+int debug_vm_check(kernel_state* ks, std::string* report, bool expect_no_pins = true,
+                   const std::vector<mm_struct*>& extra_mms = {});
+
+}  // namespace kernel
+
+#endif  // MMSIM_MM_DEBUG_VM_H_

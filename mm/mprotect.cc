@@ -1,0 +1,192 @@
+// mm/mprotect.cc: mprotect.
+//
+// Port of mm/mprotect.c at Linux 6.12 (do_mprotect_pkey, mprotect_fixup,
+// change_protection -> change_pte_range, can_change_pte_writable) and of the x86
+// pte_needs_flush rule (arch/x86/include/asm/tlbflush.h).
+//
+// Deviations (grep "DEVIATION(mprotect)"): no pkeys (pkey must be -1), no PROT_GROWSDOWN/UP
+// range extension (rejected with -EINVAL), no NUMA hinting, no soft-dirty or uffd-wp, no
+// VM accounting.
+#include "mm/trace.h"
+#include "mm/vma.h"
+
+namespace kernel {
+namespace {
+
+inline constexpr unsigned long MM_CP_TRY_CHANGE_WRITABLE = 1UL << 0;
+
+// arch/x86/include/asm/tlbflush.h: pte_flags_need_flush (access bit ignored).
+bool pte_flags_need_flush(pteval_t oldflags, pteval_t newflags) {
+  const pteval_t flush_on_clear = _PAGE_DIRTY | _PAGE_PRESENT | _PAGE_ACCESSED;
+  const pteval_t flush_on_change = _PAGE_RW | _PAGE_USER | _PAGE_PWT | _PAGE_PCD | _PAGE_PSE |
+                                   _PAGE_GLOBAL | _PAGE_NX;
+  pteval_t diff = (oldflags ^ newflags) & ~_PAGE_ACCESSED;
+  if (diff & oldflags & flush_on_clear) return true;
+  if (diff & flush_on_change) return true;
+  return false;
+}
+
+// arch/x86/include/asm/tlbflush.h
+bool pte_needs_flush(pte_t oldpte, pte_t newpte) {
+  if (!(pte_flags(oldpte) & _PAGE_PRESENT)) return false;
+  if (pte_pfn(oldpte) != pte_pfn(newpte)) return true;
+  return pte_flags_need_flush(pte_flags(oldpte), pte_flags(newpte));
+}
+
+// mm/mprotect.c: may a write-enabled VMA's PTE be made writable right away?
+bool can_change_pte_writable(vm_area_struct* vma, unsigned long addr, pte_t pte) {
+  if (WARN_ON_ONCE(!(vma->vm_flags & VM_WRITE))) return false;
+  if (pte_protnone(pte)) return false;
+  if (!(vma->vm_flags & VM_SHARED)) {
+    // Only exclusive anon pages: the write fault would map those writable anyway.
+    page* p = vm_normal_page(vma, addr, pte);
+    return p && PageAnon(p) && PageAnonExclusive(p);
+  }
+  return pte_dirty(pte);
+}
+
+// mm/mprotect.c
+long change_pte_range(mmu_gather* tlb, vm_area_struct* vma, pmd_t* pmd, unsigned long addr,
+                      unsigned long end, pgprot_t newprot, unsigned long cp_flags) {
+  long pages = 0;
+  spinlock_t* ptl;
+  pte_t* pte = pte_offset_map_lock(vma->vm_mm, pmd, addr, &ptl);
+  if (pte == nullptr) return 0;
+  pte_t* start_pte = pte;
+  do {
+    pte_t oldpte = ptep_get(pte);
+    if (!pte_present(oldpte)) continue;  // none (no swap entries exist)
+    // ptep_modify_prot_start / _commit: clear, compute, set.
+    oldpte = ptep_get_and_clear(vma->vm_mm, addr, pte);
+    pte_t ptent = pte_modify(oldpte, newprot);
+    if ((cp_flags & MM_CP_TRY_CHANGE_WRITABLE) && !pte_write(ptent) &&
+        can_change_pte_writable(vma, addr, ptent))
+      ptent = pte_mkwrite(ptent, vma);
+    set_pte_at(vma->vm_mm, addr, pte, ptent);
+    if (pte_needs_flush(oldpte, ptent)) tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
+    pages++;
+  } while (pte++, addr += PAGE_SIZE, addr != end);
+  pte_unmap_unlock(start_pte, ptl);
+  return pages;
+}
+
+// mm/mprotect.c: change_protection and its pmd/pud/p4d walkers.
+long change_protection(mmu_gather* tlb, vm_area_struct* vma, unsigned long start,
+                       unsigned long end, unsigned long cp_flags) {
+  pgprot_t newprot = vma->vm_page_prot;
+  long pages = 0;
+  unsigned long addr = start, next;
+  pgd_t* pgd = pgd_offset(vma->vm_mm, addr);
+  do {
+    next = pgd_addr_end(addr, end);
+    p4d_t* p4d = p4d_offset(pgd, addr);
+    if (p4d_none(*p4d)) continue;
+    unsigned long p4d_end = next;
+    unsigned long a = addr, n1;
+    pud_t* pud = pud_offset(p4d, a);
+    do {
+      n1 = pud_addr_end(a, p4d_end);
+      if (pud_none(*pud)) continue;
+      unsigned long b = a, n2;
+      pmd_t* pmd = pmd_offset(pud, b);
+      do {
+        n2 = pmd_addr_end(b, n1);
+        if (pmd_none(*pmd)) continue;
+        pages += change_pte_range(tlb, vma, pmd, b, n2, newprot, cp_flags);
+      } while (pmd++, b = n2, b != n1);
+    } while (pud++, a = n1, a != p4d_end);
+  } while (pgd++, addr = next, addr != end);
+  return pages;
+}
+
+// include/linux/mm.h: vma_wants_manual_pte_write_upgrade.
+bool vma_wants_manual_pte_write_upgrade(const vm_area_struct* vma) {
+  if (vma->vm_flags & VM_SHARED) return false;  // no writenotify users yet
+  return vma->vm_flags & VM_WRITE;
+}
+
+// mm/mprotect.c
+int mprotect_fixup(mm_struct* mm, mmu_gather* tlb, vm_area_struct* vma, vm_area_struct** pprev,
+                   unsigned long start, unsigned long end, vm_flags_t newflags) {
+  vm_flags_t oldflags = vma->vm_flags;
+  long nrpages = static_cast<long>((end - start) >> PAGE_SHIFT);
+  unsigned long mm_cp_flags = 0;
+  if (newflags == oldflags) {
+    *pprev = vma;
+    return 0;
+  }
+  // A private mapping becoming writable would be charged (VM_ACCOUNT) here.
+  if ((newflags & VM_WRITE) && !(oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE)))
+    newflags |= VM_ACCOUNT;
+
+  vma = vma_modify_flags(mm, *pprev, vma, start, end, newflags);
+  if (IS_ERR(vma)) return static_cast<int>(PTR_ERR(vma));
+  *pprev = vma;
+  vma->vm_flags = newflags;  // vm_flags_reset
+  if (vma_wants_manual_pte_write_upgrade(vma)) mm_cp_flags |= MM_CP_TRY_CHANGE_WRITABLE;
+  vma_set_page_prot(vma);
+  change_protection(tlb, vma, start, end, mm_cp_flags);
+  vm_stat_account(mm, oldflags, -nrpages);
+  vm_stat_account(mm, newflags, nrpages);
+  return 0;
+}
+
+}  // namespace
+
+// mm/mprotect.c: mprotect(2) on current's mm. pkey must be -1 (no protection keys).
+int do_mprotect_pkey(unsigned long start, size_t len, unsigned long prot, int pkey) {
+  trace_call tc("do_mprotect_pkey", "start=%#lx len=%#zx prot=%#lx", start, len, prot);
+  mm_struct* mm = current()->mm;
+  const unsigned long grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+  prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
+  if (grows == (PROT_GROWSDOWN | PROT_GROWSUP)) return tc.ret(-EINVAL);
+  if (start & ~PAGE_MASK) return tc.ret(-EINVAL);
+  if (!len) return tc.ret(0);
+  len = (len + PAGE_SIZE - 1) & PAGE_MASK;
+  unsigned long end = start + len;
+  if (end <= start) return tc.ret(-ENOMEM);
+  // arch_validate_prot
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) return tc.ret(-EINVAL);
+  // DEVIATION(mprotect): no pkeys, no stack-extension semantics.
+  if (pkey != -1 || grows) return tc.ret(-EINVAL);
+
+  if (mmap_write_lock_killable(mm)) return tc.ret(-EINTR);
+  int error = -ENOMEM;
+  vm_area_struct* vma = vma_find(mm, start, end);
+  if (vma == nullptr || vma->vm_start > start) {
+    mmap_write_unlock(mm);
+    return tc.ret(error);
+  }
+  vm_area_struct* prev = vma_prev(mm, vma);
+  if (start > vma->vm_start) prev = vma;
+
+  mmu_gather tlb;
+  tlb_gather_mmu(&tlb, mm);
+  unsigned long nstart = start;
+  unsigned long tmp = vma->vm_start;
+  error = 0;
+  while (vma != nullptr && vma->vm_start < end) {
+    if (vma->vm_start != tmp) {
+      error = -ENOMEM;  // a hole
+      break;
+    }
+    vm_flags_t newflags = calc_vm_prot_bits(prot, 0);
+    newflags |= vma->vm_flags & ~VM_ACCESS_FLAGS;
+    // VM_MAY* are VM_* shifted left by 4: no access beyond what the mapping may allow.
+    if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) {
+      error = -EACCES;
+      break;
+    }
+    tmp = std::min(vma->vm_end, end);
+    error = mprotect_fixup(mm, &tlb, vma, &prev, nstart, tmp, newflags);
+    if (error) break;
+    nstart = tmp;
+    vma = find_vma(mm, tmp);  // vma_iter_end / next in the (possibly changed) tree
+  }
+  tlb_finish_mmu(&tlb);
+  if (!error && tmp < end) error = -ENOMEM;
+  mmap_write_unlock(mm);
+  return tc.ret(error);
+}
+
+}  // namespace kernel

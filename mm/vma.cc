@@ -1,0 +1,385 @@
+// mm/vma.cc: VMA objects, splitting, merging and the munmap machinery.
+//
+// Port of mm/vma.c (6.12: __split_vma, split_vma, vma_merge_new_range,
+// vma_merge_existing_range, vma_modify_flags, vms_gather_munmap_vmas,
+// vms_complete_munmap_vmas, do_vmi_align_munmap, do_vmi_munmap) and of vm_area_alloc /
+// vm_area_dup / vm_area_free (kernel/fork.c before 6.15, mm/vma_init.c after).
+//
+// Deviations (grep "DEVIATION(vma)"):
+//  - The maple tree is mm->mm_mt, a B-tree keyed by vm_start: a VMA whose vm_start moves
+//    is erased and re-inserted. No VMA locks (per-VMA locking), no RCU.
+//  - Detached VMAs of an munmap are kept in a vector, not a second maple tree.
+//  - No VM accounting (vm_unacct_memory / security_vm_enough_memory) and no RLIMIT_AS
+//    (may_expand_vm always agrees); no mlock, no userfaultfd, no file VMAs to close.
+#include "mm/vma.h"
+
+#include "mm/slab.h"
+#include "mm/trace.h"
+
+namespace kernel {
+
+// ---- VMA objects ----
+
+// kernel/fork.c: vm_area_alloc.
+vm_area_struct* vm_area_alloc(mm_struct* mm) {
+  vm_area_struct* vma = static_cast<vm_area_struct*>(kzalloc(sizeof(vm_area_struct), GFP_KERNEL));
+  if (vma == nullptr) return nullptr;
+  vma->vm_mm = mm;  // vma_init
+  return vma;
+}
+
+// kernel/fork.c: vm_area_dup. Copies every field, anon_vma pointer included; the caller
+// links it (anon_vma_clone / anon_vma_fork) or clears it.
+vm_area_struct* vm_area_dup(vm_area_struct* orig) {
+  vm_area_struct* vma = static_cast<vm_area_struct*>(kmalloc(sizeof(vm_area_struct), GFP_KERNEL));
+  if (vma == nullptr) return nullptr;
+  *vma = *orig;
+  return vma;
+}
+
+// kernel/fork.c
+void vm_area_free(vm_area_struct* vma) { kfree(vma); }
+
+void vma_iter_store(mm_struct* mm, vm_area_struct* vma) {
+  auto [it, inserted] = mm->mm_mt.emplace(vma->vm_start, vma);
+  BUG_ON(!inserted);
+}
+
+void vma_iter_erase(mm_struct* mm, vm_area_struct* vma) {
+  auto it = mm->mm_mt.find(vma->vm_start);
+  BUG_ON(it == mm->mm_mt.end() || it->second != vma);
+  mm->mm_mt.erase(it);
+}
+
+// Moves vma's start (re-keying it in the tree).
+static void vma_set_start(mm_struct* mm, vm_area_struct* vma, unsigned long start,
+                          pgoff_t pgoff) {
+  vma_iter_erase(mm, vma);
+  vma->vm_start = start;
+  vma->vm_pgoff = pgoff;
+  vma_iter_store(mm, vma);
+}
+
+// mm/vma.c: the first VMA intersecting [start, end), or null.
+vm_area_struct* vma_find(mm_struct* mm, unsigned long start, unsigned long end) {
+  vm_area_struct* vma = find_vma(mm, start);
+  if (vma == nullptr || vma->vm_start >= end) return nullptr;
+  return vma;
+}
+
+// mm/vma.c: remove_vma. The VMA is out of the tree and its pages and tables are gone.
+void remove_vma(vm_area_struct* vma) { vm_area_free(vma); }
+
+// ---- splitting ----
+
+// mm/vma.c: __split_vma. With new_below the new VMA takes [vm_start, addr) and vma keeps
+// [addr, vm_end); otherwise the new one takes [addr, vm_end).
+static int __split_vma(mm_struct* mm, vm_area_struct* vma, unsigned long addr, int new_below) {
+  VM_BUG_ON(addr <= vma->vm_start || addr >= vma->vm_end || (addr & ~PAGE_MASK));
+  vm_area_struct* n = vm_area_dup(vma);
+  if (n == nullptr) return -ENOMEM;
+  if (new_below) {
+    n->vm_end = addr;
+  } else {
+    n->vm_start = addr;
+    n->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
+  }
+  n->anon_vma = nullptr;
+  anon_vma_clone(n, vma);
+  if (new_below)
+    vma_set_start(mm, vma, addr, vma->vm_pgoff + ((addr - n->vm_start) >> PAGE_SHIFT));
+  else
+    vma->vm_end = addr;
+  vma_iter_store(mm, n);
+  mm->map_count++;
+  trace_event("split_vma", "at=%#lx new=[%#lx,%#lx)", addr, n->vm_start, n->vm_end);
+  return 0;
+}
+
+// mm/vma.c: split_vma, which refuses once map_count is at the limit.
+int split_vma(mm_struct* mm, vm_area_struct* vma, unsigned long addr, int new_below) {
+  if (mm->map_count >= kst().sysctl_max_map_count) return -ENOMEM;
+  return __split_vma(mm, vma, addr, new_below);
+}
+
+// ---- merging ----
+
+// mm/vma.c: is_mergeable_vma.
+static bool is_mergeable_vma(const vm_area_struct* vma, vm_flags_t vm_flags, const file* f) {
+  if ((vma->vm_flags ^ vm_flags) & ~VM_SOFTDIRTY) return false;
+  if (vma->vm_file != f) return false;
+  if (vma->vm_ops != nullptr) return false;  // no ->close to worry about: only anon merges
+  return vma->anon_name == nullptr;
+}
+
+// mm/vma.c: is_mergeable_anon_vma (without anon_vma chains any two are compatible when
+// one side has none).
+static bool is_mergeable_anon_vma(const anon_vma* a1, const anon_vma* a2) {
+  return a1 == nullptr || a2 == nullptr || a1 == a2;
+}
+
+// mm/vma.c: can_vma_merge_after. May `prev` absorb [prev->vm_end, ...) with these attributes?
+static bool can_vma_merge_after(const vm_area_struct* prev, vm_flags_t flags, const file* f,
+                                const anon_vma* av, pgoff_t pgoff) {
+  return is_mergeable_vma(prev, flags, f) && is_mergeable_anon_vma(av, prev->anon_vma) &&
+         prev->vm_pgoff + vma_pages(prev) == pgoff;
+}
+
+// mm/vma.c: can_vma_merge_before. May `next` absorb [..., next->vm_start) whose pgoff ends
+// at pgoff_end?
+static bool can_vma_merge_before(const vm_area_struct* next, vm_flags_t flags, const file* f,
+                                 const anon_vma* av, pgoff_t pgoff_end) {
+  return is_mergeable_vma(next, flags, f) && is_mergeable_anon_vma(av, next->anon_vma) &&
+         next->vm_pgoff == pgoff_end;
+}
+
+// mm/vma.c: dup_anon_vma. `dst` grows over memory whose pages may belong to src's anon_vma.
+static void dup_anon_vma(vm_area_struct* dst, vm_area_struct* src) {
+  if (src->anon_vma && !dst->anon_vma) anon_vma_clone(dst, src);
+}
+
+// Drops a VMA that a merge swallowed (vma_complete's "remove" half).
+static void merge_remove_vma(mm_struct* mm, vm_area_struct* vma) {
+  vma_iter_erase(mm, vma);
+  unlink_anon_vmas(vma);
+  mm->map_count--;
+  vm_area_free(vma);
+}
+
+// mm/vma.c
+vm_area_struct* vma_merge_new_range(mm_struct* mm, vm_area_struct* prev, vm_area_struct* next,
+                                    unsigned long start, unsigned long end, vm_flags_t flags,
+                                    file* file, pgoff_t pgoff) {
+  if (flags & VM_SPECIAL) return nullptr;
+  pgoff_t pglen = (end - start) >> PAGE_SHIFT;
+  bool can_merge_left = prev && prev->vm_end == start &&
+                        can_vma_merge_after(prev, flags, file, nullptr, pgoff);
+  bool can_merge_right = next && next->vm_start == end &&
+                         can_vma_merge_before(next, flags, file, nullptr, pgoff + pglen);
+  if (can_merge_left && can_merge_right &&
+      is_mergeable_anon_vma(prev->anon_vma, next->anon_vma)) {
+    dup_anon_vma(prev, next);
+    prev->vm_end = next->vm_end;
+    merge_remove_vma(mm, next);
+    trace_event("vma_merge", "both -> [%#lx,%#lx)", prev->vm_start, prev->vm_end);
+    return prev;
+  }
+  if (can_merge_left) {
+    prev->vm_end = end;
+    trace_event("vma_merge", "prev -> [%#lx,%#lx)", prev->vm_start, prev->vm_end);
+    return prev;
+  }
+  if (can_merge_right) {
+    vma_set_start(mm, next, start, pgoff);
+    trace_event("vma_merge", "next -> [%#lx,%#lx)", next->vm_start, next->vm_end);
+    return next;
+  }
+  return nullptr;
+}
+
+// mm/vma.c: vma_merge_existing_range. [start, end) of vma is to get newflags; merge it into
+// prev and/or next when they match. Null if no merge happened.
+static vm_area_struct* vma_merge_existing_range(mm_struct* mm, vm_area_struct* prev,
+                                                vm_area_struct* vma, unsigned long start,
+                                                unsigned long end, vm_flags_t newflags) {
+  bool left_side = start == vma->vm_start;
+  bool right_side = end == vma->vm_end;
+  if ((vma->vm_flags | newflags) & VM_SPECIAL) return nullptr;
+  if (!left_side && !right_side) return nullptr;
+  vm_area_struct* next = right_side ? vma_next(mm, vma) : nullptr;
+  pgoff_t pgoff = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);
+  pgoff_t pglen = (end - start) >> PAGE_SHIFT;
+
+  bool merge_left = left_side && prev && prev->vm_end == start &&
+                    can_vma_merge_after(prev, newflags, vma->vm_file, vma->anon_vma, pgoff);
+  bool merge_right = right_side && next && next->vm_start == end &&
+                     can_vma_merge_before(next, newflags, vma->vm_file, vma->anon_vma,
+                                          pgoff + pglen);
+  if (merge_left && merge_right && !is_mergeable_anon_vma(prev->anon_vma, next->anon_vma))
+    merge_right = false;
+  if (!merge_left && !merge_right) return nullptr;
+
+  if (merge_left && merge_right) {
+    // prev extends over vma and next; both are deleted.
+    dup_anon_vma(prev, next->anon_vma ? next : vma);
+    prev->vm_end = next->vm_end;
+    merge_remove_vma(mm, vma);
+    merge_remove_vma(mm, next);
+    trace_event("vma_merge", "prev+vma+next -> [%#lx,%#lx)", prev->vm_start, prev->vm_end);
+    return prev;
+  }
+  if (merge_left) {
+    dup_anon_vma(prev, vma);
+    prev->vm_end = end;
+    if (right_side)
+      merge_remove_vma(mm, vma);
+    else
+      vma_set_start(mm, vma, end, vma->vm_pgoff + ((end - vma->vm_start) >> PAGE_SHIFT));
+    trace_event("vma_merge", "prev -> [%#lx,%#lx)", prev->vm_start, prev->vm_end);
+    return prev;
+  }
+  // merge_right
+  dup_anon_vma(next, vma);
+  if (left_side)
+    merge_remove_vma(mm, vma);
+  else
+    vma->vm_end = start;
+  vma_set_start(mm, next, start, pgoff);
+  trace_event("vma_merge", "next -> [%#lx,%#lx)", next->vm_start, next->vm_end);
+  return next;
+}
+
+// mm/vma.c: vma_modify / vma_modify_flags.
+vm_area_struct* vma_modify_flags(mm_struct* mm, vm_area_struct* prev, vm_area_struct* vma,
+                                 unsigned long start, unsigned long end, vm_flags_t newflags) {
+  vm_area_struct* merged = vma_merge_existing_range(mm, prev, vma, start, end, newflags);
+  if (merged) return merged;
+  if (vma->vm_start < start) {
+    int err = split_vma(mm, vma, start, 1);
+    if (err) return ERR_PTR<vm_area_struct>(err);
+  }
+  if (vma->vm_end > end) {
+    int err = split_vma(mm, vma, end, 0);
+    if (err) return ERR_PTR<vm_area_struct>(err);
+  }
+  return vma;
+}
+
+// ---- munmap ----
+
+// mm/vma.h: init_vma_munmap.
+void init_vma_munmap(vma_munmap_struct* vms, mm_struct* mm, vm_area_struct* vma,
+                     unsigned long start, unsigned long end) {
+  vms->mm = mm;
+  vms->vma = vma;
+  vms->start = start;
+  vms->end = end;
+  vms->prev = vms->next = nullptr;
+  vms->detached.clear();
+  vms->nr_pages = vms->locked_vm = vms->nr_accounted = 0;
+  vms->exec_vm = vms->stack_vm = vms->data_vm = 0;
+  vms->unmap_start = 0;  // FIRST_USER_ADDRESS
+  vms->unmap_end = 0;    // USER_PGTABLES_CEILING
+  vms->clear_ptes = false;
+}
+
+// mm/vma.c: vms_gather_munmap_vmas. Split at the edges, then take every VMA inside
+// [start, end) out of the tree (their pages are still mapped until vms_clear_ptes).
+int vms_gather_munmap_vmas(vma_munmap_struct* vms) {
+  mm_struct* mm = vms->mm;
+  vm_area_struct* vma = vms->vma;
+  int error;
+  if (vms->start > vma->vm_start) {
+    // Let map_count go one above the limit only while freeing.
+    if (vms->end < vma->vm_end && mm->map_count >= kst().sysctl_max_map_count)
+      return -ENOMEM;
+    error = __split_vma(mm, vma, vms->start, 1);
+    if (error) return error;
+    vms->prev = vma_prev(mm, vma);
+  } else {
+    vms->prev = vma_prev(mm, vma);
+  }
+  vm_area_struct* next = vma;
+  while (next != nullptr && next->vm_start < vms->end) {
+    if (next->vm_end > vms->end) {
+      error = __split_vma(mm, next, vms->end, 0);
+      if (error) {
+        // Put back what was taken out (the front split stays: it is harmless).
+        for (vm_area_struct* v : vms->detached) vma_iter_store(mm, v);
+        vms->detached.clear();
+        return error;
+      }
+    }
+    vm_area_struct* after = vma_next(mm, next);
+    vma_iter_erase(mm, next);
+    vms->detached.push_back(next);
+    unsigned long nrpages = vma_pages(next);
+    vms->nr_pages += nrpages;
+    if (next->vm_flags & VM_LOCKED) vms->locked_vm += nrpages;
+    if (next->vm_flags & VM_ACCOUNT) vms->nr_accounted += nrpages;
+    if ((next->vm_flags & (VM_EXEC | VM_WRITE | VM_STACK)) == VM_EXEC)
+      vms->exec_vm += nrpages;
+    else if ((next->vm_flags & VM_STACK) == VM_STACK)
+      vms->stack_vm += nrpages;
+    else if ((next->vm_flags & (VM_WRITE | VM_SHARED | VM_STACK)) == VM_WRITE)
+      vms->data_vm += nrpages;
+    next = after;
+  }
+  vms->next = next;
+  vms->unmap_start = vms->prev ? vms->prev->vm_end : 0;
+  vms->unmap_end = vms->next ? vms->next->vm_start : 0;
+  vms->clear_ptes = true;
+  return 0;
+}
+
+// mm/vma.c: vms_clear_ptes. Zap the pages, free the tables, flush, then free the pages.
+static void vms_clear_ptes(vma_munmap_struct* vms) {
+  if (!vms->clear_ptes) return;
+  mmu_gather tlb;
+  tlb_gather_mmu(&tlb, vms->mm);
+  const int nr = static_cast<int>(vms->detached.size());
+  unmap_vmas(&tlb, vms->detached.data(), nr, vms->start, vms->end);
+  free_pgtables(&tlb, vms->detached.data(), nr, vms->unmap_start, vms->unmap_end);
+  tlb_finish_mmu(&tlb);
+  vms->clear_ptes = false;
+}
+
+// mm/vma.c
+void vms_clean_up_area(vma_munmap_struct* vms) { vms_clear_ptes(vms); }
+
+// mm/vma.c: vms_complete_munmap_vmas.
+void vms_complete_munmap_vmas(vma_munmap_struct* vms) {
+  mm_struct* mm = vms->mm;
+  mm->map_count -= static_cast<int>(vms->detached.size());
+  mm->locked_vm -= vms->locked_vm;
+  if (vms->nr_pages == 0) return;
+  vms_clear_ptes(vms);
+  mm->total_vm -= vms->nr_pages;
+  mm->exec_vm -= vms->exec_vm;
+  mm->stack_vm -= vms->stack_vm;
+  mm->data_vm -= vms->data_vm;
+  for (vm_area_struct* v : vms->detached) remove_vma(v);
+  vms->detached.clear();
+}
+
+// mm/vma.c: vms_abort_munmap_vmas. If nothing was cleared yet, the VMAs go back;
+// otherwise the area stays unmapped (it cannot be restored).
+void vms_abort_munmap_vmas(vma_munmap_struct* vms) {
+  if (vms->clear_ptes) {
+    for (vm_area_struct* v : vms->detached) vma_iter_store(vms->mm, v);
+    vms->detached.clear();
+    return;
+  }
+  vms_complete_munmap_vmas(vms);
+}
+
+// mm/vma.c: do_vmi_munmap. The caller holds mmap_lock for writing. DEVIATION(vma): with
+// unlock=true Linux downgrades to a read lock while freeing; here the lock is simply
+// released at the end.
+int do_vmi_munmap(mm_struct* mm, unsigned long start, size_t len, bool unlock) {
+  trace_call tc("do_vmi_munmap", "start=%#lx len=%#zx", start, len);
+  unsigned long task_size = mm->task_size ? mm->task_size : TASK_SIZE;
+  if ((start & ~PAGE_MASK) || start > task_size || len > task_size - start) {
+    if (unlock) mmap_write_unlock(mm);
+    return tc.ret(-EINVAL);
+  }
+  unsigned long end = start + ((len + PAGE_SIZE - 1) & PAGE_MASK);
+  if (end == start) {
+    if (unlock) mmap_write_unlock(mm);
+    return tc.ret(-EINVAL);
+  }
+  vm_area_struct* vma = vma_find(mm, start, end);
+  if (vma == nullptr) {
+    if (unlock) mmap_write_unlock(mm);
+    return tc.ret(0);
+  }
+  // do_vmi_align_munmap
+  vma_munmap_struct vms;
+  init_vma_munmap(&vms, mm, vma, start, end);
+  int error = vms_gather_munmap_vmas(&vms);
+  if (error == 0) vms_complete_munmap_vmas(&vms);
+  if (unlock) mmap_write_unlock(mm);
+  return tc.ret(error);
+}
+
+}  // namespace kernel
