@@ -1,0 +1,20 @@
+# Fault injection, tracing and the /proc-like views.
+machine memory=32M cpus=2 tlb=small seed=0xdecafbad
+trace calls
+fail fail_page_alloc nth=3 times=1
+fail failslab probability=0.25
+process p
+p: mmap 0x1000000 16K rw- private,anon
+expect 0x1000000
+p: fill 0x1000000 16K 0x5a
+show buddy
+show tlb
+show tlb 1
+show page 0x100
+trace full
+fail fail_uaccess nth=1 times=2 probability=1
+p: process_vm_readv p [0x1000000:4K] [0x1002000:4K]
+trace off
+show maps p
+show pagetable p
+show vmstat

@@ -1,0 +1,1362 @@
+#include "sim/scenario/parser.h"
+
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "sim/scenario/ast.h"
+#include "sim/scenario/cap_names.h"
+#include "sim/scenario/errno_names.h"
+#include "sim/scenario/lexer.h"
+
+// Local versions of the Abseil status macros, which the system Abseil lacks.
+#define SCN_RETURN_IF_ERROR(expr)        \
+  do {                                   \
+    absl::Status scn_status_ = (expr);   \
+    if (!scn_status_.ok()) return scn_status_; \
+  } while (0)
+#define SCN_CONCAT_INNER(a, b) a##b
+#define SCN_CONCAT(a, b) SCN_CONCAT_INNER(a, b)
+#define SCN_ASSIGN_OR_RETURN(lhs, expr) \
+  SCN_ASSIGN_OR_RETURN_IMPL(SCN_CONCAT(scn_statusor_, __LINE__), lhs, expr)
+#define SCN_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                              \
+  if (!tmp.ok()) return tmp.status();             \
+  lhs = std::move(tmp).value()
+
+namespace sim::scenario {
+namespace {
+
+enum class SymbolKind { kLet, kProcess, kThread, kKthread, kFile };
+
+const char* SymbolKindName(SymbolKind kind) {
+  switch (kind) {
+    case SymbolKind::kLet: return "let name";
+    case SymbolKind::kProcess: return "process name";
+    case SymbolKind::kThread: return "thread name";
+    case SymbolKind::kKthread: return "kthread name";
+    case SymbolKind::kFile: return "file name";
+  }
+  return "name";
+}
+
+bool IsTaskKind(SymbolKind kind) {
+  return kind == SymbolKind::kProcess || kind == SymbolKind::kThread ||
+         kind == SymbolKind::kKthread;
+}
+
+struct Symbol {
+  SymbolKind kind;
+  SourcePos pos;
+  uint64_t value = 0;  // kLet only
+};
+
+// Everything that survives from one line to the next.
+struct ParseState {
+  std::string filename;
+  int line = 0;
+  absl::flat_hash_map<std::string, Symbol> symbols;
+  int statements = 0;               // successfully parsed statements so far
+  bool prev_produces_result = false;
+  const char* prev_keyword = "";    // keyword of the last statement
+  int prev_line = 0;
+};
+
+// Words the language spells; no name may be one of them (nor an errno,
+// capability or signal name), so a name can never be mistaken for syntax.
+constexpr const char* kKeywords[] = {
+    // statements and operations
+    "machine", "let", "process", "thread", "kthread", "file", "expect", "show", "fail", "trace",
+    "mmap", "munmap", "mprotect", "store", "fill", "load", "process_vm_readv",
+    "process_vm_writev", "fork", "exit", "reap", "setresuid", "setresgid", "capset", "dumpable",
+    // options
+    "memory", "cpus", "tlb", "seed", "uid", "gid", "ruid", "euid", "suid", "rgid", "egid", "sgid",
+    "caps", "size", "data", "readonly", "offset", "flags", "nth", "times", "probability", "of",
+    // mmap flags
+    "private", "shared", "anon", "fixed", "noreplace", "populate", "growsdown", "noreserve",
+    // values
+    "hex", "repeat", "pattern", "raw", "all", "none", "off", "calls", "full", "rwx",
+    "SIGSEGV", "SIGBUS",
+    // show views
+    "maps", "pagetable", "pagemap", "page", "buddy", "vmstat",
+};
+
+bool IsReserved(absl::string_view name) {
+  for (const char* k : kKeywords) {
+    if (name == k) return true;
+  }
+  return ErrnoFromName(name).has_value() || CapFromName(name).has_value();
+}
+
+bool IsIdentifier(absl::string_view s) {
+  if (s.empty()) return false;
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  if (!alpha(s[0])) return false;
+  for (char c : s) {
+    if (!alpha(c) && !(c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+// "64M", "1G", "4096".
+std::string LimitText(uint64_t v) {
+  if (v != 0 && v % kGiB == 0) return absl::StrFormat("%uG", v / kGiB);
+  if (v != 0 && v % kMiB == 0) return absl::StrFormat("%uM", v / kMiB);
+  if (v != 0 && v % kKiB == 0) return absl::StrFormat("%uK", v / kKiB);
+  return absl::StrFormat("%u", v);
+}
+
+// A NUM during evaluation: sign and magnitude, so every intermediate value in
+// [-(2^64-1), 2^64-1] is exact and overflow is detected, never wrapped.
+struct Num {
+  bool neg = false;
+  uint64_t mag = 0;
+};
+
+Num Normalize(Num n) {
+  if (n.mag == 0) n.neg = false;
+  return n;
+}
+
+bool AddNum(Num a, Num b, Num* out) {
+  if (a.neg == b.neg) {
+    uint64_t m;
+    if (__builtin_add_overflow(a.mag, b.mag, &m)) return false;
+    *out = Normalize({a.neg, m});
+  } else if (a.mag >= b.mag) {
+    *out = Normalize({a.neg, a.mag - b.mag});
+  } else {
+    *out = Normalize({b.neg, b.mag - a.mag});
+  }
+  return true;
+}
+
+bool MulNum(Num a, Num b, Num* out) {
+  uint64_t m;
+  if (__builtin_mul_overflow(a.mag, b.mag, &m)) return false;
+  *out = Normalize({a.neg != b.neg, m});
+  return true;
+}
+
+// How an argument is named in messages: "expected LEN like 4K, got ...".
+struct Arg {
+  const char* name;
+  const char* example;
+};
+constexpr Arg kAddrArg{"ADDR", "0x7f0000000000"};
+constexpr Arg kLenArg{"LEN", "4K"};
+
+constexpr char kStatementExpected[] =
+    "a statement (machine, let, process, thread, kthread, file, expect, expect-mem, "
+    "expect-same, show, fail, trace) or TASK: OPERATION";
+constexpr char kOperationExpected[] =
+    "an operation (mmap, munmap, mprotect, store, fill, load, process_vm_readv, "
+    "process_vm_writev, fork, exit, reap, setresuid, setresgid, capset, dumpable)";
+constexpr char kResultStatements[] =
+    "expect right after a statement with a result (mmap, munmap, mprotect, store, fill, load, "
+    "process_vm_readv, process_vm_writev, fork, reap, setresuid, setresgid, capset, dumpable)";
+constexpr char kDataExpected[] = "DATA like \"text\", hex:00ff, repeat(4K,0) or pattern(4K)";
+constexpr char kTaskExpected[] = "a declared process, thread or kthread name";
+constexpr char kProcessExpected[] = "a declared process name";
+constexpr char kPidExpected[] = "PID (a process, thread or kthread name, or a NUM)";
+constexpr char kFlagExpected[] =
+    "mmap flag (private, shared, anon, fixed, noreplace, populate, growsdown, noreserve)";
+constexpr char kCapsExpected[] = "capabilities: all, none or a list like cap_sys_ptrace,cap_kill";
+constexpr char kIovExpected[] = "iovec list like [0x1000:4K, 0x3000:8], [] or raw(ADDR,COUNT)";
+constexpr char kEscapeExpected[] = "escape like \\n, \\t, \\r, \\\\, \\\", \\0 or \\xHH";
+
+// Parses one line. On success, pending() holds the name the statement
+// declares, which the caller commits to the symbol table.
+class LineParser {
+ public:
+  LineParser(const ParseState& st, absl::string_view line) : st_(st), lex_(line) {}
+
+  absl::StatusOr<std::optional<Statement>> Parse();
+
+  std::optional<std::pair<std::string, Symbol>>& pending() { return pending_; }
+
+ private:
+  // --- errors -------------------------------------------------------------
+  absl::Status Err(int col, absl::string_view expected, absl::string_view got) const {
+    return absl::InvalidArgumentError(absl::StrFormat("%s:%d:%d: expected %s, got %s",
+                                                      st_.filename, st_.line, col, expected, got));
+  }
+  absl::Status ErrTok(const Token& t, absl::string_view expected) const {
+    return Err(t.col, expected, DescribeToken(t));
+  }
+
+  SourcePos PosAt(int col) const { return SourcePos{st_.filename, st_.line, col}; }
+
+  absl::Status ExpectPunct(char c, absl::string_view expected) {
+    Token t = lex_.Next();
+    if (!t.IsPunct(c)) return ErrTok(t, expected);
+    return absl::OkStatus();
+  }
+  absl::Status ExpectEnd() {
+    const Token& t = lex_.Peek();
+    if (t.kind == TokenKind::kEnd) return absl::OkStatus();
+    if (t.space_before && (t.IsPunct('+') || t.IsPunct('-') || t.IsPunct('*'))) {
+      return ErrTok(t, "end of line (a NUM with spaces needs parentheses)");
+    }
+    return ErrTok(t, "end of line");
+  }
+
+  // --- names --------------------------------------------------------------
+  absl::StatusOr<std::string> ParseNewName(absl::string_view what, SymbolKind kind);
+  absl::StatusOr<std::string> ResolveName(const Token& t, std::initializer_list<SymbolKind> kinds,
+                                          absl::string_view what) const;
+  absl::StatusOr<std::string> ParseTaskName() {
+    Token t = lex_.Next();
+    return ResolveName(t, {SymbolKind::kProcess, SymbolKind::kThread, SymbolKind::kKthread},
+                       kTaskExpected);
+  }
+  absl::StatusOr<std::string> ParseProcessName() {
+    Token t = lex_.Next();
+    return ResolveName(t, {SymbolKind::kProcess}, kProcessExpected);
+  }
+
+  // --- NUM ----------------------------------------------------------------
+  struct NumCtx {
+    Arg arg;
+    bool spaced;      // whitespace allowed between tokens at top level
+    int parens = 0;   // open parentheses
+    bool first = true;
+  };
+  struct NumSpan {
+    Num v;
+    int col;
+    int end_col;
+  };
+  bool SpaceOk(const NumCtx& c) const { return c.spaced || c.parens > 0; }
+  absl::StatusOr<Num> ParseSum(NumCtx& c, int depth);
+  absl::StatusOr<Num> ParseProduct(NumCtx& c, int depth);
+  absl::StatusOr<Num> ParseUnary(NumCtx& c, int depth);
+  absl::StatusOr<Num> ParseLiteral(const Token& t) const;
+  absl::StatusOr<NumSpan> ParseNumSpan(Arg arg, bool spaced);
+  std::string SpanText(const NumSpan& s) const;
+
+  absl::StatusOr<uint64_t> ParseU64(Arg arg, uint64_t max = UINT64_MAX, uint64_t min = 0,
+                                    bool spaced = false);
+  absl::StatusOr<uint64_t> ParseBits64(Arg arg);     // -2^63 .. 2^64-1, two's complement
+  absl::StatusOr<uint32_t> ParseId32(Arg arg);       // -1 .. 2^32-1, -1 as 0xffffffff
+  absl::StatusOr<bool> ParseZeroOne(Arg arg);
+
+  // --- values -------------------------------------------------------------
+  absl::StatusOr<Prot> ParseProt();
+  absl::StatusOr<MmapFlags> ParseMmapFlags();
+  absl::StatusOr<CapSet> ParseCaps();
+  absl::StatusOr<Data> ParseData(uint64_t max_len, absl::string_view what);
+  absl::StatusOr<std::string> DecodeString(const Token& t) const;
+  absl::StatusOr<IovList> ParseIovList();
+  absl::StatusOr<PidRef> ParsePid();
+  absl::StatusOr<uint32_t> ParseProbability();
+  // Reads `KEY=` where KEY is one of `allowed` (each at most once). Returns the
+  // key; `*seen` tracks repeats.
+  absl::StatusOr<std::string> ParseOptionKey(std::initializer_list<const char*> allowed,
+                                             absl::string_view expected,
+                                             std::vector<std::string>* seen, bool* has_value);
+
+  // --- statements ---------------------------------------------------------
+  absl::StatusOr<Statement> ParseMachine(const Token& kw);
+  absl::StatusOr<Statement> ParseLet(const Token& kw);
+  absl::StatusOr<Statement> ParseProcess(const Token& kw);
+  absl::StatusOr<Statement> ParseThread(const Token& kw);
+  absl::StatusOr<Statement> ParseKthread(const Token& kw);
+  absl::StatusOr<Statement> ParseFile(const Token& kw);
+  absl::StatusOr<Statement> ParseTaskOp(const Token& task);
+  absl::StatusOr<Statement> ParseExpect(const Token& kw);
+  absl::StatusOr<Statement> ParseExpectMem(const Token& kw);
+  absl::StatusOr<Statement> ParseExpectSame(const Token& kw);
+  absl::StatusOr<Statement> ParseShow(const Token& kw);
+  absl::StatusOr<Statement> ParseFail(const Token& kw);
+  absl::StatusOr<Statement> ParseTrace(const Token& kw);
+
+  const ParseState& st_;
+  Lexer lex_;
+  std::optional<std::pair<std::string, Symbol>> pending_;
+};
+
+// ---------------------------------------------------------------------------
+// Names.
+
+absl::StatusOr<std::string> LineParser::ParseNewName(absl::string_view what, SymbolKind kind) {
+  Token t = lex_.Next();
+  if (t.kind != TokenKind::kIdent) return ErrTok(t, what);
+  if (IsReserved(t.text)) {
+    return Err(t.col, absl::StrCat(what, " that is not a keyword"),
+               "keyword " + QuoteForMessage(t.text));
+  }
+  if (t.text.size() > static_cast<size_t>(kMaxNameBytes)) {
+    return Err(t.col, absl::StrFormat("%s of at most %d bytes", what, kMaxNameBytes),
+               absl::StrFormat("%d bytes", t.text.size()));
+  }
+  auto it = st_.symbols.find(t.text);
+  if (it != st_.symbols.end()) {
+    return Err(t.col, "a name not declared before",
+               absl::StrFormat("%s (a %s declared at %s)", QuoteForMessage(t.text),
+                               SymbolKindName(it->second.kind), FormatPos(it->second.pos)));
+  }
+  std::string name(t.text);
+  pending_.emplace(name, Symbol{kind, PosAt(t.col), 0});
+  return name;
+}
+
+absl::StatusOr<std::string> LineParser::ResolveName(const Token& t,
+                                                    std::initializer_list<SymbolKind> kinds,
+                                                    absl::string_view what) const {
+  if (t.kind != TokenKind::kIdent && !(t.kind == TokenKind::kWord && IsIdentifier(t.text))) {
+    return ErrTok(t, what);
+  }
+  auto it = st_.symbols.find(t.text);
+  if (it == st_.symbols.end()) return Err(t.col, what, "undefined name " + QuoteForMessage(t.text));
+  for (SymbolKind k : kinds) {
+    if (it->second.kind == k) return std::string(t.text);
+  }
+  return Err(t.col, what,
+             absl::StrFormat("%s %s", SymbolKindName(it->second.kind), QuoteForMessage(t.text)));
+}
+
+// ---------------------------------------------------------------------------
+// NUM: expr := product (('+'|'-') product)*; product := unary ('*' unary)*;
+// unary := '-' unary | NUMBER | LETNAME | '(' expr ')'.
+// Outside parentheses the tokens of a NUM must touch (no whitespace), so that
+// `setresuid -1 -1 0` is three NUMs; `spaced` lifts this where the NUM is
+// delimited anyway (inside brackets, at the end of `let`).
+
+absl::StatusOr<Num> LineParser::ParseSum(NumCtx& c, int depth) {
+  SCN_ASSIGN_OR_RETURN(Num acc, ParseProduct(c, depth));
+  for (;;) {
+    const Token& t = lex_.Peek();
+    if (!t.IsPunct('+') && !t.IsPunct('-')) break;
+    if (t.space_before && !SpaceOk(c)) break;
+    Token op = lex_.Next();
+    SCN_ASSIGN_OR_RETURN(Num rhs, ParseProduct(c, depth));
+    if (op.text[0] == '-') rhs = Normalize({!rhs.neg, rhs.mag});
+    if (!AddNum(acc, rhs, &acc)) {
+      return Err(op.col, "a value that fits in 64 bits", "overflow at " + QuoteForMessage(op.text));
+    }
+  }
+  return acc;
+}
+
+absl::StatusOr<Num> LineParser::ParseProduct(NumCtx& c, int depth) {
+  SCN_ASSIGN_OR_RETURN(Num acc, ParseUnary(c, depth));
+  for (;;) {
+    const Token& t = lex_.Peek();
+    if (!t.IsPunct('*')) break;
+    if (t.space_before && !SpaceOk(c)) break;
+    Token op = lex_.Next();
+    SCN_ASSIGN_OR_RETURN(Num rhs, ParseUnary(c, depth));
+    if (!MulNum(acc, rhs, &acc)) {
+      return Err(op.col, "a value that fits in 64 bits", "overflow at " + QuoteForMessage(op.text));
+    }
+  }
+  return acc;
+}
+
+absl::StatusOr<Num> LineParser::ParseUnary(NumCtx& c, int depth) {
+  Token t = lex_.Peek();
+  // Built only when an error needs it: this is the hot path of every NUM.
+  auto expected = [&c]() {
+    return c.first ? absl::StrFormat("%s like %s", c.arg.name, c.arg.example) : std::string("NUM");
+  };
+  if (!c.first && t.space_before && !SpaceOk(c) && t.kind != TokenKind::kEnd) {
+    return Err(t.col, "NUM right after the operator (a NUM with spaces needs parentheses)",
+               "space before " + DescribeToken(t));
+  }
+  if (depth >= kMaxNesting) {
+    return Err(t.col, absl::StrFormat("at most %d nested parentheses or minus signs", kMaxNesting),
+               DescribeToken(t));
+  }
+  if (t.IsPunct('-')) {
+    lex_.Next();
+    c.first = false;
+    SCN_ASSIGN_OR_RETURN(Num v, ParseUnary(c, depth + 1));
+    return Normalize({!v.neg, v.mag});
+  }
+  if (t.IsPunct('(')) {
+    lex_.Next();
+    c.first = false;
+    ++c.parens;
+    SCN_ASSIGN_OR_RETURN(Num v, ParseSum(c, depth + 1));
+    Token close = lex_.Next();
+    if (!close.IsPunct(')')) return ErrTok(close, "')' or an operator (+ - *)");
+    --c.parens;
+    return v;
+  }
+  if (t.kind == TokenKind::kNumber) {
+    lex_.Next();
+    c.first = false;
+    return ParseLiteral(t);
+  }
+  if (t.kind == TokenKind::kIdent) {
+    auto it = st_.symbols.find(t.text);
+    if (it == st_.symbols.end()) {
+      return Err(t.col, c.first ? expected() : std::string("NUM or let name"),
+                 "undefined name " + QuoteForMessage(t.text));
+    }
+    if (it->second.kind != SymbolKind::kLet) {
+      return Err(t.col, c.first ? expected() : std::string("NUM or let name"),
+                 absl::StrFormat("%s %s", SymbolKindName(it->second.kind),
+                                 QuoteForMessage(t.text)));
+    }
+    lex_.Next();
+    c.first = false;
+    return Num{false, it->second.value};
+  }
+  return ErrTok(t, expected());
+}
+
+absl::StatusOr<Num> LineParser::ParseLiteral(const Token& t) const {
+  absl::string_view s = t.text;
+  constexpr char kExpected[] = "NUM like 42, 0x1000 or 4K";
+  uint64_t mult = 1;
+  switch (s.back()) {
+    case 'K': mult = kKiB; break;
+    case 'M': mult = kMiB; break;
+    case 'G': mult = kGiB; break;
+    default: break;
+  }
+  if (mult != 1) s.remove_suffix(1);
+  int base = 10;
+  if (s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    base = 16;
+    s.remove_prefix(2);
+  } else if (s.size() > 1 && s[0] == '0') {
+    return Err(t.col, "NUM without leading zeros (octal is not supported)",
+               QuoteForMessage(t.text));
+  }
+  if (s.empty()) return Err(t.col, kExpected, QuoteForMessage(t.text));
+  uint64_t v = 0;
+  for (char ch : s) {
+    int d;
+    if (ch >= '0' && ch <= '9') {
+      d = ch - '0';
+    } else if (base == 16 && ch >= 'a' && ch <= 'f') {
+      d = ch - 'a' + 10;
+    } else if (base == 16 && ch >= 'A' && ch <= 'F') {
+      d = ch - 'A' + 10;
+    } else {
+      return Err(t.col, kExpected, QuoteForMessage(t.text));
+    }
+    if (__builtin_mul_overflow(v, static_cast<uint64_t>(base), &v) ||
+        __builtin_add_overflow(v, static_cast<uint64_t>(d), &v)) {
+      return Err(t.col, "a NUM that fits in 64 bits", QuoteForMessage(t.text));
+    }
+  }
+  if (__builtin_mul_overflow(v, mult, &v)) {
+    return Err(t.col, "a NUM that fits in 64 bits", QuoteForMessage(t.text));
+  }
+  return Num{false, v};
+}
+
+absl::StatusOr<LineParser::NumSpan> LineParser::ParseNumSpan(Arg arg, bool spaced) {
+  const int col = lex_.Peek().col;
+  NumCtx c{arg, spaced};
+  SCN_ASSIGN_OR_RETURN(Num v, ParseSum(c, 0));
+  return NumSpan{v, col, lex_.prev_end_col()};
+}
+
+std::string LineParser::SpanText(const NumSpan& s) const {
+  absl::string_view src = lex_.Slice(s.col, s.end_col);
+  std::string value = absl::StrCat(s.v.neg ? "-" : "", s.v.mag);
+  std::string out = QuoteForMessage(src, 40);
+  if (src != value) absl::StrAppend(&out, " (", value, ")");
+  return out;
+}
+
+absl::StatusOr<uint64_t> LineParser::ParseU64(Arg arg, uint64_t max, uint64_t min, bool spaced) {
+  SCN_ASSIGN_OR_RETURN(NumSpan s, ParseNumSpan(arg, spaced));
+  if (s.v.neg) return Err(s.col, absl::StrCat("a non-negative ", arg.name), SpanText(s));
+  if (s.v.mag < min || s.v.mag > max) {
+    std::string range =
+        min == 0 ? absl::StrFormat("%s of at most %s", arg.name, LimitText(max))
+                 : absl::StrFormat("%s from %s to %s", arg.name, LimitText(min), LimitText(max));
+    return Err(s.col, range, SpanText(s));
+  }
+  return s.v.mag;
+}
+
+absl::StatusOr<uint64_t> LineParser::ParseBits64(Arg arg) {
+  SCN_ASSIGN_OR_RETURN(NumSpan s, ParseNumSpan(arg, false));
+  if (!s.v.neg) return s.v.mag;
+  if (s.v.mag > (uint64_t{1} << 63)) {
+    return Err(s.col, absl::StrFormat("%s from -2^63 to 2^64-1", arg.name), SpanText(s));
+  }
+  return uint64_t{0} - s.v.mag;
+}
+
+absl::StatusOr<uint32_t> LineParser::ParseId32(Arg arg) {
+  SCN_ASSIGN_OR_RETURN(NumSpan s, ParseNumSpan(arg, false));
+  if (s.v.neg ? s.v.mag != 1 : s.v.mag > UINT32_MAX) {
+    return Err(s.col, absl::StrFormat("%s from -1 to 4294967295", arg.name), SpanText(s));
+  }
+  return s.v.neg ? UINT32_MAX : static_cast<uint32_t>(s.v.mag);
+}
+
+absl::StatusOr<bool> LineParser::ParseZeroOne(Arg arg) {
+  SCN_ASSIGN_OR_RETURN(NumSpan s, ParseNumSpan(arg, false));
+  if (s.v.neg || s.v.mag > 1) return Err(s.col, absl::StrCat(arg.name, " 0 or 1"), SpanText(s));
+  return s.v.mag == 1;
+}
+
+// ---------------------------------------------------------------------------
+// Values.
+
+absl::StatusOr<Prot> LineParser::ParseProt() {
+  Token t = lex_.NextNonSpace();
+  const char* expected = "PROT like rw- or r-x";
+  if (t.kind != TokenKind::kWord || t.text.size() != 3) return ErrTok(t, expected);
+  static constexpr char kLetters[3] = {'r', 'w', 'x'};
+  static constexpr uint32_t kBits[3] = {Prot::kRead, Prot::kWrite, Prot::kExec};
+  Prot p;
+  for (int i = 0; i < 3; ++i) {
+    if (t.text[i] == kLetters[i]) {
+      p.bits |= kBits[i];
+    } else if (t.text[i] != '-') {
+      return ErrTok(t, expected);
+    }
+  }
+  return p;
+}
+
+absl::StatusOr<MmapFlags> LineParser::ParseMmapFlags() {
+  struct FlagName {
+    const char* name;
+    uint32_t bit;
+  };
+  static constexpr FlagName kFlags[] = {
+      {"private", MmapFlags::kPrivate},     {"shared", MmapFlags::kShared},
+      {"anon", MmapFlags::kAnonymous},      {"fixed", MmapFlags::kFixed},
+      {"noreplace", MmapFlags::kFixedNoreplace}, {"populate", MmapFlags::kPopulate},
+      {"growsdown", MmapFlags::kGrowsdown}, {"noreserve", MmapFlags::kNoreserve},
+  };
+  MmapFlags f;
+  const Token first = lex_.Peek();
+  for (bool more = true; more;) {
+    Token t = lex_.Next();
+    if (t.kind != TokenKind::kIdent) {
+      return ErrTok(t, t.col == first.col ? "mmap FLAGS like private or shared,anon,fixed"
+                                          : kFlagExpected);
+    }
+    uint32_t bit = 0;
+    for (const FlagName& fn : kFlags) {
+      if (t.text == fn.name) bit = fn.bit;
+    }
+    if (bit == 0) return ErrTok(t, kFlagExpected);
+    if (f.bits & bit) return Err(t.col, "each mmap flag once", "a second " + QuoteForMessage(t.text));
+    const uint32_t type = MmapFlags::kPrivate | MmapFlags::kShared;
+    if ((bit & type) && (f.bits & type)) {
+      return Err(t.col, "one of private or shared", "both");
+    }
+    f.bits |= bit;
+    more = lex_.Peek().IsPunct(',');
+    if (more) lex_.Next();
+  }
+  if ((f.bits & (MmapFlags::kPrivate | MmapFlags::kShared)) == 0) {
+    return Err(first.col, "private or shared among the mmap FLAGS",
+               QuoteForMessage(lex_.Slice(first.col, lex_.prev_end_col())));
+  }
+  return f;
+}
+
+absl::StatusOr<CapSet> LineParser::ParseCaps() {
+  Token t = lex_.Next();
+  if (t.Is(TokenKind::kIdent, "all")) return CapSet{CapSet::kAll};
+  if (t.Is(TokenKind::kIdent, "none")) return CapSet{0};
+  CapSet caps;
+  for (;;) {
+    if (t.kind != TokenKind::kIdent) return ErrTok(t, kCapsExpected);
+    std::optional<int> cap = CapFromName(t.text);
+    if (!cap.has_value()) return ErrTok(t, "capability name like cap_sys_ptrace");
+    const uint64_t bit = uint64_t{1} << *cap;
+    if (caps.bits & bit) {
+      return Err(t.col, "each capability once", "a second " + QuoteForMessage(t.text));
+    }
+    caps.bits |= bit;
+    if (!lex_.Peek().IsPunct(',')) break;
+    lex_.Next();
+    t = lex_.Next();
+  }
+  return caps;
+}
+
+absl::StatusOr<std::string> LineParser::DecodeString(const Token& t) const {
+  // t.text is the whole literal with both quotes; the lexer guarantees the
+  // closing quote is not escaped.
+  absl::string_view s = t.text.substr(1, t.text.size() - 2);
+  const int base_col = t.col + 1;
+  std::string out;
+  out.reserve(s.size());
+  auto hexval = [](char ch) -> int {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char ch = static_cast<unsigned char>(s[i]);
+    const int col = base_col + static_cast<int>(i);
+    if (ch == '\\') {
+      if (i + 1 >= s.size()) return Err(col, kEscapeExpected, QuoteForMessage(s.substr(i)));
+      switch (s[i + 1]) {
+        case 'n': out.push_back('\n'); i += 2; continue;
+        case 't': out.push_back('\t'); i += 2; continue;
+        case 'r': out.push_back('\r'); i += 2; continue;
+        case '\\': out.push_back('\\'); i += 2; continue;
+        case '"': out.push_back('"'); i += 2; continue;
+        case '0': out.push_back('\0'); i += 2; continue;
+        case 'x': {
+          const int hi = i + 2 < s.size() ? hexval(s[i + 2]) : -1;
+          const int lo = i + 3 < s.size() ? hexval(s[i + 3]) : -1;
+          if (hi < 0 || lo < 0) {
+            return Err(col, "\\x followed by two hex digits", QuoteForMessage(s.substr(i, 4)));
+          }
+          out.push_back(static_cast<char>(hi * 16 + lo));
+          i += 4;
+          continue;
+        }
+        default:
+          return Err(col, kEscapeExpected, QuoteForMessage(s.substr(i, 2)));
+      }
+    }
+    if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+      return Err(col, "a printable character or an escape in a string",
+                 QuoteForMessage(s.substr(i, 1)));
+    }
+    out.push_back(static_cast<char>(ch));
+    ++i;
+  }
+  return out;
+}
+
+absl::StatusOr<Data> LineParser::ParseData(uint64_t max_len, absl::string_view what) {
+  const Token t = lex_.Peek();
+  Data data;
+  if (t.kind == TokenKind::kString) {
+    lex_.Next();
+    SCN_ASSIGN_OR_RETURN(std::string bytes, DecodeString(t));
+    data = DataBytes{std::move(bytes)};
+  } else if (t.Is(TokenKind::kIdent, "hex")) {
+    lex_.Next();
+    Token colon = lex_.Next();
+    if (!colon.IsPunct(':') || colon.space_before) return ErrTok(colon, "':' right after hex");
+    Token w = lex_.NextWord();
+    if (w.kind != TokenKind::kWord || w.space_before) return ErrTok(w, "hex digits right after hex:");
+    std::string bytes;
+    bytes.reserve(w.text.size() / 2);
+    int hi = -1;
+    for (size_t i = 0; i < w.text.size(); ++i) {
+      const char ch = w.text[i];
+      int d;
+      if (ch >= '0' && ch <= '9') {
+        d = ch - '0';
+      } else if (ch >= 'a' && ch <= 'f') {
+        d = ch - 'a' + 10;
+      } else if (ch >= 'A' && ch <= 'F') {
+        d = ch - 'A' + 10;
+      } else {
+        return Err(w.col + static_cast<int>(i), "a hex digit", QuoteForMessage(w.text.substr(i, 1)));
+      }
+      if (hi < 0) {
+        hi = d;
+      } else {
+        bytes.push_back(static_cast<char>(hi * 16 + d));
+        hi = -1;
+      }
+    }
+    if (hi >= 0) {
+      return Err(w.col, "an even number of hex digits", absl::StrFormat("%d digits", w.text.size()));
+    }
+    data = DataBytes{std::move(bytes)};
+  } else if (t.Is(TokenKind::kIdent, "repeat")) {
+    lex_.Next();
+    SCN_RETURN_IF_ERROR(ExpectPunct('(', "'(' after repeat"));
+    SCN_ASSIGN_OR_RETURN(uint64_t len, ParseU64({"repeat LEN", "4K"}, kMaxDataBytes, 0, true));
+    SCN_RETURN_IF_ERROR(ExpectPunct(',', "',' between repeat LEN and BYTE"));
+    SCN_ASSIGN_OR_RETURN(uint64_t byte, ParseU64({"BYTE", "0x5a"}, 255, 0, true));
+    SCN_RETURN_IF_ERROR(ExpectPunct(')', "')' after repeat BYTE"));
+    data = DataRepeat{len, static_cast<uint8_t>(byte)};
+  } else if (t.Is(TokenKind::kIdent, "pattern")) {
+    lex_.Next();
+    SCN_RETURN_IF_ERROR(ExpectPunct('(', "'(' after pattern"));
+    SCN_ASSIGN_OR_RETURN(uint64_t len, ParseU64({"pattern LEN", "4K"}, kMaxDataBytes, 0, true));
+    SCN_RETURN_IF_ERROR(ExpectPunct(')', "')' after pattern LEN"));
+    data = DataPattern{len};
+  } else {
+    return ErrTok(t, kDataExpected);
+  }
+  const uint64_t n = DataLength(data);
+  if (n > max_len) {
+    return Err(t.col, absl::StrFormat("%s of at most %s bytes", what, LimitText(max_len)),
+               absl::StrFormat("%u bytes", n));
+  }
+  return data;
+}
+
+absl::StatusOr<IovList> LineParser::ParseIovList() {
+  const Token t = lex_.Peek();
+  if (t.IsPunct('[')) {
+    lex_.Next();
+    std::vector<Iovec> iov;
+    if (lex_.Peek().IsPunct(']')) {
+      lex_.Next();
+      return IovList(std::move(iov));
+    }
+    for (;;) {
+      const Token e = lex_.Peek();
+      if (iov.size() >= kMaxIovecs) {
+        return Err(e.col, absl::StrFormat("at most %d iovecs in a list", kMaxIovecs),
+                   absl::StrFormat("iovec number %d", iov.size() + 1));
+      }
+      Iovec v;
+      SCN_ASSIGN_OR_RETURN(v.iov_base, ParseU64({"iov_base ADDR", "0x1000"}, UINT64_MAX, 0, true));
+      SCN_RETURN_IF_ERROR(ExpectPunct(':', "':' between iov_base and iov_len"));
+      SCN_ASSIGN_OR_RETURN(v.iov_len, ParseU64({"iov_len LEN", "4K"}, UINT64_MAX, 0, true));
+      iov.push_back(v);
+      Token sep = lex_.Next();
+      if (sep.IsPunct(']')) break;
+      if (!sep.IsPunct(',')) return ErrTok(sep, "',' or ']' in the iovec list");
+    }
+    return IovList(std::move(iov));
+  }
+  if (t.Is(TokenKind::kIdent, "raw")) {
+    lex_.Next();
+    IovRaw raw;
+    SCN_RETURN_IF_ERROR(ExpectPunct('(', "'(' after raw"));
+    SCN_ASSIGN_OR_RETURN(raw.addr, ParseU64({"raw ADDR", "0x1000"}, UINT64_MAX, 0, true));
+    SCN_RETURN_IF_ERROR(ExpectPunct(',', "',' between raw ADDR and COUNT"));
+    SCN_ASSIGN_OR_RETURN(raw.count, ParseU64({"raw COUNT", "2"}, UINT64_MAX, 0, true));
+    SCN_RETURN_IF_ERROR(ExpectPunct(')', "')' after raw COUNT"));
+    return IovList(raw);
+  }
+  return ErrTok(t, kIovExpected);
+}
+
+absl::StatusOr<PidRef> LineParser::ParsePid() {
+  const Token t = lex_.Peek();
+  if (t.kind == TokenKind::kIdent) {
+    auto it = st_.symbols.find(t.text);
+    if (it == st_.symbols.end()) {
+      return Err(t.col, kPidExpected, "undefined name " + QuoteForMessage(t.text));
+    }
+    if (IsTaskKind(it->second.kind)) {
+      lex_.Next();
+      return PidRef(std::string(t.text));
+    }
+    if (it->second.kind != SymbolKind::kLet) {
+      return Err(t.col, kPidExpected,
+                 absl::StrFormat("%s %s", SymbolKindName(it->second.kind),
+                                 QuoteForMessage(t.text)));
+    }
+  }
+  SCN_ASSIGN_OR_RETURN(NumSpan s, ParseNumSpan({"PID", "1234 or a task name"}, false));
+  const uint64_t limit = s.v.neg ? uint64_t{1} << 31 : (uint64_t{1} << 31) - 1;
+  if (s.v.mag > limit) return Err(s.col, "PID from -2^31 to 2^31-1", SpanText(s));
+  const int64_t v = s.v.neg ? -static_cast<int64_t>(s.v.mag) : static_cast<int64_t>(s.v.mag);
+  return PidRef(static_cast<int32_t>(v));
+}
+
+absl::StatusOr<uint32_t> LineParser::ParseProbability() {
+  Token t = lex_.Next();
+  const char* expected = "probability like 0.25 (0 to 1, at most 9 decimals)";
+  if (t.kind != TokenKind::kNumber) return ErrTok(t, expected);
+  absl::string_view s = t.text;
+  const size_t dot = s.find('.');
+  absl::string_view whole = s.substr(0, dot);
+  absl::string_view frac = dot == absl::string_view::npos ? absl::string_view() : s.substr(dot + 1);
+  if (whole != "0" && whole != "1") return ErrTok(t, expected);
+  if (dot != absl::string_view::npos && (frac.empty() || frac.size() > 9)) {
+    return ErrTok(t, expected);
+  }
+  uint64_t ppb = whole == "1" ? kProbabilityOne : 0;
+  uint64_t scale = kProbabilityOne / 10;
+  for (char ch : frac) {
+    if (ch < '0' || ch > '9') return ErrTok(t, expected);
+    ppb += static_cast<uint64_t>(ch - '0') * scale;
+    scale /= 10;
+  }
+  if (ppb > kProbabilityOne) return ErrTok(t, expected);
+  return static_cast<uint32_t>(ppb);
+}
+
+absl::StatusOr<std::string> LineParser::ParseOptionKey(std::initializer_list<const char*> allowed,
+                                                       absl::string_view expected,
+                                                       std::vector<std::string>* seen,
+                                                       bool* has_value) {
+  Token key = lex_.Next();
+  bool ok = false;
+  if (key.kind == TokenKind::kIdent) {
+    for (const char* a : allowed) {
+      absl::string_view name(a);
+      const bool bare = !name.empty() && name.back() != '=';
+      if (!bare) name.remove_suffix(1);
+      if (key.text == name) {
+        ok = true;
+        *has_value = !bare;
+      }
+    }
+  }
+  if (!ok) return ErrTok(key, expected);
+  for (const std::string& s : *seen) {
+    if (s == key.text) return Err(key.col, "each option once", "a second " + QuoteForMessage(key.text));
+  }
+  seen->emplace_back(key.text);
+  if (*has_value) {
+    SCN_RETURN_IF_ERROR(ExpectPunct('=', absl::StrFormat("'=' after %s", key.text)));
+  }
+  return std::string(key.text);
+}
+
+// ---------------------------------------------------------------------------
+// Statements.
+
+absl::StatusOr<std::optional<Statement>> LineParser::Parse() {
+  const Token first = lex_.NextWord();
+  if (first.kind == TokenKind::kEnd) return std::optional<Statement>();
+  absl::StatusOr<Statement> stmt;
+  if (first.kind == TokenKind::kWord && IsIdentifier(first.text) && lex_.Peek().IsPunct(':')) {
+    stmt = ParseTaskOp(first);
+  } else if (first.kind != TokenKind::kWord) {
+    return ErrTok(first, kStatementExpected);
+  } else if (first.text == "machine") {
+    stmt = ParseMachine(first);
+  } else if (first.text == "let") {
+    stmt = ParseLet(first);
+  } else if (first.text == "process") {
+    stmt = ParseProcess(first);
+  } else if (first.text == "thread") {
+    stmt = ParseThread(first);
+  } else if (first.text == "kthread") {
+    stmt = ParseKthread(first);
+  } else if (first.text == "file") {
+    stmt = ParseFile(first);
+  } else if (first.text == "expect") {
+    stmt = ParseExpect(first);
+  } else if (first.text == "expect-mem") {
+    stmt = ParseExpectMem(first);
+  } else if (first.text == "expect-same") {
+    stmt = ParseExpectSame(first);
+  } else if (first.text == "show") {
+    stmt = ParseShow(first);
+  } else if (first.text == "fail") {
+    stmt = ParseFail(first);
+  } else if (first.text == "trace") {
+    stmt = ParseTrace(first);
+  } else {
+    return ErrTok(first, kStatementExpected);
+  }
+  if (!stmt.ok()) return stmt.status();
+  SCN_RETURN_IF_ERROR(ExpectEnd());
+  return std::optional<Statement>(std::move(stmt).value());
+}
+
+absl::StatusOr<Statement> LineParser::ParseMachine(const Token& kw) {
+  if (st_.statements > 0) {
+    return Err(kw.col, "machine only as the first statement",
+               absl::StrFormat("machine after %s at line %d", st_.prev_keyword, st_.prev_line));
+  }
+  MachineStmt m;
+  m.pos = PosAt(kw.col);
+  std::vector<std::string> seen;
+  while (lex_.Peek().kind != TokenKind::kEnd) {
+    bool has_value;
+    SCN_ASSIGN_OR_RETURN(std::string key,
+                         ParseOptionKey({"memory=", "cpus=", "tlb=", "seed="},
+                                        "machine option (memory=SIZE, cpus=N, tlb=PROFILE, seed=N)",
+                                        &seen, &has_value));
+    if (key == "memory") {
+      const int col = lex_.Peek().col;
+      SCN_ASSIGN_OR_RETURN(NumSpan s, ParseNumSpan({"memory SIZE", "1G"}, false));
+      if (s.v.neg || s.v.mag < 4 * kKiB || s.v.mag > kMaxMachineMemory || s.v.mag % (4 * kKiB)) {
+        return Err(col,
+                   absl::StrFormat("memory SIZE from 4K to %s, a multiple of 4K",
+                                   LimitText(kMaxMachineMemory)),
+                   SpanText(s));
+      }
+      m.memory = s.v.mag;
+    } else if (key == "cpus") {
+      SCN_ASSIGN_OR_RETURN(uint64_t n, ParseU64({"cpus", "2"}, kMaxCpus, 1));
+      m.cpus = static_cast<uint32_t>(n);
+    } else if (key == "tlb") {
+      Token p = lex_.Next();
+      if (p.kind != TokenKind::kIdent) return ErrTok(p, "TLB profile name");
+      m.tlb = std::string(p.text);
+    } else {
+      SCN_ASSIGN_OR_RETURN(m.seed, ParseU64({"seed", "42"}));
+    }
+  }
+  return Statement(std::move(m));
+}
+
+absl::StatusOr<Statement> LineParser::ParseLet(const Token& kw) {
+  LetStmt l;
+  l.pos = PosAt(kw.col);
+  SCN_ASSIGN_OR_RETURN(l.name, ParseNewName("NAME for let", SymbolKind::kLet));
+  SCN_RETURN_IF_ERROR(ExpectPunct('=', "'=' after the let NAME"));
+  SCN_ASSIGN_OR_RETURN(l.value, ParseU64({"NUM", "0x1000+4K"}, UINT64_MAX, 0, /*spaced=*/true));
+  pending_->second.value = l.value;
+  return Statement(std::move(l));
+}
+
+absl::StatusOr<Statement> LineParser::ParseProcess(const Token& kw) {
+  ProcessStmt p;
+  p.pos = PosAt(kw.col);
+  SCN_ASSIGN_OR_RETURN(p.name, ParseNewName("NAME for the process", SymbolKind::kProcess));
+  std::optional<uint32_t> uid, gid, ruid, euid, suid, rgid, egid, sgid;
+  std::vector<std::string> seen;
+  while (lex_.Peek().kind != TokenKind::kEnd) {
+    bool has_value;
+    SCN_ASSIGN_OR_RETURN(
+        std::string key,
+        ParseOptionKey({"uid=", "gid=", "ruid=", "euid=", "suid=", "rgid=", "egid=", "sgid=",
+                        "caps=", "dumpable="},
+                       "process option (uid=, gid=, ruid=, euid=, suid=, rgid=, egid=, sgid=, "
+                       "caps=, dumpable=)",
+                       &seen, &has_value));
+    if (key == "caps") {
+      SCN_ASSIGN_OR_RETURN(p.caps, ParseCaps());
+      continue;
+    }
+    if (key == "dumpable") {
+      SCN_ASSIGN_OR_RETURN(p.dumpable, ParseZeroOne({"dumpable", "1"}));
+      continue;
+    }
+    const Arg arg{key.c_str(), "1000"};
+    SCN_ASSIGN_OR_RETURN(uint64_t v, ParseU64(arg, UINT32_MAX));
+    const uint32_t id = static_cast<uint32_t>(v);
+    if (key == "uid") uid = id;
+    if (key == "gid") gid = id;
+    if (key == "ruid") ruid = id;
+    if (key == "euid") euid = id;
+    if (key == "suid") suid = id;
+    if (key == "rgid") rgid = id;
+    if (key == "egid") egid = id;
+    if (key == "sgid") sgid = id;
+  }
+  const uint32_t u = uid.value_or(0), g = gid.value_or(0);
+  p.ruid = ruid.value_or(u);
+  p.euid = euid.value_or(u);
+  p.suid = suid.value_or(u);
+  p.rgid = rgid.value_or(g);
+  p.egid = egid.value_or(g);
+  p.sgid = sgid.value_or(g);
+  return Statement(std::move(p));
+}
+
+absl::StatusOr<Statement> LineParser::ParseThread(const Token& kw) {
+  ThreadStmt t;
+  t.pos = PosAt(kw.col);
+  SCN_ASSIGN_OR_RETURN(t.name, ParseNewName("NAME for the thread", SymbolKind::kThread));
+  Token of = lex_.Next();
+  if (!of.Is(TokenKind::kIdent, "of")) return ErrTok(of, "'of' PROCESS");
+  SCN_ASSIGN_OR_RETURN(t.process, ParseProcessName());
+  return Statement(std::move(t));
+}
+
+absl::StatusOr<Statement> LineParser::ParseKthread(const Token& kw) {
+  KthreadStmt k;
+  k.pos = PosAt(kw.col);
+  SCN_ASSIGN_OR_RETURN(k.name, ParseNewName("NAME for the kthread", SymbolKind::kKthread));
+  return Statement(std::move(k));
+}
+
+absl::StatusOr<Statement> LineParser::ParseFile(const Token& kw) {
+  FileStmt f;
+  f.pos = PosAt(kw.col);
+  SCN_ASSIGN_OR_RETURN(f.name, ParseNewName("NAME for the file", SymbolKind::kFile));
+  bool have_size = false;
+  int data_col = 0;
+  std::vector<std::string> seen;
+  while (lex_.Peek().kind != TokenKind::kEnd) {
+    bool has_value;
+    SCN_ASSIGN_OR_RETURN(std::string key,
+                         ParseOptionKey({"size=", "data=", "readonly"},
+                                        "file option (size=SIZE, data=DATA, readonly)", &seen,
+                                        &has_value));
+    if (key == "size") {
+      SCN_ASSIGN_OR_RETURN(f.size, ParseU64({"file SIZE", "64K"}, kMaxFileBytes));
+      have_size = true;
+    } else if (key == "data") {
+      data_col = lex_.Peek().col;
+      SCN_ASSIGN_OR_RETURN(f.data, ParseData(kMaxFileBytes, "file DATA"));
+    } else {
+      f.readonly = true;
+    }
+  }
+  if (!have_size) return ErrTok(lex_.Peek(), "size=SIZE for the file");
+  if (f.data.has_value() && DataLength(*f.data) > f.size) {
+    return Err(data_col, absl::StrFormat("file DATA of at most size=%u bytes", f.size),
+               absl::StrFormat("%u bytes", DataLength(*f.data)));
+  }
+  return Statement(std::move(f));
+}
+
+absl::StatusOr<Statement> LineParser::ParseTaskOp(const Token& task_tok) {
+  SCN_ASSIGN_OR_RETURN(
+      std::string task,
+      ResolveName(task_tok, {SymbolKind::kProcess, SymbolKind::kThread, SymbolKind::kKthread},
+                  kTaskExpected));
+  lex_.Next();  // ':'
+  const SourcePos pos = PosAt(task_tok.col);
+  Token op = lex_.Next();
+  if (op.kind != TokenKind::kIdent) return ErrTok(op, kOperationExpected);
+
+  if (op.text == "mmap") {
+    MmapStmt m;
+    m.pos = pos;
+    m.task = task;
+    SCN_ASSIGN_OR_RETURN(m.addr, ParseU64(kAddrArg));
+    SCN_ASSIGN_OR_RETURN(m.len, ParseU64(kLenArg));
+    SCN_ASSIGN_OR_RETURN(m.prot, ParseProt());
+    SCN_ASSIGN_OR_RETURN(m.flags, ParseMmapFlags());
+    std::vector<std::string> seen;
+    while (lex_.Peek().kind != TokenKind::kEnd) {
+      bool has_value;
+      SCN_ASSIGN_OR_RETURN(std::string key,
+                           ParseOptionKey({"file=", "offset="},
+                                          "mmap option (file=NAME, offset=NUM)", &seen,
+                                          &has_value));
+      if (key == "file") {
+        Token f = lex_.Next();
+        SCN_ASSIGN_OR_RETURN(m.file, ResolveName(f, {SymbolKind::kFile}, "a declared file name"));
+      } else {
+        SCN_ASSIGN_OR_RETURN(m.offset, ParseU64({"offset", "0x1000"}));
+      }
+    }
+    return Statement(std::move(m));
+  }
+  if (op.text == "munmap") {
+    MunmapStmt m;
+    m.pos = pos;
+    m.task = task;
+    SCN_ASSIGN_OR_RETURN(m.addr, ParseU64(kAddrArg));
+    SCN_ASSIGN_OR_RETURN(m.len, ParseU64(kLenArg));
+    return Statement(std::move(m));
+  }
+  if (op.text == "mprotect") {
+    MprotectStmt m;
+    m.pos = pos;
+    m.task = task;
+    SCN_ASSIGN_OR_RETURN(m.addr, ParseU64(kAddrArg));
+    SCN_ASSIGN_OR_RETURN(m.len, ParseU64(kLenArg));
+    SCN_ASSIGN_OR_RETURN(m.prot, ParseProt());
+    return Statement(std::move(m));
+  }
+  if (op.text == "store") {
+    StoreStmt s;
+    s.pos = pos;
+    s.task = task;
+    SCN_ASSIGN_OR_RETURN(s.addr, ParseU64(kAddrArg));
+    SCN_ASSIGN_OR_RETURN(s.data, ParseData(kMaxStoreBytes, "store DATA"));
+    return Statement(std::move(s));
+  }
+  if (op.text == "fill") {
+    FillStmt f;
+    f.pos = pos;
+    f.task = task;
+    SCN_ASSIGN_OR_RETURN(f.addr, ParseU64(kAddrArg));
+    SCN_ASSIGN_OR_RETURN(f.len, ParseU64({"fill LEN", "4K"}, kMaxAccessBytes));
+    if (lex_.Peek().Is(TokenKind::kIdent, "pattern")) {
+      lex_.Next();
+      f.kind = FillStmt::Kind::kPattern;
+    } else {
+      SCN_ASSIGN_OR_RETURN(uint64_t b, ParseU64({"BYTE or pattern", "0x5a"}, 255));
+      f.byte = static_cast<uint8_t>(b);
+    }
+    return Statement(std::move(f));
+  }
+  if (op.text == "load") {
+    LoadStmt l;
+    l.pos = pos;
+    l.task = task;
+    SCN_ASSIGN_OR_RETURN(l.addr, ParseU64(kAddrArg));
+    SCN_ASSIGN_OR_RETURN(l.len, ParseU64({"load LEN", "4K"}, kMaxLoadBytes));
+    return Statement(std::move(l));
+  }
+  if (op.text == "process_vm_readv" || op.text == "process_vm_writev") {
+    ProcessVmRwStmt p;
+    p.pos = pos;
+    p.task = task;
+    p.vm_write = op.text == "process_vm_writev";
+    SCN_ASSIGN_OR_RETURN(p.pid, ParsePid());
+    SCN_ASSIGN_OR_RETURN(p.local, ParseIovList());
+    SCN_ASSIGN_OR_RETURN(p.remote, ParseIovList());
+    std::vector<std::string> seen;
+    while (lex_.Peek().kind != TokenKind::kEnd) {
+      bool has_value;
+      SCN_RETURN_IF_ERROR(
+          ParseOptionKey({"flags="}, "option flags=NUM", &seen, &has_value).status());
+      SCN_ASSIGN_OR_RETURN(p.flags, ParseBits64({"flags", "0"}));
+    }
+    return Statement(std::move(p));
+  }
+  if (op.text == "fork") {
+    ForkStmt f;
+    f.pos = pos;
+    f.task = task;
+    SCN_ASSIGN_OR_RETURN(f.child, ParseNewName("NAME for the child process", SymbolKind::kProcess));
+    return Statement(std::move(f));
+  }
+  if (op.text == "exit") {
+    ExitStmt e;
+    e.pos = pos;
+    e.task = task;
+    return Statement(std::move(e));
+  }
+  if (op.text == "reap") {
+    ReapStmt r;
+    r.pos = pos;
+    r.task = task;
+    SCN_ASSIGN_OR_RETURN(r.child, ParseProcessName());
+    return Statement(std::move(r));
+  }
+  if (op.text == "setresuid") {
+    SetresuidStmt s;
+    s.pos = pos;
+    s.task = task;
+    SCN_ASSIGN_OR_RETURN(s.ruid, ParseId32({"ruid", "1000 or -1"}));
+    SCN_ASSIGN_OR_RETURN(s.euid, ParseId32({"euid", "1000 or -1"}));
+    SCN_ASSIGN_OR_RETURN(s.suid, ParseId32({"suid", "1000 or -1"}));
+    return Statement(std::move(s));
+  }
+  if (op.text == "setresgid") {
+    SetresgidStmt s;
+    s.pos = pos;
+    s.task = task;
+    SCN_ASSIGN_OR_RETURN(s.rgid, ParseId32({"rgid", "1000 or -1"}));
+    SCN_ASSIGN_OR_RETURN(s.egid, ParseId32({"egid", "1000 or -1"}));
+    SCN_ASSIGN_OR_RETURN(s.sgid, ParseId32({"sgid", "1000 or -1"}));
+    return Statement(std::move(s));
+  }
+  if (op.text == "capset") {
+    CapsetStmt c;
+    c.pos = pos;
+    c.task = task;
+    SCN_ASSIGN_OR_RETURN(c.caps, ParseCaps());
+    return Statement(std::move(c));
+  }
+  if (op.text == "dumpable") {
+    DumpableStmt d;
+    d.pos = pos;
+    d.task = task;
+    SCN_ASSIGN_OR_RETURN(d.dumpable, ParseZeroOne({"dumpable", "1"}));
+    return Statement(std::move(d));
+  }
+  return ErrTok(op, kOperationExpected);
+}
+
+absl::StatusOr<Statement> LineParser::ParseExpect(const Token& kw) {
+  if (!st_.prev_produces_result) {
+    return Err(kw.col, kResultStatements,
+               st_.statements == 0
+                   ? std::string("expect at the start of the scenario")
+                   : absl::StrFormat("expect after %s at line %d", st_.prev_keyword,
+                                     st_.prev_line));
+  }
+  ExpectStmt e;
+  e.pos = PosAt(kw.col);
+  const Token t = lex_.Peek();
+  if (t.Is(TokenKind::kIdent, "SIGSEGV") || t.Is(TokenKind::kIdent, "SIGBUS")) {
+    lex_.Next();
+    e.result = ExpectSignal{t.text == "SIGSEGV" ? kSigsegv : kSigbus};
+  } else if (t.IsPunct('-')) {
+    lex_.Next();
+    Token one = lex_.Next();
+    if (one.kind != TokenKind::kNumber || one.text != "1" || one.space_before) {
+      return Err(t.col, "-1 ERRNO (the only negative RESULT)",
+                 QuoteForMessage(lex_.Slice(t.col, one.end_col())));
+    }
+    Token name = lex_.Next();
+    if (name.kind != TokenKind::kIdent) return ErrTok(name, "ERRNO name like EFAULT after -1");
+    std::optional<int> err = ErrnoFromName(name.text);
+    if (!err.has_value()) return ErrTok(name, "ERRNO name like EFAULT or ENOMEM");
+    e.result = ExpectErrno{*err};
+  } else if (t.kind == TokenKind::kString || t.Is(TokenKind::kIdent, "hex") ||
+             t.Is(TokenKind::kIdent, "repeat") || t.Is(TokenKind::kIdent, "pattern")) {
+    SCN_ASSIGN_OR_RETURN(Data d, ParseData(kMaxDataBytes, "expect DATA"));
+    e.result = ExpectData{std::move(d)};
+  } else {
+    SCN_ASSIGN_OR_RETURN(uint64_t v,
+                         ParseU64({"RESULT", "0x1000, -1 EFAULT, \"text\", hex:00ff or SIGSEGV"}));
+    e.result = ExpectValue{v};
+  }
+  return Statement(std::move(e));
+}
+
+absl::StatusOr<Statement> LineParser::ParseExpectMem(const Token& kw) {
+  ExpectMemStmt e;
+  e.pos = PosAt(kw.col);
+  SCN_ASSIGN_OR_RETURN(e.task, ParseTaskName());
+  SCN_ASSIGN_OR_RETURN(e.addr, ParseU64(kAddrArg));
+  SCN_ASSIGN_OR_RETURN(e.data, ParseData(kMaxDataBytes, "expect-mem DATA"));
+  return Statement(std::move(e));
+}
+
+absl::StatusOr<Statement> LineParser::ParseExpectSame(const Token& kw) {
+  ExpectSameStmt e;
+  e.pos = PosAt(kw.col);
+  SCN_ASSIGN_OR_RETURN(e.task, ParseTaskName());
+  SCN_ASSIGN_OR_RETURN(e.addr, ParseU64(kAddrArg));
+  SCN_ASSIGN_OR_RETURN(e.other_task, ParseTaskName());
+  SCN_ASSIGN_OR_RETURN(e.other_addr, ParseU64(kAddrArg));
+  SCN_ASSIGN_OR_RETURN(e.len, ParseU64({"expect-same LEN", "4K"}, kMaxAccessBytes));
+  return Statement(std::move(e));
+}
+
+absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {
+  ShowStmt s;
+  s.pos = PosAt(kw.col);
+  Token what = lex_.Next();
+  const char* expected = "show view (maps, pagetable, pagemap, tlb, page, buddy, vmstat)";
+  if (what.kind != TokenKind::kIdent) return ErrTok(what, expected);
+  if (what.text == "maps") {
+    ShowMaps v;
+    SCN_ASSIGN_OR_RETURN(v.task, ParseTaskName());
+    s.what = std::move(v);
+  } else if (what.text == "pagetable") {
+    ShowPagetable v;
+    SCN_ASSIGN_OR_RETURN(v.task, ParseTaskName());
+    if (lex_.Peek().kind != TokenKind::kEnd) {
+      SCN_ASSIGN_OR_RETURN(v.addr, ParseU64(kAddrArg));
+    }
+    s.what = std::move(v);
+  } else if (what.text == "pagemap") {
+    ShowPagemap v;
+    SCN_ASSIGN_OR_RETURN(v.task, ParseTaskName());
+    SCN_ASSIGN_OR_RETURN(v.addr, ParseU64(kAddrArg));
+    SCN_ASSIGN_OR_RETURN(v.len, ParseU64({"pagemap LEN", "64K"}, kMaxAccessBytes));
+    s.what = std::move(v);
+  } else if (what.text == "tlb") {
+    ShowTlb v;
+    if (lex_.Peek().kind != TokenKind::kEnd) {
+      SCN_ASSIGN_OR_RETURN(uint64_t cpu, ParseU64({"CPU", "0"}, kMaxCpus - 1));
+      v.cpu = static_cast<uint32_t>(cpu);
+    }
+    s.what = v;
+  } else if (what.text == "page") {
+    ShowPage v;
+    SCN_ASSIGN_OR_RETURN(v.pfn, ParseU64({"PFN", "0x100"}));
+    s.what = v;
+  } else if (what.text == "buddy") {
+    s.what = ShowBuddy{};
+  } else if (what.text == "vmstat") {
+    s.what = ShowVmstat{};
+  } else {
+    return ErrTok(what, expected);
+  }
+  return Statement(std::move(s));
+}
+
+absl::StatusOr<Statement> LineParser::ParseFail(const Token& kw) {
+  FailStmt f;
+  f.pos = PosAt(kw.col);
+  Token point = lex_.Next();
+  if (point.kind != TokenKind::kIdent) return ErrTok(point, "fault point like fail_page_alloc");
+  f.point = std::string(point.text);
+  std::vector<std::string> seen;
+  while (lex_.Peek().kind != TokenKind::kEnd) {
+    bool has_value;
+    SCN_ASSIGN_OR_RETURN(std::string key,
+                         ParseOptionKey({"nth=", "times=", "probability="},
+                                        "fail option (nth=N, times=N, probability=P)", &seen,
+                                        &has_value));
+    if (key == "nth") {
+      SCN_ASSIGN_OR_RETURN(f.nth, ParseU64({"nth", "1"}, UINT64_MAX, 1));
+    } else if (key == "times") {
+      SCN_ASSIGN_OR_RETURN(f.times, ParseU64({"times", "1"}, UINT64_MAX, 1));
+    } else {
+      SCN_ASSIGN_OR_RETURN(f.probability_ppb, ParseProbability());
+    }
+  }
+  return Statement(std::move(f));
+}
+
+absl::StatusOr<Statement> LineParser::ParseTrace(const Token& kw) {
+  TraceStmt t;
+  t.pos = PosAt(kw.col);
+  Token level = lex_.Next();
+  if (level.Is(TokenKind::kIdent, "off")) {
+    t.level = TraceStmt::Level::kOff;
+  } else if (level.Is(TokenKind::kIdent, "calls")) {
+    t.level = TraceStmt::Level::kCalls;
+  } else if (level.Is(TokenKind::kIdent, "full")) {
+    t.level = TraceStmt::Level::kFull;
+  } else {
+    return ErrTok(level, "trace level (off, calls, full)");
+  }
+  return Statement(std::move(t));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+struct IncrementalParser::State {
+  ParseState ps;
+};
+
+IncrementalParser::IncrementalParser(absl::string_view filename)
+    : state_(std::make_unique<State>()) {
+  state_->ps.filename = std::string(filename);
+}
+IncrementalParser::~IncrementalParser() = default;
+IncrementalParser::IncrementalParser(IncrementalParser&&) noexcept = default;
+IncrementalParser& IncrementalParser::operator=(IncrementalParser&&) noexcept = default;
+
+int IncrementalParser::line_number() const { return state_->ps.line; }
+
+absl::StatusOr<std::optional<Statement>> IncrementalParser::ParseLine(absl::string_view line) {
+  ParseState& st = state_->ps;
+  ++st.line;
+  if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  if (line.size() > kMaxLineBytes) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s:%d:%d: expected a line of at most %d bytes, got %d bytes", st.filename, st.line,
+        kMaxLineBytes + 1, kMaxLineBytes, line.size()));
+  }
+  if (const size_t nl = line.find('\n'); nl != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s:%d:%d: expected one line, got a newline", st.filename, st.line, nl + 1));
+  }
+  LineParser parser(st, line);
+  SCN_ASSIGN_OR_RETURN(std::optional<Statement> stmt, parser.Parse());
+  if (stmt.has_value()) {
+    if (auto& p = parser.pending(); p.has_value()) st.symbols.insert(std::move(*p));
+    ++st.statements;
+    st.prev_produces_result = ProducesResult(*stmt);
+    st.prev_keyword = KeywordOf(*stmt);
+    st.prev_line = st.line;
+  }
+  return stmt;
+}
+
+absl::StatusOr<Scenario> ParseScenario(absl::string_view text, absl::string_view filename) {
+  IncrementalParser parser(filename);
+  Scenario scenario;
+  scenario.filename = std::string(filename);
+  size_t start = 0;
+  for (;;) {
+    const size_t nl = text.find('\n', start);
+    const absl::string_view line =
+        text.substr(start, nl == absl::string_view::npos ? absl::string_view::npos : nl - start);
+    SCN_ASSIGN_OR_RETURN(std::optional<Statement> stmt, parser.ParseLine(line));
+    if (stmt.has_value()) scenario.statements.push_back(std::move(*stmt));
+    if (nl == absl::string_view::npos) break;
+    start = nl + 1;
+  }
+  return scenario;
+}
+
+}  // namespace sim::scenario

@@ -1,0 +1,768 @@
+#include "sim/scenario/parser.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gtest/gtest.h"
+#include "sim/scenario/ast.h"
+#include "sim/scenario/format.h"
+
+namespace sim::scenario {
+namespace {
+
+constexpr char kFile[] = "t.mms";
+
+Scenario MustParse(const std::string& text) {
+  absl::StatusOr<Scenario> s = ParseScenario(text, kFile);
+  EXPECT_TRUE(s.ok()) << s.status() << "\n--- input ---\n" << text;
+  return s.ok() ? *std::move(s) : Scenario{};
+}
+
+// The last statement of `text`, which must parse.
+template <typename T>
+T Last(const std::string& text) {
+  Scenario s = MustParse(text);
+  if (s.statements.empty()) {
+    ADD_FAILURE() << "no statements in: " << text;
+    return T{};
+  }
+  const T* t = std::get_if<T>(&s.statements.back());
+  if (t == nullptr) {
+    ADD_FAILURE() << "last statement is a " << KeywordOf(s.statements.back());
+    return T{};
+  }
+  return *t;
+}
+
+uint64_t LetValue(const std::string& expr, const std::string& prelude = "") {
+  return Last<LetStmt>(prelude + "let X = " + expr).value;
+}
+
+// ---------------------------------------------------------------------------
+// NUM.
+
+TEST(ParserNum, Literals) {
+  EXPECT_EQ(LetValue("0"), 0u);
+  EXPECT_EQ(LetValue("42"), 42u);
+  EXPECT_EQ(LetValue("0x2a"), 42u);
+  EXPECT_EQ(LetValue("0X2A"), 42u);
+  EXPECT_EQ(LetValue("0xdeadBEEF"), 0xdeadbeefu);
+  EXPECT_EQ(LetValue("18446744073709551615"), UINT64_MAX);
+  EXPECT_EQ(LetValue("0xffffffffffffffff"), UINT64_MAX);
+}
+
+TEST(ParserNum, BinarySuffixes) {
+  EXPECT_EQ(LetValue("4K"), 4096u);
+  EXPECT_EQ(LetValue("2M"), 2u << 20);
+  EXPECT_EQ(LetValue("3G"), uint64_t{3} << 30);
+  EXPECT_EQ(LetValue("0x10K"), 16u * 1024);
+  EXPECT_EQ(LetValue("0K"), 0u);
+  EXPECT_EQ(LetValue("16777215G"), uint64_t{16777215} << 30);
+}
+
+TEST(ParserNum, Expressions) {
+  EXPECT_EQ(LetValue("0x100000000000+38*4K+100"), 0x100000000000u + 38 * 4096 + 100);
+  EXPECT_EQ(LetValue("2+3*4"), 14u);
+  EXPECT_EQ(LetValue("2*3+4"), 10u);
+  EXPECT_EQ(LetValue("10-2-3"), 5u);  // left-associative
+  EXPECT_EQ(LetValue("(1+2)*(3+4)"), 21u);
+  EXPECT_EQ(LetValue("((((7))))"), 7u);
+  EXPECT_EQ(LetValue("-(-5)"), 5u);
+  EXPECT_EQ(LetValue("1-2+1"), 0u);  // negative intermediate values are fine
+  EXPECT_EQ(LetValue("-1*-1"), 1u);
+  EXPECT_EQ(LetValue("0-0"), 0u);
+  EXPECT_EQ(LetValue("1G+(2*4K)-1"), (uint64_t{1} << 30) + 8191);
+  EXPECT_EQ(LetValue("0xffffffffffffffff-1+1"), UINT64_MAX);
+  EXPECT_EQ(LetValue("-0xffffffffffffffff+0xffffffffffffffff"), 0u);
+}
+
+TEST(ParserNum, SpacesOnlyWhereTheNumIsDelimited) {
+  // In let the NUM ends the line, so spaces are fine.
+  EXPECT_EQ(LetValue("1 + 2 * 3"), 7u);
+  // Elsewhere, top-level tokens of a NUM touch; parentheses lift that.
+  MunmapStmt m = Last<MunmapStmt>("process p\np: munmap (0x1000 + 0x1000) ( 4K * 2 )");
+  EXPECT_EQ(m.addr, 0x2000u);
+  EXPECT_EQ(m.len, 0x2000u);
+  // Three NUMs, not one subtraction.
+  SetresuidStmt s = Last<SetresuidStmt>("process p\np: setresuid -1 -1 0");
+  EXPECT_EQ(s.ruid, UINT32_MAX);
+  EXPECT_EQ(s.euid, UINT32_MAX);
+  EXPECT_EQ(s.suid, 0u);
+  // Inside brackets spaces are fine too.
+  ProcessVmRwStmt p =
+      Last<ProcessVmRwStmt>("process p\np: process_vm_readv p [ 0x1000 + 1 : 2 * 4K ] raw( 8 , 1 + 1 )");
+  EXPECT_EQ(std::get<std::vector<Iovec>>(p.local), (std::vector<Iovec>{{0x1001, 0x2000}}));
+  EXPECT_EQ(std::get<IovRaw>(p.remote), (IovRaw{8, 2}));
+}
+
+TEST(ParserNum, LetNames) {
+  EXPECT_EQ(LetValue("A*2+B", "let A = 5\nlet B = 0x10\n"), 26u);
+  MmapStmt m = Last<MmapStmt>(
+      "let BASE = 0x7f0000000000\nlet N = 3\nprocess p\n"
+      "p: mmap BASE+N*4K N*4K rw- private,anon offset=N");
+  EXPECT_EQ(m.addr, 0x7f0000000000u + 3 * 4096);
+  EXPECT_EQ(m.len, 3u * 4096);
+  EXPECT_EQ(m.offset, 3u);
+}
+
+TEST(ParserNum, SignedContexts) {
+  const std::string p = "process p\n";
+  EXPECT_EQ(Last<ProcessVmRwStmt>(p + "p: process_vm_readv p [] [] flags=-1").flags, UINT64_MAX);
+  EXPECT_EQ(Last<ProcessVmRwStmt>(p + "p: process_vm_readv p [] [] flags=-0x7fffffff").flags,
+            uint64_t{0} - 0x7fffffff);
+  EXPECT_EQ(Last<ProcessVmRwStmt>(p + "p: process_vm_readv p [] [] flags=-0x8000000000000000").flags,
+            uint64_t{1} << 63);
+  EXPECT_EQ(Last<ProcessVmRwStmt>(p + "p: process_vm_readv p [] [] flags=0xffffffffffffffff").flags,
+            UINT64_MAX);
+  EXPECT_EQ(std::get<int32_t>(Last<ProcessVmRwStmt>(p + "p: process_vm_readv -1 [] []").pid), -1);
+  EXPECT_EQ(std::get<int32_t>(Last<ProcessVmRwStmt>(p + "p: process_vm_readv -0x80000000 [] []").pid),
+            INT32_MIN);
+  EXPECT_EQ(std::get<int32_t>(Last<ProcessVmRwStmt>(p + "let Q = 7\np: process_vm_readv Q*2 [] []").pid),
+            14);
+  EXPECT_EQ(Last<SetresgidStmt>(p + "p: setresgid 0xffffffff 5 -1").rgid, UINT32_MAX);
+}
+
+// ---------------------------------------------------------------------------
+// Every statement form.
+
+TEST(ParserStatements, Machine) {
+  MachineStmt m = Last<MachineStmt>("machine memory=1G cpus=4 tlb=small seed=0x2a");
+  EXPECT_EQ(m.memory, uint64_t{1} << 30);
+  EXPECT_EQ(m.cpus, 4u);
+  EXPECT_EQ(m.tlb, "small");
+  EXPECT_EQ(m.seed, 42u);
+  EXPECT_EQ(m.pos, (SourcePos{kFile, 1, 1}));
+  MachineStmt bare = Last<MachineStmt>("# header comment\n\n  machine   # trailing\n");
+  EXPECT_FALSE(bare.memory.has_value());
+  EXPECT_FALSE(bare.cpus.has_value());
+  EXPECT_FALSE(bare.tlb.has_value());
+  EXPECT_FALSE(bare.seed.has_value());
+  EXPECT_EQ(bare.pos, (SourcePos{kFile, 3, 3}));
+}
+
+TEST(ParserStatements, Let) {
+  LetStmt l = Last<LetStmt>("let page_size = 4K");
+  EXPECT_EQ(l.name, "page_size");
+  EXPECT_EQ(l.value, 4096u);
+}
+
+TEST(ParserStatements, ProcessDefaults) {
+  ProcessStmt p = Last<ProcessStmt>("process init");
+  EXPECT_EQ(p.name, "init");
+  EXPECT_EQ(p.ruid, 0u);
+  EXPECT_EQ(p.euid, 0u);
+  EXPECT_EQ(p.suid, 0u);
+  EXPECT_EQ(p.rgid, 0u);
+  EXPECT_EQ(p.caps.bits, CapSet::kAll);
+  EXPECT_TRUE(p.dumpable);
+}
+
+TEST(ParserStatements, ProcessCredentials) {
+  ProcessStmt p = Last<ProcessStmt>(
+      "process app uid=1000 gid=100 euid=0 sgid=7 caps=cap_sys_ptrace,cap_kill dumpable=0");
+  EXPECT_EQ(p.ruid, 1000u);
+  EXPECT_EQ(p.euid, 0u);  // overrides uid= whatever the order
+  EXPECT_EQ(p.suid, 1000u);
+  EXPECT_EQ(p.rgid, 100u);
+  EXPECT_EQ(p.egid, 100u);
+  EXPECT_EQ(p.sgid, 7u);
+  EXPECT_EQ(p.caps.bits, (uint64_t{1} << 19) | (uint64_t{1} << 5));
+  EXPECT_FALSE(p.dumpable);
+  EXPECT_EQ(Last<ProcessStmt>("process q euid=5 uid=1").euid, 5u);
+  EXPECT_EQ(Last<ProcessStmt>("process q caps=none").caps.bits, 0u);
+  EXPECT_EQ(Last<ProcessStmt>("process q caps=all").caps.bits, CapSet::kAll);
+}
+
+TEST(ParserStatements, ThreadKthreadFile) {
+  ThreadStmt t = Last<ThreadStmt>("process p\nthread t1 of p");
+  EXPECT_EQ(t.name, "t1");
+  EXPECT_EQ(t.process, "p");
+  EXPECT_EQ(Last<KthreadStmt>("kthread kswapd0").name, "kswapd0");
+  FileStmt f = Last<FileStmt>("file f size=8K data=\"hi\" readonly");
+  EXPECT_EQ(f.name, "f");
+  EXPECT_EQ(f.size, 8192u);
+  EXPECT_EQ(f.data, Data(DataBytes{"hi"}));
+  EXPECT_TRUE(f.readonly);
+  FileStmt g = Last<FileStmt>("file g readonly size=0");
+  EXPECT_EQ(g.size, 0u);
+  EXPECT_FALSE(g.data.has_value());
+}
+
+TEST(ParserStatements, Mmap) {
+  MmapStmt m = Last<MmapStmt>(
+      "file f size=64K\nprocess p\n"
+      "p: mmap 0x7f0000000000 64K r-x shared,fixed,noreplace,populate,growsdown,noreserve "
+      "file=f offset=0x1000");
+  EXPECT_EQ(m.task, "p");
+  EXPECT_EQ(m.addr, 0x7f0000000000u);
+  EXPECT_EQ(m.len, 65536u);
+  EXPECT_EQ(m.prot.bits, Prot::kRead | Prot::kExec);
+  EXPECT_EQ(m.flags.bits, MmapFlags::kShared | MmapFlags::kFixed | MmapFlags::kFixedNoreplace |
+                              MmapFlags::kPopulate | MmapFlags::kGrowsdown |
+                              MmapFlags::kNoreserve);
+  EXPECT_EQ(m.file, "f");
+  EXPECT_EQ(m.offset, 0x1000u);
+  EXPECT_EQ(m.pos, (SourcePos{kFile, 3, 1}));
+
+  MmapStmt a = Last<MmapStmt>("process p\np: mmap 0 4K --- anon, private");
+  EXPECT_EQ(a.prot.bits, 0u);
+  EXPECT_EQ(a.flags.bits, MmapFlags::kPrivate | MmapFlags::kAnonymous);
+  EXPECT_FALSE(a.file.has_value());
+}
+
+TEST(ParserStatements, EveryProt) {
+  const std::pair<const char*, uint32_t> cases[] = {
+      {"---", 0},       {"r--", 1},       {"-w-", 2}, {"rw-", 3},
+      {"--x", 4},       {"r-x", 5},       {"-wx", 6}, {"rwx", 7},
+  };
+  for (const auto& [text, bits] : cases) {
+    EXPECT_EQ(Last<MprotectStmt>(absl::StrCat("process p\np: mprotect 0x1000 4K ", text)).prot.bits,
+              bits)
+        << text;
+  }
+}
+
+TEST(ParserStatements, MunmapMprotectLoadStoreFill) {
+  const std::string p = "process p\n";
+  MunmapStmt u = Last<MunmapStmt>(p + "p: munmap 0x1000 8K");
+  EXPECT_EQ(u.addr, 0x1000u);
+  EXPECT_EQ(u.len, 8192u);
+  MprotectStmt m = Last<MprotectStmt>(p + "p: mprotect 0x1000 4K rw-");
+  EXPECT_EQ(m.prot.bits, Prot::kRead | Prot::kWrite);
+  LoadStmt l = Last<LoadStmt>(p + "p: load 0x1000 64M");
+  EXPECT_EQ(l.len, 64u << 20);
+  StoreStmt s = Last<StoreStmt>(p + "p: store 0x1000 \"a\\n\\t\\\\\\\"\\x41\\0\\r\"");
+  EXPECT_EQ(s.data, Data(DataBytes{std::string("a\n\t\\\"A\0\r", 8)}));
+  StoreStmt h = Last<StoreStmt>(p + "p: store 0x1000 hex:00ff3A");
+  EXPECT_EQ(h.data, Data(DataBytes{std::string("\x00\xff\x3a", 3)}));
+  StoreStmt r = Last<StoreStmt>(p + "p: store 0x1000 repeat(4K,0x5a)");
+  EXPECT_EQ(r.data, Data(DataRepeat{4096, 0x5a}));
+  StoreStmt pt = Last<StoreStmt>(p + "p: store 0x1000 pattern(16)");
+  EXPECT_EQ(pt.data, Data(DataPattern{16}));
+  FillStmt f = Last<FillStmt>(p + "p: fill 0x1000 4K 0xab");
+  EXPECT_EQ(f.kind, FillStmt::Kind::kByte);
+  EXPECT_EQ(f.byte, 0xab);
+  FillStmt fp = Last<FillStmt>(p + "p: fill 0x1000 4K pattern");
+  EXPECT_EQ(fp.kind, FillStmt::Kind::kPattern);
+  EXPECT_EQ(Last<StoreStmt>(p + "p: store 0 \"\"").data, Data(DataBytes{""}));
+  EXPECT_EQ(Last<StoreStmt>(p + "p: store 0 \"# not a comment\"").data,
+            Data(DataBytes{"# not a comment"}));
+  EXPECT_EQ(Last<StoreStmt>(p + "p: store 0 \"caf\xc3\xa9\"").data, Data(DataBytes{"caf\xc3\xa9"}));
+}
+
+TEST(ParserStatements, ProcessVm) {
+  ProcessVmRwStmt r = Last<ProcessVmRwStmt>(
+      "process a\nprocess b\na: process_vm_readv b [0x1000:4K, 0x3000:8] [0x2000:4104]");
+  EXPECT_FALSE(r.vm_write);
+  EXPECT_EQ(std::get<std::string>(r.pid), "b");
+  EXPECT_EQ(std::get<std::vector<Iovec>>(r.local),
+            (std::vector<Iovec>{{0x1000, 4096}, {0x3000, 8}}));
+  EXPECT_EQ(std::get<std::vector<Iovec>>(r.remote), (std::vector<Iovec>{{0x2000, 4104}}));
+  EXPECT_EQ(r.flags, 0u);
+  ProcessVmRwStmt w = Last<ProcessVmRwStmt>(
+      "process a\nthread t of a\na: process_vm_writev t [] raw(0xdead0000,1025) flags=0");
+  EXPECT_TRUE(w.vm_write);
+  EXPECT_EQ(std::get<std::string>(w.pid), "t");
+  EXPECT_TRUE(std::get<std::vector<Iovec>>(w.local).empty());
+  EXPECT_EQ(std::get<IovRaw>(w.remote), (IovRaw{0xdead0000, 1025}));
+  ProcessVmRwStmt k =
+      Last<ProcessVmRwStmt>("process a\nkthread k\na: process_vm_readv k [ ] []");
+  EXPECT_EQ(std::get<std::string>(k.pid), "k");
+  ProcessVmRwStmt n = Last<ProcessVmRwStmt>("process a\na: process_vm_readv 4194305 [] []");
+  EXPECT_EQ(std::get<int32_t>(n.pid), 4194305);
+}
+
+TEST(ParserStatements, IovecListAtTheLimit) {
+  std::string list = "[";
+  for (size_t i = 0; i < kMaxIovecs; ++i) absl::StrAppend(&list, i ? ", " : "", i * 16, ":1");
+  list += "]";
+  ProcessVmRwStmt r = Last<ProcessVmRwStmt>("process p\np: process_vm_readv p " + list + " []");
+  EXPECT_EQ(std::get<std::vector<Iovec>>(r.local).size(), kMaxIovecs);
+}
+
+TEST(ParserStatements, ForkExitReapCredentials) {
+  const std::string p = "process p\n";
+  ForkStmt f = Last<ForkStmt>(p + "p: fork c");
+  EXPECT_EQ(f.task, "p");
+  EXPECT_EQ(f.child, "c");
+  // fork declares the child: it can act and be reaped.
+  Scenario s = MustParse(p + "p: fork c\nc: exit\np: reap c");
+  ASSERT_EQ(s.statements.size(), 4u);
+  EXPECT_EQ(std::get<ExitStmt>(s.statements[2]).task, "c");
+  EXPECT_EQ(std::get<ReapStmt>(s.statements[3]).child, "c");
+  SetresuidStmt u = Last<SetresuidStmt>(p + "p: setresuid 1 2 3");
+  EXPECT_EQ((std::vector<uint32_t>{u.ruid, u.euid, u.suid}), (std::vector<uint32_t>{1, 2, 3}));
+  SetresgidStmt g = Last<SetresgidStmt>(p + "p: setresgid -1 4 -1");
+  EXPECT_EQ((std::vector<uint32_t>{g.rgid, g.egid, g.sgid}),
+            (std::vector<uint32_t>{UINT32_MAX, 4, UINT32_MAX}));
+  EXPECT_EQ(Last<CapsetStmt>(p + "p: capset none").caps.bits, 0u);
+  EXPECT_EQ(Last<CapsetStmt>(p + "p: capset all").caps.bits, CapSet::kAll);
+  EXPECT_EQ(Last<CapsetStmt>(p + "p: capset cap_chown, cap_checkpoint_restore").caps.bits,
+            1u | (uint64_t{1} << 40));
+  EXPECT_FALSE(Last<DumpableStmt>(p + "p: dumpable 0").dumpable);
+  EXPECT_TRUE(Last<DumpableStmt>(p + "p: dumpable 1").dumpable);
+}
+
+TEST(ParserStatements, ExpectForms) {
+  const std::string p = "process p\np: load 0x1000 4\n";
+  EXPECT_EQ(Last<ExpectStmt>(p + "expect 4").result, ExpectResult(ExpectValue{4}));
+  EXPECT_EQ(Last<ExpectStmt>(p + "expect 0x7f0000000000").result,
+            ExpectResult(ExpectValue{0x7f0000000000}));
+  EXPECT_EQ(Last<ExpectStmt>(p + "expect -1 EFAULT").result, ExpectResult(ExpectErrno{14}));
+  EXPECT_EQ(Last<ExpectStmt>(p + "expect -1 EWOULDBLOCK").result, ExpectResult(ExpectErrno{11}));
+  EXPECT_EQ(Last<ExpectStmt>(p + "expect \"abcd\"").result,
+            ExpectResult(ExpectData{DataBytes{"abcd"}}));
+  EXPECT_EQ(Last<ExpectStmt>(p + "expect hex:01020304").result,
+            ExpectResult(ExpectData{DataBytes{"\x01\x02\x03\x04"}}));
+  EXPECT_EQ(Last<ExpectStmt>(p + "expect repeat(4,0)").result,
+            ExpectResult(ExpectData{DataRepeat{4, 0}}));
+  EXPECT_EQ(Last<ExpectStmt>(p + "expect pattern(4)").result,
+            ExpectResult(ExpectData{DataPattern{4}}));
+  EXPECT_EQ(Last<ExpectStmt>(p + "expect SIGSEGV").result, ExpectResult(ExpectSignal{11}));
+  EXPECT_EQ(Last<ExpectStmt>(p + "expect SIGBUS").result, ExpectResult(ExpectSignal{7}));
+  EXPECT_EQ(Last<ExpectStmt>("let N = 4\n" + p + "expect N").result, ExpectResult(ExpectValue{4}));
+  EXPECT_EQ(Last<ExpectStmt>(p + "expect 4").pos, (SourcePos{kFile, 3, 1}));
+}
+
+TEST(ParserStatements, ExpectFollowsEveryResultStatement) {
+  const char* ops[] = {
+      "mmap 0 4K rw- private,anon", "munmap 0 4K", "mprotect 0 4K r--", "store 0 \"x\"",
+      "fill 0 1 0", "load 0 1", "process_vm_readv p [] []", "process_vm_writev p [] []",
+      "fork c", "reap p", "setresuid 0 0 0", "setresgid 0 0 0", "capset all", "dumpable 1",
+  };
+  for (const char* op : ops) {
+    Scenario s = MustParse(absl::StrCat("process p\np: ", op, "\n# comment\n\nexpect 0"));
+    EXPECT_EQ(s.statements.size(), 3u) << op;
+    EXPECT_TRUE(ProducesResult(s.statements[1])) << op;
+  }
+}
+
+TEST(ParserStatements, ExpectMemExpectSame) {
+  ExpectMemStmt m = Last<ExpectMemStmt>("process p\nexpect-mem p 0x1000 \"x\"");
+  EXPECT_EQ(m.task, "p");
+  EXPECT_EQ(m.addr, 0x1000u);
+  EXPECT_EQ(m.data, Data(DataBytes{"x"}));
+  EXPECT_EQ(m.pos, (SourcePos{kFile, 2, 1}));
+  ExpectSameStmt s = Last<ExpectSameStmt>("process p\nprocess q\nexpect-same p 0x1000 q 0x2000 4K");
+  EXPECT_EQ(s.task, "p");
+  EXPECT_EQ(s.addr, 0x1000u);
+  EXPECT_EQ(s.other_task, "q");
+  EXPECT_EQ(s.other_addr, 0x2000u);
+  EXPECT_EQ(s.len, 4096u);
+}
+
+TEST(ParserStatements, Show) {
+  const std::string p = "process p\n";
+  EXPECT_EQ(Last<ShowStmt>(p + "show maps p").what, ShowWhat(ShowMaps{"p"}));
+  EXPECT_EQ(Last<ShowStmt>(p + "show pagetable p").what, ShowWhat(ShowPagetable{"p", std::nullopt}));
+  EXPECT_EQ(Last<ShowStmt>(p + "show pagetable p 0x1000").what,
+            ShowWhat(ShowPagetable{"p", 0x1000}));
+  EXPECT_EQ(Last<ShowStmt>(p + "show pagemap p 0x1000 8K").what,
+            ShowWhat(ShowPagemap{"p", 0x1000, 8192}));
+  EXPECT_EQ(Last<ShowStmt>("show tlb").what, ShowWhat(ShowTlb{std::nullopt}));
+  EXPECT_EQ(Last<ShowStmt>("show tlb 3").what, ShowWhat(ShowTlb{3}));
+  EXPECT_EQ(Last<ShowStmt>("show page 0x100").what, ShowWhat(ShowPage{0x100}));
+  EXPECT_EQ(Last<ShowStmt>("show buddy").what, ShowWhat(ShowBuddy{}));
+  EXPECT_EQ(Last<ShowStmt>("show vmstat").what, ShowWhat(ShowVmstat{}));
+}
+
+TEST(ParserStatements, FailAndTrace) {
+  FailStmt f = Last<FailStmt>("fail fail_page_alloc nth=3 times=2 probability=0.25");
+  EXPECT_EQ(f.point, "fail_page_alloc");
+  EXPECT_EQ(f.nth, 3u);
+  EXPECT_EQ(f.times, 2u);
+  EXPECT_EQ(f.probability_ppb, 250000000u);
+  FailStmt g = Last<FailStmt>("fail failslab");
+  EXPECT_FALSE(g.nth.has_value());
+  EXPECT_FALSE(g.times.has_value());
+  EXPECT_FALSE(g.probability_ppb.has_value());
+  EXPECT_EQ(Last<FailStmt>("fail x probability=1").probability_ppb, kProbabilityOne);
+  EXPECT_EQ(Last<FailStmt>("fail x probability=1.000").probability_ppb, kProbabilityOne);
+  EXPECT_EQ(Last<FailStmt>("fail x probability=0").probability_ppb, 0u);
+  EXPECT_EQ(Last<FailStmt>("fail x probability=0.000000001").probability_ppb, 1u);
+  EXPECT_EQ(Last<TraceStmt>("trace off").level, TraceStmt::Level::kOff);
+  EXPECT_EQ(Last<TraceStmt>("trace calls").level, TraceStmt::Level::kCalls);
+  EXPECT_EQ(Last<TraceStmt>("trace full").level, TraceStmt::Level::kFull);
+}
+
+TEST(ParserStatements, BlankLinesCommentsAndWhitespace) {
+  Scenario s = MustParse(
+      "\n   \n# only a comment\n\tprocess\tp\t# trailing\r\n\r\np :  load  0x10  1  \n");
+  ASSERT_EQ(s.statements.size(), 2u);
+  EXPECT_EQ(PosOf(s.statements[0]), (SourcePos{kFile, 4, 2}));
+  EXPECT_EQ(PosOf(s.statements[1]), (SourcePos{kFile, 6, 1}));
+  EXPECT_EQ(MustParse("").statements.size(), 0u);
+  EXPECT_EQ(MustParse("process p").statements.size(), 1u);  // no final newline
+}
+
+// ---------------------------------------------------------------------------
+// Errors: exact positions.
+
+struct BadCase {
+  std::string text;
+  std::string where;     // "LINE:COL"
+  std::string expected;  // a substring of the part after "expected "
+  std::string got;       // a substring of the part after ", got "
+};
+
+std::string Repeat(const std::string& s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+constexpr char kDataExpected[] = "DATA like \"text\", hex:00ff, repeat(4K,0) or pattern(4K)";
+
+std::vector<BadCase> BadCases() {
+  const std::string p = "process p\n";
+  const std::string pl = "process p\np: load 0 1\n";
+  std::string many_iovecs = "[";
+  for (size_t i = 0; i <= kMaxIovecs; ++i) absl::StrAppend(&many_iovecs, i ? "," : "", "0:1");
+  many_iovecs += "]";
+  return {
+      // Statement structure.
+      {"frob", "1:1", "a statement (machine, let", "'frob'"},
+      {"  [x]", "1:3", "a statement", "'['"},
+      {"machine memory=1G\nmachine", "2:1", "machine only as the first statement",
+       "machine after machine at line 1"},
+      {p + "machine cpus=2", "2:1", "machine only as the first statement",
+       "machine after process at line 1"},
+      {"machine foo=1", "1:9", "machine option (memory=SIZE", "'foo'"},
+      {"machine memory=1000", "1:16", "memory SIZE from 4K to 64G, a multiple of 4K", "'1000'"},
+      {"machine cpus=0", "1:14", "cpus from 1 to 64", "'0'"},
+      {"machine cpus=2 cpus=3", "1:16", "each option once", "a second 'cpus'"},
+      {"machine tlb=\"x\"", "1:13", "TLB profile name", "string '\"x\"'"},
+      // Names.
+      {"let 1x = 5", "1:5", "NAME for let", "'1x'"},
+      {"let mmap = 5", "1:5", "NAME for let that is not a keyword", "keyword 'mmap'"},
+      {"let EFAULT = 5", "1:5", "not a keyword", "keyword 'EFAULT'"},
+      {"let X = 1\nlet X = 2", "2:5", "a name not declared before",
+       "'X' (a let name declared at t.mms:1:5)"},
+      {"process X\nfile X size=1", "2:6", "a name not declared before", "(a process name declared"},
+      {"let " + std::string(65, 'a') + " = 1", "1:5", "NAME for let of at most 64 bytes",
+       "65 bytes"},
+      {"let X 5", "1:7", "'=' after the let NAME", "'5'"},
+      {"process p\nprocess p", "2:9", "a name not declared before", "'p'"},
+      {"thread t of q", "1:13", "a declared process name", "undefined name 'q'"},
+      {"kthread k\nthread t of k", "2:13", "a declared process name", "kthread name 'k'"},
+      {p + "thread t for p", "2:10", "'of' PROCESS", "'for'"},
+      {"q: mmap 0 4K rw- private", "1:1", "a declared process, thread or kthread name",
+       "undefined name 'q'"},
+      {"file f size=4K\nf: load 0 1", "2:1", "a declared process, thread or kthread name",
+       "file name 'f'"},
+      {p + "p: frob", "2:4", "an operation (mmap", "'frob'"},
+      {p + "p: reap q", "2:9", "a declared process name", "undefined name 'q'"},
+      {p + "p: fork p", "2:9", "a name not declared before", "'p'"},
+      // NUM.
+      {"let X = Y", "1:9", "NUM like 0x1000+4K", "undefined name 'Y'"},
+      {p + "let X = p", "2:9", "NUM like", "process name 'p'"},
+      {"let X = 1+Y", "1:11", "NUM or let name", "undefined name 'Y'"},
+      {"let X = 0x10000000000000000", "1:9", "a NUM that fits in 64 bits",
+       "'0x10000000000000000'"},
+      {"let X = 18446744073709551616", "1:9", "a NUM that fits in 64 bits", ""},
+      {"let X = 0xffffffffffffffff+1", "1:27", "a value that fits in 64 bits", "overflow at '+'"},
+      {"let X = 0x100000000*0x100000000", "1:20", "a value that fits in 64 bits",
+       "overflow at '*'"},
+      {"let X = 17179869184G", "1:9", "a NUM that fits in 64 bits", "'17179869184G'"},
+      {"let X = 0xffffffffffffffffK", "1:9", "a NUM that fits in 64 bits", ""},
+      {"let X = -0xffffffffffffffff-1", "1:28", "a value that fits in 64 bits", "overflow at '-'"},
+      {"let X = 1-2", "1:9", "a non-negative NUM", "'1-2' (-1)"},
+      {"let X = -1", "1:9", "a non-negative NUM", "'-1'"},
+      {"let X = (1", "1:11", "')' or an operator", "end of line"},
+      {"let X = 007", "1:9", "NUM without leading zeros", "'007'"},
+      {"let X = 12abc", "1:9", "NUM like 42, 0x1000 or 4K", "'12abc'"},
+      {"let X = 0x", "1:9", "NUM like 42, 0x1000 or 4K", "'0x'"},
+      {"let X = 1.5", "1:9", "NUM like 42, 0x1000 or 4K", "'1.5'"},
+      {"let X = 4k", "1:9", "NUM like 42, 0x1000 or 4K", "'4k'"},
+      {"let X = " + Repeat("(", 70) + "1" + Repeat(")", 70), "1:73",
+       "at most 64 nested parentheses or minus signs", "'('"},
+      {"let X = " + Repeat("-", 100) + "1", "1:73", "at most 64 nested", "'-'"},
+      {"let X = 5 junk", "1:11", "end of line", "'junk'"},
+      {"let X = 2\n" + p + "p: mmap X*0x8000000000000000 4K r-- private", "3:10",
+       "a value that fits in 64 bits", "overflow at '*'"},
+      {p + "p: munmap 0x1000 + 4K", "2:18", "LEN like 4K", "'+'"},
+      {p + "p: munmap 0x1000 4K+ 1", "2:22", "NUM right after the operator", "space before '1'"},
+      {p + "p: munmap 0x1000 4K +1", "2:21", "end of line (a NUM with spaces needs parentheses)",
+       "'+'"},
+      {p + "p: munmap 0x1000 -1", "2:18", "a non-negative LEN", "'-1'"},
+      {p + "p: munmap 0x1000", "2:17", "LEN like 4K", "end of line"},
+      // PROT and FLAGS.
+      {p + "p: mmap 0x1000 4K rw+ private,anon", "2:19", "PROT like rw- or r-x", "'rw+'"},
+      {p + "p: mmap 0x1000 4K wr- private,anon", "2:19", "PROT like rw- or r-x", "'wr-'"},
+      {p + "p: mprotect 0x1000 4K", "2:22", "PROT like rw- or r-x", "end of line"},
+      {p + "p: mmap 0x1000 4K rw-", "2:22", "mmap FLAGS like private", "end of line"},
+      {p + "p: mmap 0x1000 4K rw- privat", "2:23", "mmap flag (private, shared", "'privat'"},
+      {p + "p: mmap 0x1000 4K rw- anon", "2:23", "private or shared among the mmap FLAGS",
+       "'anon'"},
+      {p + "p: mmap 0x1000 4K rw- private,shared", "2:31", "one of private or shared", "both"},
+      {p + "p: mmap 0x1000 4K rw- private,anon,anon", "2:36", "each mmap flag once",
+       "a second 'anon'"},
+      {p + "p: mmap 0x1000 4K rw- private,", "2:31", "mmap flag", "end of line"},
+      {p + "p: mmap 0x1000 4K rw- private file=q", "2:36", "a declared file name",
+       "undefined name 'q'"},
+      {p + "p: mmap 0x1000 4K rw- private file=p", "2:36", "a declared file name",
+       "process name 'p'"},
+      {p + "p: mmap 0x1000 4K rw- private offset=1 offset=2", "2:40", "each option once",
+       "a second 'offset'"},
+      {p + "p: mmap 0x1000 4K rw- private size=1", "2:31", "mmap option (file=NAME, offset=NUM)",
+       "'size'"},
+      // DATA.
+      {p + "p: store 0x1000 \"abc", "2:17", kDataExpected, "unterminated string"},
+      {p + "p: store 0x1000 \"a\\qb\"", "2:19", "escape like \\n", "'\\q'"},
+      {p + "p: store 0x1000 \"\\x4g\"", "2:18", "\\x followed by two hex digits", "'\\x4g'"},
+      {p + "p: store 0x1000 \"a\x01\"", "2:19", "a printable character or an escape",
+       "'\\x01'"},
+      {p + "p: store 0x1000 hex:abc", "2:21", "an even number of hex digits", "3 digits"},
+      {p + "p: store 0x1000 hex:0g", "2:22", "a hex digit", "'g'"},
+      {p + "p: store 0x1000 hex: 00", "2:22", "hex digits right after hex:", "'00'"},
+      {p + "p: store 0x1000 hex 00", "2:21", "':' right after hex", "'00'"},
+      {p + "p: store 0x1000 repeat(65M,0)", "2:17", "store DATA of at most 64M bytes",
+       "68157440 bytes"},
+      {p + "p: store 0x1000 repeat(2G,0)", "2:24", "repeat LEN of at most 1G", "'2G'"},
+      {p + "p: store 0x1000 repeat(4K,256)", "2:27", "BYTE of at most 255", "'256'"},
+      {p + "p: store 0x1000 repeat(4K 0)", "2:27", "',' between repeat LEN and BYTE", "'0'"},
+      {p + "p: store 0x1000 pattern(1G+1)", "2:25", "pattern LEN of at most 1G", "'1G+1'"},
+      {p + "p: store 0x1000 12", "2:17", "DATA like \"text\"", "'12'"},
+      {p + "p: load 0x1000 65M", "2:16", "load LEN of at most 64M", "'65M'"},
+      {p + "p: fill 0x1000 4K 300", "2:19", "BYTE or pattern of at most 255", "'300'"},
+      {p + "p: fill 0x1000 2G 0", "2:16", "fill LEN of at most 1G", "'2G'"},
+      {"file f size=4K data=\"abc\" data=\"d\"", "1:27", "each option once", "a second 'data'"},
+      {"file f data=\"abc\"", "1:18", "size=SIZE for the file", "end of line"},
+      {"file f size=2 data=\"abc\"", "1:20", "file DATA of at most size=2 bytes", "3 bytes"},
+      {"file f size=2G", "1:13", "file SIZE of at most 1G", "'2G'"},
+      {"file f size=1 readonly=1", "1:23", "file option", "'='"},
+      // process_vm_*.
+      {p + "p: process_vm_readv p [0x1000:4K", "2:33", "',' or ']' in the iovec list",
+       "end of line"},
+      {p + "p: process_vm_readv p [0x1000] []", "2:30", "':' between iov_base and iov_len", "']'"},
+      {p + "p: process_vm_readv p [0x1000:4K;] []", "2:33", "',' or ']'",
+       "invalid character ';'"},
+      {p + "p: process_vm_readv p (0x1000:4K) []", "2:23", "iovec list like [0x1000:4K",
+       "'('"},
+      {p + "p: process_vm_readv p raw(1) []", "2:28", "',' between raw ADDR and COUNT", "')'"},
+      {p + "p: process_vm_readv p " + many_iovecs + " []", "2:" + std::to_string(24 + 4 * 4096),
+       "at most 4096 iovecs in a list", "iovec number 4097"},
+      {p + "p: process_vm_readv f [] []", "2:21", "PID (a process, thread or kthread name",
+       "undefined name 'f'"},
+      {"file f size=1\n" + p + "p: process_vm_readv f [] []", "3:21", "PID", "file name 'f'"},
+      {p + "p: process_vm_readv 0x80000000 [] []", "2:21", "PID from -2^31 to 2^31-1",
+       "'0x80000000' (2147483648)"},
+      {p + "p: process_vm_readv p [] [] flags=-0x8000000000000001", "2:35",
+       "flags from -2^63 to 2^64-1", "'-0x8000000000000001'"},
+      {p + "p: process_vm_readv p [] [] foo=1", "2:29", "option flags=NUM", "'foo'"},
+      {p + "p: process_vm_readv p [] [] flags 1", "2:35", "'=' after flags", "'1'"},
+      // Credentials.
+      {"process p uid=-1", "1:15", "a non-negative uid", "'-1'"},
+      {"process p uid=0x100000000", "1:15", "uid of at most 4294967295", "'0x100000000'"},
+      {"process p caps=cap_foo", "1:16", "capability name like cap_sys_ptrace", "'cap_foo'"},
+      {"process p caps=cap_kill,cap_kill", "1:25", "each capability once", "a second 'cap_kill'"},
+      {"process p caps=all,cap_kill", "1:19", "process option", "','"},
+      {"process p dumpable=2", "1:20", "dumpable 0 or 1", "'2'"},
+      {"process p @", "1:11", "process option", "invalid character '@'"},
+      {p + "p: setresuid -2 0 0", "2:14", "ruid from -1 to 4294967295", "'-2'"},
+      {p + "p: setresuid 0 0", "2:17", "suid like 1000 or -1", "end of line"},
+      {p + "p: capset", "2:10", "capabilities: all, none or a list", "end of line"},
+      // expect.
+      {"expect 0", "1:1", "expect right after a statement with a result (mmap,",
+       "expect at the start of the scenario"},
+      {p + "expect 0", "2:1", "expect right after a statement with a result",
+       "expect after process at line 1"},
+      {pl + "expect 0\nexpect 0", "4:1", "expect right after", "expect after expect at line 3"},
+      {pl + "show buddy\nexpect 0", "4:1", "expect right after", "expect after show at line 3"},
+      {p + "p: exit\nexpect 0", "3:1", "expect right after", "expect after exit at line 2"},
+      {pl + "expect -2 EFAULT", "3:8", "-1 ERRNO (the only negative RESULT)", "'-2'"},
+      {pl + "expect - 1 EFAULT", "3:8", "-1 ERRNO", "'- 1'"},
+      {pl + "expect -1 EFOO", "3:11", "ERRNO name like EFAULT or ENOMEM", "'EFOO'"},
+      {pl + "expect -1", "3:10", "ERRNO name like EFAULT after -1", "end of line"},
+      {pl + "expect SIGKILL", "3:8", "RESULT like 0x1000, -1 EFAULT", "undefined name 'SIGKILL'"},
+      {pl + "expect", "3:7", "RESULT like", "end of line"},
+      {pl + "expect \"\\x01\x02\"", "3:13", "a printable character or an escape", "'\\x02'"},
+      {p + "expect-mem q 0 \"x\"", "2:12", "a declared process, thread or kthread name",
+       "undefined name 'q'"},
+      {p + "expect-same p 0 p 0 2G", "2:21", "expect-same LEN of at most 1G", "'2G'"},
+      // show, fail, trace.
+      {"show frob", "1:6", "show view (maps, pagetable", "'frob'"},
+      {"show tlb 64", "1:10", "CPU of at most 63", "'64'"},
+      {"show maps", "1:10", "a declared process, thread or kthread name", "end of line"},
+      {p + "show pagemap p 0 2G", "2:18", "pagemap LEN of at most 1G", "'2G'"},
+      {"fail 7", "1:6", "fault point like fail_page_alloc", "'7'"},
+      {"fail fail_page_alloc nth=0", "1:26", "nth from 1 to", "'0'"},
+      {"fail fail_page_alloc probability=1.5", "1:34", "probability like 0.25", "'1.5'"},
+      {"fail fail_page_alloc probability=0.1234567891", "1:34", "at most 9 decimals",
+       "'0.1234567891'"},
+      {"fail fail_page_alloc probability=.5", "1:34", "probability like 0.25", "'.'"},
+      {"fail x times=1 times=2", "1:16", "each option once", "a second 'times'"},
+      {"trace verbose", "1:7", "trace level (off, calls, full)", "'verbose'"},
+      // Lines.
+      {p + Repeat("#", 70000), "2:65537", "a line of at most 65536 bytes", "70000 bytes"},
+      {"process p\x01", "1:10", "process option", "invalid character '\\x01'"},
+      {"process p\nprocess q\n\np: munmap 0 1 2", "4:15", "end of line", "'2'"},
+  };
+}
+
+TEST(ParserErrors, TableOfBadInputsHasExactPositions) {
+  const std::vector<BadCase> cases = BadCases();
+  EXPECT_GE(cases.size(), 40u);
+  for (const BadCase& c : cases) {
+    SCOPED_TRACE(c.text.size() < 200 ? c.text : c.text.substr(0, 200) + "...");
+    absl::StatusOr<Scenario> s = ParseScenario(c.text, kFile);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+    const std::string msg(s.status().message());
+    const std::string prefix = absl::StrCat(kFile, ":", c.where, ": expected ");
+    EXPECT_EQ(msg.substr(0, prefix.size()), prefix) << msg;
+    const size_t got = msg.find(", got ");
+    ASSERT_NE(got, std::string::npos) << msg;
+    EXPECT_NE(msg.substr(0, got).find(c.expected), std::string::npos)
+        << "expected part: " << c.expected << "\nmessage: " << msg;
+    EXPECT_NE(msg.substr(got).find(c.got), std::string::npos)
+        << "got part: " << c.got << "\nmessage: " << msg;
+  }
+}
+
+TEST(ParserErrors, WholeMessages) {
+  // A few messages in full, as users see them.
+  auto msg = [](const std::string& text) {
+    return std::string(ParseScenario(text, "f.mms").status().message());
+  };
+  EXPECT_EQ(msg("process p\np: mmap 0x1000 4K rw+ private"),
+            "f.mms:2:19: expected PROT like rw- or r-x, got 'rw+'");
+  EXPECT_EQ(msg("let X = 0xffffffffffffffff*2"),
+            "f.mms:1:27: expected a value that fits in 64 bits, got overflow at '*'");
+  EXPECT_EQ(msg("process p\np: load 0 1\nexpect -1 EFOO"),
+            "f.mms:3:11: expected ERRNO name like EFAULT or ENOMEM, got 'EFOO'");
+  EXPECT_EQ(msg("thread t of nobody"),
+            "f.mms:1:13: expected a declared process name, got undefined name 'nobody'");
+  EXPECT_EQ(msg("process p\np: load 0x1000 LEN"),
+            "f.mms:2:16: expected load LEN like 4K, got undefined name 'LEN'");
+}
+
+TEST(ParserErrors, StopsAtTheFirstError) {
+  absl::StatusOr<Scenario> s = ParseScenario("frob\nfrob frob\n", kFile);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message().substr(0, 10), "t.mms:1:1:");
+}
+
+// ---------------------------------------------------------------------------
+// IncrementalParser.
+
+TEST(IncrementalParser, KeepsSymbolsAcrossLines) {
+  IncrementalParser p("<stdin>");
+  EXPECT_EQ(p.line_number(), 0);
+  auto r1 = p.ParseLine("process init");
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  ASSERT_TRUE(r1->has_value());
+  auto r2 = p.ParseLine("# a comment\n");
+  ASSERT_TRUE(r2.ok());
+  EXPECT_FALSE(r2->has_value());
+  auto r3 = p.ParseLine("init: mmap 0x1000 4K rw- private,anon\n");
+  ASSERT_TRUE(r3.ok()) << r3.status();
+  EXPECT_EQ(PosOf(**r3), (SourcePos{"<stdin>", 3, 1}));
+  auto r4 = p.ParseLine("expect 0x1000");
+  ASSERT_TRUE(r4.ok()) << r4.status();
+  EXPECT_EQ(p.line_number(), 4);
+}
+
+TEST(IncrementalParser, AFailedLineChangesNothingButTheLineNumber) {
+  IncrementalParser p("<stdin>");
+  ASSERT_TRUE(p.ParseLine("process a").ok());
+  ASSERT_TRUE(p.ParseLine("a: load 0 1").ok());
+  // Declares b, then fails: b must stay undeclared.
+  auto bad = p.ParseLine("process b uid=oops");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message().substr(0, 14), "<stdin>:3:15: ");
+  auto undeclared = p.ParseLine("b: exit");
+  ASSERT_FALSE(undeclared.ok());
+  EXPECT_NE(undeclared.status().message().find("undefined name 'b'"), std::string::npos);
+  // The failed lines did not break the expect chain either.
+  auto e = p.ParseLine("expect 1");
+  EXPECT_TRUE(e.ok()) << e.status();
+  // And b can still be declared.
+  EXPECT_TRUE(p.ParseLine("process b").ok());
+}
+
+TEST(IncrementalParser, RejectsEmbeddedNewline) {
+  IncrementalParser p("x");
+  auto r = p.ParseLine("process a\nprocess b");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "x:1:10: expected one line, got a newline");
+}
+
+TEST(IncrementalParser, MachineOnlyFirst) {
+  IncrementalParser p("x");
+  ASSERT_TRUE(p.ParseLine("# comment first is fine").ok());
+  ASSERT_TRUE(p.ParseLine("machine cpus=2").ok());
+  EXPECT_FALSE(p.ParseLine("machine cpus=2").ok());
+}
+
+// ---------------------------------------------------------------------------
+// Round trip: every good input of this file prints and re-parses unchanged.
+
+std::vector<std::string> GoodInputs() {
+  return {
+      "machine memory=1G cpus=4 tlb=small seed=42",
+      "machine memory=0x40002000",
+      "machine",
+      "let X = 0x100000000000+38*4K+100\nlet Y = X-1\nlet Z = 4K",
+      "let a = 0\nlet b = 1\nlet c = 0xffffffffffffffff",
+      "process p\nprocess q uid=1000 gid=1000 caps=none dumpable=0\n"
+      "process r ruid=1 euid=2 suid=3 rgid=4 egid=5 sgid=6 caps=cap_chown,cap_sys_ptrace,cap_bpf\n"
+      "process s uid=4294967295",
+      "process p\nthread t of p\nkthread k",
+      "file f size=4K\nfile g size=6K data=\"hello\\n\" readonly\nfile h size=8K data=repeat(8K,65)\n"
+      "file i size=16 data=hex:000102030405060708090a0b0c0d0e0f\nfile j size=1M data=pattern(64K)",
+      "file f size=64K\nprocess p\np: mmap 0x7f0000000000 64K r-x shared,fixed,noreplace,populate,"
+      "growsdown,noreserve file=f offset=0x1000\nexpect 0x7f0000000000\n"
+      "p: mmap 0 1 --- private\nexpect -1 EINVAL\np: mmap 1 0xffffffffffffffff -wx shared,anon\n"
+      "expect -1 ENOMEM",
+      "process p\np: munmap 0x1000 4097\nexpect 0\np: mprotect 0x1000 4K rwx\nexpect -1 EACCES",
+      "process p\np: store 0x1000 \"a\\n\\t\\\\\\\"\\x41\\0\\r\\x7f\"\nexpect 0\n"
+      "p: store 0x1000 hex:00ff3a\nexpect SIGSEGV\np: store 0x1000 repeat(4K,0x5a)\nexpect SIGBUS\n"
+      "p: store 0x1000 pattern(16)\np: store 0 \"\"\np: store 0 \"caf\xc3\xa9 \\x80\\x81\"",
+      "process p\np: fill 0x1000 4K 0xab\nexpect 0\np: fill 0x1000 4K pattern\n"
+      "p: load 0x1000 16\nexpect pattern(16)\np: load 0 3\nexpect \"abc\"\np: load 0 2\n"
+      "expect hex:fffe",
+      "process a\nprocess b\nthread t of b\nkthread k\n"
+      "a: process_vm_readv b [0x1000:4K, 0x3000:8] [0x2000:4104]\nexpect 4104\n"
+      "a: process_vm_writev t [] raw(0xdead0000,1025) flags=-1\nexpect -1 EINVAL\n"
+      "a: process_vm_readv -1 raw(0,0) [] flags=0x7fffffff\nexpect -1 ESRCH\n"
+      "a: process_vm_readv 12345 [] [] flags=-0x8000000000000000\n"
+      "a: process_vm_writev k [0:0] [0xffffffffffffffff:0xffffffffffffffff]",
+      "process p\np: fork c\nexpect 2\nc: exit\np: reap c\nexpect 2\np: setresuid -1 1000 -1\n"
+      "expect 0\np: setresgid 1 2 3\nexpect -1 EPERM\np: capset none\nexpect 0\n"
+      "p: capset cap_kill,cap_setuid\np: capset all\np: dumpable 0\nexpect 0\np: dumpable 1",
+      "process p\nprocess q\nexpect-mem p 0x1000 \"x\"\nexpect-mem q 0 repeat(1G,0)\n"
+      "expect-same p 0x1000 q 0x2000 4K",
+      "process p\nshow maps p\nshow pagetable p\nshow pagetable p 0x1000\n"
+      "show pagemap p 0x1000 8K\nshow tlb\nshow tlb 3\nshow page 0x100\nshow buddy\nshow vmstat",
+      "fail fail_page_alloc nth=3 times=2 probability=0.25\nfail failslab\n"
+      "fail x probability=1\nfail y probability=0\nfail z probability=0.000000001\n"
+      "fail w probability=0.999999999\ntrace off\ntrace calls\ntrace full",
+  };
+}
+
+TEST(ParserRoundTrip, PrintThenParseGivesTheSameAst) {
+  for (const std::string& in : GoodInputs()) {
+    SCOPED_TRACE(in);
+    Scenario a = MustParse(in);
+    ASSERT_FALSE(a.statements.empty());
+    const std::string printed = FormatScenario(a);
+    absl::StatusOr<Scenario> b = ParseScenario(printed, "printed.mms");
+    ASSERT_TRUE(b.ok()) << b.status() << "\n" << printed;
+    ASSERT_EQ(a.statements.size(), b->statements.size()) << printed;
+    for (size_t i = 0; i < a.statements.size(); ++i) {
+      EXPECT_TRUE(SameIgnoringPos(a.statements[i], b->statements[i]))
+          << FormatStatement(a.statements[i]) << "\nvs\n" << FormatStatement(b->statements[i]);
+    }
+    EXPECT_EQ(FormatScenario(*b), printed);
+  }
+}
+
+}  // namespace
+}  // namespace sim::scenario
