@@ -1,0 +1,505 @@
+// sim/interpreter.cc
+#include "sim/interpreter.h"
+
+#include <csignal>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "mm/kernel.h"
+#include "sim/scenario/errno_names.h"
+#include "sim/scenario/format.h"
+#include "sim/views.h"
+
+namespace sim {
+namespace {
+
+using namespace scenario;  // NOLINT: the AST's many statement types
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+std::string BytesForHumans(const std::string& bytes) {
+  constexpr size_t kShown = 64;
+  bool printable = true;
+  for (size_t i = 0; i < bytes.size() && i < kShown; ++i) {
+    unsigned char c = static_cast<unsigned char>(bytes[i]);
+    if (c < 0x20 || c > 0x7e) printable = false;
+  }
+  std::string out;
+  if (printable) {
+    out = absl::StrCat("\"", bytes.substr(0, kShown), "\"");
+  } else {
+    out = "hex:";
+    for (size_t i = 0; i < bytes.size() && i < kShown; ++i) {
+      absl::StrAppendFormat(&out, "%02x", static_cast<unsigned char>(bytes[i]));
+    }
+  }
+  if (bytes.size() > kShown) absl::StrAppend(&out, "... (", bytes.size(), " bytes)");
+  return out;
+}
+
+const char* SignalName(int signo) {
+  return signo == SIGSEGV ? "SIGSEGV" : signo == SIGBUS ? "SIGBUS" : "SIG?";
+}
+
+}  // namespace
+
+Interpreter::Interpreter(InterpreterOptions options, std::ostream& out, std::ostream& err)
+    : options_(std::move(options)), out_(out), err_(err) {}
+
+Interpreter::~Interpreter() {
+  if (machine_ != nullptr) {
+    // Detach the observers before the machine shuts down (they die with us).
+    machine_->kernel()->observer = nullptr;
+    machine_->kernel()->fault = nullptr;
+    for (int i = 0; i < machine_->num_cpus(); ++i) machine_->cpu(i).set_observer(nullptr);
+  }
+}
+
+int Interpreter::exit_status() const {
+  if (invalid_) return kExitInvalid;
+  return failures_ > 0 ? kExitExpectationFailed : kExitOk;
+}
+
+std::string Interpreter::TraceJson() const {
+  return recorder_ != nullptr ? recorder_->RenderChromeJson() : std::string();
+}
+
+int Interpreter::Run(const Scenario& scenario) {
+  for (const Statement& stmt : scenario.statements) {
+    if (!Step(stmt)) break;
+  }
+  if (!invalid_ && !EnsureMachine(SourcePos{scenario.filename, 1, 1})) return exit_status();
+  out_ << absl::StrFormat("# %s: %d expectation%s failed\n", scenario.filename, failures_,
+                          failures_ == 1 ? "" : "s");
+  return exit_status();
+}
+
+bool Interpreter::Fail(const SourcePos& pos, const std::string& what) {
+  err_ << FormatPos(pos) << ": " << what << "\n";
+  invalid_ = true;
+  return false;
+}
+
+void Interpreter::ExpectFailed(const SourcePos& pos, const std::string& want,
+                               const std::string& got) {
+  ++failures_;
+  const std::string msg =
+      absl::StrFormat("%s:%d: expectation failed: expected %s, got %s", pos.file, pos.line, want, got);
+  out_ << msg << "\n";
+  if (&err_ != &out_) err_ << msg << "\n";
+}
+
+bool Interpreter::EnsureMachine(const SourcePos& pos) {
+  if (machine_ != nullptr) return true;
+  absl::StatusOr<std::unique_ptr<Machine>> m = Machine::Create(options_.machine);
+  if (!m.ok()) return Fail(pos, absl::StrCat("cannot boot the machine: ", m.status().message()));
+  machine_ = std::move(*m);
+  recorder_ = std::make_unique<TraceRecorder>(options_.trace);
+  faults_ = std::make_unique<FaultPolicy>(options_.machine.seed);
+  machine_->kernel()->fault = faults_.get();
+  if (options_.trace != TraceLevel::kOff) {
+    machine_->kernel()->observer = recorder_.get();
+    for (int i = 0; i < machine_->num_cpus(); ++i) machine_->cpu(i).set_observer(recorder_.get());
+  }
+  return true;
+}
+
+std::optional<int> Interpreter::Pid(const SourcePos& pos, const std::string& name) {
+  auto it = pids_.find(name);
+  if (it == pids_.end()) {
+    Fail(pos, absl::StrCat("expected a task that exists, got '", name,
+                           "' (it was never created, e.g. because fork failed)"));
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+std::string Interpreter::FormatSys(const SysResult& r) const {
+  if (r.ret == -1 && r.err != 0) {
+    const char* name = ErrnoName(r.err);
+    return absl::StrCat("-1 ", name != nullptr ? name : absl::StrCat("errno ", r.err));
+  }
+  return absl::StrCat(r.ret);
+}
+
+std::string Interpreter::FormatAccess(const UserAccess& a, bool load, uint64_t len) const {
+  if (!a.ok) {
+    return absl::StrFormat("%s at %#x (error code %#x)", SignalName(a.signal), a.fault_addr,
+                           a.error_code);
+  }
+  if (load) return BytesForHumans(std::string(a.bytes.begin(), a.bytes.end()));
+  return absl::StrCat(len);  // a store reports the bytes it stored
+}
+
+std::string Interpreter::Materialize(const Data& data, uint64_t anchor) const {
+  return std::visit(Overloaded{
+                        [](const DataBytes& d) { return d.bytes; },
+                        [](const DataRepeat& d) {
+                          return std::string(static_cast<size_t>(d.len), static_cast<char>(d.byte));
+                        },
+                        [anchor](const DataPattern& d) {
+                          std::string s(static_cast<size_t>(d.len), '\0');
+                          for (uint64_t i = 0; i < d.len; ++i) s[i] = static_cast<char>(PatternByte(anchor + i));
+                          return s;
+                        },
+                    },
+                    data);
+}
+
+void Interpreter::FlushTrace() {
+  if (recorder_ == nullptr || recorder_->level() == TraceLevel::kOff) return;
+  if (options_.trace_json) return;  // kept for the JSON written at the end
+  std::string text = recorder_->RenderText();
+  if (!text.empty()) (options_.trace_out != nullptr ? *options_.trace_out : out_) << text;
+  recorder_->Clear();
+}
+
+bool Interpreter::Step(const Statement& stmt) {
+  const SourcePos& pos = PosOf(stmt);
+  if (invalid_) return false;
+  if (const auto* m = std::get_if<MachineStmt>(&stmt)) {
+    if (machine_ != nullptr) return Fail(pos, "expected `machine` only as the first statement");
+    if (m->memory && !options_.memory_set) options_.machine.memory_bytes = *m->memory;
+    if (m->cpus && !options_.cpus_set) options_.machine.cpus = static_cast<int>(*m->cpus);
+    if (m->tlb && !options_.tlb_set) options_.machine.tlb = *m->tlb;
+    if (m->seed && !options_.seed_set) options_.machine.seed = *m->seed;
+    out_ << absl::StrFormat("[%d] %s\n", pos.line, FormatStatement(stmt));
+    return EnsureMachine(pos);
+  }
+  if (!EnsureMachine(pos)) return false;
+  if (std::holds_alternative<LetStmt>(stmt)) return true;
+  if (const auto* e = std::get_if<ExpectStmt>(&stmt)) return CheckExpect(*e);
+
+  if (recorder_ != nullptr && recorder_->level() != TraceLevel::kOff) {
+    recorder_->BeginStep(absl::StrFormat("[%d] %s", pos.line, FormatStatement(stmt)));
+  }
+  std::string result;
+  bool ok = Execute(stmt, &result);
+  if (recorder_ != nullptr && recorder_->level() != TraceLevel::kOff) recorder_->EndStep();
+  if (!ok) return false;
+  if (!std::holds_alternative<ShowStmt>(stmt)) {
+    out_ << absl::StrFormat("[%d] %s%s\n", pos.line, FormatStatement(stmt),
+                            result.empty() ? "" : absl::StrCat(" = ", result));
+  } else {
+    out_ << absl::StrFormat("[%d] %s\n%s", pos.line, FormatStatement(stmt), result);
+  }
+  FlushTrace();
+  if (options_.check_vm) {
+    std::string report;
+    if (machine_->DebugVmCheck(&report) != 0) {
+      ++failures_;
+      out_ << absl::StrFormat("%s:%d: debug_vm check failed after this statement:\n%s", pos.file,
+                              pos.line, report);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Interpreter::Execute(const Statement& stmt, std::string* result) {
+  const SourcePos& pos = PosOf(stmt);
+  Machine& m = *machine_;
+  auto sys = [&](SysResult r) {
+    last_ = LastResult{LastResult::Kind::kSys, r, {}, 0};
+    *result = FormatSys(r);
+    return true;
+  };
+  auto access = [&](UserAccess a, uint64_t addr, bool load, uint64_t len) {
+    last_ = LastResult{LastResult::Kind::kAccess, {0, 0}, std::move(a), addr, len, load};
+    *result = FormatAccess(last_.access, load, len);
+    return true;
+  };
+  auto pid_of = [&](const PidRef& ref) -> std::optional<int> {
+    if (const auto* n = std::get_if<int32_t>(&ref)) return *n;
+    return Pid(pos, std::get<std::string>(ref));
+  };
+  auto iov = [&](const IovList& l, std::vector<Machine::Iovec>* out, bool* raw, uint64_t* a,
+                 uint64_t* n) {
+    if (const auto* r = std::get_if<IovRaw>(&l)) {
+      *raw = true;
+      *a = r->addr;
+      *n = r->count;
+      return;
+    }
+    for (const Iovec& v : std::get<std::vector<Iovec>>(l)) out->push_back({v.iov_base, v.iov_len});
+  };
+
+  return std::visit(
+      Overloaded{
+          [&](const ProcessStmt& s) {
+            ProcessCreds c{s.ruid, s.euid, s.suid, s.rgid, s.egid, s.sgid, s.caps.bits, s.dumpable};
+            absl::StatusOr<int> pid = m.CreateProcess(s.name, c);
+            if (!pid.ok()) return Fail(pos, std::string(pid.status().message()));
+            pids_[s.name] = *pid;
+            *result = absl::StrCat("pid ", *pid);
+            return true;
+          },
+          [&](const ThreadStmt& s) {
+            std::optional<int> p = Pid(pos, s.process);
+            if (!p) return false;
+            absl::StatusOr<int> tid = m.CreateThread(*p, s.name);
+            if (!tid.ok()) return Fail(pos, std::string(tid.status().message()));
+            pids_[s.name] = *tid;
+            *result = absl::StrCat("tid ", *tid);
+            return true;
+          },
+          [&](const KthreadStmt& s) {
+            absl::StatusOr<int> pid = m.CreateKthread(s.name);
+            if (!pid.ok()) return Fail(pos, std::string(pid.status().message()));
+            pids_[s.name] = *pid;
+            *result = absl::StrCat("pid ", *pid);
+            return true;
+          },
+          [&](const FileStmt&) {
+            return Fail(pos, "expected a statement this build supports: in-memory files arrive "
+                             "with file-backed mappings ([mm-share])");
+          },
+          [&](const MmapStmt& s) {
+            if (s.file) {
+              return Fail(pos, "expected an anonymous mapping: file= arrives with file-backed "
+                               "mappings ([mm-share])");
+            }
+            std::optional<int> p = Pid(pos, s.task);
+            if (!p) return false;
+            SysResult r = m.Mmap(*p, s.addr, s.len, static_cast<int>(s.prot.bits),
+                                 static_cast<int>(s.flags.bits), -1, s.offset);
+            if (r.ret != -1) {
+              last_ = LastResult{LastResult::Kind::kSys, r, {}, 0};
+              *result = absl::StrFormat("%#x", static_cast<uint64_t>(r.ret));
+              return true;
+            }
+            return sys(r);
+          },
+          [&](const MunmapStmt& s) {
+            std::optional<int> p = Pid(pos, s.task);
+            return p && sys(m.Munmap(*p, s.addr, s.len));
+          },
+          [&](const MprotectStmt& s) {
+            std::optional<int> p = Pid(pos, s.task);
+            return p && sys(m.Mprotect(*p, s.addr, s.len, static_cast<int>(s.prot.bits)));
+          },
+          [&](const StoreStmt& s) {
+            std::optional<int> p = Pid(pos, s.task);
+            if (!p) return false;
+            std::string bytes = Materialize(s.data, s.addr);
+            return access(m.Store(*p, s.addr,
+                                  absl::Span<const uint8_t>(
+                                      reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size())),
+                          s.addr, false, bytes.size());
+          },
+          [&](const FillStmt& s) {
+            std::optional<int> p = Pid(pos, s.task);
+            if (!p) return false;
+            std::string bytes(static_cast<size_t>(s.len), static_cast<char>(s.byte));
+            if (s.kind == FillStmt::Kind::kPattern) {
+              for (uint64_t i = 0; i < s.len; ++i) bytes[i] = static_cast<char>(PatternByte(s.addr + i));
+            }
+            return access(m.Store(*p, s.addr,
+                                  absl::Span<const uint8_t>(
+                                      reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size())),
+                          s.addr, false, s.len);
+          },
+          [&](const LoadStmt& s) {
+            std::optional<int> p = Pid(pos, s.task);
+            return p && access(m.Load(*p, s.addr, s.len), s.addr, true, s.len);
+          },
+          [&](const ProcessVmRwStmt& s) {
+            std::optional<int> p = Pid(pos, s.task);
+            if (!p) return false;
+            std::optional<int> target = pid_of(s.pid);
+            if (!target) return false;
+            std::vector<Machine::Iovec> lv, rv;
+            bool lraw = false, rraw = false;
+            uint64_t la = 0, ln = 0, ra = 0, rn = 0;
+            iov(s.local, &lv, &lraw, &la, &ln);
+            iov(s.remote, &rv, &rraw, &ra, &rn);
+            if (lraw || rraw) {
+              return Fail(pos, "expected both iovec lists explicit or both raw(ADDR,COUNT)");
+            }
+            SysResult r = s.vm_write ? m.ProcessVmWritev(*p, *target, lv, rv, s.flags)
+                                     : m.ProcessVmReadv(*p, *target, lv, rv, s.flags);
+            return sys(r);
+          },
+          [&](const ForkStmt& s) {
+            std::optional<int> p = Pid(pos, s.task);
+            if (!p) return false;
+            SysResult r = m.Fork(*p);
+            if (r.ret > 0) pids_[s.child] = static_cast<int>(r.ret);
+            return sys(r);
+          },
+          [&](const ExitStmt& s) {
+            std::optional<int> p = Pid(pos, s.task);
+            return p && sys(m.Exit(*p));
+          },
+          [&](const ReapStmt& s) {
+            std::optional<int> p = Pid(pos, s.task);
+            std::optional<int> c = p ? Pid(pos, s.child) : std::nullopt;
+            return c && sys(m.Reap(*p, *c));
+          },
+          [&](const SetresuidStmt& s) {
+            std::optional<int> p = Pid(pos, s.task);
+            return p && sys(m.SetResUid(*p, s.ruid, s.euid, s.suid));
+          },
+          [&](const SetresgidStmt& s) {
+            std::optional<int> p = Pid(pos, s.task);
+            return p && sys(m.SetResGid(*p, s.rgid, s.egid, s.sgid));
+          },
+          [&](const CapsetStmt& s) {
+            std::optional<int> p = Pid(pos, s.task);
+            return p && sys(m.CapSet(*p, s.caps.bits));
+          },
+          [&](const DumpableStmt& s) {
+            std::optional<int> p = Pid(pos, s.task);
+            return p && sys(m.SetDumpable(*p, s.dumpable));
+          },
+          [&](const ExpectMemStmt& s) {
+            std::optional<int> p = Pid(pos, s.task);
+            if (!p) return false;
+            std::string want = Materialize(s.data, s.addr);
+            absl::StatusOr<std::vector<uint8_t>> got = m.PeekUser(*p, s.addr, want.size());
+            if (!got.ok()) {
+              ExpectFailed(pos, BytesForHumans(want), std::string(got.status().message()));
+              *result = "FAILED";
+            } else if (std::string(got->begin(), got->end()) != want) {
+              ExpectFailed(pos, BytesForHumans(want), BytesForHumans(std::string(got->begin(), got->end())));
+              *result = "FAILED";
+            } else {
+              *result = "ok";
+            }
+            return true;
+          },
+          [&](const ExpectSameStmt& s) {
+            std::optional<int> p = Pid(pos, s.task);
+            std::optional<int> q = p ? Pid(pos, s.other_task) : std::nullopt;
+            if (!q) return false;
+            absl::StatusOr<std::vector<uint8_t>> a = m.PeekUser(*p, s.addr, s.len);
+            absl::StatusOr<std::vector<uint8_t>> b = m.PeekUser(*q, s.other_addr, s.len);
+            if (!a.ok() || !b.ok()) {
+              ExpectFailed(pos, "both ranges readable",
+                           std::string(!a.ok() ? a.status().message() : b.status().message()));
+              *result = "FAILED";
+            } else if (*a != *b) {
+              size_t i = 0;
+              while ((*a)[i] == (*b)[i]) ++i;
+              ExpectFailed(pos, "equal bytes",
+                           absl::StrFormat("a difference at offset %d (%#04x vs %#04x)", i, (*a)[i], (*b)[i]));
+              *result = "FAILED";
+            } else {
+              *result = "ok";
+            }
+            return true;
+          },
+          [&](const ShowStmt& s) {
+            absl::StatusOr<std::string> text = std::visit(
+                Overloaded{
+                    [&](const scenario::ShowMaps& w) -> absl::StatusOr<std::string> {
+                      std::optional<int> p = Pid(pos, w.task);
+                      if (!p) return absl::NotFoundError("");
+                      return sim::ShowMaps(m, *p);
+                    },
+                    [&](const scenario::ShowPagetable& w) -> absl::StatusOr<std::string> {
+                      std::optional<int> p = Pid(pos, w.task);
+                      if (!p) return absl::NotFoundError("");
+                      return w.addr ? sim::ShowPagetableWalk(m, *p, *w.addr) : sim::ShowPagetable(m, *p);
+                    },
+                    [&](const scenario::ShowPagemap& w) -> absl::StatusOr<std::string> {
+                      std::optional<int> p = Pid(pos, w.task);
+                      if (!p) return absl::NotFoundError("");
+                      return sim::ShowPagemap(m, *p, w.addr, w.len);
+                    },
+                    [&](const scenario::ShowTlb& w) -> absl::StatusOr<std::string> {
+                      return sim::ShowTlb(m, w.cpu ? static_cast<int>(*w.cpu) : -1);
+                    },
+                    [&](const scenario::ShowPage& w) -> absl::StatusOr<std::string> { return sim::ShowPage(m, w.pfn); },
+                    [&](const scenario::ShowBuddy&) -> absl::StatusOr<std::string> { return sim::ShowBuddy(m); },
+                    [&](const scenario::ShowVmstat&) -> absl::StatusOr<std::string> { return sim::ShowVmstat(m); },
+                },
+                s.what);
+            if (invalid_) return false;
+            if (!text.ok()) return Fail(pos, std::string(text.status().message()));
+            *result = *text;
+            return true;
+          },
+          [&](const FailStmt& s) {
+            FaultSpec spec;
+            spec.nth = s.nth.value_or(0);
+            spec.times = s.times ? static_cast<int64_t>(*s.times) : 1;
+            spec.probability = s.probability_ppb ? *s.probability_ppb / 1e9 : 1.0;
+            absl::Status st = faults_->Arm(s.point, spec);
+            if (!st.ok()) return Fail(pos, absl::StrCat("expected a fault point: ", st.message()));
+            return true;
+          },
+          [&](const TraceStmt& s) {
+            TraceLevel level = s.level == TraceStmt::Level::kOff     ? TraceLevel::kOff
+                               : s.level == TraceStmt::Level::kCalls ? TraceLevel::kCalls
+                                                                     : TraceLevel::kFull;
+            recorder_->set_level(level);
+            kernel::kernel_observer* obs = level == TraceLevel::kOff ? nullptr : recorder_.get();
+            m.kernel()->observer = obs;
+            for (int i = 0; i < m.num_cpus(); ++i) {
+              m.cpu(i).set_observer(level == TraceLevel::kOff ? nullptr : recorder_.get());
+            }
+            return true;
+          },
+          [&](const auto&) { return Fail(pos, "internal: statement not handled here"); },
+      },
+      stmt);
+}
+
+bool Interpreter::CheckExpect(const ExpectStmt& e) {
+  const SourcePos& pos = e.pos;
+  std::string got;
+  if (last_.kind == LastResult::Kind::kSys) {
+    got = FormatSys(last_.sys);
+  } else if (last_.kind == LastResult::Kind::kAccess) {
+    got = FormatAccess(last_.access, last_.load, last_.len);
+  } else {
+    return Fail(pos, "expected `expect` after a statement with a result");
+  }
+  std::string want;
+  bool ok = std::visit(
+      Overloaded{
+          [&](const ExpectValue& v) {
+            want = absl::StrCat(static_cast<long>(v.value));
+            if (last_.kind == LastResult::Kind::kSys) {
+              return last_.sys.ret == static_cast<long>(v.value) &&
+                     !(last_.sys.ret == -1 && last_.sys.err != 0);
+            }
+            // A store or fill "returns" the number of bytes it stored.
+            return !last_.load && last_.access.ok && v.value == last_.len;
+          },
+          [&](const ExpectErrno& v) {
+            const char* n = ErrnoName(v.err);
+            want = absl::StrCat("-1 ", n != nullptr ? n : "?");
+            return last_.kind == LastResult::Kind::kSys && last_.sys.ret == -1 && last_.sys.err == v.err;
+          },
+          [&](const ExpectData& v) {
+            std::string bytes = Materialize(v.data, last_.addr);
+            want = BytesForHumans(bytes);
+            return last_.kind == LastResult::Kind::kAccess && last_.access.ok &&
+                   std::string(last_.access.bytes.begin(), last_.access.bytes.end()) == bytes;
+          },
+          [&](const ExpectSignal& v) {
+            want = SignalName(v.signo);
+            return last_.kind == LastResult::Kind::kAccess && !last_.access.ok &&
+                   last_.access.signal == v.signo;
+          },
+      },
+      e.result);
+  if (ok) {
+    out_ << absl::StrFormat("[%d] %s ok\n", pos.line, FormatStatement(Statement(e)));
+  } else {
+    ExpectFailed(pos, want, got);
+  }
+  return true;
+}
+
+}  // namespace sim

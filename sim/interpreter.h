@@ -1,0 +1,99 @@
+// sim/interpreter.h: runs a scenario (sim/scenario/ast.h) on a Machine.
+//
+// Each statement is echoed with its line number and its result, strace style:
+//   [12] reader: process_vm_readv target [0x7f1000000000:16K] [0x7f0000002000:8K] = 4096
+// `expect` lines check the previous statement; a failed expectation prints
+//   FILE:LINE: expectation failed: expected X, got Y
+// and the run goes on. Errors that make the scenario meaningless (a name that never came
+// into being because fork failed, an unsupported statement) stop the run with
+//   FILE:LINE:COL: what was expected.
+//
+// Exit status (Run's return value): 0 every expectation held; 1 at least one failed (or,
+// with check_vm, the machine became inconsistent); 2 the scenario could not run.
+#ifndef MMSIM_SIM_INTERPRETER_H_
+#define MMSIM_SIM_INTERPRETER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "sim/fault/fault_policy.h"
+#include "sim/machine.h"
+#include "sim/scenario/ast.h"
+#include "sim/trace/recorder.h"
+
+namespace sim {
+
+struct InterpreterOptions {
+  MachineConfig machine;           // overridden by a `machine` statement, then by flags
+  bool memory_set = false, cpus_set = false, tlb_set = false, seed_set = false;  // by flags
+  TraceLevel trace = TraceLevel::kOff;
+  bool trace_json = false;         // collect Chrome JSON instead of printing text
+  bool check_vm = false;           // debug_vm after every statement
+  std::ostream* trace_out = nullptr;  // text traces go here (null: with the echo)
+};
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitExpectationFailed = 1;
+inline constexpr int kExitInvalid = 2;
+
+class Interpreter {
+ public:
+  Interpreter(InterpreterOptions options, std::ostream& out, std::ostream& err);
+  ~Interpreter();
+
+  // Runs a whole scenario; returns the exit status.
+  int Run(const scenario::Scenario& scenario);
+  // Runs one statement (interactive use). Returns false if the run must stop.
+  bool Step(const scenario::Statement& stmt);
+  int exit_status() const;
+  // The Chrome trace JSON of everything recorded (when options.trace_json).
+  std::string TraceJson() const;
+  Machine* machine() { return machine_.get(); }
+  // The pid a scenario name stands for, if that task was created.
+  std::optional<int> PidOfName(const std::string& name) const {
+    auto it = pids_.find(name);
+    return it == pids_.end() ? std::nullopt : std::optional<int>(it->second);
+  }
+
+ private:
+  struct LastResult {
+    enum class Kind { kNone, kSys, kAccess } kind = Kind::kNone;
+    SysResult sys{0, 0};
+    UserAccess access{};
+    uint64_t addr = 0;  // where a load read from (anchors pattern DATA)
+    uint64_t len = 0;   // bytes a store/fill/load covered
+    bool load = false;
+  };
+
+  bool EnsureMachine(const scenario::SourcePos& pos);
+  bool Fail(const scenario::SourcePos& pos, const std::string& what);  // exit 2
+  void ExpectFailed(const scenario::SourcePos& pos, const std::string& want,
+                    const std::string& got);
+  std::optional<int> Pid(const scenario::SourcePos& pos, const std::string& name);
+  std::string FormatSys(const SysResult& r) const;
+  std::string FormatAccess(const UserAccess& a, bool load, uint64_t len) const;
+  std::string Materialize(const scenario::Data& data, uint64_t anchor) const;
+  bool Execute(const scenario::Statement& stmt, std::string* result);
+  bool CheckExpect(const scenario::ExpectStmt& e);
+  void FlushTrace();
+
+  InterpreterOptions options_;
+  std::ostream& out_;
+  std::ostream& err_;
+  std::unique_ptr<Machine> machine_;
+  std::unique_ptr<TraceRecorder> recorder_;
+  std::unique_ptr<FaultPolicy> faults_;
+  std::map<std::string, int> pids_;
+  LastResult last_;
+  int failures_ = 0;
+  bool invalid_ = false;
+  std::string json_;
+};
+
+}  // namespace sim
+
+#endif  // MMSIM_SIM_INTERPRETER_H_
