@@ -31,8 +31,13 @@ namespace {
 using E = PagingEntry;
 
 struct Config {
-  bool cpl3, wp, nxe, smep, smap, ac;
-  AccessType type;
+  bool cpl3 = false;
+  bool wp = false;
+  bool nxe = false;
+  bool smep = false;
+  bool smap = false;
+  bool ac = false;
+  AccessType type = AccessType::kRead;
 };
 
 struct Expected {
@@ -183,9 +188,8 @@ TEST_P(AccessMatrixTest, WalkerMatchesReference) {
 INSTANTIATE_TEST_SUITE_P(AllLeafSizes, AccessMatrixTest,
                          ::testing::Values(PageSize::k4K, PageSize::k2M,
                                            PageSize::k1G),
-                         [](const ::testing::TestParamInfo<PageSize>& info) {
-                           return std::string("Leaf") +
-                                  PageSizeName(info.param);
+                         [](const ::testing::TestParamInfo<PageSize>& p) {
+                           return std::string("Leaf") + PageSizeName(p.param);
                          });
 
 // A few rows of the matrix spelled out, so a reader can check the reference
