@@ -2,6 +2,7 @@
 #include "sim/interpreter.h"
 
 #include <csignal>
+#include <cstring>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -136,7 +137,8 @@ std::string Interpreter::FormatAccess(const UserAccess& a, bool load, uint64_t l
                            a.error_code);
   }
   if (load) return BytesForHumans(std::string(a.bytes.begin(), a.bytes.end()));
-  return absl::StrCat(len);  // a store reports the bytes it stored
+  (void)len;
+  return "0";  // a store that completes returns 0, like a finished instruction
 }
 
 std::string Interpreter::Materialize(const Data& data, uint64_t anchor) const {
@@ -321,11 +323,29 @@ bool Interpreter::Execute(const Statement& stmt, std::string* result) {
             uint64_t la = 0, ln = 0, ra = 0, rn = 0;
             iov(s.local, &lv, &lraw, &la, &ln);
             iov(s.remote, &rv, &rraw, &ra, &rn);
-            if (lraw || rraw) {
-              return Fail(pos, "expected both iovec lists explicit or both raw(ADDR,COUNT)");
+            if (!lraw && !rraw) {
+              SysResult r = s.vm_write ? m.ProcessVmWritev(*p, *target, lv, rv, s.flags)
+                                       : m.ProcessVmReadv(*p, *target, lv, rv, s.flags);
+              return sys(r);
             }
-            SysResult r = s.vm_write ? m.ProcessVmWritev(*p, *target, lv, rv, s.flags)
-                                     : m.ProcessVmReadv(*p, *target, lv, rv, s.flags);
+            // A raw pointer on one side: lay the explicit list out on the caller's stack the
+            // way libc would (as Machine's Iovec form does), then pass both as they are.
+            uint64_t next = Machine::kStackTop - Machine::kIovecArea;
+            auto lay_out = [&](const std::vector<Machine::Iovec>& v, uint64_t* a, uint64_t* n) {
+              std::vector<uint8_t> bytes(v.size() * 16);
+              for (size_t i = 0; i < v.size(); ++i) {
+                std::memcpy(&bytes[16 * i], &v[i].base, 8);
+                std::memcpy(&bytes[16 * i + 8], &v[i].len, 8);
+              }
+              *a = next;
+              *n = v.size();
+              if (!bytes.empty()) (void)m.Store(*p, next, bytes);
+              next += (bytes.size() + 15) & ~uint64_t{15};
+            };
+            if (!lraw) lay_out(lv, &la, &ln);
+            if (!rraw) lay_out(rv, &ra, &rn);
+            SysResult r = s.vm_write ? m.ProcessVmWritev(*p, *target, la, ln, ra, rn, s.flags)
+                                     : m.ProcessVmReadv(*p, *target, la, ln, ra, rn, s.flags);
             return sys(r);
           },
           [&](const ForkStmt& s) {
@@ -473,8 +493,8 @@ bool Interpreter::CheckExpect(const ExpectStmt& e) {
               return last_.sys.ret == static_cast<long>(v.value) &&
                      !(last_.sys.ret == -1 && last_.sys.err != 0);
             }
-            // A store or fill "returns" the number of bytes it stored.
-            return !last_.load && last_.access.ok && v.value == last_.len;
+            // A store or fill that completes "returns" 0.
+            return !last_.load && last_.access.ok && v.value == 0;
           },
           [&](const ExpectErrno& v) {
             const char* n = ErrnoName(v.err);

@@ -1,0 +1,33 @@
+# LTP testcases/kernel/syscalls/cma/process_vm_writev02.c with bufsz = 100000:
+# child 0 fills its buffer with DEFAULT_CHAR (53); child 1 writes bufsz bytes
+# from the middle of a buffer padded with PADDING_SIZE (10) bytes of 53 on each
+# side; child 0 then checks every byte, and that nothing past the end changed.
+let BUF = 0x800000
+let BUFSZ = 100000
+let PADDING_SIZE = 10
+process ltp
+process child0   # LTP forks here; fork itself arrives with [mm-share]
+process child1   # LTP forks here; fork itself arrives with [mm-share]
+
+child0: mmap BUF 128K rw- private,anon
+expect BUF
+child0: fill BUF BUFSZ 53
+expect 0
+
+child1: mmap BUF-4K 132K rw- private,anon
+expect BUF-4K
+child1: fill BUF-PADDING_SIZE BUFSZ+2*PADDING_SIZE 53
+expect 0
+child1: fill BUF BUFSZ pattern
+expect 0
+child1: process_vm_writev child0 [BUF:BUFSZ] [BUF:BUFSZ]
+expect BUFSZ
+
+expect-mem child0 BUF pattern(BUFSZ)
+# ...and nothing after it changed (up to the end of the last page child 0 touched).
+expect-mem child0 BUF+BUFSZ repeat(0x819000-(BUF+BUFSZ), 0)
+
+child1: exit
+ltp: reap child1
+child0: exit
+ltp: reap child0
