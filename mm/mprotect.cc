@@ -180,8 +180,10 @@ int do_mprotect_pkey(unsigned long start, size_t len, unsigned long prot, int pk
     tmp = std::min(vma->vm_end, end);
     error = mprotect_fixup(mm, &tlb, vma, &prev, nstart, tmp, newflags);
     if (error) break;
+    // vma_iter_end: prev now covers [nstart, tmp) and possibly more (after a merge).
+    tmp = prev->vm_end;
     nstart = tmp;
-    vma = find_vma(mm, tmp);  // vma_iter_end / next in the (possibly changed) tree
+    vma = find_vma(mm, tmp);
   }
   tlb_finish_mmu(&tlb);
   if (!error && tmp < end) error = -ENOMEM;

@@ -1,0 +1,243 @@
+// mm/vma_test.cc: VMA lookup, mmap placement and arguments, splitting and merging
+// (checked against what Linux 6.x does), map_count and its limit.
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "mm/mm.h"
+#include "mm/mmzone.h"
+#include "mm/testing/mm_fixture.h"
+
+namespace kernel {
+namespace {
+
+using mm_testing::MmMachine;
+
+constexpr unsigned long kRW = PROT_READ | PROT_WRITE;
+constexpr unsigned long kAnon = MAP_PRIVATE | MAP_ANONYMOUS;
+long Err(unsigned long v) { return static_cast<long>(v); }
+
+std::vector<std::pair<unsigned long, unsigned long>> Vmas(mm_struct* mm) {
+  std::vector<std::pair<unsigned long, unsigned long>> out;
+  for (auto& [start, vma] : mm->mm_mt) out.push_back({vma->vm_start, vma->vm_end});
+  return out;
+}
+
+class VmaTest : public ::testing::Test {
+ protected:
+  VmaTest() : m_(16 << 20, 1) {
+    mm_ = m_.NewMm();
+    m_.RunOn(0, mm_);
+  }
+  MmMachine m_;
+  mm_struct* mm_;
+};
+
+TEST_F(VmaTest, FindVmaEdges) {
+  const unsigned long A = 0x100000, B = 0x200000;
+  ASSERT_EQ(m_.Mmap(0, A, 2 * PAGE_SIZE, kRW, kAnon | MAP_FIXED), A);
+  ASSERT_EQ(m_.Mmap(0, B, PAGE_SIZE, PROT_READ, kAnon | MAP_FIXED), B);
+  vm_area_struct* va = vma_lookup(mm_, A);
+  vm_area_struct* vb = vma_lookup(mm_, B);
+  ASSERT_NE(va, nullptr);
+  ASSERT_NE(vb, nullptr);
+  EXPECT_EQ(find_vma(mm_, 0), va);                      // below everything: the first
+  EXPECT_EQ(find_vma(mm_, A), va);
+  EXPECT_EQ(find_vma(mm_, A + 2 * PAGE_SIZE - 1), va);  // last byte
+  EXPECT_EQ(find_vma(mm_, A + 2 * PAGE_SIZE), vb);      // vm_end is exclusive
+  EXPECT_EQ(find_vma(mm_, B - 1), vb);                  // in the gap: the next one
+  EXPECT_EQ(find_vma(mm_, B + PAGE_SIZE), nullptr);     // above everything
+  EXPECT_EQ(vma_lookup(mm_, B - 1), nullptr);
+  EXPECT_EQ(vma_lookup(mm_, A + PAGE_SIZE), va);
+  vm_area_struct* prev = nullptr;
+  EXPECT_EQ(find_vma_prev(mm_, B, &prev), vb);
+  EXPECT_EQ(prev, va);
+  EXPECT_EQ(find_vma_prev(mm_, A, &prev), va);
+  EXPECT_EQ(prev, nullptr);
+  EXPECT_EQ(find_vma_prev(mm_, B + PAGE_SIZE, &prev), nullptr);
+  EXPECT_EQ(prev, vb);
+  EXPECT_EQ(find_vma_intersection(mm_, A + 2 * PAGE_SIZE, B), nullptr);
+  EXPECT_EQ(find_vma_intersection(mm_, A + 2 * PAGE_SIZE, B + 1), vb);
+  EXPECT_EQ(vma_next(mm_, va), vb);
+  EXPECT_EQ(vma_next(mm_, vb), nullptr);
+  EXPECT_EQ(vma_prev(mm_, vb), va);
+}
+
+TEST_F(VmaTest, TopDownPlacementMergesNeighbours) {
+  const unsigned long base = mm_->mmap_base;
+  unsigned long a = m_.Mmap(0, 0, 2 * PAGE_SIZE, kRW, kAnon);
+  EXPECT_EQ(a, base - 2 * PAGE_SIZE);
+  unsigned long b = m_.Mmap(0, 0, PAGE_SIZE, kRW, kAnon);
+  EXPECT_EQ(b, a - PAGE_SIZE);
+  EXPECT_EQ(mm_->map_count, 1);  // same flags, adjacent: one VMA
+  unsigned long c = m_.Mmap(0, 0, PAGE_SIZE, PROT_READ, kAnon);
+  EXPECT_EQ(c, b - PAGE_SIZE);
+  EXPECT_EQ(mm_->map_count, 2);  // different flags: no merge
+  vm_area_struct* v = vma_lookup(mm_, a);
+  EXPECT_EQ(v->vm_start, b);
+  EXPECT_EQ(v->vm_end, base);
+  EXPECT_EQ(v->vm_pgoff, b >> PAGE_SHIFT);
+  EXPECT_EQ(v->vm_flags & VM_ACCESS_FLAGS, VM_READ | VM_WRITE);
+  EXPECT_EQ(pgprot_val(v->vm_page_prot), pgprot_val(PAGE_COPY));  // COW: read-only PTEs
+  EXPECT_EQ(mm_->total_vm, 4u);
+  EXPECT_EQ(mm_->data_vm, 3u);
+}
+
+TEST_F(VmaTest, HintFixedAndNoReplace) {
+  unsigned long hint = 0x7000000;
+  EXPECT_EQ(m_.Mmap(0, hint, PAGE_SIZE, kRW, kAnon), hint);
+  // The hint is taken but occupied: the kernel picks elsewhere.
+  unsigned long other = m_.Mmap(0, hint, PAGE_SIZE, kRW, kAnon);
+  EXPECT_NE(other, hint);
+  EXPECT_FALSE(IS_ERR_VALUE(other));
+  EXPECT_EQ(Err(m_.Mmap(0, hint, PAGE_SIZE, kRW, kAnon | MAP_FIXED_NOREPLACE)), -EEXIST);
+  ASSERT_TRUE(m_.UserStore(0, hint, 9).ok());
+  const unsigned long free_before = nr_free_pages();
+  const long tables_before = m_.stat(NR_PAGETABLE);
+  // MAP_FIXED replaces: the old page (and the tables only it used) are freed, and the new
+  // mapping reads zero.
+  EXPECT_EQ(m_.Mmap(0, hint, PAGE_SIZE, PROT_READ, kAnon | MAP_FIXED), hint);
+  EXPECT_EQ(m_.stat(NR_PAGETABLE), tables_before - 3);
+  EXPECT_EQ(nr_free_pages(), free_before + 1 + 3);
+  uint64_t v = 1;
+  ASSERT_TRUE(m_.UserLoad(0, hint, &v).ok());
+  EXPECT_EQ(v, 0u);
+  EXPECT_EQ(vma_lookup(mm_, hint)->vm_flags & VM_ACCESS_FLAGS, VM_READ);
+  // Hints below mmap_min_addr are raised to it.
+  EXPECT_EQ(m_.Mmap(0, 0x1000, PAGE_SIZE, kRW, kAnon), mmap_min_addr);
+  EXPECT_EQ(m_.DebugVm(), "");
+}
+
+TEST_F(VmaTest, ArgumentErrors) {
+  EXPECT_EQ(Err(m_.Mmap(0, 0, 0, kRW, kAnon)), -EINVAL);                     // len 0
+  EXPECT_EQ(Err(m_.Mmap(0, 0x100001, PAGE_SIZE, kRW, kAnon | MAP_FIXED)), -EINVAL);
+  EXPECT_EQ(Err(m_.Mmap(0, 0, PAGE_SIZE, kRW, MAP_ANONYMOUS)), -EINVAL);    // no type
+  EXPECT_EQ(Err(m_.Mmap(0, 0, PAGE_SIZE, kRW, MAP_SHARED | MAP_ANONYMOUS)), -EINVAL);
+  EXPECT_EQ(Err(m_.Mmap(0, 0, TASK_SIZE + PAGE_SIZE, kRW, kAnon)), -ENOMEM);
+  EXPECT_EQ(Err(m_.Mmap(0, 0, ~0UL - 10, kRW, kAnon)), -ENOMEM);            // len overflows
+  EXPECT_EQ(Err(m_.Mmap(0, TASK_SIZE - PAGE_SIZE, 2 * PAGE_SIZE, kRW, kAnon | MAP_FIXED)),
+            -ENOMEM);
+  EXPECT_EQ(Err(m_.Mmap(0, 0x1000, PAGE_SIZE, kRW, kAnon | MAP_FIXED)), -EPERM);
+  EXPECT_EQ(m_.Munmap(0, 0x100001, PAGE_SIZE), -EINVAL);
+  EXPECT_EQ(m_.Munmap(0, 0x100000, 0), -EINVAL);
+  EXPECT_EQ(m_.Munmap(0, 0x100000, PAGE_SIZE), 0);  // nothing mapped: fine
+  EXPECT_EQ(m_.Mprotect(0, 0x100001, PAGE_SIZE, PROT_READ), -EINVAL);
+  EXPECT_EQ(m_.Mprotect(0, 0x100000, 0, PROT_READ), 0);
+  EXPECT_EQ(m_.Mprotect(0, 0x100000, PAGE_SIZE, PROT_READ), -ENOMEM);  // unmapped
+  EXPECT_EQ(m_.Mprotect(0, 0x100000, PAGE_SIZE, 0x8), -EINVAL);        // unknown bit
+  ASSERT_EQ(m_.Mmap(0, 0x100000, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0x100000u);
+  ASSERT_EQ(m_.Mmap(0, 0x102000, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0x102000u);
+  EXPECT_EQ(m_.Mprotect(0, 0x100000, 3 * PAGE_SIZE, PROT_READ), -ENOMEM);  // a hole
+  // The first VMA was changed before the hole was found (as in Linux).
+  EXPECT_EQ(mm_->map_count, 2);
+  EXPECT_EQ(vma_lookup(mm_, 0x100000)->vm_flags & VM_ACCESS_FLAGS, VM_READ);
+}
+
+TEST_F(VmaTest, FlagsFromMmapArguments) {
+  unsigned long a = m_.Mmap(0, 0, PAGE_SIZE, kRW, kAnon | MAP_NORESERVE);
+  EXPECT_TRUE(vma_lookup(mm_, a)->vm_flags & VM_NORESERVE);
+  EXPECT_FALSE(vma_lookup(mm_, a)->vm_flags & VM_ACCOUNT);
+  unsigned long b = m_.Mmap(0, 0x20000000, 4 * PAGE_SIZE, kRW, kAnon | MAP_GROWSDOWN);
+  EXPECT_TRUE(vma_lookup(mm_, b)->vm_flags & VM_GROWSDOWN);
+  EXPECT_TRUE(vma_lookup(mm_, b)->vm_flags & VM_ACCOUNT);
+  // The stack guard gap keeps a hinted mapping from ending right below it.
+  unsigned long c = m_.Mmap(0, b - PAGE_SIZE, PAGE_SIZE, kRW, kAnon);
+  EXPECT_NE(c, b - PAGE_SIZE);
+  unsigned long x = m_.Mmap(0, 0, PAGE_SIZE, PROT_EXEC, kAnon);
+  EXPECT_EQ(mm_->exec_vm, 1u);
+  // --x is readable at the PTE level on x86; -w- private is a read-only (COW) PTE.
+  EXPECT_EQ(pgprot_val(vma_lookup(mm_, x)->vm_page_prot), pgprot_val(PAGE_READONLY_EXEC));
+  EXPECT_EQ(pgprot_val(vm_get_page_prot(VM_WRITE)), pgprot_val(PAGE_COPY));
+  EXPECT_EQ(pgprot_val(vm_get_page_prot(VM_NONE)), pgprot_val(PAGE_NONE));
+  EXPECT_EQ(pgprot_val(vm_get_page_prot(VM_SHARED | VM_WRITE)), pgprot_val(PAGE_SHARED));
+}
+
+TEST_F(VmaTest, MprotectMiddleSplitsInThreeAndRestoringMergesBack) {
+  unsigned long a = m_.Mmap(0, 0, 3 * PAGE_SIZE, kRW, kAnon);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(m_.UserStore(0, a + i * PAGE_SIZE, i).ok());
+  ASSERT_EQ(m_.Mprotect(0, a + PAGE_SIZE, PAGE_SIZE, PROT_READ), 0);
+  EXPECT_EQ(mm_->map_count, 3);
+  auto vmas = Vmas(mm_);
+  ASSERT_EQ(vmas.size(), 3u);
+  EXPECT_EQ(vmas[0], std::make_pair(a, a + PAGE_SIZE));
+  EXPECT_EQ(vmas[1], std::make_pair(a + PAGE_SIZE, a + 2 * PAGE_SIZE));
+  EXPECT_EQ(vma_lookup(mm_, a + PAGE_SIZE)->vm_pgoff, (a >> PAGE_SHIFT) + 1);
+  EXPECT_FALSE(pte_write(*MmMachine::PteOf(mm_, a + PAGE_SIZE)));
+  EXPECT_TRUE(pte_write(*MmMachine::PteOf(mm_, a)));
+  EXPECT_EQ(m_.DebugVm(), "");
+  ASSERT_EQ(m_.Mprotect(0, a + PAGE_SIZE, PAGE_SIZE, kRW), 0);
+  EXPECT_EQ(mm_->map_count, 1);
+  EXPECT_EQ(Vmas(mm_)[0], std::make_pair(a, a + 3 * PAGE_SIZE));
+  // The exclusive anon page got its write bit back without a fault.
+  EXPECT_TRUE(pte_write(*MmMachine::PteOf(mm_, a + PAGE_SIZE)));
+  EXPECT_EQ(m_.DebugVm(), "");
+}
+
+TEST_F(VmaTest, MprotectEdgesMergeWithNeighbours) {
+  unsigned long a = m_.Mmap(0, 0, 4 * PAGE_SIZE, kRW, kAnon);
+  ASSERT_EQ(m_.Mprotect(0, a, 2 * PAGE_SIZE, PROT_READ), 0);  // split: [RO RO][RW RW]
+  EXPECT_EQ(mm_->map_count, 2);
+  ASSERT_EQ(m_.Mprotect(0, a + 2 * PAGE_SIZE, PAGE_SIZE, PROT_READ), 0);  // merges left
+  EXPECT_EQ(mm_->map_count, 2);
+  EXPECT_EQ(vma_lookup(mm_, a)->vm_end, a + 3 * PAGE_SIZE);
+  ASSERT_EQ(m_.Mprotect(0, a + 2 * PAGE_SIZE, PAGE_SIZE, kRW), 0);  // merges right
+  EXPECT_EQ(mm_->map_count, 2);
+  EXPECT_EQ(vma_lookup(mm_, a + 3 * PAGE_SIZE)->vm_start, a + 2 * PAGE_SIZE);
+  ASSERT_EQ(m_.Mprotect(0, a, 4 * PAGE_SIZE, PROT_NONE), 0);  // both become one
+  EXPECT_EQ(mm_->map_count, 1);
+  uint64_t v;
+  EXPECT_TRUE(m_.UserLoad(0, a, &v).sigsegv);
+  EXPECT_EQ(m_.DebugVm(), "");
+}
+
+TEST_F(VmaTest, MunmapMiddleSplitsAndRefillMerges) {
+  unsigned long a = m_.Mmap(0, 0, 3 * PAGE_SIZE, kRW, kAnon);
+  ASSERT_EQ(m_.Munmap(0, a + PAGE_SIZE, PAGE_SIZE), 0);
+  EXPECT_EQ(mm_->map_count, 2);
+  EXPECT_EQ(mm_->total_vm, 2u);
+  // Filling the hole with the same flags merges all three back into one.
+  ASSERT_EQ(m_.Mmap(0, a + PAGE_SIZE, PAGE_SIZE, kRW, kAnon | MAP_FIXED), a + PAGE_SIZE);
+  EXPECT_EQ(mm_->map_count, 1);
+  EXPECT_EQ(Vmas(mm_)[0], std::make_pair(a, a + 3 * PAGE_SIZE));
+  // munmap across several VMAs.
+  ASSERT_EQ(m_.Mprotect(0, a + PAGE_SIZE, PAGE_SIZE, PROT_READ), 0);
+  ASSERT_EQ(m_.Munmap(0, a, 3 * PAGE_SIZE), 0);
+  EXPECT_EQ(mm_->map_count, 0);
+  EXPECT_EQ(mm_->total_vm, 0u);
+}
+
+TEST_F(VmaTest, MapCountLimit) {
+  const int limit = kst().sysctl_max_map_count;
+  ASSERT_EQ(limit, DEFAULT_MAX_MAP_COUNT);
+  // Non-adjacent one-page mappings, each its own VMA, placed by hint.
+  const unsigned long base = 0x100000000UL;
+  int n = 0;
+  for (;; ++n) {
+    unsigned long want = base + 2UL * n * PAGE_SIZE;
+    unsigned long got = m_.Mmap(0, want, PAGE_SIZE, kRW, kAnon);
+    if (IS_ERR_VALUE(got)) {
+      EXPECT_EQ(Err(got), -ENOMEM);
+      break;
+    }
+    ASSERT_EQ(got, want);
+    ASSERT_LT(n, limit + 10);
+  }
+  // do_mmap refuses only when map_count is already above the limit.
+  EXPECT_EQ(n, limit + 1);
+  EXPECT_EQ(mm_->map_count, limit + 1);
+  ASSERT_EQ(m_.Munmap(0, base, 2 * PAGE_SIZE * 3), 0);  // three VMAs go
+  EXPECT_EQ(mm_->map_count, limit - 2);
+  // A three-page VMA; at the limit, splitting it is refused.
+  unsigned long big = m_.Mmap(0, 0, 3 * PAGE_SIZE, kRW, kAnon);
+  ASSERT_FALSE(IS_ERR_VALUE(big));
+  ASSERT_EQ(m_.Mmap(0, base, PAGE_SIZE, kRW, kAnon | MAP_FIXED), base);
+  EXPECT_EQ(mm_->map_count, limit);
+  EXPECT_EQ(m_.Mprotect(0, big + PAGE_SIZE, PAGE_SIZE, PROT_READ), -ENOMEM);
+  EXPECT_EQ(m_.Munmap(0, big + PAGE_SIZE, PAGE_SIZE), -ENOMEM);
+  // Unmapping a whole edge needs one split only... which is also refused at the limit,
+  // but removing the whole VMA is always allowed.
+  EXPECT_EQ(m_.Munmap(0, big, 3 * PAGE_SIZE), 0);
+  EXPECT_EQ(mm_->map_count, limit - 1);
+}
+
+}  // namespace
+}  // namespace kernel
