@@ -1,0 +1,79 @@
+// Runs the fuzzer entry point (built with gcc, no libFuzzer) over the seed
+// corpus sim/scenario/corpus/*.mms, and requires every corpus file to parse,
+// so the corpus stays a set of valid scenarios.
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "gtest/gtest.h"
+#include "sim/scenario/parser.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+
+namespace sim::scenario {
+namespace {
+
+std::filesystem::path CorpusDir() {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  std::filesystem::path base = srcdir != nullptr ? srcdir : ".";
+  return base / (workspace != nullptr ? workspace : "mmsim") / "sim/scenario/corpus";
+}
+
+std::vector<std::filesystem::path> CorpusFiles() {
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(CorpusDir(), ec)) {
+    if (e.path().extension() == ".mms") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::string ReadFile(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int RunOne(absl::string_view text) {
+  return LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+}
+
+TEST(ScenarioParserFuzzer, CorpusHasTenScenarios) {
+  EXPECT_GE(CorpusFiles().size(), 10u) << "corpus dir: " << CorpusDir();
+}
+
+TEST(ScenarioParserFuzzer, EveryCorpusFileParsesAndSurvivesTheFuzzerChecks) {
+  for (const auto& path : CorpusFiles()) {
+    SCOPED_TRACE(path.string());
+    const std::string text = ReadFile(path);
+    ASSERT_FALSE(text.empty());
+    const absl::StatusOr<Scenario> s = ParseScenario(text, path.filename().string());
+    EXPECT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ(RunOne(text), 0);
+  }
+}
+
+TEST(ScenarioParserFuzzer, EntryPointHandlesOddInputs) {
+  const std::string inputs[] = {
+      "",
+      "\n\n\n",
+      std::string("process p\0q", 11),
+      "process p\np: store 0 \"abc",
+      "let X = ((((((((((1))))))))))",
+      std::string(70000, 'x'),
+      "process p\np: process_vm_readv p [" + std::string(20000, ',') + "] []",
+      "\xff\xfe\x00\x01",
+  };
+  for (const std::string& in : inputs) EXPECT_EQ(RunOne(in), 0);
+}
+
+}  // namespace
+}  // namespace sim::scenario
