@@ -59,9 +59,12 @@ unsigned long copy_user_generic(void* kbuf, unsigned long uaddr, unsigned long l
   const unsigned long insn = dir == copy_dir::clear ? UA_INSN_CLEAR_USER : UA_INSN_COPY_USER;
   unsigned long done = 0;
   int stuck = 0;
+  bool retrying = false;  // the last pass ended in a fault the handler resolved
   while (done < len) {
-    // DEVIATION(uaccess): the fail_uaccess point, once per page-sized piece.
-    if (should_fail_point("fail_uaccess", len - done)) break;
+    // DEVIATION(uaccess): the fail_uaccess point, once per page-sized piece (not again
+    // when the piece restarts after a resolved fault).
+    if (!retrying && should_fail_point("fail_uaccess", len - done)) break;
+    retrying = false;
     const unsigned long addr = uaddr + done;
     const unsigned long chunk = std::min(len - done, PAGE_SIZE - (addr & ~PAGE_MASK));
     hw::Cpu::CopyResult r;
@@ -88,6 +91,9 @@ unsigned long copy_user_generic(void* kbuf, unsigned long uaddr, unsigned long l
       WARN_ON_ONCE(true);  // the handler keeps "fixing" a fault that keeps coming back
       break;
     }
+    // A piece lies in one page, so it faults before its first byte: it restarts whole,
+    // without a new injection decision.
+    retrying = true;
   }
   return len - done;
 }
@@ -97,7 +103,7 @@ int user_mov(void* kval, unsigned long uaddr, unsigned long size, bool store) {
   hw::Cpu* cpu = this_cpu_hw();
   const unsigned long insn = store ? UA_INSN_PUT_USER : UA_INSN_GET_USER;
   for (int stuck = 0;; ++stuck) {
-    if (should_fail_point("fail_uaccess", size)) return -EFAULT;
+    if (stuck == 0 && should_fail_point("fail_uaccess", size)) return -EFAULT;
     hw::Fault f = store ? cpu->Store(hw::VirtAddr(uaddr), kval, size)
                         : cpu->Load(hw::VirtAddr(uaddr), kval, size);
     if (f.ok()) return 0;

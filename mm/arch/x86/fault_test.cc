@@ -1,0 +1,192 @@
+// Tests of mm/arch/x86/fault.cc: do_user_addr_fault's outcomes for user and kernel mode.
+#include "mm/arch/x86/fault.h"
+
+#include "gtest/gtest.h"
+#include "mm/arch/x86/extable.h"
+#include "mm/arch/x86/uaccess.h"
+#include "mm/kernel/task.h"
+#include "mm/kernel/test/boot_fixture.h"
+#include "mm/mm.h"
+
+namespace kernel {
+namespace {
+
+using kernel_testing::BootedKernel;
+using kernel_testing::PointInjector;
+
+pt_regs UserRegs() { return pt_regs{0x401000, __USER_CS, X86_EFLAGS_IF, 0x7ffffffde000}; }
+pt_regs UaccessRegs() {
+  return pt_regs{UA_INSN_COPY_USER, __KERNEL_CS, X86_EFLAGS_IF | X86_EFLAGS_AC, 0};
+}
+
+class FaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    p_ = k_.Spawn("p");
+    k_.RunAs(p_);
+  }
+  unsigned long Map(int pages, unsigned long prot) {
+    unsigned long a = k_.Mmap(p_, 0, pages * PAGE_SIZE, prot);
+    EXPECT_FALSE(IS_ERR_VALUE(a));
+    k_.RunAs(p_);
+    return a;
+  }
+  // A user-mode access on the current CPU at CPL 3 (no fault handling).
+  hw::Fault UserStore(unsigned long va) {
+    hw::Cpu* c = this_cpu_hw();
+    c->SetCpl(3);
+    uint8_t b = 1;
+    hw::Fault f = c->Store(hw::VirtAddr(va), &b, 1);
+    c->SetCpl(0);
+    return f;
+  }
+  void ExpectSignal(int sig, int code, unsigned long addr, unsigned long error_code) {
+    EXPECT_EQ(p_->last_signal, sig);
+    EXPECT_EQ(p_->last_si_code, code);
+    EXPECT_EQ(p_->last_signal_addr, addr);
+    EXPECT_EQ(p_->thread.cr2, addr);
+    EXPECT_EQ(p_->thread.trap_nr, static_cast<unsigned long>(X86_TRAP_PF));
+    EXPECT_EQ(p_->thread.error_code, error_code);
+  }
+
+  BootedKernel k_;
+  task_struct* p_ = nullptr;
+};
+
+TEST_F(FaultTest, UnmappedUserReadIsSegvMaperr) {
+  pt_regs regs = UserRegs();
+  do_user_addr_fault(&regs, X86_PF_USER, 0x10000);
+  ExpectSignal(SIGSEGV, SEGV_MAPERR, 0x10000, X86_PF_USER);
+}
+
+TEST_F(FaultTest, WriteToReadOnlyVmaIsSegvAccerr) {
+  unsigned long a = Map(1, PROT_READ);
+  pt_regs regs = UserRegs();
+  do_user_addr_fault(&regs, X86_PF_USER | X86_PF_WRITE, a + 8);
+  ExpectSignal(SIGSEGV, SEGV_ACCERR, a + 8, X86_PF_USER | X86_PF_WRITE);
+  EXPECT_FALSE(rwsem_is_locked(&p_->mm->mmap_lock));
+}
+
+TEST_F(FaultTest, ProtNoneAndExecChecks) {
+  unsigned long none = Map(1, PROT_NONE);
+  unsigned long rw = Map(1, PROT_READ | PROT_WRITE);
+  unsigned long rx = Map(1, PROT_READ | PROT_EXEC);
+  pt_regs regs = UserRegs();
+  do_user_addr_fault(&regs, X86_PF_USER, none);
+  ExpectSignal(SIGSEGV, SEGV_ACCERR, none, X86_PF_USER);
+  p_->last_signal = 0;
+  do_user_addr_fault(&regs, X86_PF_USER | X86_PF_INSTR, rw);
+  ExpectSignal(SIGSEGV, SEGV_ACCERR, rw, X86_PF_USER | X86_PF_INSTR);
+  p_->last_signal = 0;
+  do_user_addr_fault(&regs, X86_PF_USER | X86_PF_INSTR, rx);
+  EXPECT_EQ(p_->last_signal, 0);
+  // A read that faulted on a present page is a protection violation.
+  do_user_addr_fault(&regs, X86_PF_USER | X86_PF_PROT, rx);
+  EXPECT_EQ(p_->last_signal, SIGSEGV);
+  EXPECT_EQ(p_->last_si_code, SEGV_ACCERR);
+}
+
+TEST_F(FaultTest, DemandFaultMapsTheAnonymousPage) {
+  unsigned long a = Map(1, PROT_READ | PROT_WRITE);
+  hw::Fault f = UserStore(a);
+  ASSERT_TRUE(f.page_fault());
+  EXPECT_EQ(f.error_code, X86_PF_USER | X86_PF_WRITE);
+  pt_regs regs = UserRegs();
+  do_user_addr_fault(&regs, f.error_code, f.cr2);
+  EXPECT_EQ(p_->last_signal, 0);
+  EXPECT_TRUE(UserStore(a).ok());
+  EXPECT_EQ(get_mm_counter(p_->mm, MM_ANONPAGES), 1u);
+  EXPECT_FALSE(rwsem_is_locked(&p_->mm->mmap_lock));
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(FaultTest, NoStackExpansionBelowTheStack) {
+  const unsigned long below = BootedKernel::kStackTop - BootedKernel::kStackSize - 8;
+  pt_regs regs = UserRegs();
+  do_user_addr_fault(&regs, X86_PF_USER | X86_PF_WRITE, below);
+  ExpectSignal(SIGSEGV, SEGV_MAPERR, below, X86_PF_USER | X86_PF_WRITE);
+  EXPECT_EQ(p_->mm->map_count, 1);
+}
+
+TEST_F(FaultTest, UserFaultOnAKernelAddressReportsAProtectionFault) {
+  pt_regs regs = UserRegs();
+  this_cpu_hw()->WriteCr2(0xffff888000001000UL);
+  exc_page_fault(&regs, X86_PF_USER);
+  ExpectSignal(SIGSEGV, SEGV_MAPERR, 0xffff888000001000UL, X86_PF_USER | X86_PF_PROT);
+}
+
+TEST_F(FaultTest, GeneralProtectionFromUserIsSigsegvSiKernel) {
+  pt_regs regs = UserRegs();
+  exc_general_protection(&regs, 0);
+  EXPECT_EQ(p_->last_signal, SIGSEGV);
+  EXPECT_EQ(p_->last_si_code, SI_KERNEL);
+  EXPECT_EQ(p_->last_signal_addr, 0u);
+  EXPECT_EQ(p_->thread.trap_nr, static_cast<unsigned long>(X86_TRAP_GP));
+}
+
+TEST_F(FaultTest, KernelModeBadAreaTakesTheFixup) {
+  pt_regs regs = UaccessRegs();
+  do_user_addr_fault(&regs, 0, 0x10000);
+  EXPECT_EQ(regs.ip, ex_fixup_addr(search_exception_tables(UA_INSN_COPY_USER)));
+  EXPECT_EQ(p_->last_signal, 0);  // kernel faults send no signal
+}
+
+TEST_F(FaultTest, KernelModeFaultFromAKernelThreadTakesTheFixup) {
+  task_struct* kt = k_.SpawnKthread("kt");
+  k_.RunAs(kt);
+  pt_regs regs = UaccessRegs();
+  do_user_addr_fault(&regs, X86_PF_WRITE, 0x10000);
+  EXPECT_NE(regs.ip, UA_INSN_COPY_USER);
+}
+
+TEST_F(FaultTest, OomInAUserFaultIsRetriedNotSignalled) {
+  unsigned long a = Map(1, PROT_READ | PROT_WRITE);
+  PointInjector inj;
+  inj.point = "fail_fault";
+  inj.nth = 1;
+  k_.ks()->fault = &inj;
+  pt_regs regs = UserRegs();
+  do_user_addr_fault(&regs, X86_PF_USER | X86_PF_WRITE, a);
+  EXPECT_EQ(inj.fired, 1);
+  EXPECT_EQ(p_->last_signal, 0);
+  // The retry succeeds.
+  do_user_addr_fault(&regs, X86_PF_USER | X86_PF_WRITE, a);
+  EXPECT_TRUE(UserStore(a).ok());
+  k_.ks()->fault = nullptr;
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(FaultTest, OomInAKernelFaultTakesTheFixup) {
+  unsigned long a = Map(1, PROT_READ | PROT_WRITE);
+  PointInjector inj;
+  inj.point = "fail_fault";
+  inj.nth = 1;
+  k_.ks()->fault = &inj;
+  pt_regs regs = UaccessRegs();
+  do_user_addr_fault(&regs, X86_PF_WRITE, a);
+  EXPECT_NE(regs.ip, UA_INSN_COPY_USER);
+  k_.ks()->fault = nullptr;
+}
+
+TEST_F(FaultTest, FaultInKernelSpace) {
+  EXPECT_FALSE(fault_in_kernel_space(0));
+  EXPECT_FALSE(fault_in_kernel_space(TASK_SIZE_MAX - 1));
+  EXPECT_TRUE(fault_in_kernel_space(TASK_SIZE_MAX));
+  EXPECT_TRUE(fault_in_kernel_space(0xffffffff81000000UL));
+}
+
+using FaultDeathTest = FaultTest;
+
+TEST_F(FaultDeathTest, ReservedBitIsAnOops) {
+  pt_regs regs = UserRegs();
+  EXPECT_DEATH(do_user_addr_fault(&regs, X86_PF_USER | X86_PF_PROT | X86_PF_RSVD, 0x10000),
+               "reserved bit violation");
+}
+
+TEST_F(FaultDeathTest, KernelExecutingUserMemoryIsAnOops) {
+  pt_regs regs = UaccessRegs();
+  EXPECT_DEATH(do_user_addr_fault(&regs, X86_PF_INSTR | X86_PF_PROT, 0x10000), "SMEP");
+}
+
+}  // namespace
+}  // namespace kernel
