@@ -583,6 +583,12 @@ static long __get_user_pages(mm_struct* mm, unsigned long start, unsigned long n
       ret = check_vma_flags(vma, gup_flags);
       if (ret) goto out;
     }
+    // DEVIATION(gup): the fail_gup injection point, passed once per page (not per
+    // retry after a fault): this page cannot be had, as if memory ran out.
+    if (should_fail_point("fail_gup", PAGE_SIZE)) {
+      ret = -ENOMEM;
+      goto out;
+    }
 retry:
     // A task with SIGKILL pending should not go on faulting and allocating.
     if (fatal_signal_pending(current())) {
@@ -590,12 +596,6 @@ retry:
       goto out;
     }
     // cond_resched(): DEVIATION(gup): no-op (see banner).
-
-    // The fail_gup injection point: this page cannot be had, as if memory ran out.
-    if (should_fail_point("fail_gup", PAGE_SIZE)) {
-      ret = -ENOMEM;
-      goto out;
-    }
 
     page = follow_page_mask(vma, start, gup_flags, &ctx);
     if (!page || PTR_ERR(page) == -EMLINK) {
