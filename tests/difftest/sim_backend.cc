@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/types/span.h"
+#include "hw/addr.h"
 #include "mm/kernel.h"
 #include "mm/mm.h"
 #include "sim/machine.h"
@@ -69,20 +71,54 @@ absl::Status SetUpRegion(sim::Machine& m, int pid, Side side, const Region& r) {
   return absl::OkStatus();
 }
 
-// Appends the bytes of every region of `layout` in pid to `out`.
+// The PTE that maps `addr` in pid, or nullopt if no page table covers it (software walk
+// of the kernel's tables, no side effects).
+std::optional<kernel::pte_t> LookupPte(sim::Machine& m, int pid, uint64_t addr) {
+  kernel::task_struct* t = m.FindTask(pid);
+  if (t == nullptr || t->mm == nullptr) return std::nullopt;
+  kernel::kernel_state_scope scope(m.kernel());
+  kernel::pgd_t* pgd = kernel::pgd_offset(t->mm, addr);
+  kernel::p4d_t* p4d = kernel::p4d_offset(pgd, addr);
+  if (kernel::p4d_none(*p4d) || !kernel::p4d_present(*p4d)) return std::nullopt;
+  kernel::pud_t* pud = kernel::pud_offset(p4d, addr);
+  if (kernel::pud_none(*pud) || !kernel::pud_present(*pud) || kernel::pud_leaf(*pud)) {
+    return std::nullopt;
+  }
+  kernel::pte_t* pte = kernel::pte_offset_map(kernel::pmd_offset(pud, addr), addr);
+  if (pte == nullptr) return std::nullopt;
+  return kernel::ptep_get(pte);
+}
+
+// Appends the bytes of every region of `layout` in pid to `out`: Machine::PeekUser where
+// it can read; page by page where it cannot: a page with no PTE was never touched and
+// reads as zeros; a PROT_NONE page (not present for the CPU, still mapping its frame) is
+// read from its frame.
 absl::Status ReadBack(sim::Machine& m, int pid, Side side, const Layout& layout,
                       std::vector<uint8_t>* out) {
   for (const Region& r : layout.regions) {
     absl::StatusOr<std::vector<uint8_t>> bytes = m.PeekUser(pid, r.addr, r.len);
-    if (!bytes.ok()) {
-      return absl::InternalError(
-          absl::StrCat("PeekUser of ", Where(side, r), ": ", bytes.status().ToString()));
+    if (bytes.ok() && bytes->size() == r.len) {
+      out->insert(out->end(), bytes->begin(), bytes->end());
+      continue;
     }
-    if (bytes->size() != r.len) {
-      return absl::InternalError(absl::StrCat("PeekUser of ", Where(side, r), " returned ",
-                                              bytes->size(), " bytes"));
+    for (uint64_t a = r.addr; a < r.end(); a += kPageSize) {
+      absl::StatusOr<std::vector<uint8_t>> page = m.PeekUser(pid, a, kPageSize);
+      if (page.ok() && page->size() == kPageSize) {
+        out->insert(out->end(), page->begin(), page->end());
+        continue;
+      }
+      const std::optional<kernel::pte_t> pte = LookupPte(m, pid, a);
+      if (!pte.has_value() || kernel::pte_none(*pte)) {
+        out->insert(out->end(), kPageSize, 0);
+      } else if (kernel::pte_present(*pte)) {
+        const uint8_t* frame = m.phys().ptr(hw::PhysAddr(kernel::pte_pfn(*pte) << 12));
+        out->insert(out->end(), frame, frame + kPageSize);
+      } else {
+        return absl::InternalError(absl::StrFormat(
+            "cannot read %#x of %s (PeekUser: %s; PTE %#x)", a, Where(side, r),
+            page.status().ToString(), kernel::pte_val(*pte)));
+      }
     }
-    out->insert(out->end(), bytes->begin(), bytes->end());
   }
   return absl::OkStatus();
 }

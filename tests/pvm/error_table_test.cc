@@ -168,8 +168,9 @@ TEST_P(ErrorTable, Step2_LiovcntOver1024IsEinval) {
   const uint64_t rvec = PlaceIovecs(IovList{{R, kPairLen}});
   EXPECT_TRUE(Fails(DoRaw(lvec, 1025, rvec, 1), EINVAL)) << "1025 valid elements";
   EXPECT_TRUE(Fails(DoRaw(0, 1025, rvec, 1), EINVAL)) << "NULL array";
-  EXPECT_TRUE(Fails(DoRaw(lvec, uint64_t{1} << 40, rvec, 1), EINVAL)) << "2^40";
-  EXPECT_TRUE(Fails(DoRaw(lvec, ~uint64_t{0}, rvec, 1), EINVAL)) << "ULONG_MAX";
+  // (Counts of 2^32 and more are not tested: import_iovec takes an `unsigned` count, so
+  // Linux truncates liovcnt to 32 bits, which KERNEL.md does not cover.)
+  EXPECT_TRUE(Fails(DoRaw(lvec, 0xffffffff, rvec, 1), EINVAL)) << "UINT_MAX";
   ExpectNothingMoved();
 }
 
@@ -546,11 +547,18 @@ TEST_P(ErrorTable, Step8_ZombieLeaderWithLiveThread) {
   ASSERT_TRUE(tid.ok()) << tid.status();
   EXPECT_TRUE(Returns(m().Exit(target_), 0)) << "the leader thread exits (not the group)";
   CheckVm("exit(leader)");
+  // The address space now belongs to the live thread only: look at it through the TID.
+  for (Region& g : regions_) {
+    if (g.pid == target_) g.pid = *tid;
+  }
+  for (Region& g : before_.regions) {
+    if (g.pid == target_) g.pid = *tid;
+  }
   const IovList local = {{L, kPairLen}}, remote = {{R, kPairLen}};
   EXPECT_TRUE(Fails(Do(local, remote), ESRCH)) << "leader pid";
   ExpectNothingMoved();
   EXPECT_TRUE(Returns(DoPid(*tid, local, remote), kPairLen)) << "live TID";
-  ExpectMoved(local, remote, kPairLen);
+  ExpectStreamCopy(dir(), local, remote, kPairLen, before_, caller_, *tid);
 }
 
 // Row: pid = TID of a non-leader thread -> OK (same mm).

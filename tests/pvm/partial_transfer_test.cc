@@ -237,7 +237,7 @@ TEST_P(PartialTransfer, RemoteProtections) {
 
 // Zero-length elements anywhere in either vector add nothing to the stream.
 TEST_P(PartialTransfer, ZeroLengthElements) {
-  MapRemote(R, 2 * kPage);
+  MapRemote(R, 3 * kPage);
   MapLocal(L, 2 * kPage);
   // (Zero-length local elements still pass access_ok, so their bases are user addresses;
   // see ErrorTable.Step2_ZeroLengthLocalElementAtMinusOneIsEfault.)

@@ -313,15 +313,41 @@ class PvmFixture {
     if (prot != kRW) Protect(pid, addr, len, prot);
   }
 
-  // The bytes at addr..addr+len of pid, without side effects (like /proc/PID/mem).
+  // The bytes at addr..addr+len of pid, without side effects. Machine::PeekUser (a
+  // hardware-style read walk, like /proc/PID/mem) where it can read; where it cannot, a
+  // software walk of pid's page tables: a page without a PTE (never touched) reads as
+  // zeros, as the process would see it, and a PROT_NONE page (PTE not present for the CPU
+  // but still mapping its frame) reads from its frame.
   std::vector<uint8_t> Peek(int pid, uint64_t addr, uint64_t len) {
-    auto r = m().PeekUser(pid, addr, len);
-    EXPECT_TRUE(r.ok()) << "PeekUser(" << pid << ", " << Hex(addr) << ", " << len
-                        << "): " << r.status();
-    if (!r.ok()) return std::vector<uint8_t>(len, 0);
-    return *std::move(r);
+    auto all = m().PeekUser(pid, addr, len);
+    if (all.ok()) return *std::move(all);
+    std::vector<uint8_t> out;
+    out.reserve(len);
+    for (uint64_t a = addr; a < addr + len;) {
+      const uint64_t n = std::min(addr + len, (a & ~(kPage - 1)) + kPage) - a;
+      auto part = m().PeekUser(pid, a, n);
+      if (part.ok()) {
+        out.insert(out.end(), part->begin(), part->end());
+        a += n;
+        continue;
+      }
+      const std::optional<kernel::pte_t> pte = LookupPte(pid, a);
+      if (!pte.has_value() || kernel::pte_none(*pte)) {
+        EXPECT_TRUE(HasVma(pid, a)) << "Peek of " << Hex(a) << " in pid " << pid
+                                    << ": not mapped at all";
+        out.insert(out.end(), n, 0);
+      } else if (kernel::pte_present(*pte)) {  // includes PROT_NONE
+        const uint8_t* frame = m().phys().ptr(hw::PhysAddr(kernel::pte_pfn(*pte) << 12));
+        out.insert(out.end(), frame + (a & (kPage - 1)), frame + (a & (kPage - 1)) + n);
+      } else {
+        ADD_FAILURE() << "cannot read " << Hex(a) << " of pid " << pid << ": " << part.status()
+                      << ", PTE " << Hex(kernel::pte_val(*pte));
+        out.insert(out.end(), n, 0);
+      }
+      a += n;
+    }
+    return out;
   }
-
 
   // ---- page-table and accounting views ----
 
@@ -342,6 +368,13 @@ class PvmFixture {
     kernel::pte_t* pte = kernel::pte_offset_map(pmd, addr);
     if (pte == nullptr) return std::nullopt;
     return kernel::ptep_get(pte);
+  }
+  // Whether a VMA of pid contains addr.
+  bool HasVma(int pid, uint64_t addr) {
+    kernel::task_struct* t = m().FindTask(pid);
+    if (t == nullptr || t->mm == nullptr) return false;
+    kernel::kernel_state_scope scope(m().kernel());
+    return kernel::vma_lookup(t->mm, addr) != nullptr;
   }
   // The struct page mapped at `addr` of pid (nullptr if not present).
   kernel::page* MappedPage(int pid, uint64_t addr) {
