@@ -26,10 +26,11 @@ int main(int argc, char** argv) {
   }
   testing::InitGoogleTest(&argc, argv);
   const uint64_t first = difftest::FirstSeed();
-  const int n = difftest::NumCases();
-  std::printf("difftest: seeds [%" PRIu64 ", %" PRIu64 ") (DIFFTEST_FIRST_SEED=%" PRIu64
-              ", DIFFTEST_CASES=%d)\n",
-              first, first + static_cast<uint64_t>(n), first, n);
+  const uint64_t n = difftest::NumCases();
+  std::printf("difftest: seeds [%" PRIu64 ", %" PRIu64 "), %" PRIu64
+              " per test (DIFFTEST_FIRST_SEED=%" PRIu64 ", DIFFTEST_CASES=%" PRIu64
+              ", DIFFTEST_CHUNK=%" PRIu64 ")\n",
+              first, first + n, difftest::SeedsPerTest(), first, n, difftest::SeedsPerTest());
   const char* shard = std::getenv("GTEST_SHARD_INDEX");
   const char* shards = std::getenv("GTEST_TOTAL_SHARDS");
   if (shard != nullptr && shards != nullptr) {

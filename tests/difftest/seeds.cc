@@ -28,9 +28,20 @@ uint64_t EnvU64(const char* name, uint64_t fallback) {
 
 uint64_t FirstSeed() { return EnvU64("DIFFTEST_FIRST_SEED", 0); }
 
-int NumCases() {
-  const uint64_t n = EnvU64("DIFFTEST_CASES", kDefaultCases);
+uint64_t NumCases() { return EnvU64("DIFFTEST_CASES", kDefaultCases); }
+
+uint64_t SeedsPerTest() { return std::max<uint64_t>(EnvU64("DIFFTEST_CHUNK", 1), 1); }
+
+int NumTests() {
+  const uint64_t chunk = SeedsPerTest();
+  const uint64_t n = NumCases() / chunk + (NumCases() % chunk != 0);
   return static_cast<int>(std::min<uint64_t>(n, std::numeric_limits<int32_t>::max()));
+}
+
+SeedRange SeedsOfTest(int index) {
+  const uint64_t chunk = SeedsPerTest();
+  const uint64_t begin = static_cast<uint64_t>(index) * chunk;
+  return {FirstSeed() + begin, FirstSeed() + std::min(NumCases(), begin + chunk)};
 }
 
 }  // namespace difftest
