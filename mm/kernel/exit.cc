@@ -22,9 +22,10 @@
 namespace kernel {
 namespace {
 
+// include/linux/sched/signal.h
 inline bool thread_group_leader(const task_struct* p) { return p->group_leader == p; }
 
-// Live (not PF_EXITING) thread of p's group other than p, or null.
+// kernel/exit.c: a live (not PF_EXITING) thread of p's group other than p, or null.
 task_struct* find_alive_thread(task_struct* p) {
   for (const auto& [nr, t] : kst().pid_table)
     if (t != p && same_thread_group(t, p) && !(t->flags & PF_EXITING)) return t;

@@ -49,6 +49,7 @@ void free_mm(mm_struct* mm) {
   kfree(mm);
 }
 
+// DEVIATION(fork): is `pcid` the PCID of a live task's mm? (see init_new_context)
 bool pcid_in_use(u16 pcid) {
   for (const auto& [nr, t] : kst().pid_table)
     if (t->mm != nullptr && t->mm->context.pcid == pcid) return true;
@@ -217,7 +218,8 @@ int copy_mm(u64 clone_flags, task_struct* tsk) {
   return 0;
 }
 
-void exit_task_creds(task_struct* tsk) {
+// kernel/cred.c: exit_creds, a dead task's two credential references.
+void exit_creds(task_struct* tsk) {
   if (tsk->cred != nullptr) put_cred(tsk->cred);
   if (tsk->real_cred != nullptr) put_cred(tsk->real_cred);
   tsk->cred = tsk->real_cred = nullptr;
@@ -289,7 +291,7 @@ bad_fork_cleanup_mm:
 bad_fork_cleanup_signal:
   if (!(clone_flags & CLONE_THREAD)) put_signal_struct(p->signal);
 bad_fork_cleanup_cred:
-  exit_task_creds(p);
+  exit_creds(p);
 bad_fork_free:
   free_task(p);
   return ERR_PTR<task_struct>(retval);
@@ -339,7 +341,7 @@ static void __put_task_struct(task_struct* tsk) {
   WARN_ON(!tsk->exit_state && !is_idle_task(tsk));
   WARN_ON(atomic_read(&tsk->usage) != 0);
   WARN_ON(tsk == current());
-  exit_task_creds(tsk);
+  exit_creds(tsk);
   put_signal_struct(tsk->signal);
   free_task(tsk);
 }
@@ -452,7 +454,7 @@ void free_idle_tasks() {
     if (ks.current_task[cpu] == idle) ks.current_task[cpu] = nullptr;
     ks.idle_tasks[cpu] = nullptr;
     WARN_ON(atomic_read(&idle->usage) != 1);
-    exit_task_creds(idle);
+    exit_creds(idle);
     put_signal_struct(idle->signal);
     free_task(idle);
   }
