@@ -89,6 +89,8 @@ TEST_P(Differential, SimMatchesHost) {
   const absl::StatusOr<Outcome> want = Host().Run(c);
   ASSERT_TRUE(want.ok()) << "seed " << seed << ": host backend: " << want.status() << "\n"
                          << DescribeCase(c);
+  RecordProperty("host_ret", static_cast<int64_t>(want->ret));
+  RecordProperty("host_errno", want->err);
   SimBackend sim;
   const std::optional<std::string> first = Compare(c, *want, sim);
   if (!first.has_value()) return;
