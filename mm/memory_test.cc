@@ -284,7 +284,9 @@ TEST(Memory, ExitMmapFreesEverything) {
     unsigned long a = m.Mmap(0, 0, 3 * PAGE_SIZE, i % 2 ? PROT_READ : kRW, kAnon);
     uint64_t v;
     ASSERT_TRUE(m.UserLoad(0, a, &v).ok());
-    if (!(i % 2)) ASSERT_TRUE(m.UserStore(0, a + PAGE_SIZE, i).ok());
+    if (!(i % 2)) {
+      ASSERT_TRUE(m.UserStore(0, a + PAGE_SIZE, i).ok());
+    }
   }
   EXPECT_EQ(mm->map_count, 5);
   m.DestroyMm(mm);
