@@ -383,7 +383,16 @@ std::string CaseToCpp(const Case& c) {
 }
 
 std::string CaseToScenario(const Case& c, const Outcome* expected) {
-  std::string s = "process caller\nprocess target\n";
+  std::string s;
+  bool pattern = false;
+  for (const Layout* l : {&c.local_layout, &c.remote_layout}) {
+    for (const Region& r : l->regions) pattern |= r.fill == Region::Fill::kPattern;
+  }
+  if (pattern) {
+    s += "# `fill ... pattern` is mmsim's address pattern, not difftest's PatternByte:\n"
+         "# the bytes differ from the C++ case, the return value does not.\n";
+  }
+  s += "process caller\nprocess target\n";
   AppendScenarioLayout(s, "target", c.remote_layout);
   AppendScenarioLayout(s, "caller", c.local_layout);
   absl::StrAppendFormat(&s, "caller: %s target %s %s",
