@@ -57,15 +57,18 @@ class trace_call {
   trace_call& operator=(const trace_call&) = delete;
 
   // Records the value the function returns; returns it unchanged.
-  // Pointers are shown as their value (an ERR_PTR shows as its negative errno).
+  // An ERR_PTR result shows as its negative errno; any other pointer shows nothing, since
+  // host addresses differ from run to run and traces must be byte-identical.
   template <typename T>
   T ret(T value) {
     if constexpr (std::is_pointer_v<T>) {
-      ret_ = reinterpret_cast<long>(value);
+      const long v = reinterpret_cast<long>(value);
+      has_ret_ = v < 0 && v >= -static_cast<long>(MAX_ERRNO);
+      ret_ = has_ret_ ? v : 0;
     } else {
       ret_ = static_cast<long>(value);
+      has_ret_ = true;
     }
-    has_ret_ = true;
     return value;
   }
 

@@ -243,10 +243,12 @@ absl::StatusOr<std::string> ShowPage(Machine& m, uint64_t pfn) {
                      : kernel::PageSlab(p) ? "slab" : "none";
   return absl::StrFormat(
       "page pfn=%#x pa=%#x\n  flags=%#x(%s)\n  _refcount=%d _mapcount=%d page_type=%s%s\n"
-      "  mapping=%p%s index=%#x private=%#x\n",
+      "  mapping=%s index=%#x private=%#x\n",
       pfn, pfn << 12, p->flags, flags, kernel::page_ref_count(p), atomic_read(&p->_mapcount), type,
-      kernel::is_zero_page(p) ? " (the zero page)" : "", static_cast<const void*>(p->mapping),
-      kernel::PageAnon(p) ? " (anon)" : "", p->index, p->private_);
+      kernel::is_zero_page(p) ? " (the zero page)" : "",
+      // Host addresses vary between runs; views must not, so say what mapping is.
+      p->mapping == nullptr ? "null" : kernel::PageAnon(p) ? "anon_vma|PAGE_MAPPING_ANON" : "address_space",
+      p->index, p->private_);
 }
 
 std::string ShowBuddy(Machine& m) {

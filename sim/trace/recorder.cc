@@ -29,6 +29,9 @@ void AppendJsonString(std::string* out, absl::string_view s) {
   out->push_back('"');
 }
 
+// Results: byte counts, page counts, pfns or negative errnos.
+std::string FormatRet(long ret) { return absl::StrCat(ret); }
+
 }  // namespace
 
 absl::optional<TraceLevel> ParseTraceLevel(absl::string_view name) {
@@ -155,7 +158,7 @@ std::string TraceRecorder::RenderText() const {
         if (i + 1 < events_.size() && events_[i + 1].kind == Kind::kEnd &&
             events_[i + 1].layer == Layer::kKernel) {
           const Event& x = events_[++i];
-          if (x.has_ret) absl::StrAppend(&out, " = ", x.ret);
+          if (x.has_ret) absl::StrAppend(&out, " = ", FormatRet(x.ret));
           out.push_back('\n');
           break;
         }
@@ -168,7 +171,7 @@ std::string TraceRecorder::RenderText() const {
         if (e.layer == Layer::kStep) break;
         indent(depth);
         absl::StrAppend(&out, "} ", e.name);
-        if (e.has_ret) absl::StrAppend(&out, " = ", e.ret);
+        if (e.has_ret) absl::StrAppend(&out, " = ", FormatRet(e.ret));
         out.push_back('\n');
         break;
       case Kind::kInstant:
