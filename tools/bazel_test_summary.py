@@ -2,6 +2,12 @@
 """Prints one honest 'N passed, N failed' line from Bazel build-event files.
 
 Usage: bazel_test_summary.py BEP.json [BEP2.json ...]   (one per bazel test pass)
+       bazel_test_summary.py --pass NAME BEP.json COUNTS   (summarise one pass now, keep
+                                                           its counts in COUNTS)
+       bazel_test_summary.py --total COUNTS [COUNTS ...]   (the closing line over passes)
+
+Summarise each pass right after it runs: sanitizer configs write their test.xml files to
+the same bazel-testlogs paths as the default pass, so a later pass overwrites them.
 
 Counts gtest cases from each target's test.xml (the BEP names the exact files, so
 stale XML from other runs is never read). A target Bazel calls failed whose XML
@@ -66,6 +72,31 @@ def summarize(bep_path):
 
 
 def main(argv):
+    if len(argv) == 5 and argv[1] == "--pass":
+        name, bep, counts = argv[2], argv[3], argv[4]
+        tp = tf = ts = 0
+        try:
+            rows = summarize(bep)
+        except OSError as e:
+            print(f"cannot read {bep}: {e}")
+            rows, tf = [], 1
+        for label, st, p, f, s in rows:
+            print(f"{name:<8} {st:<16} {label}  (cases: {p} ok, {f} bad, {s} skipped)")
+            tp, tf, ts = tp + p, tf + f, ts + s
+        print(f"{name} pass: {tp} ok, {tf} bad, {ts} skipped")
+        with open(counts, "w") as fh:
+            fh.write(f"{tp} {tf} {ts}\n")
+        return 0
+    if len(argv) >= 3 and argv[1] == "--total":
+        tp = tf = ts = 0
+        for path in argv[2:]:
+            try:
+                p, f, s = (int(x) for x in open(path).read().split())
+            except (OSError, ValueError):
+                p, f, s = 0, 1, 0  # a pass whose counts are missing counts as a failure
+            tp, tf, ts = tp + p, tf + f, ts + s
+        print(f"{tp} passed, {tf} failed" + (f", {ts} skipped" if ts else ""))
+        return 0
     tp = tf = ts = 0
     for bep in argv[1:]:
         try:
