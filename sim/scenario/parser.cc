@@ -1330,6 +1330,11 @@ absl::StatusOr<std::optional<Statement>> IncrementalParser::ParseLine(absl::stri
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s:%d:%d: expected one line, got a newline", st.filename, st.line, nl + 1));
   }
+  // Fast path for blank and comment lines (same whitespace as the lexer's).
+  if (const size_t i = line.find_first_not_of(" \t\r\v\f");
+      i == absl::string_view::npos || line[i] == '#') {
+    return std::optional<Statement>();
+  }
   LineParser parser(st, line);
   SCN_ASSIGN_OR_RETURN(std::optional<Statement> stmt, parser.Parse());
   if (stmt.has_value()) {

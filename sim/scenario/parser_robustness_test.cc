@@ -39,7 +39,7 @@ namespace sim::scenario {
 namespace {
 
 constexpr uint64_t kSeed = 20240601;
-constexpr int kMutants = 6000;
+constexpr int kMutants = 4000;
 constexpr char kFile[] = "m.mms";
 
 std::vector<std::string> Seeds() {
@@ -233,6 +233,8 @@ TEST(ParserRobustness, HostileInputsAreFastAndBounded) {
     EXPECT_TRUE(CheckAnyInput(in, &ok)) << in.substr(0, 60);
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("hostile input %zu bytes (%s...): %.2f ms\n", in.size(),
+                absl::CEscape(in.substr(0, 12)).c_str(), ms);
     EXPECT_LT(ms, 1000.0) << in.substr(0, 60);
   }
 }
@@ -290,7 +292,7 @@ TEST(ParserRobustness, InvalidByteAtATokenBoundaryIsReportedAtItsColumn) {
 TEST(ParserRobustness, ACutLineIsReportedOnThatLineAtOrBeforeTheCut) {
   int errors = 0;
   const std::vector<LineInContext> lines = PlainLines();
-  for (size_t li = 0; li < lines.size(); li += 3) {  // a third of them keeps the test small
+  for (size_t li = 0; li < lines.size(); li += 4) {  // a quarter of them keeps the test small
     const LineInContext& l = lines[li];
     for (size_t keep = 1; keep < l.line.size(); ++keep) {
       const std::string text = l.before + l.line.substr(0, keep);
