@@ -78,13 +78,14 @@ struct CapSet {
   bool operator==(const CapSet&) const = default;
 };
 
-// The address pattern used by `fill ADDR LEN pattern` and `pattern(LEN)`:
-// every aligned 8-byte word holds its own address, little-endian. So the byte
-// at address A is byte (A % 8) of the value (A & ~7). Every word in the address
-// space differs, so a page mapped at the wrong place or a stale copy shows up,
-// and a hex dump shows the address it was written at.
+// The address pattern used by `fill ADDR LEN pattern` and `pattern(LEN)`, as the
+// scenario language defines it: the byte at virtual address a is
+//   ((a >> 12) * 131 + (a & 0xfff) * 7 + 0x21) mod 256.
+// Neighbouring bytes differ and every page of a region has its own sequence, so a byte
+// copied to the wrong offset, or a page mapped at the wrong place, shows up. The
+// differential suite's remote side uses the same formula (tests/difftest/case.h).
 constexpr uint8_t PatternByte(uint64_t addr) {
-  return static_cast<uint8_t>((addr & ~uint64_t{7}) >> (8 * (addr & 7)));
+  return static_cast<uint8_t>((addr >> 12) * 131 + (addr & 0xfff) * 7 + 0x21);
 }
 
 // DATA, one of three forms.

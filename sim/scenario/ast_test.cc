@@ -10,20 +10,16 @@ namespace {
 
 TEST(Ast, FormatPos) { EXPECT_EQ(FormatPos({"a/b.mms", 12, 3}), "a/b.mms:12:3"); }
 
-TEST(Ast, PatternByteHoldsEachWordsAddress) {
-  // The word at 0x1000 reads 00 10 00 00 00 00 00 00.
-  EXPECT_EQ(PatternByte(0x1000), 0x00);
-  EXPECT_EQ(PatternByte(0x1001), 0x10);
-  EXPECT_EQ(PatternByte(0x1002), 0x00);
-  // Unaligned addresses belong to their aligned word.
-  EXPECT_EQ(PatternByte(0x7f0000001238), 0x38);
-  EXPECT_EQ(PatternByte(0x7f000000123d), 0x7f);
-  EXPECT_EQ(PatternByte(0x7f000000123f), 0x00);
-  EXPECT_EQ(PatternByte(0xfffffffffffffff8), 0xf8);
-  EXPECT_EQ(PatternByte(0xffffffffffffffff), 0xff);
-  static_assert(PatternByte(0x2008) == 0x08);
-  // Two pages differ, so a page mapped at the wrong place shows up.
+TEST(Ast, PatternByteIsTheLanguagesAddressPattern) {
+  // ((a >> 12) * 131 + (a & 0xfff) * 7 + 0x21) mod 256, from the language's contract.
+  EXPECT_EQ(PatternByte(0x0), 0x21);
+  EXPECT_EQ(PatternByte(0x1), 0x28);
+  EXPECT_EQ(PatternByte(0x1000), (131 + 0x21) % 256);
+  EXPECT_EQ(PatternByte(0x7f0000001238), ((0x7f0000001ull * 131) + 0x238 * 7 + 0x21) % 256);
+  static_assert(PatternByte(0x2008) == (2 * 131 + 8 * 7 + 0x21) % 256);
+  // Same offset in neighbouring pages differs; neighbouring bytes differ.
   EXPECT_NE(PatternByte(0x1001), PatternByte(0x2001));
+  EXPECT_NE(PatternByte(0x1001), PatternByte(0x1002));
 }
 
 TEST(Ast, DataLength) {
