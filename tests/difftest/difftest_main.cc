@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   // buffers in again each time. Page faults dominate the host backend's cost.
   // (32 MiB is the largest threshold glibc accepts on 64-bit.)
   if (mallopt(M_MMAP_THRESHOLD, 32 << 20) != 1 || mallopt(M_TRIM_THRESHOLD, 1 << 30) != 1) {
-    std::printf("difftest: mallopt failed; runs will be slower\n");
+    std::printf("difftest: mallopt refused (a sanitizer allocator?); big buffers are not reused\n");
   }
   testing::InitGoogleTest(&argc, argv);
   const uint64_t first = difftest::FirstSeed();
