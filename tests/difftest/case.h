@@ -27,8 +27,8 @@
 // each other, so a byte copied to the wrong place, or from the wrong side,
 // shows. Limitation: within one page each pattern repeats every 256 bytes, so
 // a displacement by a multiple of 256 bytes inside one page is invisible.
-// These are not mmsim's scenario `pattern` (sim/scenario/ast.h: every 8-byte
-// word holds its own address); DescribeCase's scenario text notes that.
+// The scenario language's `pattern` (sim/scenario/ast.h) is the remote formula,
+// whatever the process; DescribeCase's scenario text notes the local mismatch.
 #ifndef MMSIM_TESTS_DIFFTEST_CASE_H_
 #define MMSIM_TESTS_DIFFTEST_CASE_H_
 

@@ -384,13 +384,11 @@ std::string CaseToCpp(const Case& c) {
 
 std::string CaseToScenario(const Case& c, const Outcome* expected) {
   std::string s;
-  bool pattern = false;
-  for (const Layout* l : {&c.local_layout, &c.remote_layout}) {
-    for (const Region& r : l->regions) pattern |= r.fill == Region::Fill::kPattern;
-  }
-  if (pattern) {
-    s += "# `fill ... pattern` is mmsim's address pattern, not difftest's PatternByte:\n"
-         "# the bytes differ from the C++ case, the return value does not.\n";
+  bool local_pattern = false;
+  for (const Region& r : c.local_layout.regions) local_pattern |= r.fill == Region::Fill::kPattern;
+  if (local_pattern) {
+    s += "# The scenario language has one pattern, difftest's remote one; the caller's\n"
+         "# pattern fills here differ from the C++ case, the return value does not.\n";
   }
   s += "process caller\nprocess target\n";
   AppendScenarioLayout(s, "target", c.remote_layout);

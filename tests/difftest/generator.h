@@ -62,10 +62,11 @@ Case GenerateCase(uint64_t seed);
 //     with ` flags=0x..` appended only when flags != 0.
 // The two-argument form ends the scenario with an `expect` line from
 // `expected` (`expect 4096` or `expect -1 EFAULT`); use the host's Outcome.
-// mmsim's `pattern` is its own address pattern (each 8-byte word holds its
-// address), not PatternByte, so the scenario's fill bytes differ from the C++
-// case; the return value does not depend on fill contents, so the `expect`
-// line holds for both. A `#` comment says so when a pattern fill is present.
+// The scenario language's `pattern` is difftest's remote formula for every
+// process, so `fill ... pattern` is exact for `target`; for `caller` the bytes
+// differ from the C++ case (which uses the local formula). The return value
+// does not depend on fill contents, so the `expect` line holds for both; a `#`
+// comment says so when the caller has a pattern fill.
 std::string DescribeCase(const Case& c);
 std::string DescribeCase(const Case& c, const Outcome& expected);
 

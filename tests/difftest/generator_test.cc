@@ -175,8 +175,6 @@ difftest::Case c = {
              .flags = 0},
 };
 // mmsim scenario:
-# `fill ... pattern` is mmsim's address pattern, not difftest's PatternByte:
-# the bytes differ from the C++ case, the return value does not.
 process caller
 process target
 target: mmap 0x200000000000 8K rw- private,anon,fixed
@@ -216,6 +214,14 @@ TEST(DescribeCase, PrintedCppRebuildsTheCase) {
                .flags = 0},
   };
   EXPECT_EQ(c, SmallCase());
+}
+
+TEST(DescribeCase, NotesThatTheCallersPatternDiffers) {
+  Case c = SmallCase();
+  EXPECT_EQ(DescribeCase(c).find("# "), std::string::npos);  // remote pattern: exact
+  c.local_layout.regions[0].fill = Region::Fill::kPattern;
+  EXPECT_NE(CaseToScenario(c, nullptr).find("# The scenario language has one pattern"),
+            std::string::npos);
 }
 
 TEST(DescribeCase, WritevFlagsAndPositiveExpect) {
