@@ -7,6 +7,7 @@
 #include <set>
 
 #include "absl/strings/str_format.h"
+#include "mm/fs.h"
 #include "mm/mm.h"
 #include "mm/mmzone.h"
 
@@ -25,8 +26,10 @@ class checker {
     state_.assign(n, FS_UNKNOWN);
     mappings_.assign(n, 0);
     table_refs_.assign(n, 0);
+    cached_.assign(n, nullptr);
     check_buddy();
     collect_mms();
+    check_page_caches();
     for (mm_struct* mm : mms_) walk_mm(mm);
     check_frames();
     check_stats();
@@ -106,6 +109,76 @@ class checker {
       if (mm != nullptr && seen.insert(mm).second) mms_.push_back(mm);
   }
 
+  // Every live inode's page cache and i_mmap list.
+  void check_page_caches() {
+    std::set<const mm_struct*> known(mms_.begin(), mms_.end());
+    for (const auto& [ino, inode] : ks_->inodes) {
+      if (inode == nullptr || inode->i_ino != ino) {
+        fail("inode table entry %lu is broken", ino);
+        continue;
+      }
+      if (atomic_read(&inode->i_count) <= 0)
+        fail("ino %lu: live with i_count %d", ino, atomic_read(&inode->i_count));
+      address_space* mapping = inode->i_mapping;
+      if (mapping != &inode->i_data || mapping->host != inode) {
+        fail("ino %lu: i_mapping/host broken", ino);
+        continue;
+      }
+      if (mapping->nrpages != mapping->i_pages.size())
+        fail("ino %lu: nrpages=%lu but %zu folios cached", ino, mapping->nrpages,
+             mapping->i_pages.size());
+      const pgoff_t max_idx = (static_cast<pgoff_t>(inode->i_size) + PAGE_SIZE - 1) >> PAGE_SHIFT;
+      const bool shmem = shmem_mapping(mapping);
+      for (const auto& [index, f] : mapping->i_pages) {
+        const unsigned long pfn = static_cast<unsigned long>(f - ks_->mem_map);
+        if (pfn >= ks_->max_pfn) {
+          fail("ino %lu index %#lx: folio outside mem_map", ino, index);
+          continue;
+        }
+        if (state_[pfn] == FS_FREE || page_ref_count(f) <= 0) {
+          fail("ino %lu index %#lx: cached pfn %#lx is free (refcount %d)", ino, index, pfn,
+               page_ref_count(f));
+          continue;
+        }
+        if (cached_[pfn] != nullptr) fail("pfn %#lx is in two page caches", pfn);
+        cached_[pfn] = mapping;
+        if (f->mapping != mapping || f->index != index)
+          fail("ino %lu index %#lx: pfn %#lx says mapping of ino %lu index %#lx", ino, index, pfn,
+               PageAnon(f) || f->mapping == nullptr ? 0UL : f->mapping->host->i_ino, f->index);
+        if (PageAnon(f)) fail("ino %lu index %#lx: cached pfn %#lx is anonymous", ino, index, pfn);
+        if (PageSwapBacked(f) != shmem)
+          fail("ino %lu index %#lx: pfn %#lx swapbacked=%d but the file %s shmem", ino, index, pfn,
+               PageSwapBacked(f) ? 1 : 0, shmem ? "is" : "is not");
+        if (!PageUptodate(f)) fail("ino %lu index %#lx: pfn %#lx not up to date", ino, index, pfn);
+        if (PageLocked(f)) fail("ino %lu index %#lx: pfn %#lx left locked", ino, index, pfn);
+        if (index >= max_idx)
+          fail("ino %lu: pfn %#lx cached at index %#lx, past end-of-file (size %#llx)", ino, pfn,
+               index, static_cast<long long>(inode->i_size));
+      }
+      // i_mmap: a well-formed list of VMAs that map this file.
+      unsigned long n = 0;
+      for (list_head* l = mapping->i_mmap.next; l != &mapping->i_mmap; l = l->next) {
+        if (++n > 1000000 || l == nullptr) {
+          fail("ino %lu: i_mmap list is broken", ino);
+          break;
+        }
+        vm_area_struct* vma = list_entry(l, vm_area_struct, shared.list);
+        if (vma->vm_file == nullptr || vma->vm_file->f_mapping != mapping) {
+          fail("ino %lu: i_mmap holds a VMA [%#lx,%#lx) of another file", ino, vma->vm_start,
+               vma->vm_end);
+          continue;
+        }
+        on_i_mmap_.insert(vma);
+        if (known.count(vma->vm_mm)) {
+          auto it = vma->vm_mm->mm_mt.find(vma->vm_start);
+          if (it == vma->vm_mm->mm_mt.end() || it->second != vma)
+            fail("ino %lu: i_mmap holds VMA [%#lx,%#lx), which is not in its mm", ino,
+                 vma->vm_start, vma->vm_end);
+        }
+      }
+    }
+  }
+
   // A table page pointed at by an entry of `mm` at `level` (4 = pgd .. 1 = pte table).
   bool check_table_page(mm_struct* mm, unsigned long pfn, unsigned long level, unsigned long va) {
     if (pfn >= ks_->max_pfn) {
@@ -136,6 +209,15 @@ class checker {
 
   void walk_mm(mm_struct* mm) {
     if (mm->pgd == nullptr) return;
+    for (const auto& [start, vma] : mm->mm_mt) {
+      if (vma->vm_file == nullptr) continue;
+      if (atomic_long_read(&vma->vm_file->f_count) <= 0)
+        fail("mm %p: VMA [%#lx,%#lx) maps a freed file", static_cast<void*>(mm), vma->vm_start,
+             vma->vm_end);
+      else if (!on_i_mmap_.count(vma))
+        fail("mm %p: VMA [%#lx,%#lx) of ino %lu is not on the file's i_mmap",
+             static_cast<void*>(mm), vma->vm_start, vma->vm_end, vma->vm_file->f_inode->i_ino);
+    }
     unsigned long pgd_pfn = __pa(mm->pgd) >> PAGE_SHIFT;
     if (!check_table_page(mm, pgd_pfn, 4, 0)) return;
     long rss[NR_MM_COUNTERS] = {};
@@ -237,10 +319,43 @@ class checker {
     if (pte_write(pte) && PageAnon(p) && !PageAnonExclusive(p))
       fail("mm %p: writable pte at va %#lx maps a shared (non-exclusive) anon page %#lx",
            static_cast<void*>(mm), va, pfn);
+    if (vma != nullptr) check_leaf_backing(mm, vma, va, pfn, p);
+  }
+
+  // What the PTE maps must be what its VMA can map.
+  void check_leaf_backing(mm_struct* mm, vm_area_struct* vma, unsigned long va, unsigned long pfn,
+                          const page* p) {
+    if (vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP)) {
+      fail("mm %p: pte at va %#lx of a VM_PFNMAP VMA is not special (pfn %#lx)",
+           static_cast<void*>(mm), va, pfn);
+      return;
+    }
+    if (vma->vm_file == nullptr) {
+      if (vma->vm_ops == nullptr && !PageAnon(p))
+        fail("mm %p: anonymous VMA maps non-anonymous pfn %#lx at va %#lx",
+             static_cast<void*>(mm), pfn, va);
+      return;
+    }
+    const bool shared = vma->vm_flags & VM_SHARED;
+    if (PageAnon(p)) {
+      if (shared)
+        fail("mm %p: shared file VMA maps anonymous pfn %#lx at va %#lx", static_cast<void*>(mm),
+             pfn, va);
+      return;  // a private COW copy
+    }
+    const address_space* want = vma->vm_file->f_mapping;
+    const pgoff_t index = linear_page_index(vma, va);
+    if (p->mapping != want || p->index != index)
+      fail("mm %p: va %#lx (ino %lu index %#lx) maps pfn %#lx of %s index %#lx",
+           static_cast<void*>(mm), va, want->host->i_ino, index, pfn,
+           p->mapping == nullptr ? "no file" : "another file or", p->index);
+    else if (cached_[pfn] != want)
+      fail("mm %p: va %#lx maps pfn %#lx, which is not in ino %lu's page cache",
+           static_cast<void*>(mm), va, pfn, want->host->i_ino);
   }
 
   void check_frames() {
-    long anon_mapped = 0, tables = 0;
+    long anon_mapped = 0, file_mapped = 0, tables = 0;
     for (unsigned long pfn = 0; pfn < ks_->max_pfn; ++pfn) {
       const page* p = &ks_->mem_map[pfn];
       if (PageTable(p)) ++tables;
@@ -254,27 +369,37 @@ class checker {
       int mapcount = atomic_read(&p->_mapcount) + 1;
       int refs = page_ref_count(p);
       int maps = mappings_[pfn];
+      const int cache = cached_[pfn] != nullptr ? 1 : 0;
       if (PageAnon(p) && mapcount > 0) ++anon_mapped;
+      if (!PageAnon(p) && mapcount > 0) ++file_mapped;
       if (mapcount != maps)
         fail("pfn %#lx: mapcount %d but %d ptes map it", pfn, mapcount, maps);
-      if (refs < maps) fail("pfn %#lx: refcount %d below its %d mappings", pfn, refs, maps);
+      if (PageAnon(p) && PageAnonExclusive(p) && maps > 1)
+        fail("pfn %#lx: exclusive anon page mapped %d times", pfn, maps);
+      if (!PageAnon(p) && p->mapping != nullptr && cache == 0 && refs > 0)
+        fail("pfn %#lx: claims a page-cache mapping but is in no cache", pfn);
+      if (refs < maps + cache)
+        fail("pfn %#lx: refcount %d below its %d mappings + %d cache", pfn, refs, maps, cache);
       int pins = 0;
       if (opts_.expected_pins != nullptr) {
         auto it = opts_.expected_pins->find(pfn);
         if (it != opts_.expected_pins->end()) pins = it->second;
       }
       if (opts_.expect_no_pins || opts_.expected_pins != nullptr) {
-        int want = maps + pins * static_cast<int>(GUP_PIN_COUNTING_BIAS);
-        if (refs > 0 && maps == 0 && pins == 0)
+        int want = maps + cache + pins * static_cast<int>(GUP_PIN_COUNTING_BIAS);
+        if (refs > 0 && maps == 0 && pins == 0 && cache == 0)
           fail("pfn %#lx: allocated (refcount %d) but used by nothing (leak)", pfn, refs);
         else if (refs != want)
-          fail("pfn %#lx: refcount %d, expected %d (%d mappings, %d pins)", pfn, refs, want, maps,
-               pins);
+          fail("pfn %#lx: refcount %d, expected %d (%d mappings, %d cache, %d pins)", pfn, refs,
+               want, maps, cache, pins);
       }
     }
     if (anon_mapped != ks_->vm_stat[NR_ANON_MAPPED])
       fail("NR_ANON_MAPPED=%ld but %ld anon pages are mapped", ks_->vm_stat[NR_ANON_MAPPED],
            anon_mapped);
+    if (file_mapped != ks_->vm_stat[NR_FILE_MAPPED])
+      fail("NR_FILE_MAPPED=%ld but %ld file pages are mapped", ks_->vm_stat[NR_FILE_MAPPED],
+           file_mapped);
     if (tables != ks_->vm_stat[NR_PAGETABLE])
       fail("NR_PAGETABLE=%ld but %ld table pages exist", ks_->vm_stat[NR_PAGETABLE], tables);
   }
@@ -350,6 +475,8 @@ class checker {
   std::vector<unsigned char> state_;
   std::vector<int> mappings_;
   std::vector<int> table_refs_;
+  std::vector<const address_space*> cached_;  // pfn -> the page cache holding it
+  std::set<const vm_area_struct*> on_i_mmap_;
   std::vector<mm_struct*> mms_;
   long tables_found_ = 0;
 };

@@ -9,11 +9,25 @@
 //  - page tables of every mm (the mms of kst().pid_table's tasks, deduplicated, plus any
 //    extra ones): each table page is PGTY_table of the right level and mm and is referenced
 //    exactly once; no entry points at a free frame; every leaf lies inside a VMA; special
-//    entries map only the zero page; pgtables_bytes matches the tables found;
+//    entries map only the zero page (or raw pfns in VM_PFNMAP VMAs); pgtables_bytes
+//    matches the tables found;
 //  - every mapped page: _mapcount + 1 equals the PTEs mapping it; _refcount is at least
-//    that, and exactly that (+ GUP_PIN_COUNTING_BIAS per expected pin) when no pins are
-//    outstanding; an allocated frame with no user is a leak (when no pins are outstanding);
-//  - RSS counters and NR_ANON_MAPPED / NR_PAGETABLE match what the walk found;
+//    that (plus one if it is in a page cache), and exactly that (+ GUP_PIN_COUNTING_BIAS
+//    per expected pin) when no pins are outstanding; an allocated frame with no user is a
+//    leak (when no pins are outstanding);
+//  - page caches (every inode in kst().inodes): nrpages equals the cached folios; each
+//    cached folio points back at its mapping and index, is not anonymous, is swap-backed
+//    exactly when the file is shmem, and lies below end-of-file; no frame is in two
+//    caches or is both cached and free; the cache's reference counts in the expected
+//    refcount; a frame claiming a mapping it is not cached in is reported;
+//  - i_mmap: every VMA with a file is on its mapping's i_mmap list and every entry there
+//    belongs to its mapping (and, for known mms, is in its mm's tree);
+//  - what each PTE maps matches its VMA: anonymous VMAs map anonymous pages; shared file
+//    (and shmem) VMAs map the file's page at the VMA's offset; private file VMAs map that
+//    or an anonymous (COW) copy; an exclusive anonymous page (PageAnonExclusive) is
+//    mapped at most once and a writable PTE never maps a non-exclusive one;
+//  - RSS counters (anon, file, shmem) and NR_ANON_MAPPED / NR_FILE_MAPPED /
+//    NR_PAGETABLE match what the walk found;
 //  - TLBs (at a syscall boundary): no CPU holds a translation, for a PCID whose mm still
 //    counts the CPU in mm_cpumask, that grants more than that mm's page tables do now
 //    (another frame, writable or user or executable where the PTE is not, a dirty writable

@@ -26,6 +26,7 @@
 namespace kernel {
 
 struct page;
+struct inode;             // mm/fs.h
 struct kernel_observer;   // mm/trace.h
 struct fault_injector;    // mm/fault_inject.h
 struct zone;              // mm/mmzone.h
@@ -85,6 +86,11 @@ struct kernel_state {
   u16 next_pcid = 1;                // DEVIATION(kernel): one PCID per mm, 1..4095, reused modulo
   std::array<task_struct*, NR_CPUS> idle_tasks{};  // init_task and the other CPUs' idle tasks (pid 0)
   task_struct* child_reaper = nullptr;             // init_pid_ns.child_reaper: pid 1
+
+  // --- files (mm/fs.cc) ---
+  std::map<unsigned long, inode*> inodes;  // every live inode by i_ino (the sb s_inodes lists)
+  unsigned long last_ino = 0;              // get_next_ino
+  page* vvar_page = nullptr;               // the [vvar] data page (arch/x86/entry/vdso)
 
   // --- sysctls ---
   int sysctl_max_map_count = 65530;  // DEFAULT_MAX_MAP_COUNT

@@ -1,27 +1,38 @@
-// mm/memory.cc: page tables, page faults and unmapping.
+// mm/memory.cc: page tables, page faults, unmapping and fork's page-table copy.
 //
 // Port of mm/memory.c at Linux 6.12: __pte_alloc / __pmd_alloc / __pud_alloc (pmd_install),
-// vm_normal_page, the zap path (zap_pte_range .. unmap_vmas, zap_page_range_single), the
-// page-table teardown (free_pgtables, free_pgd_range), and the anonymous fault path
-// (handle_mm_fault -> __handle_mm_fault -> handle_pte_fault -> do_anonymous_page /
-// do_wp_page -> wp_page_reuse / wp_page_copy).
+// vm_normal_page, the zap path (zap_pte_range .. unmap_vmas, zap_page_range_single,
+// unmap_mapping_range), the page-table teardown (free_pgtables, free_pgd_range), fork's
+// copy (copy_page_range -> copy_p4d/pud/pmd/pte_range -> copy_present_ptes /
+// copy_present_page), and the fault path (handle_mm_fault -> __handle_mm_fault ->
+// handle_pte_fault -> do_anonymous_page / do_fault (do_read_fault, do_cow_fault,
+// do_shared_fault, __do_fault, finish_fault) / do_wp_page (wp_page_reuse, wp_page_copy,
+// wp_page_shared, wp_pfn_shared)), and vmf_insert_pfn.
 //
 // Every PTE change here owes the TLB what Linux owes it: a new entry over a non-present
 // one needs no flush (the CPU cached nothing for it; a #PF drops the page's entries); an
 // entry whose frame changes is cleared and flushed before the new one is set
 // (ptep_clear_flush in wp_page_copy); relaxing A/D/RW needs none (spurious faults fix
-// themselves); zapped entries are flushed through the mmu_gather before their pages go.
+// themselves); zapped entries are flushed through the mmu_gather before their pages go;
+// fork write-protects the parent's private PTEs and dup_mmap flushes the parent's TLBs
+// once at the end (flush_tlb_mm), before the parent can run again.
 //
 // Deviations (grep "DEVIATION(memory)"):
-//  - File-backed faults (do_fault) are a stub that returns VM_FAULT_SIGBUS: file mappings
-//    arrive later. Swap entries do not exist (no swap): a non-present, non-none PTE is a bug.
+//  - Swap entries do not exist (no swap): a non-present, non-none PTE is a bug. Fork
+//    therefore never meets copy_nonpresent_pte's cases.
+//  - No fault-around (->map_pages, fault_around_bytes): a read fault on a file maps the
+//    one page it needs. Linux maps up to 16 cached neighbours as well.
 //  - No THP/hugetlb (pmd and pud leaves are never created), no userfaultfd, no NUMA hinting
-//    faults, no mmu notifiers, no memcg charging, no LRU.
+//    faults, no mmu notifiers, no memcg charging, no LRU, no KSM, no PAT (track_pfn_*).
+//  - ->fault never drops mmap_lock (file I/O is synchronous, mm/fs.h), so
+//    vmf_can_call_fault always agrees and no fault returns VM_FAULT_RETRY.
 //  - fail_pgtable and fail_fault are fault points this port adds (mm/fault_inject.h).
 #include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include "mm/fault_inject.h"
+#include "mm/fs.h"
 #include "mm/mm.h"
 #include "mm/trace.h"
 
@@ -116,10 +127,22 @@ folio* vm_normal_folio(vm_area_struct* vma, unsigned long addr, pte_t pte) {
 
 // ---- zapping ----
 
+// mm/memory.c: should_zap_cows / should_zap_folio. Without details everything goes; a
+// truncation (unmap_mapping_range) zaps private COW copies only when asked to.
+static inline bool should_zap_cows(const zap_details* details) {
+  if (details == nullptr) return true;
+  return details->even_cows;
+}
+static inline bool should_zap_folio(const zap_details* details, const folio* f) {
+  if (should_zap_cows(details)) return true;
+  return !folio_test_anon(f);
+}
+
 // mm/memory.c: zap_pte_range. Returns where it stopped (end, or earlier when the gather
 // batch filled up and was flushed).
 static unsigned long zap_pte_range(mmu_gather* tlb, vm_area_struct* vma, pmd_t* pmd,
-                                   unsigned long addr, unsigned long end) {
+                                   unsigned long addr, unsigned long end,
+                                   zap_details* details) {
   mm_struct* mm = tlb->mm;
   long rss[NR_MM_COUNTERS] = {};
   bool force_flush = false;
@@ -132,13 +155,15 @@ static unsigned long zap_pte_range(mmu_gather* tlb, vm_area_struct* vma, pmd_t* 
     if (pte_none(ptent)) continue;
     if (pte_present(ptent)) {
       page* p = vm_normal_page(vma, addr, ptent);
+      if (p != nullptr && !should_zap_folio(details, page_folio(p))) continue;
       ptent = ptep_get_and_clear(mm, addr, pte);
       tlb_remove_tlb_entry(tlb, pte, addr);
       if (p == nullptr) continue;  // the zero page or a raw PFN: nothing to release
       folio* f = page_folio(p);
       if (!folio_test_anon(f)) {
-        if (pte_dirty(ptent)) folio_set_dirty(f);
-        if (pte_young(ptent)) folio_set_referenced(f);
+        // The hardware's A/D bits are the only record of accesses through this PTE.
+        if (pte_dirty(ptent)) folio_mark_dirty(f);
+        if (pte_young(ptent)) folio_mark_accessed(f);
       }
       rss[mm_counter(f)]--;
       folio_remove_rmap_pte(f, p, vma);
@@ -191,7 +216,8 @@ static bool p4d_none_or_clear_bad(p4d_t* p4d) {
 
 // mm/memory.c
 static unsigned long zap_pmd_range(mmu_gather* tlb, vm_area_struct* vma, pud_t* pud,
-                                   unsigned long addr, unsigned long end) {
+                                   unsigned long addr, unsigned long end,
+                                   zap_details* details) {
   pmd_t* pmd = pmd_offset(pud, addr);
   unsigned long next;
   do {
@@ -200,7 +226,7 @@ static unsigned long zap_pmd_range(mmu_gather* tlb, vm_area_struct* vma, pud_t* 
       addr = next;
       continue;
     }
-    addr = zap_pte_range(tlb, vma, pmd, addr, next);
+    addr = zap_pte_range(tlb, vma, pmd, addr, next, details);
     if (addr != next) pmd--;  // the batch filled up: redo this table from addr
   } while (pmd++, addr != end);
   return addr;
@@ -208,33 +234,35 @@ static unsigned long zap_pmd_range(mmu_gather* tlb, vm_area_struct* vma, pud_t* 
 
 // mm/memory.c
 static unsigned long zap_pud_range(mmu_gather* tlb, vm_area_struct* vma, p4d_t* p4d,
-                                   unsigned long addr, unsigned long end) {
+                                   unsigned long addr, unsigned long end,
+                                   zap_details* details) {
   pud_t* pud = pud_offset(p4d, addr);
   unsigned long next;
   do {
     next = pud_addr_end(addr, end);
     if (pud_none_or_clear_bad(pud)) continue;
-    next = zap_pmd_range(tlb, vma, pud, addr, next);
+    next = zap_pmd_range(tlb, vma, pud, addr, next, details);
   } while (pud++, addr = next, addr != end);
   return addr;
 }
 
 // mm/memory.c
 static unsigned long zap_p4d_range(mmu_gather* tlb, vm_area_struct* vma, pgd_t* pgd,
-                                   unsigned long addr, unsigned long end) {
+                                   unsigned long addr, unsigned long end,
+                                   zap_details* details) {
   p4d_t* p4d = p4d_offset(pgd, addr);
   unsigned long next;
   do {
     next = p4d_addr_end(addr, end);
     if (p4d_none_or_clear_bad(p4d)) continue;
-    next = zap_pud_range(tlb, vma, p4d, addr, next);
+    next = zap_pud_range(tlb, vma, p4d, addr, next, details);
   } while (p4d++, addr = next, addr != end);
   return addr;
 }
 
 // mm/memory.c
 static void unmap_page_range(mmu_gather* tlb, vm_area_struct* vma, unsigned long addr,
-                             unsigned long end) {
+                             unsigned long end, zap_details* details) {
   BUG_ON(addr >= end);
   tlb_start_vma(tlb, vma);
   pgd_t* pgd = pgd_offset(vma->vm_mm, addr);
@@ -242,34 +270,84 @@ static void unmap_page_range(mmu_gather* tlb, vm_area_struct* vma, unsigned long
   do {
     next = pgd_addr_end(addr, end);
     if (pgd_none(*pgd)) continue;
-    next = zap_p4d_range(tlb, vma, pgd, addr, next);
+    next = zap_p4d_range(tlb, vma, pgd, addr, next, details);
   } while (pgd++, addr = next, addr != end);
   tlb_end_vma(tlb, vma);
 }
 
 // mm/memory.c
 static void unmap_single_vma(mmu_gather* tlb, vm_area_struct* vma, unsigned long start_addr,
-                             unsigned long end_addr) {
+                             unsigned long end_addr, zap_details* details) {
   unsigned long start = std::max(vma->vm_start, start_addr);
   if (start >= vma->vm_end) return;
   unsigned long end = std::min(vma->vm_end, end_addr);
   if (end <= vma->vm_start) return;
-  if (start != end) unmap_page_range(tlb, vma, start, end);
+  if (start != end) unmap_page_range(tlb, vma, start, end, details);
 }
 
 // mm/memory.c
 void unmap_vmas(mmu_gather* tlb, vm_area_struct* const* vmas, int nr_vmas,
                 unsigned long start_addr, unsigned long end_addr) {
   trace_call tc("unmap_vmas", "start=%#lx end=%#lx nr=%d", start_addr, end_addr, nr_vmas);
-  for (int i = 0; i < nr_vmas; ++i) unmap_single_vma(tlb, vmas[i], start_addr, end_addr);
+  for (int i = 0; i < nr_vmas; ++i) unmap_single_vma(tlb, vmas[i], start_addr, end_addr, nullptr);
 }
 
 // mm/memory.c
-void zap_page_range_single(vm_area_struct* vma, unsigned long address, unsigned long size) {
+void zap_page_range_single(vm_area_struct* vma, unsigned long address, unsigned long size,
+                           zap_details* details) {
   mmu_gather tlb;
   tlb_gather_mmu(&tlb, vma->vm_mm);
-  unmap_single_vma(&tlb, vma, address, address + size);
+  unmap_single_vma(&tlb, vma, address, address + size, details);
   tlb_finish_mmu(&tlb);
+}
+
+// mm/memory.c: unmap_mapping_range_vma / unmap_mapping_range_tree. Zap the pages of file
+// indices [first_index, last_index] in every VMA that maps the file.
+static void unmap_mapping_range_tree(address_space* mapping, pgoff_t first_index,
+                                     pgoff_t last_index, zap_details* details) {
+  for (list_head* l = mapping->i_mmap.next; l != &mapping->i_mmap; l = l->next) {
+    vm_area_struct* vma = list_entry(l, vm_area_struct, shared.list);
+    const pgoff_t vba = vma->vm_pgoff;
+    const pgoff_t vea = vba + vma_pages(vma) - 1;
+    if (vea < first_index || vba > last_index) continue;
+    const pgoff_t zba = std::max(first_index, vba);
+    const pgoff_t zea = std::min(last_index, vea);
+    zap_page_range_single(vma, ((zba - vba) << PAGE_SHIFT) + vma->vm_start,
+                          (zea - zba + 1) << PAGE_SHIFT, details);
+  }
+}
+
+// mm/memory.c: unmap the file's [holebegin, holebegin + holelen) (byte offsets; holelen 0
+// means "to the end") from every mapping of it. Private COW copies of those pages are
+// zapped only with even_cows (truncate wants them gone: access past EOF must SIGBUS).
+void unmap_mapping_range(address_space* mapping, loff_t const holebegin, loff_t const holelen,
+                         int even_cows) {
+  trace_call tc("unmap_mapping_range", "ino=%lu holebegin=%#llx holelen=%#llx even_cows=%d",
+                mapping->host->i_ino, static_cast<long long>(holebegin),
+                static_cast<long long>(holelen), even_cows);
+  pgoff_t hba = static_cast<pgoff_t>(holebegin) >> PAGE_SHIFT;
+  pgoff_t hlen = (static_cast<pgoff_t>(holelen) + PAGE_SIZE - 1) >> PAGE_SHIFT;
+  // Check for overflow.
+  if (sizeof(holelen) > sizeof(hlen)) {
+    long long holeend = (holebegin + holelen + static_cast<long long>(PAGE_SIZE) - 1) >> PAGE_SHIFT;
+    if (holeend & ~static_cast<long long>(ULONG_MAX)) hlen = ULONG_MAX - hba + 1;
+  }
+  zap_details details{};
+  details.even_cows = even_cows != 0;
+  pgoff_t first_index = hba;
+  pgoff_t last_index = hba + hlen - 1;
+  if (last_index < first_index) last_index = ULONG_MAX;
+  if (mapping_mapped(mapping)) unmap_mapping_range_tree(mapping, first_index, last_index, &details);
+}
+
+// mm/memory.c: unmap_mapping_folio. Zap this (locked) folio's PTEs in every mapping of
+// its file; private COW copies made from it stay.
+void unmap_mapping_folio(folio* f) {
+  address_space* mapping = f->mapping;
+  VM_BUG_ON(!folio_test_locked(f));
+  zap_details details{};
+  details.even_cows = false;
+  if (mapping_mapped(mapping)) unmap_mapping_range_tree(mapping, f->index, f->index, &details);
 }
 
 // ---- freeing page tables ----
@@ -379,8 +457,8 @@ void free_pgd_range(mm_struct* mm, unsigned long addr, unsigned long end, unsign
 }
 
 // mm/memory.c: free_pgtables. The VMAs are being torn down (already out of the tree);
-// their anon_vmas are unlinked and the tables under them freed, keeping tables that
-// neighbours in [floor, ceiling) still use.
+// their anon_vmas are unlinked, they leave their files' i_mmap, and the tables under them
+// are freed, keeping tables that neighbours in [floor, ceiling) still use.
 void free_pgtables(mmu_gather* tlb, vm_area_struct* const* vmas, int nr_vmas,
                    unsigned long floor, unsigned long ceiling) {
   int i = 0;
@@ -388,13 +466,238 @@ void free_pgtables(mmu_gather* tlb, vm_area_struct* const* vmas, int nr_vmas,
     vm_area_struct* vma = vmas[i++];
     unsigned long addr = vma->vm_start;
     unlink_anon_vmas(vma);
+    unlink_file_vma(vma);  // unlink_file_vma_batch_add
     // Gather nearby VMAs into one call down.
     while (i < nr_vmas && vmas[i]->vm_start <= vma->vm_end + PMD_SIZE) {
       vma = vmas[i++];
       unlink_anon_vmas(vma);
+      unlink_file_vma(vma);
     }
     free_pgd_range(tlb, addr, vma->vm_end, floor, i < nr_vmas ? vmas[i]->vm_start : ceiling);
   }
+}
+
+// ---- fork: copying page tables ----
+
+// include/linux/mm.h: give a PTE write permission if the VMA has it.
+static pte_t maybe_mkwrite(pte_t pte, vm_area_struct* vma) {
+  if (likely(vma->vm_flags & VM_WRITE)) pte = pte_mkwrite(pte, vma);
+  return pte;
+}
+
+// mm/memory.c: folio_prealloc. A page for a copy, zeroed if asked.
+static folio* folio_prealloc(mm_struct* /*src_mm*/, vm_area_struct* vma, unsigned long addr,
+                             bool need_zero) {
+  return vma_alloc_folio(GFP_HIGHUSER_MOVABLE | (need_zero ? __GFP_ZERO : 0), 0, vma, addr);
+}
+
+// mm/memory.c: copy_present_page. The parent's page may be pinned for DMA, so the child
+// gets its own copy now (with *prealloc), mapped writable if the VMA allows; the parent's
+// PTE stays as it was. -EAGAIN: no page preallocated yet.
+static int copy_present_page(vm_area_struct* dst_vma, vm_area_struct* src_vma, pte_t* dst_pte,
+                             pte_t* /*src_pte*/, unsigned long addr, long* rss, folio** prealloc,
+                             page* p) {
+  folio* new_folio = *prealloc;
+  if (new_folio == nullptr) return -EAGAIN;
+  // copy_mc_user_highpage: the source is reachable through the direct map.
+  std::memcpy(folio_address(new_folio), page_address(p), PAGE_SIZE);
+  *prealloc = nullptr;
+  folio_set_uptodate(new_folio);  // __folio_mark_uptodate
+  folio_add_new_anon_rmap(new_folio, dst_vma, addr);
+  rss[MM_ANONPAGES]++;
+  pte_t pte = mk_pte(new_folio, dst_vma->vm_page_prot);
+  pte = maybe_mkwrite(pte_mkdirty(pte), dst_vma);
+  set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte);
+  trace_event("copy_present_page", "addr=%#lx parent_pfn=%#lx child_pfn=%#lx (maybe pinned)",
+              addr, page_to_pfn(p), page_to_pfn(new_folio));
+  (void)src_vma;
+  return 0;
+}
+
+// mm/memory.c: __copy_present_ptes (nr = 1). A COW mapping is write-protected in both
+// processes; a shared one is clean in the child; the child's entry starts old.
+static void __copy_present_ptes(vm_area_struct* dst_vma, vm_area_struct* src_vma,
+                                pte_t* dst_pte, pte_t* src_pte, pte_t pte, unsigned long addr) {
+  mm_struct* src_mm = src_vma->vm_mm;
+  if (is_cow_mapping(src_vma->vm_flags) && pte_write(pte)) {
+    // The parent's TLBs may still allow writes: dup_mmap flushes them (flush_tlb_mm)
+    // before the parent runs again.
+    ptep_set_wrprotect(src_mm, addr, src_pte);
+    pte = pte_wrprotect(pte);
+  }
+  if (src_vma->vm_flags & VM_SHARED) pte = pte_mkclean(pte);
+  pte = pte_mkold(pte);
+  set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte);
+}
+
+// mm/memory.c: copy_present_ptes (small folios: one PTE at a time). Returns 1 (PTEs
+// done) or -EAGAIN (a page must be preallocated first).
+static int copy_present_ptes(vm_area_struct* dst_vma, vm_area_struct* src_vma, pte_t* dst_pte,
+                             pte_t* src_pte, pte_t pte, unsigned long addr, long* rss,
+                             folio** prealloc) {
+  page* p = vm_normal_page(src_vma, addr, pte);
+  if (unlikely(p == nullptr)) {
+    // The zero page or a raw pfn (VM_PFNMAP): nothing to account, just the entry.
+    __copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, pte, addr);
+    return 1;
+  }
+  folio* f = page_folio(p);
+  folio_get(f);
+  if (folio_test_anon(f)) {
+    // A page the parent may have pinned for DMA must stay the parent's own: the child
+    // gets a copy now, so a later COW cannot separate the pin from the parent's mapping.
+    if (unlikely(folio_try_dup_anon_rmap_pte(f, p, src_vma))) {
+      folio_put(f);
+      int err = copy_present_page(dst_vma, src_vma, dst_pte, src_pte, addr, rss, prealloc, p);
+      return err ? err : 1;
+    }
+    rss[MM_ANONPAGES]++;
+    VM_WARN_ON_ONCE(PageAnonExclusive(p));
+  } else {
+    folio_dup_file_rmap_pte(f, p);
+    rss[mm_counter_file(f)]++;
+  }
+  __copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, pte, addr);
+  return 1;
+}
+
+// mm/memory.c: copy_pte_range. On -EAGAIN both locks are dropped, a page is allocated,
+// and the copy resumes where it stopped.
+static int copy_pte_range(vm_area_struct* dst_vma, vm_area_struct* src_vma, pmd_t* dst_pmd,
+                          pmd_t* src_pmd, unsigned long addr, unsigned long end) {
+  mm_struct* dst_mm = dst_vma->vm_mm;
+  mm_struct* src_mm = src_vma->vm_mm;
+  folio* prealloc = nullptr;
+  int ret = 0;
+again:
+  {
+    long rss[NR_MM_COUNTERS] = {};
+    spinlock_t *dst_ptl, *src_ptl;
+    if (pte_alloc(dst_mm, dst_pmd)) {
+      ret = -ENOMEM;
+      goto out;
+    }
+    pte_t* dst_pte = pte_offset_map_lock(dst_mm, dst_pmd, addr, &dst_ptl);
+    if (dst_pte == nullptr) {
+      ret = -ENOMEM;
+      goto out;
+    }
+    pte_t* src_pte = pte_offset_map_lock(src_mm, src_pmd, addr, &src_ptl);
+    if (src_pte == nullptr) {
+      pte_unmap_unlock(dst_pte, dst_ptl);
+      goto out;  // ret == 0
+    }
+    pte_t* orig_src_pte = src_pte;
+    pte_t* orig_dst_pte = dst_pte;
+    do {
+      pte_t ptent = ptep_get(src_pte);
+      if (pte_none(ptent)) continue;
+      if (unlikely(!pte_present(ptent))) {
+        // DEVIATION(memory): copy_nonpresent_pte has nothing to copy without swap.
+        print_bad_pte(src_vma, addr, ptent);
+        continue;
+      }
+      ret = copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, ptent, addr, rss, &prealloc);
+      if (unlikely(ret == -EAGAIN)) break;
+      if (unlikely(prealloc != nullptr)) {
+        // A preallocated page is for the address it was allocated for only.
+        folio_put(prealloc);
+        prealloc = nullptr;
+      }
+      ret = 0;
+    } while (dst_pte++, src_pte++, addr += PAGE_SIZE, addr != end);
+    pte_unmap_unlock(orig_src_pte, src_ptl);
+    for (int i = 0; i < NR_MM_COUNTERS; ++i)
+      if (rss[i]) add_mm_counter(dst_mm, i, rss[i]);  // add_mm_rss_vec
+    pte_unmap_unlock(orig_dst_pte, dst_ptl);
+  }
+  if (ret == -EAGAIN) {
+    prealloc = folio_prealloc(src_mm, src_vma, addr, false);
+    if (prealloc == nullptr) return -ENOMEM;
+    ret = 0;
+  }
+  if (addr != end) goto again;
+out:
+  if (unlikely(prealloc != nullptr)) folio_put(prealloc);
+  return ret;
+}
+
+// mm/memory.c
+static int copy_pmd_range(vm_area_struct* dst_vma, vm_area_struct* src_vma, pud_t* dst_pud,
+                          pud_t* src_pud, unsigned long addr, unsigned long end) {
+  pmd_t* dst_pmd = pmd_alloc(dst_vma->vm_mm, dst_pud, addr);
+  if (dst_pmd == nullptr) return -ENOMEM;
+  pmd_t* src_pmd = pmd_offset(src_pud, addr);
+  unsigned long next;
+  do {
+    next = pmd_addr_end(addr, end);
+    if (pmd_none_or_clear_bad(src_pmd)) continue;
+    if (copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next)) return -ENOMEM;
+  } while (dst_pmd++, src_pmd++, addr = next, addr != end);
+  return 0;
+}
+
+// mm/memory.c
+static int copy_pud_range(vm_area_struct* dst_vma, vm_area_struct* src_vma, p4d_t* dst_p4d,
+                          p4d_t* src_p4d, unsigned long addr, unsigned long end) {
+  pud_t* dst_pud = pud_alloc(dst_vma->vm_mm, dst_p4d, addr);
+  if (dst_pud == nullptr) return -ENOMEM;
+  pud_t* src_pud = pud_offset(src_p4d, addr);
+  unsigned long next;
+  do {
+    next = pud_addr_end(addr, end);
+    if (pud_none_or_clear_bad(src_pud)) continue;
+    if (copy_pmd_range(dst_vma, src_vma, dst_pud, src_pud, addr, next)) return -ENOMEM;
+  } while (dst_pud++, src_pud++, addr = next, addr != end);
+  return 0;
+}
+
+// mm/memory.c
+static int copy_p4d_range(vm_area_struct* dst_vma, vm_area_struct* src_vma, pgd_t* dst_pgd,
+                          pgd_t* src_pgd, unsigned long addr, unsigned long end) {
+  p4d_t* dst_p4d = p4d_alloc(dst_vma->vm_mm, dst_pgd, addr);
+  if (dst_p4d == nullptr) return -ENOMEM;
+  p4d_t* src_p4d = p4d_offset(src_pgd, addr);
+  unsigned long next;
+  do {
+    next = p4d_addr_end(addr, end);
+    if (p4d_none_or_clear_bad(src_p4d)) continue;
+    if (copy_pud_range(dst_vma, src_vma, dst_p4d, src_p4d, addr, next)) return -ENOMEM;
+  } while (dst_p4d++, src_p4d++, addr = next, addr != end);
+  return 0;
+}
+
+// mm/memory.c: vma_needs_copy. Mappings whose pages a fault would bring back (shared
+// ones, private file mappings never written) are not copied: fork stays cheap and the
+// child faults them in. Raw-pfn mappings and anything with anonymous pages are.
+static bool vma_needs_copy(vm_area_struct* /*dst_vma*/, vm_area_struct* src_vma) {
+  if (src_vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP)) return true;
+  if (src_vma->anon_vma) return true;
+  return false;
+}
+
+// mm/memory.c
+int copy_page_range(vm_area_struct* dst_vma, vm_area_struct* src_vma) {
+  unsigned long addr = src_vma->vm_start;
+  unsigned long end = src_vma->vm_end;
+  mm_struct* dst_mm = dst_vma->vm_mm;
+  mm_struct* src_mm = src_vma->vm_mm;
+  if (!vma_needs_copy(dst_vma, src_vma)) return 0;
+  trace_call tc("copy_page_range", "vma=[%#lx,%#lx) flags=%#lx", addr, end, src_vma->vm_flags);
+  if (is_cow_mapping(src_vma->vm_flags)) mmap_assert_write_locked(src_mm);
+  int ret = 0;
+  pgd_t* dst_pgd = pgd_offset(dst_mm, addr);
+  pgd_t* src_pgd = pgd_offset(src_mm, addr);
+  unsigned long next;
+  do {
+    next = pgd_addr_end(addr, end);
+    if (pgd_none(*src_pgd)) continue;
+    if (unlikely(copy_p4d_range(dst_vma, src_vma, dst_pgd, src_pgd, addr, next))) {
+      ret = -ENOMEM;
+      break;
+    }
+  } while (dst_pgd++, src_pgd++, addr = next, addr != end);
+  return tc.ret(ret);
 }
 
 // ---- faults ----
@@ -411,12 +714,6 @@ static vm_fault_t vmf_anon_prepare(vm_fault* vmf) {
   if (likely(vma->anon_vma)) return 0;
   if (anon_vma_prepare(vma)) return VM_FAULT_OOM;
   return 0;
-}
-
-// include/linux/mm.h
-static pte_t maybe_mkwrite(pte_t pte, vm_area_struct* vma) {
-  if (likely(vma->vm_flags & VM_WRITE)) pte = pte_mkwrite(pte, vma);
-  return pte;
 }
 
 // mm/memory.c: do_anonymous_page. The zero page for a read; a new zeroed, exclusive,
@@ -475,8 +772,246 @@ setpte:
   return 0;
 }
 
-// mm/memory.c: do_fault. DEVIATION(memory): file mappings come later.
-static vm_fault_t do_fault(vm_fault* /*vmf*/) { return VM_FAULT_SIGBUS; }
+// ---- faults on file, shmem and special mappings ----
+
+// mm/memory.c: __do_fault. Ask the mapping for the page (->fault); on success vmf->page
+// holds it, referenced and locked.
+static vm_fault_t __do_fault(vm_fault* vmf) {
+  vm_area_struct* vma = vmf->vma;
+  // Preallocate the PTE table before taking the page lock (Linux: memcg reclaim could
+  // wait on that page otherwise).
+  if (pmd_none(*vmf->pmd) && vmf->prealloc_pte == nullptr) {
+    if (should_fail_point("fail_pgtable")) return VM_FAULT_OOM;
+    vmf->prealloc_pte = pte_alloc_one(vma->vm_mm);
+    if (vmf->prealloc_pte == nullptr) return VM_FAULT_OOM;
+  }
+  vm_fault_t ret = vma->vm_ops->fault(vmf);
+  if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY | VM_FAULT_DONE_COW)))
+    return ret;
+  folio* f = page_folio(vmf->page);
+  if (unlikely(!(ret & VM_FAULT_LOCKED)))
+    folio_lock(f);
+  else
+    VM_BUG_ON_PAGE(!PageLocked(vmf->page), vmf->page);
+  return ret;
+}
+
+// mm/memory.c: set_pte_range (one page). A write makes the entry dirty and, if the VMA
+// allows, writable; a COW copy becomes a new exclusive anon page, anything else one more
+// mapping of a file page.
+static void set_pte_range(vm_fault* vmf, folio* f, page* p, unsigned long addr) {
+  vm_area_struct* vma = vmf->vma;
+  const bool write = vmf->flags & FAULT_FLAG_WRITE;
+  pte_t entry = mk_pte(p, vma->vm_page_prot);  // x86: the protections carry _PAGE_ACCESSED
+  if (write)
+    entry = maybe_mkwrite(pte_mkdirty(entry), vma);
+  else if (pte_write(entry) && folio_test_dirty(f))
+    entry = pte_mkdirty(entry);
+  if (write && !(vma->vm_flags & VM_SHARED)) {
+    // A copy-on-write page.
+    folio_add_new_anon_rmap(f, vma, addr);
+  } else {
+    folio_add_file_rmap_pte(f, p, vma);
+  }
+  set_pte_at(vma->vm_mm, addr, vmf->pte, entry);
+  // No need to invalidate: the entry was not present before.
+  update_mmu_cache(vma, addr, vmf->pte);
+}
+
+// mm/memory.c: finish_fault. Install the PTE for vmf->page (or the COW copy) unless
+// someone else installed one meanwhile (VM_FAULT_NOPAGE). The page reference passes to
+// the mapping.
+static vm_fault_t finish_fault(vm_fault* vmf) {
+  vm_area_struct* vma = vmf->vma;
+  const bool is_cow = (vmf->flags & FAULT_FLAG_WRITE) && !(vma->vm_flags & VM_SHARED);
+  page* p = is_cow ? vmf->cow_page : vmf->page;
+  folio* f = page_folio(p);
+  vm_fault_t ret = 0;
+  const unsigned long addr = vmf->address;
+
+  if (pmd_none(*vmf->pmd)) {
+    if (vmf->prealloc_pte != nullptr) {
+      // pmd_install, as __pte_alloc does.
+      spinlock_t* ptl = pmd_lock(vma->vm_mm, vmf->pmd);
+      if (likely(pmd_none(*vmf->pmd))) {
+        mm_inc_nr_ptes(vma->vm_mm);
+        pmd_populate(vma->vm_mm, vmf->pmd, vmf->prealloc_pte);
+        vmf->prealloc_pte = nullptr;
+      }
+      spin_unlock(ptl);
+    } else if (unlikely(pte_alloc(vma->vm_mm, vmf->pmd))) {
+      return VM_FAULT_OOM;
+    }
+  }
+  vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd, addr, &vmf->ptl);
+  if (vmf->pte == nullptr) return VM_FAULT_NOPAGE;
+  // Re-check the PTE: the lock was dropped while ->fault ran.
+  if (unlikely(vmf_pte_changed(vmf))) {
+    ret = VM_FAULT_NOPAGE;
+  } else {
+    set_pte_range(vmf, f, p, addr);
+    add_mm_counter(vma->vm_mm, is_cow ? MM_ANONPAGES : mm_counter_file(f), 1);
+    trace_event("finish_fault", "addr=%#lx pfn=%#lx %s", addr, page_to_pfn(p),
+                is_cow ? "cow" : (vmf->flags & FAULT_FLAG_WRITE) ? "shared-write" : "read");
+  }
+  pte_unmap_unlock(vmf->pte, vmf->ptl);
+  return ret;
+}
+
+// mm/memory.c: do_page_mkwrite. Tell the file that the page is about to be written
+// (it marks it dirty); returns with the folio locked (VM_FAULT_LOCKED) unless the page
+// was truncated meanwhile (VM_FAULT_NOPAGE) or ->page_mkwrite failed.
+static vm_fault_t do_page_mkwrite(vm_fault* vmf, folio* f) {
+  const unsigned int old_flags = vmf->flags;
+  vmf->flags = FAULT_FLAG_WRITE | FAULT_FLAG_MKWRITE;
+  vm_fault_t ret = vmf->vma->vm_ops->page_mkwrite(vmf);
+  vmf->flags = old_flags;  // restore, so the caller still knows what kind of fault this is
+  if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE))) return ret;
+  if (unlikely(!(ret & VM_FAULT_LOCKED))) {
+    folio_lock(f);
+    if (f->mapping == nullptr) {
+      folio_unlock(f);
+      return 0;  // retry
+    }
+    ret |= VM_FAULT_LOCKED;
+  } else {
+    VM_BUG_ON_FOLIO(!folio_test_locked(f), f);
+  }
+  return ret;
+}
+
+// mm/memory.c: fault_dirty_shared_page. A shared page was written: dirty it for
+// writeback and unlock it. (balance_dirty_pages has no throttling to do here.)
+static vm_fault_t fault_dirty_shared_page(vm_fault* vmf) {
+  folio* f = page_folio(vmf->page);
+  folio_mark_dirty(f);
+  folio_unlock(f);
+  return 0;
+}
+
+// mm/memory.c: do_read_fault. Map the file's page read-only (or, for a shared writable
+// mapping without writenotify, as vm_page_prot allows).
+static vm_fault_t do_read_fault(vm_fault* vmf) {
+  // DEVIATION(memory): no fault-around (do_fault_around / ->map_pages).
+  vm_fault_t ret = __do_fault(vmf);
+  if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))) return ret;
+  ret |= finish_fault(vmf);
+  folio* f = page_folio(vmf->page);
+  folio_unlock(f);
+  if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))) folio_put(f);
+  return ret;
+}
+
+// mm/memory.c: do_cow_fault. A write to a private file mapping: copy the file's page into
+// a new anonymous page and map that; the page cache keeps the original.
+static vm_fault_t do_cow_fault(vm_fault* vmf) {
+  vm_area_struct* vma = vmf->vma;
+  vm_fault_t ret = vmf_anon_prepare(vmf);
+  if (ret) return ret;
+  folio* f = folio_prealloc(vma->vm_mm, vma, vmf->address, false);
+  if (f == nullptr) return VM_FAULT_OOM;
+  vmf->cow_page = f;
+  ret = __do_fault(vmf);
+  if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))) goto uncharge_out;
+  if (ret & VM_FAULT_DONE_COW) return ret;
+  // copy_mc_user_highpage
+  std::memcpy(page_address(vmf->cow_page), page_address(vmf->page), PAGE_SIZE);
+  folio_set_uptodate(f);  // __folio_mark_uptodate
+  ret |= finish_fault(vmf);
+  unlock_page(vmf->page);
+  put_page(vmf->page);
+  if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))) goto uncharge_out;
+  return ret;
+uncharge_out:
+  folio_put(f);
+  return ret;
+}
+
+// mm/memory.c: do_shared_fault. A write to a shared file mapping: the page cache page
+// itself is mapped writable and dirtied (after ->page_mkwrite, when the file has one).
+static vm_fault_t do_shared_fault(vm_fault* vmf) {
+  vm_area_struct* vma = vmf->vma;
+  vm_fault_t ret = __do_fault(vmf);
+  if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))) return ret;
+  folio* f = page_folio(vmf->page);
+  // Does the file want to know that the page is about to become writable?
+  if (vma->vm_ops->page_mkwrite) {
+    folio_unlock(f);
+    vm_fault_t tmp = do_page_mkwrite(vmf, f);
+    if (unlikely(!tmp || (tmp & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)))) {
+      folio_put(f);
+      return tmp;
+    }
+  }
+  ret |= finish_fault(vmf);
+  if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))) {
+    folio_unlock(f);
+    folio_put(f);
+    return ret;
+  }
+  ret |= fault_dirty_shared_page(vmf);
+  return ret;
+}
+
+// mm/memory.c: do_fault. A missing PTE in a VMA with vm_ops.
+static vm_fault_t do_fault(vm_fault* vmf) {
+  vm_area_struct* vma = vmf->vma;
+  mm_struct* vm_mm = vma->vm_mm;
+  vm_fault_t ret;
+  if (vma->vm_ops->fault == nullptr) {
+    // A mapping that was populated up front and has nothing to fault in.
+    vmf->pte = pmd_none(*vmf->pmd) ? nullptr
+                                   : pte_offset_map_lock(vm_mm, vmf->pmd, vmf->address, &vmf->ptl);
+    if (unlikely(vmf->pte == nullptr)) {
+      ret = VM_FAULT_SIGBUS;
+    } else {
+      ret = pte_none(ptep_get(vmf->pte)) ? VM_FAULT_SIGBUS : VM_FAULT_NOPAGE;
+      pte_unmap_unlock(vmf->pte, vmf->ptl);
+    }
+  } else if (!(vmf->flags & FAULT_FLAG_WRITE)) {
+    ret = do_read_fault(vmf);
+  } else if (!(vma->vm_flags & VM_SHARED)) {
+    ret = do_cow_fault(vmf);
+  } else {
+    ret = do_shared_fault(vmf);
+  }
+  // A preallocated table that was not needed.
+  if (vmf->prealloc_pte != nullptr) {
+    pte_free(vm_mm, vmf->prealloc_pte);
+    vmf->prealloc_pte = nullptr;
+  }
+  return ret;
+}
+
+// mm/memory.c: insert_pfn. A special PTE for a raw pfn (no struct page behind it that
+// rmap or refcounts would follow).
+static vm_fault_t insert_pfn(vm_area_struct* vma, unsigned long addr, unsigned long pfn,
+                             pgprot_t prot) {
+  mm_struct* mm = vma->vm_mm;
+  pgd_t* pgd = pgd_offset(mm, addr);
+  p4d_t* p4d = p4d_alloc(mm, pgd, addr);
+  pud_t* pud = p4d ? pud_alloc(mm, p4d, addr) : nullptr;
+  pmd_t* pmd = pud ? pmd_alloc(mm, pud, addr) : nullptr;
+  if (pmd == nullptr || pte_alloc(mm, pmd)) return VM_FAULT_OOM;
+  spinlock_t* ptl;
+  pte_t* pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+  if (pte == nullptr) return VM_FAULT_OOM;
+  if (pte_none(ptep_get(pte))) {
+    pte_t entry = pte_mkspecial(pfn_pte(pfn, prot));
+    set_pte_at(mm, addr, pte, entry);
+    update_mmu_cache(vma, addr, pte);
+  }
+  pte_unmap_unlock(pte, ptl);
+  return VM_FAULT_NOPAGE;
+}
+
+// mm/memory.c: vmf_insert_pfn (vmf_insert_pfn_prot with the VMA's protections).
+vm_fault_t vmf_insert_pfn(vm_area_struct* vma, unsigned long addr, unsigned long pfn) {
+  BUG_ON(!(vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP)));
+  BUG_ON((vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP)) == (VM_PFNMAP | VM_MIXEDMAP));
+  if (addr < vma->vm_start || addr >= vma->vm_end) return VM_FAULT_SIGBUS;
+  return insert_pfn(vma, addr, pfn, vma->vm_page_prot);
+}
 
 // mm/memory.c
 static vm_fault_t do_pte_missing(vm_fault* vmf) {
@@ -484,11 +1019,12 @@ static vm_fault_t do_pte_missing(vm_fault* vmf) {
   return do_fault(vmf);
 }
 
-// mm/memory.c: wp_page_reuse. The page is ours alone: make the entry writable in place.
+// mm/memory.c: wp_page_reuse. The page is ours alone (or a shared mapping's page): make
+// the entry writable in place.
 static void wp_page_reuse(vm_fault* vmf, folio* f) {
   vm_area_struct* vma = vmf->vma;
   VM_BUG_ON(!(vmf->flags & FAULT_FLAG_WRITE));
-  VM_BUG_ON(is_zero_pfn(pte_pfn(vmf->orig_pte)));
+  VM_WARN_ON_ONCE(is_zero_pfn(pte_pfn(vmf->orig_pte)));
   VM_BUG_ON(f && folio_test_anon(f) && !PageAnonExclusive(vmf->page));
   pte_t entry = pte_mkyoung(vmf->orig_pte);
   entry = maybe_mkwrite(pte_mkdirty(entry), vma);
@@ -582,6 +1118,64 @@ static bool wp_can_reuse_anon_folio(folio* f, vm_area_struct* vma) {
   return true;
 }
 
+// mm/memory.c: finish_mkwrite_fault. After ->page_mkwrite (which may have slept), make
+// the PTE writable if it is still the one we faulted on.
+static vm_fault_t finish_mkwrite_fault(vm_fault* vmf, folio* f) {
+  WARN_ON_ONCE(!(vmf->vma->vm_flags & VM_SHARED));
+  vmf->pte = pte_offset_map_lock(vmf->vma->vm_mm, vmf->pmd, vmf->address, &vmf->ptl);
+  if (vmf->pte == nullptr) return VM_FAULT_NOPAGE;
+  // Someone else changed the PTE while the lock was dropped: leave it to them.
+  if (!pte_same(ptep_get(vmf->pte), vmf->orig_pte)) {
+    pte_unmap_unlock(vmf->pte, vmf->ptl);
+    return VM_FAULT_NOPAGE;
+  }
+  wp_page_reuse(vmf, f);
+  return 0;
+}
+
+// mm/memory.c: wp_pfn_shared. A raw-pfn shared mapping: writable in place (after
+// ->pfn_mkwrite, if the driver has one).
+static vm_fault_t wp_pfn_shared(vm_fault* vmf) {
+  vm_area_struct* vma = vmf->vma;
+  if (vma->vm_ops && vma->vm_ops->pfn_mkwrite) {
+    pte_unmap_unlock(vmf->pte, vmf->ptl);
+    vmf->flags |= FAULT_FLAG_MKWRITE;
+    vm_fault_t ret = vma->vm_ops->pfn_mkwrite(vmf);
+    if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) return ret;
+    return finish_mkwrite_fault(vmf, nullptr);
+  }
+  wp_page_reuse(vmf, nullptr);
+  return 0;
+}
+
+// mm/memory.c: wp_page_shared. The first write to a page of a shared mapping that
+// tracks writes (writenotify): ->page_mkwrite dirties it, then the PTE becomes writable.
+static vm_fault_t wp_page_shared(vm_fault* vmf, folio* f) {
+  vm_area_struct* vma = vmf->vma;
+  vm_fault_t ret = 0;
+  folio_get(f);
+  if (vma->vm_ops && vma->vm_ops->page_mkwrite) {
+    pte_unmap_unlock(vmf->pte, vmf->ptl);
+    vm_fault_t tmp = do_page_mkwrite(vmf, f);
+    if (unlikely(!tmp || (tmp & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)))) {
+      folio_put(f);
+      return tmp;
+    }
+    tmp = finish_mkwrite_fault(vmf, f);
+    if (unlikely(tmp & (VM_FAULT_ERROR | VM_FAULT_NOPAGE))) {
+      folio_unlock(f);
+      folio_put(f);
+      return tmp;
+    }
+  } else {
+    wp_page_reuse(vmf, f);
+    folio_lock(f);
+  }
+  ret |= fault_dirty_shared_page(vmf);
+  folio_put(f);
+  return ret;
+}
+
 // mm/memory.c: do_wp_page. A write (or an unshare request) hit a present, non-writable
 // PTE. Called with the PTE lock held; releases it.
 static vm_fault_t do_wp_page(vm_fault* vmf) {
@@ -592,11 +1186,10 @@ static vm_fault_t do_wp_page(vm_fault* vmf) {
   vmf->page = vm_normal_page(vma, vmf->address, vmf->orig_pte);
   if (vmf->page) f = page_folio(vmf->page);
 
+  // Shared mapping: VM_WRITE and FAULT_FLAG_WRITE are certain here (no unshare, no COW).
   if (vma->vm_flags & (VM_SHARED | VM_MAYSHARE)) {
-    // DEVIATION(memory): shared mappings (wp_page_shared / wp_pfn_shared) need
-    // ->page_mkwrite or a writable vm_page_prot; there are none yet.
-    pte_unmap_unlock(vmf->pte, vmf->ptl);
-    return VM_FAULT_SIGBUS;
+    if (vmf->page == nullptr) return wp_pfn_shared(vmf);
+    return wp_page_shared(vmf, f);
   }
   // Private mapping: reuse an exclusive anonymous page, copy anything else.
   if (f && folio_test_anon(f) &&

@@ -135,10 +135,32 @@ struct vm_fault {
   pmd_t* pmd;
   pud_t* pud;
   pte_t orig_pte;
-  struct page* cow_page;
-  struct page* page;
+  struct page* cow_page;       // do_cow_fault: the private copy being filled
+  struct page* page;           // ->fault's result (locked, with a reference)
   pte_t* pte;                  // the PTE slot, mapped
   spinlock_t* ptl;
+  struct page* prealloc_pte;   // pgtable_t: a PTE table allocated before ->fault
+};
+
+// ---- what a mapping does on faults (include/linux/mm.h struct vm_operations_struct) ----
+// Anonymous VMAs have none (vm_ops == null); file, shmem and special mappings do.
+struct vm_operations_struct {
+  void (*open)(vm_area_struct* area);   // a copy of the VMA was made (split, fork)
+  void (*close)(vm_area_struct* area);  // the VMA is going away
+  // Find (or create) the page for vmf->pgoff: sets vmf->page with a reference, locked if
+  // VM_FAULT_LOCKED is returned; or installs PTEs itself and returns VM_FAULT_NOPAGE.
+  vm_fault_t (*fault)(vm_fault* vmf);
+  // A read-only shared page is about to become writable (writenotify).
+  vm_fault_t (*page_mkwrite)(vm_fault* vmf);
+  vm_fault_t (*pfn_mkwrite)(vm_fault* vmf);
+  const char* (*name)(vm_area_struct* vma);  // "[vvar]" ...
+};
+
+// include/linux/mm_types.h: a kernel-provided mapping ([vvar], [vdso]).
+struct vm_special_mapping {
+  const char* name;
+  struct page** pages;  // null: ->fault provides the pages
+  vm_fault_t (*fault)(const vm_special_mapping* sm, vm_area_struct* vma, vm_fault* vmf);
 };
 
 // ---- mmap_lock (include/linux/mmap_lock.h) ----
@@ -149,6 +171,12 @@ inline void mmap_read_unlock(mm_struct* mm) { up_read(&mm->mmap_lock); }
 inline void mmap_write_lock(mm_struct* mm) { down_write(&mm->mmap_lock); }
 inline int mmap_write_lock_killable(mm_struct* mm) { return down_write_killable(&mm->mmap_lock); }
 inline void mmap_write_unlock(mm_struct* mm) { up_write(&mm->mmap_lock); }
+// DEVIATION(mm): the lock is model state with no waiters, so a downgrade is an unlock
+// followed by a read lock (nobody can come in between).
+inline void mmap_write_downgrade(mm_struct* mm) {
+  up_write(&mm->mmap_lock);
+  down_read(&mm->mmap_lock);
+}
 inline void mmap_assert_locked(const mm_struct* mm) { BUG_ON(!rwsem_is_locked(&mm->mmap_lock)); }
 inline void mmap_assert_write_locked(const mm_struct* mm) {
   BUG_ON(!rwsem_is_write_locked(&mm->mmap_lock));
@@ -212,7 +240,14 @@ folio* vm_normal_folio(vm_area_struct* vma, unsigned long addr, pte_t pte);
 int __pte_alloc(mm_struct* mm, pmd_t* pmd);
 int __pmd_alloc(mm_struct* mm, pud_t* pud, unsigned long address);
 int __pud_alloc(mm_struct* mm, p4d_t* p4d, unsigned long address);
-void zap_page_range_single(vm_area_struct* vma, unsigned long address, unsigned long size);
+// include/linux/mm.h: what a zap is for. Null details (munmap, exit) zap everything;
+// unmap_mapping_range (truncate) zaps the file's pages and, with even_cows, the private
+// anonymous copies made of them.
+struct zap_details {
+  bool even_cows;  // zap COW-ed anonymous pages too
+};
+void zap_page_range_single(vm_area_struct* vma, unsigned long address, unsigned long size,
+                           zap_details* details = nullptr);
 void free_pgd_range(mm_struct* mm, unsigned long addr, unsigned long end,
                     unsigned long floor, unsigned long ceiling);
 int anon_vma_prepare(vm_area_struct* vma);
@@ -262,7 +297,10 @@ vm_area_struct* vma_prev(mm_struct* mm, vm_area_struct* vma);  // DEVIATION: no 
 void vma_iter_store(mm_struct* mm, vm_area_struct* vma);
 void vma_iter_erase(mm_struct* mm, vm_area_struct* vma);
 int split_vma(mm_struct* mm, vm_area_struct* vma, unsigned long addr, int new_below);
-inline void vma_set_page_prot(vm_area_struct* vma) { vma->vm_page_prot = vm_get_page_prot(vma->vm_flags); }
+// mm/mmap.c: vm_page_prot from vm_flags, write-protected when the mapping wants to be
+// told about the first write to each page (vma_wants_writenotify).
+void vma_set_page_prot(vm_area_struct* vma);
+bool vma_wants_writenotify(vm_area_struct* vma, pgprot_t vm_page_prot);
 unsigned long calc_vm_prot_bits(unsigned long prot, unsigned long pkey);
 unsigned long calc_vm_flag_bits(file* file, unsigned long flags);
 void vm_stat_account(mm_struct* mm, vm_flags_t flags, long npages);
@@ -273,8 +311,42 @@ void unlink_anon_vmas(vm_area_struct* vma);
 // mm/rmap.c (include/linux/rmap.h): fork's duplicate of one PTE mapping of an anon page;
 // -EBUSY when the page may be pinned and must be copied instead.
 int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* src_vma);
+// include/linux/rmap.h: file folios gain / duplicate / (folio_remove_rmap_pte) lose a
+// PTE mapping.
+void folio_add_file_rmap_pte(folio* f, page* p, vm_area_struct* vma);
+void folio_dup_file_rmap_pte(folio* f, page* p);
 inline constexpr unsigned long mmap_min_addr = 65536;  // CONFIG_DEFAULT_MMAP_MIN_ADDR (x86)
 inline constexpr unsigned long stack_guard_gap = 256UL << PAGE_SHIFT;
+inline constexpr unsigned long RLIMIT_STACK_DEFAULT = 8UL << 20;  // rlimit(RLIMIT_STACK)
+
+// ---- fork (kernel/fork.c dup_mmap, now mm/mmap.c; mm/memory.c copy_page_range) ----
+// Copy every VMA of oldmm into the new, empty mm (its page tables as copy_page_range
+// says), then flush oldmm's TLBs (its writable private PTEs became read-only). Both mms'
+// mmap_locks are taken for writing. 0 or a negative errno (mm then holds what was
+// copied so far, and the caller tears it down).
+int dup_mmap(mm_struct* mm, mm_struct* oldmm);
+// Copy the page tables of src_vma into dst_vma (a copy in the child) where the child
+// could not fault them in: private anonymous pages are shared read-only (COW) in both,
+// possibly DMA-pinned ones copied at once. 0 or -ENOMEM.
+int copy_page_range(vm_area_struct* dst_vma, vm_area_struct* src_vma);
+
+// ---- stacks (mm/mmap.c) ----
+// Grow a VM_GROWSDOWN vma down to cover `address` (page-aligned down), within
+// stack_guard_gap of the VMA below and RLIMIT_STACK. mmap_lock held for writing.
+// 0, -EFAULT (not a stack), -EPERM (below mmap_min_addr) or -ENOMEM.
+int expand_downwards(vm_area_struct* vma, unsigned long address);
+int expand_stack_locked(vm_area_struct* vma, unsigned long address);
+
+// ---- special mappings (mm/mmap.c, mm/memory.c) ----
+// A VMA [addr, addr+len) with vm_flags | VM_DONTEXPAND whose pages come from `spec`;
+// ERR_PTR on failure. mmap_lock held for writing.
+vm_area_struct* _install_special_mapping(mm_struct* mm, unsigned long addr, unsigned long len,
+                                         unsigned long vm_flags, const vm_special_mapping* spec);
+// Insert a raw-pfn PTE (special) into a VM_PFNMAP VMA: VM_FAULT_NOPAGE or VM_FAULT_OOM.
+vm_fault_t vmf_insert_pfn(vm_area_struct* vma, unsigned long addr, unsigned long pfn);
+// arch/x86/entry/vdso/vma.c: a [vvar] mapping (VM_IO|VM_PFNMAP, one read-only page) in
+// current's mm at addr (a hint; 0: anywhere). The address or -errno (IS_ERR_VALUE).
+unsigned long map_vvar(unsigned long addr);
 
 // ---- RSS counters (include/linux/mm.h) ----
 inline unsigned long get_mm_counter(mm_struct* mm, int member) {

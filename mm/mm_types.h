@@ -9,6 +9,8 @@
 //  - The maple tree mm->mm_mt is a B-tree map from vm_start to the VMA: the same ordered
 //    lookups (find_vma, vma_next, vma_prev) at O(log n).
 //  - No memcg, no NUMA (one node, one zone ZONE_NORMAL), no RCU.
+//  - vm_area_struct::shared links the VMA into its file's i_mmap list (Linux: a node of
+//    the i_mmap interval tree); see mm/fs.h.
 #ifndef MMSIM_MM_MM_TYPES_H_
 #define MMSIM_MM_MM_TYPES_H_
 
@@ -84,6 +86,9 @@ struct vm_area_struct {
   file* vm_file;           // backing file, or null
   void* vm_private_data;
   const char* anon_name;   // "[stack]", "[vvar]" ... for /proc/PID/maps; null otherwise
+  struct {
+    list_head list;        // DEVIATION(mm_types): in vm_file->f_mapping->i_mmap (a list)
+  } shared;
 };
 
 enum {

@@ -1,20 +1,29 @@
-// mm/mmap.cc: VMA lookup, mmap, munmap and address-space teardown.
+// mm/mmap.cc: VMA lookup, mmap, munmap, stack expansion, fork's VMA copy, special
+// mappings and address-space teardown.
 //
 // Port of mm/mmap.c at Linux 6.12 (find_vma, find_vma_prev, vma_lookup,
 // find_vma_intersection, do_mmap, __get_unmapped_area, unmapped_area_topdown,
-// mmap_region / __mmap_region, do_munmap, vm_munmap, exit_mmap, vm_stat_account), of
-// arch/x86/kernel/sys_x86_64.c (arch_get_unmapped_area_topdown) and of
-// arch/x86/mm/pgprot.c (the protection map, vm_get_page_prot).
+// mmap_region / __mmap_region, vma_wants_writenotify, vma_set_page_prot, do_munmap,
+// vm_munmap, expand_downwards / acct_stack_growth / expand_stack_locked,
+// _install_special_mapping, exit_mmap, vm_stat_account), of dup_mmap (kernel/fork.c
+// until 6.14, mm/mmap.c since), of arch/x86/kernel/sys_x86_64.c
+// (arch_get_unmapped_area_topdown) and of arch/x86/mm/pgprot.c (the protection map,
+// vm_get_page_prot).
 //
 // Deviations (grep "DEVIATION(mmap)"):
-//  - Anonymous mappings only: MAP_SHARED|MAP_ANONYMOUS (shmem) is -EINVAL for now, and a
-//    file argument is -ENODEV (file mappings arrive with a later issue).
 //  - The top-down gap search walks the VMA tree downwards from mmap_base (the maple tree
 //    keeps per-node gap sizes and does it in O(log n)); see unmapped_area_topdown.
 //  - No personality (READ_IMPLIES_EXEC), no pkeys, no RLIMIT_AS/RLIMIT_MEMLOCK, no VM
-//    accounting, no mmap randomisation.
+//    accounting, no mmap randomisation, no MAP_DROPPABLE/MAP_SYNC/MAP_HUGETLB.
+//  - RLIMIT_STACK is fixed at its default, 8 MiB (RLIMIT_STACK_DEFAULT).
+//  - dup_mmap copies VMA by VMA into an empty tree (Linux first duplicates the whole maple
+//    tree with __mt_dup, and on failure marks where it stopped); on failure the new mm
+//    holds exactly the VMAs copied so far.
 #include "mm/vma.h"
 
+#include <climits>
+
+#include "mm/fs.h"
 #include "mm/trace.h"
 
 namespace kernel {
@@ -97,6 +106,35 @@ pgprot_t vm_get_page_prot(vm_flags_t vm_flags) {
   pteval_t val = pgprot_val(protection_map[vm_flags & (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED)]);
   if (val & _PAGE_PRESENT) val &= supported_pte_mask();
   return __pgprot(val);
+}
+
+// mm/mmap.c: does this mapping want write faults on pages that are already present (to
+// track dirtying, e.g. for writeback)? Then vm_page_prot is kept read-only.
+bool vma_wants_writenotify(vm_area_struct* vma, pgprot_t vm_page_prot) {
+  const vm_flags_t vm_flags = vma->vm_flags;
+  const vm_operations_struct* vm_ops = vma->vm_ops;
+  // If it was private or non-writable, the write bit is already clear.
+  if ((vm_flags & (VM_WRITE | VM_SHARED)) != (VM_WRITE | VM_SHARED)) return false;
+  // The backer wishes to know when pages are first written to?
+  if (vm_ops && (vm_ops->page_mkwrite || vm_ops->pfn_mkwrite)) return true;
+  // The open routine did something to the protections that pgprot_modify won't preserve?
+  if (pgprot_val(vm_page_prot) != pgprot_val(vm_get_page_prot(vm_flags))) return false;
+  // Specialty mapping?
+  if (vm_flags & VM_PFNMAP) return false;
+  // Can the mapping track the dirty pages? (mapping_can_writeback)
+  return vma->vm_file && vma->vm_file->f_mapping && vma->vm_file->f_mapping->a_ops &&
+         vma->vm_file->f_mapping->a_ops->writepage;
+}
+
+// mm/mmap.c
+void vma_set_page_prot(vm_area_struct* vma) {
+  vm_flags_t vm_flags = vma->vm_flags;
+  pgprot_t vm_page_prot = vm_get_page_prot(vm_flags);  // vm_pgprot_modify
+  if (vma_wants_writenotify(vma, vm_page_prot)) {
+    vm_flags &= ~VM_SHARED;
+    vm_page_prot = vm_get_page_prot(vm_flags);
+  }
+  vma->vm_page_prot = vm_page_prot;
 }
 
 // include/linux/mman.h
@@ -208,7 +246,7 @@ unsigned long get_unmapped_area(file* /*file*/, unsigned long addr, unsigned lon
 
 // ---- mapping ----
 
-// mm/mmap.c: mmap_region (6.12 __mmap_region), anonymous private mappings.
+// mm/mmap.c: mmap_region (6.12 __mmap_region).
 static unsigned long mmap_region(file* file, unsigned long addr, unsigned long len,
                                  vm_flags_t vm_flags, unsigned long pgoff) {
   trace_call tc("mmap_region", "addr=%#lx len=%#lx flags=%#lx", addr, len, vm_flags);
@@ -218,12 +256,13 @@ static unsigned long mmap_region(file* file, unsigned long addr, unsigned long l
   vma_munmap_struct vms;
   vm_area_struct* prev;
   vm_area_struct* next;
+  int error;
 
   // Find the first overlapping VMA and prepare to unmap what the new mapping replaces.
   vm_area_struct* vma = vma_find(mm, addr, end);
   init_vma_munmap(&vms, mm, vma, addr, end);
   if (vma != nullptr) {
-    int error = vms_gather_munmap_vmas(&vms);
+    error = vms_gather_munmap_vmas(&vms);
     if (error) return tc.ret(static_cast<unsigned long>(error));
     prev = vms.prev;
     next = vms.next;
@@ -233,10 +272,15 @@ static unsigned long mmap_region(file* file, unsigned long addr, unsigned long l
   // Private writable anonymous memory would be VM_ACCOUNTed here.
   if (!(vm_flags & (VM_SHARED | VM_NORESERVE)) && (vm_flags & VM_WRITE)) vm_flags |= VM_ACCOUNT;
 
-  // Clear the old mappings before the new VMA goes in.
+  // Clear the old mappings before the new VMA goes in (while the old VMAs are still on
+  // i_mmap, so a racing truncation cannot miss their pages).
   vms_clean_up_area(&vms);
 
-  vma = vma_merge_new_range(mm, prev, next, addr, end, vm_flags, file, pgoff);
+  // Anonymous private memory may extend a neighbour; file and shmem VMAs never merge.
+  if (file == nullptr && !(vm_flags & VM_SHARED))
+    vma = vma_merge_new_range(mm, prev, next, addr, end, vm_flags, file, pgoff);
+  else
+    vma = nullptr;
   if (vma == nullptr) {
     vma = vm_area_alloc(mm);
     if (vma == nullptr) {
@@ -248,10 +292,32 @@ static unsigned long mmap_region(file* file, unsigned long addr, unsigned long l
     vma->vm_pgoff = pgoff;
     vma->vm_flags = vm_flags;
     vma->vm_page_prot = vm_get_page_prot(vm_flags);
-    vma->vm_file = nullptr;  // vma_set_anonymous
-    vma->vm_ops = nullptr;
+    if (file != nullptr) {
+      vma->vm_file = get_file(file);
+      error = file->f_op->mmap(file, vma);  // mmap_file
+      if (error) {
+        // unmap_and_free_file_vma: nothing was mapped by our ->mmap methods.
+        fput(vma->vm_file);
+        vma->vm_file = nullptr;
+        vm_area_free(vma);
+        vms_abort_munmap_vmas(&vms);
+        return tc.ret(static_cast<unsigned long>(error));
+      }
+      vm_flags = vma->vm_flags;
+    } else if (vm_flags & VM_SHARED) {
+      error = shmem_zero_setup(vma);
+      if (error) {
+        vm_area_free(vma);
+        vms_abort_munmap_vmas(&vms);
+        return tc.ret(static_cast<unsigned long>(error));
+      }
+    } else {
+      vma->vm_file = nullptr;  // vma_set_anonymous
+      vma->vm_ops = nullptr;
+    }
     vma_iter_store(mm, vma);
     mm->map_count++;
+    vma_link_file(vma);
   }
   vms_complete_munmap_vmas(&vms);
   vm_stat_account(mm, vm_flags, static_cast<long>(pglen));
@@ -259,17 +325,28 @@ static unsigned long mmap_region(file* file, unsigned long addr, unsigned long l
   return tc.ret(addr);
 }
 
+// include/linux/fs.h / mm/mmap.c: file_mmap_ok. Would [pgoff, pgoff + len) run past the
+// largest offset the file can have?
+static bool file_mmap_ok(file* /*file*/, inode* inode, unsigned long pgoff, unsigned long len) {
+  // file_mmap_size_max: MAX_LFS_FILESIZE for regular files.
+  unsigned long long maxsize = S_ISREG(inode->i_mode) ? static_cast<unsigned long long>(LLONG_MAX)
+                                                      : 0;
+  if (maxsize && len > maxsize) return false;
+  maxsize -= len;
+  if (pgoff > maxsize >> PAGE_SHIFT) return false;
+  return true;
+}
+
 // mm/mmap.c: do_mmap. The caller holds mmap_lock for writing.
 unsigned long do_mmap(file* file, unsigned long addr, unsigned long len, unsigned long prot,
                       unsigned long flags, vm_flags_t vm_flags, unsigned long pgoff,
                       unsigned long* populate) {
-  trace_call tc("do_mmap", "addr=%#lx len=%#lx prot=%#lx flags=%#lx", addr, len, prot, flags);
+  trace_call tc("do_mmap", "addr=%#lx len=%#lx prot=%#lx flags=%#lx%s", addr, len, prot, flags,
+                file != nullptr ? " file" : "");
   mm_struct* mm = current()->mm;
   *populate = 0;
   mmap_assert_write_locked(mm);
   if (len == 0) return tc.ret(static_cast<unsigned long>(-EINVAL));
-  // DEVIATION(mmap): file mappings arrive later.
-  if (file != nullptr) return tc.ret(static_cast<unsigned long>(-ENODEV));
 
   if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
   if (!(flags & MAP_FIXED)) {
@@ -293,16 +370,43 @@ unsigned long do_mmap(file* file, unsigned long addr, unsigned long len, unsigne
   vm_flags |= calc_vm_prot_bits(prot, 0) | calc_vm_flag_bits(file, flags) | VM_MAYREAD |
               VM_MAYWRITE | VM_MAYEXEC;
 
-  switch (flags & MAP_TYPE) {
-    case MAP_SHARED:
-    case MAP_SHARED_VALIDATE:
-      // DEVIATION(mmap): shared anonymous memory (shmem_zero_setup) is a later issue.
-      return tc.ret(static_cast<unsigned long>(-EINVAL));
-    case MAP_PRIVATE:
-      pgoff = addr >> PAGE_SHIFT;  // anon_vma needs a linear pgoff
-      break;
-    default:
-      return tc.ret(static_cast<unsigned long>(-EINVAL));
+  if (file != nullptr) {
+    inode* inode = file_inode(file);
+    if (!file_mmap_ok(file, inode, pgoff, len))
+      return tc.ret(static_cast<unsigned long>(-EOVERFLOW));
+    switch (flags & MAP_TYPE) {
+      case MAP_SHARED:
+      case MAP_SHARED_VALIDATE:
+        if (prot & PROT_WRITE) {
+          // A shared writable mapping writes the file: the file must be open for writing.
+          if (!(file->f_mode & FMODE_WRITE)) return tc.ret(static_cast<unsigned long>(-EACCES));
+        }
+        vm_flags |= VM_SHARED | VM_MAYSHARE;
+        // Never writable later either (mprotect checks VM_MAYWRITE).
+        if (!(file->f_mode & FMODE_WRITE)) vm_flags &= ~(VM_MAYWRITE | VM_SHARED);
+        [[fallthrough]];
+      case MAP_PRIVATE:
+        if (!(file->f_mode & FMODE_READ)) return tc.ret(static_cast<unsigned long>(-EACCES));
+        if (file->f_op->mmap == nullptr) return tc.ret(static_cast<unsigned long>(-ENODEV));
+        if (vm_flags & VM_GROWSDOWN) return tc.ret(static_cast<unsigned long>(-EINVAL));
+        break;
+      default:
+        return tc.ret(static_cast<unsigned long>(-EINVAL));
+    }
+  } else {
+    switch (flags & MAP_TYPE) {
+      case MAP_SHARED:
+      case MAP_SHARED_VALIDATE:
+        if (vm_flags & VM_GROWSDOWN) return tc.ret(static_cast<unsigned long>(-EINVAL));
+        pgoff = 0;  // ignored: the shmem object starts at the mapping
+        vm_flags |= VM_SHARED | VM_MAYSHARE;
+        break;
+      case MAP_PRIVATE:
+        pgoff = addr >> PAGE_SHIFT;  // anon_vma needs a linear pgoff
+        break;
+      default:
+        return tc.ret(static_cast<unsigned long>(-EINVAL));
+    }
   }
   if (flags & MAP_NORESERVE) vm_flags |= VM_NORESERVE;  // overcommit is allowed
 
@@ -324,6 +428,179 @@ int vm_munmap(unsigned long start, size_t len) {
   mm_struct* mm = current()->mm;
   if (mmap_write_lock_killable(mm)) return -EINTR;
   return do_vmi_munmap(mm, start, len, true);
+}
+
+// ---- stack expansion ----
+
+// mm/mmap.c: acct_stack_growth. May the stack grow by `grow` pages to `size` bytes?
+static int acct_stack_growth(vm_area_struct* /*vma*/, unsigned long size, unsigned long /*grow*/) {
+  // may_expand_vm: DEVIATION(mmap): no RLIMIT_AS.
+  // Stack limit test.
+  if (size > RLIMIT_STACK_DEFAULT) return -ENOMEM;
+  // mlock_future_ok, is_hugepage_only_range, security_vm_enough_memory_mm: nothing to
+  // refuse here (no RLIMIT_MEMLOCK, no hugetlb, overcommit always agrees).
+  return 0;
+}
+
+// mm/mmap.c: expand_downwards. The stack VMA grows down to `address`.
+int expand_downwards(vm_area_struct* vma, unsigned long address) {
+  mm_struct* mm = vma->vm_mm;
+  int error = 0;
+  if (!(vma->vm_flags & VM_GROWSDOWN)) return -EFAULT;
+  mmap_assert_write_locked(mm);
+  address &= PAGE_MASK;
+  if (address < mmap_min_addr) return -EPERM;  // FIRST_USER_ADDRESS is 0 on x86
+  // Enforce stack_guard_gap: a growing stack keeps its distance from the VMA below
+  // (unless that is a stack too, or inaccessible: a guard mapping).
+  vm_area_struct* prev = vma_prev(mm, vma);
+  if (prev) {
+    if (!(prev->vm_flags & VM_GROWSDOWN) && (prev->vm_flags & VM_ACCESS_FLAGS) &&
+        address - prev->vm_end < stack_guard_gap)
+      return -ENOMEM;
+    if (address < prev->vm_end) return -ENOMEM;  // the VMA below is in the way
+  }
+  // We must make sure the anon_vma is allocated.
+  if (unlikely(anon_vma_prepare(vma))) return -ENOMEM;
+  if (address < vma->vm_start) {
+    unsigned long size = vma->vm_end - address;
+    unsigned long grow = (vma->vm_start - address) >> PAGE_SHIFT;
+    error = -ENOMEM;
+    if (grow <= vma->vm_pgoff) {
+      error = acct_stack_growth(vma, size, grow);
+      if (!error) {
+        if (vma->vm_flags & VM_LOCKED) mm->locked_vm += grow;
+        vm_stat_account(mm, vma->vm_flags, static_cast<long>(grow));
+        // Overwrite the old entry in the tree: vm_start is its key.
+        vma_iter_erase(mm, vma);
+        vma->vm_start = address;
+        vma->vm_pgoff -= grow;
+        vma_iter_store(mm, vma);
+        trace_event("expand_stack", "vma=[%#lx,%#lx) grow=%lu", vma->vm_start, vma->vm_end, grow);
+      }
+    }
+  }
+  return error;
+}
+
+// mm/mmap.c (6.5+): expand_stack_locked, for a stack that grows down (x86 has no
+// VM_GROWSUP).
+int expand_stack_locked(vm_area_struct* vma, unsigned long address) {
+  return expand_downwards(vma, address);
+}
+
+// ---- fork ----
+
+// kernel/fork.c (mm/mmap.c since 6.15): dup_mmap. Copy oldmm's VMAs into mm, sharing what
+// can be shared (copy_page_range), then flush oldmm's TLBs: its writable private PTEs
+// were just write-protected.
+int dup_mmap(mm_struct* mm, mm_struct* oldmm) {
+  trace_call tc("dup_mmap", "map_count=%d", oldmm->map_count);
+  int retval = 0;
+  if (mmap_write_lock_killable(oldmm)) return tc.ret(-EINTR);
+  // Not linked in yet: no deadlock potential (mmap_write_lock_nested).
+  mmap_write_lock(mm);
+  mm->total_vm = oldmm->total_vm;
+  mm->data_vm = oldmm->data_vm;
+  mm->exec_vm = oldmm->exec_vm;
+  mm->stack_vm = oldmm->stack_vm;
+  for (const auto& [start, mpnt] : oldmm->mm_mt) {
+    if (mpnt->vm_flags & VM_DONTCOPY) {
+      vm_stat_account(mm, mpnt->vm_flags, -static_cast<long>(vma_pages(mpnt)));
+      continue;
+    }
+    vm_area_struct* tmp = vm_area_dup(mpnt);
+    if (tmp == nullptr) {
+      retval = -ENOMEM;
+      break;
+    }
+    tmp->vm_mm = mm;
+    if (anon_vma_fork(tmp, mpnt)) {
+      vm_area_free(tmp);
+      retval = -ENOMEM;
+      break;
+    }
+    tmp->vm_flags &= ~VM_LOCKED;  // vm_flags_clear(tmp, VM_LOCKED_MASK): mlock is not inherited
+    if (tmp->vm_file != nullptr) {
+      get_file(tmp->vm_file);
+      // Insert tmp into the share list, just after mpnt.
+      vma_interval_tree_insert_after(tmp, mpnt);
+    }
+    // The copy goes into the tree before its pages are copied: if the copy fails half
+    // way, exit_mmap of the new mm tears down what was copied.
+    vma_iter_store(mm, tmp);
+    mm->map_count++;
+    retval = copy_page_range(tmp, mpnt);
+    if (tmp->vm_ops && tmp->vm_ops->open) tmp->vm_ops->open(tmp);
+    if (retval) break;
+  }
+  mmap_write_unlock(mm);
+  // The parent's TLBs may still allow writes through the PTEs fork write-protected.
+  flush_tlb_mm(oldmm);
+  mmap_write_unlock(oldmm);
+  return tc.ret(retval);
+}
+
+// ---- special mappings ----
+
+namespace {
+// mm/mmap.c: special_mapping_fault. The pages come from the mapping's page array, or its
+// own ->fault (the [vvar] kind, which inserts raw pfns).
+vm_fault_t special_mapping_fault(vm_fault* vmf) {
+  vm_area_struct* vma = vmf->vma;
+  const vm_special_mapping* sm = static_cast<const vm_special_mapping*>(vma->vm_private_data);
+  if (sm->fault) return sm->fault(sm, vmf->vma, vmf);
+  page** pages = sm->pages;
+  pgoff_t pgoff;
+  for (pgoff = vmf->pgoff; pgoff && *pages; ++pages) pgoff--;
+  if (*pages) {
+    page* p = *pages;
+    get_page(p);
+    vmf->page = p;
+    return 0;
+  }
+  return VM_FAULT_SIGBUS;
+}
+
+// mm/mmap.c: special_mapping_name.
+const char* special_mapping_name(vm_area_struct* vma) {
+  return static_cast<const vm_special_mapping*>(vma->vm_private_data)->name;
+}
+
+// mm/mmap.c: special_mapping_vmops.
+const vm_operations_struct special_mapping_vmops = {
+    /*open=*/nullptr,
+    /*close=*/nullptr,
+    /*fault=*/special_mapping_fault,
+    /*page_mkwrite=*/nullptr,
+    /*pfn_mkwrite=*/nullptr,
+    /*name=*/special_mapping_name,
+};
+}  // namespace
+
+// mm/mmap.c: _install_special_mapping / __install_special_mapping / insert_vm_struct.
+vm_area_struct* _install_special_mapping(mm_struct* mm, unsigned long addr, unsigned long len,
+                                         unsigned long vm_flags, const vm_special_mapping* spec) {
+  mmap_assert_write_locked(mm);
+  vm_area_struct* vma = vm_area_alloc(mm);
+  if (unlikely(vma == nullptr)) return ERR_PTR<vm_area_struct>(-ENOMEM);
+  vma->vm_start = addr;
+  vma->vm_end = addr + len;
+  vma->vm_pgoff = 0;
+  vma->vm_flags = (vm_flags | VM_DONTEXPAND | VM_SOFTDIRTY) & ~VM_LOCKED;
+  vma->vm_page_prot = vm_get_page_prot(vma->vm_flags);
+  vma->vm_ops = &special_mapping_vmops;
+  vma->vm_private_data = const_cast<vm_special_mapping*>(spec);
+  vma->anon_name = spec->name;  // DEVIATION(mmap): what /proc/PID/maps shows
+  // insert_vm_struct
+  if (find_vma_intersection(mm, vma->vm_start, vma->vm_end) ||
+      mm->map_count >= kst().sysctl_max_map_count) {
+    vm_area_free(vma);
+    return ERR_PTR<vm_area_struct>(-ENOMEM);
+  }
+  vma_iter_store(mm, vma);
+  mm->map_count++;
+  vm_stat_account(mm, vma->vm_flags, static_cast<long>(len >> PAGE_SHIFT));
+  return vma;
 }
 
 // mm/mmap.c: exit_mmap. The last user is gone: unmap everything, free every page table

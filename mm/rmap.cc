@@ -1,8 +1,11 @@
-// mm/rmap.cc: anonymous reverse mapping, reduced: anon_vma lifetime and mapcounts.
+// mm/rmap.cc: reverse mapping, reduced: anon_vma lifetime, mapcounts, and the file-side
+// walk that write-protects a page cache folio's shared mappings.
 //
 // Port of mm/rmap.c at Linux 6.12 (anon_vma_prepare / __anon_vma_prepare,
-// folio_add_new_anon_rmap, folio_add_anon_rmap_pte, folio_remove_rmap_pte,
-// unlink_anon_vmas, folio_try_dup_anon_rmap_pte from include/linux/rmap.h).
+// folio_add_new_anon_rmap, folio_add_anon_rmap_pte, folio_add_file_rmap_pte,
+// folio_remove_rmap_pte, unlink_anon_vmas, folio_mkclean / page_mkclean_one over
+// rmap_walk_file, and folio_try_dup_anon_rmap_pte / folio_dup_file_rmap_pte /
+// folio_needs_cow_for_dma from include/linux/rmap.h and mm.h).
 //
 // Deviations (grep "DEVIATION(rmap)"):
 //  - No anon_vma_chain and no anon_vma tree: nothing here walks from a page back to its
@@ -11,6 +14,9 @@
 //    counts those VMAs; the last unlink frees it.
 //  - Pages still point at their anon_vma after it is freed (as in Linux, where only a
 //    mapped folio's anon_vma may be dereferenced); nothing dereferences it.
+//  - The file walk (rmap_walk_file) scans mapping->i_mmap, a list (mm/fs.h), and finds
+//    the PTE with a plain table walk (page_vma_mapped_walk for small folios).
+#include "mm/fs.h"
 #include "mm/mm.h"
 #include "mm/slab.h"
 #include "mm/trace.h"
@@ -127,14 +133,39 @@ void folio_add_anon_rmap_pte(folio* f, page* p, vm_area_struct* vma, unsigned lo
   }
 }
 
-// include/linux/rmap.h: folio_try_dup_anon_rmap_pte (small folios).
-int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* /*src_vma*/) {
+// include/linux/mm.h: folio_needs_cow_for_dma. Could this folio be pinned for DMA by the
+// parent? Only mms that ever pinned (MMF_HAS_PINNED) are asked, which keeps a folio with
+// 1024+ ordinary references from being copied for nothing.
+static bool folio_needs_cow_for_dma(vm_area_struct* vma, folio* f) {
+  if (!test_bit(MMF_HAS_PINNED, &vma->vm_mm->flags)) return false;
+  return folio_maybe_dma_pinned(f);
+}
+
+// include/linux/rmap.h: folio_try_dup_anon_rmap_pte (small folios). Fork's second
+// mapping of an anon page: it stops being exclusive to the parent. -EBUSY instead when
+// the page may be pinned: then it must stay the parent's own, and fork copies it.
+int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* src_vma) {
   VM_BUG_ON(!folio_test_anon(f));
-  // A possibly pinned exclusive page must not become shared: fork copies it instead.
-  if (PageAnonExclusive(p) && unlikely(folio_maybe_dma_pinned(f))) return -EBUSY;
-  ClearPageAnonExclusive(p);
+  if (PageAnonExclusive(p)) {
+    if (unlikely(folio_needs_cow_for_dma(src_vma, f))) return -EBUSY;
+    ClearPageAnonExclusive(p);
+  }
   atomic_inc(&p->_mapcount);
   return 0;
+}
+
+// include/linux/rmap.h: folio_dup_file_rmap_pte. Fork's second mapping of a file page.
+void folio_dup_file_rmap_pte(folio* f, page* p) {
+  VM_BUG_ON(folio_test_anon(f));
+  VM_BUG_ON(atomic_read(&p->_mapcount) < 0);
+  atomic_inc(&p->_mapcount);
+}
+
+// mm/rmap.c: folio_add_file_rmap_ptes, nr = 1. One more PTE maps a page cache page.
+void folio_add_file_rmap_pte(folio* f, page* p, vm_area_struct* /*vma*/) {
+  VM_BUG_ON(folio_test_anon(f));
+  const bool first = atomic_inc_return(&p->_mapcount) == 0;  // from -1: the first mapping
+  if (first) mod_node_page_state(NR_FILE_MAPPED, 1);
 }
 
 // mm/rmap.c: folio_remove_rmap_ptes, nr=1.
@@ -142,6 +173,55 @@ void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* /*vma*/) {
   VM_BUG_ON(atomic_read(&p->_mapcount) < 0);
   bool last = atomic_dec_return(&p->_mapcount) < 0;
   if (last) mod_node_page_state(folio_test_anon(f) ? NR_ANON_MAPPED : NR_FILE_MAPPED, -1);
+}
+
+// mm/rmap.c: page_mkclean_one for a small folio mapped at `address` of a shared `vma`:
+// if the PTE is dirty or writable, clear it, flush, and put it back clean and read-only,
+// so the next write faults (and dirties the folio again). Returns 1 if it did.
+static int page_mkclean_one(folio* f, vm_area_struct* vma, unsigned long address) {
+  mm_struct* mm = vma->vm_mm;
+  // page_vma_mapped_walk: find the PTE without allocating anything.
+  pgd_t* pgd = pgd_offset(mm, address);
+  p4d_t* p4d = p4d_offset(pgd, address);
+  if (!p4d_present(*p4d)) return 0;
+  pud_t* pud = pud_offset(p4d, address);
+  if (!pud_present(*pud) || pud_leaf(*pud)) return 0;
+  pmd_t* pmd = pmd_offset(pud, address);
+  spinlock_t* ptl;
+  pte_t* pte = pte_offset_map_lock(mm, pmd, address, &ptl);
+  if (pte == nullptr) return 0;
+  int cleaned = 0;
+  pte_t entry = ptep_get(pte);
+  if (pte_present(entry) && pte_pfn(entry) == folio_pfn(f) &&
+      (pte_dirty(entry) || pte_write(entry))) {
+    entry = ptep_clear_flush(vma, address, pte);
+    entry = pte_wrprotect(entry);
+    entry = pte_mkclean(entry);
+    set_pte_at(mm, address, pte, entry);
+    cleaned = 1;
+  }
+  pte_unmap_unlock(pte, ptl);
+  return cleaned;
+}
+
+// mm/rmap.c: folio_mkclean. Before writeback: every shared mapping of the folio becomes
+// clean and read-only (rmap_walk_file over i_mmap; private mappings are skipped,
+// invalid_mkclean_vma). Returns the number of PTEs cleaned.
+int folio_mkclean(folio* f) {
+  address_space* mapping = f->mapping;
+  if (!folio_mapped(f) || mapping == nullptr || folio_test_anon(f)) return 0;
+  BUG_ON(!folio_test_locked(f));
+  int cleaned = 0;
+  const pgoff_t pgoff = f->index;
+  for (list_head* l = mapping->i_mmap.next; l != &mapping->i_mmap; l = l->next) {
+    vm_area_struct* vma = list_entry(l, vm_area_struct, shared.list);
+    if (!(vma->vm_flags & VM_SHARED)) continue;  // invalid_mkclean_vma
+    if (pgoff < vma->vm_pgoff || pgoff >= vma->vm_pgoff + vma_pages(vma)) continue;
+    const unsigned long address = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
+    cleaned += page_mkclean_one(f, vma, address);
+  }
+  if (cleaned) trace_event("folio_mkclean", "pfn=%#lx cleaned=%d", folio_pfn(f), cleaned);
+  return cleaned;
 }
 
 }  // namespace kernel

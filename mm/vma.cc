@@ -2,17 +2,24 @@
 //
 // Port of mm/vma.c (6.12: __split_vma, split_vma, vma_merge_new_range,
 // vma_merge_existing_range, vma_modify_flags, vms_gather_munmap_vmas,
-// vms_complete_munmap_vmas, do_vmi_align_munmap, do_vmi_munmap) and of vm_area_alloc /
-// vm_area_dup / vm_area_free (kernel/fork.c before 6.15, mm/vma_init.c after).
+// vms_complete_munmap_vmas, do_vmi_align_munmap, do_vmi_munmap, remove_vma,
+// vma_link_file / __vma_link_file, unlink_file_vma / __remove_shared_vm_struct) and of
+// vm_area_alloc / vm_area_dup / vm_area_free (kernel/fork.c before 6.15, mm/vma_init.c
+// after).
 //
 // Deviations (grep "DEVIATION(vma)"):
 //  - The maple tree is mm->mm_mt, a B-tree keyed by vm_start: a VMA whose vm_start moves
 //    is erased and re-inserted. No VMA locks (per-VMA locking), no RCU.
 //  - Detached VMAs of an munmap are kept in a vector, not a second maple tree.
 //  - No VM accounting (vm_unacct_memory / security_vm_enough_memory) and no RLIMIT_AS
-//    (may_expand_vm always agrees); no mlock, no userfaultfd, no file VMAs to close.
+//    (may_expand_vm always agrees); no mlock, no userfaultfd.
+//  - VMAs with vm_ops (file, shmem, special mappings) never merge (Linux merges file VMAs
+//    of the same file at matching offsets when the ops have no ->close).
+//  - i_mmap is a list (mm/fs.h): linking a VMA appends it, dup_mmap inserts the child's
+//    copy right after the parent's.
 #include "mm/vma.h"
 
+#include "mm/fs.h"
 #include "mm/slab.h"
 #include "mm/trace.h"
 
@@ -28,8 +35,9 @@ vm_area_struct* vm_area_alloc(mm_struct* mm) {
   return vma;
 }
 
-// kernel/fork.c: vm_area_dup. Copies every field, anon_vma pointer included; the caller
-// links it (anon_vma_clone / anon_vma_fork) or clears it.
+// kernel/fork.c: vm_area_dup. Copies every field, anon_vma and vm_file pointers included;
+// the caller links it (anon_vma_clone / anon_vma_fork, a file reference and i_mmap) or
+// clears them.
 vm_area_struct* vm_area_dup(vm_area_struct* orig) {
   vm_area_struct* vma = static_cast<vm_area_struct*>(kmalloc(sizeof(vm_area_struct), GFP_KERNEL));
   if (vma == nullptr) return nullptr;
@@ -67,8 +75,45 @@ vm_area_struct* vma_find(mm_struct* mm, unsigned long start, unsigned long end) 
   return vma;
 }
 
-// mm/vma.c: remove_vma. The VMA is out of the tree and its pages and tables are gone.
-void remove_vma(vm_area_struct* vma) { vm_area_free(vma); }
+// mm/vma.c: remove_vma. The VMA is out of the tree (and off i_mmap) and its pages and
+// tables are gone: tell the mapping (->close) and drop the file reference.
+void remove_vma(vm_area_struct* vma) {
+  if (vma->vm_ops && vma->vm_ops->close) vma->vm_ops->close(vma);  // vma_close
+  if (vma->vm_file) fput(vma->vm_file);
+  vm_area_free(vma);
+}
+
+// mm/vma.c: __vma_link_file. (The i_mmap lock is model state nobody contends.)
+static void __vma_link_file(vm_area_struct* vma, address_space* mapping) {
+  if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) == (VM_SHARED | VM_MAYWRITE))
+    atomic_inc(&mapping->i_mmap_writable);  // mapping_allow_writable
+  list_add_tail(&vma->shared.list, &mapping->i_mmap);  // vma_interval_tree_insert
+}
+
+// mm/vma.c: vma_link_file. A new VMA with a file goes onto its mapping's i_mmap.
+void vma_link_file(vm_area_struct* vma) {
+  file* f = vma->vm_file;
+  if (f == nullptr) return;
+  __vma_link_file(vma, f->f_mapping);
+}
+
+// kernel/fork.c (dup_mmap): the child's copy goes right after the parent's VMA.
+void vma_interval_tree_insert_after(vm_area_struct* tmp, vm_area_struct* orig) {
+  address_space* mapping = orig->vm_file->f_mapping;
+  if ((tmp->vm_flags & (VM_SHARED | VM_MAYWRITE)) == (VM_SHARED | VM_MAYWRITE))
+    atomic_inc(&mapping->i_mmap_writable);
+  __list_add(&tmp->shared.list, &orig->shared.list, orig->shared.list.next);
+}
+
+// mm/mmap.c: __remove_shared_vm_struct / unlink_file_vma. Take the VMA off i_mmap
+// (before its page tables go: truncation walks i_mmap and must not meet it).
+void unlink_file_vma(vm_area_struct* vma) {
+  file* f = vma->vm_file;
+  if (f == nullptr) return;
+  if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) == (VM_SHARED | VM_MAYWRITE))
+    atomic_dec(&f->f_mapping->i_mmap_writable);  // mapping_unmap_writable
+  list_del(&vma->shared.list);
+}
 
 // ---- splitting ----
 
@@ -86,12 +131,15 @@ static int __split_vma(mm_struct* mm, vm_area_struct* vma, unsigned long addr, i
   }
   n->anon_vma = nullptr;
   anon_vma_clone(n, vma);
+  if (n->vm_file) get_file(n->vm_file);
+  if (n->vm_ops && n->vm_ops->open) n->vm_ops->open(n);
   if (new_below)
     vma_set_start(mm, vma, addr, vma->vm_pgoff + ((addr - n->vm_start) >> PAGE_SHIFT));
   else
     vma->vm_end = addr;
   vma_iter_store(mm, n);
   mm->map_count++;
+  if (n->vm_file) __vma_link_file(n, n->vm_file->f_mapping);  // vma_complete
   trace_event("split_vma", "at=%#lx new=[%#lx,%#lx)", addr, n->vm_start, n->vm_end);
   return 0;
 }
@@ -142,7 +190,9 @@ static void dup_anon_vma(vm_area_struct* dst, vm_area_struct* src) {
 static void merge_remove_vma(mm_struct* mm, vm_area_struct* vma) {
   vma_iter_erase(mm, vma);
   unlink_anon_vmas(vma);
+  unlink_file_vma(vma);
   mm->map_count--;
+  if (vma->vm_file) fput(vma->vm_file);
   vm_area_free(vma);
 }
 

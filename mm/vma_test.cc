@@ -111,7 +111,8 @@ TEST_F(VmaTest, ArgumentErrors) {
   EXPECT_EQ(Err(m_.Mmap(0, 0, 0, kRW, kAnon)), -EINVAL);                     // len 0
   EXPECT_EQ(Err(m_.Mmap(0, 0x100001, PAGE_SIZE, kRW, kAnon | MAP_FIXED)), -EINVAL);
   EXPECT_EQ(Err(m_.Mmap(0, 0, PAGE_SIZE, kRW, MAP_ANONYMOUS)), -EINVAL);    // no type
-  EXPECT_EQ(Err(m_.Mmap(0, 0, PAGE_SIZE, kRW, MAP_SHARED | MAP_ANONYMOUS)), -EINVAL);
+  EXPECT_EQ(Err(m_.Mmap(0, 0, PAGE_SIZE, kRW, MAP_SHARED | MAP_ANONYMOUS | MAP_GROWSDOWN)),
+            -EINVAL);  // a shared stack
   EXPECT_EQ(Err(m_.Mmap(0, 0, TASK_SIZE + PAGE_SIZE, kRW, kAnon)), -ENOMEM);
   EXPECT_EQ(Err(m_.Mmap(0, 0, ~0UL - 10, kRW, kAnon)), -ENOMEM);            // len overflows
   EXPECT_EQ(Err(m_.Mmap(0, TASK_SIZE - PAGE_SIZE, 2 * PAGE_SIZE, kRW, kAnon | MAP_FIXED)),

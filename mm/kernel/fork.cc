@@ -1,5 +1,5 @@
 // mm/kernel/fork.cc: creating tasks and address spaces, and their lifetimes.
-// Port of kernel/fork.c (dup_task_struct, copy_creds' role, copy_signal, copy_mm,
+// Port of kernel/fork.c (dup_task_struct, copy_creds' role, copy_signal, copy_mm, dup_mm,
 // copy_process, kernel_clone, kernel_thread, user_mode_thread, mm_alloc/mm_init, mmput,
 // mmdrop, get_task_mm, mm_access, __put_task_struct), the x86 init_new_context
 // (arch/x86/include/asm/mmu_context.h), set_dumpable and set_task_comm (fs/exec.c) and
@@ -10,8 +10,8 @@
 //    kmem_caches). mm_struct holds a C++ container, so it is constructed in place.
 //  - A task starts with two references (Linux: usage 1 plus rcu_users 2): one for the pid
 //    table, dropped by release_task, one for running, dropped by do_exit's last switch.
-//  - No dup_mm: a child without CLONE_VM of a task that has an mm gets -ENOSYS (fork
-//    proper is a later issue). posix_spawn-style CLONE_VM|CLONE_VFORK + exec works.
+//  - dup_mm copies the mm's plain fields one by one (the struct holds a C++ container, so
+//    no memcpy) before mm_init; dup_mmap itself lives in mm/mmap.cc, as since 6.15.
 //  - No lazy-TLB active_mm: a task without an mm has active_mm == NULL.
 //  - PCIDs: one per mm (mm->context.pcid), the next one not used by a live task's mm,
 //    cycling through 1..4095.
@@ -205,16 +205,44 @@ int copy_signal(u64 clone_flags, task_struct* tsk) {
   return 0;
 }
 
+// kernel/fork.c: dup_mm. A new address space for `tsk`, a copy of oldmm (fork without
+// CLONE_VM). Null on failure (Linux reports -ENOMEM whatever went wrong).
+mm_struct* dup_mm(task_struct* tsk, mm_struct* oldmm) {
+  trace_call tc("dup_mm", "pid=%d", current()->pid);
+  mm_struct* mm = allocate_mm();
+  if (mm == nullptr) return tc.ret(static_cast<mm_struct*>(nullptr));
+  if (mm_init(mm, tsk, oldmm->user_ns) == nullptr) return tc.ret(static_cast<mm_struct*>(nullptr));
+  // memcpy(mm, oldmm, sizeof(*mm)) before mm_init, DEVIATION(fork): field by field
+  // after it, for what mm_init leaves alone in Linux: the parent's layout.
+  mm->task_size = oldmm->task_size;
+  mm->mmap_base = oldmm->mmap_base;
+  mm->start_stack = oldmm->start_stack;
+  int err = dup_mmap(mm, oldmm);
+  if (err) {
+    // free_pt: tear down what was copied.
+    mm->owner = nullptr;  // mm_init_owner(mm, NULL)
+    mmput(mm);
+    return tc.ret(static_cast<mm_struct*>(nullptr));
+  }
+  return tc.ret(mm);
+}
+
 // kernel/fork.c: copy_mm.
 int copy_mm(u64 clone_flags, task_struct* tsk) {
   tsk->mm = nullptr;
   tsk->active_mm = nullptr;
   mm_struct* oldmm = current()->mm;
   if (oldmm == nullptr) return 0;  // kernel threads and tasks before their first exec
-  if (!(clone_flags & CLONE_VM)) return -ENOSYS;  // DEVIATION(fork): no dup_mm yet
-  mmget(oldmm);
-  tsk->mm = oldmm;
-  tsk->active_mm = oldmm;
+  mm_struct* mm;
+  if (clone_flags & CLONE_VM) {
+    mmget(oldmm);
+    mm = oldmm;
+  } else {
+    mm = dup_mm(tsk, oldmm);
+    if (mm == nullptr) return -ENOMEM;
+  }
+  tsk->mm = mm;
+  tsk->active_mm = mm;
   return 0;
 }
 

@@ -86,9 +86,15 @@ TEST(ForkTest, CloneFlagRules) {
   EXPECT_EQ(kernel_clone(&thread_without_sighand), -EINVAL);
   kernel_clone_args sighand_without_vm{CLONE_SIGHAND, 0, 0, nullptr};
   EXPECT_EQ(kernel_clone(&sighand_without_vm), -EINVAL);
-  // fork proper (a copy of the address space) is not implemented yet.
+  // fork proper: the child gets a copy of the address space.
   kernel_clone_args fork_args{0, SIGCHLD, 0, nullptr};
-  EXPECT_EQ(kernel_clone(&fork_args), -ENOSYS);
+  const pid_t child = kernel_clone(&fork_args);
+  ASSERT_GT(child, 0);
+  task_struct* c = find_task_by_vpid(child);
+  ASSERT_NE(c, nullptr);
+  EXPECT_NE(c->mm, p->mm);
+  EXPECT_EQ(c->real_parent, p);
+  EXPECT_EQ(c->mm->map_count, p->mm->map_count);
   EXPECT_EQ(k.DebugVm(), "");
 }
 

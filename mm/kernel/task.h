@@ -49,8 +49,8 @@ struct kernel_clone_args {
 
 // kernel/fork.c: a copy of `current` as described by `args`; returns the new pid or a
 // negative errno. CLONE_VM shares current's mm, CLONE_THREAD (with CLONE_SIGHAND and
-// CLONE_VM) makes a thread of current's group. A new address space for a non-CLONE_VM
-// child of a task that has one (fork proper, dup_mm) is not implemented: -ENOSYS.
+// CLONE_VM) makes a thread of current's group; without CLONE_VM the child gets a copy
+// of current's mm (fork: dup_mm, copy-on-write for private memory).
 pid_t kernel_clone(kernel_clone_args* args);
 // kernel/fork.c: a kernel thread (PF_KTHREAD, no mm) / a user-mode thread that will exec.
 // DEVIATION(task): `fn` never runs; it is accepted for the Linux signature.

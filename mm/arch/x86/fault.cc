@@ -1,7 +1,8 @@
 // mm/arch/x86/fault.cc: the x86 page-fault handler.
 // Port of arch/x86/mm/fault.c (exc_page_fault, handle_page_fault, do_kern_addr_fault,
 // do_user_addr_fault, access_error, bad_area*, do_sigbus, kernelmode_fixup_or_oops,
-// page_fault_oops, set_signal_archinfo), lock_mm_and_find_vma from mm/memory.c,
+// page_fault_oops, set_signal_archinfo), lock_mm_and_find_vma (with its stack
+// expansion: upgrade_mmap_lock_carefully, mmap_upgrade_trylock) from mm/memory.c,
 // pagefault_out_of_memory from mm/oom_kill.c and exc_general_protection from
 // arch/x86/kernel/traps.c, Linux 6.12.
 //
@@ -11,7 +12,6 @@
 //    SMEP violations, reserved bits) prints Linux's report and stops the simulator with
 //    BUG: it is a bug in the simulated kernel.
 //  - No per-VMA-lock fast path (lock_vma_under_rcu): every fault takes mmap_lock.
-//  - No stack expansion below a VM_GROWSDOWN VMA yet: such an address is a bad area.
 //  - access_error refuses an instruction fetch from a VMA without VM_EXEC up front. Linux
 //    6.x lets the not-present case populate the page and fails on the refault (PROT|INSTR);
 //    the signal is the same, this skips the useless population.
@@ -164,14 +164,46 @@ bool get_mmap_lock_carefully(mm_struct* mm, pt_regs* regs) {
   return mmap_read_lock_killable(mm) == 0;
 }
 
+// mm/memory.c: there is no atomic upgrade of mmap_lock from read to write.
+bool mmap_upgrade_trylock(mm_struct* /*mm*/) { return false; }
+
+// mm/memory.c: drop the read lock and take the write lock, with the same care as
+// get_mmap_lock_carefully for kernel-mode faults.
+bool upgrade_mmap_lock_carefully(mm_struct* mm, pt_regs* regs) {
+  mmap_read_unlock(mm);
+  if (regs != nullptr && !user_mode(regs)) {
+    if (search_exception_tables(instruction_pointer(regs)) == nullptr) return false;
+  }
+  return mmap_write_lock_killable(mm) == 0;
+}
+
 // mm/memory.c (6.5+): mmap_lock held for reading and the VMA containing addr, or null
-// with the lock dropped.
+// with the lock dropped. An address just below a VM_GROWSDOWN VMA grows that stack down
+// to it (with the write lock, then downgraded), within stack_guard_gap of the VMA below
+// and RLIMIT_STACK. GUP never comes here: it does not grow stacks (gup_vma_lookup).
 vm_area_struct* lock_mm_and_find_vma(mm_struct* mm, unsigned long addr, pt_regs* regs) {
   if (!get_mmap_lock_carefully(mm, regs)) return nullptr;
   vm_area_struct* vma = find_vma(mm, addr);
   if (likely(vma != nullptr && vma->vm_start <= addr)) return vma;
-  // DEVIATION(fault): no expand_stack() for a VM_GROWSDOWN VMA above addr (later issue).
-  mmap_read_unlock(mm);
+  // Well, dang. We might still be successful, but only if we can extend a vma to do so.
+  if (vma == nullptr || !(vma->vm_flags & VM_GROWSDOWN)) {
+    mmap_read_unlock(mm);
+    return nullptr;
+  }
+  // The upgrade cannot be atomic: drop, re-take for writing, look again.
+  if (!mmap_upgrade_trylock(mm)) {
+    if (!upgrade_mmap_lock_carefully(mm, regs)) return nullptr;
+    vma = find_vma(mm, addr);
+    if (vma == nullptr) goto fail;
+    if (vma->vm_start <= addr) goto success;
+    if (!(vma->vm_flags & VM_GROWSDOWN)) goto fail;
+  }
+  if (expand_stack_locked(vma, addr)) goto fail;
+success:
+  mmap_write_downgrade(mm);
+  return vma;
+fail:
+  mmap_write_unlock(mm);
   return nullptr;
 }
 

@@ -100,12 +100,56 @@ TEST_F(FaultTest, DemandFaultMapsTheAnonymousPage) {
   EXPECT_EQ(k_.DebugVm(), "");
 }
 
-TEST_F(FaultTest, NoStackExpansionBelowTheStack) {
-  const unsigned long below = BootedKernel::kStackTop - BootedKernel::kStackSize - 8;
+// A user fault just below the [stack] VMA grows it (lock_mm_and_find_vma ->
+// expand_stack_locked), down to the faulting page; the page is then faulted in.
+TEST_F(FaultTest, UserFaultBelowTheStackGrowsIt) {
+  const unsigned long start = BootedKernel::kStackTop - BootedKernel::kStackSize;
+  const unsigned long below = start - 3 * PAGE_SIZE - 8;
   pt_regs regs = UserRegs();
   do_user_addr_fault(&regs, X86_PF_USER | X86_PF_WRITE, below);
-  ExpectSignal(SIGSEGV, SEGV_MAPERR, below, X86_PF_USER | X86_PF_WRITE);
+  EXPECT_EQ(p_->last_signal, 0);
   EXPECT_EQ(p_->mm->map_count, 1);
+  vm_area_struct* vma = vma_lookup(p_->mm, below);
+  ASSERT_NE(vma, nullptr);
+  EXPECT_EQ(vma->vm_start, below & PAGE_MASK);
+  EXPECT_EQ(vma->vm_end, BootedKernel::kStackTop);
+  EXPECT_TRUE(vma->vm_flags & VM_GROWSDOWN);
+  EXPECT_EQ(p_->mm->stack_vm, (BootedKernel::kStackSize >> PAGE_SHIFT) + 4);
+  EXPECT_EQ(get_mm_counter(p_->mm, MM_ANONPAGES), 1u);
+  EXPECT_FALSE(rwsem_is_locked(&p_->mm->mmap_lock));
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// The stack may not grow within stack_guard_gap of the mapping below it, nor past
+// RLIMIT_STACK (8 MiB): SIGSEGV, and the VMA keeps its size.
+TEST_F(FaultTest, StackGrowthStopsAtTheGuardGapAndTheRlimit) {
+  const unsigned long start = BootedKernel::kStackTop - BootedKernel::kStackSize;
+  // A mapping 16 pages below the stack: growing to within the 256-page gap is refused.
+  const unsigned long below_map = start - 16 * PAGE_SIZE - PAGE_SIZE;
+  ASSERT_EQ(k_.Mmap(p_, below_map, PAGE_SIZE, PROT_READ,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED),
+            below_map);
+  k_.RunAs(p_);
+  pt_regs regs = UserRegs();
+  do_user_addr_fault(&regs, X86_PF_USER | X86_PF_WRITE, start - 8);
+  ExpectSignal(SIGSEGV, SEGV_MAPERR, start - 8, X86_PF_USER | X86_PF_WRITE);
+  EXPECT_EQ(vma_lookup(p_->mm, start)->vm_start, start);
+  // Without it, growth works up to 8 MiB of stack, and not one page more.
+  ASSERT_EQ(k_.Mmap(p_, below_map, PAGE_SIZE, PROT_NONE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED),
+            below_map);  // an inaccessible guard mapping does not count
+  k_.RunAs(p_);
+  p_->last_signal = 0;
+  do_user_addr_fault(&regs, X86_PF_USER | X86_PF_WRITE, start - 8);
+  EXPECT_EQ(p_->last_signal, 0);
+  ASSERT_EQ(vm_munmap(below_map, PAGE_SIZE), 0);
+  const unsigned long limit = BootedKernel::kStackTop - (8UL << 20);
+  do_user_addr_fault(&regs, X86_PF_USER, limit);
+  EXPECT_EQ(p_->last_signal, 0);
+  EXPECT_EQ(vma_lookup(p_->mm, limit)->vm_start, limit);
+  do_user_addr_fault(&regs, X86_PF_USER, limit - 8);
+  ExpectSignal(SIGSEGV, SEGV_MAPERR, limit - 8, X86_PF_USER);
+  EXPECT_EQ(k_.DebugVm(), "");
 }
 
 TEST_F(FaultTest, UserFaultOnAKernelAddressReportsAProtectionFault) {

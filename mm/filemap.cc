@@ -1,0 +1,287 @@
+// mm/filemap.cc: the page cache: finding, adding and removing folios, the generic file
+// fault, page_mkwrite and mmap, dirtying and writeback.
+//
+// Port of mm/filemap.c at Linux 6.12 (__filemap_get_folio, filemap_add_folio,
+// filemap_remove_folio, filemap_fault, filemap_page_mkwrite, generic_file_mmap,
+// filemap_read_folio, filemap_write_and_wait_range), of the folio dirtying functions of
+// mm/page-writeback.c (folio_mark_dirty, filemap_dirty_folio, noop_dirty_folio,
+// folio_clear_dirty_for_io, do_writepages / write_cache_pages reduced) and of
+// folio_mark_accessed (mm/swap.c).
+//
+// Deviations (grep "DEVIATION(filemap)"):
+//  - No readahead (sync or async) and no fault-around: a fault reads exactly its page.
+//  - ->read_folio and ->writepage complete synchronously (mm/fs.h), so a fault never
+//    drops mmap_lock for I/O and the folio is up to date when read_folio returns.
+//  - No LRU lists: folio_mark_accessed only ages the referenced/active flags; no memcg,
+//    no NR_FILE_PAGES/NR_SHMEM/NR_FILE_DIRTY counters (only NR_FILE_MAPPED is kept).
+//  - The invalidate_lock and i_pages lock are not modelled (nothing contends).
+#include <vector>
+
+#include "mm/fs.h"
+#include "mm/trace.h"
+
+namespace kernel {
+
+// mm/swap.c: the LRU's "referenced, then active" aging step for an access that no PTE's
+// A bit records (read(2), or a zapped PTE that was young). DEVIATION(filemap): no LRU
+// lists, so only the flags change.
+void folio_mark_accessed(folio* folio) {
+  if (!folio_test_referenced(folio)) {
+    folio_set_referenced(folio);
+  } else if (test_bit(PG_unevictable, &folio->flags)) {
+    // Unevictable folios are never aged.
+  } else if (!folio_test_active(folio)) {
+    folio_set_active(folio);
+    folio_clear_referenced(folio);
+  }
+}
+
+// mm/page-writeback.c: for mappings without dirty accounting (shmem, anon).
+bool noop_dirty_folio(address_space* /*mapping*/, folio* folio) {
+  if (!folio_test_dirty(folio)) {
+    folio_set_dirty(folio);
+    return true;
+  }
+  return false;
+}
+
+// mm/page-writeback.c: for mappings with writeback (simfs). The xarray's dirty mark and
+// the inode's dirty state have no counterpart here (DEVIATION(filemap)), so this is the
+// flag alone too.
+bool filemap_dirty_folio(address_space* /*mapping*/, folio* folio) {
+  if (test_and_set_bit(PG_dirty, &folio->flags)) return false;
+  return true;
+}
+
+// mm/page-writeback.c: folio_mark_dirty. Through the mapping's ->dirty_folio; a folio
+// without one (anonymous, or truncated from its file) just gets PG_dirty.
+bool folio_mark_dirty(folio* folio) {
+  address_space* mapping = folio_test_anon(folio) ? nullptr : folio->mapping;
+  if (likely(mapping != nullptr)) return mapping->a_ops->dirty_folio(mapping, folio);
+  return noop_dirty_folio(mapping, folio);
+}
+
+// mm/page-writeback.c: folio_clear_dirty_for_io. The folio is locked and about to be
+// written back: its shared PTEs become clean and read-only again (so the next write
+// through them faults and re-dirties it), then PG_dirty is cleared.
+bool folio_clear_dirty_for_io(folio* folio) {
+  address_space* mapping = folio->mapping;
+  VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
+  if (mapping != nullptr && mapping->a_ops->writepage != nullptr) {  // mapping_can_writeback
+    // A PTE that was dirty hands its dirtiness to the folio first, so that clearing it
+    // below cannot lose a write that happened through the mapping.
+    if (folio_mkclean(folio)) folio_mark_dirty(folio);
+  }
+  return test_and_clear_bit(PG_dirty, &folio->flags);  // folio_test_clear_dirty
+}
+
+// mm/filemap.c: filemap_add_folio. The folio becomes page `index` of the file: locked,
+// with the cache's reference. 0, -EEXIST (someone else's folio is there) or -ENOMEM.
+int filemap_add_folio(address_space* mapping, folio* folio, pgoff_t index, gfp_t /*gfp*/) {
+  VM_BUG_ON_FOLIO(folio_test_anon(folio), folio);
+  if (mapping->i_pages.count(index)) return -EEXIST;
+  folio_lock(folio);  // __folio_set_locked
+  folio->mapping = mapping;
+  folio->index = index;
+  folio_ref_add(folio, 1);  // the page cache's reference
+  mapping->i_pages.emplace(index, folio);
+  mapping->nrpages++;
+  trace_event("mm_filemap_add_to_page_cache", "ino=%lu index=%#lx pfn=%#lx", mapping->host->i_ino,
+              index, folio_pfn(folio));
+  return 0;
+}
+
+// mm/filemap.c: filemap_remove_folio (page_cache_delete + filemap_free_folio). The
+// folio is locked and no longer mapped; it leaves the cache, which drops its reference.
+void filemap_remove_folio(folio* folio) {
+  address_space* mapping = folio->mapping;
+  BUG_ON(!folio_test_locked(folio));
+  // filemap_unaccount_folio: a mapped folio leaving the cache is a bug in the caller.
+  if (WARN_ON_ONCE(folio_mapped(folio)))
+    trace_event("mm_bad_page_cache", "pfn=%#lx still mapped %d times", folio_pfn(folio),
+                folio_mapcount(folio));
+  auto it = mapping->i_pages.find(folio->index);
+  BUG_ON(it == mapping->i_pages.end() || it->second != folio);
+  mapping->i_pages.erase(it);
+  mapping->nrpages--;
+  trace_event("mm_filemap_delete_from_page_cache", "ino=%lu index=%#lx pfn=%#lx",
+              mapping->host->i_ino, folio->index, folio_pfn(folio));
+  folio->mapping = nullptr;
+  folio_put_refs(folio, 1);  // filemap_free_folio: the cache's reference (the caller holds one)
+}
+
+// mm/filemap.c: __filemap_get_folio.
+folio* __filemap_get_folio(address_space* mapping, pgoff_t index, unsigned int fgp_flags,
+                           gfp_t gfp) {
+  for (;;) {
+    folio* folio = nullptr;
+    auto it = mapping->i_pages.find(index);  // filemap_get_entry
+    if (it != mapping->i_pages.end()) {
+      folio = it->second;
+      folio_get(folio);
+      if (fgp_flags & FGP_LOCK) {
+        folio_lock(folio);
+        // Truncated meanwhile?
+        if (unlikely(folio->mapping != mapping)) {
+          folio_unlock(folio);
+          folio_put(folio);
+          continue;
+        }
+      }
+      if (fgp_flags & FGP_ACCESSED) folio_mark_accessed(folio);
+      return folio;
+    }
+    if (!(fgp_flags & FGP_CREAT)) return ERR_PTR<page>(-ENOENT);
+    // filemap_alloc_folio
+    folio = folio_alloc(gfp ? gfp : mapping->gfp_mask, 0);
+    if (folio == nullptr) return ERR_PTR<page>(-ENOMEM);
+    if (fgp_flags & FGP_ACCESSED) folio_set_referenced(folio);
+    if (shmem_mapping(mapping)) folio_set_swapbacked(folio);
+    int err = filemap_add_folio(mapping, folio, index, gfp);
+    if (err) {
+      folio_put(folio);
+      if (err == -EEXIST) continue;
+      return ERR_PTR<page>(err);
+    }
+    // filemap_add_folio locks the folio; for mmap (and plain lookups) it is expected
+    // unlocked.
+    if (!(fgp_flags & FGP_LOCK)) folio_unlock(folio);
+    return folio;
+  }
+}
+
+// mm/filemap.c: filemap_read_folio. Read a locked, not up-to-date folio in; ->read_folio
+// unlocks it when the (here synchronous) I/O completes. 0 or -EIO.
+static int filemap_read_folio(file* file, int (*filler)(struct file*, folio*), folio* folio) {
+  int error = filler(file, folio);
+  if (error) return error;
+  // folio_wait_locked: the I/O is already complete (DEVIATION(filemap)).
+  BUG_ON(folio_test_locked(folio));
+  if (folio_test_uptodate(folio)) return 0;
+  return -EIO;
+}
+
+// mm/filemap.c: filemap_fault. The page of the file at vmf->pgoff, from the page cache
+// or read in (a major fault); VM_FAULT_SIGBUS for a page wholly past end-of-file.
+// Returns with vmf->page referenced and locked (VM_FAULT_LOCKED).
+vm_fault_t filemap_fault(vm_fault* vmf) {
+  file* file = vmf->vma->vm_file;
+  address_space* mapping = file->f_mapping;
+  inode* inode = mapping->host;
+  const pgoff_t index = vmf->pgoff;
+  vm_fault_t ret = 0;
+  trace_call tc("filemap_fault", "ino=%lu index=%#lx", inode->i_ino, index);
+
+  pgoff_t max_idx = (static_cast<pgoff_t>(i_size_read(inode)) + PAGE_SIZE - 1) >> PAGE_SHIFT;
+  if (unlikely(index >= max_idx)) return tc.ret(VM_FAULT_SIGBUS);
+
+  // Do we have something in the page cache already?
+  folio* folio = filemap_get_folio(mapping, index);
+  if (IS_ERR(folio)) {
+    // No page in the page cache at all: a major fault. DEVIATION(filemap): no readahead.
+    count_vm_event(PGMAJFAULT);
+    ret = VM_FAULT_MAJOR;
+    folio = nullptr;
+  }
+  for (;;) {
+    if (folio == nullptr) {  // retry_find
+      folio = __filemap_get_folio(mapping, index, FGP_CREAT | FGP_FOR_MMAP, vmf->gfp_mask);
+      if (IS_ERR(folio)) return tc.ret(VM_FAULT_OOM);
+    }
+    folio_lock(folio);
+    // Did it get truncated?
+    if (unlikely(folio->mapping != mapping)) {
+      folio_unlock(folio);
+      folio_put(folio);
+      folio = nullptr;
+      continue;
+    }
+    if (likely(folio_test_uptodate(folio))) break;
+    // page_not_uptodate: read it (once) and look again.
+    int error = filemap_read_folio(file, mapping->a_ops->read_folio, folio);
+    folio_put(folio);
+    folio = nullptr;
+    if (error) return tc.ret(VM_FAULT_SIGBUS);
+  }
+  // Found the page and have a reference on it; i_size may have changed meanwhile.
+  max_idx = (static_cast<pgoff_t>(i_size_read(inode)) + PAGE_SIZE - 1) >> PAGE_SHIFT;
+  if (unlikely(index >= max_idx)) {
+    folio_unlock(folio);
+    folio_put(folio);
+    return tc.ret(VM_FAULT_SIGBUS);
+  }
+  vmf->page = folio;  // folio_file_page
+  return tc.ret(ret | VM_FAULT_LOCKED);
+}
+
+// mm/filemap.c: filemap_page_mkwrite. A shared page is about to be written: dirty it now
+// (under its lock) so writeback will see it.
+vm_fault_t filemap_page_mkwrite(vm_fault* vmf) {
+  address_space* mapping = vmf->vma->vm_file->f_mapping;
+  folio* folio = page_folio(vmf->page);
+  folio_lock(folio);
+  if (folio->mapping != mapping) {  // truncated meanwhile
+    folio_unlock(folio);
+    return VM_FAULT_NOPAGE;
+  }
+  folio_mark_dirty(folio);
+  // folio_wait_stable: no writeback in flight (DEVIATION(filemap)).
+  return VM_FAULT_LOCKED;
+}
+
+namespace {
+// mm/filemap.c: generic_file_vm_ops.
+const vm_operations_struct generic_file_vm_ops = {
+    /*open=*/nullptr,
+    /*close=*/nullptr,
+    /*fault=*/filemap_fault,
+    /*page_mkwrite=*/filemap_page_mkwrite,
+    /*pfn_mkwrite=*/nullptr,
+    /*name=*/nullptr,
+};
+}  // namespace
+
+// mm/filemap.c: generic_file_mmap.
+int generic_file_mmap(file* file, vm_area_struct* vma) {
+  address_space* mapping = file->f_mapping;
+  if (mapping->a_ops->read_folio == nullptr) return -ENOEXEC;
+  vma->vm_ops = &generic_file_vm_ops;
+  return 0;
+}
+
+// mm/filemap.c: filemap_write_and_wait_range, through do_writepages and
+// write_cache_pages: every dirty folio of the byte range [lstart, lend] is cleaned
+// (folio_clear_dirty_for_io) and written (->writepage).
+int filemap_write_and_wait_range(address_space* mapping, loff_t lstart, loff_t lend) {
+  if (lend < lstart) return 0;
+  if (mapping->a_ops->writepage == nullptr) return 0;  // nothing to write back to
+  trace_call tc("filemap_write_and_wait_range", "ino=%lu start=%#llx end=%#llx",
+                mapping->host->i_ino, static_cast<long long>(lstart),
+                static_cast<long long>(lend));
+  const pgoff_t first = static_cast<pgoff_t>(lstart) >> PAGE_SHIFT;
+  const pgoff_t last = static_cast<pgoff_t>(lend) >> PAGE_SHIFT;
+  // Collect first: writing a folio does not change the tree, but keep the walk simple.
+  std::vector<folio*> batch;
+  for (auto it = mapping->i_pages.lower_bound(first); it != mapping->i_pages.end() &&
+                                                      it->first <= last;
+       ++it) {
+    if (folio_test_dirty(it->second)) {
+      folio_get(it->second);
+      batch.push_back(it->second);
+    }
+  }
+  int err = 0;
+  for (folio* folio : batch) {
+    folio_lock(folio);
+    if (folio->mapping != mapping || !folio_clear_dirty_for_io(folio)) {
+      folio_unlock(folio);
+    } else {
+      int ret = mapping->a_ops->writepage(folio, nullptr);  // unlocks the folio
+      if (ret && !err) err = ret;
+    }
+    folio_put(folio);
+  }
+  return tc.ret(err);
+}
+
+}  // namespace kernel
