@@ -260,19 +260,34 @@ bool Interpreter::Execute(const Statement& stmt, std::string* result) {
             *result = absl::StrCat("pid ", *pid);
             return true;
           },
-          [&](const FileStmt&) {
-            return Fail(pos, "expected a statement this build supports: in-memory files arrive "
-                             "with file-backed mappings ([mm-share])");
+          [&](const FileStmt& s) {
+            // DATA is anchored at offset 0 of the file (pattern(LEN) included).
+            std::string bytes = s.data ? Materialize(*s.data, 0) : std::string();
+            absl::StatusOr<int> fd = m.CreateFile(
+                s.name, s.size,
+                absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                          bytes.size()),
+                s.readonly);
+            if (!fd.ok()) {
+              return Fail(pos, absl::StrCat("expected a file the machine can create: ",
+                                            fd.status().message()));
+            }
+            files_[s.name] = *fd;
+            *result = absl::StrCat("fd ", *fd);
+            return true;
           },
           [&](const MmapStmt& s) {
+            int fd = -1;
             if (s.file) {
-              return Fail(pos, "expected an anonymous mapping: file= arrives with file-backed "
-                               "mappings ([mm-share])");
+              auto it = files_.find(*s.file);
+              if (it == files_.end())
+                return Fail(pos, absl::StrCat("expected a file that exists, got '", *s.file, "'"));
+              fd = it->second;
             }
             std::optional<int> p = Pid(pos, s.task);
             if (!p) return false;
             SysResult r = m.Mmap(*p, s.addr, s.len, static_cast<int>(s.prot.bits),
-                                 static_cast<int>(s.flags.bits), -1, s.offset);
+                                 static_cast<int>(s.flags.bits), fd, s.offset);
             if (r.ret != -1) {
               last_ = LastResult{LastResult::Kind::kSys, r, {}, 0};
               *result = absl::StrFormat("%#x", static_cast<uint64_t>(r.ret));

@@ -88,6 +88,7 @@ class Interpreter {
   std::unique_ptr<TraceRecorder> recorder_;
   std::unique_ptr<FaultPolicy> faults_;
   std::map<std::string, int> pids_;
+  std::map<std::string, int> files_;  // `file` names -> Machine::CreateFile descriptors
   LastResult last_;
   int failures_ = 0;
   bool invalid_ = false;

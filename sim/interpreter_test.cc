@@ -62,10 +62,11 @@ TEST(Interpreter, UserFaultIsASignalNotACrash) {
   EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
 }
 
-TEST(Interpreter, UnsupportedStatementStopsWithPositionAndExitTwo) {
-  RunResult r = RunText("file f size=4K\n");
+TEST(Interpreter, UnusableStatementStopsWithPositionAndExitTwo) {
+  // Valid syntax the machine cannot carry out: the inode allocation fails.
+  RunResult r = RunText("fail failslab times=1000\nfile f size=4K\n");
   EXPECT_EQ(r.status, kExitInvalid);
-  EXPECT_NE(r.err.find("t.mms:1:1: expected"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("t.mms:2:1: expected"), std::string::npos) << r.err;
 }
 
 TEST(Interpreter, FaultInjectionIsArmedByFailStatements) {

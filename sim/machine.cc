@@ -14,6 +14,7 @@
 #include "mm/arch/x86/fault.h"
 #include "mm/arch/x86/ptrace.h"
 #include "mm/debug_vm.h"
+#include "mm/fs.h"
 #include "mm/kernel/task.h"
 #include "mm/lib/uio.h"
 #include "mm/mm.h"
@@ -92,7 +93,16 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
 }
 
 Machine::~Machine() {
-  if (booted_) kernel::kernel_shutdown(ks_.get());
+  if (booted_) {
+    {
+      // close(2) every descriptor; a file still mapped lives on until its last mapping
+      // goes with its process at shutdown.
+      kernel::kernel_state_scope scope(ks_.get());
+      for (auto& [fd, f] : files_) kernel::fput(f);
+      files_.clear();
+    }
+    kernel::kernel_shutdown(ks_.get());
+  }
 }
 
 kernel::task_struct* Machine::FindTask(int pid) {
@@ -221,12 +231,101 @@ SysResult Machine::Mmap(int pid, uint64_t addr, uint64_t len, int prot, int flag
   // arch/x86/kernel/sys_x86_64.c: sys_mmap, then ksys_mmap_pgoff.
   if (off & ~kernel::PAGE_MASK) return Errno(EINVAL);
   const unsigned long uflags = IntArg(flags);
+  kernel::file* file = nullptr;
   if (!(uflags & kernel::MAP_ANONYMOUS)) {
-    (void)fd;
-    return Errno(EBADF);  // no files yet: fget(fd) finds nothing
+    auto it = files_.find(fd);  // fget(fd)
+    if (it == files_.end()) return Errno(EBADF);
+    file = kernel::get_file(it->second);
   }
-  return FromKernelAddr(kernel::vm_mmap_pgoff(nullptr, addr, len, IntArg(prot), uflags,
-                                              off >> kernel::PAGE_SHIFT));
+  const unsigned long ret = kernel::vm_mmap_pgoff(file, addr, len, IntArg(prot), uflags,
+                                                  off >> kernel::PAGE_SHIFT);
+  if (file != nullptr) kernel::fput(file);
+  return FromKernelAddr(ret);
+}
+
+SysResult Machine::MapVvar(int pid, uint64_t addr) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr) return Errno(ESRCH);
+  if (t->mm == nullptr) return Errno(EINVAL);
+  RunAs(t);
+  return FromKernelAddr(kernel::map_vvar(addr));
+}
+
+absl::StatusOr<int> Machine::CreateFile(absl::string_view name, uint64_t size,
+                                        absl::Span<const uint8_t> data, bool readonly) {
+  kernel::kernel_state_scope scope(ks_.get());
+  if (data.size() > size)
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "file data (%d bytes) is longer than the file (size=%d)", data.size(), size));
+  if (size > (uint64_t{1} << 46))
+    return absl::InvalidArgumentError(absl::StrFormat("file size %#x is too large", size));
+  const std::string n(name);
+  kernel::inode* inode = kernel::simfs_create(n.c_str(), static_cast<kernel::loff_t>(size),
+                                              data.data(), data.size());
+  if (kernel::IS_ERR(inode))
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("creating file %s failed: errno %d", n, -kernel::PTR_ERR(inode)));
+  // open(2): O_RDONLY or O_RDWR.
+  const kernel::fmode_t mode = kernel::FMODE_READ | (readonly ? 0 : kernel::FMODE_WRITE);
+  kernel::file* f = kernel::alloc_file(inode, mode, &kernel::simfs_file_operations);
+  if (kernel::IS_ERR(f)) {
+    kernel::iput(inode);
+    return absl::ResourceExhaustedError(absl::StrFormat("opening file %s failed", n));
+  }
+  const int fd = next_fd_++;
+  files_.emplace(fd, f);
+  return fd;
+}
+
+kernel::file* Machine::FileOf(int fd) {
+  auto it = files_.find(fd);
+  return it == files_.end() ? nullptr : it->second;
+}
+
+SysResult Machine::Truncate(int fd, uint64_t size) {
+  kernel::kernel_state_scope scope(ks_.get());
+  kernel::file* f = FileOf(fd);
+  if (f == nullptr) return Errno(EBADF);
+  return FromKernel(kernel::do_ftruncate(f, static_cast<kernel::loff_t>(size)));
+}
+
+SysResult Machine::WriteFile(int fd, uint64_t offset, absl::Span<const uint8_t> data) {
+  kernel::kernel_state_scope scope(ks_.get());
+  kernel::file* f = FileOf(fd);
+  if (f == nullptr) return Errno(EBADF);
+  kernel::loff_t pos = static_cast<kernel::loff_t>(offset);
+  return FromKernel(kernel::kernel_write(f, data.data(), data.size(), &pos));
+}
+
+SysResult Machine::SyncFile(int fd) {
+  kernel::kernel_state_scope scope(ks_.get());
+  kernel::file* f = FileOf(fd);
+  if (f == nullptr) return Errno(EBADF);
+  return FromKernel(kernel::vfs_fsync(f, 0));
+}
+
+absl::StatusOr<std::vector<uint8_t>> Machine::ReadFile(int fd) {
+  kernel::kernel_state_scope scope(ks_.get());
+  kernel::file* f = FileOf(fd);
+  if (f == nullptr) return absl::NotFoundError(absl::StrFormat("no file descriptor %d", fd));
+  const kernel::loff_t size = kernel::i_size_read(kernel::file_inode(f));
+  std::vector<uint8_t> out(static_cast<size_t>(size));
+  // Read without the accessed-marking of read(2): a check must not change what it checks.
+  kernel::inode* inode = kernel::file_inode(f);
+  for (size_t done = 0; done < out.size();) {
+    const kernel::pgoff_t index = done >> kernel::PAGE_SHIFT;
+    const size_t n = std::min<size_t>(out.size() - done, kernel::PAGE_SIZE);
+    auto cached = f->f_mapping->i_pages.find(index);
+    if (cached != f->f_mapping->i_pages.end()) {
+      std::memcpy(&out[done], kernel::folio_address(cached->second), n);
+    } else {
+      auto block = inode->i_disk.find(index);
+      if (block != inode->i_disk.end()) std::memcpy(&out[done], block->second.data(), n);
+    }
+    done += n;
+  }
+  return out;
 }
 
 SysResult Machine::Munmap(int pid, uint64_t addr, uint64_t len) {
@@ -386,7 +485,18 @@ SysResult Machine::SetDumpable(int pid, bool dumpable) {
   return FromKernel(kernel::prctl_set_dumpable(dumpable ? 1 : 0));
 }
 
-SysResult Machine::Fork(int /*pid*/) { return Errno(ENOSYS); }
+SysResult Machine::Fork(int pid) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr) return Errno(ESRCH);
+  if (t->mm == nullptr) return Errno(EINVAL);  // kernel threads make no syscalls
+  RunAs(t);
+  // kernel/fork.c: SYSCALL_DEFINE0(fork): clone with SIGCHLD and nothing shared.
+  kernel::kernel_clone_args args{};
+  args.flags = 0;
+  args.exit_signal = SIGCHLD;
+  return FromKernel(kernel::kernel_clone(&args));
+}
 
 UserAccess Machine::UserCopy(int pid, uint64_t addr, uint8_t* buf, uint64_t len, bool store,
                              uint64_t* done_out) {

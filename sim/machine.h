@@ -28,6 +28,7 @@
 #define MMSIM_SIM_MACHINE_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,10 @@
 #include "hw/phys_mem.h"
 #include "mm/kernel.h"
 #include "mm/sched.h"
+
+namespace kernel {
+struct file;
+}  // namespace kernel
 
 namespace sim {
 
@@ -108,6 +113,8 @@ class Machine {
   int Current(int cpu = 0);
 
   // ---- system calls, run as `pid` ----
+  // mmap(2). Without MAP_ANONYMOUS, `fd` is a descriptor from CreateFile and `off` the
+  // (page-aligned) file offset.
   SysResult Mmap(int pid, uint64_t addr, uint64_t len, int prot, int flags, int fd = -1,
                  uint64_t off = 0);
   SysResult Munmap(int pid, uint64_t addr, uint64_t len);
@@ -142,8 +149,39 @@ class Machine {
   SysResult CapSet(int pid, uint64_t caps);
   // prctl(PR_SET_DUMPABLE, dumpable).
   SysResult SetDumpable(int pid, bool dumpable);
-  // fork(2): not implemented yet: -1 ENOSYS.
+  // fork(2) by `pid`: a new process, child of pid, with pid's credentials and a copy of
+  // its address space (private memory shared copy-on-write, shared mappings shared).
+  // Returns the child's pid. The child is runnable, not running.
   SysResult Fork(int pid);
+  // A [vvar] mapping (VM_IO | VM_PFNMAP, 4 pages, read-only; only its first page is
+  // backed) in pid's address space at `addr` (a hint; 0: anywhere), as the kernel gives
+  // every process one at exec. Returns the address. New processes have none by default.
+  SysResult MapVvar(int pid, uint64_t addr = 0);
+
+  // ---- files: in-memory files of the simulator's own disk-backed filesystem (simfs) ----
+  // Descriptors are machine-wide (any process may pass one to Mmap; no per-process fd
+  // tables) and stay open until the Machine is destroyed.
+  //
+  // A file `name` of `size` bytes whose first data.size() bytes are `data` (the rest
+  // zeros), opened read-write, or read-only with `readonly` (then a MAP_SHARED mapping
+  // with PROT_WRITE is refused with EACCES). Returns the descriptor (>= 3).
+  // InvalidArgument if data is longer than size.
+  absl::StatusOr<int> CreateFile(absl::string_view name, uint64_t size,
+                                 absl::Span<const uint8_t> data, bool readonly = false);
+  // ftruncate(2): pages past the new end leave every mapping and the page cache, so an
+  // access there raises SIGBUS. EBADF (no such fd), EINVAL (read-only fd).
+  SysResult Truncate(int fd, uint64_t size);
+  // pwrite(2) through the page cache (mapped pages see it); returns the bytes written.
+  SysResult WriteFile(int fd, uint64_t offset, absl::Span<const uint8_t> data);
+  // fsync(2): dirty pages are written back, and shared mappings of them become clean
+  // and read-only again (the next write through them faults and re-dirties the page).
+  SysResult SyncFile(int fd);
+  // The file's contents, [0, size), as read(2) would return them: the page cache where
+  // it has the page (writes through shared mappings included), else the backing store.
+  // No side effects.
+  absl::StatusOr<std::vector<uint8_t>> ReadFile(int fd);
+  // The file behind a descriptor, or null.
+  kernel::file* FileOf(int fd);
 
   // ---- user-mode memory accesses of `pid` (CPL 3 through its CPU) ----
   // A store or load of `bytes`, page by page (rep movs semantics): a #PF goes to the
@@ -179,6 +217,8 @@ class Machine {
   std::vector<std::unique_ptr<hw::Cpu>> cpus_;
   std::unique_ptr<kernel::kernel_state> ks_;
   bool booted_ = false;
+  std::map<int, kernel::file*> files_;  // CreateFile's descriptors (one reference each)
+  int next_fd_ = 3;
 };
 
 }  // namespace sim

@@ -214,12 +214,16 @@ TEST(MachineTest, StorePartlyIntoAHoleStopsAtThePage) {
   EXPECT_EQ(l.bytes, expect);
 }
 
-TEST(MachineTest, NoStackGrowthAndKernelAndNonCanonicalAddresses) {
+TEST(MachineTest, StackGrowthAndKernelAndNonCanonicalAddresses) {
   auto m = Boot();
   auto pid = *m->CreateProcess("p", ProcessCreds{});
   EXPECT_TRUE(m->Store(pid, Machine::kStackTop - 16, {1, 2, 3}).ok);
+  // Just below the stack: the [stack] VMA grows down to it (expand_stack).
   UserAccess below = m->Store(pid, Machine::kStackTop - Machine::kStackSize - 8, {1});
-  EXPECT_EQ(below.signal, SIGSEGV);
+  EXPECT_TRUE(below.ok);
+  // Past RLIMIT_STACK (8 MiB): no growth, SIGSEGV.
+  UserAccess far = m->Store(pid, Machine::kStackTop - (9ull << 20), {1});
+  EXPECT_EQ(far.signal, SIGSEGV);
   UserAccess kern = m->Load(pid, 0xffff888000000000ull, 8);
   EXPECT_EQ(kern.signal, SIGSEGV);
   EXPECT_TRUE(kern.error_code & kernel::X86_PF_PROT);
@@ -351,8 +355,8 @@ TEST(MachineTest, SyscallErrorsFollowLibc) {
   EXPECT_EQ(bad.ret, -1);
   EXPECT_EQ(bad.err, EINVAL);
   EXPECT_EQ(m->Mprotect(pid, 1, 4096, kRead).err, EINVAL);
-  EXPECT_EQ(m->Fork(pid).err, ENOSYS);
-  EXPECT_EQ(m->Fork(pid).ret, -1);
+  EXPECT_EQ(m->Fork(4242).err, ESRCH);
+  EXPECT_EQ(m->Fork(4242).ret, -1);
   EXPECT_EQ(m->Mmap(4242, 0, 4096, kRw, kAnon).err, ESRCH);
 }
 

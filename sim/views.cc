@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hw/paging_entry.h"
+#include "mm/fs.h"
 #include "mm/kernel.h"
 #include "mm/mm.h"
 #include "mm/mmzone.h"
@@ -77,11 +78,19 @@ absl::StatusOr<std::string> ShowMaps(Machine& m, int pid) {
         "%08x-%08x %c%c%c%c %08x %02x:%02x %u ", vma->vm_start, vma->vm_end,
         (f & kernel::VM_READ) ? 'r' : '-', (f & kernel::VM_WRITE) ? 'w' : '-',
         (f & kernel::VM_EXEC) ? 'x' : '-', (f & kernel::VM_MAYSHARE) ? 's' : 'p',
-        vma->vm_file != nullptr ? (vma->vm_pgoff << kernel::PAGE_SHIFT) : 0, 0, 0, 0);
-    if (vma->anon_name != nullptr) {
+        vma->vm_file != nullptr ? (vma->vm_pgoff << kernel::PAGE_SHIFT) : 0, 0, 0,
+        vma->vm_file != nullptr ? kernel::file_inode(vma->vm_file)->i_ino : 0);
+    std::string name;
+    if (vma->vm_file != nullptr) {
+      const kernel::inode* inode = kernel::file_inode(vma->vm_file);
+      name = absl::StrCat("/", inode->i_name, inode->i_nlink == 0 ? " (deleted)" : "");
+    } else if (vma->anon_name != nullptr) {
+      name = vma->anon_name;
+    }
+    if (!name.empty()) {
       // Linux pads the name to start at column 74 (seq_pad(m, ' ') after 25+... chars).
       if (line.size() < 73) line.append(73 - line.size(), ' ');
-      line.append(vma->anon_name);
+      line.append(name);
     }
     absl::StrAppend(&out, line, "\n");
   }
