@@ -15,9 +15,8 @@
 // in `target`. The source side of the direction (R for readv, L for writev) holds the
 // pattern, the destination side holds kLocalFill. Both processes are root.
 //
-// Rows that need simulator features that do not exist yet (file mappings, [vvar],
-// MAP_SHARED, fork/COW) are GTEST_SKIP()ped with "needs [mm-share]" so that they stay
-// visible in the test list.
+// The rows about file mappings, MAP_SHARED, [vvar] and COW-shared pages use the
+// Machine's [mm-share] features (CreateFile, file Mmap, MapVvar, Fork).
 #include <climits>
 #include <cstdint>
 #include <functional>
@@ -41,6 +40,9 @@ sim::ProcessCreds Creds(uint32_t uid, uint32_t gid, uint64_t caps) {
   c.caps = caps;
   return c;
 }
+// Recognisable file contents: the pattern of a virtual address no mapping uses.
+std::vector<uint8_t> FileData(uint64_t len) { return PatBytes(0x5a5a5000, len); }
+
 constexpr uint64_t kNoCaps = 0;
 constexpr uint64_t kCapSysPtrace = uint64_t{1} << kernel::CAP_SYS_PTRACE;
 constexpr uint64_t kAllCaps = kernel::CAP_FULL_SET.val;
@@ -833,9 +835,40 @@ TEST_P(ErrorTable, Step9_RemoteReadOnlyMapping) {
   }
 }
 
+// Row: write to a read-only remote file mapping (file private r--, file shared r--) -> -1
+// EFAULT, or partial up to the read-only page. Reading them is fine.
 TEST_P(ErrorTable, Step9_RemoteReadOnlyFileMappings) {
-  GTEST_SKIP() << "needs [mm-share]: rows 'write to file private RO / file shared RO' need "
-                  "file mappings";
+  const std::vector<uint8_t> data = FileData(4 * kPage);
+  auto fd = m().CreateFile("ro_file", 4 * kPage, data);
+  ASSERT_TRUE(fd.ok()) << fd.status();
+  const uint64_t P = R + 0x100000, S = R + 0x200000;
+  // [anon rw- page][file page r--] twice: MAP_PRIVATE at P, MAP_SHARED at S.
+  MapPairIn(caller_, target_, L + 0x100000, P - kPage, kPage);
+  MapFile(target_, P, 2 * kPage, kR, kMapPrivate, *fd, 0);
+  MapPairIn(caller_, target_, L + 0x200000, S - kPage, kPage);
+  MapFile(target_, S, 2 * kPage, kR, kMapShared, *fd, 0);
+  Touch(target_, P, 2 * kPage);
+  Touch(target_, S, 2 * kPage);
+  Rebase();
+  const IovList local = {{L, kPairLen}};
+  for (const uint64_t F : {P, S}) {
+    SCOPED_TRACE(F == P ? "MAP_PRIVATE" : "MAP_SHARED");
+    const IovList remote = {{F - kPage + 100, 2 * kPage}};
+    if (reading()) {
+      EXPECT_TRUE(Returns(Do(local, remote), 2 * kPage));
+      ExpectMoved(local, remote, 2 * kPage);
+    } else {
+      EXPECT_TRUE(Returns(Do(local, remote), kPage - 100));
+      ExpectMoved(local, remote, kPage - 100);
+      Rebase();
+      EXPECT_TRUE(Fails(Do(local, IovList{{F + 10, 10}}), EFAULT));
+      ExpectNothingMoved();
+    }
+    Rebase();
+  }
+  auto file = m().ReadFile(*fd);
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_TRUE(SameBytes(*file, data)) << "the file must not change";
 }
 
 // Row: write to a remote -w- mapping -> OK; read from a remote PROT_NONE, --x or -w- mapping
@@ -869,9 +902,18 @@ TEST_P(ErrorTable, Step9_RemoteProtNoneExecWriteOnly) {
   }
 }
 
+// Row: a remote VM_IO/VM_PFNMAP mapping ([vvar]) -> -1 EFAULT, in both directions.
 TEST_P(ErrorTable, Step9_RemoteVvarPfnmap) {
-  GTEST_SKIP() << "needs [mm-share]: row 'remote VM_IO/VM_PFNMAP ([vvar]) -> EFAULT' needs a "
-                  "[vvar] or other VM_PFNMAP mapping";
+  const sim::SysResult v = m().MapVvar(target_);
+  ASSERT_GT(v.ret, 0) << Show(v);
+  CheckVm("MapVvar");
+  const uint64_t vvar = static_cast<uint64_t>(v.ret);
+  const IovList local = {{L, kPairLen}};
+  EXPECT_TRUE(Fails(Do(local, IovList{{vvar, 16}}), EFAULT)) << "backed first page";
+  EXPECT_TRUE(Fails(Do(local, IovList{{vvar + 3 * kPage + 8, 8}}), EFAULT)) << "last page";
+  EXPECT_TRUE(Returns(Do(local, IovList{{R, 100}, {vvar, 16}, {R + 100, 100}}), 100))
+      << "a [vvar] element stops the walk after the bytes before it";
+  ExpectMoved(local, IovList{{R, 100}}, 100);
 }
 
 // Row: a remote vsyscall page, kernel address, non-canonical address or wrapping range ->
@@ -914,9 +956,34 @@ TEST_P(ErrorTable, Step9_BelowGrowsdownIsEfault) {
   }
 }
 
+// Row: read of a file mapping past EOF -> -1 EFAULT, or partial up to the EOF page
+// (filemap_fault's SIGBUS becomes EFAULT). The file has 4096 + 100 bytes; a 3-page mapping
+// has 2 valid pages (the second one only partly file data, the rest reads as zeros) and
+// a page past EOF. For writev the mapping is MAP_SHARED read-write (the same fault path
+// serves writes) and the file receives the bytes up to its end.
 TEST_P(ErrorTable, Step9_FileMappingPastEof) {
-  GTEST_SKIP() << "needs [mm-share]: row 'read of a file mapping past EOF -> EFAULT or "
-                  "partial' needs file mappings";
+  constexpr uint64_t kSize = kPage + 100;
+  const std::vector<uint8_t> data = FileData(kSize);
+  auto fd = m().CreateFile("short_file", kSize, data);
+  ASSERT_TRUE(fd.ok()) << fd.status();
+  const uint64_t F = R + 0x100000;
+  MapFile(target_, F, 3 * kPage, reading() ? kR : kRW, reading() ? kMapPrivate : kMapShared,
+          *fd, 0, /*tracked=*/2 * kPage);
+  Touch(target_, F, 2 * kPage);
+  Rebase();
+  const IovList local = {{L, kPairLen}};
+  EXPECT_TRUE(Fails(Do(local, IovList{{F + 2 * kPage, 10}}), EFAULT)) << "at EOF page";
+  ExpectNothingMoved();
+  const IovList remote = {{F + 50, 3 * kPage}};
+  EXPECT_TRUE(Returns(Do(local, remote), 2 * kPage - 50));
+  ExpectMoved(local, remote, 2 * kPage - 50);
+  auto file = m().ReadFile(*fd);
+  ASSERT_TRUE(file.ok()) << file.status();
+  std::vector<uint8_t> want = data;
+  if (!reading()) {
+    for (uint64_t i = 50; i < kSize; ++i) want[i] = Pat(L + i - 50);
+  }
+  EXPECT_TRUE(SameBytes(*file, want)) << "file contents";
 }
 
 // Row: read of never-touched anon memory -> OK, zeros (zero page). Write to never-touched anon
@@ -946,14 +1013,52 @@ TEST_P(ErrorTable, Step9_NeverTouchedAnonMemory) {
   ExpectStreamCopy(Dir::kWrite, l2, r2, 2 * kPage, mid);
 }
 
+// Row: write to a COW-shared anon page -> OK; only the target's copy changes. (Reads of
+// it are fine too; their side effect, the unshare, is in side_effects_test.)
 TEST_P(ErrorTable, Step9_CowSharedAnonPage) {
-  GTEST_SKIP() << "needs [mm-share]: row 'write to a COW-shared anon page -> only the target's "
-                  "copy changes' needs fork/COW";
+  const sim::SysResult f = m().Fork(target_);
+  ASSERT_GT(f.ret, 0) << "fork: " << Show(f);
+  const int child = static_cast<int>(f.ret);
+  CheckVm("fork(target)");
+  const std::vector<uint8_t> child_before = Peek(child, R, kPairLen);
+  const IovList local = {{L, kPairLen}}, remote = {{R + 10, 2 * kPage}};
+  EXPECT_TRUE(Returns(Do(local, remote), 2 * kPage));
+  ExpectMoved(local, remote, 2 * kPage);
+  EXPECT_TRUE(SameBytes(Peek(child, R, kPairLen), child_before, R))
+      << "the other process sharing the pages must see no change";
 }
 
+// Rows: write to a MAP_SHARED file mapping (read-write) -> OK, the file is updated; write to
+// a MAP_PRIVATE file mapping (read-write) -> OK, the file is unchanged. Reads of both give
+// the file's bytes.
 TEST_P(ErrorTable, Step9_FileMappingsReadWrite) {
-  GTEST_SKIP() << "needs [mm-share]: rows 'MAP_SHARED file RW / MAP_PRIVATE file RW' need "
-                  "file mappings and MAP_SHARED";
+  const std::vector<uint8_t> data = FileData(4 * kPage);
+  auto shared_fd = m().CreateFile("shared_file", 4 * kPage, data);
+  auto private_fd = m().CreateFile("private_file", 4 * kPage, data);
+  ASSERT_TRUE(shared_fd.ok() && private_fd.ok());
+  const uint64_t S = R + 0x100000, P = R + 0x200000;
+  MapFile(target_, S, 4 * kPage, kRW, kMapShared, *shared_fd, 0);
+  MapFile(target_, P, 4 * kPage, kRW, kMapPrivate, *private_fd, 0);
+  Touch(target_, S, 4 * kPage);
+  Touch(target_, P, 4 * kPage);
+  Rebase();
+  const IovList local = {{L, kPairLen}};
+  for (const uint64_t F : {S, P}) {
+    SCOPED_TRACE(F == S ? "MAP_SHARED" : "MAP_PRIVATE");
+    const IovList remote = {{F + kPage + 7, 2 * kPage}};
+    EXPECT_TRUE(Returns(Do(local, remote), 2 * kPage));
+    ExpectMoved(local, remote, 2 * kPage);
+    Rebase();
+  }
+  auto shared_file = m().ReadFile(*shared_fd);
+  auto private_file = m().ReadFile(*private_fd);
+  ASSERT_TRUE(shared_file.ok() && private_file.ok());
+  std::vector<uint8_t> want_shared = data;
+  if (!reading()) {
+    for (uint64_t i = 0; i < 2 * kPage; ++i) want_shared[kPage + 7 + i] = Pat(L + i);
+  }
+  EXPECT_TRUE(SameBytes(*shared_file, want_shared)) << "MAP_SHARED: the file sees the writes";
+  EXPECT_TRUE(SameBytes(*private_file, data)) << "MAP_PRIVATE: the file is unchanged";
 }
 
 // Row: a remote range spanning several readable (or writable) VMAs -> OK.

@@ -55,12 +55,13 @@ inline constexpr int kR = 0x1;
 inline constexpr int kW = 0x2;
 inline constexpr int kX = 0x4;
 inline constexpr int kRW = kR | kW;
+inline constexpr int kMapShared = 0x01;
 inline constexpr int kMapPrivate = 0x02;
 inline constexpr int kMapFixed = 0x10;
 inline constexpr int kMapAnonymous = 0x20;
 inline constexpr int kMapGrowsdown = 0x0100;
 static_assert(kR == kernel::PROT_READ && kW == kernel::PROT_WRITE && kX == kernel::PROT_EXEC);
-static_assert(kMapPrivate == kernel::MAP_PRIVATE && kMapFixed == kernel::MAP_FIXED &&
+static_assert(kMapShared == kernel::MAP_SHARED && kMapPrivate == kernel::MAP_PRIVATE && kMapFixed == kernel::MAP_FIXED &&
               kMapAnonymous == kernel::MAP_ANONYMOUS && kMapGrowsdown == kernel::MAP_GROWSDOWN);
 
 // Where the suites map memory: the target's regions at kRemote + ..., the caller's at
@@ -313,6 +314,29 @@ class PvmFixture {
     if (prot != kRW) Protect(pid, addr, len, prot);
   }
 
+  // A file mapping (MAP_FIXED | `flags`, MAP_SHARED or MAP_PRIVATE) of fd at `off`. The
+  // first `tracked` bytes (default: all) join the snapshots; they must be faulted in
+  // (Touch) before a snapshot, since Peek cannot read a file page that is not mapped yet.
+  void MapFile(int pid, uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t off,
+               uint64_t tracked = ~uint64_t{0}) {
+    const sim::SysResult r = m().Mmap(pid, addr, len, prot, flags | kMapFixed, fd, off);
+    EXPECT_EQ(static_cast<uint64_t>(r.ret), addr)
+        << "mmap(" << Hex(addr) << ", " << len << ", fd " << fd << ") in pid " << pid << ": "
+        << Show(r);
+    if (static_cast<uint64_t>(r.ret) == addr) {
+      Forget(pid, addr, len);
+      regions_.push_back({pid, addr, std::min(len, tracked)});
+    }
+    CheckVm(absl::StrCat("mmap file ", Hex(addr), "+", len, " pid ", pid));
+  }
+  // User-mode loads of every page of [addr, addr+len): faults the pages in.
+  void Touch(int pid, uint64_t addr, uint64_t len) {
+    const sim::UserAccess a = m().Load(pid, addr, len);
+    EXPECT_TRUE(a.ok) << "user load at " << Hex(addr) << "+" << len << " in pid " << pid
+                      << ": signal " << a.signal << " at " << Hex(a.fault_addr);
+    CheckVm(absl::StrCat("load ", Hex(addr), "+", len, " pid ", pid));
+  }
+
   // The bytes at addr..addr+len of pid, without side effects. Machine::PeekUser (a
   // hardware-style read walk, like /proc/PID/mem) where it can read; where it cannot, a
   // software walk of pid's page tables: a page without a PTE (never touched) reads as
@@ -333,8 +357,10 @@ class PvmFixture {
       }
       const std::optional<kernel::pte_t> pte = LookupPte(pid, a);
       if (!pte.has_value() || kernel::pte_none(*pte)) {
-        EXPECT_TRUE(HasVma(pid, a)) << "Peek of " << Hex(a) << " in pid " << pid
-                                    << ": not mapped at all";
+        const int vma = VmaKind(pid, a);
+        EXPECT_NE(vma, 0) << "Peek of " << Hex(a) << " in pid " << pid << ": not mapped at all";
+        EXPECT_NE(vma, 2) << "Peek of " << Hex(a) << " in pid " << pid
+                          << ": a file page never faulted in; Touch() it first";
         out.insert(out.end(), n, 0);
       } else if (kernel::pte_present(*pte)) {  // includes PROT_NONE
         const uint8_t* frame = m().phys().ptr(hw::PhysAddr(kernel::pte_pfn(*pte) << 12));
@@ -369,12 +395,14 @@ class PvmFixture {
     if (pte == nullptr) return std::nullopt;
     return kernel::ptep_get(pte);
   }
-  // Whether a VMA of pid contains addr.
-  bool HasVma(int pid, uint64_t addr) {
+  // 0: no VMA of pid contains addr; 1: an anonymous VMA does; 2: a file-backed one.
+  int VmaKind(int pid, uint64_t addr) {
     kernel::task_struct* t = m().FindTask(pid);
-    if (t == nullptr || t->mm == nullptr) return false;
+    if (t == nullptr || t->mm == nullptr) return 0;
     kernel::kernel_state_scope scope(m().kernel());
-    return kernel::vma_lookup(t->mm, addr) != nullptr;
+    const kernel::vm_area_struct* vma = kernel::vma_lookup(t->mm, addr);
+    if (vma == nullptr) return 0;
+    return vma->vm_file == nullptr ? 1 : 2;
   }
   // The struct page mapped at `addr` of pid (nullptr if not present).
   kernel::page* MappedPage(int pid, uint64_t addr) {

@@ -203,6 +203,72 @@ TEST_F(SideEffects, WritevPartialLeavesLaterRemoteBytesAlone) {
 }
 
 
+// KERNEL.md (b) 3 and (d), >= 5.19: a read pin of a COW-shared anon page first "unshares"
+// it: the target gets a private copy mapped read-only and clean (smaps: Shared_Dirty ->
+// Private_Clean); the process it shares with keeps the original frame; no byte changes.
+TEST_F(SideEffects, ReadvOfCowSharedPageUnsharesItInTheTarget) {
+  MapFilled(caller_, L, 4 * kPage, kLocalFill);
+  MapPattern(target_, R, 4 * kPage);
+  const sim::SysResult f = m().Fork(target_);
+  ASSERT_GT(f.ret, 0) << "fork: " << Show(f);
+  const int child = static_cast<int>(f.ret);
+  CheckVm("fork(target)");
+  auto pfn = [&](int pid, uint64_t addr) -> long {
+    const std::optional<kernel::pte_t> pte = LookupPte(pid, addr);
+    if (!pte || !kernel::pte_present(*pte)) return -1;
+    return static_cast<long>(kernel::pte_pfn(*pte));
+  };
+  std::vector<long> shared;
+  for (int i = 0; i < 4; ++i) {
+    shared.push_back(pfn(child, R + i * kPage));
+    ASSERT_EQ(pfn(target_, R + i * kPage), shared[i]) << "page " << i << " not shared after fork";
+  }
+  const uint64_t lvec = PlaceIovecs(IovList{{L, 2 * kPage}});
+  const uint64_t rvec = PlaceIovecs(IovList{{R, 2 * kPage}});
+  const long free_before = vmstat(kernel::NR_FREE_PAGES);
+  EXPECT_TRUE(Returns(CallRaw(Dir::kRead, caller_, target_, lvec, 1, rvec, 1), 2 * kPage));
+  EXPECT_EQ(free_before - vmstat(kernel::NR_FREE_PAGES), 2) << "one copy per pinned page";
+  for (int i = 0; i < 4; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(pfn(child, R + i * kPage), shared[i]) << "the other process keeps the original";
+    if (i < 2) {
+      EXPECT_NE(pfn(target_, R + i * kPage), shared[i]) << "the pinned page was not unshared";
+      const std::optional<kernel::pte_t> pte = LookupPte(target_, R + i * kPage);
+      ASSERT_TRUE(pte.has_value());
+      EXPECT_FALSE(kernel::pte_write(*pte)) << "the unshared copy is mapped read-only";
+      EXPECT_FALSE(kernel::pte_dirty(*pte)) << "the unshared copy is clean";
+    } else {
+      EXPECT_EQ(pfn(target_, R + i * kPage), shared[i]) << "an unread page stays shared";
+    }
+  }
+  EXPECT_TRUE(SameBytes(Peek(caller_, L, 2 * kPage), PatBytes(R, 2 * kPage), L));
+  EXPECT_TRUE(SameBytes(Peek(target_, R, 4 * kPage), PatBytes(R, 4 * kPage), R));
+  EXPECT_TRUE(SameBytes(Peek(child, R, 4 * kPage), PatBytes(R, 4 * kPage), R));
+}
+
+// A writev into a COW-shared page gives the target its own copy (do_wp_page), writable
+// and dirty; the other process keeps the original frame and bytes.
+TEST_F(SideEffects, WritevOfCowSharedPageCopiesItInTheTarget) {
+  MapPattern(caller_, L, kPage);
+  MapFilled(target_, R, 2 * kPage, 0x77);
+  const sim::SysResult f = m().Fork(target_);
+  ASSERT_GT(f.ret, 0) << "fork: " << Show(f);
+  const int child = static_cast<int>(f.ret);
+  kernel::page* orig = MappedPage(child, R);
+  ASSERT_NE(orig, nullptr);
+  ASSERT_EQ(MappedPage(target_, R), orig);
+  EXPECT_TRUE(Returns(Writev(IovList{{L, 10}}, IovList{{R + 5, 10}}), 10));
+  EXPECT_NE(MappedPage(target_, R), orig);
+  EXPECT_EQ(MappedPage(child, R), orig);
+  const std::optional<kernel::pte_t> pte = LookupPte(target_, R);
+  ASSERT_TRUE(pte.has_value());
+  EXPECT_TRUE(kernel::pte_write(*pte) && kernel::pte_dirty(*pte));
+  std::vector<uint8_t> want(2 * kPage, 0x77);
+  for (int i = 0; i < 10; ++i) want[5 + i] = Pat(L + i);
+  EXPECT_TRUE(SameBytes(Peek(target_, R, 2 * kPage), want, R));
+  EXPECT_TRUE(SameBytes(Peek(child, R, 2 * kPage), std::vector<uint8_t>(2 * kPage, 0x77), R));
+}
+
 // KERNEL.md (d), concurrent munmap: the target unmaps the range after a batch was pinned
 // (the mmap_lock is not held during the copy). The pins keep the frames alive: the copy
 // still reads the old contents (readv) or lands in the no longer mapped pages (writev, the
