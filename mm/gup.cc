@@ -1,9 +1,10 @@
 // mm/gup.cc: get_user_pages and pin_user_pages, the slow (page-table walking) path.
 // Port of mm/gup.c at Linux 6.x, the parts process_vm_readv/writev and MAP_POPULATE use.
 //
-// Sources: the stored mm/gup.c copies are a 6.2-era text (try_grab_page, `vmas` arguments,
-// find_extend_vma) and 4.x texts; where they differ from 6.5+ this port follows KERNEL.md's
-// description of 6.x and the 6.5+ patches in the index: is_valid_gup_args() with
+// Sources: the stored mm/gup.c copies read are a 6.2-era text (CachyOS/linux 055d1afd:
+// try_grab_page, `vmas` arguments, find_extend_vma) and 4.x texts; where they differ from
+// 6.5+ this port follows KERNEL.md's description of 6.x and the 6.5+ patches in the
+// index: is_valid_gup_args() with
 // FOLL_UNLOCKABLE, no `vmas`, gup_vma_lookup() that never grows stacks, the must_unlock
 // form of __get_user_pages_locked(), try_grab_folio() returning an errno and skipping the
 // zero page, FOLL_HONOR_NUMA_FAULT not set (KERNEL.md: effective flags 0x2d0000/0x2d0001).
@@ -37,42 +38,15 @@
 //  - cond_resched() is a no-op: simulated tasks are preempted only where sim/ chooses.
 //  - untagged_addr_remote() is the identity (no LAM).
 //  - "GUP no longer grows the stack" is a trace event, not a rate-limited printk.
-//  - folio_mark_accessed() (mm/swap.c) and folio_mark_dirty() (mm/page-writeback.c) are
-//    reduced to their page-flag effects and kept here, static: there are no LRU lists,
-//    page cache or writeback to involve.
 #include <algorithm>
 
 #include "mm/errno.h"
 #include "mm/fault_inject.h"
+#include "mm/fs.h"  // folio_mark_dirty, folio_mark_accessed
 #include "mm/mm.h"
 #include "mm/trace.h"
 
 namespace kernel {
-
-// mm/swap.c: the LRU's "referenced, then active" aging step for an access the PTE's A
-// bit does not record. DEVIATION(gup): no LRU lists or reclaim here, so only the flags
-// change (Linux would also queue the folio for activation).
-static void folio_mark_accessed(folio* folio) {
-  if (!folio_test_referenced(folio)) {
-    folio_set_referenced(folio);
-  } else if (test_bit(PG_unevictable, &folio->flags)) {
-    // Unevictable folios are never aged.
-  } else if (!folio_test_active(folio)) {
-    folio_set_active(folio);
-    folio_clear_referenced(folio);
-  }
-}
-
-// mm/page-writeback.c: mark a folio dirty. DEVIATION(gup): no page cache or writeback
-// (no a_ops->dirty_folio), so every folio takes the anonymous path, noop_dirty_folio():
-// set PG_dirty. Returns true if this call made it dirty.
-static bool folio_mark_dirty(folio* folio) {
-  if (!folio_test_dirty(folio)) {
-    folio_set_dirty(folio);
-    return true;
-  }
-  return false;
-}
 
 // mm/internal.h
 long populate_vma_page_range(vm_area_struct* vma, unsigned long start, unsigned long end,

@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "mm/arch/x86/uaccess.h"
 #include "mm/fault_inject.h"
+#include "mm/kernel/task.h"
 #include "mm/kernel/test/boot_fixture.h"
 #include "mm/mm.h"
 #include "mm/trace.h"
@@ -82,6 +83,16 @@ class GupTest : public ::testing::Test {
     return pte_offset_map(pmd_offset(pud, va), va);
   }
   long Rss() { return static_cast<long>(get_mm_counter(mm_, MM_ANONPAGES)); }
+  // fork(2) of the target: a child sharing every anon page copy-on-write.
+  task_struct* ForkTarget() {
+    k_.RunAs(target_);
+    kernel_clone_args args{};
+    args.flags = 0;
+    args.exit_signal = SIGCHLD;
+    const pid_t pid = kernel_clone(&args);
+    EXPECT_GT(pid, 0);
+    return pid > 0 ? find_task_by_vpid(pid) : nullptr;
+  }
   long Pins() { return ks()->vm_stat[NR_FOLL_PIN_ACQUIRED]; }
 
   BootedKernel k_{uint64_t{64} << 20};
@@ -389,6 +400,76 @@ TEST_F(GupTest, UnpinOfTheLastReferenceFreesTheFrame) {
   unpin_user_page(p);
   EXPECT_EQ(k_.FreePages(), free0 + 1);
   EXPECT_EQ(page_ref_count(p), 0);
+}
+
+// A read pin of an anon page shared copy-on-write with a child must not pin the shared
+// page (a later COW would leave the pin behind): follow_page_pte says -EMLINK, and the
+// FAULT_FLAG_UNSHARE fault gives the target a private copy, mapped read-only and clean.
+TEST_F(GupTest, ReadPinOfACowSharedAnonPageUnsharesItFirst) {
+  Map(kR, 1, PROT_READ | PROT_WRITE);
+  Fill(kR, PAGE_SIZE, 6);
+  task_struct* child = ForkTarget();
+  ASSERT_NE(child, nullptr);
+  page* shared = pte_page(*Pte(kR));
+  ASSERT_EQ(pte_page(*pte_ptr(child->mm, kR)), shared);
+  ASSERT_FALSE(PageAnonExclusive(shared));
+  struct CallLog : kernel_observer {
+    std::vector<std::string> calls;
+    void on_enter(const char* fn, const std::string& args) override {
+      calls.push_back(std::string(fn) + " " + args);
+    }
+  } log;
+  ks()->observer = &log;
+  page* pages[1];
+  ASSERT_EQ(Pin(kR, 1, 0, pages), 1);
+  ks()->observer = nullptr;
+  EXPECT_NE(pages[0], shared);
+  EXPECT_TRUE(PageAnonExclusive(pages[0]));
+  pte_t pte = *Pte(kR);
+  EXPECT_EQ(pte_page(pte), pages[0]);
+  EXPECT_FALSE(pte_write(pte));  // unshare maps the copy read-only ...
+  EXPECT_FALSE(pte_dirty(pte));  // ... and clean (Shared_Dirty -> Private_Clean)
+  EXPECT_EQ(pte_page(*pte_ptr(child->mm, kR)), shared);
+  EXPECT_EQ(std::memcmp(page_address(pages[0]), page_address(shared), PAGE_SIZE), 0);
+  bool unshare_fault = false;
+  for (const auto& c : log.calls)
+    if (c.rfind("faultin_page ", 0) == 0 && c.find("fault_flags=0x494") != std::string::npos)
+      unshare_fault = true;  // REMOTE|ALLOW_RETRY|KILLABLE|UNSHARE
+  EXPECT_TRUE(unshare_fault);
+  unpin_user_pages(pages, 1);
+}
+
+// A write pin breaks COW for the target alone; the child keeps the old contents.
+TEST_F(GupTest, WritePinOfACowSharedPageCopiesForTheTargetOnly) {
+  Map(kR, 1, PROT_READ | PROT_WRITE);
+  Fill(kR, PAGE_SIZE, 7);
+  task_struct* child = ForkTarget();
+  ASSERT_NE(child, nullptr);
+  page* shared = pte_page(*Pte(kR));
+  page* pages[1];
+  ASSERT_EQ(Pin(kR, 1, FOLL_WRITE, pages), 1);
+  EXPECT_NE(pages[0], shared);
+  EXPECT_TRUE(pte_write(*Pte(kR)));
+  static_cast<uint8_t*>(page_address(pages[0]))[0] ^= 0xff;  // a write through the pin
+  unpin_user_pages_dirty_lock(pages, 1, true);
+  EXPECT_EQ(pte_page(*pte_ptr(child->mm, kR)), shared);
+  EXPECT_NE(static_cast<uint8_t*>(page_address(shared))[0],
+            static_cast<uint8_t*>(page_address(pte_page(*Pte(kR))))[0]);
+}
+
+// MMF_HAS_PINNED at work: fork copies a pinned anon page at once instead of sharing it,
+// so the pin keeps matching the parent's mapping.
+TEST_F(GupTest, ForkCopiesAPinnedPageEagerly) {
+  Map(kR, 2, PROT_READ | PROT_WRITE);
+  Fill(kR, 2 * PAGE_SIZE, 8);
+  page* pages[1];
+  ASSERT_EQ(Pin(kR, 1, 0, pages), 1);
+  task_struct* child = ForkTarget();
+  ASSERT_NE(child, nullptr);
+  EXPECT_EQ(pte_page(*Pte(kR)), pages[0]);
+  EXPECT_NE(pte_page(*pte_ptr(child->mm, kR)), pages[0]);                 // copied
+  EXPECT_EQ(pte_page(*pte_ptr(child->mm, kR + PAGE_SIZE)), pte_page(*Pte(kR + PAGE_SIZE)));  // shared
+  unpin_user_pages(pages, 1);
 }
 
 }  // namespace

@@ -1,15 +1,17 @@
 // mm/process_vm_access.cc: process_vm_readv / process_vm_writev.
 // Port of mm/process_vm_access.c at Linux 6.x (6.13+: mm_access() returns ERR_PTR only).
 //
-// Sources read: the index's torvalds/linux copy of mm/process_vm_access.c is the 3.16-4.x
-// iov_iter text (get_user_pages(task, mm, ...) under down_read(&mm->mmap_sem), put_page,
-// rw_copy_check_uvector, find_task_by_vpid under RCU). The structure, names and statement
-// order here are that file's; where 6.x differs this port follows KERNEL.md (a)-(d) and a
-// stored 6.18-based copy: pin_user_pages_remote(mm, pa, n, flags, pages, &locked) under
-// mmap_read_lock and unpin_user_pages_dirty_lock(pages, n, vm_write) at the end of each
-// batch; import_iovec(ITER_SOURCE/ITER_DEST) for the local vector (ITER_UBUF when it has
-// one element) and iovec_from_user() for the remote one, with the "local count 0 returns
-// 0" early exit; find_get_task_by_vpid(); mm_access(task, PTRACE_MODE_ATTACH_REALCREDS).
+// Sources read: the index's torvalds/linux copy of mm/process_vm_access.c (commit
+// 02b5a603) is the 3.16-4.x iov_iter text (get_user_pages(task, mm, ...) under
+// down_read(&mm->mmap_sem), put_page, rw_copy_check_uvector, find_task_by_vpid under RCU).
+// The structure, names and statement order here are that file's; where 6.x differs this
+// port follows KERNEL.md (a)-(d) and a stored 6.18-based copy (RSBAC/rsbac-6.18.y, an
+// LSM fork; its RSBAC hook is not ported): pin_user_pages_remote(mm, pa, n, flags,
+// pages, &locked) under mmap_read_lock and unpin_user_pages_dirty_lock(pages, n,
+// vm_write) at the end of each batch; import_iovec(ITER_SOURCE/ITER_DEST) for the local
+// vector (ITER_UBUF when it has one element) and iovec_from_user() for the remote one,
+// with the "local count 0 returns 0" early exit; find_get_task_by_vpid();
+// mm_access(task, PTRACE_MODE_ATTACH_REALCREDS).
 //
 // Two details where that 6.18-based copy differs from what KERNEL.md describes; this port
 // follows KERNEL.md (neither changes a result user space can see):

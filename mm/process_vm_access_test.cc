@@ -257,9 +257,20 @@ TEST_F(PvmTest, MunmapBetweenPinAndCopyReadsOldDataAndFreesAtUnpin) {
     }
     free_after_munmap = k_.FreePages();
   };
+  int unpins = 0;
+  hooks_.before_unpin = [&](mm_struct*, unsigned long start, long pinned, page** pages) {
+    ++unpins;
+    EXPECT_EQ(start, kR);
+    EXPECT_EQ(pinned, 4);
+    // Copied, not yet unpinned: still held by the pins alone.
+    for (long i = 0; i < pinned; ++i)
+      EXPECT_EQ(page_ref_count(pages[i]), static_cast<int>(GUP_PIN_COUNTING_BIAS)) << i;
+  };
   EXPECT_EQ(Call(Dir::kRead, {{U(kL), 4 * PAGE_SIZE}}, {{U(kR), 4 * PAGE_SIZE}}),
             static_cast<long>(4 * PAGE_SIZE));
   on_pin_ = nullptr;
+  hooks_.before_unpin = nullptr;
+  EXPECT_EQ(unpins, 1);
   ASSERT_EQ(frames.size(), 4u);
   EXPECT_EQ(k_.FreePages(), free_after_munmap + 4);
   for (page* p : frames) EXPECT_EQ(page_ref_count(p), 0);
