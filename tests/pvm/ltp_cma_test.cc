@@ -14,10 +14,11 @@
 //    caller's (or target's) memory handed out by a small bump allocator (Heap below) that
 //    mimics glibc: 16-byte alignment, a 16-byte chunk header before each block, and a
 //    unique non-NULL pointer for malloc(0);
-//  * fork() of child 0 / child 1 becomes two processes created by the Machine; all LTP
-//    tests run as root, so all processes are root unless a case says otherwise;
-//  * case 9 of process_vm01 (fork, then setuid("nobody")) is a process created as root that
-//    calls setresuid(65534, 65534, 65534), targeting a root process.
+//  * the forked children 0 and 1 of readv02/readv03/writev02 are two processes created by
+//    the Machine (what they inherit from the LTP parent plays no part in the tests); all
+//    LTP tests run as root, so all processes are root unless a case says otherwise;
+//  * case 9 of process_vm01 forks the caller (Machine::Fork) and the child calls
+//    setresuid(65534, 65534, 65534) before targeting its root parent.
 // Random sizes (process_vm_readv03): LTP uses rand() with glibc's default seed; here a
 // std::mt19937 seeded with kReadv03Seed + case index gives the 31-bit values, so every case
 // is reproducible on its own (the seed is recorded as a test property).
@@ -154,20 +155,19 @@ TEST_P(LtpProcessVm01, Case8_InvalidPid) {
   EXPECT_TRUE(Fails(Test(p), ESRCH)) << "unused pid " << unused;
 }
 
-// Case 9, cma_test_invalid_perm: a child of the root test process does setuid("nobody")
-// and targets its root parent -> -1 EPERM.
+// Case 9, cma_test_invalid_perm: the root test process forks; the child does
+// setuid("nobody") (uid 65534) and targets its root parent -> -1 EPERM.
 TEST_P(LtpProcessVm01, Case9_NobodyToRootIsEperm) {
-  auto child = m().CreateProcess("cma_child", sim::ProcessCreds{});
-  ASSERT_TRUE(child.ok()) << child.status();
-  EXPECT_TRUE(Returns(m().SetResUid(*child, 65534, 65534, 65534), 0)) << "setuid(nobody)";
-  // The child's own sane params (its own malloc'd buffers), with pid = the parent.
-  MapFilled(*child, kHeap, 16 * kPage, 0);
-  Heap heap(kHeap, 16 * kPage);
-  const uint64_t l = heap.Alloc(len_), r = heap.Alloc(len_);
-  Params p{caller_, PlaceIovecs(IovList{{l, len_}}, *child), 1,
-           PlaceIovecs(IovList{{r, len_}}, *child), 1, 0};
+  const sim::SysResult f = m().Fork(caller_);
+  ASSERT_GT(f.ret, 0) << "fork: " << Show(f);
+  const int child = static_cast<int>(f.ret);
+  EXPECT_TRUE(Returns(m().SetResUid(child, 65534, 65534, 65534), 0)) << "setuid(nobody)";
+  // The child's own sane params: new buffers in its (inherited) heap, pid = the parent.
+  const uint64_t l = kHeap + 8 * kPage, r = kHeap + 10 * kPage;
+  Params p{caller_, PlaceIovecs(IovList{{l, len_}}, child), 1,
+           PlaceIovecs(IovList{{r, len_}}, child), 1, 0};
   const Snapshot before = TakeSnapshot();
-  EXPECT_TRUE(Fails(Test(p, *child), EPERM));
+  EXPECT_TRUE(Fails(Test(p, child), EPERM));
   ExpectUntouched(before);
 }
 
