@@ -33,6 +33,8 @@
 #ifndef MMSIM_MM_FS_H_
 #define MMSIM_MM_FS_H_
 
+#include <sys/stat.h>
+
 #include <string>
 #include <vector>
 
@@ -47,10 +49,10 @@ using umode_t = unsigned short;
 // include/linux/fs.h
 inline constexpr fmode_t FMODE_READ = 0x1;
 inline constexpr fmode_t FMODE_WRITE = 0x2;
-// include/uapi/linux/stat.h
-inline constexpr umode_t S_IFMT = 00170000;
-inline constexpr umode_t S_IFREG = 0100000;
-inline bool S_ISREG(umode_t m) { return (m & S_IFMT) == S_IFREG; }
+// include/uapi/linux/stat.h. The host's <sys/stat.h> defines these names as macros with
+// Linux's values (as for errno, mm/errno.h); the asserts pin them.
+static_assert(S_IFMT == 00170000, "S_IFMT");
+static_assert(S_IFREG == 0100000, "S_IFREG");
 // include/linux/fs.h: inode->i_flags
 inline constexpr unsigned int S_NOCMTIME = 1U << 7;  // shmem kernel files
 // include/linux/fs.h: struct iattr ia_valid
