@@ -48,7 +48,7 @@ ltp: process_vm_writev 4194304+1 [LBUF:PAGE] [RBUF:PAGE]
 expect -1 ESRCH
 
 # cma_test_invalid_perm: a child that setuid()s to nobody may not touch its parent
-process child   # LTP forks here; fork itself arrives with [mm-share]
+ltp: fork child
 child: setresuid 65534 65534 65534
 expect 0
 child: process_vm_writev ltp [LBUF:PAGE] [RBUF:PAGE]

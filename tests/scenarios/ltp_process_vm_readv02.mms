@@ -1,8 +1,8 @@
 # LTP testcases/kernel/syscalls/cma/process_vm_readv02.c: child 1 reads the
 # string "THIS IS A TEST" from child 0's memory with one iovec on each side.
 process ltp
-process child0   # LTP forks here; fork itself arrives with [mm-share]
-process child1   # LTP forks here; fork itself arrives with [mm-share]
+ltp: fork child0
+ltp: fork child1
 
 child0: mmap 0x600000 4K rw- private,anon
 expect 0x600000

@@ -6,8 +6,8 @@ let BUF = 0x800000
 let BUFSZ = 100000
 let PADDING_SIZE = 10
 process ltp
-process child0   # LTP forks here; fork itself arrives with [mm-share]
-process child1   # LTP forks here; fork itself arrives with [mm-share]
+ltp: fork child0
+ltp: fork child1
 
 child0: mmap BUF 128K rw- private,anon
 expect BUF
