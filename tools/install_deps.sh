@@ -3,7 +3,7 @@
 set -euo pipefail
 need=()
 command -v bazel >/dev/null 2>&1 || need+=(bazel-bootstrap)
-for p in libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev pkg-config g++ python3; do
+for p in libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev pkg-config g++ python3 clang libclang-rt-14-dev; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if ((${#need[@]})); then
