@@ -99,9 +99,11 @@ long change_protection(mmu_gather* tlb, vm_area_struct* vma, unsigned long start
   return pages;
 }
 
-// include/linux/mm.h: vma_wants_manual_pte_write_upgrade.
-bool vma_wants_manual_pte_write_upgrade(const vm_area_struct* vma) {
-  if (vma->vm_flags & VM_SHARED) return false;  // no writenotify users yet
+// include/linux/mm.h: vma_wants_manual_pte_write_upgrade. Private writable mappings
+// must decide PTE by PTE (COW); shared ones only when they are write-notified (their
+// vm_page_prot is read-only, but a dirty PTE may be made writable at once).
+bool vma_wants_manual_pte_write_upgrade(vm_area_struct* vma) {
+  if (vma->vm_flags & VM_SHARED) return vma_wants_writenotify(vma, vma->vm_page_prot);
   return vma->vm_flags & VM_WRITE;
 }
 

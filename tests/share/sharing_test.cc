@@ -666,6 +666,28 @@ TEST_F(SharingTest, DirtyAndAccessedTracking) {
   EXPECT_EQ(kernel::page_ref_count(p), 1) << "only the page cache holds it";
 }
 
+// mprotect of a write-notified shared mapping back to writable: a dirty PTE may become
+// writable at once (can_change_pte_writable), a clean one stays read-only so that its
+// first write still dirties the page through ->page_mkwrite.
+TEST_F(SharingTest, MprotectKeepsWritenotify) {
+  const int fd = File("w", 2 * kPage, Str("two pages"));
+  Map(parent_, A, 2 * kPage, kRW, kShared, fd);
+  Store(parent_, A, Str("dirty"));
+  EXPECT_EQ(Load(parent_, A + kPage, 1).size(), 1u);  // clean, read-only
+  ASSERT_EQ(m().Mprotect(parent_, A, 2 * kPage, kR).ret, 0);
+  Check("mprotect r--");
+  EXPECT_FALSE(kernel::pte_write(*Pte(parent_, A)));
+  ASSERT_EQ(m().Mprotect(parent_, A, 2 * kPage, kRW).ret, 0);
+  Check("mprotect rw-");
+  EXPECT_TRUE(kernel::pte_write(*Pte(parent_, A))) << "dirty: writable again at once";
+  EXPECT_FALSE(kernel::pte_write(*Pte(parent_, A + kPage))) << "clean: still write-notified";
+  kernel::page* p = PageAt(parent_, A + kPage);
+  EXPECT_FALSE(kernel::PageDirty(p));
+  Store(parent_, A + kPage, Str("now dirty"));
+  EXPECT_TRUE(kernel::PageDirty(p));
+  EXPECT_TRUE(kernel::pte_write(*Pte(parent_, A + kPage)));
+}
+
 // ---- stack growth and special mappings ----
 
 // A user fault just below [stack] grows it; GUP (process_vm_*) does not.
