@@ -472,5 +472,111 @@ TEST_F(GupTest, ForkCopiesAPinnedPageEagerly) {
   unpin_user_pages(pages, 1);
 }
 
+// ---- the mmap_lock drop protocol (VM_FAULT_RETRY) ----
+// No fault handler of the port sleeps, so none returns VM_FAULT_RETRY by itself. These
+// tests wrap a shmem VMA's ->fault: the first attempt at each page (ALLOW_RETRY without
+// TRIED) drops mmap_lock and asks for a retry, as filemap_fault does when it must wait.
+struct RetryingFault {
+  static inline const vm_operations_struct* orig = nullptr;
+  static inline int retries = 0;
+  static inline bool kill = false;  // raise a fatal signal in the caller when retrying
+  static vm_fault_t fault(vm_fault* vmf) {
+    if ((vmf->flags & FAULT_FLAG_ALLOW_RETRY) && !(vmf->flags & FAULT_FLAG_TRIED)) {
+      ++retries;
+      if (kill) current()->fatal_signal = true;
+      mmap_read_unlock(vmf->vma->vm_mm);
+      return VM_FAULT_RETRY;
+    }
+    return orig->fault(vmf);
+  }
+};
+
+class GupRetryTest : public GupTest {
+ protected:
+  void SetUp() override {
+    GupTest::SetUp();
+    ASSERT_EQ(k_.Mmap(target_, kR, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED),
+              kR);
+    vma_ = find_vma(mm_, kR);
+    ASSERT_NE(vma_, nullptr);
+    ASSERT_NE(vma_->vm_ops, nullptr);
+    RetryingFault::orig = vma_->vm_ops;
+    RetryingFault::retries = 0;
+    RetryingFault::kill = false;
+    ops_ = *vma_->vm_ops;
+    ops_.fault = RetryingFault::fault;
+    vma_->vm_ops = &ops_;
+  }
+  void TearDown() override {
+    vma_->vm_ops = RetryingFault::orig;
+    caller_->fatal_signal = false;
+    GupTest::TearDown();
+  }
+  vm_area_struct* vma_ = nullptr;
+  vm_operations_struct ops_{};
+};
+
+TEST_F(GupRetryTest, EachDroppedLockIsRetakenAndThePageRetriedWithFollTried) {
+  struct CallLog : kernel_observer {
+    std::vector<std::string> calls;
+    void on_enter(const char* fn, const std::string& args) override {
+      calls.push_back(std::string(fn) + " " + args);
+    }
+  } log;
+  k_.RunAs(caller_);
+  page* pages[4];
+  int locked = 1;
+  mmap_read_lock(mm_);
+  ks()->observer = &log;
+  EXPECT_EQ(pin_user_pages_remote(mm_, kR, 4, 0, pages, &locked), 4);
+  ks()->observer = nullptr;
+  // The lock was dropped, so GUP hands back the call with it released: the caller
+  // (process_vm_rw_single_vec) must not unlock.
+  EXPECT_EQ(locked, 0);
+  EXPECT_FALSE(rwsem_is_locked(&mm_->mmap_lock));
+  EXPECT_EQ(RetryingFault::retries, 4);
+  int tried = 0;
+  for (const auto& c : log.calls)
+    tried += c.rfind("faultin_page ", 0) == 0 && c.find("fault_flags=0xb4") != std::string::npos;
+  EXPECT_EQ(tried, 4);  // REMOTE|ALLOW_RETRY|KILLABLE|TRIED
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(pages[i], pte_page(*Pte(kR + i * PAGE_SIZE))) << i;
+  unpin_user_pages(pages, 4);
+
+  // All present now: no fault, no drop, the caller still holds the lock.
+  locked = 1;
+  mmap_read_lock(mm_);
+  EXPECT_EQ(pin_user_pages_remote(mm_, kR, 4, 0, pages, &locked), 4);
+  EXPECT_EQ(locked, 1);
+  mmap_read_unlock(mm_);
+  unpin_user_pages(pages, 4);
+}
+
+TEST_F(GupRetryTest, AFatalSignalWhileRetryingGivesEintrOrThePagesDone) {
+  page* pages[4];
+  // Page 0 present, page 1 needs the (retrying) fault.
+  {
+    RetryingFault::kill = false;
+    ASSERT_EQ(Pin(kR, 1, 0, pages), 1);
+    unpin_user_pages(pages, 1);
+  }
+  RetryingFault::kill = true;
+  k_.RunAs(caller_);
+  int locked = 1;
+  mmap_read_lock(mm_);
+  EXPECT_EQ(pin_user_pages_remote(mm_, kR, 4, 0, pages, &locked), 1);
+  EXPECT_EQ(locked, 0);
+  EXPECT_FALSE(rwsem_is_locked(&mm_->mmap_lock));
+  unpin_user_pages(pages, 1);
+  // Nothing done before the signal: -EINTR.
+  caller_->fatal_signal = false;
+  locked = 1;
+  mmap_read_lock(mm_);
+  EXPECT_EQ(pin_user_pages_remote(mm_, kR + 2 * PAGE_SIZE, 2, 0, pages, &locked), -EINTR);
+  EXPECT_EQ(locked, 0);
+  EXPECT_FALSE(rwsem_is_locked(&mm_->mmap_lock));
+  caller_->fatal_signal = false;
+}
+
 }  // namespace
 }  // namespace kernel

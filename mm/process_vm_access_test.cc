@@ -448,5 +448,46 @@ TEST_F(PvmTest, TheCallGraphIsTheKernels) {
   }
 }
 
+// A target fault that drops mmap_lock (VM_FAULT_RETRY, as filemap_fault does when it must
+// wait) makes GUP return with the lock released (locked == 0); single_vec must then not
+// unlock it again (up_read would BUG on an unheld lock).
+struct DroppingFault {
+  static inline const vm_operations_struct* orig = nullptr;
+  static inline int retries = 0;
+  static vm_fault_t fault(vm_fault* vmf) {
+    if ((vmf->flags & FAULT_FLAG_ALLOW_RETRY) && !(vmf->flags & FAULT_FLAG_TRIED)) {
+      ++retries;
+      mmap_read_unlock(vmf->vma->vm_mm);
+      return VM_FAULT_RETRY;
+    }
+    return orig->fault(vmf);
+  }
+};
+
+TEST_F(PvmTest, GupDroppingTheLockMidBatchIsHandled) {
+  ASSERT_EQ(k_.Mmap(target_, kR, 8 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED),
+            kR);
+  vm_area_struct* vma = find_vma(target_->mm, kR);
+  ASSERT_NE(vma, nullptr);
+  ASSERT_NE(vma->vm_ops, nullptr);
+  DroppingFault::orig = vma->vm_ops;
+  DroppingFault::retries = 0;
+  vm_operations_struct ops = *vma->vm_ops;
+  ops.fault = DroppingFault::fault;
+  vma->vm_ops = &ops;
+  MapIn(caller_, kL, 8, PROT_READ | PROT_WRITE);
+  FillPattern(caller_, kL, 8 * PAGE_SIZE);
+  EXPECT_EQ(Call(Dir::kWrite, {{U(kL), 8 * PAGE_SIZE}}, {{U(kR), 8 * PAGE_SIZE}}),
+            static_cast<long>(8 * PAGE_SIZE));
+  EXPECT_EQ(DroppingFault::retries, 8);
+  EXPECT_FALSE(rwsem_is_locked(&target_->mm->mmap_lock));
+  FillByte(caller_, kL, 8 * PAGE_SIZE, 0);
+  EXPECT_EQ(Call(Dir::kRead, {{U(kL), 8 * PAGE_SIZE}}, {{U(kR), 8 * PAGE_SIZE}}),
+            static_cast<long>(8 * PAGE_SIZE));
+  vma->vm_ops = DroppingFault::orig;
+  EXPECT_TRUE(IsPattern(Read(caller_, kL, 8 * PAGE_SIZE), kL, 8 * PAGE_SIZE));
+}
+
 }  // namespace
 }  // namespace kernel
