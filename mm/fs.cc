@@ -3,15 +3,13 @@
 //
 // Port of fs/inode.c (new_inode, get_next_ino, ihold, iput, evict), fs/file_table.c
 // (alloc_file, fput / __fput), fs/open.c (do_ftruncate, do_truncate), fs/attr.c
-// (notify_change, reduced to ATTR_SIZE), fs/read_write.c (kernel_read, kernel_write over
-// filemap_read / generic_perform_write) and fs/sync.c (vfs_fsync), Linux 6.12.
+// (notify_change, reduced to ATTR_SIZE), fs/read_write.c (kernel_write over
+// generic_perform_write) and fs/sync.c (vfs_fsync), Linux 6.12.
 //
 // Deviations (grep "DEVIATION(fs)", and mm/fs.h):
 //  - No dentries, mounts, fd tables, permissions, timestamps, locks or leases.
-//  - kernel_read copies pages that are not cached straight from the backing store,
-//    without adding them to the cache (no readahead); kernel_write goes through the cache
-//    as generic_perform_write does (->write_begin reduced to "read the page in first
-//    unless it is overwritten whole").
+//  - kernel_write goes through the cache as generic_perform_write does (->write_begin
+//    reduced to "read the page in first unless it is overwritten whole").
 #include <algorithm>
 #include <climits>
 #include <cstring>
@@ -106,41 +104,6 @@ int do_ftruncate(file* file, loff_t length) {
   // Only a regular file open for writing can be truncated.
   if (!S_ISREG(inode->i_mode) || !(file->f_mode & FMODE_WRITE)) return tc.ret(-EINVAL);
   return tc.ret(do_truncate(inode, length));
-}
-
-// fs/read_write.c: kernel_read over filemap_read. Cached pages are read from the cache
-// (and marked accessed), the rest from the backing store (DEVIATION(fs): not added).
-ssize_t kernel_read(file* file, void* buf, size_t count, loff_t* pos) {
-  if (!(file->f_mode & FMODE_READ)) return -EBADF;
-  if (*pos < 0) return -EINVAL;
-  inode* inode = file_inode(file);
-  address_space* mapping = file->f_mapping;
-  const loff_t isize = i_size_read(inode);
-  if (*pos >= isize || count == 0) return 0;
-  count = static_cast<size_t>(std::min<loff_t>(static_cast<loff_t>(count), isize - *pos));
-  u8* out = static_cast<u8*>(buf);
-  size_t done = 0;
-  while (done < count) {
-    const loff_t p = *pos + static_cast<loff_t>(done);
-    const pgoff_t index = static_cast<pgoff_t>(p) >> PAGE_SHIFT;
-    const size_t offset = static_cast<size_t>(p) & (PAGE_SIZE - 1);
-    const size_t n = std::min(count - done, PAGE_SIZE - offset);
-    folio* folio = filemap_get_folio(mapping, index);
-    if (!IS_ERR(folio)) {
-      std::memcpy(out + done, static_cast<const u8*>(folio_address(folio)) + offset, n);
-      folio_mark_accessed(folio);
-      folio_put(folio);
-    } else {
-      auto it = inode->i_disk.find(index);
-      if (it != inode->i_disk.end())
-        std::memcpy(out + done, it->second.data() + offset, n);
-      else
-        std::memset(out + done, 0, n);  // a hole
-    }
-    done += n;
-  }
-  *pos += static_cast<loff_t>(done);
-  return static_cast<ssize_t>(done);
 }
 
 // fs/read_write.c: kernel_write over generic_perform_write. Every page written goes

@@ -148,11 +148,8 @@ void fput(file* file);
 // fs/open.c: do_truncate / vfs_truncate, with the checks of do_ftruncate (an open file
 // not opened for writing: -EINVAL). 0 or a negative errno.
 int do_ftruncate(file* file, loff_t length);
-// fs/read_write.c: read/write at *pos through the page cache (as read(2)/write(2) do).
-// Returns the bytes moved or a negative errno; *pos advances. kernel_read reads what
-// the file holds in [*pos, i_size) from the cache, or from the backing store for pages
-// not in the cache (DEVIATION(fs): without adding them: no readahead).
-ssize_t kernel_read(file* file, void* buf, size_t count, loff_t* pos);
+// fs/read_write.c: write(2) at *pos through the page cache. Returns the bytes written
+// or a negative errno; *pos advances.
 ssize_t kernel_write(file* file, const void* buf, size_t count, loff_t* pos);
 // fs/sync.c: write back every dirty page of the file (write-protecting its shared
 // mappings again: folio_mkclean). 0 or a negative errno.
