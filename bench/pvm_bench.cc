@@ -12,7 +12,7 @@
 // Benchmark names (bench/pvm_report.py parses them):
 //   pvm/<impl>/<op>/<shape>/<state>/<bytes>      the matrix
 //   batch/sim/<op>/1x1/prefaulted/<bytes>/<batch>  the batch-size knob (pages per pin batch)
-//   scale_pages/<impl>/readv/1x1/<pages>          cost per page, 1 page .. 64 MiB
+//   scale_pages/<impl>/<op>/1x1/<pages>           cost per page, 1 page .. 64 MiB
 //   scale_vmas/sim/readv/<vmas>                    cost per call against N target VMAs
 //   memory/sim/<sim MiB>/<touched MiB>             host memory per simulated frame, peak RSS
 // <op> is readv or writev (memcpy: copy). <shape> is LxR: L local and R remote iovec
@@ -108,7 +108,8 @@ std::vector<Seg> Split(uint64_t bytes, uint64_t n) {
 Layout MakeLayout(Shape s, uint64_t bytes) {
   switch (s) {
     case Shape::k1x1: return {Split(bytes, 1), Split(bytes, 1)};
-    case Shape::k1xN: return {Split(bytes, 1), Split(bytes, std::min<uint64_t>(1024, PagesOf(bytes)))};
+    case Shape::k1xN:
+      return {Split(bytes, 1), Split(bytes, std::min<uint64_t>(1024, PagesOf(bytes)))};
     case Shape::k1024x1: return {Split(bytes, 1024), Split(bytes, 1)};
     case Shape::k1x1024: return {Split(bytes, 1), Split(bytes, 1024)};
     case Shape::k1024x1024: return {Split(bytes, 1024), Split(bytes, 1024)};
@@ -149,6 +150,7 @@ struct SimRig {
   int target = 0;
   uint64_t region = 0;  // bytes mapped on each side
   uint64_t lcnt = 0, rcnt = 0;
+  int default_batch = 0;  // the kernel's sysctl_pvm_max_batch_pages at boot
 };
 
 // Stores `len` bytes into pid's memory at addr, 1 MiB at a time: the pattern of the
@@ -214,6 +216,7 @@ std::string SetUpSim(SimRig* r, Op op, uint64_t bytes, const Layout& lay, bool t
   if (!m.ok()) return std::string(m.status().message());
   r->m = std::move(*m);
   sim::Machine& mc = *r->m;
+  r->default_batch = mc.kernel()->sysctl_pvm_max_batch_pages;
   auto caller = mc.CreateProcess("caller", sim::ProcessCreds{});
   auto target = mc.CreateProcess("target", sim::ProcessCreds{});
   if (!caller.ok() || !target.ok()) return "CreateProcess failed";
@@ -276,60 +279,95 @@ std::string SimFirstCall(SimRig& r, Op op, uint64_t bytes, bool zero_page) {
   return ok ? "" : "the copied bytes are wrong";
 }
 
-void BM_SimPrefaulted(benchmark::State& state, Op op, Shape shape, uint64_t bytes, int batch) {
-  SimRig r;
-  std::string err = SetUpSim(&r, op, bytes, MakeLayout(shape, bytes), /*touch_remote=*/true);
-  if (err.empty()) {
-    if (batch > 0) r.m->kernel()->sysctl_pvm_max_batch_pages = batch;
-    err = SimFirstCall(r, op, bytes, false);
+// Google Benchmark calls a benchmark function several times (iteration-count trials,
+// repetitions). The rig of the last one is kept, keyed by what was set up, so setting
+// up (and checking) a 64 MiB transfer happens once per benchmark, not once per trial.
+// One rig of each kind lives at a time.
+template <typename Rig>
+struct RigCache {
+  std::string key;
+  std::unique_ptr<Rig> rig;
+  std::string err;
+};
+
+// Returns the cached rig for `key`, or sets up a new one with `setup` (which returns ""
+// or an error). *err is the setup's error (the rig is then unusable).
+template <typename Rig, typename Setup>
+Rig* CachedRig(RigCache<Rig>& cache, const std::string& key, Setup setup, std::string* err) {
+  if (cache.rig == nullptr || cache.key != key) {
+    cache.rig.reset();  // free the old one first: two 64 MiB rigs need not coexist
+    cache.rig = std::make_unique<Rig>();
+    cache.key = key;
+    cache.err = setup(cache.rig.get());
   }
+  *err = cache.err;
+  return cache.rig.get();
+}
+
+RigCache<SimRig> g_sim_rigs;
+
+void BM_SimPrefaulted(benchmark::State& state, Op op, Shape shape, uint64_t bytes, int batch) {
+  std::string err;
+  SimRig* r = CachedRig(
+      g_sim_rigs, absl::StrCat("prefaulted/", OpName(op), "/", ShapeName(shape), "/", bytes),
+      [&](SimRig* rig) {
+        std::string e = SetUpSim(rig, op, bytes, MakeLayout(shape, bytes), /*touch_remote=*/true);
+        return e.empty() ? SimFirstCall(*rig, op, bytes, false) : e;
+      },
+      &err);
   if (!err.empty()) {
     state.SkipWithError(err.c_str());
     return;
   }
-  const SimCounts before = Snap(*r.m);
+  r->m->kernel()->sysctl_pvm_max_batch_pages = batch > 0 ? batch : r->default_batch;
+  const SimCounts before = Snap(*r->m);
   for (auto _ : state) {
-    const sim::SysResult res = SimCall(r, op);
+    const sim::SysResult res = SimCall(*r, op);
     if (res.ret != static_cast<long>(bytes)) {
       state.SkipWithError("short transfer");
       break;
     }
   }
-  SetSimCounters(state, before, Snap(*r.m));
+  SetSimCounters(state, before, Snap(*r->m));
   SetThroughput(state, bytes);
 }
 
 // Untouched target memory: writev allocates (and zeroes) every page, readv maps the zero
 // page. The region is unmapped and mapped again, timer paused, after every call.
 void BM_SimFirstTouch(benchmark::State& state, Op op, uint64_t bytes) {
-  SimRig r;
-  std::string err = SetUpSim(&r, op, bytes, MakeLayout(Shape::k1x1, bytes), false);
-  auto fresh = [&r]() {
+  auto fresh = [](SimRig& r) {
     return r.m->Munmap(r.target, kRemote, r.region).ret == 0 &&
            r.m->Mmap(r.target, kRemote, r.region, kRW, kAnonFixed).ret ==
                static_cast<long>(kRemote);
   };
-  if (err.empty()) {
-    if (!g_smoke) WarmHostMemory(*r.m);
-    err = SimFirstCall(r, op, bytes, /*zero_page=*/true);
-    if (err.empty() && !fresh()) err = "munmap/mmap failed";
-  }
+  std::string err;
+  SimRig* r = CachedRig(
+      g_sim_rigs, absl::StrCat("firsttouch/", OpName(op), "/", bytes),
+      [&](SimRig* rig) {
+        std::string e = SetUpSim(rig, op, bytes, MakeLayout(Shape::k1x1, bytes), false);
+        if (!e.empty()) return e;
+        if (!g_smoke) WarmHostMemory(*rig->m);
+        e = SimFirstCall(*rig, op, bytes, /*zero_page=*/true);
+        if (e.empty() && !fresh(*rig)) e = "munmap/mmap failed";
+        return e;
+      },
+      &err);
   if (!err.empty()) {
     state.SkipWithError(err.c_str());
     return;
   }
-  const SimCounts before = Snap(*r.m);
+  const SimCounts before = Snap(*r->m);
   for (auto _ : state) {
-    const sim::SysResult res = SimCall(r, op);
+    const sim::SysResult res = SimCall(*r, op);
     state.PauseTiming();
-    const bool ok = res.ret == static_cast<long>(bytes) && fresh();
+    const bool ok = res.ret == static_cast<long>(bytes) && fresh(*r);
     state.ResumeTiming();
     if (!ok) {
       state.SkipWithError("short transfer or munmap/mmap failed");
       break;
     }
   }
-  SetSimCounters(state, before, Snap(*r.m));
+  SetSimCounters(state, before, Snap(*r->m));
   SetThroughput(state, bytes);
 }
 
@@ -338,42 +376,49 @@ void BM_SimFirstTouch(benchmark::State& state, Op op, uint64_t bytes) {
 // (find_vma) is the part that depends on the count.
 void BM_SimVmas(benchmark::State& state, int vmas) {
   constexpr int kTargets = 64;
-  SimRig r;
-  std::string err = SetUpSim(&r, Op::kReadv, kPage, MakeLayout(Shape::k1x1, kPage), false);
-  if (err.empty()) {
-    sim::Machine& m = *r.m;
-    // The region SetUpSim mapped is VMA 0; add the others above it.
-    for (int i = 1; i < vmas && err.empty(); ++i) {
-      const uint64_t a = kRemote + static_cast<uint64_t>(i) * 2 * kPage;
-      if (m.Mmap(r.target, a, kPage, kRW, kAnonFixed).ret != static_cast<long>(a))
-        err = absl::StrCat("mmap of VMA ", i, " failed");
-    }
-    std::vector<Seg> rsegs;
-    for (int j = 0; j < kTargets && err.empty(); ++j) {
-      const uint64_t off = static_cast<uint64_t>(j) * static_cast<uint64_t>(vmas) / kTargets * 2 * kPage;
-      rsegs.push_back(Seg{off, kPage});
-      if (!SimFill(m, r.target, kRemote + off, kPage, true)) err = "pre-fault failed";
-    }
-    if (err.empty() && !SimWriteIovecs(m, r.caller, kIovArea + kIovHalf, kRemote, rsegs))
-      err = "iovec arrays failed";
-    r.rcnt = 1;
-    if (err.empty() && SimCall(r, Op::kReadv).ret != static_cast<long>(kPage))
-      err = "first call failed";
-  }
+  std::string err;
+  SimRig* r = CachedRig(
+      g_sim_rigs, absl::StrCat("vmas/", vmas),
+      [&](SimRig* rig) {
+        std::string e = SetUpSim(rig, Op::kReadv, kPage, MakeLayout(Shape::k1x1, kPage), false);
+        if (!e.empty()) return e;
+        sim::Machine& m = *rig->m;
+        // The region SetUpSim mapped is VMA 0; add the others above it.
+        for (int i = 1; i < vmas; ++i) {
+          const uint64_t a = kRemote + static_cast<uint64_t>(i) * 2 * kPage;
+          if (m.Mmap(rig->target, a, kPage, kRW, kAnonFixed).ret != static_cast<long>(a))
+            return absl::StrCat("mmap of VMA ", i, " failed");
+        }
+        std::vector<Seg> rsegs;
+        for (int j = 0; j < kTargets; ++j) {
+          const uint64_t off =
+              static_cast<uint64_t>(j) * static_cast<uint64_t>(vmas) / kTargets * 2 * kPage;
+          rsegs.push_back(Seg{off, kPage});
+          if (!SimFill(m, rig->target, kRemote + off, kPage, true))
+            return std::string("pre-fault failed");
+        }
+        if (!SimWriteIovecs(m, rig->caller, kIovArea + kIovHalf, kRemote, rsegs))
+          return std::string("iovec arrays failed");
+        rig->rcnt = 1;
+        if (SimCall(*rig, Op::kReadv).ret != static_cast<long>(kPage))
+          return std::string("first call failed");
+        return std::string();
+      },
+      &err);
   if (!err.empty()) {
     state.SkipWithError(err.c_str());
     return;
   }
-  const SimCounts before = Snap(*r.m);
+  const SimCounts before = Snap(*r->m);
   uint64_t i = 0;
   for (auto _ : state) {
     const uint64_t rvec = kIovArea + kIovHalf + (i++ % kTargets) * 16;
-    if (SimCall(r, Op::kReadv, rvec).ret != static_cast<long>(kPage)) {
+    if (SimCall(*r, Op::kReadv, rvec).ret != static_cast<long>(kPage)) {
       state.SkipWithError("short transfer");
       break;
     }
   }
-  SetSimCounters(state, before, Snap(*r.m));
+  SetSimCounters(state, before, Snap(*r->m));
   SetThroughput(state, kPage);
   state.counters["vmas"] = vmas;
 }
@@ -384,6 +429,7 @@ void BM_Memory(benchmark::State& state, uint64_t sim_mib, uint64_t touched_mib) 
   double base = 0, boot = 0, peak = 0, touched_rss = 0, after = 0, frames = 0;
   bool peak_reset = false;
   std::string err;
+  g_sim_rigs = {};  // a cached machine would count in the baseline (registered first anyway)
   for (auto _ : state) {
     base = static_cast<double>(CurrentRssBytes());
     peak_reset = ResetPeakRss();
@@ -400,7 +446,8 @@ void BM_Memory(benchmark::State& state, uint64_t sim_mib, uint64_t touched_mib) 
       boot = static_cast<double>(CurrentRssBytes());
       auto pid = m.CreateProcess("toucher", sim::ProcessCreds{});
       const uint64_t len = touched_mib * kMiB;
-      if (!pid.ok() || m.Mmap(*pid, kRemote, len, kRW, kAnonFixed).ret != static_cast<long>(kRemote) ||
+      if (!pid.ok() ||
+          m.Mmap(*pid, kRemote, len, kRW, kAnonFixed).ret != static_cast<long>(kRemote) ||
           !SimFill(m, *pid, kRemote, len, true)) {
         err = "touching the memory failed";
         break;
@@ -481,16 +528,23 @@ std::string HostFirstCall(HostRig& r, Op op, uint64_t bytes, bool zero_page) {
   return "";
 }
 
+RigCache<HostRig> g_host_rigs;
+
 void BM_HostPrefaulted(benchmark::State& state, Op op, Shape shape, uint64_t bytes) {
-  HostRig r;
-  std::string err = SetUpHost(&r, op, bytes, MakeLayout(shape, bytes), true);
-  if (err.empty()) err = HostFirstCall(r, op, bytes, false);
+  std::string err;
+  HostRig* r = CachedRig(
+      g_host_rigs, absl::StrCat("prefaulted/", OpName(op), "/", ShapeName(shape), "/", bytes),
+      [&](HostRig* rig) {
+        std::string e = SetUpHost(rig, op, bytes, MakeLayout(shape, bytes), true);
+        return e.empty() ? HostFirstCall(*rig, op, bytes, false) : e;
+      },
+      &err);
   if (!err.empty()) {
     state.SkipWithError(err.c_str());
     return;
   }
   for (auto _ : state) {
-    if (HostCall(r, op) != static_cast<long>(bytes)) {
+    if (HostCall(*r, op) != static_cast<long>(bytes)) {
       state.SkipWithError("short transfer");
       break;
     }
@@ -499,18 +553,24 @@ void BM_HostPrefaulted(benchmark::State& state, Op op, Shape shape, uint64_t byt
 }
 
 void BM_HostFirstTouch(benchmark::State& state, Op op, uint64_t bytes) {
-  HostRig r;
-  std::string err = SetUpHost(&r, op, bytes, MakeLayout(Shape::k1x1, bytes), false);
-  if (err.empty()) err = HostFirstCall(r, op, bytes, true);
-  if (err.empty() && !r.target.Fresh()) err = "munmap/mmap in the child failed";
+  std::string err;
+  HostRig* r = CachedRig(
+      g_host_rigs, absl::StrCat("firsttouch/", OpName(op), "/", bytes),
+      [&](HostRig* rig) {
+        std::string e = SetUpHost(rig, op, bytes, MakeLayout(Shape::k1x1, bytes), false);
+        if (e.empty()) e = HostFirstCall(*rig, op, bytes, true);
+        if (e.empty() && !rig->target.Fresh()) e = "munmap/mmap in the child failed";
+        return e;
+      },
+      &err);
   if (!err.empty()) {
     state.SkipWithError(err.c_str());
     return;
   }
   for (auto _ : state) {
-    const long n = HostCall(r, op);
+    const long n = HostCall(*r, op);
     state.PauseTiming();
-    const bool ok = n == static_cast<long>(bytes) && r.target.Fresh();
+    const bool ok = n == static_cast<long>(bytes) && r->target.Fresh();
     state.ResumeTiming();
     if (!ok) {
       state.SkipWithError("short transfer or munmap/mmap failed");
@@ -620,6 +680,8 @@ void RegisterAll(bool smoke) {
              [=](benchmark::State& s) { BM_SimPrefaulted(s, Op::kReadv, Shape::k1x1, bytes, 0); });
     Register(absl::StrCat("scale_pages/host/readv/1x1/", pages),
              [=](benchmark::State& s) { BM_HostPrefaulted(s, Op::kReadv, Shape::k1x1, bytes); });
+    Register(absl::StrCat("scale_pages/memcpy/copy/1x1/", pages),
+             [=](benchmark::State& s) { BM_Memcpy(s, Shape::k1x1, bytes); });
   }
   for (int vmas : vma_counts) {
     Register(absl::StrCat("scale_vmas/sim/readv/", vmas),

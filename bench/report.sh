@@ -9,6 +9,9 @@
 #     --reps N         repetitions; the report uses the median (default 3)
 #     --filter RE      --benchmark_filter (default: all)
 #     --smoke          the reduced set pvm_bench_smoke runs (sizes up to 1 MiB)
+#     --interleave     run the repetitions in random order across benchmarks
+#                      (--benchmark_enable_random_interleaving): slower to set up, but
+#                      spreads changes in the machine's load over all benchmarks alike
 #     --no-plot        tables only
 #     --no-install     do not apt-get install python3-matplotlib when it is missing
 #
@@ -21,6 +24,7 @@ min_time=0.2
 reps=3
 filter=""
 smoke=()
+interleave=()
 plot=1
 install=1
 while (($#)); do
@@ -30,9 +34,10 @@ while (($#)); do
     --reps) reps="$2"; shift 2 ;;
     --filter) filter="$2"; shift 2 ;;
     --smoke) smoke=(--pvm_smoke); shift ;;
+    --interleave) interleave=(--benchmark_enable_random_interleaving=true); shift ;;
     --no-plot) plot=0; shift ;;
     --no-install) install=0; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "report.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -52,10 +57,13 @@ report_py="$(find_file pvm_report.py)"
 
 mkdir -p "$out"
 json="$out/pvm_bench.json"
-args=("${smoke[@]}" "--benchmark_min_time=$min_time" "--benchmark_repetitions=$reps"
+args=("${smoke[@]}" "${interleave[@]}" "--benchmark_min_time=$min_time" "--benchmark_repetitions=$reps"
       "--benchmark_out=$json" "--benchmark_out_format=json")
 [[ -n "$filter" ]] && args+=("--benchmark_filter=$filter")
 
+rev="$(git -C "${BUILD_WORKSPACE_DIRECTORY:-$here/..}" describe --always --dirty 2>/dev/null || echo unknown)"
+export PVM_REPORT_REV="$rev"
+echo "== tree: $rev"
 echo "== load before: $(uptime)"
 # Debian's libbenchmark says it was built as DEBUG: cosmetic (the measured code is -O2).
 "$bench" "${args[@]}" 2>&1 | grep -v "Library was built as DEBUG" || true
