@@ -139,11 +139,6 @@ void Cpu::SetCpl(int cpl) {
   UpdateMode();
 }
 
-void Cpu::SetAc(bool ac) {
-  ac_ = ac;
-  UpdateMode();
-}
-
 Fault Cpu::RaiseFault(const Fault& fault, AccessType type, VirtAddr va,
                       bool had_entry) {
   if (ABSL_PREDICT_FALSE(observer_ != nullptr)) {

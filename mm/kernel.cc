@@ -3,7 +3,6 @@
 
 namespace kernel {
 namespace {
-thread_local kernel_state* active_state = nullptr;
 
 const char* const kVmStatNames[NR_VM_STAT_ITEMS] = {
     "nr_free_pages",        "nr_anon_pages",        "nr_mapped",
@@ -18,17 +17,17 @@ const char* vm_stat_name(int item) {
   return item >= 0 && item < NR_VM_STAT_ITEMS ? kVmStatNames[item] : "?";
 }
 
-kernel_state& kst() {
-  BUG_ON(active_state == nullptr);
-  return *active_state;
+constinit thread_local kernel_state* kst_active_state = nullptr;
+
+void kst_none() {
+  BUG_ON(true);
+  __builtin_unreachable();
 }
 
-kernel_state* kst_or_null() { return active_state; }
-
-kernel_state_scope::kernel_state_scope(kernel_state* ks) : prev_(active_state) {
-  active_state = ks;
+kernel_state_scope::kernel_state_scope(kernel_state* ks) : prev_(kst_active_state) {
+  kst_active_state = ks;
 }
 
-kernel_state_scope::~kernel_state_scope() { active_state = prev_; }
+kernel_state_scope::~kernel_state_scope() { kst_active_state = prev_; }
 
 }  // namespace kernel

@@ -49,14 +49,18 @@ bool uaccess_trap(const hw::Fault& fault, unsigned long insn) {
 
 enum class copy_dir { from_user, to_user, clear };
 
-// arch/x86/lib/copy_user_64.S: rep movsb (or rep stosb for clear), restarted after each
-// fault the handler resolves, stopping at the first byte it cannot. Returns the bytes
-// not done. REQUIRES: SMAP lifted (stac) by the caller.
-unsigned long copy_user_generic(void* kbuf, unsigned long uaddr, unsigned long len,
-                                copy_dir dir) {
+// arch/x86/include/asm/uaccess_64.h copy_user_generic() and arch/x86/lib/copy_user_64.S:
+// stac, then rep movsb (or rep stosb for clear), restarted after each fault the handler
+// resolves, stopping at the first byte it cannot, then clac. Returns the bytes not done.
+// The CPU is looked up once: stac, the copy and clac run on the same one. A template on
+// the direction: every page that process_vm_readv/writev moves comes through here.
+template <copy_dir dir>
+unsigned long copy_user_generic(void* kbuf, unsigned long uaddr, unsigned long len) {
   static const uint8_t kZeros[PAGE_SIZE] = {};
   hw::Cpu* cpu = this_cpu_hw();
-  const unsigned long insn = dir == copy_dir::clear ? UA_INSN_CLEAR_USER : UA_INSN_COPY_USER;
+  cpu->Stac();  // stac()
+  constexpr unsigned long insn =
+      dir == copy_dir::clear ? UA_INSN_CLEAR_USER : UA_INSN_COPY_USER;
   unsigned long done = 0;
   int stuck = 0;
   bool retrying = false;  // the last pass ended in a fault the handler resolved
@@ -68,21 +72,17 @@ unsigned long copy_user_generic(void* kbuf, unsigned long uaddr, unsigned long l
     const unsigned long addr = uaddr + done;
     const unsigned long chunk = std::min(len - done, PAGE_SIZE - (addr & ~PAGE_MASK));
     hw::Cpu::CopyResult r;
-    switch (dir) {
-      case copy_dir::from_user:
-        r = cpu->CopyFromLinear(static_cast<uint8_t*>(kbuf) + done, hw::VirtAddr(addr), chunk);
-        break;
-      case copy_dir::to_user:
-        r = cpu->CopyToLinear(hw::VirtAddr(addr), static_cast<const uint8_t*>(kbuf) + done,
-                              chunk);
-        break;
-      case copy_dir::clear:
-        r = cpu->CopyToLinear(hw::VirtAddr(addr), kZeros, chunk);
-        break;
+    if constexpr (dir == copy_dir::from_user) {
+      r = cpu->CopyFromLinear(static_cast<uint8_t*>(kbuf) + done, hw::VirtAddr(addr), chunk);
+    } else if constexpr (dir == copy_dir::to_user) {
+      r = cpu->CopyToLinear(hw::VirtAddr(addr), static_cast<const uint8_t*>(kbuf) + done,
+                            chunk);
+    } else {
+      r = cpu->CopyToLinear(hw::VirtAddr(addr), kZeros, chunk);
     }
     done += r.done;
     if (r.done > 0) stuck = 0;
-    if (r.fault.ok()) {
+    if (likely(r.fault.ok())) {
       if (r.done < chunk) break;  // cannot happen: a short copy always reports a fault
       continue;
     }
@@ -95,6 +95,7 @@ unsigned long copy_user_generic(void* kbuf, unsigned long uaddr, unsigned long l
     // without a new injection decision.
     retrying = true;
   }
+  cpu->Clac();  // clac()
   return len - done;
 }
 
@@ -124,20 +125,14 @@ void clac() { this_cpu_hw()->Clac(); }
 // arch/x86/include/asm/uaccess_64.h
 unsigned long raw_copy_from_user(void* to, const void __user* from, unsigned long n) {
   trace_call tc("raw_copy_from_user", "from=%#lx n=%lu", __user_addr(from), n);
-  stac();
-  unsigned long left = copy_user_generic(to, __user_addr(from), n, copy_dir::from_user);
-  clac();
-  return tc.ret(left);
+  return tc.ret(copy_user_generic<copy_dir::from_user>(to, __user_addr(from), n));
 }
 
 // arch/x86/include/asm/uaccess_64.h
 unsigned long raw_copy_to_user(void __user* to, const void* from, unsigned long n) {
   trace_call tc("raw_copy_to_user", "to=%#lx n=%lu", __user_addr(to), n);
-  stac();
-  unsigned long left =
-      copy_user_generic(const_cast<void*>(from), __user_addr(to), n, copy_dir::to_user);
-  clac();
-  return tc.ret(left);
+  return tc.ret(
+      copy_user_generic<copy_dir::to_user>(const_cast<void*>(from), __user_addr(to), n));
 }
 
 // include/linux/uaccess.h: _inline_copy_from_user. The part not copied is zeroed, so a
@@ -158,10 +153,7 @@ unsigned long copy_to_user(void __user* to, const void* from, unsigned long n) {
 // arch/x86/include/asm/uaccess_64.h: __clear_user (rep stosb with its fixup).
 unsigned long __clear_user(void __user* to, unsigned long n) {
   trace_call tc("__clear_user", "to=%#lx n=%lu", __user_addr(to), n);
-  stac();
-  unsigned long left = copy_user_generic(nullptr, __user_addr(to), n, copy_dir::clear);
-  clac();
-  return tc.ret(left);
+  return tc.ret(copy_user_generic<copy_dir::clear>(nullptr, __user_addr(to), n));
 }
 
 // arch/x86/include/asm/uaccess_64.h
