@@ -111,7 +111,9 @@ struct kernel_state {
 extern constinit thread_local kernel_state* kst_active_state;
 [[noreturn]] void kst_none();
 inline kernel_state& kst() {
+#ifndef NDEBUG
   if (__builtin_expect(kst_active_state == nullptr, 0)) kst_none();
+#endif
   return *kst_active_state;
 }
 inline kernel_state* kst_or_null() { return kst_active_state; }
