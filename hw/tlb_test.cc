@@ -309,6 +309,72 @@ TEST(TlbTest, SkylakeCapacity) {
   EXPECT_EQ(tlb.counters(0).misses, 0u);
 }
 
+// Random fills, lookups and every kind of invalidation, mixing page sizes and
+// PCIDs. After each step: the per-array valid counts that let searches skip
+// empty arrays agree with the tags (CountValid CHECKs it), and a lookup misses
+// only if no valid entry anywhere (ForEachEntry, which scans every slot)
+// covers the address for that PCID.
+TEST(TlbTest, RandomOperationsKeepCountsAndNeverMissACachedPage) {
+  for (TlbReplacement r : {TlbReplacement::kLru, TlbReplacement::kTreePlru}) {
+    TlbProfile profile = TwoLevels();
+    profile.replacement = r;
+    Tlb tlb(profile);
+    uint64_t seed = 12345;
+    auto next = [&seed](uint64_t n) {
+      seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+      return (seed >> 33) % n;
+    };
+    const uint64_t k2MPages = PageBytesOf(PageSize::k2M) >> kPageShift;
+    const uint64_t k1GPages = PageBytesOf(PageSize::k1G) >> kPageShift;
+    for (int step = 0; step < 20000; ++step) {
+      // Addresses in the first 2 GiB: 1G pages 0-1, 2M pages 0-3 of each.
+      const uint64_t vpn = next(2) * k1GPages + next(4) * k2MPages + next(8);
+      const uint16_t pcid = static_cast<uint16_t>(next(3));
+      switch (next(9)) {
+        case 0:
+        case 1:
+          tlb.Fill(Page(vpn, vpn + 100, pcid, next(8) == 0));
+          break;
+        case 2:
+          tlb.Fill(Large(Va(vpn & ~(k2MPages - 1)), PhysAddr(1ull << 30),
+                         PageSize::k2M, pcid));
+          break;
+        case 3:
+          tlb.Fill(Large(Va(vpn & ~(k1GPages - 1)), PhysAddr(1ull << 31),
+                         PageSize::k1G, pcid));
+          break;
+        case 4:
+          tlb.InvalidatePage(Va(vpn), pcid);
+          break;
+        case 5:
+          tlb.InvalidatePageNonGlobal(Va(vpn), pcid);
+          break;
+        case 6:
+          if (next(20) == 0) tlb.FlushPcid(pcid);
+          if (next(40) == 0) tlb.FlushNonGlobal();
+          if (next(80) == 0) tlb.FlushAll();
+          break;
+        default: {
+          bool cached = false;
+          tlb.ForEachEntry([&](int, const TlbEntry& e) {
+            cached |= e.Covers(Va(vpn)) && (e.pcid == pcid || e.global);
+          });
+          const TlbEntry* hit = tlb.Lookup(Va(vpn), pcid);
+          ASSERT_EQ(hit != nullptr, cached) << "step " << step;
+          if (hit != nullptr) {
+            EXPECT_TRUE(hit->Covers(Va(vpn)));
+            EXPECT_TRUE(hit->pcid == pcid || hit->global);
+          }
+        }
+      }
+      size_t scanned[2] = {0, 0};
+      tlb.ForEachEntry([&](int level, const TlbEntry&) { ++scanned[level]; });
+      ASSERT_EQ(tlb.CountValid(0), scanned[0]) << "step " << step;
+      ASSERT_EQ(tlb.CountValid(1), scanned[1]) << "step " << step;
+    }
+  }
+}
+
 TEST(TlbDeathTest, InvalidProfileIsRejected) {
   EXPECT_DEATH(Tlb(OneArray(3, 2, TlbReplacement::kLru)), "not a power of 2");
 }
