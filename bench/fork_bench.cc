@@ -36,8 +36,8 @@ namespace {
 
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kBase = 0x200000000000;
-constexpr int kRW = kernel::PROT_READ | kernel::PROT_WRITE;
-constexpr int kAnonFixed = kernel::MAP_PRIVATE | kernel::MAP_ANONYMOUS | kernel::MAP_FIXED;
+constexpr int kRW = PROT_READ | PROT_WRITE;
+constexpr int kAnonFixed = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
 
 // A machine with one process whose `bytes` of private anonymous memory at kBase are all
 // touched, and room for a full copy of them plus page tables.

@@ -62,9 +62,9 @@ constexpr uint64_t kRemote = 0x200000000000;
 constexpr uint64_t kLocal = 0x300000000000;
 constexpr uint64_t kIovArea = 0x310000000000;
 constexpr uint64_t kIovHalf = 32 * kKiB;  // 2048 iovecs
-constexpr int kRW = static_cast<int>(kernel::PROT_READ | kernel::PROT_WRITE);
+constexpr int kRW = static_cast<int>(PROT_READ | PROT_WRITE);
 constexpr int kAnonFixed =
-    static_cast<int>(kernel::MAP_PRIVATE | kernel::MAP_ANONYMOUS | kernel::MAP_FIXED);
+    static_cast<int>(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
 constexpr uint8_t kFill = 0xee;  // the other side's bytes before a transfer
 
 // --pvm_smoke: the reduced set, which only has to run (no host-memory warm-up).

@@ -7,6 +7,8 @@
 #ifndef MMSIM_MM_MM_H_
 #define MMSIM_MM_MM_H_
 
+#include <sys/mman.h>
+
 #include "mm/arch/x86/pgtable.h"
 #include "mm/arch/x86/tlb.h"
 #include "mm/gfp.h"
@@ -44,27 +46,30 @@ inline constexpr vm_flags_t VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_
 inline constexpr vm_flags_t VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
 
 // ---- mmap(2) arguments (include/uapi/asm-generic/mman-common.h, x86 values) ----
-inline constexpr unsigned long PROT_NONE = 0x0;
-inline constexpr unsigned long PROT_READ = 0x1;
-inline constexpr unsigned long PROT_WRITE = 0x2;
-inline constexpr unsigned long PROT_EXEC = 0x4;
-inline constexpr unsigned long PROT_GROWSDOWN = 0x01000000;
-inline constexpr unsigned long PROT_GROWSUP = 0x02000000;
-inline constexpr unsigned long MAP_SHARED = 0x01;
-inline constexpr unsigned long MAP_PRIVATE = 0x02;
-inline constexpr unsigned long MAP_SHARED_VALIDATE = 0x03;
-inline constexpr unsigned long MAP_TYPE = 0x0f;
-inline constexpr unsigned long MAP_FIXED = 0x10;
-inline constexpr unsigned long MAP_ANONYMOUS = 0x20;
-inline constexpr unsigned long MAP_GROWSDOWN = 0x0100;
-inline constexpr unsigned long MAP_DENYWRITE = 0x0800;
-inline constexpr unsigned long MAP_EXECUTABLE = 0x1000;
-inline constexpr unsigned long MAP_LOCKED = 0x2000;
-inline constexpr unsigned long MAP_NORESERVE = 0x4000;
-inline constexpr unsigned long MAP_POPULATE = 0x8000;
-inline constexpr unsigned long MAP_NONBLOCK = 0x10000;
-inline constexpr unsigned long MAP_STACK = 0x20000;
-inline constexpr unsigned long MAP_FIXED_NOREPLACE = 0x100000;
+// The host is x86-64 Linux, so <sys/mman.h> already defines these names as macros with
+// Linux's values (as <cerrno> does for errno.h); the asserts pin each value, so the port
+// cannot drift from the ABI and a file may include both headers.
+static_assert(PROT_NONE == 0x0, "PROT_NONE");
+static_assert(PROT_READ == 0x1, "PROT_READ");
+static_assert(PROT_WRITE == 0x2, "PROT_WRITE");
+static_assert(PROT_EXEC == 0x4, "PROT_EXEC");
+static_assert(PROT_GROWSDOWN == 0x01000000, "PROT_GROWSDOWN");
+static_assert(PROT_GROWSUP == 0x02000000, "PROT_GROWSUP");
+static_assert(MAP_SHARED == 0x01, "MAP_SHARED");
+static_assert(MAP_PRIVATE == 0x02, "MAP_PRIVATE");
+static_assert(MAP_SHARED_VALIDATE == 0x03, "MAP_SHARED_VALIDATE");
+static_assert(MAP_TYPE == 0x0f, "MAP_TYPE");
+static_assert(MAP_FIXED == 0x10, "MAP_FIXED");
+static_assert(MAP_ANONYMOUS == 0x20, "MAP_ANONYMOUS");
+static_assert(MAP_GROWSDOWN == 0x0100, "MAP_GROWSDOWN");
+static_assert(MAP_DENYWRITE == 0x0800, "MAP_DENYWRITE");
+static_assert(MAP_EXECUTABLE == 0x1000, "MAP_EXECUTABLE");
+static_assert(MAP_LOCKED == 0x2000, "MAP_LOCKED");
+static_assert(MAP_NORESERVE == 0x4000, "MAP_NORESERVE");
+static_assert(MAP_POPULATE == 0x8000, "MAP_POPULATE");
+static_assert(MAP_NONBLOCK == 0x10000, "MAP_NONBLOCK");
+static_assert(MAP_STACK == 0x20000, "MAP_STACK");
+static_assert(MAP_FIXED_NOREPLACE == 0x100000, "MAP_FIXED_NOREPLACE");
 
 // ---- GUP flags (include/linux/mm_types.h enum, internal ones from mm/internal.h) ----
 inline constexpr unsigned int FOLL_WRITE = 0x1;

@@ -232,7 +232,7 @@ SysResult Machine::Mmap(int pid, uint64_t addr, uint64_t len, int prot, int flag
   if (off & ~kernel::PAGE_MASK) return Errno(EINVAL);
   const unsigned long uflags = IntArg(flags);
   kernel::file* file = nullptr;
-  if (!(uflags & kernel::MAP_ANONYMOUS)) {
+  if (!(uflags & MAP_ANONYMOUS)) {
     auto it = files_.find(fd);  // fget(fd)
     if (it == files_.end()) return Errno(EBADF);
     file = kernel::get_file(it->second);

@@ -12,10 +12,10 @@
 namespace sim {
 namespace {
 
-constexpr int kRw = kernel::PROT_READ | kernel::PROT_WRITE;
-constexpr int kAnon = kernel::MAP_PRIVATE | kernel::MAP_ANONYMOUS;
-constexpr int kRead = kernel::PROT_READ;
-constexpr int kNone = kernel::PROT_NONE;
+constexpr int kRw = PROT_READ | PROT_WRITE;
+constexpr int kAnon = MAP_PRIVATE | MAP_ANONYMOUS;
+constexpr int kRead = PROT_READ;
+constexpr int kNone = PROT_NONE;
 
 std::unique_ptr<Machine> Boot(MachineConfig config = MachineConfig{}) {
   auto m = Machine::Create(config);
@@ -349,7 +349,7 @@ TEST(MachineTest, ScheduleMovesTasksBetweenCpus) {
 TEST(MachineTest, SyscallErrorsFollowLibc) {
   auto m = Boot();
   auto pid = *m->CreateProcess("p", ProcessCreds{});
-  EXPECT_EQ(m->Mmap(pid, 0, 4096, kRw, kernel::MAP_PRIVATE, 3).err, EBADF);  // no files
+  EXPECT_EQ(m->Mmap(pid, 0, 4096, kRw, MAP_PRIVATE, 3).err, EBADF);  // no files
   EXPECT_EQ(m->Mmap(pid, 0, 4096, kRw, kAnon, -1, 100).err, EINVAL);
   SysResult bad = m->Mmap(pid, 0, 0, kRw, kAnon);
   EXPECT_EQ(bad.ret, -1);

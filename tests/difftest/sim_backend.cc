@@ -23,9 +23,9 @@ namespace difftest {
 namespace {
 
 // mmap(2) flags and PROT_* (x86-64 Linux values; the kernel port spells them the same).
-constexpr int kProtRW = static_cast<int>(kernel::PROT_READ | kernel::PROT_WRITE);
+constexpr int kProtRW = static_cast<int>(PROT_READ | PROT_WRITE);
 constexpr int kMapFlags =
-    static_cast<int>(kernel::MAP_PRIVATE | kernel::MAP_ANONYMOUS | kernel::MAP_FIXED);
+    static_cast<int>(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
 
 // Stores are made in chunks of this many bytes (bounded host memory for big regions).
 constexpr uint64_t kChunk = uint64_t{1} << 20;

@@ -17,9 +17,8 @@
 // wrong place shows. Local buffers are usually filled with one constant (kLocalFill) so that
 // "untouched" is easy to see.
 //
-// Constants for mmap/mprotect are spelled here (x86-64 Linux ABI values, checked against
-// the kernel port's own by static_assert) instead of coming from <sys/mman.h>: that header
-// defines PROT_* as macros, which would collide with kernel::PROT_* in mm/mm.h.
+// Short names for the mmap/mprotect constants the suites use (kR, kRW, kMapFixed ...),
+// checked against <sys/mman.h>, which mm/mm.h includes.
 #ifndef MMSIM_TESTS_PVM_PVM_FIXTURE_H_
 #define MMSIM_TESTS_PVM_PVM_FIXTURE_H_
 
@@ -60,9 +59,9 @@ inline constexpr int kMapPrivate = 0x02;
 inline constexpr int kMapFixed = 0x10;
 inline constexpr int kMapAnonymous = 0x20;
 inline constexpr int kMapGrowsdown = 0x0100;
-static_assert(kR == kernel::PROT_READ && kW == kernel::PROT_WRITE && kX == kernel::PROT_EXEC);
-static_assert(kMapShared == kernel::MAP_SHARED && kMapPrivate == kernel::MAP_PRIVATE && kMapFixed == kernel::MAP_FIXED &&
-              kMapAnonymous == kernel::MAP_ANONYMOUS && kMapGrowsdown == kernel::MAP_GROWSDOWN);
+static_assert(kR == PROT_READ && kW == PROT_WRITE && kX == PROT_EXEC);
+static_assert(kMapShared == MAP_SHARED && kMapPrivate == MAP_PRIVATE && kMapFixed == MAP_FIXED &&
+              kMapAnonymous == MAP_ANONYMOUS && kMapGrowsdown == MAP_GROWSDOWN);
 
 // Where the suites map memory: the target's regions at kRemote + ..., the caller's at
 // kLocal + ... (the difftest windows, see tests/difftest/case.h).

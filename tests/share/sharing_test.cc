@@ -33,12 +33,12 @@ using sim::SysResult;
 using sim::UserAccess;
 
 constexpr uint64_t kPage = 4096;
-constexpr int kR = kernel::PROT_READ;
-constexpr int kRW = kernel::PROT_READ | kernel::PROT_WRITE;
-constexpr int kPrivate = kernel::MAP_PRIVATE;
-constexpr int kShared = kernel::MAP_SHARED;
-constexpr int kAnon = kernel::MAP_ANONYMOUS;
-constexpr int kFixed = kernel::MAP_FIXED;
+constexpr int kR = PROT_READ;
+constexpr int kRW = PROT_READ | PROT_WRITE;
+constexpr int kPrivate = MAP_PRIVATE;
+constexpr int kShared = MAP_SHARED;
+constexpr int kAnon = MAP_ANONYMOUS;
+constexpr int kFixed = MAP_FIXED;
 constexpr uint64_t A = 0x200000000000;  // where the tests map memory
 constexpr uint64_t B = 0x210000000000;
 

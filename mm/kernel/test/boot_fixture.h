@@ -82,8 +82,8 @@ class BootedKernel {
   long Reap(kernel::pid_t pid, kernel::task_struct* parent = nullptr);
   // vm_mmap_pgoff as t (anonymous).
   unsigned long Mmap(kernel::task_struct* t, unsigned long addr, unsigned long len,
-                     unsigned long prot, unsigned long flags = kernel::MAP_PRIVATE |
-                                                               kernel::MAP_ANONYMOUS);
+                     unsigned long prot, unsigned long flags = MAP_PRIVATE |
+                                                               MAP_ANONYMOUS);
   long FreePages() const { return ks_->vm_stat[kernel::NR_FREE_PAGES]; }
   // debug_vm_check over the whole machine ("" when clean).
   std::string DebugVm();
