@@ -145,7 +145,6 @@ Tlb::Array* Tlb::ArrayFor(int level, PageSize size) {
 const TlbEntry* Tlb::LookupSlow(VirtAddr va, uint16_t pcid) {
   for (int l = 0; l < num_levels(); ++l) {
     for (Array& a : levels_[l].arrays) {
-      if (a.live == 0) continue;
       PageSize sizes[2];
       const int n = SizesOf(a.size, a.shares_2m, sizes);
       for (int i = 0; i < n; ++i) {
@@ -180,7 +179,6 @@ const TlbEntry* Tlb::LookupSlow(VirtAddr va, uint16_t pcid) {
 const TlbEntry* Tlb::Peek(VirtAddr va, uint16_t pcid) const {
   for (const Level& level : levels_) {
     for (const Array& a : level.arrays) {
-      if (a.live == 0) continue;
       PageSize sizes[2];
       const int n = SizesOf(a.size, a.shares_2m, sizes);
       for (int i = 0; i < n; ++i) {
@@ -208,9 +206,7 @@ TlbEntry* Tlb::Insert(int level, Array& a, const TlbEntry& entry) {
   }
   if (way < 0) {
     way = Victim(a, set);
-    if (a.tags[base + way] == kInvalidTag) {
-      ++a.live;
-    } else {
+    if (a.tags[base + way] != kInvalidTag) {
       ++counters_[level].evictions;
       if (ABSL_PREDICT_FALSE(observer_ != nullptr)) {
         observer_->OnTlbEvict(cpu_, level, a.entries[base + way]);
@@ -238,10 +234,8 @@ void Tlb::Fill(const TlbEntry& entry) {
 }
 
 void Tlb::Drop(int level, Array& a, size_t slot) {
-  DCHECK(a.tags[slot] != kInvalidTag);
   a.tags[slot] = kInvalidTag;
   a.entries[slot].valid = false;
-  --a.live;
   ++counters_[level].invalidations;
 }
 
@@ -286,7 +280,6 @@ size_t Tlb::InvalidateWhere(Pred pred) {
   for (int l = 0; l < num_levels(); ++l) {
     ++counters_[l].flushes;
     for (Array& a : levels_[l].arrays) {
-      if (a.live == 0) continue;
       for (size_t s = 0; s < a.tags.size(); ++s) {
         if (a.tags[s] != kInvalidTag && pred(a.entries[s])) {
           Drop(l, a, s);
@@ -325,10 +318,7 @@ void Tlb::ForEachEntry(
 size_t Tlb::CountValid(int level) const {
   size_t n = 0;
   for (const Array& a : levels_[level].arrays) {
-    size_t in_array = 0;
-    for (uint64_t tag : a.tags) in_array += tag != kInvalidTag;
-    CHECK(in_array == a.live, "Array::live out of step with the tags");
-    n += in_array;
+    for (uint64_t tag : a.tags) n += tag != kInvalidTag;
   }
   return n;
 }

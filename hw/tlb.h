@@ -139,9 +139,6 @@ class Tlb {
     std::vector<uint64_t> plru_set;
     std::vector<uint64_t> plru_clear;
     uint64_t clock = 0;
-    // Valid entries. Searches skip an empty array: with 4K pages only (no
-    // THP), the 2M and 1G arrays stay empty, and an L1 miss need not scan them.
-    size_t live = 0;
   };
   struct Level {
     std::vector<Array> arrays;  // the 4K array first, if there is one

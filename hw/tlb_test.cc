@@ -310,10 +310,9 @@ TEST(TlbTest, SkylakeCapacity) {
 }
 
 // Random fills, lookups and every kind of invalidation, mixing page sizes and
-// PCIDs. After each step: the per-array valid counts that let searches skip
-// empty arrays agree with the tags (CountValid CHECKs it), and a lookup misses
-// only if no valid entry anywhere (ForEachEntry, which scans every slot)
-// covers the address for that PCID.
+// PCIDs. After each step: CountValid agrees with an enumeration of the entries,
+// and a lookup misses only if no valid entry anywhere (ForEachEntry, which
+// scans every slot) covers the address for that PCID.
 TEST(TlbTest, RandomOperationsKeepCountsAndNeverMissACachedPage) {
   for (TlbReplacement r : {TlbReplacement::kLru, TlbReplacement::kTreePlru}) {
     TlbProfile profile = TwoLevels();
