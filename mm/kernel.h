@@ -105,7 +105,8 @@ struct kernel_state {
   struct pvm_hooks* pvm_hooks = nullptr;  // test hooks of mm/process_vm_access.cc
 };
 
-// The state of the machine this host thread is simulating. BUG if there is none.
+// The state of the machine this host thread is simulating. BUG if there is none (checked
+// in debug and sanitizer builds; under NDEBUG a missing machine is a null dereference).
 // Inline: every trace point, fault point, __va() and current() goes through it, ~25
 // times per page copied by process_vm_readv. constinit: no TLS init wrapper.
 extern constinit thread_local kernel_state* kst_active_state;

@@ -6,7 +6,7 @@ namespace trace_internal {
 
 void enter_noargs(const char* fn) { kst().observer->on_enter(fn, std::string()); }
 
-void exit(const char* fn, long ret, bool has_ret) {
+void leave(const char* fn, long ret, bool has_ret) {
   // The observer may have been removed while the function ran (the interpreter's
   // `trace off`, a test's scope ending).
   if (kst_or_null() != nullptr && kst().observer != nullptr)

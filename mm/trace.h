@@ -54,7 +54,7 @@ ABSL_ATTRIBUTE_NOINLINE ABSL_ATTRIBUTE_COLD void event(const char* name,
   kst().observer->on_event(name, absl::StrFormat(fmt, args...));
 }
 void enter_noargs(const char* fn);                  // mm/trace.cc
-void exit(const char* fn, long ret, bool has_ret);  // mm/trace.cc
+void leave(const char* fn, long ret, bool has_ret);  // mm/trace.cc
 }  // namespace trace_internal
 
 class trace_call {
@@ -73,7 +73,7 @@ class trace_call {
     }
   }
   ~trace_call() {
-    if (unlikely(on_)) trace_internal::exit(fn_, ret_, has_ret_);
+    if (unlikely(on_)) trace_internal::leave(fn_, ret_, has_ret_);
   }
   trace_call(const trace_call&) = delete;
   trace_call& operator=(const trace_call&) = delete;
