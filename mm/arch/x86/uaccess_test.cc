@@ -9,7 +9,7 @@
 #include "mm/arch/x86/extable.h"
 #include "mm/arch/x86/fault.h"
 #include "mm/kernel/task.h"
-#include "mm/kernel/test/boot_fixture.h"
+#include "mm/testing/kernel_fixture.h"
 #include "mm/mm.h"
 
 namespace kernel {
