@@ -5,8 +5,8 @@
 #include "mm/mm.h"
 #include "mm/mmzone.h"
 #include "mm/pagewalk.h"
-#include "mm/trace.h"
 #include "mm/testing/kernel_fixture.h"
+#include "mm/trace.h"
 
 namespace kernel {
 namespace {

@@ -12,9 +12,9 @@
 
 #include "gtest/gtest.h"
 #include "mm/arch/x86/uaccess.h"
-#include "mm/testing/kernel_fixture.h"
 #include "mm/mm.h"
 #include "mm/pagewalk.h"
+#include "mm/testing/kernel_fixture.h"
 #include "mm/trace.h"
 
 namespace kernel {

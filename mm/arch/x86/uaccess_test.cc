@@ -9,8 +9,8 @@
 #include "mm/arch/x86/extable.h"
 #include "mm/arch/x86/fault.h"
 #include "mm/kernel/task.h"
-#include "mm/testing/kernel_fixture.h"
 #include "mm/mm.h"
+#include "mm/testing/kernel_fixture.h"
 
 namespace kernel {
 namespace {
