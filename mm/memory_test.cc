@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "gtest/gtest.h"
+#include "mm/fault_inject.h"
 #include "mm/mm.h"
 #include "mm/mmzone.h"
 #include "mm/pagewalk.h"
@@ -12,7 +13,6 @@ namespace kernel {
 namespace {
 
 using kernel_testing::BootedKernel;
-using kernel_testing::PointInjector;
 
 constexpr unsigned long kRW = PROT_READ | PROT_WRITE;
 constexpr unsigned long kAnon = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -243,16 +243,14 @@ TEST(Memory, AllocationFailureAtEachSiteIsOomAndLeaksNothing) {
       mm_struct* mm = t->mm;
       unsigned long a = m.Mmap(t, 0, 2 * PAGE_SIZE, kRW, kAnon);
       ASSERT_FALSE(IS_ERR_VALUE(a));
-      PointInjector inj;
-      inj.point = point;
-      inj.nth = nth;
+      ASSERT_EQ(fault_inject_arm(point, {.nth = static_cast<uint64_t>(nth), .times = 1}), 0);
       OomEvents oom;
-      m.ks()->fault = &inj;
       m.ks()->observer = &oom;
       auto r = m.UserStore(t, a, 7, /*max_faults=*/1);  // no retry after the first #PF
       m.ks()->observer = nullptr;
-      m.ks()->fault = nullptr;
-      if (inj.fired == 0) {
+      const uint64_t fired = fault_inject_failures(point);
+      fault_inject_disarm(nullptr);
+      if (fired == 0) {
         // The first fault resolved: the retried store needs no other.
         EXPECT_EQ(oom.n, 0) << point << " nth=" << nth;
         EXPECT_EQ(r.signal, 0) << point << " nth=" << nth;

@@ -26,7 +26,7 @@ BootedKernel::BootedKernel(uint64_t mem_bytes, int ncpus) {
 }
 
 BootedKernel::~BootedKernel() {
-  parts_.ks->fault = nullptr;
+  fault_inject_disarm(nullptr);
   kernel_shutdown(parts_.ks.get());
   scope_.reset();
 }

@@ -35,23 +35,6 @@ struct TestCreds : kernel::umh_creds {
   }
 };
 
-// Fails the nth (1-based) pass through `point`, or every pass when nth == 0.
-struct PointInjector : kernel::fault_injector {
-  std::string point;
-  long nth = -1;  // -1: never
-  long passes = 0;
-  long fired = 0;
-  bool should_fail(const char* p, size_t) override {
-    if (point != p) return false;
-    ++passes;
-    if (nth == 0 || passes == nth) {
-      ++fired;
-      return true;
-    }
-    return false;
-  }
-};
-
 // What a user-mode load or store saw.
 struct UserAccess {
   hw::Fault fault;                       // ok, or the last fault the access took
