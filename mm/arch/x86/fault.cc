@@ -292,8 +292,24 @@ void exc_general_protection(pt_regs* regs, unsigned long error_code) {
   kernel_bug(__FILE__, __LINE__, "general protection fault in the kernel");
 }
 
-// arch/x86/entry/entry_64.S: the user-mode half of idtentry. DEVIATION(fault): see
-// mm/arch/x86/fault.h.
+// arch/x86/include/asm/idtentry.h: the vector the CPU raised, to its handler.
+void exc_dispatch(pt_regs* regs, const hw::Fault& fault) {
+  switch (fault.kind) {
+    case hw::Fault::Kind::kPageFault:
+      exc_page_fault(regs, fault.error_code);
+      return;
+    case hw::Fault::Kind::kGeneralProtection:
+      exc_general_protection(regs, 0);
+      return;
+    case hw::Fault::Kind::kMachineCheck:
+      // A translation to outside memory: the kernel's own page tables are broken.
+      kernel_bug(__FILE__, __LINE__, "access reached no memory");
+    case hw::Fault::Kind::kNone:
+      BUG();
+  }
+}
+
+// arch/x86/entry/entry_64.S: the user-mode half of idtentry.
 void user_exception_entry(const hw::Fault& fault, unsigned long ip, unsigned long sp) {
   hw::Cpu* c = this_cpu_hw();
   c->SetCpl(0);
@@ -302,16 +318,7 @@ void user_exception_entry(const hw::Fault& fault, unsigned long ip, unsigned lon
   regs.cs = __USER_CS;
   regs.flags = X86_EFLAGS_IF;
   regs.sp = sp;
-  switch (fault.kind) {
-    case hw::Fault::Kind::kPageFault:
-      exc_page_fault(&regs, fault.error_code);
-      break;
-    case hw::Fault::Kind::kGeneralProtection:
-      exc_general_protection(&regs, 0);
-      break;
-    default:
-      kernel_bug(__FILE__, __LINE__, "user access reached no memory");
-  }
+  exc_dispatch(&regs, fault);
   c->SetCpl(3);
 }
 
