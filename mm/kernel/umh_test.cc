@@ -13,11 +13,20 @@ namespace {
 
 using kernel_testing::BootedKernel;
 
-std::set<pid_t> Pids() {
-  std::set<pid_t> out;
-  for (const auto& [nr, t] : kst().pid_table) out.insert(nr);
-  return out;
-}
+// What a failed spawn must leave as it found it: the live pids, free frames, slab objects.
+struct Footprint {
+  std::set<pid_t> pids;
+  long free_pages;
+  long slab;
+  static Footprint Now() {
+    Footprint f{{}, kst().vm_stat[NR_FREE_PAGES], kst().slab_allocations};
+    for (const auto& [nr, t] : kst().pid_table) f.pids.insert(nr);
+    return f;
+  }
+  bool operator==(const Footprint& o) const {
+    return pids == o.pids && free_pages == o.free_pages && slab == o.slab;
+  }
+};
 
 TEST(UmhTest, StartsAChildOfInitWithTheGivenIdentity) {
   BootedKernel k;
@@ -68,17 +77,13 @@ TEST(UmhTest, StartsAChildOfInitWithTheGivenIdentity) {
 
 TEST(UmhTest, ABadStackFailsAndTheChildIsReaped) {
   BootedKernel k;
-  const std::set<pid_t> before = Pids();
-  const long free0 = k.FreePages();
-  const long slab0 = kst().slab_allocations;
+  const Footprint before = Footprint::Now();
   k.RunAs(child_reaper());
   umh_creds c;
   EXPECT_EQ(call_usermodehelper_lite("bad", &c, BootedKernel::kStackTop + 1, PAGE_SIZE),
             -EINVAL);
   EXPECT_EQ(current(), child_reaper());
-  EXPECT_EQ(Pids(), before);
-  EXPECT_EQ(k.FreePages(), free0);
-  EXPECT_EQ(kst().slab_allocations, slab0);
+  EXPECT_TRUE(Footprint::Now() == before);
   EXPECT_EQ(k.DebugVm(), "");
 }
 
@@ -87,9 +92,7 @@ TEST(UmhTest, ABadStackFailsAndTheChildIsReaped) {
 // child is left and nothing leaks.
 TEST(UmhTest, EachAllocationFailureIsReportedAndLeaksNothing) {
   BootedKernel k;
-  const std::set<pid_t> before = Pids();
-  const long free0 = k.FreePages();
-  const long slab0 = kst().slab_allocations;
+  const Footprint before = Footprint::Now();
   for (const char* point : {"failslab", "fail_page_alloc"}) {
     for (uint64_t nth = 1;; ++nth) {
       k.RunAs(child_reaper());
@@ -114,9 +117,7 @@ TEST(UmhTest, EachAllocationFailureIsReportedAndLeaksNothing) {
         EXPECT_EQ(pid, -ENOMEM) << point << " nth=" << nth;
         EXPECT_EQ(current(), child_reaper()) << point << " nth=" << nth;
       }
-      EXPECT_EQ(Pids(), before) << point << " nth=" << nth;
-      EXPECT_EQ(k.FreePages(), free0) << point << " nth=" << nth;
-      EXPECT_EQ(kst().slab_allocations, slab0) << point << " nth=" << nth;
+      EXPECT_TRUE(Footprint::Now() == before) << point << " nth=" << nth;
       EXPECT_EQ(k.DebugVm(), "") << point << " nth=" << nth;
       ASSERT_LT(nth, 30u);
     }
