@@ -97,6 +97,11 @@ struct kernel_state {
   // --- sysctls ---
   int sysctl_max_map_count = 65530;  // DEFAULT_MAX_MAP_COUNT
   int suid_dumpable = 0;             // fs.suid_dumpable
+  // vm.mmap_min_addr (security/min_addr.c): the lowest address a caller without
+  // CAP_SYS_RAWIO may map. Linux keeps dac_mmap_min_addr (the sysctl) and mmap_min_addr
+  // (the larger of it and CONFIG_LSM_MMAP_MIN_ADDR); with no LSM both are this value.
+  // 65536 is CONFIG_DEFAULT_MMAP_MIN_ADDR on x86 and most distributions' setting.
+  unsigned long mmap_min_addr = 65536;
   // DEVIATION(kernel): not a Linux sysctl. How many remote pages process_vm_readv/writev
   // pins per batch; Linux fixes it at PVM_MAX_KMALLOC_PAGES / sizeof(struct page *) = 1024.
   int sysctl_pvm_max_batch_pages = 1024;

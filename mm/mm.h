@@ -39,6 +39,7 @@ inline constexpr vm_flags_t VM_DONTCOPY = 0x00020000;
 inline constexpr vm_flags_t VM_DONTEXPAND = 0x00040000;
 inline constexpr vm_flags_t VM_ACCOUNT = 0x00100000;
 inline constexpr vm_flags_t VM_NORESERVE = 0x00200000;
+inline constexpr vm_flags_t VM_WIPEONFORK = 0x02000000;  // the child gets empty memory here
 inline constexpr vm_flags_t VM_DONTDUMP = 0x04000000;
 inline constexpr vm_flags_t VM_SOFTDIRTY = 0x08000000;
 inline constexpr vm_flags_t VM_MIXEDMAP = 0x10000000;
@@ -71,6 +72,27 @@ static_assert(MAP_POPULATE == 0x8000, "MAP_POPULATE");
 static_assert(MAP_NONBLOCK == 0x10000, "MAP_NONBLOCK");
 static_assert(MAP_STACK == 0x20000, "MAP_STACK");
 static_assert(MAP_FIXED_NOREPLACE == 0x100000, "MAP_FIXED_NOREPLACE");
+static_assert(MAP_32BIT == 0x40, "MAP_32BIT");
+static_assert(MAP_HUGETLB == 0x40000, "MAP_HUGETLB");
+static_assert(MAP_SYNC == 0x80000, "MAP_SYNC");
+static_assert(MAP_HUGE_SHIFT == 26 && MAP_HUGE_MASK == 0x3f, "MAP_HUGE_SHIFT");
+// Not in glibc's <sys/mman.h>: include/uapi/asm-generic/mman-common.h's values.
+#ifndef PROT_SEM
+#define PROT_SEM 0x8
+#endif
+#ifndef MAP_UNINITIALIZED
+#define MAP_UNINITIALIZED 0x4000000
+#endif
+static_assert(PROT_SEM == 0x8, "PROT_SEM");
+static_assert(MAP_UNINITIALIZED == 0x4000000, "MAP_UNINITIALIZED");
+inline constexpr unsigned long MAP_HUGE_2MB = 21UL << MAP_HUGE_SHIFT;
+inline constexpr unsigned long MAP_HUGE_1GB = 30UL << MAP_HUGE_SHIFT;
+// include/linux/mman.h: the flags every mmap implementation has always accepted;
+// MAP_SHARED_VALIDATE refuses any other bit (-EOPNOTSUPP) unless the file supports it.
+inline constexpr unsigned long LEGACY_MAP_MASK =
+    MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | MAP_EXECUTABLE |
+    MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE |
+    MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_32BIT | MAP_HUGE_2MB | MAP_HUGE_1GB;
 
 // ---- GUP flags (include/linux/mm_types.h enum, internal ones from mm/internal.h) ----
 inline constexpr unsigned int FOLL_WRITE = 0x1;
@@ -160,6 +182,9 @@ struct vm_operations_struct {
   vm_fault_t (*page_mkwrite)(vm_fault* vmf);
   vm_fault_t (*pfn_mkwrite)(vm_fault* vmf);
   const char* (*name)(vm_area_struct* vma);  // "[vvar]" ...
+  // May the VMA be split at addr? 0 or an errno (special mappings: -EINVAL).
+  // (Linux's field order puts it third; here it is last, so older initialisers stand.)
+  int (*may_split)(vm_area_struct* area, unsigned long addr);
 };
 
 // include/linux/mm_types.h: a kernel-provided mapping ([vvar], [vdso]).
@@ -234,6 +259,10 @@ pgprot_t vm_get_page_prot(vm_flags_t vm_flags);  // the x86 protection map
 // Return the mapped address or a negative errno cast to unsigned long (IS_ERR_VALUE).
 unsigned long vm_mmap_pgoff(file* file, unsigned long addr, unsigned long len,
                             unsigned long prot, unsigned long flag, unsigned long pgoff);
+// mm/mmap.c: ksys_mmap_pgoff, mmap(2) below the arch entry. DEVIATION(mmap): the caller
+// resolves the descriptor (fget) and passes its file, or null for MAP_ANONYMOUS.
+unsigned long ksys_mmap_pgoff(file* file, unsigned long addr, unsigned long len,
+                              unsigned long prot, unsigned long flags, unsigned long pgoff);
 unsigned long do_mmap(file* file, unsigned long addr, unsigned long len, unsigned long prot,
                       unsigned long flags, vm_flags_t vm_flags, unsigned long pgoff,
                       unsigned long* populate);
@@ -330,7 +359,10 @@ int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* src_vma);
 // PTE mapping.
 void folio_add_file_rmap_pte(folio* f, page* p, vm_area_struct* vma);
 void folio_dup_file_rmap_pte(folio* f, page* p);
-inline constexpr unsigned long mmap_min_addr = 65536;  // CONFIG_DEFAULT_MMAP_MIN_ADDR (x86)
+// security/security.c -> security/commoncap.c: may current map at `addr`? Below
+// kst().mmap_min_addr only with CAP_SYS_RAWIO. 0 or -EPERM.
+int security_mmap_addr(unsigned long addr);
+int cap_mmap_addr(unsigned long addr);
 inline constexpr unsigned long stack_guard_gap = 256UL << PAGE_SHIFT;
 inline constexpr unsigned long RLIMIT_STACK_DEFAULT = 8UL << 20;  // rlimit(RLIMIT_STACK)
 

@@ -14,7 +14,9 @@
 //  - The top-down gap search walks the VMA tree downwards from mmap_base (the maple tree
 //    keeps per-node gap sizes and does it in O(log n)); see unmapped_area_topdown.
 //  - No personality (READ_IMPLIES_EXEC), no pkeys, no RLIMIT_AS/RLIMIT_MEMLOCK, no VM
-//    accounting, no mmap randomisation, no MAP_DROPPABLE/MAP_SYNC/MAP_HUGETLB.
+//    accounting, no mmap randomisation, no MAP_DROPPABLE/MAP_SYNC/MAP_32BIT placement.
+//  - No hugetlbfs and an empty huge page pool: MAP_HUGETLB fails after the checks that
+//    precede the reservation (hugetlb_mmap_empty_pool), -ENOMEM even with MAP_NORESERVE.
 //  - RLIMIT_STACK is fixed at its default, 8 MiB (RLIMIT_STACK_DEFAULT).
 //  - dup_mmap copies VMA by VMA into an empty tree (Linux first duplicates the whole maple
 //    tree with __mt_dup, and on failure marks where it stopped); on failure the new mm
@@ -186,6 +188,8 @@ unsigned long vm_end_gap(const vm_area_struct* vma) { return vma->vm_end; }
 // and high_limit, honouring guard gaps; -ENOMEM if none.
 unsigned long unmapped_area_topdown(mm_struct* mm, unsigned long length, unsigned long low_limit,
                                     unsigned long high_limit) {
+  // Never below vm.mmap_min_addr, whatever the caller's capabilities.
+  if (low_limit < kst().mmap_min_addr) low_limit = kst().mmap_min_addr;
   if (high_limit < length || low_limit > high_limit - length)
     return static_cast<unsigned long>(-ENOMEM);
   auto& mt = mm->mm_mt;
@@ -205,6 +209,53 @@ unsigned long unmapped_area_topdown(mm_struct* mm, unsigned long length, unsigne
   return static_cast<unsigned long>(-ENOMEM);
 }
 
+// mm/mmap.c: unmapped_area. The lowest gap of `length` bytes between low_limit and
+// high_limit, honouring guard gaps; -ENOMEM if none.
+unsigned long unmapped_area(mm_struct* mm, unsigned long length, unsigned long low_limit,
+                            unsigned long high_limit) {
+  if (low_limit < kst().mmap_min_addr) low_limit = kst().mmap_min_addr;
+  if (high_limit < length || low_limit > high_limit - length)
+    return static_cast<unsigned long>(-ENOMEM);
+  auto& mt = mm->mm_mt;
+  // The VMA that ends above low_limit, if any, bounds the first gap.
+  auto it = mt.upper_bound(low_limit);
+  unsigned long gap_start = low_limit;
+  if (it != mt.begin()) gap_start = std::max(gap_start, vm_end_gap(std::prev(it)->second));
+  for (;;) {
+    unsigned long gap_end = high_limit;
+    if (it != mt.end()) gap_end = std::min(gap_end, vm_start_gap(it->second));
+    if (gap_start <= high_limit - length && gap_end >= gap_start &&
+        gap_end - gap_start >= length)
+      return gap_start;
+    if (it == mt.end()) break;
+    gap_start = std::max(gap_start, vm_end_gap(it->second));
+    if (gap_start > high_limit - length) break;
+    ++it;
+  }
+  return static_cast<unsigned long>(-ENOMEM);
+}
+
+// arch/x86/include/asm/processor.h: TASK_UNMAPPED_BASE, where the legacy (bottom-up)
+// layout starts: a third of the 47-bit user window. DEVIATION(mmap): no randomisation,
+// so mmap_legacy_base is this value.
+constexpr unsigned long TASK_UNMAPPED_BASE = (DEFAULT_MAP_WINDOW / 3 + PAGE_SIZE - 1) & PAGE_MASK;
+
+// arch/x86/kernel/sys_x86_64.c: arch_get_unmapped_area, the bottom-up search
+// (find_start_end for a 64-bit task without MAP_32BIT: [mmap_legacy_base, the window)).
+unsigned long arch_get_unmapped_area(mm_struct* mm, unsigned long addr, unsigned long len,
+                                     unsigned long flags) {
+  if (flags & MAP_FIXED) return addr;
+  const unsigned long begin = TASK_UNMAPPED_BASE;
+  const unsigned long end = addr > DEFAULT_MAP_WINDOW ? TASK_SIZE : DEFAULT_MAP_WINDOW;
+  if (len > end) return static_cast<unsigned long>(-ENOMEM);
+  if (addr) {
+    addr = (addr + PAGE_SIZE - 1) & PAGE_MASK;
+    vm_area_struct* vma = find_vma(mm, addr);
+    if (end - len >= addr && (vma == nullptr || addr + len <= vm_start_gap(vma))) return addr;
+  }
+  return unmapped_area(mm, len, begin, end);
+}
+
 // arch/x86/kernel/sys_x86_64.c: mmap_address_hint_valid.
 bool mmap_address_hint_valid(unsigned long addr, unsigned long len) {
   if (TASK_SIZE - len < addr) return false;
@@ -212,8 +263,9 @@ bool mmap_address_hint_valid(unsigned long addr, unsigned long len) {
 }
 
 // arch/x86/kernel/sys_x86_64.c: arch_get_unmapped_area_topdown.
-unsigned long arch_get_unmapped_area_topdown(mm_struct* mm, unsigned long addr, unsigned long len,
-                                             unsigned long flags) {
+unsigned long arch_get_unmapped_area_topdown(mm_struct* mm, unsigned long addr0,
+                                             unsigned long len, unsigned long flags) {
+  unsigned long addr = addr0;
   if (len > TASK_SIZE) return static_cast<unsigned long>(-ENOMEM);
   if (flags & MAP_FIXED) return addr;
   if (addr) {
@@ -225,8 +277,10 @@ unsigned long arch_get_unmapped_area_topdown(mm_struct* mm, unsigned long addr, 
   }
   unsigned long a = unmapped_area_topdown(mm, len, PAGE_SIZE, mm_mmap_base(mm));
   if (!(a & ~PAGE_MASK)) return a;
-  // Bottom-up fallback (arch_get_unmapped_area) over the rest of the address space.
-  return unmapped_area_topdown(mm, len, mm_mmap_base(mm), mm_task_size(mm));
+  VM_BUG_ON(a != static_cast<unsigned long>(-ENOMEM));
+  // bottomup: a failed mmap very likely kills the program, so look again, lowest gap
+  // first, from TASK_UNMAPPED_BASE up (the legacy layout's search).
+  return arch_get_unmapped_area(mm, addr0, len, flags);
 }
 }  // namespace
 
@@ -239,9 +293,9 @@ unsigned long get_unmapped_area(file* /*file*/, unsigned long addr, unsigned lon
   if (IS_ERR_VALUE(addr)) return addr;
   if (addr > mm_task_size(mm) - len) return static_cast<unsigned long>(-ENOMEM);
   if (addr & ~PAGE_MASK) return static_cast<unsigned long>(-EINVAL);
-  // security_mmap_addr -> cap_mmap_addr: below mmap_min_addr needs CAP_SYS_RAWIO.
-  if (addr < mmap_min_addr) return static_cast<unsigned long>(-EPERM);
-  return addr;
+  // Below vm.mmap_min_addr only with CAP_SYS_RAWIO (cap_mmap_addr).
+  int error = security_mmap_addr(addr);
+  return error ? static_cast<unsigned long>(error) : addr;
 }
 
 // ---- mapping ----
@@ -352,7 +406,7 @@ unsigned long do_mmap(file* file, unsigned long addr, unsigned long len, unsigne
   if (!(flags & MAP_FIXED)) {
     // round_hint_to_min
     addr &= PAGE_MASK;
-    if (addr && addr < mmap_min_addr) addr = mmap_min_addr;
+    if (addr && addr < kst().mmap_min_addr) addr = (kst().mmap_min_addr + PAGE_SIZE - 1) & PAGE_MASK;  // PAGE_ALIGN
   }
   unsigned long aligned = (len + PAGE_SIZE - 1) & PAGE_MASK;
   if (aligned == 0 || aligned < len) return tc.ret(static_cast<unsigned long>(-ENOMEM));
@@ -374,9 +428,16 @@ unsigned long do_mmap(file* file, unsigned long addr, unsigned long len, unsigne
     inode* inode = file_inode(file);
     if (!file_mmap_ok(file, inode, pgoff, len))
       return tc.ret(static_cast<unsigned long>(-EOVERFLOW));
+    // No simfs file supports MAP_SYNC (FOP_MMAP_SYNC): only the legacy flags.
+    const unsigned long flags_mask = LEGACY_MAP_MASK;
     switch (flags & MAP_TYPE) {
       case MAP_SHARED:
+        // Plain MAP_SHARED ignores flags it does not know (old programs pass junk);
+        // MAP_SHARED_VALIDATE refuses them.
+        flags &= LEGACY_MAP_MASK;
+        [[fallthrough]];
       case MAP_SHARED_VALIDATE:
+        if (flags & ~flags_mask) return tc.ret(static_cast<unsigned long>(-EOPNOTSUPP));
         if (prot & PROT_WRITE) {
           // A shared writable mapping writes the file: the file must be open for writing.
           if (!(file->f_mode & FMODE_WRITE)) return tc.ret(static_cast<unsigned long>(-EACCES));
@@ -394,9 +455,9 @@ unsigned long do_mmap(file* file, unsigned long addr, unsigned long len, unsigne
         return tc.ret(static_cast<unsigned long>(-EINVAL));
     }
   } else {
+    // MAP_SHARED_VALIDATE is not an anonymous mapping type: it falls to -EINVAL.
     switch (flags & MAP_TYPE) {
       case MAP_SHARED:
-      case MAP_SHARED_VALIDATE:
         if (vm_flags & VM_GROWSDOWN) return tc.ret(static_cast<unsigned long>(-EINVAL));
         pgoff = 0;  // ignored: the shmem object starts at the mapping
         vm_flags |= VM_SHARED | VM_MAYSHARE;
@@ -415,6 +476,56 @@ unsigned long do_mmap(file* file, unsigned long addr, unsigned long len, unsigne
       ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
     *populate = len;
   return tc.ret(addr);
+}
+
+namespace {
+// mm/hugetlb.c: hstate_sizelog. Only the 2 MiB hstate exists (this machine has no 1 GiB
+// pages, as the host: MAP_HUGE_1GB is -EINVAL there).
+bool hstate_sizelog_exists(unsigned long page_size_log) {
+  return page_size_log == 0 || page_size_log == PMD_SHIFT;
+}
+
+// DEVIATION(mmap): there is no hugetlbfs and the huge page pool is empty (vm.nr_hugepages
+// = 0, as on the host). Linux makes an anonymous hugetlbfs file (hugetlb_file_setup) and
+// do_mmap maps it; the empty pool shows when hugetlbfs_file_mmap reserves the pages:
+// -ENOMEM. This keeps the checks do_mmap and hugetlb_get_unmapped_area make before that
+// point (length, alignment of a fixed address, the mapping type, MAP_SHARED_VALIDATE's
+// flags) and then fails with -ENOMEM. With MAP_NORESERVE Linux reserves nothing and the
+// mapping succeeds (its first touch gets SIGBUS); mmsim refuses it with -ENOMEM too.
+unsigned long hugetlb_mmap_empty_pool(unsigned long addr, unsigned long len,
+                                      unsigned long flags) {
+  if (!len) return static_cast<unsigned long>(-EINVAL);
+  const unsigned long hpage_mask = ~((1UL << PMD_SHIFT) - 1);
+  if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && (addr & ~hpage_mask))
+    return static_cast<unsigned long>(-EINVAL);  // prepare_hugepage_range
+  switch (flags & MAP_TYPE) {
+    case MAP_SHARED:
+    case MAP_PRIVATE:
+      break;
+    case MAP_SHARED_VALIDATE:
+      if ((flags | MAP_FIXED) & ~LEGACY_MAP_MASK) return static_cast<unsigned long>(-EOPNOTSUPP);
+      break;
+    default:
+      return static_cast<unsigned long>(-EINVAL);
+  }
+  return static_cast<unsigned long>(-ENOMEM);  // hugetlb_reserve_pages: the pool is empty
+}
+}  // namespace
+
+// mm/mmap.c: ksys_mmap_pgoff.
+unsigned long ksys_mmap_pgoff(file* file, unsigned long addr, unsigned long len,
+                              unsigned long prot, unsigned long flags, unsigned long pgoff) {
+  if (!(flags & MAP_ANONYMOUS)) {
+    // No simfs file is a hugetlbfs file (is_file_hugepages).
+    if (unlikely(flags & MAP_HUGETLB)) return static_cast<unsigned long>(-EINVAL);
+  } else if (flags & MAP_HUGETLB) {
+    if (!hstate_sizelog_exists((flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK))
+      return static_cast<unsigned long>(-EINVAL);
+    const unsigned long hpage_size = 1UL << PMD_SHIFT;
+    len = (len + hpage_size - 1) & ~(hpage_size - 1);  // ALIGN(len, huge_page_size(hs))
+    return hugetlb_mmap_empty_pool(addr, len, flags);
+  }
+  return vm_mmap_pgoff(file, addr, len, prot, flags, pgoff);
 }
 
 // mm/mmap.c: do_munmap. The caller holds mmap_lock for writing.
@@ -449,7 +560,7 @@ int expand_downwards(vm_area_struct* vma, unsigned long address) {
   if (!(vma->vm_flags & VM_GROWSDOWN)) return -EFAULT;
   mmap_assert_write_locked(mm);
   address &= PAGE_MASK;
-  if (address < mmap_min_addr) return -EPERM;  // FIRST_USER_ADDRESS is 0 on x86
+  if (address < kst().mmap_min_addr) return -EPERM;  // FIRST_USER_ADDRESS is 0 on x86
   // Enforce stack_guard_gap: a growing stack keeps its distance from the VMA below
   // (unless that is a stack too, or inaccessible: a guard mapping).
   vm_area_struct* prev = vma_prev(mm, vma);
@@ -514,7 +625,10 @@ int dup_mmap(mm_struct* mm, mm_struct* oldmm) {
       break;
     }
     tmp->vm_mm = mm;
-    if (anon_vma_fork(tmp, mpnt)) {
+    if (tmp->vm_flags & VM_WIPEONFORK) {
+      // A clean slate in the child: no anon_vma until its first fault, no pages copied.
+      tmp->anon_vma = nullptr;
+    } else if (anon_vma_fork(tmp, mpnt)) {
       vm_area_free(tmp);
       retval = -ENOMEM;
       break;
@@ -529,7 +643,7 @@ int dup_mmap(mm_struct* mm, mm_struct* oldmm) {
     // way, exit_mmap of the new mm tears down what was copied.
     vma_iter_store(mm, tmp);
     mm->map_count++;
-    retval = copy_page_range(tmp, mpnt);
+    if (!(tmp->vm_flags & VM_WIPEONFORK)) retval = copy_page_range(tmp, mpnt);
     if (tmp->vm_ops && tmp->vm_ops->open) tmp->vm_ops->open(tmp);
     if (retval) break;
   }
@@ -566,6 +680,10 @@ const char* special_mapping_name(vm_area_struct* vma) {
   return static_cast<const vm_special_mapping*>(vma->vm_private_data)->name;
 }
 
+// mm/mmap.c: special_mapping_split. A special mapping is one piece: it cannot be split
+// (munmap, mprotect or a MAP_FIXED mapping over part of it gets -EINVAL).
+int special_mapping_split(vm_area_struct* /*vma*/, unsigned long /*addr*/) { return -EINVAL; }
+
 // mm/mmap.c: special_mapping_vmops.
 const vm_operations_struct special_mapping_vmops = {
     /*open=*/nullptr,
@@ -574,6 +692,7 @@ const vm_operations_struct special_mapping_vmops = {
     /*page_mkwrite=*/nullptr,
     /*pfn_mkwrite=*/nullptr,
     /*name=*/special_mapping_name,
+    /*may_split=*/special_mapping_split,
 };
 }  // namespace
 

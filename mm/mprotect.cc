@@ -1,6 +1,7 @@
 // mm/mprotect.cc: mprotect.
 //
-// Port of mm/mprotect.c at Linux 6.12 (do_mprotect_pkey, mprotect_fixup,
+// Port of mm/mprotect.c at Linux 6.12 (mprotect_fixup's VM_ACCOUNT rule and
+// arch_validate_prot as in 6.18) (do_mprotect_pkey, mprotect_fixup,
 // change_protection -> change_pte_range, can_change_pte_writable) and of the x86
 // pte_needs_flush rule (arch/x86/include/asm/tlbflush.h).
 //
@@ -117,9 +118,14 @@ int mprotect_fixup(mm_struct* mm, mmu_gather* tlb, vm_area_struct* vma, vm_area_
     *pprev = vma;
     return 0;
   }
-  // A private mapping becoming writable would be charged (VM_ACCOUNT) here.
-  if ((newflags & VM_WRITE) && !(oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE)))
-    newflags |= VM_ACCOUNT;
+  // A private mapping becoming writable is charged (VM_ACCOUNT). Becoming read-only
+  // keeps the charge, except for anonymous memory that never had a page (no anon_vma):
+  // it gives the charge back, so it can merge with read-only neighbours (6.5+).
+  if (newflags & VM_WRITE) {
+    if (!(oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED | VM_NORESERVE))) newflags |= VM_ACCOUNT;
+  } else if ((oldflags & VM_ACCOUNT) && vma_is_anonymous(vma) && !vma->anon_vma) {
+    newflags &= ~VM_ACCOUNT;
+  }
 
   vma = vma_modify_flags(mm, *pprev, vma, start, end, newflags);
   if (IS_ERR(vma)) return static_cast<int>(PTR_ERR(vma));
@@ -147,8 +153,9 @@ int do_mprotect_pkey(unsigned long start, size_t len, unsigned long prot, int pk
   len = (len + PAGE_SIZE - 1) & PAGE_MASK;
   unsigned long end = start + len;
   if (end <= start) return tc.ret(-ENOMEM);
-  // arch_validate_prot
-  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) return tc.ret(-EINVAL);
+  // arch_validate_prot (the generic one: x86 has none of its own). PROT_SEM is accepted
+  // and means nothing.
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return tc.ret(-EINVAL);
   // DEVIATION(mprotect): no pkeys, no stack-extension semantics.
   if (pkey != -1 || grows) return tc.ret(-EINVAL);
 

@@ -19,6 +19,7 @@ struct mm_struct;
 inline constexpr int CAP_SETGID = 6;
 inline constexpr int CAP_SETUID = 7;
 inline constexpr int CAP_SETPCAP = 8;
+inline constexpr int CAP_SYS_RAWIO = 17;
 inline constexpr int CAP_SYS_PTRACE = 19;
 inline constexpr int CAP_SYS_ADMIN = 21;
 inline constexpr int CAP_LAST_CAP = 40;

@@ -121,6 +121,10 @@ void unlink_file_vma(vm_area_struct* vma) {
 // [addr, vm_end); otherwise the new one takes [addr, vm_end).
 static int __split_vma(mm_struct* mm, vm_area_struct* vma, unsigned long addr, int new_below) {
   VM_BUG_ON(addr <= vma->vm_start || addr >= vma->vm_end || (addr & ~PAGE_MASK));
+  if (vma->vm_ops && vma->vm_ops->may_split) {
+    int err = vma->vm_ops->may_split(vma, addr);
+    if (err) return err;
+  }
   vm_area_struct* n = vm_area_dup(vma);
   if (n == nullptr) return -ENOMEM;
   if (new_below) {

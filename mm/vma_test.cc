@@ -111,8 +111,31 @@ TEST_F(VmaTest, HintFixedAndNoReplace) {
   ASSERT_TRUE(m_.UserLoad(t_, hint, &v).ok());
   EXPECT_EQ(v, 0u);
   EXPECT_EQ(vma_lookup(mm_, hint)->vm_flags & VM_ACCESS_FLAGS, VM_READ);
-  // Hints below mmap_min_addr are raised to it.
-  EXPECT_EQ(m_.Mmap(t_, 0x1000, PAGE_SIZE, kRW, kAnon), mmap_min_addr);
+  // Hints below vm.mmap_min_addr are raised to it (round_hint_to_min), root or not.
+  EXPECT_EQ(m_.Mmap(t_, 0x1000, PAGE_SIZE, kRW, kAnon), kst().mmap_min_addr);
+  EXPECT_EQ(m_.DebugVm(), "");
+}
+
+// security/min_addr.c + cap_mmap_addr: below vm.mmap_min_addr a fixed mapping needs
+// CAP_SYS_RAWIO. The default process is root with every capability (as the host's
+// `mmap 0x1000 ... MAP_FIXED` by root returns 0x1000); a user without it gets EPERM; the
+// limit is the machine's sysctl, not a constant.
+TEST_F(VmaTest, MmapMinAddrNeedsCapSysRawio) {
+  ASSERT_EQ(kst().mmap_min_addr, 65536u);
+  EXPECT_EQ(m_.Mmap(t_, 0x1000, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0x1000u);
+  ASSERT_NE(vma_lookup(mm_, 0x1000), nullptr);
+  task_struct* user = m_.Spawn("user", kernel_testing::TestCreds::User(1000, 1000));
+  EXPECT_EQ(Err(m_.Mmap(user, 0x1000, PAGE_SIZE, kRW, kAnon | MAP_FIXED)), -EPERM);
+  EXPECT_EQ(Err(m_.Mmap(user, 0xf000, PAGE_SIZE, kRW, kAnon | MAP_FIXED)), -EPERM);
+  EXPECT_EQ(m_.Mmap(user, 0x10000, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0x10000u);
+  // Lowered to 4096 (this host's setting): 0x1000 is allowed for the user, 0 is not.
+  kst().mmap_min_addr = 4096;
+  EXPECT_EQ(m_.Mmap(user, 0x1000, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0x1000u);
+  EXPECT_EQ(Err(m_.Mmap(user, 0, PAGE_SIZE, kRW, kAnon | MAP_FIXED)), -EPERM);
+  EXPECT_EQ(m_.Mmap(t_, 0, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0u);  // root may map page 0
+  // A hint (no MAP_FIXED) is raised to the page-aligned limit.
+  kst().mmap_min_addr = 0x2800;
+  EXPECT_EQ(m_.Mmap(user, 0x2000, PAGE_SIZE, kRW, kAnon), 0x3000u);
   EXPECT_EQ(m_.DebugVm(), "");
 }
 
@@ -126,20 +149,139 @@ TEST_F(VmaTest, ArgumentErrors) {
   EXPECT_EQ(Err(m_.Mmap(t_, 0, ~0UL - 10, kRW, kAnon)), -ENOMEM);            // len overflows
   EXPECT_EQ(Err(m_.Mmap(t_, TASK_SIZE - PAGE_SIZE, 2 * PAGE_SIZE, kRW, kAnon | MAP_FIXED)),
             -ENOMEM);
-  EXPECT_EQ(Err(m_.Mmap(t_, 0x1000, PAGE_SIZE, kRW, kAnon | MAP_FIXED)), -EPERM);
   EXPECT_EQ(m_.Munmap(t_, 0x100001, PAGE_SIZE), -EINVAL);
   EXPECT_EQ(m_.Munmap(t_, 0x100000, 0), -EINVAL);
   EXPECT_EQ(m_.Munmap(t_, 0x100000, PAGE_SIZE), 0);  // nothing mapped: fine
   EXPECT_EQ(m_.Mprotect(t_, 0x100001, PAGE_SIZE, PROT_READ), -EINVAL);
   EXPECT_EQ(m_.Mprotect(t_, 0x100000, 0, PROT_READ), 0);
   EXPECT_EQ(m_.Mprotect(t_, 0x100000, PAGE_SIZE, PROT_READ), -ENOMEM);  // unmapped
-  EXPECT_EQ(m_.Mprotect(t_, 0x100000, PAGE_SIZE, 0x8), -EINVAL);        // unknown bit
+  EXPECT_EQ(m_.Mprotect(t_, 0x100000, PAGE_SIZE, 0x10), -EINVAL);       // unknown bit
   ASSERT_EQ(m_.Mmap(t_, 0x100000, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0x100000u);
   ASSERT_EQ(m_.Mmap(t_, 0x102000, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0x102000u);
   EXPECT_EQ(m_.Mprotect(t_, 0x100000, 3 * PAGE_SIZE, PROT_READ), -ENOMEM);  // a hole
   // The first VMA was changed before the hole was found (as in Linux).
   EXPECT_EQ(mm_->map_count, 2);
   EXPECT_EQ(vma_lookup(mm_, 0x100000)->vm_flags & VM_ACCESS_FLAGS, VM_READ);
+  // A range that starts in the hole: -ENOMEM and nothing changes. One that runs past the
+  // last VMA: the VMA changes, then -ENOMEM (measured on 6.18: same three results).
+  EXPECT_EQ(m_.Mprotect(t_, 0x101000, 2 * PAGE_SIZE, PROT_WRITE), -ENOMEM);
+  EXPECT_EQ(vma_lookup(mm_, 0x102000)->vm_flags & VM_ACCESS_FLAGS, VM_READ | VM_WRITE);
+  EXPECT_EQ(m_.Mprotect(t_, 0x102000, 2 * PAGE_SIZE, PROT_READ), -ENOMEM);
+  EXPECT_EQ(vma_lookup(mm_, 0x102000)->vm_flags & VM_ACCESS_FLAGS, VM_READ);
+}
+
+// arch_validate_prot (generic, x86 has no own): PROT_SEM (0x8) is accepted and ignored.
+TEST_F(VmaTest, MprotectAcceptsProtSem) {
+  ASSERT_EQ(m_.Mmap(t_, 0x100000, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0x100000u);
+  EXPECT_EQ(m_.Mprotect(t_, 0x100000, PAGE_SIZE, PROT_READ | PROT_SEM), 0);
+  EXPECT_EQ(vma_lookup(mm_, 0x100000)->vm_flags & VM_ACCESS_FLAGS, VM_READ);
+  EXPECT_EQ(m_.Mprotect(t_, 0x100000, PAGE_SIZE, PROT_SEM), 0);
+  EXPECT_EQ(vma_lookup(mm_, 0x100000)->vm_flags & VM_ACCESS_FLAGS, VM_NONE);
+}
+
+// mprotect_fixup (6.5+): an anonymous private mapping with no anon_vma (never faulted)
+// gives its VM_ACCOUNT back when it becomes read-only, so it merges with a read-only
+// neighbour; once faulted, the charge stays and the two stay apart.
+TEST_F(VmaTest, MprotectReadOnlyDropsAccountOfUnfaultedAnon) {
+  const unsigned long a = 0x100000;
+  ASSERT_EQ(m_.Mmap(t_, a, 2 * PAGE_SIZE, kRW, kAnon | MAP_FIXED), a);
+  ASSERT_EQ(m_.Mmap(t_, a + 2 * PAGE_SIZE, PAGE_SIZE, PROT_READ, kAnon | MAP_FIXED),
+            a + 2 * PAGE_SIZE);
+  ASSERT_EQ(mm_->map_count, 2);
+  ASSERT_TRUE(vma_lookup(mm_, a)->vm_flags & VM_ACCOUNT);
+  ASSERT_EQ(m_.Mprotect(t_, a, 2 * PAGE_SIZE, PROT_READ), 0);
+  EXPECT_EQ(mm_->map_count, 1);
+  EXPECT_EQ(Vmas(mm_)[0], std::make_pair(a, a + 3 * PAGE_SIZE));
+  EXPECT_FALSE(vma_lookup(mm_, a)->vm_flags & VM_ACCOUNT);
+  // Writable again: charged again (and split from nothing: it is the whole VMA).
+  ASSERT_EQ(m_.Mprotect(t_, a, 3 * PAGE_SIZE, kRW), 0);
+  EXPECT_TRUE(vma_lookup(mm_, a)->vm_flags & VM_ACCOUNT);
+  // Faulted: it has an anon_vma, so read-only keeps VM_ACCOUNT and does not merge with
+  // a fresh read-only mapping (which has none).
+  ASSERT_TRUE(m_.UserStore(t_, a, 1).ok());
+  ASSERT_EQ(m_.Mmap(t_, a + 3 * PAGE_SIZE, PAGE_SIZE, PROT_READ, kAnon | MAP_FIXED),
+            a + 3 * PAGE_SIZE);
+  ASSERT_EQ(m_.Mprotect(t_, a, 3 * PAGE_SIZE, PROT_READ), 0);
+  EXPECT_TRUE(vma_lookup(mm_, a)->vm_flags & VM_ACCOUNT);
+  EXPECT_EQ(mm_->map_count, 2);
+  EXPECT_EQ(m_.DebugVm(), "");
+}
+
+// ksys_mmap_pgoff / do_mmap's MAP_SHARED_VALIDATE and MAP_HUGETLB rules, with the
+// results measured on the 6.18 host (vm.nr_hugepages = 0, no 1 GiB hstate).
+TEST_F(VmaTest, SharedValidateAndHugetlbWithoutAPool) {
+  // Anonymous: MAP_SHARED_VALIDATE is not a valid type (-EINVAL, unknown flags or not);
+  // plain MAP_SHARED and MAP_PRIVATE ignore an unknown bit.
+  EXPECT_EQ(Err(m_.Mmap(t_, 0, PAGE_SIZE, kRW, MAP_SHARED_VALIDATE | MAP_ANONYMOUS)), -EINVAL);
+  EXPECT_EQ(Err(m_.Mmap(t_, 0, PAGE_SIZE, kRW, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | 0x400000)),
+            -EINVAL);
+  EXPECT_FALSE(IS_ERR_VALUE(m_.Mmap(t_, 0, PAGE_SIZE, kRW, MAP_SHARED | MAP_ANONYMOUS | 0x400000)));
+  EXPECT_FALSE(IS_ERR_VALUE(m_.Mmap(t_, 0, PAGE_SIZE, kRW, kAnon | 0x400000)));
+  const int maps = mm_->map_count;
+  // Anonymous MAP_HUGETLB: the 2 MiB size (default or MAP_HUGE_2MB) has no pages: -ENOMEM,
+  // whatever the type or protection; other sizes have no hstate: -EINVAL.
+  EXPECT_EQ(Err(m_.Mmap(t_, 0, 2UL << 20, kRW, kAnon | MAP_HUGETLB)), -ENOMEM);
+  EXPECT_EQ(Err(m_.Mmap(t_, 0, PAGE_SIZE, kRW, kAnon | MAP_HUGETLB)), -ENOMEM);
+  EXPECT_EQ(Err(m_.Mmap(t_, 0, 2UL << 20, kRW, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB)),
+            -ENOMEM);
+  EXPECT_EQ(Err(m_.Mmap(t_, 0, 2UL << 20, kRW,
+                        MAP_SHARED_VALIDATE | MAP_ANONYMOUS | MAP_HUGETLB)),
+            -ENOMEM);
+  EXPECT_EQ(Err(m_.Mmap(t_, 0, 2UL << 20, PROT_NONE, kAnon | MAP_HUGETLB)), -ENOMEM);
+  EXPECT_EQ(Err(m_.Mmap(t_, 0, 2UL << 20, kRW, kAnon | MAP_HUGETLB | MAP_HUGE_2MB)), -ENOMEM);
+  EXPECT_EQ(Err(m_.Mmap(t_, 0, 1UL << 30, kRW, kAnon | MAP_HUGETLB | MAP_HUGE_1GB)), -EINVAL);
+  EXPECT_EQ(Err(m_.Mmap(t_, 0, 2UL << 20, kRW, kAnon | MAP_HUGETLB | (16UL << MAP_HUGE_SHIFT))),
+            -EINVAL);
+  EXPECT_EQ(Err(m_.Mmap(t_, 0, 0, kRW, kAnon | MAP_HUGETLB)), -EINVAL);
+  EXPECT_EQ(Err(m_.Mmap(t_, 0x400001000, 2UL << 20, kRW, kAnon | MAP_HUGETLB | MAP_FIXED)),
+            -EINVAL);
+  EXPECT_EQ(Err(m_.Mmap(t_, 0x400000000, 2UL << 20, kRW, kAnon | MAP_HUGETLB | MAP_FIXED)),
+            -ENOMEM);
+  EXPECT_EQ(Err(m_.Mmap(t_, 0, 2UL << 20, kRW, MAP_ANONYMOUS | MAP_HUGETLB)), -EINVAL);
+  EXPECT_EQ(mm_->map_count, maps);
+}
+
+// special_mapping_split: [vvar] is one piece. munmap, mprotect or MAP_FIXED over a part
+// of it is -EINVAL (6.18 host: the same); the whole VMA can change, and an mprotect that
+// changes nothing needs no split.
+TEST_F(VmaTest, SpecialMappingRefusesSplit) {
+  m_.RunAs(t_);
+  unsigned long v = map_vvar(0);
+  ASSERT_FALSE(IS_ERR_VALUE(v));
+  vm_area_struct* vma = vma_lookup(mm_, v);
+  ASSERT_NE(vma, nullptr);
+  const unsigned long len = vma->vm_end - vma->vm_start;
+  ASSERT_GT(len, PAGE_SIZE);
+  const int maps = mm_->map_count;
+  EXPECT_EQ(m_.Mprotect(t_, v, PAGE_SIZE, PROT_READ), 0);  // no change, no split
+  EXPECT_EQ(m_.Mprotect(t_, v, PAGE_SIZE, PROT_NONE), -EINVAL);
+  EXPECT_EQ(m_.Munmap(t_, v, PAGE_SIZE), -EINVAL);
+  EXPECT_EQ(m_.Munmap(t_, v + PAGE_SIZE, PAGE_SIZE), -EINVAL);
+  EXPECT_EQ(Err(m_.Mmap(t_, v + PAGE_SIZE, PAGE_SIZE, kRW, kAnon | MAP_FIXED)), -EINVAL);
+  EXPECT_EQ(mm_->map_count, maps);
+  EXPECT_EQ(vma_lookup(mm_, v)->vm_end, v + len);
+  EXPECT_EQ(m_.Mprotect(t_, v, len, PROT_NONE), 0);  // the whole VMA
+  EXPECT_EQ(m_.Munmap(t_, v, len), 0);
+  EXPECT_EQ(mm_->map_count, maps - 1);
+  EXPECT_EQ(m_.DebugVm(), "");
+}
+
+// arch_get_unmapped_area_topdown falls back to the bottom-up search (arch_get_unmapped_area
+// from TASK_UNMAPPED_BASE) when nothing fits below mmap_base: the lowest gap above it.
+TEST_F(VmaTest, TopDownFallsBackToBottomUp) {
+  const unsigned long base = mm_->mmap_base;
+  ASSERT_NE(base, 0u);
+  // One PROT_NONE VMA fills everything from mmap_min_addr up to mmap_base.
+  const unsigned long low = kst().mmap_min_addr;
+  ASSERT_EQ(m_.Mmap(t_, low, base - low, PROT_NONE, kAnon | MAP_FIXED | MAP_NORESERVE), low);
+  // And one above it, two pages later: the bottom-up search finds the two-page gap at
+  // mmap_base first (the top-down one over [mmap_base, TASK_SIZE) would pick the top).
+  ASSERT_EQ(m_.Mmap(t_, base + 2 * PAGE_SIZE, PAGE_SIZE, PROT_NONE, kAnon | MAP_FIXED),
+            base + 2 * PAGE_SIZE);
+  // (The gap below mmap_min_addr is never searched, even for root.)
+  EXPECT_EQ(m_.Mmap(t_, 0, 2 * PAGE_SIZE, PROT_READ, kAnon), base);
+  EXPECT_EQ(m_.Mmap(t_, 0, 2 * PAGE_SIZE, PROT_READ, kAnon), base + 3 * PAGE_SIZE);
+  EXPECT_EQ(m_.DebugVm(), "");
 }
 
 TEST_F(VmaTest, FlagsFromMmapArguments) {

@@ -209,8 +209,8 @@ SysResult Machine::Mmap(int pid, uint64_t addr, uint64_t len, int prot, int flag
     if (it == files_.end()) return Errno(EBADF);
     file = kernel::get_file(it->second);
   }
-  const unsigned long ret = kernel::vm_mmap_pgoff(file, addr, len, IntArg(prot), uflags,
-                                                  off >> kernel::PAGE_SHIFT);
+  const unsigned long ret = kernel::ksys_mmap_pgoff(file, addr, len, IntArg(prot), uflags,
+                                                    off >> kernel::PAGE_SHIFT);
   if (file != nullptr) kernel::fput(file);
   return FromKernelAddr(ret);
 }

@@ -2,7 +2,7 @@
 // syscalls reach.
 // Port of security/commoncap.c (cap_capable, cap_ptrace_access_check,
 // cap_task_fix_setuid with cap_emulate_setxuid) and the ptrace hook of
-// security/security.c, Linux 6.12.
+// security/security.c, Linux 6.12 (cap_mmap_addr and security_mmap_addr: 6.18).
 //
 // Deviations (grep "DEVIATION(commoncap)"):
 //  - One user namespace: cap_capable's walk up the namespace tree is a single step, and
@@ -10,6 +10,7 @@
 //  - No other LSM is stacked (no Yama): security_ptrace_access_check is commoncap alone.
 //  - No securebits (SECURE_NO_SETUID_FIXUP, SECURE_KEEP_CAPS are never set).
 #include "mm/kernel/task.h"
+#include "mm/mm.h"
 
 namespace kernel {
 
@@ -35,6 +36,18 @@ int cap_ptrace_access_check(task_struct* child, unsigned int mode) {
   if (ns_capable(child_cred->user_ns, CAP_SYS_PTRACE)) return 0;
   return -EPERM;
 }
+
+// security/commoncap.c: below vm.mmap_min_addr a mapping needs CAP_SYS_RAWIO (in the
+// initial namespace). DEVIATION(commoncap): no PF_SUPERPRIV accounting.
+int cap_mmap_addr(unsigned long addr) {
+  int ret = 0;
+  if (addr < kst().mmap_min_addr)  // dac_mmap_min_addr
+    ret = cap_capable(current_cred(), &init_user_ns, CAP_SYS_RAWIO, 0);
+  return ret;
+}
+
+// security/security.c: only the capability LSM is stacked.
+int security_mmap_addr(unsigned long addr) { return cap_mmap_addr(addr); }
 
 // security/security.c
 int security_ptrace_access_check(task_struct* child, unsigned int mode) {

@@ -1,7 +1,7 @@
 // mm/kernel/exec.cc: what execve does to the address space.
 // Port of the memory parts of fs/exec.c (exec_mmap, setup_new_exec's layout and
 // dumpability, bprm_mm_init + setup_arg_pages' stack VMA) and arch/x86/mm/mmap.c
-// (arch_pick_mmap_layout), Linux 6.12.
+// (arch_pick_mmap_layout), Linux 6.12 (the dumpability rule of begin_new_exec: 6.18).
 //
 // Deviations (grep "DEVIATION(exec)"):
 //  - There is no binary, no argv/envp and no ELF loader: the new address space holds
@@ -72,9 +72,18 @@ int exec_mm_lite(unsigned long stack_top, unsigned long stack_size) {
     mmput(mm);
     return tc.ret(ret);
   }
-  // setup_new_exec: arch_pick_mmap_layout, and a freshly exec'd task is dumpable.
+  // setup_new_exec: arch_pick_mmap_layout.
   mm->task_size = TASK_SIZE;
-  set_dumpable(mm, SUID_DUMP_USER);
+  // begin_new_exec's dumpability: a task whose effective ids differ from its real ones
+  // (a setuid/setgid transition) gets fs.suid_dumpable, any other SUID_DUMP_USER.
+  // DEVIATION(exec): there is no binary, so no would_dump (unreadable file) and no
+  // setuid bit: the ids are the ones the task already has (commit_creds of a setuid
+  // binary's credentials would apply suid_dumpable on its own).
+  const cred* c = current_cred();
+  if (!(c->euid == c->uid && c->egid == c->gid))
+    set_dumpable(mm, kst().suid_dumpable);
+  else
+    set_dumpable(mm, SUID_DUMP_USER);
 
   // setup_arg_pages: the stack VMA, growing down from stack_top.
   unsigned long addr = vm_mmap_pgoff(nullptr, stack_top - stack_size, stack_size,

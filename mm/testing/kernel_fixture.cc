@@ -101,7 +101,7 @@ void BootedKernel::ExitAndReap(task_struct* t) {
 unsigned long BootedKernel::Mmap(task_struct* t, unsigned long addr, unsigned long len,
                                  unsigned long prot, unsigned long flags) {
   RunAs(t);
-  return vm_mmap_pgoff(nullptr, addr, len, prot, flags, 0);
+  return ksys_mmap_pgoff(nullptr, addr, len, prot, flags, 0);
 }
 
 int BootedKernel::Munmap(task_struct* t, unsigned long addr, unsigned long len) {
