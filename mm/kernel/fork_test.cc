@@ -9,6 +9,7 @@
 #include "mm/arch/x86/uaccess.h"
 #include "mm/kernel/task.h"
 #include "mm/mm.h"
+#include "mm/pagewalk.h"
 #include "mm/testing/kernel_fixture.h"
 
 namespace kernel {
@@ -36,6 +37,62 @@ TEST(ForkTest, SpawnedProcessHasAStackAndNothingElse) {
   EXPECT_EQ(mm->owner, p);
   EXPECT_EQ(mm->task_size, TASK_SIZE);
   EXPECT_EQ(mm->mmap_base, 0x7ffff7fff000UL);
+  EXPECT_EQ(k.DebugVm(), "");
+}
+
+// dup_mmap and VM_WIPEONFORK (madvise(MADV_WIPEONFORK) is not ported: the flag is set
+// on the VMA directly): the child's copy of the VMA is empty (no anon_vma, no PTEs, reads
+// as zeros), the parent keeps its data, and a VMA without the flag is still shared COW.
+TEST(ForkTest, WipeOnForkGivesTheChildEmptyMemory) {
+  BootedKernel k;
+  task_struct* p = k.Spawn("p");
+  const unsigned long a = 0x100000, b = 0x200000;
+  const unsigned long rw = PROT_READ | PROT_WRITE, fixed = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+  ASSERT_EQ(k.Mmap(p, a, PAGE_SIZE, rw, fixed), a);
+  ASSERT_EQ(k.Mmap(p, b, PAGE_SIZE, rw, fixed), b);
+  ASSERT_TRUE(k.UserStore(p, a, 0x1111).ok());
+  ASSERT_TRUE(k.UserStore(p, b, 0x2222).ok());
+  vma_lookup(p->mm, a)->vm_flags |= VM_WIPEONFORK;
+  task_struct* c = k.Fork(p);
+  ASSERT_NE(c, nullptr);
+  vm_area_struct* cv = vma_lookup(c->mm, a);
+  ASSERT_NE(cv, nullptr);
+  EXPECT_TRUE(cv->vm_flags & VM_WIPEONFORK);  // inherited by the child's own children
+  EXPECT_EQ(cv->anon_vma, nullptr);
+  EXPECT_EQ(mm_find_pte(c->mm, a), nullptr);
+  ASSERT_NE(vma_lookup(c->mm, b)->anon_vma, nullptr);
+  uint64_t v = 1;
+  ASSERT_TRUE(k.UserLoad(c, a, &v).ok());
+  EXPECT_EQ(v, 0u);
+  ASSERT_TRUE(k.UserLoad(c, b, &v).ok());
+  EXPECT_EQ(v, 0x2222u);
+  ASSERT_TRUE(k.UserLoad(p, a, &v).ok());
+  EXPECT_EQ(v, 0x1111u);
+  EXPECT_EQ(k.DebugVm(), "");
+}
+
+// begin_new_exec: an exec by a task whose effective ids differ from its real ones gets
+// fs.suid_dumpable (0 here: not dumpable); with equal ids it is dumpable again.
+TEST(ExecTest, DumpabilityFollowsTheIdsAtExec) {
+  BootedKernel k;
+  task_struct* p = k.Spawn("p");
+  k.RunAs(p);
+  ASSERT_EQ(kst().suid_dumpable, SUID_DUMP_DISABLE);
+  ASSERT_EQ(__sys_setresuid(static_cast<uid_t>(-1), 1000, static_cast<uid_t>(-1)), 0);
+  set_dumpable(p->mm, SUID_DUMP_USER);  // prctl(PR_SET_DUMPABLE, 1) before the exec
+  ASSERT_EQ(exec_mm_lite(BootedKernel::kStackTop, BootedKernel::kStackSize), 0);
+  EXPECT_EQ(get_dumpable(p->mm), SUID_DUMP_DISABLE);
+  kst().suid_dumpable = SUID_DUMP_ROOT;
+  ASSERT_EQ(exec_mm_lite(BootedKernel::kStackTop, BootedKernel::kStackSize), 0);
+  EXPECT_EQ(get_dumpable(p->mm), SUID_DUMP_ROOT);
+  // Back to euid == uid: an ordinary exec is dumpable.
+  ASSERT_EQ(__sys_setresuid(static_cast<uid_t>(-1), 0, static_cast<uid_t>(-1)), 0);
+  ASSERT_EQ(exec_mm_lite(BootedKernel::kStackTop, BootedKernel::kStackSize), 0);
+  EXPECT_EQ(get_dumpable(p->mm), SUID_DUMP_USER);
+  // A gid transition counts too.
+  ASSERT_EQ(__sys_setresgid(static_cast<gid_t>(-1), 50, static_cast<gid_t>(-1)), 0);
+  ASSERT_EQ(exec_mm_lite(BootedKernel::kStackTop, BootedKernel::kStackSize), 0);
+  EXPECT_EQ(get_dumpable(p->mm), SUID_DUMP_ROOT);
   EXPECT_EQ(k.DebugVm(), "");
 }
 
