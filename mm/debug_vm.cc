@@ -320,6 +320,35 @@ class checker {
       fail("mm %p: writable pte at va %#lx maps a shared (non-exclusive) anon page %#lx",
            static_cast<void*>(mm), va, pfn);
     if (vma != nullptr) check_leaf_backing(mm, vma, va, pfn, p);
+    if (vma != nullptr && PageAnon(p)) check_anon_rmap(mm, vma, va, pfn, p);
+  }
+
+  // An anonymous page mapped at va of vma must be found again from its anon_vma
+  // (rmap_walk_anon over the anon_vma chains): vma is chained to the page's anon_vma and
+  // the page's index puts it at va.
+  void check_anon_rmap(mm_struct* mm, vm_area_struct* vma, unsigned long va, unsigned long pfn,
+                       const page* p) {
+    if (vma->anon_vma == nullptr) {
+      fail("mm %p: va %#lx maps anon pfn %#lx but its VMA has no anon_vma",
+           static_cast<void*>(mm), va, pfn);
+      return;
+    }
+    struct Want {
+      vm_area_struct* vma;
+      unsigned long va;
+      bool found;
+    } want{vma, va, false};
+    rmap_walk_anon(
+        const_cast<page*>(p),
+        [](folio*, vm_area_struct* v, unsigned long address, void* arg) {
+          Want* w = static_cast<Want*>(arg);
+          if (v == w->vma && address == w->va) w->found = true;
+          return !w->found;
+        },
+        &want);
+    if (!want.found)
+      fail("mm %p: anon pfn %#lx mapped at va %#lx is not found by rmap_walk_anon",
+           static_cast<void*>(mm), pfn, va);
   }
 
   // What the PTE maps must be what its VMA can map.

@@ -334,7 +334,7 @@ inline pgoff_t linear_page_index(const vm_area_struct* vma, unsigned long addres
 
 // ---- VMA objects and rmap helpers (mm/vma_init.c, mm/vma.c, mm/rmap.c) ----
 vm_area_struct* vm_area_alloc(mm_struct* mm);        // zeroed, vm_mm set; null on failure
-vm_area_struct* vm_area_dup(vm_area_struct* orig);   // a copy (no anon_vma link taken)
+vm_area_struct* vm_area_dup(vm_area_struct* orig);   // a copy (no anon_vma chains yet)
 void vm_area_free(vm_area_struct* vma);
 vm_area_struct* vma_prev(mm_struct* mm, vm_area_struct* vma);  // DEVIATION: no vma_iterator
 // Insert / remove a VMA in mm->mm_mt (the maple tree); the caller keeps map_count.
@@ -348,10 +348,18 @@ bool vma_wants_writenotify(vm_area_struct* vma, pgprot_t vm_page_prot);
 unsigned long calc_vm_prot_bits(unsigned long prot, unsigned long pkey);
 unsigned long calc_vm_flag_bits(file* file, unsigned long flags);
 void vm_stat_account(mm_struct* mm, vm_flags_t flags, long npages);
-// DEVIATION(rmap): no anon_vma_chain; VMAs share one anon_vma, counted in its refcount.
+// mm/rmap.c: the anon_vma tree. clone: dst joins every anon_vma src is chained to;
+// fork: that, plus a new anon_vma of its own (child of pvma's); unlink: leave them all,
+// freeing the ones left empty. 0 or -ENOMEM.
 int anon_vma_clone(vm_area_struct* dst, vm_area_struct* src);
 int anon_vma_fork(vm_area_struct* vma, vm_area_struct* pvma);
 void unlink_anon_vmas(vm_area_struct* vma);
+// mm/rmap.c: rmap_walk_anon (reduced): fn(f, vma, address, arg) for every VMA chained to
+// a mapped anon folio's anon_vma whose range covers the folio's index; stops when fn
+// returns false.
+void rmap_walk_anon(folio* f,
+                    bool (*fn)(folio* f, vm_area_struct* vma, unsigned long address, void* arg),
+                    void* arg);
 // mm/rmap.c (include/linux/rmap.h): fork's duplicate of one PTE mapping of an anon page;
 // -EBUSY when the page may be pinned and must be copied instead.
 int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* src_vma);

@@ -66,11 +66,29 @@ using folio = page;  // DEVIATION(mm_types): no large folios.
 inline folio* page_folio(page* p) { return p; }
 inline page* folio_page(folio* f, unsigned long n) { return f + n; }
 
-// The anon_vma: the root of reverse mapping for anonymous pages (mm/rmap.c, reduced).
+// include/linux/rmap.h: an anon_vma, where anonymous pages point (page->mapping). One is
+// made for a VMA's first anonymous fault; fork gives each child VMA a new one, whose
+// parent is the parent VMA's, so the pages a process COWs belong to it alone while
+// the pages it still shares stay findable from the parent's anon_vma.
 struct anon_vma {
-  anon_vma* root;
-  atomic_t refcount;
-  unsigned long num_active_vmas;
+  anon_vma* root;      // the first of this fork tree (Linux's lock lives there)
+  atomic_t refcount;   // 1 while its tree holds chains; +1 per descendant for the root
+  // DEVIATION(mm_types): no rwsem; the anon_vma lock is not modelled (nothing contends).
+  unsigned long num_children;     // anon_vmas whose parent this is (a root counts itself)
+  unsigned long num_active_vmas;  // VMAs whose ->anon_vma this is
+  anon_vma* parent;               // the anon_vma this one was forked from (root: itself)
+  // DEVIATION(mm_types): the anon_vma_chains linked to this anon_vma are a list (Linux:
+  // an interval tree keyed by the VMAs' page offsets, rb_root).
+  list_head rb_root;
+};
+
+// include/linux/rmap.h: one link between a VMA and an anon_vma its pages may belong to.
+// A VMA is on the chains of its own anon_vma and of every ancestor's it inherited.
+struct anon_vma_chain {
+  struct vm_area_struct* vma;
+  struct anon_vma* anon_vma;
+  list_head same_vma;  // on vma->anon_vma_chain, newest first
+  list_head rb;        // on anon_vma->rb_root (DEVIATION(mm_types): a list, see above)
 };
 
 // A contiguous range of one address space with one set of permissions and one backing.
@@ -80,6 +98,8 @@ struct vm_area_struct {
   mm_struct* vm_mm;        // the address space it belongs to
   pgprot_t vm_page_prot;   // PTE bits for pages mapped here (from the protection map)
   vm_flags_t vm_flags;     // VM_* flags, see mm/mm.h
+  // Serialised by mmap_lock and the anon_vma lock: every anon_vma_chain of this VMA.
+  list_head anon_vma_chain;
   struct anon_vma* anon_vma;      // set on the first anonymous fault (anon_vma_prepare)
   const vm_operations_struct* vm_ops;  // null for anonymous memory
   unsigned long vm_pgoff;  // offset in the file (or vm_start >> PAGE_SHIFT for anon)

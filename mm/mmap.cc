@@ -330,11 +330,12 @@ static unsigned long mmap_region(file* file, unsigned long addr, unsigned long l
   // i_mmap, so a racing truncation cannot miss their pages).
   vms_clean_up_area(&vms);
 
-  // Anonymous private memory may extend a neighbour; file and shmem VMAs never merge.
-  if (file == nullptr && !(vm_flags & VM_SHARED))
-    vma = vma_merge_new_range(mm, prev, next, addr, end, vm_flags, file, pgoff);
-  else
-    vma = nullptr;
+  // Attempt to extend a neighbour (same flags, same file at the next offset, or
+  // anonymous memory with a compatible anon_vma); a file mapping merged this way is
+  // not ->mmap'ed again: the neighbour already was. (New shmem never merges: its file
+  // does not exist yet.)
+  vma = nullptr;
+  if (prev || next) vma = vma_merge_new_range(mm, prev, next, addr, end, vm_flags, file, pgoff);
   if (vma == nullptr) {
     vma = vm_area_alloc(mm);
     if (vma == nullptr) {
@@ -406,7 +407,8 @@ unsigned long do_mmap(file* file, unsigned long addr, unsigned long len, unsigne
   if (!(flags & MAP_FIXED)) {
     // round_hint_to_min
     addr &= PAGE_MASK;
-    if (addr && addr < kst().mmap_min_addr) addr = (kst().mmap_min_addr + PAGE_SIZE - 1) & PAGE_MASK;  // PAGE_ALIGN
+    if (addr && addr < kst().mmap_min_addr)
+      addr = (kst().mmap_min_addr + PAGE_SIZE - 1) & PAGE_MASK;  // PAGE_ALIGN
   }
   unsigned long aligned = (len + PAGE_SIZE - 1) & PAGE_MASK;
   if (aligned == 0 || aligned < len) return tc.ret(static_cast<unsigned long>(-ENOMEM));

@@ -67,6 +67,9 @@ struct list_head {
 };
 inline void INIT_LIST_HEAD(list_head* list) { list->next = list->prev = list; }
 inline bool list_empty(const list_head* head) { return head->next == head; }
+inline bool list_is_singular(const list_head* head) {
+  return !list_empty(head) && head->next == head->prev;
+}
 inline void __list_add(list_head* n, list_head* prev, list_head* next) {
   next->prev = n;
   n->next = next;

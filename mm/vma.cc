@@ -1,8 +1,9 @@
 // mm/vma.cc: VMA objects, splitting, merging and the munmap machinery.
 //
-// Port of mm/vma.c (6.12: __split_vma, split_vma, vma_merge_new_range,
-// vma_merge_existing_range, vma_modify_flags, vms_gather_munmap_vmas,
-// vms_complete_munmap_vmas, do_vmi_align_munmap, do_vmi_munmap, remove_vma,
+// Port of mm/vma.c (6.12: __split_vma, split_vma, vma_modify_flags; the merge rules
+// at 6.18: is_mergeable_vma, is_mergeable_anon_vma with vma_had_uncowed_parents,
+// can_merge_remove_vma, dup_anon_vma, vma_merge_new_range, vma_merge_existing_range;
+// 6.12: vms_gather_munmap_vmas, vms_complete_munmap_vmas, do_vmi_align_munmap, do_vmi_munmap, remove_vma,
 // vma_link_file / __vma_link_file, unlink_file_vma / __remove_shared_vm_struct) and of
 // vm_area_alloc / vm_area_dup / vm_area_free (kernel/fork.c before 6.15, mm/vma_init.c
 // after).
@@ -13,8 +14,8 @@
 //  - Detached VMAs of an munmap are kept in a vector, not a second maple tree.
 //  - No VM accounting (vm_unacct_memory / security_vm_enough_memory) and no RLIMIT_AS
 //    (may_expand_vm always agrees); no mlock, no userfaultfd.
-//  - VMAs with vm_ops (file, shmem, special mappings) never merge (Linux merges file VMAs
-//    of the same file at matching offsets when the ops have no ->close).
+//  - The merge functions take their arguments directly (Linux: a vma_merge_struct), and
+//    a merge whose dup_anon_vma fails leaves the VMAs as they were (nothing to undo).
 //  - i_mmap is a list (mm/fs.h): linking a VMA appends it, dup_mmap inserts the child's
 //    copy right after the parent's.
 #include "mm/vma.h"
@@ -32,16 +33,18 @@ vm_area_struct* vm_area_alloc(mm_struct* mm) {
   vm_area_struct* vma = static_cast<vm_area_struct*>(kzalloc(sizeof(vm_area_struct), GFP_KERNEL));
   if (vma == nullptr) return nullptr;
   vma->vm_mm = mm;  // vma_init
+  INIT_LIST_HEAD(&vma->anon_vma_chain);
   return vma;
 }
 
-// kernel/fork.c: vm_area_dup. Copies every field, anon_vma and vm_file pointers included;
-// the caller links it (anon_vma_clone / anon_vma_fork, a file reference and i_mmap) or
-// clears them.
+// kernel/fork.c: vm_area_dup. Copies every field, anon_vma and vm_file pointers included,
+// but not the anon_vma chains; the caller links it (anon_vma_clone / anon_vma_fork, a
+// file reference and i_mmap) or clears them.
 vm_area_struct* vm_area_dup(vm_area_struct* orig) {
   vm_area_struct* vma = static_cast<vm_area_struct*>(kmalloc(sizeof(vm_area_struct), GFP_KERNEL));
   if (vma == nullptr) return nullptr;
   *vma = *orig;
+  INIT_LIST_HEAD(&vma->anon_vma_chain);
   return vma;
 }
 
@@ -133,8 +136,12 @@ static int __split_vma(mm_struct* mm, vm_area_struct* vma, unsigned long addr, i
     n->vm_start = addr;
     n->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
   }
-  n->anon_vma = nullptr;
-  anon_vma_clone(n, vma);
+  // n shares vma's anon_vma (copied above) and joins all of its chains.
+  int err = anon_vma_clone(n, vma);
+  if (err) {
+    vm_area_free(n);
+    return err;
+  }
   if (n->vm_file) get_file(n->vm_file);
   if (n->vm_ops && n->vm_ops->open) n->vm_ops->open(n);
   if (new_below)
@@ -156,41 +163,75 @@ int split_vma(mm_struct* mm, vm_area_struct* vma, unsigned long addr, int new_be
 
 // ---- merging ----
 
-// mm/vma.c: is_mergeable_vma.
+// mm/vma.c: is_mergeable_vma. Same flags (but soft-dirty), same file (or none).
 static bool is_mergeable_vma(const vm_area_struct* vma, vm_flags_t vm_flags, const file* f) {
   if ((vma->vm_flags ^ vm_flags) & ~VM_SOFTDIRTY) return false;
   if (vma->vm_file != f) return false;
-  if (vma->vm_ops != nullptr) return false;  // no ->close to worry about: only anon merges
+  // anon_vma_name_eq. DEVIATION(vma): anon_name also names [stack] and special
+  // mappings here; a named VMA never merges.
   return vma->anon_name == nullptr;
 }
 
-// mm/vma.c: is_mergeable_anon_vma (without anon_vma chains any two are compatible when
-// one side has none).
-static bool is_mergeable_anon_vma(const anon_vma* a1, const anon_vma* a2) {
-  return a1 == nullptr || a2 == nullptr || a1 == a2;
+// mm/vma.c: vma_had_uncowed_parents. Chained to more than its own anon_vma: it was
+// forked and still shares its parent's anon_vmas. Merging it would spread the fork
+// tree's anon_vmas (and their lock) over more memory, so such VMAs do not merge with
+// ones that would have to adopt or give up an anon_vma.
+static bool vma_had_uncowed_parents(const vm_area_struct* vma) {
+  return vma && vma->anon_vma && !list_is_singular(&vma->anon_vma_chain);
 }
 
-// mm/vma.c: can_vma_merge_after. May `prev` absorb [prev->vm_end, ...) with these attributes?
+// mm/vma.c: is_mergeable_anon_vma. `tgt` (prev or next) would take over a range whose
+// anon_vma is src_anon, which belongs to `src` (the existing VMA; null for a new range).
+static bool is_mergeable_anon_vma(const vm_area_struct* tgt, const vm_area_struct* src,
+                                  const anon_vma* src_anon) {
+  const anon_vma* tgt_anon = tgt->anon_vma;
+  // Case 1: tgt would adopt src's anon_vma (dup_anon_vma).
+  if (!tgt_anon && src_anon) return !vma_had_uncowed_parents(src);
+  // Case 2: the range would use tgt's.
+  if (tgt_anon && !src_anon) return !vma_had_uncowed_parents(tgt);
+  // Case 3: they already share one (or neither has one).
+  return src_anon == tgt_anon;
+}
+
+// mm/vma.c: are_anon_vmas_compatible. prev, the range and next all become one VMA.
+static bool are_anon_vmas_compatible(const vm_area_struct* vma1, const vm_area_struct* vma2) {
+  return !vma1->anon_vma || !vma2->anon_vma || vma1->anon_vma == vma2->anon_vma;
+}
+
+// mm/vma.c: can_merge_remove_vma. A VMA with a ->close cannot silently disappear.
+static bool can_merge_remove_vma(const vm_area_struct* vma) {
+  return !vma->vm_ops || !vma->vm_ops->close;
+}
+
+// mm/vma.c: can_vma_merge_after (can_vma_merge_left). May `prev` absorb the range that
+// starts at its end, with these flags, file, anon_vma (of src) and first pgoff?
 static bool can_vma_merge_after(const vm_area_struct* prev, vm_flags_t flags, const file* f,
-                                const anon_vma* av, pgoff_t pgoff) {
-  return is_mergeable_vma(prev, flags, f) && is_mergeable_anon_vma(av, prev->anon_vma) &&
+                                const vm_area_struct* src, const anon_vma* av, pgoff_t pgoff) {
+  return is_mergeable_vma(prev, flags, f) && is_mergeable_anon_vma(prev, src, av) &&
          prev->vm_pgoff + vma_pages(prev) == pgoff;
 }
 
-// mm/vma.c: can_vma_merge_before. May `next` absorb [..., next->vm_start) whose pgoff ends
-// at pgoff_end?
+// mm/vma.c: can_vma_merge_before. May `next` absorb the range that ends at its start,
+// whose pgoff ends at pgoff_end?
 static bool can_vma_merge_before(const vm_area_struct* next, vm_flags_t flags, const file* f,
-                                 const anon_vma* av, pgoff_t pgoff_end) {
-  return is_mergeable_vma(next, flags, f) && is_mergeable_anon_vma(av, next->anon_vma) &&
+                                 const vm_area_struct* src, const anon_vma* av,
+                                 pgoff_t pgoff_end) {
+  return is_mergeable_vma(next, flags, f) && is_mergeable_anon_vma(next, src, av) &&
          next->vm_pgoff == pgoff_end;
 }
 
-// mm/vma.c: dup_anon_vma. `dst` grows over memory whose pages may belong to src's anon_vma.
-static void dup_anon_vma(vm_area_struct* dst, vm_area_struct* src) {
-  if (src->anon_vma && !dst->anon_vma) anon_vma_clone(dst, src);
+// mm/vma.c: dup_anon_vma. `dst` grows over memory whose pages may belong to src's
+// anon_vma: it takes that anon_vma and joins its chains. 0 or -ENOMEM.
+static int dup_anon_vma(vm_area_struct* dst, vm_area_struct* src) {
+  if (src->anon_vma && !dst->anon_vma) {
+    dst->anon_vma = src->anon_vma;
+    return anon_vma_clone(dst, src);
+  }
+  return 0;
 }
 
-// Drops a VMA that a merge swallowed (vma_complete's "remove" half).
+// Drops a VMA that a merge swallowed (vma_complete's "remove" half; anon_vma_merge
+// unlinks its chains: the survivor already has the same anon_vma).
 static void merge_remove_vma(mm_struct* mm, vm_area_struct* vma) {
   vma_iter_erase(mm, vma);
   unlink_anon_vmas(vma);
@@ -200,19 +241,23 @@ static void merge_remove_vma(mm_struct* mm, vm_area_struct* vma) {
   vm_area_free(vma);
 }
 
-// mm/vma.c
+// mm/vma.c: vma_merge_new_range. A new range [start, end) (no VMA yet, no anon_vma)
+// extends prev and/or next when they match.
 vm_area_struct* vma_merge_new_range(mm_struct* mm, vm_area_struct* prev, vm_area_struct* next,
                                     unsigned long start, unsigned long end, vm_flags_t flags,
                                     file* file, pgoff_t pgoff) {
   if (flags & VM_SPECIAL) return nullptr;
   pgoff_t pglen = (end - start) >> PAGE_SHIFT;
   bool can_merge_left = prev && prev->vm_end == start &&
-                        can_vma_merge_after(prev, flags, file, nullptr, pgoff);
+                        can_vma_merge_after(prev, flags, file, nullptr, nullptr, pgoff);
+  // can_vma_merge_right: when prev merges too, next is deleted, so it must allow that
+  // and its anon_vma must agree with prev's.
   bool can_merge_right = next && next->vm_start == end &&
-                         can_vma_merge_before(next, flags, file, nullptr, pgoff + pglen);
-  if (can_merge_left && can_merge_right &&
-      is_mergeable_anon_vma(prev->anon_vma, next->anon_vma)) {
-    dup_anon_vma(prev, next);
+                         can_vma_merge_before(next, flags, file, nullptr, nullptr, pgoff + pglen);
+  if (can_merge_right && can_merge_left)
+    can_merge_right = can_merge_remove_vma(next) && are_anon_vmas_compatible(prev, next);
+  if (can_merge_left && can_merge_right) {
+    if (dup_anon_vma(prev, next)) return nullptr;
     prev->vm_end = next->vm_end;
     merge_remove_vma(mm, next);
     trace_event("vma_merge", "both -> [%#lx,%#lx)", prev->vm_start, prev->vm_end);
@@ -232,7 +277,7 @@ vm_area_struct* vma_merge_new_range(mm_struct* mm, vm_area_struct* prev, vm_area
 }
 
 // mm/vma.c: vma_merge_existing_range. [start, end) of vma is to get newflags; merge it into
-// prev and/or next when they match. Null if no merge happened.
+// prev and/or next when they match. Null if no merge happened (or ERR_PTR(-ENOMEM)).
 static vm_area_struct* vma_merge_existing_range(mm_struct* mm, vm_area_struct* prev,
                                                 vm_area_struct* vma, unsigned long start,
                                                 unsigned long end, vm_flags_t newflags) {
@@ -245,17 +290,19 @@ static vm_area_struct* vma_merge_existing_range(mm_struct* mm, vm_area_struct* p
   pgoff_t pglen = (end - start) >> PAGE_SHIFT;
 
   bool merge_left = left_side && prev && prev->vm_end == start &&
-                    can_vma_merge_after(prev, newflags, vma->vm_file, vma->anon_vma, pgoff);
+                    can_vma_merge_after(prev, newflags, vma->vm_file, vma, vma->anon_vma, pgoff);
   bool merge_right = right_side && next && next->vm_start == end &&
-                     can_vma_merge_before(next, newflags, vma->vm_file, vma->anon_vma,
+                     can_vma_merge_before(next, newflags, vma->vm_file, vma, vma->anon_vma,
                                           pgoff + pglen);
-  if (merge_left && merge_right && !is_mergeable_anon_vma(prev->anon_vma, next->anon_vma))
-    merge_right = false;
+  if (merge_left && merge_right && !are_anon_vmas_compatible(prev, next)) merge_right = false;
   if (!merge_left && !merge_right) return nullptr;
+  // Removing vma entirely must be allowed; removing next too, or only prev merges.
+  if (left_side && right_side && !can_merge_remove_vma(vma)) return nullptr;
+  if (merge_left && merge_right && !can_merge_remove_vma(next)) merge_right = false;
 
   if (merge_left && merge_right) {
     // prev extends over vma and next; both are deleted.
-    dup_anon_vma(prev, next->anon_vma ? next : vma);
+    if (dup_anon_vma(prev, next->anon_vma ? next : vma)) return ERR_PTR<vm_area_struct>(-ENOMEM);
     prev->vm_end = next->vm_end;
     merge_remove_vma(mm, vma);
     merge_remove_vma(mm, next);
@@ -263,7 +310,7 @@ static vm_area_struct* vma_merge_existing_range(mm_struct* mm, vm_area_struct* p
     return prev;
   }
   if (merge_left) {
-    dup_anon_vma(prev, vma);
+    if (dup_anon_vma(prev, vma)) return ERR_PTR<vm_area_struct>(-ENOMEM);
     prev->vm_end = end;
     if (right_side)
       merge_remove_vma(mm, vma);
@@ -273,7 +320,7 @@ static vm_area_struct* vma_merge_existing_range(mm_struct* mm, vm_area_struct* p
     return prev;
   }
   // merge_right
-  dup_anon_vma(next, vma);
+  if (dup_anon_vma(next, vma)) return ERR_PTR<vm_area_struct>(-ENOMEM);
   if (left_side)
     merge_remove_vma(mm, vma);
   else
@@ -287,7 +334,7 @@ static vm_area_struct* vma_merge_existing_range(mm_struct* mm, vm_area_struct* p
 vm_area_struct* vma_modify_flags(mm_struct* mm, vm_area_struct* prev, vm_area_struct* vma,
                                  unsigned long start, unsigned long end, vm_flags_t newflags) {
   vm_area_struct* merged = vma_merge_existing_range(mm, prev, vma, start, end, newflags);
-  if (merged) return merged;
+  if (merged) return merged;  // the merged VMA, or ERR_PTR(-ENOMEM)
   if (vma->vm_start < start) {
     int err = split_vma(mm, vma, start, 1);
     if (err) return ERR_PTR<vm_area_struct>(err);
