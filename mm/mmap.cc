@@ -8,7 +8,10 @@
 // _install_special_mapping, exit_mmap, vm_stat_account), of dup_mmap (kernel/fork.c
 // until 6.14, mm/mmap.c since), of arch/x86/kernel/sys_x86_64.c
 // (arch_get_unmapped_area_topdown) and of arch/x86/mm/pgprot.c (the protection map,
-// vm_get_page_prot).
+// vm_get_page_prot). At 6.18: ksys_mmap_pgoff, round_hint_to_min and the mmap_min_addr
+// floor of unmapped_area/unmapped_area_topdown, the bottom-up fallback
+// (arch_get_unmapped_area, unmapped_area), do_mmap's MAP_SHARED_VALIDATE check,
+// special_mapping_split, dup_mmap's VM_WIPEONFORK.
 //
 // Deviations (grep "DEVIATION(mmap)"):
 //  - The top-down gap search walks the VMA tree downwards from mmap_base (the maple tree
