@@ -271,6 +271,9 @@ unsigned long get_unmapped_area(file* file, unsigned long addr, unsigned long le
 int do_munmap(mm_struct* mm, unsigned long start, size_t len);
 int vm_munmap(unsigned long start, size_t len);
 int do_mprotect_pkey(unsigned long start, size_t len, unsigned long prot, int pkey);
+// mm/madvise.c: madvise(2) on current's mm, the fork advice only (MADV_DONTFORK,
+// MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK); 0 or a negative errno.
+int do_madvise(unsigned long start, size_t len_in, int behavior);
 inline bool IS_ERR_VALUE(unsigned long x) { return x >= static_cast<unsigned long>(-MAX_ERRNO); }
 
 // mm/memory.c (6.5+): mmap_lock held for reading and the VMA containing addr, or null

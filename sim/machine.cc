@@ -318,6 +318,15 @@ SysResult Machine::Mprotect(int pid, uint64_t addr, uint64_t len, int prot) {
   return FromKernel(kernel::do_mprotect_pkey(addr, len, IntArg(prot), -1));
 }
 
+SysResult Machine::Madvise(int pid, uint64_t addr, uint64_t len, int advice) {
+  kernel::kernel_state_scope scope(ks_.get());
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr) return Errno(ESRCH);
+  if (t->mm == nullptr) return Errno(EINVAL);
+  RunAs(t);
+  return FromKernel(kernel::do_madvise(addr, len, advice));
+}
+
 SysResult Machine::ProcessVmRaw(int pid, int target, uint64_t lvec, uint64_t liovcnt,
                                 uint64_t rvec, uint64_t riovcnt, uint64_t flags, bool write) {
   kernel::kernel_state_scope scope(ks_.get());

@@ -120,6 +120,9 @@ class Machine {
                  uint64_t off = 0);
   SysResult Munmap(int pid, uint64_t addr, uint64_t len);
   SysResult Mprotect(int pid, uint64_t addr, uint64_t len, int prot);
+  // madvise(2); only the fork advice (MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK,
+  // MADV_KEEPONFORK) is modelled, any other is EINVAL.
+  SysResult Madvise(int pid, uint64_t addr, uint64_t len, int advice);
   // Raw forms: the array pointers are user virtual addresses in pid's memory.
   SysResult ProcessVmReadv(int pid, int target, uint64_t lvec, uint64_t liovcnt, uint64_t rvec,
                            uint64_t riovcnt, uint64_t flags);

@@ -40,9 +40,9 @@ TEST(ForkTest, SpawnedProcessHasAStackAndNothingElse) {
   EXPECT_EQ(k.DebugVm(), "");
 }
 
-// dup_mmap and VM_WIPEONFORK (madvise(MADV_WIPEONFORK) is not ported: the flag is set
-// on the VMA directly): the child's copy of the VMA is empty (no anon_vma, no PTEs, reads
-// as zeros), the parent keeps its data, and a VMA without the flag is still shared COW.
+// dup_mmap and VM_WIPEONFORK (set by madvise(MADV_WIPEONFORK)): the child's copy of the
+// VMA is empty (no anon_vma, no PTEs, reads as zeros), the parent keeps its data, and a
+// VMA without the flag is still shared COW.
 TEST(ForkTest, WipeOnForkGivesTheChildEmptyMemory) {
   BootedKernel k;
   task_struct* p = k.Spawn("p");
@@ -52,7 +52,9 @@ TEST(ForkTest, WipeOnForkGivesTheChildEmptyMemory) {
   ASSERT_EQ(k.Mmap(p, b, PAGE_SIZE, rw, fixed), b);
   ASSERT_TRUE(k.UserStore(p, a, 0x1111).ok());
   ASSERT_TRUE(k.UserStore(p, b, 0x2222).ok());
-  vma_lookup(p->mm, a)->vm_flags |= VM_WIPEONFORK;
+  k.RunAs(p);
+  ASSERT_EQ(do_madvise(a, PAGE_SIZE, MADV_WIPEONFORK), 0);
+  ASSERT_TRUE(vma_lookup(p->mm, a)->vm_flags & VM_WIPEONFORK);
   task_struct* c = k.Fork(p);
   ASSERT_NE(c, nullptr);
   vm_area_struct* cv = vma_lookup(c->mm, a);

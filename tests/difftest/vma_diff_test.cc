@@ -43,7 +43,7 @@ constexpr uint64_t kFilePages = 16;
 constexpr int kRW = PROT_READ | PROT_WRITE;
 constexpr int kAnon = MAP_PRIVATE | MAP_ANONYMOUS;
 
-enum class Op { kMmap, kMprotect, kMunmap, kStore, kFork, kDropRawio, kCount };
+enum class Op { kMmap, kMprotect, kMunmap, kStore, kFork, kDropRawio, kCount, kMadvise, kLoad };
 
 struct Step {
   Op op;
@@ -76,6 +76,8 @@ Step Fork() { return {Op::kFork}; }
 // Drop CAP_SYS_RAWIO from the permitted and effective sets (capset(2)).
 Step DropRawio() { return {Op::kDropRawio}; }
 Step Count(uint64_t a, uint64_t l) { return {Op::kCount, a, l}; }
+Step Madvise(uint64_t a, uint64_t l, int advice) { return {Op::kMadvise, a, l, advice}; }
+Step Load(uint64_t a) { return {Op::kLoad, a}; }  // the byte at a (mapped and readable)
 Step Vvar(Step s, bool whole = false) {
   s.vvar = true;
   s.vvar_len = whole;
@@ -90,7 +92,7 @@ struct Result {
 
 std::string Show(const Step& s) {
   static const char* const kNames[] = {"mmap", "mprotect", "munmap", "store",
-                                       "fork", "drop-rawio", "count"};
+                                       "fork", "drop-rawio", "count", "madvise", "load"};
   return absl::StrFormat("%s%s addr=%#x len=%#x prot=%#x flags=%#x%s", kNames[int(s.op)],
                          s.vvar ? "(vvar)" : "", s.addr, s.len, s.prot, s.flags,
                          s.file ? absl::StrFormat(" file off=%#x", s.off) : "");
@@ -178,8 +180,14 @@ void HostRunSteps(const std::vector<Step>& steps, int fd, int out) {
       case Op::kCount:
         ret = HostCount(a, a + l);
         break;
+      case Op::kMadvise:
+        ret = madvise(reinterpret_cast<void*>(a), l, s.prot);
+        break;
+      case Op::kLoad:
+        ret = *reinterpret_cast<volatile uint8_t*>(a);
+        break;
     }
-    if (ret == -1 && s.op != Op::kCount) {
+    if (ret == -1 && s.op != Op::kCount && s.op != Op::kLoad) {
       r = {-1, errno};
     } else {
       r = {ret, 0};
@@ -291,6 +299,14 @@ std::vector<Result> SimRun(const std::vector<Step>& steps, std::string* error) {
       case Op::kCount:
         r = {SimCount(m, pid, a, a + l), 0};
         break;
+      case Op::kMadvise:
+        r = m.Madvise(pid, a, l, s.prot);
+        break;
+      case Op::kLoad: {
+        sim::UserAccess u = m.Load(pid, a, 1);
+        r = u.ok ? sim::SysResult{u.bytes.at(0), 0} : sim::SysResult{-1, EFAULT};
+        break;
+      }
     }
     if (s.op == Op::kMmap && s.any_addr && r.ret != -1) r.ret = 0;
     out.push_back({r.ret, r.err});
@@ -343,7 +359,8 @@ TEST(VmaDiffTest, MprotectAccountAndMerge) {
   const uint64_t x = kBase, y = kBase + 0x100000;
   RunCase({Mmap(x, 2 * P, kRW, kAnon | MAP_FIXED), Mmap(x + 2 * P, P, PROT_READ, kAnon | MAP_FIXED),
            Mprotect(x, 2 * P, PROT_READ), Count(x, 3 * P), Mmap(y, 2 * P, kRW, kAnon | MAP_FIXED),
-           Store(y), Mmap(y + 2 * P, P, PROT_READ, kAnon | MAP_FIXED), Mprotect(y, 2 * P, PROT_READ),
+           Store(y), Mmap(y + 2 * P, P, PROT_READ, kAnon | MAP_FIXED),
+           Mprotect(y, 2 * P, PROT_READ),
            Count(y, 3 * P)});
 }
 
@@ -377,6 +394,24 @@ TEST(VmaDiffTest, FileMerge) {
            Mprotect(w + P, P, PROT_READ), Count(w, 2 * P), Mprotect(w + P, P, kRW),
            Count(w, 2 * P), Mmap(w + 2 * P, P, kRW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED),
            Count(w, 3 * P)});
+}
+
+// madvise's fork advice: MADV_WIPEONFORK (private anonymous only) gives the child zeros
+// there, MADV_DONTFORK leaves the range out of the child; both split the VMA and
+// merge back when undone; a hole is ENOMEM after the rest got the advice.
+TEST(VmaDiffTest, MadviseForkAdvice) {
+  const uint64_t x = kBase, y = kBase + 0x100000, z = kBase + 0x200000, s = kBase + 0x300000;
+  RunCase({Mmap(x, 3 * P, kRW, kAnon | MAP_FIXED), Store(x), Store(x + P), Store(x + 2 * P),
+           Madvise(x + P, P, MADV_WIPEONFORK), Count(x, 3 * P),
+           Madvise(x + 3 * P, P, MADV_WIPEONFORK),
+           Mmap(y, 2 * P, kRW, kAnon | MAP_FIXED), Store(y), Madvise(y, P, MADV_DONTFORK),
+           Count(y, 2 * P), Mmap(s, P, kRW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED),
+           Madvise(s, P, MADV_WIPEONFORK), Madvise(s, P, MADV_DONTFORK), Madvise(s, P, MADV_DOFORK),
+           MmapFile(z, P, kRW, MAP_PRIVATE | MAP_FIXED, 0), Madvise(z, P, MADV_WIPEONFORK),
+           Madvise(x, 3 * P, 12345), Madvise(x + 1, P, MADV_DOFORK), Madvise(x, 0, MADV_DOFORK),
+           Munmap(y + P, P), Madvise(y, 3 * P, MADV_DOFORK), Count(y, P),
+           Madvise(y, P, MADV_DONTFORK), Fork(), Load(x), Load(x + P), Load(x + 2 * P),
+           Count(x, 3 * P), Count(y, P), Madvise(x + P, P, MADV_KEEPONFORK), Count(x, 3 * P)});
 }
 
 // [vvar] cannot be split: munmap, mprotect or MAP_FIXED over a part of it is EINVAL.
