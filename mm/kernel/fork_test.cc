@@ -43,6 +43,16 @@ TEST(ForkTest, SpawnedProcessHasAStackAndNothingElse) {
 // dup_mmap and VM_WIPEONFORK (set by madvise(MADV_WIPEONFORK)): the child's copy of the
 // VMA is empty (no anon_vma, no PTEs, reads as zeros), the parent keeps its data, and a
 // VMA without the flag is still shared COW.
+// The anon_vma the page mapped at va of t belongs to.
+anon_vma* folio_anon_vma_of(task_struct* t, unsigned long va) {
+  pte_t* pte = mm_find_pte(t->mm, va);
+  if (pte == nullptr || !pte_present(*pte)) return nullptr;
+  page* pg = pfn_to_page(pte_pfn(*pte));
+  if (!PageAnon(pg)) return nullptr;
+  return reinterpret_cast<anon_vma*>(reinterpret_cast<unsigned long>(pg->mapping) &
+                                     ~PAGE_MAPPING_ANON);
+}
+
 TEST(ForkTest, WipeOnForkGivesTheChildEmptyMemory) {
   BootedKernel k;
   task_struct* p = k.Spawn("p");
@@ -70,6 +80,66 @@ TEST(ForkTest, WipeOnForkGivesTheChildEmptyMemory) {
   EXPECT_EQ(v, 0x2222u);
   ASSERT_TRUE(k.UserLoad(p, a, &v).ok());
   EXPECT_EQ(v, 0x1111u);
+  EXPECT_EQ(k.DebugVm(), "");
+}
+
+int ChainLength(vm_area_struct* vma) {
+  int n = 0;
+  for (list_head* l = vma->anon_vma_chain.next; l != &vma->anon_vma_chain; l = l->next) ++n;
+  return n;
+}
+
+// mm/rmap.c's anon_vma tree across fork: the child's VMA gets its own anon_vma (parent
+// and root: the parent VMA's) and is chained to both; its COW copy goes to its own
+// anon_vma; a grandchild chains to all three. Exits free every anon_vma and chain
+// (the slab count returns to where it was), the root last.
+TEST(ForkTest, AnonVmaTreeAcrossForks) {
+  BootedKernel k;
+  task_struct* p = k.Spawn("p");
+  const unsigned long a = 0x100000;
+  ASSERT_EQ(k.Mmap(p, a, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED),
+            a);
+  ASSERT_TRUE(k.UserStore(p, a, 1).ok());
+  vm_area_struct* pv = vma_lookup(p->mm, a);
+  anon_vma* root = pv->anon_vma;
+  ASSERT_NE(root, nullptr);
+  EXPECT_EQ(root->root, root);
+  EXPECT_EQ(root->parent, root);
+  EXPECT_EQ(root->num_children, 1u);  // itself
+  EXPECT_EQ(ChainLength(pv), 1);
+  const long slabs = k.ks()->slab_allocations;
+
+  task_struct* c = k.Fork(p);
+  ASSERT_NE(c, nullptr);
+  vm_area_struct* cv = vma_lookup(c->mm, a);
+  anon_vma* cav = cv->anon_vma;
+  ASSERT_NE(cav, nullptr);
+  EXPECT_NE(cav, root);
+  EXPECT_EQ(cav->parent, root);
+  EXPECT_EQ(cav->root, root);
+  EXPECT_EQ(root->num_children, 2u);
+  EXPECT_EQ(atomic_read(&root->refcount), 2);  // its own + the child's pin
+  EXPECT_EQ(ChainLength(cv), 2);
+  // The shared page still belongs to the root; the child's COW copy to its own.
+  EXPECT_EQ(folio_anon_vma_of(c, a), root);
+  ASSERT_TRUE(k.UserStore(c, a, 2).ok());
+  EXPECT_EQ(folio_anon_vma_of(c, a), cav);
+  EXPECT_EQ(folio_anon_vma_of(p, a), root);
+
+  task_struct* g = k.Fork(c);
+  ASSERT_NE(g, nullptr);
+  vm_area_struct* gv = vma_lookup(g->mm, a);
+  EXPECT_EQ(ChainLength(gv), 3);
+  EXPECT_EQ(gv->anon_vma->parent, cav);
+  EXPECT_EQ(gv->anon_vma->root, root);
+  EXPECT_EQ(k.DebugVm(), "");
+
+  k.ExitAndReap(g);
+  k.ExitAndReap(c);
+  EXPECT_EQ(root->num_children, 1u);
+  EXPECT_EQ(atomic_read(&root->refcount), 1);
+  EXPECT_EQ(k.ks()->slab_allocations, slabs);
   EXPECT_EQ(k.DebugVm(), "");
 }
 
