@@ -57,7 +57,7 @@ std::vector<std::string> Seeds() {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const char* ws = std::getenv("TEST_WORKSPACE");
   std::filesystem::path dir = std::filesystem::path(srcdir ? srcdir : ".") /
-                              (ws ? ws : "mmsim") / "sim/scenario/corpus";
+                              (ws ? ws : "mmsim") / "tests/scenarios";
   std::vector<std::filesystem::path> files;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) files.push_back(e.path());
