@@ -46,14 +46,6 @@ uint64_t FaultPolicy::failures(absl::string_view point) const {
   return it == points_.end() ? 0 : it->second.failures;
 }
 
-double FaultPolicy::NextUnit() {
-  uint64_t z = (rng_state_ += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  z ^= z >> 31;
-  return static_cast<double>(z >> 11) * (1.0 / 9007199254740992.0);
-}
-
 bool FaultPolicy::should_fail(const char* point, size_t /*size*/) {
   auto it = points_.find(absl::string_view(point));
   if (it == points_.end()) return false;

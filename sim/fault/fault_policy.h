@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "hw/splitmix64.h"
 #include "mm/fault_inject.h"
 
 namespace sim {
@@ -31,7 +32,7 @@ struct FaultSpec {
 
 class FaultPolicy final : public kernel::fault_injector {
  public:
-  explicit FaultPolicy(uint64_t seed) : rng_state_(seed) {}
+  explicit FaultPolicy(uint64_t seed) : rng_(seed) {}
 
   // Arms `point`. Fails with InvalidArgument for an unknown point or a bad spec.
   absl::Status Arm(absl::string_view point, const FaultSpec& spec);
@@ -52,10 +53,10 @@ class FaultPolicy final : public kernel::fault_injector {
     uint64_t calls = 0;
     uint64_t failures = 0;
   };
-  double NextUnit();  // uniform in [0, 1), splitmix64
+  double NextUnit() { return rng_.NextUnit(); }  // uniform in [0, 1)
 
   std::map<std::string, State, std::less<>> points_;
-  uint64_t rng_state_;
+  hw::SplitMix64 rng_;
 };
 
 }  // namespace sim
