@@ -59,7 +59,6 @@ Interpreter::~Interpreter() {
   if (machine_ != nullptr) {
     // Detach the observers before the machine shuts down (they die with us).
     machine_->kernel()->observer = nullptr;
-    machine_->kernel()->fault = nullptr;
     for (int i = 0; i < machine_->num_cpus(); ++i) machine_->cpu(i).set_observer(nullptr);
   }
 }
@@ -104,8 +103,6 @@ bool Interpreter::EnsureMachine(const SourcePos& pos) {
   if (!m.ok()) return Fail(pos, absl::StrCat("cannot boot the machine: ", m.status().message()));
   machine_ = std::move(*m);
   recorder_ = std::make_unique<TraceRecorder>(options_.trace);
-  faults_ = std::make_unique<FaultPolicy>(options_.machine.seed);
-  machine_->kernel()->fault = faults_.get();
   if (options_.trace != TraceLevel::kOff) {
     machine_->kernel()->observer = recorder_.get();
     for (int i = 0; i < machine_->num_cpus(); ++i) machine_->cpu(i).set_observer(recorder_.get());
@@ -464,11 +461,11 @@ bool Interpreter::Execute(const Statement& stmt, std::string* result) {
             return true;
           },
           [&](const FailStmt& s) {
-            FaultSpec spec;
+            kernel::fault_spec spec;
             spec.nth = s.nth.value_or(0);
             spec.times = s.times ? static_cast<int64_t>(*s.times) : 1;
             spec.probability = s.probability_ppb ? *s.probability_ppb / 1e9 : 1.0;
-            absl::Status st = faults_->Arm(s.point, spec);
+            absl::Status st = m.ArmFault(s.point, spec);
             if (!st.ok()) return Fail(pos, absl::StrCat("expected a fault point: ", st.message()));
             return true;
           },

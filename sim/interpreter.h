@@ -20,7 +20,6 @@
 #include <ostream>
 #include <string>
 
-#include "sim/fault/fault_policy.h"
 #include "sim/machine.h"
 #include "sim/scenario/ast.h"
 #include "sim/trace/recorder.h"
@@ -86,7 +85,6 @@ class Interpreter {
   std::ostream& err_;
   std::unique_ptr<Machine> machine_;
   std::unique_ptr<TraceRecorder> recorder_;
-  std::unique_ptr<FaultPolicy> faults_;
   std::map<std::string, int> pids_;
   std::map<std::string, int> files_;  // `file` names -> Machine::CreateFile descriptors
   LastResult last_;

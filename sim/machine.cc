@@ -14,6 +14,7 @@
 #include "mm/arch/x86/fault.h"
 #include "mm/arch/x86/ptrace.h"
 #include "mm/debug_vm.h"
+#include "mm/fault_inject.h"
 #include "mm/fs.h"
 #include "mm/kernel/task.h"
 #include "mm/lib/uio.h"
@@ -85,6 +86,7 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
   {
     kernel::kernel_state_scope scope(m->ks_.get());
     ret = kernel::start_kernel(m->ks_.get());
+    if (ret == 0) kernel::fault_inject_seed(config.seed);
   }
   m->booted_ = true;  // even a failed boot is shut down by the destructor
   if (ret != 0)
@@ -597,6 +599,45 @@ absl::StatusOr<std::vector<uint8_t>> Machine::PeekUser(int pid, uint64_t addr, u
 
 int Machine::DebugVmCheck(std::string* report) {
   return kernel::debug_vm_check(ks_.get(), report, /*expect_no_pins=*/true);
+}
+
+absl::Status Machine::ArmFault(absl::string_view point, const kernel::fault_spec& spec) {
+  const std::string name(point);
+  if (kernel::fault_point_by_name(name.c_str()) < 0)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown fault point '", point, "'; expected one of: ",
+        absl::StrJoin(kernel::fault_point_names, ", ")));
+  if (!(spec.probability >= 0.0 && spec.probability <= 1.0))
+    return absl::InvalidArgumentError("probability must be between 0 and 1");
+  if (spec.times == 0 || spec.times < -1)
+    return absl::InvalidArgumentError("times must be a positive count or -1 (unlimited)");
+  kernel::kernel_state_scope scope(ks_.get());
+  if (kernel::fault_inject_arm(name.c_str(), spec) != 0)
+    return absl::InternalError(absl::StrCat("fault_inject_arm refused ", point));
+  return absl::OkStatus();
+}
+
+void Machine::DisarmFault(absl::string_view point) {
+  const std::string name(point);
+  kernel::kernel_state_scope scope(ks_.get());
+  if (kernel::fault_point_by_name(name.c_str()) >= 0) kernel::fault_inject_disarm(name.c_str());
+}
+
+void Machine::DisarmFaults() {
+  kernel::kernel_state_scope scope(ks_.get());
+  kernel::fault_inject_disarm(nullptr);
+}
+
+uint64_t Machine::FaultCalls(absl::string_view point) {
+  const std::string name(point);
+  kernel::kernel_state_scope scope(ks_.get());
+  return kernel::fault_inject_calls(name.c_str());
+}
+
+uint64_t Machine::FaultFailures(absl::string_view point) {
+  const std::string name(point);
+  kernel::kernel_state_scope scope(ks_.get());
+  return kernel::fault_inject_failures(name.c_str());
 }
 
 }  // namespace sim
