@@ -238,7 +238,9 @@ TEST(MapsFormat, SimLinesMatchTheHostLayoutForTheSameMappings) {
     EXPECT_EQ(f->perms, h->second.perms) << line;
     EXPECT_EQ(f->offset, h->second.offset) << line;
     EXPECT_EQ(f->name.empty(), h->second.name.empty()) << line << "\nhost: " << h->second.name;
-    if (!f->name.empty()) EXPECT_EQ(h->second.name, host.path());
+    if (!f->name.empty()) {
+      EXPECT_EQ(h->second.name, host.path());
+    }
     EXPECT_EQ(f->inode == 0, h->second.inode == 0) << line;
   }
   EXPECT_TRUE(saw_stack);
