@@ -39,10 +39,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/types/span.h"
 #include "gtest/gtest.h"
+#include "hw/pattern.h"
 #include "mm/fault_inject.h"
 #include "mm/kernel.h"
 #include "mm/mm.h"
-#include "hw/pattern.h"
+#include "mm/pagewalk.h"
 #include "sim/machine.h"
 #include "sim/scenario/errno_names.h"
 
@@ -356,15 +357,7 @@ class PvmFixture {
     kernel::task_struct* t = m().FindTask(pid);
     if (t == nullptr || t->mm == nullptr) return std::nullopt;
     kernel::kernel_state_scope scope(m().kernel());
-    kernel::pgd_t* pgd = kernel::pgd_offset(t->mm, addr);
-    kernel::p4d_t* p4d = kernel::p4d_offset(pgd, addr);
-    if (kernel::p4d_none(*p4d) || !kernel::p4d_present(*p4d)) return std::nullopt;
-    kernel::pud_t* pud = kernel::pud_offset(p4d, addr);
-    if (kernel::pud_none(*pud) || !kernel::pud_present(*pud) || kernel::pud_leaf(*pud)) {
-      return std::nullopt;
-    }
-    kernel::pmd_t* pmd = kernel::pmd_offset(pud, addr);
-    kernel::pte_t* pte = kernel::pte_offset_map(pmd, addr);
+    kernel::pte_t* pte = kernel::mm_find_pte(t->mm, addr);
     if (pte == nullptr) return std::nullopt;
     return kernel::ptep_get(pte);
   }
