@@ -293,24 +293,25 @@ SysResult Machine::SyncFile(int fd) {
 absl::StatusOr<std::vector<uint8_t>> Machine::ReadFile(int fd) {
   kernel::file* f = FileOf(fd);
   if (f == nullptr) return absl::NotFoundError(absl::StrFormat("no file descriptor %d", fd));
-  // The page cache and the backing store are host structures: no scope needed.
-  const kernel::loff_t size = kernel::i_size_read(kernel::file_inode(f));
-  std::vector<uint8_t> out(static_cast<size_t>(size));
   // Read without the accessed-marking of read(2): a check must not change what it checks.
-  kernel::inode* inode = kernel::file_inode(f);
-  for (size_t done = 0; done < out.size();) {
-    const kernel::pgoff_t index = done >> kernel::PAGE_SHIFT;
-    const size_t n = std::min<size_t>(out.size() - done, kernel::PAGE_SIZE);
-    auto cached = f->f_mapping->i_pages.find(index);
-    if (cached != f->f_mapping->i_pages.end()) {
-      std::memcpy(&out[done], kernel::folio_address(cached->second), n);
-    } else {
-      auto block = inode->i_disk.find(index);
-      if (block != inode->i_disk.end()) std::memcpy(&out[done], block->second.data(), n);
+  return Inspect([&](const kernel::kernel_state&) {
+    const kernel::loff_t size = kernel::i_size_read(kernel::file_inode(f));
+    std::vector<uint8_t> out(static_cast<size_t>(size));
+    kernel::inode* inode = kernel::file_inode(f);
+    for (size_t done = 0; done < out.size();) {
+      const kernel::pgoff_t index = done >> kernel::PAGE_SHIFT;
+      const size_t n = std::min<size_t>(out.size() - done, kernel::PAGE_SIZE);
+      auto cached = f->f_mapping->i_pages.find(index);
+      if (cached != f->f_mapping->i_pages.end()) {
+        std::memcpy(&out[done], kernel::folio_address(cached->second), n);
+      } else {
+        auto block = inode->i_disk.find(index);
+        if (block != inode->i_disk.end()) std::memcpy(&out[done], block->second.data(), n);
+      }
+      done += n;
     }
-    done += n;
-  }
-  return out;
+    return out;
+  });
 }
 
 SysResult Machine::Munmap(int pid, uint64_t addr, uint64_t len) {

@@ -103,7 +103,12 @@ TEST(MachineEntryTest, EveryPublicMethodLeavesNoScopeInstalled) {
   EXPECT_NO_SCOPE_AFTER(mc.WriteFile(*fd, 4096, std::vector<uint8_t>{9}));
   EXPECT_NO_SCOPE_AFTER(mc.SyncFile(*fd));
   EXPECT_NO_SCOPE_AFTER(mc.Truncate(*fd, 4096));
-  EXPECT_NO_SCOPE_AFTER(mc.ReadFile(*fd));
+  EXPECT_NO_SCOPE_AFTER(mc.WriteFile(*fd, 0, std::vector<uint8_t>{4, 5}));
+  absl::StatusOr<std::vector<uint8_t>> contents = mc.ReadFile(*fd);  // page 0 is cached
+  EXPECT_EQ(kernel::kst_or_null(), nullptr) << "ReadFile";
+  ASSERT_TRUE(contents.ok());
+  EXPECT_EQ(contents->size(), 4096u);
+  EXPECT_EQ(std::vector<uint8_t>(contents->begin(), contents->begin() + 4), std::vector<uint8_t>({4, 5, 3, 0}));
   std::string report;
   EXPECT_NO_SCOPE_AFTER(mc.DebugVmCheck(&report));
   EXPECT_NO_SCOPE_AFTER(mc.DebugVmCheck(&report, kernel::debug_vm_options{}));

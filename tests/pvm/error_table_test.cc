@@ -430,7 +430,7 @@ TEST_P(ErrorTable, Step6_KmallocFailureIsEnomem) {
     PointInjector failslab("failslab");
     sim::SysResult r;
     {
-      ScopedInjector scope(m().kernel(), &failslab);
+      ScopedInjector scope(m(), &failslab);
       r = DoRaw(row.lvec, row.liovcnt, row.rvec, row.riovcnt);
     }
     EXPECT_TRUE(Fails(r, ENOMEM));
@@ -446,7 +446,7 @@ TEST_P(ErrorTable, Step6_KmallocFailureComesBeforePidLookup) {
   PointInjector failslab("failslab");
   sim::SysResult r;
   {
-    ScopedInjector scope(m().kernel(), &failslab);
+    ScopedInjector scope(m(), &failslab);
     r = DoRaw(l1, 1, r17, 1, 0, -1);
   }
   EXPECT_TRUE(Fails(r, ENOMEM));
@@ -462,7 +462,7 @@ TEST_P(ErrorTable, Step6_SmallCallsDoNotKmalloc) {
   PointInjector failslab("failslab");
   sim::SysResult r;
   {
-    ScopedInjector scope(m().kernel(), &failslab);
+    ScopedInjector scope(m(), &failslab);
     r = DoRaw(l1, 1, r1, 1);
   }
   EXPECT_TRUE(Returns(r, kPairLen));
@@ -476,7 +476,7 @@ TEST_P(ErrorTable, Step6_SmallCallsDoNotKmalloc) {
 TEST_P(ErrorTable, Step7_InvalidPidIsEsrch) {
   const IovList local = {{L, kPairLen}}, remote = {{R, kPairLen}};
   ASSERT_EQ(m().FindTask(31337), nullptr) << "pick another unused pid";
-  for (int pid : {0, -1, INT_MIN, 31337, ks().pid_max + 1, INT_MAX}) {
+  for (int pid : {0, -1, INT_MIN, 31337, m().Inspect([](const kernel::kernel_state& ks) { return ks.pid_max; }) + 1, INT_MAX}) {
     SCOPED_TRACE(pid);
     EXPECT_TRUE(Fails(DoPid(pid, local, remote), ESRCH));
   }
@@ -643,7 +643,7 @@ TEST_P(ErrorTable, Step8_NonDumpableTarget) {
 // Row (note): a root -> uid setuid makes a process non-dumpable while suid_dumpable = 0, so a
 // caller with the new uid and no capabilities gets EPERM.
 TEST_P(ErrorTable, Step8_SetuidFromRootMakesTargetNonDumpable) {
-  ASSERT_EQ(ks().suid_dumpable, 0);
+  ASSERT_EQ(*m().Sysctl("fs.suid_dumpable"), 0);
   auto setuid = [this](int /*c*/, int t) {
     EXPECT_TRUE(Returns(m().SetResGid(t, 1000, 1000, 1000), 0));
     EXPECT_TRUE(Returns(m().SetResUid(t, 1000, 1000, 1000), 0));
@@ -708,18 +708,13 @@ TEST_P(ErrorTable, Step8_FatalSignalWaitingForExecUpdateLockIsEintr) {
   const IovList local = {{L, kPairLen}}, remote = {{R, kPairLen}};
   const uint64_t lvec = PlaceIovecs(local), rvec = PlaceIovecs(remote);
   sim::SysResult r;
-  {
-    kernel::kernel_state_scope scope(m().kernel());
-    kernel::down_write(&t->signal->exec_update_lock);
-  }
+  // The exec in progress is the target's own.
+  ASSERT_TRUE(m().RunInKernel(target_, [&] { kernel::down_write(&t->signal->exec_update_lock); }).ok());
   c->fatal_signal = true;
   r = reading() ? m().ProcessVmReadv(caller_, target_, lvec, 1, rvec, 1, 0)
                 : m().ProcessVmWritev(caller_, target_, lvec, 1, rvec, 1, 0);
   c->fatal_signal = false;
-  {
-    kernel::kernel_state_scope scope(m().kernel());
-    kernel::up_write(&t->signal->exec_update_lock);
-  }
+  ASSERT_TRUE(m().RunInKernel(target_, [&] { kernel::up_write(&t->signal->exec_update_lock); }).ok());
   CheckPins("call with a fatal signal pending");
   CheckVm("call with a fatal signal pending");
   EXPECT_TRUE(Fails(r, EINTR));
@@ -1101,13 +1096,13 @@ TEST_P(ErrorTable, Step9_OomDuringRemoteFault) {
   const uint64_t lvec = PlaceIovecs(local), rvec = PlaceIovecs(remote);
   {
     PointInjector oom("fail_fault", /*skip=*/0);
-    ScopedInjector scope(m().kernel(), &oom);
+    ScopedInjector scope(m(), &oom);
     EXPECT_TRUE(Fails(DoRaw(lvec, 1, rvec, 1), EFAULT)) << "OOM at the first page";
   }
   ExpectNothingMoved();
   {
     PointInjector oom("fail_fault", /*skip=*/2);
-    ScopedInjector scope(m().kernel(), &oom);
+    ScopedInjector scope(m(), &oom);
     EXPECT_TRUE(Returns(DoRaw(lvec, 1, rvec, 1), 2 * kPage)) << "persistent OOM at page 2";
   }
   ExpectMoved(local, remote, 2 * kPage);
@@ -1121,7 +1116,7 @@ TEST_P(ErrorTable, Step9_TransientOomIsRetriedByTheNextBatch) {
   const uint64_t lvec = PlaceIovecs(local), rvec = PlaceIovecs(remote);
   PointInjector oom("fail_fault", /*skip=*/2, /*times=*/1);
   {
-    ScopedInjector scope(m().kernel(), &oom);
+    ScopedInjector scope(m(), &oom);
     EXPECT_TRUE(Returns(DoRaw(lvec, 1, rvec, 1), kPairLen));
   }
   EXPECT_EQ(oom.failures(), 1);
@@ -1135,13 +1130,13 @@ TEST_P(ErrorTable, Step9_PinErrorIsCollapsedToEfault) {
   const uint64_t lvec = PlaceIovecs(local), rvec = PlaceIovecs(remote);
   {
     PointInjector gup("fail_gup");
-    ScopedInjector scope(m().kernel(), &gup);
+    ScopedInjector scope(m(), &gup);
     EXPECT_TRUE(Fails(DoRaw(lvec, 1, rvec, 1), EFAULT));
   }
   ExpectNothingMoved();
   {
     PointInjector gup("fail_gup", /*skip=*/3);
-    ScopedInjector scope(m().kernel(), &gup);
+    ScopedInjector scope(m(), &gup);
     EXPECT_TRUE(Returns(DoRaw(lvec, 1, rvec, 1), 3 * kPage));
   }
   ExpectMoved(local, remote, 3 * kPage);

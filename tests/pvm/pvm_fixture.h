@@ -193,18 +193,17 @@ class PointInjector final : public kernel::fault_injector {
   int passes_ = 0, failures_ = 0;
 };
 
-// Installs `f` as the machine's fault injector (kst().fault) for the scope's lifetime.
+// Installs `f` as the machine's fault injector (Machine::SetFaultInjector) for the scope's
+// lifetime.
 class ScopedInjector {
  public:
-  ScopedInjector(kernel::kernel_state* ks, kernel::fault_injector* f) : ks_(ks), prev_(ks->fault) {
-    ks_->fault = f;
-  }
-  ~ScopedInjector() { ks_->fault = prev_; }
+  ScopedInjector(sim::Machine& m, kernel::fault_injector* f) : m_(m), prev_(m.SetFaultInjector(f)) {}
+  ~ScopedInjector() { m_.SetFaultInjector(prev_); }
   ScopedInjector(const ScopedInjector&) = delete;
   ScopedInjector& operator=(const ScopedInjector&) = delete;
 
  private:
-  kernel::kernel_state* ks_;
+  sim::Machine& m_;
   kernel::fault_injector* prev_;
 };
 
@@ -246,8 +245,7 @@ class PvmFixture {
   }
 
   sim::Machine& m() { return *machine_; }
-  kernel::kernel_state& ks() { return *machine_->kernel(); }
-  long vmstat(kernel::vm_stat_item item) { return machine_->kernel()->vm_stat[item]; }
+  long vmstat(kernel::vm_stat_item item) { return machine_->vmstat(item); }
 
   // ---- the whole-machine checks ----
 
@@ -381,25 +379,26 @@ class PvmFixture {
   std::optional<kernel::pte_t> LookupPte(int pid, uint64_t addr) {
     kernel::task_struct* t = m().FindTask(pid);
     if (t == nullptr || t->mm == nullptr) return std::nullopt;
-    kernel::kernel_state_scope scope(m().kernel());
-    kernel::pgd_t* pgd = kernel::pgd_offset(t->mm, addr);
-    kernel::p4d_t* p4d = kernel::p4d_offset(pgd, addr);
-    if (kernel::p4d_none(*p4d) || !kernel::p4d_present(*p4d)) return std::nullopt;
-    kernel::pud_t* pud = kernel::pud_offset(p4d, addr);
-    if (kernel::pud_none(*pud) || !kernel::pud_present(*pud) || kernel::pud_leaf(*pud)) {
-      return std::nullopt;
-    }
-    kernel::pmd_t* pmd = kernel::pmd_offset(pud, addr);
-    kernel::pte_t* pte = kernel::pte_offset_map(pmd, addr);
-    if (pte == nullptr) return std::nullopt;
-    return kernel::ptep_get(pte);
+    return m().Inspect([&](const kernel::kernel_state&) -> std::optional<kernel::pte_t> {
+      kernel::pgd_t* pgd = kernel::pgd_offset(t->mm, addr);
+      kernel::p4d_t* p4d = kernel::p4d_offset(pgd, addr);
+      if (kernel::p4d_none(*p4d) || !kernel::p4d_present(*p4d)) return std::nullopt;
+      kernel::pud_t* pud = kernel::pud_offset(p4d, addr);
+      if (kernel::pud_none(*pud) || !kernel::pud_present(*pud) || kernel::pud_leaf(*pud)) {
+        return std::nullopt;
+      }
+      kernel::pmd_t* pmd = kernel::pmd_offset(pud, addr);
+      kernel::pte_t* pte = kernel::pte_offset_map(pmd, addr);
+      if (pte == nullptr) return std::nullopt;
+      return kernel::ptep_get(pte);
+    });
   }
   // 0: no VMA of pid contains addr; 1: an anonymous VMA does; 2: a file-backed one.
   int VmaKind(int pid, uint64_t addr) {
     kernel::task_struct* t = m().FindTask(pid);
     if (t == nullptr || t->mm == nullptr) return 0;
-    kernel::kernel_state_scope scope(m().kernel());
-    const kernel::vm_area_struct* vma = kernel::vma_lookup(t->mm, addr);
+    const kernel::vm_area_struct* vma =
+        m().Inspect([&](const kernel::kernel_state&) { return kernel::vma_lookup(t->mm, addr); });
     if (vma == nullptr) return 0;
     return vma->vm_file == nullptr ? 1 : 2;
   }
@@ -407,14 +406,13 @@ class PvmFixture {
   kernel::page* MappedPage(int pid, uint64_t addr) {
     const std::optional<kernel::pte_t> pte = LookupPte(pid, addr);
     if (!pte || !kernel::pte_present(*pte)) return nullptr;
-    kernel::kernel_state_scope scope(m().kernel());
-    return kernel::pte_page(*pte);
+    return m().Inspect([&](const kernel::kernel_state&) { return kernel::pte_page(*pte); });
   }
   bool MapsZeroPage(int pid, uint64_t addr) {
     const std::optional<kernel::pte_t> pte = LookupPte(pid, addr);
     if (!pte || !kernel::pte_present(*pte)) return false;
-    kernel::kernel_state_scope scope(m().kernel());
-    return kernel::is_zero_pfn(kernel::pte_pfn(*pte));
+    return m().Inspect(
+        [&](const kernel::kernel_state&) { return kernel::is_zero_pfn(kernel::pte_pfn(*pte)); });
   }
   // Resident anonymous pages of pid (RSS "anon", MM_ANONPAGES).
   long AnonRss(int pid) {
