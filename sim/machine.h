@@ -31,9 +31,9 @@
 // Nothing else above mm/ holds a scope or a kernel_state* (there is no accessor for one):
 // code that must run in the kernel passes a function to RunInKernel (as a task, on a
 // CPU) or Inspect (read-only, no task switch). Inside mm/, the unit-test fixture holds a
-// scope for a test's lifetime, and the few mm entry points that take a kernel_state*
-// (start_kernel's callers, kernel_shutdown, debug_vm_check) install their own. After any
-// public method returns, kernel::kst_or_null() is what it was before the call.
+// scope for a test's lifetime, and the mm entry points that take a kernel_state*
+// (kernel_shutdown, debug_vm_check) install their own. After any public method returns,
+// kernel::kst_or_null() is what it was before the call.
 //
 // The seam, and how the multi-CPU scheduler plugs in. Every public method that reaches the
 // kernel does so through one private template, Enter(task, cpu, body):
@@ -49,7 +49,11 @@
 // Enter queues body as a path of `task` on `cpu`, runs the scheduler until that path
 // finishes (other CPUs' paths interleave at preemption points inside the kernel), and
 // returns the path's result; SwitchTo inside a body becomes "the next path of this call"
-// on the same CPU. Callers (tests, the interpreter, views) do not change.
+// on the same CPU. The kernel's preemption points (lock acquire/release, each copied
+// page, each fault) reach the scheduler through kst(), which the scope already provides.
+// Enter(nullptr, ...) (Inspect, files, debug_vm) runs while no path is in flight, and a
+// user access (Store/Load) is a path of its task whose traps are kernel paths. Callers
+// (tests, the interpreter, views) do not change.
 #ifndef MMSIM_SIM_MACHINE_H_
 #define MMSIM_SIM_MACHINE_H_
 
