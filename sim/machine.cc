@@ -141,44 +141,44 @@ absl::StatusOr<int> Machine::CreateProcess(absl::string_view comm, const Process
   // posix_spawn: init clones a child sharing its mm (CLONE_VM | CLONE_VFORK), which
   // then execs a program with the given credentials.
   return Enter(init, -1, [&]() -> absl::StatusOr<int> {
-  kernel::kernel_clone_args args{};
-  args.flags = CLONE_VM | CLONE_VFORK;
-  args.exit_signal = SIGCHLD;
-  const kernel::pid_t pid = kernel::kernel_clone(&args);
-  if (pid < 0)
-    return absl::ResourceExhaustedError(absl::StrFormat("clone failed: errno %d", -pid));
-  task_struct* t = kernel::find_task_by_vpid(pid);
-  SwitchTo(t);
-  int ret = kernel::exec_mm_lite(kStackTop, kStackSize);
-  if (ret == 0) {
-    kernel::cred* c = kernel::prepare_creds();
-    if (c == nullptr) {
-      ret = -ENOMEM;
-    } else {
-      c->uid = creds.ruid;
-      c->euid = c->fsuid = creds.euid;
-      c->suid = creds.suid;
-      c->gid = creds.rgid;
-      c->egid = c->fsgid = creds.egid;
-      c->sgid = creds.sgid;
-      c->cap_permitted = c->cap_effective = kernel::kernel_cap_t{creds.caps & kernel::CAP_FULL_SET.val};
-      c->cap_inheritable = kernel::CAP_EMPTY_SET;
-      c->cap_ambient = kernel::CAP_EMPTY_SET;
-      c->cap_bset = kernel::CAP_FULL_SET;
-      kernel::commit_creds(c);
-      // Decided by exec, whatever commit_creds concluded from the id change.
-      kernel::set_dumpable(t->mm, creds.dumpable ? kernel::SUID_DUMP_USER
-                                                 : kernel::SUID_DUMP_DISABLE);
+    kernel::kernel_clone_args args{};
+    args.flags = CLONE_VM | CLONE_VFORK;
+    args.exit_signal = SIGCHLD;
+    const kernel::pid_t pid = kernel::kernel_clone(&args);
+    if (pid < 0)
+      return absl::ResourceExhaustedError(absl::StrFormat("clone failed: errno %d", -pid));
+    task_struct* t = kernel::find_task_by_vpid(pid);
+    SwitchTo(t);
+    int ret = kernel::exec_mm_lite(kStackTop, kStackSize);
+    if (ret == 0) {
+      kernel::cred* c = kernel::prepare_creds();
+      if (c == nullptr) {
+        ret = -ENOMEM;
+      } else {
+        c->uid = creds.ruid;
+        c->euid = c->fsuid = creds.euid;
+        c->suid = creds.suid;
+        c->gid = creds.rgid;
+        c->egid = c->fsgid = creds.egid;
+        c->sgid = creds.sgid;
+        c->cap_permitted = c->cap_effective = kernel::kernel_cap_t{creds.caps & kernel::CAP_FULL_SET.val};
+        c->cap_inheritable = kernel::CAP_EMPTY_SET;
+        c->cap_ambient = kernel::CAP_EMPTY_SET;
+        c->cap_bset = kernel::CAP_FULL_SET;
+        kernel::commit_creds(c);
+        // Decided by exec, whatever commit_creds concluded from the id change.
+        kernel::set_dumpable(t->mm, creds.dumpable ? kernel::SUID_DUMP_USER
+                                                   : kernel::SUID_DUMP_DISABLE);
+      }
     }
-  }
-  if (ret != 0) {
-    kernel::do_exit(0);
-    SwitchTo(init);
-    kernel::kernel_wait4(pid, nullptr, WNOHANG);
-    return absl::ResourceExhaustedError(absl::StrFormat("exec failed: errno %d", -ret));
-  }
-  kernel::set_task_comm(t, CommOf(comm).c_str());
-  return pid;
+    if (ret != 0) {
+      kernel::do_exit(0);
+      SwitchTo(init);
+      kernel::kernel_wait4(pid, nullptr, WNOHANG);
+      return absl::ResourceExhaustedError(absl::StrFormat("exec failed: errno %d", -ret));
+    }
+    kernel::set_task_comm(t, CommOf(comm).c_str());
+    return pid;
   });
 }
 
