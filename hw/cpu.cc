@@ -232,7 +232,7 @@ Cpu::CopyResult Cpu::CopyFromLinear(void* dst, VirtAddr src, size_t len) {
       return CopyResult{done, RaiseFault(Fault::MachineCheck(va.value()),
                                          AccessType::kRead, va, false)};
     }
-    std::memcpy(out + done, mem_->ptr(t.pa), chunk);
+    std::memmove(out + done, mem_->ptr(t.pa), chunk);  // may overlap: see cpu.h
     done += chunk;
   }
   return CopyResult{done, Fault{}};
@@ -252,7 +252,7 @@ Cpu::CopyResult Cpu::CopyToLinear(VirtAddr dst, const void* src, size_t len) {
       return CopyResult{done, RaiseFault(Fault::MachineCheck(va.value()),
                                          AccessType::kWrite, va, false)};
     }
-    std::memcpy(mem_->ptr(t.pa), in + done, chunk);
+    std::memmove(mem_->ptr(t.pa), in + done, chunk);  // may overlap: see cpu.h
     done += chunk;
   }
   return CopyResult{done, Fault{}};

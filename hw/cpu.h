@@ -148,7 +148,13 @@ class Cpu {
   // String copies with REP MOVSB semantics (as uaccess uses them): progress
   // page by page, translating each page once; stop at the first byte whose
   // translation faults. `done` is the exact number of bytes copied.
-  // REQUIRES: the host buffer does not overlap the simulated range.
+  // The host buffer may overlap the simulated range (a process that reads or writes itself
+  // through process_vm_readv copies between the direct map and its own frame): the copy
+  // then has memmove's result, the bytes as they were before the copy. Real hardware does
+  // not define the overlapping case (REP MOVSB with fast strings copies in chunks; this
+  // host's AMD CPU repeats every 8th byte when the destination is 1 byte above the
+  // source); with the destination below the source every forward copy, the hardware's
+  // included, gives the memmove result, so only destination-above-source differs.
   struct CopyResult {
     size_t done = 0;
     Fault fault;

@@ -393,6 +393,37 @@ TEST_F(CpuTest, CopyToLinearStopsAtTheFirstFaultingByte) {
   EXPECT_TRUE(cpu_.CopyToLinear(VirtAddr(1ull << 60), src.data(), 0).fault.ok());
 }
 
+// A copy between a frame and itself (the host buffer is the frame, seen through the
+// direct map) is defined: memmove's result in both directions, page by page.
+TEST_F(CpuTest, OverlappingCopiesHaveMemmoveResults) {
+  // Frame(1) and Frame(0) are adjacent, in that order, on the host.
+  tables_.Map(kUserVa, Frame(1), PageSize::k4K, kUrw);
+  tables_.Map(kUserVa + kPageSize, Frame(0), PageSize::k4K, kUrw);
+  uint8_t* f0 = mem_.ptr(Frame(1));
+  ASSERT_EQ(mem_.ptr(Frame(0)), f0 + kPageSize);
+  auto fill = [&] {
+    for (size_t i = 0; i < 2 * kPageSize; ++i) f0[i] = static_cast<uint8_t>(i * 13 + 1);
+  };
+  for (int shift : {1, -1, 8, -8, 4095, -100}) {
+    SCOPED_TRACE(shift);
+    fill();
+    std::vector<uint8_t> want(f0, f0 + 2 * kPageSize);
+    // To the user range: source is the host bytes at 200, destination 200 + shift.
+    const size_t len = 3000;
+    std::memmove(want.data() + 200 + shift, want.data() + 200, len);
+    Cpu::CopyResult r = cpu_.CopyToLinear(kUserVa + 200 + shift, f0 + 200, len);
+    ASSERT_TRUE(r.fault.ok());
+    EXPECT_EQ(std::memcmp(f0, want.data(), want.size()), 0);
+    // From the user range back over itself.
+    fill();
+    want.assign(f0, f0 + 2 * kPageSize);
+    std::memmove(want.data() + 1000, want.data() + 1000 + shift, len);
+    r = cpu_.CopyFromLinear(f0 + 1000, kUserVa + 1000 + shift, len);
+    ASSERT_TRUE(r.fault.ok());
+    EXPECT_EQ(std::memcmp(f0, want.data(), want.size()), 0);
+  }
+}
+
 TEST_F(CpuTest, CopiesWithinALargePage) {
   const VirtAddr va(0x0000'0040'0020'0000ull);
   tables_.Map(va, PhysAddr(0x20'0000), PageSize::k2M, kUrw);

@@ -1,45 +1,51 @@
 // mm/fault_inject.h: fault-injection points (include/linux/fault-inject.h), by Linux's names.
 //
-// mm/ only asks "should this call fail?" at the places Linux has a point (fail_page_alloc,
-// failslab) and at the extra points this port adds (listed in kFaultPoints). The policy —
-// nth call, N times, seeded probability — lives in sim/fault and is reached through the
-// fault_injector installed in kst().fault; with none installed nothing ever fails.
+// mm/ asks "should this call fail?" at the places Linux has a point (fail_page_alloc,
+// failslab) and at the extra points this port adds (mm/fault_attr.h lists them). The
+// answer comes from the machine's own fault_attr table (kst().fault_inject): one mechanism
+// for unit tests (fault_inject_arm, in the kernel's scope), the suites and scenarios
+// (sim::Machine::ArmFault, which calls the same function). With nothing armed a point
+// costs one load and one predictable branch.
 #ifndef MMSIM_MM_FAULT_INJECT_H_
 #define MMSIM_MM_FAULT_INJECT_H_
 
 #include <cstddef>
+#include <cstdint>
 
+#include "mm/fault_attr.h"
 #include "mm/kernel.h"
 
 namespace kernel {
 
-struct fault_injector {
-  virtual ~fault_injector() = default;
-  // Called once per pass through the point named `point`; true means "fail this one".
-  virtual bool should_fail(const char* point, size_t size) = 0;
-};
+// lib/fault-inject.c: one pass through an armed point; true means "fail this one".
+bool should_fail(fault_attr* attr, ssize_t size);
 
-// Every point mm/ can fail, for flag validation and documentation.
-//  fail_page_alloc   alloc_pages (mm/fail_page_alloc.c)
-//  failslab          kmalloc (mm/failslab.c)
-//  fail_pgtable      page-table page allocation in __pte_alloc/__pmd_alloc/__pud_alloc
-//  fail_fault        handle_mm_fault returns VM_FAULT_OOM before doing anything
-//  fail_gup          __get_user_pages fails the page it is about to pin (-ENOMEM)
-//  fail_uaccess      a user copy stops short as if the next byte faulted
-inline constexpr const char* kFaultPoints[] = {
-    "fail_page_alloc", "failslab", "fail_pgtable", "fail_fault", "fail_gup", "fail_uaccess",
-};
-
-inline bool should_fail_point(const char* point, size_t size = 0) {
-  fault_injector* f = kst().fault;
-  return unlikely(f != nullptr) && f->should_fail(point, size);
+inline bool should_fail_point(fault_point point, size_t size = 0) {
+  fault_inject_state& fi = kst().fault_inject;
+  return unlikely(fi.nr_armed != 0) && should_fail(&fi.attr[point], static_cast<ssize_t>(size));
 }
+// mm/fail_page_alloc.c
 inline bool should_fail_alloc_page(gfp_t /*gfp_mask*/, unsigned int order) {
-  return should_fail_point("fail_page_alloc", size_t{1} << order);
+  return should_fail_point(FAIL_PAGE_ALLOC, size_t{1} << order);
 }
+// mm/failslab.c
 inline bool should_failslab(size_t size, gfp_t /*gfpflags*/) {
-  return should_fail_point("failslab", size);
+  return should_fail_point(FAILSLAB, size);
 }
+
+// ---- configuration (Linux: debugfs files under /sys/kernel/debug/<point>/) ----
+// The point called `name`, or -EINVAL.
+int fault_point_by_name(const char* name);
+// Arms `point` with `spec` and restarts its counts: 0, or -EINVAL for an unknown point or
+// a bad spec (probability outside [0,1], times 0 or below -1).
+int fault_inject_arm(const char* point, const fault_spec& spec);
+// Disarms `point` (null: every point). Its counts stay readable until it is armed again.
+void fault_inject_disarm(const char* point);
+// Passes through / failures of `point` since it was last armed (0 for an unknown point).
+uint64_t fault_inject_calls(const char* point);
+uint64_t fault_inject_failures(const char* point);
+// Seeds the probability draws (the machine's seed; sim::Machine calls it at boot).
+void fault_inject_seed(uint64_t seed);
 
 }  // namespace kernel
 

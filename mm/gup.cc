@@ -559,7 +559,7 @@ static long __get_user_pages(mm_struct* mm, unsigned long start, unsigned long n
     }
     // DEVIATION(gup): the fail_gup injection point, passed once per page (not per
     // retry after a fault): this page cannot be had, as if memory ran out.
-    if (should_fail_point("fail_gup", PAGE_SIZE)) {
+    if (should_fail_point(FAIL_GUP, PAGE_SIZE)) {
       ret = -ENOMEM;
       goto out;
     }

@@ -17,7 +17,6 @@ namespace kernel {
 namespace {
 
 using kernel_testing::BootedKernel;
-using kernel_testing::PointInjector;
 
 constexpr unsigned long kR = 0x200000000000UL;  // where the target's test mappings go
 
@@ -295,23 +294,18 @@ TEST_F(GupTest, ReturnsTheNumberOfLeadingPagesPinned) {
 
 TEST_F(GupTest, FaultInjectionStopsAtThePageItHits) {
   Map(kR, 4, PROT_READ | PROT_WRITE);
-  PointInjector inj;
-  inj.point = "fail_gup";
-  inj.nth = 3;
-  ks()->fault = &inj;
+  ASSERT_EQ(fault_inject_arm("fail_gup", {.nth = 3, .times = 1}), 0);
   page* pages[4];
   long n = Pin(kR, 4, FOLL_WRITE, pages);
   EXPECT_EQ(n, 2);
   if (n > 0) unpin_user_pages_dirty_lock(pages, static_cast<unsigned long>(n), true);
-  inj.passes = 0;
-  inj.nth = 1;
+  ASSERT_EQ(fault_inject_arm("fail_gup", {.nth = 1, .times = 1}), 0);
   EXPECT_EQ(Pin(kR, 4, FOLL_WRITE, pages), -ENOMEM);
   // An OOM inside the fault handler becomes -ENOMEM as well (vm_fault_to_errno).
-  inj.point = "fail_fault";
-  inj.passes = 0;
-  inj.nth = 1;
+  fault_inject_disarm(nullptr);
+  ASSERT_EQ(fault_inject_arm("fail_fault", {.nth = 1, .times = 1}), 0);
   EXPECT_EQ(Pin(kR + 2 * PAGE_SIZE, 2, FOLL_WRITE, pages), -ENOMEM);
-  ks()->fault = nullptr;
+  fault_inject_disarm(nullptr);
 }
 
 TEST_F(GupTest, GetUserPagesRemoteTakesPlainReferences) {

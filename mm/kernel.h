@@ -19,6 +19,7 @@
 #include "hw/cpu.h"
 #include "hw/phys_mem.h"
 #include "mm/errno.h"
+#include "mm/fault_attr.h"
 #include "mm/mm_types.h"
 #include "mm/sched.h"
 #include "mm/types.h"
@@ -28,7 +29,6 @@ namespace kernel {
 struct page;
 struct inode;             // mm/fs.h
 struct kernel_observer;   // mm/trace.h
-struct fault_injector;    // mm/fault_inject.h
 struct zone;              // mm/mmzone.h
 struct pvm_hooks;         // mm/process_vm_access.h
 
@@ -101,7 +101,7 @@ struct kernel_state {
 
   // --- instrumentation (sim/ installs these; null = off, one branch) ---
   kernel_observer* observer = nullptr;
-  fault_injector* fault = nullptr;
+  fault_inject_state fault_inject;  // mm/fault_attr.h: the armed fault points
   struct pvm_hooks* pvm_hooks = nullptr;  // test hooks of mm/process_vm_access.cc
 };
 

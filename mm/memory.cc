@@ -53,7 +53,7 @@ static void pmd_install(mm_struct* mm, pmd_t* pmd, page** pte) {
 
 // mm/memory.c
 int __pte_alloc(mm_struct* mm, pmd_t* pmd) {
-  if (should_fail_point("fail_pgtable")) return -ENOMEM;
+  if (should_fail_point(FAIL_PGTABLE)) return -ENOMEM;
   page* new_page = pte_alloc_one(mm);
   if (new_page == nullptr) return -ENOMEM;
   pmd_install(mm, pmd, &new_page);
@@ -63,7 +63,7 @@ int __pte_alloc(mm_struct* mm, pmd_t* pmd) {
 
 // mm/memory.c
 int __pmd_alloc(mm_struct* mm, pud_t* pud, unsigned long address) {
-  if (should_fail_point("fail_pgtable")) return -ENOMEM;
+  if (should_fail_point(FAIL_PGTABLE)) return -ENOMEM;
   pmd_t* new_pmd = pmd_alloc_one(mm, address);
   if (new_pmd == nullptr) return -ENOMEM;
   spinlock_t* ptl = pud_lock(mm, pud);
@@ -79,7 +79,7 @@ int __pmd_alloc(mm_struct* mm, pud_t* pud, unsigned long address) {
 
 // mm/memory.c
 int __pud_alloc(mm_struct* mm, p4d_t* p4d, unsigned long address) {
-  if (should_fail_point("fail_pgtable")) return -ENOMEM;
+  if (should_fail_point(FAIL_PGTABLE)) return -ENOMEM;
   pud_t* new_pud = pud_alloc_one(mm, address);
   if (new_pud == nullptr) return -ENOMEM;
   spin_lock(&mm->page_table_lock);
@@ -781,7 +781,7 @@ static vm_fault_t __do_fault(vm_fault* vmf) {
   // Preallocate the PTE table before taking the page lock (Linux: memcg reclaim could
   // wait on that page otherwise).
   if (pmd_none(*vmf->pmd) && vmf->prealloc_pte == nullptr) {
-    if (should_fail_point("fail_pgtable")) return VM_FAULT_OOM;
+    if (should_fail_point(FAIL_PGTABLE)) return VM_FAULT_OOM;
     vmf->prealloc_pte = pte_alloc_one(vma->vm_mm);
     if (vmf->prealloc_pte == nullptr) return VM_FAULT_OOM;
   }
@@ -1298,7 +1298,7 @@ vm_fault_t handle_mm_fault(vm_area_struct* vma, unsigned long address, unsigned 
   trace_call tc("handle_mm_fault", "addr=%#lx flags=%#x", address, flags);
   vm_fault_t ret;
   mmap_assert_locked(vma->vm_mm);
-  if (should_fail_point("fail_fault")) {
+  if (should_fail_point(FAIL_FAULT)) {
     ret = VM_FAULT_OOM;
   } else {
     ret = sanitize_fault_flags(vma, &flags);

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "gtest/gtest.h"
+#include "mm/fault_inject.h"
 #include "mm/mm.h"
 #include "mm/mmzone.h"
 #include "mm/testing/mm_fixture.h"
@@ -10,7 +11,6 @@ namespace kernel {
 namespace {
 
 using mm_testing::MmMachine;
-using mm_testing::NthFaultInjector;
 
 constexpr unsigned long kRW = PROT_READ | PROT_WRITE;
 constexpr unsigned long kAnon = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -246,13 +246,11 @@ TEST(Memory, AllocationFailureAtEachSiteIsOomAndLeaksNothing) {
       m.RunOn(0, mm);
       unsigned long a = m.Mmap(0, 0, 2 * PAGE_SIZE, kRW, kAnon);
       ASSERT_FALSE(IS_ERR_VALUE(a));
-      NthFaultInjector inj;
-      inj.point = point;
-      inj.nth = nth;
-      m.InstallFault(&inj);
+      ASSERT_EQ(fault_inject_arm(point, {.nth = static_cast<uint64_t>(nth), .times = 1}), 0);
       auto r = m.UserStore(0, a, 7);
-      m.InstallFault(nullptr);
-      if (inj.fired == 0) {
+      const uint64_t fired = fault_inject_failures(point);
+      fault_inject_disarm(nullptr);
+      if (fired == 0) {
         EXPECT_TRUE(r.ok()) << point << " nth=" << nth;
         EXPECT_GT(nth, 1) << point << " never reached";
         m.DestroyMm(mm);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
+#include "mm/fault_inject.h"
 #include "mm/mm.h"
 #include "mm/mmzone.h"
 #include "mm/slab.h"
@@ -14,7 +15,6 @@ namespace kernel {
 namespace {
 
 using mm_testing::MmMachine;
-using mm_testing::NthFaultInjector;
 
 std::array<unsigned long, NR_PAGE_ORDERS> FreeCounts() {
   std::array<unsigned long, NR_PAGE_ORDERS> c{};
@@ -134,10 +134,7 @@ TEST(PageAlloc, DebugBuildsPoisonFreedFramesAndCatchUseAfterFree) {
 
 TEST(PageAlloc, FailPageAllocInjectedReturnsNullAndLeaksNothing) {
   MmMachine m(16 << 20, 1);
-  NthFaultInjector inj;
-  inj.point = "fail_page_alloc";
-  inj.nth = 2;
-  m.InstallFault(&inj);
+  ASSERT_EQ(fault_inject_arm("fail_page_alloc", {.nth = 2, .times = 1}), 0);
   const unsigned long free_before = nr_free_pages();
   page* a = alloc_page(GFP_KERNEL);
   page* b = alloc_page(GFP_KERNEL);
@@ -145,12 +142,12 @@ TEST(PageAlloc, FailPageAllocInjectedReturnsNullAndLeaksNothing) {
   EXPECT_NE(a, nullptr);
   EXPECT_EQ(b, nullptr);
   EXPECT_NE(c, nullptr);
-  EXPECT_EQ(inj.fired, 1);
+  EXPECT_EQ(fault_inject_failures("fail_page_alloc"), 1u);
   EXPECT_EQ(nr_free_pages(), free_before - 2);
   __free_page(a);
   __free_page(c);
   EXPECT_EQ(nr_free_pages(), free_before);
-  m.InstallFault(nullptr);
+  fault_inject_disarm(nullptr);
   EXPECT_EQ(m.DebugVm(), "");
 }
 
@@ -189,13 +186,10 @@ TEST(Slab, AccountingAndFailslab) {
   EXPECT_EQ(kst().slab_allocations, objs);
   EXPECT_EQ(kst().slab_bytes, bytes);
 
-  NthFaultInjector inj;
-  inj.point = "failslab";
-  inj.nth = 1;
-  m.InstallFault(&inj);
+  ASSERT_EQ(fault_inject_arm("failslab", {.nth = 1, .times = 1}), 0);
   EXPECT_EQ(kmalloc(32, GFP_KERNEL), nullptr);
   EXPECT_EQ(kst().slab_allocations, objs);
-  m.InstallFault(nullptr);
+  fault_inject_disarm(nullptr);
 }
 
 }  // namespace

@@ -73,13 +73,12 @@ Interpreter::Interpreter(InterpreterOptions options, std::ostream& out, std::ost
     : options_(std::move(options)), out_(out), err_(err) {}
 
 Interpreter::~Interpreter() {
-  // Detach before the machine shuts down: the recorder and the policy die with us.
+  // Detach before the machine shuts down: the recorder dies with us.
   if (machine_ != nullptr) Instrument(/*attach=*/false);
 }
 
 void Interpreter::Instrument(bool attach) {
   const bool tracing = attach && recorder_->level() != TraceLevel::kOff;
-  machine_->SetFaultInjector(attach ? faults_.get() : nullptr);
   machine_->AttachObserver(tracing ? recorder_.get() : nullptr);
   machine_->AttachCpuObserver(tracing ? recorder_.get() : nullptr);
 }
@@ -124,7 +123,6 @@ bool Interpreter::EnsureMachine(const SourcePos& pos) {
   if (!m.ok()) return Fail(pos, absl::StrCat("cannot boot the machine: ", m.status().message()));
   machine_ = std::move(*m);
   recorder_ = std::make_unique<TraceRecorder>(options_.trace);
-  faults_ = std::make_unique<FaultPolicy>(options_.machine.seed);
   Instrument(/*attach=*/true);
   return true;
 }
@@ -499,11 +497,11 @@ bool Interpreter::On(const ShowStmt& s, std::string* result) {
 }
 
 bool Interpreter::On(const FailStmt& s, std::string* /*result*/) {
-  FaultSpec spec;
+  kernel::fault_spec spec;
   spec.nth = s.nth.value_or(0);
   spec.times = s.times ? static_cast<int64_t>(*s.times) : 1;
   spec.probability = s.probability_ppb ? *s.probability_ppb / 1e9 : 1.0;
-  absl::Status st = faults_->Arm(s.point, spec);
+  absl::Status st = machine_->ArmFault(s.point, spec);
   if (!st.ok()) return Fail(s.pos, absl::StrCat("expected a fault point: ", st.message()));
   return true;
 }

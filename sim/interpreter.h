@@ -21,7 +21,6 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "sim/fault/fault_policy.h"
 #include "sim/machine.h"
 #include "sim/scenario/ast.h"
 #include "sim/trace/recorder.h"
@@ -78,8 +77,8 @@ class Interpreter {
   std::string FormatSys(const SysResult& r) const;
   std::string FormatAccess(const UserAccess& a, bool load, uint64_t len) const;
   std::string Materialize(const scenario::Data& data, uint64_t anchor) const;
-  // Hooks the fault policy and, while tracing, the recorder into the machine (attach
-  // false: unhooks both). The only place the interpreter attaches anything.
+  // Hooks the trace recorder into the machine while tracing is on (attach false, or
+  // tracing off: unhooks it). The only place the interpreter attaches anything.
   void Instrument(bool attach);
 
   // Execute dispatches a statement to the handler of its kind (On). A handler sets
@@ -124,7 +123,6 @@ class Interpreter {
   std::ostream& err_;
   std::unique_ptr<Machine> machine_;
   std::unique_ptr<TraceRecorder> recorder_;
-  std::unique_ptr<FaultPolicy> faults_;
   std::map<std::string, int> pids_;
   std::map<std::string, int> files_;  // `file` names -> Machine::CreateFile descriptors
   LastResult last_;

@@ -15,6 +15,7 @@
 #include "mm/arch/x86/fault.h"
 #include "mm/arch/x86/ptrace.h"
 #include "mm/debug_vm.h"
+#include "mm/fault_inject.h"
 #include "mm/fs.h"
 #include "mm/kernel/task.h"
 #include "mm/lib/uio.h"
@@ -77,7 +78,11 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
     m->cpus_.push_back(std::make_unique<hw::Cpu>(i, m->phys_.get(), *profile));
     m->ks_->cpus.push_back(m->cpus_.back().get());
   }
-  const int ret = m->Enter(nullptr, -1, [&] { return kernel::start_kernel(m->ks_.get()); });
+  const int ret = m->Enter(nullptr, -1, [&] {
+    const int r = kernel::start_kernel(m->ks_.get());
+    if (r == 0) kernel::fault_inject_seed(config.seed);
+    return r;
+  });
   m->booted_ = true;  // even a failed boot is shut down by the destructor
   if (ret != 0)
     return absl::InternalError(absl::StrFormat("start_kernel failed: errno %d", -ret));
@@ -633,10 +638,40 @@ void Machine::AttachCpuObserver(hw::HwObserver* observer) {
 
 void Machine::SetPvmHooks(kernel::pvm_hooks* hooks) { ks_->pvm_hooks = hooks; }
 
-kernel::fault_injector* Machine::SetFaultInjector(kernel::fault_injector* injector) {
-  kernel::fault_injector* prev = ks_->fault;
-  ks_->fault = injector;
-  return prev;
+absl::Status Machine::ArmFault(absl::string_view point, const kernel::fault_spec& spec) {
+  const std::string name(point);
+  if (kernel::fault_point_by_name(name.c_str()) < 0)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown fault point '", point, "'; expected one of: ",
+        absl::StrJoin(kernel::fault_point_names, ", ")));
+  if (!(spec.probability >= 0.0 && spec.probability <= 1.0))
+    return absl::InvalidArgumentError("probability must be between 0 and 1");
+  if (spec.times == 0 || spec.times < -1)
+    return absl::InvalidArgumentError("times must be a positive count or -1 (unlimited)");
+  if (Enter(nullptr, -1, [&] { return kernel::fault_inject_arm(name.c_str(), spec); }) != 0)
+    return absl::InternalError(absl::StrCat("fault_inject_arm refused ", point));
+  return absl::OkStatus();
+}
+
+void Machine::DisarmFault(absl::string_view point) {
+  const std::string name(point);
+  Enter(nullptr, -1, [&] {
+    if (kernel::fault_point_by_name(name.c_str()) >= 0) kernel::fault_inject_disarm(name.c_str());
+  });
+}
+
+void Machine::DisarmFaults() {
+  Enter(nullptr, -1, [] { kernel::fault_inject_disarm(nullptr); });
+}
+
+uint64_t Machine::FaultCalls(absl::string_view point) {
+  const std::string name(point);
+  return Enter(nullptr, -1, [&] { return kernel::fault_inject_calls(name.c_str()); });
+}
+
+uint64_t Machine::FaultFailures(absl::string_view point) {
+  const std::string name(point);
+  return Enter(nullptr, -1, [&] { return kernel::fault_inject_failures(name.c_str()); });
 }
 
 }  // namespace sim

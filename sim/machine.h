@@ -71,12 +71,12 @@
 #include "absl/types/span.h"
 #include "hw/cpu.h"
 #include "hw/phys_mem.h"
+#include "mm/fault_attr.h"
 #include "mm/kernel.h"
 #include "mm/sched.h"
 
 namespace kernel {
 struct file;
-struct fault_injector;
 struct kernel_observer;
 struct pvm_hooks;
 struct debug_vm_options;
@@ -233,6 +233,16 @@ class Machine {
   // pid's page tables. Unmapped or not-present bytes are an error.
   absl::StatusOr<std::vector<uint8_t>> PeekUser(int pid, uint64_t addr, uint64_t len);
 
+  // ---- fault injection: the kernel's own per-machine fault_attr table (mm/fault_inject.h) ----
+  // Arms `point` (a kernel::fault_point_names entry) with `spec` and restarts its counts.
+  // InvalidArgument names the known points, or what is wrong with the spec.
+  absl::Status ArmFault(absl::string_view point, const kernel::fault_spec& spec);
+  void DisarmFault(absl::string_view point);
+  void DisarmFaults();
+  // Passes through / failures of `point` since it was last armed (kept after disarming).
+  uint64_t FaultCalls(absl::string_view point);
+  uint64_t FaultFailures(absl::string_view point);
+
   // The whole-machine consistency check (mm/debug_vm.h). Returns the number of
   // violations, one line each in *report (may be null). The first form expects no pins.
   int DebugVmCheck(std::string* report);
@@ -270,9 +280,6 @@ class Machine {
   void AttachObserver(kernel::kernel_observer* observer);  // the kernel's trace points
   void AttachCpuObserver(hw::HwObserver* observer);        // every CPU's MMU events
   void SetPvmHooks(kernel::pvm_hooks* hooks);              // mm/process_vm_access.h hooks
-  // The fault injector consulted at every fault point (mm/fault_inject.h). Returns the
-  // one it replaces.
-  kernel::fault_injector* SetFaultInjector(kernel::fault_injector* injector);
 
  private:
   explicit Machine(const MachineConfig& config);

@@ -1,13 +1,12 @@
 // The way into the kernel from sim/: every public Machine method installs the kernel scope
 // for its call only; RunInKernel runs as the chosen task on the chosen CPU; Inspect does
-// not switch tasks; sysctls, observers and hooks through the Machine's own API.
+// not switch tasks; sysctls, observers, hooks and fault points through the Machine's own API.
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "mm/debug_vm.h"
-#include "mm/fault_inject.h"
 #include "mm/kernel/task.h"
 #include "mm/mm.h"
 #include "mm/process_vm_access.h"
@@ -35,10 +34,6 @@ struct SwitchCounter : kernel::kernel_observer {
     if (std::string(name) == "sched_switch") ++switches;
   }
   int switches = 0;
-};
-
-struct NullInjector : kernel::fault_injector {
-  bool should_fail(const char*, size_t) override { return false; }
 };
 
 // After `call`, no kernel scope is left installed on this thread.
@@ -125,9 +120,11 @@ TEST(MachineEntryTest, EveryPublicMethodLeavesNoScopeInstalled) {
   EXPECT_NO_SCOPE_AFTER((mc.AttachObserver(nullptr), 0));
   EXPECT_NO_SCOPE_AFTER((mc.AttachCpuObserver(nullptr), 0));
   EXPECT_NO_SCOPE_AFTER((mc.SetPvmHooks(nullptr), 0));
-  NullInjector inj;
-  EXPECT_NO_SCOPE_AFTER(mc.SetFaultInjector(&inj));
-  EXPECT_NO_SCOPE_AFTER(mc.SetFaultInjector(nullptr));
+  EXPECT_NO_SCOPE_AFTER(mc.ArmFault("failslab", {.nth = 1000000, .times = 1}));
+  EXPECT_NO_SCOPE_AFTER(mc.FaultCalls("failslab"));
+  EXPECT_NO_SCOPE_AFTER(mc.FaultFailures("failslab"));
+  EXPECT_NO_SCOPE_AFTER((mc.DisarmFault("failslab"), 0));
+  EXPECT_NO_SCOPE_AFTER((mc.DisarmFaults(), 0));
   EXPECT_NO_SCOPE_AFTER(mc.ExitGroup(*a));
   EXPECT_EQ(report, "");
   m.reset();

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "mm/fault_inject.h"
 #include "mm/arch/x86/tlb.h"
 #include "mm/arch/x86/uaccess.h"
 #include "mm/kernel/task.h"
@@ -103,12 +104,9 @@ TEST(ForkTest, FailedAllocationsLeaveNothingBehind) {
   task_struct* p = k.Spawn("p");
   const long slabs = k.ks()->slab_allocations;
   const size_t tasks = k.ks()->pid_table.size();
-  kernel_testing::PointInjector inj;
-  inj.point = "failslab";
-  k.ks()->fault = &inj;
-  for (long nth = 1; nth <= 4; ++nth) {
-    inj.nth = nth;
-    inj.passes = 0;
+  uint64_t fired = 0;
+  for (uint64_t nth = 1; nth <= 4; ++nth) {
+    ASSERT_EQ(fault_inject_arm("failslab", {.nth = nth, .times = 1}), 0);
     k.RunAs(p);
     kernel_clone_args args{CLONE_VM | CLONE_VFORK, SIGCHLD, 0, nullptr};
     pid_t pid = kernel_clone(&args);
@@ -120,20 +118,18 @@ TEST(ForkTest, FailedAllocationsLeaveNothingBehind) {
     }
     EXPECT_EQ(k.ks()->slab_allocations, slabs);
     EXPECT_EQ(k.ks()->pid_table.size(), tasks);
+    fired += fault_inject_failures("failslab");
   }
-  k.ks()->fault = nullptr;
-  EXPECT_GE(inj.fired, 2);
+  fault_inject_disarm(nullptr);
+  EXPECT_GE(fired, 2u);
 }
 
 TEST(ForkTest, MmAllocFailsCleanlyWhenThePgdCannotBeAllocated) {
   BootedKernel k;
   const long slabs = k.ks()->slab_allocations;
-  kernel_testing::PointInjector inj;
-  inj.point = "fail_page_alloc";
-  inj.nth = 0;
-  k.ks()->fault = &inj;
+  ASSERT_EQ(fault_inject_arm("fail_page_alloc", {.nth = 0, .times = -1}), 0);
   EXPECT_EQ(mm_alloc(), nullptr);
-  k.ks()->fault = nullptr;
+  fault_inject_disarm(nullptr);
   EXPECT_EQ(k.ks()->slab_allocations, slabs);
 }
 

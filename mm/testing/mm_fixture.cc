@@ -25,7 +25,7 @@ MmMachine::MmMachine(uint64_t mem_bytes, int ncpus) {
 }
 
 MmMachine::~MmMachine() {
-  ks_.fault = nullptr;
+  kernel::fault_inject_disarm(nullptr);
   for (mm_struct* mm : std::vector<mm_struct*>(mms_)) DestroyMm(mm);
   for (auto& t : tasks_) ks_.current_task[std::max(t->on_cpu, 0)] = nullptr;
   mm_core_shutdown(&ks_);

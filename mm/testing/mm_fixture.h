@@ -26,23 +26,6 @@
 
 namespace mm_testing {
 
-// Fails the nth (1-based) pass through `point`, or every pass when nth == 0; counts passes.
-struct NthFaultInjector : kernel::fault_injector {
-  std::string point;
-  long nth = -1;  // -1: never
-  long passes = 0;
-  long fired = 0;
-  bool should_fail(const char* p, size_t) override {
-    if (point != p) return false;
-    ++passes;
-    if (nth == 0 || passes == nth) {
-      ++fired;
-      return true;
-    }
-    return false;
-  }
-};
-
 struct UserAccess {
   hw::Fault fault;              // ok, or the fault the handler could not resolve
   std::vector<uint32_t> pf_error_codes;  // every #PF taken on the way, in order
@@ -82,8 +65,6 @@ class MmMachine {
   // debug_vm_check over every mm this machine made; returns the report ("" when clean).
   std::string DebugVm(bool expect_no_pins = true);
   std::vector<kernel::mm_struct*> mms() const { return mms_; }
-
-  void InstallFault(kernel::fault_injector* f) { ks_.fault = f; }
 
   // The PTE slot for va in mm, or null when a table on the way is missing.
   static kernel::pte_t* PteOf(kernel::mm_struct* mm, unsigned long va);

@@ -427,14 +427,13 @@ TEST_P(ErrorTable, Step6_KmallocFailureIsEnomem) {
                          Row{"9 remote iovecs", l1, 1, r9, 9},
                          Row{"17-entry page array", l1, 1, r17, 1}}) {
     SCOPED_TRACE(row.what);
-    PointInjector failslab("failslab");
     sim::SysResult r;
     {
-      ScopedInjector scope(m(), &failslab);
+      ScopedFault failslab(m(), "failslab");
       r = DoRaw(row.lvec, row.liovcnt, row.rvec, row.riovcnt);
     }
     EXPECT_TRUE(Fails(r, ENOMEM));
-    EXPECT_GE(failslab.failures(), 1) << "no kmalloc was failed";
+    EXPECT_GE(m().FaultFailures("failslab"), 1u) << "no kmalloc was failed";
   }
   ExpectNothingMoved();
 }
@@ -443,10 +442,9 @@ TEST_P(ErrorTable, Step6_KmallocFailureIsEnomem) {
 TEST_P(ErrorTable, Step6_KmallocFailureComesBeforePidLookup) {
   const uint64_t l1 = PlaceIovecs(IovList{{L, kPairLen}});
   const uint64_t r17 = PlaceIovecs(IovList{{R, 17 * kPage}});
-  PointInjector failslab("failslab");
   sim::SysResult r;
   {
-    ScopedInjector scope(m(), &failslab);
+    ScopedFault failslab(m(), "failslab");
     r = DoRaw(l1, 1, r17, 1, 0, -1);
   }
   EXPECT_TRUE(Fails(r, ENOMEM));
@@ -459,14 +457,13 @@ TEST_P(ErrorTable, Step6_SmallCallsDoNotKmalloc) {
   const IovList local = {{L, kPairLen}}, remote = {{R, kPairLen}};
   const uint64_t l1 = PlaceIovecs(local);
   const uint64_t r1 = PlaceIovecs(remote);
-  PointInjector failslab("failslab");
   sim::SysResult r;
   {
-    ScopedInjector scope(m(), &failslab);
+    ScopedFault failslab(m(), "failslab");
     r = DoRaw(l1, 1, r1, 1);
   }
   EXPECT_TRUE(Returns(r, kPairLen));
-  EXPECT_EQ(failslab.passes(), 0) << "a 1+1-element, 4-page call kmalloc'd";
+  EXPECT_EQ(m().FaultCalls("failslab"), 0u) << "a 1+1-element, 4-page call kmalloc'd";
   ExpectMoved(local, remote, kPairLen);
 }
 
@@ -476,7 +473,8 @@ TEST_P(ErrorTable, Step6_SmallCallsDoNotKmalloc) {
 TEST_P(ErrorTable, Step7_InvalidPidIsEsrch) {
   const IovList local = {{L, kPairLen}}, remote = {{R, kPairLen}};
   ASSERT_EQ(m().FindTask(31337), nullptr) << "pick another unused pid";
-  for (int pid : {0, -1, INT_MIN, 31337, m().Inspect([](const kernel::kernel_state& ks) { return ks.pid_max; }) + 1, INT_MAX}) {
+  const int pid_max = m().Inspect([](const kernel::kernel_state& ks) { return ks.pid_max; });
+  for (int pid : {0, -1, INT_MIN, 31337, pid_max + 1, INT_MAX}) {
     SCOPED_TRACE(pid);
     EXPECT_TRUE(Fails(DoPid(pid, local, remote), ESRCH));
   }
@@ -1095,14 +1093,12 @@ TEST_P(ErrorTable, Step9_OomDuringRemoteFault) {
   const IovList local = {{L, kPairLen}}, remote = {{Z, kPairLen}};
   const uint64_t lvec = PlaceIovecs(local), rvec = PlaceIovecs(remote);
   {
-    PointInjector oom("fail_fault", /*skip=*/0);
-    ScopedInjector scope(m(), &oom);
+    ScopedFault oom(m(), "fail_fault", /*skip=*/0);
     EXPECT_TRUE(Fails(DoRaw(lvec, 1, rvec, 1), EFAULT)) << "OOM at the first page";
   }
   ExpectNothingMoved();
   {
-    PointInjector oom("fail_fault", /*skip=*/2);
-    ScopedInjector scope(m(), &oom);
+    ScopedFault oom(m(), "fail_fault", /*skip=*/2);
     EXPECT_TRUE(Returns(DoRaw(lvec, 1, rvec, 1), 2 * kPage)) << "persistent OOM at page 2";
   }
   ExpectMoved(local, remote, 2 * kPage);
@@ -1114,12 +1110,11 @@ TEST_P(ErrorTable, Step9_TransientOomIsRetriedByTheNextBatch) {
   Rebase();
   const IovList local = {{L, kPairLen}}, remote = {{Z, kPairLen}};
   const uint64_t lvec = PlaceIovecs(local), rvec = PlaceIovecs(remote);
-  PointInjector oom("fail_fault", /*skip=*/2, /*times=*/1);
   {
-    ScopedInjector scope(m(), &oom);
+    ScopedFault oom(m(), "fail_fault", /*skip=*/2, /*times=*/1);
     EXPECT_TRUE(Returns(DoRaw(lvec, 1, rvec, 1), kPairLen));
   }
-  EXPECT_EQ(oom.failures(), 1);
+  EXPECT_EQ(m().FaultFailures("fail_fault"), 1u);
   ExpectMoved(local, remote, kPairLen);
 }
 
@@ -1129,14 +1124,12 @@ TEST_P(ErrorTable, Step9_PinErrorIsCollapsedToEfault) {
   const IovList local = {{L, kPairLen}}, remote = {{R, kPairLen}};
   const uint64_t lvec = PlaceIovecs(local), rvec = PlaceIovecs(remote);
   {
-    PointInjector gup("fail_gup");
-    ScopedInjector scope(m(), &gup);
+    ScopedFault gup(m(), "fail_gup");
     EXPECT_TRUE(Fails(DoRaw(lvec, 1, rvec, 1), EFAULT));
   }
   ExpectNothingMoved();
   {
-    PointInjector gup("fail_gup", /*skip=*/3);
-    ScopedInjector scope(m(), &gup);
+    ScopedFault gup(m(), "fail_gup", /*skip=*/3);
     EXPECT_TRUE(Returns(DoRaw(lvec, 1, rvec, 1), 3 * kPage));
   }
   ExpectMoved(local, remote, 3 * kPage);

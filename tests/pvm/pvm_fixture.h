@@ -171,40 +171,24 @@ inline uint64_t StreamLen(absl::Span<const Iov> iovs) {
 }
 
 
-// A kernel::fault_injector that fails one named point (mm/fault_inject.h): the first `skip`
-// passes through it succeed, the next `times` fail, the rest succeed. Counts every pass.
-class PointInjector final : public kernel::fault_injector {
+// Arms the fault point `point` of machine `m` (mm/fault_inject.h) for the scope's
+// lifetime: the first `skip` passes through it succeed, the next `times` fail (-1: all),
+// the rest succeed. The counts stay readable on the machine after the scope ends
+// (Machine::FaultCalls / FaultFailures).
+class ScopedFault {
  public:
-  PointInjector(std::string point, int skip = 0, int times = 1 << 30)
-      : point_(std::move(point)), skip_(skip), times_(times) {}
-  bool should_fail(const char* point, size_t /*size*/) override {
-    if (point_ != point) return false;
-    ++passes_;
-    if (passes_ <= skip_ || failures_ >= times_) return false;
-    ++failures_;
-    return true;
+  ScopedFault(sim::Machine& m, const char* point, uint64_t skip = 0, int64_t times = -1)
+      : m_(m), point_(point) {
+    const absl::Status st = m_.ArmFault(point_, {.nth = skip + 1, .times = times});
+    EXPECT_TRUE(st.ok()) << st;
   }
-  int passes() const { return passes_; }
-  int failures() const { return failures_; }
-
- private:
-  const std::string point_;
-  const int skip_, times_;
-  int passes_ = 0, failures_ = 0;
-};
-
-// Installs `f` as the machine's fault injector (Machine::SetFaultInjector) for the scope's
-// lifetime.
-class ScopedInjector {
- public:
-  ScopedInjector(sim::Machine& m, kernel::fault_injector* f) : m_(m), prev_(m.SetFaultInjector(f)) {}
-  ~ScopedInjector() { m_.SetFaultInjector(prev_); }
-  ScopedInjector(const ScopedInjector&) = delete;
-  ScopedInjector& operator=(const ScopedInjector&) = delete;
+  ~ScopedFault() { m_.DisarmFault(point_); }
+  ScopedFault(const ScopedFault&) = delete;
+  ScopedFault& operator=(const ScopedFault&) = delete;
 
  private:
   sim::Machine& m_;
-  kernel::fault_injector* prev_;
+  const char* point_;
 };
 
 // Transfer direction, for suites parameterized over readv and writev.

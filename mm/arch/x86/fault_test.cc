@@ -1,4 +1,5 @@
 // Tests of mm/arch/x86/fault.cc: do_user_addr_fault's outcomes for user and kernel mode.
+#include "mm/fault_inject.h"
 #include "mm/arch/x86/fault.h"
 
 #include "gtest/gtest.h"
@@ -12,7 +13,6 @@ namespace kernel {
 namespace {
 
 using kernel_testing::BootedKernel;
-using kernel_testing::PointInjector;
 
 pt_regs UserRegs() { return pt_regs{0x401000, __USER_CS, X86_EFLAGS_IF, 0x7ffffffde000}; }
 pt_regs UaccessRegs() {
@@ -185,31 +185,25 @@ TEST_F(FaultTest, KernelModeFaultFromAKernelThreadTakesTheFixup) {
 
 TEST_F(FaultTest, OomInAUserFaultIsRetriedNotSignalled) {
   unsigned long a = Map(1, PROT_READ | PROT_WRITE);
-  PointInjector inj;
-  inj.point = "fail_fault";
-  inj.nth = 1;
-  k_.ks()->fault = &inj;
+  ASSERT_EQ(fault_inject_arm("fail_fault", {.nth = 1, .times = 1}), 0);
   pt_regs regs = UserRegs();
   do_user_addr_fault(&regs, X86_PF_USER | X86_PF_WRITE, a);
-  EXPECT_EQ(inj.fired, 1);
+  EXPECT_EQ(fault_inject_failures("fail_fault"), 1u);
   EXPECT_EQ(p_->last_signal, 0);
   // The retry succeeds.
   do_user_addr_fault(&regs, X86_PF_USER | X86_PF_WRITE, a);
   EXPECT_TRUE(UserStore(a).ok());
-  k_.ks()->fault = nullptr;
+  fault_inject_disarm(nullptr);
   EXPECT_EQ(k_.DebugVm(), "");
 }
 
 TEST_F(FaultTest, OomInAKernelFaultTakesTheFixup) {
   unsigned long a = Map(1, PROT_READ | PROT_WRITE);
-  PointInjector inj;
-  inj.point = "fail_fault";
-  inj.nth = 1;
-  k_.ks()->fault = &inj;
+  ASSERT_EQ(fault_inject_arm("fail_fault", {.nth = 1, .times = 1}), 0);
   pt_regs regs = UaccessRegs();
   do_user_addr_fault(&regs, X86_PF_WRITE, a);
   EXPECT_NE(regs.ip, UA_INSN_COPY_USER);
-  k_.ks()->fault = nullptr;
+  fault_inject_disarm(nullptr);
 }
 
 TEST_F(FaultTest, FaultInKernelSpace) {

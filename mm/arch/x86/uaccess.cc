@@ -67,7 +67,7 @@ unsigned long copy_user_generic(void* kbuf, unsigned long uaddr, unsigned long l
   while (done < len) {
     // DEVIATION(uaccess): the fail_uaccess point, once per page-sized piece (not again
     // when the piece restarts after a resolved fault).
-    if (!retrying && should_fail_point("fail_uaccess", len - done)) break;
+    if (!retrying && should_fail_point(FAIL_UACCESS, len - done)) break;
     retrying = false;
     const unsigned long addr = uaddr + done;
     const unsigned long chunk = std::min(len - done, PAGE_SIZE - (addr & ~PAGE_MASK));
@@ -104,7 +104,7 @@ int user_mov(void* kval, unsigned long uaddr, unsigned long size, bool store) {
   hw::Cpu* cpu = this_cpu_hw();
   const unsigned long insn = store ? UA_INSN_PUT_USER : UA_INSN_GET_USER;
   for (int stuck = 0;; ++stuck) {
-    if (stuck == 0 && should_fail_point("fail_uaccess", size)) return -EFAULT;
+    if (stuck == 0 && should_fail_point(FAIL_UACCESS, size)) return -EFAULT;
     hw::Fault f = store ? cpu->Store(hw::VirtAddr(uaddr), kval, size)
                         : cpu->Load(hw::VirtAddr(uaddr), kval, size);
     if (f.ok()) return 0;

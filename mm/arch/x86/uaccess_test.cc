@@ -1,5 +1,6 @@
 // Tests of mm/arch/x86/uaccess.cc: access_ok's edges, and user copies that run on the
 // simulated CPU and stop byte-exactly where the kernel cannot fix a fault.
+#include "mm/fault_inject.h"
 #include "mm/arch/x86/uaccess.h"
 
 #include <cstring>
@@ -16,7 +17,6 @@ namespace kernel {
 namespace {
 
 using kernel_testing::BootedKernel;
-using kernel_testing::PointInjector;
 
 void __user* U(unsigned long a) { return reinterpret_cast<void __user*>(a); }
 
@@ -218,16 +218,13 @@ TEST_F(UaccessTest, ClearUserStopsAtTheFirstBadByte) {
 TEST_F(UaccessTest, FailUaccessStopsTheCopyShort) {
   unsigned long a = Map(3, PROT_READ | PROT_WRITE);
   auto data = Pattern(3 * PAGE_SIZE);
-  PointInjector inj;
-  inj.point = "fail_uaccess";
-  inj.nth = 3;  // the third page-sized piece
-  k_.ks()->fault = &inj;
+  // The third page-sized piece.
+  ASSERT_EQ(fault_inject_arm("fail_uaccess", {.nth = 3, .times = 1}), 0);
   EXPECT_EQ(copy_to_user(U(a), data.data(), data.size()), PAGE_SIZE);
-  inj.nth = 1;
-  inj.passes = 0;
+  ASSERT_EQ(fault_inject_arm("fail_uaccess", {.nth = 1, .times = 1}), 0);
   uint64_t v = 5;
   EXPECT_EQ(get_user(v, reinterpret_cast<uint64_t __user*>(a)), -EFAULT);
-  k_.ks()->fault = nullptr;
+  fault_inject_disarm(nullptr);
   EXPECT_FALSE(this_cpu_hw()->ac());
 }
 
@@ -242,12 +239,10 @@ TEST_F(UaccessTest, KernelThreadHasNoUserMemory) {
 TEST_F(UaccessTest, OomDuringTheFaultEndsTheCopy) {
   unsigned long a = Map(2, PROT_READ | PROT_WRITE);
   auto data = Pattern(2 * PAGE_SIZE);
-  PointInjector inj;
-  inj.point = "fail_fault";
-  inj.nth = 2;  // the second page's fault returns VM_FAULT_OOM
-  k_.ks()->fault = &inj;
+  // The second page's fault returns VM_FAULT_OOM.
+  ASSERT_EQ(fault_inject_arm("fail_fault", {.nth = 2, .times = 1}), 0);
   EXPECT_EQ(copy_to_user(U(a), data.data(), data.size()), PAGE_SIZE);
-  k_.ks()->fault = nullptr;
+  fault_inject_disarm(nullptr);
   EXPECT_EQ(k_.DebugVm(), "");
 }
 

@@ -22,7 +22,7 @@ BootedKernel::BootedKernel(uint64_t mem_bytes, int ncpus) {
 }
 
 BootedKernel::~BootedKernel() {
-  ks_->fault = nullptr;
+  kernel::fault_inject_disarm(nullptr);
   kernel_shutdown(ks_.get());
   scope_.reset();
 }

@@ -38,23 +38,6 @@ struct TestCreds {
   }
 };
 
-// Fails the nth (1-based) pass through `point`, or every pass when nth == 0.
-struct PointInjector : kernel::fault_injector {
-  std::string point;
-  long nth = -1;  // -1: never
-  long passes = 0;
-  long fired = 0;
-  bool should_fail(const char* p, size_t) override {
-    if (point != p) return false;
-    ++passes;
-    if (nth == 0 || passes == nth) {
-      ++fired;
-      return true;
-    }
-    return false;
-  }
-};
-
 class BootedKernel {
  public:
   static constexpr unsigned long kStackTop = 0x7ffffffff000UL;
