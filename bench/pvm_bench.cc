@@ -319,8 +319,9 @@ void BM_SimPrefaulted(benchmark::State& state, Op op, Shape shape, uint64_t byte
     state.SkipWithError(err.c_str());
     return;
   }
-  if (absl::Status st = r->m->SetSysctl("mmsim.pvm_max_batch_pages", batch > 0 ? batch : r->default_batch);
-      !st.ok()) {
+  const absl::Status st =
+      r->m->SetSysctl("mmsim.pvm_max_batch_pages", batch > 0 ? batch : r->default_batch);
+  if (!st.ok()) {
     state.SkipWithError(std::string(st.message()).c_str());
     return;
   }

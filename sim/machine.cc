@@ -166,7 +166,8 @@ absl::StatusOr<int> Machine::CreateProcess(absl::string_view comm, const Process
         c->gid = creds.rgid;
         c->egid = c->fsgid = creds.egid;
         c->sgid = creds.sgid;
-        c->cap_permitted = c->cap_effective = kernel::kernel_cap_t{creds.caps & kernel::CAP_FULL_SET.val};
+        c->cap_permitted = c->cap_effective =
+            kernel::kernel_cap_t{creds.caps & kernel::CAP_FULL_SET.val};
         c->cap_inheritable = kernel::CAP_EMPTY_SET;
         c->cap_ambient = kernel::CAP_EMPTY_SET;
         c->cap_bset = kernel::CAP_FULL_SET;
@@ -422,21 +423,24 @@ SysResult Machine::Reap(int parent_pid_or_0, int pid) {
     parent = LiveTask(parent_pid_or_0);
     if (parent == nullptr) return Errno(ESRCH);
   }
-  return FromKernel(
-      Enter(parent, -1, [&] { return static_cast<long>(kernel::kernel_wait4(pid, nullptr, WNOHANG)); }));
+  return FromKernel(Enter(parent, -1, [&] {
+    return static_cast<long>(kernel::kernel_wait4(pid, nullptr, WNOHANG));
+  }));
 }
 
 // The credential calls: any live task, kernel threads included.
 SysResult Machine::SetResUid(int pid, uint32_t r, uint32_t e, uint32_t s) {
   task_struct* t = LiveTask(pid);
   if (t == nullptr) return Errno(ESRCH);
-  return FromKernel(Enter(t, -1, [&] { return static_cast<long>(kernel::__sys_setresuid(r, e, s)); }));
+  return FromKernel(
+      Enter(t, -1, [&] { return static_cast<long>(kernel::__sys_setresuid(r, e, s)); }));
 }
 
 SysResult Machine::SetResGid(int pid, uint32_t r, uint32_t e, uint32_t s) {
   task_struct* t = LiveTask(pid);
   if (t == nullptr) return Errno(ESRCH);
-  return FromKernel(Enter(t, -1, [&] { return static_cast<long>(kernel::__sys_setresgid(r, e, s)); }));
+  return FromKernel(
+      Enter(t, -1, [&] { return static_cast<long>(kernel::__sys_setresgid(r, e, s)); }));
 }
 
 SysResult Machine::CapSet(int pid, uint64_t caps) {
@@ -452,8 +456,9 @@ SysResult Machine::CapSet(int pid, uint64_t caps) {
 SysResult Machine::SetDumpable(int pid, bool dumpable) {
   task_struct* t = LiveTask(pid);
   if (t == nullptr) return Errno(ESRCH);
-  return FromKernel(
-      Enter(t, -1, [&] { return static_cast<long>(kernel::prctl_set_dumpable(dumpable ? 1 : 0)); }));
+  return FromKernel(Enter(t, -1, [&] {
+    return static_cast<long>(kernel::prctl_set_dumpable(dumpable ? 1 : 0));
+  }));
 }
 
 SysResult Machine::Fork(int pid) {
@@ -550,7 +555,8 @@ absl::StatusOr<std::vector<uint8_t>> Machine::PeekUser(int pid, uint64_t addr, u
   mode.user = true;
   mode.nxe = true;
   mode.maxphyaddr = phys_->maxphyaddr();
-  const uint64_t cr3 = Inspect([&](const kernel::kernel_state&) { return kernel::__pa(t->mm->pgd); });
+  const uint64_t cr3 =
+      Inspect([&](const kernel::kernel_state&) { return kernel::__pa(t->mm->pgd); });
   std::vector<uint8_t> out(len);
   uint64_t done = 0;
   while (done < len) {

@@ -103,7 +103,8 @@ TEST(MachineEntryTest, EveryPublicMethodLeavesNoScopeInstalled) {
   EXPECT_EQ(kernel::kst_or_null(), nullptr) << "ReadFile";
   ASSERT_TRUE(contents.ok());
   EXPECT_EQ(contents->size(), 4096u);
-  EXPECT_EQ(std::vector<uint8_t>(contents->begin(), contents->begin() + 4), std::vector<uint8_t>({4, 5, 3, 0}));
+  EXPECT_EQ(std::vector<uint8_t>(contents->begin(), contents->begin() + 4),
+            std::vector<uint8_t>({4, 5, 3, 0}));
   std::string report;
   EXPECT_NO_SCOPE_AFTER(mc.DebugVmCheck(&report));
   EXPECT_NO_SCOPE_AFTER(mc.DebugVmCheck(&report, kernel::debug_vm_options{}));
@@ -180,11 +181,13 @@ TEST(MachineEntryTest, RunInKernelRunsAsTheTaskOnTheCpu) {
   auto b0 = m->RunInKernel(b, whoami);
   ASSERT_TRUE(b0.ok());
   EXPECT_EQ(*b0, std::make_tuple(b, 0, true, 0));
-  EXPECT_EQ(m->cpu(0).cr3() & kernel::PTE_PFN_MASK,
-            m->Inspect([&](const kernel::kernel_state&) { return kernel::__pa(m->FindTask(b)->mm->pgd); }));
+  EXPECT_EQ(m->cpu(0).cr3() & kernel::PTE_PFN_MASK, m->Inspect([&](const kernel::kernel_state&) {
+    return kernel::__pa(m->FindTask(b)->mm->pgd);
+  }));
   // A kernel thread: no mm of its own.
   const int k = *m->CreateKthread("kw");
-  auto kpid = m->RunInKernel(k, [] { return std::make_pair(kernel::current()->pid, kernel::current()->mm); }, 1);
+  auto kpid = m->RunInKernel(
+      k, [] { return std::make_pair(kernel::current()->pid, kernel::current()->mm); }, 1);
   ASSERT_TRUE(kpid.ok());
   EXPECT_EQ(kpid->first, k);
   EXPECT_EQ(kpid->second, nullptr);

@@ -707,12 +707,14 @@ TEST_P(ErrorTable, Step8_FatalSignalWaitingForExecUpdateLockIsEintr) {
   const uint64_t lvec = PlaceIovecs(local), rvec = PlaceIovecs(remote);
   sim::SysResult r;
   // The exec in progress is the target's own.
-  ASSERT_TRUE(m().RunInKernel(target_, [&] { kernel::down_write(&t->signal->exec_update_lock); }).ok());
+  ASSERT_TRUE(
+      m().RunInKernel(target_, [&] { kernel::down_write(&t->signal->exec_update_lock); }).ok());
   c->fatal_signal = true;
   r = reading() ? m().ProcessVmReadv(caller_, target_, lvec, 1, rvec, 1, 0)
                 : m().ProcessVmWritev(caller_, target_, lvec, 1, rvec, 1, 0);
   c->fatal_signal = false;
-  ASSERT_TRUE(m().RunInKernel(target_, [&] { kernel::up_write(&t->signal->exec_update_lock); }).ok());
+  ASSERT_TRUE(
+      m().RunInKernel(target_, [&] { kernel::up_write(&t->signal->exec_update_lock); }).ok());
   CheckPins("call with a fatal signal pending");
   CheckVm("call with a fatal signal pending");
   EXPECT_TRUE(Fails(r, EINTR));

@@ -166,7 +166,8 @@ class SharingTest : public ::testing::Test {
   }
   kernel::vm_area_struct* Vma(int pid, uint64_t addr) {
     kernel::task_struct* t = m().FindTask(pid);
-    return m().Inspect([&](const kernel::kernel_state&) { return kernel::vma_lookup(t->mm, addr); });
+    return m().Inspect(
+        [&](const kernel::kernel_state&) { return kernel::vma_lookup(t->mm, addr); });
   }
   int File(const std::string& name, uint64_t size, const std::vector<uint8_t>& data,
            bool readonly = false) {
