@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -126,6 +128,13 @@ void Machine::SwitchTo(task_struct* t, int cpu) {
   ks_->this_cpu = cpu;
   cpus_[cpu]->SetCpl(0);
   kernel::context_switch(t);
+}
+
+void Machine::NestedPath() {
+  std::fprintf(stderr,
+               "sim::Machine: a function running in the kernel as a task called back into its "
+               "own Machine as a task (only Inspect and file calls may nest)\n");
+  std::abort();
 }
 
 void Machine::Schedule(int pid, int cpu) {

@@ -44,7 +44,8 @@
 //   3. run body() there as a kernel path, and return its value.
 // Syscall(pid, fn) is Enter plus the libc result conventions. A body may continue as
 // another task with SwitchTo (CreateProcess: init, then the child; ExitGroup: each
-// thread in turn). Today a path runs to completion, so step 3 is a plain call.
+// thread in turn), but never Enter its own Machine as a task again (checked: a path
+// cannot start inside another). Today a path runs to completion, so step 3 is a plain call.
 // A deterministic multi-CPU scheduler replaces steps 2-3 in Enter, and nowhere else:
 // Enter queues body as a path of `task` on `cpu`, runs the scheduler until that path
 // finishes (other CPUs' paths interleave at preemption points inside the kernel), and
@@ -254,7 +255,8 @@ class Machine {
   // at CPL 0, the way a system call of pid would run: kernel::current() is pid's task,
   // kernel::smp_processor_id() is the CPU, and its CR3 holds pid's page tables (for a
   // task with an mm). Returns fn's result; NotFound for a pid that is not a live task
-  // (unknown, exiting or a zombie), InvalidArgument for a bad cpu.
+  // (unknown, exiting or a zombie), InvalidArgument for a bad cpu. fn may Inspect, but
+  // must not call this Machine's task methods (the program stops with a message).
   template <class Fn>
   KernelResult<std::invoke_result_t<Fn&>> RunInKernel(int pid, Fn&& fn, int cpu = -1);
   // Runs fn(const kernel::kernel_state&) with this machine's kernel scope installed but
@@ -291,6 +293,20 @@ class Machine {
   // Step 2 of Enter: makes `t` current on `cpu` (-1: where it runs, else CPU 0) and that
   // CPU this_cpu, at CPL 0. REQUIRES: inside Enter.
   void SwitchTo(kernel::task_struct* t, int cpu = -1);
+  // A body that runs as a task must not enter this Machine again as a task (a RunInKernel
+  // function calling Mmap, say): under a scheduler that would be a path starting inside
+  // another. Enter checks it and stops the program here with a message; Inspect, files and
+  // other Machines stay allowed.
+  [[noreturn]] static void NestedPath();
+  struct PathMark {  // in_path_ for the body's duration
+    explicit PathMark(bool* flag) : flag(flag) {
+      if (flag != nullptr) *flag = true;
+    }
+    ~PathMark() {
+      if (flag != nullptr) *flag = false;
+    }
+    bool* flag;
+  };
   // A system call of pid that needs an address space: ESRCH for no live task, EINVAL for
   // a kernel thread (checked before any switch), else Enter(pid's task, -1, fn) with fn's
   // long result turned into a SysResult.
@@ -320,6 +336,7 @@ class Machine {
   std::vector<std::unique_ptr<hw::Cpu>> cpus_;
   std::unique_ptr<kernel::kernel_state> ks_;
   bool booted_ = false;
+  bool in_path_ = false;  // a body running as a task is on the host stack (Enter)
   std::map<int, kernel::file*> files_;  // CreateFile's descriptors (one reference each)
   int next_fd_ = 3;
 };
@@ -329,7 +346,11 @@ class Machine {
 template <class Body>
 decltype(auto) Machine::Enter(kernel::task_struct* t, int cpu, Body&& body) {
   kernel::kernel_state_scope scope(ks_.get());
-  if (t != nullptr) SwitchTo(t, cpu);
+  if (t != nullptr) {
+    if (in_path_) NestedPath();
+    SwitchTo(t, cpu);
+  }
+  PathMark mark(t != nullptr ? &in_path_ : nullptr);
   return body();
 }
 

@@ -152,6 +152,22 @@ TEST(MachineEntryTest, TheScopeIsInstalledInsideAndNests) {
   EXPECT_EQ(kernel::kst_or_null(), nullptr);
 }
 
+TEST(MachineEntryDeathTest, ABodyCannotEnterItsOwnMachineAsATask) {
+  std::unique_ptr<Machine> m = Boot();
+  const int a = *m->CreateProcess("a", ProcessCreds{});
+  // Read-only inspection from inside a body is fine.
+  absl::StatusOr<long> pages = m->RunInKernel(a, [&] {
+    return m->Inspect(
+        [](const kernel::kernel_state& ks) { return ks.vm_stat[kernel::NR_FREE_PAGES]; });
+  });
+  ASSERT_TRUE(pages.ok());
+  EXPECT_EQ(*pages, m->vmstat(kernel::NR_FREE_PAGES));
+  EXPECT_DEATH((void)m->RunInKernel(a, [&] { return m->Munmap(a, 0x10000, 4096).err; }),
+               "called back into its own Machine");
+  EXPECT_DEATH((void)m->RunInKernel(a, [&] { (void)m->RunInKernel(1, [] {}); }),
+               "called back into its own Machine");
+}
+
 TEST(MachineEntryTest, RunInKernelRunsAsTheTaskOnTheCpu) {
   std::unique_ptr<Machine> m = Boot(/*cpus=*/4);
   const int a = *m->CreateProcess("a", ProcessCreds{});
