@@ -15,13 +15,14 @@
 #include <cstring>
 
 #include "benchmark/benchmark.h"
+#include "mm/kernel/task.h"
 #include "mm/mm.h"
-#include "mm/testing/mm_fixture.h"
+#include "mm/testing/kernel_fixture.h"
 
 namespace {
 
 using namespace kernel;  // NOLINT
-using mm_testing::MmMachine;
+using kernel_testing::BootedKernel;
 
 constexpr unsigned long kRW = PROT_READ | PROT_WRITE;
 constexpr unsigned long kAnon = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -30,7 +31,7 @@ void DemandFault(benchmark::State& state, bool warm) {
   const unsigned long bytes = static_cast<unsigned long>(state.range(0)) << 20;
   const unsigned long pages = bytes >> PAGE_SHIFT;
   // Room for the pages, their page tables and the allocator's two reserved frames.
-  MmMachine m(bytes + (bytes >> 6) + (16UL << 20), 1);
+  BootedKernel m(bytes + (bytes >> 6) + (16UL << 20), 1);
   if (warm) {
     // Commit the host memory behind simulated DRAM first, so the figure is the
     // simulator's fault path, not the host kernel's first touch of its own pages.
@@ -40,13 +41,12 @@ void DemandFault(benchmark::State& state, bool warm) {
   long faults = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    mm_struct* mm = m.NewMm();
-    m.RunOn(0, mm);
-    unsigned long a = m.Mmap(0, 0, bytes, kRW, kAnon);
+    task_struct* t = m.Spawn("bench");
+    unsigned long a = m.Mmap(t, 0, bytes, kRW, kAnon);
     if (IS_ERR_VALUE(a)) state.SkipWithError("mmap failed");
     state.ResumeTiming();
     for (unsigned long i = 0; i < pages; ++i) {
-      auto r = m.UserStore(0, a + i * PAGE_SIZE, i);
+      auto r = m.UserStore(t, a + i * PAGE_SIZE, i);
       if (!r.ok()) {
         state.SkipWithError("fault failed");
         break;
@@ -54,7 +54,7 @@ void DemandFault(benchmark::State& state, bool warm) {
     }
     faults += static_cast<long>(pages);
     state.PauseTiming();
-    m.DestroyMm(mm);
+    m.ExitAndReap(t);
     state.ResumeTiming();
   }
   state.counters["per_page"] =
@@ -79,29 +79,28 @@ BENCHMARK(BM_DemandFaultWarmHost)
 
 // N one-page VMAs packed below mmap_base (alternating protections so none merge),
 // placed by hint so building them is O(N log N).
-mm_struct* BuildVmas(MmMachine& m, long n) {
-  mm_struct* mm = m.NewMm();
-  m.RunOn(0, mm);
+task_struct* BuildVmas(BootedKernel& m, long n) {
+  task_struct* t = m.Spawn("bench");
   for (long i = 0; i < n; ++i) {
-    unsigned long want = mm->mmap_base - static_cast<unsigned long>(i + 1) * PAGE_SIZE;
-    unsigned long got = m.Mmap(0, want, PAGE_SIZE, i % 2 ? PROT_READ : kRW, kAnon);
+    unsigned long want = t->mm->mmap_base - static_cast<unsigned long>(i + 1) * PAGE_SIZE;
+    unsigned long got = m.Mmap(t, want, PAGE_SIZE, i % 2 ? PROT_READ : kRW, kAnon);
     if (got != want) return nullptr;
   }
-  return mm;
+  return t;
 }
 
 void MmapMunmap(benchmark::State& state, bool hint) {
   const long n = state.range(0);
-  MmMachine m(64UL << 20, 1);
-  mm_struct* mm = BuildVmas(m, n);
-  if (mm == nullptr || mm->map_count != n) {
+  BootedKernel m(64UL << 20, 1);
+  task_struct* t = BuildVmas(m, n);
+  if (t == nullptr || t->mm->map_count != n + 1) {  // and exec's [stack]
     state.SkipWithError("setup failed");
     return;
   }
   const unsigned long where = hint ? 0x10000000UL : 0;
   for (auto _ : state) {
-    unsigned long a = m.Mmap(0, where, 4 * PAGE_SIZE, kRW, kAnon);
-    if (IS_ERR_VALUE(a) || m.Munmap(0, a, 4 * PAGE_SIZE) != 0) {
+    unsigned long a = m.Mmap(t, where, 4 * PAGE_SIZE, kRW, kAnon);
+    if (IS_ERR_VALUE(a) || m.Munmap(t, a, 4 * PAGE_SIZE) != 0) {
       state.SkipWithError("mmap/munmap failed");
       break;
     }

@@ -2,8 +2,9 @@
 //
 // BUG_ON and VM_BUG_ON stop the simulator with file:line: they mark a broken invariant in
 // our own code, never bad user input (user input gets an errno). WARN_ON_ONCE reports a
-// survivable impossibility once per call site and carries on, as in Linux; the count of
-// warnings is kept so tests and debug_vm can assert that none fired.
+// survivable impossibility once per call site and machine (the latch lives in the
+// machine's kernel_state, as a Linux boot starts with every latch clear) and carries on;
+// each machine counts its warnings so tests and debug_vm can assert that none fired.
 #ifndef MMSIM_MM_BUG_H_
 #define MMSIM_MM_BUG_H_
 
@@ -11,7 +12,10 @@ namespace kernel {
 
 [[noreturn]] void kernel_bug(const char* file, int line, const char* cond);
 bool kernel_warn(const char* file, int line, const char* cond);
-// Number of WARN_ON / WARN_ON_ONCE reports since start-up (all machines, this thread).
+// WARN_ON_ONCE's report: the first time `site` (a per-call-site static) fires on the
+// active machine, kernel_warn; later times, nothing.
+void kernel_warn_once(const void* site, const char* file, int line, const char* cond);
+// Number of WARN_ON / WARN_ON_ONCE reports the active machine made since it booted.
 unsigned long kernel_warn_count();
 
 }  // namespace kernel
@@ -28,12 +32,10 @@ unsigned long kernel_warn_count();
   (unlikely(cond) ? ::kernel::kernel_warn(__FILE__, __LINE__, #cond) : false)
 #define WARN_ON_ONCE(cond)                                                      \
   ({                                                                            \
-    static bool __warned;                                                       \
+    static const char __warn_site = 0;                                          \
     bool __c = !!(cond);                                                        \
-    if (unlikely(__c) && !__warned) {                                           \
-      __warned = true;                                                          \
-      ::kernel::kernel_warn(__FILE__, __LINE__, #cond);                         \
-    }                                                                           \
+    if (unlikely(__c))                                                          \
+      ::kernel::kernel_warn_once(&__warn_site, __FILE__, __LINE__, #cond);      \
     unlikely(__c);                                                              \
   })
 

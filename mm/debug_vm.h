@@ -28,7 +28,8 @@
 //    mapped at most once and a writable PTE never maps a non-exclusive one;
 //  - RSS counters (anon, file, shmem) and NR_ANON_MAPPED / NR_FILE_MAPPED /
 //    NR_PAGETABLE match what the walk found;
-//  - TLBs (at a syscall boundary): no CPU holds a translation, for a PCID whose mm still
+//  - TLBs (at a syscall boundary; the arch hook tlb_check_cpu, mm/arch/x86/tlb_debug.cc,
+//    reads them): no CPU holds a translation, for a PCID whose mm still
 //    counts the CPU in mm_cpumask, that grants more than that mm's page tables do now
 //    (another frame, writable or user or executable where the PTE is not, a dirty writable
 //    entry over a clean PTE, or any entry over a non-present PTE). Entries of PCIDs whose

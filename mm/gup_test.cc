@@ -9,8 +9,9 @@
 #include "mm/arch/x86/uaccess.h"
 #include "mm/fault_inject.h"
 #include "mm/kernel/task.h"
-#include "mm/kernel/test/boot_fixture.h"
 #include "mm/mm.h"
+#include "mm/pagewalk.h"
+#include "mm/testing/kernel_fixture.h"
 #include "mm/trace.h"
 
 namespace kernel {
@@ -73,25 +74,10 @@ class GupTest : public ::testing::Test {
     return n;
   }
   pte_t* Pte(unsigned long va) { return pte_ptr(mm_, va); }
-  static pte_t* pte_ptr(mm_struct* mm, unsigned long va) {
-    pgd_t* pgd = pgd_offset(mm, va);
-    p4d_t* p4d = p4d_offset(pgd, va);
-    if (!p4d_present(*p4d)) return nullptr;
-    pud_t* pud = pud_offset(p4d, va);
-    if (!pud_present(*pud) || pud_leaf(*pud)) return nullptr;
-    return pte_offset_map(pmd_offset(pud, va), va);
-  }
+  static pte_t* pte_ptr(mm_struct* mm, unsigned long va) { return mm_find_pte(mm, va); }
   long Rss() { return static_cast<long>(get_mm_counter(mm_, MM_ANONPAGES)); }
   // fork(2) of the target: a child sharing every anon page copy-on-write.
-  task_struct* ForkTarget() {
-    k_.RunAs(target_);
-    kernel_clone_args args{};
-    args.flags = 0;
-    args.exit_signal = SIGCHLD;
-    const pid_t pid = kernel_clone(&args);
-    EXPECT_GT(pid, 0);
-    return pid > 0 ? find_task_by_vpid(pid) : nullptr;
-  }
+  task_struct* ForkTarget() { return k_.Fork(target_); }
   long Pins() { return ks()->vm_stat[NR_FOLL_PIN_ACQUIRED]; }
 
   BootedKernel k_{uint64_t{64} << 20};

@@ -14,6 +14,8 @@
 
 #include <array>
 #include <map>
+#include <memory>
+#include <set>
 #include <vector>
 
 #include "hw/cpu.h"
@@ -99,6 +101,10 @@ struct kernel_state {
   // pins per batch; Linux fixes it at PVM_MAX_KMALLOC_PAGES / sizeof(struct page *) = 1024.
   int sysctl_pvm_max_batch_pages = 1024;
 
+  // --- warnings (mm/bug.cc) ---
+  unsigned long warn_count = 0;           // WARN_ON* reports on this machine
+  std::set<const void*> warned_once;      // WARN_ON_ONCE call sites that have fired
+
   // --- instrumentation (sim/ installs these; null = off, one branch) ---
   kernel_observer* observer = nullptr;
   fault_inject_state fault_inject;  // mm/fault_attr.h: the armed fault points
@@ -122,8 +128,9 @@ inline kernel_state* kst_or_null() { return kst_active_state; }
 // Who installs it, the one rule: above mm/, only sim::Machine's public methods, each for
 // the duration of its call (through Machine::Enter, sim/machine.h); nothing above mm/
 // holds a kernel_state* or a scope of its own. In mm/, the unit-test fixture holds one for
-// a test's lifetime, and the entry points that take a kernel_state* (kernel_shutdown,
-// debug_vm_check) install their own; start_kernel expects its caller's.
+// a test's lifetime, and the entry points that take a kernel_state* or build one
+// (power_on_and_boot, kernel_shutdown, debug_vm_check) install their own; start_kernel
+// expects its caller's.
 class kernel_state_scope {
  public:
   explicit kernel_state_scope(kernel_state* ks);
@@ -145,14 +152,10 @@ inline void count_vm_event(vm_stat_item item) { ++kst().vm_stat[item]; }
 inline void count_vm_events(vm_stat_item item, long delta) { kst().vm_stat[item] += delta; }
 inline void mod_node_page_state(vm_stat_item item, long delta) { kst().vm_stat[item] += delta; }
 
-}  // namespace kernel
-
-#endif  // MMSIM_MM_KERNEL_H_
-
-namespace kernel {
-// Boot (init/main.c, mm/mm_init.c). start_kernel() brings a kernel up on the hardware
-// already in ks->phys and ks->cpus and makes ks the active state of this thread's scope
-// (the caller holds a kernel_state_scope). It returns 0 or a negative errno.
+// ---- boot (init/main.c, mm/mm_init.c) ----
+// start_kernel() brings a kernel up on the hardware already in ks->phys and ks->cpus
+// and makes ks the active state of this thread's scope (the caller holds a
+// kernel_state_scope). It returns 0 or a negative errno.
 int start_kernel(kernel_state* ks);
 // mm/mm_init.cc: mem_map, the buddy allocator over all frames, the zero page.
 int mm_core_init();
@@ -160,4 +163,21 @@ int mm_core_init();
 void kernel_shutdown(kernel_state* ks);
 // mm/mm_init.cc: the memory half of kernel_shutdown (frees mem_map and the zone).
 void mm_core_shutdown(kernel_state* ks);
+
+// The simulated hardware a kernel runs on (PhysMem, CPUs) and its kernel_state, owned
+// together. Destroy in reverse: kernel_shutdown(ks) first, then the members.
+struct machine_parts {
+  std::unique_ptr<hw::PhysMem> phys;
+  std::vector<std::unique_ptr<hw::Cpu>> cpus;
+  std::unique_ptr<kernel_state> ks;
+};
+// DEVIATION(kernel): the power-on of a machine (no Linux counterpart). Builds `mem_bytes`
+// of memory and `ncpus` CPUs with `tlb`, a kernel_state over them, and runs start_kernel
+// inside a scope of its own. Returns start_kernel's result; *out is filled even when it
+// fails (the caller still kernel_shutdown()s it).
+int power_on_and_boot(uint64_t mem_bytes, int ncpus, const hw::TlbProfile& tlb,
+                      machine_parts* out);
+
 }  // namespace kernel
+
+#endif  // MMSIM_MM_KERNEL_H_

@@ -7,7 +7,9 @@
 // copy_present_page), and the fault path (handle_mm_fault -> __handle_mm_fault ->
 // handle_pte_fault -> do_anonymous_page / do_fault (do_read_fault, do_cow_fault,
 // do_shared_fault, __do_fault, finish_fault) / do_wp_page (wp_page_reuse, wp_page_copy,
-// wp_page_shared, wp_pfn_shared)), and vmf_insert_pfn.
+// wp_page_shared, wp_pfn_shared)), vmf_insert_pfn, and lock_mm_and_find_vma with its
+// stack expansion (get_mmap_lock_carefully, upgrade_mmap_lock_carefully,
+// mmap_upgrade_trylock).
 //
 // Every PTE change here owes the TLB what Linux owes it: a new entry over a non-present
 // one needs no flush (the CPU cached nothing for it; a #PF drops the page's entries); an
@@ -31,6 +33,8 @@
 #include <climits>
 #include <cstring>
 
+#include "mm/arch/x86/extable.h"
+#include "mm/arch/x86/ptrace.h"
 #include "mm/fault_inject.h"
 #include "mm/fs.h"
 #include "mm/mm.h"
@@ -1306,6 +1310,62 @@ vm_fault_t handle_mm_fault(vm_area_struct* vma, unsigned long address, unsigned 
   }
   mm_account_fault(ret);
   return tc.ret(ret);
+}
+
+namespace {
+
+// mm/memory.c: kernel code may only sleep on mmap_lock where it expects faults.
+bool get_mmap_lock_carefully(mm_struct* mm, pt_regs* regs) {
+  if (likely(mmap_read_trylock(mm))) return true;
+  if (regs != nullptr && !user_mode(regs)) {
+    if (search_exception_tables(instruction_pointer(regs)) == nullptr) return false;
+  }
+  return mmap_read_lock_killable(mm) == 0;
+}
+
+// mm/memory.c: there is no atomic upgrade of mmap_lock from read to write.
+bool mmap_upgrade_trylock(mm_struct* /*mm*/) { return false; }
+
+// mm/memory.c: drop the read lock and take the write lock, with the same care as
+// get_mmap_lock_carefully for kernel-mode faults.
+bool upgrade_mmap_lock_carefully(mm_struct* mm, pt_regs* regs) {
+  mmap_read_unlock(mm);
+  if (regs != nullptr && !user_mode(regs)) {
+    if (search_exception_tables(instruction_pointer(regs)) == nullptr) return false;
+  }
+  return mmap_write_lock_killable(mm) == 0;
+}
+
+}  // namespace
+
+// mm/memory.c (6.5+): mmap_lock held for reading and the VMA containing addr, or null
+// with the lock dropped. An address just below a VM_GROWSDOWN VMA grows that stack down
+// to it (with the write lock, then downgraded), within stack_guard_gap of the VMA below
+// and RLIMIT_STACK. GUP never comes here: it does not grow stacks (gup_vma_lookup).
+vm_area_struct* lock_mm_and_find_vma(mm_struct* mm, unsigned long addr, pt_regs* regs) {
+  if (!get_mmap_lock_carefully(mm, regs)) return nullptr;
+  vm_area_struct* vma = find_vma(mm, addr);
+  if (likely(vma != nullptr && vma->vm_start <= addr)) return vma;
+  // Well, dang. We might still be successful, but only if we can extend a vma to do so.
+  if (vma == nullptr || !(vma->vm_flags & VM_GROWSDOWN)) {
+    mmap_read_unlock(mm);
+    return nullptr;
+  }
+  // The upgrade cannot be atomic: drop, re-take for writing, look again.
+  if (!mmap_upgrade_trylock(mm)) {
+    if (!upgrade_mmap_lock_carefully(mm, regs)) return nullptr;
+    vma = find_vma(mm, addr);
+    if (vma == nullptr) goto fail;
+    if (vma->vm_start <= addr) goto success;
+    if (!(vma->vm_flags & VM_GROWSDOWN)) goto fail;
+  }
+  if (expand_stack_locked(vma, addr)) goto fail;
+success:
+  mmap_write_downgrade(mm);
+  return vma;
+fail:
+  mmap_write_unlock(mm);
+  return nullptr;
 }
 
 }  // namespace kernel

@@ -11,6 +11,7 @@
 
 #include "mm/arch/x86/pgtable.h"
 #include "mm/arch/x86/tlb.h"
+#include "mm/mmu_gather.h"
 #include "mm/gfp.h"
 #include "mm/kernel.h"
 #include "mm/mm_types.h"
@@ -173,6 +174,12 @@ inline void mmap_init_lock(mm_struct* mm) { init_rwsem(&mm->mmap_lock, "mmap_loc
 inline void mmap_read_lock(mm_struct* mm) { down_read(&mm->mmap_lock); }
 inline int mmap_read_lock_killable(mm_struct* mm) { return down_read_killable(&mm->mmap_lock); }
 inline void mmap_read_unlock(mm_struct* mm) { up_read(&mm->mmap_lock); }
+// Take mmap_lock for reading if no writer holds it.
+inline bool mmap_read_trylock(mm_struct* mm) {
+  if (rwsem_is_write_locked(&mm->mmap_lock)) return false;
+  mmap_read_lock(mm);
+  return true;
+}
 inline void mmap_write_lock(mm_struct* mm) { down_write(&mm->mmap_lock); }
 inline int mmap_write_lock_killable(mm_struct* mm) { return down_write_killable(&mm->mmap_lock); }
 inline void mmap_write_unlock(mm_struct* mm) { up_write(&mm->mmap_lock); }
@@ -237,6 +244,9 @@ int vm_munmap(unsigned long start, size_t len);
 int do_mprotect_pkey(unsigned long start, size_t len, unsigned long prot, int pkey);
 inline bool IS_ERR_VALUE(unsigned long x) { return x >= static_cast<unsigned long>(-MAX_ERRNO); }
 
+// mm/memory.c (6.5+): mmap_lock held for reading and the VMA containing addr, or null
+// with the lock dropped; an address just below a VM_GROWSDOWN VMA grows that stack.
+vm_area_struct* lock_mm_and_find_vma(mm_struct* mm, unsigned long addr, struct pt_regs* regs);
 // ---- faults (mm/memory.cc) ----
 vm_fault_t handle_mm_fault(vm_area_struct* vma, unsigned long address, unsigned int flags,
                            struct pt_regs* regs);

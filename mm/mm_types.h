@@ -142,7 +142,7 @@ struct mm_struct {
 
   mm_rss_stat rss_stat;
   unsigned long flags;  // MMF_* (dumpable in the low bits)
-  user_namespace* user_ns;
+  const user_namespace* user_ns;
   std::bitset<NR_CPUS> cpu_bitmap;  // mm_cpumask(): CPUs that may cache this mm's translations
   mm_context_t context;
   struct task_struct* owner;  // DEVIATION(mm_types): for views only

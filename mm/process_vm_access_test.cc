@@ -12,8 +12,9 @@
 
 #include "gtest/gtest.h"
 #include "mm/arch/x86/uaccess.h"
-#include "mm/kernel/test/boot_fixture.h"
 #include "mm/mm.h"
+#include "mm/pagewalk.h"
+#include "mm/testing/kernel_fixture.h"
 #include "mm/trace.h"
 
 namespace kernel {
@@ -116,14 +117,7 @@ class PvmTest : public ::testing::Test {
     return ret;
   }
 
-  pte_t* Pte(mm_struct* mm, unsigned long va) {
-    pgd_t* pgd = pgd_offset(mm, va);
-    p4d_t* p4d = p4d_offset(pgd, va);
-    if (!p4d_present(*p4d)) return nullptr;
-    pud_t* pud = pud_offset(p4d, va);
-    if (!pud_present(*pud) || pud_leaf(*pud)) return nullptr;
-    return pte_offset_map(pmd_offset(pud, va), va);
-  }
+  pte_t* Pte(mm_struct* mm, unsigned long va) { return mm_find_pte(mm, va); }
   long Rss(task_struct* t) { return static_cast<long>(get_mm_counter(t->mm, MM_ANONPAGES)); }
 
   BootedKernel k_{uint64_t{256} << 20};

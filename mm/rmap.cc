@@ -18,6 +18,7 @@
 //    the PTE with a plain table walk (page_vma_mapped_walk for small folios).
 #include "mm/fs.h"
 #include "mm/mm.h"
+#include "mm/pagewalk.h"
 #include "mm/slab.h"
 #include "mm/trace.h"
 
@@ -181,12 +182,8 @@ void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* /*vma*/) {
 static int page_mkclean_one(folio* f, vm_area_struct* vma, unsigned long address) {
   mm_struct* mm = vma->vm_mm;
   // page_vma_mapped_walk: find the PTE without allocating anything.
-  pgd_t* pgd = pgd_offset(mm, address);
-  p4d_t* p4d = p4d_offset(pgd, address);
-  if (!p4d_present(*p4d)) return 0;
-  pud_t* pud = pud_offset(p4d, address);
-  if (!pud_present(*pud) || pud_leaf(*pud)) return 0;
-  pmd_t* pmd = pmd_offset(pud, address);
+  pmd_t* pmd = mm_find_pmd(mm, address);
+  if (pmd == nullptr) return 0;
   spinlock_t* ptl;
   pte_t* pte = pte_offset_map_lock(mm, pmd, address, &ptl);
   if (pte == nullptr) return 0;

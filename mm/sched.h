@@ -40,7 +40,7 @@ struct cred {
   uid_t uid, suid, euid, fsuid;  // real, saved, effective, filesystem user ids
   gid_t gid, sgid, egid, fsgid;
   kernel_cap_t cap_inheritable, cap_permitted, cap_effective, cap_bset, cap_ambient;
-  user_namespace* user_ns;
+  const user_namespace* user_ns;
 };
 
 // include/linux/sched/signal.h: state shared by the threads of a process.
@@ -116,13 +116,14 @@ task_struct* find_get_task_by_vpid(pid_t nr);   // the same, with a reference (o
 
 // ---- credentials and capabilities (include/linux/cred.h, capability.h) ----
 // mm/kernel/cred.cc, mm/kernel/commoncap.cc.
-extern user_namespace init_user_ns;  // DEVIATION(sched): the only one; immutable
+// DEVIATION(sched): the only one, and const: the same for every machine, never written.
+extern const user_namespace init_user_ns;
 const cred* current_cred();                      // current()->cred
 inline const cred* __task_cred(const task_struct* t) { return t->real_cred; }
-bool ns_capable(user_namespace* ns, int cap);          // current's effective set
-bool ns_capable_noaudit(user_namespace* ns, int cap);
+bool ns_capable(const user_namespace* ns, int cap);          // current's effective set
+bool ns_capable_noaudit(const user_namespace* ns, int cap);
 bool capable(int cap);                                 // ns_capable(&init_user_ns, cap)
-bool has_ns_capability(task_struct* t, user_namespace* ns, int cap);
+bool has_ns_capability(task_struct* t, const user_namespace* ns, int cap);
 
 // ---- ptrace access modes (include/linux/ptrace.h) ----
 inline constexpr unsigned int PTRACE_MODE_READ = 0x01;

@@ -5,12 +5,13 @@
 #include "gtest/gtest.h"
 #include "mm/mm.h"
 #include "mm/mmzone.h"
-#include "mm/testing/mm_fixture.h"
+#include "mm/pagewalk.h"
+#include "mm/testing/kernel_fixture.h"
 
 namespace kernel {
 namespace {
 
-using mm_testing::MmMachine;
+using kernel_testing::BootedKernel;
 
 constexpr unsigned long kRW = PROT_READ | PROT_WRITE;
 constexpr unsigned long kAnon = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -24,18 +25,26 @@ std::vector<std::pair<unsigned long, unsigned long>> Vmas(mm_struct* mm) {
 
 class VmaTest : public ::testing::Test {
  protected:
-  VmaTest() : m_(16 << 20, 1) {
-    mm_ = m_.NewMm();
-    m_.RunOn(0, mm_);
+  VmaTest() : m_(16 << 20, 1) {}
+  // A process whose address space starts empty: its [stack] is unmapped, so the VMAs
+  // each test sees are its own.
+  void SetUp() override {
+    t_ = m_.Spawn("t");
+    mm_ = t_->mm;
+    ASSERT_EQ(m_.Munmap(t_, BootedKernel::kStackTop - BootedKernel::kStackSize,
+                        BootedKernel::kStackSize),
+              0);
+    ASSERT_EQ(mm_->map_count, 0);
   }
-  MmMachine m_;
-  mm_struct* mm_;
+  BootedKernel m_;
+  task_struct* t_ = nullptr;
+  mm_struct* mm_ = nullptr;
 };
 
 TEST_F(VmaTest, FindVmaEdges) {
   const unsigned long A = 0x100000, B = 0x200000;
-  ASSERT_EQ(m_.Mmap(0, A, 2 * PAGE_SIZE, kRW, kAnon | MAP_FIXED), A);
-  ASSERT_EQ(m_.Mmap(0, B, PAGE_SIZE, PROT_READ, kAnon | MAP_FIXED), B);
+  ASSERT_EQ(m_.Mmap(t_, A, 2 * PAGE_SIZE, kRW, kAnon | MAP_FIXED), A);
+  ASSERT_EQ(m_.Mmap(t_, B, PAGE_SIZE, PROT_READ, kAnon | MAP_FIXED), B);
   vm_area_struct* va = vma_lookup(mm_, A);
   vm_area_struct* vb = vma_lookup(mm_, B);
   ASSERT_NE(va, nullptr);
@@ -64,12 +73,12 @@ TEST_F(VmaTest, FindVmaEdges) {
 
 TEST_F(VmaTest, TopDownPlacementMergesNeighbours) {
   const unsigned long base = mm_->mmap_base;
-  unsigned long a = m_.Mmap(0, 0, 2 * PAGE_SIZE, kRW, kAnon);
+  unsigned long a = m_.Mmap(t_, 0, 2 * PAGE_SIZE, kRW, kAnon);
   EXPECT_EQ(a, base - 2 * PAGE_SIZE);
-  unsigned long b = m_.Mmap(0, 0, PAGE_SIZE, kRW, kAnon);
+  unsigned long b = m_.Mmap(t_, 0, PAGE_SIZE, kRW, kAnon);
   EXPECT_EQ(b, a - PAGE_SIZE);
   EXPECT_EQ(mm_->map_count, 1);  // same flags, adjacent: one VMA
-  unsigned long c = m_.Mmap(0, 0, PAGE_SIZE, PROT_READ, kAnon);
+  unsigned long c = m_.Mmap(t_, 0, PAGE_SIZE, PROT_READ, kAnon);
   EXPECT_EQ(c, b - PAGE_SIZE);
   EXPECT_EQ(mm_->map_count, 2);  // different flags: no merge
   vm_area_struct* v = vma_lookup(mm_, a);
@@ -84,66 +93,66 @@ TEST_F(VmaTest, TopDownPlacementMergesNeighbours) {
 
 TEST_F(VmaTest, HintFixedAndNoReplace) {
   unsigned long hint = 0x7000000;
-  EXPECT_EQ(m_.Mmap(0, hint, PAGE_SIZE, kRW, kAnon), hint);
+  EXPECT_EQ(m_.Mmap(t_, hint, PAGE_SIZE, kRW, kAnon), hint);
   // The hint is taken but occupied: the kernel picks elsewhere.
-  unsigned long other = m_.Mmap(0, hint, PAGE_SIZE, kRW, kAnon);
+  unsigned long other = m_.Mmap(t_, hint, PAGE_SIZE, kRW, kAnon);
   EXPECT_NE(other, hint);
   EXPECT_FALSE(IS_ERR_VALUE(other));
-  EXPECT_EQ(Err(m_.Mmap(0, hint, PAGE_SIZE, kRW, kAnon | MAP_FIXED_NOREPLACE)), -EEXIST);
-  ASSERT_TRUE(m_.UserStore(0, hint, 9).ok());
+  EXPECT_EQ(Err(m_.Mmap(t_, hint, PAGE_SIZE, kRW, kAnon | MAP_FIXED_NOREPLACE)), -EEXIST);
+  ASSERT_TRUE(m_.UserStore(t_, hint, 9).ok());
   const unsigned long free_before = nr_free_pages();
   const long tables_before = m_.stat(NR_PAGETABLE);
   // MAP_FIXED replaces: the old page (and the tables only it used) are freed, and the new
   // mapping reads zero.
-  EXPECT_EQ(m_.Mmap(0, hint, PAGE_SIZE, PROT_READ, kAnon | MAP_FIXED), hint);
+  EXPECT_EQ(m_.Mmap(t_, hint, PAGE_SIZE, PROT_READ, kAnon | MAP_FIXED), hint);
   EXPECT_EQ(m_.stat(NR_PAGETABLE), tables_before - 3);
   EXPECT_EQ(nr_free_pages(), free_before + 1 + 3);
   uint64_t v = 1;
-  ASSERT_TRUE(m_.UserLoad(0, hint, &v).ok());
+  ASSERT_TRUE(m_.UserLoad(t_, hint, &v).ok());
   EXPECT_EQ(v, 0u);
   EXPECT_EQ(vma_lookup(mm_, hint)->vm_flags & VM_ACCESS_FLAGS, VM_READ);
   // Hints below mmap_min_addr are raised to it.
-  EXPECT_EQ(m_.Mmap(0, 0x1000, PAGE_SIZE, kRW, kAnon), mmap_min_addr);
+  EXPECT_EQ(m_.Mmap(t_, 0x1000, PAGE_SIZE, kRW, kAnon), mmap_min_addr);
   EXPECT_EQ(m_.DebugVm(), "");
 }
 
 TEST_F(VmaTest, ArgumentErrors) {
-  EXPECT_EQ(Err(m_.Mmap(0, 0, 0, kRW, kAnon)), -EINVAL);                     // len 0
-  EXPECT_EQ(Err(m_.Mmap(0, 0x100001, PAGE_SIZE, kRW, kAnon | MAP_FIXED)), -EINVAL);
-  EXPECT_EQ(Err(m_.Mmap(0, 0, PAGE_SIZE, kRW, MAP_ANONYMOUS)), -EINVAL);    // no type
-  EXPECT_EQ(Err(m_.Mmap(0, 0, PAGE_SIZE, kRW, MAP_SHARED | MAP_ANONYMOUS | MAP_GROWSDOWN)),
+  EXPECT_EQ(Err(m_.Mmap(t_, 0, 0, kRW, kAnon)), -EINVAL);                     // len 0
+  EXPECT_EQ(Err(m_.Mmap(t_, 0x100001, PAGE_SIZE, kRW, kAnon | MAP_FIXED)), -EINVAL);
+  EXPECT_EQ(Err(m_.Mmap(t_, 0, PAGE_SIZE, kRW, MAP_ANONYMOUS)), -EINVAL);    // no type
+  EXPECT_EQ(Err(m_.Mmap(t_, 0, PAGE_SIZE, kRW, MAP_SHARED | MAP_ANONYMOUS | MAP_GROWSDOWN)),
             -EINVAL);  // a shared stack
-  EXPECT_EQ(Err(m_.Mmap(0, 0, TASK_SIZE + PAGE_SIZE, kRW, kAnon)), -ENOMEM);
-  EXPECT_EQ(Err(m_.Mmap(0, 0, ~0UL - 10, kRW, kAnon)), -ENOMEM);            // len overflows
-  EXPECT_EQ(Err(m_.Mmap(0, TASK_SIZE - PAGE_SIZE, 2 * PAGE_SIZE, kRW, kAnon | MAP_FIXED)),
+  EXPECT_EQ(Err(m_.Mmap(t_, 0, TASK_SIZE + PAGE_SIZE, kRW, kAnon)), -ENOMEM);
+  EXPECT_EQ(Err(m_.Mmap(t_, 0, ~0UL - 10, kRW, kAnon)), -ENOMEM);            // len overflows
+  EXPECT_EQ(Err(m_.Mmap(t_, TASK_SIZE - PAGE_SIZE, 2 * PAGE_SIZE, kRW, kAnon | MAP_FIXED)),
             -ENOMEM);
-  EXPECT_EQ(Err(m_.Mmap(0, 0x1000, PAGE_SIZE, kRW, kAnon | MAP_FIXED)), -EPERM);
-  EXPECT_EQ(m_.Munmap(0, 0x100001, PAGE_SIZE), -EINVAL);
-  EXPECT_EQ(m_.Munmap(0, 0x100000, 0), -EINVAL);
-  EXPECT_EQ(m_.Munmap(0, 0x100000, PAGE_SIZE), 0);  // nothing mapped: fine
-  EXPECT_EQ(m_.Mprotect(0, 0x100001, PAGE_SIZE, PROT_READ), -EINVAL);
-  EXPECT_EQ(m_.Mprotect(0, 0x100000, 0, PROT_READ), 0);
-  EXPECT_EQ(m_.Mprotect(0, 0x100000, PAGE_SIZE, PROT_READ), -ENOMEM);  // unmapped
-  EXPECT_EQ(m_.Mprotect(0, 0x100000, PAGE_SIZE, 0x8), -EINVAL);        // unknown bit
-  ASSERT_EQ(m_.Mmap(0, 0x100000, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0x100000u);
-  ASSERT_EQ(m_.Mmap(0, 0x102000, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0x102000u);
-  EXPECT_EQ(m_.Mprotect(0, 0x100000, 3 * PAGE_SIZE, PROT_READ), -ENOMEM);  // a hole
+  EXPECT_EQ(Err(m_.Mmap(t_, 0x1000, PAGE_SIZE, kRW, kAnon | MAP_FIXED)), -EPERM);
+  EXPECT_EQ(m_.Munmap(t_, 0x100001, PAGE_SIZE), -EINVAL);
+  EXPECT_EQ(m_.Munmap(t_, 0x100000, 0), -EINVAL);
+  EXPECT_EQ(m_.Munmap(t_, 0x100000, PAGE_SIZE), 0);  // nothing mapped: fine
+  EXPECT_EQ(m_.Mprotect(t_, 0x100001, PAGE_SIZE, PROT_READ), -EINVAL);
+  EXPECT_EQ(m_.Mprotect(t_, 0x100000, 0, PROT_READ), 0);
+  EXPECT_EQ(m_.Mprotect(t_, 0x100000, PAGE_SIZE, PROT_READ), -ENOMEM);  // unmapped
+  EXPECT_EQ(m_.Mprotect(t_, 0x100000, PAGE_SIZE, 0x8), -EINVAL);        // unknown bit
+  ASSERT_EQ(m_.Mmap(t_, 0x100000, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0x100000u);
+  ASSERT_EQ(m_.Mmap(t_, 0x102000, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0x102000u);
+  EXPECT_EQ(m_.Mprotect(t_, 0x100000, 3 * PAGE_SIZE, PROT_READ), -ENOMEM);  // a hole
   // The first VMA was changed before the hole was found (as in Linux).
   EXPECT_EQ(mm_->map_count, 2);
   EXPECT_EQ(vma_lookup(mm_, 0x100000)->vm_flags & VM_ACCESS_FLAGS, VM_READ);
 }
 
 TEST_F(VmaTest, FlagsFromMmapArguments) {
-  unsigned long a = m_.Mmap(0, 0, PAGE_SIZE, kRW, kAnon | MAP_NORESERVE);
+  unsigned long a = m_.Mmap(t_, 0, PAGE_SIZE, kRW, kAnon | MAP_NORESERVE);
   EXPECT_TRUE(vma_lookup(mm_, a)->vm_flags & VM_NORESERVE);
   EXPECT_FALSE(vma_lookup(mm_, a)->vm_flags & VM_ACCOUNT);
-  unsigned long b = m_.Mmap(0, 0x20000000, 4 * PAGE_SIZE, kRW, kAnon | MAP_GROWSDOWN);
+  unsigned long b = m_.Mmap(t_, 0x20000000, 4 * PAGE_SIZE, kRW, kAnon | MAP_GROWSDOWN);
   EXPECT_TRUE(vma_lookup(mm_, b)->vm_flags & VM_GROWSDOWN);
   EXPECT_TRUE(vma_lookup(mm_, b)->vm_flags & VM_ACCOUNT);
   // The stack guard gap keeps a hinted mapping from ending right below it.
-  unsigned long c = m_.Mmap(0, b - PAGE_SIZE, PAGE_SIZE, kRW, kAnon);
+  unsigned long c = m_.Mmap(t_, b - PAGE_SIZE, PAGE_SIZE, kRW, kAnon);
   EXPECT_NE(c, b - PAGE_SIZE);
-  unsigned long x = m_.Mmap(0, 0, PAGE_SIZE, PROT_EXEC, kAnon);
+  unsigned long x = m_.Mmap(t_, 0, PAGE_SIZE, PROT_EXEC, kAnon);
   EXPECT_EQ(mm_->exec_vm, 1u);
   // --x is readable at the PTE level on x86; -w- private is a read-only (COW) PTE.
   EXPECT_EQ(pgprot_val(vma_lookup(mm_, x)->vm_page_prot), pgprot_val(PAGE_READONLY_EXEC));
@@ -153,55 +162,55 @@ TEST_F(VmaTest, FlagsFromMmapArguments) {
 }
 
 TEST_F(VmaTest, MprotectMiddleSplitsInThreeAndRestoringMergesBack) {
-  unsigned long a = m_.Mmap(0, 0, 3 * PAGE_SIZE, kRW, kAnon);
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(m_.UserStore(0, a + i * PAGE_SIZE, i).ok());
-  ASSERT_EQ(m_.Mprotect(0, a + PAGE_SIZE, PAGE_SIZE, PROT_READ), 0);
+  unsigned long a = m_.Mmap(t_, 0, 3 * PAGE_SIZE, kRW, kAnon);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(m_.UserStore(t_, a + i * PAGE_SIZE, i).ok());
+  ASSERT_EQ(m_.Mprotect(t_, a + PAGE_SIZE, PAGE_SIZE, PROT_READ), 0);
   EXPECT_EQ(mm_->map_count, 3);
   auto vmas = Vmas(mm_);
   ASSERT_EQ(vmas.size(), 3u);
   EXPECT_EQ(vmas[0], std::make_pair(a, a + PAGE_SIZE));
   EXPECT_EQ(vmas[1], std::make_pair(a + PAGE_SIZE, a + 2 * PAGE_SIZE));
   EXPECT_EQ(vma_lookup(mm_, a + PAGE_SIZE)->vm_pgoff, (a >> PAGE_SHIFT) + 1);
-  EXPECT_FALSE(pte_write(*MmMachine::PteOf(mm_, a + PAGE_SIZE)));
-  EXPECT_TRUE(pte_write(*MmMachine::PteOf(mm_, a)));
+  EXPECT_FALSE(pte_write(*mm_find_pte(mm_, a + PAGE_SIZE)));
+  EXPECT_TRUE(pte_write(*mm_find_pte(mm_, a)));
   EXPECT_EQ(m_.DebugVm(), "");
-  ASSERT_EQ(m_.Mprotect(0, a + PAGE_SIZE, PAGE_SIZE, kRW), 0);
+  ASSERT_EQ(m_.Mprotect(t_, a + PAGE_SIZE, PAGE_SIZE, kRW), 0);
   EXPECT_EQ(mm_->map_count, 1);
   EXPECT_EQ(Vmas(mm_)[0], std::make_pair(a, a + 3 * PAGE_SIZE));
   // The exclusive anon page got its write bit back without a fault.
-  EXPECT_TRUE(pte_write(*MmMachine::PteOf(mm_, a + PAGE_SIZE)));
+  EXPECT_TRUE(pte_write(*mm_find_pte(mm_, a + PAGE_SIZE)));
   EXPECT_EQ(m_.DebugVm(), "");
 }
 
 TEST_F(VmaTest, MprotectEdgesMergeWithNeighbours) {
-  unsigned long a = m_.Mmap(0, 0, 4 * PAGE_SIZE, kRW, kAnon);
-  ASSERT_EQ(m_.Mprotect(0, a, 2 * PAGE_SIZE, PROT_READ), 0);  // split: [RO RO][RW RW]
+  unsigned long a = m_.Mmap(t_, 0, 4 * PAGE_SIZE, kRW, kAnon);
+  ASSERT_EQ(m_.Mprotect(t_, a, 2 * PAGE_SIZE, PROT_READ), 0);  // split: [RO RO][RW RW]
   EXPECT_EQ(mm_->map_count, 2);
-  ASSERT_EQ(m_.Mprotect(0, a + 2 * PAGE_SIZE, PAGE_SIZE, PROT_READ), 0);  // merges left
+  ASSERT_EQ(m_.Mprotect(t_, a + 2 * PAGE_SIZE, PAGE_SIZE, PROT_READ), 0);  // merges left
   EXPECT_EQ(mm_->map_count, 2);
   EXPECT_EQ(vma_lookup(mm_, a)->vm_end, a + 3 * PAGE_SIZE);
-  ASSERT_EQ(m_.Mprotect(0, a + 2 * PAGE_SIZE, PAGE_SIZE, kRW), 0);  // merges right
+  ASSERT_EQ(m_.Mprotect(t_, a + 2 * PAGE_SIZE, PAGE_SIZE, kRW), 0);  // merges right
   EXPECT_EQ(mm_->map_count, 2);
   EXPECT_EQ(vma_lookup(mm_, a + 3 * PAGE_SIZE)->vm_start, a + 2 * PAGE_SIZE);
-  ASSERT_EQ(m_.Mprotect(0, a, 4 * PAGE_SIZE, PROT_NONE), 0);  // both become one
+  ASSERT_EQ(m_.Mprotect(t_, a, 4 * PAGE_SIZE, PROT_NONE), 0);  // both become one
   EXPECT_EQ(mm_->map_count, 1);
   uint64_t v;
-  EXPECT_TRUE(m_.UserLoad(0, a, &v).sigsegv);
+  EXPECT_TRUE(m_.UserLoad(t_, a, &v).sigsegv);
   EXPECT_EQ(m_.DebugVm(), "");
 }
 
 TEST_F(VmaTest, MunmapMiddleSplitsAndRefillMerges) {
-  unsigned long a = m_.Mmap(0, 0, 3 * PAGE_SIZE, kRW, kAnon);
-  ASSERT_EQ(m_.Munmap(0, a + PAGE_SIZE, PAGE_SIZE), 0);
+  unsigned long a = m_.Mmap(t_, 0, 3 * PAGE_SIZE, kRW, kAnon);
+  ASSERT_EQ(m_.Munmap(t_, a + PAGE_SIZE, PAGE_SIZE), 0);
   EXPECT_EQ(mm_->map_count, 2);
   EXPECT_EQ(mm_->total_vm, 2u);
   // Filling the hole with the same flags merges all three back into one.
-  ASSERT_EQ(m_.Mmap(0, a + PAGE_SIZE, PAGE_SIZE, kRW, kAnon | MAP_FIXED), a + PAGE_SIZE);
+  ASSERT_EQ(m_.Mmap(t_, a + PAGE_SIZE, PAGE_SIZE, kRW, kAnon | MAP_FIXED), a + PAGE_SIZE);
   EXPECT_EQ(mm_->map_count, 1);
   EXPECT_EQ(Vmas(mm_)[0], std::make_pair(a, a + 3 * PAGE_SIZE));
   // munmap across several VMAs.
-  ASSERT_EQ(m_.Mprotect(0, a + PAGE_SIZE, PAGE_SIZE, PROT_READ), 0);
-  ASSERT_EQ(m_.Munmap(0, a, 3 * PAGE_SIZE), 0);
+  ASSERT_EQ(m_.Mprotect(t_, a + PAGE_SIZE, PAGE_SIZE, PROT_READ), 0);
+  ASSERT_EQ(m_.Munmap(t_, a, 3 * PAGE_SIZE), 0);
   EXPECT_EQ(mm_->map_count, 0);
   EXPECT_EQ(mm_->total_vm, 0u);
 }
@@ -214,7 +223,7 @@ TEST_F(VmaTest, MapCountLimit) {
   int n = 0;
   for (;; ++n) {
     unsigned long want = base + 2UL * n * PAGE_SIZE;
-    unsigned long got = m_.Mmap(0, want, PAGE_SIZE, kRW, kAnon);
+    unsigned long got = m_.Mmap(t_, want, PAGE_SIZE, kRW, kAnon);
     if (IS_ERR_VALUE(got)) {
       EXPECT_EQ(Err(got), -ENOMEM);
       break;
@@ -225,18 +234,18 @@ TEST_F(VmaTest, MapCountLimit) {
   // do_mmap refuses only when map_count is already above the limit.
   EXPECT_EQ(n, limit + 1);
   EXPECT_EQ(mm_->map_count, limit + 1);
-  ASSERT_EQ(m_.Munmap(0, base, 2 * PAGE_SIZE * 3), 0);  // three VMAs go
+  ASSERT_EQ(m_.Munmap(t_, base, 2 * PAGE_SIZE * 3), 0);  // three VMAs go
   EXPECT_EQ(mm_->map_count, limit - 2);
   // A three-page VMA; at the limit, splitting it is refused.
-  unsigned long big = m_.Mmap(0, 0, 3 * PAGE_SIZE, kRW, kAnon);
+  unsigned long big = m_.Mmap(t_, 0, 3 * PAGE_SIZE, kRW, kAnon);
   ASSERT_FALSE(IS_ERR_VALUE(big));
-  ASSERT_EQ(m_.Mmap(0, base, PAGE_SIZE, kRW, kAnon | MAP_FIXED), base);
+  ASSERT_EQ(m_.Mmap(t_, base, PAGE_SIZE, kRW, kAnon | MAP_FIXED), base);
   EXPECT_EQ(mm_->map_count, limit);
-  EXPECT_EQ(m_.Mprotect(0, big + PAGE_SIZE, PAGE_SIZE, PROT_READ), -ENOMEM);
-  EXPECT_EQ(m_.Munmap(0, big + PAGE_SIZE, PAGE_SIZE), -ENOMEM);
+  EXPECT_EQ(m_.Mprotect(t_, big + PAGE_SIZE, PAGE_SIZE, PROT_READ), -ENOMEM);
+  EXPECT_EQ(m_.Munmap(t_, big + PAGE_SIZE, PAGE_SIZE), -ENOMEM);
   // Unmapping a whole edge needs one split only... which is also refused at the limit,
   // but removing the whole VMA is always allowed.
-  EXPECT_EQ(m_.Munmap(0, big, 3 * PAGE_SIZE), 0);
+  EXPECT_EQ(m_.Munmap(t_, big, 3 * PAGE_SIZE), 0);
   EXPECT_EQ(mm_->map_count, limit - 1);
 }
 

@@ -73,18 +73,12 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
         absl::StrJoin(hw::TlbProfileNames(), ", "), ")"));
 
   std::unique_ptr<Machine> m(new Machine(config));
-  m->phys_ = std::make_unique<hw::PhysMem>(config.memory_bytes);
-  m->ks_ = std::make_unique<kernel::kernel_state>();
-  m->ks_->phys = m->phys_.get();
-  for (int i = 0; i < config.cpus; ++i) {
-    m->cpus_.push_back(std::make_unique<hw::Cpu>(i, m->phys_.get(), *profile));
-    m->ks_->cpus.push_back(m->cpus_.back().get());
-  }
-  const int ret = m->Enter(nullptr, -1, [&] {
-    const int r = kernel::start_kernel(m->ks_.get());
-    if (r == 0) kernel::fault_inject_seed(config.seed);
-    return r;
-  });
+  kernel::machine_parts parts;
+  const int ret = kernel::power_on_and_boot(config.memory_bytes, config.cpus, *profile, &parts);
+  m->phys_ = std::move(parts.phys);
+  m->cpus_ = std::move(parts.cpus);
+  m->ks_ = std::move(parts.ks);
+  if (ret == 0) m->Enter(nullptr, -1, [&] { kernel::fault_inject_seed(config.seed); });
   m->booted_ = true;  // even a failed boot is shut down by the destructor
   if (ret != 0)
     return absl::InternalError(absl::StrFormat("start_kernel failed: errno %d", -ret));
@@ -152,49 +146,22 @@ int Machine::Current(int cpu) {
 absl::StatusOr<int> Machine::CreateProcess(absl::string_view comm, const ProcessCreds& creds) {
   task_struct* init = ks_->child_reaper;
   if (init == nullptr) return absl::FailedPreconditionError("no init process");
-  // posix_spawn: init clones a child sharing its mm (CLONE_VM | CLONE_VFORK), which
-  // then execs a program with the given credentials.
-  return Enter(init, -1, [&]() -> absl::StatusOr<int> {
-    kernel::kernel_clone_args args{};
-    args.flags = CLONE_VM | CLONE_VFORK;
-    args.exit_signal = SIGCHLD;
-    const kernel::pid_t pid = kernel::kernel_clone(&args);
-    if (pid < 0)
-      return absl::ResourceExhaustedError(absl::StrFormat("clone failed: errno %d", -pid));
-    task_struct* t = kernel::find_task_by_vpid(pid);
-    SwitchTo(t);
-    int ret = kernel::exec_mm_lite(kStackTop, kStackSize);
-    if (ret == 0) {
-      kernel::cred* c = kernel::prepare_creds();
-      if (c == nullptr) {
-        ret = -ENOMEM;
-      } else {
-        c->uid = creds.ruid;
-        c->euid = c->fsuid = creds.euid;
-        c->suid = creds.suid;
-        c->gid = creds.rgid;
-        c->egid = c->fsgid = creds.egid;
-        c->sgid = creds.sgid;
-        c->cap_permitted = c->cap_effective =
-            kernel::kernel_cap_t{creds.caps & kernel::CAP_FULL_SET.val};
-        c->cap_inheritable = kernel::CAP_EMPTY_SET;
-        c->cap_ambient = kernel::CAP_EMPTY_SET;
-        c->cap_bset = kernel::CAP_FULL_SET;
-        kernel::commit_creds(c);
-        // Decided by exec, whatever commit_creds concluded from the id change.
-        kernel::set_dumpable(t->mm, creds.dumpable ? kernel::SUID_DUMP_USER
-                                                   : kernel::SUID_DUMP_DISABLE);
-      }
-    }
-    if (ret != 0) {
-      kernel::do_exit(0);
-      SwitchTo(init);
-      kernel::kernel_wait4(pid, nullptr, WNOHANG);
-      return absl::ResourceExhaustedError(absl::StrFormat("exec failed: errno %d", -ret));
-    }
-    kernel::set_task_comm(t, CommOf(comm).c_str());
-    return pid;
+  kernel::umh_creds c;
+  c.ruid = creds.ruid;
+  c.euid = creds.euid;
+  c.suid = creds.suid;
+  c.rgid = creds.rgid;
+  c.egid = creds.egid;
+  c.sgid = creds.sgid;
+  c.caps = creds.caps;
+  c.dumpable = creds.dumpable;
+  // init spawns it (call_usermodehelper_lite: clone, then exec with the credentials).
+  const kernel::pid_t pid = Enter(init, -1, [&] {
+    return kernel::call_usermodehelper_lite(CommOf(comm).c_str(), &c, kStackTop, kStackSize);
   });
+  if (pid < 0)
+    return absl::ResourceExhaustedError(absl::StrFormat("spawn failed: errno %d", -pid));
+  return pid;
 }
 
 absl::StatusOr<int> Machine::CreateThread(int pid, absl::string_view comm) {

@@ -31,8 +31,8 @@
 // Nothing else above mm/ holds a scope or a kernel_state* (there is no accessor for one):
 // code that must run in the kernel passes a function to RunInKernel (as a task, on a
 // CPU) or Inspect (read-only, no task switch). Inside mm/, the unit-test fixture holds a
-// scope for a test's lifetime, and the mm entry points that take a kernel_state*
-// (kernel_shutdown, debug_vm_check) install their own. After any public method returns,
+// scope for a test's lifetime, and the mm entry points that take or build a kernel_state
+// (power_on_and_boot, kernel_shutdown, debug_vm_check) install their own. After any public method returns,
 // kernel::kst_or_null() is what it was before the call.
 //
 // The seam, and how the multi-CPU scheduler plugs in. Every public method that reaches the

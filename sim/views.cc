@@ -10,6 +10,7 @@
 #include "mm/kernel.h"
 #include "mm/mm.h"
 #include "mm/mmzone.h"
+#include "mm/pagewalk.h"
 
 namespace sim {
 namespace {
@@ -175,27 +176,17 @@ absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint
     if (!mm.ok()) return mm.status();
     if (len > (1ull << 30)) return absl::InvalidArgumentError("pagemap: at most 1 GiB at a time");
     std::string out;
-    const uint64_t root = kernel::__pa((*mm)->pgd);
     for (uint64_t va = addr & ~0xfffull; va < addr + len; va += 4096) {
-      uint64_t table = root;
-      uint64_t e = 0;
-      int level = 4;
-      for (; level >= 1; --level) {
-        const int shift = 12 + 9 * (level - 1);
-        e = ReadEntry(m, table, (va >> shift) & 511);
-        PagingEntry pe(e);
-        if (!pe.present() || level == 1 || ((level == 2 || level == 3) && pe.ps())) break;
-        table = e & kernel::PTE_PFN_MASK;
-      }
+      // The kernel maps no large pages, so every present mapping ends in a pte.
+      kernel::pte_t* ptep = kernel::mm_find_pte(*mm, va);
+      const uint64_t e = ptep != nullptr ? kernel::pte_val(kernel::ptep_get(ptep)) : 0;
       PagingEntry pe(e);
       if (!pe.present()) {
         absl::StrAppendFormat(&out, "%#014x  not present%s\n", va,
-                              (level == 1 && (e & kernel::_PAGE_PROTNONE)) ? " (PROT_NONE)" : "");
+                              (e & kernel::_PAGE_PROTNONE) ? " (PROT_NONE)" : "");
         continue;
       }
-      const int shift = 12 + 9 * (level - 1);
-      const uint64_t pfn = ((e & kernel::PTE_PFN_MASK & ~((uint64_t{1} << shift) - 1)) +
-                            (va & ((uint64_t{1} << shift) - 1))) >> 12;
+      const uint64_t pfn = kernel::pte_pfn(kernel::ptep_get(ptep));
       std::string what;
       if (kernel::is_zero_pfn(pfn)) {
         what = "zero-page";

@@ -14,7 +14,7 @@
 namespace kernel {
 
 // security/commoncap.c: does credential `c` hold `cap` in `targ_ns`? 0 or -EPERM.
-int cap_capable(const cred* c, user_namespace* targ_ns, int cap, unsigned int /*opts*/) {
+int cap_capable(const cred* c, const user_namespace* targ_ns, int cap, unsigned int /*opts*/) {
   // DEVIATION(commoncap): the namespace walk ends at once: c->user_ns == targ_ns.
   if (c->user_ns == targ_ns) return cap_raised(c->cap_effective, cap) ? 0 : -EPERM;
   return -EPERM;

@@ -18,7 +18,7 @@
 namespace kernel {
 
 // kernel/user.c: the initial user namespace, the only one. It has no mutable state.
-user_namespace init_user_ns = {0};
+const user_namespace init_user_ns = {0};
 
 namespace {
 
@@ -40,13 +40,13 @@ kernel_cap_t cap_combine(kernel_cap_t a, kernel_cap_t b) { return {a.val | b.val
 kernel_cap_t cap_intersect(kernel_cap_t a, kernel_cap_t b) { return {a.val & b.val}; }
 
 // kernel/capability.c: ns_capable_common (audit is not modelled).
-bool ns_capable_common(user_namespace* ns, int cap, unsigned int /*opts*/) {
+bool ns_capable_common(const user_namespace* ns, int cap, unsigned int /*opts*/) {
   BUG_ON(cap < 0 || cap > CAP_LAST_CAP);
   return cap_capable(current_cred(), ns, cap, 0) == 0;
 }
 
 // kernel/sys.c: does the caller have CAP_SETUID/CAP_SETGID over its own namespace?
-bool ns_capable_setid(user_namespace* ns, int cap) { return ns_capable_common(ns, cap, 0); }
+bool ns_capable_setid(const user_namespace* ns, int cap) { return ns_capable_common(ns, cap, 0); }
 
 }  // namespace
 
@@ -111,15 +111,15 @@ int commit_creds(cred* new_cred) {
 }
 
 // kernel/capability.c
-bool has_ns_capability(task_struct* t, user_namespace* ns, int cap) {
+bool has_ns_capability(task_struct* t, const user_namespace* ns, int cap) {
   return cap_capable(t->cred, ns, cap, 0) == 0;
 }
 
 // kernel/capability.c
-bool ns_capable(user_namespace* ns, int cap) { return ns_capable_common(ns, cap, 0); }
+bool ns_capable(const user_namespace* ns, int cap) { return ns_capable_common(ns, cap, 0); }
 
 // kernel/capability.c
-bool ns_capable_noaudit(user_namespace* ns, int cap) { return ns_capable_common(ns, cap, 0); }
+bool ns_capable_noaudit(const user_namespace* ns, int cap) { return ns_capable_common(ns, cap, 0); }
 
 // kernel/capability.c
 bool capable(int cap) { return ns_capable(&init_user_ns, cap); }

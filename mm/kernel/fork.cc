@@ -85,7 +85,7 @@ unsigned long default_mmap_base() {
 }
 
 // kernel/fork.c: mm_init.
-mm_struct* mm_init(mm_struct* mm, task_struct* p, user_namespace* user_ns) {
+mm_struct* mm_init(mm_struct* mm, task_struct* p, const user_namespace* user_ns) {
   mm->mm_mt.clear();
   mm->map_count = 0;
   mm->locked_vm = 0;
@@ -384,7 +384,7 @@ mm_struct* mm_alloc() {
   mm_struct* mm = allocate_mm();
   if (mm == nullptr) return nullptr;
   task_struct* cur = current();
-  user_namespace* ns = cur != nullptr ? cur->cred->user_ns : &init_user_ns;
+  const user_namespace* ns = cur != nullptr ? cur->cred->user_ns : &init_user_ns;
   return mm_init(mm, cur, ns);
 }
 

@@ -10,7 +10,11 @@
 //  - kernel_shutdown has no Linux counterpart (machines are not powered off): it makes
 //    every task exit and reaps it, so every page and every kernel object is returned
 //    before the memory part (mm_core_shutdown) frees mem_map.
+//  - power_on_and_boot (no Linux counterpart) builds the simulated hardware and the
+//    kernel_state and boots them: the one place sim::Machine and the test fixture
+//    make a machine.
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "mm/kernel/task.h"
@@ -120,6 +124,20 @@ void kernel_shutdown(kernel_state* ks) {
     free_idle_tasks();
   }
   if (ks->mem_map != nullptr) mm_core_shutdown(ks);
+}
+
+// DEVIATION(init): see mm/kernel.h; the one place machines are built.
+int power_on_and_boot(uint64_t mem_bytes, int ncpus, const hw::TlbProfile& tlb,
+                      machine_parts* out) {
+  out->phys = std::make_unique<hw::PhysMem>(mem_bytes);
+  out->ks = std::make_unique<kernel_state>();
+  out->ks->phys = out->phys.get();
+  for (int i = 0; i < ncpus; ++i) {
+    out->cpus.push_back(std::make_unique<hw::Cpu>(i, out->phys.get(), tlb));
+    out->ks->cpus.push_back(out->cpus.back().get());
+  }
+  kernel_state_scope scope(out->ks.get());
+  return start_kernel(out->ks.get());
 }
 
 }  // namespace kernel

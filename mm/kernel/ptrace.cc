@@ -13,7 +13,7 @@ namespace kernel {
 namespace {
 
 // kernel/ptrace.c
-bool ptrace_has_cap(user_namespace* ns, unsigned int mode) {
+bool ptrace_has_cap(const user_namespace* ns, unsigned int mode) {
   if (mode & PTRACE_MODE_NOAUDIT) return ns_capable_noaudit(ns, CAP_SYS_PTRACE);
   return ns_capable(ns, CAP_SYS_PTRACE);
 }

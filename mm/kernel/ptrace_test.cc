@@ -3,8 +3,8 @@
 // the credential changes (setresuid/setresgid/capset/prctl) that feed it.
 #include "gtest/gtest.h"
 #include "mm/kernel/task.h"
-#include "mm/kernel/test/boot_fixture.h"
 #include "mm/mm.h"
+#include "mm/testing/kernel_fixture.h"
 
 namespace kernel {
 namespace {

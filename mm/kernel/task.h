@@ -66,6 +66,25 @@ void set_task_comm(task_struct* tsk, const char* buf);
 // Returns 0 or a negative errno (current keeps its old mm on failure).
 int exec_mm_lite(unsigned long stack_top, unsigned long stack_size);
 
+// ---- starting a user process (kernel/umh.c) ----
+// The identity a process started by the kernel runs with: real, effective and saved ids,
+// permitted = effective capabilities (clipped to CAP_FULL_SET), and whether its mm is
+// dumpable. The defaults are root with every capability.
+struct umh_creds {
+  uid_t ruid = 0, euid = 0, suid = 0;
+  gid_t rgid = 0, egid = 0, sgid = 0;
+  u64 caps = CAP_FULL_SET.val;
+  bool dumpable = true;
+};
+// kernel/umh.c (call_usermodehelper_exec_async), reduced: current (init, pid 1) clones
+// a child with CLONE_VM | CLONE_VFORK; the child execs (exec_mm_lite: a [stack] of
+// stack_size bytes ending at stack_top), takes `creds` (cap_bset full, no inheritable or
+// ambient caps), the dumpability and `comm`. Returns the child's pid, the child left
+// current on this CPU; or a negative errno, with the child exited and reaped and init
+// current again. REQUIRES: current() == child_reaper().
+pid_t call_usermodehelper_lite(const char* comm, const umh_creds* creds,
+                               unsigned long stack_top, unsigned long stack_size);
+
 // ---- scheduling (kernel/sched/core.c) ----
 // Make `next` current on this CPU (smp_processor_id()): the previous task stops running
 // there, and next's address space is loaded (switch_mm: CR3) if it has one. Kernel
@@ -124,7 +143,7 @@ int commit_creds(cred* new_cred);
 void abort_creds(cred* new_cred);
 // kernel/cred.c: the credentials of the boot tasks (root, every capability).
 const cred* init_cred();
-inline user_namespace* current_user_ns() { return current_cred()->user_ns; }
+inline const user_namespace* current_user_ns() { return current_cred()->user_ns; }
 
 // kernel/sys.c: setresuid(2) / setresgid(2) for current; (uid_t)-1 leaves a field.
 long __sys_setresuid(uid_t ruid, uid_t euid, uid_t suid);
@@ -142,7 +161,7 @@ int __ptrace_may_access(task_struct* task, unsigned int mode);
 int security_ptrace_access_check(task_struct* child, unsigned int mode);
 // security/commoncap.c
 int cap_ptrace_access_check(task_struct* child, unsigned int mode);
-int cap_capable(const cred* c, user_namespace* targ_ns, int cap, unsigned int opts);
+int cap_capable(const cred* c, const user_namespace* targ_ns, int cap, unsigned int opts);
 int cap_capset(cred* new_cred, const cred* old, const kernel_cap_t* effective,
                const kernel_cap_t* inheritable, const kernel_cap_t* permitted);
 // security/commoncap.c: the [RES]UID capability fix-up of setresuid.

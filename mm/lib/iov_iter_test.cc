@@ -8,9 +8,9 @@
 
 #include "gtest/gtest.h"
 #include "mm/arch/x86/uaccess.h"
-#include "mm/kernel/test/boot_fixture.h"
 #include "mm/mm.h"
 #include "mm/slab.h"
+#include "mm/testing/kernel_fixture.h"
 
 namespace kernel {
 namespace {

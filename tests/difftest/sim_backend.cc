@@ -17,6 +17,7 @@
 #include "hw/addr.h"
 #include "mm/kernel.h"
 #include "mm/mm.h"
+#include "mm/pagewalk.h"
 #include "sim/machine.h"
 
 namespace difftest {
@@ -77,14 +78,7 @@ std::optional<kernel::pte_t> LookupPte(sim::Machine& m, int pid, uint64_t addr) 
   kernel::task_struct* t = m.FindTask(pid);
   if (t == nullptr || t->mm == nullptr) return std::nullopt;
   return m.Inspect([&](const kernel::kernel_state&) -> std::optional<kernel::pte_t> {
-    kernel::pgd_t* pgd = kernel::pgd_offset(t->mm, addr);
-    kernel::p4d_t* p4d = kernel::p4d_offset(pgd, addr);
-    if (kernel::p4d_none(*p4d) || !kernel::p4d_present(*p4d)) return std::nullopt;
-    kernel::pud_t* pud = kernel::pud_offset(p4d, addr);
-    if (kernel::pud_none(*pud) || !kernel::pud_present(*pud) || kernel::pud_leaf(*pud)) {
-      return std::nullopt;
-    }
-    kernel::pte_t* pte = kernel::pte_offset_map(kernel::pmd_offset(pud, addr), addr);
+    kernel::pte_t* pte = kernel::mm_find_pte(t->mm, addr);
     if (pte == nullptr) return std::nullopt;
     return kernel::ptep_get(pte);
   });

@@ -24,6 +24,7 @@
 #include "mm/fs.h"
 #include "mm/kernel/task.h"
 #include "mm/mm.h"
+#include "mm/pagewalk.h"
 #include "sim/machine.h"
 
 namespace {
@@ -138,13 +139,7 @@ class SharingTest : public ::testing::Test {
     kernel::task_struct* t = m().FindTask(pid);
     if (t == nullptr || t->mm == nullptr) return std::nullopt;
     return m().Inspect([&](const kernel::kernel_state&) -> std::optional<kernel::pte_t> {
-      kernel::pgd_t* pgd = kernel::pgd_offset(t->mm, addr);
-      kernel::p4d_t* p4d = kernel::p4d_offset(pgd, addr);
-      if (!kernel::p4d_present(*p4d)) return std::nullopt;
-      kernel::pud_t* pud = kernel::pud_offset(p4d, addr);
-      if (!kernel::pud_present(*pud)) return std::nullopt;
-      kernel::pmd_t* pmd = kernel::pmd_offset(pud, addr);
-      kernel::pte_t* pte = kernel::pte_offset_map(pmd, addr);
+      kernel::pte_t* pte = kernel::mm_find_pte(t->mm, addr);
       if (pte == nullptr || kernel::pte_none(*pte)) return std::nullopt;
       return *pte;
     });

@@ -1,10 +1,9 @@
 // mm/arch/x86/fault.cc: the x86 page-fault handler.
 // Port of arch/x86/mm/fault.c (exc_page_fault, handle_page_fault, do_kern_addr_fault,
 // do_user_addr_fault, access_error, bad_area*, do_sigbus, kernelmode_fixup_or_oops,
-// page_fault_oops, set_signal_archinfo), lock_mm_and_find_vma (with its stack
-// expansion: upgrade_mmap_lock_carefully, mmap_upgrade_trylock) from mm/memory.c,
-// pagefault_out_of_memory from mm/oom_kill.c and exc_general_protection from
-// arch/x86/kernel/traps.c, Linux 6.12.
+// page_fault_oops, set_signal_archinfo), pagefault_out_of_memory from mm/oom_kill.c and exc_general_protection from
+// arch/x86/kernel/traps.c and the user-mode exception entry of arch/x86/entry/entry_64.S,
+// Linux 6.12.
 //
 // Deviations (grep "DEVIATION(fault)"):
 //  - Signals are recorded in the task (mm/arch/x86/fault.h), not delivered.
@@ -146,65 +145,6 @@ bool access_error(unsigned long error_code, vm_area_struct* vma) {
   // A read of a not-present page: any of read, write or exec permission will do
   // (x86 cannot map a page writable or executable but not readable).
   return !(vma->vm_flags & VM_ACCESS_FLAGS);
-}
-
-// include/linux/mmap_lock.h: take mmap_lock for reading if no writer holds it.
-bool mmap_read_trylock(mm_struct* mm) {
-  if (rwsem_is_write_locked(&mm->mmap_lock)) return false;
-  mmap_read_lock(mm);
-  return true;
-}
-
-// mm/memory.c: kernel code may only sleep on mmap_lock where it expects faults.
-bool get_mmap_lock_carefully(mm_struct* mm, pt_regs* regs) {
-  if (likely(mmap_read_trylock(mm))) return true;
-  if (regs != nullptr && !user_mode(regs)) {
-    if (search_exception_tables(instruction_pointer(regs)) == nullptr) return false;
-  }
-  return mmap_read_lock_killable(mm) == 0;
-}
-
-// mm/memory.c: there is no atomic upgrade of mmap_lock from read to write.
-bool mmap_upgrade_trylock(mm_struct* /*mm*/) { return false; }
-
-// mm/memory.c: drop the read lock and take the write lock, with the same care as
-// get_mmap_lock_carefully for kernel-mode faults.
-bool upgrade_mmap_lock_carefully(mm_struct* mm, pt_regs* regs) {
-  mmap_read_unlock(mm);
-  if (regs != nullptr && !user_mode(regs)) {
-    if (search_exception_tables(instruction_pointer(regs)) == nullptr) return false;
-  }
-  return mmap_write_lock_killable(mm) == 0;
-}
-
-// mm/memory.c (6.5+): mmap_lock held for reading and the VMA containing addr, or null
-// with the lock dropped. An address just below a VM_GROWSDOWN VMA grows that stack down
-// to it (with the write lock, then downgraded), within stack_guard_gap of the VMA below
-// and RLIMIT_STACK. GUP never comes here: it does not grow stacks (gup_vma_lookup).
-vm_area_struct* lock_mm_and_find_vma(mm_struct* mm, unsigned long addr, pt_regs* regs) {
-  if (!get_mmap_lock_carefully(mm, regs)) return nullptr;
-  vm_area_struct* vma = find_vma(mm, addr);
-  if (likely(vma != nullptr && vma->vm_start <= addr)) return vma;
-  // Well, dang. We might still be successful, but only if we can extend a vma to do so.
-  if (vma == nullptr || !(vma->vm_flags & VM_GROWSDOWN)) {
-    mmap_read_unlock(mm);
-    return nullptr;
-  }
-  // The upgrade cannot be atomic: drop, re-take for writing, look again.
-  if (!mmap_upgrade_trylock(mm)) {
-    if (!upgrade_mmap_lock_carefully(mm, regs)) return nullptr;
-    vma = find_vma(mm, addr);
-    if (vma == nullptr) goto fail;
-    if (vma->vm_start <= addr) goto success;
-    if (!(vma->vm_flags & VM_GROWSDOWN)) goto fail;
-  }
-  if (expand_stack_locked(vma, addr)) goto fail;
-success:
-  mmap_write_downgrade(mm);
-  return vma;
-fail:
-  mmap_write_unlock(mm);
-  return nullptr;
 }
 
 // include/linux/sched/signal.h: was the fault interrupted by a signal?
@@ -350,6 +290,36 @@ void exc_general_protection(pt_regs* regs, unsigned long error_code) {
   if (fixup_exception(regs, X86_TRAP_GP, error_code, 0)) return;
   std::fprintf(stderr, "general protection fault: %04lx RIP: %#lx\n", error_code, regs->ip);
   kernel_bug(__FILE__, __LINE__, "general protection fault in the kernel");
+}
+
+// arch/x86/include/asm/idtentry.h: the vector the CPU raised, to its handler.
+void exc_dispatch(pt_regs* regs, const hw::Fault& fault) {
+  switch (fault.kind) {
+    case hw::Fault::Kind::kPageFault:
+      exc_page_fault(regs, fault.error_code);
+      return;
+    case hw::Fault::Kind::kGeneralProtection:
+      exc_general_protection(regs, 0);
+      return;
+    case hw::Fault::Kind::kMachineCheck:
+      // A translation to outside memory: the kernel's own page tables are broken.
+      kernel_bug(__FILE__, __LINE__, "access reached no memory");
+    case hw::Fault::Kind::kNone:
+      BUG();
+  }
+}
+
+// arch/x86/entry/entry_64.S: the user-mode half of idtentry.
+void user_exception_entry(const hw::Fault& fault, unsigned long ip, unsigned long sp) {
+  hw::Cpu* c = this_cpu_hw();
+  c->SetCpl(0);
+  pt_regs regs{};
+  regs.ip = ip;
+  regs.cs = __USER_CS;
+  regs.flags = X86_EFLAGS_IF;
+  regs.sp = sp;
+  exc_dispatch(&regs, fault);
+  c->SetCpl(3);
 }
 
 }  // namespace kernel

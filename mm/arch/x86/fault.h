@@ -21,6 +21,7 @@
 
 #include <csignal>
 
+#include "hw/access.h"
 #include "mm/arch/x86/ptrace.h"
 
 namespace kernel {
@@ -43,6 +44,16 @@ void do_user_addr_fault(pt_regs* regs, unsigned long error_code, unsigned long a
 bool fault_in_kernel_space(unsigned long address);
 // mm/oom_kill.c: a VM_FAULT_OOM reached the user-mode fault handler.
 void pagefault_out_of_memory();
+
+// arch/x86/include/asm/idtentry.h: run the handler of the exception `fault` reports
+// (#PF: exc_page_fault, #GP: exc_general_protection) with `regs` as the entry saved them.
+// DEVIATION(fault): a machine check (a translation outside simulated memory) means the
+// kernel's own tables are broken: BUG.
+void exc_dispatch(pt_regs* regs, const hw::Fault& fault);
+// arch/x86/entry/entry_64.S: the current CPU raised `fault` while running user code at
+// CPL 3. Enters the kernel at CPL 0 with the pt_regs of a trap from user mode
+// (__USER_CS, RFLAGS.IF, `ip`, `sp`), dispatches it and returns to user mode (CPL 3).
+void user_exception_entry(const hw::Fault& fault, unsigned long ip, unsigned long sp);
 
 }  // namespace kernel
 

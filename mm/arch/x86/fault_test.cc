@@ -6,8 +6,8 @@
 #include "mm/arch/x86/extable.h"
 #include "mm/arch/x86/uaccess.h"
 #include "mm/kernel/task.h"
-#include "mm/kernel/test/boot_fixture.h"
 #include "mm/mm.h"
+#include "mm/testing/kernel_fixture.h"
 
 namespace kernel {
 namespace {

@@ -1,11 +1,13 @@
-// mm/arch/x86/tlb.cc: TLB shootdowns, switch_mm and the mmu_gather.
+// mm/arch/x86/tlb.cc: TLB shootdowns, switch_mm and the arch hooks of the mmu_gather.
 //
 // Port of arch/x86/mm/tlb.c (flush_tlb_mm_range, flush_tlb_func, native_flush_tlb_multi,
-// switch_mm_irqs_off) and mm/mmu_gather.c at Linux 6.12, including the 6.12 lazy
-// mm_cpumask trimming. Deviations are listed in tlb.h.
+// switch_mm_irqs_off), arch/x86/include/asm/tlb.h's tlb_flush and arch/x86/mm/pgtable.c's
+// ___p*_free_tlb at Linux 6.12, including the 6.12 lazy mm_cpumask trimming. Deviations
+// are listed in tlb.h. The generic mmu_gather is mm/mmu_gather.cc.
 #include "mm/arch/x86/tlb.h"
 
 #include "mm/mm.h"
+#include "mm/mmu_gather.h"
 #include "mm/trace.h"
 
 namespace kernel {
@@ -186,33 +188,7 @@ void tlb_mm_teardown(mm_struct* mm) {
   mm_cpumask(mm)->reset();
 }
 
-// ---- mm/mmu_gather.c ----
-
-namespace {
-// include/asm-generic/tlb.h: __tlb_reset_range.
-void __tlb_reset_range(mmu_gather* tlb) {
-  if (tlb->fullmm) {
-    tlb->start = 0;
-    tlb->end = TLB_FLUSH_ALL;
-  } else {
-    tlb->start = TLB_FLUSH_ALL;
-    tlb->end = 0;
-  }
-  tlb->freed_tables = 0;
-  tlb->cleared_ptes = 0;
-  tlb->cleared_pmds = 0;
-  tlb->cleared_puds = 0;
-  tlb->cleared_p4ds = 0;
-}
-
-// include/asm-generic/tlb.h: tlb_get_unmap_shift.
-unsigned int tlb_get_unmap_shift(const mmu_gather* tlb) {
-  if (tlb->cleared_ptes) return PAGE_SHIFT;
-  if (tlb->cleared_pmds) return PMD_SHIFT;
-  if (tlb->cleared_puds) return PUD_SHIFT;
-  if (tlb->cleared_p4ds) return P4D_SHIFT;
-  return PAGE_SHIFT;
-}
+// ---- the arch half of the mmu_gather ----
 
 // arch/x86/include/asm/tlb.h: tlb_flush.
 void tlb_flush(mmu_gather* tlb) {
@@ -223,66 +199,6 @@ void tlb_flush(mmu_gather* tlb) {
     end = tlb->end;
   }
   flush_tlb_mm_range(tlb->mm, start, end, stride_shift, tlb->freed_tables);
-}
-
-// mm/mmu_gather.c: tlb_table_flush (the page-table pages go after the TLB flush).
-void tlb_table_flush(mmu_gather* tlb) {
-  for (unsigned int i = 0; i < tlb->nr_tables; ++i) __free_page(tlb->tables[i]);
-  tlb->nr_tables = 0;
-}
-
-// mm/mmu_gather.c: tlb_batch_pages_flush (free_pages_and_swap_cache).
-void tlb_batch_pages_flush(mmu_gather* tlb) {
-  for (unsigned int i = 0; i < tlb->nr_pages; ++i) folio_put(page_folio(tlb->pages[i]));
-  tlb->nr_pages = 0;
-}
-
-void __tlb_gather_mmu(mmu_gather* tlb, mm_struct* mm, bool fullmm) {
-  tlb->mm = mm;
-  tlb->fullmm = fullmm;
-  tlb->need_flush_all = 0;
-  tlb->nr_pages = 0;
-  tlb->nr_tables = 0;
-  __tlb_reset_range(tlb);
-}
-}  // namespace
-
-// mm/mmu_gather.c
-void tlb_gather_mmu(mmu_gather* tlb, mm_struct* mm) { __tlb_gather_mmu(tlb, mm, false); }
-
-// mm/mmu_gather.c
-void tlb_gather_mmu_fullmm(mmu_gather* tlb, mm_struct* mm) { __tlb_gather_mmu(tlb, mm, true); }
-
-// include/asm-generic/tlb.h
-void tlb_flush_mmu_tlbonly(mmu_gather* tlb) {
-  if (!(tlb->freed_tables || tlb->cleared_ptes || tlb->cleared_pmds || tlb->cleared_puds ||
-        tlb->cleared_p4ds))
-    return;
-  tlb_flush(tlb);
-  __tlb_reset_range(tlb);
-}
-
-// mm/mmu_gather.c
-void tlb_flush_mmu(mmu_gather* tlb) {
-  tlb_flush_mmu_tlbonly(tlb);
-  tlb_table_flush(tlb);
-  tlb_batch_pages_flush(tlb);
-}
-
-// mm/mmu_gather.c
-void tlb_finish_mmu(mmu_gather* tlb) { tlb_flush_mmu(tlb); }
-
-// mm/mmu_gather.c: __tlb_remove_folio_pages_size, one page.
-bool __tlb_remove_page(mmu_gather* tlb, page* p, bool /*delay_rmap*/) {
-  VM_BUG_ON(tlb->nr_pages >= MAX_GATHER_BATCH);
-  tlb->pages[tlb->nr_pages++] = p;
-  return tlb->nr_pages == MAX_GATHER_BATCH;
-}
-
-// mm/mmu_gather.c
-void tlb_remove_table(mmu_gather* tlb, page* table) {
-  if (tlb->nr_tables == MAX_GATHER_BATCH) tlb_flush_mmu(tlb);
-  tlb->tables[tlb->nr_tables++] = table;
 }
 
 // include/asm-generic/tlb.h + arch/x86/mm/pgtable.c ___pte_free_tlb

@@ -1,12 +1,12 @@
-// mm/arch/x86/tlb.h: TLB flushing, switch_mm and the mmu_gather.
+// mm/arch/x86/tlb.h: TLB flushing, switch_mm and the arch hooks of the mmu_gather.
 //
-// Port of arch/x86/include/asm/tlbflush.h, arch/x86/include/asm/tlb.h,
-// include/asm-generic/tlb.h and mm/mmu_gather.c at Linux 6.12.
+// Port of arch/x86/include/asm/tlbflush.h and arch/x86/include/asm/tlb.h at Linux 6.12
+// (the generic mmu_gather is mm/mmu_gather.h).
 //
 // The rule every page-table change obeys (as in Linux): change the entry, flush the TLBs
 // that may cache the old one (this CPU with INVLPG or a CR3 reload, every other CPU in
 // mm_cpumask with a shootdown), and only then free what the old entry pointed at. The
-// mmu_gather batches pages and page-table pages for that last step.
+// mmu_gather (mm/mmu_gather.h) batches pages and page-table pages for that last step.
 //
 // mm_cpumask follows the 6.12 "lazy" rule: a CPU that switches away from an mm stays in
 // the mask until a shootdown reaches it, which then clears it instead of flushing; when a
@@ -23,6 +23,10 @@
 //  - No lazy-TLB mode for kernel threads, no PTI user PCIDs, no LAM.
 #ifndef MMSIM_MM_ARCH_X86_TLB_H_
 #define MMSIM_MM_ARCH_X86_TLB_H_
+
+#include <functional>
+#include <string>
+#include <vector>
 
 #include "mm/arch/x86/pgtable.h"
 #include "mm/kernel.h"
@@ -61,71 +65,21 @@ inline mm_struct* this_cpu_loaded_mm() { return kst().cpu_tlbstate[kst().this_cp
 // the empty zero page... see tlb.cc) and clears the mask. Called by exit_mmap.
 void tlb_mm_teardown(mm_struct* mm);
 
-// ---- mmu_gather (include/asm-generic/tlb.h, mm/mmu_gather.c) ----
-// (PAGE_SIZE - 2 * sizeof(void*)) / sizeof(void*), as for one mmu_gather_batch page.
-inline constexpr unsigned int MAX_GATHER_BATCH = 510;
+// mm/arch/x86/tlb_debug.cc (DEVIATION(tlb_debug): no Linux counterpart; debug_vm's TLB
+// check). Compares every translation CPU `cpu`'s TLB holds, for a PCID whose mm (one of
+// `mms`) still counts the CPU in mm_cpumask, with that mm's page tables now; calls
+// `report` with one line per entry that grants more than the tables do (another frame,
+// W/U/X the PTE lacks, dirty over a clean PTE, any entry over a non-present PTE).
+// Returns the number of such entries.
+int tlb_check_cpu(int cpu, const std::vector<mm_struct*>& mms,
+                  const std::function<void(const std::string&)>& report);
 
-struct mmu_gather {
-  mm_struct* mm;
-  unsigned long start;
-  unsigned long end;
-  unsigned int fullmm : 1;          // tearing the whole address space down
-  unsigned int need_flush_all : 1;
-  unsigned int freed_tables : 1;    // page-table pages were unlinked
-  unsigned int cleared_ptes : 1;
-  unsigned int cleared_pmds : 1;
-  unsigned int cleared_puds : 1;
-  unsigned int cleared_p4ds : 1;
-  unsigned int nr_pages;            // pages waiting for the flush
-  unsigned int nr_tables;           // page-table pages waiting for the flush
-  page* pages[MAX_GATHER_BATCH];
-  page* tables[MAX_GATHER_BATCH];
-};
-
-void tlb_gather_mmu(mmu_gather* tlb, mm_struct* mm);
-void tlb_gather_mmu_fullmm(mmu_gather* tlb, mm_struct* mm);
-void tlb_finish_mmu(mmu_gather* tlb);
-// Flush the TLB for the gathered range, then free what was gathered.
-void tlb_flush_mmu(mmu_gather* tlb);
-void tlb_flush_mmu_tlbonly(mmu_gather* tlb);
-// Queue one reference of `p` to be dropped after the flush. True: the batch is full and
-// the caller must tlb_flush_mmu() before queueing more.
-bool __tlb_remove_page(mmu_gather* tlb, page* p, bool delay_rmap);
-inline void tlb_remove_page(mmu_gather* tlb, page* p) {
-  if (__tlb_remove_page(tlb, p, false)) tlb_flush_mmu(tlb);
-}
-// Queue a page-table page (already pagetable_dtor'ed) to be freed after the flush.
-void tlb_remove_table(mmu_gather* tlb, page* table);
-
-inline void __tlb_adjust_range(mmu_gather* tlb, unsigned long address, unsigned long range_size) {
-  if (address < tlb->start) tlb->start = address;
-  if (address + range_size > tlb->end) tlb->end = address + range_size;
-}
-inline void tlb_flush_pte_range(mmu_gather* tlb, unsigned long address, unsigned long size) {
-  __tlb_adjust_range(tlb, address, size);
-  tlb->cleared_ptes = 1;
-}
-inline void tlb_flush_pmd_range(mmu_gather* tlb, unsigned long address, unsigned long size) {
-  __tlb_adjust_range(tlb, address, size);
-  tlb->cleared_pmds = 1;
-}
-inline void tlb_flush_pud_range(mmu_gather* tlb, unsigned long address, unsigned long size) {
-  __tlb_adjust_range(tlb, address, size);
-  tlb->cleared_puds = 1;
-}
-inline void tlb_flush_p4d_range(mmu_gather* tlb, unsigned long address, unsigned long size) {
-  __tlb_adjust_range(tlb, address, size);
-  tlb->cleared_p4ds = 1;
-}
-inline void tlb_remove_tlb_entry(mmu_gather* tlb, pte_t* /*ptep*/, unsigned long address) {
-  tlb_flush_pte_range(tlb, address, PAGE_SIZE);
-}
-// Per-VMA flushing keeps the flushed range tight (not for a full-mm teardown).
-inline void tlb_start_vma(mmu_gather* /*tlb*/, vm_area_struct* /*vma*/) {}
-inline void tlb_end_vma(mmu_gather* tlb, vm_area_struct* /*vma*/) {
-  if (tlb->fullmm) return;
-  tlb_flush_mmu_tlbonly(tlb);
-}
+// ---- the arch half of the mmu_gather (arch/x86/include/asm/tlb.h, arch/x86/mm/pgtable.c);
+// the generic half is mm/mmu_gather.h ----
+struct mmu_gather;
+// arch/x86/include/asm/tlb.h: flush the range the gather recorded on every CPU that may
+// cache it (called by tlb_flush_mmu_tlbonly).
+void tlb_flush(mmu_gather* tlb);
 // include/asm-generic/tlb.h: unlink-time frees of page-table pages.
 void pte_free_tlb(mmu_gather* tlb, page* pte_page, unsigned long address);
 void pmd_free_tlb(mmu_gather* tlb, pmd_t* pmd, unsigned long address);

@@ -31,19 +31,7 @@ bool uaccess_trap(const hw::Fault& fault, unsigned long insn) {
   regs.ip = insn;
   regs.cs = __KERNEL_CS;
   regs.flags = X86_EFLAGS_IF | (cpu->ac() ? X86_EFLAGS_AC : 0);
-  switch (fault.kind) {
-    case hw::Fault::Kind::kPageFault:
-      exc_page_fault(&regs, fault.error_code);
-      break;
-    case hw::Fault::Kind::kGeneralProtection:
-      exc_general_protection(&regs, 0);
-      break;
-    case hw::Fault::Kind::kMachineCheck:
-      // A user PTE pointing outside memory: the kernel's own tables are broken.
-      BUG();
-    case hw::Fault::Kind::kNone:
-      BUG();
-  }
+  exc_dispatch(&regs, fault);
   return regs.ip == insn;
 }
 

@@ -1,0 +1,23 @@
+// mm/pagewalk.h: read-only page-table lookups (include/linux/pagewalk.h, mm/rmap.c's
+// mm_find_pmd), for code that inspects an address space without changing it: rmap,
+// debug checks, tests and sim/'s views.
+#ifndef MMSIM_MM_PAGEWALK_H_
+#define MMSIM_MM_PAGEWALK_H_
+
+#include "mm/mm.h"
+
+namespace kernel {
+
+// mm/rmap.c: the pmd slot covering `address` in mm, or null when the p4d or pud level
+// has no table there (or the pud is a leaf). Allocates nothing and takes no lock.
+pmd_t* mm_find_pmd(mm_struct* mm, unsigned long address);
+
+// DEVIATION(pagewalk): follow_pte (mm/memory.c) without the VMA and the page-table lock:
+// the pte slot mapping `address` in mm (pte_offset_map on mm_find_pmd), or null when a
+// table on the way is missing. The slot may hold pte_none. For readers that hold what
+// they need (mmap_lock, or a stopped machine).
+pte_t* mm_find_pte(mm_struct* mm, unsigned long address);
+
+}  // namespace kernel
+
+#endif  // MMSIM_MM_PAGEWALK_H_
