@@ -84,9 +84,12 @@ absl::StatusOr<std::string> ShowMaps(Machine& m, int pid) {
         name = vma->anon_name;
       }
       if (!name.empty()) {
-        // Linux pads the name to start at column 74 (seq_pad(m, ' ') after 25+... chars).
-        if (line.size() < 73) line.append(73 - line.size(), ' ');
-        line.append(name);
+        // As fs/proc/task_mmu.c: seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) before the
+        // prefix, then seq_pad(m, ' '): spaces up to that width, then one more, then the name
+        // (so it starts at column 74 after any prefix shorter than the width).
+        constexpr size_t kWidth = 25 + sizeof(void*) * 6 - 1;
+        if (line.size() < kWidth) line.append(kWidth - line.size(), ' ');
+        absl::StrAppend(&line, " ", name);
       }
       absl::StrAppend(&out, line, "\n");
     }

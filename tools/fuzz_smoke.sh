@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, --config=fuzz) and runs each for a short, bounded
-# time over the shipped scenarios. Usage: tools/fuzz_smoke.sh [SECONDS] [COUNTS_FILE]
+# time over the scenario corpus (tests/scenarios) with the language's dictionary. Usage: tools/fuzz_smoke.sh [SECONDS] [COUNTS_FILE]
 # COUNTS_FILE receives "passed failed skipped" for the CI summary (one per fuzzer).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ for t in "${targets[@]}"; do
   work="$(mktemp -d)"
   echo "fuzz: $t for ${secs}s"
   if "$exe" -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
-      "$work" sim/scenario/corpus tests/scenarios > "$work/log" 2>&1; then
+      -dict=sim/scenario/scenario.dict "$work" tests/scenarios > "$work/log" 2>&1; then
     pass=$((pass + 1))
     grep -E "^(Done|stat::number_of_executed_units)" "$work/log" | sed "s|^|fuzz: |"
   else

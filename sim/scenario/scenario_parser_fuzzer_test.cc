@@ -1,5 +1,5 @@
 // Runs the fuzzer entry point (built with gcc, no libFuzzer) over the seed
-// corpus sim/scenario/corpus/*.mms, and requires every corpus file to parse,
+// corpus tests/scenarios/*.mms, and requires every corpus file to parse,
 // so the corpus stays a set of valid scenarios.
 #include <cstdint>
 #include <cstdlib>
@@ -22,7 +22,7 @@ std::filesystem::path CorpusDir() {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const char* workspace = std::getenv("TEST_WORKSPACE");
   std::filesystem::path base = srcdir != nullptr ? srcdir : ".";
-  return base / (workspace != nullptr ? workspace : "mmsim") / "sim/scenario/corpus";
+  return base / (workspace != nullptr ? workspace : "mmsim") / "tests/scenarios";
 }
 
 std::vector<std::filesystem::path> CorpusFiles() {

@@ -49,6 +49,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
+#include "hw/splitmix64.h"
 #include "mm/kernel.h"
 #include "sim/machine.h"
 #include "tests/difftest/case.h"
@@ -140,21 +141,16 @@ bool PageBelowEof(const ShareCase& c, uint64_t page) {
   return c.kind != ShareCase::Kind::kFile || page * kPageSize < c.file_size;
 }
 
-// ---- the generator (splitmix64) ----
+// ---- the generator (hw::SplitMix64) ----
 class Rng {
  public:
   explicit Rng(uint64_t seed) : s_(seed * 0x9e3779b97f4a7c15ull + 0x5eed) {}
-  uint64_t Next() {
-    uint64_t z = (s_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
+  uint64_t Next() { return s_.Next(); }
   uint64_t Below(uint64_t n) { return Next() % n; }
   bool Chance(int percent) { return Below(100) < static_cast<uint64_t>(percent); }
 
  private:
-  uint64_t s_;
+  hw::SplitMix64 s_;
 };
 
 ShareCase Generate(uint64_t seed) {

@@ -16,7 +16,7 @@
 // pattern, the destination side holds kLocalFill. Both processes are root.
 //
 // The rows about file mappings, MAP_SHARED, [vvar] and COW-shared pages use the
-// Machine's [mm-share] features (CreateFile, file Mmap, MapVvar, Fork).
+// Machine's sharing features (CreateFile, file Mmap, MapVvar, Fork).
 #include <climits>
 #include <cstdint>
 #include <functional>

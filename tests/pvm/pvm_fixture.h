@@ -12,7 +12,7 @@
 //
 // Addresses. The target's memory is mapped at kRemote.., the caller's at kLocal..; both
 // are far from the [stack] VMA. "Pattern" memory holds, at virtual address a,
-//   Pat(a) = ((a >> 12) * 131 + (a & 0xfff) * 7 + 0x21) mod 256,
+//   Pat(a) = hw::PatternByte(a) = ((a >> 12) * 131 + (a & 0xfff) * 7 + 0x21) mod 256,
 // which changes from byte to byte and from page to page, so a byte copied to or from the
 // wrong place shows. Local buffers are usually filled with one constant (kLocalFill) so that
 // "untouched" is easy to see.
@@ -39,11 +39,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/types/span.h"
 #include "gtest/gtest.h"
+#include "hw/pattern.h"
 #include "mm/fault_inject.h"
 #include "mm/kernel.h"
 #include "mm/mm.h"
 #include "mm/pagewalk.h"
 #include "sim/machine.h"
+#include "sim/scenario/errno_names.h"
 
 namespace pvmtest {
 
@@ -89,29 +91,18 @@ using Iov = sim::Machine::Iovec;
 using IovList = std::vector<Iov>;
 
 // The pattern byte at virtual address a (see the file comment).
-inline uint8_t Pat(uint64_t a) {
-  return static_cast<uint8_t>(((a >> 12) * 131 + (a & 0xfff) * 7 + 0x21) & 0xff);
-}
+inline uint8_t Pat(uint64_t a) { return hw::PatternByte(a); }
 inline std::vector<uint8_t> PatBytes(uint64_t addr, uint64_t len) {
   std::vector<uint8_t> v(len);
-  for (uint64_t i = 0; i < len; ++i) v[i] = Pat(addr + i);
+  hw::FillPattern(addr, v.data(), v.size());
   return v;
 }
 
 // "EFAULT", "EINVAL", ... for messages.
 inline std::string ErrName(int err) {
-  switch (err) {
-    case 0: return "0";
-    case EPERM: return "EPERM";
-    case ESRCH: return "ESRCH";
-    case EINTR: return "EINTR";
-    case ENOMEM: return "ENOMEM";
-    case EACCES: return "EACCES";
-    case EFAULT: return "EFAULT";
-    case EINVAL: return "EINVAL";
-    case ENOSYS: return "ENOSYS";
-    default: return absl::StrCat("errno ", err);
-  }
+  if (err == 0) return "0";
+  const char* name = sim::scenario::ErrnoName(err);
+  return name != nullptr ? std::string(name) : absl::StrCat("errno ", err);
 }
 inline std::string Show(const sim::SysResult& r) {
   return r.ret >= 0 && r.err == 0 ? absl::StrCat(r.ret)
