@@ -454,7 +454,7 @@ absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations)
   for (const Iov& v : c.remote) remote.push_back({v.base, v.len});
   const int target = c.target_child ? child : *p;
   const std::vector<sim::Machine::Iovec> liov = {{kLocal, c.local_len}};
-  const long pins_before = m.kernel()->vm_stat[kernel::NR_FOLL_PIN_ACQUIRED];
+  const long pins_before = m.vmstat(kernel::NR_FOLL_PIN_ACQUIRED);
   const sim::SysResult r = c.write ? m.ProcessVmWritev(*caller, target, liov, remote)
                                    : m.ProcessVmReadv(*caller, target, liov, remote);
   ShareOutcome o;
@@ -462,10 +462,10 @@ absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations)
   o.err = r.ret < 0 ? r.err : 0;
   std::string report;
   if (m.DebugVmCheck(&report) != 0) *violations += report;
-  if (m.kernel()->vm_stat[kernel::NR_FOLL_PIN_ACQUIRED] !=
-      m.kernel()->vm_stat[kernel::NR_FOLL_PIN_RELEASED])
+  if (m.vmstat(kernel::NR_FOLL_PIN_ACQUIRED) !=
+      m.vmstat(kernel::NR_FOLL_PIN_RELEASED))
     *violations += absl::StrFormat("pins unbalanced (%d acquired during the call)\n",
-                                   m.kernel()->vm_stat[kernel::NR_FOLL_PIN_ACQUIRED] - pins_before);
+                                   m.vmstat(kernel::NR_FOLL_PIN_ACQUIRED) - pins_before);
   auto peek_local = [&](uint64_t addr, uint64_t n) -> absl::StatusOr<std::vector<uint8_t>> {
     if (n == 0) return std::vector<uint8_t>();
     return m.PeekUser(*caller, addr, n);

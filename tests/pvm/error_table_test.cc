@@ -473,7 +473,8 @@ TEST_P(ErrorTable, Step6_SmallCallsDoNotKmalloc) {
 TEST_P(ErrorTable, Step7_InvalidPidIsEsrch) {
   const IovList local = {{L, kPairLen}}, remote = {{R, kPairLen}};
   ASSERT_EQ(m().FindTask(31337), nullptr) << "pick another unused pid";
-  for (int pid : {0, -1, INT_MIN, 31337, ks().pid_max + 1, INT_MAX}) {
+  const int pid_max = m().Inspect([](const kernel::kernel_state& ks) { return ks.pid_max; });
+  for (int pid : {0, -1, INT_MIN, 31337, pid_max + 1, INT_MAX}) {
     SCOPED_TRACE(pid);
     EXPECT_TRUE(Fails(DoPid(pid, local, remote), ESRCH));
   }
@@ -640,7 +641,7 @@ TEST_P(ErrorTable, Step8_NonDumpableTarget) {
 // Row (note): a root -> uid setuid makes a process non-dumpable while suid_dumpable = 0, so a
 // caller with the new uid and no capabilities gets EPERM.
 TEST_P(ErrorTable, Step8_SetuidFromRootMakesTargetNonDumpable) {
-  ASSERT_EQ(ks().suid_dumpable, 0);
+  ASSERT_EQ(*m().Sysctl("fs.suid_dumpable"), 0);
   auto setuid = [this](int /*c*/, int t) {
     EXPECT_TRUE(Returns(m().SetResGid(t, 1000, 1000, 1000), 0));
     EXPECT_TRUE(Returns(m().SetResUid(t, 1000, 1000, 1000), 0));
@@ -705,18 +706,15 @@ TEST_P(ErrorTable, Step8_FatalSignalWaitingForExecUpdateLockIsEintr) {
   const IovList local = {{L, kPairLen}}, remote = {{R, kPairLen}};
   const uint64_t lvec = PlaceIovecs(local), rvec = PlaceIovecs(remote);
   sim::SysResult r;
-  {
-    kernel::kernel_state_scope scope(m().kernel());
-    kernel::down_write(&t->signal->exec_update_lock);
-  }
+  // The exec in progress is the target's own.
+  ASSERT_TRUE(
+      m().RunInKernel(target_, [&] { kernel::down_write(&t->signal->exec_update_lock); }).ok());
   c->fatal_signal = true;
   r = reading() ? m().ProcessVmReadv(caller_, target_, lvec, 1, rvec, 1, 0)
                 : m().ProcessVmWritev(caller_, target_, lvec, 1, rvec, 1, 0);
   c->fatal_signal = false;
-  {
-    kernel::kernel_state_scope scope(m().kernel());
-    kernel::up_write(&t->signal->exec_update_lock);
-  }
+  ASSERT_TRUE(
+      m().RunInKernel(target_, [&] { kernel::up_write(&t->signal->exec_update_lock); }).ok());
   CheckPins("call with a fatal signal pending");
   CheckVm("call with a fatal signal pending");
   EXPECT_TRUE(Fails(r, EINTR));

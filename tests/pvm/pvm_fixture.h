@@ -221,8 +221,7 @@ class PvmFixture {
   }
 
   sim::Machine& m() { return *machine_; }
-  kernel::kernel_state& ks() { return *machine_->kernel(); }
-  long vmstat(kernel::vm_stat_item item) { return machine_->kernel()->vm_stat[item]; }
+  long vmstat(kernel::vm_stat_item item) { return machine_->vmstat(item); }
 
   // ---- the whole-machine checks ----
 
@@ -356,17 +355,18 @@ class PvmFixture {
   std::optional<kernel::pte_t> LookupPte(int pid, uint64_t addr) {
     kernel::task_struct* t = m().FindTask(pid);
     if (t == nullptr || t->mm == nullptr) return std::nullopt;
-    kernel::kernel_state_scope scope(m().kernel());
-    kernel::pte_t* pte = kernel::mm_find_pte(t->mm, addr);
-    if (pte == nullptr) return std::nullopt;
-    return kernel::ptep_get(pte);
+    return m().Inspect([&](const kernel::kernel_state&) -> std::optional<kernel::pte_t> {
+      kernel::pte_t* pte = kernel::mm_find_pte(t->mm, addr);
+      if (pte == nullptr) return std::nullopt;
+      return kernel::ptep_get(pte);
+    });
   }
   // 0: no VMA of pid contains addr; 1: an anonymous VMA does; 2: a file-backed one.
   int VmaKind(int pid, uint64_t addr) {
     kernel::task_struct* t = m().FindTask(pid);
     if (t == nullptr || t->mm == nullptr) return 0;
-    kernel::kernel_state_scope scope(m().kernel());
-    const kernel::vm_area_struct* vma = kernel::vma_lookup(t->mm, addr);
+    const kernel::vm_area_struct* vma =
+        m().Inspect([&](const kernel::kernel_state&) { return kernel::vma_lookup(t->mm, addr); });
     if (vma == nullptr) return 0;
     return vma->vm_file == nullptr ? 1 : 2;
   }
@@ -374,14 +374,13 @@ class PvmFixture {
   kernel::page* MappedPage(int pid, uint64_t addr) {
     const std::optional<kernel::pte_t> pte = LookupPte(pid, addr);
     if (!pte || !kernel::pte_present(*pte)) return nullptr;
-    kernel::kernel_state_scope scope(m().kernel());
-    return kernel::pte_page(*pte);
+    return m().Inspect([&](const kernel::kernel_state&) { return kernel::pte_page(*pte); });
   }
   bool MapsZeroPage(int pid, uint64_t addr) {
     const std::optional<kernel::pte_t> pte = LookupPte(pid, addr);
     if (!pte || !kernel::pte_present(*pte)) return false;
-    kernel::kernel_state_scope scope(m().kernel());
-    return kernel::is_zero_pfn(kernel::pte_pfn(*pte));
+    return m().Inspect(
+        [&](const kernel::kernel_state&) { return kernel::is_zero_pfn(kernel::pte_pfn(*pte)); });
   }
   // Resident anonymous pages of pid (RSS "anon", MM_ANONPAGES).
   long AnonRss(int pid) {

@@ -59,7 +59,7 @@ TEST_F(SideEffects, OneByteWritevAllocatesTheWholeRemoteBatch) {
 
 // With more than 1024 pages only the first batch is pinned before the local stream runs out.
 TEST_F(SideEffects, OneByteWritevAllocatesOnlyTheFirstBatch) {
-  ASSERT_EQ(ks().sysctl_pvm_max_batch_pages, 1024);
+  ASSERT_EQ(*m().Sysctl("mmsim.pvm_max_batch_pages"), 1024);
   constexpr uint64_t n = 1100;
   MapPattern(caller_, L, kPage);
   Map(target_, R, n * kPage, kRW);
@@ -151,11 +151,11 @@ TEST_F(SideEffects, ReadvOfPresentMemoryAllocatesNothing) {
   const uint64_t lvec = PlaceIovecs(IovList{{L, 64 * kPage}});
   const uint64_t rvec = PlaceIovecs(remote);
   const long free_before = vmstat(kernel::NR_FREE_PAGES);
-  const long slab_before = ks().slab_allocations;
+  const long slab_before = m().slab_allocations();
   EXPECT_TRUE(Returns(CallRaw(Dir::kRead, caller_, target_, lvec, 1, rvec, remote.size()),
                       60 * kPage));
   EXPECT_EQ(vmstat(kernel::NR_FREE_PAGES), free_before);
-  EXPECT_EQ(ks().slab_allocations, slab_before) << "kernel objects leaked by the call";
+  EXPECT_EQ(m().slab_allocations(), slab_before) << "kernel objects leaked by the call";
   EXPECT_EQ(AnonRss(target_), 64);
 }
 
@@ -306,9 +306,9 @@ TEST_P(ConcurrentMunmap, PinsKeepUnmappedPagesAliveUntilUnpin) {
       }
     }
   };
-  ks().pvm_hooks = &hooks;
+  m().SetPvmHooks(&hooks);
   const sim::SysResult r = Call(dir(), IovList{{L, n * kPage}}, IovList{{R, n * kPage}});
-  ks().pvm_hooks = nullptr;
+  m().SetPvmHooks(nullptr);
   ForgetPid(target_);  // R is gone
   EXPECT_TRUE(Returns(r, kPinBatchPages * kPage)) << "the first batch counts, the second fails";
   EXPECT_EQ(batches, 1);
