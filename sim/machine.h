@@ -74,6 +74,7 @@
 #include "hw/phys_mem.h"
 #include "mm/fault_attr.h"
 #include "mm/kernel.h"
+#include "mm/kernel/task.h"
 #include "mm/sched.h"
 
 namespace kernel {
@@ -93,11 +94,9 @@ struct MachineConfig {
 };
 
 // The credentials a new process starts with (as if it had exec'd a program with them).
-struct ProcessCreds {
-  uint32_t ruid = 0, euid = 0, suid = 0, rgid = 0, egid = 0, sgid = 0;
-  uint64_t caps = kernel::CAP_FULL_SET.val;  // permitted and effective
-  bool dumpable = true;                      // false: SUID_DUMP_DISABLE
-};
+// The kernel's own type (mm/kernel/task.h): ruid, euid, suid, rgid, egid, sgid; caps
+// (permitted and effective, default the full set); dumpable (false: SUID_DUMP_DISABLE).
+using ProcessCreds = kernel::umh_creds;
 
 // libc convention: ret -1 and err = errno on failure; else err 0.
 struct SysResult {
