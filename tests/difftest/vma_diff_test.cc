@@ -246,9 +246,12 @@ std::vector<Result> SimRun(const std::vector<Step>& steps, std::string* error) {
     return {};
   }
   sim::Machine& m = **made;
-  // vm.mmap_min_addr as on the host. TODO(lead): Machine::SetSysctl("vm.mmap_min_addr")
-  // once it exists on this branch.
-  m.kernel()->mmap_min_addr = HostMmapMinAddr();
+  // vm.mmap_min_addr as on the host.
+  absl::Status set = m.SetSysctl("vm.mmap_min_addr", static_cast<long>(HostMmapMinAddr()));
+  if (!set.ok()) {
+    *error = set.ToString();
+    return {};
+  }
   auto pid_or = m.CreateProcess("vma", sim::ProcessCreds{});
   auto fd_or = m.CreateFile("f", kFilePages * P, {});
   if (!pid_or.ok() || !fd_or.ok()) {
