@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -45,6 +46,15 @@ const uint8_t* PatternPage(Side side, uint64_t page_addr) {
 }
 
 uint64_t WindowBase(Side side) { return side == Side::kLocal ? kLocalBase : kRemoteBase; }
+
+unsigned long HostMmapMinAddr() {
+  unsigned long v = 65536;
+  if (FILE* f = fopen("/proc/sys/vm/mmap_min_addr", "r")) {
+    if (fscanf(f, "%lu", &v) != 1) v = 65536;
+    fclose(f);
+  }
+  return v;
+}
 
 std::string ProtString(int prot) {
   std::string s = "---";

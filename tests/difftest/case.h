@@ -82,6 +82,11 @@ const uint8_t* PatternPage(Side side, uint64_t page_addr);
 // kLocalBase or kRemoteBase.
 uint64_t WindowBase(Side side);
 
+// The host's vm.mmap_min_addr (/proc/sys/vm/mmap_min_addr; 65536 if it cannot be read).
+// The simulated machines take it (Machine::SetSysctl), so both sides refuse the same
+// low addresses.
+unsigned long HostMmapMinAddr();
+
 // "rw-", "r-x", "---", ...: the /proc/PID/maps spelling of PROT_* bits.
 std::string ProtString(int prot);
 

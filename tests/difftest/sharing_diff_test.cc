@@ -389,6 +389,9 @@ absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations)
   auto made = sim::Machine::Create(config);
   if (!made.ok()) return made.status();
   sim::Machine& m = **made;
+  if (absl::Status s = m.SetSysctl("vm.mmap_min_addr", static_cast<long>(HostMmapMinAddr()));
+      !s.ok())
+    return s;
   auto caller = m.CreateProcess("caller", sim::ProcessCreds{});
   auto p = m.CreateProcess("target", sim::ProcessCreds{});
   if (!caller.ok() || !p.ok()) return absl::InternalError("CreateProcess");

@@ -139,6 +139,9 @@ absl::StatusOr<Outcome> SimBackend::Run(const Case& c) {
     return absl::InternalError(absl::StrCat("Machine::Create: ", made.status().ToString()));
   }
   sim::Machine& m = **made;
+  if (absl::Status s = m.SetSysctl("vm.mmap_min_addr", static_cast<long>(HostMmapMinAddr()));
+      !s.ok())
+    return s;
   absl::StatusOr<int> caller = m.CreateProcess("caller", sim::ProcessCreds{});
   absl::StatusOr<int> target = m.CreateProcess("target", sim::ProcessCreds{});
   if (!caller.ok() || !target.ok()) {

@@ -34,6 +34,7 @@
 #include "mm/kernel.h"
 #include "mm/mm.h"
 #include "sim/machine.h"
+#include "tests/difftest/case.h"
 
 namespace {
 
@@ -231,13 +232,6 @@ long SimCount(sim::Machine& m, int pid, uint64_t lo, uint64_t hi) {
   return n;
 }
 
-unsigned long HostMmapMinAddr() {
-  std::ifstream in("/proc/sys/vm/mmap_min_addr");
-  unsigned long v = 65536;
-  in >> v;
-  return v;
-}
-
 std::vector<Result> SimRun(const std::vector<Step>& steps, std::string* error) {
   sim::MachineConfig config;
   auto made = sim::Machine::Create(config);
@@ -247,7 +241,7 @@ std::vector<Result> SimRun(const std::vector<Step>& steps, std::string* error) {
   }
   sim::Machine& m = **made;
   // vm.mmap_min_addr as on the host.
-  absl::Status set = m.SetSysctl("vm.mmap_min_addr", static_cast<long>(HostMmapMinAddr()));
+  absl::Status set = m.SetSysctl("vm.mmap_min_addr", static_cast<long>(difftest::HostMmapMinAddr()));
   if (!set.ok()) {
     *error = set.ToString();
     return {};
