@@ -27,10 +27,11 @@ namespace kernel {
 // Entries of the page-pointer array process_vm_rw_core keeps on its stack; more than this
 // and the array is kmalloc'd. It does not limit the batch size.
 inline constexpr unsigned long PVM_MAX_PP_ARRAY_COUNT = 16;
-// The most BYTES (despite the name) a kmalloc'd page-pointer array may have: two pages.
-inline constexpr unsigned long PVM_MAX_KMALLOC_PAGES = PAGE_SIZE * 2;
-// So the most pages pinned in one batch: 8192 / 8 = 1024 on x86-64.
-inline constexpr unsigned long PVM_MAX_USER_PAGES = PVM_MAX_KMALLOC_PAGES / sizeof(struct page*);
+// The most pages of memory a kmalloc'd page-pointer array may take (a page count since 6.12).
+inline constexpr unsigned long PVM_MAX_KMALLOC_PAGES = 2;
+// So the most pages pinned in one batch: 2 * 4096 / 8 = 1024 on x86-64.
+inline constexpr unsigned long PVM_MAX_USER_PAGES =
+    PVM_MAX_KMALLOC_PAGES * PAGE_SIZE / sizeof(struct page*);
 static_assert(PVM_MAX_USER_PAGES == 1024);
 // DEVIATION(process_vm_access): the largest value kst().sysctl_pvm_max_batch_pages takes
 // effect with (larger values are clamped); its default is PVM_MAX_USER_PAGES.
