@@ -822,15 +822,20 @@ long populate_vma_page_range(vm_area_struct* vma, unsigned long start, unsigned 
   VM_BUG_ON_VMA(end > vma->vm_end, vma);
   mmap_assert_locked(mm);
 
-  // VM_LOCKONFAULT (mlock2 MLOCK_ONFAULT) is not modelled, so there is no early return.
+  // DEVIATION(gup): VM_LOCKONFAULT (mlock2 MLOCK_ONFAULT) is not modelled, so Linux's
+  // early "return nr_pages" for it is absent.
+
+  // PROT_NONE pages have never been faulted in by populate.
+  if (!vma_is_accessible(vma)) return -EFAULT;
 
   gup_flags = FOLL_TOUCH;
   // Write-fault writable private mappings to break COW now; shared mappings do not COW
-  // and would only be dirtied for nothing.
-  if ((vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE) gup_flags |= FOLL_WRITE;
-
-  // mlock must succeed for any mapping that is not PROT_NONE.
-  if (vma_is_accessible(vma)) gup_flags |= FOLL_FORCE;
+  // and would only be dirtied for nothing. Anything else is read-faulted, forced in case
+  // it is not readable (write-only or exec-only).
+  if ((vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE)
+    gup_flags |= FOLL_WRITE;
+  else
+    gup_flags |= FOLL_FORCE;
 
   if (locked) gup_flags |= FOLL_UNLOCKABLE;
 

@@ -85,6 +85,7 @@ const vm_operations_struct shmem_anon_vm_ops = {
     /*page_mkwrite=*/nullptr,
     /*pfn_mkwrite=*/nullptr,
     /*name=*/nullptr,
+    /*map_pages=*/filemap_map_pages,
 };
 const vm_operations_struct shmem_vm_ops = shmem_anon_vm_ops;
 

@@ -91,7 +91,9 @@ struct rw_semaphore {
 };
 void init_rwsem(rw_semaphore* sem, const char* name);
 void down_read(rw_semaphore* sem);
-int down_read_killable(rw_semaphore* sem);  // 0, or -EINTR if a fatal signal is pending
+// 0; or -EINTR when the lock is contended (the caller would sleep) and a fatal signal is
+// pending. An uncontended lock is taken even with a fatal signal pending, as in Linux.
+int down_read_killable(rw_semaphore* sem);
 void up_read(rw_semaphore* sem);
 void down_write(rw_semaphore* sem);
 int down_write_killable(rw_semaphore* sem);
