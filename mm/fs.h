@@ -1,7 +1,7 @@
 // mm/fs.h: files, inodes and the page cache (struct file, struct inode, address_space).
 //
 // Mirrors the parts of include/linux/fs.h, include/linux/pagemap.h and
-// include/linux/shmem_fs.h (Linux 6.12) that mapping a file needs: an inode with a size
+// include/linux/shmem_fs.h (Linux 6.18) that mapping a file needs: an inode with a size
 // and a page cache (its address_space: index -> folio, plus i_mmap, the VMAs that map
 // it), an open file (struct file) with its f_mode, and the two kinds of file this port
 // has:

@@ -1,11 +1,12 @@
 // mm/memory.cc: page tables, page faults, unmapping and fork's page-table copy.
 //
-// Port of mm/memory.c at Linux 6.12: __pte_alloc / __pmd_alloc / __pud_alloc (pmd_install),
+// Port of mm/memory.c at Linux 6.18: __pte_alloc / __pmd_alloc / __pud_alloc (pmd_install),
 // vm_normal_page, the zap path (zap_pte_range .. unmap_vmas, zap_page_range_single,
 // unmap_mapping_range), the page-table teardown (free_pgtables, free_pgd_range), fork's
 // copy (copy_page_range -> copy_p4d/pud/pmd/pte_range -> copy_present_ptes /
 // copy_present_page), and the fault path (handle_mm_fault -> __handle_mm_fault ->
-// handle_pte_fault -> do_anonymous_page / do_fault (do_read_fault, do_cow_fault,
+// handle_pte_fault -> do_anonymous_page / do_fault (do_read_fault with fault-around:
+// should_fault_around, do_fault_around -> ->map_pages; do_cow_fault,
 // do_shared_fault, __do_fault, finish_fault) / do_wp_page (wp_page_reuse, wp_page_copy,
 // wp_page_shared, wp_pfn_shared)), vmf_insert_pfn, and lock_mm_and_find_vma with its
 // stack expansion (get_mmap_lock_carefully, upgrade_mmap_lock_carefully,

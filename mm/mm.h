@@ -1,5 +1,5 @@
 // mm/mm.h: the core mm interface (include/linux/mm.h, plus the prototypes Linux keeps in
-// mm/internal.h and include/linux/mmap_lock.h), Linux 6.x names and values.
+// mm/internal.h and include/linux/mmap_lock.h), Linux 6.18 names and values.
 //
 // This header is the contract between the parts of the port: page allocation
 // (mm/page_alloc.cc), page tables and faults (mm/memory.cc), mappings (mm/mmap.cc,

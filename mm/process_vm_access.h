@@ -1,13 +1,13 @@
 // mm/process_vm_access.h: process_vm_readv(2) / process_vm_writev(2), Cross Memory Attach.
-// The interface of mm/process_vm_access.cc (a port of mm/process_vm_access.c, Linux 6.x;
+// The interface of mm/process_vm_access.cc (a port of mm/process_vm_access.c, Linux 6.18;
 // its banner lists the sources and deviations).
 //
 // The syscalls copy between the caller's memory (the "local" iovecs) and another
 // process's memory (the "remote" iovecs) without going through a pipe or ptrace: the
 // remote pages are pinned with pin_user_pages_remote() a batch at a time and copied
 // through the kernel's direct map, the local side with copy_to_user/copy_from_user.
-// Both vectors are byte streams; see /work/shared/KERNEL.md section 0 for the exact rule
-// of which bytes move and what is returned.
+// Both vectors are byte streams; docs/semantics.md §1 and §4 give the exact rule of which
+// bytes move and what is returned.
 //
 // In Linux all but the two syscalls are `static`; they are declared here so that the
 // simulator's tests can drive each level of the call graph.

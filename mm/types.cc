@@ -1,4 +1,5 @@
-// mm/types.cc: the reader/writer semaphore as model state (kernel/locking/rwsem.c, reduced).
+// mm/types.cc: the reader/writer semaphore as model state (kernel/locking/rwsem.c at Linux
+// 6.18, reduced: the fast paths and the killable slow paths' signal check).
 //
 // Simulated tasks interleave only at explicit preemption points, so a lock that is
 // unavailable here means the simulation itself took it twice: that is a kernel BUG (a

@@ -1,4 +1,5 @@
-// mm/types.h: the basic kernel types (include/linux/types.h, list.h, atomic.h, rwsem.h).
+// mm/types.h: the basic kernel types (include/linux/types.h, list.h, atomic.h, rwsem.h)
+// at Linux 6.18.
 //
 // The simulated kernel runs on one host thread, and concurrency between simulated tasks is
 // modelled at explicit preemption points. So atomics are plain integers behind Linux's
