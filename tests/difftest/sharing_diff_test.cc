@@ -677,7 +677,7 @@ TEST(SharingDiff, FaultAroundRssMatchesHost) {
   const AroundCase cases[] = {
       {16 * kPageSize, 16, 0, 5, 16},        // the whole 64 KiB window
       {10 * kPageSize + 100, 16, 0, 2, 11},  // stops at end-of-file
-      {16 * kPageSize, 16, 8, 0, 8},         // clipped to the VMA's start (window pages 8..15)
+      {16 * kPageSize, 16, 8, 0, 16},        // starts at the VMA, runs 16 pages from there
       {32 * kPageSize, 32, 504, 7, 8},       // clipped to the PTE table (2 MiB boundary)
       {32 * kPageSize, 32, 0, 20, 16},       // the second window only
   };
