@@ -21,6 +21,8 @@ def mmsim_benchmark(name, deps, smoke_size = "small", smoke_tests = None):
         testonly = True,
         srcs = [name + ".cc"],
         tags = ["benchmark"],
+        # README.md's `bazel run` commands name the binaries; //:readme_test checks them.
+        visibility = ["//:__pkg__"],
         deps = deps,
     )
     for test, args in (smoke_tests or {name + "_smoke": []}).items():

@@ -216,7 +216,7 @@ std::string SetUpSim(SimRig* r, Op op, uint64_t bytes, const Layout& lay, bool t
   if (!m.ok()) return std::string(m.status().message());
   r->m = std::move(*m);
   sim::Machine& mc = *r->m;
-  r->default_batch = mc.kernel()->sysctl_pvm_max_batch_pages;
+  r->default_batch = static_cast<int>(mc.Sysctl("mmsim.pvm_max_batch_pages").value_or(1024));
   auto caller = mc.CreateProcess("caller", sim::ProcessCreds{});
   auto target = mc.CreateProcess("target", sim::ProcessCreds{});
   if (!caller.ok() || !target.ok()) return "CreateProcess failed";
@@ -255,7 +255,7 @@ struct SimCounts {
 };
 SimCounts Snap(sim::Machine& m) {
   SimCounts c;
-  c.pins = static_cast<double>(m.kernel()->vm_stat[kernel::NR_FOLL_PIN_ACQUIRED]);
+  c.pins = static_cast<double>(m.vmstat(kernel::NR_FOLL_PIN_ACQUIRED));
   for (int i = 0; i < m.num_cpus(); ++i) {
     const hw::Tlb& tlb = m.cpu(i).tlb();
     c.dtlb_misses += static_cast<double>(tlb.counters(0).misses);
@@ -319,7 +319,12 @@ void BM_SimPrefaulted(benchmark::State& state, Op op, Shape shape, uint64_t byte
     state.SkipWithError(err.c_str());
     return;
   }
-  r->m->kernel()->sysctl_pvm_max_batch_pages = batch > 0 ? batch : r->default_batch;
+  const absl::Status st =
+      r->m->SetSysctl("mmsim.pvm_max_batch_pages", batch > 0 ? batch : r->default_batch);
+  if (!st.ok()) {
+    state.SkipWithError(std::string(st.message()).c_str());
+    return;
+  }
   const SimCounts before = Snap(*r->m);
   for (auto _ : state) {
     const sim::SysResult res = SimCall(*r, op);

@@ -22,9 +22,7 @@ static_assert(sizeof(HostIov) == sizeof(struct iovec));
 static_assert(offsetof(HostIov, base) == offsetof(struct iovec, iov_base));
 static_assert(offsetof(HostIov, len) == offsetof(struct iovec, iov_len));
 
-void FillPattern(uint8_t* p, size_t len) {
-  for (size_t i = 0; i < len; ++i) p[i] = Pattern(i);
-}
+void FillPattern(uint8_t* p, size_t len) { hw::FillPattern(0, p, len); }
 
 namespace {
 

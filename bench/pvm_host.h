@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <string>
 
+#include "hw/pattern.h"
+
 namespace pvmbench {
 
 // Layout-compatible with struct iovec (checked in pvm_host.cc).
@@ -27,9 +29,7 @@ struct HostIov {
 };
 
 // The byte every benchmark region holds at offset `off` from its start.
-inline uint8_t Pattern(uint64_t off) {
-  return static_cast<uint8_t>(((off >> 12) * 131 + (off & 0xfff) * 7 + 0x21) & 0xff);
-}
+inline uint8_t Pattern(uint64_t off) { return hw::PatternByte(off); }
 void FillPattern(uint8_t* p, size_t len);
 
 class HostTarget {

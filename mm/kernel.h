@@ -3,8 +3,8 @@
 // Linux keeps mem_map, the buddy zone, the zero page, the pid table and each CPU's
 // `current` in globals. A test binary here boots many machines, one after another, so
 // those globals are fields of one `kernel_state`, and `kst()` finds the state of the
-// machine this host thread is simulating now (the sim layer installs it on entry with
-// `kernel_state_scope`). Everything in mm/ reaches its globals through kst(), so a reader
+// machine this host thread is simulating now (installed by `kernel_state_scope`; see the
+// rule there for who does). Everything in mm/ reaches its globals through kst(), so a reader
 // can map `kst().mem_map` to Linux's `mem_map` one for one.
 //
 // Threading: one host thread drives one machine; nothing here is shared between host
@@ -125,6 +125,12 @@ inline kernel_state& kst() {
 }
 inline kernel_state* kst_or_null() { return kst_active_state; }
 // Installs `ks` as this thread's active machine for the scope's lifetime (nests).
+// Who installs it, the one rule: above mm/, only sim::Machine's public methods, each for
+// the duration of its call (through Machine::Enter, sim/machine.h); nothing above mm/
+// holds a kernel_state* or a scope of its own. In mm/, the unit-test fixture holds one for
+// a test's lifetime, and the entry points that take a kernel_state* or build one
+// (power_on_and_boot, kernel_shutdown, debug_vm_check) install their own; start_kernel
+// expects its caller's.
 class kernel_state_scope {
  public:
   explicit kernel_state_scope(kernel_state* ks);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "hw/pattern.h"
 #include "mm/arch/x86/uaccess.h"
 #include "mm/fault_inject.h"
 #include "mm/mm.h"
@@ -31,7 +32,7 @@ constexpr unsigned long kScratchPages = 16;
 
 void __user* U(unsigned long a) { return reinterpret_cast<void __user*>(a); }
 
-uint8_t Pat(unsigned long a) { return static_cast<uint8_t>((a >> 12) * 131 + (a & 0xfff) * 7 + 0x21); }
+uint8_t Pat(unsigned long a) { return hw::PatternByte(a); }
 
 enum class Dir { kRead, kWrite };
 

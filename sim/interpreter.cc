@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "mm/kernel.h"
+#include "absl/types/span.h"
 #include "sim/scenario/errno_names.h"
 #include "sim/scenario/format.h"
 #include "sim/views.h"
@@ -50,17 +50,37 @@ const char* SignalName(int signo) {
   return signo == SIGSEGV ? "SIGSEGV" : signo == SIGBUS ? "SIGBUS" : "SIG?";
 }
 
+absl::Span<const uint8_t> AsBytes(const std::string& s) {
+  return absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+// An iovec list: an explicit one is appended to *out; a raw pointer and count set *raw,
+// *a and *n.
+void SplitIovList(const IovList& l, std::vector<Machine::Iovec>* out, bool* raw, uint64_t* a,
+                  uint64_t* n) {
+  if (const auto* r = std::get_if<IovRaw>(&l)) {
+    *raw = true;
+    *a = r->addr;
+    *n = r->count;
+    return;
+  }
+  for (const Iovec& v : std::get<std::vector<Iovec>>(l)) out->push_back({v.iov_base, v.iov_len});
+}
+
 }  // namespace
 
 Interpreter::Interpreter(InterpreterOptions options, std::ostream& out, std::ostream& err)
     : options_(std::move(options)), out_(out), err_(err) {}
 
 Interpreter::~Interpreter() {
-  if (machine_ != nullptr) {
-    // Detach the observers before the machine shuts down (they die with us).
-    machine_->kernel()->observer = nullptr;
-    for (int i = 0; i < machine_->num_cpus(); ++i) machine_->cpu(i).set_observer(nullptr);
-  }
+  // Detach before the machine shuts down: the recorder dies with us.
+  if (machine_ != nullptr) Instrument(/*attach=*/false);
+}
+
+void Interpreter::Instrument(bool attach) {
+  const bool tracing = attach && recorder_->level() != TraceLevel::kOff;
+  machine_->AttachObserver(tracing ? recorder_.get() : nullptr);
+  machine_->AttachCpuObserver(tracing ? recorder_.get() : nullptr);
 }
 
 int Interpreter::exit_status() const {
@@ -103,10 +123,7 @@ bool Interpreter::EnsureMachine(const SourcePos& pos) {
   if (!m.ok()) return Fail(pos, absl::StrCat("cannot boot the machine: ", m.status().message()));
   machine_ = std::move(*m);
   recorder_ = std::make_unique<TraceRecorder>(options_.trace);
-  if (options_.trace != TraceLevel::kOff) {
-    machine_->kernel()->observer = recorder_.get();
-    for (int i = 0; i < machine_->num_cpus(); ++i) machine_->cpu(i).set_observer(recorder_.get());
-  }
+  Instrument(/*attach=*/true);
   return true;
 }
 
@@ -203,287 +220,298 @@ bool Interpreter::Step(const Statement& stmt) {
   return true;
 }
 
-bool Interpreter::Execute(const Statement& stmt, std::string* result) {
-  const SourcePos& pos = PosOf(stmt);
-  Machine& m = *machine_;
-  auto sys = [&](SysResult r) {
-    last_ = LastResult{LastResult::Kind::kSys, r, {}, 0};
-    *result = FormatSys(r);
-    return true;
-  };
-  auto access = [&](UserAccess a, uint64_t addr, bool load, uint64_t len) {
-    last_ = LastResult{LastResult::Kind::kAccess, {0, 0}, std::move(a), addr, len, load};
-    *result = FormatAccess(last_.access, load, len);
-    return true;
-  };
-  auto pid_of = [&](const PidRef& ref) -> std::optional<int> {
-    if (const auto* n = std::get_if<int32_t>(&ref)) return *n;
-    return Pid(pos, std::get<std::string>(ref));
-  };
-  auto iov = [&](const IovList& l, std::vector<Machine::Iovec>* out, bool* raw, uint64_t* a,
-                 uint64_t* n) {
-    if (const auto* r = std::get_if<IovRaw>(&l)) {
-      *raw = true;
-      *a = r->addr;
-      *n = r->count;
-      return;
-    }
-    for (const Iovec& v : std::get<std::vector<Iovec>>(l)) out->push_back({v.iov_base, v.iov_len});
-  };
+// ---- statement handlers ----
 
+bool Interpreter::Execute(const Statement& stmt, std::string* result) {
+  return std::visit([&](const auto& s) { return On(s, result); }, stmt);
+}
+
+// Step handles `machine`, `let` and `expect` itself.
+template <class S>
+bool Interpreter::On(const S& s, std::string* /*result*/) {
+  return Fail(s.pos, "internal: statement not handled here");
+}
+
+bool Interpreter::SysDone(SysResult r, std::string* result) {
+  last_ = LastResult{LastResult::Kind::kSys, r, {}, 0};
+  *result = FormatSys(r);
+  return true;
+}
+
+bool Interpreter::AccessDone(UserAccess a, uint64_t addr, bool load, uint64_t len,
+                             std::string* result) {
+  last_ = LastResult{LastResult::Kind::kAccess, {0, 0}, std::move(a), addr, len, load};
+  *result = FormatAccess(last_.access, load, len);
+  return true;
+}
+
+std::optional<int> Interpreter::PidOf(const SourcePos& pos, const PidRef& ref) {
+  if (const auto* n = std::get_if<int32_t>(&ref)) return *n;
+  return Pid(pos, std::get<std::string>(ref));
+}
+
+bool Interpreter::On(const ProcessStmt& s, std::string* result) {
+  ProcessCreds c{s.ruid, s.euid, s.suid, s.rgid, s.egid, s.sgid, s.caps.bits, s.dumpable};
+  absl::StatusOr<int> pid = machine_->CreateProcess(s.name, c);
+  if (!pid.ok()) return Fail(s.pos, std::string(pid.status().message()));
+  pids_[s.name] = *pid;
+  *result = absl::StrCat("pid ", *pid);
+  return true;
+}
+
+bool Interpreter::On(const ThreadStmt& s, std::string* result) {
+  std::optional<int> p = Pid(s.pos, s.process);
+  if (!p) return false;
+  absl::StatusOr<int> tid = machine_->CreateThread(*p, s.name);
+  if (!tid.ok()) return Fail(s.pos, std::string(tid.status().message()));
+  pids_[s.name] = *tid;
+  *result = absl::StrCat("tid ", *tid);
+  return true;
+}
+
+bool Interpreter::On(const KthreadStmt& s, std::string* result) {
+  absl::StatusOr<int> pid = machine_->CreateKthread(s.name);
+  if (!pid.ok()) return Fail(s.pos, std::string(pid.status().message()));
+  pids_[s.name] = *pid;
+  *result = absl::StrCat("pid ", *pid);
+  return true;
+}
+
+bool Interpreter::On(const FileStmt& s, std::string* result) {
+  // DATA is anchored at offset 0 of the file (pattern(LEN) included).
+  std::string bytes = s.data ? Materialize(*s.data, 0) : std::string();
+  absl::StatusOr<int> fd = machine_->CreateFile(s.name, s.size, AsBytes(bytes), s.readonly);
+  if (!fd.ok()) {
+    return Fail(s.pos, absl::StrCat("expected a file the machine can create: ",
+                                    fd.status().message()));
+  }
+  files_[s.name] = *fd;
+  *result = absl::StrCat("fd ", *fd);
+  return true;
+}
+
+bool Interpreter::On(const MmapStmt& s, std::string* result) {
+  int fd = -1;
+  if (s.file) {
+    auto it = files_.find(*s.file);
+    if (it == files_.end())
+      return Fail(s.pos, absl::StrCat("expected a file that exists, got '", *s.file, "'"));
+    fd = it->second;
+  }
+  std::optional<int> p = Pid(s.pos, s.task);
+  if (!p) return false;
+  SysResult r = machine_->Mmap(*p, s.addr, s.len, static_cast<int>(s.prot.bits),
+                               static_cast<int>(s.flags.bits), fd, s.offset);
+  if (r.ret != -1) {
+    last_ = LastResult{LastResult::Kind::kSys, r, {}, 0};
+    *result = absl::StrFormat("%#x", static_cast<uint64_t>(r.ret));
+    return true;
+  }
+  return SysDone(r, result);
+}
+
+bool Interpreter::On(const MunmapStmt& s, std::string* result) {
+  std::optional<int> p = Pid(s.pos, s.task);
+  return p && SysDone(machine_->Munmap(*p, s.addr, s.len), result);
+}
+
+bool Interpreter::On(const MprotectStmt& s, std::string* result) {
+  std::optional<int> p = Pid(s.pos, s.task);
+  return p && SysDone(machine_->Mprotect(*p, s.addr, s.len, static_cast<int>(s.prot.bits)),
+                      result);
+}
+
+bool Interpreter::On(const StoreStmt& s, std::string* result) {
+  std::optional<int> p = Pid(s.pos, s.task);
+  if (!p) return false;
+  std::string bytes = Materialize(s.data, s.addr);
+  return AccessDone(machine_->Store(*p, s.addr, AsBytes(bytes)), s.addr, false, bytes.size(),
+                    result);
+}
+
+bool Interpreter::On(const FillStmt& s, std::string* result) {
+  std::optional<int> p = Pid(s.pos, s.task);
+  if (!p) return false;
+  std::string bytes(static_cast<size_t>(s.len), static_cast<char>(s.byte));
+  if (s.kind == FillStmt::Kind::kPattern) {
+    for (uint64_t i = 0; i < s.len; ++i) bytes[i] = static_cast<char>(PatternByte(s.addr + i));
+  }
+  return AccessDone(machine_->Store(*p, s.addr, AsBytes(bytes)), s.addr, false, s.len, result);
+}
+
+bool Interpreter::On(const LoadStmt& s, std::string* result) {
+  std::optional<int> p = Pid(s.pos, s.task);
+  return p && AccessDone(machine_->Load(*p, s.addr, s.len), s.addr, true, s.len, result);
+}
+
+bool Interpreter::On(const ProcessVmRwStmt& s, std::string* result) {
+  Machine& m = *machine_;
+  std::optional<int> p = Pid(s.pos, s.task);
+  if (!p) return false;
+  std::optional<int> target = PidOf(s.pos, s.pid);
+  if (!target) return false;
+  std::vector<Machine::Iovec> lv, rv;
+  bool lraw = false, rraw = false;
+  uint64_t la = 0, ln = 0, ra = 0, rn = 0;
+  SplitIovList(s.local, &lv, &lraw, &la, &ln);
+  SplitIovList(s.remote, &rv, &rraw, &ra, &rn);
+  if (!lraw && !rraw) {
+    SysResult r = s.vm_write ? m.ProcessVmWritev(*p, *target, lv, rv, s.flags)
+                             : m.ProcessVmReadv(*p, *target, lv, rv, s.flags);
+    return SysDone(r, result);
+  }
+  // A raw pointer on one side: lay the explicit list out on the caller's stack the
+  // way libc would (as Machine's Iovec form does), then pass both as they are.
+  uint64_t next = Machine::kStackTop - Machine::kIovecArea;
+  auto lay_out = [&](const std::vector<Machine::Iovec>& v, uint64_t* a, uint64_t* n) {
+    std::vector<uint8_t> bytes(v.size() * 16);
+    for (size_t i = 0; i < v.size(); ++i) {
+      std::memcpy(&bytes[16 * i], &v[i].base, 8);
+      std::memcpy(&bytes[16 * i + 8], &v[i].len, 8);
+    }
+    *a = next;
+    *n = v.size();
+    if (!bytes.empty()) (void)m.Store(*p, next, bytes);
+    next += (bytes.size() + 15) & ~uint64_t{15};
+  };
+  if (!lraw) lay_out(lv, &la, &ln);
+  if (!rraw) lay_out(rv, &ra, &rn);
+  SysResult r = s.vm_write ? m.ProcessVmWritev(*p, *target, la, ln, ra, rn, s.flags)
+                           : m.ProcessVmReadv(*p, *target, la, ln, ra, rn, s.flags);
+  return SysDone(r, result);
+}
+
+bool Interpreter::On(const ForkStmt& s, std::string* result) {
+  std::optional<int> p = Pid(s.pos, s.task);
+  if (!p) return false;
+  SysResult r = machine_->Fork(*p);
+  if (r.ret > 0) pids_[s.child] = static_cast<int>(r.ret);
+  return SysDone(r, result);
+}
+
+bool Interpreter::On(const ExitStmt& s, std::string* result) {
+  std::optional<int> p = Pid(s.pos, s.task);
+  return p && SysDone(machine_->Exit(*p), result);
+}
+
+bool Interpreter::On(const ReapStmt& s, std::string* result) {
+  std::optional<int> p = Pid(s.pos, s.task);
+  std::optional<int> c = p ? Pid(s.pos, s.child) : std::nullopt;
+  return c && SysDone(machine_->Reap(*p, *c), result);
+}
+
+bool Interpreter::On(const SetresuidStmt& s, std::string* result) {
+  std::optional<int> p = Pid(s.pos, s.task);
+  return p && SysDone(machine_->SetResUid(*p, s.ruid, s.euid, s.suid), result);
+}
+
+bool Interpreter::On(const SetresgidStmt& s, std::string* result) {
+  std::optional<int> p = Pid(s.pos, s.task);
+  return p && SysDone(machine_->SetResGid(*p, s.rgid, s.egid, s.sgid), result);
+}
+
+bool Interpreter::On(const CapsetStmt& s, std::string* result) {
+  std::optional<int> p = Pid(s.pos, s.task);
+  return p && SysDone(machine_->CapSet(*p, s.caps.bits), result);
+}
+
+bool Interpreter::On(const DumpableStmt& s, std::string* result) {
+  std::optional<int> p = Pid(s.pos, s.task);
+  return p && SysDone(machine_->SetDumpable(*p, s.dumpable), result);
+}
+
+bool Interpreter::On(const ExpectMemStmt& s, std::string* result) {
+  std::optional<int> p = Pid(s.pos, s.task);
+  if (!p) return false;
+  std::string want = Materialize(s.data, s.addr);
+  absl::StatusOr<std::vector<uint8_t>> got = machine_->PeekUser(*p, s.addr, want.size());
+  if (!got.ok()) {
+    ExpectFailed(s.pos, BytesForHumans(want), std::string(got.status().message()));
+    *result = "FAILED";
+  } else if (std::string(got->begin(), got->end()) != want) {
+    ExpectFailed(s.pos, BytesForHumans(want), BytesForHumans(std::string(got->begin(), got->end())));
+    *result = "FAILED";
+  } else {
+    *result = "ok";
+  }
+  return true;
+}
+
+bool Interpreter::On(const ExpectSameStmt& s, std::string* result) {
+  std::optional<int> p = Pid(s.pos, s.task);
+  std::optional<int> q = p ? Pid(s.pos, s.other_task) : std::nullopt;
+  if (!q) return false;
+  absl::StatusOr<std::vector<uint8_t>> a = machine_->PeekUser(*p, s.addr, s.len);
+  absl::StatusOr<std::vector<uint8_t>> b = machine_->PeekUser(*q, s.other_addr, s.len);
+  if (!a.ok() || !b.ok()) {
+    ExpectFailed(s.pos, "both ranges readable",
+                 std::string(!a.ok() ? a.status().message() : b.status().message()));
+    *result = "FAILED";
+  } else if (*a != *b) {
+    size_t i = 0;
+    while ((*a)[i] == (*b)[i]) ++i;
+    ExpectFailed(s.pos, "equal bytes",
+                 absl::StrFormat("a difference at offset %d (%#04x vs %#04x)", i, (*a)[i], (*b)[i]));
+    *result = "FAILED";
+  } else {
+    *result = "ok";
+  }
+  return true;
+}
+
+absl::StatusOr<std::string> Interpreter::View(const SourcePos& pos, const ShowWhat& what) {
+  Machine& m = *machine_;
   return std::visit(
       Overloaded{
-          [&](const ProcessStmt& s) {
-            ProcessCreds c{s.ruid, s.euid, s.suid, s.rgid, s.egid, s.sgid, s.caps.bits, s.dumpable};
-            absl::StatusOr<int> pid = m.CreateProcess(s.name, c);
-            if (!pid.ok()) return Fail(pos, std::string(pid.status().message()));
-            pids_[s.name] = *pid;
-            *result = absl::StrCat("pid ", *pid);
-            return true;
+          [&](const scenario::ShowMaps& w) -> absl::StatusOr<std::string> {
+            std::optional<int> p = Pid(pos, w.task);
+            if (!p) return absl::NotFoundError("");
+            return sim::ShowMaps(m, *p);
           },
-          [&](const ThreadStmt& s) {
-            std::optional<int> p = Pid(pos, s.process);
-            if (!p) return false;
-            absl::StatusOr<int> tid = m.CreateThread(*p, s.name);
-            if (!tid.ok()) return Fail(pos, std::string(tid.status().message()));
-            pids_[s.name] = *tid;
-            *result = absl::StrCat("tid ", *tid);
-            return true;
+          [&](const scenario::ShowPagetable& w) -> absl::StatusOr<std::string> {
+            std::optional<int> p = Pid(pos, w.task);
+            if (!p) return absl::NotFoundError("");
+            return w.addr ? sim::ShowPagetableWalk(m, *p, *w.addr) : sim::ShowPagetable(m, *p);
           },
-          [&](const KthreadStmt& s) {
-            absl::StatusOr<int> pid = m.CreateKthread(s.name);
-            if (!pid.ok()) return Fail(pos, std::string(pid.status().message()));
-            pids_[s.name] = *pid;
-            *result = absl::StrCat("pid ", *pid);
-            return true;
+          [&](const scenario::ShowPagemap& w) -> absl::StatusOr<std::string> {
+            std::optional<int> p = Pid(pos, w.task);
+            if (!p) return absl::NotFoundError("");
+            return sim::ShowPagemap(m, *p, w.addr, w.len);
           },
-          [&](const FileStmt& s) {
-            // DATA is anchored at offset 0 of the file (pattern(LEN) included).
-            std::string bytes = s.data ? Materialize(*s.data, 0) : std::string();
-            absl::StatusOr<int> fd = m.CreateFile(
-                s.name, s.size,
-                absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                          bytes.size()),
-                s.readonly);
-            if (!fd.ok()) {
-              return Fail(pos, absl::StrCat("expected a file the machine can create: ",
-                                            fd.status().message()));
-            }
-            files_[s.name] = *fd;
-            *result = absl::StrCat("fd ", *fd);
-            return true;
+          [&](const scenario::ShowTlb& w) -> absl::StatusOr<std::string> {
+            return sim::ShowTlb(m, w.cpu ? static_cast<int>(*w.cpu) : -1);
           },
-          [&](const MmapStmt& s) {
-            int fd = -1;
-            if (s.file) {
-              auto it = files_.find(*s.file);
-              if (it == files_.end())
-                return Fail(pos, absl::StrCat("expected a file that exists, got '", *s.file, "'"));
-              fd = it->second;
-            }
-            std::optional<int> p = Pid(pos, s.task);
-            if (!p) return false;
-            SysResult r = m.Mmap(*p, s.addr, s.len, static_cast<int>(s.prot.bits),
-                                 static_cast<int>(s.flags.bits), fd, s.offset);
-            if (r.ret != -1) {
-              last_ = LastResult{LastResult::Kind::kSys, r, {}, 0};
-              *result = absl::StrFormat("%#x", static_cast<uint64_t>(r.ret));
-              return true;
-            }
-            return sys(r);
-          },
-          [&](const MunmapStmt& s) {
-            std::optional<int> p = Pid(pos, s.task);
-            return p && sys(m.Munmap(*p, s.addr, s.len));
-          },
-          [&](const MprotectStmt& s) {
-            std::optional<int> p = Pid(pos, s.task);
-            return p && sys(m.Mprotect(*p, s.addr, s.len, static_cast<int>(s.prot.bits)));
-          },
-          [&](const StoreStmt& s) {
-            std::optional<int> p = Pid(pos, s.task);
-            if (!p) return false;
-            std::string bytes = Materialize(s.data, s.addr);
-            return access(m.Store(*p, s.addr,
-                                  absl::Span<const uint8_t>(
-                                      reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size())),
-                          s.addr, false, bytes.size());
-          },
-          [&](const FillStmt& s) {
-            std::optional<int> p = Pid(pos, s.task);
-            if (!p) return false;
-            std::string bytes(static_cast<size_t>(s.len), static_cast<char>(s.byte));
-            if (s.kind == FillStmt::Kind::kPattern) {
-              for (uint64_t i = 0; i < s.len; ++i) bytes[i] = static_cast<char>(PatternByte(s.addr + i));
-            }
-            return access(m.Store(*p, s.addr,
-                                  absl::Span<const uint8_t>(
-                                      reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size())),
-                          s.addr, false, s.len);
-          },
-          [&](const LoadStmt& s) {
-            std::optional<int> p = Pid(pos, s.task);
-            return p && access(m.Load(*p, s.addr, s.len), s.addr, true, s.len);
-          },
-          [&](const ProcessVmRwStmt& s) {
-            std::optional<int> p = Pid(pos, s.task);
-            if (!p) return false;
-            std::optional<int> target = pid_of(s.pid);
-            if (!target) return false;
-            std::vector<Machine::Iovec> lv, rv;
-            bool lraw = false, rraw = false;
-            uint64_t la = 0, ln = 0, ra = 0, rn = 0;
-            iov(s.local, &lv, &lraw, &la, &ln);
-            iov(s.remote, &rv, &rraw, &ra, &rn);
-            if (!lraw && !rraw) {
-              SysResult r = s.vm_write ? m.ProcessVmWritev(*p, *target, lv, rv, s.flags)
-                                       : m.ProcessVmReadv(*p, *target, lv, rv, s.flags);
-              return sys(r);
-            }
-            // A raw pointer on one side: lay the explicit list out on the caller's stack the
-            // way libc would (as Machine's Iovec form does), then pass both as they are.
-            uint64_t next = Machine::kStackTop - Machine::kIovecArea;
-            auto lay_out = [&](const std::vector<Machine::Iovec>& v, uint64_t* a, uint64_t* n) {
-              std::vector<uint8_t> bytes(v.size() * 16);
-              for (size_t i = 0; i < v.size(); ++i) {
-                std::memcpy(&bytes[16 * i], &v[i].base, 8);
-                std::memcpy(&bytes[16 * i + 8], &v[i].len, 8);
-              }
-              *a = next;
-              *n = v.size();
-              if (!bytes.empty()) (void)m.Store(*p, next, bytes);
-              next += (bytes.size() + 15) & ~uint64_t{15};
-            };
-            if (!lraw) lay_out(lv, &la, &ln);
-            if (!rraw) lay_out(rv, &ra, &rn);
-            SysResult r = s.vm_write ? m.ProcessVmWritev(*p, *target, la, ln, ra, rn, s.flags)
-                                     : m.ProcessVmReadv(*p, *target, la, ln, ra, rn, s.flags);
-            return sys(r);
-          },
-          [&](const ForkStmt& s) {
-            std::optional<int> p = Pid(pos, s.task);
-            if (!p) return false;
-            SysResult r = m.Fork(*p);
-            if (r.ret > 0) pids_[s.child] = static_cast<int>(r.ret);
-            return sys(r);
-          },
-          [&](const ExitStmt& s) {
-            std::optional<int> p = Pid(pos, s.task);
-            return p && sys(m.Exit(*p));
-          },
-          [&](const ReapStmt& s) {
-            std::optional<int> p = Pid(pos, s.task);
-            std::optional<int> c = p ? Pid(pos, s.child) : std::nullopt;
-            return c && sys(m.Reap(*p, *c));
-          },
-          [&](const SetresuidStmt& s) {
-            std::optional<int> p = Pid(pos, s.task);
-            return p && sys(m.SetResUid(*p, s.ruid, s.euid, s.suid));
-          },
-          [&](const SetresgidStmt& s) {
-            std::optional<int> p = Pid(pos, s.task);
-            return p && sys(m.SetResGid(*p, s.rgid, s.egid, s.sgid));
-          },
-          [&](const CapsetStmt& s) {
-            std::optional<int> p = Pid(pos, s.task);
-            return p && sys(m.CapSet(*p, s.caps.bits));
-          },
-          [&](const DumpableStmt& s) {
-            std::optional<int> p = Pid(pos, s.task);
-            return p && sys(m.SetDumpable(*p, s.dumpable));
-          },
-          [&](const ExpectMemStmt& s) {
-            std::optional<int> p = Pid(pos, s.task);
-            if (!p) return false;
-            std::string want = Materialize(s.data, s.addr);
-            absl::StatusOr<std::vector<uint8_t>> got = m.PeekUser(*p, s.addr, want.size());
-            if (!got.ok()) {
-              ExpectFailed(pos, BytesForHumans(want), std::string(got.status().message()));
-              *result = "FAILED";
-            } else if (std::string(got->begin(), got->end()) != want) {
-              ExpectFailed(pos, BytesForHumans(want), BytesForHumans(std::string(got->begin(), got->end())));
-              *result = "FAILED";
-            } else {
-              *result = "ok";
-            }
-            return true;
-          },
-          [&](const ExpectSameStmt& s) {
-            std::optional<int> p = Pid(pos, s.task);
-            std::optional<int> q = p ? Pid(pos, s.other_task) : std::nullopt;
-            if (!q) return false;
-            absl::StatusOr<std::vector<uint8_t>> a = m.PeekUser(*p, s.addr, s.len);
-            absl::StatusOr<std::vector<uint8_t>> b = m.PeekUser(*q, s.other_addr, s.len);
-            if (!a.ok() || !b.ok()) {
-              ExpectFailed(pos, "both ranges readable",
-                           std::string(!a.ok() ? a.status().message() : b.status().message()));
-              *result = "FAILED";
-            } else if (*a != *b) {
-              size_t i = 0;
-              while ((*a)[i] == (*b)[i]) ++i;
-              ExpectFailed(pos, "equal bytes",
-                           absl::StrFormat("a difference at offset %d (%#04x vs %#04x)", i, (*a)[i], (*b)[i]));
-              *result = "FAILED";
-            } else {
-              *result = "ok";
-            }
-            return true;
-          },
-          [&](const ShowStmt& s) {
-            absl::StatusOr<std::string> text = std::visit(
-                Overloaded{
-                    [&](const scenario::ShowMaps& w) -> absl::StatusOr<std::string> {
-                      std::optional<int> p = Pid(pos, w.task);
-                      if (!p) return absl::NotFoundError("");
-                      return sim::ShowMaps(m, *p);
-                    },
-                    [&](const scenario::ShowPagetable& w) -> absl::StatusOr<std::string> {
-                      std::optional<int> p = Pid(pos, w.task);
-                      if (!p) return absl::NotFoundError("");
-                      return w.addr ? sim::ShowPagetableWalk(m, *p, *w.addr) : sim::ShowPagetable(m, *p);
-                    },
-                    [&](const scenario::ShowPagemap& w) -> absl::StatusOr<std::string> {
-                      std::optional<int> p = Pid(pos, w.task);
-                      if (!p) return absl::NotFoundError("");
-                      return sim::ShowPagemap(m, *p, w.addr, w.len);
-                    },
-                    [&](const scenario::ShowTlb& w) -> absl::StatusOr<std::string> {
-                      return sim::ShowTlb(m, w.cpu ? static_cast<int>(*w.cpu) : -1);
-                    },
-                    [&](const scenario::ShowPage& w) -> absl::StatusOr<std::string> { return sim::ShowPage(m, w.pfn); },
-                    [&](const scenario::ShowBuddy&) -> absl::StatusOr<std::string> { return sim::ShowBuddy(m); },
-                    [&](const scenario::ShowVmstat&) -> absl::StatusOr<std::string> { return sim::ShowVmstat(m); },
-                },
-                s.what);
-            if (invalid_) return false;
-            if (!text.ok()) return Fail(pos, std::string(text.status().message()));
-            *result = *text;
-            return true;
-          },
-          [&](const FailStmt& s) {
-            kernel::fault_spec spec;
-            spec.nth = s.nth.value_or(0);
-            spec.times = s.times ? static_cast<int64_t>(*s.times) : 1;
-            spec.probability = s.probability_ppb ? *s.probability_ppb / 1e9 : 1.0;
-            absl::Status st = m.ArmFault(s.point, spec);
-            if (!st.ok()) return Fail(pos, absl::StrCat("expected a fault point: ", st.message()));
-            return true;
-          },
-          [&](const TraceStmt& s) {
-            TraceLevel level = s.level == TraceStmt::Level::kOff     ? TraceLevel::kOff
-                               : s.level == TraceStmt::Level::kCalls ? TraceLevel::kCalls
-                                                                     : TraceLevel::kFull;
-            recorder_->set_level(level);
-            kernel::kernel_observer* obs = level == TraceLevel::kOff ? nullptr : recorder_.get();
-            m.kernel()->observer = obs;
-            for (int i = 0; i < m.num_cpus(); ++i) {
-              m.cpu(i).set_observer(level == TraceLevel::kOff ? nullptr : recorder_.get());
-            }
-            return true;
-          },
-          [&](const auto&) { return Fail(pos, "internal: statement not handled here"); },
+          [&](const scenario::ShowPage& w) -> absl::StatusOr<std::string> { return sim::ShowPage(m, w.pfn); },
+          [&](const scenario::ShowBuddy&) -> absl::StatusOr<std::string> { return sim::ShowBuddy(m); },
+          [&](const scenario::ShowVmstat&) -> absl::StatusOr<std::string> { return sim::ShowVmstat(m); },
       },
-      stmt);
+      what);
+}
+
+bool Interpreter::On(const ShowStmt& s, std::string* result) {
+  absl::StatusOr<std::string> text = View(s.pos, s.what);
+  if (invalid_) return false;
+  if (!text.ok()) return Fail(s.pos, std::string(text.status().message()));
+  *result = *text;
+  return true;
+}
+
+bool Interpreter::On(const FailStmt& s, std::string* /*result*/) {
+  kernel::fault_spec spec;
+  spec.nth = s.nth.value_or(0);
+  spec.times = s.times ? static_cast<int64_t>(*s.times) : 1;
+  spec.probability = s.probability_ppb ? *s.probability_ppb / 1e9 : 1.0;
+  absl::Status st = machine_->ArmFault(s.point, spec);
+  if (!st.ok()) return Fail(s.pos, absl::StrCat("expected a fault point: ", st.message()));
+  return true;
+}
+
+bool Interpreter::On(const TraceStmt& s, std::string* /*result*/) {
+  recorder_->set_level(s.level == TraceStmt::Level::kOff     ? TraceLevel::kOff
+                       : s.level == TraceStmt::Level::kCalls ? TraceLevel::kCalls
+                                                             : TraceLevel::kFull);
+  Instrument(/*attach=*/true);
+  return true;
 }
 
 bool Interpreter::CheckExpect(const ExpectStmt& e) {

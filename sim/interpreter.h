@@ -20,6 +20,7 @@
 #include <ostream>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "sim/machine.h"
 #include "sim/scenario/ast.h"
 #include "sim/trace/recorder.h"
@@ -76,7 +77,44 @@ class Interpreter {
   std::string FormatSys(const SysResult& r) const;
   std::string FormatAccess(const UserAccess& a, bool load, uint64_t len) const;
   std::string Materialize(const scenario::Data& data, uint64_t anchor) const;
+  // Hooks the trace recorder into the machine while tracing is on (attach false, or
+  // tracing off: unhooks it). The only place the interpreter attaches anything.
+  void Instrument(bool attach);
+
+  // Execute dispatches a statement to the handler of its kind (On). A handler sets
+  // *result (the text after " = ", or a view's output) and returns false to stop the run.
   bool Execute(const scenario::Statement& stmt, std::string* result);
+  template <class S>
+  bool On(const S& s, std::string* result);  // kinds Step handles itself
+  bool On(const scenario::ProcessStmt& s, std::string* result);
+  bool On(const scenario::ThreadStmt& s, std::string* result);
+  bool On(const scenario::KthreadStmt& s, std::string* result);
+  bool On(const scenario::FileStmt& s, std::string* result);
+  bool On(const scenario::MmapStmt& s, std::string* result);
+  bool On(const scenario::MunmapStmt& s, std::string* result);
+  bool On(const scenario::MprotectStmt& s, std::string* result);
+  bool On(const scenario::StoreStmt& s, std::string* result);
+  bool On(const scenario::FillStmt& s, std::string* result);
+  bool On(const scenario::LoadStmt& s, std::string* result);
+  bool On(const scenario::ProcessVmRwStmt& s, std::string* result);
+  bool On(const scenario::ForkStmt& s, std::string* result);
+  bool On(const scenario::ExitStmt& s, std::string* result);
+  bool On(const scenario::ReapStmt& s, std::string* result);
+  bool On(const scenario::SetresuidStmt& s, std::string* result);
+  bool On(const scenario::SetresgidStmt& s, std::string* result);
+  bool On(const scenario::CapsetStmt& s, std::string* result);
+  bool On(const scenario::DumpableStmt& s, std::string* result);
+  bool On(const scenario::ExpectMemStmt& s, std::string* result);
+  bool On(const scenario::ExpectSameStmt& s, std::string* result);
+  bool On(const scenario::ShowStmt& s, std::string* result);
+  bool On(const scenario::FailStmt& s, std::string* result);
+  bool On(const scenario::TraceStmt& s, std::string* result);
+  // What the handlers share: record a syscall's or a user access's result as the one
+  // `expect` checks; resolve a PID argument; render a `show` view.
+  bool SysDone(SysResult r, std::string* result);
+  bool AccessDone(UserAccess a, uint64_t addr, bool load, uint64_t len, std::string* result);
+  std::optional<int> PidOf(const scenario::SourcePos& pos, const scenario::PidRef& ref);
+  absl::StatusOr<std::string> View(const scenario::SourcePos& pos, const scenario::ShowWhat& what);
   bool CheckExpect(const scenario::ExpectStmt& e);
   void FlushTrace();
 

@@ -2,6 +2,9 @@
 #include "sim/machine.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -35,19 +38,7 @@ constexpr int kMaxUserFaultRetries = 64;
 constexpr unsigned long kUserIp = 0x401000;
 constexpr size_t kMaxIovecsWritten = 2048;
 
-SysResult FromKernel(long ret) {
-  if (ret < 0 && ret >= -static_cast<long>(kernel::MAX_ERRNO))
-    return SysResult{-1, static_cast<int>(-ret)};
-  return SysResult{ret, 0};
-}
-
 SysResult Errno(int err) { return SysResult{-1, err}; }
-
-// mmap-style results: an address, or -errno in the top 4095 values.
-SysResult FromKernelAddr(unsigned long ret) {
-  if (kernel::IS_ERR_VALUE(ret)) return Errno(static_cast<int>(-static_cast<long>(ret)));
-  return SysResult{static_cast<long>(ret), 0};
-}
 
 // libc passes an int argument in a 64-bit register sign-extended.
 unsigned long IntArg(int v) { return static_cast<unsigned long>(static_cast<long>(v)); }
@@ -59,6 +50,13 @@ std::string CommOf(absl::string_view comm) {
 }  // namespace
 
 Machine::Machine(const MachineConfig& config) : config_(config) {}
+
+// Also for addresses (mmap): -errno sits in the top 4095 values of an unsigned long.
+SysResult Machine::FromKernel(long ret) {
+  if (ret < 0 && ret >= -static_cast<long>(kernel::MAX_ERRNO))
+    return SysResult{-1, static_cast<int>(-ret)};
+  return SysResult{ret, 0};
+}
 
 absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& config) {
   if (config.memory_bytes < kMinMemoryBytes || config.memory_bytes > kMaxMemoryBytes)
@@ -80,10 +78,7 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
   m->phys_ = std::move(parts.phys);
   m->cpus_ = std::move(parts.cpus);
   m->ks_ = std::move(parts.ks);
-  if (ret == 0) {
-    kernel::kernel_state_scope scope(m->ks_.get());
-    kernel::fault_inject_seed(config.seed);
-  }
+  if (ret == 0) m->Enter(nullptr, -1, [&] { kernel::fault_inject_seed(config.seed); });
   m->booted_ = true;  // even a failed boot is shut down by the destructor
   if (ret != 0)
     return absl::InternalError(absl::StrFormat("start_kernel failed: errno %d", -ret));
@@ -92,46 +87,54 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
 
 Machine::~Machine() {
   if (booted_) {
-    {
+    Enter(nullptr, -1, [&] {
       // close(2) every descriptor; a file still mapped lives on until its last mapping
       // goes with its process at shutdown.
-      kernel::kernel_state_scope scope(ks_.get());
       for (auto& [fd, f] : files_) kernel::fput(f);
       files_.clear();
-    }
-    kernel::kernel_shutdown(ks_.get());
+      kernel::kernel_shutdown(ks_.get());
+    });
   }
 }
 
-kernel::task_struct* Machine::FindTask(int pid) {
-  kernel::kernel_state_scope scope(ks_.get());
-  return kernel::find_task_by_vpid(pid);
+task_struct* Machine::TaskOf(int pid) const {
+  if (pid <= 0) return nullptr;  // find_task_by_vpid
+  auto it = ks_->pid_table.find(pid);
+  return it == ks_->pid_table.end() ? nullptr : it->second;
 }
 
-task_struct* Machine::LiveTask(int pid) {
-  task_struct* t = kernel::find_task_by_vpid(pid);
+task_struct* Machine::FindTask(int pid) { return TaskOf(pid); }
+
+task_struct* Machine::LiveTask(int pid) const {
+  task_struct* t = TaskOf(pid);
   if (t == nullptr || t->exit_state != 0 || (t->flags & kernel::PF_EXITING)) return nullptr;
   return t;
 }
 
-void Machine::RunAs(task_struct* t) {
-  const int cpu = t->on_cpu >= 0 ? t->on_cpu : 0;
-  ks_->this_cpu = cpu;
-  cpus_[cpu]->SetCpl(0);
-  kernel::context_switch(t);
-}
-
-void Machine::Schedule(int pid, int cpu) {
-  kernel::kernel_state_scope scope(ks_.get());
-  task_struct* t = LiveTask(pid);
-  if (t == nullptr || cpu < 0 || cpu >= num_cpus() || t->on_cpu == cpu) return;
-  if (t->on_cpu >= 0) {
+void Machine::SwitchTo(task_struct* t, int cpu) {
+  if (cpu < 0) {
+    cpu = t->on_cpu >= 0 ? t->on_cpu : 0;
+  } else if (t->on_cpu >= 0 && t->on_cpu != cpu) {
+    // Migration: the CPU it leaves runs its idle task.
     ks_->this_cpu = t->on_cpu;
     kernel::context_switch(kernel::idle_task(t->on_cpu));
   }
   ks_->this_cpu = cpu;
   cpus_[cpu]->SetCpl(0);
   kernel::context_switch(t);
+}
+
+void Machine::NestedPath() {
+  std::fprintf(stderr,
+               "sim::Machine: a function running in the kernel as a task called back into its "
+               "own Machine as a task (only Inspect and file calls may nest)\n");
+  std::abort();
+}
+
+void Machine::Schedule(int pid, int cpu) {
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr || cpu < 0 || cpu >= num_cpus() || t->on_cpu == cpu) return;
+  Enter(t, cpu, [] {});
 }
 
 int Machine::Current(int cpu) {
@@ -141,53 +144,41 @@ int Machine::Current(int cpu) {
 }
 
 absl::StatusOr<int> Machine::CreateProcess(absl::string_view comm, const ProcessCreds& creds) {
-  kernel::kernel_state_scope scope(ks_.get());
-  task_struct* init = kernel::child_reaper();
+  task_struct* init = ks_->child_reaper;
   if (init == nullptr) return absl::FailedPreconditionError("no init process");
-  RunAs(init);
-  kernel::umh_creds c;
-  c.ruid = creds.ruid;
-  c.euid = creds.euid;
-  c.suid = creds.suid;
-  c.rgid = creds.rgid;
-  c.egid = creds.egid;
-  c.sgid = creds.sgid;
-  c.caps = creds.caps;
-  c.dumpable = creds.dumpable;
-  const kernel::pid_t pid =
-      kernel::call_usermodehelper_lite(CommOf(comm).c_str(), &c, kStackTop, kStackSize);
+  // init spawns it (call_usermodehelper_lite: clone, then exec with the credentials).
+  const kernel::pid_t pid = Enter(init, -1, [&] {
+    return kernel::call_usermodehelper_lite(CommOf(comm).c_str(), &creds, kStackTop, kStackSize);
+  });
   if (pid < 0)
     return absl::ResourceExhaustedError(absl::StrFormat("spawn failed: errno %d", -pid));
   return pid;
 }
 
 absl::StatusOr<int> Machine::CreateThread(int pid, absl::string_view comm) {
-  kernel::kernel_state_scope scope(ks_.get());
   task_struct* t = LiveTask(pid);
   if (t == nullptr) return absl::NotFoundError(absl::StrFormat("no live task %d", pid));
   if (t->mm == nullptr)
     return absl::FailedPreconditionError(absl::StrFormat("task %d has no address space", pid));
-  RunAs(t);
   kernel::kernel_clone_args args{};
   args.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM;
   args.exit_signal = 0;
   const std::string name = CommOf(comm);
   args.name = name.c_str();
-  const kernel::pid_t tid = kernel::kernel_clone(&args);
+  const kernel::pid_t tid = Enter(t, -1, [&] { return kernel::kernel_clone(&args); });
   if (tid < 0)
     return absl::ResourceExhaustedError(absl::StrFormat("clone failed: errno %d", -tid));
   return tid;
 }
 
 absl::StatusOr<int> Machine::CreateKthread(absl::string_view comm) {
-  kernel::kernel_state_scope scope(ks_.get());
   task_struct* kthreadd = LiveTask(2);
   if (kthreadd == nullptr || !(kthreadd->flags & kernel::PF_KTHREAD))
     return absl::FailedPreconditionError("no kthreadd");
-  RunAs(kthreadd);
   const std::string name = CommOf(comm);
-  const kernel::pid_t pid =
-      kernel::kernel_thread(nullptr, nullptr, name.c_str(), CLONE_FS | CLONE_FILES | SIGCHLD);
+  const kernel::pid_t pid = Enter(kthreadd, -1, [&] {
+    return kernel::kernel_thread(nullptr, nullptr, name.c_str(), CLONE_FS | CLONE_FILES | SIGCHLD);
+  });
   if (pid < 0)
     return absl::ResourceExhaustedError(absl::StrFormat("kernel_thread failed: errno %d", -pid));
   return pid;
@@ -195,59 +186,53 @@ absl::StatusOr<int> Machine::CreateKthread(absl::string_view comm) {
 
 SysResult Machine::Mmap(int pid, uint64_t addr, uint64_t len, int prot, int flags, int fd,
                         uint64_t off) {
-  kernel::kernel_state_scope scope(ks_.get());
-  task_struct* t = LiveTask(pid);
-  if (t == nullptr) return Errno(ESRCH);
-  if (t->mm == nullptr) return Errno(EINVAL);  // kernel threads make no syscalls
-  RunAs(t);
-  // arch/x86/kernel/sys_x86_64.c: sys_mmap, then ksys_mmap_pgoff.
-  if (off & ~kernel::PAGE_MASK) return Errno(EINVAL);
-  const unsigned long uflags = IntArg(flags);
-  kernel::file* file = nullptr;
-  if (!(uflags & MAP_ANONYMOUS)) {
-    auto it = files_.find(fd);  // fget(fd)
-    if (it == files_.end()) return Errno(EBADF);
-    file = kernel::get_file(it->second);
-  }
-  const unsigned long ret = kernel::vm_mmap_pgoff(file, addr, len, IntArg(prot), uflags,
-                                                  off >> kernel::PAGE_SHIFT);
-  if (file != nullptr) kernel::fput(file);
-  return FromKernelAddr(ret);
+  return Syscall(pid, [&]() -> long {
+    // arch/x86/kernel/sys_x86_64.c: sys_mmap, then ksys_mmap_pgoff.
+    if (off & ~kernel::PAGE_MASK) return -EINVAL;
+    const unsigned long uflags = IntArg(flags);
+    kernel::file* file = nullptr;
+    if (!(uflags & MAP_ANONYMOUS)) {
+      auto it = files_.find(fd);  // fget(fd)
+      if (it == files_.end()) return -EBADF;
+      file = kernel::get_file(it->second);
+    }
+    const unsigned long ret = kernel::vm_mmap_pgoff(file, addr, len, IntArg(prot), uflags,
+                                                    off >> kernel::PAGE_SHIFT);
+    if (file != nullptr) kernel::fput(file);
+    return static_cast<long>(ret);  // an address, or -errno in the top 4095 values
+  });
 }
 
 SysResult Machine::MapVvar(int pid, uint64_t addr) {
-  kernel::kernel_state_scope scope(ks_.get());
-  task_struct* t = LiveTask(pid);
-  if (t == nullptr) return Errno(ESRCH);
-  if (t->mm == nullptr) return Errno(EINVAL);
-  RunAs(t);
-  return FromKernelAddr(kernel::map_vvar(addr));
+  return Syscall(pid, [&] { return static_cast<long>(kernel::map_vvar(addr)); });
 }
 
 absl::StatusOr<int> Machine::CreateFile(absl::string_view name, uint64_t size,
                                         absl::Span<const uint8_t> data, bool readonly) {
-  kernel::kernel_state_scope scope(ks_.get());
   if (data.size() > size)
     return absl::InvalidArgumentError(absl::StrFormat(
         "file data (%d bytes) is longer than the file (size=%d)", data.size(), size));
   if (size > (uint64_t{1} << 46))
     return absl::InvalidArgumentError(absl::StrFormat("file size %#x is too large", size));
   const std::string n(name);
-  kernel::inode* inode = kernel::simfs_create(n.c_str(), static_cast<kernel::loff_t>(size),
-                                              data.data(), data.size());
-  if (kernel::IS_ERR(inode))
-    return absl::ResourceExhaustedError(
-        absl::StrFormat("creating file %s failed: errno %d", n, -kernel::PTR_ERR(inode)));
-  // open(2): O_RDONLY or O_RDWR.
-  const kernel::fmode_t mode = kernel::FMODE_READ | (readonly ? 0 : kernel::FMODE_WRITE);
-  kernel::file* f = kernel::alloc_file(inode, mode, &kernel::simfs_file_operations);
-  if (kernel::IS_ERR(f)) {
-    kernel::iput(inode);
-    return absl::ResourceExhaustedError(absl::StrFormat("opening file %s failed", n));
-  }
-  const int fd = next_fd_++;
-  files_.emplace(fd, f);
-  return fd;
+  // Files belong to no task: the body runs as whatever is current.
+  return Enter(nullptr, -1, [&]() -> absl::StatusOr<int> {
+    kernel::inode* inode = kernel::simfs_create(n.c_str(), static_cast<kernel::loff_t>(size),
+                                                data.data(), data.size());
+    if (kernel::IS_ERR(inode))
+      return absl::ResourceExhaustedError(
+          absl::StrFormat("creating file %s failed: errno %d", n, -kernel::PTR_ERR(inode)));
+    // open(2): O_RDONLY or O_RDWR.
+    const kernel::fmode_t mode = kernel::FMODE_READ | (readonly ? 0 : kernel::FMODE_WRITE);
+    kernel::file* f = kernel::alloc_file(inode, mode, &kernel::simfs_file_operations);
+    if (kernel::IS_ERR(f)) {
+      kernel::iput(inode);
+      return absl::ResourceExhaustedError(absl::StrFormat("opening file %s failed", n));
+    }
+    const int fd = next_fd_++;
+    files_.emplace(fd, f);
+    return fd;
+  });
 }
 
 kernel::file* Machine::FileOf(int fd) {
@@ -256,80 +241,70 @@ kernel::file* Machine::FileOf(int fd) {
 }
 
 SysResult Machine::Truncate(int fd, uint64_t size) {
-  kernel::kernel_state_scope scope(ks_.get());
   kernel::file* f = FileOf(fd);
   if (f == nullptr) return Errno(EBADF);
-  return FromKernel(kernel::do_ftruncate(f, static_cast<kernel::loff_t>(size)));
+  return FromKernel(Enter(nullptr, -1, [&] {
+    return kernel::do_ftruncate(f, static_cast<kernel::loff_t>(size));
+  }));
 }
 
 SysResult Machine::WriteFile(int fd, uint64_t offset, absl::Span<const uint8_t> data) {
-  kernel::kernel_state_scope scope(ks_.get());
   kernel::file* f = FileOf(fd);
   if (f == nullptr) return Errno(EBADF);
   kernel::loff_t pos = static_cast<kernel::loff_t>(offset);
-  return FromKernel(kernel::kernel_write(f, data.data(), data.size(), &pos));
+  return FromKernel(Enter(nullptr, -1, [&] {
+    return static_cast<long>(kernel::kernel_write(f, data.data(), data.size(), &pos));
+  }));
 }
 
 SysResult Machine::SyncFile(int fd) {
-  kernel::kernel_state_scope scope(ks_.get());
   kernel::file* f = FileOf(fd);
   if (f == nullptr) return Errno(EBADF);
-  return FromKernel(kernel::vfs_fsync(f, 0));
+  return FromKernel(Enter(nullptr, -1, [&] { return kernel::vfs_fsync(f, 0); }));
 }
 
 absl::StatusOr<std::vector<uint8_t>> Machine::ReadFile(int fd) {
-  kernel::kernel_state_scope scope(ks_.get());
   kernel::file* f = FileOf(fd);
   if (f == nullptr) return absl::NotFoundError(absl::StrFormat("no file descriptor %d", fd));
-  const kernel::loff_t size = kernel::i_size_read(kernel::file_inode(f));
-  std::vector<uint8_t> out(static_cast<size_t>(size));
   // Read without the accessed-marking of read(2): a check must not change what it checks.
-  kernel::inode* inode = kernel::file_inode(f);
-  for (size_t done = 0; done < out.size();) {
-    const kernel::pgoff_t index = done >> kernel::PAGE_SHIFT;
-    const size_t n = std::min<size_t>(out.size() - done, kernel::PAGE_SIZE);
-    auto cached = f->f_mapping->i_pages.find(index);
-    if (cached != f->f_mapping->i_pages.end()) {
-      std::memcpy(&out[done], kernel::folio_address(cached->second), n);
-    } else {
-      auto block = inode->i_disk.find(index);
-      if (block != inode->i_disk.end()) std::memcpy(&out[done], block->second.data(), n);
+  return Inspect([&](const kernel::kernel_state&) {
+    const kernel::loff_t size = kernel::i_size_read(kernel::file_inode(f));
+    std::vector<uint8_t> out(static_cast<size_t>(size));
+    kernel::inode* inode = kernel::file_inode(f);
+    for (size_t done = 0; done < out.size();) {
+      const kernel::pgoff_t index = done >> kernel::PAGE_SHIFT;
+      const size_t n = std::min<size_t>(out.size() - done, kernel::PAGE_SIZE);
+      auto cached = f->f_mapping->i_pages.find(index);
+      if (cached != f->f_mapping->i_pages.end()) {
+        std::memcpy(&out[done], kernel::folio_address(cached->second), n);
+      } else {
+        auto block = inode->i_disk.find(index);
+        if (block != inode->i_disk.end()) std::memcpy(&out[done], block->second.data(), n);
+      }
+      done += n;
     }
-    done += n;
-  }
-  return out;
+    return out;
+  });
 }
 
 SysResult Machine::Munmap(int pid, uint64_t addr, uint64_t len) {
-  kernel::kernel_state_scope scope(ks_.get());
-  task_struct* t = LiveTask(pid);
-  if (t == nullptr) return Errno(ESRCH);
-  if (t->mm == nullptr) return Errno(EINVAL);
-  RunAs(t);
-  return FromKernel(kernel::vm_munmap(addr, len));
+  return Syscall(pid, [&] { return static_cast<long>(kernel::vm_munmap(addr, len)); });
 }
 
 SysResult Machine::Mprotect(int pid, uint64_t addr, uint64_t len, int prot) {
-  kernel::kernel_state_scope scope(ks_.get());
-  task_struct* t = LiveTask(pid);
-  if (t == nullptr) return Errno(ESRCH);
-  if (t->mm == nullptr) return Errno(EINVAL);
-  RunAs(t);
-  return FromKernel(kernel::do_mprotect_pkey(addr, len, IntArg(prot), -1));
+  return Syscall(pid, [&] {
+    return static_cast<long>(kernel::do_mprotect_pkey(addr, len, IntArg(prot), -1));
+  });
 }
 
 SysResult Machine::ProcessVmRaw(int pid, int target, uint64_t lvec, uint64_t liovcnt,
                                 uint64_t rvec, uint64_t riovcnt, uint64_t flags, bool write) {
-  kernel::kernel_state_scope scope(ks_.get());
-  task_struct* t = LiveTask(pid);
-  if (t == nullptr) return Errno(ESRCH);
-  if (t->mm == nullptr) return Errno(EINVAL);
-  RunAs(t);
   const auto* l = reinterpret_cast<const kernel::iovec __user*>(static_cast<uintptr_t>(lvec));
   const auto* r = reinterpret_cast<const kernel::iovec __user*>(static_cast<uintptr_t>(rvec));
-  long ret = write ? kernel::sys_process_vm_writev(target, l, liovcnt, r, riovcnt, flags)
-                   : kernel::sys_process_vm_readv(target, l, liovcnt, r, riovcnt, flags);
-  return FromKernel(ret);
+  return Syscall(pid, [&]() -> long {
+    return write ? kernel::sys_process_vm_writev(target, l, liovcnt, r, riovcnt, flags)
+                 : kernel::sys_process_vm_readv(target, l, liovcnt, r, riovcnt, flags);
+  });
 }
 
 SysResult Machine::ProcessVmReadv(int pid, int target, uint64_t lvec, uint64_t liovcnt,
@@ -373,45 +348,41 @@ SysResult Machine::ProcessVmWritev(int pid, int target, absl::Span<const Iovec> 
 }
 
 SysResult Machine::Exit(int pid) {
-  kernel::kernel_state_scope scope(ks_.get());
   task_struct* t = LiveTask(pid);
   if (t == nullptr) return Errno(ESRCH);
-  if (t == kernel::child_reaper()) return Errno(EPERM);  // Linux would panic
-  RunAs(t);
-  kernel::do_exit(0);
+  if (t == ks_->child_reaper) return Errno(EPERM);  // Linux would panic
+  Enter(t, -1, [] { kernel::do_exit(0); });
   return SysResult{0, 0};
 }
 
 SysResult Machine::ExitGroup(int pid) {
-  kernel::kernel_state_scope scope(ks_.get());
   task_struct* t = LiveTask(pid);
   if (t == nullptr) return Errno(ESRCH);
-  if (kernel::child_reaper() != nullptr && t->tgid == kernel::child_reaper()->tgid)
-    return Errno(EPERM);
+  if (ks_->child_reaper != nullptr && t->tgid == ks_->child_reaper->tgid) return Errno(EPERM);
   const kernel::pid_t tgid = t->tgid;
-  RunAs(t);
-  kernel::do_group_exit(0);
-  // The other threads got SIGKILL; each exits when it next runs, in tid order here.
-  for (;;) {
-    task_struct* next = nullptr;
-    for (const auto& [nr, task] : ks_->pid_table) {
-      if (task->tgid == tgid && !(task->flags & kernel::PF_EXITING)) {
-        next = task;
-        break;
-      }
-    }
-    if (next == nullptr) break;
-    RunAs(next);
+  Enter(t, -1, [&] {
     kernel::do_group_exit(0);
-  }
+    // The other threads got SIGKILL; each exits when it next runs, in tid order here.
+    for (;;) {
+      task_struct* next = nullptr;
+      for (const auto& [nr, task] : ks_->pid_table) {
+        if (task->tgid == tgid && !(task->flags & kernel::PF_EXITING)) {
+          next = task;
+          break;
+        }
+      }
+      if (next == nullptr) break;
+      SwitchTo(next);
+      kernel::do_group_exit(0);
+    }
+  });
   return SysResult{0, 0};
 }
 
 SysResult Machine::Reap(int parent_pid_or_0, int pid) {
-  kernel::kernel_state_scope scope(ks_.get());
   task_struct* parent;
   if (parent_pid_or_0 == 0) {
-    task_struct* t = kernel::find_task_by_vpid(pid);
+    task_struct* t = TaskOf(pid);
     if (t == nullptr) return Errno(ECHILD);
     parent = t->real_parent;
     if (parent == nullptr || kernel::is_idle_task(parent)) return Errno(ECHILD);
@@ -419,65 +390,67 @@ SysResult Machine::Reap(int parent_pid_or_0, int pid) {
     parent = LiveTask(parent_pid_or_0);
     if (parent == nullptr) return Errno(ESRCH);
   }
-  RunAs(parent);
-  return FromKernel(kernel::kernel_wait4(pid, nullptr, WNOHANG));
+  return FromKernel(Enter(parent, -1, [&] {
+    return static_cast<long>(kernel::kernel_wait4(pid, nullptr, WNOHANG));
+  }));
 }
 
+// The credential calls: any live task, kernel threads included.
 SysResult Machine::SetResUid(int pid, uint32_t r, uint32_t e, uint32_t s) {
-  kernel::kernel_state_scope scope(ks_.get());
   task_struct* t = LiveTask(pid);
   if (t == nullptr) return Errno(ESRCH);
-  RunAs(t);
-  return FromKernel(kernel::__sys_setresuid(r, e, s));
+  return FromKernel(
+      Enter(t, -1, [&] { return static_cast<long>(kernel::__sys_setresuid(r, e, s)); }));
 }
 
 SysResult Machine::SetResGid(int pid, uint32_t r, uint32_t e, uint32_t s) {
-  kernel::kernel_state_scope scope(ks_.get());
   task_struct* t = LiveTask(pid);
   if (t == nullptr) return Errno(ESRCH);
-  RunAs(t);
-  return FromKernel(kernel::__sys_setresgid(r, e, s));
+  return FromKernel(
+      Enter(t, -1, [&] { return static_cast<long>(kernel::__sys_setresgid(r, e, s)); }));
 }
 
 SysResult Machine::CapSet(int pid, uint64_t caps) {
-  kernel::kernel_state_scope scope(ks_.get());
   task_struct* t = LiveTask(pid);
   if (t == nullptr) return Errno(ESRCH);
-  RunAs(t);
-  const kernel::kernel_cap_t set{caps};
-  const kernel::kernel_cap_t inheritable{kernel::current_cred()->cap_inheritable.val & caps};
-  return FromKernel(kernel::sys_capset_lite(set, inheritable, set));
+  return FromKernel(Enter(t, -1, [&] {
+    const kernel::kernel_cap_t set{caps};
+    const kernel::kernel_cap_t inheritable{kernel::current_cred()->cap_inheritable.val & caps};
+    return static_cast<long>(kernel::sys_capset_lite(set, inheritable, set));
+  }));
 }
 
 SysResult Machine::SetDumpable(int pid, bool dumpable) {
-  kernel::kernel_state_scope scope(ks_.get());
   task_struct* t = LiveTask(pid);
   if (t == nullptr) return Errno(ESRCH);
-  RunAs(t);
-  return FromKernel(kernel::prctl_set_dumpable(dumpable ? 1 : 0));
+  return FromKernel(Enter(t, -1, [&] {
+    return static_cast<long>(kernel::prctl_set_dumpable(dumpable ? 1 : 0));
+  }));
 }
 
 SysResult Machine::Fork(int pid) {
-  kernel::kernel_state_scope scope(ks_.get());
-  task_struct* t = LiveTask(pid);
-  if (t == nullptr) return Errno(ESRCH);
-  if (t->mm == nullptr) return Errno(EINVAL);  // kernel threads make no syscalls
-  RunAs(t);
-  // kernel/fork.c: SYSCALL_DEFINE0(fork): clone with SIGCHLD and nothing shared.
-  kernel::kernel_clone_args args{};
-  args.flags = 0;
-  args.exit_signal = SIGCHLD;
-  return FromKernel(kernel::kernel_clone(&args));
+  return Syscall(pid, [] {
+    // kernel/fork.c: SYSCALL_DEFINE0(fork): clone with SIGCHLD and nothing shared.
+    kernel::kernel_clone_args args{};
+    args.flags = 0;
+    args.exit_signal = SIGCHLD;
+    return static_cast<long>(kernel::kernel_clone(&args));
+  });
 }
 
 UserAccess Machine::UserCopy(int pid, uint64_t addr, uint8_t* buf, uint64_t len, bool store,
                              uint64_t* done_out) {
-  kernel::kernel_state_scope scope(ks_.get());
   UserAccess result{false, 0, addr, {}};
   *done_out = 0;
   task_struct* t = LiveTask(pid);
   if (t == nullptr || t->mm == nullptr) return result;
-  RunAs(t);
+  // Runs as pid on its CPU: user mode (CPL 3) between traps, CPL 0 in the handlers.
+  return Enter(t, -1, [&] { return UserLoop(t, addr, buf, len, store, done_out); });
+}
+
+UserAccess Machine::UserLoop(task_struct* t, uint64_t addr, uint8_t* buf, uint64_t len,
+                             bool store, uint64_t* done_out) {
+  UserAccess result{false, 0, addr, {}};
   hw::Cpu* c = kernel::this_cpu_hw();
   t->last_signal = 0;  // the record is about this access
   uint64_t done = 0;
@@ -491,25 +464,8 @@ UserAccess Machine::UserCopy(int pid, uint64_t addr, uint8_t* buf, uint64_t len,
     done += r.done;
     if (r.done > 0) stuck = 0;
     if (r.fault.ok()) continue;
-    // The trap: into the kernel at CPL 0, back to user mode after.
-    c->SetCpl(0);
-    kernel::pt_regs regs{};
-    regs.ip = kUserIp;
-    regs.cs = kernel::__USER_CS;
-    regs.flags = kernel::X86_EFLAGS_IF;
-    regs.sp = kStackTop - 8;
-    switch (r.fault.kind) {
-      case hw::Fault::Kind::kPageFault:
-        kernel::exc_page_fault(&regs, r.fault.error_code);
-        break;
-      case hw::Fault::Kind::kGeneralProtection:
-        kernel::exc_general_protection(&regs, 0);
-        break;
-      default:
-        // A translation outside simulated memory: the kernel's page tables are broken.
-        kernel::kernel_bug(__FILE__, __LINE__, "user access reached no memory");
-    }
-    c->SetCpl(3);
+    // The trap: into the kernel at CPL 0 (idtentry), back to user mode after.
+    kernel::user_exception_entry(r.fault, kUserIp, kStackTop - 8);
     if (t->last_signal != 0) {
       result.signal = t->last_signal;
       result.fault_addr = t->last_signal_addr;
@@ -541,8 +497,7 @@ UserAccess Machine::Load(int pid, uint64_t addr, uint64_t len) {
 }
 
 absl::StatusOr<std::vector<uint8_t>> Machine::PeekUser(int pid, uint64_t addr, uint64_t len) {
-  kernel::kernel_state_scope scope(ks_.get());
-  task_struct* t = kernel::find_task_by_vpid(pid);
+  task_struct* t = TaskOf(pid);
   if (t == nullptr) return absl::NotFoundError(absl::StrFormat("no task %d", pid));
   if (t->mm == nullptr)
     return absl::FailedPreconditionError(absl::StrFormat("task %d has no address space", pid));
@@ -550,7 +505,8 @@ absl::StatusOr<std::vector<uint8_t>> Machine::PeekUser(int pid, uint64_t addr, u
   mode.user = true;
   mode.nxe = true;
   mode.maxphyaddr = phys_->maxphyaddr();
-  const uint64_t cr3 = kernel::__pa(t->mm->pgd);
+  const uint64_t cr3 =
+      Inspect([&](const kernel::kernel_state&) { return kernel::__pa(t->mm->pgd); });
   std::vector<uint8_t> out(len);
   uint64_t done = 0;
   while (done < len) {
@@ -568,8 +524,75 @@ absl::StatusOr<std::vector<uint8_t>> Machine::PeekUser(int pid, uint64_t addr, u
 }
 
 int Machine::DebugVmCheck(std::string* report) {
-  return kernel::debug_vm_check(ks_.get(), report, /*expect_no_pins=*/true);
+  return Enter(nullptr, -1, [&] {
+    return kernel::debug_vm_check(ks_.get(), report, /*expect_no_pins=*/true);
+  });
 }
+
+int Machine::DebugVmCheck(std::string* report, const kernel::debug_vm_options& opts) {
+  return Enter(nullptr, -1, [&] { return kernel::debug_vm_check(ks_.get(), report, opts); });
+}
+
+long Machine::vmstat(kernel::vm_stat_item item) const { return ks_->vm_stat[item]; }
+long Machine::slab_allocations() const { return ks_->slab_allocations; }
+long Machine::slab_bytes() const { return ks_->slab_bytes; }
+
+namespace {
+
+// The sysctls Machine knows, by /proc/sys name, with Linux's bounds (proc_dointvec_minmax
+// extra1/extra2).
+struct SysctlEntry {
+  absl::string_view name;
+  int kernel::kernel_state::*field;
+  long min, max;
+};
+constexpr SysctlEntry kSysctls[] = {
+    {"vm.max_map_count", &kernel::kernel_state::sysctl_max_map_count, 0, INT32_MAX},
+    {"fs.suid_dumpable", &kernel::kernel_state::suid_dumpable, kernel::SUID_DUMP_DISABLE,
+     kernel::SUID_DUMP_ROOT},
+    // Not Linux: see kernel_state::sysctl_pvm_max_batch_pages.
+    {"mmsim.pvm_max_batch_pages", &kernel::kernel_state::sysctl_pvm_max_batch_pages, 1,
+     static_cast<long>(kernel::PVM_MAX_BATCH_PAGES_LIMIT)},
+};
+
+const SysctlEntry* FindSysctl(absl::string_view name) {
+  for (const SysctlEntry& e : kSysctls)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+absl::Status UnknownSysctl(absl::string_view name) {
+  std::vector<absl::string_view> names;
+  for (const SysctlEntry& e : kSysctls) names.push_back(e.name);
+  return absl::NotFoundError(absl::StrCat("unknown sysctl \"", name, "\" (expected one of: ",
+                                          absl::StrJoin(names, ", "), ")"));
+}
+
+}  // namespace
+
+absl::Status Machine::SetSysctl(absl::string_view name, long value) {
+  const SysctlEntry* e = FindSysctl(name);
+  if (e == nullptr) return UnknownSysctl(name);
+  if (value < e->min || value > e->max)
+    return absl::InvalidArgumentError(absl::StrFormat("%s must be in [%d, %d], got %d", name,
+                                                      e->min, e->max, value));
+  ks_.get()->*(e->field) = static_cast<int>(value);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<long> Machine::Sysctl(absl::string_view name) const {
+  const SysctlEntry* e = FindSysctl(name);
+  if (e == nullptr) return UnknownSysctl(name);
+  return static_cast<long>(ks_.get()->*(e->field));
+}
+
+void Machine::AttachObserver(kernel::kernel_observer* observer) { ks_->observer = observer; }
+
+void Machine::AttachCpuObserver(hw::HwObserver* observer) {
+  for (auto& c : cpus_) c->set_observer(observer);
+}
+
+void Machine::SetPvmHooks(kernel::pvm_hooks* hooks) { ks_->pvm_hooks = hooks; }
 
 absl::Status Machine::ArmFault(absl::string_view point, const kernel::fault_spec& spec) {
   const std::string name(point);
@@ -581,33 +604,30 @@ absl::Status Machine::ArmFault(absl::string_view point, const kernel::fault_spec
     return absl::InvalidArgumentError("probability must be between 0 and 1");
   if (spec.times == 0 || spec.times < -1)
     return absl::InvalidArgumentError("times must be a positive count or -1 (unlimited)");
-  kernel::kernel_state_scope scope(ks_.get());
-  if (kernel::fault_inject_arm(name.c_str(), spec) != 0)
+  if (Enter(nullptr, -1, [&] { return kernel::fault_inject_arm(name.c_str(), spec); }) != 0)
     return absl::InternalError(absl::StrCat("fault_inject_arm refused ", point));
   return absl::OkStatus();
 }
 
 void Machine::DisarmFault(absl::string_view point) {
   const std::string name(point);
-  kernel::kernel_state_scope scope(ks_.get());
-  if (kernel::fault_point_by_name(name.c_str()) >= 0) kernel::fault_inject_disarm(name.c_str());
+  Enter(nullptr, -1, [&] {
+    if (kernel::fault_point_by_name(name.c_str()) >= 0) kernel::fault_inject_disarm(name.c_str());
+  });
 }
 
 void Machine::DisarmFaults() {
-  kernel::kernel_state_scope scope(ks_.get());
-  kernel::fault_inject_disarm(nullptr);
+  Enter(nullptr, -1, [] { kernel::fault_inject_disarm(nullptr); });
 }
 
 uint64_t Machine::FaultCalls(absl::string_view point) {
   const std::string name(point);
-  kernel::kernel_state_scope scope(ks_.get());
-  return kernel::fault_inject_calls(name.c_str());
+  return Enter(nullptr, -1, [&] { return kernel::fault_inject_calls(name.c_str()); });
 }
 
 uint64_t Machine::FaultFailures(absl::string_view point) {
   const std::string name(point);
-  kernel::kernel_state_scope scope(ks_.get());
-  return kernel::fault_inject_failures(name.c_str());
+  return Enter(nullptr, -1, [&] { return kernel::fault_inject_failures(name.c_str()); });
 }
 
 }  // namespace sim

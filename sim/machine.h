@@ -24,6 +24,37 @@
 //
 // Threading: a Machine is driven by one host thread at a time. Several Machines may
 // exist; each public method makes its own kernel state current for the call.
+//
+// The kernel scope rule. The ported kernel finds its machine through kst(), which a
+// kernel::kernel_state_scope installs. Above mm/, exactly one thing installs it: a public
+// method of Machine, for the duration of that call, through the private Enter() below.
+// Nothing else above mm/ holds a scope or a kernel_state* (there is no accessor for one):
+// code that must run in the kernel passes a function to RunInKernel (as a task, on a
+// CPU) or Inspect (read-only, no task switch). Inside mm/, the unit-test fixture holds a
+// scope for a test's lifetime, and the mm entry points that take or build a kernel_state
+// (power_on_and_boot, kernel_shutdown, debug_vm_check) install their own. After any public method returns,
+// kernel::kst_or_null() is what it was before the call.
+//
+// The seam, and how the multi-CPU scheduler plugs in. Every public method that reaches the
+// kernel does so through one private template, Enter(task, cpu, body):
+//   1. install this machine's kernel scope;
+//   2. when `task` is given: make it current on `cpu` (-1: the CPU it runs on, else CPU
+//      0; a task current elsewhere moves, leaving that CPU idle), i.e. this_cpu = cpu,
+//      CPL 0, kernel::context_switch (switch_mm_irqs_off writes CR3);
+//   3. run body() there as a kernel path, and return its value.
+// Syscall(pid, fn) is Enter plus the libc result conventions. A body may continue as
+// another task with SwitchTo (CreateProcess: init, then the child; ExitGroup: each
+// thread in turn), but never Enter its own Machine as a task again (checked: a path
+// cannot start inside another). Today a path runs to completion, so step 3 is a plain call.
+// A deterministic multi-CPU scheduler replaces steps 2-3 in Enter, and nowhere else:
+// Enter queues body as a path of `task` on `cpu`, runs the scheduler until that path
+// finishes (other CPUs' paths interleave at preemption points inside the kernel), and
+// returns the path's result; SwitchTo inside a body becomes "the next path of this call"
+// on the same CPU. The kernel's preemption points (lock acquire/release, each copied
+// page, each fault) reach the scheduler through kst(), which the scope already provides.
+// Enter(nullptr, ...) (Inspect, files, debug_vm) runs while no path is in flight, and a
+// user access (Store/Load) is a path of its task whose traps are kernel paths. Callers
+// (tests, the interpreter, views) do not change.
 #ifndef MMSIM_SIM_MACHINE_H_
 #define MMSIM_SIM_MACHINE_H_
 
@@ -31,6 +62,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -41,10 +74,14 @@
 #include "hw/phys_mem.h"
 #include "mm/fault_attr.h"
 #include "mm/kernel.h"
+#include "mm/kernel/task.h"
 #include "mm/sched.h"
 
 namespace kernel {
 struct file;
+struct kernel_observer;
+struct pvm_hooks;
+struct debug_vm_options;
 }  // namespace kernel
 
 namespace sim {
@@ -57,17 +94,20 @@ struct MachineConfig {
 };
 
 // The credentials a new process starts with (as if it had exec'd a program with them).
-struct ProcessCreds {
-  uint32_t ruid = 0, euid = 0, suid = 0, rgid = 0, egid = 0, sgid = 0;
-  uint64_t caps = kernel::CAP_FULL_SET.val;  // permitted and effective
-  bool dumpable = true;                      // false: SUID_DUMP_DISABLE
-};
+// The kernel's own type (mm/kernel/task.h): ruid, euid, suid, rgid, egid, sgid; caps
+// (permitted and effective, default the full set); dumpable (false: SUID_DUMP_DISABLE).
+using ProcessCreds = kernel::umh_creds;
 
 // libc convention: ret -1 and err = errno on failure; else err 0.
 struct SysResult {
   long ret;
   int err;
 };
+
+// What RunInKernel returns for a function returning R: absl::Status for void, else
+// absl::StatusOr<R>.
+template <class R>
+using KernelResult = std::conditional_t<std::is_void_v<R>, absl::Status, absl::StatusOr<R>>;
 
 struct UserAccess {
   bool ok;
@@ -92,7 +132,6 @@ class Machine {
   Machine(const Machine&) = delete;
   Machine& operator=(const Machine&) = delete;
 
-  kernel::kernel_state* kernel() { return ks_.get(); }
   hw::PhysMem& phys() { return *phys_; }
   int num_cpus() const { return static_cast<int>(cpus_.size()); }
   hw::Cpu& cpu(int i) { return *cpus_.at(static_cast<size_t>(i)); }
@@ -205,32 +244,142 @@ class Machine {
   uint64_t FaultFailures(absl::string_view point);
 
   // The whole-machine consistency check (mm/debug_vm.h). Returns the number of
-  // violations, one line each in *report (may be null).
+  // violations, one line each in *report (may be null). The first form expects no pins.
   int DebugVmCheck(std::string* report);
+  int DebugVmCheck(std::string* report, const kernel::debug_vm_options& opts);
+
+  // ---- running code in this machine's kernel ----
+  // Runs fn() in the kernel as task `pid` on `cpu` (-1: the CPU where pid is current,
+  // else CPU 0; otherwise pid moves there as with Schedule, the CPU it left goes idle),
+  // at CPL 0, the way a system call of pid would run: kernel::current() is pid's task,
+  // kernel::smp_processor_id() is the CPU, and its CR3 holds pid's page tables (for a
+  // task with an mm). Returns fn's result; NotFound for a pid that is not a live task
+  // (unknown, exiting or a zombie), InvalidArgument for a bad cpu. fn may Inspect, but
+  // must not call this Machine's task methods (the program stops with a message).
+  template <class Fn>
+  KernelResult<std::invoke_result_t<Fn&>> RunInKernel(int pid, Fn&& fn, int cpu = -1);
+  // Runs fn(const kernel::kernel_state&) with this machine's kernel scope installed but
+  // no task switched in (no CPU, CR3 or `current` changes): for reading state (counters,
+  // page tables, struct pages) with the kernel's own helpers. fn must not change state.
+  template <class Fn>
+  decltype(auto) Inspect(Fn&& fn);
+
+  // /proc/vmstat and the slab accounting.
+  long vmstat(kernel::vm_stat_item item) const;
+  long slab_allocations() const;  // live kmalloc objects
+  long slab_bytes() const;
+
+  // Sysctls by their /proc/sys names: "vm.max_map_count" (>= 0), "fs.suid_dumpable"
+  // (0..2) and this port's own "mmsim.pvm_max_batch_pages" (1..65536; not a Linux sysctl:
+  // the pages process_vm_readv/writev pin per batch, 1024 in Linux). Unknown names are
+  // NotFound, out-of-range values InvalidArgument (the value is then unchanged).
+  absl::Status SetSysctl(absl::string_view name, long value);
+  absl::StatusOr<long> Sysctl(absl::string_view name) const;
+
+  // Instrumentation; each replaces what was attached before, null detaches. The caller
+  // keeps the object alive while it is attached (detach before destroying either).
+  void AttachObserver(kernel::kernel_observer* observer);  // the kernel's trace points
+  void AttachCpuObserver(hw::HwObserver* observer);        // every CPU's MMU events
+  void SetPvmHooks(kernel::pvm_hooks* hooks);              // mm/process_vm_access.h hooks
 
  private:
   explicit Machine(const MachineConfig& config);
 
-  // Makes `t` current (on its CPU, else CPU 0) and that CPU this_cpu. REQUIRES: scope.
-  void RunAs(kernel::task_struct* t);
+  // The seam (see the file comment): this machine's scope, `t` (if not null) made
+  // current on `cpu` at CPL 0, then body(). REQUIRES: t is live; cpu is -1 or valid.
+  template <class Body>
+  decltype(auto) Enter(kernel::task_struct* t, int cpu, Body&& body);
+  // Step 2 of Enter: makes `t` current on `cpu` (-1: where it runs, else CPU 0) and that
+  // CPU this_cpu, at CPL 0. REQUIRES: inside Enter.
+  void SwitchTo(kernel::task_struct* t, int cpu = -1);
+  // A body that runs as a task must not enter this Machine again as a task (a RunInKernel
+  // function calling Mmap, say): under a scheduler that would be a path starting inside
+  // another. Enter checks it and stops the program here with a message; Inspect, files and
+  // other Machines stay allowed.
+  [[noreturn]] static void NestedPath();
+  struct PathMark {  // in_path_ for the body's duration
+    explicit PathMark(bool* flag) : flag(flag) {
+      if (flag != nullptr) *flag = true;
+    }
+    ~PathMark() {
+      if (flag != nullptr) *flag = false;
+    }
+    bool* flag;
+  };
+  // A system call of pid that needs an address space: ESRCH for no live task, EINVAL for
+  // a kernel thread (checked before any switch), else Enter(pid's task, -1, fn) with fn's
+  // long result turned into a SysResult.
+  template <class Fn>
+  SysResult Syscall(int pid, Fn&& fn);
+
+  // Task lookups on this machine's pid table (what find_task_by_vpid reads); they need
+  // no scope, so a method can decide before entering the kernel.
+  kernel::task_struct* TaskOf(int pid) const;
   // The task a syscall runs as: alive (not exiting), or null.
-  kernel::task_struct* LiveTask(int pid);
+  kernel::task_struct* LiveTask(int pid) const;
   SysResult ProcessVmRaw(int pid, int target, uint64_t lvec, uint64_t liovcnt, uint64_t rvec,
                          uint64_t riovcnt, uint64_t flags, bool write);
   SysResult ProcessVmIovec(int pid, int target, absl::Span<const Iovec> local,
                            absl::Span<const Iovec> remote, uint64_t flags, bool write);
-  // The user-mode access loop behind Store and Load.
+  // Store and Load: UserLoop as pid, if pid is a live task with an address space.
   UserAccess UserCopy(int pid, uint64_t addr, uint8_t* buf, uint64_t len, bool store,
                       uint64_t* done_out);
+  // The user-mode access loop. REQUIRES: inside Enter as t.
+  UserAccess UserLoop(kernel::task_struct* t, uint64_t addr, uint8_t* buf, uint64_t len,
+                      bool store, uint64_t* done_out);
+  // A kernel return value (0 / a count / an address, or -errno) as libc reports it.
+  static SysResult FromKernel(long ret);
 
   MachineConfig config_;
   std::unique_ptr<hw::PhysMem> phys_;
   std::vector<std::unique_ptr<hw::Cpu>> cpus_;
   std::unique_ptr<kernel::kernel_state> ks_;
   bool booted_ = false;
+  bool in_path_ = false;  // a body running as a task is on the host stack (Enter)
   std::map<int, kernel::file*> files_;  // CreateFile's descriptors (one reference each)
   int next_fd_ = 3;
 };
+
+// ---- templates ----
+
+template <class Body>
+decltype(auto) Machine::Enter(kernel::task_struct* t, int cpu, Body&& body) {
+  kernel::kernel_state_scope scope(ks_.get());
+  if (t != nullptr) {
+    if (in_path_) NestedPath();
+    SwitchTo(t, cpu);
+  }
+  PathMark mark(t != nullptr ? &in_path_ : nullptr);
+  return body();
+}
+
+template <class Fn>
+SysResult Machine::Syscall(int pid, Fn&& fn) {
+  kernel::task_struct* t = LiveTask(pid);
+  if (t == nullptr) return SysResult{-1, ESRCH};
+  if (t->mm == nullptr) return SysResult{-1, EINVAL};  // kernel threads make no syscalls
+  return FromKernel(Enter(t, -1, fn));
+}
+
+template <class Fn>
+KernelResult<std::invoke_result_t<Fn&>> Machine::RunInKernel(int pid, Fn&& fn, int cpu) {
+  kernel::task_struct* t = LiveTask(pid);
+  if (t == nullptr) return absl::NotFoundError("RunInKernel: no live task with that pid");
+  if (cpu < -1 || cpu >= num_cpus()) return absl::InvalidArgumentError("RunInKernel: no such cpu");
+  if constexpr (std::is_void_v<std::invoke_result_t<Fn&>>) {
+    Enter(t, cpu, fn);
+    return absl::OkStatus();
+  } else {
+    return Enter(t, cpu, fn);
+  }
+}
+
+template <class Fn>
+decltype(auto) Machine::Inspect(Fn&& fn) {
+  return Enter(nullptr, -1, [&]() -> decltype(auto) {
+    return std::forward<Fn>(fn)(static_cast<const kernel::kernel_state&>(*ks_));
+  });
+}
 
 }  // namespace sim
 

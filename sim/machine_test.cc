@@ -23,7 +23,7 @@ std::unique_ptr<Machine> Boot(MachineConfig config = MachineConfig{}) {
   return m.ok() ? std::move(*m) : nullptr;
 }
 
-long FreePages(Machine& m) { return m.kernel()->vm_stat[kernel::NR_FREE_PAGES]; }
+long FreePages(Machine& m) { return m.vmstat(kernel::NR_FREE_PAGES); }
 
 std::string Vm(Machine& m) {
   std::string report;
@@ -128,8 +128,8 @@ TEST(MachineTest, ProcessGetsAStackLikeARealOne) {
   EXPECT_EQ(t->cred->egid, 100u);
   EXPECT_EQ(t->cred->cap_effective.val, 0u);
   EXPECT_EQ(kernel::get_dumpable(t->mm), kernel::SUID_DUMP_USER);
-  kernel::kernel_state_scope scope(m->kernel());
-  kernel::vm_area_struct* vma = kernel::vma_lookup(t->mm, Machine::kStackTop - 1);
+  kernel::vm_area_struct* vma = m->Inspect(
+      [&](const kernel::kernel_state&) { return kernel::vma_lookup(t->mm, Machine::kStackTop - 1); });
   ASSERT_NE(vma, nullptr);
   EXPECT_EQ(vma->vm_start, Machine::kStackTop - Machine::kStackSize);
   EXPECT_EQ(vma->vm_end, Machine::kStackTop);
@@ -235,7 +235,7 @@ TEST(MachineTest, StackGrowthAndKernelAndNonCanonicalAddresses) {
 TEST(MachineTest, ExitZombieReapReturnsEveryPage) {
   auto m = Boot();
   const long baseline = FreePages(*m);
-  const long slabs = m->kernel()->slab_allocations;
+  const long slabs = m->slab_allocations();
   auto pid = *m->CreateProcess("p", ProcessCreds{});
   SysResult r = m->Mmap(pid, 0, 64 * 4096, kRw, kAnon);
   ASSERT_TRUE(m->Store(pid, r.ret, Bytes(64 * 4096, 5)).ok);
@@ -257,7 +257,7 @@ TEST(MachineTest, ExitZombieReapReturnsEveryPage) {
   EXPECT_EQ(m->FindTask(pid), nullptr);
   EXPECT_EQ(m->Reap(0, pid).err, ECHILD);
   EXPECT_EQ(FreePages(*m), baseline);
-  EXPECT_EQ(m->kernel()->slab_allocations, slabs);
+  EXPECT_EQ(m->slab_allocations(), slabs);
   EXPECT_EQ(Vm(*m), "");
 }
 
@@ -328,8 +328,9 @@ TEST(MachineTest, ScheduleMovesTasksBetweenCpus) {
   auto b = *m->CreateProcess("b", ProcessCreds{});
   m->Schedule(a, 1);
   EXPECT_EQ(m->Current(1), a);
-  kernel::kernel_state_scope scope(m->kernel());
-  EXPECT_EQ(m->cpu(1).cr3() & kernel::PTE_PFN_MASK, kernel::__pa(m->FindTask(a)->mm->pgd));
+  EXPECT_EQ(m->cpu(1).cr3() & kernel::PTE_PFN_MASK, m->Inspect([&](const kernel::kernel_state&) {
+    return kernel::__pa(m->FindTask(a)->mm->pgd);
+  }));
   m->Schedule(a, 0);
   EXPECT_EQ(m->Current(0), a);
   EXPECT_EQ(m->Current(1), 0);  // idle

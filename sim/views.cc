@@ -17,11 +17,6 @@ namespace {
 
 using hw::PagingEntry;
 
-struct Scope {
-  explicit Scope(Machine& m) : s(m.kernel()) {}
-  kernel::kernel_state_scope s;
-};
-
 absl::StatusOr<kernel::mm_struct*> MmOf(Machine& m, int pid) {
   kernel::task_struct* t = m.FindTask(pid);
   if (t == nullptr) return absl::NotFoundError(absl::StrCat("no task with pid ", pid));
@@ -69,149 +64,156 @@ void ForEachLeaf(Machine& m, uint64_t table_pa, int level, uint64_t va_base, Fn&
 }  // namespace
 
 absl::StatusOr<std::string> ShowMaps(Machine& m, int pid) {
-  Scope scope(m);
-  absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
-  if (!mm.ok()) return mm.status();
-  std::string out;
-  for (const auto& [start, vma] : (*mm)->mm_mt) {
-    const kernel::vm_flags_t f = vma->vm_flags;
-    std::string line = absl::StrFormat(
-        "%08x-%08x %c%c%c%c %08x %02x:%02x %u ", vma->vm_start, vma->vm_end,
-        (f & kernel::VM_READ) ? 'r' : '-', (f & kernel::VM_WRITE) ? 'w' : '-',
-        (f & kernel::VM_EXEC) ? 'x' : '-', (f & kernel::VM_MAYSHARE) ? 's' : 'p',
-        vma->vm_file != nullptr ? (vma->vm_pgoff << kernel::PAGE_SHIFT) : 0, 0, 0,
-        vma->vm_file != nullptr ? kernel::file_inode(vma->vm_file)->i_ino : 0);
-    std::string name;
-    if (vma->vm_file != nullptr) {
-      const kernel::inode* inode = kernel::file_inode(vma->vm_file);
-      name = absl::StrCat("/", inode->i_name, inode->i_nlink == 0 ? " (deleted)" : "");
-    } else if (vma->anon_name != nullptr) {
-      name = vma->anon_name;
+  return m.Inspect([&](const kernel::kernel_state&) -> absl::StatusOr<std::string> {
+    absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
+    if (!mm.ok()) return mm.status();
+    std::string out;
+    for (const auto& [start, vma] : (*mm)->mm_mt) {
+      const kernel::vm_flags_t f = vma->vm_flags;
+      std::string line = absl::StrFormat(
+          "%08x-%08x %c%c%c%c %08x %02x:%02x %u ", vma->vm_start, vma->vm_end,
+          (f & kernel::VM_READ) ? 'r' : '-', (f & kernel::VM_WRITE) ? 'w' : '-',
+          (f & kernel::VM_EXEC) ? 'x' : '-', (f & kernel::VM_MAYSHARE) ? 's' : 'p',
+          vma->vm_file != nullptr ? (vma->vm_pgoff << kernel::PAGE_SHIFT) : 0, 0, 0,
+          vma->vm_file != nullptr ? kernel::file_inode(vma->vm_file)->i_ino : 0);
+      std::string name;
+      if (vma->vm_file != nullptr) {
+        const kernel::inode* inode = kernel::file_inode(vma->vm_file);
+        name = absl::StrCat("/", inode->i_name, inode->i_nlink == 0 ? " (deleted)" : "");
+      } else if (vma->anon_name != nullptr) {
+        name = vma->anon_name;
+      }
+      if (!name.empty()) {
+        // As fs/proc/task_mmu.c: seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) before the
+        // prefix, then seq_pad(m, ' '): spaces up to that width, then one more, then the name
+        // (so it starts at column 74 after any prefix shorter than the width).
+        constexpr size_t kWidth = 25 + sizeof(void*) * 6 - 1;
+        if (line.size() < kWidth) line.append(kWidth - line.size(), ' ');
+        absl::StrAppend(&line, " ", name);
+      }
+      absl::StrAppend(&out, line, "\n");
     }
-    if (!name.empty()) {
-      // Linux pads the name to start at column 74 (seq_pad(m, ' ') after 25+... chars).
-      if (line.size() < 73) line.append(73 - line.size(), ' ');
-      line.append(name);
-    }
-    absl::StrAppend(&out, line, "\n");
-  }
-  return out;
+    return out;
+  });
 }
 
 absl::StatusOr<std::string> ShowPagetable(Machine& m, int pid) {
-  Scope scope(m);
-  absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
-  if (!mm.ok()) return mm.status();
-  const uint64_t root = kernel::__pa((*mm)->pgd);
-  std::string out = absl::StrFormat("---[ User Space, pid %d, pgd at pa %#x ]---\n", pid, root);
-  // Merge runs of leaves that are contiguous in VA, same level and same rights.
-  struct Run {
-    uint64_t start = 0, end = 0, rights = 0;
-    int level = 0;
-    bool open = false;
-  } run;
-  constexpr uint64_t kRightsMask = PagingEntry::kRW | PagingEntry::kUS | PagingEntry::kXD |
-                                   PagingEntry::kG;
-  auto flush = [&] {
-    if (!run.open) return;
-    uint64_t size = run.end - run.start;
-    std::string sz = size >= (1ull << 30) && size % (1ull << 30) == 0
-                         ? absl::StrCat(size >> 30, "G")
-                         : size >= (1ull << 20) && size % (1ull << 20) == 0
-                               ? absl::StrCat(size >> 20, "M")
-                               : absl::StrCat(size >> 10, "K");
-    absl::StrAppendFormat(&out, "0x%016x-0x%016x %9s %s %s %s %s\n", SignExtend(run.start),
-                          SignExtend(run.end), sz, (run.rights & PagingEntry::kRW) ? "RW" : "ro",
-                          (run.rights & PagingEntry::kUS) ? "USR" : "   ",
-                          (run.rights & PagingEntry::kXD) ? "NX" : "x ", LevelName(run.level));
-    run.open = false;
-  };
-  ForEachLeaf(m, root, 4, 0, [&](uint64_t va, uint64_t size, uint64_t e, int level) {
-    uint64_t rights = e & kRightsMask;
-    if (run.open && run.end == va && run.level == level && run.rights == rights) {
-      run.end = va + size;
-      return;
-    }
+  return m.Inspect([&](const kernel::kernel_state&) -> absl::StatusOr<std::string> {
+    absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
+    if (!mm.ok()) return mm.status();
+    const uint64_t root = kernel::__pa((*mm)->pgd);
+    std::string out = absl::StrFormat("---[ User Space, pid %d, pgd at pa %#x ]---\n", pid, root);
+    // Merge runs of leaves that are contiguous in VA, same level and same rights.
+    struct Run {
+      uint64_t start = 0, end = 0, rights = 0;
+      int level = 0;
+      bool open = false;
+    } run;
+    constexpr uint64_t kRightsMask = PagingEntry::kRW | PagingEntry::kUS | PagingEntry::kXD |
+                                     PagingEntry::kG;
+    auto flush = [&] {
+      if (!run.open) return;
+      uint64_t size = run.end - run.start;
+      std::string sz = size >= (1ull << 30) && size % (1ull << 30) == 0
+                           ? absl::StrCat(size >> 30, "G")
+                           : size >= (1ull << 20) && size % (1ull << 20) == 0
+                                 ? absl::StrCat(size >> 20, "M")
+                                 : absl::StrCat(size >> 10, "K");
+      absl::StrAppendFormat(&out, "0x%016x-0x%016x %9s %s %s %s %s\n", SignExtend(run.start),
+                            SignExtend(run.end), sz, (run.rights & PagingEntry::kRW) ? "RW" : "ro",
+                            (run.rights & PagingEntry::kUS) ? "USR" : "   ",
+                            (run.rights & PagingEntry::kXD) ? "NX" : "x ", LevelName(run.level));
+      run.open = false;
+    };
+    ForEachLeaf(m, root, 4, 0, [&](uint64_t va, uint64_t size, uint64_t e, int level) {
+      uint64_t rights = e & kRightsMask;
+      if (run.open && run.end == va && run.level == level && run.rights == rights) {
+        run.end = va + size;
+        return;
+      }
+      flush();
+      run = {va, va + size, rights, level, true};
+    });
     flush();
-    run = {va, va + size, rights, level, true};
+    return out;
   });
-  flush();
-  return out;
 }
 
 absl::StatusOr<std::string> ShowPagetableWalk(Machine& m, int pid, uint64_t addr) {
-  Scope scope(m);
-  absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
-  if (!mm.ok()) return mm.status();
-  uint64_t table = kernel::__pa((*mm)->pgd);
-  std::string out = absl::StrFormat("walk of %#x in pid %d (cr3 table at pa %#x)\n", addr, pid, table);
-  static constexpr const char* kEntry[] = {"?", "PTE  ", "PDE  ", "PDPTE", "PML4E"};
-  for (int level = 4; level >= 1; --level) {
-    const int shift = 12 + 9 * (level - 1);
-    const unsigned index = (addr >> shift) & 511;
-    const uint64_t ea = table + 8ull * index;
-    const uint64_t e = m.phys().ReadU64(hw::PhysAddr(ea));
-    PagingEntry pe(e);
-    absl::StrAppendFormat(&out, "  %s [%3u] @pa %#011x = %#018x", kEntry[level], index, ea, e);
-    if (!pe.present()) {
-      if (level == 1 && (e & kernel::_PAGE_PROTNONE)) {
-        // L1TF: the kernel stores a PROT_NONE entry's frame number inverted.
-        absl::StrAppendFormat(&out, "  not present (PROT_NONE, pfn %#x stored inverted)%s\n",
-                              kernel::pte_pfn(kernel::__pte(e)),
-                              (e & kernel::_PAGE_SAVED_DIRTY) ? " SavedDirty" : "");
-      } else {
-        absl::StrAppend(&out, (e & kernel::_PAGE_PROTNONE) ? "  not present (PROT_NONE)\n"
-                                                           : "  not present\n");
+  return m.Inspect([&](const kernel::kernel_state&) -> absl::StatusOr<std::string> {
+    absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
+    if (!mm.ok()) return mm.status();
+    uint64_t table = kernel::__pa((*mm)->pgd);
+    std::string out = absl::StrFormat("walk of %#x in pid %d (cr3 table at pa %#x)\n", addr, pid, table);
+    static constexpr const char* kEntry[] = {"?", "PTE  ", "PDE  ", "PDPTE", "PML4E"};
+    for (int level = 4; level >= 1; --level) {
+      const int shift = 12 + 9 * (level - 1);
+      const unsigned index = (addr >> shift) & 511;
+      const uint64_t ea = table + 8ull * index;
+      const uint64_t e = m.phys().ReadU64(hw::PhysAddr(ea));
+      PagingEntry pe(e);
+      absl::StrAppendFormat(&out, "  %s [%3u] @pa %#011x = %#018x", kEntry[level], index, ea, e);
+      if (!pe.present()) {
+        if (level == 1 && (e & kernel::_PAGE_PROTNONE)) {
+          // L1TF: the kernel stores a PROT_NONE entry's frame number inverted.
+          absl::StrAppendFormat(&out, "  not present (PROT_NONE, pfn %#x stored inverted)%s\n",
+                                kernel::pte_pfn(kernel::__pte(e)),
+                                (e & kernel::_PAGE_SAVED_DIRTY) ? " SavedDirty" : "");
+        } else {
+          absl::StrAppend(&out, (e & kernel::_PAGE_PROTNONE) ? "  not present (PROT_NONE)\n"
+                                                             : "  not present\n");
+        }
+        return out;
       }
-      return out;
+      absl::StrAppend(&out, "  ", Rights(e));
+      // A write-protected dirty entry keeps its dirtiness in software bit 58.
+      if (e & kernel::_PAGE_SAVED_DIRTY) absl::StrAppend(&out, " SavedDirty");
+      if (level == 1 || ((level == 2 || level == 3) && pe.ps())) {
+        const uint64_t frame = e & kernel::PTE_PFN_MASK & ~((uint64_t{1} << shift) - 1);
+        const uint64_t pa = frame + (addr & ((uint64_t{1} << shift) - 1));
+        absl::StrAppendFormat(&out, "  -> pa %#x (pfn %#x)%s\n", pa, pa >> 12,
+                              kernel::is_zero_pfn(pa >> 12) ? " zero page" : "");
+        return out;
+      }
+      absl::StrAppend(&out, "\n");
+      table = e & kernel::PTE_PFN_MASK;
     }
-    absl::StrAppend(&out, "  ", Rights(e));
-    // A write-protected dirty entry keeps its dirtiness in software bit 58.
-    if (e & kernel::_PAGE_SAVED_DIRTY) absl::StrAppend(&out, " SavedDirty");
-    if (level == 1 || ((level == 2 || level == 3) && pe.ps())) {
-      const uint64_t frame = e & kernel::PTE_PFN_MASK & ~((uint64_t{1} << shift) - 1);
-      const uint64_t pa = frame + (addr & ((uint64_t{1} << shift) - 1));
-      absl::StrAppendFormat(&out, "  -> pa %#x (pfn %#x)%s\n", pa, pa >> 12,
-                            kernel::is_zero_pfn(pa >> 12) ? " zero page" : "");
-      return out;
-    }
-    absl::StrAppend(&out, "\n");
-    table = e & kernel::PTE_PFN_MASK;
-  }
-  return out;
+    return out;
+  });
 }
 
 absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint64_t len) {
-  Scope scope(m);
-  absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
-  if (!mm.ok()) return mm.status();
-  if (len > (1ull << 30)) return absl::InvalidArgumentError("pagemap: at most 1 GiB at a time");
-  std::string out;
-  for (uint64_t va = addr & ~0xfffull; va < addr + len; va += 4096) {
-    // The kernel maps no large pages, so every present mapping ends in a pte.
-    kernel::pte_t* ptep = kernel::mm_find_pte(*mm, va);
-    const uint64_t e = ptep != nullptr ? kernel::pte_val(kernel::ptep_get(ptep)) : 0;
-    PagingEntry pe(e);
-    if (!pe.present()) {
-      absl::StrAppendFormat(&out, "%#014x  not present%s\n", va,
-                            (e & kernel::_PAGE_PROTNONE) ? " (PROT_NONE)" : "");
-      continue;
+  return m.Inspect([&](const kernel::kernel_state&) -> absl::StatusOr<std::string> {
+    absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
+    if (!mm.ok()) return mm.status();
+    if (len > (1ull << 30)) return absl::InvalidArgumentError("pagemap: at most 1 GiB at a time");
+    std::string out;
+    for (uint64_t va = addr & ~0xfffull; va < addr + len; va += 4096) {
+      // The kernel maps no large pages, so every present mapping ends in a pte.
+      kernel::pte_t* ptep = kernel::mm_find_pte(*mm, va);
+      const uint64_t e = ptep != nullptr ? kernel::pte_val(kernel::ptep_get(ptep)) : 0;
+      PagingEntry pe(e);
+      if (!pe.present()) {
+        absl::StrAppendFormat(&out, "%#014x  not present%s\n", va,
+                              (e & kernel::_PAGE_PROTNONE) ? " (PROT_NONE)" : "");
+        continue;
+      }
+      const uint64_t pfn = kernel::pte_pfn(kernel::ptep_get(ptep));
+      std::string what;
+      if (kernel::is_zero_pfn(pfn)) {
+        what = "zero-page";
+      } else if (kernel::pfn_valid(pfn)) {
+        kernel::page* p = kernel::pfn_to_page(pfn);
+        what = absl::StrFormat("%s mapcount=%d refcount=%d%s%s", kernel::PageAnon(p) ? "anon" : "file",
+                               kernel::page_mapcount(p), kernel::page_ref_count(p),
+                               kernel::PageAnonExclusive(p) ? " exclusive" : "",
+                               kernel::page_mapcount(p) > 1 ? " shared" : "");
+      }
+      absl::StrAppendFormat(&out, "%#014x  present pfn=%#x %s %s %s\n", va, pfn,
+                            pe.writable() ? "rw" : "ro", pe.dirty() ? "dirty" : "clean", what);
     }
-    const uint64_t pfn = kernel::pte_pfn(kernel::ptep_get(ptep));
-    std::string what;
-    if (kernel::is_zero_pfn(pfn)) {
-      what = "zero-page";
-    } else if (kernel::pfn_valid(pfn)) {
-      kernel::page* p = kernel::pfn_to_page(pfn);
-      what = absl::StrFormat("%s mapcount=%d refcount=%d%s%s", kernel::PageAnon(p) ? "anon" : "file",
-                             kernel::page_mapcount(p), kernel::page_ref_count(p),
-                             kernel::PageAnonExclusive(p) ? " exclusive" : "",
-                             kernel::page_mapcount(p) > 1 ? " shared" : "");
-    }
-    absl::StrAppendFormat(&out, "%#014x  present pfn=%#x %s %s %s\n", va, pfn,
-                          pe.writable() ? "rw" : "ro", pe.dirty() ? "dirty" : "clean", what);
-  }
-  return out;
+    return out;
+  });
 }
 
 absl::StatusOr<std::string> ShowTlb(Machine& m, int cpu) {
@@ -237,79 +239,83 @@ absl::StatusOr<std::string> ShowTlb(Machine& m, int cpu) {
 }
 
 absl::StatusOr<std::string> ShowPage(Machine& m, uint64_t pfn) {
-  Scope scope(m);
-  if (!kernel::pfn_valid(pfn)) return absl::InvalidArgumentError(absl::StrFormat("pfn %#x is not valid", pfn));
-  kernel::page* p = kernel::pfn_to_page(pfn);
-  static constexpr const char* kFlagNames[] = {
-      "locked", "writeback", "referenced", "uptodate", "dirty", "lru", "head", "waiters",
-      "active", "workingset", "owner_priv_1", "anon_exclusive", "arch_1", "reserved",
-      "private", "private_2", "reclaim", "swapbacked", "unevictable", "mlocked"};
-  std::string flags;
-  for (int b = 0; b < kernel::__NR_PAGEFLAGS; ++b) {
-    if (p->flags & (1ul << b)) absl::StrAppend(&flags, flags.empty() ? "" : "|", kFlagNames[b]);
-  }
-  const char* type = kernel::PageBuddy(p) ? "buddy" : kernel::PageTable(p) ? "table"
-                     : kernel::PageSlab(p) ? "slab" : "none";
-  return absl::StrFormat(
-      "page pfn=%#x pa=%#x\n  flags=%#x(%s)\n  _refcount=%d _mapcount=%d page_type=%s%s\n"
-      "  mapping=%s index=%#x private=%#x\n",
-      pfn, pfn << 12, p->flags, flags, kernel::page_ref_count(p), atomic_read(&p->_mapcount), type,
-      kernel::is_zero_page(p) ? " (the zero page)" : "",
-      // Host addresses vary between runs; views must not, so say what mapping is.
-      p->mapping == nullptr ? "null" : kernel::PageAnon(p) ? "anon_vma|PAGE_MAPPING_ANON" : "address_space",
-      p->index, p->private_);
+  return m.Inspect([&](const kernel::kernel_state&) -> absl::StatusOr<std::string> {
+    if (!kernel::pfn_valid(pfn)) return absl::InvalidArgumentError(absl::StrFormat("pfn %#x is not valid", pfn));
+    kernel::page* p = kernel::pfn_to_page(pfn);
+    static constexpr const char* kFlagNames[] = {
+        "locked", "writeback", "referenced", "uptodate", "dirty", "lru", "head", "waiters",
+        "active", "workingset", "owner_priv_1", "anon_exclusive", "arch_1", "reserved",
+        "private", "private_2", "reclaim", "swapbacked", "unevictable", "mlocked"};
+    std::string flags;
+    for (int b = 0; b < kernel::__NR_PAGEFLAGS; ++b) {
+      if (p->flags & (1ul << b)) absl::StrAppend(&flags, flags.empty() ? "" : "|", kFlagNames[b]);
+    }
+    const char* type = kernel::PageBuddy(p) ? "buddy" : kernel::PageTable(p) ? "table"
+                       : kernel::PageSlab(p) ? "slab" : "none";
+    return absl::StrFormat(
+        "page pfn=%#x pa=%#x\n  flags=%#x(%s)\n  _refcount=%d _mapcount=%d page_type=%s%s\n"
+        "  mapping=%s index=%#x private=%#x\n",
+        pfn, pfn << 12, p->flags, flags, kernel::page_ref_count(p), atomic_read(&p->_mapcount), type,
+        kernel::is_zero_page(p) ? " (the zero page)" : "",
+        // Host addresses vary between runs; views must not, so say what mapping is.
+        p->mapping == nullptr ? "null" : kernel::PageAnon(p) ? "anon_vma|PAGE_MAPPING_ANON" : "address_space",
+        p->index, p->private_);
+  });
 }
 
 std::string ShowBuddy(Machine& m) {
-  Scope scope(m);
-  kernel::zone* z = kernel::kst().zone_normal;
-  std::string out = absl::StrFormat("Node 0, zone %8s", z != nullptr ? z->name : "Normal");
-  for (int o = 0; o < kernel::NR_PAGE_ORDERS; ++o) {
-    absl::StrAppendFormat(&out, " %6u", z != nullptr ? z->free_area[o].nr_free : 0);
-  }
-  return out + "\n";
+  return m.Inspect([&](const kernel::kernel_state& ks) -> std::string {
+    kernel::zone* z = ks.zone_normal;
+    std::string out = absl::StrFormat("Node 0, zone %8s", z != nullptr ? z->name : "Normal");
+    for (int o = 0; o < kernel::NR_PAGE_ORDERS; ++o) {
+      absl::StrAppendFormat(&out, " %6u", z != nullptr ? z->free_area[o].nr_free : 0);
+    }
+    return out + "\n";
+  });
 }
 
 std::string ShowVmstat(Machine& m) {
-  Scope scope(m);
-  std::string out;
-  for (int i = 0; i < kernel::NR_VM_STAT_ITEMS; ++i) {
-    absl::StrAppendFormat(&out, "%s %d\n", kernel::vm_stat_name(i), kernel::kst().vm_stat[i]);
-  }
-  return out;
+  return m.Inspect([&](const kernel::kernel_state& ks) -> std::string {
+    std::string out;
+    for (int i = 0; i < kernel::NR_VM_STAT_ITEMS; ++i) {
+      absl::StrAppendFormat(&out, "%s %d\n", kernel::vm_stat_name(i), ks.vm_stat[i]);
+    }
+    return out;
+  });
 }
 
 absl::StatusOr<std::string> PagetableDot(Machine& m, int pid) {
-  Scope scope(m);
-  absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
-  if (!mm.ok()) return mm.status();
-  std::string out = absl::StrFormat("digraph pagetable_pid%d {\n  rankdir=LR;\n  node [shape=record, fontname=monospace];\n", pid);
-  // Recursively emit one node per table, with one field per present entry.
-  std::vector<uint64_t> stack;
-  struct Walker {
-    Machine& m;
-    std::string& out;
-    void Table(uint64_t pa, int level) {
-      static constexpr const char* kName[] = {"?", "PT", "PD", "PDPT", "PML4"};
-      std::string fields;
-      std::vector<std::pair<unsigned, uint64_t>> children;
-      for (unsigned i = 0; i < 512; ++i) {
-        uint64_t e = ReadEntry(m, pa, i);
-        PagingEntry pe(e);
-        if (!pe.present()) continue;
-        absl::StrAppendFormat(&fields, "|<e%u> [%u] %#x %s", i, i, e & kernel::PTE_PFN_MASK,
-                              pe.writable() ? "RW" : "ro");
-        if (level > 1 && !((level == 2 || level == 3) && pe.ps())) children.push_back({i, e & kernel::PTE_PFN_MASK});
+  return m.Inspect([&](const kernel::kernel_state&) -> absl::StatusOr<std::string> {
+    absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
+    if (!mm.ok()) return mm.status();
+    std::string out = absl::StrFormat("digraph pagetable_pid%d {\n  rankdir=LR;\n  node [shape=record, fontname=monospace];\n", pid);
+    // Recursively emit one node per table, with one field per present entry.
+    std::vector<uint64_t> stack;
+    struct Walker {
+      Machine& m;
+      std::string& out;
+      void Table(uint64_t pa, int level) {
+        static constexpr const char* kName[] = {"?", "PT", "PD", "PDPT", "PML4"};
+        std::string fields;
+        std::vector<std::pair<unsigned, uint64_t>> children;
+        for (unsigned i = 0; i < 512; ++i) {
+          uint64_t e = ReadEntry(m, pa, i);
+          PagingEntry pe(e);
+          if (!pe.present()) continue;
+          absl::StrAppendFormat(&fields, "|<e%u> [%u] %#x %s", i, i, e & kernel::PTE_PFN_MASK,
+                                pe.writable() ? "RW" : "ro");
+          if (level > 1 && !((level == 2 || level == 3) && pe.ps())) children.push_back({i, e & kernel::PTE_PFN_MASK});
+        }
+        absl::StrAppendFormat(&out, "  t%x [label=\"%s @%#x%s\"];\n", pa, kName[level], pa, fields);
+        for (auto [i, child] : children) {
+          absl::StrAppendFormat(&out, "  t%x:e%u -> t%x;\n", pa, i, child);
+          Table(child, level - 1);
+        }
       }
-      absl::StrAppendFormat(&out, "  t%x [label=\"%s @%#x%s\"];\n", pa, kName[level], pa, fields);
-      for (auto [i, child] : children) {
-        absl::StrAppendFormat(&out, "  t%x:e%u -> t%x;\n", pa, i, child);
-        Table(child, level - 1);
-      }
-    }
-  } w{m, out};
-  w.Table(kernel::__pa((*mm)->pgd), 4);
-  return out + "}\n";
+    } w{m, out};
+    w.Table(kernel::__pa((*mm)->pgd), 4);
+    return out + "}\n";
+  });
 }
 
 }  // namespace sim

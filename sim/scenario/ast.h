@@ -25,6 +25,8 @@
 #include <variant>
 #include <vector>
 
+#include "hw/pattern.h"
+
 namespace sim::scenario {
 
 // Where a statement starts: file name as given to the parser, 1-based line,
@@ -78,15 +80,10 @@ struct CapSet {
   bool operator==(const CapSet&) const = default;
 };
 
-// The address pattern used by `fill ADDR LEN pattern` and `pattern(LEN)`, as the
-// scenario language defines it: the byte at virtual address a is
-//   ((a >> 12) * 131 + (a & 0xfff) * 7 + 0x21) mod 256.
-// Neighbouring bytes differ and every page of a region has its own sequence, so a byte
-// copied to the wrong offset, or a page mapped at the wrong place, shows up. The
-// differential suite's remote side uses the same formula (tests/difftest/case.h).
-constexpr uint8_t PatternByte(uint64_t addr) {
-  return static_cast<uint8_t>((addr >> 12) * 131 + (addr & 0xfff) * 7 + 0x21);
-}
+// The address pattern used by `fill ADDR LEN pattern` and `pattern(LEN)`: hw/pattern.h
+// defines it, ((a >> 12) * 131 + (a & 0xfff) * 7 + 0x21) mod 256 at virtual address a.
+// The differential suite's remote side uses the same one (tests/difftest/case.h).
+using ::hw::PatternByte;
 
 // DATA, one of three forms.
 // `"text"` or `hex:00ff3a`: literal bytes.

@@ -24,7 +24,12 @@ bool IsPunct(char c) {
   }
 }
 
+// One counter per thread: a plain increment on the hot path, no sharing.
+thread_local LexerWork work;
+
 }  // namespace
+
+LexerWork LexerWorkSoFar() { return work; }
 
 size_t Lexer::SkipSpace(size_t pos) const {
   while (pos < line_.size() && IsSpace(line_[pos])) ++pos;
@@ -40,6 +45,8 @@ Token Lexer::Lex(size_t pos, size_t* end) const {
     t.kind = TokenKind::kEnd;
     t.text = absl::string_view();
     *end = start;
+    ++work.tokens;
+    work.bytes += start - pos;
     return t;
   }
   const char c = line_[start];
@@ -72,6 +79,8 @@ Token Lexer::Lex(size_t pos, size_t* end) const {
   }
   t.text = line_.substr(start, i - start);
   *end = i;
+  ++work.tokens;
+  work.bytes += i - pos;
   return t;
 }
 
@@ -108,6 +117,8 @@ Token Lexer::NextRun(bool (*in_run)(char)) {
   t.text = line_.substr(start, i - start);
   t.col = static_cast<int>(start) + 1;
   t.space_before = start > pos_ || pos_ == 0;
+  ++work.tokens;
+  work.bytes += i - pos_;
   pos_ = i;
   prev_end_col_ = t.end_col();
   return t;

@@ -25,6 +25,7 @@
 #define MMSIM_SIM_SCENARIO_LEXER_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -86,6 +87,15 @@ class Lexer {
   Token peek_;
   size_t peek_end_ = 0;
 };
+
+// The work the lexers of the calling thread have done so far: tokens lexed (a peek that
+// is consumed later counts once) and bytes scanned, whitespace included. Tests bound the
+// parser's cost by these counts, relative to the input's size, instead of by the clock.
+struct LexerWork {
+  uint64_t tokens = 0;
+  uint64_t bytes = 0;
+};
+LexerWork LexerWorkSoFar();
 
 // How an error message names a token: `'rw+'`, `end of line`,
 // `string "abc"`, `unterminated string`, `invalid character '\x01'`.

@@ -127,5 +127,24 @@ TEST(Lexer, Describe) {
   EXPECT_EQ(QuoteForMessage("\\q"), "'\\q'");
 }
 
+// LexerWorkSoFar counts each token once (a peek then a consume is one lex) and the bytes
+// scanned, whitespace included.
+TEST(Lexer, WorkCountsTokensAndBytes) {
+  const LexerWork before = LexerWorkSoFar();
+  Lexer lex("ab  cd");
+  lex.Peek();
+  lex.Next();  // "ab": 2 bytes
+  lex.Next();  // "  cd": 4 bytes
+  lex.Next();  // end: 0 bytes
+  const LexerWork after = LexerWorkSoFar();
+  EXPECT_EQ(after.tokens - before.tokens, 3u);
+  EXPECT_EQ(after.bytes - before.bytes, 6u);
+  Lexer words("rw- x");
+  words.NextNonSpace();  // "rw-": 3 bytes, one token
+  const LexerWork last = LexerWorkSoFar();
+  EXPECT_EQ(last.tokens - after.tokens, 1u);
+  EXPECT_EQ(last.bytes - after.bytes, 3u);
+}
+
 }  // namespace
 }  // namespace sim::scenario

@@ -1,5 +1,5 @@
 // Runs the fuzzer entry point (built with gcc, no libFuzzer) over the seed
-// corpus sim/scenario/corpus/*.mms, and requires every corpus file to parse,
+// corpus tests/scenarios/*.mms, and requires every corpus file to parse,
 // so the corpus stays a set of valid scenarios.
 #include <cstdint>
 #include <cstdlib>
@@ -11,6 +11,7 @@
 
 #include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
+#include "sim/fuzz_replay.h"
 #include "sim/scenario/parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
@@ -18,36 +19,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 namespace sim::scenario {
 namespace {
 
-std::filesystem::path CorpusDir() {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  std::filesystem::path base = srcdir != nullptr ? srcdir : ".";
-  return base / (workspace != nullptr ? workspace : "mmsim") / "sim/scenario/corpus";
-}
+using fuzz_replay::CorpusFiles;
+using fuzz_replay::RunfilesDir;
 
-std::vector<std::filesystem::path> CorpusFiles() {
-  std::vector<std::filesystem::path> files;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(CorpusDir(), ec)) {
-    if (e.path().extension() == ".mms") files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
-std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string ReadFile(const std::filesystem::path& p) { return fuzz_replay::ReadAll(p); }
 
 int RunOne(absl::string_view text) {
   return LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(text.data()), text.size());
 }
 
 TEST(ScenarioParserFuzzer, CorpusHasTenScenarios) {
-  EXPECT_GE(CorpusFiles().size(), 10u) << "corpus dir: " << CorpusDir();
+  EXPECT_GE(CorpusFiles().size(), 10u) << "corpus dir: " << RunfilesDir("tests/scenarios");
 }
 
 TEST(ScenarioParserFuzzer, EveryCorpusFileParsesAndSurvivesTheFuzzerChecks) {
@@ -58,6 +40,17 @@ TEST(ScenarioParserFuzzer, EveryCorpusFileParsesAndSurvivesTheFuzzerChecks) {
     const absl::StatusOr<Scenario> s = ParseScenario(text, path.filename().string());
     EXPECT_TRUE(s.ok()) << s.status();
     EXPECT_EQ(RunOne(text), 0);
+  }
+}
+
+// Every input a fuzzer ever crashed on (tests/fuzz/regressions) goes through this fuzzer's
+// checks too.
+TEST(ScenarioParserFuzzer, ReplaysEveryRegressionInput) {
+  const auto files = fuzz_replay::RegressionFiles();
+  ASSERT_GE(files.size(), 1u);
+  for (const auto& path : files) {
+    SCOPED_TRACE(path.string());
+    EXPECT_EQ(RunOne(fuzz_replay::ReadAll(path)), 0);
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "hw/pattern.h"
 
 namespace difftest {
 
@@ -20,7 +21,7 @@ const char* SideName(Side side) { return side == Side::kLocal ? "local" : "remot
 uint8_t PatternByte(Side side, uint64_t addr) {
   const uint64_t page = addr >> 12;
   const uint64_t off = addr & 0xfff;
-  if (side == Side::kRemote) return static_cast<uint8_t>(page * 131 + off * 7 + 0x21);
+  if (side == Side::kRemote) return hw::PatternByte(addr);
   return static_cast<uint8_t>(page * 37 + off * 11 + 0x5b);
 }
 

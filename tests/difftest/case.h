@@ -20,9 +20,11 @@
 // page of each window is never part of a region, so every byte stream that
 // starts inside a window runs into a hole before it can leave the window.
 //
-// The byte patterns (the single place they are defined):
+// The byte patterns:
 //   remote side, at virtual address a:  ((a>>12)*131 + (a&0xfff)*7  + 0x21) mod 256
+//                                       (hw::PatternByte, hw/pattern.h)
 //   local side,  at virtual address a:  ((a>>12)*37  + (a&0xfff)*11 + 0x5b) mod 256
+//                                       (defined here only: case.cc)
 // Both change from page to page and from byte to byte, and they differ from
 // each other, so a byte copied to the wrong place, or from the wrong side,
 // shows. Limitation: within one page each pattern repeats every 256 bytes, so

@@ -1,9 +1,9 @@
 // tests/difftest/differential_test.cc: the simulator against the host kernel, seed by seed.
 //
-// For each seed in [DIFFTEST_FIRST_SEED, DIFFTEST_FIRST_SEED + DIFFTEST_CASES) (defaults 0
-// and 2000; pass them with --test_env=NAME=VALUE), GenerateCase(seed) runs on the host
-// kernel (HostBackend: two real processes and the real syscall) and on a fresh simulated
-// machine (SimBackend). The test fails when
+// For each seed of the range seeds.h reads from the environment (DIFFTEST_FIRST_SEED,
+// DIFFTEST_CASES, DIFFTEST_CHUNK; pass them with --test_env=NAME=VALUE), GenerateCase(seed)
+// runs on the host kernel (HostBackend: two real processes and the real syscall) and on a
+// fresh simulated machine (SimBackend). The test fails when
 //  * the Outcomes differ (return value, errno, or any byte of either side), or
 //  * the simulator's machine checks (debug_vm, pin balance) found a problem after the call.
 // On a failure the case is shrunk (compare.h Shrink) with "still fails" meaning the same
@@ -11,12 +11,7 @@
 // and as mmsim scenario text, ready to paste into a test.
 // Where the host forbids process_vm_readv (seccomp, no ptrace rights) every case is
 // SKIPPED with the host backend's reason.
-#include <algorithm>
-#include <cerrno>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <limits>
 #include <optional>
 #include <string>
 
@@ -28,33 +23,15 @@
 #include "tests/difftest/compare.h"
 #include "tests/difftest/generator.h"
 #include "tests/difftest/host_backend.h"
+#include "tests/difftest/seeds.h"
 #include "tests/difftest/sim_backend.h"
 
 namespace difftest {
 namespace {
 
-constexpr uint64_t kDefaultDifferentialCases = 2000;
 // Predicate evaluations the shrinker may spend on one diverging case (each one runs the
 // case on the host and on a fresh machine).
 constexpr int kShrinkBudget = 800;
-
-uint64_t EnvU64(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return fallback;
-  errno = 0;
-  char* end = nullptr;
-  const unsigned long long x = std::strtoull(v, &end, 0);
-  if (errno != 0 || *end != '\0') {
-    std::fprintf(stderr, "differential_test: ignoring %s=%s (not a number)\n", name, v);
-    return fallback;
-  }
-  return x;
-}
-uint64_t FirstSeed() { return EnvU64("DIFFTEST_FIRST_SEED", 0); }
-int NumCases() {
-  return static_cast<int>(std::min<uint64_t>(EnvU64("DIFFTEST_CASES", kDefaultDifferentialCases),
-                                             std::numeric_limits<int32_t>::max()));
-}
 
 // One host backend per test process: its availability probe runs once.
 HostBackend& Host() {
@@ -78,22 +55,17 @@ std::optional<std::string> Compare(const Case& c, const Outcome& want, SimBacken
   return what;
 }
 
-class Differential : public testing::TestWithParam<int> {};
-
-TEST_P(Differential, SimMatchesHost) {
-  const absl::Status avail = Host().Availability();
-  if (absl::IsUnavailable(avail)) GTEST_SKIP() << "host backend unavailable: " << avail;
-  ASSERT_TRUE(avail.ok()) << avail;
-  const uint64_t seed = FirstSeed() + static_cast<uint64_t>(GetParam());
+// One seed: nullopt when the simulator agrees with the host, else the failure message
+// (with the shrunk case). A host backend error is a failure too.
+std::optional<std::string> CheckSeed(uint64_t seed) {
   const Case c = GenerateCase(seed);
   const absl::StatusOr<Outcome> want = Host().Run(c);
-  ASSERT_TRUE(want.ok()) << "seed " << seed << ": host backend: " << want.status() << "\n"
-                         << DescribeCase(c);
-  RecordProperty("host_ret", static_cast<int64_t>(want->ret));
-  RecordProperty("host_errno", want->err);
+  if (!want.ok()) {
+    return absl::StrCat("host backend: ", want.status().ToString(), "\n", DescribeCase(c));
+  }
   SimBackend sim;
   const std::optional<std::string> first = Compare(c, *want, sim);
-  if (!first.has_value()) return;
+  if (!first.has_value()) return std::nullopt;
 
   // Shrink while the same kind of failure persists (a diff stays a diff, a violation a
   // violation, a backend error an error).
@@ -116,30 +88,30 @@ TEST_P(Differential, SimMatchesHost) {
   };
   const Case small = Shrink(c, still_fails, kShrinkBudget);
   const absl::StatusOr<Outcome> want_small = Host().Run(small);
-  ASSERT_TRUE(want_small.ok()) << want_small.status();
+  if (!want_small.ok()) return absl::StrCat("host backend: ", want_small.status().ToString());
   const std::optional<std::string> last = Compare(small, *want_small, sim);
-  ADD_FAILURE() << "seed " << seed << ": the simulator diverges from the host kernel.\n"
-                << "Original case: " << *first << "Shrunk case: "
-                << last.value_or("(no longer fails)\n") << DescribeCase(small, *want_small);
+  return absl::StrCat("the simulator diverges from the host kernel.\nOriginal case: ", *first,
+                      "Shrunk case: ", last.value_or("(no longer fails)\n"),
+                      DescribeCase(small, *want_small));
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, Differential, testing::Range(0, NumCases()));
+class Differential : public testing::TestWithParam<int> {};
 
-// Prints the seed range and the host backend's availability once per test process.
-class Banner : public testing::Environment {
- public:
-  void SetUp() override {
-    const uint64_t first = FirstSeed();
-    std::printf("differential_test: seeds [%llu, %llu) (DIFFTEST_FIRST_SEED, DIFFTEST_CASES)\n",
-                static_cast<unsigned long long>(first),
-                static_cast<unsigned long long>(first + NumCases()));
-    const absl::Status s = Host().Availability();
-    std::printf("differential_test: host backend: %s\n",
-                s.ok() ? "available" : s.ToString().c_str());
-    std::fflush(stdout);
+// Test number i runs the seeds SeedsOfTest(i) (one seed unless DIFFTEST_CHUNK is set).
+TEST_P(Differential, SimMatchesHost) {
+  const absl::Status avail = Host().Availability();
+  if (absl::IsUnavailable(avail)) GTEST_SKIP() << "host backend unavailable: " << avail;
+  ASSERT_TRUE(avail.ok()) << avail;
+  const SeedRange range = SeedsOfTest(GetParam());
+  for (uint64_t seed = range.begin; seed < range.end; ++seed) {
+    if (std::optional<std::string> f = CheckSeed(seed)) {
+      ADD_FAILURE() << "seed " << seed << ": " << *f;
+      return;  // one shrunk failure per test is enough to read
+    }
   }
-};
-testing::Environment* const kBanner = testing::AddGlobalTestEnvironment(new Banner);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, Differential, testing::Range(0, NumTests()));
 
 }  // namespace
 }  // namespace difftest

@@ -12,16 +12,10 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "sim/scenario/errno_names.h"
 #include "tests/difftest/case.h"
 
 namespace difftest {
-
-uint64_t Rng::Next() {
-  uint64_t z = (state_ += 0x9e3779b97f4a7c15);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
-  return z ^ (z >> 31);
-}
 
 uint64_t Rng::Below(uint64_t n) {
   return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >> 64);
@@ -484,19 +478,9 @@ Case GenerateCase(uint64_t seed) {
 // DescribeCase
 
 std::string ErrnoName(int err) {
-  switch (err) {
-    case 0: return "0";
-    case EFAULT: return "EFAULT";
-    case EINVAL: return "EINVAL";
-    case EPERM: return "EPERM";
-    case ESRCH: return "ESRCH";
-    case ENOMEM: return "ENOMEM";
-    case ENOSYS: return "ENOSYS";
-    case EINTR: return "EINTR";
-    case EACCES: return "EACCES";
-    case EEXIST: return "EEXIST";
-    default: return absl::StrFormat("%d", err);
-  }
+  if (err == 0) return "0";
+  const char* name = sim::scenario::ErrnoName(err);
+  return name != nullptr ? name : absl::StrFormat("%d", err);
 }
 
 namespace {

@@ -39,16 +39,17 @@
 #include <cstdint>
 #include <string>
 
+#include "hw/splitmix64.h"
 #include "tests/difftest/case.h"
 
 namespace difftest {
 
-// splitmix64 (Steele, Lea, Flood 2014): 64-bit state, full period, good
-// enough for test generation, and fully specified here.
+// Draws on hw::SplitMix64 (the project's one seeded generator): deterministic on
+// every host, and fully specified in hw/splitmix64.h.
 class Rng {
  public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next();
+  explicit Rng(uint64_t seed) : gen_(seed) {}
+  uint64_t Next() { return gen_.Next(); }
   // Uniform in [0, n); n > 0. (Multiply-shift, slightly biased; deterministic.)
   uint64_t Below(uint64_t n);
   // Uniform in [lo, hi]; lo <= hi.
@@ -57,7 +58,7 @@ class Rng {
   bool OneIn(uint64_t n) { return Below(n) == 0; }
 
  private:
-  uint64_t state_;
+  hw::SplitMix64 gen_;
 };
 
 Case GenerateCase(uint64_t seed);
@@ -84,7 +85,8 @@ std::string DescribeCase(const Case& c, const Outcome& expected);
 std::string CaseToCpp(const Case& c);
 std::string CaseToScenario(const Case& c, const Outcome* expected);
 
-// "EFAULT", "EINVAL", ... or the number.
+// "EFAULT", "EINVAL", ... (the scenario language's table, sim/scenario/errno_names.h),
+// "0" for 0, or the number.
 std::string ErrnoName(int err);
 
 }  // namespace difftest

@@ -1,7 +1,7 @@
 // tests/difftest/seeds.h: which seeds the seeded suites run.
 //
 // From the environment (pass with --test_env=NAME=VALUE):
-//   DIFFTEST_CASES       how many seeds (default 200)
+//   DIFFTEST_CASES       how many seeds (default kDefaultCases below)
 //   DIFFTEST_FIRST_SEED  the first seed (default 0)
 //   DIFFTEST_CHUNK       seeds per gtest test (default 1)
 // The seeds are [first, first + cases). A seeded suite is instantiated with
@@ -17,7 +17,10 @@
 
 namespace difftest {
 
-inline constexpr uint64_t kDefaultCases = 200;
+// The one default case count of every seeded difftest suite (seeded_test,
+// differential_test): enough seeds to reach every branch of the generator many times over
+// while a default `bazel test` stays within the tests' timeouts.
+inline constexpr uint64_t kDefaultCases = 2000;
 
 // DIFFTEST_FIRST_SEED, or 0.
 uint64_t FirstSeed();

@@ -49,6 +49,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
+#include "hw/splitmix64.h"
 #include "mm/kernel.h"
 #include "mm/mm.h"
 #include "sim/machine.h"
@@ -141,21 +142,16 @@ bool PageBelowEof(const ShareCase& c, uint64_t page) {
   return c.kind != ShareCase::Kind::kFile || page * kPageSize < c.file_size;
 }
 
-// ---- the generator (splitmix64) ----
+// ---- the generator (hw::SplitMix64) ----
 class Rng {
  public:
   explicit Rng(uint64_t seed) : s_(seed * 0x9e3779b97f4a7c15ull + 0x5eed) {}
-  uint64_t Next() {
-    uint64_t z = (s_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
+  uint64_t Next() { return s_.Next(); }
   uint64_t Below(uint64_t n) { return Next() % n; }
   bool Chance(int percent) { return Below(100) < static_cast<uint64_t>(percent); }
 
  private:
-  uint64_t s_;
+  hw::SplitMix64 s_;
 };
 
 ShareCase Generate(uint64_t seed) {
@@ -459,7 +455,7 @@ absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations)
   for (const Iov& v : c.remote) remote.push_back({v.base, v.len});
   const int target = c.target_child ? child : *p;
   const std::vector<sim::Machine::Iovec> liov = {{kLocal, c.local_len}};
-  const long pins_before = m.kernel()->vm_stat[kernel::NR_FOLL_PIN_ACQUIRED];
+  const long pins_before = m.vmstat(kernel::NR_FOLL_PIN_ACQUIRED);
   const sim::SysResult r = c.write ? m.ProcessVmWritev(*caller, target, liov, remote)
                                    : m.ProcessVmReadv(*caller, target, liov, remote);
   ShareOutcome o;
@@ -467,10 +463,10 @@ absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations)
   o.err = r.ret < 0 ? r.err : 0;
   std::string report;
   if (m.DebugVmCheck(&report) != 0) *violations += report;
-  if (m.kernel()->vm_stat[kernel::NR_FOLL_PIN_ACQUIRED] !=
-      m.kernel()->vm_stat[kernel::NR_FOLL_PIN_RELEASED])
+  if (m.vmstat(kernel::NR_FOLL_PIN_ACQUIRED) !=
+      m.vmstat(kernel::NR_FOLL_PIN_RELEASED))
     *violations += absl::StrFormat("pins unbalanced (%d acquired during the call)\n",
-                                   m.kernel()->vm_stat[kernel::NR_FOLL_PIN_ACQUIRED] - pins_before);
+                                   m.vmstat(kernel::NR_FOLL_PIN_ACQUIRED) - pins_before);
   auto peek_local = [&](uint64_t addr, uint64_t n) -> absl::StatusOr<std::vector<uint8_t>> {
     if (n == 0) return std::vector<uint8_t>();
     return m.PeekUser(*caller, addr, n);
@@ -530,7 +526,7 @@ TEST(SharingDiff, GeneratorCoversTheKinds) {
   EXPECT_GT(pre, 0);
 }
 
-// Hand-made cases with the answer KERNEL.md gives, on the simulator alone (they hold even
+// Hand-made cases with the answer docs/semantics.md gives, on the simulator alone (they hold even
 // where the host cannot run).
 TEST(SharingDiff, KnownAnswersOnTheSimulator) {
   // A writev into the child's COW-shared page changes only the child.

@@ -77,10 +77,11 @@ absl::Status SetUpRegion(sim::Machine& m, int pid, Side side, const Region& r) {
 std::optional<kernel::pte_t> LookupPte(sim::Machine& m, int pid, uint64_t addr) {
   kernel::task_struct* t = m.FindTask(pid);
   if (t == nullptr || t->mm == nullptr) return std::nullopt;
-  kernel::kernel_state_scope scope(m.kernel());
-  kernel::pte_t* pte = kernel::mm_find_pte(t->mm, addr);
-  if (pte == nullptr) return std::nullopt;
-  return kernel::ptep_get(pte);
+  return m.Inspect([&](const kernel::kernel_state&) -> std::optional<kernel::pte_t> {
+    kernel::pte_t* pte = kernel::mm_find_pte(t->mm, addr);
+    if (pte == nullptr) return std::nullopt;
+    return kernel::ptep_get(pte);
+  });
 }
 
 // Appends the bytes of every region of `layout` in pid to `out`: Machine::PeekUser where
@@ -153,7 +154,7 @@ absl::StatusOr<Outcome> SimBackend::Run(const Case& c) {
 
   const std::vector<sim::Machine::Iovec> local = ToIovecs(c.call.local);
   const std::vector<sim::Machine::Iovec> remote = ToIovecs(c.call.remote);
-  const long acquired_before = m.kernel()->vm_stat[kernel::NR_FOLL_PIN_ACQUIRED];
+  const long acquired_before = m.vmstat(kernel::NR_FOLL_PIN_ACQUIRED);
   const sim::SysResult r =
       c.call.write ? m.ProcessVmWritev(*caller, *target, local, remote, c.call.flags)
                    : m.ProcessVmReadv(*caller, *target, local, remote, c.call.flags);
@@ -162,8 +163,8 @@ absl::StatusOr<Outcome> SimBackend::Run(const Case& c) {
   std::string report;
   const int bad = m.DebugVmCheck(&report);
   if (bad != 0) absl::StrAppend(&violations_, "debug_vm: ", bad, " violation(s):\n", report, "\n");
-  const long acquired = m.kernel()->vm_stat[kernel::NR_FOLL_PIN_ACQUIRED];
-  const long released = m.kernel()->vm_stat[kernel::NR_FOLL_PIN_RELEASED];
+  const long acquired = m.vmstat(kernel::NR_FOLL_PIN_ACQUIRED);
+  const long released = m.vmstat(kernel::NR_FOLL_PIN_RELEASED);
   if (acquired != released) {
     absl::StrAppend(&violations_, "pins out of balance after the call: NR_FOLL_PIN_ACQUIRED ",
                     acquired, " (", acquired - acquired_before, " by the call), RELEASED ",

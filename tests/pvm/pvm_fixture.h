@@ -1,6 +1,6 @@
 // tests/pvm/pvm_fixture.h: the fixture of the process_vm_readv/process_vm_writev suites.
 //
-// Every suite in tests/pvm checks the simulator against /work/shared/KERNEL.md case for case:
+// Every suite in tests/pvm checks the simulator against docs/semantics.md case for case:
 // the return value, errno and the bytes on both sides. PvmTest boots one sim::Machine per
 // test with two root processes, `caller` (makes the calls) and `target` (is read/written),
 // and offers step helpers (map, fill, protect, call) that each end with a whole-machine
@@ -12,7 +12,7 @@
 //
 // Addresses. The target's memory is mapped at kRemote.., the caller's at kLocal..; both
 // are far from the [stack] VMA. "Pattern" memory holds, at virtual address a,
-//   Pat(a) = ((a >> 12) * 131 + (a & 0xfff) * 7 + 0x21) mod 256,
+//   Pat(a) = hw::PatternByte(a) = ((a >> 12) * 131 + (a & 0xfff) * 7 + 0x21) mod 256,
 // which changes from byte to byte and from page to page, so a byte copied to or from the
 // wrong place shows. Local buffers are usually filled with one constant (kLocalFill) so that
 // "untouched" is easy to see.
@@ -39,11 +39,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/types/span.h"
 #include "gtest/gtest.h"
+#include "hw/pattern.h"
 #include "mm/fault_inject.h"
 #include "mm/kernel.h"
 #include "mm/mm.h"
 #include "mm/pagewalk.h"
 #include "sim/machine.h"
+#include "sim/scenario/errno_names.h"
 
 namespace pvmtest {
 
@@ -69,7 +71,7 @@ static_assert(kMapShared == MAP_SHARED && kMapPrivate == MAP_PRIVATE && kMapFixe
 inline constexpr uint64_t kRemote = 0x200000000000;
 inline constexpr uint64_t kLocal = 0x300000000000;
 
-// Limits from KERNEL.md (constants table).
+// Limits from docs/semantics.md §5.1 (constants).
 inline constexpr uint64_t kUioMaxIov = 1024;
 inline constexpr uint64_t kSsizeMax = 0x7fffffffffffffff;
 inline constexpr uint64_t kMaxRwCount = 0x7ffff000;
@@ -89,29 +91,18 @@ using Iov = sim::Machine::Iovec;
 using IovList = std::vector<Iov>;
 
 // The pattern byte at virtual address a (see the file comment).
-inline uint8_t Pat(uint64_t a) {
-  return static_cast<uint8_t>(((a >> 12) * 131 + (a & 0xfff) * 7 + 0x21) & 0xff);
-}
+inline uint8_t Pat(uint64_t a) { return hw::PatternByte(a); }
 inline std::vector<uint8_t> PatBytes(uint64_t addr, uint64_t len) {
   std::vector<uint8_t> v(len);
-  for (uint64_t i = 0; i < len; ++i) v[i] = Pat(addr + i);
+  hw::FillPattern(addr, v.data(), v.size());
   return v;
 }
 
 // "EFAULT", "EINVAL", ... for messages.
 inline std::string ErrName(int err) {
-  switch (err) {
-    case 0: return "0";
-    case EPERM: return "EPERM";
-    case ESRCH: return "ESRCH";
-    case EINTR: return "EINTR";
-    case ENOMEM: return "ENOMEM";
-    case EACCES: return "EACCES";
-    case EFAULT: return "EFAULT";
-    case EINVAL: return "EINVAL";
-    case ENOSYS: return "ENOSYS";
-    default: return absl::StrCat("errno ", err);
-  }
+  if (err == 0) return "0";
+  const char* name = sim::scenario::ErrnoName(err);
+  return name != nullptr ? std::string(name) : absl::StrCat("errno ", err);
 }
 inline std::string Show(const sim::SysResult& r) {
   return r.ret >= 0 && r.err == 0 ? absl::StrCat(r.ret)
@@ -155,7 +146,7 @@ inline ::testing::AssertionResult SameBytes(const std::vector<uint8_t>& got,
 // Stream helpers for the expectations of the partial-transfer rule.
 //
 // The addresses of the first `limit` bytes named by an iovec list, joined in order
-// (KERNEL.md section 0: the "stream").
+// (docs/semantics.md §1.1: the "stream").
 inline std::vector<uint64_t> StreamAddrs(absl::Span<const Iov> iovs, uint64_t limit) {
   std::vector<uint64_t> out;
   for (const Iov& v : iovs) {
@@ -230,8 +221,7 @@ class PvmFixture {
   }
 
   sim::Machine& m() { return *machine_; }
-  kernel::kernel_state& ks() { return *machine_->kernel(); }
-  long vmstat(kernel::vm_stat_item item) { return machine_->kernel()->vm_stat[item]; }
+  long vmstat(kernel::vm_stat_item item) { return machine_->vmstat(item); }
 
   // ---- the whole-machine checks ----
 
@@ -365,17 +355,18 @@ class PvmFixture {
   std::optional<kernel::pte_t> LookupPte(int pid, uint64_t addr) {
     kernel::task_struct* t = m().FindTask(pid);
     if (t == nullptr || t->mm == nullptr) return std::nullopt;
-    kernel::kernel_state_scope scope(m().kernel());
-    kernel::pte_t* pte = kernel::mm_find_pte(t->mm, addr);
-    if (pte == nullptr) return std::nullopt;
-    return kernel::ptep_get(pte);
+    return m().Inspect([&](const kernel::kernel_state&) -> std::optional<kernel::pte_t> {
+      kernel::pte_t* pte = kernel::mm_find_pte(t->mm, addr);
+      if (pte == nullptr) return std::nullopt;
+      return kernel::ptep_get(pte);
+    });
   }
   // 0: no VMA of pid contains addr; 1: an anonymous VMA does; 2: a file-backed one.
   int VmaKind(int pid, uint64_t addr) {
     kernel::task_struct* t = m().FindTask(pid);
     if (t == nullptr || t->mm == nullptr) return 0;
-    kernel::kernel_state_scope scope(m().kernel());
-    const kernel::vm_area_struct* vma = kernel::vma_lookup(t->mm, addr);
+    const kernel::vm_area_struct* vma =
+        m().Inspect([&](const kernel::kernel_state&) { return kernel::vma_lookup(t->mm, addr); });
     if (vma == nullptr) return 0;
     return vma->vm_file == nullptr ? 1 : 2;
   }
@@ -383,14 +374,13 @@ class PvmFixture {
   kernel::page* MappedPage(int pid, uint64_t addr) {
     const std::optional<kernel::pte_t> pte = LookupPte(pid, addr);
     if (!pte || !kernel::pte_present(*pte)) return nullptr;
-    kernel::kernel_state_scope scope(m().kernel());
-    return kernel::pte_page(*pte);
+    return m().Inspect([&](const kernel::kernel_state&) { return kernel::pte_page(*pte); });
   }
   bool MapsZeroPage(int pid, uint64_t addr) {
     const std::optional<kernel::pte_t> pte = LookupPte(pid, addr);
     if (!pte || !kernel::pte_present(*pte)) return false;
-    kernel::kernel_state_scope scope(m().kernel());
-    return kernel::is_zero_pfn(kernel::pte_pfn(*pte));
+    return m().Inspect(
+        [&](const kernel::kernel_state&) { return kernel::is_zero_pfn(kernel::pte_pfn(*pte)); });
   }
   // Resident anonymous pages of pid (RSS "anon", MM_ANONPAGES).
   long AnonRss(int pid) {
@@ -509,7 +499,7 @@ class PvmFixture {
   }
   // The memory after a call that moved nothing: every tracked byte as in `before`.
   void ExpectUntouched(const Snapshot& before) { ExpectMemory(before, "nothing may move"); }
-  // The memory after a call that returned `n` (> 0): KERNEL.md's partial-transfer rule.
+  // The memory after a call that returned `n` (> 0): the partial-transfer rule of docs/semantics.md §4.
   // Destination stream positions [0, n) hold the source stream's bytes from `before`; every
   // other tracked byte (the rest of the destination, and the whole source) is unchanged.
   // local_pid's stream is `local`, remote_pid's is `remote`.

@@ -1,5 +1,5 @@
 // tests/pvm/side_effects_test.cc: what process_vm_readv/writev do to the target besides
-// moving bytes (KERNEL.md (d), "Side effects before the copy", "Dirtying", "Put/unpin").
+// moving bytes (docs/semantics.md §7.1 side effects before the copy, §7.5 dirtying, §7.6 unpin).
 //
 //  * Remote pages are pinned a batch (up to 1024 pages) at a time, before the copy and
 //    regardless of how much local space remains: a 1-byte writev against 1000 never-touched
@@ -26,7 +26,7 @@ constexpr uint64_t R = kRemote;
 
 class SideEffects : public PvmTest {};
 
-// KERNEL.md (d): "process_vm_writev of 1 local byte against a 1000-page never-touched remote
+// docs/semantics.md §7.1: "process_vm_writev of 1 local byte against a 1000-page never-touched remote
 // element allocates all 1000 target pages (RSS 0 -> 4000 kB, measured)".
 TEST_F(SideEffects, OneByteWritevAllocatesTheWholeRemoteBatch) {
   constexpr uint64_t n = 1000;
@@ -59,7 +59,7 @@ TEST_F(SideEffects, OneByteWritevAllocatesTheWholeRemoteBatch) {
 
 // With more than 1024 pages only the first batch is pinned before the local stream runs out.
 TEST_F(SideEffects, OneByteWritevAllocatesOnlyTheFirstBatch) {
-  ASSERT_EQ(ks().sysctl_pvm_max_batch_pages, 1024);
+  ASSERT_EQ(*m().Sysctl("mmsim.pvm_max_batch_pages"), 1024);
   constexpr uint64_t n = 1100;
   MapPattern(caller_, L, kPage);
   Map(target_, R, n * kPage, kRW);
@@ -70,7 +70,7 @@ TEST_F(SideEffects, OneByteWritevAllocatesOnlyTheFirstBatch) {
       << "page 1024 belongs to the second batch, which is never pinned";
 }
 
-// KERNEL.md (d): "readv of the same maps 1000 zero-page PTEs (RSS unchanged)". Nothing but
+// docs/semantics.md §7.1-§7.2: "readv of the same maps 1000 zero-page PTEs (RSS unchanged)". Nothing but
 // page-table pages is allocated.
 TEST_F(SideEffects, ReadvOfUntouchedMemoryMapsTheZeroPage) {
   constexpr uint64_t n = 1000;
@@ -151,15 +151,15 @@ TEST_F(SideEffects, ReadvOfPresentMemoryAllocatesNothing) {
   const uint64_t lvec = PlaceIovecs(IovList{{L, 64 * kPage}});
   const uint64_t rvec = PlaceIovecs(remote);
   const long free_before = vmstat(kernel::NR_FREE_PAGES);
-  const long slab_before = ks().slab_allocations;
+  const long slab_before = m().slab_allocations();
   EXPECT_TRUE(Returns(CallRaw(Dir::kRead, caller_, target_, lvec, 1, rvec, remote.size()),
                       60 * kPage));
   EXPECT_EQ(vmstat(kernel::NR_FREE_PAGES), free_before);
-  EXPECT_EQ(ks().slab_allocations, slab_before) << "kernel objects leaked by the call";
+  EXPECT_EQ(m().slab_allocations(), slab_before) << "kernel objects leaked by the call";
   EXPECT_EQ(AnonRss(target_), 64);
 }
 
-// KERNEL.md (d): "with a local-source fault, the remote batch has already been write-faulted
+// docs/semantics.md §7.1 and §4.4: "with a local-source fault, the remote batch has already been write-faulted
 // and dirtied". The local source has one readable page, then PROT_NONE; the remote element is
 // 8 never-touched pages: all 8 are allocated, mapped writable and dirty, and their folios
 // are dirty; only the first page's bytes changed.
@@ -203,7 +203,7 @@ TEST_F(SideEffects, WritevPartialLeavesLaterRemoteBytesAlone) {
 }
 
 
-// KERNEL.md (b) 3 and (d), >= 5.19: a read pin of a COW-shared anon page first "unshares"
+// docs/semantics.md §7.4, >= 5.19: a read pin of a COW-shared anon page first "unshares"
 // it: the target gets a private copy mapped read-only and clean (smaps: Shared_Dirty ->
 // Private_Clean); the process it shares with keeps the original frame; no byte changes.
 TEST_F(SideEffects, ReadvOfCowSharedPageUnsharesItInTheTarget) {
@@ -269,7 +269,7 @@ TEST_F(SideEffects, WritevOfCowSharedPageCopiesItInTheTarget) {
   EXPECT_TRUE(SameBytes(Peek(child, R, 2 * kPage), std::vector<uint8_t>(2 * kPage, 0x77), R));
 }
 
-// KERNEL.md (d), concurrent munmap: the target unmaps the range after a batch was pinned
+// docs/semantics.md §6.4, concurrent munmap: the target unmaps the range after a batch was pinned
 // (the mmap_lock is not held during the copy). The pins keep the frames alive: the copy
 // still reads the old contents (readv) or lands in the no longer mapped pages (writev, the
 // write is lost), those bytes count in the return value, the next batch re-resolves the
@@ -306,9 +306,9 @@ TEST_P(ConcurrentMunmap, PinsKeepUnmappedPagesAliveUntilUnpin) {
       }
     }
   };
-  ks().pvm_hooks = &hooks;
+  m().SetPvmHooks(&hooks);
   const sim::SysResult r = Call(dir(), IovList{{L, n * kPage}}, IovList{{R, n * kPage}});
-  ks().pvm_hooks = nullptr;
+  m().SetPvmHooks(nullptr);
   ForgetPid(target_);  // R is gone
   EXPECT_TRUE(Returns(r, kPinBatchPages * kPage)) << "the first batch counts, the second fails";
   EXPECT_EQ(batches, 1);

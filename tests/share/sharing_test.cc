@@ -6,7 +6,7 @@
 // mapcounts, RSS counters, AnonExclusive) and ends every step with the whole-machine
 // debug_vm check (TLBs included), as the real kernel's invariants demand.
 //
-// Expected behaviour is Linux 6.x's (see /work/shared/KERNEL.md, rows on COW, MAP_SHARED,
+// Expected behaviour is Linux 6.x's (see docs/semantics.md §3.3, rows on COW, MAP_SHARED,
 // files, EOF SIGBUS, [vvar], GROWSDOWN, and section (d) on COW safety).
 #include <cerrno>
 #include <csignal>
@@ -75,9 +75,14 @@ class SharingTest : public ::testing::Test {
   }
 
   Machine& m() { return *m_; }
-  kernel::kernel_state* ks() { return m_->kernel(); }
-  long FreePages() { return ks()->vm_stat[kernel::NR_FREE_PAGES]; }
-  long Stat(kernel::vm_stat_item i) { return ks()->vm_stat[i]; }
+  long FreePages() { return m_->vmstat(kernel::NR_FREE_PAGES); }
+  long Stat(kernel::vm_stat_item i) { return m_->vmstat(i); }
+  size_t Inodes() {
+    return m_->Inspect([](const kernel::kernel_state& ks) { return ks.inodes.size(); });
+  }
+  bool IsZeroPfn(unsigned long pfn) {
+    return m_->Inspect([&](const kernel::kernel_state&) { return kernel::is_zero_pfn(pfn); });
+  }
 
   // The whole-machine check; `pins` maps pfn -> pins expected on it.
   void Check(const std::string& step, const std::map<unsigned long, int>* pins = nullptr) {
@@ -85,7 +90,7 @@ class SharingTest : public ::testing::Test {
     kernel::debug_vm_options opts;
     opts.expected_pins = pins;
     opts.expect_no_pins = pins == nullptr;
-    const int n = kernel::debug_vm_check(ks(), &report, opts);
+    const int n = m_->DebugVmCheck(&report, opts);
     EXPECT_EQ(n, 0) << "debug_vm after " << step << ":\n" << report;
   }
 
@@ -133,16 +138,16 @@ class SharingTest : public ::testing::Test {
   std::optional<kernel::pte_t> Pte(int pid, uint64_t addr) {
     kernel::task_struct* t = m().FindTask(pid);
     if (t == nullptr || t->mm == nullptr) return std::nullopt;
-    kernel::kernel_state_scope scope(ks());
-    kernel::pte_t* pte = kernel::mm_find_pte(t->mm, addr);
-    if (pte == nullptr || kernel::pte_none(*pte)) return std::nullopt;
-    return *pte;
+    return m().Inspect([&](const kernel::kernel_state&) -> std::optional<kernel::pte_t> {
+      kernel::pte_t* pte = kernel::mm_find_pte(t->mm, addr);
+      if (pte == nullptr || kernel::pte_none(*pte)) return std::nullopt;
+      return *pte;
+    });
   }
   kernel::page* PageAt(int pid, uint64_t addr) {
     std::optional<kernel::pte_t> pte = Pte(pid, addr);
     if (!pte) return nullptr;
-    kernel::kernel_state_scope scope(ks());
-    return kernel::pte_page(*pte);
+    return m().Inspect([&](const kernel::kernel_state&) { return kernel::pte_page(*pte); });
   }
   unsigned long PfnAt(int pid, uint64_t addr) {
     std::optional<kernel::pte_t> pte = Pte(pid, addr);
@@ -156,8 +161,8 @@ class SharingTest : public ::testing::Test {
   }
   kernel::vm_area_struct* Vma(int pid, uint64_t addr) {
     kernel::task_struct* t = m().FindTask(pid);
-    kernel::kernel_state_scope scope(ks());
-    return kernel::vma_lookup(t->mm, addr);
+    return m().Inspect(
+        [&](const kernel::kernel_state&) { return kernel::vma_lookup(t->mm, addr); });
   }
   int File(const std::string& name, uint64_t size, const std::vector<uint8_t>& data,
            bool readonly = false) {
@@ -293,14 +298,10 @@ TEST_F(SharingTest, ZeroPageMappingsAtFork) {
   EXPECT_EQ(Load(child, A, 8), std::vector<uint8_t>(8, 0));
   Store(parent_, A + kPage, Str("anon"));  // now the VMA has an anon_vma
   const int child2 = Fork(parent_);
-  {
-    kernel::kernel_state_scope scope(ks());
-    EXPECT_TRUE(kernel::is_zero_pfn(PfnAt(child2, A)));
-  }
+  EXPECT_TRUE(IsZeroPfn(PfnAt(child2, A)));
   Store(child2, A, Str("z"));
-  kernel::kernel_state_scope scope(ks());
-  EXPECT_FALSE(kernel::is_zero_pfn(PfnAt(child2, A)));
-  EXPECT_TRUE(kernel::is_zero_pfn(PfnAt(parent_, A)));
+  EXPECT_FALSE(IsZeroPfn(PfnAt(child2, A)));
+  EXPECT_TRUE(IsZeroPfn(PfnAt(parent_, A)));
 }
 
 // A page that may be pinned for DMA (FOLL_PIN) is not shared at fork: the child gets a
@@ -310,14 +311,16 @@ TEST_F(SharingTest, ForkCopiesAPinnedPage) {
   Map(parent_, A, 2 * kPage, kRW, kPrivate | kAnon);
   Store(parent_, A, Bytes(2 * kPage, 5));
   kernel::page* pinned = nullptr;
-  {
-    kernel::kernel_state_scope scope(ks());
-    kernel::mm_struct* mm = m().FindTask(parent_)->mm;
-    kernel::mmap_read_lock(mm);
-    int locked = 1;
-    EXPECT_EQ(kernel::pin_user_pages_remote(mm, A, 1, kernel::FOLL_WRITE, &pinned, &locked), 1);
-    if (locked) kernel::mmap_read_unlock(mm);
-  }
+  ASSERT_TRUE(m().RunInKernel(parent_, [&] {
+                   kernel::mm_struct* mm = kernel::current()->mm;
+                   kernel::mmap_read_lock(mm);
+                   int locked = 1;
+                   EXPECT_EQ(kernel::pin_user_pages_remote(mm, A, 1, kernel::FOLL_WRITE, &pinned,
+                                                           &locked),
+                             1);
+                   if (locked) kernel::mmap_read_unlock(mm);
+                 })
+                  .ok());
   ASSERT_NE(pinned, nullptr);
   const std::map<unsigned long, int> pins = {{PfnAt(parent_, A), 1}};
   Check("pin", &pins);
@@ -336,16 +339,13 @@ TEST_F(SharingTest, ForkCopiesAPinnedPage) {
   EXPECT_EQ(m().Load(child, A, kPage).bytes, Prefix(Bytes(2 * kPage, 5), kPage));
   Check("the child reads its copy", &pins);
   // A "DMA" write through the pin lands in the parent's memory only.
-  {
-    kernel::kernel_state_scope scope(ks());
-    static_cast<uint8_t*>(kernel::page_address(pinned))[0] = 0xdd;
-  }
+  uint8_t* dma = m().Inspect([&](const kernel::kernel_state&) {
+    return static_cast<uint8_t*>(kernel::page_address(pinned));
+  });
+  dma[0] = 0xdd;
   EXPECT_EQ(m().PeekUser(parent_, A, 1)->at(0), 0xdd);
   EXPECT_NE(m().PeekUser(child, A, 1)->at(0), 0xdd);
-  {
-    kernel::kernel_state_scope scope(ks());
-    kernel::unpin_user_page(pinned);
-  }
+  ASSERT_TRUE(m().RunInKernel(parent_, [&] { kernel::unpin_user_page(pinned); }).ok());
   Check("unpin");
 }
 
@@ -385,7 +385,7 @@ TEST_F(SharingTest, ReadPinOfACowSharedPageUnsharesIt) {
 }
 
 // A write through process_vm_writev into a COW-shared page changes only the target's
-// copy (KERNEL.md (c): "write to a COW-shared anon page").
+// copy (docs/semantics.md §3.3 X13 and §7.3: "write to a COW-shared anon page").
 TEST_F(SharingTest, ProcessVmWritevToACowSharedPageChangesOnlyTheTarget) {
   Map(parent_, A, 2 * kPage, kRW, kPrivate | kAnon);
   Store(parent_, A, Bytes(2 * kPage, 2));
@@ -440,7 +440,7 @@ TEST_F(SharingTest, SharedAnonymousMemoryIsSharedAcrossFork) {
   EXPECT_EQ(kernel::page_mapcount(p), 1);
   EXPECT_EQ(m().Munmap(parent_, A, 3 * kPage).ret, 0);
   Check("munmap of the last shared mapping");
-  EXPECT_EQ(ks()->inodes.size(), 0u) << "the shmem object went with its last mapping";
+  EXPECT_EQ(Inodes(), 0u) << "the shmem object went with its last mapping";
   ExitAndReap(*reader);
   EXPECT_EQ(FreePages(), free_before) << "every page of the object came back";
 }
@@ -745,12 +745,12 @@ TEST_F(SharingTest, ExitReleasesEverything) {
   const int child = Fork(parent_);
   for (uint64_t off : {0x0ull, 0x100000ull, 0x200000ull, 0x300000ull})
     Store(child, A + off + kPage, Str("y"));
-  EXPECT_EQ(ks()->inodes.size(), 2u);
+  EXPECT_EQ(Inodes(), 2u);
   ExitAndReap(child);
   EXPECT_EQ(m().Exit(parent_).ret, 0);
   EXPECT_EQ(m().Reap(0, parent_).ret, parent_);
   Check("all exited");
-  EXPECT_EQ(ks()->inodes.size(), 1u) << "only the open file is left";
+  EXPECT_EQ(Inodes(), 1u) << "only the open file is left";
   EXPECT_EQ(Mapping(fd)->nrpages, 2u);
   EXPECT_EQ(Stat(kernel::NR_ANON_MAPPED), 0);
   EXPECT_EQ(Stat(kernel::NR_FILE_MAPPED), 0);

@@ -1,9 +1,9 @@
 # Fault injection, tracing and the /proc-like views.
-machine memory=32M cpus=2 tlb=small seed=0xdecafbad
+machine memory=32M cpus=2 tlb=tiny seed=0xdecafbad
 trace calls
+process p                    # before the failure policies, so clone does not fail
 fail fail_page_alloc nth=3 times=1
 fail failslab probability=0.25
-process p
 p: mmap 0x1000000 16K rw- private,anon
 expect 0x1000000
 p: fill 0x1000000 16K 0x5a
@@ -14,6 +14,7 @@ show page 0x100
 trace full
 fail fail_uaccess nth=1 times=2 probability=1
 p: process_vm_readv p [0x1000000:4K] [0x1002000:4K]
+expect -1 EFAULT             # fail_uaccess fails the first copy
 trace off
 show maps p
 show pagetable p
