@@ -320,7 +320,7 @@ TEST_F(GupTest, GetUserPagesRemoteTakesPlainReferences) {
 
 TEST_F(GupTest, GupFlagsAndFaultFlagsAreTheKernels) {
   // Traced: pin_user_pages_remote adds PIN|TOUCH|REMOTE|UNLOCKABLE; the write fault of a
-  // never-touched page is REMOTE|ALLOW_RETRY|KILLABLE|WRITE (KERNEL.md: 0x2d0001, 0x95).
+  // never-touched page is REMOTE|ALLOW_RETRY|KILLABLE|WRITE (docs/semantics.md §5.5: 0x2d0001, 0x95).
   struct CallLog : kernel_observer {
     std::vector<std::string> calls;
     void on_enter(const char* fn, const std::string& args) override {
