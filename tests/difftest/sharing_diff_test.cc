@@ -384,10 +384,15 @@ absl::StatusOr<ShareOutcome> RunHost(const ShareCase& c) {
 
 // ---- the simulator ----
 
-absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations) {
+// The machine every simulator run here uses (64 MiB).
+absl::StatusOr<std::unique_ptr<sim::Machine>> MakeMachine() {
   sim::MachineConfig config;
   config.memory_bytes = uint64_t{64} << 20;
-  auto made = sim::Machine::Create(config);
+  return sim::Machine::Create(config);
+}
+
+absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations) {
+  auto made = MakeMachine();
   if (!made.ok()) return made.status();
   sim::Machine& m = **made;
   auto caller = m.CreateProcess("caller", sim::ProcessCreds{});
@@ -644,9 +649,7 @@ absl::StatusOr<uint64_t> RunAroundHost(const AroundCase& c) {
 }
 
 absl::StatusOr<uint64_t> RunAroundSim(const AroundCase& c, std::string* violations) {
-  sim::MachineConfig config;
-  config.memory_bytes = uint64_t{64} << 20;
-  auto made = sim::Machine::Create(config);
+  auto made = MakeMachine();
   if (!made.ok()) return made.status();
   sim::Machine& m = **made;
   auto p = m.CreateProcess("p", sim::ProcessCreds{});

@@ -20,6 +20,16 @@ constexpr unsigned long kPfn = 0x1234;
 
 pteval_t Frame(pte_t pte) { return pte_val(pte) & PTE_PFN_MASK; }
 
+// One private anonymous page of t, written (so its PTE is Write=1,Dirty=1); its address.
+unsigned long MapDirtyPage(BootedKernel& m, task_struct* t, uint64_t value) {
+  const unsigned long a = m.Mmap(t, 0, PAGE_SIZE, kRW, kAnon);
+  EXPECT_FALSE(IS_ERR_VALUE(a));
+  EXPECT_TRUE(m.UserStore(t, a, value).ok());
+  EXPECT_EQ(pte_flags(*mm_find_pte(t->mm, a)) & (_PAGE_RW | _PAGE_DIRTY_BITS),
+            _PAGE_RW | _PAGE_DIRTY);
+  return a;
+}
+
 TEST(Pgtable, WrprotectMovesDirtyToSavedDirtyAndMkwriteMovesItBack) {
   EXPECT_EQ(_PAGE_SAVED_DIRTY, 1ULL << 58);
   pte_t pte = pte_mkdirty(pfn_pte(kPfn, PAGE_SHARED));
@@ -73,11 +83,8 @@ TEST(Pgtable, ProtNoneEntriesStoreTheirFrameInverted) {
 TEST(Pgtable, ForkOfADirtyPageLeavesSavedDirtyPtes) {
   BootedKernel m;
   task_struct* t = m.Spawn("t");
-  const unsigned long a = m.Mmap(t, 0, PAGE_SIZE, kRW, kAnon);
-  ASSERT_FALSE(IS_ERR_VALUE(a));
-  ASSERT_TRUE(m.UserStore(t, a, 0x1111).ok());
+  const unsigned long a = MapDirtyPage(m, t, 0x1111);
   pte_t before = *mm_find_pte(t->mm, a);
-  ASSERT_EQ(pte_flags(before) & (_PAGE_RW | _PAGE_DIRTY_BITS), _PAGE_RW | _PAGE_DIRTY);
 
   task_struct* child = m.Fork(t);
   ASSERT_NE(child, nullptr);
@@ -105,9 +112,7 @@ TEST(Pgtable, ForkOfADirtyPageLeavesSavedDirtyPtes) {
 TEST(Pgtable, MprotectNoneInvertsTheFrameAndBackRestoresIt) {
   BootedKernel m;
   task_struct* t = m.Spawn("t");
-  const unsigned long a = m.Mmap(t, 0, PAGE_SIZE, kRW, kAnon);
-  ASSERT_FALSE(IS_ERR_VALUE(a));
-  ASSERT_TRUE(m.UserStore(t, a, 0xabcd).ok());
+  const unsigned long a = MapDirtyPage(m, t, 0xabcd);
   const pte_t before = *mm_find_pte(t->mm, a);
   const unsigned long pfn = pte_pfn(before);
 
