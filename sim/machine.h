@@ -19,8 +19,8 @@
 //  - User accesses that fault with no fix (SIGSEGV, SIGBUS) are recorded in the task and
 //    reported in UserAccess; the simulation carries on.
 //  - Deterministic: the same calls in the same order give the same results; nothing
-//    depends on host time or host randomness. `seed` is kept for features that will
-//    randomise (it feeds no decision yet).
+//    depends on host time or host randomness. `seed` seeds the kernel's fault-injection
+//    draws (a `fail ... probability=P` point fails the same passes on every run).
 //
 // Threading: a Machine is driven by one host thread at a time. Several Machines may
 // exist; each public method makes its own kernel state current for the call.
