@@ -1,17 +1,15 @@
 // mm/mmap.cc: VMA lookup, mmap, munmap, stack expansion, fork's VMA copy, special
 // mappings and address-space teardown.
 //
-// Port of mm/mmap.c at Linux 6.12 (find_vma, find_vma_prev, vma_lookup,
+// Port of mm/mmap.c at Linux 6.18 (find_vma, find_vma_prev, vma_lookup,
 // find_vma_intersection, do_mmap, __get_unmapped_area, unmapped_area_topdown,
 // mmap_region / __mmap_region, vma_wants_writenotify, vma_set_page_prot, do_munmap,
 // vm_munmap, expand_downwards / acct_stack_growth / expand_stack_locked,
 // _install_special_mapping, exit_mmap, vm_stat_account), of dup_mmap (kernel/fork.c
 // until 6.14, mm/mmap.c since), of arch/x86/kernel/sys_x86_64.c
 // (arch_get_unmapped_area_topdown) and of arch/x86/mm/pgprot.c (the protection map,
-// vm_get_page_prot). At 6.18: ksys_mmap_pgoff, round_hint_to_min and the mmap_min_addr
-// floor of unmapped_area/unmapped_area_topdown, the bottom-up fallback
-// (arch_get_unmapped_area, unmapped_area), do_mmap's MAP_SHARED_VALIDATE check,
-// special_mapping_split, dup_mmap's VM_WIPEONFORK.
+// vm_get_page_prot); also ksys_mmap_pgoff, round_hint_to_min, unmapped_area and
+// arch_get_unmapped_area (the bottom-up fallback), special_mapping_split.
 //
 // Deviations (grep "DEVIATION(mmap)"):
 //  - The top-down gap search walks the VMA tree downwards from mmap_base (the maple tree
@@ -697,6 +695,7 @@ const vm_operations_struct special_mapping_vmops = {
     /*page_mkwrite=*/nullptr,
     /*pfn_mkwrite=*/nullptr,
     /*name=*/special_mapping_name,
+    /*map_pages=*/nullptr,
     /*may_split=*/special_mapping_split,
 };
 }  // namespace

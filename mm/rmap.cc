@@ -1,11 +1,11 @@
 // mm/rmap.cc: reverse mapping, reduced: anon_vma lifetime, mapcounts, and the file-side
 // walk that write-protects a page cache folio's shared mappings.
 //
-// Port of mm/rmap.c at Linux 6.12; the anon_vma tree (anon_vma_alloc, anon_vma_chain_link,
+// Port of mm/rmap.c at Linux 6.18 (the anon_vma tree: anon_vma_alloc, anon_vma_chain_link,
 // __anon_vma_prepare, anon_vma_clone, anon_vma_fork, unlink_anon_vmas, __put_anon_vma,
-// find_mergeable_anon_vma / reusable_anon_vma of mm/vma.c, rmap_walk_anon) at 6.18
-// (folio_add_new_anon_rmap, folio_add_anon_rmap_pte, folio_add_file_rmap_pte,
-// folio_remove_rmap_pte, unlink_anon_vmas, folio_mkclean / page_mkclean_one over
+// find_mergeable_anon_vma / reusable_anon_vma of mm/vma.c, rmap_walk_anon;
+// folio_add_new_anon_rmap, folio_add_anon_rmap_pte, folio_add_file_rmap_pte,
+// folio_remove_rmap_pte, folio_mkclean / page_mkclean_one over
 // rmap_walk_file, and folio_try_dup_anon_rmap_pte / folio_dup_file_rmap_pte /
 // folio_needs_cow_for_dma from include/linux/rmap.h and mm.h).
 //

@@ -1,10 +1,10 @@
 // mm/vma.cc: VMA objects, splitting, merging and the munmap machinery.
 //
-// Port of mm/vma.c (6.12: __split_vma, split_vma, vma_modify_flags; the merge rules
-// at 6.18: is_mergeable_vma, is_mergeable_anon_vma with vma_had_uncowed_parents,
+// Port of mm/vma.c at Linux 6.18 (__split_vma, split_vma, the merge rules:
+// is_mergeable_vma, is_mergeable_anon_vma with vma_had_uncowed_parents,
 // can_merge_remove_vma, dup_anon_vma, vma_merge_new_range, vma_merge_existing_range;
-// 6.12: vms_gather_munmap_vmas, vms_complete_munmap_vmas, do_vmi_align_munmap,
-// do_vmi_munmap, remove_vma,
+// vma_modify_flags, vms_gather_munmap_vmas,
+// vms_complete_munmap_vmas, do_vmi_align_munmap, do_vmi_munmap, remove_vma,
 // vma_link_file / __vma_link_file, unlink_file_vma / __remove_shared_vm_struct) and of
 // vm_area_alloc / vm_area_dup / vm_area_free (kernel/fork.c before 6.15, mm/vma_init.c
 // after).
