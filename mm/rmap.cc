@@ -75,7 +75,8 @@ void anon_vma_chain_link(vm_area_struct* vma, anon_vma_chain* avc, anon_vma* av)
   avc->vma = vma;
   avc->anon_vma = av;
   list_add(&avc->same_vma, &vma->anon_vma_chain);
-  list_add_tail(&avc->rb, &av->rb_root);  // anon_vma_interval_tree_insert
+  // DEVIATION(rmap): anon_vma_interval_tree_insert; the tree is a list.
+  list_add_tail(&avc->rb, &av->rb_root);
 }
 
 // mm/vma.c: anon_vma_compatible. Could `b`'s anon_vma serve `a`, its neighbour?
@@ -140,7 +141,7 @@ int anon_vma_prepare(vm_area_struct* vma) {
     av->num_children++;  // a new root is its own parent
     allocated = av;
   }
-  // (anon_vma_lock_write: not modelled.) page_table_lock keeps out racing threads.
+  // DEVIATION(rmap): no anon_vma_lock_write. page_table_lock keeps out racing threads.
   spin_lock(&mm->page_table_lock);
   if (likely(!vma->anon_vma)) {
     vma->anon_vma = av;
@@ -246,7 +247,7 @@ void unlink_anon_vmas(vm_area_struct* vma) {
   }
 }
 
-// mm/rmap.c: rmap_walk_anon, reduced to finding the PTEs. Every VMA that may map a page
+// mm/rmap.c: rmap_walk_anon. DEVIATION(rmap): reduced to finding the VMAs and addresses. Every VMA that may map a page
 // of this anonymous folio is chained to the folio's anon_vma; for each one the page's
 // address follows from its index, and `fn` is called with the VMA and that address
 // (which the caller checks against the page tables, as page_vma_mapped_walk). Stops

@@ -17,6 +17,7 @@
 //    (may_expand_vm always agrees); no mlock, no userfaultfd.
 //  - The merge functions take their arguments directly (Linux: a vma_merge_struct), and
 //    a merge whose dup_anon_vma fails leaves the VMAs as they were (nothing to undo).
+//  - anon_name also names [stack] and special mappings: a named VMA never merges.
 //  - i_mmap is a list (mm/fs.h): linking a VMA appends it, dup_mmap inserts the child's
 //    copy right after the parent's.
 #include "mm/vma.h"
@@ -242,7 +243,8 @@ static void merge_remove_vma(mm_struct* mm, vm_area_struct* vma) {
   vm_area_free(vma);
 }
 
-// mm/vma.c: vma_merge_new_range. A new range [start, end) (no VMA yet, no anon_vma)
+// mm/vma.c: vma_merge_new_range (DEVIATION(vma): arguments instead of a
+// vma_merge_struct). A new range [start, end) (no VMA yet, no anon_vma)
 // extends prev and/or next when they match.
 vm_area_struct* vma_merge_new_range(mm_struct* mm, vm_area_struct* prev, vm_area_struct* next,
                                     unsigned long start, unsigned long end, vm_flags_t flags,

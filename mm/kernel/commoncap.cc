@@ -8,6 +8,7 @@
 //  - One user namespace: cap_capable's walk up the namespace tree is a single step, and
 //    "same namespace" is always true.
 //  - No other LSM is stacked (no Yama): security_ptrace_access_check is commoncap alone.
+//  - cap_mmap_addr does not set PF_SUPERPRIV (no process accounting).
 //  - No securebits (SECURE_NO_SETUID_FIXUP, SECURE_KEEP_CAPS are never set).
 #include "mm/kernel/task.h"
 #include "mm/mm.h"

@@ -9,6 +9,8 @@
 //    MAP_GROWSDOWN) after the switch, where Linux builds it by hand in the new mm before
 //    the switch (__bprm_mm_init) and then moves it (setup_arg_pages).
 //  - No de_thread: only a single-threaded task may exec (else -EINVAL).
+//  - Dumpability follows begin_new_exec's id rule only: no binary, so no would_dump and
+//    no setuid bit (the ids are the task's own).
 //  - No address-space randomisation (as with `setarch -R`): deterministic layout.
 #include "mm/arch/x86/tlb.h"
 #include "mm/kernel/task.h"
