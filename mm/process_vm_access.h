@@ -6,7 +6,7 @@
 // process's memory (the "remote" iovecs) without going through a pipe or ptrace: the
 // remote pages are pinned with pin_user_pages_remote() a batch at a time and copied
 // through the kernel's direct map, the local side with copy_to_user/copy_from_user.
-// Both vectors are byte streams; see /work/shared/KERNEL.md section 0 for the exact rule
+// Both vectors are byte streams; see docs/semantics.md §1 for the exact rule
 // of which bytes move and what is returned.
 //
 // In Linux all but the two syscalls are `static`; they are declared here so that the

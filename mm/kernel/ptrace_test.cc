@@ -1,5 +1,5 @@
 // Tests of mm/kernel/ptrace.cc, commoncap.cc and cred.cc: the __ptrace_may_access /
-// cap_ptrace_access_check matrix of KERNEL.md (c) for PTRACE_MODE_ATTACH_REALCREDS, and
+// cap_ptrace_access_check matrix of docs/semantics.md §2.9 for PTRACE_MODE_ATTACH_REALCREDS, and
 // the credential changes (setresuid/setresgid/capset/prctl) that feed it.
 #include "gtest/gtest.h"
 #include "mm/kernel/task.h"

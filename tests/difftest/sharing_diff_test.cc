@@ -525,7 +525,7 @@ TEST(SharingDiff, GeneratorCoversTheKinds) {
   EXPECT_GT(pre, 0);
 }
 
-// Hand-made cases with the answer KERNEL.md gives, on the simulator alone (they hold even
+// Hand-made cases with the answer docs/semantics.md gives, on the simulator alone (they hold even
 // where the host cannot run).
 TEST(SharingDiff, KnownAnswersOnTheSimulator) {
   // A writev into the child's COW-shared page changes only the child.
