@@ -20,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "sim/host/channel.h"
 #include "sim/machine.h"
 #include "sim/scenario/format.h"
 
@@ -27,30 +28,6 @@ namespace sim::host {
 namespace {
 
 using namespace scenario;  // NOLINT: the AST's many statement types
-
-bool SendAll(int fd, const void* p, size_t n) {
-  const auto* b = static_cast<const uint8_t*>(p);
-  while (n > 0) {
-    ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return false;
-    b += k;
-    n -= static_cast<size_t>(k);
-  }
-  return true;
-}
-
-bool RecvAll(int fd, void* p, size_t n) {
-  auto* b = static_cast<uint8_t*>(p);
-  while (n > 0) {
-    ssize_t k = recv(fd, b, n, 0);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return false;
-    b += k;
-    n -= static_cast<size_t>(k);
-  }
-  return true;
-}
 
 // Receives a Response header, with an SCM_RIGHTS fd if one came along.
 bool RecvResponse(int fd, Response* r, int* passed) {

@@ -24,6 +24,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "sim/host/channel.h"
+
 
 namespace sim::host {
 namespace {
@@ -74,30 +76,6 @@ struct Buf {
 };
 
 // ---- channel I/O ----
-
-bool RecvAll(int fd, void* p, size_t n) {
-  auto* b = static_cast<uint8_t*>(p);
-  while (n > 0) {
-    ssize_t k = recv(fd, b, n, 0);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return false;
-    b += k;
-    n -= static_cast<size_t>(k);
-  }
-  return true;
-}
-
-bool SendAll(int fd, const void* p, size_t n) {
-  const auto* b = static_cast<const uint8_t*>(p);
-  while (n > 0) {
-    ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return false;
-    b += k;
-    n -= static_cast<size_t>(k);
-  }
-  return true;
-}
 
 // Sends the header (with `pass_fd` attached when >= 0), then the payload.
 bool Reply(int fd, Response r, const void* payload, size_t len, int pass_fd = -1) {
