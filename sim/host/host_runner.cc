@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,6 +61,13 @@ bool RecvResponse(int fd, Response* r, int* passed) {
 
 std::string ErrText(int e) { return absl::StrCat(strerror(e), " (errno ", e, ")"); }
 
+// A server that stops answering (a bug, or a task the scenario left blocked) must not hang
+// mmsim: its channel times out and the run stops with "lost the channel".
+void SetReplyTimeout(int fd) {
+  timeval tv = {30, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
 int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) { return remove(path); }
 
 }  // namespace
@@ -76,6 +84,7 @@ absl::StatusOr<std::unique_ptr<HostRunner>> HostRunner::Create(HostEnv env, std:
   int fd = -1;
   pid_t z = StartZygote(&fd);
   if (z < 0) return absl::InternalError(absl::StrCat("cannot fork the host zygote: ", ErrText(errno)));
+  SetReplyTimeout(fd);
   return std::unique_ptr<HostRunner>(new HostRunner(std::move(env), out, err, z, fd));
 }
 
@@ -286,6 +295,7 @@ bool HostRunner::AccessDone(const Response& r, const std::string& bytes, uint64_
 bool HostRunner::NewTask(const SourcePos& pos, const std::string& name, const std::string& process,
                          int fd, std::string* result, bool is_process) {
   Response hello;
+  if (fd >= 0) SetReplyTimeout(fd);
   if (fd < 0 || !RecvResponse(fd, &hello, nullptr)) {
     if (fd >= 0) close(fd);
     return CannotRun(pos, absl::StrCat("the host task for '", name, "' did not start"));
@@ -427,7 +437,7 @@ bool HostRunner::Execute(const Statement& stmt, HostStep* step) {
     if (s->addr != 0 && s->addr < skip_mmap_below_) return skip_env(skip_mmap_why_);
     if (s->addr != 0 || (s->flags.bits & (MmapFlags::kFixed | MmapFlags::kFixedNoreplace)) != 0) {
       const std::string clash = HostClash(*t, s->addr, s->len);
-      if (!clash.empty()) return skip(absl::StrCat("the range clashes with the host's own mapping: ", clash));
+      if (!clash.empty()) return skip_env(absl::StrCat("the range clashes with the host's own mapping: ", clash));
     }
     if (!Call(t->fd, static_cast<uint32_t>(Op::kMmap),
               {s->addr, s->len, s->prot.bits, s->flags.bits, s->offset, readonly ? 1u : 0u}, path, &r, nullptr)) {
@@ -441,7 +451,7 @@ bool HostRunner::Execute(const Statement& stmt, HostStep* step) {
     Task* t = FindTask(pos, s->task);
     if (t == nullptr) return false;
     const std::string clash = HostClash(*t, s->addr, s->len);
-    if (!clash.empty()) return skip(absl::StrCat("the range covers the host's own mapping: ", clash));
+    if (!clash.empty()) return skip_env(absl::StrCat("the range covers the host's own mapping: ", clash));
     if (!Call(t->fd, static_cast<uint32_t>(Op::kMunmap), {s->addr, s->len}, "", &r, nullptr)) return lost(s->task);
     return Done(r, step);
   }
@@ -449,7 +459,7 @@ bool HostRunner::Execute(const Statement& stmt, HostStep* step) {
     Task* t = FindTask(pos, s->task);
     if (t == nullptr) return false;
     const std::string clash = HostClash(*t, s->addr, s->len);
-    if (!clash.empty()) return skip(absl::StrCat("the range covers the host's own mapping: ", clash));
+    if (!clash.empty()) return skip_env(absl::StrCat("the range covers the host's own mapping: ", clash));
     if (!Call(t->fd, static_cast<uint32_t>(Op::kMprotect), {s->addr, s->len, s->prot.bits}, "", &r, nullptr)) {
       return lost(s->task);
     }
@@ -472,7 +482,7 @@ bool HostRunner::Execute(const Statement& stmt, HostStep* step) {
     Task* t = FindTask(pos, task);
     if (t == nullptr) return false;
     const std::string clash = HostClash(*t, addr, bytes.size());
-    if (!clash.empty()) return skip(absl::StrCat("the range is the host's own mapping: ", clash));
+    if (!clash.empty()) return skip_env(absl::StrCat("the range is the host's own mapping: ", clash));
     if (!Call(t->fd, static_cast<uint32_t>(Op::kStore), {addr}, bytes, &r, nullptr)) return lost(task);
     return AccessDone(r, "", addr, false, bytes.size(), step);
   }

@@ -149,13 +149,16 @@ Response Access(bool write, uint64_t addr, uint8_t* buf, uint64_t len, uint64_t*
     return r;
   }
   t_jump = &jb;
-  for (; i < len; i = static_cast<uint64_t>(i) + 1) {
-    volatile uint8_t* p = reinterpret_cast<volatile uint8_t*>(addr + i);
+  for (;;) {
+    const uint64_t k = i;  // i is volatile: it must survive the longjmp
+    if (k >= len) break;
+    volatile uint8_t* p = reinterpret_cast<volatile uint8_t*>(addr + k);
     if (write) {
-      *p = buf[i];
+      *p = buf[k];
     } else {
-      buf[i] = *p;
+      buf[k] = *p;
     }
+    i = k + 1;
   }
   t_jump = nullptr;
   *done = len;
