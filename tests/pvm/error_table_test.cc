@@ -733,10 +733,29 @@ TEST_P(ErrorTable, Step8_FatalSignalWaitingForExecUpdateLockIsEintr) {
   ExpectNothingMoved();
 }
 
+// A fatal signal already pending when the call starts: exec_update_lock is free, so the
+// killable lock is taken anyway (it only gives up where it would sleep); GUP then refuses to
+// fault with a fatal signal pending (-EINTR from the first pin), which
+// process_vm_rw_single_vec reports, like any failed pin, as EFAULT.
+TEST_P(ErrorTable, Step8_FatalSignalPendingWithTheLockFreeIsEfaultFromGup) {
+  kernel::task_struct* c = m().FindTask(caller_);
+  ASSERT_NE(c, nullptr);
+  const IovList local = {{L, kPairLen}}, remote = {{R, kPairLen}};
+  const uint64_t lvec = PlaceIovecs(local), rvec = PlaceIovecs(remote);
+  c->fatal_signal = true;
+  const sim::SysResult r = reading() ? m().ProcessVmReadv(caller_, target_, lvec, 1, rvec, 1, 0)
+                                     : m().ProcessVmWritev(caller_, target_, lvec, 1, rvec, 1, 0);
+  c->fatal_signal = false;
+  CheckPins("call with a fatal signal pending, lock free");
+  CheckVm("call with a fatal signal pending, lock free");
+  EXPECT_TRUE(Fails(r, EFAULT));
+  ExpectNothingMoved();
+}
+
 TEST_P(ErrorTable, Step8_FatalSignalDuringGupIsSkipped) {
   GTEST_SKIP() << "row 'fatal signal during GUP -> EINTR or partial' needs a fault point that "
-                  "raises a fatal signal in the middle of GUP (mm/fault_inject.h has none; a "
-                  "signal pending before the call already stops it in mm_access)";
+                  "raises a fatal signal in the middle of GUP (mm/fault_inject.h has none; one "
+                  "pending before the call stops the first pin, see the test above)";
 }
 
 // ---- step 9: the transfer ---------------------------------------------------------------
