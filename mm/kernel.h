@@ -97,10 +97,13 @@ struct kernel_state {
   // --- sysctls ---
   int sysctl_max_map_count = 65530;  // DEFAULT_MAX_MAP_COUNT
   int suid_dumpable = 0;             // fs.suid_dumpable
-  // vm.mmap_min_addr (security/min_addr.c): the lowest address a caller without
-  // CAP_SYS_RAWIO may map. Linux keeps dac_mmap_min_addr (the sysctl) and mmap_min_addr
-  // (the larger of it and CONFIG_LSM_MMAP_MIN_ADDR); with no LSM both are this value.
-  // 65536 is CONFIG_DEFAULT_MMAP_MIN_ADDR on x86 and most distributions' setting.
+  // security/min_addr.c. dac_mmap_min_addr is the sysctl vm.mmap_min_addr: below it a
+  // mapping needs CAP_SYS_RAWIO (cap_mmap_addr). mmap_min_addr, the larger of it and
+  // CONFIG_LSM_MMAP_MIN_ADDR (65536; this host's kernel has CONFIG_SECURITY_SELINUX=y),
+  // is where hints are raised to and where address searches stop
+  // (update_mmap_min_addr keeps it current). 65536 is CONFIG_DEFAULT_MMAP_MIN_ADDR on
+  // most distributions (the host's kernel: 4096).
+  unsigned long dac_mmap_min_addr = 65536;
   unsigned long mmap_min_addr = 65536;
   // DEVIATION(kernel): not a Linux sysctl. How many remote pages process_vm_readv/writev
   // pins per batch; Linux fixes it at PVM_MAX_KMALLOC_PAGES / sizeof(struct page *) = 1024.

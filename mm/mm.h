@@ -383,6 +383,11 @@ void folio_dup_file_rmap_pte(folio* f, page* p);
 // security/security.c -> security/commoncap.c: may current map at `addr`? Below
 // kst().mmap_min_addr only with CAP_SYS_RAWIO. 0 or -EPERM.
 int security_mmap_addr(unsigned long addr);
+// security/min_addr.c: mmap_min_addr = max(dac_mmap_min_addr, CONFIG_LSM_MMAP_MIN_ADDR);
+// the vm.mmap_min_addr sysctl handler calls it after a write.
+inline constexpr unsigned long CONFIG_LSM_MMAP_MIN_ADDR = 65536;
+struct kernel_state;
+void update_mmap_min_addr(kernel_state* ks);
 int cap_mmap_addr(unsigned long addr);
 inline constexpr unsigned long stack_guard_gap = 256UL << PAGE_SHIFT;
 inline constexpr unsigned long RLIMIT_STACK_DEFAULT = 8UL << 20;  // rlimit(RLIMIT_STACK)

@@ -116,26 +116,36 @@ TEST_F(VmaTest, HintFixedAndNoReplace) {
   EXPECT_EQ(m_.DebugVm(), "");
 }
 
-// security/min_addr.c + cap_mmap_addr: below vm.mmap_min_addr a fixed mapping needs
-// CAP_SYS_RAWIO. The default process is root with every capability (as the host's
-// `mmap 0x1000 ... MAP_FIXED` by root returns 0x1000); a user without it gets EPERM; the
-// limit is the machine's sysctl, not a constant.
+// security/min_addr.c + cap_mmap_addr: below vm.mmap_min_addr (dac_mmap_min_addr) a
+// fixed mapping needs CAP_SYS_RAWIO. The default process is root with every capability
+// (as the host's `mmap 0x1000 ... MAP_FIXED` by root returns 0x1000); a user without it
+// gets EPERM; the limit is the machine's sysctl. Hints are raised to mmap_min_addr, at
+// least CONFIG_LSM_MMAP_MIN_ADDR (the host, with vm.mmap_min_addr = 4096, raises a
+// 0x3000 hint to 0x10000 and lets a user map 0x1000).
 TEST_F(VmaTest, MmapMinAddrNeedsCapSysRawio) {
+  ASSERT_EQ(kst().dac_mmap_min_addr, 65536u);
   ASSERT_EQ(kst().mmap_min_addr, 65536u);
   EXPECT_EQ(m_.Mmap(t_, 0x1000, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0x1000u);
   ASSERT_NE(vma_lookup(mm_, 0x1000), nullptr);
   task_struct* user = m_.Spawn("user", kernel_testing::TestCreds::User(1000, 1000));
   EXPECT_EQ(Err(m_.Mmap(user, 0x1000, PAGE_SIZE, kRW, kAnon | MAP_FIXED)), -EPERM);
   EXPECT_EQ(Err(m_.Mmap(user, 0xf000, PAGE_SIZE, kRW, kAnon | MAP_FIXED)), -EPERM);
-  EXPECT_EQ(m_.Mmap(user, 0x10000, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0x10000u);
-  // Lowered to 4096 (this host's setting): 0x1000 is allowed for the user, 0 is not.
-  kst().mmap_min_addr = 4096;
+  EXPECT_EQ(m_.Mmap(user, 0x20000, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0x20000u);
+  // Lowered to 4096 (this host's setting): 0x1000 is allowed for the user, 0 is not,
+  // and hints are still raised to 65536.
+  kst().dac_mmap_min_addr = 4096;
+  update_mmap_min_addr(&kst());
+  EXPECT_EQ(kst().mmap_min_addr, 65536u);
   EXPECT_EQ(m_.Mmap(user, 0x1000, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0x1000u);
   EXPECT_EQ(Err(m_.Mmap(user, 0, PAGE_SIZE, kRW, kAnon | MAP_FIXED)), -EPERM);
   EXPECT_EQ(m_.Mmap(t_, 0, PAGE_SIZE, kRW, kAnon | MAP_FIXED), 0u);  // root may map page 0
-  // A hint (no MAP_FIXED) is raised to the page-aligned limit.
-  kst().mmap_min_addr = 0x2800;
-  EXPECT_EQ(m_.Mmap(user, 0x2000, PAGE_SIZE, kRW, kAnon), 0x3000u);
+  EXPECT_EQ(m_.Mmap(user, 0x3000, PAGE_SIZE, kRW, kAnon), 0x10000u);
+  // Raised above the LSM minimum: that value is both limits; hints are page-aligned up.
+  kst().dac_mmap_min_addr = 0x30800;
+  update_mmap_min_addr(&kst());
+  EXPECT_EQ(kst().mmap_min_addr, 0x30800u);
+  EXPECT_EQ(m_.Mmap(user, 0x2000, PAGE_SIZE, kRW, kAnon), 0x31000u);
+  EXPECT_EQ(Err(m_.Mmap(user, 0x30000, PAGE_SIZE, kRW, kAnon | MAP_FIXED)), -EPERM);
   EXPECT_EQ(m_.DebugVm(), "");
 }
 

@@ -551,13 +551,15 @@ struct SysctlEntry {
   int kernel::kernel_state::*field;
   long min, max;
   unsigned long kernel::kernel_state::*ulong_field = nullptr;  // instead of field
+  void (*update)(kernel::kernel_state*) = nullptr;  // the handler's work after a write
 };
 constexpr SysctlEntry kSysctls[] = {
     {"vm.max_map_count", &kernel::kernel_state::sysctl_max_map_count, 0, INT32_MAX},
     {"fs.suid_dumpable", &kernel::kernel_state::suid_dumpable, kernel::SUID_DUMP_DISABLE,
      kernel::SUID_DUMP_ROOT},
     // An unsigned long in Linux (proc_doulongvec_minmax, no bounds).
-    {"vm.mmap_min_addr", nullptr, 0, LONG_MAX, &kernel::kernel_state::mmap_min_addr},
+    {"vm.mmap_min_addr", nullptr, 0, LONG_MAX, &kernel::kernel_state::dac_mmap_min_addr,
+     kernel::update_mmap_min_addr},
     // Not Linux: see kernel_state::sysctl_pvm_max_batch_pages.
     {"mmsim.pvm_max_batch_pages", &kernel::kernel_state::sysctl_pvm_max_batch_pages, 1,
      static_cast<long>(kernel::PVM_MAX_BATCH_PAGES_LIMIT)},
@@ -588,6 +590,7 @@ absl::Status Machine::SetSysctl(absl::string_view name, long value) {
     ks_.get()->*(e->ulong_field) = static_cast<unsigned long>(value);
   else
     ks_.get()->*(e->field) = static_cast<int>(value);
+  if (e->update != nullptr) e->update(ks_.get());
   return absl::OkStatus();
 }
 

@@ -273,7 +273,8 @@ class Machine {
   long slab_bytes() const;
 
   // Sysctls by their /proc/sys names: "vm.max_map_count" (>= 0), "fs.suid_dumpable"
-  // (0..2), "vm.mmap_min_addr" (>= 0; 65536 by default) and this port's own "mmsim.pvm_max_batch_pages" (1..65536; not a Linux sysctl:
+  // (0..2), "vm.mmap_min_addr" (>= 0; 65536 by default; hints stay raised to at
+  // least CONFIG_LSM_MMAP_MIN_ADDR = 65536) and this port's own "mmsim.pvm_max_batch_pages" (1..65536; not a Linux sysctl:
   // the pages process_vm_readv/writev pin per batch, 1024 in Linux). Unknown names are
   // NotFound, out-of-range values InvalidArgument (the value is then unchanged).
   absl::Status SetSysctl(absl::string_view name, long value);

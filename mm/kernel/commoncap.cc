@@ -42,9 +42,17 @@ int cap_ptrace_access_check(task_struct* child, unsigned int mode) {
 // initial namespace). DEVIATION(commoncap): no PF_SUPERPRIV accounting.
 int cap_mmap_addr(unsigned long addr) {
   int ret = 0;
-  if (addr < kst().mmap_min_addr)  // dac_mmap_min_addr
+  if (addr < kst().dac_mmap_min_addr)
     ret = cap_capable(current_cred(), &init_user_ns, CAP_SYS_RAWIO, 0);
   return ret;
+}
+
+// security/min_addr.c: update_mmap_min_addr (CONFIG_LSM_MMAP_MIN_ADDR is set).
+void update_mmap_min_addr(kernel_state* ks) {
+  if (ks->dac_mmap_min_addr > CONFIG_LSM_MMAP_MIN_ADDR)
+    ks->mmap_min_addr = ks->dac_mmap_min_addr;
+  else
+    ks->mmap_min_addr = CONFIG_LSM_MMAP_MIN_ADDR;
 }
 
 // security/security.c: only the capability LSM is stacked.

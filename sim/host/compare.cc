@@ -110,15 +110,6 @@ int RunHostMode(Mode mode, const std::string& text, const std::string& name, std
     seen = all.size();
     if (!applied && sim.machine() != nullptr) {
       for (const std::string& note : ApplyHostEnv(env, *sim.machine())) out << note << "\n";
-      if (!sim.machine()->Sysctl("vm.mmap_min_addr").ok() &&
-          env.mmap_min_addr != static_cast<long>(kernel::mmap_min_addr)) {
-        const uint64_t below = std::max<uint64_t>(env.mmap_min_addr, kernel::mmap_min_addr);
-        out << absl::StrFormat("# sim: vm.mmap_min_addr is %d (mm/mm.h), the host's %d: an mmap below "
-                               "%#x is skipped on the host\n",
-                               kernel::mmap_min_addr, env.mmap_min_addr, below);
-        (*host)->SkipMmapBelow(below, absl::StrFormat("vm.mmap_min_addr is %d on the host, %d in the simulator",
-                                                      env.mmap_min_addr, kernel::mmap_min_addr));
-      }
       applied = true;
     }
     HostStep step;

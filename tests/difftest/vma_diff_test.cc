@@ -329,10 +329,12 @@ void RunCase(const std::vector<Step>& steps) {
 }
 
 // cap_mmap_addr: root (CAP_SYS_RAWIO) maps below vm.mmap_min_addr; without
-// CAP_SYS_RAWIO page 0 (below the host's 4096) is refused.
+// CAP_SYS_RAWIO page 0 (below the host's 4096) is refused; a hint is raised to
+// CONFIG_LSM_MMAP_MIN_ADDR (65536) even though the sysctl is lower.
 TEST(VmaDiffTest, MmapMinAddr) {
   RunCase({Mmap(0x1000, P, kRW, kAnon | MAP_FIXED), Count(0, 0x10000),
            Mmap(0x3000, P, kRW, kAnon | MAP_FIXED), Munmap(0x1000, P), Munmap(0x3000, P),
+           Mmap(0x3000, P, PROT_READ, kAnon), Munmap(0x10000, P),
            DropRawio(), Mmap(0, P, kRW, kAnon | MAP_FIXED),
            Mmap(0x1000, P, kRW, kAnon | MAP_FIXED),
            Mmap(0x10000, P, kRW, kAnon | MAP_FIXED), Munmap(0x10000, P)});
