@@ -269,6 +269,10 @@ bool Interpreter::On(const ProcessStmt& s, std::string* result) {
   absl::StatusOr<int> pid = machine_->CreateProcess(s.name, c);
   if (!pid.ok()) return RuntimeError(s.pos, absl::StrCat("cannot create '", s.name, "': ", pid.status().message()));
   pids_[s.name] = *pid;
+  // Reserve the process's iovec area now, as a program's startup code would have its
+  // memory, so that `fail` points armed later are not spent on it. Should it fail (a
+  // `fail` point armed before), the first process_vm_* call maps it instead.
+  (void)machine_->IovecArea(*pid);
   *result = absl::StrCat("pid ", *pid);
   return true;
 }
@@ -393,7 +397,7 @@ bool Interpreter::On(const ProcessVmRwStmt& s, std::string* result) {
     if (!bytes.empty()) (void)m.Store(*p, at, bytes);
   };
   if (!lraw) lay_out(lv, Machine::kIovecBase, &la, &ln);
-  if (!rraw) lay_out(rv, Machine::kIovecBase + Machine::kIovecArraySize, &ra, &rn);
+  if (!rraw) lay_out(rv, Machine::kIovecBase + (lraw ? 0 : 16 * lv.size()), &ra, &rn);
   SysResult r = s.vm_write ? m.ProcessVmWritev(*p, *target, la, ln, ra, rn, s.flags)
                            : m.ProcessVmReadv(*p, *target, la, ln, ra, rn, s.flags);
   return SysDone(r, result);

@@ -119,7 +119,7 @@ TEST(Interpreter, ExpectMemReadsWhatProcPidMemReads) {
       "expect-mem p 0x7f0000004000 hex:00\n");
   EXPECT_EQ(r.status, kExitExpectationFailed) << r.out << r.err;
   EXPECT_NE(r.out.find("[3] expect-mem p 0x7f0000000000 repeat(16K,0) = ok"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("\"hi\") = ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[7] expect-mem p 0x7f0000001000 \"hi\" = ok"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("4K = ok"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("t.mms:10: expectation failed: expected hex:00, got address 0x7f0000004000 is not mapped"),
             std::string::npos)
@@ -144,13 +144,13 @@ TEST(Interpreter, IovecArraysGoToTheirOwnAreaNotTheStack) {
       "p: munmap 0x7ffffffdf000 128K\n"
       "expect 0\n"
       // The remote array the first call wrote is still there: {0x7f0000000000, 6}.
-      "p: process_vm_readv q [0x7f1000000003:3] raw(0x7e0000010000,1)\n"
+      "p: process_vm_readv q [0x7f1000000003:3] raw(0x7e0000000010,1)\n"
       "expect 3\n"
       "expect-mem p 0x7f1000000000 \"secsec\"\n"
       "p: process_vm_readv q [0x7f1000000000:3] [0x7f0000000003:3]\n"
       "expect 3\n"
       "expect-mem p 0x7f1000000000 \"retsec\"\n"
-      "expect-mem p 0x7e0000000000 hex:00000000107f00000300000000000000\n"
+      "expect-mem p 0x7e0000000000 hex:00000000107f0000030000000000000003000000007f00000300000000000000\n"
       "show maps p\n");
   EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
   EXPECT_NE(r.out.find("7e0000000000-7e0000020000 rw-p"), std::string::npos) << r.out;

@@ -341,7 +341,7 @@ SysResult Machine::ProcessVmIovec(int pid, int target, absl::Span<const Iovec> l
   const std::vector<uint8_t> rbytes = serialize(remote);
   if (!IovecArea(pid).ok()) return Errno(LiveTask(pid) == nullptr ? ESRCH : EFAULT);
   const uint64_t lvec = kIovecBase;
-  const uint64_t rvec = kIovecBase + kIovecArraySize;
+  const uint64_t rvec = kIovecBase + lbytes.size();
   if (!lbytes.empty() && !Store(pid, lvec, lbytes).ok) return Errno(EFAULT);
   if (!rbytes.empty() && !Store(pid, rvec, rbytes).ok) return Errno(EFAULT);
   return ProcessVmRaw(pid, target, lvec, local.size(), rvec, remote.size(), flags, write);

@@ -129,13 +129,15 @@ class Machine {
   // caller's address space, mapped (mmap MAP_FIXED_NOREPLACE, as the caller) the first time
   // the caller needs it and kept (fork copies it; `show maps` shows it). The rule, for any
   // runner that must reproduce the addresses (the host runner of `mmsim --host`):
-  //   local array  (liov) at kIovecBase                        = 0x7e0000000000
-  //   remote array (riov) at kIovecBase + kIovecArraySize      = 0x7e0000010000
+  //   local array  (liov) at kIovecBase = 0x7e0000000000
+  //   remote array (riov) right after it, at kIovecBase + 16 * L, where L is the number
+  //     of local elements written (0 when the local side is a raw pointer)
   //   element i of an array at ARRAY + 16*i (iov_base, then iov_len, little-endian u64);
   //   at most kIovecArraySize/16 = 4096 elements per array are written.
   // So the arrays never overwrite user data, and a caller without a stack can call. The
-  // address is far below every scenario-visible default (the stack, mmap_base) and far
-  // above a host process's heap. A scenario mapping that overlaps the area makes IovecArea
+  // address is far below every scenario-visible default (the stack, mmap_base), 2 TiB
+  // below the top of user space, so also below where ASLR (28 bits of mmap randomisation,
+  // 1 TiB) puts a host process's libraries, and far above its heap. A scenario mapping that overlaps the area makes IovecArea
   // fail (the area is not taken over).
   static constexpr uint64_t kIovecBase = 0x7e0000000000ull;
   static constexpr uint64_t kIovecArraySize = 64ull << 10;
