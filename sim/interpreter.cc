@@ -374,7 +374,7 @@ bool Interpreter::On(const ProcessVmRwStmt& s, std::string* result) {
   SplitIovList(s.local, &lv, &lraw, &la, &ln);
   SplitIovList(s.remote, &rv, &rraw, &ra, &rn);
   if (!lraw && !rraw) {
-    if (absl::StatusOr<uint64_t> area = m.IovecArea(*p); !area.ok())
+    if (absl::StatusOr<uint64_t> area = m.IovecArea(*p); !area.ok() && !absl::IsNotFound(area.status()))
       return RuntimeError(s.pos, std::string(area.status().message()));
     SysResult r = s.vm_write ? m.ProcessVmWritev(*p, *target, lv, rv, s.flags)
                              : m.ProcessVmReadv(*p, *target, lv, rv, s.flags);
@@ -383,8 +383,10 @@ bool Interpreter::On(const ProcessVmRwStmt& s, std::string* result) {
   // A raw pointer on one side: lay the explicit list out in the caller's iovec area at the
   // address Machine's Iovec form uses for that side (Machine::kIovecBase), then pass both
   // as they are.
+  // (A caller that is no live task gets the syscall's own answer, ESRCH or EINVAL.)
   absl::StatusOr<uint64_t> area = m.IovecArea(*p);
-  if (!area.ok()) return RuntimeError(s.pos, std::string(area.status().message()));
+  if (!area.ok() && !absl::IsNotFound(area.status()))
+    return RuntimeError(s.pos, std::string(area.status().message()));
   auto lay_out = [&](const std::vector<Machine::Iovec>& v, uint64_t at, uint64_t* a,
                      uint64_t* n) {
     std::vector<uint8_t> bytes(v.size() * 16);

@@ -167,6 +167,13 @@ TEST(Interpreter, IovecAreaTakenByTheScenarioIsARuntimeError) {
       << r.err;
 }
 
+TEST(Interpreter, ADeadCallerGetsTheSyscallsAnswerNotARuntimeError) {
+  RunResult r = RunText(
+      "process p\nprocess q\np: exit\n"
+      "p: process_vm_readv q [0x7f1000000000:6] [0x7f0000000000:6]\nexpect -1 ESRCH\n");
+  EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
+}
+
 TEST(Interpreter, PagemapRangePastTheTopIsAnErrorNotALoop) {
   RunResult r = RunText("process p\nshow pagemap p 0xfffffffffffff000 0xfff\n");
   EXPECT_EQ(r.status, kExitRuntimeError) << r.out << r.err;
