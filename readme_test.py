@@ -12,7 +12,7 @@ dependency of this test (its path arrives as --target=PATH), so a label that doe
 exist fails the build.
 
 Usage: readme_test.py --readme=README.md --bazelrc=.bazelrc --mmsim=sim/mmsim
-                      --mmsim_sh=tools/mmsim.sh --test_sh=tools/test.sh
+                      --mmsim_sh=tools/mmsim.sh --test_sh=tools/test.sh --fuzz_sh=tools/fuzz.sh
                       --target=PKG/NAME ... --package=DIR/FILE ...
 """
 import json
@@ -64,6 +64,13 @@ class Checker:
 
     def fail(self, line, cmd, why):
         self.failures.append("README.md:%d: `%s`: %s" % (line, cmd, why))
+
+    def script_names(self, line, cmd, path, words):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        for w in words:
+            if w not in text:
+                self.fail(line, cmd, "%s no longer mentions %s" % (path, w))
 
     # ---- the runnable commands ----
     def run_mmsim(self, line, cmd, argv, stdin=None, want_line=None, want_file=None):
@@ -152,6 +159,10 @@ def main():
         "bazel run -c opt //bench:hw_bench": c.labels_exist,
         "bazel run -c opt //bench:mm_bench": c.labels_exist,
         "bazel run -c opt //bench:fork_bench": c.labels_exist,
+        # Runs for minutes with clang: the script is checked to fuzz what CI fuzzes.
+        "tools/fuzz.sh mmsim 600": lambda l, x: c.script_names(
+            l, x, args["fuzz_sh"][0], ["//sim:mmsim_fuzzer", "//sim/scenario:scenario_parser_fuzzer",
+                                       "tests/fuzz/regressions"]),
     }
 
     # The wrappers are what this test takes them for.

@@ -1,4 +1,4 @@
-// mm/bug.cc: reporting for BUG_ON / WARN_ON (lib/bug.c, much reduced).
+// mm/bug.cc: reporting for BUG_ON / WARN_ON (lib/bug.c at Linux 6.18, much reduced).
 #include "mm/bug.h"
 
 #include <cstdio>

@@ -1,4 +1,5 @@
-// mm/bug.h: the kernel's invariant checks (include/asm-generic/bug.h, include/linux/mmdebug.h).
+// mm/bug.h: the kernel's invariant checks (include/asm-generic/bug.h, include/linux/mmdebug.h
+// at Linux 6.18).
 //
 // BUG_ON and VM_BUG_ON stop the simulator with file:line: they mark a broken invariant in
 // our own code, never bad user input (user input gets an errno). WARN_ON_ONCE reports a

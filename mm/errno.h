@@ -1,5 +1,6 @@
 // mm/errno.h: the errno values the kernel port returns, as negative numbers, exactly as
-// Linux does. Mirrors include/uapi/asm-generic/errno-base.h and errno.h (x86-64 values).
+// Linux does. Mirrors include/uapi/asm-generic/errno-base.h and errno.h at Linux 6.18
+// (x86-64 values).
 #ifndef MMSIM_MM_ERRNO_H_
 #define MMSIM_MM_ERRNO_H_
 

@@ -1,4 +1,4 @@
-// mm/fault_inject.h: fault-injection points (include/linux/fault-inject.h), by Linux's names.
+// mm/fault_inject.h: fault-injection points (include/linux/fault-inject.h at Linux 6.18), by Linux's names.
 //
 // mm/ asks "should this call fail?" at the places Linux has a point (fail_page_alloc,
 // failslab) and at the extra points this port adds (mm/fault_attr.h lists them). The

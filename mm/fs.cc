@@ -4,7 +4,7 @@
 // Port of fs/inode.c (new_inode, get_next_ino, ihold, iput, evict), fs/file_table.c
 // (alloc_file, fput / __fput), fs/open.c (do_ftruncate, do_truncate), fs/attr.c
 // (notify_change, reduced to ATTR_SIZE), fs/read_write.c (kernel_write over
-// generic_perform_write) and fs/sync.c (vfs_fsync), Linux 6.12.
+// generic_perform_write) and fs/sync.c (vfs_fsync), Linux 6.18.
 //
 // Deviations (grep "DEVIATION(fs)", and mm/fs.h):
 //  - No dentries, mounts, fd tables, permissions, timestamps, locks or leases.

@@ -1,7 +1,7 @@
 // mm/fs.h: files, inodes and the page cache (struct file, struct inode, address_space).
 //
 // Mirrors the parts of include/linux/fs.h, include/linux/pagemap.h and
-// include/linux/shmem_fs.h (Linux 6.12) that mapping a file needs: an inode with a size
+// include/linux/shmem_fs.h (Linux 6.18) that mapping a file needs: an inode with a size
 // and a page cache (its address_space: index -> folio, plus i_mmap, the VMAs that map
 // it), an open file (struct file) with its f_mode, and the two kinds of file this port
 // has:
@@ -197,6 +197,7 @@ int filemap_add_folio(address_space* mapping, folio* folio, pgoff_t index, gfp_t
 void filemap_remove_folio(folio* folio);
 // The generic ->fault and ->page_mkwrite of page-cache files.
 vm_fault_t filemap_fault(vm_fault* vmf);
+vm_fault_t filemap_map_pages(vm_fault* vmf, pgoff_t start_pgoff, pgoff_t end_pgoff);
 vm_fault_t filemap_page_mkwrite(vm_fault* vmf);
 int generic_file_mmap(file* file, vm_area_struct* vma);
 // mm/page-writeback.c: set PG_dirty through the mapping's ->dirty_folio. True if this

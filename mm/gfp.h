@@ -1,5 +1,5 @@
 // mm/gfp.h: allocation flags and the page allocator's interface (include/linux/gfp.h,
-// gfp_types.h), Linux 6.x values for the flags this port uses.
+// gfp_types.h), Linux 6.18 values for the flags this port uses.
 #ifndef MMSIM_MM_GFP_H_
 #define MMSIM_MM_GFP_H_
 

@@ -1,13 +1,11 @@
 // mm/gup.cc: get_user_pages and pin_user_pages, the slow (page-table walking) path.
-// Port of mm/gup.c at Linux 6.x, the parts process_vm_readv/writev and MAP_POPULATE use.
+// Port of mm/gup.c at Linux 6.18, the parts process_vm_readv/writev and MAP_POPULATE use.
 //
-// Sources: the stored mm/gup.c copies read are a 6.2-era text (CachyOS/linux 055d1afd:
-// try_grab_page, `vmas` arguments, find_extend_vma) and 4.x texts; where they differ from
-// 6.5+ this port follows KERNEL.md's description of 6.x and the 6.5+ patches in the
-// index: is_valid_gup_args() with
-// FOLL_UNLOCKABLE, no `vmas`, gup_vma_lookup() that never grows stacks, the must_unlock
-// form of __get_user_pages_locked(), try_grab_folio() returning an errno and skipping the
-// zero page, FOLL_HONOR_NUMA_FAULT not set (KERNEL.md: effective flags 0x2d0000/0x2d0001).
+// The 6.5+ shape throughout: is_valid_gup_args() with FOLL_UNLOCKABLE, no `vmas`,
+// gup_vma_lookup() that never grows stacks, the must_unlock form of
+// __get_user_pages_locked(), try_grab_folio() returning an errno and skipping the zero
+// page, populate_vma_page_range() refusing PROT_NONE and forcing only read faults, and
+// FOLL_HONOR_NUMA_FAULT not set (effective flags 0x2d0000/0x2d0001, docs/semantics.md §5.5).
 //
 // The walk here is the kernel's own software walk of the target's page tables
 // (pgd_offset ... pte_offset_map_lock over the direct map). It never consults a TLB or
@@ -822,15 +820,20 @@ long populate_vma_page_range(vm_area_struct* vma, unsigned long start, unsigned 
   VM_BUG_ON_VMA(end > vma->vm_end, vma);
   mmap_assert_locked(mm);
 
-  // VM_LOCKONFAULT (mlock2 MLOCK_ONFAULT) is not modelled, so there is no early return.
+  // DEVIATION(gup): VM_LOCKONFAULT (mlock2 MLOCK_ONFAULT) is not modelled, so Linux's
+  // early "return nr_pages" for it is absent.
+
+  // PROT_NONE pages have never been faulted in by populate.
+  if (!vma_is_accessible(vma)) return -EFAULT;
 
   gup_flags = FOLL_TOUCH;
   // Write-fault writable private mappings to break COW now; shared mappings do not COW
-  // and would only be dirtied for nothing.
-  if ((vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE) gup_flags |= FOLL_WRITE;
-
-  // mlock must succeed for any mapping that is not PROT_NONE.
-  if (vma_is_accessible(vma)) gup_flags |= FOLL_FORCE;
+  // and would only be dirtied for nothing. Anything else is read-faulted, forced in case
+  // it is not readable (write-only or exec-only).
+  if ((vma->vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE)
+    gup_flags |= FOLL_WRITE;
+  else
+    gup_flags |= FOLL_FORCE;
 
   if (locked) gup_flags |= FOLL_UNLOCKABLE;
 

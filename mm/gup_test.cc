@@ -320,7 +320,7 @@ TEST_F(GupTest, GetUserPagesRemoteTakesPlainReferences) {
 
 TEST_F(GupTest, GupFlagsAndFaultFlagsAreTheKernels) {
   // Traced: pin_user_pages_remote adds PIN|TOUCH|REMOTE|UNLOCKABLE; the write fault of a
-  // never-touched page is REMOTE|ALLOW_RETRY|KILLABLE|WRITE (KERNEL.md: 0x2d0001, 0x95).
+  // never-touched page is REMOTE|ALLOW_RETRY|KILLABLE|WRITE (docs/semantics.md §5.5: 0x2d0001, 0x95).
   struct CallLog : kernel_observer {
     std::vector<std::string> calls;
     void on_enter(const char* fn, const std::string& args) override {
@@ -363,6 +363,37 @@ TEST_F(GupTest, MapPopulatePrefaultsWithoutPinning) {
   EXPECT_TRUE(is_zero_pfn(pte_pfn(*Pte(kR + 8 * PAGE_SIZE))));
   EXPECT_EQ(Rss(), 5);
   EXPECT_EQ(Pins(), pins0);
+}
+
+// populate_vma_page_range (6.5+): writable private mappings are write-faulted without
+// FOLL_FORCE, everything else read-faulted with it, and PROT_NONE is not walked at all.
+TEST_F(GupTest, PopulateFlagsAreTheKernels) {
+  struct CallLog : kernel_observer {
+    std::vector<std::string> gup;
+    void on_enter(const char* fn, const std::string& args) override {
+      if (std::string(fn) == "__get_user_pages") gup.push_back(args);
+    }
+  } log;
+  ks()->observer = &log;
+  Map(kR, 2, PROT_READ | PROT_WRITE, MAP_POPULATE);
+  ASSERT_EQ(log.gup.size(), 1u);
+  EXPECT_NE(log.gup[0].find("gup_flags=0x210001"), std::string::npos) << log.gup[0];  // TOUCH|WRITE|UNLOCKABLE
+  log.gup.clear();
+  ASSERT_EQ(k_.Mmap(target_, kR + 4 * PAGE_SIZE, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE),
+            kR + 4 * PAGE_SIZE);
+  ASSERT_EQ(log.gup.size(), 1u);
+  EXPECT_NE(log.gup[0].find("gup_flags=0x210008"), std::string::npos) << log.gup[0];  // TOUCH|FORCE|UNLOCKABLE
+  log.gup.clear();
+  Map(kR + 8 * PAGE_SIZE, 2, PROT_READ, MAP_POPULATE);
+  ASSERT_EQ(log.gup.size(), 1u);
+  EXPECT_NE(log.gup[0].find("gup_flags=0x210008"), std::string::npos) << log.gup[0];
+  log.gup.clear();
+  Map(kR + 12 * PAGE_SIZE, 2, PROT_NONE, MAP_POPULATE);
+  EXPECT_TRUE(log.gup.empty());
+  ks()->observer = nullptr;
+  EXPECT_TRUE(Pte(kR + 12 * PAGE_SIZE) == nullptr || pte_none(*Pte(kR + 12 * PAGE_SIZE)));
+  EXPECT_EQ(Rss(), 2);
 }
 
 TEST_F(GupTest, UnpinOfTheLastReferenceFreesTheFrame) {

@@ -1,11 +1,12 @@
 // mm/memory.cc: page tables, page faults, unmapping and fork's page-table copy.
 //
-// Port of mm/memory.c at Linux 6.12: __pte_alloc / __pmd_alloc / __pud_alloc (pmd_install),
+// Port of mm/memory.c at Linux 6.18: __pte_alloc / __pmd_alloc / __pud_alloc (pmd_install),
 // vm_normal_page, the zap path (zap_pte_range .. unmap_vmas, zap_page_range_single,
 // unmap_mapping_range), the page-table teardown (free_pgtables, free_pgd_range), fork's
 // copy (copy_page_range -> copy_p4d/pud/pmd/pte_range -> copy_present_ptes /
 // copy_present_page), and the fault path (handle_mm_fault -> __handle_mm_fault ->
-// handle_pte_fault -> do_anonymous_page / do_fault (do_read_fault, do_cow_fault,
+// handle_pte_fault -> do_anonymous_page / do_fault (do_read_fault with fault-around:
+// should_fault_around, do_fault_around -> ->map_pages; do_cow_fault,
 // do_shared_fault, __do_fault, finish_fault) / do_wp_page (wp_page_reuse, wp_page_copy,
 // wp_page_shared, wp_pfn_shared)), vmf_insert_pfn, and lock_mm_and_find_vma with its
 // stack expansion (get_mmap_lock_carefully, upgrade_mmap_lock_carefully,
@@ -23,8 +24,7 @@
 // Deviations (grep "DEVIATION(memory)"):
 //  - Swap entries do not exist (no swap): a non-present, non-none PTE is a bug. Fork
 //    therefore never meets copy_nonpresent_pte's cases.
-//  - No fault-around (->map_pages, fault_around_bytes): a read fault on a file maps the
-//    one page it needs. Linux maps up to 16 cached neighbours as well.
+//  - fault_around_bytes is the default 64 KiB (16 pages) and has no debugfs knob.
 //  - No THP/hugetlb (pmd and pud leaves are never created), no userfaultfd, no NUMA hinting
 //    faults, no mmu notifiers, no memcg charging, no LRU, no KSM, no PAT (track_pfn_*).
 //  - ->fault never drops mmap_lock (file I/O is synchronous, mm/fs.h), so
@@ -46,7 +46,7 @@ namespace kernel {
 // ---- page-table allocation ----
 
 // mm/memory.c: pmd_install.
-static void pmd_install(mm_struct* mm, pmd_t* pmd, page** pte) {
+void pmd_install(mm_struct* mm, pmd_t* pmd, page** pte) {
   spinlock_t* ptl = pmd_lock(mm, pmd);
   if (likely(pmd_none(*pmd))) {
     mm_inc_nr_ptes(mm);
@@ -804,7 +804,8 @@ static vm_fault_t __do_fault(vm_fault* vmf) {
 // mm/memory.c: set_pte_range (one page). A write makes the entry dirty and, if the VMA
 // allows, writable; a COW copy becomes a new exclusive anon page, anything else one more
 // mapping of a file page.
-static void set_pte_range(vm_fault* vmf, folio* f, page* p, unsigned long addr) {
+// (x86 does not want prefaulted PTEs old, so fault-around entries are young like this one.)
+void set_pte_range(vm_fault* vmf, folio* f, page* p, unsigned long addr) {
   vm_area_struct* vma = vmf->vma;
   const bool write = vmf->flags & FAULT_FLAG_WRITE;
   pte_t entry = mk_pte(p, vma->vm_page_prot);  // x86: the protections carry _PAGE_ACCESSED
@@ -894,14 +895,65 @@ static vm_fault_t fault_dirty_shared_page(vm_fault* vmf) {
   return 0;
 }
 
-// mm/memory.c: do_read_fault. Map the file's page read-only (or, for a shared writable
-// mapping without writenotify, as vm_page_prot allows).
+// mm/memory.c: fault_around_bytes = 64 KiB, in pages (rounded down to a power of two).
+static constexpr unsigned long fault_around_pages = 65536 >> PAGE_SHIFT;
+
+// mm/memory.c: should_fault_around. Only mappings with ->map_pages can; no userfaultfd here.
+static inline bool should_fault_around(vm_fault* vmf) {
+  // No ->map_pages?  No way to fault around...
+  if (!vmf->vma->vm_ops->map_pages) return false;
+  // One page would be no "around" at all.
+  return fault_around_pages > 1;
+}
+
+// mm/memory.c: do_fault_around. Map the page-cache pages already present in the
+// fault_around_pages-aligned window around the fault, clipped to the VMA and to this PTE
+// table; VM_FAULT_NOPAGE when the faulting page itself got mapped.
+static vm_fault_t do_fault_around(vm_fault* vmf) {
+  pgoff_t nr_pages = fault_around_pages;
+  pgoff_t pte_off = pte_index(vmf->address);
+  // The page offset of vmf->address within the VMA.
+  pgoff_t vma_off = vmf->pgoff - vmf->vma->vm_pgoff;
+  pgoff_t from_pte, to_pte;
+  vm_fault_t ret;
+
+  // The PTE offset of the start address, clamped to the VMA.
+  from_pte = std::max(pte_off & ~(nr_pages - 1), pte_off - std::min(pte_off, vma_off));
+
+  // The PTE offset of the end address, clamped to the VMA and PTE.
+  to_pte = std::min({from_pte + nr_pages, static_cast<pgoff_t>(PTRS_PER_PTE),
+                     pte_off + vma_pages(vmf->vma) - vma_off}) -
+           1;
+
+  if (pmd_none(*vmf->pmd)) {
+    // DEVIATION(memory): fail_pgtable, as at every page-table allocation of the port.
+    if (should_fail_point(FAIL_PGTABLE)) return VM_FAULT_OOM;
+    vmf->prealloc_pte = pte_alloc_one(vmf->vma->vm_mm);
+    if (!vmf->prealloc_pte) return VM_FAULT_OOM;
+  }
+
+  ret = vmf->vma->vm_ops->map_pages(vmf, vmf->pgoff + from_pte - pte_off,
+                                    vmf->pgoff + to_pte - pte_off);
+  return ret;
+}
+
+// mm/memory.c: do_read_fault. Map what the page cache already has around the fault
+// (->map_pages); if that did not include the faulting page, ask ->fault for it and map it
+// read-only (or, for a shared writable mapping without writenotify, as vm_page_prot allows).
 static vm_fault_t do_read_fault(vm_fault* vmf) {
-  // DEVIATION(memory): no fault-around (do_fault_around / ->map_pages).
-  vm_fault_t ret = __do_fault(vmf);
+  vm_fault_t ret = 0;
+  folio* f;
+
+  // ->map_pages first, ->fault as the fallback when the page is not ready to be mapped.
+  if (should_fault_around(vmf)) {
+    ret = do_fault_around(vmf);
+    if (ret) return ret;
+  }
+
+  ret = __do_fault(vmf);
   if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))) return ret;
   ret |= finish_fault(vmf);
-  folio* f = page_folio(vmf->page);
+  f = page_folio(vmf->page);
   folio_unlock(f);
   if (unlikely(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))) folio_put(f);
   return ret;
@@ -1283,11 +1335,17 @@ static vm_fault_t __handle_mm_fault(vm_area_struct* vma, unsigned long address,
 static vm_fault_t sanitize_fault_flags(vm_area_struct* vma, unsigned int* flags) {
   if (unlikely(*flags & FAULT_FLAG_UNSHARE)) {
     if (WARN_ON_ONCE(*flags & FAULT_FLAG_WRITE)) return VM_FAULT_SIGSEGV;
-    if (WARN_ON_ONCE(!is_cow_mapping(vma->vm_flags))) return VM_FAULT_SIGSEGV;
-  }
-  if (*flags & FAULT_FLAG_WRITE) {
+    // Unsharing means something only where COW can happen; elsewhere it is an ordinary
+    // read fault.
+    if (!is_cow_mapping(vma->vm_flags)) *flags &= ~FAULT_FLAG_UNSHARE;
+  } else if (*flags & FAULT_FLAG_WRITE) {
+    // A write fault needs a mapping that may ever be writable ...
     if (WARN_ON_ONCE(!(vma->vm_flags & VM_MAYWRITE))) return VM_FAULT_SIGSEGV;
+    // ... and forcing a write into a read-only mapping only works by COW.
+    if (WARN_ON_ONCE(!(vma->vm_flags & VM_WRITE) && !is_cow_mapping(vma->vm_flags)))
+      return VM_FAULT_SIGSEGV;
   }
+  // No per-VMA locks (FAULT_FLAG_VMA_LOCK), so their check is absent.
   return 0;
 }
 

@@ -302,5 +302,71 @@ TEST(Memory, ExitMmapFreesEverything) {
   EXPECT_EQ(m.DebugVm(), "");
 }
 
+// include/linux/mmap_lock.h over kernel/locking/rwsem.c: a killable lock gives up with
+// -EINTR only where it would sleep (contended) and a fatal signal is pending.
+TEST(Memory, KillableMmapLockFailsOnlyWhenContendedWithAFatalSignal) {
+  BootedKernel m;
+  task_struct* t = m.Spawn("t");
+  mm_struct* mm = t->mm;
+  m.RunAs(t);
+  t->fatal_signal = true;
+  // Uncontended: taken, signal or not.
+  ASSERT_EQ(mmap_read_lock_killable(mm), 0);
+  // Another reader gets in without sleeping; a writer would sleep.
+  EXPECT_EQ(mmap_read_lock_killable(mm), 0);
+  mmap_read_unlock(mm);
+  EXPECT_EQ(mmap_write_lock_killable(mm), -EINTR);
+  EXPECT_EQ(mm->mmap_lock.count, 1);  // the failed attempt left no trace
+  mmap_read_unlock(mm);
+  ASSERT_EQ(mmap_write_lock_killable(mm), 0);
+  EXPECT_TRUE(rwsem_is_write_locked(&mm->mmap_lock));
+  EXPECT_EQ(mmap_read_lock_killable(mm), -EINTR);
+  EXPECT_EQ(mmap_write_lock_killable(mm), -EINTR);
+  mmap_write_unlock(mm);
+  EXPECT_FALSE(rwsem_is_locked(&mm->mmap_lock));
+  // Without the signal, uncontended locks are taken as before.
+  t->fatal_signal = false;
+  ASSERT_EQ(mmap_write_lock_killable(mm), 0);
+  mmap_write_unlock(mm);
+  ASSERT_EQ(mmap_read_lock_killable(mm), 0);
+  mmap_read_unlock(mm);
+}
+
+// sanitize_fault_flags (6.2+): UNSHARE on a mapping that cannot COW is a plain read fault;
+// a write fault on a read-only shared mapping (FOLL_FORCE can only COW) is refused.
+TEST(Memory, SanitizeFaultFlagsDropsUnshareOnSharedMappings) {
+  BootedKernel m;
+  task_struct* t = m.Spawn("t");
+  mm_struct* mm = t->mm;
+  const unsigned long a = m.Mmap(t, 0, 2 * PAGE_SIZE, kRW, MAP_SHARED | MAP_ANONYMOUS);
+  ASSERT_FALSE(IS_ERR_VALUE(a));
+  m.RunAs(t);
+  const unsigned long warns0 = kernel_warn_count();
+  mmap_read_lock(mm);
+  vm_area_struct* vma = find_vma(mm, a);
+  ASSERT_NE(vma, nullptr);
+  EXPECT_EQ(handle_mm_fault(vma, a, FAULT_FLAG_UNSHARE | FAULT_FLAG_REMOTE, nullptr) &
+                (VM_FAULT_ERROR | VM_FAULT_RETRY),
+            0u);
+  mmap_read_unlock(mm);
+  EXPECT_EQ(kernel_warn_count(), warns0);
+  pte_t* pte = mm_find_pte(mm, a);
+  ASSERT_NE(pte, nullptr);
+  EXPECT_TRUE(pte_present(*pte));
+  EXPECT_FALSE(PageAnon(pte_page(*pte)));  // the shared page itself, no private copy
+
+  // Read-only, but VM_MAYWRITE (a shared anonymous mapping could be mprotected writable).
+  ASSERT_EQ(m.Mprotect(t, a, 2 * PAGE_SIZE, PROT_READ), 0);
+  mmap_read_lock(mm);
+  vma = find_vma(mm, a);
+  ASSERT_TRUE(vma->vm_flags & VM_MAYWRITE);
+  EXPECT_EQ(handle_mm_fault(vma, a + PAGE_SIZE, FAULT_FLAG_WRITE | FAULT_FLAG_REMOTE, nullptr),
+            VM_FAULT_SIGSEGV);
+  mmap_read_unlock(mm);
+  EXPECT_EQ(kernel_warn_count(), warns0 + 1);
+  EXPECT_EQ(mm_find_pte(mm, a + PAGE_SIZE) == nullptr || pte_none(*mm_find_pte(mm, a + PAGE_SIZE)),
+            true);
+}
+
 }  // namespace
 }  // namespace kernel

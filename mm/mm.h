@@ -1,5 +1,5 @@
 // mm/mm.h: the core mm interface (include/linux/mm.h, plus the prototypes Linux keeps in
-// mm/internal.h and include/linux/mmap_lock.h), Linux 6.x names and values.
+// mm/internal.h and include/linux/mmap_lock.h), Linux 6.18 names and values.
 //
 // This header is the contract between the parts of the port: page allocation
 // (mm/page_alloc.cc), page tables and faults (mm/memory.cc), mappings (mm/mmap.cc,
@@ -160,6 +160,10 @@ struct vm_operations_struct {
   vm_fault_t (*page_mkwrite)(vm_fault* vmf);
   vm_fault_t (*pfn_mkwrite)(vm_fault* vmf);
   const char* (*name)(vm_area_struct* vma);  // "[vvar]" ...
+  // Fault-around: map the page-cache pages of [start_pgoff, end_pgoff] that are ready,
+  // without I/O; VM_FAULT_NOPAGE if that mapped the faulting page. (Last here, so that
+  // positional initializers need not name it; Linux has it after ->huge_fault.)
+  vm_fault_t (*map_pages)(vm_fault* vmf, pgoff_t start_pgoff, pgoff_t end_pgoff);
 };
 
 // include/linux/mm_types.h: a kernel-provided mapping ([vvar], [vdso]).
@@ -253,6 +257,12 @@ vm_fault_t handle_mm_fault(vm_area_struct* vma, unsigned long address, unsigned 
 page* vm_normal_page(vm_area_struct* vma, unsigned long addr, pte_t pte);
 folio* vm_normal_folio(vm_area_struct* vma, unsigned long addr, pte_t pte);
 int __pte_alloc(mm_struct* mm, pmd_t* pmd);
+// mm/internal.h: install the preallocated PTE table *pte under an empty pmd (and clear
+// *pte), unless someone else installed one meanwhile.
+void pmd_install(mm_struct* mm, pmd_t* pmd, page** pte);
+// include/linux/mm.h: map one page of folio f at addr through vmf->pte (locked), with the
+// rmap and the dirty/writable bits a fault of vmf's kind gives it. RSS is the caller's.
+void set_pte_range(vm_fault* vmf, folio* f, page* p, unsigned long addr);
 int __pmd_alloc(mm_struct* mm, pud_t* pud, unsigned long address);
 int __pud_alloc(mm_struct* mm, p4d_t* p4d, unsigned long address);
 // include/linux/mm.h: what a zap is for. Null details (munmap, exit) zap everything;

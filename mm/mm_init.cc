@@ -1,4 +1,4 @@
-// mm/mm_init.cc: bring memory management up (mm/mm_init.c, mm/memblock.c), Linux 6.12.
+// mm/mm_init.cc: bring memory management up (mm/mm_init.c, mm/memblock.c), Linux 6.18.
 //
 // mm_core_init() builds what Linux builds between setup_arch() and the first allocation:
 // mem_map (one struct page per frame of simulated memory, in ONE host array, so that

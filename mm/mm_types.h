@@ -1,5 +1,5 @@
 // mm/mm_types.h: struct page, struct vm_area_struct, struct mm_struct.
-// Mirrors include/linux/mm_types.h (Linux 6.x), reduced to what this simulator needs.
+// Mirrors include/linux/mm_types.h (Linux 6.18), reduced to what this simulator needs.
 //
 // Deviations (grep "DEVIATION(mm_types)"):
 //  - No large folios and no THP: every folio is exactly one page, so `folio` is an alias of

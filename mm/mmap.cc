@@ -1,7 +1,7 @@
 // mm/mmap.cc: VMA lookup, mmap, munmap, stack expansion, fork's VMA copy, special
 // mappings and address-space teardown.
 //
-// Port of mm/mmap.c at Linux 6.12 (find_vma, find_vma_prev, vma_lookup,
+// Port of mm/mmap.c at Linux 6.18 (find_vma, find_vma_prev, vma_lookup,
 // find_vma_intersection, do_mmap, __get_unmapped_area, unmapped_area_topdown,
 // mmap_region / __mmap_region, vma_wants_writenotify, vma_set_page_prot, do_munmap,
 // vm_munmap, expand_downwards / acct_stack_growth / expand_stack_locked / expand_stack,

@@ -1,6 +1,6 @@
 // mm/mmu_gather.cc: gathering pages and page-table pages until the TLB flush.
 // Port of mm/mmu_gather.c (and the out-of-line parts of include/asm-generic/tlb.h) at
-// Linux 6.12.
+// Linux 6.18.
 //
 // Deviations (grep "DEVIATION(mmu_gather)"): fixed-size batches inside the gather (no
 // mmu_gather_batch chain, no RCU table freeing, no delayed rmap).

@@ -1,6 +1,6 @@
 // mm/mmu_gather.h: the mmu_gather, batching what an unmap frees until the TLB flush.
 //
-// Port of include/asm-generic/tlb.h at Linux 6.12: the gather, the range it records, and
+// Port of include/asm-generic/tlb.h at Linux 6.18: the gather, the range it records, and
 // the page/table batches. The flush itself is the arch hook tlb_flush
 // (mm/arch/x86/tlb.h); mm/mmu_gather.cc is mm/mmu_gather.c.
 #ifndef MMSIM_MM_MMU_GATHER_H_

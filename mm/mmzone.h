@@ -1,4 +1,4 @@
-// mm/mmzone.h: the zone and its buddy free lists (include/linux/mmzone.h), Linux 6.12.
+// mm/mmzone.h: the zone and its buddy free lists (include/linux/mmzone.h), Linux 6.18.
 //
 // Deviations (grep "DEVIATION(mmzone)"):
 //  - One node, one zone (ZONE_NORMAL) spanning every frame of simulated memory.

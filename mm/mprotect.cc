@@ -1,6 +1,6 @@
 // mm/mprotect.cc: mprotect.
 //
-// Port of mm/mprotect.c at Linux 6.12 (do_mprotect_pkey, mprotect_fixup,
+// Port of mm/mprotect.c at Linux 6.18 (do_mprotect_pkey, mprotect_fixup,
 // change_protection -> change_pte_range, can_change_pte_writable) and of the x86
 // pte_needs_flush rule (arch/x86/include/asm/tlbflush.h).
 //

@@ -1,5 +1,5 @@
 // mm/page-flags.h: page->flags bits, page types, and their test/set helpers.
-// Mirrors include/linux/page-flags.h (Linux 6.x), reduced.
+// Mirrors include/linux/page-flags.h (Linux 6.18), reduced.
 #ifndef MMSIM_MM_PAGE_FLAGS_H_
 #define MMSIM_MM_PAGE_FLAGS_H_
 

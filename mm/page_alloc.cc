@@ -1,6 +1,6 @@
 // mm/page_alloc.cc: the buddy page allocator.
 //
-// Port of mm/page_alloc.c at Linux 6.12 (names and shapes of __rmqueue_smallest, expand,
+// Port of mm/page_alloc.c at Linux 6.18 (names and shapes of __rmqueue_smallest, expand,
 // __free_one_page, free_pages_prepare, post_alloc_hook, __free_pages; 6.8+ MAX_PAGE_ORDER).
 //
 // Blocks of 2^order frames live on zone->free_area[order]; the head page of a free block is

@@ -1,4 +1,5 @@
-// mm/page_ref.h: the page reference count (include/linux/page_ref.h, mm.h get/put).
+// mm/page_ref.h: the page reference count (include/linux/page_ref.h, mm.h get/put) at
+// Linux 6.18.
 //
 // Every change of _refcount goes through these helpers so that one place can trace it.
 // put_page()/folio_put() free the page to the buddy allocator when the count drops to zero

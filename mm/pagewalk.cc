@@ -1,5 +1,5 @@
 // mm/pagewalk.cc: read-only page-table lookups.
-// Port of mm_find_pmd (mm/rmap.c) and a lock-free follow_pte (mm/memory.c), Linux 6.12.
+// Port of mm_find_pmd (mm/rmap.c) and a lock-free follow_pte (mm/memory.c), Linux 6.18.
 //
 // Deviations (grep "DEVIATION(pagewalk)"):
 //  - mm_find_pte has no Linux counterpart by that name: it is follow_pte by mm instead of

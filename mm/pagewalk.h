@@ -1,5 +1,6 @@
 // mm/pagewalk.h: read-only page-table lookups (include/linux/pagewalk.h, mm/rmap.c's
-// mm_find_pmd), for code that inspects an address space without changing it: rmap,
+// mm_find_pmd; Linux 6.18), for code that inspects an address space without changing it:
+// rmap,
 // debug checks, tests and sim/'s views.
 #ifndef MMSIM_MM_PAGEWALK_H_
 #define MMSIM_MM_PAGEWALK_H_

@@ -1,27 +1,14 @@
 // mm/process_vm_access.cc: process_vm_readv / process_vm_writev.
-// Port of mm/process_vm_access.c at Linux 6.x (6.13+: mm_access() returns ERR_PTR only).
+// Port of mm/process_vm_access.c at Linux 6.18 (mm_access() returns ERR_PTR only, 6.13+):
+// pin_user_pages_remote(mm, pa, n, flags, pages, &locked) under mmap_read_lock and
+// unpin_user_pages_dirty_lock(pages, n, vm_write) at the end of each batch;
+// import_iovec(ITER_SOURCE/ITER_DEST) for the local vector (ITER_UBUF when it has one
+// element) and iovec_from_user() for the remote one, with the "local count 0 returns 0"
+// early exit; find_get_task_by_vpid(); mm_access(task, PTRACE_MODE_ATTACH_REALCREDS).
 //
-// Sources read: the index's torvalds/linux copy of mm/process_vm_access.c (commit
-// 02b5a603) is the 3.16-4.x iov_iter text (get_user_pages(task, mm, ...) under
-// down_read(&mm->mmap_sem), put_page, rw_copy_check_uvector, find_task_by_vpid under RCU).
-// The structure, names and statement order here are that file's; where 6.x differs this
-// port follows KERNEL.md (a)-(d) and a stored 6.18-based copy (RSBAC/rsbac-6.18.y, an
-// LSM fork; its RSBAC hook is not ported): pin_user_pages_remote(mm, pa, n, flags,
-// pages, &locked) under mmap_read_lock and unpin_user_pages_dirty_lock(pages, n,
-// vm_write) at the end of each batch; import_iovec(ITER_SOURCE/ITER_DEST) for the local
-// vector (ITER_UBUF when it has one element) and iovec_from_user() for the remote one,
-// with the "local count 0 returns 0" early exit; find_get_task_by_vpid();
-// mm_access(task, PTRACE_MODE_ATTACH_REALCREDS).
-//
-// Two details where that 6.18-based copy differs from what KERNEL.md describes; this port
-// follows KERNEL.md (neither changes a result user space can see):
-//  - the page-array sizing formula: KERNEL.md's `(base+len)/4096 - base/4096 + 1`, which
-//    over-counts by one when base+len is page aligned; the 6.18-based copy uses
-//    `base+len-1`. Only whether the array is on the stack or kmalloc'd (and its size) can
-//    differ.
-//  - PVM_MAX_KMALLOC_PAGES is PAGE_SIZE * 2 (bytes) with the batch size derived from it;
-//    the 6.18-based copy has PVM_MAX_KMALLOC_PAGES 2 (pages) and PVM_MAX_USER_PAGES.
-//    Both give 1024 pages per batch and an 8 KiB cap on the array.
+// The page-array sizing counts pages with `base + len - 1` and PVM_MAX_KMALLOC_PAGES is a
+// page count with the batch size named PVM_MAX_USER_PAGES, as in 6.12+ (older kernels
+// counted one page too many for a page-aligned end, and defined the constant in bytes).
 //
 // Locking and lifetime: mm_access() takes an mm_users reference, so the target's address
 // space outlives the call even if the target exits. The target's mmap_lock is held for
@@ -32,7 +19,7 @@
 //
 // Deviations (grep "DEVIATION(process_vm_access)"):
 //  - The batch size is a run-time knob, kst().sysctl_pvm_max_batch_pages (default 1024,
-//    the kernel's PVM_MAX_KMALLOC_PAGES / sizeof(struct page *)), clamped to
+//    the kernel's PVM_MAX_USER_PAGES), clamped to
 //    [1, PVM_MAX_BATCH_PAGES_LIMIT]; the kmalloc'd array is sized from it the same way.
 //  - Test hooks (struct pvm_hooks, kst().pvm_hooks) after each pin and before each unpin.
 //  - The static functions of Linux are external (declared in mm/process_vm_access.h).
@@ -94,8 +81,7 @@ int process_vm_rw_single_vec(unsigned long addr, unsigned long len, struct iov_i
   unsigned long start_offset = addr - pa;
   unsigned long nr_pages;
   ssize_t rc = 0;
-  // PVM_MAX_KMALLOC_PAGES / sizeof(struct page *) = 1024 in Linux (whose source spells it
-  // `struct pages *`, harmlessly: any pointer has that size).
+  // PVM_MAX_USER_PAGES = 1024 in Linux.
   // DEVIATION(process_vm_access): taken from the batch-size knob.
   unsigned long max_pages_per_loop = pvm_max_pages_per_loop();
   unsigned int flags = 0;
@@ -174,8 +160,8 @@ ssize_t process_vm_rw_core(pid_t pid, struct iov_iter* iter, const struct iovec*
     iov_len = static_cast<ssize_t>(rvec[i].iov_len);
     if (iov_len > 0) {
       unsigned long base = reinterpret_cast<unsigned long>(rvec[i].iov_base);
-      // KERNEL.md's formula (see banner): one too many when base + len is page aligned.
-      nr_pages_iov = (base + static_cast<unsigned long>(iov_len)) / PAGE_SIZE - base / PAGE_SIZE + 1;
+      nr_pages_iov = (base + static_cast<unsigned long>(iov_len) - 1) / PAGE_SIZE -
+                     base / PAGE_SIZE + 1;
       nr_pages = std::max(nr_pages, nr_pages_iov);
     }
   }
@@ -185,7 +171,7 @@ ssize_t process_vm_rw_core(pid_t pid, struct iov_iter* iter, const struct iovec*
   if (nr_pages > PVM_MAX_PP_ARRAY_COUNT) {
     // For reliability, never kmalloc more than two pages' worth of pointers.
     // DEVIATION(process_vm_access): the cap follows the batch-size knob; with its default
-    // it is PVM_MAX_KMALLOC_PAGES bytes, as in Linux.
+    // it is PVM_MAX_KMALLOC_PAGES * PAGE_SIZE bytes, as in Linux.
     process_pages = static_cast<struct page**>(
         kmalloc(std::min(pvm_max_pages_per_loop() * sizeof(struct page*),
                          sizeof(struct page*) * nr_pages),

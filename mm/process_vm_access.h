@@ -1,13 +1,13 @@
 // mm/process_vm_access.h: process_vm_readv(2) / process_vm_writev(2), Cross Memory Attach.
-// The interface of mm/process_vm_access.cc (a port of mm/process_vm_access.c, Linux 6.x;
+// The interface of mm/process_vm_access.cc (a port of mm/process_vm_access.c, Linux 6.18;
 // its banner lists the sources and deviations).
 //
 // The syscalls copy between the caller's memory (the "local" iovecs) and another
 // process's memory (the "remote" iovecs) without going through a pipe or ptrace: the
 // remote pages are pinned with pin_user_pages_remote() a batch at a time and copied
 // through the kernel's direct map, the local side with copy_to_user/copy_from_user.
-// Both vectors are byte streams; see /work/shared/KERNEL.md section 0 for the exact rule
-// of which bytes move and what is returned.
+// Both vectors are byte streams; docs/semantics.md §1 and §4 give the exact rule of which
+// bytes move and what is returned.
 //
 // In Linux all but the two syscalls are `static`; they are declared here so that the
 // simulator's tests can drive each level of the call graph.
@@ -27,10 +27,11 @@ namespace kernel {
 // Entries of the page-pointer array process_vm_rw_core keeps on its stack; more than this
 // and the array is kmalloc'd. It does not limit the batch size.
 inline constexpr unsigned long PVM_MAX_PP_ARRAY_COUNT = 16;
-// The most BYTES (despite the name) a kmalloc'd page-pointer array may have: two pages.
-inline constexpr unsigned long PVM_MAX_KMALLOC_PAGES = PAGE_SIZE * 2;
-// So the most pages pinned in one batch: 8192 / 8 = 1024 on x86-64.
-inline constexpr unsigned long PVM_MAX_USER_PAGES = PVM_MAX_KMALLOC_PAGES / sizeof(struct page*);
+// The most pages of memory a kmalloc'd page-pointer array may take (a page count since 6.12).
+inline constexpr unsigned long PVM_MAX_KMALLOC_PAGES = 2;
+// So the most pages pinned in one batch: 2 * 4096 / 8 = 1024 on x86-64.
+inline constexpr unsigned long PVM_MAX_USER_PAGES =
+    PVM_MAX_KMALLOC_PAGES * PAGE_SIZE / sizeof(struct page*);
 static_assert(PVM_MAX_USER_PAGES == 1024);
 // DEVIATION(process_vm_access): the largest value kst().sysctl_pvm_max_batch_pages takes
 // effect with (larger values are clamped); its default is PVM_MAX_USER_PAGES.

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "hw/pattern.h"
 #include "mm/arch/x86/uaccess.h"
+#include "mm/fault_inject.h"
 #include "mm/mm.h"
 #include "mm/pagewalk.h"
 #include "mm/testing/kernel_fixture.h"
@@ -334,7 +335,7 @@ TEST_F(PvmTest, ReadvOfUntouchedMemoryMapsTheZeroPageAndAllocatesNothing) {
 }
 
 // The page-pointer array: on the stack up to PVM_MAX_PP_ARRAY_COUNT entries, else kmalloc'd,
-// sized by KERNEL.md's formula (which counts one page too many for a page-aligned end).
+// sized as in 6.12+: `(base + len - 1) / PAGE_SIZE - base / PAGE_SIZE + 1` pages.
 TEST_F(PvmTest, PagePointerArrayOnTheStackOrKmalloced) {
   MapIn(target_, kR, 32, PROT_READ | PROT_WRITE);
   FillPattern(target_, kR, 32 * PAGE_SIZE);
@@ -349,9 +350,28 @@ TEST_F(PvmTest, PagePointerArrayOnTheStackOrKmalloced) {
     EXPECT_EQ(ks()->slab_allocations, slab0) << "the array is freed";
     return slab_at_pin - slab0;
   };
-  EXPECT_EQ(slab_during(15), 0);  // formula: 16 -> pp_stack
-  EXPECT_EQ(slab_during(16), 1);  // formula: 17 -> kmalloc
+  EXPECT_EQ(slab_during(15), 0);
+  EXPECT_EQ(slab_during(16), 0);  // page aligned: 16 entries -> pp_stack
+  EXPECT_EQ(slab_during(17), 1);  // 17 -> kmalloc
   EXPECT_EQ(slab_during(32), 1);
+}
+
+// docs/semantics.md §5.3: with every kmalloc failing, a page-aligned 64 KiB read still
+// works on Linux 6.12+ (16 entries fit pp_stack; the one-element local vector is a UBUF and
+// the one-element remote vector fits iovstack_r), and 17 pages is ENOMEM.
+TEST_F(PvmTest, PageAlignedSixteenPagesNeedNoKmallocUnderFailslab) {
+  MapIn(target_, kR, 32, PROT_READ | PROT_WRITE);
+  FillPattern(target_, kR, 32 * PAGE_SIZE);
+  MapIn(caller_, kL, 32, PROT_READ | PROT_WRITE);
+  FillByte(caller_, kL, 32 * PAGE_SIZE, 0);
+  ASSERT_EQ(fault_inject_arm("failslab", {.nth = 0, .times = -1}), 0);
+  EXPECT_EQ(Call(Dir::kRead, {{U(kL), 16 * PAGE_SIZE}}, {{U(kR), 16 * PAGE_SIZE}}),
+            static_cast<long>(16 * PAGE_SIZE));
+  EXPECT_EQ(Call(Dir::kRead, {{U(kL), 17 * PAGE_SIZE}}, {{U(kR), 17 * PAGE_SIZE}}), -ENOMEM);
+  // Not page aligned: 16 pages' worth of bytes from +1 spans 17 pages.
+  EXPECT_EQ(Call(Dir::kRead, {{U(kL), 16 * PAGE_SIZE}}, {{U(kR + 1), 16 * PAGE_SIZE}}), -ENOMEM);
+  fault_inject_disarm(nullptr);
+  EXPECT_EQ(Read(caller_, kL, 16 * PAGE_SIZE), Read(target_, kR, 16 * PAGE_SIZE));
 }
 
 TEST_F(PvmTest, PermissionDeniedIsEpermBeforeAnyAddressIsLookedAt) {

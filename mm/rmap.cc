@@ -1,7 +1,7 @@
 // mm/rmap.cc: reverse mapping, reduced: anon_vma lifetime, mapcounts, and the file-side
 // walk that write-protects a page cache folio's shared mappings.
 //
-// Port of mm/rmap.c at Linux 6.12 (anon_vma_prepare / __anon_vma_prepare,
+// Port of mm/rmap.c at Linux 6.18 (anon_vma_prepare / __anon_vma_prepare,
 // folio_add_new_anon_rmap, folio_add_anon_rmap_pte, folio_add_file_rmap_pte,
 // folio_remove_rmap_pte, unlink_anon_vmas, folio_mkclean / page_mkclean_one over
 // rmap_walk_file, and folio_try_dup_anon_rmap_pte / folio_dup_file_rmap_pte /

@@ -1,5 +1,5 @@
 // mm/sched.h: tasks and credentials (include/linux/sched.h, cred.h, capability.h,
-// sched/signal.h, user_namespace.h), reduced to what mm and process_vm_* consult.
+// sched/signal.h, user_namespace.h) at Linux 6.18, reduced to what mm and process_vm_* consult.
 //
 // Deviations (grep "DEVIATION(sched)"): one user namespace (init_user_ns) and one pid
 // namespace; no scheduler state beyond `on_cpu`; signals reduced to "fatal signal pending".

@@ -1,6 +1,6 @@
 // mm/shmem.cc: shmem, the in-memory filesystem behind MAP_SHARED|MAP_ANONYMOUS.
 //
-// Port of mm/shmem.c at Linux 6.12, the parts a shared anonymous mapping needs:
+// Port of mm/shmem.c at Linux 6.18, the parts a shared anonymous mapping needs:
 // shmem_zero_setup and __shmem_file_setup (an unlinked "dev/zero" file the size of the
 // mapping), shmem_fault over shmem_get_folio_gfp (a zeroed, swap-backed page added to the
 // page cache on first touch), shmem_setattr's truncation, and the vm_ops. Both sides of
@@ -85,6 +85,7 @@ const vm_operations_struct shmem_anon_vm_ops = {
     /*page_mkwrite=*/nullptr,
     /*pfn_mkwrite=*/nullptr,
     /*name=*/nullptr,
+    /*map_pages=*/filemap_map_pages,
 };
 const vm_operations_struct shmem_vm_ops = shmem_anon_vm_ops;
 

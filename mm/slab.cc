@@ -1,5 +1,5 @@
 // mm/slab.cc: kmalloc on the host heap with accounting and the failslab point.
-// Port of the interface of mm/slub.c / mm/slab_common.c at Linux 6.12 (not the allocator).
+// Port of the interface of mm/slub.c / mm/slab_common.c at Linux 6.18 (not the allocator).
 //
 // Each object carries a 16-byte header with its size so kfree can keep slab_bytes exact.
 #include "mm/slab.h"

@@ -1,4 +1,4 @@
-// mm/slab.h: kmalloc and friends (include/linux/slab.h), Linux 6.12 names.
+// mm/slab.h: kmalloc and friends (include/linux/slab.h), Linux 6.18 names.
 //
 // DEVIATION(slab): objects come from the host heap, not from slab pages in simulated
 // memory: the kernel's own data structures are not what the simulator shows. Each live

@@ -1,6 +1,6 @@
 // mm/truncate.cc: taking pages out of the page cache when a file shrinks or goes away.
 //
-// Port of mm/truncate.c at Linux 6.12 (truncate_cleanup_folio, truncate_inode_folio,
+// Port of mm/truncate.c at Linux 6.18 (truncate_cleanup_folio, truncate_inode_folio,
 // truncate_inode_partial_folio, truncate_inode_pages_range, truncate_inode_pages,
 // truncate_inode_pages_final, truncate_pagecache, truncate_setsize,
 // pagecache_isize_extended).

@@ -1,4 +1,5 @@
-// mm/types.h: the basic kernel types (include/linux/types.h, list.h, atomic.h, rwsem.h).
+// mm/types.h: the basic kernel types (include/linux/types.h, list.h, atomic.h, rwsem.h)
+// at Linux 6.18.
 //
 // The simulated kernel runs on one host thread, and concurrency between simulated tasks is
 // modelled at explicit preemption points. So atomics are plain integers behind Linux's
@@ -91,7 +92,9 @@ struct rw_semaphore {
 };
 void init_rwsem(rw_semaphore* sem, const char* name);
 void down_read(rw_semaphore* sem);
-int down_read_killable(rw_semaphore* sem);  // 0, or -EINTR if a fatal signal is pending
+// 0; or -EINTR when the lock is contended (the caller would sleep) and a fatal signal is
+// pending. An uncontended lock is taken even with a fatal signal pending, as in Linux.
+int down_read_killable(rw_semaphore* sem);
 void up_read(rw_semaphore* sem);
 void down_write(rw_semaphore* sem);
 int down_write_killable(rw_semaphore* sem);

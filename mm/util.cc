@@ -1,5 +1,5 @@
 // mm/util.cc: vm_mmap_pgoff, the mmap entry below the syscall.
-// Port of mm/util.c at Linux 6.12.
+// Port of mm/util.c at Linux 6.18.
 #include "mm/mm.h"
 #include "mm/trace.h"
 

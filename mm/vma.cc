@@ -1,6 +1,6 @@
 // mm/vma.cc: VMA objects, splitting, merging and the munmap machinery.
 //
-// Port of mm/vma.c (6.12: __split_vma, split_vma, vma_merge_new_range,
+// Port of mm/vma.c at Linux 6.18 (__split_vma, split_vma, vma_merge_new_range,
 // vma_merge_existing_range, vma_modify_flags, vms_gather_munmap_vmas,
 // vms_complete_munmap_vmas, do_vmi_align_munmap, do_vmi_munmap, remove_vma,
 // vma_link_file / __vma_link_file, unlink_file_vma / __remove_shared_vm_struct) and of

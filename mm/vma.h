@@ -1,5 +1,5 @@
 // mm/vma.h: VMA-internal interfaces shared by mm/mmap.cc, mm/vma.cc and mm/mprotect.cc
-// (Linux's mm/vma.h, an mm-private header), Linux 6.12.
+// (Linux's mm/vma.h, an mm-private header), Linux 6.18.
 #ifndef MMSIM_MM_VMA_H_
 #define MMSIM_MM_VMA_H_
 

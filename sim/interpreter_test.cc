@@ -62,6 +62,33 @@ TEST(Interpreter, UserFaultIsASignalNotACrash) {
   EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
 }
 
+// `show pagetable P ADDR` shows the x86 6.6+ encoding: SavedDirty on the write-protected
+// dirty PTEs fork leaves, and a PROT_NONE entry's frame number stored inverted (L1TF).
+TEST(Interpreter, PagetableWalkShowsSavedDirtyAndTheInvertedProtNoneFrame) {
+  RunResult r = RunText(
+      "process p\n"
+      "p: mmap 0x10000 4K rw- private,anon,fixed\n"
+      "p: store 0x10000 \"x\"\n"
+      "show pagetable p 0x10000\n"
+      "p: fork c\n"
+      "show pagetable p 0x10000\n"
+      "p: mprotect 0x10000 4K ---\n"
+      "show pagetable p 0x10000\n");
+  ASSERT_EQ(r.status, kExitOk) << r.out << r.err;
+  const size_t first = r.out.find("(pfn ");
+  ASSERT_NE(first, std::string::npos) << r.out;
+  const std::string pfn = r.out.substr(first + 5, r.out.find(')', first) - first - 5);
+  const size_t fork = r.out.find("fork c");
+  ASSERT_NE(fork, std::string::npos);
+  EXPECT_EQ(r.out.find("SavedDirty"), r.out.find("SavedDirty", fork)) << r.out;  // not before
+  const size_t saved = r.out.find("ro USR NX A - ", fork);
+  ASSERT_NE(saved, std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("SavedDirty", saved), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not present (PROT_NONE, pfn " + pfn + " stored inverted) SavedDirty"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST(Interpreter, UnusableStatementIsARuntimeErrorWithExitThree) {
   // Valid syntax the machine cannot carry out: the inode allocation fails.
   RunResult r = RunText("fail failslab times=1000\nfile f size=4K\nprocess p\n");

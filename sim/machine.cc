@@ -146,18 +146,9 @@ int Machine::Current(int cpu) {
 absl::StatusOr<int> Machine::CreateProcess(absl::string_view comm, const ProcessCreds& creds) {
   task_struct* init = ks_->child_reaper;
   if (init == nullptr) return absl::FailedPreconditionError("no init process");
-  kernel::umh_creds c;
-  c.ruid = creds.ruid;
-  c.euid = creds.euid;
-  c.suid = creds.suid;
-  c.rgid = creds.rgid;
-  c.egid = creds.egid;
-  c.sgid = creds.sgid;
-  c.caps = creds.caps;
-  c.dumpable = creds.dumpable;
   // init spawns it (call_usermodehelper_lite: clone, then exec with the credentials).
   const kernel::pid_t pid = Enter(init, -1, [&] {
-    return kernel::call_usermodehelper_lite(CommOf(comm).c_str(), &c, kStackTop, kStackSize);
+    return kernel::call_usermodehelper_lite(CommOf(comm).c_str(), &creds, kStackTop, kStackSize);
   });
   if (pid < 0)
     return absl::ResourceExhaustedError(absl::StrFormat("spawn failed: errno %d", -pid));
@@ -502,25 +493,8 @@ UserAccess Machine::UserLoop(task_struct* t, uint64_t addr, uint8_t* buf, uint64
     done += r.done;
     if (r.done > 0) stuck = 0;
     if (r.fault.ok()) continue;
-    // The trap: into the kernel at CPL 0, back to user mode after.
-    c->SetCpl(0);
-    kernel::pt_regs regs{};
-    regs.ip = kUserIp;
-    regs.cs = kernel::__USER_CS;
-    regs.flags = kernel::X86_EFLAGS_IF;
-    regs.sp = kStackTop - 8;
-    switch (r.fault.kind) {
-      case hw::Fault::Kind::kPageFault:
-        kernel::exc_page_fault(&regs, r.fault.error_code);
-        break;
-      case hw::Fault::Kind::kGeneralProtection:
-        kernel::exc_general_protection(&regs, 0);
-        break;
-      default:
-        // A translation outside simulated memory: the kernel's page tables are broken.
-        kernel::kernel_bug(__FILE__, __LINE__, "user access reached no memory");
-    }
-    c->SetCpl(3);
+    // The trap: into the kernel at CPL 0 (idtentry), back to user mode after.
+    kernel::user_exception_entry(r.fault, kUserIp, kStackTop - 8);
     if (t->last_signal != 0) {
       result.signal = t->last_signal;
       result.fault_addr = t->last_signal_addr;

@@ -19,8 +19,8 @@
 //  - User accesses that fault with no fix (SIGSEGV, SIGBUS) are recorded in the task and
 //    reported in UserAccess; the simulation carries on.
 //  - Deterministic: the same calls in the same order give the same results; nothing
-//    depends on host time or host randomness. `seed` is kept for features that will
-//    randomise (it feeds no decision yet).
+//    depends on host time or host randomness. `seed` seeds the kernel's fault-injection
+//    draws (a `fail ... probability=P` point fails the same passes on every run).
 //
 // Threading: a Machine is driven by one host thread at a time. Several Machines may
 // exist; each public method makes its own kernel state current for the call.
@@ -74,6 +74,7 @@
 #include "hw/phys_mem.h"
 #include "mm/fault_attr.h"
 #include "mm/kernel.h"
+#include "mm/kernel/task.h"
 #include "mm/sched.h"
 
 namespace kernel {
@@ -93,11 +94,9 @@ struct MachineConfig {
 };
 
 // The credentials a new process starts with (as if it had exec'd a program with them).
-struct ProcessCreds {
-  uint32_t ruid = 0, euid = 0, suid = 0, rgid = 0, egid = 0, sgid = 0;
-  uint64_t caps = kernel::CAP_FULL_SET.val;  // permitted and effective
-  bool dumpable = true;                      // false: SUID_DUMP_DISABLE
-};
+// The kernel's own type (mm/kernel/task.h): ruid, euid, suid, rgid, egid, sgid; caps
+// (permitted and effective, default the full set); dumpable (false: SUID_DUMP_DISABLE).
+using ProcessCreds = kernel::umh_creds;
 
 // libc convention: ret -1 and err = errno on failure; else err 0.
 struct SysResult {

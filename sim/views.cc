@@ -154,11 +154,20 @@ absl::StatusOr<std::string> ShowPagetableWalk(Machine& m, int pid, uint64_t addr
       PagingEntry pe(e);
       absl::StrAppendFormat(&out, "  %s [%3u] @pa %#011x = %#018x", kEntry[level], index, ea, e);
       if (!pe.present()) {
-        absl::StrAppend(&out, (e & kernel::_PAGE_PROTNONE) ? "  not present (PROT_NONE)\n"
-                                                           : "  not present\n");
+        if (level == 1 && (e & kernel::_PAGE_PROTNONE)) {
+          // L1TF: the kernel stores a PROT_NONE entry's frame number inverted.
+          absl::StrAppendFormat(&out, "  not present (PROT_NONE, pfn %#x stored inverted)%s\n",
+                                kernel::pte_pfn(kernel::__pte(e)),
+                                (e & kernel::_PAGE_SAVED_DIRTY) ? " SavedDirty" : "");
+        } else {
+          absl::StrAppend(&out, (e & kernel::_PAGE_PROTNONE) ? "  not present (PROT_NONE)\n"
+                                                             : "  not present\n");
+        }
         return out;
       }
       absl::StrAppend(&out, "  ", Rights(e));
+      // A write-protected dirty entry keeps its dirtiness in software bit 58.
+      if (e & kernel::_PAGE_SAVED_DIRTY) absl::StrAppend(&out, " SavedDirty");
       if (level == 1 || ((level == 2 || level == 3) && pe.ps())) {
         const uint64_t frame = e & kernel::PTE_PFN_MASK & ~((uint64_t{1} << shift) - 1);
         const uint64_t pa = frame + (addr & ((uint64_t{1} << shift) - 1));

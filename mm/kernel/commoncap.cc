@@ -2,7 +2,7 @@
 // syscalls reach.
 // Port of security/commoncap.c (cap_capable, cap_ptrace_access_check,
 // cap_task_fix_setuid with cap_emulate_setxuid) and the ptrace hook of
-// security/security.c, Linux 6.12.
+// security/security.c, Linux 6.18.
 //
 // Deviations (grep "DEVIATION(commoncap)"):
 //  - One user namespace: cap_capable's walk up the namespace tree is a single step, and

@@ -1,7 +1,7 @@
 // mm/kernel/cred.cc: task credentials and the id-changing syscalls.
 // Port of kernel/cred.c (prepare_creds, commit_creds, abort_creds, put_cred),
 // kernel/capability.c (ns_capable, capable, has_ns_capability, capset) and the
-// setresuid/setresgid/prctl(PR_SET_DUMPABLE) parts of kernel/sys.c, Linux 6.12.
+// setresuid/setresgid/prctl(PR_SET_DUMPABLE) parts of kernel/sys.c, Linux 6.18.
 //
 // Deviations (grep "DEVIATION(cred)"):
 //  - One user namespace (init_user_ns) and no uid mapping: kuid_t is uid_t.

@@ -1,7 +1,7 @@
 // mm/kernel/exec.cc: what execve does to the address space.
 // Port of the memory parts of fs/exec.c (exec_mmap, setup_new_exec's layout and
 // dumpability, bprm_mm_init + setup_arg_pages' stack VMA) and arch/x86/mm/mmap.c
-// (arch_pick_mmap_layout), Linux 6.12.
+// (arch_pick_mmap_layout), Linux 6.18.
 //
 // Deviations (grep "DEVIATION(exec)"):
 //  - There is no binary, no argv/envp and no ELF loader: the new address space holds

@@ -2,7 +2,7 @@
 // Port of kernel/exit.c (do_exit, exit_mm, mm_update_next_owner, exit_notify,
 // forget_original_parent, reparent_leader, release_task, __exit_signal, do_group_exit,
 // wait_task_zombie / kernel_wait4), do_notify_parent's autoreap rule (kernel/signal.c)
-// and do_task_dead (kernel/sched/core.c), Linux 6.12.
+// and do_task_dead (kernel/sched/core.c), Linux 6.18.
 //
 // Deviations (grep "DEVIATION(exit)"):
 //  - Children are not kept on a list: a task's children are the tasks in the pid table

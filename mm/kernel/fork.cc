@@ -3,7 +3,7 @@
 // copy_process, kernel_clone, kernel_thread, user_mode_thread, mm_alloc/mm_init, mmput,
 // mmdrop, get_task_mm, mm_access, __put_task_struct), the x86 init_new_context
 // (arch/x86/include/asm/mmu_context.h), set_dumpable and set_task_comm (fs/exec.c) and
-// fork_idle/init_task, at Linux 6.13 (mm_access returns ERR_PTR, never NULL).
+// fork_idle/init_task, at Linux 6.18 (mm_access returns ERR_PTR, never NULL).
 //
 // Deviations (grep "DEVIATION(fork)"):
 //  - task_struct, cred, signal_struct and mm_struct come from kmalloc (Linux: their

@@ -1,7 +1,7 @@
 // mm/kernel/init.cc: bringing the kernel up on the simulated hardware and down again.
 // Port of init/main.c (start_kernel, rest_init, kernel_init's run_init_process) and the
 // CPU feature setup of arch/x86/kernel/cpu/common.c, head_64.S and
-// arch/x86/mm/init.c (CR0.WP, EFER.NXE, CR4.PGE/PCIDE/SMEP/SMAP), Linux 6.12.
+// arch/x86/mm/init.c (CR0.WP, EFER.NXE, CR4.PGE/PCIDE/SMEP/SMAP), Linux 6.18.
 //
 // Deviations (grep "DEVIATION(init)"):
 //  - Only what memory management needs: CPU paging features, mm_core_init, the pid

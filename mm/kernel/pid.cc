@@ -1,6 +1,6 @@
 // mm/kernel/pid.cc: process ids and the pid namespace.
 // Port of kernel/pid.c (alloc_pid, free_pid, find_task_by_vpid, find_get_task_by_vpid)
-// at Linux 6.12.
+// at Linux 6.18.
 //
 // Deviations (grep "DEVIATION(pid)"):
 //  - One pid namespace, init_pid_ns, and no struct pid: kst().pid_table maps a number to

@@ -1,5 +1,5 @@
 // Tests of mm/kernel/pid.cc: pid allocation and lookup, including the ESRCH cases of
-// KERNEL.md (c): pid <= 0, unused, > pid_max, kernel threads are found but have no mm,
+// docs/semantics.md §2.8 and §3.2 (T1-T6): pid <= 0, unused, > pid_max, kernel threads are found but have no mm,
 // zombies are found, reaped pids are not.
 #include "gtest/gtest.h"
 #include "mm/kernel/task.h"

@@ -1,6 +1,6 @@
 // mm/kernel/ptrace.cc: may one task inspect another?
 // Port of kernel/ptrace.c (ptrace_has_cap, __ptrace_may_access, ptrace_may_access) at
-// Linux 6.12. process_vm_readv/writev reach it through mm_access(task,
+// Linux 6.18. process_vm_readv/writev reach it through mm_access(task,
 // PTRACE_MODE_ATTACH_REALCREDS).
 //
 // Deviations (grep "DEVIATION(ptrace)"): no task_lock/RCU (single host thread), no

@@ -1,5 +1,5 @@
 // Tests of mm/kernel/ptrace.cc, commoncap.cc and cred.cc: the __ptrace_may_access /
-// cap_ptrace_access_check matrix of KERNEL.md (c) for PTRACE_MODE_ATTACH_REALCREDS, and
+// cap_ptrace_access_check matrix of docs/semantics.md §2.9 for PTRACE_MODE_ATTACH_REALCREDS, and
 // the credential changes (setresuid/setresgid/capset/prctl) that feed it.
 #include "gtest/gtest.h"
 #include "mm/kernel/task.h"
@@ -245,13 +245,21 @@ TEST(MmAccessTest, ZombieLeaderWithLiveThreadIsEsrchButTheThreadWorks) {
   mmput(mm);
 }
 
-TEST(MmAccessTest, FatalSignalPendingIsEintr) {
+// exec_update_lock is taken killably: a fatal signal only matters when the caller would
+// sleep (an exec holds the lock for writing); a free lock is taken regardless.
+TEST(MmAccessTest, FatalSignalIsEintrOnlyWhenExecUpdateLockIsContended) {
   BootedKernel k;
   task_struct* a = k.Spawn("a");
   task_struct* b = k.Spawn("b");
   k.RunAs(a);
   a->fatal_signal = true;
+  mm_struct* mm = mm_access(b, PTRACE_MODE_ATTACH_REALCREDS);
+  ASSERT_FALSE(IS_ERR(mm));
+  EXPECT_EQ(mm, b->mm);
+  mmput(mm);
+  down_write(&b->signal->exec_update_lock);
   EXPECT_EQ(PTR_ERR(mm_access(b, PTRACE_MODE_ATTACH_REALCREDS)), -EINTR);
+  up_write(&b->signal->exec_update_lock);
   a->fatal_signal = false;
 }
 

@@ -1,6 +1,6 @@
 // mm/kernel/sched_core.cc: putting a task on a CPU.
 // Port of the context_switch part of kernel/sched/core.c (context_switch,
-// finish_task_switch's bookkeeping) at Linux 6.12.
+// finish_task_switch's bookkeeping) at Linux 6.18.
 //
 // Deviations (grep "DEVIATION(sched_core)"):
 //  - There is no run queue and no scheduling policy: sim/ says which task runs where.

@@ -1,7 +1,7 @@
 // mm/kernel/task.h: creating, running, exiting and reaping tasks; credentials.
 // The declarations Linux keeps in include/linux/sched/task.h, sched/signal.h, cred.h,
 // pid.h, ptrace.h, security.h and syscalls.h, for the parts of kernel/ this port has
-// (mm/kernel/*.cc), Linux 6.12. mm/sched.h holds the structs and the lookups every mm
+// (mm/kernel/*.cc), Linux 6.18. mm/sched.h holds the structs and the lookups every mm
 // file needs; this header is what sim/ and the tests drive tasks with.
 //
 // Model (what differs from a running Linux, in one place; each .cc repeats its own):

@@ -1,6 +1,6 @@
 // mm/kernel/umh.cc: the kernel starting a user process.
 // Port of kernel/umh.c (call_usermodehelper_exec_async, call_usermodehelper_exec_sync's
-// wait for the child) at Linux 6.12, the one way sim/ and the tests create processes.
+// wait for the child) at Linux 6.18, the one way sim/ and the tests create processes.
 //
 // Deviations (grep "DEVIATION(umh)"):
 //  - No workqueue and no subprocess_info: the caller runs as init and the child is

@@ -1,10 +1,9 @@
 // mm/lib/iov_iter.cc: importing user iovec arrays and copying through iov_iter cursors.
-// Port of lib/iov_iter.c at Linux 6.x, the user-backed parts process_vm_readv/writev
-// needs. Read from the index: a 6.4-6.6 era lib/iov_iter.c (import_iovec, iovec_from_user,
-// copy_iovec_from_user, import_ubuf, __import_iovec_ubuf) and the 6.4 patch that imports a
-// single segment as ITER_UBUF; copy_to_user_iter/copy_from_user_iter and the walkers
-// follow the 6.7+ shape (include/linux/iov_iter.h, mm/lib/iov_iter.h) as KERNEL.md (a)
-// describes it, not a stored copy.
+// Port of lib/iov_iter.c at Linux 6.18, the user-backed parts process_vm_readv/writev
+// needs: import_iovec, iovec_from_user, copy_iovec_from_user, import_ubuf,
+// __import_iovec_ubuf (a single segment is an ITER_UBUF, 6.4+), and the 6.7+
+// copy_to_user_iter/copy_from_user_iter steps with the walkers of include/linux/iov_iter.h
+// (mm/lib/iov_iter.h).
 //
 // User memory is reached only through uaccess (mm/arch/x86/uaccess.h): the iovec arrays
 // are copied in from the caller's simulated memory, and data moves with raw_copy_*_user,

@@ -1,5 +1,5 @@
 // mm/lib/iov_iter.h: the generic walkers behind every iov_iter copy.
-// Port of include/linux/iov_iter.h at Linux 6.x (6.7+, where iterate_and_advance2 and the
+// Port of include/linux/iov_iter.h at Linux 6.18 (6.7+, where iterate_and_advance2 and the
 // per-kind iterate_* helpers moved out of lib/iov_iter.c).
 //
 // A "step" moves `len` bytes between one contiguous piece of user memory and the kernel

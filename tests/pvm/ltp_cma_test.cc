@@ -2,7 +2,7 @@
 //
 // Source read (linux-test-project/ltp, testcases/kernel/syscalls/cma/):
 //  * process_vm01.c at commit 9b02cd465f70a2443c1ac7083a166992b4401b50 (the errno tests,
-//    run with -r and -w; KERNEL.md: the 2022 rewrite keeps the same cases);
+//    run with -r and -w; docs/semantics.md §8: the 2022 rewrite keeps the same cases);
 //  * process_vm_readv02.c and process_vm_writev02.c at commit
 //    0b9589f3f9c0345b29cfcf7da5a1253c708303eb;
 //  * process_vm_readv03.c, the 2021 rewrite (Copyright SUSE LLC, Andrea Cervesato) with the

@@ -1,6 +1,6 @@
-// tests/pvm/partial_transfer_test.cc: KERNEL.md's partial-transfer rule, byte for byte.
+// tests/pvm/partial_transfer_test.cc: the partial-transfer rule of docs/semantics.md §4, byte for byte.
 //
-// The rule (KERNEL.md, "Partial-transfer rule"): the walk over the streams stops at
+// The rule (docs/semantics.md §4): the walk over the streams stops at
 //  * the first remote page that cannot be pinned: the stop point is that page's start, or
 //    the element's start if the element begins inside that page (4 KiB granularity in the
 //    remote address space; neither iovec elements nor 1024-page pin batches matter);
@@ -111,7 +111,7 @@ TEST_P(PartialTransfer, CrossingThe1024PageBatchWithHoleJustAfter) {
   EXPECT_TRUE(Returns(Transfer(local, IovList{{R2 + 4095, (n + 4) * kPage}}), n * kPage - 4095));
 }
 
-// The seed-era example from KERNEL.md (b): an element (A + 38 pages + 100, 3 pages) with a
+// The old worked example (docs/semantics.md §4.1, §11): an element (A + 38 pages + 100, 3 pages) with a
 // hole at page 40 returns 8092 (v3.2..v3.15 returned -1 EFAULT: batch-atomic).
 TEST_P(PartialTransfer, SeedEraExampleReturns8092) {
   const uint64_t A = R;
@@ -177,7 +177,7 @@ TEST_P(PartialTransfer, EarlierOfLocalAndRemoteFaultWins) {
                       kPage - 10));
 }
 
-// The local-side asymmetry (KERNEL.md, x86 protection map): the local side is checked by the
+// The local-side asymmetry (docs/semantics.md §4.5): the local side is checked by the
 // CPU, where any of r/w/x allows a read and only w allows a write. So a local -w- page can be
 // readv's destination and writev's source, a local --x (or r--, r-x) page can be writev's
 // source but not readv's destination.

@@ -1,6 +1,6 @@
 // tests/pvm/pvm_fixture.h: the fixture of the process_vm_readv/process_vm_writev suites.
 //
-// Every suite in tests/pvm checks the simulator against /work/shared/KERNEL.md case for case:
+// Every suite in tests/pvm checks the simulator against docs/semantics.md case for case:
 // the return value, errno and the bytes on both sides. PvmTest boots one sim::Machine per
 // test with two root processes, `caller` (makes the calls) and `target` (is read/written),
 // and offers step helpers (map, fill, protect, call) that each end with a whole-machine
@@ -71,7 +71,7 @@ static_assert(kMapShared == MAP_SHARED && kMapPrivate == MAP_PRIVATE && kMapFixe
 inline constexpr uint64_t kRemote = 0x200000000000;
 inline constexpr uint64_t kLocal = 0x300000000000;
 
-// Limits from KERNEL.md (constants table).
+// Limits from docs/semantics.md §5.1 (constants).
 inline constexpr uint64_t kUioMaxIov = 1024;
 inline constexpr uint64_t kSsizeMax = 0x7fffffffffffffff;
 inline constexpr uint64_t kMaxRwCount = 0x7ffff000;
@@ -146,7 +146,7 @@ inline ::testing::AssertionResult SameBytes(const std::vector<uint8_t>& got,
 // Stream helpers for the expectations of the partial-transfer rule.
 //
 // The addresses of the first `limit` bytes named by an iovec list, joined in order
-// (KERNEL.md section 0: the "stream").
+// (docs/semantics.md §1.1: the "stream").
 inline std::vector<uint64_t> StreamAddrs(absl::Span<const Iov> iovs, uint64_t limit) {
   std::vector<uint64_t> out;
   for (const Iov& v : iovs) {
@@ -499,7 +499,7 @@ class PvmFixture {
   }
   // The memory after a call that moved nothing: every tracked byte as in `before`.
   void ExpectUntouched(const Snapshot& before) { ExpectMemory(before, "nothing may move"); }
-  // The memory after a call that returned `n` (> 0): KERNEL.md's partial-transfer rule.
+  // The memory after a call that returned `n` (> 0): the partial-transfer rule of docs/semantics.md §4.
   // Destination stream positions [0, n) hold the source stream's bytes from `before`; every
   // other tracked byte (the rest of the destination, and the whole source) is unchanged.
   // local_pid's stream is `local`, remote_pid's is `remote`.

@@ -1,5 +1,5 @@
 // tests/pvm/side_effects_test.cc: what process_vm_readv/writev do to the target besides
-// moving bytes (KERNEL.md (d), "Side effects before the copy", "Dirtying", "Put/unpin").
+// moving bytes (docs/semantics.md §7.1 side effects before the copy, §7.5 dirtying, §7.6 unpin).
 //
 //  * Remote pages are pinned a batch (up to 1024 pages) at a time, before the copy and
 //    regardless of how much local space remains: a 1-byte writev against 1000 never-touched
@@ -26,7 +26,7 @@ constexpr uint64_t R = kRemote;
 
 class SideEffects : public PvmTest {};
 
-// KERNEL.md (d): "process_vm_writev of 1 local byte against a 1000-page never-touched remote
+// docs/semantics.md §7.1: "process_vm_writev of 1 local byte against a 1000-page never-touched remote
 // element allocates all 1000 target pages (RSS 0 -> 4000 kB, measured)".
 TEST_F(SideEffects, OneByteWritevAllocatesTheWholeRemoteBatch) {
   constexpr uint64_t n = 1000;
@@ -70,7 +70,7 @@ TEST_F(SideEffects, OneByteWritevAllocatesOnlyTheFirstBatch) {
       << "page 1024 belongs to the second batch, which is never pinned";
 }
 
-// KERNEL.md (d): "readv of the same maps 1000 zero-page PTEs (RSS unchanged)". Nothing but
+// docs/semantics.md §7.1-§7.2: "readv of the same maps 1000 zero-page PTEs (RSS unchanged)". Nothing but
 // page-table pages is allocated.
 TEST_F(SideEffects, ReadvOfUntouchedMemoryMapsTheZeroPage) {
   constexpr uint64_t n = 1000;
@@ -159,7 +159,7 @@ TEST_F(SideEffects, ReadvOfPresentMemoryAllocatesNothing) {
   EXPECT_EQ(AnonRss(target_), 64);
 }
 
-// KERNEL.md (d): "with a local-source fault, the remote batch has already been write-faulted
+// docs/semantics.md §7.1 and §4.4: "with a local-source fault, the remote batch has already been write-faulted
 // and dirtied". The local source has one readable page, then PROT_NONE; the remote element is
 // 8 never-touched pages: all 8 are allocated, mapped writable and dirty, and their folios
 // are dirty; only the first page's bytes changed.
@@ -203,7 +203,7 @@ TEST_F(SideEffects, WritevPartialLeavesLaterRemoteBytesAlone) {
 }
 
 
-// KERNEL.md (b) 3 and (d), >= 5.19: a read pin of a COW-shared anon page first "unshares"
+// docs/semantics.md §7.4, >= 5.19: a read pin of a COW-shared anon page first "unshares"
 // it: the target gets a private copy mapped read-only and clean (smaps: Shared_Dirty ->
 // Private_Clean); the process it shares with keeps the original frame; no byte changes.
 TEST_F(SideEffects, ReadvOfCowSharedPageUnsharesItInTheTarget) {
@@ -269,7 +269,7 @@ TEST_F(SideEffects, WritevOfCowSharedPageCopiesItInTheTarget) {
   EXPECT_TRUE(SameBytes(Peek(child, R, 2 * kPage), std::vector<uint8_t>(2 * kPage, 0x77), R));
 }
 
-// KERNEL.md (d), concurrent munmap: the target unmaps the range after a batch was pinned
+// docs/semantics.md §6.4, concurrent munmap: the target unmaps the range after a batch was pinned
 // (the mmap_lock is not held during the copy). The pins keep the frames alive: the copy
 // still reads the old contents (readv) or lands in the no longer mapped pages (writev, the
 // write is lost), those bytes count in the return value, the next batch re-resolves the

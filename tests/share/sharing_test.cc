@@ -6,7 +6,7 @@
 // mapcounts, RSS counters, AnonExclusive) and ends every step with the whole-machine
 // debug_vm check (TLBs included), as the real kernel's invariants demand.
 //
-// Expected behaviour is Linux 6.x's (see /work/shared/KERNEL.md, rows on COW, MAP_SHARED,
+// Expected behaviour is Linux 6.x's (see docs/semantics.md §3.3, rows on COW, MAP_SHARED,
 // files, EOF SIGBUS, [vvar], GROWSDOWN, and section (d) on COW safety).
 #include <cerrno>
 #include <csignal>
@@ -385,7 +385,7 @@ TEST_F(SharingTest, ReadPinOfACowSharedPageUnsharesIt) {
 }
 
 // A write through process_vm_writev into a COW-shared page changes only the target's
-// copy (KERNEL.md (c): "write to a COW-shared anon page").
+// copy (docs/semantics.md §3.3 X13 and §7.3: "write to a COW-shared anon page").
 TEST_F(SharingTest, ProcessVmWritevToACowSharedPageChangesOnlyTheTarget) {
   Map(parent_, A, 2 * kPage, kRW, kPrivate | kAnon);
   Store(parent_, A, Bytes(2 * kPage, 2));

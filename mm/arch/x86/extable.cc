@@ -1,6 +1,6 @@
 // mm/arch/x86/extable.cc: the exception table and its fixups.
 // Port of arch/x86/mm/extable.c (fixup_exception, ex_handler_default,
-// ex_handler_uaccess) and kernel/extable.c (search_exception_tables), Linux 6.12.
+// ex_handler_uaccess) and kernel/extable.c (search_exception_tables), Linux 6.18.
 // See mm/arch/x86/extable.h for the deviation (instruction addresses are names).
 #include "mm/arch/x86/extable.h"
 

@@ -1,7 +1,7 @@
 // mm/arch/x86/extable.h: the kernel's exception table.
 // Port of arch/x86/include/asm/extable.h, asm/extable_fixup_types.h and
 // arch/x86/mm/extable.c (search_exception_tables, fixup_exception and the uaccess
-// handler), Linux 6.12.
+// handler), Linux 6.18.
 //
 // In Linux every instruction that may fault on a user address (the rep movsb of
 // copy_user, the movs of get_user/put_user, the rep stosb of clear_user) has an entry

@@ -3,7 +3,7 @@
 // do_user_addr_fault, access_error, bad_area*, do_sigbus, kernelmode_fixup_or_oops,
 // page_fault_oops, set_signal_archinfo), pagefault_out_of_memory from mm/oom_kill.c and exc_general_protection from
 // arch/x86/kernel/traps.c and the user-mode exception entry of arch/x86/entry/entry_64.S,
-// Linux 6.12.
+// Linux 6.18.
 //
 // Deviations (grep "DEVIATION(fault)"):
 //  - Signals are recorded in the task (mm/arch/x86/fault.h), not delivered.

@@ -1,7 +1,7 @@
 // mm/arch/x86/fault.h: the x86 trap entry points for #PF and #GP.
 // Port of the declarations of arch/x86/include/asm/traps.h and idtentry.h for
 // exc_page_fault / exc_general_protection, plus do_user_addr_fault (static in
-// arch/x86/mm/fault.c, exposed for tests), Linux 6.12.
+// arch/x86/mm/fault.c, exposed for tests), Linux 6.18.
 //
 // Who calls these: whatever ran an access on a simulated CPU and got a fault back. For a
 // user-mode (CPL 3) access that is sim/ (sim::Machine::Store/Load); for a kernel-mode one

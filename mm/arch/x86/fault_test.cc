@@ -7,7 +7,7 @@
 #include "mm/arch/x86/uaccess.h"
 #include "mm/kernel/task.h"
 #include "mm/mm.h"
-#include "mm/testing/kernel_fixture.h"
+#include "mm/testing/one_process_test.h"
 
 namespace kernel {
 namespace {
@@ -19,18 +19,8 @@ pt_regs UaccessRegs() {
   return pt_regs{UA_INSN_COPY_USER, __KERNEL_CS, X86_EFLAGS_IF | X86_EFLAGS_AC, 0};
 }
 
-class FaultTest : public ::testing::Test {
+class FaultTest : public kernel_testing::OneProcessTest {
  protected:
-  void SetUp() override {
-    p_ = k_.Spawn("p");
-    k_.RunAs(p_);
-  }
-  unsigned long Map(int pages, unsigned long prot) {
-    unsigned long a = k_.Mmap(p_, 0, pages * PAGE_SIZE, prot);
-    EXPECT_FALSE(IS_ERR_VALUE(a));
-    k_.RunAs(p_);
-    return a;
-  }
   // A user-mode access on the current CPU at CPL 3 (no fault handling).
   hw::Fault UserStore(unsigned long va) {
     hw::Cpu* c = this_cpu_hw();
@@ -48,9 +38,6 @@ class FaultTest : public ::testing::Test {
     EXPECT_EQ(p_->thread.trap_nr, static_cast<unsigned long>(X86_TRAP_PF));
     EXPECT_EQ(p_->thread.error_code, error_code);
   }
-
-  BootedKernel k_;
-  task_struct* p_ = nullptr;
 };
 
 TEST_F(FaultTest, UnmappedUserReadIsSegvMaperr) {

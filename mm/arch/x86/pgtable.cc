@@ -1,6 +1,6 @@
 // mm/arch/x86/pgtable.cc: page-table page allocation and a few entry updates.
 // Port of arch/x86/mm/pgtable.c, include/linux/mm.h (pagetable_alloc, pagetable_pte_ctor,
-// pagetable_dtor) and mm/pgtable-generic.c at Linux 6.12. Deviations: see pgtable.h.
+// pagetable_dtor) and mm/pgtable-generic.c at Linux 6.18. Deviations: see pgtable.h.
 #include "mm/arch/x86/pgtable.h"
 
 #include "mm/arch/x86/tlb.h"

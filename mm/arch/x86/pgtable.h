@@ -1,16 +1,25 @@
 // mm/arch/x86/pgtable.h: page-table accessors for x86-64 with 4-level paging.
 //
 // Port of arch/x86/include/asm/pgtable.h, pgtable_64.h, pgalloc.h and the generic
-// include/linux/pgtable.h / pgtable-nop4d.h helpers, following Linux 6.12 (pte_mkwrite takes
-// the vma, as since 6.6; pte_offset_map may return null, as since 6.5).
+// include/linux/pgtable.h / pgtable-nop4d.h helpers, and arch/x86/include/asm/pgtable-invert.h,
+// at Linux 6.18 (pte_mkwrite takes the vma, as since 6.6; pte_offset_map may return null, as
+// since 6.5).
+//
+// Two encodings make a raw entry differ from "flags | pfn << 12", as on a 6.6+ x86 kernel:
+//  - SavedDirty (bit 58): a dirty PTE that is write-protected moves Dirty to SavedDirty
+//    (Write=0,Dirty=1 is a shadow-stack page to the CPU), and making it writable moves it
+//    back; pte_dirty tests both.
+//  - L1TF: a non-present, non-zero entry (PROT_NONE here; there is no swap) stores its frame
+//    number inverted, so a speculative walk cannot reach real memory through it; pte_pfn
+//    and pfn_pte undo/apply the inversion, pte_modify flips it when presence changes.
 //
 // The tables are real: they live in frames of simulated physical memory, and a pte_t* (or
 // pmd_t*, ...) is a host pointer into such a frame through the direct map (__va), so the
 // hw walker and the kernel read and write the same bytes. A walk is pointer arithmetic.
 //
 // Deviations (grep "DEVIATION(pgtable)"):
-//  - No L1TF PFN inversion for PROT_NONE entries: the PFN field is stored as is.
-//  - No shadow-stack / SavedDirty bit games: pte_write is _PAGE_RW, pte_dirty is _PAGE_DIRTY.
+//  - No shadow stacks (VM_SHADOW_STACK, X86_FEATURE_USER_SHSTK): pte_write is _PAGE_RW
+//    alone and pte_mkwrite never makes a shadow-stack entry.
 //  - The p4d level is folded into the pgd as with CONFIG_PGTABLE_LEVELS=4: pgd_none() is
 //    always false and p4d_offset() returns the pgd slot itself.
 //  - Page-table locks are not split: every pte/pmd lock is mm->page_table_lock.
@@ -74,14 +83,37 @@ inline unsigned long pmd_addr_end(unsigned long addr, unsigned long end) {
   return boundary - 1 < end - 1 ? boundary : end;
 }
 
+// ---- L1TF inversion (arch/x86/include/asm/pgtable-invert.h) ----
+// A non-present entry that is not zero has its frame bits inverted.
+inline bool __pte_needs_invert(uint64_t val) { return val && !(val & _PAGE_PRESENT); }
+// What to xor the entry with to get the real frame bits back.
+inline uint64_t protnone_mask(uint64_t val) { return __pte_needs_invert(val) ? ~0ULL : 0; }
+// On a change of presence, invert the `mask` bits of the new value.
+inline uint64_t flip_protnone_guard(uint64_t oldval, uint64_t val, uint64_t mask) {
+  if (__pte_needs_invert(oldval) != __pte_needs_invert(val)) val = (val & ~mask) | (~val & mask);
+  return val;
+}
+
 // ---- flags and pfns of each level ----
 inline pteval_t pte_flags(pte_t pte) { return pte_val(pte) & PTE_FLAGS_MASK; }
 inline pmdval_t pmd_flags(pmd_t pmd) { return pmd_val(pmd) & PTE_FLAGS_MASK; }
 inline pudval_t pud_flags(pud_t pud) { return pud_val(pud) & PTE_FLAGS_MASK; }
 inline p4dval_t p4d_flags(p4d_t p4d) { return p4d_val(p4d) & PTE_FLAGS_MASK; }
-inline unsigned long pte_pfn(pte_t pte) { return (pte_val(pte) & PTE_PFN_MASK) >> PAGE_SHIFT; }
-inline unsigned long pmd_pfn(pmd_t pmd) { return (pmd_val(pmd) & PTE_PFN_MASK) >> PAGE_SHIFT; }
-inline unsigned long pud_pfn(pud_t pud) { return (pud_val(pud) & PTE_PFN_MASK) >> PAGE_SHIFT; }
+inline unsigned long pte_pfn(pte_t pte) {
+  uint64_t pfn = pte_val(pte);
+  pfn ^= protnone_mask(pfn);
+  return (pfn & PTE_PFN_MASK) >> PAGE_SHIFT;
+}
+inline unsigned long pmd_pfn(pmd_t pmd) {
+  uint64_t pfn = pmd_val(pmd);
+  pfn ^= protnone_mask(pfn);
+  return (pfn & PTE_PFN_MASK) >> PAGE_SHIFT;
+}
+inline unsigned long pud_pfn(pud_t pud) {
+  uint64_t pfn = pud_val(pud);
+  pfn ^= protnone_mask(pfn);
+  return (pfn & PTE_PFN_MASK) >> PAGE_SHIFT;
+}
 inline unsigned long p4d_pfn(p4d_t p4d) { return (p4d_val(p4d) & PTE_PFN_MASK) >> PAGE_SHIFT; }
 inline pgprot_t pte_pgprot(pte_t pte) { return __pgprot(pte_flags(pte)); }
 
@@ -93,7 +125,7 @@ inline bool pte_protnone(pte_t pte) {
   return (pte_flags(pte) & (_PAGE_PROTNONE | _PAGE_PRESENT)) == _PAGE_PROTNONE;
 }
 inline bool pte_write(pte_t pte) { return pte_flags(pte) & _PAGE_RW; }
-inline bool pte_dirty(pte_t pte) { return pte_flags(pte) & _PAGE_DIRTY; }
+inline bool pte_dirty(pte_t pte) { return pte_flags(pte) & _PAGE_DIRTY_BITS; }
 inline bool pte_young(pte_t pte) { return pte_flags(pte) & _PAGE_ACCESSED; }
 inline bool pte_exec(pte_t pte) { return !(pte_flags(pte) & _PAGE_NX); }
 inline bool pte_special(pte_t pte) { return pte_flags(pte) & _PAGE_SPECIAL; }
@@ -105,23 +137,66 @@ inline bool pte_accessible(mm_struct* /*mm*/, pte_t pte) { return pte_flags(pte)
 // ---- pte modifiers ----
 inline pte_t pte_set_flags(pte_t pte, pteval_t set) { return __pte(pte_val(pte) | set); }
 inline pte_t pte_clear_flags(pte_t pte, pteval_t clear) { return __pte(pte_val(pte) & ~clear); }
+// Dirty -> SavedDirty when the entry is not writable (mksaveddirty_shift).
+inline pte_t pte_mksaveddirty(pte_t pte) {
+  pteval_t v = pte_val(pte);
+  const pteval_t cond = !(v & _PAGE_RW);
+  v |= ((v >> _PAGE_BIT_DIRTY) & cond) << _PAGE_BIT_SAVED_DIRTY;
+  v &= ~(cond << _PAGE_BIT_DIRTY);
+  return __pte(v);
+}
+// SavedDirty -> Dirty when the entry is writable (clear_saveddirty_shift).
+inline pte_t pte_clear_saveddirty(pte_t pte) {
+  pteval_t v = pte_val(pte);
+  const pteval_t cond = !!(v & _PAGE_RW);
+  v |= ((v >> _PAGE_BIT_SAVED_DIRTY) & cond) << _PAGE_BIT_DIRTY;
+  v &= ~(cond << _PAGE_BIT_SAVED_DIRTY);
+  return __pte(v);
+}
 inline pte_t pte_mkwrite_novma(pte_t pte) { return pte_set_flags(pte, _PAGE_RW); }
-inline pte_t pte_mkwrite(pte_t pte, vm_area_struct* /*vma*/) { return pte_mkwrite_novma(pte); }
-inline pte_t pte_wrprotect(pte_t pte) { return pte_clear_flags(pte, _PAGE_RW); }
-inline pte_t pte_mkdirty(pte_t pte) { return pte_set_flags(pte, _PAGE_DIRTY | _PAGE_SOFT_DIRTY); }
-inline pte_t pte_mkclean(pte_t pte) { return pte_clear_flags(pte, _PAGE_DIRTY); }
+// arch/x86/mm/pgtable.c (no VM_SHADOW_STACK VMAs here)
+inline pte_t pte_mkwrite(pte_t pte, vm_area_struct* /*vma*/) {
+  pte = pte_mkwrite_novma(pte);
+  return pte_clear_saveddirty(pte);
+}
+inline pte_t pte_wrprotect(pte_t pte) {
+  pte = pte_clear_flags(pte, _PAGE_RW);
+  // Write=0,Dirty=1 would be a shadow-stack entry: keep the dirtiness in SavedDirty.
+  return pte_mksaveddirty(pte);
+}
+inline pte_t pte_mkdirty(pte_t pte) {
+  pte = pte_set_flags(pte, _PAGE_DIRTY | _PAGE_SOFT_DIRTY);
+  return pte_mksaveddirty(pte);
+}
+inline pte_t pte_mkclean(pte_t pte) { return pte_clear_flags(pte, _PAGE_DIRTY_BITS); }
 inline pte_t pte_mkyoung(pte_t pte) { return pte_set_flags(pte, _PAGE_ACCESSED); }
 inline pte_t pte_mkold(pte_t pte) { return pte_clear_flags(pte, _PAGE_ACCESSED); }
 inline pte_t pte_mkspecial(pte_t pte) { return pte_set_flags(pte, _PAGE_SPECIAL); }
 inline pte_t pte_mkexec(pte_t pte) { return pte_clear_flags(pte, _PAGE_NX); }
 // mprotect: keep the frame and the software/A/D bits, take the protection from newprot.
+// The frame is re-inverted if presence changes, and Dirty/SavedDirty follow the new Write.
 inline pte_t pte_modify(pte_t pte, pgprot_t newprot) {
-  pteval_t val = pte_val(pte) & _PAGE_CHG_MASK;
+  pteval_t val = pte_val(pte), oldval = val;
+  pte_t pte_result;
+  val &= _PAGE_CHG_MASK;
   val |= pgprot_val(newprot) & ~_PAGE_CHG_MASK;
-  return __pte(val);
+  val = flip_protnone_guard(oldval, val, PTE_PFN_MASK);
+  pte_result = __pte(val);
+  // _PAGE_CHG_MASK keeps Dirty out of newprot, so only a Write=1 -> Write=0 change can make
+  // a Write=0,Dirty=1 entry.
+  if (oldval & _PAGE_RW)
+    pte_result = pte_mksaveddirty(pte_result);
+  else
+    pte_result = pte_clear_saveddirty(pte_result);
+  return pte_result;
 }
-inline pte_t pfn_pte(unsigned long pfn, pgprot_t pgprot) {
-  return __pte((static_cast<pteval_t>(pfn) << PAGE_SHIFT & PTE_PFN_MASK) | pgprot_val(pgprot));
+inline pte_t pfn_pte(unsigned long page_nr, pgprot_t pgprot) {
+  uint64_t pfn = static_cast<uint64_t>(page_nr) << PAGE_SHIFT;
+  // Write=0,Dirty=1 is how the CPU marks shadow stacks.
+  WARN_ON_ONCE((pgprot_val(pgprot) & (_PAGE_DIRTY | _PAGE_RW)) == _PAGE_DIRTY);
+  pfn ^= protnone_mask(pgprot_val(pgprot));
+  pfn &= PTE_PFN_MASK;
+  return __pte(pfn | pgprot_val(pgprot));
 }
 inline pte_t mk_pte(const page* p, pgprot_t pgprot) { return pfn_pte(__pt_page_to_pfn(p), pgprot); }
 inline page* pte_page(pte_t pte) { return __pt_pfn_to_page(pte_pfn(pte)); }

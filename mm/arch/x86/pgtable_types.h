@@ -1,5 +1,5 @@
 // mm/arch/x86/pgtable_types.h: x86-64 page-table entry types and bits.
-// Mirrors arch/x86/include/asm/pgtable_types.h and pgtable_64_types.h (Linux 6.x).
+// Mirrors arch/x86/include/asm/pgtable_types.h and pgtable_64_types.h at Linux 6.18.
 //
 // Linux's names over hw/'s entry format: the bit positions are the SDM's, and a
 // static_assert per bit ties each _PAGE_* constant to hw::PagingEntry so the two
@@ -65,6 +65,10 @@ inline constexpr int _PAGE_BIT_SOFTW3 = 11;
 inline constexpr int _PAGE_BIT_PAT_LARGE = 12;
 inline constexpr int _PAGE_BIT_SPECIAL = _PAGE_BIT_SOFTW1;
 inline constexpr int _PAGE_BIT_SOFT_DIRTY = _PAGE_BIT_SOFTW3;
+inline constexpr int _PAGE_BIT_SOFTW5 = 58;
+// 6.6+ with CONFIG_X86_USER_SHADOW_STACK (as distribution kernels build): Write=0,Dirty=1
+// means "shadow stack" to the CPU, so a write-protected dirty PTE keeps its dirtiness here.
+inline constexpr int _PAGE_BIT_SAVED_DIRTY = _PAGE_BIT_SOFTW5;
 inline constexpr int _PAGE_BIT_PROTNONE = _PAGE_BIT_GLOBAL;  // only when PRESENT is clear
 inline constexpr int _PAGE_BIT_NX = 63;
 
@@ -79,6 +83,8 @@ inline constexpr pteval_t _PAGE_PSE = 1ULL << _PAGE_BIT_PSE;
 inline constexpr pteval_t _PAGE_GLOBAL = 1ULL << _PAGE_BIT_GLOBAL;
 inline constexpr pteval_t _PAGE_SPECIAL = 1ULL << _PAGE_BIT_SPECIAL;
 inline constexpr pteval_t _PAGE_SOFT_DIRTY = 1ULL << _PAGE_BIT_SOFT_DIRTY;
+inline constexpr pteval_t _PAGE_SAVED_DIRTY = 1ULL << _PAGE_BIT_SAVED_DIRTY;
+inline constexpr pteval_t _PAGE_DIRTY_BITS = _PAGE_DIRTY | _PAGE_SAVED_DIRTY;
 inline constexpr pteval_t _PAGE_PROTNONE = 1ULL << _PAGE_BIT_PROTNONE;
 inline constexpr pteval_t _PAGE_NX = 1ULL << _PAGE_BIT_NX;
 
@@ -106,7 +112,7 @@ inline constexpr pteval_t _KERNPG_TABLE =
 
 // Bits that survive pte_modify() (mprotect): everything but the protection bits.
 inline constexpr pteval_t _PAGE_CHG_MASK = PTE_PFN_MASK | _PAGE_PCD | _PAGE_PWT | _PAGE_SPECIAL |
-                                           _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_SOFT_DIRTY;
+                                           _PAGE_ACCESSED | _PAGE_DIRTY_BITS | _PAGE_SOFT_DIRTY;
 
 // The user protections of the x86 protection map (arch/x86/mm/pgprot.c).
 inline constexpr pgprot_t PAGE_NONE = {_PAGE_PROTNONE | _PAGE_ACCESSED};

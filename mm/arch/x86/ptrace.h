@@ -1,6 +1,6 @@
 // mm/arch/x86/ptrace.h: the register frame of a trap and the #PF error code.
 // Port of arch/x86/include/asm/ptrace.h, asm/trap_pf.h and the RFLAGS bits of
-// uapi/asm/processor-flags.h, Linux 6.12, reduced to what the fault path consults.
+// uapi/asm/processor-flags.h, Linux 6.18, reduced to what the fault path consults.
 //
 // Deviations (grep "DEVIATION(ptrace.h)"):
 //  - pt_regs keeps only ip, sp, cs and flags. The simulated kernel has no instruction

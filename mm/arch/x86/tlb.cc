@@ -2,7 +2,7 @@
 //
 // Port of arch/x86/mm/tlb.c (flush_tlb_mm_range, flush_tlb_func, native_flush_tlb_multi,
 // switch_mm_irqs_off), arch/x86/include/asm/tlb.h's tlb_flush and arch/x86/mm/pgtable.c's
-// ___p*_free_tlb at Linux 6.12, including the 6.12 lazy mm_cpumask trimming. Deviations
+// ___p*_free_tlb at Linux 6.18, including the 6.12 lazy mm_cpumask trimming. Deviations
 // are listed in tlb.h. The generic mmu_gather is mm/mmu_gather.cc.
 #include "mm/arch/x86/tlb.h"
 

@@ -1,6 +1,6 @@
 // mm/arch/x86/tlb.h: TLB flushing, switch_mm and the arch hooks of the mmu_gather.
 //
-// Port of arch/x86/include/asm/tlbflush.h and arch/x86/include/asm/tlb.h at Linux 6.12
+// Port of arch/x86/include/asm/tlbflush.h and arch/x86/include/asm/tlb.h at Linux 6.18
 // (the generic mmu_gather is mm/mmu_gather.h).
 //
 // The rule every page-table change obeys (as in Linux): change the entry, flush the TLBs

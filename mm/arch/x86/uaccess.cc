@@ -2,7 +2,7 @@
 // Port of arch/x86/lib/copy_user_64.S (rep_movs_alternative: the rep movsb copy and
 // its fault fixup), arch/x86/lib/usercopy_64.c / clear_user (rep stosb),
 // arch/x86/lib/getuser.S and putuser.S, the copy_{from,to}_user wrappers of
-// include/linux/uaccess.h and lib/usercopy.c, and stac()/clac() of asm/smap.h, Linux 6.12.
+// include/linux/uaccess.h and lib/usercopy.c, and stac()/clac() of asm/smap.h, Linux 6.18.
 // The contract and the deviations are in mm/arch/x86/uaccess.h.
 #include "mm/arch/x86/uaccess.h"
 

@@ -1,6 +1,6 @@
 // mm/arch/x86/uaccess.h: reaching user memory from the kernel.
 // Port of include/linux/uaccess.h, arch/x86/include/asm/uaccess.h and uaccess_64.h,
-// arch/x86/lib/usercopy_64.c, copy_user_64.S and getuser.S/putuser.S, Linux 6.12.
+// arch/x86/lib/usercopy_64.c, copy_user_64.S and getuser.S/putuser.S, Linux 6.18.
 //
 // A `void __user*` carries a simulated user virtual address as its pointer value (see
 // `__user` in mm/types.h). Nothing here dereferences it on the host: every byte moves

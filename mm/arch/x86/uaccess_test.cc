@@ -11,7 +11,7 @@
 #include "mm/arch/x86/fault.h"
 #include "mm/kernel/task.h"
 #include "mm/mm.h"
-#include "mm/testing/kernel_fixture.h"
+#include "mm/testing/one_process_test.h"
 
 namespace kernel {
 namespace {
@@ -26,23 +26,7 @@ std::vector<uint8_t> Pattern(size_t n, uint8_t seed = 1) {
   return v;
 }
 
-class UaccessTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    p_ = k_.Spawn("p");
-    k_.RunAs(p_);
-  }
-  // Anonymous private mapping of `pages` pages with `prot`, as current.
-  unsigned long Map(int pages, unsigned long prot) {
-    unsigned long a = k_.Mmap(p_, 0, pages * PAGE_SIZE, prot);
-    EXPECT_FALSE(IS_ERR_VALUE(a));
-    k_.RunAs(p_);
-    return a;
-  }
-
-  BootedKernel k_;
-  task_struct* p_ = nullptr;
-};
+using UaccessTest = kernel_testing::OneProcessTest;
 
 TEST(AccessOkTest, Edges) {
   EXPECT_TRUE(access_ok(U(0), 0));

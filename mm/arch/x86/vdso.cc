@@ -1,6 +1,6 @@
 // mm/arch/x86/vdso.cc: the [vvar] mapping.
 //
-// Port of the [vvar] half of arch/x86/entry/vdso/vma.c at Linux 6.12 (vvar_mapping,
+// Port of the [vvar] half of arch/x86/entry/vdso/vma.c at Linux 6.18 (vvar_mapping,
 // vvar_fault, map_vdso's _install_special_mapping call). [vvar] is the kernel's time
 // data, mapped read-only into a process as raw page frames: VM_IO | VM_PFNMAP, so there
 // is no struct page to pin, GUP refuses it (check_vma_flags: -EFAULT, which is what
