@@ -557,7 +557,8 @@ absl::StatusOr<std::vector<uint8_t>> Machine::ReadProcMem(int pid, uint64_t addr
   if (t == nullptr) return absl::NotFoundError(absl::StrFormat("no live task %d", pid));
   if (t->mm == nullptr)
     return absl::FailedPreconditionError(absl::StrFormat("task %d has no address space", pid));
-  std::vector<uint8_t> out(len);
+  // Grown chunk by chunk, so a read that stops early never holds len bytes.
+  std::vector<uint8_t> out;
   // fs/proc/base.c mem_rw: one page-sized chunk at a time through access_remote_vm with
   // FOLL_FORCE; a chunk that transfers nothing ends the read (EIO if it was the first).
   uint64_t done = 0;
@@ -566,6 +567,7 @@ absl::StatusOr<std::vector<uint8_t>> Machine::ReadProcMem(int pid, uint64_t addr
     kernel::mm_struct* mm = t->mm;
     while (done < len) {
       const int chunk = static_cast<int>(std::min<uint64_t>(len - done, hw::kPageSize));
+      out.resize(done + static_cast<uint64_t>(chunk));
       const int n = kernel::access_remote_vm(mm, addr + done, out.data() + done, chunk,
                                              kernel::FOLL_FORCE);
       done += static_cast<uint64_t>(n);
