@@ -149,6 +149,10 @@ def main():
             want_file=("pt.dot", lambda t: None if t.startswith("digraph ") else "pt.dot is not DOT")),
         "echo 'process p' | tools/mmsim.sh -": lambda l, x: mm(
             l, x, ["-"], stdin="process p\n", want_line=r"^\[1\] process p = pid \d+$"),
+        "tools/mmsim.sh --host my.mms": lambda l, x: mm(
+            l, x, ["--host", "my.mms"], want_line=r"^# my\.mms: 0 expectations failed on the host$"),
+        "tools/mmsim.sh --compare my.mms": lambda l, x: mm(
+            l, x, ["--compare", "my.mms"], want_line=r"^# compare my\.mms: \d+ agree, 0 differ, "),
         # Longer than a minute, and they run Bazel: their targets are checked instead.
         "tools/test.sh": c.labels_exist,
         "tools/test.sh --config=asan": c.labels_exist,

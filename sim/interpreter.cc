@@ -10,7 +10,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/types/span.h"
-#include "sim/scenario/errno_names.h"
 #include "sim/scenario/format.h"
 #include "sim/views.h"
 
@@ -25,30 +24,6 @@ struct Overloaded : Ts... {
 };
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
-
-std::string BytesForHumans(const std::string& bytes) {
-  constexpr size_t kShown = 64;
-  bool printable = true;
-  for (size_t i = 0; i < bytes.size() && i < kShown; ++i) {
-    unsigned char c = static_cast<unsigned char>(bytes[i]);
-    if (c < 0x20 || c > 0x7e) printable = false;
-  }
-  std::string out;
-  if (printable) {
-    out = absl::StrCat("\"", bytes.substr(0, kShown), "\"");
-  } else {
-    out = "hex:";
-    for (size_t i = 0; i < bytes.size() && i < kShown; ++i) {
-      absl::StrAppendFormat(&out, "%02x", static_cast<unsigned char>(bytes[i]));
-    }
-  }
-  if (bytes.size() > kShown) absl::StrAppend(&out, "... (", bytes.size(), " bytes)");
-  return out;
-}
-
-const char* SignalName(int signo) {
-  return signo == SIGSEGV ? "SIGSEGV" : signo == SIGBUS ? "SIGBUS" : "SIG?";
-}
 
 absl::Span<const uint8_t> AsBytes(const std::string& s) {
   return absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
@@ -152,37 +127,14 @@ std::optional<int> Interpreter::Pid(const SourcePos& pos, const std::string& nam
   return it->second;
 }
 
-std::string Interpreter::FormatSys(const SysResult& r) const {
-  if (r.ret == -1 && r.err != 0) {
-    const char* name = ErrnoName(r.err);
-    return absl::StrCat("-1 ", name != nullptr ? name : absl::StrCat("errno ", r.err));
-  }
-  return absl::StrCat(r.ret);
-}
+std::string Interpreter::FormatSys(const SysResult& r) const { return FormatSysResult(r); }
 
-std::string Interpreter::FormatAccess(const UserAccess& a, bool load, uint64_t len) const {
-  if (!a.ok) {
-    return absl::StrFormat("%s at %#x (error code %#x)", SignalName(a.signal), a.fault_addr,
-                           a.error_code);
-  }
-  if (load) return BytesForHumans(std::string(a.bytes.begin(), a.bytes.end()));
-  (void)len;
-  return "0";  // a store that completes returns 0, like a finished instruction
+std::string Interpreter::FormatAccess(const UserAccess& a, bool load, uint64_t /*len*/) const {
+  return FormatAccessResult(a, load);
 }
 
 std::string Interpreter::Materialize(const Data& data, uint64_t anchor) const {
-  return std::visit(Overloaded{
-                        [](const DataBytes& d) { return d.bytes; },
-                        [](const DataRepeat& d) {
-                          return std::string(static_cast<size_t>(d.len), static_cast<char>(d.byte));
-                        },
-                        [anchor](const DataPattern& d) {
-                          std::string s(static_cast<size_t>(d.len), '\0');
-                          for (uint64_t i = 0; i < d.len; ++i) s[i] = static_cast<char>(PatternByte(anchor + i));
-                          return s;
-                        },
-                    },
-                    data);
+  return MaterializeData(data, anchor);
 }
 
 void Interpreter::FlushTrace() {
@@ -550,35 +502,7 @@ bool Interpreter::CheckExpect(const ExpectStmt& e) {
     return Fail(pos, "expected `expect` after a statement with a result");
   }
   std::string want;
-  bool ok = std::visit(
-      Overloaded{
-          [&](const ExpectValue& v) {
-            want = absl::StrCat(static_cast<long>(v.value));
-            if (last_.kind == LastResult::Kind::kSys) {
-              return last_.sys.ret == static_cast<long>(v.value) &&
-                     !(last_.sys.ret == -1 && last_.sys.err != 0);
-            }
-            // A store or fill that completes "returns" 0.
-            return !last_.load && last_.access.ok && v.value == 0;
-          },
-          [&](const ExpectErrno& v) {
-            const char* n = ErrnoName(v.err);
-            want = absl::StrCat("-1 ", n != nullptr ? n : "?");
-            return last_.kind == LastResult::Kind::kSys && last_.sys.ret == -1 && last_.sys.err == v.err;
-          },
-          [&](const ExpectData& v) {
-            std::string bytes = Materialize(v.data, last_.addr);
-            want = BytesForHumans(bytes);
-            return last_.kind == LastResult::Kind::kAccess && last_.access.ok &&
-                   std::string(last_.access.bytes.begin(), last_.access.bytes.end()) == bytes;
-          },
-          [&](const ExpectSignal& v) {
-            want = SignalName(v.signo);
-            return last_.kind == LastResult::Kind::kAccess && !last_.access.ok &&
-                   last_.access.signal == v.signo;
-          },
-      },
-      e.result);
+  const bool ok = ExpectHolds(e.result, last_, &want);
   if (ok) {
     out_ << absl::StrFormat("[%d] %s ok\n", pos.line, FormatStatement(Statement(e)));
   } else {

@@ -28,6 +28,7 @@
 
 #include "absl/status/statusor.h"
 #include "sim/machine.h"
+#include "sim/result_format.h"
 #include "sim/scenario/ast.h"
 #include "sim/trace/recorder.h"
 
@@ -67,14 +68,7 @@ class Interpreter {
   }
 
  private:
-  struct LastResult {
-    enum class Kind { kNone, kSys, kAccess } kind = Kind::kNone;
-    SysResult sys{0, 0};
-    UserAccess access{};
-    uint64_t addr = 0;  // where a load read from (anchors pattern DATA)
-    uint64_t len = 0;   // bytes a store/fill/load covered
-    bool load = false;
-  };
+  using LastResult = StatementResult;  // sim/result_format.h
 
   bool EnsureMachine(const scenario::SourcePos& pos);
   bool Fail(const scenario::SourcePos& pos, const std::string& what);  // exit 2

@@ -4,9 +4,10 @@
 //
 // With no file it runs the built-in guided scenario; `-` reads statements from standard
 // input (with a prompt when it is a terminal); `--print-tour` prints the built-in
-// scenario's text and exits. Exit status: 0 every expectation held; 1 one failed; 2 the
-// scenario is invalid or a flag is bad (absl's own flag errors included); 3 a runtime
-// error stopped the run; 4 an output (a trace, the --dot file) could not be written.
+// scenario's text and exits; `--host FILE` / `--compare FILE` run it on the host kernel
+// (docs/host.md). Exit status: 0 every expectation held; 1 one failed; 2 the scenario is
+// invalid or a flag is bad (absl's own flag errors included); 3 a runtime error stopped
+// the run; 4 an output (a trace, the --dot file) could not be written.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "hw/tlb_profile.h"
 #include "sim/default_scenario.h"
+#include "sim/host/compare.h"
 #include "sim/interpreter.h"
 #include "sim/scenario/parser.h"
 #include "sim/views.h"
@@ -248,6 +250,10 @@ int main(int argc, char** argv) {
   // `--print-tour` (absl flags cannot spell a dash): the built-in scenario, as docs/tour.md
   // quotes it, and nothing else.
   for (int i = 1; i < argc; ++i) {
+    // `--host` / `--compare`: the scenario on the host kernel (sim/host/compare.h).
+    if (std::string(argv[i]) == "--host" || std::string(argv[i]) == "--compare") {
+      return sim::host::HostMain(argc, argv);
+    }
     if (std::string(argv[i]) == "--print-tour") {
       std::cout << sim::kDefaultScenario;
       return std::cout.flush() ? 0 : kExitOutputError;

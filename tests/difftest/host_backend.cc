@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
+#include "sim/host/channel.h"
 #include "tests/difftest/case.h"
 
 namespace difftest {
@@ -108,32 +109,6 @@ void UnmapRegions(const Region* regions, size_t n) {
   for (size_t i = 0; i < n; ++i) munmap(reinterpret_cast<void*>(regions[i].addr), regions[i].len);
 }
 
-// send() all of [p, p+n); MSG_NOSIGNAL so a dead peer gives EPIPE, not SIGPIPE.
-bool SendAll(int fd, const void* p, size_t n) {
-  const auto* b = static_cast<const uint8_t*>(p);
-  while (n > 0) {
-    ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return false;
-    b += k;
-    n -= static_cast<size_t>(k);
-  }
-  return true;
-}
-
-// recv() exactly n bytes, blocking; false on EOF or error. For T.
-bool RecvAllBlocking(int fd, void* p, size_t n) {
-  auto* b = static_cast<uint8_t*>(p);
-  while (n > 0) {
-    ssize_t k = recv(fd, b, n, 0);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return false;
-    b += k;
-    n -= static_cast<size_t>(k);
-  }
-  return true;
-}
-
 int64_t NowMs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -189,29 +164,29 @@ absl::Status RecvAll(int fd, void* p, size_t n, int timeout_ms, const char* what
   for (;;) {
     alarm(0);  // idle: wait for the next case as long as the parent lives
     SetupMsg setup;
-    if (!RecvAllBlocking(fd, &setup, sizeof setup)) _exit(0);  // the parent is done
+    if (!::sim::host::RecvAll(fd, &setup, sizeof setup)) _exit(0);  // the parent is done
     alarm(backstop);  // busy: a parent that stops answering must not strand us
     if (setup.tag != kSetupTag || setup.count > kMaxRegions) _exit(5);
-    if (!RecvAllBlocking(fd, regions, setup.count * sizeof(Region))) _exit(6);
+    if (!::sim::host::RecvAll(fd, regions, setup.count * sizeof(Region))) _exit(6);
 
     size_t mapped = 0, failed = 0;
     ReadyMsg ready = {kReadyTag, 0, 0};
     ready.err = SetUpRegions(regions, setup.count, Side::kRemote, &mapped, &failed);
     ready.region = static_cast<int32_t>(failed);
-    if (!SendAll(fd, &ready, sizeof ready)) _exit(7);
+    if (!::sim::host::SendAll(fd, &ready, sizeof ready)) _exit(7);
     if (ready.err != 0) {
       UnmapRegions(regions, mapped);
       continue;
     }
     char cmd = 0;
-    if (!RecvAllBlocking(fd, &cmd, 1) || cmd != kGoTag) _exit(8);
+    if (!::sim::host::RecvAll(fd, &cmd, 1) || cmd != kGoTag) _exit(8);
     for (size_t i = 0; i < setup.count; ++i) {
       const Region& r = regions[i];
       if (mprotect(reinterpret_cast<void*>(r.addr), r.len, PROT_READ) != 0) _exit(9);
-      if (!SendAll(fd, reinterpret_cast<const void*>(r.addr), r.len)) _exit(10);
+      if (!::sim::host::SendAll(fd, reinterpret_cast<const void*>(r.addr), r.len)) _exit(10);
     }
     UnmapRegions(regions, setup.count);
-    if (!SendAll(fd, &kDoneTag, 1)) _exit(11);
+    if (!::sim::host::SendAll(fd, &kDoneTag, 1)) _exit(11);
   }
 }
 
@@ -353,8 +328,8 @@ absl::StatusOr<Outcome> HostBackend::RunUnchecked(const Case& c) {
 
   const int fd = target_fd_;
   const SetupMsg setup = {kSetupTag, static_cast<uint32_t>(c.remote_layout.regions.size())};
-  if (!SendAll(fd, &setup, sizeof setup) ||
-      !SendAll(fd, c.remote_layout.regions.data(), setup.count * sizeof(Region))) {
+  if (!::sim::host::SendAll(fd, &setup, sizeof setup) ||
+      !::sim::host::SendAll(fd, c.remote_layout.regions.data(), setup.count * sizeof(Region))) {
     return absl::InternalError(absl::StrFormat("host backend: target vanished: %s", strerror(errno)));
   }
   ReadyMsg ready;
@@ -413,7 +388,7 @@ absl::StatusOr<Outcome> HostBackend::RunUnchecked(const Case& c) {
   }
   std::move(unmap_local).Invoke();
 
-  if (!SendAll(fd, &kGoTag, 1)) {
+  if (!::sim::host::SendAll(fd, &kGoTag, 1)) {
     return absl::InternalError(absl::StrFormat("host backend: target vanished after the call: %s",
                                                strerror(errno)));
   }

@@ -1,4 +1,5 @@
 # Fault injection, tracing and the /proc-like views.
+# host: sim-only fault injection (`fail`) changes what the later statements return; the views are the simulator's
 machine memory=32M cpus=2 tlb=tiny seed=0xdecafbad
 trace calls
 process p                    # before the failure policies, so clone does not fail

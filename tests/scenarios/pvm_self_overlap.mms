@@ -6,7 +6,8 @@
 #   - destination above the source: the bytes as they were before the copy. Real
 #     hardware does not define this case: Linux 6.18 on this machine's AMD CPU gives
 #     "AABCDEFGHHJKLMNOP" below (every 8th byte repeats); hw/cpu.h says why mmsim
-#     chooses memmove. A stated deviation from the host kernel.
+#     chooses memmove. A stated deviation from the host kernel:
+# host: deviation dst-above-src overlapping copy: the simulator gives memmove's result, the host CPU's chunked copy repeats bytes
 let X = 0x10000000
 process p
 p: mmap X 4K rw- private,anon,fixed

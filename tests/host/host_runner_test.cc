@@ -1,0 +1,131 @@
+// tests/host/host_runner_test.cc: `mmsim --host` / `--compare` (sim/host) on the machine's
+// own kernel: the faults it reports, its clash check, its markers and exit statuses.
+#include <cstdint>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "gtest/gtest.h"
+#include "sim/host/compare.h"
+#include "sim/host/host_runner.h"
+
+namespace sim::host {
+namespace {
+
+struct Result {
+  int status;
+  std::string out, err;
+};
+
+Result RunIt(Mode mode, const std::string& text) {
+  std::ostringstream out, err;
+  int status = RunHostMode(mode, text, "t.mms", out, err);
+  return {status, out.str(), err.str()};
+}
+
+TEST(HostRunnerTest, FaultsAreReportedLikeTheSimulatorReportsThem) {
+  const std::string text =
+      "process p\n"
+      "p: mmap 0x500000 4K r-- private,anon,fixed\n"
+      "expect 0x500000\n"
+      "p: store 0x500000+5 \"x\"\n"           // a write to a read-only page, not populated
+      "expect SIGSEGV\n"
+      "p: load 0x600000 1\n"                   // nothing mapped there
+      "expect SIGSEGV\n"
+      "p: load 0x500000 4\n"
+      "expect hex:00000000\n";
+  Result r = RunIt(Mode::kHost, text);
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("[4] p: store 0x500005 \"x\" = SIGSEGV at 0x500005 (error code 0x6)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("[6] p: load 0x600000 1 = SIGSEGV at 0x600000 (error code 0x4)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("# host: process_vm_readv on a child:"), std::string::npos) << r.out;
+  // And the simulator says the same.
+  Result c = RunIt(Mode::kCompare, text);
+  EXPECT_EQ(c.status, 0) << c.out << c.err;
+  EXPECT_NE(c.out.find("# compare t.mms: 5 agree, 0 differ"), std::string::npos) << c.out;
+}
+
+TEST(HostRunnerTest, ThreadsForkExitReapAndTransfersAreReal) {
+  const std::string text =
+      "process app uid=1000 gid=1000 caps=none\n"
+      "thread worker of app\n"
+      "process dbg\n"
+      "app: mmap 0x7f0000000000 64K rw- private,anon\n"
+      "expect 0x7f0000000000\n"
+      "worker: store 0x7f0000000000+100 \"from the worker\"\n"
+      "expect 0\n"
+      "dbg: mmap 0x500000 4K rw- private,anon\n"
+      "expect 0x500000\n"
+      "dbg: process_vm_readv worker [0x500000:15] [0x7f0000000064:15]\n"
+      "expect 15\n"
+      "expect-mem dbg 0x500000 \"from the worker\"\n"
+      "app: process_vm_readv dbg [0x7f0000000000:4] [0x500000:4]\n"
+      "expect -1 EPERM\n"
+      "app: fork kid\n"
+      "kid: exit\n"
+      "app: reap kid\n";
+  Result r = RunIt(Mode::kCompare, text);
+  if (r.status == kExitHostCannotRun) GTEST_SKIP() << r.out;
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("0 differ, 0 skipped"), std::string::npos) << r.out;
+}
+
+TEST(HostRunnerTest, AnExpectationTheKernelBreaksFailsTheHostRun) {
+  Result r = RunIt(Mode::kHost,
+                   "process p\n"
+                   "p: mmap 0x500000 4K rw- private,anon,fixed\n"
+                   "expect -1 ENOMEM\n");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("t.mms:3: expectation failed: expected -1 ENOMEM, got 5242880"), std::string::npos)
+      << r.out;
+}
+
+TEST(HostRunnerTest, AMappingOverTheHostsOwnIsSkippedWithTheClash) {
+  // This test's own code is mapped in every host server (they are forked from it).
+  const uint64_t page = reinterpret_cast<uint64_t>(&RunIt) & ~uint64_t{0xfff};
+  const std::string text = absl::StrFormat(
+      "process p\n"
+      "p: mmap %#x 4K rw- private,anon,fixed\n"
+      "expect %#x\n",
+      page, page);
+  Result r = RunIt(Mode::kHost, text);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("# skipped on the host: the range clashes with the host's own mapping:"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("[3] expect"), std::string::npos) << r.out;
+}
+
+TEST(HostRunnerTest, MarkersSkipOrExcuse) {
+  Markers m = ReadMarkers("# intro\n# host: sim-only views only\nprocess p\n  # host: deviation  a reason \n");
+  EXPECT_EQ(m.sim_only, "views only");
+  EXPECT_EQ(m.deviation, "a reason");
+  Result r = RunIt(Mode::kCompare, "# host: sim-only needs fault injection\nprocess p\n");
+  EXPECT_EQ(r.status, kExitHostCannotRun);
+  EXPECT_NE(r.out.find("skipped: simulator-only (needs fault injection)"), std::string::npos) << r.out;
+}
+
+TEST(HostRunnerTest, SimulatorOnlyStatementsAreSkippedByLine) {
+  Result r = RunIt(Mode::kCompare,
+                   "machine cpus=1\n"
+                   "process p\n"
+                   "show maps p\n"
+                   "kthread k\n"
+                   "p: process_vm_readv k [0x500000:8] [0x1000:8]\n"
+                   "expect -1 ESRCH\n");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("t.mms:1: skipped on the host: the host has its own memory"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("t.mms:3: skipped on the host: views are the simulator's"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("t.mms:5: skipped on the host: 'k' is a kernel thread"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("t.mms:6: skipped on the host: the statement it checks was skipped"), std::string::npos)
+      << r.out;
+}
+
+TEST(HostRunnerTest, TheIovecArraysGoWhereTheSimulatorPutsThem) {
+  EXPECT_EQ(IovecArrayAddress(), Machine::kStackTop - Machine::kIovecArea);
+}
+
+}  // namespace
+}  // namespace sim::host
