@@ -393,8 +393,8 @@ bool HostRunner::Execute(const Statement& stmt, HostStep* step) {
     // as there, a failure is left for the first process_vm_* call to meet.
     Response mr;
     if (!Call(tasks_[s->name].fd, static_cast<uint32_t>(Op::kMmap),
-              {Machine::kIovecBase, Machine::kIovecAreaSize, PROT_READ | PROT_WRITE,
-               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, 0, 0},
+              {Machine::kIovecBase, Machine::kIovecAreaSize, uint64_t{Prot::kRead | Prot::kWrite},
+               uint64_t{MmapFlags::kPrivate | MmapFlags::kAnonymous | MmapFlags::kFixedNoreplace}, 0, 0},
               "", &mr, nullptr)) {
       return lost(s->name);
     }
