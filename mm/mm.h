@@ -409,6 +409,9 @@ int copy_page_range(vm_area_struct* dst_vma, vm_area_struct* src_vma);
 // 0, -EFAULT (not a stack), -EPERM (below mmap_min_addr) or -ENOMEM.
 int expand_downwards(vm_area_struct* vma, unsigned long address);
 int expand_stack_locked(vm_area_struct* vma, unsigned long address);
+// mmap_lock held for reading on entry: the VMA covering addr after growing a stack down
+// to it (lock still held for reading), or null with the lock released.
+vm_area_struct* expand_stack(mm_struct* mm, unsigned long addr);
 
 // ---- special mappings (mm/mmap.c, mm/memory.c) ----
 // A VMA [addr, addr+len) with vm_flags | VM_DONTEXPAND whose pages come from `spec`;
@@ -454,6 +457,13 @@ long pin_user_pages_remote(mm_struct* mm, unsigned long start, unsigned long nr_
                            unsigned int gup_flags, page** pages, int* locked);
 long get_user_pages_remote(mm_struct* mm, unsigned long start, unsigned long nr_pages,
                            unsigned int gup_flags, page** pages, int* locked);
+// mm/memory.c: copy len bytes between buf and mm at addr the way /proc/PID/mem and
+// ptrace(PEEKDATA) do: page by page through get_user_pages_remote (faulting pages in;
+// FOLL_FORCE reaches PROT_NONE and, for writes, read-only private mappings), growing a
+// stack below addr if needed. Returns the bytes transferred (0: nothing, e.g. no VMA).
+// The caller holds a reference on mm (mmget) and no mmap_lock.
+int access_remote_vm(mm_struct* mm, unsigned long addr, void* buf, int len,
+                     unsigned int gup_flags);
 void unpin_user_pages_dirty_lock(page** pages, unsigned long npages, bool make_dirty);
 void unpin_user_pages(page** pages, unsigned long npages);
 void unpin_user_page(page* p);

@@ -4,7 +4,7 @@
 // Port of mm/mmap.c at Linux 6.18 (find_vma, find_vma_prev, vma_lookup,
 // find_vma_intersection, do_mmap, __get_unmapped_area, unmapped_area_topdown,
 // mmap_region / __mmap_region, vma_wants_writenotify, vma_set_page_prot, do_munmap,
-// vm_munmap, expand_downwards / acct_stack_growth / expand_stack_locked,
+// vm_munmap, expand_downwards / acct_stack_growth / expand_stack_locked / expand_stack,
 // _install_special_mapping, exit_mmap, vm_stat_account), of dup_mmap (kernel/fork.c
 // until 6.14, mm/mmap.c since), of arch/x86/kernel/sys_x86_64.c
 // (arch_get_unmapped_area_topdown) and of arch/x86/mm/pgprot.c (the protection map,
@@ -600,6 +600,33 @@ int expand_downwards(vm_area_struct* vma, unsigned long address) {
 // VM_GROWSUP).
 int expand_stack_locked(vm_area_struct* vma, unsigned long address) {
   return expand_downwards(vma, address);
+}
+
+// mm/mmap.c (6.5+): expand_stack. Called with mmap_lock held for reading by a path that
+// found no VMA at addr (access_remote_vm): drops it, takes it for writing, and grows the
+// stack above addr down to it. Returns that VMA with the lock downgraded to reading, or
+// null with the lock released.
+vm_area_struct* expand_stack(mm_struct* mm, unsigned long addr) {
+  vm_area_struct *vma, *prev;
+
+  mmap_read_unlock(mm);
+  if (mmap_write_lock_killable(mm)) return nullptr;
+
+  vma = find_vma_prev(mm, addr, &prev);
+  if (vma && vma->vm_start <= addr) goto success;
+
+  // vma_expand_up(prev, addr): x86 has no VM_GROWSUP, so prev never grows.
+  (void)prev;
+
+  // vma_expand_down(vma, addr).
+  if (vma && (vma->vm_flags & VM_GROWSDOWN) && !expand_downwards(vma, addr)) goto success;
+
+  mmap_write_unlock(mm);
+  return nullptr;
+
+success:
+  mmap_write_downgrade(mm);
+  return vma;
 }
 
 // ---- fork ----

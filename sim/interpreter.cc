@@ -60,6 +60,7 @@ void Interpreter::Instrument(bool attach) {
 
 int Interpreter::exit_status() const {
   if (invalid_) return kExitInvalid;
+  if (runtime_error_) return kExitRuntimeError;
   return failures_ > 0 ? kExitExpectationFailed : kExitOk;
 }
 
@@ -69,9 +70,16 @@ std::string Interpreter::TraceJson() const {
 
 int Interpreter::Run(const Scenario& scenario) {
   for (const Statement& stmt : scenario.statements) {
-    if (!Step(stmt)) break;
+    if (!Step(stmt) || runtime_error_) break;
   }
-  if (!invalid_ && !EnsureMachine(SourcePos{scenario.filename, 1, 1})) return exit_status();
+  if (!invalid_ && !runtime_error_) EnsureMachine(SourcePos{scenario.filename, 1, 1});
+  if (invalid_) return exit_status();
+  if (runtime_error_) {
+    out_ << absl::StrFormat("# %s: stopped by a runtime error at line %d; %d expectation%s failed before it\n",
+                            scenario.filename, runtime_error_line_, failures_,
+                            failures_ == 1 ? "" : "s");
+    return exit_status();
+  }
   out_ << absl::StrFormat("# %s: %d expectation%s failed\n", scenario.filename, failures_,
                           failures_ == 1 ? "" : "s");
   return exit_status();
@@ -80,6 +88,13 @@ int Interpreter::Run(const Scenario& scenario) {
 bool Interpreter::Fail(const SourcePos& pos, const std::string& what) {
   err_ << FormatPos(pos) << ": " << what << "\n";
   invalid_ = true;
+  return false;
+}
+
+bool Interpreter::RuntimeError(const SourcePos& pos, const std::string& what) {
+  err_ << absl::StrFormat("%s:%d: runtime error: %s\n", pos.file, pos.line, what);
+  if (!runtime_error_) runtime_error_line_ = pos.line;
+  runtime_error_ = true;
   return false;
 }
 
@@ -95,7 +110,7 @@ void Interpreter::ExpectFailed(const SourcePos& pos, const std::string& want,
 bool Interpreter::EnsureMachine(const SourcePos& pos) {
   if (machine_ != nullptr) return true;
   absl::StatusOr<std::unique_ptr<Machine>> m = Machine::Create(options_.machine);
-  if (!m.ok()) return Fail(pos, absl::StrCat("cannot boot the machine: ", m.status().message()));
+  if (!m.ok()) return RuntimeError(pos, absl::StrCat("cannot boot the machine: ", m.status().message()));
   machine_ = std::move(*m);
   recorder_ = std::make_unique<TraceRecorder>(options_.trace);
   Instrument(/*attach=*/true);
@@ -105,8 +120,8 @@ bool Interpreter::EnsureMachine(const SourcePos& pos) {
 std::optional<int> Interpreter::Pid(const SourcePos& pos, const std::string& name) {
   auto it = pids_.find(name);
   if (it == pids_.end()) {
-    Fail(pos, absl::StrCat("expected a task that exists, got '", name,
-                           "' (it was never created, e.g. because fork failed)"));
+    RuntimeError(pos, absl::StrCat("no task '", name,
+                                   "' (it was never created, e.g. because fork failed)"));
     return std::nullopt;
   }
   return it->second;
@@ -132,7 +147,6 @@ void Interpreter::FlushTrace() {
 
 bool Interpreter::Step(const Statement& stmt) {
   const SourcePos& pos = PosOf(stmt);
-  if (invalid_) return false;
   if (const auto* m = std::get_if<MachineStmt>(&stmt)) {
     if (machine_ != nullptr) return Fail(pos, "expected `machine` only as the first statement");
     if (m->memory && !options_.memory_set) options_.machine.memory_bytes = *m->memory;
@@ -205,8 +219,12 @@ std::optional<int> Interpreter::PidOf(const SourcePos& pos, const PidRef& ref) {
 bool Interpreter::On(const ProcessStmt& s, std::string* result) {
   ProcessCreds c{s.ruid, s.euid, s.suid, s.rgid, s.egid, s.sgid, s.caps.bits, s.dumpable};
   absl::StatusOr<int> pid = machine_->CreateProcess(s.name, c);
-  if (!pid.ok()) return Fail(s.pos, std::string(pid.status().message()));
+  if (!pid.ok()) return RuntimeError(s.pos, absl::StrCat("cannot create '", s.name, "': ", pid.status().message()));
   pids_[s.name] = *pid;
+  // Reserve the process's iovec area now, as a program's startup code would have its
+  // memory, so that `fail` points armed later are not spent on it. Should it fail (a
+  // `fail` point armed before), the first process_vm_* call maps it instead.
+  (void)machine_->IovecArea(*pid);
   *result = absl::StrCat("pid ", *pid);
   return true;
 }
@@ -215,7 +233,7 @@ bool Interpreter::On(const ThreadStmt& s, std::string* result) {
   std::optional<int> p = Pid(s.pos, s.process);
   if (!p) return false;
   absl::StatusOr<int> tid = machine_->CreateThread(*p, s.name);
-  if (!tid.ok()) return Fail(s.pos, std::string(tid.status().message()));
+  if (!tid.ok()) return RuntimeError(s.pos, absl::StrCat("cannot create '", s.name, "': ", tid.status().message()));
   pids_[s.name] = *tid;
   *result = absl::StrCat("tid ", *tid);
   return true;
@@ -223,7 +241,7 @@ bool Interpreter::On(const ThreadStmt& s, std::string* result) {
 
 bool Interpreter::On(const KthreadStmt& s, std::string* result) {
   absl::StatusOr<int> pid = machine_->CreateKthread(s.name);
-  if (!pid.ok()) return Fail(s.pos, std::string(pid.status().message()));
+  if (!pid.ok()) return RuntimeError(s.pos, absl::StrCat("cannot create '", s.name, "': ", pid.status().message()));
   pids_[s.name] = *pid;
   *result = absl::StrCat("pid ", *pid);
   return true;
@@ -234,8 +252,8 @@ bool Interpreter::On(const FileStmt& s, std::string* result) {
   std::string bytes = s.data ? Materialize(*s.data, 0) : std::string();
   absl::StatusOr<int> fd = machine_->CreateFile(s.name, s.size, AsBytes(bytes), s.readonly);
   if (!fd.ok()) {
-    return Fail(s.pos, absl::StrCat("expected a file the machine can create: ",
-                                    fd.status().message()));
+    return RuntimeError(s.pos, absl::StrCat("cannot create file '", s.name, "': ",
+                                            fd.status().message()));
   }
   files_[s.name] = *fd;
   *result = absl::StrCat("fd ", *fd);
@@ -247,7 +265,7 @@ bool Interpreter::On(const MmapStmt& s, std::string* result) {
   if (s.file) {
     auto it = files_.find(*s.file);
     if (it == files_.end())
-      return Fail(s.pos, absl::StrCat("expected a file that exists, got '", *s.file, "'"));
+      return RuntimeError(s.pos, absl::StrCat("no file '", *s.file, "' (it was never created)"));
     fd = it->second;
   }
   std::optional<int> p = Pid(s.pos, s.task);
@@ -308,26 +326,32 @@ bool Interpreter::On(const ProcessVmRwStmt& s, std::string* result) {
   SplitIovList(s.local, &lv, &lraw, &la, &ln);
   SplitIovList(s.remote, &rv, &rraw, &ra, &rn);
   if (!lraw && !rraw) {
+    if (absl::StatusOr<uint64_t> area = m.IovecArea(*p); !area.ok() && !absl::IsNotFound(area.status()))
+      return RuntimeError(s.pos, std::string(area.status().message()));
     SysResult r = s.vm_write ? m.ProcessVmWritev(*p, *target, lv, rv, s.flags)
                              : m.ProcessVmReadv(*p, *target, lv, rv, s.flags);
     return SysDone(r, result);
   }
-  // A raw pointer on one side: lay the explicit list out on the caller's stack the
-  // way libc would (as Machine's Iovec form does), then pass both as they are.
-  uint64_t next = Machine::kStackTop - Machine::kIovecArea;
-  auto lay_out = [&](const std::vector<Machine::Iovec>& v, uint64_t* a, uint64_t* n) {
+  // A raw pointer on one side: lay the explicit list out in the caller's iovec area at the
+  // address Machine's Iovec form uses for that side (Machine::kIovecBase), then pass both
+  // as they are.
+  // (A caller that is no live task gets the syscall's own answer, ESRCH or EINVAL.)
+  absl::StatusOr<uint64_t> area = m.IovecArea(*p);
+  if (!area.ok() && !absl::IsNotFound(area.status()))
+    return RuntimeError(s.pos, std::string(area.status().message()));
+  auto lay_out = [&](const std::vector<Machine::Iovec>& v, uint64_t at, uint64_t* a,
+                     uint64_t* n) {
     std::vector<uint8_t> bytes(v.size() * 16);
     for (size_t i = 0; i < v.size(); ++i) {
       std::memcpy(&bytes[16 * i], &v[i].base, 8);
       std::memcpy(&bytes[16 * i + 8], &v[i].len, 8);
     }
-    *a = next;
+    *a = at;
     *n = v.size();
-    if (!bytes.empty()) (void)m.Store(*p, next, bytes);
-    next += (bytes.size() + 15) & ~uint64_t{15};
+    if (!bytes.empty()) (void)m.Store(*p, at, bytes);
   };
-  if (!lraw) lay_out(lv, &la, &ln);
-  if (!rraw) lay_out(rv, &ra, &rn);
+  if (!lraw) lay_out(lv, Machine::kIovecBase, &la, &ln);
+  if (!rraw) lay_out(rv, Machine::kIovecBase + (lraw ? 0 : 16 * lv.size()), &ra, &rn);
   SysResult r = s.vm_write ? m.ProcessVmWritev(*p, *target, la, ln, ra, rn, s.flags)
                            : m.ProcessVmReadv(*p, *target, la, ln, ra, rn, s.flags);
   return SysDone(r, result);
@@ -376,7 +400,7 @@ bool Interpreter::On(const ExpectMemStmt& s, std::string* result) {
   std::optional<int> p = Pid(s.pos, s.task);
   if (!p) return false;
   std::string want = Materialize(s.data, s.addr);
-  absl::StatusOr<std::vector<uint8_t>> got = machine_->PeekUser(*p, s.addr, want.size());
+  absl::StatusOr<std::vector<uint8_t>> got = machine_->ReadProcMem(*p, s.addr, want.size());
   if (!got.ok()) {
     ExpectFailed(s.pos, BytesForHumans(want), std::string(got.status().message()));
     *result = "FAILED";
@@ -393,8 +417,8 @@ bool Interpreter::On(const ExpectSameStmt& s, std::string* result) {
   std::optional<int> p = Pid(s.pos, s.task);
   std::optional<int> q = p ? Pid(s.pos, s.other_task) : std::nullopt;
   if (!q) return false;
-  absl::StatusOr<std::vector<uint8_t>> a = machine_->PeekUser(*p, s.addr, s.len);
-  absl::StatusOr<std::vector<uint8_t>> b = machine_->PeekUser(*q, s.other_addr, s.len);
+  absl::StatusOr<std::vector<uint8_t>> a = machine_->ReadProcMem(*p, s.addr, s.len);
+  absl::StatusOr<std::vector<uint8_t>> b = machine_->ReadProcMem(*q, s.other_addr, s.len);
   if (!a.ok() || !b.ok()) {
     ExpectFailed(s.pos, "both ranges readable",
                  std::string(!a.ok() ? a.status().message() : b.status().message()));
@@ -442,8 +466,9 @@ absl::StatusOr<std::string> Interpreter::View(const SourcePos& pos, const ShowWh
 
 bool Interpreter::On(const ShowStmt& s, std::string* result) {
   absl::StatusOr<std::string> text = View(s.pos, s.what);
-  if (invalid_) return false;
-  if (!text.ok()) return Fail(s.pos, std::string(text.status().message()));
+  // A name that does not resolve was reported by Pid() already (an empty message).
+  if (!text.ok() && text.status().message().empty()) return false;
+  if (!text.ok()) return RuntimeError(s.pos, std::string(text.status().message()));
   *result = *text;
   return true;
 }

@@ -4,12 +4,18 @@
 //   [12] reader: process_vm_readv target [0x7f1000000000:16K] [0x7f0000002000:8K] = 4096
 // `expect` lines check the previous statement; a failed expectation prints
 //   FILE:LINE: expectation failed: expected X, got Y
-// and the run goes on. Errors that make the scenario meaningless (a name that never came
-// into being because fork failed, an unsupported statement) stop the run with
-//   FILE:LINE:COL: what was expected.
+// and the run goes on. A statement the machine cannot carry out (a runtime error: a name
+// that never came into being because fork failed, `show maps` of an exited process, a
+// CPU the machine does not have, a process the machine cannot create) stops the run with
+//   FILE:LINE: runtime error: what failed
+// An invalid scenario detected only at run time (an unknown fault point) stops it with
+//   FILE:LINE:COL: expected X, got Y
+// Step (interactive use) reports both the same way and leaves the machine usable: the
+// failed statement had no effect, and the next one runs.
 //
-// Exit status (Run's return value): 0 every expectation held; 1 at least one failed (or,
-// with check_vm, the machine became inconsistent); 2 the scenario could not run.
+// Exit status (Run's return value, exit_status()): 2 the scenario was invalid; else 3 a
+// runtime error happened; else 1 at least one expectation failed (or, with check_vm, the
+// machine became inconsistent); else 0.
 #ifndef MMSIM_SIM_INTERPRETER_H_
 #define MMSIM_SIM_INTERPRETER_H_
 
@@ -40,6 +46,7 @@ struct InterpreterOptions {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitExpectationFailed = 1;
 inline constexpr int kExitInvalid = 2;
+inline constexpr int kExitRuntimeError = 3;
 
 class Interpreter {
  public:
@@ -65,6 +72,7 @@ class Interpreter {
 
   bool EnsureMachine(const scenario::SourcePos& pos);
   bool Fail(const scenario::SourcePos& pos, const std::string& what);  // exit 2
+  bool RuntimeError(const scenario::SourcePos& pos, const std::string& what);  // exit 3
   void ExpectFailed(const scenario::SourcePos& pos, const std::string& want,
                     const std::string& got);
   std::optional<int> Pid(const scenario::SourcePos& pos, const std::string& name);
@@ -122,6 +130,8 @@ class Interpreter {
   LastResult last_;
   int failures_ = 0;
   bool invalid_ = false;
+  bool runtime_error_ = false;
+  int runtime_error_line_ = 0;  // of the first one
   std::string json_;
 };
 

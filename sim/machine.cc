@@ -37,7 +37,7 @@ constexpr uint64_t kMaxMemoryBytes = 64ull << 30;
 constexpr int kMaxUserFaultRetries = 64;
 // The user-mode "instruction pointer" reported in the pt_regs of a user access.
 constexpr unsigned long kUserIp = 0x401000;
-constexpr size_t kMaxIovecsWritten = 2048;
+constexpr size_t kMaxIovecsWritten = Machine::kIovecArraySize / 16;
 
 SysResult Errno(int err) { return SysResult{-1, err}; }
 
@@ -335,11 +335,40 @@ SysResult Machine::ProcessVmIovec(int pid, int target, absl::Span<const Iovec> l
   };
   const std::vector<uint8_t> lbytes = serialize(local);
   const std::vector<uint8_t> rbytes = serialize(remote);
-  const uint64_t lvec = kStackTop - kIovecArea;
-  const uint64_t rvec = lvec + lbytes.size();
+  if (!IovecArea(pid).ok()) return Errno(LiveTask(pid) == nullptr ? ESRCH : EFAULT);
+  const uint64_t lvec = kIovecBase;
+  const uint64_t rvec = kIovecBase + lbytes.size();
   if (!lbytes.empty() && !Store(pid, lvec, lbytes).ok) return Errno(EFAULT);
   if (!rbytes.empty() && !Store(pid, rvec, rbytes).ok) return Errno(EFAULT);
   return ProcessVmRaw(pid, target, lvec, local.size(), rvec, remote.size(), flags, write);
+}
+
+absl::StatusOr<uint64_t> Machine::IovecArea(int pid) {
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr || t->mm == nullptr)
+    return absl::NotFoundError(absl::StrFormat("no live task %d with an address space", pid));
+  const uint64_t end = kIovecBase + kIovecAreaSize;
+  // Already there (mapped before, or inherited through fork): one private anonymous rw-
+  // VMA covering exactly the area.
+  const int state = Inspect([&](const kernel::kernel_state&) {
+    kernel::vm_area_struct* v = kernel::find_vma_intersection(t->mm, kIovecBase, end);
+    if (v == nullptr) return 0;
+    const bool ours = v->vm_start <= kIovecBase && v->vm_end >= end &&
+                      kernel::vma_is_anonymous(v) && !(v->vm_flags & kernel::VM_SHARED) &&
+                      (v->vm_flags & (kernel::VM_READ | kernel::VM_WRITE)) ==
+                          (kernel::VM_READ | kernel::VM_WRITE);
+    return ours ? 1 : 2;
+  });
+  if (state == 1) return kIovecBase;
+  if (state == 2)
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "the iovec area %#x-%#x of task %d overlaps a mapping of its own", kIovecBase, end, pid));
+  SysResult r = Mmap(pid, kIovecBase, kIovecAreaSize, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE);
+  if (r.ret != static_cast<long>(kIovecBase))
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "cannot map the iovec area %#x-%#x in task %d: errno %d", kIovecBase, end, pid, r.err));
+  return kIovecBase;
 }
 
 SysResult Machine::ProcessVmReadv(int pid, int target, absl::Span<const Iovec> local,
@@ -526,6 +555,41 @@ absl::StatusOr<std::vector<uint8_t>> Machine::PeekUser(int pid, uint64_t addr, u
     done += chunk;
   }
   return out;
+}
+
+absl::StatusOr<std::vector<uint8_t>> Machine::ReadProcMem(int pid, uint64_t addr, uint64_t len) {
+  task_struct* t = LiveTask(pid);
+  if (t == nullptr) return absl::NotFoundError(absl::StrFormat("no live task %d", pid));
+  if (t->mm == nullptr)
+    return absl::FailedPreconditionError(absl::StrFormat("task %d has no address space", pid));
+  // Grown chunk by chunk, so a read that stops early never holds len bytes.
+  std::vector<uint8_t> out;
+  // fs/proc/base.c mem_rw: one page-sized chunk at a time through access_remote_vm with
+  // FOLL_FORCE; a chunk that transfers nothing ends the read (EIO if it was the first).
+  uint64_t done = 0;
+  bool has_vma = true;
+  Enter(t, -1, [&] {
+    kernel::mm_struct* mm = t->mm;
+    while (done < len) {
+      const int chunk = static_cast<int>(std::min<uint64_t>(len - done, hw::kPageSize));
+      out.resize(done + static_cast<uint64_t>(chunk));
+      const int n = kernel::access_remote_vm(mm, addr + done, out.data() + done, chunk,
+                                             kernel::FOLL_FORCE);
+      done += static_cast<uint64_t>(n);
+      if (n == 0) break;
+    }
+    if (done < len) {
+      kernel::mmap_read_lock(mm);
+      has_vma = kernel::vma_lookup(mm, addr + done) != nullptr;
+      kernel::mmap_read_unlock(mm);
+    }
+  });
+  if (done == len) return out;
+  const uint64_t at = addr + done;
+  if (!has_vma)
+    return absl::NotFoundError(absl::StrFormat("address %#x is not mapped in task %d", at, pid));
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "address %#x of task %d cannot be read (EIO from /proc/PID/mem)", at, pid));
 }
 
 int Machine::DebugVmCheck(std::string* report) {

@@ -122,9 +122,25 @@ class Machine {
   // The stack every process gets: [kStackTop - kStackSize, kStackTop), VM_GROWSDOWN.
   static constexpr uint64_t kStackTop = 0x7ffffffff000ull;
   static constexpr uint64_t kStackSize = 128ull << 10;
-  // Where the Iovec forms of ProcessVmReadv/Writev put the two arrays: the top 64 KiB
-  // of the caller's stack.
-  static constexpr uint64_t kIovecArea = 64ull << 10;
+  // The iovec area: where the Iovec forms of ProcessVmReadv/Writev (and the scenario
+  // interpreter) put the two struct iovec arrays, as a program puts them in memory of its
+  // own. It is a private anonymous rw- mapping of kIovecAreaSize bytes at kIovecBase in the
+  // caller's address space, mapped (mmap MAP_FIXED_NOREPLACE, as the caller) the first time
+  // the caller needs it and kept (fork copies it; `show maps` shows it). The rule, for any
+  // runner that must reproduce the addresses (the host runner of `mmsim --host`):
+  //   local array  (liov) at kIovecBase = 0x7e0000000000
+  //   remote array (riov) right after it, at kIovecBase + 16 * L, where L is the number
+  //     of local elements written (0 when the local side is a raw pointer)
+  //   element i of an array at ARRAY + 16*i (iov_base, then iov_len, little-endian u64);
+  //   at most kIovecArraySize/16 = 4096 elements per array are written.
+  // So the arrays never overwrite user data, and a caller without a stack can call. The
+  // address is far below every scenario-visible default (the stack, mmap_base), 2 TiB
+  // below the top of user space, so also below where ASLR (28 bits of mmap randomisation,
+  // 1 TiB) puts a host process's libraries, and far above its heap. A scenario mapping that overlaps the area makes IovecArea
+  // fail (the area is not taken over).
+  static constexpr uint64_t kIovecBase = 0x7e0000000000ull;
+  static constexpr uint64_t kIovecArraySize = 64ull << 10;
+  static constexpr uint64_t kIovecAreaSize = 2 * kIovecArraySize;
 
   static absl::StatusOr<std::unique_ptr<Machine>> Create(const MachineConfig& config);
   ~Machine();  // shuts the kernel down
@@ -171,13 +187,18 @@ class Machine {
     uint64_t base;
     uint64_t len;
   };
-  // Like libc: both arrays are written into pid's stack (the top kIovecArea bytes) with
+  // Like a program: both arrays are written into pid's iovec area (see kIovecBase) with
   // user-mode stores, then the raw form is called with their addresses. Elements beyond
-  // 2048 per array are not written (the kernel rejects more than 1024 before reading).
+  // 4096 per array are not written (the kernel rejects more than 1024 before reading).
+  // EFAULT when the area cannot be had (IovecArea fails).
   SysResult ProcessVmReadv(int pid, int target, absl::Span<const Iovec> local,
                            absl::Span<const Iovec> remote, uint64_t flags = 0);
   SysResult ProcessVmWritev(int pid, int target, absl::Span<const Iovec> local,
                             absl::Span<const Iovec> remote, uint64_t flags = 0);
+  // Makes sure pid's iovec area is mapped (see kIovecBase) and returns kIovecBase.
+  // FailedPrecondition when another mapping overlaps it or the mmap fails; NotFound for no
+  // live task with an address space.
+  absl::StatusOr<uint64_t> IovecArea(int pid);
   // exit(2): only this thread (a leader with live threads becomes a zombie that keeps
   // its pid). init (pid 1) cannot exit: EPERM.
   SysResult Exit(int pid);
@@ -235,6 +256,14 @@ class Machine {
   // What /proc/PID/mem would read, without faults or side effects: a software walk of
   // pid's page tables. Unmapped or not-present bytes are an error.
   absl::StatusOr<std::vector<uint8_t>> PeekUser(int pid, uint64_t addr, uint64_t len);
+  // What reading /proc/PID/mem at addr returns (Linux's mem_rw -> access_remote_vm with
+  // FOLL_FORCE), run in the kernel as `pid` itself (as a read of /proc/self/mem): pages are
+  // faulted in as GUP does (a never-touched anonymous page maps the zero page, a file page
+  // comes from the page cache, PROT_NONE memory is readable), and a stack may grow down to
+  // addr. So it has the side effects the real read has. NotFound ("not mapped") at the
+  // first byte with no VMA; FailedPrecondition ("EIO") at the first byte in a VMA that
+  // cannot be read (VM_IO|VM_PFNMAP, a fault that fails such as SIGBUS past a file's end).
+  absl::StatusOr<std::vector<uint8_t>> ReadProcMem(int pid, uint64_t addr, uint64_t len);
 
   // ---- fault injection: the kernel's own per-machine fault_attr table (mm/fault_inject.h) ----
   // Arms `point` (a kernel::fault_point_names entry) with `spec` and restarts its counts.

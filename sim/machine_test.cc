@@ -436,5 +436,44 @@ TEST(MachineTest, ProcessVmPermissionIsEperm) {
   EXPECT_EQ(m->ProcessVmReadv(caller, root, local, remote).err, EPERM);
 }
 
+// ReadProcMem is /proc/PID/mem: measured on Linux 6.18 (a forked child's /proc/PID/mem
+// read with pread): untouched anonymous memory reads zeros, PROT_NONE memory reads its
+// bytes, an address with no VMA gives EIO; a read that runs from a VMA into a hole stops
+// at the hole.
+TEST(MachineTest, ReadProcMemReadsWhatProcPidMemReads) {
+  auto m = Boot();
+  auto pid = m->CreateProcess("p", ProcessCreds{});
+  ASSERT_TRUE(pid.ok());
+  const uint64_t a = 0x7f0000000000;
+  ASSERT_EQ(m->Mmap(*pid, a, 3 * 4096, kRw, kAnon | MAP_FIXED).ret, static_cast<long>(a));
+  ASSERT_TRUE(m->Store(*pid, a + 4096, {7, 8, 9}).ok);
+  ASSERT_EQ(m->Mprotect(*pid, a + 4096, 4096, kNone).ret, 0);
+  // Never touched: PeekUser (no side effects) says not present; ReadProcMem reads zeros.
+  EXPECT_FALSE(m->PeekUser(*pid, a, 8).ok());
+  auto zeros = m->ReadProcMem(*pid, a, 4096);
+  ASSERT_TRUE(zeros.ok()) << zeros.status();
+  EXPECT_EQ(*zeros, std::vector<uint8_t>(4096, 0));
+  auto none = m->ReadProcMem(*pid, a + 4096, 3);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(*none, (std::vector<uint8_t>{7, 8, 9}));
+  auto hole = m->ReadProcMem(*pid, a + 3 * 4096 - 2, 4);
+  ASSERT_FALSE(hole.ok());
+  EXPECT_TRUE(absl::IsNotFound(hole.status())) << hole.status();
+  EXPECT_NE(hole.status().message().find("0x7f0000003000 is not mapped"), std::string::npos)
+      << hole.status();
+  // A [vvar] page is in a VMA GUP refuses (VM_IO | VM_PFNMAP): EIO, not "not mapped".
+  auto vvar = m->MapVvar(*pid);
+  ASSERT_GT(vvar.ret, 0);
+  auto io = m->ReadProcMem(*pid, static_cast<uint64_t>(vvar.ret), 8);
+  ASSERT_FALSE(io.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(io.status())) << io.status();
+  // Just below the stack: the read grows the stack down to it, as access_remote_vm does.
+  const uint64_t below = Machine::kStackTop - Machine::kStackSize - 4096;
+  auto grown = m->ReadProcMem(*pid, below, 8);
+  ASSERT_TRUE(grown.ok()) << grown.status();
+  EXPECT_EQ(Vm(*m), "");
+}
+
+
 }  // namespace
 }  // namespace sim

@@ -107,6 +107,9 @@ constexpr Piece kLayout[] = {
     {kBase + 0x20000, 3, PROT_NONE, false, false, 0},              // PROT_NONE
     {kBase + 0x30000, 2, PROT_READ, true, false, 2 * kPage},       // private file, offset
     {kBase + 0x40000, 1, PROT_READ | PROT_WRITE, true, true, 0},  // shared file
+    // The interpreter's iovec area (Machine::kIovecBase), which every scenario process has
+    // and a host runner maps the same way; the scenario's own mmap of it replaces it.
+    {Machine::kIovecBase, Machine::kIovecAreaSize / kPage, PROT_READ | PROT_WRITE, false, false, 0},
 };
 
 std::string ProtLetters(int prot) {
@@ -253,6 +256,7 @@ TEST(MapsFormat, Golden) {
             "200000020000-200000023000 ---p 00000000 00:00 0 \n"
             "200000030000-200000032000 r--p 00002000 00:00 1                          /backing\n"
             "200000040000-200000041000 rw-s 00000000 00:00 1                          /backing\n"
+            "7e0000000000-7e0000020000 rw-p 00000000 00:00 0 \n"
             "7ffffffdf000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]\n");
 }
 

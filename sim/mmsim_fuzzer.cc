@@ -2,7 +2,7 @@
 //
 // Every input is parsed; a scenario that parses is run on a small machine. The promise
 // checked is the program's: no input crashes or hangs mmsim, and the exit status is one
-// of 0, 1, 2. Sanitizers (the fuzz config builds with ASan+UBSan) turn any memory error
+// of 0, 1, 2, 3. Sanitizers (the fuzz config builds with ASan+UBSan) turn any memory error
 // in the parser, the interpreter, the simulated kernel or the hardware model into a crash.
 //
 // Bounds, so that one input cannot take seconds: the machine is capped at 16 MiB and 2
@@ -69,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     status = interp.Run(*scenario);
   }
   if (status != sim::kExitOk && status != sim::kExitExpectationFailed &&
-      status != sim::kExitInvalid) {
+      status != sim::kExitInvalid && status != sim::kExitRuntimeError) {
     std::fprintf(stderr, "mmsim_fuzzer: exit status %d\n", status);
     std::abort();
   }

@@ -5,14 +5,23 @@
 // With no file it runs the built-in guided scenario; `-` reads statements from standard
 // input (with a prompt when it is a terminal); `--print-tour` prints the built-in
 // scenario's text and exits; `--host FILE` / `--compare FILE` run it on the host kernel
-// (docs/host.md). Exit status: 0 every expectation held;
-// 1 one failed; 2 the scenario is invalid or a flag is bad.
+// (docs/host.md). Exit status: 0 every expectation held; 1 one failed; 2 the scenario is
+// invalid or a flag is bad (absl's own flag errors included); 3 a runtime error stopped
+// the run; 4 an output (a trace, the --dot file) could not be written.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -28,60 +37,89 @@
 ABSL_FLAG(std::string, trace, "", "trace level: off, calls or full (default: as the scenario says)");
 ABSL_FLAG(std::string, trace_format, "text", "trace rendering: text or json (Chrome trace events)");
 ABSL_FLAG(std::string, trace_out, "", "write the trace to this file instead of standard output");
-ABSL_FLAG(int64_t, seed, -1, "seed for fault injection and anything random (default: the scenario's)");
+ABSL_FLAG(std::string, seed, "", "seed for fault injection and anything random, 0..2^64-1 (default: the scenario's)");
 ABSL_FLAG(bool, check, false, "run the debug_vm checker after every statement; stop at the first violation");
-ABSL_FLAG(std::string, memory, "", "simulated memory, e.g. 256M or 16G (default: the scenario's, else 256M)");
-ABSL_FLAG(int32_t, cpus, 0, "number of CPUs, 1..64 (default: the scenario's, else 2)");
+ABSL_FLAG(std::string, memory, "", "simulated memory, 1M..64G in whole pages, e.g. 256M or 16G (default: the scenario's, else 256M)");
+ABSL_FLAG(std::string, cpus, "", "number of CPUs, 1..64 (default: the scenario's, else 2)");
 ABSL_FLAG(std::string, tlb, "", "TLB profile: skylake, goldencove or tiny (default: skylake)");
 ABSL_FLAG(std::string, dot, "", "after the run, write the page-table tree of this task (NAME:FILE) as Graphviz DOT");
 
 namespace {
+
+constexpr int kExitOutputError = 4;
+// A scenario file (or standard input) larger than this is refused: the parser would take
+// it, but nothing meaningful is that long, and /dev/zero must not fill memory.
+constexpr uint64_t kMaxScenarioBytes = 64ull << 20;
 
 int BadFlag(const std::string& flag, const std::string& why) {
   std::cerr << "mmsim: bad flag --" << flag << ": " << why << "\n";
   return sim::kExitInvalid;
 }
 
+// A decimal number with an optional K, M or G suffix (x1024^n); false if it is malformed
+// or does not fit in 64 bits.
 bool ParseSize(const std::string& s, uint64_t* out) {
   if (s.empty()) return false;
-  uint64_t mult = 1;
+  int shift = 0;
   std::string digits = s;
   switch (s.back()) {
-    case 'K': case 'k': mult = 1ull << 10; digits.pop_back(); break;
-    case 'M': case 'm': mult = 1ull << 20; digits.pop_back(); break;
-    case 'G': case 'g': mult = 1ull << 30; digits.pop_back(); break;
+    case 'K': case 'k': shift = 10; digits.pop_back(); break;
+    case 'M': case 'm': shift = 20; digits.pop_back(); break;
+    case 'G': case 'g': shift = 30; digits.pop_back(); break;
     default: break;
   }
-  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) return false;
-  if (digits.size() > 12) return false;
-  *out = std::stoull(digits) * mult;
+  if (digits.empty() || digits.size() > 20 || digits.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  uint64_t v = 0;
+  for (char c : digits) {
+    const uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  if (shift != 0 && v > (UINT64_MAX >> shift)) return false;
+  *out = v << shift;
   return true;
 }
 
-}  // namespace
+// absl::ParseCommandLine reports a bad flag (unknown name, bad value, missing --flagfile)
+// and calls exit(1); mmsim's status for a bad flag is 2. While it parses, an exit handler
+// turns that exit into status 2 (after absl's message, which names the flag and why).
+bool g_parsing_flags = false;
+void BadFlagExit() {
+  if (!g_parsing_flags) return;
+  std::cout.flush();
+  std::_Exit(sim::kExitInvalid);
+}
 
-int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "mmsim [flags] [FILE.mms | -]\n"
-      "Runs a scenario against a simulated x86-64 machine running a port of Linux mm.\n"
-      "With no file: the built-in guided tour (--print-tour prints its text).\n"
-      "'-': statements from standard input.");
-  // `--print-tour` (absl flags cannot spell a dash): the built-in scenario, as docs/tour.md
-  // quotes it, and nothing else.
-  for (int i = 1; i < argc; ++i) {
-    // `--host` / `--compare`: the scenario on the host kernel (sim/host/compare.h).
-    if (std::string(argv[i]) == "--host" || std::string(argv[i]) == "--compare") {
-      return sim::host::HostMain(argc, argv);
-    }
-    if (std::string(argv[i]) == "--print-tour") {
-      std::cout << sim::kDefaultScenario;
-      return std::cout.flush() ? 0 : sim::kExitInvalid;
-    }
-  }
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  if (args.size() > 2) return BadFlag("(arguments)", "expected at most one scenario file");
+// Two paths name the same file (also through symlinks and hard links).
+bool SameFile(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
 
+// The command line, checked. Every flag of mmsim is read here and nowhere else.
+struct Flags {
   sim::InterpreterOptions options;
+  std::string file;  // "" (the tour), "-" or a path
+  std::string trace_out;
+  std::string dot_task, dot_file;
+};
+
+// Returns -1 when the flags are good, else the exit status (a message was printed).
+int ParseFlags(int argc, char** argv, Flags* f) {
+  bool help = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--help", 0) == 0 || a.rfind("-help", 0) == 0 || a == "--version") help = true;
+  }
+  // --help and friends keep absl's own status.
+  g_parsing_flags = !help;
+  std::atexit(BadFlagExit);
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  g_parsing_flags = false;
+  if (args.size() > 2) return BadFlag("(arguments)", "expected at most one scenario file");
+  f->file = args.size() == 2 ? args[1] : "";
+
+  sim::InterpreterOptions& options = f->options;
   const std::string trace = absl::GetFlag(FLAGS_trace);
   if (!trace.empty()) {
     absl::optional<sim::TraceLevel> level = sim::ParseTraceLevel(trace);
@@ -93,26 +131,32 @@ int main(int argc, char** argv) {
     return BadFlag("trace_format", "expected text or json, got '" + format + "'");
   }
   options.trace_json = format == "json";
-  if (options.trace_json && options.trace == sim::TraceLevel::kOff) options.trace = sim::TraceLevel::kCalls;
-  if (absl::GetFlag(FLAGS_seed) >= 0) {
-    options.machine.seed = static_cast<uint64_t>(absl::GetFlag(FLAGS_seed));
+  // JSON without a level records calls; an explicit --trace=off records nothing.
+  if (options.trace_json && trace.empty()) options.trace = sim::TraceLevel::kCalls;
+  if (const std::string seed = absl::GetFlag(FLAGS_seed); !seed.empty()) {
+    uint64_t v = 0;
+    if (!ParseSize(seed, &v) || seed.find_first_not_of("0123456789") != std::string::npos)
+      return BadFlag("seed", "expected a decimal number 0..18446744073709551615, got '" + seed + "'");
+    options.machine.seed = v;
     options.seed_set = true;
-  } else if (absl::GetFlag(FLAGS_seed) != -1) {
-    return BadFlag("seed", "expected a non-negative number");
   }
   options.check_vm = absl::GetFlag(FLAGS_check);
   const std::string memory = absl::GetFlag(FLAGS_memory);
   if (!memory.empty()) {
     uint64_t bytes = 0;
-    if (!ParseSize(memory, &bytes) || bytes < (1ull << 20) || bytes > (64ull << 30) || bytes % 4096 != 0) {
+    if (!ParseSize(memory, &bytes) || bytes < sim::scenario::kMinMachineMemory ||
+        bytes > sim::scenario::kMaxMachineMemory || bytes % 4096 != 0) {
       return BadFlag("memory", "expected a size between 1M and 64G in whole pages, like 256M, got '" + memory + "'");
     }
     options.machine.memory_bytes = bytes;
     options.memory_set = true;
   }
-  if (int cpus = absl::GetFlag(FLAGS_cpus); cpus != 0) {
-    if (cpus < 1 || cpus > 64) return BadFlag("cpus", "expected 1..64, got " + std::to_string(cpus));
-    options.machine.cpus = cpus;
+  if (const std::string cpus = absl::GetFlag(FLAGS_cpus); !cpus.empty()) {
+    uint64_t n = 0;
+    if (!ParseSize(cpus, &n) || cpus.find_first_not_of("0123456789") != std::string::npos ||
+        n < 1 || n > sim::scenario::kMaxCpus)
+      return BadFlag("cpus", "expected 1..64, got '" + cpus + "'");
+    options.machine.cpus = static_cast<int>(n);
     options.cpus_set = true;
   }
   const std::string tlb = absl::GetFlag(FLAGS_tlb);
@@ -125,56 +169,143 @@ int main(int argc, char** argv) {
     options.machine.tlb = tlb;
     options.tlb_set = true;
   }
-  std::string dot_task, dot_file;
   if (const std::string dot = absl::GetFlag(FLAGS_dot); !dot.empty()) {
     size_t colon = dot.find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == dot.size()) {
       return BadFlag("dot", "expected TASK:FILE, got '" + dot + "'");
     }
-    dot_task = dot.substr(0, colon);
-    dot_file = dot.substr(colon + 1);
+    f->dot_task = dot.substr(0, colon);
+    f->dot_file = dot.substr(colon + 1);
   }
+  f->trace_out = absl::GetFlag(FLAGS_trace_out);
+
+  // No output may be an input: opening it for writing would empty the scenario before it
+  // is read. Compared by device and inode, so symlinks and hard links count.
+  struct stat in_st;
+  const bool have_in = f->file == "-" ? fstat(0, &in_st) == 0
+                                      : !f->file.empty() && stat(f->file.c_str(), &in_st) == 0;
+  std::vector<std::pair<std::string, std::string>> outputs;  // flag, path
+  if (!f->trace_out.empty()) outputs.push_back({"trace_out", f->trace_out});
+  if (!f->dot_file.empty()) outputs.push_back({"dot", f->dot_file});
+  for (const auto& [flag, path] : outputs) {
+    struct stat out_st;
+    if (have_in && S_ISREG(in_st.st_mode) && stat(path.c_str(), &out_st) == 0 && SameFile(in_st, out_st))
+      return BadFlag(flag, "'" + path + "' is the scenario file; refusing to overwrite an input");
+  }
+  if (outputs.size() == 2) {
+    struct stat a, b;
+    if (stat(outputs[0].second.c_str(), &a) == 0 && stat(outputs[1].second.c_str(), &b) == 0 && SameFile(a, b))
+      return BadFlag("dot", "'" + outputs[1].second + "' is also the --trace_out file");
+  }
+  return -1;
+}
+
+// The scenario text of `path`: a regular file or a pipe, at most kMaxScenarioBytes.
+// Directories, devices and the like are refused before anything is read.
+bool ReadScenarioFile(const std::string& path, std::string* text) {
+  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    std::cerr << "mmsim: cannot open " << path << ": " << std::strerror(errno) << "\n";
+    return false;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))) {
+    std::cerr << "mmsim: " << path << " is not a regular file or a pipe\n";
+    close(fd);
+    return false;
+  }
+  // Back to blocking reads (O_NONBLOCK only kept open() from waiting on a FIFO writer).
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  char buf[65536];
+  while (true) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      std::cerr << "mmsim: cannot read " << path << ": " << std::strerror(errno) << "\n";
+      close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    if (text->size() + static_cast<uint64_t>(n) > kMaxScenarioBytes) {
+      std::cerr << "mmsim: " << path << " is larger than 64M; refusing to read it\n";
+      close(fd);
+      return false;
+    }
+    text->append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "mmsim [flags] [FILE.mms | -]\n"
+      "Runs a scenario against a simulated x86-64 machine running a port of Linux mm.\n"
+      "With no file: the built-in guided tour (--print-tour prints its text).\n"
+      "'-': statements from standard input.\n"
+      "Exit status: 0 every expectation held, 1 one failed, 2 invalid scenario or flag,\n"
+      "3 runtime error, 4 an output could not be written.");
+  // `--print-tour` (absl flags cannot spell a dash): the built-in scenario, as docs/tour.md
+  // quotes it, and nothing else.
+  for (int i = 1; i < argc; ++i) {
+    // `--host` / `--compare`: the scenario on the host kernel (sim/host/compare.h).
+    if (std::string(argv[i]) == "--host" || std::string(argv[i]) == "--compare") {
+      return sim::host::HostMain(argc, argv);
+    }
+    if (std::string(argv[i]) == "--print-tour") {
+      std::cout << sim::kDefaultScenario;
+      return std::cout.flush() ? 0 : kExitOutputError;
+    }
+  }
+  Flags flags;
+  if (int bad = ParseFlags(argc, argv, &flags); bad >= 0) return bad;
+  sim::InterpreterOptions& options = flags.options;
 
   std::ofstream trace_file;
-  const std::string trace_out = absl::GetFlag(FLAGS_trace_out);
-  if (!trace_out.empty() && !options.trace_json) {
-    trace_file.open(trace_out, std::ios::binary);
-    if (!trace_file) return BadFlag("trace_out", "cannot open '" + trace_out + "' for writing");
+  if (!flags.trace_out.empty() && !options.trace_json) {
+    trace_file.open(flags.trace_out, std::ios::binary);
+    if (!trace_file) return BadFlag("trace_out", "cannot open '" + flags.trace_out + "' for writing");
     options.trace_out = &trace_file;
   }
   sim::Interpreter interp(options, std::cout, std::cerr);
   int status = 0;
-  const std::string file = args.size() == 2 ? args[1] : "";
+  const std::string& file = flags.file;
   if (file == "-") {
+    // One line at a time. A line that does not parse, or a statement the machine cannot
+    // carry out, is reported and has no effect; the session goes on to the end of the
+    // input, on a terminal or not. The exit status is the worst seen (2 before 3 before 1).
     sim::scenario::IncrementalParser parser("<stdin>");
     const bool tty = isatty(0);
+    bool invalid = false;
+    uint64_t read_bytes = 0;
     std::string line;
     while (true) {
       if (tty) std::cout << "mmsim> " << std::flush;
       if (!std::getline(std::cin, line)) break;
+      read_bytes += line.size() + 1;
+      if (read_bytes > kMaxScenarioBytes) {
+        std::cerr << "mmsim: standard input is larger than 64M; stopping\n";
+        invalid = true;
+        break;
+      }
       absl::StatusOr<std::optional<sim::scenario::Statement>> stmt = parser.ParseLine(line);
       if (!stmt.ok()) {
         std::cerr << stmt.status().message() << "\n";
-        if (!tty) return sim::kExitInvalid;
+        invalid = true;
         continue;
       }
-      if (*stmt && !interp.Step(**stmt) && !tty) break;
+      if (*stmt) (void)interp.Step(**stmt);
     }
-    status = interp.exit_status();
+    status = invalid ? sim::kExitInvalid : interp.exit_status();
   } else {
     std::string text, name;
     if (file.empty()) {
       text = sim::kDefaultScenario;
       name = sim::kDefaultScenarioName;
     } else {
-      std::ifstream in(file, std::ios::binary);
-      if (!in) {
-        std::cerr << "mmsim: cannot open " << file << "\n";
-        return sim::kExitInvalid;
-      }
-      std::stringstream ss;
-      ss << in.rdbuf();
-      text = ss.str();
+      if (!ReadScenarioFile(file, &text)) return sim::kExitInvalid;
       name = file;
     }
     absl::StatusOr<sim::scenario::Scenario> scenario = sim::scenario::ParseScenario(text, name);
@@ -185,28 +316,46 @@ int main(int argc, char** argv) {
     status = interp.Run(*scenario);
   }
 
+  // Outputs: a write that fails is an error of its own (status 4), after the run's.
+  bool output_failed = false;
+  if (trace_file.is_open()) {
+    trace_file.flush();
+    if (!trace_file) {
+      std::cerr << "mmsim: cannot write the trace to " << flags.trace_out << "\n";
+      output_failed = true;
+    }
+  }
   if (options.trace_json) {
     const std::string json = interp.TraceJson();
-    const std::string out = absl::GetFlag(FLAGS_trace_out);
-    if (out.empty()) {
+    if (flags.trace_out.empty()) {
       std::cout << json;
     } else {
-      std::ofstream f(out, std::ios::binary);
-      if (!(f << json)) {
-        std::cerr << "mmsim: cannot write " << out << "\n";
-        return sim::kExitInvalid;
+      std::ofstream f(flags.trace_out, std::ios::binary);
+      if (!(f << json) || !f.flush()) {
+        std::cerr << "mmsim: cannot write the trace to " << flags.trace_out << "\n";
+        output_failed = true;
       }
     }
   }
-  if (!dot_task.empty() && interp.machine() != nullptr) {
-    std::optional<int> pid = interp.PidOfName(dot_task);
-    if (!pid) return BadFlag("dot", "no task named '" + dot_task + "' in the scenario");
+  if (!flags.dot_task.empty() && interp.machine() != nullptr) {
+    std::optional<int> pid = interp.PidOfName(flags.dot_task);
+    if (!pid) return BadFlag("dot", "no task named '" + flags.dot_task + "' in the scenario");
     absl::StatusOr<std::string> dot = sim::PagetableDot(*interp.machine(), *pid);
-    std::ofstream f(dot_file, std::ios::binary);
-    if (!dot.ok() || !(f << *dot)) {
-      std::cerr << "mmsim: cannot write the DOT graph to " << dot_file << "\n";
-      return sim::kExitInvalid;
+    if (!dot.ok()) {
+      std::cerr << "mmsim: cannot draw the page tables of " << flags.dot_task << ": "
+                << dot.status().message() << "\n";
+      return status != 0 ? status : sim::kExitRuntimeError;
+    }
+    std::ofstream f(flags.dot_file, std::ios::binary);
+    if (!(f << *dot) || !f.flush()) {
+      std::cerr << "mmsim: cannot write the DOT graph to " << flags.dot_file << "\n";
+      output_failed = true;
     }
   }
-  return status;
+  if (!std::cout.flush()) {
+    std::cerr << "mmsim: cannot write to standard output\n";
+    output_failed = true;
+  }
+  if (status != 0) return status;
+  return output_failed ? kExitOutputError : 0;
 }

@@ -187,6 +187,14 @@ absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint
     absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
     if (!mm.ok()) return mm.status();
     if (len > (1ull << 30)) return absl::InvalidArgumentError("pagemap: at most 1 GiB at a time");
+    // The range must lie in the user half of the address space, [0, 2^47) with 4-level
+    // paging (what /proc/PID/pagemap covers): a range that wraps or runs past its top is an
+    // error, not a loop.
+    constexpr uint64_t kUserTop = 1ull << 47;
+    if (addr > kUserTop || len > kUserTop - addr)
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "pagemap: the range %#x + %#x runs past the top of the user address space (%#x)",
+          addr, len, kUserTop));
     std::string out;
     for (uint64_t va = addr & ~0xfffull; va < addr + len; va += 4096) {
       // The kernel maps no large pages, so every present mapping ends in a pte.
@@ -217,7 +225,9 @@ absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint
 }
 
 absl::StatusOr<std::string> ShowTlb(Machine& m, int cpu) {
-  if (cpu >= m.num_cpus()) return absl::InvalidArgumentError(absl::StrCat("no cpu ", cpu));
+  if (cpu >= m.num_cpus())
+    return absl::InvalidArgumentError(
+        absl::StrCat("no CPU ", cpu, " (the machine has ", m.num_cpus(), ": 0..", m.num_cpus() - 1, ")"));
   std::string out;
   for (int c = 0; c < m.num_cpus(); ++c) {
     if (cpu >= 0 && c != cpu) continue;

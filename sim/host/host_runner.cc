@@ -75,7 +75,7 @@ int RemoveEntry(const char* path, const struct stat*, int, struct FTW*) { return
 static_assert(kSimStackTop == Machine::kStackTop && kSimStackSize == Machine::kStackSize,
               "the host servers map the simulator's stack");
 
-uint64_t IovecArrayAddress() { return Machine::kStackTop - Machine::kIovecArea; }
+uint64_t IovecArrayAddress() { return Machine::kIovecBase; }
 
 absl::StatusOr<std::unique_ptr<HostRunner>> HostRunner::Create(HostEnv env, std::ostream& out,
                                                               std::ostream& err) {
@@ -388,7 +388,17 @@ bool HostRunner::Execute(const Statement& stmt, HostStep* step) {
     }
     if (r.ret < 0) return CannotRun(pos, absl::StrCat("fork: ", ErrText(r.err)));
     step->ran = true;
-    return NewTask(pos, s->name, s->name, fd, &step->result, true);
+    if (!NewTask(pos, s->name, s->name, fd, &step->result, true)) return false;
+    // The iovec area, which the interpreter maps in every new process (Machine::kIovecBase);
+    // as there, a failure is left for the first process_vm_* call to meet.
+    Response mr;
+    if (!Call(tasks_[s->name].fd, static_cast<uint32_t>(Op::kMmap),
+              {Machine::kIovecBase, Machine::kIovecAreaSize, uint64_t{Prot::kRead | Prot::kWrite},
+               uint64_t{MmapFlags::kPrivate | MmapFlags::kAnonymous | MmapFlags::kFixedNoreplace}, 0, 0},
+              "", &mr, nullptr)) {
+      return lost(s->name);
+    }
+    return true;
   }
   if (const auto* s = std::get_if<ThreadStmt>(&stmt)) {
     Task* p = FindTask(pos, s->process);
@@ -528,7 +538,8 @@ bool HostRunner::Execute(const Statement& stmt, HostStep* step) {
         continue;
       }
       const auto& v = std::get<std::vector<Iovec>>(*lists[i]);
-      std::string bytes(std::min<size_t>(v.size(), 2048) * 16, '\0');  // Machine writes at most 2048
+      // Machine writes at most kIovecArraySize / 16 (4096) elements per array.
+      std::string bytes(std::min<size_t>(v.size(), Machine::kIovecArraySize / 16) * 16, '\0');
       for (size_t k = 0; k * 16 < bytes.size(); ++k) {
         std::memcpy(&bytes[16 * k], &v[k].iov_base, 8);
         std::memcpy(&bytes[16 * k + 8], &v[k].iov_len, 8);

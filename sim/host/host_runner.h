@@ -34,7 +34,8 @@ namespace sim::host {
 inline constexpr int kExitHostCannotRun = 3;
 
 // Where the simulator puts the iovec arrays of an explicit `[ADDR:LEN, ...]` list
-// (Machine's rule): the local array at the returned address, the remote one right after.
+// (Machine's rule, sim/machine.h kIovecBase): the local array at the returned address, the
+// remote one right after; each process maps that area when it is created.
 uint64_t IovecArrayAddress();
 
 // What one statement did on the host, for --compare.

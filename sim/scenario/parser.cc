@@ -375,7 +375,9 @@ absl::StatusOr<Num> LineParser::ParseUnary(NumCtx& c, int depth) {
     return Err(t.col, "NUM right after the operator (a NUM with spaces needs parentheses)",
                "space before " + DescribeToken(t));
   }
-  if (depth >= kMaxNesting) {
+  // kMaxNesting levels are allowed: the one that would open level kMaxNesting + 1 is the
+  // error, reported at its '(' or '-'.
+  if (depth >= kMaxNesting && (t.IsPunct('-') || t.IsPunct('('))) {
     return Err(t.col, absl::StrFormat("at most %d nested parentheses or minus signs", kMaxNesting),
                DescribeToken(t));
   }
@@ -879,10 +881,11 @@ absl::StatusOr<Statement> LineParser::ParseMachine(const Token& kw) {
     if (key == "memory") {
       const int col = lex_.Peek().col;
       SCN_ASSIGN_OR_RETURN(NumSpan s, ParseNumSpan({"memory SIZE", "1G"}, false));
-      if (s.v.neg || s.v.mag < 4 * kKiB || s.v.mag > kMaxMachineMemory || s.v.mag % (4 * kKiB)) {
+      if (s.v.neg || s.v.mag < kMinMachineMemory || s.v.mag > kMaxMachineMemory ||
+          s.v.mag % (4 * kKiB)) {
         return Err(col,
-                   absl::StrFormat("memory SIZE from 4K to %s, a multiple of 4K",
-                                   LimitText(kMaxMachineMemory)),
+                   absl::StrFormat("memory SIZE from %s to %s, a multiple of 4K",
+                                   LimitText(kMinMachineMemory), LimitText(kMaxMachineMemory)),
                    SpanText(s));
       }
       m.memory = s.v.mag;

@@ -52,6 +52,7 @@ inline constexpr uint64_t kMaxLoadBytes = 64 * kMiB;    // LEN of `load` (its re
 inline constexpr uint64_t kMaxDataBytes = 1 * kGiB;     // any DATA, repeat(LEN,..), pattern(LEN)
 inline constexpr uint64_t kMaxAccessBytes = 1 * kGiB;   // LEN of fill, expect-same, show pagemap
 inline constexpr uint64_t kMaxFileBytes = 1 * kGiB;     // file size=
+inline constexpr uint64_t kMinMachineMemory = 1 * kMiB;   // machine memory= (what boots)
 inline constexpr uint64_t kMaxMachineMemory = 64 * kGiB;  // machine memory=
 inline constexpr uint32_t kMaxCpus = 64;                  // machine cpus=
 

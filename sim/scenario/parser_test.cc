@@ -434,7 +434,8 @@ std::vector<BadCase> BadCases() {
       {p + "machine cpus=2", "2:1", "machine only as the first statement",
        "machine after process at line 1"},
       {"machine foo=1", "1:9", "machine option (memory=SIZE", "'foo'"},
-      {"machine memory=1000", "1:16", "memory SIZE from 4K to 64G, a multiple of 4K", "'1000'"},
+      {"machine memory=1000", "1:16", "memory SIZE from 1M to 64G, a multiple of 4K", "'1000'"},
+      {"machine memory=4K", "1:16", "memory SIZE from 1M to 64G, a multiple of 4K", "'4K'"},
       {"machine cpus=0", "1:14", "cpus from 1 to 64", "'0'"},
       {"machine cpus=2 cpus=3", "1:16", "each option once", "a second 'cpus'"},
       {"machine tlb=\"x\"", "1:13", "TLB profile name", "string '\"x\"'"},
@@ -483,6 +484,9 @@ std::vector<BadCase> BadCases() {
       {"let X = " + Repeat("(", 70) + "1" + Repeat(")", 70), "1:73",
        "at most 64 nested parentheses or minus signs", "'('"},
       {"let X = " + Repeat("-", 100) + "1", "1:73", "at most 64 nested", "'-'"},
+      // Exactly 64 levels parse (NestingLimitIsExact); the 65th is the error.
+      {"let X = " + Repeat("(", 65) + "1" + Repeat(")", 65), "1:73",
+       "at most 64 nested parentheses or minus signs", "'('"},
       {"let X = 5 junk", "1:11", "end of line", "'junk'"},
       {"let X = 2\n" + p + "p: mmap X*0x8000000000000000 4K r-- private", "3:10",
        "a value that fits in 64 bits", "overflow at '*'"},
@@ -762,6 +766,13 @@ TEST(ParserRoundTrip, PrintThenParseGivesTheSameAst) {
     }
     EXPECT_EQ(FormatScenario(*b), printed);
   }
+}
+
+TEST(Parser, NestingLimitIsExact) {
+  const std::string open(kMaxNesting, '('), close(kMaxNesting, ')');
+  EXPECT_TRUE(ParseScenario("let X = " + open + "1" + close + "\n", "t.mms").ok());
+  EXPECT_TRUE(ParseScenario("let X = " + std::string(kMaxNesting, '-') + "1\n", "t.mms").ok());
+  EXPECT_FALSE(ParseScenario("let X = -" + open + "1" + close + "\n", "t.mms").ok());
 }
 
 }  // namespace

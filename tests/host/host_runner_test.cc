@@ -124,7 +124,7 @@ TEST(HostRunnerTest, SimulatorOnlyStatementsAreSkippedByLine) {
 }
 
 TEST(HostRunnerTest, TheIovecArraysGoWhereTheSimulatorPutsThem) {
-  EXPECT_EQ(IovecArrayAddress(), Machine::kStackTop - Machine::kIovecArea);
+  EXPECT_EQ(IovecArrayAddress(), Machine::kIovecBase);
 }
 
 }  // namespace

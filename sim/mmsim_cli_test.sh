@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# sim/mmsim_cli_test.sh: mmsim's command line on hostile input. Each case names the exit
+# status it must give (0 ok, 1 expectation failed, 2 invalid scenario or flag, 3 runtime
+# error, 4 an output could not be written) and a piece of the message it must print.
+set -u
+mmsim="$1"
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+fails=0
+
+# expect_status WANT PATTERN -- ARGS...: runs mmsim ARGS (10 s at most), checks the exit
+# status and that stdout+stderr contain PATTERN (fixed string; "" skips).
+expect_status() {
+  local want="$1" pattern="$2"; shift 3
+  local out rc
+  out="$(timeout 10 "$mmsim" "$@" 2>&1 < "${STDIN:-/dev/null}")"; rc=$?
+  if [[ "$rc" != "$want" ]]; then
+    echo "FAIL: mmsim $* exited $rc, want $want"; echo "$out" | head -5; fails=$((fails + 1)); return
+  fi
+  if [[ -n "$pattern" && "$out" != *"$pattern"* ]]; then
+    echo "FAIL: mmsim $*: output lacks '$pattern'"; echo "$out" | head -5; fails=$((fails + 1))
+  fi
+}
+
+cat > "$tmp/ok.mms" <<'MMS'
+machine memory=16M cpus=2
+process p
+p: mmap 0x7f0000000000 4K rw- private,anon,fixed
+expect 0x7f0000000000
+MMS
+cp "$tmp/ok.mms" "$tmp/keep.mms"
+expect_status 0 "0 expectations failed" -- "$tmp/ok.mms"
+
+# Flags: bad values, unknown flags and a missing --flagfile are status 2 naming the flag.
+expect_status 2 "--memory" -- --memory=17179869185G "$tmp/ok.mms"
+expect_status 2 "--memory" -- --memory=4K "$tmp/ok.mms"
+expect_status 2 "--cpus" -- --cpus=0 "$tmp/ok.mms"
+expect_status 2 "--cpus" -- --cpus=65 "$tmp/ok.mms"
+expect_status 2 "--seed" -- --seed=-5 "$tmp/ok.mms"
+expect_status 2 "bogus" -- --bogus "$tmp/ok.mms"
+expect_status 2 "check" -- --check=maybe "$tmp/ok.mms"
+expect_status 2 "flagfile" -- --flagfile="$tmp/no-such-file" "$tmp/ok.mms"
+expect_status 0 "" -- --memory=1M --cpus=64 --seed=18446744073709551615 "$tmp/ok.mms"
+
+# An output that is the input is refused before anything is written (also via a link).
+ln -sf "$tmp/ok.mms" "$tmp/link.mms"
+ln -f "$tmp/ok.mms" "$tmp/hard.mms"
+expect_status 2 "refusing to overwrite an input" -- --trace_out="$tmp/ok.mms" "$tmp/ok.mms"
+expect_status 2 "refusing to overwrite an input" -- --trace_out="$tmp/link.mms" "$tmp/ok.mms"
+expect_status 2 "refusing to overwrite an input" -- --trace_out="$tmp/hard.mms" "$tmp/ok.mms"
+expect_status 2 "refusing to overwrite an input" -- --dot=p:"$tmp/link.mms" "$tmp/ok.mms"
+if ! cmp -s "$tmp/ok.mms" "$tmp/keep.mms"; then echo "FAIL: the scenario file changed"; fails=$((fails + 1)); fi
+
+# Not a scenario file: a directory, a device; read with a bound.
+expect_status 2 "not a regular file" -- "$tmp"
+expect_status 2 "not a regular file" -- /dev/zero
+expect_status 2 "cannot open" -- "$tmp/no-such.mms"
+
+# Write errors on outputs are status 4.
+if [[ -w /dev/full ]]; then
+  expect_status 4 "cannot write the trace" -- --trace=full --trace_out=/dev/full "$tmp/ok.mms"
+  expect_status 4 "cannot write the trace" -- --trace_format=json --trace_out=/dev/full "$tmp/ok.mms"
+  expect_status 4 "cannot write the DOT graph" -- --dot=p:/dev/full "$tmp/ok.mms"
+fi
+
+# --trace=off is honoured with JSON: no events.
+"$mmsim" --trace=off --trace_format=json --trace_out="$tmp/t.json" "$tmp/ok.mms" > /dev/null
+if grep -q '"ph"' "$tmp/t.json"; then echo "FAIL: --trace=off recorded events"; fails=$((fails + 1)); fi
+"$mmsim" --trace_format=json --trace_out="$tmp/t2.json" "$tmp/ok.mms" > /dev/null
+if ! grep -q '"ph"' "$tmp/t2.json"; then echo "FAIL: JSON without --trace recorded nothing"; fails=$((fails + 1)); fi
+
+# Runtime errors: status 3, FILE:LINE: runtime error: ...
+printf 'process p\nshow pagemap p 0xfffffffffffff000 0xfff\n' > "$tmp/pm.mms"
+expect_status 3 "pm.mms:2: runtime error: pagemap" -- "$tmp/pm.mms"
+printf 'machine cpus=2\nshow tlb 63\n' > "$tmp/tlb.mms"
+expect_status 3 "tlb.mms:2: runtime error: no CPU 63" -- "$tmp/tlb.mms"
+printf 'machine memory=4K\n' > "$tmp/mem.mms"
+expect_status 2 "mem.mms:1:16: expected memory SIZE from 1M to 64G" -- "$tmp/mem.mms"
+
+# Standard input: a typo and a runtime error are reported, and the lines after them run.
+printf 'process p\np: mmap 0x1000 4K rw+ private\nshow tlb 63\np: mmap 0x7f0000000000 4K rw- private,anon,fixed\nexpect 0x7f0000000000\n' > "$tmp/in.txt"
+STDIN="$tmp/in.txt" expect_status 2 "[5] expect 0x7f0000000000 ok" -- -
+printf 'process p\nshow tlb 63\np: mmap 0x7f0000000000 4K rw- private,anon,fixed\nexpect 0x7f0000000000\n' > "$tmp/in2.txt"
+STDIN="$tmp/in2.txt" expect_status 3 "[4] expect 0x7f0000000000 ok" -- -
+
+# The nesting limit: exactly 64 levels of parentheses parse, 65 do not.
+open64="$(printf '(%.0s' $(seq 64))"; close64="$(printf ')%.0s' $(seq 64))"
+printf 'let X = %s1%s\n' "$open64" "$close64" > "$tmp/n64.mms"
+printf 'let X = (%s1%s)\n' "$open64" "$close64" > "$tmp/n65.mms"
+expect_status 0 "" -- "$tmp/n64.mms"
+expect_status 2 "n65.mms:1:" -- "$tmp/n65.mms"
+
+if [[ "$fails" -ne 0 ]]; then echo "$fails case(s) failed"; exit 1; fi
+echo "all cases passed"
