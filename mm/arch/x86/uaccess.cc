@@ -59,15 +59,19 @@ unsigned long copy_user_generic(void* kbuf, unsigned long uaddr, unsigned long l
     retrying = false;
     const unsigned long addr = uaddr + done;
     const unsigned long chunk = std::min(len - done, PAGE_SIZE - (addr & ~PAGE_MASK));
-    hw::Cpu::CopyResult r;
-    if constexpr (dir == copy_dir::from_user) {
-      r = cpu->CopyFromLinear(static_cast<uint8_t*>(kbuf) + done, hw::VirtAddr(addr), chunk);
-    } else if constexpr (dir == copy_dir::to_user) {
-      r = cpu->CopyToLinear(hw::VirtAddr(addr), static_cast<const uint8_t*>(kbuf) + done,
-                            chunk);
-    } else {
-      r = cpu->CopyToLinear(hw::VirtAddr(addr), kZeros, chunk);
-    }
+    // Initialised in place from the call (no copy of the returned struct: a 16-byte
+    // reload of what the callee just stored field by field stalls store forwarding).
+    const hw::Cpu::CopyResult r = [&] {
+      if constexpr (dir == copy_dir::from_user) {
+        return cpu->CopyFromLinear(static_cast<uint8_t*>(kbuf) + done, hw::VirtAddr(addr),
+                                   chunk);
+      } else if constexpr (dir == copy_dir::to_user) {
+        return cpu->CopyToLinear(hw::VirtAddr(addr), static_cast<const uint8_t*>(kbuf) + done,
+                                 chunk);
+      } else {
+        return cpu->CopyToLinear(hw::VirtAddr(addr), kZeros, chunk);
+      }
+    }();
     done += r.done;
     if (r.done > 0) stuck = 0;
     if (likely(r.fault.ok())) {
