@@ -33,6 +33,8 @@ struct inode;             // mm/fs.h
 struct kernel_observer;   // mm/trace.h
 struct zone;              // mm/mmzone.h
 struct pvm_hooks;         // mm/process_vm_access.h
+struct sched_hooks;       // mm/sched_hooks.h
+struct call_single_data;  // mm/smp.h
 
 // /proc/vmstat counters kept by this port (include/linux/vm_event_item.h, mmzone.h names).
 enum vm_stat_item {
@@ -66,6 +68,13 @@ struct kernel_state {
   std::vector<hw::Cpu*> cpus;       // cpu_possible_mask
   int this_cpu = 0;                 // smp_processor_id()
   std::array<task_struct*, NR_CPUS> current_task{};  // per-CPU `current`
+  std::array<int, NR_CPUS> preempt_count{};           // per-CPU (mm/sched_hooks.h)
+
+  // --- IPIs (mm/smp.cc: kernel/smp.c) ---
+  std::array<call_single_data*, NR_CPUS> call_single_queue{};  // per-CPU pending csds (LIFO)
+  // cfd_data[cpu * NR_CPUS + target]: the csd `cpu` uses to call `target` (allocated at
+  // boot for the CPUs present: nr_cpus * nr_cpus entries).
+  call_single_data* cfd_data = nullptr;
 
   // --- memory (mm/page_alloc.cc) ---
   page* mem_map = nullptr;          // one struct page per frame
@@ -117,6 +126,7 @@ struct kernel_state {
   kernel_observer* observer = nullptr;
   fault_inject_state fault_inject;  // mm/fault_attr.h: the armed fault points
   struct pvm_hooks* pvm_hooks = nullptr;  // test hooks of mm/process_vm_access.cc
+  sched_hooks* sched = nullptr;  // sim/'s scheduler while several paths run (mm/sched_hooks.h)
 };
 
 // The state of the machine this host thread is simulating. BUG if there is none (checked

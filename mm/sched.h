@@ -63,6 +63,15 @@ inline constexpr int EXIT_ZOMBIE = 0x0020;
 
 inline constexpr int TASK_COMM_LEN = 16;
 
+// include/linux/lockdep_types.h, reduced: a lock this task holds (or waits for, as the
+// top entry while it sleeps), for the deadlock report of sim/'s scheduler.
+struct held_lock {
+  const void* instance;  // the lock
+  const char* name;      // its name (rw_semaphore::name, "ptl", "folio_lock" ...)
+  unsigned char read;    // 1: held shared (down_read)
+};
+inline constexpr int MAX_LOCK_DEPTH = 48;
+
 struct task_struct {
   atomic_t usage;            // get_task_struct / put_task_struct
   unsigned int flags;        // PF_*
@@ -79,6 +88,9 @@ struct task_struct {
   signal_struct* signal;
   char comm[TASK_COMM_LEN];
   int on_cpu;                // the CPU it runs on, or -1
+  unsigned int cpu;          // thread_info.cpu (task_cpu()): where it last ran or is placed
+  int lockdep_depth;         // entries used in held_locks
+  held_lock held_locks[MAX_LOCK_DEPTH];
   bool fatal_signal;         // DEVIATION(sched): a SIGKILL is pending
   // DEVIATION(sched): why the last user access of this task was killed (SIGSEGV/SIGBUS),
   // recorded instead of delivered so that the simulation carries on.

@@ -19,6 +19,7 @@
 
 #include "mm/kernel/task.h"
 #include "mm/mm.h"
+#include "mm/smp.h"
 #include "mm/trace.h"
 
 namespace kernel {
@@ -76,6 +77,7 @@ int start_kernel(kernel_state* ks) {
     if (ret) return tc.ret(ret);
   }
   ks->this_cpu = 0;
+  call_function_init();
   int ret = mm_core_init();
   if (ret) return tc.ret(ret);
   // pid_idr_init: the one pid namespace starts empty.
@@ -124,6 +126,7 @@ void kernel_shutdown(kernel_state* ks) {
     free_idle_tasks();
   }
   if (ks->mem_map != nullptr) mm_core_shutdown(ks);
+  if (ks->cfd_data != nullptr) call_function_exit();
 }
 
 // DEVIATION(init): see mm/kernel.h; the one place machines are built.
