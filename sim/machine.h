@@ -59,6 +59,7 @@
 #define MMSIM_SIM_MACHINE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -76,6 +77,7 @@
 #include "mm/kernel.h"
 #include "mm/kernel/task.h"
 #include "mm/sched.h"
+#include "sim/sched/schedule.h"
 
 namespace kernel {
 struct file;
@@ -85,6 +87,8 @@ struct debug_vm_options;
 }  // namespace kernel
 
 namespace sim {
+
+class Scheduler;  // sim/sched/scheduler.h
 
 struct MachineConfig {
   uint64_t memory_bytes = 256ull << 20;  // simulated DRAM (>= 1 MiB, <= 64 GiB)
@@ -280,6 +284,31 @@ class Machine {
   int DebugVmCheck(std::string* report);
   int DebugVmCheck(std::string* report, const kernel::debug_vm_options& opts);
 
+  // ---- several kernel paths at once (sim/sched/) ----
+  struct TogetherResult {
+    bool deadlock = false;        // no path could go on: the calls did not all return
+    std::string deadlock_report;  // lockdep style: each waiting task, what it waits for, who holds it
+    std::string schedule_id;      // the schedule taken (ScheduleId::ToString), for --schedule
+    uint64_t steps = 0;           // decisions made
+    uint64_t preemptions = 0;     // of which switches away from a path that could go on
+  };
+  // Runs each of `calls` as its own thread of control and returns when all have returned.
+  // A call makes ordinary Machine calls (Mmap, Munmap, Load, Store, ProcessVmReadv ...);
+  // each kernel path they start runs as its task on that task's CPU (task_cpu: where
+  // Schedule last put it, CPU 0 for a task never placed), and the paths interleave at the
+  // kernel's preemption points (mm/sched_hooks.h) in the order `policy` chooses (null:
+  // DefaultPolicy, one path after another). Two paths whose tasks share a CPU take turns
+  // on it (context switches) when one blocks or is preempted. Remote TLB flushes are
+  // IPIs handled at the target CPU's next preemption point.
+  // Deterministic: the same machine state, calls and policy choices give the same run.
+  // A call must not call Together, CreateProcess/CreateThread/CreateKthread or
+  // Inspect-with-side-effects; FailedPrecondition if Together is already running.
+  // After a deadlock the machine is wedged (locks stay held): every later call fails or
+  // returns an error, and only destroying it is meaningful.
+  absl::StatusOr<TogetherResult> Together(absl::Span<const std::function<void()>> calls,
+                                          SchedulePolicy* policy = nullptr);
+  bool wedged() const { return wedged_; }
+
   // ---- running code in this machine's kernel ----
   // Runs fn() in the kernel as task `pid` on `cpu` (-1: the CPU where pid is current,
   // else CPU 0; otherwise pid moves there as with Schedule, the CPU it left goes idle),
@@ -370,6 +399,8 @@ class Machine {
   bool booted_ = false;
   bool in_path_ = false;  // a body running as a task is on the host stack (Enter)
   std::map<int, kernel::file*> files_;  // CreateFile's descriptors (one reference each)
+  std::unique_ptr<Scheduler> sched_;    // while Together runs
+  bool wedged_ = false;                 // a Together deadlocked
   int next_fd_ = 3;
 };
 
