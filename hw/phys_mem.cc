@@ -9,7 +9,7 @@
 
 namespace hw {
 
-PhysMem::PhysMem(uint64_t bytes, int maxphyaddr)
+PhysMem::PhysMem(uint64_t bytes, int maxphyaddr, NoCheck)
     : num_frames_((bytes + kPageSize - 1) >> kPageShift),
       maxphyaddr_(maxphyaddr) {
   // SDM 4.1.4: MAXPHYADDR is at most 52; 32 is the smallest any 64-bit
@@ -21,12 +21,26 @@ PhysMem::PhysMem(uint64_t bytes, int maxphyaddr)
   void* p = mmap(nullptr, size_bytes(), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
+    map_errno_ = errno;
+    return;
+  }
+  base_ = static_cast<uint8_t*>(p);
+}
+
+PhysMem::PhysMem(uint64_t bytes, int maxphyaddr) : PhysMem(bytes, maxphyaddr, NoCheck{}) {
+  if (base_ == nullptr) {
     std::fprintf(stderr, "PhysMem: mmap of %llu bytes failed: %s\n",
                  static_cast<unsigned long long>(size_bytes()),
-                 std::strerror(errno));
+                 std::strerror(map_errno_));
   }
-  CHECK(p != MAP_FAILED, "cannot reserve simulated physical memory");
-  base_ = static_cast<uint8_t*>(p);
+  CHECK(base_ != nullptr, "cannot reserve simulated physical memory");
+}
+
+std::unique_ptr<PhysMem> PhysMem::TryCreate(uint64_t bytes, int* host_errno, int maxphyaddr) {
+  std::unique_ptr<PhysMem> m(new PhysMem(bytes, maxphyaddr, NoCheck{}));
+  *host_errno = m->map_errno_;
+  if (m->base_ == nullptr) return nullptr;
+  return m;
 }
 
 PhysMem::~PhysMem() {

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 
 #include "hw/addr.h"
 #include "hw/check.h"
@@ -34,6 +35,12 @@ class PhysMem {
   // below 2^maxphyaddr. CHECK-fails if the host refuses the reservation.
   explicit PhysMem(uint64_t bytes, int maxphyaddr = kDefaultMaxPhyAddr);
   ~PhysMem();
+
+  // The same reservation, but a host refusal is an answer, not a crash: returns null and
+  // sets *host_errno to mmap's errno (ENOMEM when RLIMIT_AS or the overcommit policy say
+  // no). The REQUIRES of the constructor still hold.
+  static std::unique_ptr<PhysMem> TryCreate(uint64_t bytes, int* host_errno,
+                                            int maxphyaddr = kDefaultMaxPhyAddr);
 
   PhysMem(const PhysMem&) = delete;
   PhysMem& operator=(const PhysMem&) = delete;
@@ -104,7 +111,11 @@ class PhysMem {
   void DiscardFrames(Pfn first, uint64_t count);
 
  private:
+  struct NoCheck {};
+  PhysMem(uint64_t bytes, int maxphyaddr, NoCheck);
+
   uint8_t* base_ = nullptr;
+  int map_errno_ = 0;  // mmap's errno when the reservation failed (base_ null)
   uint64_t num_frames_ = 0;
   int maxphyaddr_ = kDefaultMaxPhyAddr;
 };

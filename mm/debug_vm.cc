@@ -88,11 +88,22 @@ class checker {
         fail("free_area[%d].nr_free=%lu but the list has %lu", order, z->free_area[order].nr_free,
              count);
     }
+    // Deferred blocks (mm/mm_init.cc) are free without being on a list; their struct pages
+    // were never written, so they are marked here and skipped by every loop below.
+    if (z->first_deferred_pfn > z->deferred_end_pfn || z->deferred_end_pfn > ks_->max_pfn ||
+        ((z->deferred_end_pfn - z->first_deferred_pfn) & (MAX_ORDER_NR_PAGES - 1)))
+      fail("deferred range [%#lx, %#lx) is broken", z->first_deferred_pfn, z->deferred_end_pfn);
+    for (unsigned long pfn = z->first_deferred_pfn; pfn < z->deferred_end_pfn && pfn < ks_->max_pfn; ++pfn) {
+      if (state_[pfn] == FS_FREE) fail("deferred pfn %#lx is also on a free list", pfn);
+      state_[pfn] = FS_FREE;
+      ++free_frames;
+    }
     if (free_frames != ks_->vm_stat[NR_FREE_PAGES])
       fail("NR_FREE_PAGES=%ld but the free lists hold %ld", ks_->vm_stat[NR_FREE_PAGES], free_frames);
     if (free_frames != z->free_pages)
       fail("zone free_pages=%ld but the free lists hold %ld", z->free_pages, free_frames);
     for (unsigned long pfn = 0; pfn < ks_->max_pfn; ++pfn) {
+      if (early_page_deferred(z, pfn)) continue;
       const page* p = &ks_->mem_map[pfn];
       if (PageBuddy(p) && state_[pfn] != FS_FREE) fail("pfn %#lx is PageBuddy but on no free list", pfn);
       if (PageReserved(p)) state_[pfn] = FS_RESERVED;
@@ -387,6 +398,7 @@ class checker {
   void check_frames() {
     long anon_mapped = 0, file_mapped = 0, tables = 0;
     for (unsigned long pfn = 0; pfn < ks_->max_pfn; ++pfn) {
+      if (early_page_deferred(ks_->zone_normal, pfn)) continue;
       const page* p = &ks_->mem_map[pfn];
       if (PageTable(p)) ++tables;
       if (state_[pfn] == FS_FREE || state_[pfn] == FS_RESERVED) continue;

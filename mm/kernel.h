@@ -81,6 +81,10 @@ struct kernel_state {
   unsigned long max_pfn = 0;
   zone* zone_normal = nullptr;      // the only zone
   page* zero_page = nullptr;        // ZERO_PAGE(0), PG_reserved, never freed
+  // DEVIATION(kernel): when boot fails because the host refused memory: what for
+  // ("mem_map") and mmap's errno. The simulator reports it; no Linux counterpart.
+  const char* host_failure = nullptr;
+  int host_errno = 0;
   long vm_stat[NR_VM_STAT_ITEMS] = {};
 
   std::array<tlb_state, NR_CPUS> cpu_tlbstate{};  // arch/x86/mm/tlb.cc
@@ -185,14 +189,17 @@ void mm_core_shutdown(kernel_state* ks);
 // The simulated hardware a kernel runs on (PhysMem, CPUs) and its kernel_state, owned
 // together. Destroy in reverse: kernel_shutdown(ks) first, then the members.
 struct machine_parts {
-  std::unique_ptr<hw::PhysMem> phys;
+  std::unique_ptr<hw::PhysMem> phys;  // null when the host refused the reservation
+  int phys_errno = 0;                 // then: mmap's errno
   std::vector<std::unique_ptr<hw::Cpu>> cpus;
   std::unique_ptr<kernel_state> ks;
 };
 // DEVIATION(kernel): the power-on of a machine (no Linux counterpart). Builds `mem_bytes`
 // of memory and `ncpus` CPUs with `tlb`, a kernel_state over them, and runs start_kernel
 // inside a scope of its own. Returns start_kernel's result; *out is filled even when it
-// fails (the caller still kernel_shutdown()s it).
+// fails (the caller still kernel_shutdown()s it), except when the host refuses the
+// simulated memory itself: then -ENOMEM, out->phys and out->ks stay null and
+// out->phys_errno says why.
 int power_on_and_boot(uint64_t mem_bytes, int ncpus, const hw::TlbProfile& tlb,
                       machine_parts* out);
 

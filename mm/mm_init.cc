@@ -9,8 +9,22 @@
 //  - There is no memblock and no kernel image: frame 0 is reserved (as the real-mode IVT/
 //    BIOS page is on x86) and frame 1 is the zero page (empty_zero_page lives in the
 //    kernel's .bss in Linux); every other frame goes to the buddy allocator.
-//  - mem_map is host memory (new[]), not a vmemmap carved out of simulated memory.
+//  - mem_map is host memory, not a vmemmap carved out of simulated memory: one mmap
+//    (MAP_NORESERVE), so the host commits only the struct pages that are written.
+//  - CONFIG_DEFERRED_STRUCT_PAGE_INIT, always on for machines larger than one memory
+//    section (128 MiB), and never completed: no pgdatinit thread runs. Boot initialises
+//    the struct pages below the first MAX_PAGE_ORDER-aligned block and those of the partial
+//    block at the top; every whole MAX_PAGE_ORDER block in between is deferred, counted
+//    free, and initialised by deferred_grow_zone one block at a time, highest first, when
+//    the allocator needs a block of that order and its list is empty. That is exactly the
+//    block an eager boot would have handed out at that moment (boot frees each block to
+//    the head of its list), so which frame an allocation gets does not change; the host
+//    memory of mem_map grows with the memory in use (Linux grows by whole sections and
+//    from the bottom, because it frees boot memory to the tail).
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "mm/mm.h"
@@ -65,15 +79,37 @@ int mm_core_init() {
   unsigned long nr_frames = ks.phys->num_frames();
   if (nr_frames < 4) return tc.ret(-ENOMEM);
 
+  // DEVIATION(mm_init): see the file comment. Untouched anonymous memory reads as zero and
+  // costs the host nothing.
+  void* map = mmap(nullptr, nr_frames * sizeof(page), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (map == MAP_FAILED) {
+    ks.host_errno = errno;
+    ks.host_failure = "mem_map";
+    return tc.ret(-ENOMEM);
+  }
   ks.max_pfn = nr_frames;
-  ks.mem_map = new page[nr_frames];
-  for (unsigned long pfn = 0; pfn < nr_frames; ++pfn) __init_single_page(&ks.mem_map[pfn]);
+  ks.mem_map = static_cast<page*>(map);
+
+  // DEVIATION(mm_init): defer_init, for every whole MAX_PAGE_ORDER block from the first one
+  // up, once the machine is larger than a section.
+  unsigned long first_deferred_pfn = nr_frames, deferred_end_pfn = nr_frames;
+  if (nr_frames > PAGES_PER_SECTION) {
+    first_deferred_pfn = MAX_ORDER_NR_PAGES;
+    deferred_end_pfn = nr_frames & ~(MAX_ORDER_NR_PAGES - 1);
+  }
+  for (unsigned long pfn = 0; pfn < nr_frames; ++pfn) {
+    if (pfn == first_deferred_pfn) pfn = deferred_end_pfn;
+    if (pfn < nr_frames) __init_single_page(&ks.mem_map[pfn]);
+  }
 
   zone* z = new zone{};
   z->name = "Normal";
   z->zone_start_pfn = 0;
   z->spanned_pages = nr_frames;
   z->present_pages = nr_frames;
+  z->first_deferred_pfn = first_deferred_pfn;
+  z->deferred_end_pfn = deferred_end_pfn;
   zone_init_free_lists(z);
   ks.zone_normal = z;
 
@@ -83,14 +119,39 @@ int mm_core_init() {
   ks.zero_page = pfn_to_page(1);
   std::memset(page_address(ks.zero_page), 0, PAGE_SIZE);
 
-  __free_pages_memory(2, nr_frames);
+  __free_pages_memory(2, first_deferred_pfn);
+  // The deferred frames are free memory the buddy allocator was given, as after
+  // page_alloc_init_late; only their struct pages wait.
+  const long deferred = static_cast<long>(deferred_end_pfn - first_deferred_pfn);
+  atomic_long_add(deferred, &z->managed_pages);
+  z->free_pages += deferred;
+  ks.vm_stat[NR_FREE_PAGES] += deferred;
+  if (deferred_end_pfn < nr_frames) __free_pages_memory(deferred_end_pfn, nr_frames);
   return tc.ret(0);
+}
+
+// mm/mm_init.c: deferred_grow_zone. DEVIATION(mm_init): one MAX_PAGE_ORDER block, the
+// highest still deferred (see the file comment).
+bool deferred_grow_zone(zone* z, unsigned int /*order*/) {
+  if (z->first_deferred_pfn >= z->deferred_end_pfn) return false;
+  const unsigned long spfn = z->deferred_end_pfn - MAX_ORDER_NR_PAGES;
+  trace_event("deferred_grow_zone", "pfn=%#lx", spfn);
+  page* first = pfn_to_page(spfn);
+  // deferred_init_pages, then the page half of __free_pages_core.
+  for (unsigned long i = 0; i < MAX_ORDER_NR_PAGES; ++i) {
+    __init_single_page(first + i);
+    first[i].flags = 0;
+    set_page_count(first + i, 0);
+  }
+  z->deferred_end_pfn = spfn;
+  __free_pages_deferred(first, MAX_PAGE_ORDER);
+  return true;
 }
 
 // The memory half of kernel_shutdown(): frees mem_map and the zone. Every simulated frame
 // dies with PhysMem; nothing else is returned.
 void mm_core_shutdown(kernel_state* ks) {
-  delete[] ks->mem_map;
+  munmap(ks->mem_map, ks->max_pfn * sizeof(page));
   ks->mem_map = nullptr;
   delete ks->zone_normal;
   ks->zone_normal = nullptr;

@@ -20,6 +20,11 @@ struct free_area {
   unsigned long nr_free;  // blocks on the list
 };
 
+// include/linux/mmzone.h: frames per MAX_PAGE_ORDER block; x86-64's SECTION_SIZE_BITS 27
+// (128 MiB sections).
+inline constexpr unsigned long MAX_ORDER_NR_PAGES = 1UL << MAX_PAGE_ORDER;
+inline constexpr unsigned long PAGES_PER_SECTION = 1UL << (27 - PAGE_SHIFT);
+
 struct zone {
   const char* name;
   unsigned long zone_start_pfn;
@@ -28,6 +33,13 @@ struct zone {
   atomic_long_t managed_pages;  // frames the buddy allocator was given at boot
   struct free_area free_area[NR_PAGE_ORDERS];
   long free_pages;              // zone_page_state(zone, NR_FREE_PAGES)
+  // DEVIATION(mmzone): CONFIG_DEFERRED_STRUCT_PAGE_INIT's pgdat->first_deferred_pfn, as a
+  // range: the MAX_PAGE_ORDER blocks in [first_deferred_pfn, deferred_end_pfn) are free,
+  // counted in free_pages/NR_FREE_PAGES/managed_pages, but neither on free_area[] nor with
+  // struct pages initialised (their mem_map is untouched host memory). deferred_grow_zone
+  // hands them out from the top down; see mm/mm_init.cc.
+  unsigned long first_deferred_pfn;
+  unsigned long deferred_end_pfn;
 };
 
 inline unsigned long zone_managed_pages(const zone* z) {
@@ -49,6 +61,21 @@ inline unsigned long __find_buddy_pfn(unsigned long page_pfn, unsigned int order
 // mm/page_alloc.c (declared in mm/internal.h): gives a block of boot memory to the buddy
 // allocator and counts it in managed_pages.
 void __free_pages_core(page* p, unsigned int order);
+
+// mm/mm_init.c: deferred_grow_zone. Initialises the highest deferred MAX_PAGE_ORDER block
+// of `z` and puts it on free_area[MAX_PAGE_ORDER]; false if none is left.
+bool deferred_grow_zone(zone* z, unsigned int order);
+// Whether `pfn`'s struct page is still deferred (never initialised: a free frame).
+inline bool early_page_deferred(const zone* z, unsigned long pfn) {
+  return z != nullptr && pfn >= z->first_deferred_pfn && pfn < z->deferred_end_pfn;
+}
+// Free MAX_PAGE_ORDER blocks still deferred (buddyinfo counts them as order-10 blocks).
+inline unsigned long zone_deferred_blocks(const zone* z) {
+  return z == nullptr ? 0 : (z->deferred_end_pfn - z->first_deferred_pfn) >> MAX_PAGE_ORDER;
+}
+// page_alloc.cc: a block whose struct pages deferred_grow_zone just initialised goes on its
+// free list; the frames were counted free at boot.
+void __free_pages_deferred(page* p, unsigned int order);
 
 // The number of free frames (global_zone_page_state(NR_FREE_PAGES)).
 inline unsigned long nr_free_pages() { return static_cast<unsigned long>(kst().vm_stat[NR_FREE_PAGES]); }

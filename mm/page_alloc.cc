@@ -134,7 +134,13 @@ void expand(zone* z, page* p, unsigned int low, unsigned int high) {
 page* __rmqueue_smallest(zone* z, unsigned int order) {
   for (unsigned int current_order = order; current_order < NR_PAGE_ORDERS; ++current_order) {
     free_area* area = &z->free_area[current_order];
-    if (list_empty(&area->free_list)) continue;
+    // DEVIATION(page_alloc): CONFIG_DEFERRED_STRUCT_PAGE_INIT's grow-on-demand, placed where
+    // the deferred blocks would have been taken had boot freed them: every block freed since
+    // boot went to the head of this list, ahead of them, and among themselves the highest
+    // comes first; so they come only once the list is empty, top down.
+    if (list_empty(&area->free_list) &&
+        (current_order != MAX_PAGE_ORDER || !deferred_grow_zone(z, order)))
+      continue;
     page* p = list_first_entry(&area->free_list, page, lru);
     del_page_from_free_list(p, z, current_order);
     expand(z, p, order, current_order);
@@ -229,6 +235,13 @@ void __free_pages_core(page* p, unsigned int order) {
   }
   atomic_long_add(1L << order, &page_zone(p)->managed_pages);
   __free_one_page(p, page_to_pfn(p), page_zone(p), order);
+}
+
+// DEVIATION(page_alloc): the tail of __free_pages_core for a block deferred_grow_zone
+// initialised; boot already counted its frames as managed and free.
+void __free_pages_deferred(page* p, unsigned int order) {
+  set_buddy_order(p, order);
+  add_to_free_list(p, page_zone(p), order, false);
 }
 
 // mm/page_alloc.c: __alloc_pages (the fast path is all there is).

@@ -123,9 +123,13 @@ inode* simfs_create(const char* name, loff_t size, const u8* data, size_t data_l
   ino->i_name = name;
   ino->i_nlink = 1;
   for (size_t off = 0; off < data_len; off += PAGE_SIZE) {
+    // A block of zeros stays a hole (it reads the same), so a file costs host memory only
+    // for the blocks that hold data: a large sparse file is cheap.
+    const size_t n = std::min(PAGE_SIZE, data_len - off);
+    if (std::all_of(data + off, data + off + n, [](u8 b) { return b == 0; })) continue;
     std::vector<u8>& block = ino->i_disk[off >> PAGE_SHIFT];
     block.assign(PAGE_SIZE, 0);
-    std::memcpy(block.data(), data + off, std::min(PAGE_SIZE, data_len - off));
+    std::memcpy(block.data(), data + off, n);
   }
   trace_event("simfs_create", "ino=%lu name=%s size=%#llx", ino->i_ino, name,
               static_cast<long long>(size));

@@ -110,6 +110,11 @@ void Interpreter::ExpectFailed(const SourcePos& pos, const std::string& want,
 bool Interpreter::EnsureMachine(const SourcePos& pos) {
   if (machine_ != nullptr) return true;
   absl::StatusOr<std::unique_ptr<Machine>> m = Machine::Create(options_.machine);
+  // A machine the host cannot hold is a scenario the host cannot run: invalid (status 2),
+  // named at the statement that asked for it, like any other value out of range.
+  if (!m.ok() && absl::IsResourceExhausted(m.status()))
+    return Fail(pos, absl::StrCat("a machine with ", options_.machine.memory_bytes >> 20,
+                                  "M of memory cannot be run here: ", m.status().message()));
   if (!m.ok()) return RuntimeError(pos, absl::StrCat("cannot boot the machine: ", m.status().message()));
   machine_ = std::move(*m);
   recorder_ = std::make_unique<TraceRecorder>(options_.trace);

@@ -79,11 +79,20 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
   std::unique_ptr<Machine> m(new Machine(config));
   kernel::machine_parts parts;
   const int ret = kernel::power_on_and_boot(config.memory_bytes, config.cpus, *profile, &parts);
+  if (parts.phys == nullptr)
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "the host cannot reserve %d bytes of simulated memory: mmap: %s", config.memory_bytes,
+        std::strerror(parts.phys_errno)));
   m->phys_ = std::move(parts.phys);
   m->cpus_ = std::move(parts.cpus);
   m->ks_ = std::move(parts.ks);
   if (ret == 0) m->Enter(nullptr, -1, [&] { kernel::fault_inject_seed(config.seed); });
   m->booted_ = true;  // even a failed boot is shut down by the destructor
+  if (ret != 0 && m->ks_->host_failure != nullptr)
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "the host cannot reserve %d bytes for %s (%d MiB of simulated memory): mmap: %s",
+        static_cast<uint64_t>(m->phys_->num_frames()) * sizeof(kernel::page), m->ks_->host_failure,
+        config.memory_bytes >> 20, std::strerror(m->ks_->host_errno)));
   if (ret != 0)
     return absl::InternalError(absl::StrFormat("start_kernel failed: errno %d", -ret));
   return m;
@@ -569,19 +578,42 @@ UserAccess Machine::UserLoop(task_struct* t, uint64_t addr, uint8_t* buf, uint64
       result.error_code = t->thread.error_code;
       break;
     }
-    if (++stuck > kMaxUserFaultRetries) break;
+    if (++stuck > kMaxUserFaultRetries) {
+      result.fault_addr = va;  // where the access stopped making progress
+      break;
+    }
   }
   c->SetCpl(0);
   *done_out = done;
   result.ok = done == len;
   if (result.ok) result.fault_addr = 0;
+  if (result.signal == SIGKILL) {
+    // A fatal signal (the OOM kill, mm/arch/x86/fault.cc): on the way back to user mode the
+    // task dies (get_signal -> do_group_exit(SIGKILL)); its threads follow, in tid order, as
+    // for ExitGroup (under a scheduler each exits when it next runs).
+    const kernel::pid_t tgid = t->tgid;
+    kernel::do_group_exit(SIGKILL);
+    while (sched_ == nullptr) {
+      task_struct* next = nullptr;
+      for (const auto& [nr, task] : ks_->pid_table) {
+        if (task->tgid == tgid && !(task->flags & kernel::PF_EXITING)) {
+          next = task;
+          break;
+        }
+      }
+      if (next == nullptr) break;
+      SwitchTo(next);
+      kernel::do_group_exit(SIGKILL);
+    }
+  }
   return result;
 }
 
 UserAccess Machine::Store(int pid, uint64_t addr, absl::Span<const uint8_t> bytes) {
-  std::vector<uint8_t> copy(bytes.begin(), bytes.end());
+  // A store only reads the buffer (no host copy of it: a 1 GiB store must not cost 2).
   uint64_t done;
-  return UserCopy(pid, addr, copy.data(), copy.size(), /*store=*/true, &done);
+  return UserCopy(pid, addr, const_cast<uint8_t*>(bytes.data()), bytes.size(), /*store=*/true,
+                  &done);
 }
 
 UserAccess Machine::Load(int pid, uint64_t addr, uint64_t len) {

@@ -12,7 +12,9 @@ fails=0
 expect_status() {
   local want="$1" pattern="$2"; shift 3
   local out rc
-  out="$(timeout 10 "$mmsim" "$@" 2>&1 < "${STDIN:-/dev/null}")"; rc=$?
+  # ULIMIT_V=KB: run under `ulimit -v KB` (a host that refuses memory).
+  out="$( if [[ -n "${ULIMIT_V:-}" ]]; then ulimit -v "$ULIMIT_V"; fi
+          timeout 10 "$mmsim" "$@" 2>&1 < "${STDIN:-/dev/null}")"; rc=$?
   if [[ "$rc" != "$want" ]]; then
     echo "FAIL: mmsim $* exited $rc, want $want"; echo "$out" | head -5; fails=$((fails + 1)); return
   fi
@@ -75,6 +77,26 @@ printf 'machine cpus=2\nshow tlb 63\n' > "$tmp/tlb.mms"
 expect_status 3 "tlb.mms:2: runtime error: no CPU 63" -- "$tmp/tlb.mms"
 printf 'machine memory=4K\n' > "$tmp/mem.mms"
 expect_status 2 "mem.mms:1:16: expected memory SIZE from 1M to 64G" -- "$tmp/mem.mms"
+
+# Host memory. A machine the host cannot reserve is refused with the reason, status 2:
+# as a flag, and as a scenario's machine statement (FILE:LINE:COL).
+ULIMIT_V=2000000 expect_status 2 "bad flag --memory: --memory=64G cannot be run here: the host cannot reserve" -- --memory=64G "$tmp/ok.mms"
+printf 'machine memory=64G\nprocess p\n' > "$tmp/big.mms"
+ULIMIT_V=2000000 expect_status 2 "big.mms:1:1: a machine with 65536M of memory cannot be run here: the host cannot reserve 68719476736 bytes of simulated memory" -- "$tmp/big.mms"
+# Without the limit the same 64G machine boots (the reservation costs nothing until used).
+expect_status 0 "[2] process p = pid" -- "$tmp/big.mms"
+# The simulator itself running out of host memory: a message and status 2, and every line
+# printed before it is still there (flushed), not std::bad_alloc and an abort.
+printf 'machine memory=16M\nprocess p\np: mmap 0x10000000 1G rw- private,anon\nexpect 0x10000000\nexpect-mem p 0x10000000 repeat(1G,7)\n' > "$tmp/host.mms"
+ULIMIT_V=600000 expect_status 2 "[4] expect 0x10000000 ok" -- "$tmp/host.mms"
+ULIMIT_V=600000 expect_status 2 "mmsim: out of host memory" -- "$tmp/host.mms"
+
+# Out of simulated memory: the faulting task is killed (SIGKILL at the address of the fault
+# that could not be satisfied, not the start of the access), and `expect SIGKILL` matches.
+printf 'machine memory=1M\nprocess p\np: mmap 0x10000000 1M rw- private,anon\np: fill 0x10000000 1M 0x5a\nexpect SIGKILL\np: munmap 0x10000000 1M\nexpect -1 ESRCH\n' > "$tmp/oom.mms"
+expect_status 0 "[4] p: fill 0x10000000 1M 90 = SIGKILL at 0x100" -- "$tmp/oom.mms"
+printf 'machine memory=1M\nprocess p\np: mmap 0x10000000 1M rw- private,anon\np: fill 0x10000000 1M 0x5a\nexpect SIGSEGV\n' > "$tmp/oom2.mms"
+expect_status 1 "expected SIGSEGV, got SIGKILL at 0x100" -- "$tmp/oom2.mms"
 
 # Standard input: a typo and a runtime error are reported, and the lines after them run.
 printf 'process p\np: mmap 0x1000 4K rw+ private\nshow tlb 63\np: mmap 0x7f0000000000 4K rw- private,anon,fixed\nexpect 0x7f0000000000\n' > "$tmp/in.txt"

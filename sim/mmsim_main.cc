@@ -30,6 +30,7 @@
 #include "hw/tlb_profile.h"
 #include "sim/default_scenario.h"
 #include "sim/host/compare.h"
+#include "sim/host_memory.h"
 #include "sim/interpreter.h"
 #include "sim/scenario/parser.h"
 #include "sim/views.h"
@@ -148,6 +149,8 @@ int ParseFlags(int argc, char** argv, Flags* f) {
         bytes > sim::scenario::kMaxMachineMemory || bytes % 4096 != 0) {
       return BadFlag("memory", "expected a size between 1M and 64G in whole pages, like 256M, got '" + memory + "'");
     }
+    if (absl::Status host = sim::HostCanReserve(bytes); !host.ok())
+      return BadFlag("memory", "--memory=" + memory + " cannot be run here: " + std::string(host.message()));
     options.machine.memory_bytes = bytes;
     options.memory_set = true;
   }
@@ -259,6 +262,9 @@ int main(int argc, char** argv) {
       return std::cout.flush() ? 0 : kExitOutputError;
     }
   }
+  // When the host refuses the simulator memory: a message and status 2, the output so far
+  // intact, never std::bad_alloc.
+  sim::InstallHostMemoryExhaustedHandler(sim::kExitInvalid);
   Flags flags;
   if (int bad = ParseFlags(argc, argv, &flags); bad >= 0) return bad;
   sim::InterpreterOptions& options = flags.options;

@@ -41,7 +41,10 @@ std::string BytesForHumans(const std::string& bytes) {
 }
 
 const char* SignalName(int signo) {
-  return signo == SIGSEGV ? "SIGSEGV" : signo == SIGBUS ? "SIGBUS" : "SIG?";
+  if (const char* name = scenario::SignalNameOf(signo)) return name;
+  // The access stopped without a signal (a fault retried forever: the global init's OOM).
+  if (signo == 0) return "no signal";
+  return "SIG?";  // no path of mm/ records another (a bug if one shows)
 }
 
 std::string FormatSysResult(const SysResult& r) {

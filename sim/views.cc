@@ -1,6 +1,7 @@
 // sim/views.cc
 #include "sim/views.h"
 
+#include <cstring>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -249,9 +250,21 @@ absl::StatusOr<std::string> ShowTlb(Machine& m, int cpu) {
 }
 
 absl::StatusOr<std::string> ShowPage(Machine& m, uint64_t pfn) {
-  return m.Inspect([&](const kernel::kernel_state&) -> absl::StatusOr<std::string> {
+  return m.Inspect([&](const kernel::kernel_state& ks) -> absl::StatusOr<std::string> {
     if (!kernel::pfn_valid(pfn)) return absl::InvalidArgumentError(absl::StrFormat("pfn %#x is not valid", pfn));
     kernel::page* p = kernel::pfn_to_page(pfn);
+    // A deferred frame's struct page was never written (mm/mm_init.cc): show the one boot
+    // would have written, a free frame, the head of an order-MAX_PAGE_ORDER block or inside one.
+    kernel::page deferred;
+    if (kernel::early_page_deferred(ks.zone_normal, pfn)) {
+      std::memset(static_cast<void*>(&deferred), 0, sizeof(deferred));
+      kernel::atomic_set(&deferred._mapcount, -1);
+      if ((pfn & (kernel::MAX_ORDER_NR_PAGES - 1)) == 0) {
+        deferred.page_type = kernel::PGTY_buddy;
+        deferred.private_ = kernel::MAX_PAGE_ORDER;
+      }
+      p = &deferred;
+    }
     static constexpr const char* kFlagNames[] = {
         "locked", "writeback", "referenced", "uptodate", "dirty", "lru", "head", "waiters",
         "active", "workingset", "owner_priv_1", "anon_exclusive", "arch_1", "reserved",
@@ -278,7 +291,10 @@ std::string ShowBuddy(Machine& m) {
     kernel::zone* z = ks.zone_normal;
     std::string out = absl::StrFormat("Node 0, zone %8s", z != nullptr ? z->name : "Normal");
     for (int o = 0; o < kernel::NR_PAGE_ORDERS; ++o) {
-      absl::StrAppendFormat(&out, " %6u", z != nullptr ? z->free_area[o].nr_free : 0);
+      // Deferred blocks (mm/mm_init.cc) are free order-MAX_PAGE_ORDER blocks not yet listed.
+      unsigned long n = z != nullptr ? z->free_area[o].nr_free : 0;
+      if (o == kernel::MAX_PAGE_ORDER) n += kernel::zone_deferred_blocks(z);
+      absl::StrAppendFormat(&out, " %6u", n);
     }
     return out + "\n";
   });

@@ -132,7 +132,8 @@ void kernel_shutdown(kernel_state* ks) {
 // DEVIATION(init): see mm/kernel.h; the one place machines are built.
 int power_on_and_boot(uint64_t mem_bytes, int ncpus, const hw::TlbProfile& tlb,
                       machine_parts* out) {
-  out->phys = std::make_unique<hw::PhysMem>(mem_bytes);
+  out->phys = hw::PhysMem::TryCreate(mem_bytes, &out->phys_errno);
+  if (out->phys == nullptr) return -ENOMEM;
   out->ks = std::make_unique<kernel_state>();
   out->ks->phys = out->phys.get();
   for (int i = 0; i < ncpus; ++i) {

@@ -344,15 +344,28 @@ struct ExpectData {
   Data data;
   bool operator==(const ExpectData&) const = default;
 };
-// `expect SIGSEGV` / `expect SIGBUS`: the task got this signal (Linux number).
+// `expect SIGSEGV` / `SIGBUS` / `SIGKILL`: the access ended with this signal (Linux number).
 struct ExpectSignal {
   int signo = 0;
   bool operator==(const ExpectSignal&) const = default;
 };
 using ExpectResult = std::variant<ExpectValue, ExpectErrno, ExpectData, ExpectSignal>;
 
-inline constexpr int kSigbus = 7;    // SIGBUS on x86-64
+inline constexpr int kSigkill = 9;   // SIGKILL on x86-64 (the OOM kill)
+inline constexpr int kSigbus = 7;    // SIGBUS
 inline constexpr int kSigsegv = 11;  // SIGSEGV
+
+// The signals a user access can end with, by name ("SIGSEGV", "SIGBUS", "SIGKILL"), and
+// back; nullopt / nullptr for any other.
+inline std::optional<int> SignalFromName(const std::string& name) {
+  if (name == "SIGSEGV") return kSigsegv;
+  if (name == "SIGBUS") return kSigbus;
+  if (name == "SIGKILL") return kSigkill;
+  return std::nullopt;
+}
+inline const char* SignalNameOf(int signo) {
+  return signo == kSigsegv ? "SIGSEGV" : signo == kSigbus ? "SIGBUS" : signo == kSigkill ? "SIGKILL" : nullptr;
+}
 
 // `expect RESULT`: checks the statement right before it, which the parser
 // guarantees is one whose ProducesResult() is true.

@@ -90,7 +90,8 @@ std::string FormatResult(const ExpectResult& r) {
     return absl::StrCat("-1 ", name != nullptr ? name : "E?");
   }
   if (const auto* d = std::get_if<ExpectData>(&r)) return FormatData(d->data);
-  return std::get<ExpectSignal>(r).signo == kSigbus ? "SIGBUS" : "SIGSEGV";
+  const char* name = SignalNameOf(std::get<ExpectSignal>(r).signo);
+  return name != nullptr ? name : "SIG?";
 }
 
 std::string FormatShow(const ShowWhat& w) {

@@ -87,7 +87,7 @@ constexpr const char* kKeywords[] = {
     "private", "shared", "anon", "fixed", "noreplace", "populate", "growsdown", "noreserve",
     // values
     "hex", "repeat", "pattern", "raw", "all", "none", "off", "calls", "full", "rwx",
-    "SIGSEGV", "SIGBUS",
+    "SIGSEGV", "SIGBUS", "SIGKILL",
     // show views
     "maps", "pagetable", "pagemap", "page", "buddy", "vmstat",
 };
@@ -1171,9 +1171,9 @@ absl::StatusOr<Statement> LineParser::ParseExpect(const Token& kw) {
   ExpectStmt e;
   e.pos = PosAt(kw.col);
   const Token t = lex_.Peek();
-  if (t.Is(TokenKind::kIdent, "SIGSEGV") || t.Is(TokenKind::kIdent, "SIGBUS")) {
+  if (std::optional<int> signo = t.kind == TokenKind::kIdent ? SignalFromName(std::string(t.text)) : std::nullopt) {
     lex_.Next();
-    e.result = ExpectSignal{t.text == "SIGSEGV" ? kSigsegv : kSigbus};
+    e.result = ExpectSignal{*signo};
   } else if (t.IsPunct('-')) {
     lex_.Next();
     Token one = lex_.Next();
@@ -1192,7 +1192,7 @@ absl::StatusOr<Statement> LineParser::ParseExpect(const Token& kw) {
     e.result = ExpectData{std::move(d)};
   } else {
     SCN_ASSIGN_OR_RETURN(uint64_t v,
-                         ParseU64({"RESULT", "0x1000, -1 EFAULT, \"text\", hex:00ff or SIGSEGV"}));
+                         ParseU64({"RESULT", "0x1000, -1 EFAULT, \"text\", hex:00ff, SIGSEGV, SIGBUS or SIGKILL"}));
     e.result = ExpectValue{v};
   }
   return Statement(std::move(e));

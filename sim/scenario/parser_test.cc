@@ -584,7 +584,7 @@ std::vector<BadCase> BadCases() {
       {pl + "expect - 1 EFAULT", "3:8", "-1 ERRNO", "'- 1'"},
       {pl + "expect -1 EFOO", "3:11", "ERRNO name like EFAULT or ENOMEM", "'EFOO'"},
       {pl + "expect -1", "3:10", "ERRNO name like EFAULT after -1", "end of line"},
-      {pl + "expect SIGKILL", "3:8", "RESULT like 0x1000, -1 EFAULT", "undefined name 'SIGKILL'"},
+      {pl + "expect SIGTERM", "3:8", "RESULT like 0x1000, -1 EFAULT", "undefined name 'SIGTERM'"},
       {pl + "expect", "3:7", "RESULT like", "end of line"},
       {pl + "expect \"\\x01\x02\"", "3:13", "a printable character or an escape", "'\\x02'"},
       {p + "expect-mem q 0 \"x\"", "2:12", "a declared process, thread or kthread name",

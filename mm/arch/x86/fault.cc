@@ -16,7 +16,13 @@
 //    the signal is the same, this skips the useless population.
 //  - No protection keys (X86_PF_PK is always an access error), no vsyscall emulation,
 //    no kprobes/kmmio, no pagefault_disable() regions, no perf events.
-//  - pagefault_out_of_memory only records the event: as in 6.x, the fault is retried.
+//  - pagefault_out_of_memory: Linux 6.18 only warns there and retries the fault, because
+//    the allocator's out_of_memory has already killed a victim (or panicked with "System is
+//    deadlocked on memory" when none could be chosen). This port has no out_of_memory yet,
+//    so a user fault that ends in VM_FAULT_OOM stands in for it with the rule of
+//    vm.oom_kill_allocating_task=1: the faulting task is the victim and gets SIGKILL
+//    (recorded with the fault address and error code); the global init is never a victim
+//    (oom_unkillable_task), its fault is retried as in Linux.
 #include "mm/arch/x86/fault.h"
 
 #include <cstdio>
@@ -175,12 +181,20 @@ void handle_page_fault(pt_regs* regs, unsigned long error_code, unsigned long ad
 // arch/x86/mm/fault.c
 bool fault_in_kernel_space(unsigned long address) { return address >= TASK_SIZE_MAX; }
 
-// mm/oom_kill.c: the allocation that failed already had its chance to reclaim or kill;
-// the handler only notes it, and the task retries the access.
+// mm/oom_kill.c: in Linux the allocation that failed already had its chance to reclaim or
+// kill, and the handler only warns and lets the task retry. DEVIATION(fault): see the file
+// comment; out_of_memory's oom_kill_allocating_task branch, run here.
 void pagefault_out_of_memory() {
   task_struct* tsk = current();
   if (fatal_signal_pending(tsk)) return;
   trace_event("pagefault_out_of_memory", "pid=%d comm=%s", tsk->pid, tsk->comm);
+  if (tsk->mm == nullptr || tsk == kst().child_reaper) return;  // oom_unkillable_task
+  // oom_kill_process -> __oom_kill_process: do_send_sig_info(SIGKILL, SEND_SIG_PRIV, ...),
+  // mark_oom_victim. SIGKILL carries no si_addr; the record keeps where the access failed.
+  const unsigned long address = this_cpu_hw()->cr2();
+  trace_event("mark_victim", "pid=%d comm=%s reason=oom_kill_allocating_task", tsk->pid, tsk->comm);
+  tsk->fatal_signal = true;
+  force_sig_fault(SIGKILL, SI_KERNEL, address);
 }
 
 // arch/x86/mm/fault.c
@@ -256,6 +270,7 @@ void do_user_addr_fault(pt_regs* regs, unsigned long error_code, unsigned long a
       kernelmode_fixup_or_oops(regs, error_code, address, SIGSEGV, SEGV_MAPERR);
       return;
     }
+    set_signal_archinfo(address, error_code);  // DEVIATION(fault): for the SIGKILL record
     pagefault_out_of_memory();
   } else {
     if (fault & (VM_FAULT_SIGBUS | VM_FAULT_HWPOISON | VM_FAULT_HWPOISON_LARGE))
