@@ -191,7 +191,7 @@ void pagefault_out_of_memory() {
   if (tsk->mm == nullptr || tsk == kst().child_reaper) return;  // oom_unkillable_task
   // oom_kill_process -> __oom_kill_process: do_send_sig_info(SIGKILL, SEND_SIG_PRIV, ...),
   // mark_oom_victim. SIGKILL carries no si_addr; the record keeps where the access failed.
-  const unsigned long address = this_cpu_hw()->cr2();
+  const unsigned long address = tsk->thread.cr2;  // set_signal_archinfo, just before
   trace_event("mark_victim", "pid=%d comm=%s reason=oom_kill_allocating_task", tsk->pid, tsk->comm);
   tsk->fatal_signal = true;
   force_sig_fault(SIGKILL, SI_KERNEL, address);

@@ -170,17 +170,25 @@ TEST_F(FaultTest, KernelModeFaultFromAKernelThreadTakesTheFixup) {
   EXPECT_NE(regs.ip, UA_INSN_COPY_USER);
 }
 
-TEST_F(FaultTest, OomInAUserFaultIsRetriedNotSignalled) {
+// Until out_of_memory exists, pagefault_out_of_memory applies oom_kill_allocating_task:
+// the faulting task gets SIGKILL, recorded with the fault address and error code.
+TEST_F(FaultTest, OomInAUserFaultKillsTheFaultingTask) {
   unsigned long a = Map(1, PROT_READ | PROT_WRITE);
   ASSERT_EQ(fault_inject_arm("fail_fault", {.nth = 1, .times = 1}), 0);
   pt_regs regs = UserRegs();
-  do_user_addr_fault(&regs, X86_PF_USER | X86_PF_WRITE, a);
+  do_user_addr_fault(&regs, X86_PF_USER | X86_PF_WRITE, a + 8);
   EXPECT_EQ(fault_inject_failures("fail_fault"), 1u);
-  EXPECT_EQ(p_->last_signal, 0);
-  // The retry succeeds.
+  EXPECT_EQ(p_->last_signal, SIGKILL);
+  EXPECT_TRUE(fatal_signal_pending(p_));
+  EXPECT_EQ(p_->last_signal_addr, a + 8);
+  EXPECT_EQ(p_->thread.error_code, X86_PF_USER | X86_PF_WRITE);
+  // A second OOM while the kill is pending sends nothing more.
+  p_->last_signal = 0;
+  ASSERT_EQ(fault_inject_arm("fail_fault", {.nth = 1, .times = 1}), 0);
   do_user_addr_fault(&regs, X86_PF_USER | X86_PF_WRITE, a);
-  EXPECT_TRUE(UserStore(a).ok());
+  EXPECT_EQ(p_->last_signal, 0);
   fault_inject_disarm(nullptr);
+  p_->fatal_signal = false;  // the fixture tears the task down normally
   EXPECT_EQ(k_.DebugVm(), "");
 }
 
