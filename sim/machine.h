@@ -22,8 +22,9 @@
 //    depends on host time or host randomness. `seed` seeds the kernel's fault-injection
 //    draws (a `fail ... probability=P` point fails the same passes on every run).
 //
-// Threading: a Machine is driven by one host thread at a time. Several Machines may
-// exist; each public method makes its own kernel state current for the call.
+// Threading: a Machine is driven by one host thread at a time (Together's paths are
+// fibers on that thread, never host threads). Several Machines may exist; each public
+// method makes its own kernel state current for the call.
 //
 // The kernel scope rule. The ported kernel finds its machine through kst(), which a
 // kernel::kernel_state_scope installs. Above mm/, exactly one thing installs it: a public
@@ -38,27 +39,29 @@
 // The seam, and how the multi-CPU scheduler plugs in. Every public method that reaches the
 // kernel does so through one private template, Enter(task, cpu, body):
 //   1. install this machine's kernel scope;
-//   2. when `task` is given: make it current on `cpu` (-1: the CPU it runs on, else CPU
-//      0; a task current elsewhere moves, leaving that CPU idle), i.e. this_cpu = cpu,
-//      CPL 0, kernel::context_switch (switch_mm_irqs_off writes CR3);
+//   2. when `task` is given: make it current on `cpu` (-1: the CPU it runs on, else
+//      task_cpu: where it last ran or was placed; a task current elsewhere moves, leaving
+//      that CPU idle), i.e. this_cpu = cpu, CPL 0, kernel::context_switch
+//      (switch_mm_irqs_off writes CR3);
 //   3. run body() there as a kernel path, and return its value.
 // Syscall(pid, fn) is Enter plus the libc result conventions. A body may continue as
 // another task with SwitchTo (CreateProcess: init, then the child; ExitGroup: each
 // thread in turn), but never Enter its own Machine as a task again (checked: a path
-// cannot start inside another). Today a path runs to completion, so step 3 is a plain call.
-// A deterministic multi-CPU scheduler replaces steps 2-3 in Enter, and nowhere else:
-// Enter queues body as a path of `task` on `cpu`, runs the scheduler until that path
-// finishes (other CPUs' paths interleave at preemption points inside the kernel), and
-// returns the path's result; SwitchTo inside a body becomes "the next path of this call"
-// on the same CPU. The kernel's preemption points (lock acquire/release, each copied
-// page, each fault) reach the scheduler through kst(), which the scope already provides.
-// Enter(nullptr, ...) (Inspect, files, debug_vm) runs while no path is in flight, and a
-// user access (Store/Load) is a path of its task whose traps are kernel paths. Callers
-// (tests, the interpreter, views) do not change.
+// cannot start inside another).
+// Outside Together, a path runs to completion: step 3 is a plain call and the kernel's
+// preemption points (mm/sched_hooks.h) are one branch each. Inside Together, the
+// deterministic scheduler (sim/sched/scheduler.h) replaces steps 2-3, and nothing else:
+// each concurrent call runs on a fiber of its own; step 2 becomes a scheduling decision
+// (other paths may run first) followed by the switch, and while body() runs, the kernel's
+// preemption points, lock waits and IPIs reach the scheduler through kst().sched, which
+// may run other CPUs' paths there. SwitchTo inside a body moves the running path to the
+// new task. Enter(nullptr, ...) (Inspect, files, debug_vm) runs at once, between points.
+// Callers (tests, the interpreter, views) do not change.
 #ifndef MMSIM_SIM_MACHINE_H_
 #define MMSIM_SIM_MACHINE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -76,6 +79,7 @@
 #include "mm/kernel.h"
 #include "mm/kernel/task.h"
 #include "mm/sched.h"
+#include "sim/sched/schedule.h"
 
 namespace kernel {
 struct file;
@@ -85,6 +89,8 @@ struct debug_vm_options;
 }  // namespace kernel
 
 namespace sim {
+
+class Scheduler;  // sim/sched/scheduler.h
 
 struct MachineConfig {
   uint64_t memory_bytes = 256ull << 20;  // simulated DRAM (>= 1 MiB, <= 64 GiB)
@@ -280,6 +286,36 @@ class Machine {
   int DebugVmCheck(std::string* report);
   int DebugVmCheck(std::string* report, const kernel::debug_vm_options& opts);
 
+  // ---- several kernel paths at once (sim/sched/) ----
+  struct TogetherResult {
+    bool deadlock = false;        // no path could go on: the calls did not all return
+    std::string deadlock_report;  // lockdep style: each waiting task, what it waits for, who holds it
+    std::string schedule_id;      // the schedule taken (ScheduleId::ToString), for --schedule
+    uint64_t steps = 0;           // decisions made
+    uint64_t preemptions = 0;     // of which switches away from a path that could go on
+    std::string check_report;     // SetCheckEverySwitch: the first switch's violations, if any
+  };
+  // Runs each of `calls` as its own thread of control and returns when all have returned.
+  // A call makes ordinary Machine calls (Mmap, Munmap, Load, Store, ProcessVmReadv ...);
+  // each kernel path they start runs as its task on that task's CPU (task_cpu: where
+  // Schedule last put it, CPU 0 for a task never placed), and the paths interleave at the
+  // kernel's preemption points (mm/sched_hooks.h) in the order `policy` chooses (null:
+  // DefaultPolicy, one path after another). Two paths whose tasks share a CPU take turns
+  // on it (context switches) when one blocks or is preempted. Remote TLB flushes are
+  // IPIs handled at the target CPU's next preemption point.
+  // Deterministic: the same machine state, calls and policy choices give the same run.
+  // A call must not call Together, CreateProcess/CreateThread/CreateKthread or
+  // Inspect-with-side-effects; FailedPrecondition if Together is already running.
+  // After a deadlock the machine is wedged (locks stay held): every later call fails or
+  // returns an error, and only destroying it is meaningful.
+  absl::StatusOr<TogetherResult> Together(absl::Span<const std::function<void()>> calls,
+                                          SchedulePolicy* policy = nullptr);
+  bool wedged() const { return wedged_; }
+  // With `on`, Together runs the debug_vm checker (mm/debug_vm.h) at every switch between
+  // paths, in its mid-path form: pins may be outstanding, TLBs may hold entries a flush in
+  // flight will remove, folios may be locked. The first violations go to check_report.
+  void SetCheckEverySwitch(bool on) { check_every_switch_ = on; }
+
   // ---- running code in this machine's kernel ----
   // Runs fn() in the kernel as task `pid` on `cpu` (-1: the CPU where pid is current,
   // else CPU 0; otherwise pid moves there as with Schedule, the CPU it left goes idle),
@@ -322,23 +358,37 @@ class Machine {
   // current on `cpu` at CPL 0, then body(). REQUIRES: t is live; cpu is -1 or valid.
   template <class Body>
   decltype(auto) Enter(kernel::task_struct* t, int cpu, Body&& body);
-  // Step 2 of Enter: makes `t` current on `cpu` (-1: where it runs, else CPU 0) and that
-  // CPU this_cpu, at CPL 0. REQUIRES: inside Enter.
+  // Step 2 of Enter: makes `t` current on `cpu` (-1: where it runs, else task_cpu(t): the
+  // CPU it last ran on or was placed on) and that CPU this_cpu, at CPL 0. REQUIRES: inside
+  // Enter.
   void SwitchTo(kernel::task_struct* t, int cpu = -1);
   // A body that runs as a task must not enter this Machine again as a task (a RunInKernel
   // function calling Mmap, say): under a scheduler that would be a path starting inside
   // another. Enter checks it and stops the program here with a message; Inspect, files and
   // other Machines stay allowed.
   [[noreturn]] static void NestedPath();
-  struct PathMark {  // in_path_ for the body's duration
-    explicit PathMark(bool* flag) : flag(flag) {
+  struct PathMark {  // the in-path flag for the body's duration; then the path ends
+    PathMark(bool* flag, Scheduler* sched) : flag(flag), sched(sched) {
       if (flag != nullptr) *flag = true;
     }
     ~PathMark() {
       if (flag != nullptr) *flag = false;
+      if (sched != nullptr) SchedEnd(sched);
     }
     bool* flag;
+    Scheduler* sched;
   };
+  // Under Together (sim/sched/scheduler.h): the running path's in-path flag, its start
+  // (a scheduling decision, then t current on its CPU) and its end.
+  bool* SchedInPath();
+  void SchedBegin(kernel::task_struct* t, int cpu);
+  static void SchedEnd(Scheduler* sched);
+  // What deadlocked machines leave behind (see ~Machine), kept for the program's life.
+  struct Wedged {
+    std::vector<std::unique_ptr<Scheduler>> schedulers;
+    std::vector<std::unique_ptr<kernel::kernel_state>> kernels;
+  };
+  static Wedged& Graveyard();
   // A system call of pid that needs an address space: ESRCH for no live task, EINVAL for
   // a kernel thread (checked before any switch), else Enter(pid's task, -1, fn) with fn's
   // long result turned into a SysResult.
@@ -370,6 +420,9 @@ class Machine {
   bool booted_ = false;
   bool in_path_ = false;  // a body running as a task is on the host stack (Enter)
   std::map<int, kernel::file*> files_;  // CreateFile's descriptors (one reference each)
+  std::unique_ptr<Scheduler> sched_;    // while Together runs
+  bool wedged_ = false;                 // a Together deadlocked
+  bool check_every_switch_ = false;
   int next_fd_ = 3;
 };
 
@@ -378,16 +431,22 @@ class Machine {
 template <class Body>
 decltype(auto) Machine::Enter(kernel::task_struct* t, int cpu, Body&& body) {
   kernel::kernel_state_scope scope(ks_.get());
+  bool* in_path = &in_path_;
   if (t != nullptr) {
-    if (in_path_) NestedPath();
-    SwitchTo(t, cpu);
+    if (sched_ != nullptr) in_path = SchedInPath();
+    if (*in_path) NestedPath();
+    if (sched_ != nullptr)
+      SchedBegin(t, cpu);  // the scheduler's decision, then the switch
+    else
+      SwitchTo(t, cpu);
   }
-  PathMark mark(t != nullptr ? &in_path_ : nullptr);
+  PathMark mark(t != nullptr ? in_path : nullptr, t != nullptr ? sched_.get() : nullptr);
   return body();
 }
 
 template <class Fn>
 SysResult Machine::Syscall(int pid, Fn&& fn) {
+  if (wedged_) return SysResult{-1, EDEADLK};
   kernel::task_struct* t = LiveTask(pid);
   if (t == nullptr) return SysResult{-1, ESRCH};
   if (t->mm == nullptr) return SysResult{-1, EINVAL};  // kernel threads make no syscalls
@@ -396,6 +455,7 @@ SysResult Machine::Syscall(int pid, Fn&& fn) {
 
 template <class Fn>
 KernelResult<std::invoke_result_t<Fn&>> Machine::RunInKernel(int pid, Fn&& fn, int cpu) {
+  if (wedged_) return absl::FailedPreconditionError("RunInKernel: the machine is wedged by a deadlock");
   kernel::task_struct* t = LiveTask(pid);
   if (t == nullptr) return absl::NotFoundError("RunInKernel: no live task with that pid");
   if (cpu < -1 || cpu >= num_cpus()) return absl::InvalidArgumentError("RunInKernel: no such cpu");
