@@ -378,6 +378,18 @@ class Machine {
     bool* flag;
     Scheduler* sched;
   };
+  struct DaemonKick {
+    explicit DaemonKick(Machine* m) : m(m) {}
+    ~DaemonKick() {
+      if (m != nullptr && m->ks_->kthread_wakeups_pending) m->RunDaemons();
+    }
+    Machine* m;
+  };
+  // Runs the kernel threads with a body (kswapd ...) that were created or woken, as
+  // daemon paths under the default policy, until each sleeps again. REQUIRES: the scope
+  // is installed and no scheduler runs.
+  void RunDaemons();
+  Scheduler& Sched();  // sched_, created on first use
   // Under Together (sim/sched/scheduler.h): the running path's in-path flag, its start
   // (a scheduling decision, then t current on its CPU) and its end.
   bool* SchedInPath();
@@ -420,7 +432,8 @@ class Machine {
   bool booted_ = false;
   bool in_path_ = false;  // a body running as a task is on the host stack (Enter)
   std::map<int, kernel::file*> files_;  // CreateFile's descriptors (one reference each)
-  std::unique_ptr<Scheduler> sched_;    // while Together runs
+  std::unique_ptr<Scheduler> sched_;    // created on first use; holds the daemon paths
+  Scheduler* active_sched_ = nullptr;   // sched_ while it runs paths (Together, daemons)
   bool wedged_ = false;                 // a Together deadlocked
   bool check_every_switch_ = false;
   int next_fd_ = 3;
@@ -433,14 +446,16 @@ decltype(auto) Machine::Enter(kernel::task_struct* t, int cpu, Body&& body) {
   kernel::kernel_state_scope scope(ks_.get());
   bool* in_path = &in_path_;
   if (t != nullptr) {
-    if (sched_ != nullptr) in_path = SchedInPath();
+    if (active_sched_ != nullptr) in_path = SchedInPath();
     if (*in_path) NestedPath();
-    if (sched_ != nullptr)
+    if (active_sched_ != nullptr)
       SchedBegin(t, cpu);  // the scheduler's decision, then the switch
     else
       SwitchTo(t, cpu);
   }
-  PathMark mark(t != nullptr ? in_path : nullptr, t != nullptr ? sched_.get() : nullptr);
+  // Destroyed after `mark`: kernel threads woken meanwhile run once this path has ended.
+  DaemonKick kick(t != nullptr && active_sched_ == nullptr ? this : nullptr);
+  PathMark mark(t != nullptr ? in_path : nullptr, t != nullptr ? active_sched_ : nullptr);
   return body();
 }
 
