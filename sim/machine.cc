@@ -496,22 +496,7 @@ SysResult Machine::ExitGroup(int pid) {
   if (t == nullptr) return Errno(ESRCH);
   if (ks_->child_reaper != nullptr && t->tgid == ks_->child_reaper->tgid) return Errno(EPERM);
   const kernel::pid_t tgid = t->tgid;
-  Enter(t, -1, [&] {
-    kernel::do_group_exit(0);
-    // The other threads got SIGKILL; each exits when it next runs, in tid order here.
-    for (;;) {
-      task_struct* next = nullptr;
-      for (const auto& [nr, task] : ks_->pid_table) {
-        if (task->tgid == tgid && !(task->flags & kernel::PF_EXITING)) {
-          next = task;
-          break;
-        }
-      }
-      if (next == nullptr) break;
-      SwitchTo(next);
-      kernel::do_group_exit(0);
-    }
-  });
+  Enter(t, -1, [&] { GroupExit(tgid, 0); });
   return SysResult{0, 0};
 }
 
@@ -622,23 +607,27 @@ UserAccess Machine::UserLoop(task_struct* t, uint64_t addr, uint8_t* buf, uint64
   if (result.signal == SIGKILL) {
     // A fatal signal (the OOM kill, mm/arch/x86/fault.cc): on the way back to user mode the
     // task dies (get_signal -> do_group_exit(SIGKILL)); its threads follow, in tid order, as
-    // for ExitGroup (under a scheduler each exits when it next runs).
-    const kernel::pid_t tgid = t->tgid;
-    kernel::do_group_exit(SIGKILL);
-    while (sched_ == nullptr) {
-      task_struct* next = nullptr;
-      for (const auto& [nr, task] : ks_->pid_table) {
-        if (task->tgid == tgid && !(task->flags & kernel::PF_EXITING)) {
-          next = task;
-          break;
-        }
-      }
-      if (next == nullptr) break;
-      SwitchTo(next);
-      kernel::do_group_exit(SIGKILL);
-    }
+    // for ExitGroup.
+    GroupExit(t->tgid, SIGKILL);
   }
   return result;
+}
+
+void Machine::GroupExit(kernel::pid_t tgid, int code) {
+  kernel::do_group_exit(code);
+  // The other threads got SIGKILL; each exits when it next runs, in tid order here.
+  for (;;) {
+    task_struct* next = nullptr;
+    for (const auto& [nr, task] : ks_->pid_table) {
+      if (task->tgid == tgid && !(task->flags & kernel::PF_EXITING)) {
+        next = task;
+        break;
+      }
+    }
+    if (next == nullptr) break;
+    SwitchTo(next);
+    kernel::do_group_exit(code);
+  }
 }
 
 UserAccess Machine::Store(int pid, uint64_t addr, absl::Span<const uint8_t> bytes) {

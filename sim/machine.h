@@ -362,6 +362,9 @@ class Machine {
   // CPU it last ran on or was placed on) and that CPU this_cpu, at CPL 0. REQUIRES: inside
   // Enter.
   void SwitchTo(kernel::task_struct* t, int cpu = -1);
+  // do_group_exit(code) for current (of thread group tgid), then each other live thread of
+  // the group in tid order (ExitGroup, and a task killed by SIGKILL in UserLoop).
+  void GroupExit(kernel::pid_t tgid, int code);
   // A body that runs as a task must not enter this Machine again as a task (a RunInKernel
   // function calling Mmap, say): under a scheduler that would be a path starting inside
   // another. Enter checks it and stops the program here with a message; Inspect, files and
