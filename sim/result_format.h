@@ -15,7 +15,8 @@ namespace sim {
 // "\"text\"" when the first 64 bytes are printable, else "hex:..."; longer data gets
 // "... (N bytes)".
 std::string BytesForHumans(const std::string& bytes);
-// "SIGSEGV", "SIGBUS" or "SIG?".
+// "SIGSEGV", "SIGBUS", "SIGKILL" (the signals mm/ records for a user access), "no signal"
+// (0: an access that stopped without one) or "SIG?" (anything else: a bug).
 const char* SignalName(int signo);
 // "-1 EFAULT" for a failure, else the return value.
 std::string FormatSysResult(const SysResult& r);
