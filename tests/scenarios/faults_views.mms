@@ -3,8 +3,6 @@
 machine memory=32M cpus=2 tlb=tiny seed=0xdecafbad
 trace calls
 process p                    # before the failure policies, so clone does not fail
-fail fail_page_alloc nth=3 times=1
-fail failslab probability=0.25
 p: mmap 0x1000000 16K rw- private,anon
 expect 0x1000000
 p: fill 0x1000000 16K 0x5a
@@ -16,6 +14,10 @@ trace full
 fail fail_uaccess nth=1 times=2 probability=1
 p: process_vm_readv p [0x1000000:4K] [0x1002000:4K]
 expect -1 EFAULT             # fail_uaccess fails the first copy
+# An allocation that fails in a user fault kills the faulting task (SIGKILL, no OOM
+# killer yet: docs/semantics.md §12), so the failures are armed after p's user accesses (its fill, the iovec stores).
+fail fail_page_alloc nth=3 times=1
+fail failslab probability=0.25
 trace off
 show maps p
 show pagetable p
