@@ -215,7 +215,7 @@ TEST(TlbAsid, LazyCpuIsSkippedUnlessPageTablesAreFreed) {
   auto [t, t2, mm, a] = SpawnTwoThreads(m, 1);
   task_struct* kt = m.SpawnKthread("kt");
   task_struct* kt2 = m.SpawnKthread("kt2");
-  m.RunAs(t2, 1);
+  m.RunAs(t, 0);  // kthreadd, which made kt and kt2 on CPU 0, had borrowed mm there
   const int count = atomic_read(&mm->mm_count);
   m.RunAs(kt, 1);  // user -> kernel: the mm is grabbed
   EXPECT_EQ(kt->active_mm, mm);
