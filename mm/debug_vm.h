@@ -59,7 +59,7 @@ struct debug_vm_options {
   std::vector<mm_struct*> extra_mms;
   bool check_tlb = true;
   // No kernel path is in flight (every check but sim/'s --check at a scheduler switch):
-  // no folio may be left locked.
+  // no folio may be left locked, and every PTE lies inside a VMA (mid-munmap it need not).
   bool quiescent = true;
 };
 
