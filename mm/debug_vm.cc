@@ -150,7 +150,8 @@ class checker {
           fail("ino %lu index %#lx: pfn %#lx swapbacked=%d but the file %s shmem", ino, index, pfn,
                PageSwapBacked(f) ? 1 : 0, shmem ? "is" : "is not");
         if (!PageUptodate(f)) fail("ino %lu index %#lx: pfn %#lx not up to date", ino, index, pfn);
-        if (PageLocked(f)) fail("ino %lu index %#lx: pfn %#lx left locked", ino, index, pfn);
+        if (opts_.quiescent && PageLocked(f))
+          fail("ino %lu index %#lx: pfn %#lx left locked", ino, index, pfn);
         if (index >= max_idx)
           fail("ino %lu: pfn %#lx cached at index %#lx, past end-of-file (size %#llx)", ino, pfn,
                index, static_cast<long long>(inode->i_size));

@@ -55,6 +55,9 @@ struct debug_vm_options {
   // Address spaces not reachable from pid_table (a test's own mm, an mm_access user's).
   std::vector<mm_struct*> extra_mms;
   bool check_tlb = true;
+  // No kernel path is in flight (every check but sim/'s --check at a scheduler switch):
+  // no folio may be left locked.
+  bool quiescent = true;
 };
 
 // Returns the number of violations and appends one line per violation to *report (if

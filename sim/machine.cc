@@ -24,6 +24,9 @@
 #include "mm/lib/uio.h"
 #include "mm/mm.h"
 #include "mm/process_vm_access.h"
+#include "mm/sched_hooks.h"
+#include "mm/smp.h"
+#include "sim/sched/scheduler.h"
 
 namespace sim {
 namespace {
@@ -87,6 +90,16 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
 }
 
 Machine::~Machine() {
+  if (booted_ && wedged_) {
+    // A deadlock left locks held and paths half done: an orderly shutdown would wait on
+    // them forever. Memory and the boot allocations go; the kernel objects the stuck
+    // paths hold (tasks, address spaces) are not freed.
+    Enter(nullptr, -1, [&] {
+      kernel::mm_core_shutdown(ks_.get());
+      kernel::call_function_exit();
+    });
+    return;
+  }
   if (booted_) {
     Enter(nullptr, -1, [&] {
       // close(2) every descriptor; a file still mapped lives on until its last mapping
@@ -114,7 +127,7 @@ task_struct* Machine::LiveTask(int pid) const {
 
 void Machine::SwitchTo(task_struct* t, int cpu) {
   if (cpu < 0) {
-    cpu = t->on_cpu >= 0 ? t->on_cpu : 0;
+    cpu = t->on_cpu >= 0 ? t->on_cpu : static_cast<int>(t->cpu);
   } else if (t->on_cpu >= 0 && t->on_cpu != cpu) {
     // Migration: the CPU it leaves runs its idle task.
     ks_->this_cpu = t->on_cpu;
@@ -123,6 +136,48 @@ void Machine::SwitchTo(task_struct* t, int cpu) {
   ks_->this_cpu = cpu;
   cpus_[cpu]->SetCpl(0);
   kernel::context_switch(t);
+  if (sched_ != nullptr) sched_->NoteSwitch(t, cpu);
+}
+
+bool* Machine::SchedInPath() { return sched_->InPathFlag(); }
+void Machine::SchedBegin(task_struct* t, int cpu) { sched_->BeginKernelPath(t, cpu); }
+void Machine::SchedEnd(Scheduler* sched) { sched->EndKernelPath(); }
+
+absl::StatusOr<Machine::TogetherResult> Machine::Together(
+    absl::Span<const std::function<void()>> calls, SchedulePolicy* policy) {
+  if (sched_ != nullptr || in_path_)
+    return absl::FailedPreconditionError("Together: already inside a path of this machine");
+  if (wedged_) return absl::FailedPreconditionError("Together: the machine is wedged by a deadlock");
+  DefaultPolicy default_policy;
+  RecordingPolicy recorder(policy != nullptr ? policy : &default_policy);
+  TogetherResult result;
+  std::function<void()> check;
+  if (check_every_switch_) {
+    check = [this, &result] {
+      if (!result.check_report.empty()) return;
+      kernel::debug_vm_options opts;
+      opts.expect_no_pins = false;
+      opts.check_tlb = false;
+      opts.quiescent = false;
+      std::string report;
+      if (kernel::debug_vm_check(ks_.get(), &report, opts) > 0) result.check_report = report;
+    };
+  }
+  kernel::kernel_state_scope scope(ks_.get());
+  sched_ = std::make_unique<Scheduler>(
+      ks_.get(), &recorder, [this](task_struct* t, int cpu) { SwitchTo(t, cpu); },
+      std::move(check));
+  const bool finished = sched_->Run(std::vector<std::function<void()>>(calls.begin(), calls.end()));
+  if (!finished) {
+    result.deadlock = true;
+    result.deadlock_report = sched_->deadlock_report();
+    wedged_ = true;
+  }
+  sched_.reset();
+  result.schedule_id = recorder.id().ToString();
+  result.steps = recorder.steps();
+  result.preemptions = recorder.preemptions();
+  return result;
 }
 
 void Machine::NestedPath() {
@@ -476,6 +531,7 @@ UserAccess Machine::UserCopy(int pid, uint64_t addr, uint8_t* buf, uint64_t len,
                              uint64_t* done_out) {
   UserAccess result{false, 0, addr, {}};
   *done_out = 0;
+  if (wedged_) return result;
   task_struct* t = LiveTask(pid);
   if (t == nullptr || t->mm == nullptr) return result;
   // Runs as pid on its CPU: user mode (CPL 3) between traps, CPL 0 in the handlers.
@@ -492,6 +548,7 @@ UserAccess Machine::UserLoop(task_struct* t, uint64_t addr, uint8_t* buf, uint64
   c->SetCpl(3);
   while (done < len) {
     const uint64_t va = addr + done;
+    kernel::sched_point(kernel::SCHED_POINT_USER, t, "user_access");
     const uint64_t chunk = std::min(len - done, hw::kPageSize - (va & ~hw::kPageMask));
     hw::Cpu::CopyResult r = store ? c->CopyToLinear(hw::VirtAddr(va), buf + done, chunk)
                                   : c->CopyFromLinear(buf + done, hw::VirtAddr(va), chunk);

@@ -291,6 +291,7 @@ class Machine {
     std::string schedule_id;      // the schedule taken (ScheduleId::ToString), for --schedule
     uint64_t steps = 0;           // decisions made
     uint64_t preemptions = 0;     // of which switches away from a path that could go on
+    std::string check_report;     // SetCheckEverySwitch: the first switch's violations, if any
   };
   // Runs each of `calls` as its own thread of control and returns when all have returned.
   // A call makes ordinary Machine calls (Mmap, Munmap, Load, Store, ProcessVmReadv ...);
@@ -308,6 +309,10 @@ class Machine {
   absl::StatusOr<TogetherResult> Together(absl::Span<const std::function<void()>> calls,
                                           SchedulePolicy* policy = nullptr);
   bool wedged() const { return wedged_; }
+  // With `on`, Together runs the debug_vm checker (mm/debug_vm.h) at every switch between
+  // paths, in its mid-path form: pins may be outstanding, TLBs may hold entries a flush in
+  // flight will remove, folios may be locked. The first violations go to check_report.
+  void SetCheckEverySwitch(bool on) { check_every_switch_ = on; }
 
   // ---- running code in this machine's kernel ----
   // Runs fn() in the kernel as task `pid` on `cpu` (-1: the CPU where pid is current,
@@ -351,23 +356,31 @@ class Machine {
   // current on `cpu` at CPL 0, then body(). REQUIRES: t is live; cpu is -1 or valid.
   template <class Body>
   decltype(auto) Enter(kernel::task_struct* t, int cpu, Body&& body);
-  // Step 2 of Enter: makes `t` current on `cpu` (-1: where it runs, else CPU 0) and that
-  // CPU this_cpu, at CPL 0. REQUIRES: inside Enter.
+  // Step 2 of Enter: makes `t` current on `cpu` (-1: where it runs, else task_cpu(t): the
+  // CPU it last ran on or was placed on) and that CPU this_cpu, at CPL 0. REQUIRES: inside
+  // Enter.
   void SwitchTo(kernel::task_struct* t, int cpu = -1);
   // A body that runs as a task must not enter this Machine again as a task (a RunInKernel
   // function calling Mmap, say): under a scheduler that would be a path starting inside
   // another. Enter checks it and stops the program here with a message; Inspect, files and
   // other Machines stay allowed.
   [[noreturn]] static void NestedPath();
-  struct PathMark {  // in_path_ for the body's duration
-    explicit PathMark(bool* flag) : flag(flag) {
+  struct PathMark {  // the in-path flag for the body's duration; then the path ends
+    PathMark(bool* flag, Scheduler* sched) : flag(flag), sched(sched) {
       if (flag != nullptr) *flag = true;
     }
     ~PathMark() {
       if (flag != nullptr) *flag = false;
+      if (sched != nullptr) SchedEnd(sched);
     }
     bool* flag;
+    Scheduler* sched;
   };
+  // Under Together (sim/sched/scheduler.h): the running path's in-path flag, its start
+  // (a scheduling decision, then t current on its CPU) and its end.
+  bool* SchedInPath();
+  void SchedBegin(kernel::task_struct* t, int cpu);
+  static void SchedEnd(Scheduler* sched);
   // A system call of pid that needs an address space: ESRCH for no live task, EINVAL for
   // a kernel thread (checked before any switch), else Enter(pid's task, -1, fn) with fn's
   // long result turned into a SysResult.
@@ -401,6 +414,7 @@ class Machine {
   std::map<int, kernel::file*> files_;  // CreateFile's descriptors (one reference each)
   std::unique_ptr<Scheduler> sched_;    // while Together runs
   bool wedged_ = false;                 // a Together deadlocked
+  bool check_every_switch_ = false;
   int next_fd_ = 3;
 };
 
@@ -409,16 +423,22 @@ class Machine {
 template <class Body>
 decltype(auto) Machine::Enter(kernel::task_struct* t, int cpu, Body&& body) {
   kernel::kernel_state_scope scope(ks_.get());
+  bool* in_path = &in_path_;
   if (t != nullptr) {
-    if (in_path_) NestedPath();
-    SwitchTo(t, cpu);
+    if (sched_ != nullptr) in_path = SchedInPath();
+    if (*in_path) NestedPath();
+    if (sched_ != nullptr)
+      SchedBegin(t, cpu);  // the scheduler's decision, then the switch
+    else
+      SwitchTo(t, cpu);
   }
-  PathMark mark(t != nullptr ? &in_path_ : nullptr);
+  PathMark mark(t != nullptr ? in_path : nullptr, t != nullptr ? sched_.get() : nullptr);
   return body();
 }
 
 template <class Fn>
 SysResult Machine::Syscall(int pid, Fn&& fn) {
+  if (wedged_) return SysResult{-1, EDEADLK};
   kernel::task_struct* t = LiveTask(pid);
   if (t == nullptr) return SysResult{-1, ESRCH};
   if (t->mm == nullptr) return SysResult{-1, EINVAL};  // kernel threads make no syscalls
@@ -427,6 +447,7 @@ SysResult Machine::Syscall(int pid, Fn&& fn) {
 
 template <class Fn>
 KernelResult<std::invoke_result_t<Fn&>> Machine::RunInKernel(int pid, Fn&& fn, int cpu) {
+  if (wedged_) return absl::FailedPreconditionError("RunInKernel: the machine is wedged by a deadlock");
   kernel::task_struct* t = LiveTask(pid);
   if (t == nullptr) return absl::NotFoundError("RunInKernel: no live task with that pid");
   if (cpu < -1 || cpu >= num_cpus()) return absl::InvalidArgumentError("RunInKernel: no such cpu");

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "hw/splitmix64.h"
 #include "mm/sched_hooks.h"
 
 namespace sim {
@@ -87,6 +88,19 @@ class RecordingPolicy : public SchedulePolicy {
   ScheduleId id_;
   uint64_t steps_ = 0;
   uint64_t preemptions_ = 0;
+};
+
+// Chooses uniformly among the runnable paths at every decision, from a seeded generator:
+// the same seed gives the same schedule.
+class RandomPolicy : public SchedulePolicy {
+ public:
+  explicit RandomPolicy(uint64_t seed) : rng_(seed) {}
+  int Choose(const Decision& d) override {
+    return d.runnable[static_cast<size_t>(rng_.Next() % d.runnable.size())];
+  }
+
+ private:
+  hw::SplitMix64 rng_;
 };
 
 }  // namespace sim
