@@ -92,12 +92,10 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
 Machine::~Machine() {
   if (booted_ && wedged_) {
     // A deadlock left locks held and paths half done: an orderly shutdown would wait on
-    // them forever. Memory and the boot allocations go; the kernel objects the stuck
-    // paths hold (tasks, address spaces) are not freed.
-    Enter(nullptr, -1, [&] {
-      kernel::mm_core_shutdown(ks_.get());
-      kernel::call_function_exit();
-    });
+    // them forever. The simulated memory goes; the kernel's objects (tasks, address
+    // spaces, the stuck paths' frames) are kept, reachable, until the program ends.
+    Enter(nullptr, -1, [&] { kernel::mm_core_shutdown(ks_.get()); });
+    Graveyard().kernels.push_back(std::move(ks_));
     return;
   }
   if (booted_) {
@@ -109,6 +107,11 @@ Machine::~Machine() {
       kernel::kernel_shutdown(ks_.get());
     });
   }
+}
+
+Machine::Wedged& Machine::Graveyard() {
+  static Wedged* graveyard = new Wedged;  // never destroyed: what it holds stays reachable
+  return *graveyard;
 }
 
 task_struct* Machine::TaskOf(int pid) const {
@@ -172,6 +175,9 @@ absl::StatusOr<Machine::TogetherResult> Machine::Together(
     result.deadlock = true;
     result.deadlock_report = sched_->deadlock_report();
     wedged_ = true;
+    // The stuck paths never resume: their stacks and what they point to are kept.
+    sched_->AbandonStuckPaths();
+    Graveyard().schedulers.push_back(std::move(sched_));
   }
   sched_.reset();
   result.schedule_id = recorder.id().ToString();

@@ -381,6 +381,12 @@ class Machine {
   bool* SchedInPath();
   void SchedBegin(kernel::task_struct* t, int cpu);
   static void SchedEnd(Scheduler* sched);
+  // What deadlocked machines leave behind (see ~Machine), kept for the program's life.
+  struct Wedged {
+    std::vector<std::unique_ptr<Scheduler>> schedulers;
+    std::vector<std::unique_ptr<kernel::kernel_state>> kernels;
+  };
+  static Wedged& Graveyard();
   // A system call of pid that needs an address space: ESRCH for no live task, EINVAL for
   // a kernel thread (checked before any switch), else Enter(pid's task, -1, fn) with fn's
   // long result turned into a SysResult.

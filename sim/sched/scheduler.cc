@@ -43,6 +43,11 @@ bool Scheduler::Run(const std::vector<std::function<void()>>& calls) {
   return !deadlock_;
 }
 
+void Scheduler::AbandonStuckPaths() {
+  for (auto& p : paths_)
+    if (!p->done) p->fiber->Abandon();
+}
+
 void Scheduler::FiberMain(Path* p) {
   p->call();
   p->done = true;

@@ -52,6 +52,9 @@ class Scheduler final : public kernel::sched_hooks {
   // deadlock_report() says why). REQUIRES: ks's kernel scope is installed; called once.
   bool Run(const std::vector<std::function<void()>>& calls);
   const std::string& deadlock_report() const { return deadlock_report_; }
+  // After a deadlock: the stuck paths' fibers are abandoned (Fiber::Abandon), and this
+  // Scheduler must then be kept alive for the rest of the program, never destroyed.
+  void AbandonStuckPaths();
   uint64_t steps() const { return step_; }
 
   // ---- called by Machine::Enter on the running path ----
