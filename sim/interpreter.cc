@@ -186,16 +186,17 @@ bool Interpreter::Step(const Statement& stmt) {
     out_ << absl::StrFormat("[%d] %s\n%s", pos.line, FormatStatement(stmt), result);
   }
   FlushTrace();
-  if (options_.check_vm) {
-    std::string report;
-    if (machine_->DebugVmCheck(&report) != 0) {
-      ++failures_;
-      out_ << absl::StrFormat("%s:%d: debug_vm check failed after this statement:\n%s", pos.file,
-                              pos.line, report);
-      return false;
-    }
-  }
-  return true;
+  return CheckVm(pos, "statement");
+}
+
+bool Interpreter::CheckVm(const SourcePos& pos, const char* after) {
+  if (!options_.check_vm) return true;
+  std::string report;
+  if (machine_->DebugVmCheck(&report) == 0) return true;
+  ++failures_;
+  out_ << absl::StrFormat("%s:%d: debug_vm check failed after this %s:\n%s", pos.file, pos.line,
+                          after, report);
+  return false;
 }
 
 // ---- statement handlers ----

@@ -141,6 +141,9 @@ class Interpreter {
   bool On(const scenario::ScheduleStmt& s, std::string* result);
   bool CheckExpect(const scenario::ExpectStmt& e);
   void FlushTrace();
+  // With check_vm: debug_vm now; a violation is printed (after this `after`) and counts as
+  // a failure. Returns false then.
+  bool CheckVm(const scenario::SourcePos& pos, const char* after);
   // Places a new task on its cpu= (Machine::Schedule); false after a runtime error.
   bool Place(const scenario::SourcePos& pos, int pid, const std::optional<uint32_t>& cpu);
 
