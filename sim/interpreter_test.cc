@@ -394,6 +394,23 @@ TEST(InterpreterBlocks, FailedChecksFailUnlessAnAssertionNamesThem) {
   EXPECT_EQ(named.status, kExitOk) << named.out;
 }
 
+TEST(InterpreterBlocks, AnExpectInTheExploredBlockIsACheckOfEveryRun) {
+  RunResult r = RunText(std::string(kTwoCpus) +
+                        "explore all\n"
+                        "  together\n"
+                        "    reader: process_vm_readv target [0x20000:8K] [0x10000:8K]\n"
+                        "    expect 8K\n"
+                        "    target: munmap 0x10000 8K\n"
+                        "  end\n"
+                        "  expect-always check-failed reader=EFAULT or reader=8K\n"
+                        "end\n");
+  EXPECT_EQ(r.status, kExitOk) << r.out;
+  EXPECT_NE(r.out.find("[9] reader = -1 EFAULT\n[10] expect FAILED: expected 8192, got -1 EFAULT\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("[9] reader = 8192\n[10] expect ok\n"), std::string::npos) << r.out;
+}
+
 TEST(InterpreterBlocks, ShardsSplitTheSchedulesAndDoNotJudgeSometimes) {
   const std::string text = std::string(kTwoCpus) + kExploreRace +
                            "  expect-sometimes reader=4K\n"
