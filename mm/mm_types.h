@@ -73,7 +73,8 @@ inline page* folio_page(folio* f, unsigned long n) { return f + n; }
 struct anon_vma {
   anon_vma* root;      // the first of this fork tree (Linux's lock lives there)
   atomic_t refcount;   // 1 while its tree holds chains; +1 per descendant for the root
-  // DEVIATION(mm_types): no rwsem; the anon_vma lock is not modelled (nothing contends).
+  // DEVIATION(mm_types): no rwsem; the anon_vma lock is not modelled (no preemption
+  // point falls inside a chain update or walk, so concurrent paths never meet there).
   unsigned long num_children;     // anon_vmas whose parent this is (a root counts itself)
   unsigned long num_active_vmas;  // VMAs whose ->anon_vma this is
   anon_vma* parent;               // the anon_vma this one was forked from (root: itself)
@@ -124,9 +125,16 @@ struct mm_rss_stat {
 };
 
 // arch/x86/include/asm/mmu.h
+// (no LDT, pkeys, LAM, or global ASIDs: INVLPGB is not modelled)
 struct mm_context_t {
-  u64 ctx_id;  // unique, never reused
-  u16 pcid;    // DEVIATION(mm_types): one fixed PCID per mm (Linux assigns ASIDs per CPU)
+  // Unique, never reused (init_mm has 1): how a CPU recognises, in its ASID slots
+  // (tlb_state::ctxs), an mm it ran before.
+  u64 ctx_id;
+  // Bumped by every flush of this mm (inc_mm_tlb_gen); a CPU whose ASID slot for the mm
+  // holds an older value must flush before it trusts that ASID's TLB entries.
+  atomic64_t tlb_gen;
+  // jiffies after which a flush may also IPI CPUs that left the mm, to trim mm_cpumask.
+  unsigned long next_trim_cpumask;
 };
 
 // mm->flags bits (include/linux/sched/coredump.h): the low two bits hold the dumpable mode.
