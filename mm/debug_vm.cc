@@ -107,6 +107,17 @@ class checker {
     }
     for (mm_struct* mm : opts_.extra_mms)
       if (mm != nullptr && seen.insert(mm).second) mms_.push_back(mm);
+    // The mms CPUs still run on lazily (a kernel thread's borrowed active_mm, perhaps of
+    // a process that exited: its pgd lives until the reference goes) or have loaded.
+    for (size_t cpu = 0; cpu < ks_->cpus.size(); ++cpu) {
+      const task_struct* cur = ks_->current_task[cpu];
+      mm_struct* lazy[2] = {cur != nullptr ? cur->active_mm : nullptr,
+                            ks_->cpu_tlbstate[cpu].loaded_mm};
+      for (mm_struct* mm : lazy)
+        if (mm != nullptr && mm != &ks_->init_mm && mm != LOADED_MM_SWITCHING &&
+            seen.insert(mm).second)
+          mms_.push_back(mm);
+    }
   }
 
   // Every live inode's page cache and i_mmap list.

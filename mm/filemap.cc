@@ -85,12 +85,25 @@ bool folio_clear_dirty_for_io(folio* folio) {
   return test_and_clear_bit(PG_dirty, &folio->flags);  // folio_test_clear_dirty
 }
 
+// mm/filemap.c: folio_wait_bit_common(folio, PG_locked, TASK_UNINTERRUPTIBLE, EXCLUSIVE),
+// reduced: sleep until PG_locked is clear, then take it; another task may take it
+// first, and then this one sleeps again.
+static bool folio_is_unlocked(const void* arg) {
+  return !folio_test_locked(static_cast<const folio*>(arg));
+}
+void __folio_lock(folio* f) {
+  for (;;) {
+    sched_wait(f, FOLIO_LOCK_NAME, folio_is_unlocked, f);
+    if (!test_and_set_bit(PG_locked, &f->flags)) break;
+  }
+}
+
 // mm/filemap.c: filemap_add_folio. The folio becomes page `index` of the file: locked,
 // with the cache's reference. 0, -EEXIST (someone else's folio is there) or -ENOMEM.
 int filemap_add_folio(address_space* mapping, folio* folio, pgoff_t index, gfp_t /*gfp*/) {
   VM_BUG_ON_FOLIO(folio_test_anon(folio), folio);
   if (mapping->i_pages.count(index)) return -EEXIST;
-  folio_lock(folio);  // __folio_set_locked
+  __folio_set_locked(folio);
   folio->mapping = mapping;
   folio->index = index;
   folio_ref_add(folio, 1);  // the page cache's reference

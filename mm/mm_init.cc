@@ -83,6 +83,20 @@ int mm_core_init() {
   ks.zero_page = pfn_to_page(1);
   std::memset(page_address(ks.zero_page), 0, PAGE_SIZE);
 
+  // mm/init-mm.c: init_mm's static initialiser (INIT_MM_CONTEXT: ctx_id 1). Its pgd,
+  // swapper_pg_dir, is the zero page (DEVIATION(mm_init): the kernel maps nothing through
+  // page tables here, so an empty PML4 that is never written serves).
+  mm_struct* init_mm = &ks.init_mm;
+  init_mm->pgd = static_cast<pgd_t*>(page_address(ks.zero_page));
+  atomic_set(&init_mm->mm_users, 2);
+  atomic_set(&init_mm->mm_count, 1);
+  mmap_init_lock(init_mm);
+  spin_lock_init(&init_mm->page_table_lock);
+  init_mm->cpu_bitmap.reset();
+  init_mm->context.ctx_id = 1;
+  atomic64_set(&init_mm->context.tlb_gen, 0);
+  atomic64_set(&ks.last_mm_ctx_id, 1);
+
   __free_pages_memory(2, nr_frames);
   return tc.ret(0);
 }
