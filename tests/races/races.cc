@@ -321,7 +321,7 @@ absl::StatusOr<std::string> RwsemWriterQueue(SchedulePolicy& policy) {
   m->Schedule(target, 1);
   m->Schedule(third, 2);
   constexpr uint64_t kOther = kTarget + 0x100000;  // what the munmap removes
-  constexpr int kLong = 4;                         // pages the readv faults in
+  constexpr int kLong = 2;                         // pages the readv faults in
   // The readv's range is never touched: GUP faults each page in under mmap_read_lock.
   if (m->Mmap(target, kTarget, kLong * kPage, kRw, kAnonFixed).ret != static_cast<long>(kTarget))
     return absl::InternalError("setup mmap failed");
@@ -358,6 +358,43 @@ absl::StatusOr<std::string> RwsemWriterQueue(SchedulePolicy& policy) {
     return absl::InternalError(absl::StrCat("readv ", Ret(readv), " munmap ", Ret(unmap)));
   return absl::StrCat("queued_behind_writer=", queued ? 1 : 0, " with_readv=", with_readv ? 1 : 0,
                       " after_munmap=", after_munmap ? 1 : 0);
+}
+
+const std::vector<RaceCase>& Cases() {
+  static const std::vector<RaceCase>* cases = new std::vector<RaceCase>{
+      {"ReadvVsMunmap", ReadvVsMunmap,
+       {"readv=EFAULT munmap=0 local=..", "readv=4096 munmap=0 local=A.", "readv=8192 munmap=0 local=AB"},
+       1},
+      {"WritevVsMprotect", WritevVsMprotect,
+       {"writev=EFAULT mprotect=0 target=..", "writev=4096 mprotect=0 target=X.", "writev=8192 mprotect=0 target=XY"},
+       1},
+      {"ReadvVsExit", ReadvVsExit,
+       {"readv=ESRCH exit=0 local=..", "readv=8192 exit=0 local=AB"},
+       1},
+      {"WritevVsFork", WritevVsFork,
+       {"writev=4096 fork=ok parent=X child=.", "writev=4096 fork=ok parent=X child=X"},
+       1},
+      {"ReadvVsLocalMunmap", ReadvVsLocalMunmap,
+       {"readv=EFAULT munmap=0 local=--", "readv=4096 munmap=0 local=--", "readv=8192 munmap=0 local=--"},
+       1},
+      {"MunmapVsStaleTlbLoad", MunmapVsStaleTlbLoad,
+       {"load=A stale=0 remote_flush=1 received=1", "load=A stale=1 remote_flush=1 received=1", "load=SEGV stale=0 remote_flush=1 received=1"},
+       1},
+      {"CowWriteWrite", CowWriteWrite,
+       {"parent=xy child=.. copies=1"},
+       1},
+      {"RwsemWriterQueue", RwsemWriterQueue,
+       {"queued_behind_writer=0 with_readv=0 after_munmap=0", "queued_behind_writer=0 with_readv=0 after_munmap=1", "queued_behind_writer=0 with_readv=1 after_munmap=0", "queued_behind_writer=0 with_readv=1 after_munmap=1", "queued_behind_writer=1 with_readv=0 after_munmap=0", "queued_behind_writer=1 with_readv=0 after_munmap=1"},
+       2},
+  };
+  return *cases;
+}
+
+const RaceCase& Case(const std::string& name) {
+  for (const RaceCase& c : Cases())
+    if (name == c.name) return c;
+  std::fprintf(stderr, "no race %s\n", name.c_str());
+  std::abort();
 }
 
 // ---- exploration ----

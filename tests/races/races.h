@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "sim/sched/explore.h"
@@ -41,12 +42,22 @@ absl::StatusOr<std::string> MunmapVsStaleTlbLoad(sim::SchedulePolicy& policy);
 // Two threads store into the same page, shared copy-on-write with a forked child.
 // "parent=xy child=.. copies=N".
 absl::StatusOr<std::string> CowWriteWrite(sim::SchedulePolicy& policy);
-// A long process_vm_readv (faulting in four pages under mmap_read_lock), munmap by the
+// A long process_vm_readv (faulting in two pages under mmap_read_lock), munmap by the
 // target (an mmap_lock writer) and a third path taking mmap_read_lock of the target.
 // "queued_behind_writer=0|1 with_readv=0|1 after_munmap=0|1": whether, just before its
 // attempt, the readv held the lock and a writer waited; whether it got the lock while the
 // readv still held it; whether the munmap had run before it got it.
 absl::StatusOr<std::string> RwsemWriterQueue(sim::SchedulePolicy& policy);
+
+// A race with the outcome set Linux 6.18 allows (docs/races.md derives each).
+struct RaceCase {
+  const char* name;
+  sim::RunOnce run;
+  std::set<std::string> allowed;
+  int bound;  // the preemption bound at which kAll finds every allowed outcome
+};
+const std::vector<RaceCase>& Cases();
+const RaceCase& Case(const std::string& name);
 
 // The exploration options with this test shard's part (TEST_SHARD_INDEX /
 // TEST_TOTAL_SHARDS; one shard when unset).

@@ -29,51 +29,43 @@ void ExpectExactly(const Explored& e, const std::set<std::string>& want) {
 }
 
 TEST(RacesTest, ReadvVsMunmap) {
-  ExpectExactly(ExploreRace(All(1), ReadvVsMunmap),
-                {"readv=EFAULT munmap=0 local=..", "readv=4096 munmap=0 local=A.",
-                 "readv=8192 munmap=0 local=AB"});
+  const RaceCase& c = Case("ReadvVsMunmap");
+  ExpectExactly(ExploreRace(All(c.bound), c.run), c.allowed);
 }
 
 TEST(RacesTest, WritevVsMprotect) {
-  ExpectExactly(ExploreRace(All(1), WritevVsMprotect),
-                {"writev=EFAULT mprotect=0 target=..", "writev=4096 mprotect=0 target=X.",
-                 "writev=8192 mprotect=0 target=XY"});
+  const RaceCase& c = Case("WritevVsMprotect");
+  ExpectExactly(ExploreRace(All(c.bound), c.run), c.allowed);
 }
 
 TEST(RacesTest, ReadvVsExit) {
-  ExpectExactly(ExploreRace(All(1), ReadvVsExit),
-                {"readv=ESRCH exit=0 local=..", "readv=8192 exit=0 local=AB"});
+  const RaceCase& c = Case("ReadvVsExit");
+  ExpectExactly(ExploreRace(All(c.bound), c.run), c.allowed);
 }
 
 TEST(RacesTest, WritevVsFork) {
-  ExpectExactly(ExploreRace(All(1), WritevVsFork),
-                {"writev=4096 fork=ok parent=X child=.", "writev=4096 fork=ok parent=X child=X"});
+  const RaceCase& c = Case("WritevVsFork");
+  ExpectExactly(ExploreRace(All(c.bound), c.run), c.allowed);
 }
 
 TEST(RacesTest, ReadvVsLocalMunmap) {
-  ExpectExactly(ExploreRace(All(1), ReadvVsLocalMunmap),
-                {"readv=EFAULT munmap=0 local=--", "readv=4096 munmap=0 local=--",
-                 "readv=8192 munmap=0 local=--"});
+  const RaceCase& c = Case("ReadvVsLocalMunmap");
+  ExpectExactly(ExploreRace(All(c.bound), c.run), c.allowed);
 }
 
 TEST(RacesTest, MunmapVsStaleTlbLoad) {
-  ExpectExactly(ExploreRace(All(1), MunmapVsStaleTlbLoad),
-                {"load=A stale=0 remote_flush=1 received=1",
-                 "load=A stale=1 remote_flush=1 received=1",
-                 "load=SEGV stale=0 remote_flush=1 received=1"});
+  const RaceCase& c = Case("MunmapVsStaleTlbLoad");
+  ExpectExactly(ExploreRace(All(c.bound), c.run), c.allowed);
 }
 
 TEST(RacesTest, CowWriteWrite) {
-  ExpectExactly(ExploreRace(All(1), CowWriteWrite), {"parent=xy child=.. copies=1"});
+  const RaceCase& c = Case("CowWriteWrite");
+  ExpectExactly(ExploreRace(All(c.bound), c.run), c.allowed);
 }
 
 TEST(RacesTest, RwsemWriterQueue) {
-  ExpectExactly(ExploreRace(All(1), RwsemWriterQueue),
-                {"queued_behind_writer=0 with_readv=0 after_munmap=0",
-                 "queued_behind_writer=0 with_readv=0 after_munmap=1",
-                 "queued_behind_writer=0 with_readv=1 after_munmap=0",
-                 "queued_behind_writer=0 with_readv=1 after_munmap=1",
-                 "queued_behind_writer=1 with_readv=0 after_munmap=1"});
+  const RaceCase& c = Case("RwsemWriterQueue");
+  ExpectExactly(ExploreRace(All(c.bound), c.run), c.allowed);
 }
 
 }  // namespace
