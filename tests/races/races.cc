@@ -93,11 +93,13 @@ std::string Ret(const sim::SysResult& r) {
 // switch, and none at the end with every pin released.
 absl::Status Finish(Machine& m, const absl::StatusOr<Machine::TogetherResult>& r) {
   if (!r.ok()) return r.status();
-  if (r->deadlock) return absl::InternalError(absl::StrCat("deadlock: ", r->deadlock_report));
+  const std::string where = absl::StrCat("schedule ", r->schedule_id, ": ");
+  if (r->deadlock) return absl::InternalError(absl::StrCat(where, "deadlock: ", r->deadlock_report));
   if (!r->check_report.empty())
-    return absl::InternalError(absl::StrCat("debug_vm at a switch: ", r->check_report));
+    return absl::InternalError(absl::StrCat(where, "debug_vm at a switch: ", r->check_report));
   std::string report;
-  if (m.DebugVmCheck(&report) != 0) return absl::InternalError(absl::StrCat("debug_vm: ", report));
+  if (m.DebugVmCheck(&report) != 0)
+    return absl::InternalError(absl::StrCat(where, "debug_vm: ", report));
   return absl::OkStatus();
 }
 
