@@ -24,7 +24,10 @@
 //    drops mmap_lock for I/O and the folio is up to date when read_folio returns.
 //  - No LRU lists: folio_mark_accessed only ages the referenced/active flags; no memcg,
 //    no NR_FILE_PAGES/NR_SHMEM/NR_FILE_DIRTY counters (only NR_FILE_MAPPED is kept).
-//  - The invalidate_lock and i_pages lock are not modelled (nothing contends).
+//  - The i_pages lock is not modelled: no preemption point falls inside a cache update,
+//    so concurrent paths (sim/'s scheduler) never meet inside one. The invalidate_lock is
+//    not modelled either: a fault may read a page into the cache while a truncation runs
+//    (the folio lock and the i_size checks under it still apply).
 #include <vector>
 
 #include "mm/fs.h"
@@ -240,9 +243,13 @@ vm_fault_t filemap_fault(vm_fault* vmf) {
 // mm/filemap.c: next_uptodate_folio. The next cached folio in [xas, end_pgoff] that is up
 // to date, unlocked (it comes back locked, with a reference), still in `mapping` and not
 // past end-of-file. *index is where the walk stands (the xa_state).
+// DEVIATION(filemap): each step looks its index up again instead of keeping a btree
+// iterator: folio_trylock is a preemption point, and another path may change the cache
+// meanwhile (the xarray walk of Linux is safe against that under RCU).
 static folio* next_uptodate_folio(address_space* mapping, pgoff_t* index, pgoff_t end_pgoff) {
-  for (auto it = mapping->i_pages.lower_bound(*index);
-       it != mapping->i_pages.end() && it->first <= end_pgoff; ++it) {
+  for (;; ++*index) {
+    auto it = mapping->i_pages.lower_bound(*index);
+    if (it == mapping->i_pages.end() || it->first > end_pgoff) break;
     folio* folio = it->second;
     *index = it->first;
     // folio_try_get: a folio on its way out has no references left.

@@ -159,6 +159,9 @@ struct kernel_state {
   fault_inject_state fault_inject;  // mm/fault_attr.h: the armed fault points
   struct pvm_hooks* pvm_hooks = nullptr;  // test hooks of mm/process_vm_access.cc
   sched_hooks* sched = nullptr;  // sim/'s scheduler while several paths run (mm/sched_hooks.h)
+  // A kernel thread with a function (task_struct::threadfn) was created or woken while no
+  // scheduler ran: sim/ runs such threads when the current kernel entry ends.
+  bool kthread_wakeups_pending = false;
 };
 
 // The state of the machine this host thread is simulating. BUG if there is none (checked

@@ -13,6 +13,7 @@
 #define MMSIM_MM_LOCKDEP_H_
 
 #include "mm/kernel.h"
+#include "mm/sched_hooks.h"
 
 namespace kernel {
 
@@ -44,6 +45,20 @@ inline void lock_release(const void* lock) {
   }
   __lock_release(curr, lock);
 }
+
+// kernel/sched/core.c: __might_sleep's check (CONFIG_DEBUG_ATOMIC_SLEEP, on in debug
+// builds): a lock that may sleep must not be taken with preemption disabled (a spinlock
+// held), where a real kernel could deadlock its CPU.
+inline void __might_sleep(const char* file, int line) {
+#ifndef NDEBUG
+  if (unlikely(preempt_count() != 0))
+    kernel_bug(file, line, "sleeping function called from invalid context");
+#else
+  (void)file;
+  (void)line;
+#endif
+}
+#define might_sleep() ::kernel::__might_sleep(__FILE__, __LINE__)
 
 // include/linux/lockdep.h: lockdep_depth(tsk).
 inline int lockdep_depth(const task_struct* tsk) { return tsk->lockdep_depth; }

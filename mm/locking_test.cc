@@ -389,37 +389,37 @@ TEST(Lockdep, HeldLocksFollowAcquireAndOutOfOrderRelease) {
   task_struct* t = m.Spawn("t");
   mm_struct* mm = t->mm;
   m.RunAs(t);
-  ASSERT_EQ(lockdep_depth(t), 0);
-  mmap_read_lock(mm);
-  spin_lock(&mm->page_table_lock);
   folio* f = folio_alloc(GFP_KERNEL, 0);
   ASSERT_NE(f, nullptr);
+  ASSERT_EQ(lockdep_depth(t), 0);
+  mmap_read_lock(mm);
   folio_lock(f);
+  spin_lock(&mm->page_table_lock);
   ASSERT_EQ(lockdep_depth(t), 3);
   EXPECT_EQ(t->held_locks[0].instance, &mm->mmap_lock);
   EXPECT_STREQ(t->held_locks[0].name, "mmap_lock");
   EXPECT_EQ(t->held_locks[0].read, 1);
-  EXPECT_EQ(t->held_locks[1].instance, &mm->page_table_lock);
-  EXPECT_STREQ(t->held_locks[1].name, "&mm->page_table_lock");
+  EXPECT_EQ(t->held_locks[1].instance, f);
+  EXPECT_STREQ(t->held_locks[1].name, "folio_lock");
   EXPECT_EQ(t->held_locks[1].read, 0);
-  EXPECT_EQ(t->held_locks[2].instance, f);
-  EXPECT_STREQ(t->held_locks[2].name, "folio_lock");
+  EXPECT_EQ(t->held_locks[2].instance, &mm->page_table_lock);
+  EXPECT_STREQ(t->held_locks[2].name, "&mm->page_table_lock");
   EXPECT_EQ(preempt_count(), 1);  // the spinlock
   EXPECT_TRUE(lockdep_is_held(&mm->page_table_lock));
+  // A failed trylock records nothing (a trylock may be taken under a spinlock).
+  EXPECT_FALSE(folio_trylock(f));
+  EXPECT_EQ(lockdep_depth(t), 3);
   // Out of order: the bottom entry goes, the others close up in order.
   mmap_read_unlock(mm);
   ASSERT_EQ(lockdep_depth(t), 2);
-  EXPECT_EQ(t->held_locks[0].instance, &mm->page_table_lock);
-  EXPECT_EQ(t->held_locks[1].instance, f);
+  EXPECT_EQ(t->held_locks[0].instance, f);
+  EXPECT_EQ(t->held_locks[1].instance, &mm->page_table_lock);
   EXPECT_FALSE(lockdep_is_held(&mm->mmap_lock));
+  folio_unlock(f);
+  ASSERT_EQ(lockdep_depth(t), 1);
+  EXPECT_EQ(t->held_locks[0].instance, &mm->page_table_lock);
   spin_unlock(&mm->page_table_lock);
   EXPECT_EQ(preempt_count(), 0);
-  ASSERT_EQ(lockdep_depth(t), 1);
-  EXPECT_EQ(t->held_locks[0].instance, f);
-  // A failed trylock records nothing.
-  EXPECT_FALSE(folio_trylock(f));
-  EXPECT_EQ(lockdep_depth(t), 1);
-  folio_unlock(f);
   EXPECT_EQ(lockdep_depth(t), 0);
   // Write holds are recorded as such; the stack is per task.
   mmap_write_lock(mm);
@@ -434,6 +434,24 @@ TEST(Lockdep, HeldLocksFollowAcquireAndOutOfOrderRelease) {
   EXPECT_EQ(lockdep_depth(t), 0);
   folio_put(f);
 }
+
+#ifndef NDEBUG
+// CONFIG_DEBUG_ATOMIC_SLEEP: a lock that may sleep, taken under a spinlock.
+TEST(LockdepDeathTest, SleepingLocksUnderASpinlockBug) {
+  ::testing::FLAGS_gtest_death_test_style = "threadsafe";
+  BootedKernel m;
+  task_struct* t = m.Spawn("t");
+  mm_struct* mm = t->mm;
+  m.RunAs(t);
+  folio* f = folio_alloc(GFP_KERNEL, 0);
+  ASSERT_NE(f, nullptr);
+  spin_lock(&mm->page_table_lock);
+  EXPECT_DEATH(mmap_read_lock(mm), "sleeping function called from invalid context");
+  EXPECT_DEATH(folio_lock(f), "sleeping function called from invalid context");
+  spin_unlock(&mm->page_table_lock);
+  folio_put(f);
+}
+#endif
 
 TEST(LockdepDeathTest, ReleasingALockNotHeldIsABug) {
   ::testing::FLAGS_gtest_death_test_style = "threadsafe";

@@ -2,14 +2,16 @@
 //
 // mm_core_init() builds what Linux builds between setup_arch() and the first allocation:
 // mem_map (one struct page per frame of simulated memory, in ONE host array, so that
-// pfn_to_page is an add), the only zone, the zero page, and the buddy free lists with
-// every frame nobody reserved.
+// pfn_to_page is an add), the only zone, the zero page, init_mm (mm/init-mm.c's static
+// initialiser), and the buddy free lists with every frame nobody reserved.
 //
 // Deviations (grep "DEVIATION(mm_init)"):
 //  - There is no memblock and no kernel image: frame 0 is reserved (as the real-mode IVT/
 //    BIOS page is on x86) and frame 1 is the zero page (empty_zero_page lives in the
 //    kernel's .bss in Linux); every other frame goes to the buddy allocator.
 //  - mem_map is host memory (new[]), not a vmemmap carved out of simulated memory.
+//  - init_mm's pgd (swapper_pg_dir) is the zero page: an all-empty PML4 that nothing
+//    writes, since the kernel reaches memory through the direct map, not page tables.
 #include <algorithm>
 #include <cstring>
 

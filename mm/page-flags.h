@@ -126,7 +126,8 @@ inline bool folio_trylock(folio* f) {
 }
 // include/linux/pagemap.h
 inline void folio_lock(folio* f) {
-  sched_point(SCHED_POINT_LOCK, f, FOLIO_LOCK_NAME);  // might_sleep
+  might_sleep();
+  sched_point(SCHED_POINT_LOCK, f, FOLIO_LOCK_NAME);
   if (unlikely(test_and_set_bit(PG_locked, &f->flags))) __folio_lock(f);
   lock_acquire(f, FOLIO_LOCK_NAME, 0);
 }

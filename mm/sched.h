@@ -106,6 +106,12 @@ struct task_struct {
   unsigned long last_signal_addr;
   int last_si_code;          // its si_code (SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR ...)
   int exit_signal;           // sent to the parent at exit (SIGCHLD); -1 for threads
+  // DEVIATION(sched): a kernel thread's function, which Linux's copy_thread leaves in the
+  // new task's first stack frame for ret_from_fork (kernel/kthread.c wraps it). sim/'s
+  // scheduler runs it as the thread's path. Null for every other task.
+  int (*threadfn)(void* data);
+  void* threadfn_data;
+  bool kthread_should_stop;  // kernel/kthread.c's KTHREAD_SHOULD_STOP, set by kthread_stop
   // arch/x86/include/asm/processor.h struct thread_struct: the fault a signal reports.
   struct {
     unsigned long cr2;

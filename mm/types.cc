@@ -526,6 +526,7 @@ void __downgrade_write(rw_semaphore* sem) {
 // kernel/locking/rwsem.c. Each entry point passes a preemption point before it tries the
 // lock (Linux's might_sleep) and each release one after it (mm/sched_hooks.h).
 void down_read(rw_semaphore* sem) {
+  might_sleep();
   sched_point(SCHED_POINT_LOCK, sem, sem->name);
   __down_read_common(sem, TASK_UNINTERRUPTIBLE);
   lock_acquire(sem, sem->name, 1);
@@ -534,6 +535,7 @@ void down_read(rw_semaphore* sem) {
 // kernel/locking/rwsem.c: the fast path takes a free (or reader-held) lock whatever
 // signals are pending; only a task that would sleep gives up, with -EINTR.
 int down_read_killable(rw_semaphore* sem) {
+  might_sleep();
   sched_point(SCHED_POINT_LOCK, sem, sem->name);
   if (__down_read_common(sem, TASK_KILLABLE)) return -EINTR;
   lock_acquire(sem, sem->name, 1);
@@ -550,6 +552,7 @@ int down_read_trylock(rw_semaphore* sem) {
 
 // kernel/locking/rwsem.c
 void down_write(rw_semaphore* sem) {
+  might_sleep();
   sched_point(SCHED_POINT_LOCK, sem, sem->name);
   __down_write_common(sem, TASK_UNINTERRUPTIBLE);
   lock_acquire(sem, sem->name, 0);
@@ -557,6 +560,7 @@ void down_write(rw_semaphore* sem) {
 
 // kernel/locking/rwsem.c
 int down_write_killable(rw_semaphore* sem) {
+  might_sleep();
   sched_point(SCHED_POINT_LOCK, sem, sem->name);
   if (__down_write_common(sem, TASK_KILLABLE)) return -EINTR;
   lock_acquire(sem, sem->name, 0);

@@ -92,16 +92,20 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
 Machine::~Machine() {
   if (booted_ && wedged_) {
     // A deadlock left locks held and paths half done: an orderly shutdown would wait on
-    // them forever. Memory and the boot allocations go; the kernel objects the stuck
-    // paths hold (tasks, address spaces) are not freed.
-    Enter(nullptr, -1, [&] {
-      kernel::mm_core_shutdown(ks_.get());
-      kernel::call_function_exit();
-    });
+    // them forever. The simulated memory goes; the kernel's objects (tasks, address
+    // spaces, the stuck paths' frames) are kept, reachable, until the program ends.
+    Enter(nullptr, -1, [&] { kernel::mm_core_shutdown(ks_.get()); });
+    Graveyard().kernels.push_back(std::move(ks_));
     return;
   }
   if (booted_) {
     Enter(nullptr, -1, [&] {
+      // kthread_stop every kernel thread that still runs its body, and let each return.
+      if (sched_ != nullptr && sched_->DaemonsLive()) {
+        for (const auto& [nr, t] : ks_->pid_table)
+          if (t->threadfn != nullptr && t->exit_state == 0) kernel::kthread_stop_request(t);
+        RunDaemons();
+      }
       // close(2) every descriptor; a file still mapped lives on until its last mapping
       // goes with its process at shutdown.
       for (auto& [fd, f] : files_) kernel::fput(f);
@@ -109,6 +113,11 @@ Machine::~Machine() {
       kernel::kernel_shutdown(ks_.get());
     });
   }
+}
+
+Machine::Wedged& Machine::Graveyard() {
+  static Wedged* graveyard = new Wedged;  // never destroyed: what it holds stays reachable
+  return *graveyard;
 }
 
 task_struct* Machine::TaskOf(int pid) const {
@@ -136,16 +145,38 @@ void Machine::SwitchTo(task_struct* t, int cpu) {
   ks_->this_cpu = cpu;
   cpus_[cpu]->SetCpl(0);
   kernel::context_switch(t);
-  if (sched_ != nullptr) sched_->NoteSwitch(t, cpu);
+  if (active_sched_ != nullptr) active_sched_->NoteSwitch(t, cpu);
 }
 
-bool* Machine::SchedInPath() { return sched_->InPathFlag(); }
-void Machine::SchedBegin(task_struct* t, int cpu) { sched_->BeginKernelPath(t, cpu); }
+Scheduler& Machine::Sched() {
+  if (sched_ == nullptr) {
+    sched_ = std::make_unique<Scheduler>(
+        ks_.get(), [this](task_struct* t, int cpu) { SwitchTo(t, cpu); }, nullptr);
+  }
+  return *sched_;
+}
+
+void Machine::RunDaemons() {
+  ks_->kthread_wakeups_pending = false;
+  Scheduler& s = Sched();
+  s.SyncDaemons();
+  DefaultPolicy policy;
+  active_sched_ = &s;
+  const bool ok = s.Run({}, &policy);
+  active_sched_ = nullptr;
+  if (!ok) {
+    std::fprintf(stderr, "sim::Machine: kernel threads deadlocked:\n%s", s.deadlock_report().c_str());
+    std::abort();
+  }
+}
+
+bool* Machine::SchedInPath() { return active_sched_->InPathFlag(); }
+void Machine::SchedBegin(task_struct* t, int cpu) { active_sched_->BeginKernelPath(t, cpu); }
 void Machine::SchedEnd(Scheduler* sched) { sched->EndKernelPath(); }
 
 absl::StatusOr<Machine::TogetherResult> Machine::Together(
     absl::Span<const std::function<void()>> calls, SchedulePolicy* policy) {
-  if (sched_ != nullptr || in_path_)
+  if (active_sched_ != nullptr || in_path_)
     return absl::FailedPreconditionError("Together: already inside a path of this machine");
   if (wedged_) return absl::FailedPreconditionError("Together: the machine is wedged by a deadlock");
   DefaultPolicy default_policy;
@@ -164,16 +195,23 @@ absl::StatusOr<Machine::TogetherResult> Machine::Together(
     };
   }
   kernel::kernel_state_scope scope(ks_.get());
-  sched_ = std::make_unique<Scheduler>(
-      ks_.get(), &recorder, [this](task_struct* t, int cpu) { SwitchTo(t, cpu); },
-      std::move(check));
-  const bool finished = sched_->Run(std::vector<std::function<void()>>(calls.begin(), calls.end()));
+  Scheduler& s = Sched();
+  s.set_on_switch(std::move(check));
+  s.SyncDaemons();
+  ks_->kthread_wakeups_pending = false;  // the daemons are paths of this run
+  active_sched_ = &s;
+  const bool finished =
+      s.Run(std::vector<std::function<void()>>(calls.begin(), calls.end()), &recorder);
+  active_sched_ = nullptr;
+  s.set_on_switch(nullptr);
   if (!finished) {
     result.deadlock = true;
-    result.deadlock_report = sched_->deadlock_report();
+    result.deadlock_report = s.deadlock_report();
     wedged_ = true;
+    // The stuck paths never resume: their stacks and what they point to are kept.
+    s.AbandonStuckPaths();
+    Graveyard().schedulers.push_back(std::move(sched_));
   }
-  sched_.reset();
   result.schedule_id = recorder.id().ToString();
   result.steps = recorder.steps();
   result.preemptions = recorder.preemptions();

@@ -22,8 +22,9 @@
 //    depends on host time or host randomness. `seed` seeds the kernel's fault-injection
 //    draws (a `fail ... probability=P` point fails the same passes on every run).
 //
-// Threading: a Machine is driven by one host thread at a time. Several Machines may
-// exist; each public method makes its own kernel state current for the call.
+// Threading: a Machine is driven by one host thread at a time (Together's paths are
+// fibers on that thread, never host threads). Several Machines may exist; each public
+// method makes its own kernel state current for the call.
 //
 // The kernel scope rule. The ported kernel finds its machine through kst(), which a
 // kernel::kernel_state_scope installs. Above mm/, exactly one thing installs it: a public
@@ -38,23 +39,24 @@
 // The seam, and how the multi-CPU scheduler plugs in. Every public method that reaches the
 // kernel does so through one private template, Enter(task, cpu, body):
 //   1. install this machine's kernel scope;
-//   2. when `task` is given: make it current on `cpu` (-1: the CPU it runs on, else CPU
-//      0; a task current elsewhere moves, leaving that CPU idle), i.e. this_cpu = cpu,
-//      CPL 0, kernel::context_switch (switch_mm_irqs_off writes CR3);
+//   2. when `task` is given: make it current on `cpu` (-1: the CPU it runs on, else
+//      task_cpu: where it last ran or was placed; a task current elsewhere moves, leaving
+//      that CPU idle), i.e. this_cpu = cpu, CPL 0, kernel::context_switch
+//      (switch_mm_irqs_off writes CR3);
 //   3. run body() there as a kernel path, and return its value.
 // Syscall(pid, fn) is Enter plus the libc result conventions. A body may continue as
 // another task with SwitchTo (CreateProcess: init, then the child; ExitGroup: each
 // thread in turn), but never Enter its own Machine as a task again (checked: a path
-// cannot start inside another). Today a path runs to completion, so step 3 is a plain call.
-// A deterministic multi-CPU scheduler replaces steps 2-3 in Enter, and nowhere else:
-// Enter queues body as a path of `task` on `cpu`, runs the scheduler until that path
-// finishes (other CPUs' paths interleave at preemption points inside the kernel), and
-// returns the path's result; SwitchTo inside a body becomes "the next path of this call"
-// on the same CPU. The kernel's preemption points (lock acquire/release, each copied
-// page, each fault) reach the scheduler through kst(), which the scope already provides.
-// Enter(nullptr, ...) (Inspect, files, debug_vm) runs while no path is in flight, and a
-// user access (Store/Load) is a path of its task whose traps are kernel paths. Callers
-// (tests, the interpreter, views) do not change.
+// cannot start inside another).
+// Outside Together, a path runs to completion: step 3 is a plain call and the kernel's
+// preemption points (mm/sched_hooks.h) are one branch each. Inside Together, the
+// deterministic scheduler (sim/sched/scheduler.h) replaces steps 2-3, and nothing else:
+// each concurrent call runs on a fiber of its own; step 2 becomes a scheduling decision
+// (other paths may run first) followed by the switch, and while body() runs, the kernel's
+// preemption points, lock waits and IPIs reach the scheduler through kst().sched, which
+// may run other CPUs' paths there. SwitchTo inside a body moves the running path to the
+// new task. Enter(nullptr, ...) (Inspect, files, debug_vm) runs at once, between points.
+// Callers (tests, the interpreter, views) do not change.
 #ifndef MMSIM_SIM_MACHINE_H_
 #define MMSIM_SIM_MACHINE_H_
 
@@ -376,11 +378,29 @@ class Machine {
     bool* flag;
     Scheduler* sched;
   };
+  struct DaemonKick {
+    explicit DaemonKick(Machine* m) : m(m) {}
+    ~DaemonKick() {
+      if (m != nullptr && m->ks_->kthread_wakeups_pending) m->RunDaemons();
+    }
+    Machine* m;
+  };
+  // Runs the kernel threads with a body (kswapd ...) that were created or woken, as
+  // daemon paths under the default policy, until each sleeps again. REQUIRES: the scope
+  // is installed and no scheduler runs.
+  void RunDaemons();
+  Scheduler& Sched();  // sched_, created on first use
   // Under Together (sim/sched/scheduler.h): the running path's in-path flag, its start
   // (a scheduling decision, then t current on its CPU) and its end.
   bool* SchedInPath();
   void SchedBegin(kernel::task_struct* t, int cpu);
   static void SchedEnd(Scheduler* sched);
+  // What deadlocked machines leave behind (see ~Machine), kept for the program's life.
+  struct Wedged {
+    std::vector<std::unique_ptr<Scheduler>> schedulers;
+    std::vector<std::unique_ptr<kernel::kernel_state>> kernels;
+  };
+  static Wedged& Graveyard();
   // A system call of pid that needs an address space: ESRCH for no live task, EINVAL for
   // a kernel thread (checked before any switch), else Enter(pid's task, -1, fn) with fn's
   // long result turned into a SysResult.
@@ -412,7 +432,8 @@ class Machine {
   bool booted_ = false;
   bool in_path_ = false;  // a body running as a task is on the host stack (Enter)
   std::map<int, kernel::file*> files_;  // CreateFile's descriptors (one reference each)
-  std::unique_ptr<Scheduler> sched_;    // while Together runs
+  std::unique_ptr<Scheduler> sched_;    // created on first use; holds the daemon paths
+  Scheduler* active_sched_ = nullptr;   // sched_ while it runs paths (Together, daemons)
   bool wedged_ = false;                 // a Together deadlocked
   bool check_every_switch_ = false;
   int next_fd_ = 3;
@@ -425,14 +446,16 @@ decltype(auto) Machine::Enter(kernel::task_struct* t, int cpu, Body&& body) {
   kernel::kernel_state_scope scope(ks_.get());
   bool* in_path = &in_path_;
   if (t != nullptr) {
-    if (sched_ != nullptr) in_path = SchedInPath();
+    if (active_sched_ != nullptr) in_path = SchedInPath();
     if (*in_path) NestedPath();
-    if (sched_ != nullptr)
+    if (active_sched_ != nullptr)
       SchedBegin(t, cpu);  // the scheduler's decision, then the switch
     else
       SwitchTo(t, cpu);
   }
-  PathMark mark(t != nullptr ? in_path : nullptr, t != nullptr ? sched_.get() : nullptr);
+  // Destroyed after `mark`: kernel threads woken meanwhile run once this path has ended.
+  DaemonKick kick(t != nullptr && active_sched_ == nullptr ? this : nullptr);
+  PathMark mark(t != nullptr ? in_path : nullptr, t != nullptr ? active_sched_ : nullptr);
   return body();
 }
 

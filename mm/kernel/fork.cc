@@ -253,6 +253,10 @@ task_struct* copy_process(kernel_clone_args* args) {
   if (p == nullptr) return ERR_PTR<task_struct>(-ENOMEM);
   p->flags &= ~(PF_KTHREAD | PF_EXITING);
   if (args->kthread) p->flags |= PF_KTHREAD;
+  // copy_thread: a kernel thread starts in its function, anything else returns to user.
+  p->threadfn = args->kthread ? args->fn : nullptr;
+  p->threadfn_data = args->kthread ? args->fn_arg : nullptr;
+  p->kthread_should_stop = false;
   if (args->name != nullptr) set_task_comm(p, args->name);
 
   int retval = copy_creds(p, clone_flags);
@@ -327,8 +331,10 @@ pid_t kernel_clone(kernel_clone_args* args) {
 }
 
 // kernel/fork.c
-pid_t kernel_thread(int (*/*fn*/)(void*), void* /*arg*/, const char* name, unsigned long flags) {
+pid_t kernel_thread(int (*fn)(void*), void* arg, const char* name, unsigned long flags) {
   kernel_clone_args args{};
+  args.fn = fn;
+  args.fn_arg = arg;
   args.flags = ((flags & 0xffffffffUL) | CLONE_VM | CLONE_UNTRACED) & ~CSIGNAL;
   args.exit_signal = static_cast<int>(flags & CSIGNAL);
   args.kthread = 1;

@@ -45,6 +45,8 @@ struct kernel_clone_args {
   int exit_signal;       // signal to the parent at exit (SIGCHLD, or 0)
   unsigned int kthread;  // 1: a kernel thread (PF_KTHREAD, no mm)
   const char* name;      // comm of the new task; null: inherit the parent's
+  int (*fn)(void*);      // a kernel thread's function (task_struct::threadfn), or null
+  void* fn_arg;
 };
 
 // kernel/fork.c: a copy of `current` as described by `args`; returns the new pid or a
@@ -53,8 +55,19 @@ struct kernel_clone_args {
 // of current's mm (fork: dup_mm, copy-on-write for private memory).
 pid_t kernel_clone(kernel_clone_args* args);
 // kernel/fork.c: a kernel thread (PF_KTHREAD, no mm) / a user-mode thread that will exec.
-// DEVIATION(task): `fn` never runs; it is accepted for the Linux signature.
+// A kernel thread's `fn` (if not null) is its body: sim/'s scheduler runs fn(arg) as the
+// thread's path once it is woken (kthread_run), see task_struct::threadfn.
 pid_t kernel_thread(int (*fn)(void*), void* arg, const char* name, unsigned long flags);
+// kernel/kthread.c: a kernel thread, child of kthreadd, running threadfn(data), woken at
+// once. Returns it (no reference taken) or an ERR_PTR. DEVIATION(kthread): kthreadd's
+// fork is done inline (kthreadd made current on this CPU for the clone, then switched
+// back) instead of queued to kthreadd.
+task_struct* kthread_run(int (*threadfn)(void* data), void* data, const char* name);
+// kernel/kthread.c: whether kthread_stop was called on current (a kernel thread).
+bool kthread_should_stop();
+// kernel/kthread.c: kthread_stop's first half: mark `k` to stop and wake it. The second
+// half, waiting for its body to return, is the scheduler's (sim/: Machine's shutdown).
+void kthread_stop_request(task_struct* k);
 pid_t user_mode_thread(int (*fn)(void*), void* arg, unsigned long flags);
 // fs/exec.c
 void set_task_comm(task_struct* tsk, const char* buf);

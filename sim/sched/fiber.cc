@@ -11,6 +11,7 @@
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
+#include <sanitizer/lsan_interface.h>
 #endif
 #if defined(__SANITIZE_THREAD__)
 #include <sanitizer/tsan_interface.h>
@@ -126,6 +127,12 @@ void Fiber::Finish(Fiber* to) {
   BeforeSwitch(to, true);
   setcontext(&to->ctx_);
   Die("setcontext failed");
+}
+
+void Fiber::Abandon() {
+#if defined(__SANITIZE_ADDRESS__)
+  if (stack_ != nullptr) __lsan_register_root_region(stack_, kStackBytes);
+#endif
 }
 
 void Fiber::Trampoline() {

@@ -36,6 +36,10 @@ class Fiber {
   // Like SwitchTo, for a fiber whose function is done: it will never be resumed, and its
   // stack may be reused once `to` runs.
   [[noreturn]] void Finish(Fiber* to);
+  // This fiber will never run again and its stack is kept forever (a deadlocked path): the
+  // objects its frames point to stay reachable for LeakSanitizer, which is told to scan
+  // the stack as a root. The caller must then never destroy the Fiber.
+  void Abandon();
 
   static constexpr size_t kStackBytes =
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)

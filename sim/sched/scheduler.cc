@@ -12,35 +12,71 @@
 
 namespace sim {
 
-Scheduler::Scheduler(kernel::kernel_state* ks, SchedulePolicy* policy,
+Scheduler::Scheduler(kernel::kernel_state* ks,
                      std::function<void(kernel::task_struct*, int)> switch_to,
                      std::function<void()> on_switch)
-    : ks_(ks),
-      policy_(policy),
-      switch_to_(std::move(switch_to)),
-      on_switch_(std::move(on_switch)) {}
+    : ks_(ks), switch_to_(std::move(switch_to)), on_switch_(std::move(on_switch)) {}
 
 Scheduler::~Scheduler() {
   if (ks_->sched == this) ks_->sched = nullptr;
 }
 
-bool Scheduler::Run(const std::vector<std::function<void()>>& calls) {
+void Scheduler::SyncDaemons() {
+  for (const auto& [nr, t] : ks_->pid_table) {
+    if (!(t->flags & kernel::PF_KTHREAD) || t->threadfn == nullptr || t->exit_state != 0) continue;
+    bool known = false;
+    for (const auto& d : daemons_) known |= d->kthread == t;
+    if (known) continue;
+    auto p = std::make_unique<Path>();
+    p->daemon = true;
+    p->kthread = t;
+    Path* raw = p.get();
+    p->fiber = std::make_unique<Fiber>([this, raw] { DaemonMain(raw); });
+    daemons_.push_back(std::move(p));
+  }
+}
+
+bool Scheduler::DaemonsLive() const {
+  for (const auto& d : daemons_)
+    if (!d->done) return true;
+  return false;
+}
+
+bool Scheduler::Run(const std::vector<std::function<void()>>& calls, SchedulePolicy* policy) {
   const int saved_cpu = ks_->this_cpu;
+  policy_ = policy;
+  step_ = 0;
+  deadlock_ = false;
+  deadlock_report_.clear();
+  paths_.clear();
+  order_.clear();
   for (size_t i = 0; i < calls.size(); ++i) {
     auto p = std::make_unique<Path>();
-    p->id = static_cast<int>(i);
     p->call = calls[i];
     Path* raw = p.get();
     p->fiber = std::make_unique<Fiber>([this, raw] { FiberMain(raw); });
     paths_.push_back(std::move(p));
+    order_.push_back(raw);
   }
+  for (auto& d : daemons_) order_.push_back(d.get());
+  for (size_t i = 0; i < order_.size(); ++i) order_[i]->id = static_cast<int>(i);
   ks_->sched = this;
-  if (!paths_.empty()) Decide(nullptr, kernel::SCHED_POINT_PATH_START, "start");
+  Decide(nullptr, kernel::SCHED_POINT_PATH_START, "start");
   ks_->sched = nullptr;
   ks_->this_cpu = saved_cpu;
-  // Finished fibers are safe to free; a deadlock's waiting fibers are abandoned with
-  // their stacks (nothing will resume them).
-  return !deadlock_;
+  if (deadlock_) {
+    // The stuck calls never return: the caller keeps this scheduler (and them) forever.
+    return false;
+  }
+  paths_.clear();  // every call's fiber finished
+  return true;
+}
+
+void Scheduler::AbandonStuckPaths() {
+  for (auto& p : paths_)
+    if (!p->done) p->fiber->Abandon();
+  for (auto& p : daemons_)
+    if (!p->done) p->fiber->Abandon();
 }
 
 void Scheduler::FiberMain(Path* p) {
@@ -50,13 +86,25 @@ void Scheduler::FiberMain(Path* p) {
   std::abort();  // a finished path is never chosen
 }
 
+void Scheduler::DaemonMain(Path* p) {
+  kernel::task_struct* t = p->kthread;
+  BeginKernelPath(t, static_cast<int>(t->cpu));
+  t->threadfn(t->threadfn_data);
+  // The body returned (kthread_stop): the thread stays a live kernel thread with nothing
+  // to run until the machine's shutdown exits it.
+  EndKernelPath();
+  p->done = true;
+  Decide(nullptr, kernel::SCHED_POINT_PATH_START, "exit");
+  std::abort();
+}
+
 bool Scheduler::Runnable(const Path& p) const {
   if (p.done) return false;
   if (p.cond != nullptr && !p.cond(p.cond_arg)) return false;
   if (!p.in_kernel) return true;
-  for (const auto& q : paths_) {
+  for (const Path* q : order_) {
     // One task executes one path at a time.
-    if (q.get() != &p && q->in_kernel && q->owns && q->task == p.task) return false;
+    if (q != &p && q->in_kernel && q->owns && q->task == p.task) return false;
   }
   // A CPU with preemption disabled keeps its task.
   const int cpu = p.cpu;
@@ -80,12 +128,13 @@ void Scheduler::DeliverIpis() {
 void Scheduler::Decide(Path* running, kernel::sched_point_kind kind, const char* name) {
   DeliverIpis();
   runnable_.clear();
-  bool all_done = true;
-  for (const auto& p : paths_) {
-    if (!p->done) all_done = false;
+  bool all_done = true;  // every call returned (daemons do not count)
+  for (Path* p : order_) {
+    if (!p->done && !p->daemon) all_done = false;
     if (Runnable(*p)) runnable_.push_back(p->id);
   }
   Path* next = nullptr;
+  if (runnable_.empty() && running_ == nullptr) return;  // from Run: nothing to do
   if (runnable_.empty()) {
     if (!all_done) {
       deadlock_ = true;
@@ -99,9 +148,9 @@ void Scheduler::Decide(Path* running, kernel::sched_point_kind kind, const char*
     d.kind = kind;
     d.name = name != nullptr ? name : "";
     int choice = policy_->Choose(d);
-    if (choice < 0 || choice >= static_cast<int>(paths_.size()) || !Runnable(*paths_[choice]))
+    if (choice < 0 || choice >= static_cast<int>(order_.size()) || !Runnable(*order_[choice]))
       choice = DefaultChoice(d);
-    next = paths_[choice].get();
+    next = order_[choice];
     if (next == running_) return;  // it goes on
     if (on_switch_) on_switch_();
   }
@@ -186,7 +235,7 @@ void Scheduler::ipi_raised(int /*cpu*/) {
 
 std::string Scheduler::DeadlockReport() const {
   std::string out = "deadlock: no path can go on\n";
-  for (const auto& p : paths_) {
+  for (const Path* p : order_) {
     if (p->done) continue;
     const kernel::task_struct* t = p->task;
     if (t == nullptr) {
@@ -198,7 +247,7 @@ std::string Scheduler::DeadlockReport() const {
     if (p->wait_obj != nullptr) {
       absl::StrAppendFormat(&out, " waits for %s", p->wait_name);
       std::string holders;
-      for (const auto& q : paths_) {
+      for (const Path* q : order_) {
         const kernel::task_struct* h = q->task;
         if (h == nullptr || q->done) continue;
         for (int i = 0; i < h->lockdep_depth; ++i) {

@@ -19,7 +19,14 @@
 // smp_processor_id()): every path is at an interruptible point then, so this is "the
 // target's next interruptible point". A CPU's stale TLB entries are usable until then.
 //
-// Deadlock: no path runnable while some have not finished. The scheduler writes a
+// Kernel threads with a body (task_struct::threadfn: kswapd and the like) are daemon
+// paths: the scheduler keeps one fiber per such thread for the machine's life, running
+// threadfn(data) as that thread on its CPU. A daemon runs when it is runnable (created,
+// or woken from its sleep) and takes part in every decision like any path; Run ends when
+// every call has returned and no daemon can run (each sleeps), so daemons never keep a
+// run alive and a sleeping daemon is not a deadlock.
+//
+// Deadlock: no path runnable while some calls have not returned. The scheduler writes a
 // lockdep-style report (each waiting task, what it waits for, which tasks hold that lock
 // per their held_locks) and returns to Together's caller; the waiting fibers are
 // abandoned (never resumed).
@@ -42,16 +49,25 @@ namespace sim {
 class Scheduler final : public kernel::sched_hooks {
  public:
   // switch_to(t, cpu) makes t current on cpu (Machine::SwitchTo). on_switch, if set, runs
-  // at every decision that changes the running path (the --check hook).
-  Scheduler(kernel::kernel_state* ks, SchedulePolicy* policy,
-            std::function<void(kernel::task_struct*, int)> switch_to,
+  // at every decision that changes the running path (the --check hook; set_on_switch).
+  Scheduler(kernel::kernel_state* ks, std::function<void(kernel::task_struct*, int)> switch_to,
             std::function<void()> on_switch);
   ~Scheduler() override;
+  void set_on_switch(std::function<void()> on_switch) { on_switch_ = std::move(on_switch); }
 
-  // Runs every call as a path until all have returned (true) or no path can go on (false:
-  // deadlock_report() says why). REQUIRES: ks's kernel scope is installed; called once.
-  bool Run(const std::vector<std::function<void()>>& calls);
+  // Runs every call as a path, with the daemons, under `policy`, until all calls have
+  // returned and no daemon can run (true) or no path can go on while a call has not
+  // returned (false: deadlock_report() says why). Paths are numbered calls first (0..n-1),
+  // then daemons by pid. REQUIRES: ks's kernel scope is installed; not reentered.
+  bool Run(const std::vector<std::function<void()>>& calls, SchedulePolicy* policy);
+  // Adds a daemon path for every live kernel thread with a body that has none yet.
+  void SyncDaemons();
+  // Whether some daemon has not returned from its body (for kthread_stop at shutdown).
+  bool DaemonsLive() const;
   const std::string& deadlock_report() const { return deadlock_report_; }
+  // After a deadlock: the stuck paths' fibers are abandoned (Fiber::Abandon), and this
+  // Scheduler must then be kept alive for the rest of the program, never destroyed.
+  void AbandonStuckPaths();
   uint64_t steps() const { return step_; }
 
   // ---- called by Machine::Enter on the running path ----
@@ -81,6 +97,8 @@ class Scheduler final : public kernel::sched_hooks {
     int cpl = 0;             // its CPU's privilege level when it was switched out
     bool in_path_flag = false;
     bool done = false;
+    bool daemon = false;  // a kernel thread's body (kernel::task_struct::threadfn)
+    kernel::task_struct* kthread = nullptr;
     // waiting
     bool (*cond)(const void*) = nullptr;
     const void* cond_arg = nullptr;
@@ -97,13 +115,16 @@ class Scheduler final : public kernel::sched_hooks {
   void Resume(Path* p);
   void SwitchFrom(Path* from, Path* to, bool finishing);
   void FiberMain(Path* p);
+  void DaemonMain(Path* p);
   std::string DeadlockReport() const;
 
   kernel::kernel_state* ks_;
   SchedulePolicy* policy_;
   std::function<void(kernel::task_struct*, int)> switch_to_;
   std::function<void()> on_switch_;
-  std::vector<std::unique_ptr<Path>> paths_;
+  std::vector<std::unique_ptr<Path>> paths_;     // this run's calls
+  std::vector<std::unique_ptr<Path>> daemons_;   // for the machine's life
+  std::vector<Path*> order_;                     // this run's paths by id
   Path* running_ = nullptr;
   Fiber main_;
   uint64_t step_ = 0;
