@@ -35,7 +35,9 @@ TEST_P(DeepTest, OnlyAllowedOutcomes) {
   EXPECT_TRUE(e.exhausted);
   for (const std::string& text : Texts(e))
     EXPECT_TRUE(c.allowed.count(text)) << "an outcome Linux cannot produce: " << text;
-  if (o.shard_count == 1) EXPECT_EQ(Texts(e), c.allowed);
+  if (o.shard_count == 1) {
+    EXPECT_EQ(Texts(e), c.allowed);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Races, DeepTest,
