@@ -111,112 +111,97 @@ absl::Status Finish(Machine& m, const absl::StatusOr<Machine::TogetherResult>& r
 
 }  // namespace
 
-absl::StatusOr<std::string> ReadvVsMunmap(SchedulePolicy& policy) {
-  std::unique_ptr<Machine> m = Boot(2);
-  int reader = *m->CreateProcess("reader", sim::ProcessCreds{});
-  int target = *m->CreateProcess("target", sim::ProcessCreds{});
-  m->Schedule(reader, 0);
-  m->Schedule(target, 1);
-  RETURN_IF_ERROR(m->SetSysctl("mmsim.pvm_max_batch_pages", 1));
-  RETURN_IF_ERROR(MapFilled(*m, target, kTarget, "AB"));
-  RETURN_IF_ERROR(MapFilled(*m, reader, kLocal, ".."));
-  RETURN_IF_ERROR(m->IovecArea(reader).status());
-  const Machine::Iovec local{kLocal, 2 * kPage}, remote{kTarget, 2 * kPage};
-  sim::SysResult readv{}, unmap{};
+namespace {
+
+// The process_vm races' scene: a caller (CPU 0) and a target (CPU 1), each with populated
+// pages, page i filled with the fill's character i, one page per pin batch, and the
+// caller's iovec area mapped.
+struct PvmScene {
+  std::unique_ptr<Machine> m;
+  int caller = 0, target = 0;
+  uint64_t len = 0;  // both buffers
+  sim::SysResult pvm{}, other{};
+};
+
+absl::StatusOr<PvmScene> SetUpPvm(const char* caller, const std::string& target_fill,
+                                  const std::string& local_fill) {
+  PvmScene s;
+  s.m = Boot(2);
+  s.caller = *s.m->CreateProcess(caller, sim::ProcessCreds{});
+  s.target = *s.m->CreateProcess("target", sim::ProcessCreds{});
+  s.m->Schedule(s.caller, 0);
+  s.m->Schedule(s.target, 1);
+  s.len = target_fill.size() * kPage;
+  RETURN_IF_ERROR(s.m->SetSysctl("mmsim.pvm_max_batch_pages", 1));
+  RETURN_IF_ERROR(MapFilled(*s.m, s.target, kTarget, target_fill));
+  RETURN_IF_ERROR(MapFilled(*s.m, s.caller, kLocal, local_fill));
+  RETURN_IF_ERROR(s.m->IovecArea(s.caller).status());
+  return s;
+}
+
+// Runs the caller's process_vm_readv (or writev) of the whole buffers beside `other`,
+// leaving both results in the scene, and checks the end state.
+absl::Status RacePvm(PvmScene& s, bool write, const std::function<sim::SysResult()>& other,
+                     SchedulePolicy& policy) {
+  const Machine::Iovec local{kLocal, s.len}, remote{kTarget, s.len};
   std::vector<std::function<void()>> calls = {
-      [&] { readv = m->ProcessVmReadv(reader, target, {&local, 1}, {&remote, 1}); },
-      [&] { unmap = m->Munmap(target, kTarget, 2 * kPage); },
+      [&] {
+        s.pvm = write ? s.m->ProcessVmWritev(s.caller, s.target, {&local, 1}, {&remote, 1})
+                      : s.m->ProcessVmReadv(s.caller, s.target, {&local, 1}, {&remote, 1});
+      },
+      [&] { s.other = other(); },
   };
-  RETURN_IF_ERROR(Finish(*m, m->Together(calls, &policy)));
-  return absl::StrCat("readv=", Ret(readv), " munmap=", Ret(unmap),
-                      " local=", Pages(*m, reader, kLocal, 2));
+  return Finish(*s.m, s.m->Together(calls, &policy));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadvVsMunmap(SchedulePolicy& policy) {
+  absl::StatusOr<PvmScene> s = SetUpPvm("reader", "AB", "..");
+  if (!s.ok()) return s.status();
+  RETURN_IF_ERROR(RacePvm(*s, false, [&] { return s->m->Munmap(s->target, kTarget, s->len); }, policy));
+  return absl::StrCat("readv=", Ret(s->pvm), " munmap=", Ret(s->other),
+                      " local=", Pages(*s->m, s->caller, kLocal, 2));
 }
 
 absl::StatusOr<std::string> WritevVsMprotect(SchedulePolicy& policy) {
-  std::unique_ptr<Machine> m = Boot(2);
-  int writer = *m->CreateProcess("writer", sim::ProcessCreds{});
-  int target = *m->CreateProcess("target", sim::ProcessCreds{});
-  m->Schedule(writer, 0);
-  m->Schedule(target, 1);
-  RETURN_IF_ERROR(m->SetSysctl("mmsim.pvm_max_batch_pages", 1));
-  RETURN_IF_ERROR(MapFilled(*m, target, kTarget, ".."));
-  RETURN_IF_ERROR(MapFilled(*m, writer, kLocal, "XY"));
-  RETURN_IF_ERROR(m->IovecArea(writer).status());
-  const Machine::Iovec local{kLocal, 2 * kPage}, remote{kTarget, 2 * kPage};
-  sim::SysResult writev{}, prot{};
-  std::vector<std::function<void()>> calls = {
-      [&] { writev = m->ProcessVmWritev(writer, target, {&local, 1}, {&remote, 1}); },
-      [&] { prot = m->Mprotect(target, kTarget, 2 * kPage, PROT_READ); },
-  };
-  RETURN_IF_ERROR(Finish(*m, m->Together(calls, &policy)));
-  return absl::StrCat("writev=", Ret(writev), " mprotect=", Ret(prot),
-                      " target=", Pages(*m, target, kTarget, 2));
+  absl::StatusOr<PvmScene> s = SetUpPvm("writer", "..", "XY");
+  if (!s.ok()) return s.status();
+  RETURN_IF_ERROR(RacePvm(
+      *s, true, [&] { return s->m->Mprotect(s->target, kTarget, s->len, PROT_READ); }, policy));
+  return absl::StrCat("writev=", Ret(s->pvm), " mprotect=", Ret(s->other),
+                      " target=", Pages(*s->m, s->target, kTarget, 2));
 }
 
 absl::StatusOr<std::string> ReadvVsExit(SchedulePolicy& policy) {
-  std::unique_ptr<Machine> m = Boot(2);
-  int reader = *m->CreateProcess("reader", sim::ProcessCreds{});
-  int target = *m->CreateProcess("target", sim::ProcessCreds{});
-  m->Schedule(reader, 0);
-  m->Schedule(target, 1);
-  RETURN_IF_ERROR(m->SetSysctl("mmsim.pvm_max_batch_pages", 1));
-  RETURN_IF_ERROR(MapFilled(*m, target, kTarget, "AB"));
-  RETURN_IF_ERROR(MapFilled(*m, reader, kLocal, ".."));
-  RETURN_IF_ERROR(m->IovecArea(reader).status());
-  const Machine::Iovec local{kLocal, 2 * kPage}, remote{kTarget, 2 * kPage};
-  sim::SysResult readv{}, exit{};
-  std::vector<std::function<void()>> calls = {
-      [&] { readv = m->ProcessVmReadv(reader, target, {&local, 1}, {&remote, 1}); },
-      [&] { exit = m->ExitGroup(target); },
-  };
-  RETURN_IF_ERROR(Finish(*m, m->Together(calls, &policy)));
-  return absl::StrCat("readv=", Ret(readv), " exit=", Ret(exit),
-                      " local=", Pages(*m, reader, kLocal, 2));
+  absl::StatusOr<PvmScene> s = SetUpPvm("reader", "AB", "..");
+  if (!s.ok()) return s.status();
+  RETURN_IF_ERROR(RacePvm(*s, false, [&] { return s->m->ExitGroup(s->target); }, policy));
+  return absl::StrCat("readv=", Ret(s->pvm), " exit=", Ret(s->other),
+                      " local=", Pages(*s->m, s->caller, kLocal, 2));
 }
 
 absl::StatusOr<std::string> WritevVsFork(SchedulePolicy& policy) {
-  std::unique_ptr<Machine> m = Boot(2);
-  int writer = *m->CreateProcess("writer", sim::ProcessCreds{});
-  int target = *m->CreateProcess("target", sim::ProcessCreds{});
-  m->Schedule(writer, 0);
-  m->Schedule(target, 1);
-  RETURN_IF_ERROR(MapFilled(*m, target, kTarget, "."));
-  RETURN_IF_ERROR(MapFilled(*m, writer, kLocal, "X"));
-  RETURN_IF_ERROR(m->IovecArea(writer).status());
-  const Machine::Iovec local{kLocal, kPage}, remote{kTarget, kPage};
-  sim::SysResult writev{}, fork{};
-  std::vector<std::function<void()>> calls = {
-      [&] { writev = m->ProcessVmWritev(writer, target, {&local, 1}, {&remote, 1}); },
-      [&] { fork = m->Fork(target); },
-  };
-  RETURN_IF_ERROR(Finish(*m, m->Together(calls, &policy)));
-  if (fork.ret <= 0) return absl::InternalError(absl::StrCat("fork failed: ", Ret(fork)));
-  return absl::StrCat("writev=", Ret(writev), " fork=ok parent=", Pages(*m, target, kTarget, 1),
-                      " child=", Pages(*m, static_cast<int>(fork.ret), kTarget, 1));
+  absl::StatusOr<PvmScene> s = SetUpPvm("writer", ".", "X");
+  if (!s.ok()) return s.status();
+  RETURN_IF_ERROR(RacePvm(*s, true, [&] { return s->m->Fork(s->target); }, policy));
+  if (s->other.ret <= 0) return absl::InternalError(absl::StrCat("fork failed: ", Ret(s->other)));
+  return absl::StrCat("writev=", Ret(s->pvm), " fork=ok parent=",
+                      Pages(*s->m, s->target, kTarget, 1),
+                      " child=", Pages(*s->m, static_cast<int>(s->other.ret), kTarget, 1));
 }
 
 absl::StatusOr<std::string> ReadvVsLocalMunmap(SchedulePolicy& policy) {
-  std::unique_ptr<Machine> m = Boot(2);
-  int reader = *m->CreateProcess("reader", sim::ProcessCreds{});
-  int unmapper = *m->CreateThread(reader, "unmapper");
-  int target = *m->CreateProcess("target", sim::ProcessCreds{});
-  m->Schedule(reader, 0);
-  m->Schedule(unmapper, 1);
-  RETURN_IF_ERROR(m->SetSysctl("mmsim.pvm_max_batch_pages", 1));
-  RETURN_IF_ERROR(MapFilled(*m, target, kTarget, "AB"));
-  RETURN_IF_ERROR(MapFilled(*m, reader, kLocal, ".."));
-  RETURN_IF_ERROR(m->IovecArea(reader).status());
-  const Machine::Iovec local{kLocal, 2 * kPage}, remote{kTarget, 2 * kPage};
-  sim::SysResult readv{}, unmap{};
-  std::vector<std::function<void()>> calls = {
-      [&] { readv = m->ProcessVmReadv(reader, target, {&local, 1}, {&remote, 1}); },
-      [&] { unmap = m->Munmap(unmapper, kLocal, 2 * kPage); },
-  };
-  RETURN_IF_ERROR(Finish(*m, m->Together(calls, &policy)));
-  std::string target_pages = Pages(*m, target, kTarget, 2);
+  absl::StatusOr<PvmScene> s = SetUpPvm("reader", "AB", "..");
+  if (!s.ok()) return s.status();
+  // The caller's second thread takes CPU 1 (the target, idle in this race, leaves it).
+  int unmapper = *s->m->CreateThread(s->caller, "unmapper");
+  s->m->Schedule(unmapper, 1);
+  RETURN_IF_ERROR(RacePvm(*s, false, [&] { return s->m->Munmap(unmapper, kLocal, s->len); }, policy));
+  std::string target_pages = Pages(*s->m, s->target, kTarget, 2);
   if (target_pages != "AB") return absl::InternalError("the target changed: " + target_pages);
-  return absl::StrCat("readv=", Ret(readv), " munmap=", Ret(unmap),
-                      " local=", Pages(*m, reader, kLocal, 2));
+  return absl::StrCat("readv=", Ret(s->pvm), " munmap=", Ret(s->other),
+                      " local=", Pages(*s->m, s->caller, kLocal, 2));
 }
 
 namespace {

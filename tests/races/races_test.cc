@@ -28,45 +28,21 @@ void ExpectExactly(const Explored& e, const std::set<std::string>& want) {
   EXPECT_EQ(total, e.schedules);
 }
 
-TEST(RacesTest, ReadvVsMunmap) {
-  const RaceCase& c = Case("ReadvVsMunmap");
+class RacesTest : public testing::TestWithParam<const char*> {};
+
+TEST_P(RacesTest, ExactOutcomes) {
+  const RaceCase& c = Case(GetParam());
   ExpectExactly(ExploreRace(All(c.bound), c.run), c.allowed);
 }
 
-TEST(RacesTest, WritevVsMprotect) {
-  const RaceCase& c = Case("WritevVsMprotect");
-  ExpectExactly(ExploreRace(All(c.bound), c.run), c.allowed);
-}
-
-TEST(RacesTest, ReadvVsExit) {
-  const RaceCase& c = Case("ReadvVsExit");
-  ExpectExactly(ExploreRace(All(c.bound), c.run), c.allowed);
-}
-
-TEST(RacesTest, WritevVsFork) {
-  const RaceCase& c = Case("WritevVsFork");
-  ExpectExactly(ExploreRace(All(c.bound), c.run), c.allowed);
-}
-
-TEST(RacesTest, ReadvVsLocalMunmap) {
-  const RaceCase& c = Case("ReadvVsLocalMunmap");
-  ExpectExactly(ExploreRace(All(c.bound), c.run), c.allowed);
-}
-
-TEST(RacesTest, MunmapVsStaleTlbLoad) {
-  const RaceCase& c = Case("MunmapVsStaleTlbLoad");
-  ExpectExactly(ExploreRace(All(c.bound), c.run), c.allowed);
-}
-
-TEST(RacesTest, CowWriteWrite) {
-  const RaceCase& c = Case("CowWriteWrite");
-  ExpectExactly(ExploreRace(All(c.bound), c.run), c.allowed);
-}
-
-TEST(RacesTest, RwsemWriterQueue) {
-  const RaceCase& c = Case("RwsemWriterQueue");
-  ExpectExactly(ExploreRace(All(c.bound), c.run), c.allowed);
-}
+INSTANTIATE_TEST_SUITE_P(Races, RacesTest,
+                         testing::Values("ReadvVsMunmap", "WritevVsMprotect", "ReadvVsExit",
+                                         "WritevVsFork", "ReadvVsLocalMunmap",
+                                         "MunmapVsStaleTlbLoad", "CowWriteWrite",
+                                         "RwsemWriterQueue"),
+                         [](const testing::TestParamInfo<const char*>& i) {
+                           return std::string(i.param);
+                         });
 
 }  // namespace
 }  // namespace races
