@@ -52,6 +52,7 @@ INSTANTIATE_TEST_SUITE_P(Races, DeepTest,
 }  // namespace races
 
 int main(int argc, char** argv) {
+  setenv("RACES_CHECK_EVERY_SWITCH", "0", /*overwrite=*/0);  // races_test checks every switch
   races::PrepareShards();
   testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
