@@ -59,7 +59,9 @@ struct debug_vm_options {
   std::vector<mm_struct*> extra_mms;
   bool check_tlb = true;
   // No kernel path is in flight (every check but sim/'s --check at a scheduler switch):
-  // no folio may be left locked.
+  // no folio may be left locked, every PTE lies inside a VMA (mid-munmap it need not),
+  // every table is linked (not mid-__pte_alloc or mid-mmu_gather), mapcounts and rss
+  // counters equal the PTEs (mid-wp_page_copy a PTE is cleared before its rmap goes).
   bool quiescent = true;
 };
 

@@ -9,6 +9,9 @@
 //   ShowPage       a struct page
 //   ShowBuddy      /proc/buddyinfo
 //   ShowVmstat     /proc/vmstat (the counters this port keeps)
+//   ShowCpus       per CPU: the current task (or idle), whose mm is loaded, CR3's PCID and
+//                  root page-table frame, whether the CPU is in that mm's mm_cpumask, and
+//                  whether a call-function IPI is pending for it
 //   PagetableDot   the page-table tree of a process as Graphviz DOT
 //
 // Views read state without side effects: no faults, no TLB fills, no counters moved.
@@ -31,6 +34,7 @@ absl::StatusOr<std::string> ShowTlb(Machine& m, int cpu);  // cpu < 0: every CPU
 absl::StatusOr<std::string> ShowPage(Machine& m, uint64_t pfn);
 std::string ShowBuddy(Machine& m);
 std::string ShowVmstat(Machine& m);
+std::string ShowCpus(Machine& m);
 absl::StatusOr<std::string> PagetableDot(Machine& m, int pid);
 
 }  // namespace sim

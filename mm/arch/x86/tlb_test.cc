@@ -35,6 +35,27 @@ int SlotOf(BootedKernel& m, int cpu, const mm_struct* mm) {
 
 u64 TlbGen(const mm_struct* mm) { return static_cast<u64>(atomic64_read(&mm->context.tlb_gen)); }
 
+// A process with thread t on CPU 0 and thread t2 on CPU 1, and `pages` anonymous pages at
+// `a` that t2 has written (page i holds i + 1), so CPU 1 caches them.
+struct TwoThreads {
+  task_struct* t;
+  task_struct* t2;
+  mm_struct* mm;
+  unsigned long a;
+};
+TwoThreads SpawnTwoThreads(BootedKernel& m, int pages) {
+  TwoThreads s;
+  s.t = m.Spawn("t");
+  s.t2 = m.SpawnThread(s.t);
+  s.mm = s.t->mm;
+  m.RunAs(s.t, 0);
+  m.RunAs(s.t2, 1);
+  s.a = m.Mmap(s.t, 0, pages * PAGE_SIZE, kRW);
+  for (int i = 0; i < pages; ++i)
+    EXPECT_TRUE(m.UserStore(s.t2, s.a + i * PAGE_SIZE, static_cast<uint64_t>(i + 1)).ok());
+  return s;
+}
+
 // Far more live address spaces than PCIDs (4095, and only 6 used per CPU): each process
 // stores its own value at the same virtual address, then all of them run again on both
 // CPUs, each right after the process 4095 numbers away (which a fixed PCID per mm, taken
@@ -139,16 +160,9 @@ TEST(TlbAsid, ReusingASlotAcrossSevenMmsFlushesIt) {
 // the mm loaded): the same-mm path of switch_mm_irqs_off compares the generations.
 TEST(TlbAsid, AFlushMissedWhileSwitchedAwayIsCaughtUpAtSwitchIn) {
   BootedKernel m;
-  task_struct* t = m.Spawn("t");
-  task_struct* t2 = m.SpawnThread(t);
+  auto [t, t2, mm, a] = SpawnTwoThreads(m, 2);
   task_struct* o = m.Spawn("o");
   task_struct* kt = m.SpawnKthread("kt");
-  mm_struct* mm = t->mm;
-  m.RunAs(t, 0);
-  m.RunAs(t2, 1);
-  unsigned long a = m.Mmap(t, 0, 2 * PAGE_SIZE, kRW);
-  ASSERT_TRUE(m.UserStore(t2, a, 1).ok());
-  ASSERT_TRUE(m.UserStore(t2, a + PAGE_SIZE, 1).ok());
   const int slot = SlotOf(m, 1, mm);
   ASSERT_GE(slot, 0);
   const uint16_t pcid = kern_pcid(static_cast<u16>(slot));
@@ -198,15 +212,10 @@ TEST(TlbAsid, AFlushMissedWhileSwitchedAwayIsCaughtUpAtSwitchIn) {
 // NR_TLB_REMOTE_FLUSH per flush_tlb_multi, one _RECEIVED per remote handler run.
 TEST(TlbAsid, LazyCpuIsSkippedUnlessPageTablesAreFreed) {
   BootedKernel m;
-  task_struct* t = m.Spawn("t");
-  task_struct* t2 = m.SpawnThread(t);
+  auto [t, t2, mm, a] = SpawnTwoThreads(m, 1);
   task_struct* kt = m.SpawnKthread("kt");
   task_struct* kt2 = m.SpawnKthread("kt2");
-  mm_struct* mm = t->mm;
-  m.RunAs(t, 0);
-  m.RunAs(t2, 1);
-  unsigned long a = m.Mmap(t, 0, PAGE_SIZE, kRW);
-  ASSERT_TRUE(m.UserStore(t2, a, 1).ok());
+  m.RunAs(t, 0);  // kthreadd, which made kt and kt2 on CPU 0, had borrowed mm there
   const int count = atomic_read(&mm->mm_count);
   m.RunAs(kt, 1);  // user -> kernel: the mm is grabbed
   EXPECT_EQ(kt->active_mm, mm);
@@ -262,13 +271,7 @@ TEST(TlbAsid, LazyCpuIsSkippedUnlessPageTablesAreFreed) {
 TEST(TlbAsid, RemoteFlushWithoutASchedulerRunsTheHandlerSynchronously) {
   BootedKernel m;
   ASSERT_EQ(m.ks()->sched, nullptr);
-  task_struct* t = m.Spawn("t");
-  task_struct* t2 = m.SpawnThread(t);
-  mm_struct* mm = t->mm;
-  m.RunAs(t, 0);
-  m.RunAs(t2, 1);
-  unsigned long a = m.Mmap(t, 0, 4 * PAGE_SIZE, kRW);
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(m.UserStore(t2, a + i * PAGE_SIZE, i).ok());
+  auto [t, t2, mm, a] = SpawnTwoThreads(m, 4);
   const uint16_t pcid1 = m.cpu(1)->pcid();
   for (int i = 0; i < 4; ++i) ASSERT_NE(Peek(m.cpu(1), a + i * PAGE_SIZE, pcid1), nullptr);
   const long sent = m.stat(NR_TLB_REMOTE_FLUSH), got = m.stat(NR_TLB_REMOTE_FLUSH_RECEIVED);
