@@ -24,7 +24,10 @@
 //    drops mmap_lock for I/O and the folio is up to date when read_folio returns.
 //  - No LRU lists: folio_mark_accessed only ages the referenced/active flags; no memcg,
 //    no NR_FILE_PAGES/NR_SHMEM/NR_FILE_DIRTY counters (only NR_FILE_MAPPED is kept).
-//  - The invalidate_lock and i_pages lock are not modelled (nothing contends).
+//  - The i_pages lock is not modelled: no preemption point falls inside a cache update,
+//    so concurrent paths (sim/'s scheduler) never meet inside one. The invalidate_lock is
+//    not modelled either: a fault may read a page into the cache while a truncation runs
+//    (the folio lock and the i_size checks under it still apply).
 #include <vector>
 
 #include "mm/fs.h"
@@ -85,12 +88,25 @@ bool folio_clear_dirty_for_io(folio* folio) {
   return test_and_clear_bit(PG_dirty, &folio->flags);  // folio_test_clear_dirty
 }
 
+// mm/filemap.c: folio_wait_bit_common(folio, PG_locked, TASK_UNINTERRUPTIBLE, EXCLUSIVE),
+// reduced: sleep until PG_locked is clear, then take it; another task may take it
+// first, and then this one sleeps again.
+static bool folio_is_unlocked(const void* arg) {
+  return !folio_test_locked(static_cast<const folio*>(arg));
+}
+void __folio_lock(folio* f) {
+  for (;;) {
+    sched_wait(f, FOLIO_LOCK_NAME, folio_is_unlocked, f);
+    if (!test_and_set_bit(PG_locked, &f->flags)) break;
+  }
+}
+
 // mm/filemap.c: filemap_add_folio. The folio becomes page `index` of the file: locked,
 // with the cache's reference. 0, -EEXIST (someone else's folio is there) or -ENOMEM.
 int filemap_add_folio(address_space* mapping, folio* folio, pgoff_t index, gfp_t /*gfp*/) {
   VM_BUG_ON_FOLIO(folio_test_anon(folio), folio);
   if (mapping->i_pages.count(index)) return -EEXIST;
-  folio_lock(folio);  // __folio_set_locked
+  __folio_set_locked(folio);
   folio->mapping = mapping;
   folio->index = index;
   folio_ref_add(folio, 1);  // the page cache's reference
@@ -227,9 +243,13 @@ vm_fault_t filemap_fault(vm_fault* vmf) {
 // mm/filemap.c: next_uptodate_folio. The next cached folio in [xas, end_pgoff] that is up
 // to date, unlocked (it comes back locked, with a reference), still in `mapping` and not
 // past end-of-file. *index is where the walk stands (the xa_state).
+// DEVIATION(filemap): each step looks its index up again instead of keeping a btree
+// iterator: folio_trylock is a preemption point, and another path may change the cache
+// meanwhile (the xarray walk of Linux is safe against that under RCU).
 static folio* next_uptodate_folio(address_space* mapping, pgoff_t* index, pgoff_t end_pgoff) {
-  for (auto it = mapping->i_pages.lower_bound(*index);
-       it != mapping->i_pages.end() && it->first <= end_pgoff; ++it) {
+  for (;; ++*index) {
+    auto it = mapping->i_pages.lower_bound(*index);
+    if (it == mapping->i_pages.end() || it->first > end_pgoff) break;
     folio* folio = it->second;
     *index = it->first;
     // folio_try_get: a folio on its way out has no references left.

@@ -34,6 +34,7 @@ inode* new_inode() {
   ino->i_data.nrpages = 0;
   INIT_LIST_HEAD(&ino->i_data.i_mmap);
   atomic_set(&ino->i_data.i_mmap_writable, 0);
+  init_rwsem(&ino->i_data.i_mmap_rwsem, "i_mmap_rwsem");  // __address_space_init_once
   ino->i_data.gfp_mask = GFP_HIGHUSER_MOVABLE;
   ks.inodes.emplace(ino->i_ino, ino);
   return ino;

@@ -78,10 +78,18 @@ struct address_space {
   unsigned long nrpages;
   list_head i_mmap;                // VMAs mapping this (vm_area_struct::shared.list)
   atomic_t i_mmap_writable;        // VM_SHARED|VM_MAYWRITE mappings
+  rw_semaphore i_mmap_rwsem;       // protects i_mmap (i_mmap_lock_read/write)
   const address_space_operations* a_ops;
   unsigned long flags;             // AS_* bits
   gfp_t gfp_mask;
 };
+
+// include/linux/fs.h: the i_mmap lock. Writers change i_mmap (a VMA linked or unlinked);
+// readers walk it (rmap_walk_file, unmap_mapping_range).
+inline void i_mmap_lock_write(address_space* mapping) { down_write(&mapping->i_mmap_rwsem); }
+inline void i_mmap_unlock_write(address_space* mapping) { up_write(&mapping->i_mmap_rwsem); }
+inline void i_mmap_lock_read(address_space* mapping) { down_read(&mapping->i_mmap_rwsem); }
+inline void i_mmap_unlock_read(address_space* mapping) { up_read(&mapping->i_mmap_rwsem); }
 
 // include/linux/fs.h
 struct iattr {

@@ -33,7 +33,8 @@
 //    tracking: the checks for them are absent (they would never fire here).
 //  - FOLL_LONGTERM: every page is longterm-pinnable (one ZONE_NORMAL, no CMA), so
 //    check_and_migrate_movable_pages() never migrates.
-//  - cond_resched() is a no-op: simulated tasks are preempted only where sim/ chooses.
+//  - cond_resched() is a preemption point (mm/sched_hooks.h): sim/'s scheduler may run
+//    another CPU's path there; with no scheduler it is one branch.
 //  - untagged_addr_remote() is the identity (no LAM).
 //  - "GUP no longer grows the stack" is a trace event, not a rate-limited printk.
 #include <algorithm>
@@ -42,6 +43,7 @@
 #include "mm/fault_inject.h"
 #include "mm/fs.h"  // folio_mark_dirty, folio_mark_accessed
 #include "mm/mm.h"
+#include "mm/sched_hooks.h"
 #include "mm/trace.h"
 
 namespace kernel {
@@ -567,7 +569,7 @@ retry:
       ret = -EINTR;
       goto out;
     }
-    // cond_resched(): DEVIATION(gup): no-op (see banner).
+    cond_resched();
 
     page = follow_page_mask(vma, start, gup_flags, &ctx);
     if (!page || PTR_ERR(page) == -EMLINK) {

@@ -39,6 +39,7 @@
 #include "mm/fault_inject.h"
 #include "mm/fs.h"
 #include "mm/mm.h"
+#include "mm/sched_hooks.h"
 #include "mm/trace.h"
 
 namespace kernel {
@@ -233,7 +234,7 @@ static unsigned long zap_pmd_range(mmu_gather* tlb, vm_area_struct* vma, pud_t* 
     }
     addr = zap_pte_range(tlb, vma, pmd, addr, next, details);
     if (addr != next) pmd--;  // the batch filled up: redo this table from addr
-  } while (pmd++, addr != end);
+  } while (pmd++, cond_resched(), addr != end);
   return addr;
 }
 
@@ -342,7 +343,9 @@ void unmap_mapping_range(address_space* mapping, loff_t const holebegin, loff_t 
   pgoff_t first_index = hba;
   pgoff_t last_index = hba + hlen - 1;
   if (last_index < first_index) last_index = ULONG_MAX;
+  i_mmap_lock_read(mapping);
   if (mapping_mapped(mapping)) unmap_mapping_range_tree(mapping, first_index, last_index, &details);
+  i_mmap_unlock_read(mapping);
 }
 
 // mm/memory.c: unmap_mapping_folio. Zap this (locked) folio's PTEs in every mapping of
@@ -352,7 +355,9 @@ void unmap_mapping_folio(folio* f) {
   VM_BUG_ON(!folio_test_locked(f));
   zap_details details{};
   details.even_cows = false;
+  i_mmap_lock_read(mapping);
   if (mapping_mapped(mapping)) unmap_mapping_range_tree(mapping, f->index, f->index, &details);
+  i_mmap_unlock_read(mapping);
 }
 
 // ---- freeing page tables ----
@@ -616,6 +621,7 @@ again:
       if (rss[i]) add_mm_counter(dst_mm, i, rss[i]);  // add_mm_rss_vec
     pte_unmap_unlock(orig_dst_pte, dst_ptl);
   }
+  cond_resched();
   if (ret == -EAGAIN) {
     prealloc = folio_prealloc(src_mm, src_vma, addr, false);
     if (prealloc == nullptr) return -ENOMEM;
@@ -1360,6 +1366,8 @@ vm_fault_t handle_mm_fault(vm_area_struct* vma, unsigned long address, unsigned 
                            struct pt_regs* /*regs*/) {
   trace_call tc("handle_mm_fault", "addr=%#lx flags=%#x", address, flags);
   vm_fault_t ret;
+  // DEVIATION(memory): a preemption point: another CPU's path may run before the fault.
+  sched_point(SCHED_POINT_FAULT, vma->vm_mm, "handle_mm_fault");
   mmap_assert_locked(vma->vm_mm);
   if (should_fail_point(FAIL_FAULT)) {
     ret = VM_FAULT_OOM;

@@ -316,7 +316,8 @@ TEST(Memory, KillableMmapLockFailsOnlyWhenContendedWithAFatalSignal) {
   EXPECT_EQ(mmap_read_lock_killable(mm), 0);
   mmap_read_unlock(mm);
   EXPECT_EQ(mmap_write_lock_killable(mm), -EINTR);
-  EXPECT_EQ(mm->mmap_lock.count, 1);  // the failed attempt left no trace
+  EXPECT_EQ(mm->mmap_lock.count.counter, RWSEM_READER_BIAS);  // the failed attempt left no trace
+  EXPECT_TRUE(list_empty(&mm->mmap_lock.wait_list));
   mmap_read_unlock(mm);
   ASSERT_EQ(mmap_write_lock_killable(mm), 0);
   EXPECT_TRUE(rwsem_is_write_locked(&mm->mmap_lock));

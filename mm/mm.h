@@ -203,21 +203,12 @@ inline void mmap_init_lock(mm_struct* mm) { init_rwsem(&mm->mmap_lock, "mmap_loc
 inline void mmap_read_lock(mm_struct* mm) { down_read(&mm->mmap_lock); }
 inline int mmap_read_lock_killable(mm_struct* mm) { return down_read_killable(&mm->mmap_lock); }
 inline void mmap_read_unlock(mm_struct* mm) { up_read(&mm->mmap_lock); }
-// Take mmap_lock for reading if no writer holds it.
-inline bool mmap_read_trylock(mm_struct* mm) {
-  if (rwsem_is_write_locked(&mm->mmap_lock)) return false;
-  mmap_read_lock(mm);
-  return true;
-}
+// Take mmap_lock for reading unless a writer holds it or waits for it.
+inline bool mmap_read_trylock(mm_struct* mm) { return down_read_trylock(&mm->mmap_lock) != 0; }
 inline void mmap_write_lock(mm_struct* mm) { down_write(&mm->mmap_lock); }
 inline int mmap_write_lock_killable(mm_struct* mm) { return down_write_killable(&mm->mmap_lock); }
 inline void mmap_write_unlock(mm_struct* mm) { up_write(&mm->mmap_lock); }
-// DEVIATION(mm): the lock is model state with no waiters, so a downgrade is an unlock
-// followed by a read lock (nobody can come in between).
-inline void mmap_write_downgrade(mm_struct* mm) {
-  up_write(&mm->mmap_lock);
-  down_read(&mm->mmap_lock);
-}
+inline void mmap_write_downgrade(mm_struct* mm) { downgrade_write(&mm->mmap_lock); }
 inline void mmap_assert_locked(const mm_struct* mm) { BUG_ON(!rwsem_is_locked(&mm->mmap_lock)); }
 inline void mmap_assert_write_locked(const mm_struct* mm) {
   BUG_ON(!rwsem_is_write_locked(&mm->mmap_lock));

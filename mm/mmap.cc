@@ -27,6 +27,7 @@
 #include <climits>
 
 #include "mm/fs.h"
+#include "mm/sched_hooks.h"
 #include "mm/trace.h"
 
 namespace kernel {
@@ -665,9 +666,12 @@ int dup_mmap(mm_struct* mm, mm_struct* oldmm) {
     }
     tmp->vm_flags &= ~VM_LOCKED;  // vm_flags_clear(tmp, VM_LOCKED_MASK): mlock is not inherited
     if (tmp->vm_file != nullptr) {
+      address_space* mapping = tmp->vm_file->f_mapping;
       get_file(tmp->vm_file);
+      i_mmap_lock_write(mapping);
       // Insert tmp into the share list, just after mpnt.
       vma_interval_tree_insert_after(tmp, mpnt);
+      i_mmap_unlock_write(mapping);
     }
     // The copy goes into the tree before its pages are copied: if the copy fails half
     // way, exit_mmap of the new mm tears down what was copied.
@@ -775,6 +779,7 @@ void exit_mmap(mm_struct* mm) {
   for (vm_area_struct* vma : vmas) {
     remove_vma(vma);
     count++;
+    cond_resched();
   }
   BUG_ON(count != mm->map_count);
   mm->mm_mt.clear();

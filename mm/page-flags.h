@@ -3,7 +3,10 @@
 #ifndef MMSIM_MM_PAGE_FLAGS_H_
 #define MMSIM_MM_PAGE_FLAGS_H_
 
+#include "mm/kernel.h"
+#include "mm/lockdep.h"
 #include "mm/mm_types.h"
+#include "mm/sched_hooks.h"
 
 namespace kernel {
 
@@ -105,10 +108,42 @@ MMSIM_PAGETYPE(Table, table)
 MMSIM_PAGETYPE(Slab, slab)
 #undef MMSIM_PAGETYPE
 
-// mm/filemap.c: the page lock, as model state.
-inline bool folio_trylock(folio* f) { return !test_and_set_bit(PG_locked, &f->flags); }
-inline void folio_lock(folio* f) { BUG_ON(test_and_set_bit(PG_locked, &f->flags)); }
-inline void folio_unlock(folio* f) { BUG_ON(!test_and_clear_bit(PG_locked, &f->flags)); }
+// ---- the folio lock (include/linux/pagemap.h, mm/filemap.c) ----
+// PG_locked is the lock. A task that finds it set sleeps in __folio_lock until it is clear
+// (mm/filemap.cc; without a scheduler that BUGs naming "folio_lock"). Each attempt passes
+// a preemption point first and each unlock one after. DEVIATION(page-flags): lockdep
+// records the folio lock (Linux has no lockdep map for it) so that the deadlock report
+// can name folio holders; there is no PG_waiters (a sleeper's condition is PG_locked
+// itself, so an unlock has nobody to wake explicitly).
+inline constexpr const char* FOLIO_LOCK_NAME = "folio_lock";
+void __folio_lock(folio* f);  // mm/filemap.cc: sleeps until the lock is ours
+// include/linux/pagemap.h
+inline bool folio_trylock(folio* f) {
+  sched_point(SCHED_POINT_LOCK, f, FOLIO_LOCK_NAME);
+  if (unlikely(test_and_set_bit(PG_locked, &f->flags))) return false;
+  lock_acquire(f, FOLIO_LOCK_NAME, 0);
+  return true;
+}
+// include/linux/pagemap.h
+inline void folio_lock(folio* f) {
+  might_sleep();
+  sched_point(SCHED_POINT_LOCK, f, FOLIO_LOCK_NAME);
+  if (unlikely(test_and_set_bit(PG_locked, &f->flags))) __folio_lock(f);
+  lock_acquire(f, FOLIO_LOCK_NAME, 0);
+}
+// mm/filemap.c
+inline void folio_unlock(folio* f) {
+  BUG_ON(!folio_test_locked(f));
+  lock_release(f);
+  clear_bit(PG_locked, &f->flags);
+  sched_point(SCHED_POINT_UNLOCK, f, FOLIO_LOCK_NAME);
+}
+// include/linux/page-flags.h: lock a folio nobody else can see yet (no point, no wait).
+inline void __folio_set_locked(folio* f) {
+  BUG_ON(folio_test_locked(f));
+  set_bit(PG_locked, &f->flags);
+  lock_acquire(f, FOLIO_LOCK_NAME, 0);
+}
 inline void lock_page(page* p) { folio_lock(p); }
 inline void unlock_page(page* p) { folio_unlock(p); }
 

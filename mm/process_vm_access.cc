@@ -22,6 +22,8 @@
 //    the kernel's PVM_MAX_USER_PAGES), clamped to
 //    [1, PVM_MAX_BATCH_PAGES_LIMIT]; the kmalloc'd array is sized from it the same way.
 //  - Test hooks (struct pvm_hooks, kst().pvm_hooks) after each pin and before each unpin.
+//  - Preemption points (mm/sched_hooks.h) before each page copied and each pin batch,
+//    where sim/'s scheduler may run another CPU's path.
 //  - The static functions of Linux are external (declared in mm/process_vm_access.h).
 //  - No compat syscalls (in_compat_syscall() is false).
 #include "mm/process_vm_access.h"
@@ -32,6 +34,7 @@
 #include "mm/kernel.h"
 #include "mm/lib/iov_iter.h"
 #include "mm/mm.h"
+#include "mm/sched_hooks.h"
 #include "mm/slab.h"
 #include "mm/trace.h"
 
@@ -57,6 +60,10 @@ int process_vm_rw_pages(struct page** pages, unsigned offset, size_t len, struct
     size_t copied;
 
     if (copy > len) copy = len;
+
+    // DEVIATION(process_vm_access): a preemption point before each page (the copy's
+    // might_fault in Linux; one branch without a scheduler).
+    sched_point(SCHED_POINT_COPY_PAGE, page, "process_vm_rw_pages");
 
     if (vm_write)
       copied = copy_page_from_iter(page, offset, copy, iter);
@@ -99,6 +106,8 @@ int process_vm_rw_single_vec(unsigned long addr, unsigned long len, struct iov_i
     int locked = 1;
     size_t bytes;
 
+    // DEVIATION(process_vm_access): a preemption point before each pin batch.
+    sched_point(SCHED_POINT_GUP_BATCH, mm, "process_vm_rw_single_vec");
     // Get the pages we're interested in. This is a remote access: mm need not be
     // current->mm, and its page tables are walked in software.
     mmap_read_lock(mm);

@@ -14,6 +14,7 @@
 #include "hw/pattern.h"
 #include "mm/arch/x86/uaccess.h"
 #include "mm/fault_inject.h"
+#include "mm/lockdep.h"
 #include "mm/mm.h"
 #include "mm/pagewalk.h"
 #include "mm/testing/kernel_fixture.h"
@@ -51,6 +52,8 @@ class PvmTest : public ::testing::Test {
     FillByte(caller_, kScratch, kScratchPages * PAGE_SIZE, 0);
     hooks_.after_pin = [this](mm_struct* mm, unsigned long start, long pinned, page** pages) {
       EXPECT_FALSE(rwsem_is_locked(&mm->mmap_lock));  // the copy runs unlocked
+      EXPECT_EQ(lockdep_depth(current()), 0);          // holding no lock at all
+      EXPECT_EQ(preempt_count(), 0);
       batches_.push_back({start, pinned});
       if (on_pin_) on_pin_(mm, start, pinned, pages);
     };

@@ -366,6 +366,7 @@ int folio_mkclean(folio* f) {
   BUG_ON(!folio_test_locked(f));
   int cleaned = 0;
   const pgoff_t pgoff = f->index;
+  i_mmap_lock_read(mapping);  // rmap_walk_file
   for (list_head* l = mapping->i_mmap.next; l != &mapping->i_mmap; l = l->next) {
     vm_area_struct* vma = list_entry(l, vm_area_struct, shared.list);
     if (!(vma->vm_flags & VM_SHARED)) continue;  // invalid_mkclean_vma
@@ -373,6 +374,7 @@ int folio_mkclean(folio* f) {
     const unsigned long address = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
     cleaned += page_mkclean_one(f, vma, address);
   }
+  i_mmap_unlock_read(mapping);
   if (cleaned) trace_event("folio_mkclean", "pfn=%#lx cleaned=%d", folio_pfn(f), cleaned);
   return cleaned;
 }

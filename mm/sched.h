@@ -63,14 +63,20 @@ inline constexpr int EXIT_ZOMBIE = 0x0020;
 
 inline constexpr int TASK_COMM_LEN = 16;
 
-// include/linux/lockdep_types.h, reduced: a lock this task holds (or waits for, as the
-// top entry while it sleeps), for the deadlock report of sim/'s scheduler.
+// include/linux/lockdep_types.h, reduced: a lock this task holds, for the deadlock report
+// of sim/'s scheduler (mm/lockdep.h; the lock a task waits for is recorded by the
+// scheduler, not here).
 struct held_lock {
   const void* instance;  // the lock
   const char* name;      // its name (rw_semaphore::name, "ptl", "folio_lock" ...)
   unsigned char read;    // 1: held shared (down_read)
 };
 inline constexpr int MAX_LOCK_DEPTH = 48;
+
+// include/linux/sched/wake_q.h: a task's link in a wake_q (null: not queued).
+struct wake_q_node {
+  wake_q_node* next;
+};
 
 struct task_struct {
   atomic_t usage;            // get_task_struct / put_task_struct
@@ -87,6 +93,8 @@ struct task_struct {
   const struct cred* cred;          // subjective credentials (what it acts with)
   signal_struct* signal;
   char comm[TASK_COMM_LEN];
+  unsigned int __state;      // TASK_RUNNING, or how it sleeps (set_current_state)
+  wake_q_node wake_q;        // queued for a wakeup (mm/rwsem.h: wake_q_add)
   int on_cpu;                // the CPU it runs on, or -1
   unsigned int cpu;          // thread_info.cpu (task_cpu()): where it last ran or is placed
   int lockdep_depth;         // entries used in held_locks
@@ -113,6 +121,21 @@ struct task_struct {
 };
 
 inline bool fatal_signal_pending(const task_struct* p) { return p != nullptr && p->fatal_signal; }
+
+// include/linux/sched.h: task states. A sleeper sets its state, then waits (sched_wait)
+// until a waker sets it back to TASK_RUNNING (wake_up_process) or, if TASK_WAKEKILL is
+// in it, a fatal signal arrives. DEVIATION(sched): only the states the locks use.
+inline constexpr unsigned int TASK_RUNNING = 0x00000000;
+inline constexpr unsigned int TASK_INTERRUPTIBLE = 0x00000001;
+inline constexpr unsigned int TASK_UNINTERRUPTIBLE = 0x00000002;
+inline constexpr unsigned int TASK_WAKEKILL = 0x00000100;
+inline constexpr unsigned int TASK_KILLABLE = TASK_WAKEKILL | TASK_UNINTERRUPTIBLE;
+// include/linux/sched/signal.h: would a signal end a sleep in `state`? Only fatal signals
+// exist here, and they end killable and interruptible sleeps.
+inline bool signal_pending_state(unsigned int state, const task_struct* p) {
+  if (!(state & (TASK_INTERRUPTIBLE | TASK_WAKEKILL))) return false;
+  return fatal_signal_pending(p);
+}
 
 // include/uapi/asm-generic/signal.h (x86-64 numbers) for the signals this port records.
 // As with errno (mm/errno.h), the host's <csignal> already defines these names as macros

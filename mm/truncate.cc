@@ -124,8 +124,8 @@ void truncate_inode_pages_final(address_space* mapping) {
 }
 
 // mm/truncate.c: unmap, then drop, everything past newsize. The second unmap catches a
-// private COW copy made by a fault that raced in between (Linux's reason; here it finds
-// nothing, as nothing runs in between).
+// private COW copy made by a fault that raced in between (another CPU's path, under
+// sim/'s scheduler).
 void truncate_pagecache(inode* inode, loff_t newsize) {
   address_space* mapping = inode->i_mapping;
   const loff_t holebegin = (newsize + static_cast<loff_t>(PAGE_SIZE) - 1) & ~static_cast<loff_t>(PAGE_SIZE - 1);

@@ -2,10 +2,13 @@
 // at Linux 6.18.
 //
 // The simulated kernel runs on one host thread, and concurrency between simulated tasks is
-// modelled at explicit preemption points. So atomics are plain integers behind Linux's
-// atomic_* names, and locks are *model state*: they count holders so that assertions such
-// as mmap_assert_locked() and lockdep-style misuse (unlocking what is not held, taking a
-// write lock while readers are in) are caught with BUG_ON, but they never block a host thread.
+// modelled at explicit preemption points (mm/sched_hooks.h). So atomics are plain integers
+// behind Linux's atomic_* names: one path runs at a time and none is preempted between
+// two points. Locks are Linux's own state machines (the rwsem count word and wait list,
+// the spinlock word, PG_locked); a path that finds one taken waits through sched_wait,
+// which lets sim/'s scheduler run the others, and without a scheduler (a single path)
+// such a wait is a self-deadlock and BUGs with the lock's name. They never block a host
+// thread.
 #ifndef MMSIM_MM_TYPES_H_
 #define MMSIM_MM_TYPES_H_
 
@@ -84,39 +87,71 @@ inline void list_del(list_head* entry) {
   entry->prev->next = entry->next;
   entry->next = entry->prev = nullptr;
 }
+inline void list_move_tail(list_head* entry, list_head* head) {
+  entry->next->prev = entry->prev;
+  entry->prev->next = entry->next;
+  list_add_tail(entry, head);
+}
 #define list_entry(ptr, type, member) \
   reinterpret_cast<type*>(reinterpret_cast<char*>(ptr) - offsetof(type, member))
 #define list_first_entry(head, type, member) list_entry((head)->next, type, member)
 
-// include/linux/rwsem.h, as model state. count > 0: that many readers; -1: one writer.
+// include/linux/rwsem.h: the reader/writer semaphore (kernel/locking/rwsem.c, mm/types.cc).
+// count is Linux's count word (RWSEM_WRITER_LOCKED, RWSEM_FLAG_WAITERS, RWSEM_FLAG_HANDOFF,
+// RWSEM_READER_BIAS per reader); owner the writer (or the last reader | RWSEM_READER_OWNED);
+// wait_list the FIFO of struct rwsem_waiter (mm/types.cc) of the tasks that sleep on it.
 struct rw_semaphore {
-  long count;
-  const char* name;
+  atomic_long_t count;
+  atomic_long_t owner;
+  list_head wait_list;
+  const char* name;  // lockdep's class name (what the deadlock report prints)
 };
+inline constexpr long RWSEM_UNLOCKED_VALUE = 0;
+inline constexpr long RWSEM_WRITER_LOCKED = 1L << 0;
+inline constexpr long RWSEM_FLAG_WAITERS = 1L << 1;
+inline constexpr long RWSEM_FLAG_HANDOFF = 1L << 2;
+inline constexpr long RWSEM_FLAG_READFAIL = static_cast<long>(1UL << 63);
+inline constexpr int RWSEM_READER_SHIFT = 8;
+inline constexpr long RWSEM_READER_BIAS = 1L << RWSEM_READER_SHIFT;
+inline constexpr long RWSEM_READER_MASK = ~(RWSEM_READER_BIAS - 1);
+inline constexpr long RWSEM_WRITER_MASK = RWSEM_WRITER_LOCKED;
+inline constexpr long RWSEM_LOCK_MASK = RWSEM_WRITER_MASK | RWSEM_READER_MASK;
+inline constexpr long RWSEM_READ_FAILED_MASK =
+    RWSEM_WRITER_MASK | RWSEM_FLAG_WAITERS | RWSEM_FLAG_HANDOFF | RWSEM_FLAG_READFAIL;
+
 void init_rwsem(rw_semaphore* sem, const char* name);
 void down_read(rw_semaphore* sem);
 // 0; or -EINTR when the lock is contended (the caller would sleep) and a fatal signal is
 // pending. An uncontended lock is taken even with a fatal signal pending, as in Linux.
 int down_read_killable(rw_semaphore* sem);
+int down_read_trylock(rw_semaphore* sem);  // 1 if taken; 0 if a writer holds it or waits
 void up_read(rw_semaphore* sem);
 void down_write(rw_semaphore* sem);
 int down_write_killable(rw_semaphore* sem);
+int down_write_trylock(rw_semaphore* sem);
 void up_write(rw_semaphore* sem);
-inline bool rwsem_is_locked(const rw_semaphore* sem) { return sem->count != 0; }
-inline bool rwsem_is_write_locked(const rw_semaphore* sem) { return sem->count < 0; }
+void downgrade_write(rw_semaphore* sem);
+// include/linux/rwsem.h: any bit set, holders or waiters (as Linux, which compares the
+// count with RWSEM_UNLOCKED_VALUE).
+inline bool rwsem_is_locked(const rw_semaphore* sem) {
+  return sem->count.counter != RWSEM_UNLOCKED_VALUE;
+}
+inline bool rwsem_is_write_locked(const rw_semaphore* sem) {
+  return sem->count.counter & RWSEM_WRITER_LOCKED;
+}
 
-// include/linux/spinlock.h, as model state (held or not).
+// include/linux/spinlock_types.h. The operations (spin_lock, spin_unlock) are in
+// mm/spinlock.h; they need current() and the scheduler hooks, which need this header.
 struct spinlock_t {
   int locked;
+  const char* name;  // lockdep's class name: spin_lock_init's argument as written
 };
-inline void spin_lock_init(spinlock_t* l) { l->locked = 0; }
-inline void spin_lock(spinlock_t* l) {
-  BUG_ON(l->locked);
-  l->locked = 1;
-}
-inline void spin_unlock(spinlock_t* l) {
-  BUG_ON(!l->locked);
+// include/linux/spinlock.h: as Linux's macro, the lock's name is its expression
+// ("&mm->page_table_lock"), which is what lockdep prints.
+#define spin_lock_init(l) ::kernel::__spin_lock_init((l), #l)
+inline void __spin_lock_init(spinlock_t* l, const char* name) {
   l->locked = 0;
+  l->name = name;
 }
 
 }  // namespace kernel

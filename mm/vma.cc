@@ -88,7 +88,7 @@ void remove_vma(vm_area_struct* vma) {
   vm_area_free(vma);
 }
 
-// mm/vma.c: __vma_link_file. (The i_mmap lock is model state nobody contends.)
+// mm/vma.c: __vma_link_file (the caller holds i_mmap_rwsem for writing).
 static void __vma_link_file(vm_area_struct* vma, address_space* mapping) {
   if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) == (VM_SHARED | VM_MAYWRITE))
     atomic_inc(&mapping->i_mmap_writable);  // mapping_allow_writable
@@ -99,10 +99,14 @@ static void __vma_link_file(vm_area_struct* vma, address_space* mapping) {
 void vma_link_file(vm_area_struct* vma) {
   file* f = vma->vm_file;
   if (f == nullptr) return;
-  __vma_link_file(vma, f->f_mapping);
+  address_space* mapping = f->f_mapping;
+  i_mmap_lock_write(mapping);
+  __vma_link_file(vma, mapping);
+  i_mmap_unlock_write(mapping);
 }
 
-// kernel/fork.c (dup_mmap): the child's copy goes right after the parent's VMA.
+// kernel/fork.c (dup_mmap): the child's copy goes right after the parent's VMA (the caller
+// holds i_mmap_rwsem for writing).
 void vma_interval_tree_insert_after(vm_area_struct* tmp, vm_area_struct* orig) {
   address_space* mapping = orig->vm_file->f_mapping;
   if ((tmp->vm_flags & (VM_SHARED | VM_MAYWRITE)) == (VM_SHARED | VM_MAYWRITE))
@@ -115,9 +119,12 @@ void vma_interval_tree_insert_after(vm_area_struct* tmp, vm_area_struct* orig) {
 void unlink_file_vma(vm_area_struct* vma) {
   file* f = vma->vm_file;
   if (f == nullptr) return;
+  address_space* mapping = f->f_mapping;
+  i_mmap_lock_write(mapping);
   if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) == (VM_SHARED | VM_MAYWRITE))
-    atomic_dec(&f->f_mapping->i_mmap_writable);  // mapping_unmap_writable
+    atomic_dec(&mapping->i_mmap_writable);  // mapping_unmap_writable
   list_del(&vma->shared.list);
+  i_mmap_unlock_write(mapping);
 }
 
 // ---- splitting ----
@@ -146,13 +153,18 @@ static int __split_vma(mm_struct* mm, vm_area_struct* vma, unsigned long addr, i
   }
   if (n->vm_file) get_file(n->vm_file);
   if (n->vm_ops && n->vm_ops->open) n->vm_ops->open(n);
+  address_space* mapping = n->vm_file ? n->vm_file->f_mapping : nullptr;
+  if (mapping) i_mmap_lock_write(mapping);  // vma_prepare
   if (new_below)
     vma_set_start(mm, vma, addr, vma->vm_pgoff + ((addr - n->vm_start) >> PAGE_SHIFT));
   else
     vma->vm_end = addr;
   vma_iter_store(mm, n);
   mm->map_count++;
-  if (n->vm_file) __vma_link_file(n, n->vm_file->f_mapping);  // vma_complete
+  if (mapping) {  // vma_complete
+    __vma_link_file(n, mapping);
+    i_mmap_unlock_write(mapping);
+  }
   trace_event("split_vma", "at=%#lx new=[%#lx,%#lx)", addr, n->vm_start, n->vm_end);
   return 0;
 }

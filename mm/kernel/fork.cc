@@ -169,6 +169,9 @@ task_struct* dup_task_struct(task_struct* orig) {
   tsk->cred = nullptr;
   tsk->signal = nullptr;
   tsk->on_cpu = -1;
+  tsk->__state = TASK_RUNNING;
+  tsk->wake_q.next = nullptr;
+  tsk->lockdep_depth = 0;  // lockdep_init_task (copy_process): no locks held yet
   tsk->fatal_signal = false;
   tsk->last_signal = 0;
   tsk->last_signal_addr = 0;

@@ -33,6 +33,7 @@
 #include "mm/kernel.h"
 #include "mm/mm_types.h"
 #include "mm/page-flags.h"
+#include "mm/spinlock.h"
 
 namespace kernel {
 

@@ -1,0 +1,70 @@
+// mm/lockdep.h: which locks each task holds (include/linux/lockdep.h, kernel/locking/
+// lockdep.c at Linux 6.18, reduced to the held-lock stack).
+//
+// DEVIATION(lockdep): no lock classes, no dependency graph, no validation of lock order.
+// What is kept is lockdep's per-task record, task_struct::held_locks[lockdep_depth]
+// (mm/sched.h): every acquire pushes {instance, name, read} once the lock is taken and
+// every release removes that entry wherever it sits (locks need not be released in the
+// reverse order of taking them), so that sim/'s deadlock report can name who holds what.
+// The folio lock is recorded too (Linux has no lockdep map for PG_locked). A task that
+// waits for a lock does not list it here; the scheduler records what it waits for.
+// Releasing a lock this task does not hold is a BUG (lockdep's "bad unlock balance").
+#ifndef MMSIM_MM_LOCKDEP_H_
+#define MMSIM_MM_LOCKDEP_H_
+
+#include "mm/kernel.h"
+#include "mm/sched_hooks.h"
+
+namespace kernel {
+
+// kernel/locking/lockdep.c: lock_acquire, the bookkeeping half. Inline: the page-table
+// lock is taken per page on GUP's and the fault's paths. `read`: 1 for a shared hold.
+inline void lock_acquire(const void* lock, const char* name, int read) {
+  task_struct* curr = current();
+  if (curr == nullptr) return;  // early boot: no task yet
+  const int depth = curr->lockdep_depth;
+  BUG_ON(depth >= MAX_LOCK_DEPTH);  // "BUG: MAX_LOCK_DEPTH too low!"
+  held_lock* hlock = &curr->held_locks[depth];
+  hlock->instance = lock;
+  hlock->name = name;
+  hlock->read = static_cast<unsigned char>(read);
+  curr->lockdep_depth = depth + 1;
+}
+
+// kernel/locking/lockdep.c: __lock_release for an entry below the top (the slow path).
+void __lock_release(task_struct* curr, const void* lock);
+
+// kernel/locking/lockdep.c: lock_release. The top entry is the usual case.
+inline void lock_release(const void* lock) {
+  task_struct* curr = current();
+  if (curr == nullptr) return;
+  const int depth = curr->lockdep_depth;
+  if (likely(depth > 0 && curr->held_locks[depth - 1].instance == lock)) {
+    curr->lockdep_depth = depth - 1;
+    return;
+  }
+  __lock_release(curr, lock);
+}
+
+// kernel/sched/core.c: __might_sleep's check (CONFIG_DEBUG_ATOMIC_SLEEP, on in debug
+// builds): a lock that may sleep must not be taken with preemption disabled (a spinlock
+// held), where a real kernel could deadlock its CPU.
+inline void __might_sleep(const char* file, int line) {
+#ifndef NDEBUG
+  if (unlikely(preempt_count() != 0))
+    kernel_bug(file, line, "sleeping function called from invalid context");
+#else
+  (void)file;
+  (void)line;
+#endif
+}
+#define might_sleep() ::kernel::__might_sleep(__FILE__, __LINE__)
+
+// include/linux/lockdep.h: lockdep_depth(tsk).
+inline int lockdep_depth(const task_struct* tsk) { return tsk->lockdep_depth; }
+// lockdep_is_held(lock): current holds it (in any mode).
+bool lockdep_is_held(const void* lock);
+
+}  // namespace kernel
+
+#endif  // MMSIM_MM_LOCKDEP_H_

@@ -1,0 +1,95 @@
+// mm/rwsem.h: the inside of the reader/writer semaphore (kernel/locking/rwsem.c and
+// include/linux/sched/wake_q.h at Linux 6.18), for mm/types.cc and for tests that drive
+// its state transitions directly: a waiter queued by hand on sem->wait_list, then a
+// trylock, rwsem_mark_wake or rwsem_try_write_lock, and the count word, wait list and
+// wake_q checked after. The locking API itself (down_read, up_write ...) is in mm/types.h.
+//
+// Deviations (grep "DEVIATION(rwsem)"):
+//  - No optimistic spinning (CONFIG_RWSEM_SPIN_ON_OWNER off, as on a uniprocessor build):
+//    a writer that cannot take the lock queues at once; RWSEM_NONSPINNABLE is never set.
+//  - No clock: RWSEM_WAIT_TIMEOUT never expires and no task is real-time, so no waiter
+//    ever sets RWSEM_FLAG_HANDOFF; the code that honours a set bit is kept as Linux has it.
+//  - The wait_lock raw spinlock is not modelled: nothing between taking and releasing it
+//    is a preemption point, so one path runs those sections whole.
+//  - schedule() is sched_wait until the task is TASK_RUNNING again (woken) or, in a
+//    killable sleep, a fatal signal is pending. Without a scheduler that BUGs with the
+//    lock's name: the sleep could never end.
+#ifndef MMSIM_MM_RWSEM_H_
+#define MMSIM_MM_RWSEM_H_
+
+#include "mm/kernel.h"
+#include "mm/types.h"
+
+namespace kernel {
+
+// ---- include/linux/sched/wake_q.h, kernel/sched/core.c ----
+struct wake_q_head {
+  wake_q_node* first;
+  wake_q_node** lastp;
+};
+inline wake_q_node* const WAKE_Q_TAIL = reinterpret_cast<wake_q_node*>(0x01);
+inline void wake_q_init(wake_q_head* head) {
+  head->first = WAKE_Q_TAIL;
+  head->lastp = &head->first;
+}
+inline bool wake_q_empty(const wake_q_head* head) { return head->first == WAKE_Q_TAIL; }
+void wake_q_add(wake_q_head* head, task_struct* task);       // takes a task reference
+void wake_q_add_safe(wake_q_head* head, task_struct* task);  // consumes the caller's
+void wake_up_q(wake_q_head* head);                           // wakes and drops them
+// kernel/sched/core.c: try_to_wake_up, reduced: a sleeping task becomes TASK_RUNNING.
+// Returns whether it was asleep.
+int wake_up_process(task_struct* p);
+
+// ---- kernel/locking/rwsem.c ----
+inline constexpr unsigned long RWSEM_READER_OWNED = 1UL << 0;
+inline constexpr unsigned long RWSEM_NONSPINNABLE = 1UL << 1;
+inline constexpr unsigned long RWSEM_OWNER_FLAGS_MASK = RWSEM_READER_OWNED | RWSEM_NONSPINNABLE;
+inline constexpr long MAX_READERS_WAKEUP = 0x100;
+
+enum rwsem_waiter_type { RWSEM_WAITING_FOR_WRITE, RWSEM_WAITING_FOR_READ };
+
+struct rwsem_waiter {
+  list_head list;
+  task_struct* task;  // cleared by the waker when a reader is granted the lock
+  rwsem_waiter_type type;
+  unsigned long timeout;
+  bool handoff_set;
+};
+inline rwsem_waiter* rwsem_first_waiter(rw_semaphore* sem) {
+  return list_first_entry(&sem->wait_list, rwsem_waiter, list);
+}
+
+enum rwsem_wake_type {
+  RWSEM_WAKE_ANY,        // wake whatever is at the head of the wait list
+  RWSEM_WAKE_READERS,    // wake readers only
+  RWSEM_WAKE_READ_OWNED  // the waker holds the read lock
+};
+
+// The task whose pointer the owner word carries (a writer, or the last reader).
+inline task_struct* rwsem_owner(const rw_semaphore* sem) {
+  return reinterpret_cast<task_struct*>(static_cast<unsigned long>(sem->owner.counter) &
+                                        ~RWSEM_OWNER_FLAGS_MASK);
+}
+inline bool is_rwsem_reader_owned(const rw_semaphore* sem) {
+  return static_cast<unsigned long>(sem->owner.counter) & RWSEM_READER_OWNED;
+}
+
+// The fast paths: the reader's adds RWSEM_READER_BIAS and keeps it only if no writer
+// holds the lock and nobody waits (*cntp: the count after the add; on failure the bias
+// stays, for rwsem_down_read_slowpath to take back or keep). The writer's takes a free
+// lock only.
+bool rwsem_read_trylock(rw_semaphore* sem, long* cntp);
+bool rwsem_write_trylock(rw_semaphore* sem);
+void rwsem_add_waiter(rw_semaphore* sem, rwsem_waiter* waiter);
+bool rwsem_del_waiter(rw_semaphore* sem, rwsem_waiter* waiter);  // true: others still wait
+void rwsem_mark_wake(rw_semaphore* sem, rwsem_wake_type wake_type, wake_q_head* wake_q);
+bool rwsem_try_write_lock(rw_semaphore* sem, rwsem_waiter* waiter);
+// The slow paths (may sleep). 0, or -EINTR when `state` is killable and a fatal signal
+// ended the wait (Linux returns ERR_PTR(-EINTR)).
+int rwsem_down_read_slowpath(rw_semaphore* sem, long count, unsigned int state);
+int rwsem_down_write_slowpath(rw_semaphore* sem, unsigned int state);
+void rwsem_wake(rw_semaphore* sem);
+
+}  // namespace kernel
+
+#endif  // MMSIM_MM_RWSEM_H_
