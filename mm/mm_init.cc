@@ -75,6 +75,7 @@ int mm_core_init() {
   z->spanned_pages = nr_frames;
   z->present_pages = nr_frames;
   zone_init_free_lists(z);
+  for (int lru = 0; lru < NR_LRU_LISTS; ++lru) INIT_LIST_HEAD(&z->__lruvec.lists[lru]);  // lruvec_init
   ks.zone_normal = z;
 
   // DEVIATION(mm_init): frame 0 reserved, frame 1 the zero page.
@@ -84,6 +85,7 @@ int mm_core_init() {
   std::memset(page_address(ks.zero_page), 0, PAGE_SIZE);
 
   __free_pages_memory(2, nr_frames);
+  init_per_zone_wmark_min();  // a core_initcall in Linux, run once memory is in the buddy
   return tc.ret(0);
 }
 
