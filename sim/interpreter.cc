@@ -460,6 +460,7 @@ absl::StatusOr<std::string> Interpreter::View(const SourcePos& pos, const ShowWh
           [&](const scenario::ShowPage& w) -> absl::StatusOr<std::string> { return sim::ShowPage(m, w.pfn); },
           [&](const scenario::ShowBuddy&) -> absl::StatusOr<std::string> { return sim::ShowBuddy(m); },
           [&](const scenario::ShowVmstat&) -> absl::StatusOr<std::string> { return sim::ShowVmstat(m); },
+          [&](const scenario::ShowDmesg&) -> absl::StatusOr<std::string> { return sim::ShowDmesg(m); },
       },
       what);
 }

@@ -9,6 +9,7 @@
 //   ShowPage       a struct page
 //   ShowBuddy      /proc/buddyinfo
 //   ShowVmstat     /proc/vmstat (the counters this port keeps)
+//   ShowDmesg      the kernel log, e.g. the OOM killer's "Out of memory: Killed process ..."
 //   PagetableDot   the page-table tree of a process as Graphviz DOT
 //
 // Views read state without side effects: no faults, no TLB fills, no counters moved.
@@ -31,6 +32,7 @@ absl::StatusOr<std::string> ShowTlb(Machine& m, int cpu);  // cpu < 0: every CPU
 absl::StatusOr<std::string> ShowPage(Machine& m, uint64_t pfn);
 std::string ShowBuddy(Machine& m);
 std::string ShowVmstat(Machine& m);
+std::string ShowDmesg(Machine& m);  // the kernel log (dmesg)
 absl::StatusOr<std::string> PagetableDot(Machine& m, int pid);
 
 }  // namespace sim

@@ -415,8 +415,11 @@ struct ShowBuddy {  // show buddy
 struct ShowVmstat {  // show vmstat
   bool operator==(const ShowVmstat&) const = default;
 };
-using ShowWhat =
-    std::variant<ShowMaps, ShowPagetable, ShowPagemap, ShowTlb, ShowPage, ShowBuddy, ShowVmstat>;
+struct ShowDmesg {  // show dmesg: the kernel log (OOM kills, ...)
+  bool operator==(const ShowDmesg&) const = default;
+};
+using ShowWhat = std::variant<ShowMaps, ShowPagetable, ShowPagemap, ShowTlb, ShowPage, ShowBuddy,
+                              ShowVmstat, ShowDmesg>;
 
 struct ShowStmt {
   SourcePos pos;

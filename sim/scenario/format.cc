@@ -109,6 +109,7 @@ std::string FormatShow(const ShowWhat& w) {
     std::string operator()(const ShowPage& s) const { return "page " + FormatAddr(s.pfn); }
     std::string operator()(const ShowBuddy&) const { return "buddy"; }
     std::string operator()(const ShowVmstat&) const { return "vmstat"; }
+    std::string operator()(const ShowDmesg&) const { return "dmesg"; }
   };
   return std::visit(V{}, w);
 }

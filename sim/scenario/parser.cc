@@ -89,7 +89,7 @@ constexpr const char* kKeywords[] = {
     "hex", "repeat", "pattern", "raw", "all", "none", "off", "calls", "full", "rwx",
     "SIGSEGV", "SIGBUS",
     // show views
-    "maps", "pagetable", "pagemap", "page", "buddy", "vmstat",
+    "maps", "pagetable", "pagemap", "page", "buddy", "vmstat", "dmesg",
 };
 
 bool IsReserved(absl::string_view name) {
@@ -1222,7 +1222,7 @@ absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {
   ShowStmt s;
   s.pos = PosAt(kw.col);
   Token what = lex_.Next();
-  const char* expected = "show view (maps, pagetable, pagemap, tlb, page, buddy, vmstat)";
+  const char* expected = "show view (maps, pagetable, pagemap, tlb, page, buddy, vmstat, dmesg)";
   if (what.kind != TokenKind::kIdent) return ErrTok(what, expected);
   if (what.text == "maps") {
     ShowMaps v;
@@ -1256,6 +1256,8 @@ absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {
     s.what = ShowBuddy{};
   } else if (what.text == "vmstat") {
     s.what = ShowVmstat{};
+  } else if (what.text == "dmesg") {
+    s.what = ShowDmesg{};
   } else {
     return ErrTok(what, expected);
   }
