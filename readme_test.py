@@ -138,6 +138,15 @@ def main():
         "tools/mmsim.sh tests/scenarios/mprotect_segv.mms": lambda l, x: mm(
             l, x, ["tests/scenarios/mprotect_segv.mms"],
             want_line=r"^# tests/scenarios/mprotect_segv\.mms: 0 expectations failed$"),
+        "tools/mmsim.sh tests/scenarios/smp_races.mms": lambda l, x: mm(
+            l, x, ["tests/scenarios/smp_races.mms"],
+            want_line=r"^# tests/scenarios/smp_races\.mms: 0 expectations failed$"),
+        "tools/mmsim.sh --schedule=6.1 tests/scenarios/smp_races.mms": lambda l, x: mm(
+            l, x, ["--schedule=6.1", "tests/scenarios/smp_races.mms"],
+            want_line=r"^# one schedule \(--schedule\): 6\.1, "),
+        "tools/mmsim.sh --shard=0/2 tests/scenarios/smp_races.mms": lambda l, x: mm(
+            l, x, ["--shard=0/2", "tests/scenarios/smp_races.mms"],
+            want_line=r"\(shard 0 of 2\): \d+ outcomes?$"),
         "tools/mmsim.sh --trace=full my.mms": lambda l, x: mm(
             l, x, ["--trace=full", "my.mms"], want_line=r"^\s+\[cpu\d+\] walk PTE "),
         "tools/mmsim.sh --trace_format=json --trace_out=t.json my.mms": lambda l, x: mm(

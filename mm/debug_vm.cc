@@ -15,6 +15,12 @@
 namespace kernel {
 namespace {
 
+// An mm as reports name it: its ctx_id (never reused; stable from run to run, unlike its
+// host address, so reports are deterministic).
+unsigned long long mmid(const mm_struct* mm) {
+  return static_cast<unsigned long long>(mm->context.ctx_id);
+}
+
 enum frame_state : unsigned char { FS_UNKNOWN, FS_FREE, FS_TABLE, FS_RESERVED };
 
 class checker {
@@ -149,6 +155,17 @@ class checker {
     }
     for (mm_struct* mm : opts_.extra_mms)
       if (mm != nullptr && seen.insert(mm).second) mms_.push_back(mm);
+    // The mms CPUs still run on lazily (a kernel thread's borrowed active_mm, perhaps of
+    // a process that exited: its pgd lives until the reference goes) or have loaded.
+    for (size_t cpu = 0; cpu < ks_->cpus.size(); ++cpu) {
+      const task_struct* cur = ks_->current_task[cpu];
+      mm_struct* lazy[2] = {cur != nullptr ? cur->active_mm : nullptr,
+                            ks_->cpu_tlbstate[cpu].loaded_mm};
+      for (mm_struct* mm : lazy)
+        if (mm != nullptr && mm != &ks_->init_mm && mm != LOADED_MM_SWITCHING &&
+            seen.insert(mm).second)
+          mms_.push_back(mm);
+    }
   }
 
   // Every live inode's page cache and i_mmap list.
@@ -225,24 +242,24 @@ class checker {
   // A table page pointed at by an entry of `mm` at `level` (4 = pgd .. 1 = pte table).
   bool check_table_page(mm_struct* mm, unsigned long pfn, unsigned long level, unsigned long va) {
     if (pfn >= ks_->max_pfn) {
-      fail("mm %p: level-%lu table for va %#lx at pfn %#lx beyond memory", static_cast<void*>(mm),
+      fail("mm %llu: level-%lu table for va %#lx at pfn %#lx beyond memory", mmid(mm),
            level, va, pfn);
       return false;
     }
     const page* p = &ks_->mem_map[pfn];
     if (state_[pfn] == FS_FREE) {
-      fail("mm %p: level-%lu table for va %#lx is a free frame %#lx", static_cast<void*>(mm), level,
+      fail("mm %llu: level-%lu table for va %#lx is a free frame %#lx", mmid(mm), level,
            va, pfn);
       return false;
     }
     if (!PageTable(p)) {
-      fail("mm %p: level-%lu table pfn %#lx (va %#lx) is not PGTY_table", static_cast<void*>(mm),
+      fail("mm %llu: level-%lu table pfn %#lx (va %#lx) is not PGTY_table", mmid(mm),
            level, pfn, va);
       return false;
     }
     if (p->pt_level != level || p->pt_mm != mm)
-      fail("pfn %#lx: table of level %lu/mm %p found as level %lu of mm %p", pfn, p->pt_level,
-           static_cast<void*>(p->pt_mm), level, static_cast<void*>(mm));
+      fail("pfn %#lx: table of level %lu/%s found as level %lu of mm %llu", pfn, p->pt_level,
+           p->pt_mm == mm ? "this mm" : "another mm", level, mmid(mm));
     if (++table_refs_[pfn] > 1) fail("table pfn %#lx referenced %d times", pfn, table_refs_[pfn]);
     if (page_ref_count(p) != 1) fail("table pfn %#lx has refcount %d", pfn, page_ref_count(p));
     state_[pfn] = FS_TABLE;
@@ -255,11 +272,11 @@ class checker {
     for (const auto& [start, vma] : mm->mm_mt) {
       if (vma->vm_file == nullptr) continue;
       if (atomic_long_read(&vma->vm_file->f_count) <= 0)
-        fail("mm %p: VMA [%#lx,%#lx) maps a freed file", static_cast<void*>(mm), vma->vm_start,
+        fail("mm %llu: VMA [%#lx,%#lx) maps a freed file", mmid(mm), vma->vm_start,
              vma->vm_end);
       else if (!on_i_mmap_.count(vma))
-        fail("mm %p: VMA [%#lx,%#lx) of ino %lu is not on the file's i_mmap",
-             static_cast<void*>(mm), vma->vm_start, vma->vm_end, vma->vm_file->f_inode->i_ino);
+        fail("mm %llu: VMA [%#lx,%#lx) of ino %lu is not on the file's i_mmap",
+             mmid(mm), vma->vm_start, vma->vm_end, vma->vm_file->f_inode->i_ino);
     }
     unsigned long pgd_pfn = __pa(mm->pgd) >> PAGE_SHIFT;
     if (!check_table_page(mm, pgd_pfn, 4, 0)) return;
@@ -271,7 +288,7 @@ class checker {
       if (p4d_none(*p4d)) continue;
       unsigned long va1 = i << PGDIR_SHIFT;
       if (!p4d_present(*p4d) || p4d_bad(*p4d)) {
-        fail("mm %p: bad p4d %#llx at va %#lx", static_cast<void*>(mm),
+        fail("mm %llu: bad p4d %#llx at va %#lx", mmid(mm),
              static_cast<unsigned long long>(p4d_val(*p4d)), va1);
         continue;
       }
@@ -283,7 +300,7 @@ class checker {
         if (pud_none(*pud)) continue;
         unsigned long va2 = va1 | (j << PUD_SHIFT);
         if (!pud_present(*pud) || pud_leaf(*pud) || pud_bad(*pud)) {
-          fail("mm %p: bad pud %#llx at va %#lx", static_cast<void*>(mm),
+          fail("mm %llu: bad pud %#llx at va %#lx", mmid(mm),
                static_cast<unsigned long long>(pud_val(*pud)), va2);
           continue;
         }
@@ -295,7 +312,7 @@ class checker {
           if (pmd_none(*pmd)) continue;
           unsigned long va3 = va2 | (k << PMD_SHIFT);
           if (!pmd_present(*pmd) || pmd_leaf(*pmd) || pmd_bad(*pmd)) {
-            fail("mm %p: bad pmd %#llx at va %#lx", static_cast<void*>(mm),
+            fail("mm %llu: bad pmd %#llx at va %#lx", mmid(mm),
                  static_cast<unsigned long long>(pmd_val(*pmd)), va3);
             continue;
           }
@@ -313,55 +330,58 @@ class checker {
     }
     unsigned long bytes = lower_tables * PAGE_SIZE;
     if (bytes != mm_pgtables_bytes(mm))
-      fail("mm %p: pgtables_bytes=%lu but %lu lower-level tables found", static_cast<void*>(mm),
+      fail("mm %llu: pgtables_bytes=%lu but %lu lower-level tables found", mmid(mm),
            mm_pgtables_bytes(mm), lower_tables);
     for (int c = 0; c < NR_MM_COUNTERS; ++c) {
       long have = atomic_long_read(&mm->rss_stat.count[c]);
       if (have != rss[c])
-        fail("mm %p: rss counter %d is %ld but the page tables map %ld", static_cast<void*>(mm), c,
+        fail("mm %llu: rss counter %d is %ld but the page tables map %ld", mmid(mm), c,
              have, rss[c]);
     }
   }
 
   void check_leaf(mm_struct* mm, unsigned long va, pte_t pte, long* rss) {
     if (!pte_present(pte)) {
-      fail("mm %p: non-present, non-none pte %#llx at va %#lx (no swap exists)",
-           static_cast<void*>(mm), static_cast<unsigned long long>(pte_val(pte)), va);
+      fail("mm %llu: non-present, non-none pte %#llx at va %#lx (no swap exists)",
+           mmid(mm), static_cast<unsigned long long>(pte_val(pte)), va);
       return;
     }
     unsigned long pfn = pte_pfn(pte);
     vm_area_struct* vma = vma_lookup(mm, va);
-    if (vma == nullptr) fail("mm %p: pte for va %#lx outside every VMA", static_cast<void*>(mm), va);
+    // Mid-path (a scheduler switch), munmap may have taken the VMAs out of the tree
+    // before zapping their PTEs (do_vmi_align_munmap, then vms_complete_munmap_vmas).
+    if (vma == nullptr && opts_.quiescent)
+      fail("mm %llu: pte for va %#lx outside every VMA", mmid(mm), va);
     if (pfn >= ks_->max_pfn) {
-      fail("mm %p: pte at va %#lx maps pfn %#lx beyond memory", static_cast<void*>(mm), va, pfn);
+      fail("mm %llu: pte at va %#lx maps pfn %#lx beyond memory", mmid(mm), va, pfn);
       return;
     }
     if (state_[pfn] == FS_FREE) {
-      fail("mm %p: pte at va %#lx maps free frame %#lx", static_cast<void*>(mm), va, pfn);
+      fail("mm %llu: pte at va %#lx maps free frame %#lx", mmid(mm), va, pfn);
       return;
     }
     if (state_[pfn] == FS_TABLE) {
-      fail("mm %p: pte at va %#lx maps page-table frame %#lx", static_cast<void*>(mm), va, pfn);
+      fail("mm %llu: pte at va %#lx maps page-table frame %#lx", mmid(mm), va, pfn);
       return;
     }
     if (pte_special(pte)) {
       if (!is_zero_pfn(pfn) && !(vma && (vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP))))
-        fail("mm %p: special pte at va %#lx maps pfn %#lx (not the zero page)",
-             static_cast<void*>(mm), va, pfn);
+        fail("mm %llu: special pte at va %#lx maps pfn %#lx (not the zero page)",
+             mmid(mm), va, pfn);
       if (is_zero_pfn(pfn) && pte_write(pte))
-        fail("mm %p: writable zero-page pte at va %#lx", static_cast<void*>(mm), va);
+        fail("mm %llu: writable zero-page pte at va %#lx", mmid(mm), va);
       return;
     }
     if (is_zero_pfn(pfn)) {
-      fail("mm %p: zero page mapped without the special bit at va %#lx", static_cast<void*>(mm), va);
+      fail("mm %llu: zero page mapped without the special bit at va %#lx", mmid(mm), va);
       return;
     }
     const page* p = &ks_->mem_map[pfn];
     mappings_[pfn]++;
     rss[PageAnon(p) ? MM_ANONPAGES : (PageSwapBacked(p) ? MM_SHMEMPAGES : MM_FILEPAGES)]++;
     if (pte_write(pte) && PageAnon(p) && !PageAnonExclusive(p))
-      fail("mm %p: writable pte at va %#lx maps a shared (non-exclusive) anon page %#lx",
-           static_cast<void*>(mm), va, pfn);
+      fail("mm %llu: writable pte at va %#lx maps a shared (non-exclusive) anon page %#lx",
+           mmid(mm), va, pfn);
     if (vma != nullptr) check_leaf_backing(mm, vma, va, pfn, p);
     if (vma != nullptr && PageAnon(p)) check_anon_rmap(mm, vma, va, pfn, p);
   }
@@ -372,8 +392,8 @@ class checker {
   void check_anon_rmap(mm_struct* mm, vm_area_struct* vma, unsigned long va, unsigned long pfn,
                        const page* p) {
     if (vma->anon_vma == nullptr) {
-      fail("mm %p: va %#lx maps anon pfn %#lx but its VMA has no anon_vma",
-           static_cast<void*>(mm), va, pfn);
+      fail("mm %llu: va %#lx maps anon pfn %#lx but its VMA has no anon_vma",
+           mmid(mm), va, pfn);
       return;
     }
     struct Want {
@@ -390,40 +410,40 @@ class checker {
         },
         &want);
     if (!want.found)
-      fail("mm %p: anon pfn %#lx mapped at va %#lx is not found by rmap_walk_anon",
-           static_cast<void*>(mm), pfn, va);
+      fail("mm %llu: anon pfn %#lx mapped at va %#lx is not found by rmap_walk_anon",
+           mmid(mm), pfn, va);
   }
 
   // What the PTE maps must be what its VMA can map.
   void check_leaf_backing(mm_struct* mm, vm_area_struct* vma, unsigned long va, unsigned long pfn,
                           const page* p) {
     if (vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP)) {
-      fail("mm %p: pte at va %#lx of a VM_PFNMAP VMA is not special (pfn %#lx)",
-           static_cast<void*>(mm), va, pfn);
+      fail("mm %llu: pte at va %#lx of a VM_PFNMAP VMA is not special (pfn %#lx)",
+           mmid(mm), va, pfn);
       return;
     }
     if (vma->vm_file == nullptr) {
       if (vma->vm_ops == nullptr && !PageAnon(p))
-        fail("mm %p: anonymous VMA maps non-anonymous pfn %#lx at va %#lx",
-             static_cast<void*>(mm), pfn, va);
+        fail("mm %llu: anonymous VMA maps non-anonymous pfn %#lx at va %#lx",
+             mmid(mm), pfn, va);
       return;
     }
     const bool shared = vma->vm_flags & VM_SHARED;
     if (PageAnon(p)) {
       if (shared)
-        fail("mm %p: shared file VMA maps anonymous pfn %#lx at va %#lx", static_cast<void*>(mm),
+        fail("mm %llu: shared file VMA maps anonymous pfn %#lx at va %#lx", mmid(mm),
              pfn, va);
       return;  // a private COW copy
     }
     const address_space* want = vma->vm_file->f_mapping;
     const pgoff_t index = linear_page_index(vma, va);
     if (p->mapping != want || p->index != index)
-      fail("mm %p: va %#lx (ino %lu index %#lx) maps pfn %#lx of %s index %#lx",
-           static_cast<void*>(mm), va, want->host->i_ino, index, pfn,
+      fail("mm %llu: va %#lx (ino %lu index %#lx) maps pfn %#lx of %s index %#lx",
+           mmid(mm), va, want->host->i_ino, index, pfn,
            p->mapping == nullptr ? "no file" : "another file or", p->index);
     else if (cached_[pfn] != want)
-      fail("mm %p: va %#lx maps pfn %#lx, which is not in ino %lu's page cache",
-           static_cast<void*>(mm), va, pfn, want->host->i_ino);
+      fail("mm %llu: va %#lx maps pfn %#lx, which is not in ino %lu's page cache",
+           mmid(mm), va, pfn, want->host->i_ino);
   }
 
   void check_frames() {
@@ -434,8 +454,10 @@ class checker {
       if (state_[pfn] == FS_FREE || state_[pfn] == FS_RESERVED) continue;
       if (state_[pfn] == FS_TABLE) continue;  // checked while walking
       if (PageTable(p)) {
-        fail("table pfn %#lx (level %lu, mm %p) reachable from no known mm", pfn, p->pt_level,
-             static_cast<void*>(p->pt_mm));
+        // Mid-path, a table may be allocated and not yet linked (__pte_alloc before
+        // pmd_populate), or unlinked and not yet freed (the mmu_gather's batch).
+        if (opts_.quiescent)
+          fail("table pfn %#lx (level %lu) reachable from no known mm", pfn, p->pt_level);
         continue;
       }
       int mapcount = atomic_read(&p->_mapcount) + 1;

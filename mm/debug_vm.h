@@ -29,11 +29,14 @@
 //  - RSS counters (anon, file, shmem) and NR_ANON_MAPPED / NR_FILE_MAPPED /
 //    NR_PAGETABLE match what the walk found;
 //  - TLBs (at a syscall boundary; the arch hook tlb_check_cpu, mm/arch/x86/tlb_debug.cc,
-//    reads them): no CPU holds a translation, for a PCID whose mm still
-//    counts the CPU in mm_cpumask, that grants more than that mm's page tables do now
-//    (another frame, writable or user or executable where the PTE is not, a dirty writable
-//    entry over a clean PTE, or any entry over a non-present PTE). Entries of PCIDs whose
-//    mm does not count the CPU are dead: switch_mm flushes them before they can be used.
+//    reads them): no CPU holds a translation, for a PCID whose ASID slot the CPU can
+//    still use for its mm (the slot is current with the mm's tlb_gen, or the mm runs there
+//    under it), that grants more than that mm's page tables do now (another frame,
+//    writable or user or executable where the PTE is not, a dirty writable entry over a
+//    clean PTE, or any entry over a non-present PTE). Other entries are dead: switch_mm
+//    flushes a stale or reassigned slot before it can be used.
+//  - the mms checked include those CPUs still run on lazily (a kernel thread's borrowed
+//    active_mm, which may belong to a process that has exited).
 #ifndef MMSIM_MM_DEBUG_VM_H_
 #define MMSIM_MM_DEBUG_VM_H_
 
@@ -56,7 +59,7 @@ struct debug_vm_options {
   std::vector<mm_struct*> extra_mms;
   bool check_tlb = true;
   // No kernel path is in flight (every check but sim/'s --check at a scheduler switch):
-  // no folio may be left locked.
+  // no folio may be left locked, and every PTE lies inside a VMA (mid-munmap it need not).
   bool quiescent = true;
 };
 

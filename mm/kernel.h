@@ -75,11 +75,34 @@ enum vm_stat_item {
 };
 const char* vm_stat_name(int item);  // "nr_free_pages", "pgfault", ...
 
-// arch/x86/mm/tlb.c: per-CPU TLB state (cpu_tlbstate), reduced to what this port needs.
-struct tlb_state {
-  mm_struct* loaded_mm = nullptr;  // the mm whose tables CR3 points at (null: none yet)
-  u16 loaded_pcid = 0;
+// arch/x86/include/asm/tlbflush.h: the per-CPU TLB state (cpu_tlbstate), without the PTI,
+// LAM and speculation-mitigation fields. mm/arch/x86/tlb.cc is its user.
+// How many mms a CPU keeps ASIDs for (kPCIDs 1..6); a seventh evicts one.
+inline constexpr int TLB_NR_DYN_ASIDS = 6;
+struct tlb_context {
+  u64 ctx_id;   // the mm (mm_context_t::ctx_id) this ASID slot holds, 0: none
+  u64 tlb_gen;  // the generation of that mm this CPU's TLB is up to date with
 };
+struct tlb_state {
+  // The mm whose tables CR3 points at: init_mm when none (boot, lazy CPUs a flush moved
+  // off a dying mm); LOADED_MM_SWITCHING while switch_mm_irqs_off changes it.
+  mm_struct* loaded_mm = nullptr;
+  u16 loaded_mm_asid = 0;  // its ASID slot (CR3's PCID is kern_pcid of it)
+  u16 next_asid = 0;       // the slot choose_new_asid evicts next (round robin)
+  tlb_context ctxs[TLB_NR_DYN_ASIDS] = {};
+};
+// arch/x86/include/asm/tlbflush.h: the part of the state other CPUs read.
+struct tlb_state_shared {
+  // A kernel thread runs on the CPU with the previous task's mm still loaded (lazy TLB):
+  // flushes that free no page tables skip the CPU, which catches up at its next switch.
+  bool is_lazy = false;
+};
+// arch/x86/include/asm/tlbflush.h
+inline mm_struct* const LOADED_MM_SWITCHING = reinterpret_cast<mm_struct*>(1UL);
+// include/asm-generic/param.h (CONFIG_HZ=1000, as x86_64_defconfig).
+inline constexpr unsigned long HZ = 1000;
+// include/linux/jiffies.h
+inline bool time_after(unsigned long a, unsigned long b) { return static_cast<long>(b - a) < 0; }
 
 struct kernel_state {
   // --- hardware (owned by sim::Machine) ---
@@ -103,7 +126,18 @@ struct kernel_state {
   long vm_stat[NR_VM_STAT_ITEMS] = {};
   unsigned long total_swap_pages = 0;  // mm/swapfile.c: the swap devices' pages
 
-  std::array<tlb_state, NR_CPUS> cpu_tlbstate{};  // arch/x86/mm/tlb.cc
+  // --- TLB and address-space context (mm/arch/x86/tlb.cc) ---
+  std::array<tlb_state, NR_CPUS> cpu_tlbstate{};
+  std::array<tlb_state_shared, NR_CPUS> cpu_tlbstate_shared{};
+  // mm/init-mm.c: the kernel's own address space, what CPUs run before their first user
+  // task and when a flush moves a lazy CPU off a dying mm. Its pgd is swapper_pg_dir
+  // (DEVIATION(kernel): the zero page, an all-empty PML4, since mm/ reaches kernel memory
+  // through the direct map and never through page tables).
+  mm_struct init_mm;
+  atomic64_t last_mm_ctx_id{1};     // arch/x86/mm/tlb.c: the ctx_id source (init_mm has 1)
+  // kernel/time/timer.c. DEVIATION(kernel): there is no timer tick; jiffies move only when
+  // sim/ or a test advances them (mm_cpumask trimming is the one reader).
+  unsigned long jiffies = 0;
 
   // --- slab accounting (mm/slab.cc) ---
   long slab_allocations = 0;        // live kmalloc objects
@@ -113,8 +147,6 @@ struct kernel_state {
   std::map<pid_t, task_struct*> pid_table;  // init_pid_ns: pid -> task (until reaped)
   pid_t last_pid = 0;
   pid_t pid_max = 4194304;
-  u64 next_ctx_id = 1;              // mm_context_t.ctx_id source
-  u16 next_pcid = 1;                // DEVIATION(kernel): one PCID per mm, 1..4095, reused modulo
   std::array<task_struct*, NR_CPUS> idle_tasks{};  // init_task and the other CPUs' idle tasks (pid 0)
   task_struct* child_reaper = nullptr;             // init_pid_ns.child_reaper: pid 1
 

@@ -63,6 +63,16 @@ class RwsemTest : public ::testing::Test {
     init_rwsem(&sem_, "test_rwsem");
   }
   long count() const { return sem_.count.counter; }
+  // The woken writer w (task t) runs again and, first in the queue, takes the free lock:
+  // the count becomes `want`.
+  void WokenWriterTakesIt(rwsem_waiter* w, task_struct* t, long want) {
+    EXPECT_EQ(t->__state, TASK_RUNNING);
+    m_.RunAs(t);
+    EXPECT_TRUE(rwsem_try_write_lock(&sem_, w));
+    EXPECT_EQ(count(), want);
+    EXPECT_EQ(rwsem_owner(&sem_), t);
+    EXPECT_FALSE(OnWaitList(&sem_, w));
+  }
 
   BootedKernel m_;
   task_struct *me_, *t2_, *t3_, *t4_;
@@ -253,13 +263,9 @@ TEST_F(RwsemTest, MarkWakeOnlyMarksAWriterAtTheFront) {
   EXPECT_EQ(r3.task, t3_);
   EXPECT_EQ(count(), RWSEM_FLAG_WAITERS);
   wake_up_q(&q);
-  EXPECT_EQ(t2_->__state, TASK_RUNNING);
   EXPECT_EQ(t3_->__state, TASK_UNINTERRUPTIBLE);
   // Woken and first, it takes the free lock; the reader behind keeps the flag set.
-  m_.RunAs(t2_);
-  EXPECT_TRUE(rwsem_try_write_lock(&sem_, &w2));
-  EXPECT_EQ(count(), RWSEM_WRITER_LOCKED | RWSEM_FLAG_WAITERS);
-  EXPECT_EQ(rwsem_owner(&sem_), t2_);
+  WokenWriterTakesIt(&w2, t2_, RWSEM_WRITER_LOCKED | RWSEM_FLAG_WAITERS);
   EXPECT_EQ(rwsem_first_waiter(&sem_), &r3);
 }
 
@@ -301,13 +307,10 @@ TEST_F(RwsemTest, TheLastReaderOutWakesTheWaitingWriter) {
   up_read(&sem_);
   EXPECT_EQ(t2_->__state, TASK_UNINTERRUPTIBLE);  // a reader is still in
   up_read(&sem_);
-  EXPECT_EQ(t2_->__state, TASK_RUNNING);
   EXPECT_EQ(count(), RWSEM_FLAG_WAITERS);
   EXPECT_TRUE(rwsem_is_locked(&sem_));  // as in Linux: the waiters bit counts
   EXPECT_FALSE(rwsem_is_write_locked(&sem_));
-  m_.RunAs(t2_);
-  EXPECT_TRUE(rwsem_try_write_lock(&sem_, &w2));
-  EXPECT_EQ(count(), RWSEM_WRITER_LOCKED);  // the last waiter clears the flag
+  WokenWriterTakesIt(&w2, t2_, RWSEM_WRITER_LOCKED);  // the last waiter clears the flag
   EXPECT_TRUE(list_empty(&sem_.wait_list));
 }
 
@@ -321,11 +324,8 @@ TEST_F(RwsemTest, AQueuedWriterCannotJumpAheadOfTheFirstWhileHeld) {
   EXPECT_EQ(count(), RWSEM_READER_BIAS | RWSEM_FLAG_WAITERS);  // no handoff requested
   up_read(&sem_);
   // Only the first is woken.
-  EXPECT_EQ(t2_->__state, TASK_RUNNING);
   EXPECT_EQ(t3_->__state, TASK_UNINTERRUPTIBLE);
-  m_.RunAs(t2_);
-  EXPECT_TRUE(rwsem_try_write_lock(&sem_, &w2));
-  EXPECT_EQ(count(), RWSEM_WRITER_LOCKED | RWSEM_FLAG_WAITERS);
+  WokenWriterTakesIt(&w2, t2_, RWSEM_WRITER_LOCKED | RWSEM_FLAG_WAITERS);
   EXPECT_EQ(rwsem_first_waiter(&sem_), &w3);
 }
 

@@ -454,6 +454,10 @@ void mmput(mm_struct* mm);   // drop mm_users; the last one tears the address sp
 void mmdrop(mm_struct* mm);  // drop mm_count; the last one frees the struct
 inline void mmget(mm_struct* mm) { atomic_inc(&mm->mm_users); }
 inline void mmgrab(mm_struct* mm) { atomic_inc(&mm->mm_count); }
+// include/linux/sched/mm.h: the reference a lazy-TLB CPU's kernel thread holds on the mm
+// it borrowed (x86: CONFIG_MMU_LAZY_TLB_REFCOUNT, a plain mm_count reference).
+inline void mmgrab_lazy_tlb(mm_struct* mm) { mmgrab(mm); }
+inline void mmdrop_lazy_tlb(mm_struct* mm) { mmdrop(mm); }
 mm_struct* get_task_mm(task_struct* task);
 mm_struct* mm_access(task_struct* task, unsigned int mode);
 void exit_mmap(mm_struct* mm);

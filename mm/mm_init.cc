@@ -2,14 +2,16 @@
 //
 // mm_core_init() builds what Linux builds between setup_arch() and the first allocation:
 // mem_map (one struct page per frame of simulated memory, in ONE host array, so that
-// pfn_to_page is an add), the only zone, the zero page, and the buddy free lists with
-// every frame nobody reserved.
+// pfn_to_page is an add), the only zone, the zero page, init_mm (mm/init-mm.c's static
+// initialiser), and the buddy free lists with every frame nobody reserved.
 //
 // Deviations (grep "DEVIATION(mm_init)"):
 //  - There is no memblock and no kernel image: frame 0 is reserved (as the real-mode IVT/
 //    BIOS page is on x86) and frame 1 is the zero page (empty_zero_page lives in the
 //    kernel's .bss in Linux); every other frame goes to the buddy allocator.
 //  - mem_map is host memory (new[]), not a vmemmap carved out of simulated memory.
+//  - init_mm's pgd (swapper_pg_dir) is the zero page: an all-empty PML4 that nothing
+//    writes, since the kernel reaches memory through the direct map, not page tables.
 #include <algorithm>
 #include <cstring>
 
@@ -83,6 +85,20 @@ int mm_core_init() {
   reserve_frame(1);
   ks.zero_page = pfn_to_page(1);
   std::memset(page_address(ks.zero_page), 0, PAGE_SIZE);
+
+  // mm/init-mm.c: init_mm's static initialiser (INIT_MM_CONTEXT: ctx_id 1). Its pgd,
+  // swapper_pg_dir, is the zero page (DEVIATION(mm_init): the kernel maps nothing through
+  // page tables here, so an empty PML4 that is never written serves).
+  mm_struct* init_mm = &ks.init_mm;
+  init_mm->pgd = static_cast<pgd_t*>(page_address(ks.zero_page));
+  atomic_set(&init_mm->mm_users, 2);
+  atomic_set(&init_mm->mm_count, 1);
+  mmap_init_lock(init_mm);
+  spin_lock_init(&init_mm->page_table_lock);
+  init_mm->cpu_bitmap.reset();
+  init_mm->context.ctx_id = 1;
+  atomic64_set(&init_mm->context.tlb_gen, 0);
+  atomic64_set(&ks.last_mm_ctx_id, 1);
 
   __free_pages_memory(2, nr_frames);
   init_per_zone_wmark_min();  // a core_initcall in Linux, run once memory is in the buddy

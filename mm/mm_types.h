@@ -125,9 +125,16 @@ struct mm_rss_stat {
 };
 
 // arch/x86/include/asm/mmu.h
+// (no LDT, pkeys, LAM, or global ASIDs: INVLPGB is not modelled)
 struct mm_context_t {
-  u64 ctx_id;  // unique, never reused
-  u16 pcid;    // DEVIATION(mm_types): one fixed PCID per mm (Linux assigns ASIDs per CPU)
+  // Unique, never reused (init_mm has 1): how a CPU recognises, in its ASID slots
+  // (tlb_state::ctxs), an mm it ran before.
+  u64 ctx_id;
+  // Bumped by every flush of this mm (inc_mm_tlb_gen); a CPU whose ASID slot for the mm
+  // holds an older value must flush before it trusts that ASID's TLB entries.
+  atomic64_t tlb_gen;
+  // jiffies after which a flush may also IPI CPUs that left the mm, to trim mm_cpumask.
+  unsigned long next_trim_cpumask;
 };
 
 // mm->flags bits (include/linux/sched/coredump.h): the low two bits hold the dumpable mode.

@@ -761,8 +761,6 @@ vm_area_struct* _install_special_mapping(mm_struct* mm, unsigned long addr, unsi
 // below the pgd, free the VMAs. The pgd itself goes with the mm (pgd_free in __mmdrop).
 void exit_mmap(mm_struct* mm) {
   trace_call tc("exit_mmap", "map_count=%d", mm->map_count);
-  // DEVIATION(mmap): no CPU may keep walking these tables (Linux: they run init_mm).
-  tlb_mm_teardown(mm);
   mmap_write_lock(mm);
   std::vector<vm_area_struct*> vmas;
   vmas.reserve(mm->mm_mt.size());

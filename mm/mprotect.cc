@@ -7,6 +7,7 @@
 // Deviations (grep "DEVIATION(mprotect)"): no pkeys (pkey must be -1), no PROT_GROWSDOWN/UP
 // range extension (rejected with -EINVAL), no NUMA hinting, no soft-dirty or uffd-wp, no
 // VM accounting.
+#include "mm/sched_hooks.h"
 #include "mm/trace.h"
 #include "mm/vma.h"
 
@@ -93,7 +94,7 @@ long change_protection(mmu_gather* tlb, vm_area_struct* vma, unsigned long start
         n2 = pmd_addr_end(b, n1);
         if (pmd_none(*pmd)) continue;
         pages += change_pte_range(tlb, vma, pmd, b, n2, newprot, cp_flags);
-      } while (pmd++, b = n2, b != n1);
+      } while (pmd++, cond_resched(), b = n2, b != n1);  // change_pmd_range's "next:"
     } while (pud++, a = n1, a != p4d_end);
   } while (pgd++, addr = next, addr != end);
   return pages;

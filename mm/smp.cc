@@ -65,9 +65,12 @@ void call_function_exit() {
 }
 
 // kernel/smp.c
-void smp_call_function_many_cond(const std::bitset<NR_CPUS>& mask, smp_call_func_t func,
+void smp_call_function_many_cond(const std::bitset<NR_CPUS>& cpumask, smp_call_func_t func,
                                  void* info, unsigned int scf_flags, smp_cond_func_t cond_func) {
   const int this_cpu = smp_processor_id();
+  // cfd->cpumask: a snapshot, since the caller's mask (mm_cpumask) may change while we
+  // wait for the IPIs (a handler can trim it).
+  const std::bitset<NR_CPUS> mask = cpumask;
   const bool wait = scf_flags & SCF_WAIT;
   const int n = nr_cpu_ids();
   bool run_remote = false;

@@ -64,6 +64,13 @@ inline void atomic_long_sub(long i, atomic_long_t* v) { v->counter -= i; }
 inline void atomic_long_inc(atomic_long_t* v) { ++v->counter; }
 inline void atomic_long_dec(atomic_long_t* v) { --v->counter; }
 
+struct atomic64_t {
+  long long counter;  // s64
+};
+inline long long atomic64_read(const atomic64_t* v) { return v->counter; }
+inline void atomic64_set(atomic64_t* v, long long i) { v->counter = i; }
+inline long long atomic64_inc_return(atomic64_t* v) { return ++v->counter; }
+
 // include/linux/list.h: the intrusive doubly linked list.
 struct list_head {
   list_head* next;

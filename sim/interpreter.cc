@@ -101,6 +101,8 @@ bool Interpreter::RuntimeError(const SourcePos& pos, const std::string& what) {
 void Interpreter::ExpectFailed(const SourcePos& pos, const std::string& want,
                                const std::string& got) {
   ++failures_;
+  last_failure_ = absl::StrFormat("expected %s, got %s", want, got);
+  if (options_.quiet) return;  // a run of an explore block: its outcome reports it
   const std::string msg =
       absl::StrFormat("%s:%d: expectation failed: expected %s, got %s", pos.file, pos.line, want, got);
   out_ << msg << "\n";
@@ -147,6 +149,13 @@ void Interpreter::FlushTrace() {
 
 bool Interpreter::Step(const Statement& stmt) {
   const SourcePos& pos = PosOf(stmt);
+  if (block_.has_value()) return StepBlock(stmt);
+  if (std::holds_alternative<TogetherStmt>(stmt) || std::holds_alternative<ExploreStmt>(stmt)) {
+    if (!EnsureMachine(pos)) return false;
+    block_.emplace(1, stmt);
+    block_inner_open_ = std::holds_alternative<ExploreStmt>(stmt);
+    return true;
+  }
   if (const auto* m = std::get_if<MachineStmt>(&stmt)) {
     if (machine_ != nullptr) return Fail(pos, "expected `machine` only as the first statement");
     if (m->memory && !options_.memory_set) options_.machine.memory_bytes = *m->memory;
@@ -154,11 +163,14 @@ bool Interpreter::Step(const Statement& stmt) {
     if (m->tlb && !options_.tlb_set) options_.machine.tlb = *m->tlb;
     if (m->seed && !options_.seed_set) options_.machine.seed = *m->seed;
     out_ << absl::StrFormat("[%d] %s\n", pos.line, FormatStatement(stmt));
+    history_.push_back(stmt);
     return EnsureMachine(pos);
   }
   if (!EnsureMachine(pos)) return false;
   if (std::holds_alternative<LetStmt>(stmt)) return true;
   if (const auto* e = std::get_if<ExpectStmt>(&stmt)) return CheckExpect(*e);
+  // Views change nothing: the runs of an explore block need not replay them.
+  if (!std::holds_alternative<ShowStmt>(stmt)) history_.push_back(stmt);
 
   if (recorder_ != nullptr && recorder_->level() != TraceLevel::kOff) {
     recorder_->BeginStep(absl::StrFormat("[%d] %s", pos.line, FormatStatement(stmt)));
@@ -174,16 +186,17 @@ bool Interpreter::Step(const Statement& stmt) {
     out_ << absl::StrFormat("[%d] %s\n%s", pos.line, FormatStatement(stmt), result);
   }
   FlushTrace();
-  if (options_.check_vm) {
-    std::string report;
-    if (machine_->DebugVmCheck(&report) != 0) {
-      ++failures_;
-      out_ << absl::StrFormat("%s:%d: debug_vm check failed after this statement:\n%s", pos.file,
-                              pos.line, report);
-      return false;
-    }
-  }
-  return true;
+  return CheckVm(pos, "statement");
+}
+
+bool Interpreter::CheckVm(const SourcePos& pos, const char* after) {
+  if (!options_.check_vm) return true;
+  std::string report;
+  if (machine_->DebugVmCheck(&report) == 0) return true;
+  ++failures_;
+  out_ << absl::StrFormat("%s:%d: debug_vm check failed after this %s:\n%s", pos.file, pos.line,
+                          after, report);
+  return false;
 }
 
 // ---- statement handlers ----
@@ -221,6 +234,7 @@ bool Interpreter::On(const ProcessStmt& s, std::string* result) {
   absl::StatusOr<int> pid = machine_->CreateProcess(s.name, c);
   if (!pid.ok()) return RuntimeError(s.pos, absl::StrCat("cannot create '", s.name, "': ", pid.status().message()));
   pids_[s.name] = *pid;
+  if (!Place(s.pos, *pid, s.cpu)) return false;
   // Reserve the process's iovec area now, as a program's startup code would have its
   // memory, so that `fail` points armed later are not spent on it. Should it fail (a
   // `fail` point armed before), the first process_vm_* call maps it instead.
@@ -235,14 +249,31 @@ bool Interpreter::On(const ThreadStmt& s, std::string* result) {
   absl::StatusOr<int> tid = machine_->CreateThread(*p, s.name);
   if (!tid.ok()) return RuntimeError(s.pos, absl::StrCat("cannot create '", s.name, "': ", tid.status().message()));
   pids_[s.name] = *tid;
+  if (!Place(s.pos, *tid, s.cpu)) return false;
   *result = absl::StrCat("tid ", *tid);
   return true;
+}
+
+bool Interpreter::Place(const SourcePos& pos, int pid, const std::optional<uint32_t>& cpu) {
+  if (!cpu.has_value()) return true;
+  if (static_cast<int>(*cpu) >= machine_->num_cpus()) {
+    return RuntimeError(pos, absl::StrFormat("no CPU %u: the machine has %d (machine cpus=N)",
+                                             *cpu, machine_->num_cpus()));
+  }
+  machine_->Schedule(pid, static_cast<int>(*cpu));
+  return true;
+}
+
+bool Interpreter::On(const ScheduleStmt& s, std::string* /*result*/) {
+  std::optional<int> p = Pid(s.pos, s.task);
+  return p && Place(s.pos, *p, s.cpu);
 }
 
 bool Interpreter::On(const KthreadStmt& s, std::string* result) {
   absl::StatusOr<int> pid = machine_->CreateKthread(s.name);
   if (!pid.ok()) return RuntimeError(s.pos, absl::StrCat("cannot create '", s.name, "': ", pid.status().message()));
   pids_[s.name] = *pid;
+  if (!Place(s.pos, *pid, s.cpu)) return false;
   *result = absl::StrCat("pid ", *pid);
   return true;
 }
@@ -460,6 +491,7 @@ absl::StatusOr<std::string> Interpreter::View(const SourcePos& pos, const ShowWh
           [&](const scenario::ShowPage& w) -> absl::StatusOr<std::string> { return sim::ShowPage(m, w.pfn); },
           [&](const scenario::ShowBuddy&) -> absl::StatusOr<std::string> { return sim::ShowBuddy(m); },
           [&](const scenario::ShowVmstat&) -> absl::StatusOr<std::string> { return sim::ShowVmstat(m); },
+          [&](const scenario::ShowCpus&) -> absl::StatusOr<std::string> { return sim::ShowCpus(m); },
           [&](const scenario::ShowDmesg&) -> absl::StatusOr<std::string> { return sim::ShowDmesg(m); },
       },
       what);
@@ -485,6 +517,7 @@ bool Interpreter::On(const FailStmt& s, std::string* /*result*/) {
 }
 
 bool Interpreter::On(const TraceStmt& s, std::string* /*result*/) {
+  if (options_.quiet) return true;
   recorder_->set_level(s.level == TraceStmt::Level::kOff     ? TraceLevel::kOff
                        : s.level == TraceStmt::Level::kCalls ? TraceLevel::kCalls
                                                              : TraceLevel::kFull);

@@ -16,11 +16,22 @@
 // Exit status (Run's return value, exit_status()): 2 the scenario was invalid; else 3 a
 // runtime error happened; else 1 at least one expectation failed (or, with check_vm, the
 // machine became inconsistent); else 0.
+//
+// Blocks (docs/scenario-language.md, "Concurrency"). A `together` block runs when its
+// `end` arrives: its operations go to Machine::Together as one call each, under the
+// block's policy (or options.schedule); then each result is printed in statement order
+// with its line, the `expect` lines check them, and `end` reports the schedule taken.
+// An `explore` block runs its together block under many schedules (sim/sched/explore.h),
+// each on a fresh machine that replays every statement before the block with its output
+// discarded, and prints the distinct outcomes with their counts and schedule ids, then
+// checks expect-always / expect-sometimes / expect-never. Explore blocks leave the
+// scenario's own machine as it was.
 #ifndef MMSIM_SIM_INTERPRETER_H_
 #define MMSIM_SIM_INTERPRETER_H_
 
 #include <cstdint>
 #include <map>
+#include <vector>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -29,6 +40,7 @@
 #include "absl/status/statusor.h"
 #include "sim/machine.h"
 #include "sim/result_format.h"
+#include "sim/sched/schedule.h"
 #include "sim/scenario/ast.h"
 #include "sim/trace/recorder.h"
 
@@ -41,6 +53,15 @@ struct InterpreterOptions {
   bool trace_json = false;         // collect Chrome JSON instead of printing text
   bool check_vm = false;           // debug_vm after every statement
   std::ostream* trace_out = nullptr;  // text traces go here (null: with the echo)
+  bool trace_set = false;          // `trace` came from a flag (--schedule then keeps it)
+  // --schedule=ID: every together and explore block runs this one schedule (a canonical
+  // ScheduleId), traced in full unless trace_set.
+  std::optional<std::string> schedule;
+  // --shard=I/N (or Bazel's test sharding): explore blocks run only shard I of N of their
+  // schedules; expect-sometimes cannot be judged on one shard and is reported, not failed.
+  int shard_index = 0;
+  int shard_count = 1;
+  bool quiet = false;  // replaying for an explore block: `trace` lines do nothing
 };
 
 inline constexpr int kExitOk = 0;
@@ -117,8 +138,64 @@ class Interpreter {
   bool AccessDone(UserAccess a, uint64_t addr, bool load, uint64_t len, std::string* result);
   std::optional<int> PidOf(const scenario::SourcePos& pos, const scenario::PidRef& ref);
   absl::StatusOr<std::string> View(const scenario::SourcePos& pos, const scenario::ShowWhat& what);
+  bool On(const scenario::ScheduleStmt& s, std::string* result);
   bool CheckExpect(const scenario::ExpectStmt& e);
   void FlushTrace();
+  // With check_vm: debug_vm now; a violation is printed (after this `after`) and counts as
+  // a failure. Returns false then.
+  bool CheckVm(const scenario::SourcePos& pos, const char* after);
+  // Places a new task on its cpu= (Machine::Schedule); false after a runtime error.
+  bool Place(const scenario::SourcePos& pos, int pid, const std::optional<uint32_t>& cpu);
+
+  // ---- blocks (sim/interpreter_blocks.cc) ----
+  // One operation of a together block and the `expect` lines after it.
+  struct BlockOp {
+    const scenario::Statement* stmt;
+    std::vector<const scenario::ExpectStmt*> expects;
+  };
+  // A block's statements (`together`/`explore` ... `end`) taken apart.
+  struct BlockParts {
+    const scenario::TogetherStmt* together = nullptr;
+    std::vector<BlockOp> ops;
+    const scenario::EndStmt* together_end = nullptr;
+    std::vector<const scenario::Statement*> tail;  // explore: checks, views, assertions
+    const scenario::EndStmt* end = nullptr;        // the block's own end
+  };
+  // What one operation of a together block did.
+  struct CallSlot {
+    std::string text;          // the echo's result text
+    StatementResult result;    // what `expect` checks
+    bool returned = false;     // false: a deadlock stopped it
+  };
+  // What an outcome's assertions look at.
+  struct OutcomeFacts {
+    std::map<std::string, StatementResult> results;  // by task, operations that returned
+    bool deadlock = false;
+    bool check_failed = false;     // an expect, expect-mem or expect-same failed
+    bool debug_vm_failed = false;  // after the paths, or at a switch (--check)
+  };
+  static BlockParts SplitBlock(const std::vector<scenario::Statement>& block);
+  // A statement while a block is open; runs the block at its end.
+  bool StepBlock(const scenario::Statement& stmt);
+  bool RunTogetherBlock(const std::vector<scenario::Statement>& block);
+  bool RunExploreBlock(const std::vector<scenario::Statement>& block);
+  // The policy of a together block (options.schedule first); null with *error set.
+  std::unique_ptr<SchedulePolicy> PolicyFor(const scenario::TogetherStmt& t, std::string* error);
+  // Machine::Together over the operations; false after a runtime error.
+  bool RunCalls(const BlockParts& parts, SchedulePolicy* policy, std::vector<CallSlot>* slots,
+                Machine::TogetherResult* tr);
+  // Tracing around a block: tags paths, and with options.schedule records in full.
+  void BeginBlockTrace(const scenario::Statement& head);
+  void EndBlockTrace();
+  // One run of an explore block on a fresh machine: replays history_ quietly, runs the
+  // block under `policy`, returns the outcome text. `verbose`: the block's own output
+  // and trace go there (--schedule).
+  absl::StatusOr<std::string> ExploreOnce(const std::vector<scenario::Statement>& block,
+                                          SchedulePolicy& policy, OutcomeFacts* facts,
+                                          std::ostream* verbose);
+  // In the fresh interpreter: the block itself.
+  absl::StatusOr<std::string> ExploreBody(const std::vector<scenario::Statement>& block,
+                                          SchedulePolicy& policy, OutcomeFacts* facts);
 
   InterpreterOptions options_;
   std::ostream& out_;
@@ -128,6 +205,10 @@ class Interpreter {
   std::map<std::string, int> pids_;
   std::map<std::string, int> files_;  // `file` names -> Machine::CreateFile descriptors
   LastResult last_;
+  std::string last_failure_;  // "expected X, got Y" of the last failed expectation
+  std::vector<scenario::Statement> history_;  // what an explore block's runs replay
+  std::optional<std::vector<scenario::Statement>> block_;  // an open block's statements
+  bool block_inner_open_ = false;  // an explore block's together is still open
   int failures_ = 0;
   bool invalid_ = false;
   bool runtime_error_ = false;

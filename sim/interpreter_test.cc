@@ -3,6 +3,7 @@
 
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "sim/default_scenario.h"
 #include "sim/scenario/parser.h"
@@ -208,6 +209,246 @@ TEST(Interpreter, FaultInjectionIsArmedByFailStatements) {
   // killer, which this simulator records as a failed access. Accept either signal but
   // require that the store did fail.
   EXPECT_NE(r.out.find("store 0x10000 \"x\" = SIG"), std::string::npos) << r.out;
+}
+
+// ---------------------------------------------------------------------------
+// Concurrency: placement, together, explore.
+
+// Two processes on two CPUs: a target with two pages of 'A', a reader with a buffer.
+constexpr char kTwoCpus[] =
+    "machine cpus=2 memory=16M\n"
+    "process target cpu=0\n"
+    "process reader cpu=1\n"
+    "target: mmap 0x10000 8K rw- private,anon,populate\n"
+    "target: fill 0x10000 8K 0x41\n"
+    "reader: mmap 0x20000 8K rw- private,anon,populate\n";
+
+TEST(InterpreterBlocks, PlacementShowsInShowCpus) {
+  RunResult r = RunText(std::string(kTwoCpus) + "show cpus\nschedule target cpu=1\nshow cpus\n");
+  EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
+  // Before: target on 0, reader on 1; after `schedule target cpu=1`, CPU 0 is idle.
+  const size_t second = r.out.find("[9] show cpus");
+  ASSERT_NE(second, std::string::npos) << r.out;
+  EXPECT_NE(r.out.substr(0, second).find("\n0   3 target "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.substr(0, second).find("\n1   4 reader "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.substr(second).find("\n0   idle "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.substr(second).find("\n1   3 target "), std::string::npos) << r.out;
+}
+
+TEST(InterpreterBlocks, ACpuTheMachineLacksIsARuntimeError) {
+  RunResult r = RunText("machine cpus=2\nprocess p cpu=2\n");
+  EXPECT_EQ(r.status, kExitRuntimeError);
+  EXPECT_NE(r.err.find("t.mms:2: runtime error: no CPU 2: the machine has 2"), std::string::npos)
+      << r.err;
+}
+
+TEST(InterpreterBlocks, TogetherPrintsResultsInStatementOrderAndTheSchedule) {
+  RunResult r = RunText(std::string(kTwoCpus) +
+                        "together\n"
+                        "  target: munmap 0x10000 8K\n"
+                        "  expect 0\n"
+                        "  reader: process_vm_readv target [0x20000:8K] [0x10000:8K]\n"
+                        "  expect -1 EFAULT\n"
+                        "end\n");
+  EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
+  // The default schedule runs path 0 (the munmap) to the end first.
+  EXPECT_NE(r.out.find("[7] together\n"
+                       "[8] target: munmap 0x10000 8K = 0\n"
+                       "[9] expect 0 ok\n"
+                       "[10] reader: process_vm_readv target [0x20000:8K] [0x10000:8K] = -1 EFAULT\n"
+                       "[11] expect -1 EFAULT ok\n"
+                       "[12] end = schedule 0 ("),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(InterpreterBlocks, TogetherExpectFailuresAreReportedAfterTheBlock) {
+  RunResult r = RunText(std::string(kTwoCpus) +
+                        "together\n"
+                        "  reader: process_vm_readv target [0x20000:8K] [0x10000:8K]\n"
+                        "  expect 4K\n"
+                        "  target: munmap 0x10000 8K\n"
+                        "end\n");
+  EXPECT_EQ(r.status, kExitExpectationFailed);
+  EXPECT_NE(r.out.find("t.mms:9: expectation failed: expected 4096, got 8192"), std::string::npos)
+      << r.out;
+}
+
+// Finds the schedule in `out`'s "end = schedule ID (" line.
+std::string ScheduleOf(const std::string& out) {
+  const size_t at = out.find("end = schedule ");
+  if (at == std::string::npos) return "";
+  const size_t start = at + 15;
+  return out.substr(start, out.find(' ', start) - start);
+}
+
+TEST(InterpreterBlocks, AScheduleReplaysAndRandomSeedsAreDeterministic) {
+  const std::string body =
+      "  reader: process_vm_readv target [0x20000:8K] [0x10000:8K]\n"
+      "  target: munmap 0x10000 8K\n"
+      "end\n";
+  // Explore finds the schedule where the munmap runs first; replaying it gives EFAULT.
+  RunResult e = RunText(std::string(kTwoCpus) + "explore all\n  together\n" + body +
+                        "  expect-sometimes reader=EFAULT\nend\n");
+  const size_t at = e.out.find("[9] reader = -1 EFAULT");
+  ASSERT_NE(at, std::string::npos) << e.out;
+  const size_t id_at = e.out.rfind("--schedule=", at);
+  ASSERT_NE(id_at, std::string::npos);
+  const std::string id = e.out.substr(id_at + 11, e.out.find('\n', id_at) - id_at - 11);
+  RunResult r = RunText(std::string(kTwoCpus) + "together schedule=" + id + "\n" + body);
+  EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
+  EXPECT_NE(r.out.find("[8] reader: process_vm_readv target [0x20000:8K] [0x10000:8K] = -1 EFAULT"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(ScheduleOf(r.out), id);
+  // The same through options.schedule (--schedule), overriding the block's own policy.
+  InterpreterOptions options;
+  options.schedule = id;
+  RunResult f = RunText(std::string(kTwoCpus) + "together\n" + body, options);
+  EXPECT_EQ(ScheduleOf(f.out), id) << f.out;
+  EXPECT_NE(f.out.find("[cpu1 reader:4] process_vm_rw("), std::string::npos)
+      << "a full trace, each line tagged with its CPU and task:\n" << f.out;
+  EXPECT_NE(f.out.find("[cpu0 target:3] do_vmi_munmap("), std::string::npos) << f.out;
+  // A random schedule is a function of its seed.
+  const std::string random = std::string(kTwoCpus) + "together random seed=11\n" + body;
+  EXPECT_EQ(RunText(random).out, RunText(random).out);
+}
+
+constexpr char kExploreRace[] =
+    "explore all preemptions=2\n"
+    "  together\n"
+    "    reader: process_vm_readv target [0x20000:8K] [0x10000:8K]\n"
+    "    target: munmap 0x10000 8K\n"
+    "  end\n";
+
+TEST(InterpreterBlocks, ExploreListsTheOutcomesWithCountsAndIds) {
+  const std::string text = std::string(kTwoCpus) + kExploreRace +
+                           "  expect-always reader=8K or reader=EFAULT\n"
+                           "  expect-always target=0\n"
+                           "  expect-sometimes reader=8K\n"
+                           "  expect-sometimes reader=EFAULT\n"
+                           "  expect-never reader=4K or deadlock\n"
+                           "end\n"
+                           "show maps target\n";
+  RunResult r = RunText(text);
+  EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
+  EXPECT_NE(r.out.find("every schedule with at most 2 preemptions: 2 outcomes"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("[9] reader = -1 EFAULT\n[10] target = 0\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("# outcome 2 of 2: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("e.g. --schedule=0\n[9] reader = 8192\n[10] target = 0\n"),
+            std::string::npos)
+      << r.out;
+  for (int line : {12, 13, 14, 15, 16}) {
+    EXPECT_NE(r.out.find(absl::StrCat("[", line, "] expect-")), std::string::npos) << line;
+  }
+  EXPECT_EQ(r.out.find("FAILED"), std::string::npos) << r.out;
+  // The explored runs happened on fresh machines: the target still maps its pages.
+  EXPECT_NE(r.out.find("00010000-00012000 rw-p"), std::string::npos) << r.out;
+  // The counts add up to the schedules run, and the same scenario gives the same bytes.
+  const size_t total = r.out.find("[7] explore all preemptions=2\n# ");
+  const size_t first = r.out.find("# outcome 1 of 2: ");
+  const size_t second = r.out.find("# outcome 2 of 2: ");
+  ASSERT_NE(total, std::string::npos) << r.out;
+  ASSERT_NE(first, std::string::npos);
+  ASSERT_NE(second, std::string::npos);
+  EXPECT_EQ(std::stoul(r.out.substr(first + 18)) + std::stoul(r.out.substr(second + 18)),
+            std::stoul(r.out.substr(total + 32)));
+  EXPECT_EQ(r.out, RunText(text).out);
+}
+
+TEST(InterpreterBlocks, FailedOutcomeAssertionsExitOne) {
+  RunResult r = RunText(std::string(kTwoCpus) + kExploreRace +
+                        "  expect-always reader=8K\n"
+                        "  expect-never reader=EFAULT target=0\n"
+                        "  expect-sometimes reader=4K\n"
+                        "end\n");
+  EXPECT_EQ(r.status, kExitExpectationFailed);
+  EXPECT_NE(r.out.find("t.mms:12: expectation failed: expected every outcome with reader=8192, "
+                       "got outcome 1 (--schedule="),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("t.mms:13: expectation failed: expected no outcome with reader=EFAULT "
+                       "target=0, got outcome 1 (--schedule="),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("t.mms:14: expectation failed: expected an outcome with reader=4096, got "
+                       "none of the 2"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(InterpreterBlocks, FailedChecksFailUnlessAnAssertionNamesThem) {
+  const std::string checks = std::string(kTwoCpus) + kExploreRace +
+                             "  expect-mem reader 0x20000 \"AA\"\n";
+  RunResult bare = RunText(checks + "end\n");
+  EXPECT_EQ(bare.status, kExitExpectationFailed);
+  EXPECT_NE(bare.out.find("[12] expect-mem FAILED: expected \"AA\", got hex:0000"),
+            std::string::npos)
+      << bare.out;
+  EXPECT_NE(bare.out.find("t.mms:7: expectation failed: expected every check to hold (or an "
+                          "expect-* line that names check-failed)"),
+            std::string::npos)
+      << bare.out;
+  RunResult named =
+      RunText(checks + "  expect-sometimes check-failed\n  expect-always check-failed or "
+                       "reader=8K\nend\n");
+  EXPECT_EQ(named.status, kExitOk) << named.out;
+}
+
+TEST(InterpreterBlocks, AnExpectInTheExploredBlockIsACheckOfEveryRun) {
+  RunResult r = RunText(std::string(kTwoCpus) +
+                        "explore all\n"
+                        "  together\n"
+                        "    reader: process_vm_readv target [0x20000:8K] [0x10000:8K]\n"
+                        "    expect 8K\n"
+                        "    target: munmap 0x10000 8K\n"
+                        "  end\n"
+                        "  expect-always check-failed reader=EFAULT or reader=8K\n"
+                        "end\n");
+  EXPECT_EQ(r.status, kExitOk) << r.out;
+  EXPECT_NE(r.out.find("[9] reader = -1 EFAULT\n[10] expect FAILED: expected 8192, got -1 EFAULT\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("[9] reader = 8192\n[10] expect ok\n"), std::string::npos) << r.out;
+}
+
+TEST(InterpreterBlocks, ShardsSplitTheSchedulesAndDoNotJudgeSometimes) {
+  const std::string text = std::string(kTwoCpus) + kExploreRace +
+                           "  expect-sometimes reader=4K\n"
+                           "  expect-never deadlock\n"
+                           "end\n";
+  uint64_t total = 0;
+  for (int shard = 0; shard < 3; ++shard) {
+    InterpreterOptions options;
+    options.shard_index = shard;
+    options.shard_count = 3;
+    RunResult r = RunText(text, options);
+    EXPECT_EQ(r.status, kExitOk) << r.out;
+    EXPECT_NE(r.out.find(absl::StrCat("(shard ", shard, " of 3)")), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("[12] expect-sometimes reader=4096 not checkable on one shard"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("[13] expect-never deadlock ok"), std::string::npos) << r.out;
+    total += std::stoull(r.out.substr(r.out.find("# ", r.out.find("[7] explore")) + 2));
+  }
+  RunResult whole = RunText(text);
+  EXPECT_EQ(whole.status, kExitExpectationFailed);  // unsharded, sometimes is judged
+  EXPECT_EQ(total, std::stoull(whole.out.substr(whole.out.find("# ", whole.out.find("[7] explore")) + 2)));
+}
+
+TEST(InterpreterBlocks, OneScheduleRunsOnceWithATrace) {
+  InterpreterOptions options;
+  options.schedule = "0";
+  RunResult r = RunText(std::string(kTwoCpus) + kExploreRace +
+                        "  expect-always reader=8K\n  expect-sometimes reader=EFAULT\nend\n",
+                        options);
+  EXPECT_EQ(r.status, kExitOk) << r.out;
+  EXPECT_NE(r.out.find("# one schedule (--schedule): 0,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[cpu1 reader:4] process_vm_rw("), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[13] expect-sometimes reader=EFAULT not checked: one schedule"),
+            std::string::npos)
+      << r.out;
 }
 
 }  // namespace

@@ -89,5 +89,44 @@ printf 'let X = (%s1%s)\n' "$open64" "$close64" > "$tmp/n65.mms"
 expect_status 0 "" -- "$tmp/n64.mms"
 expect_status 2 "n65.mms:1:" -- "$tmp/n65.mms"
 
+# Concurrency flags: --schedule and --shard (and Bazel's sharding variables) are checked.
+cat > "$tmp/race.mms" <<'MMS'
+machine memory=16M cpus=2
+process target cpu=0
+process reader cpu=1
+target: mmap 0x10000 8K rw- private,anon,populate
+reader: mmap 0x20000 8K rw- private,anon,populate
+explore all
+  together
+    reader: process_vm_readv target [0x20000:8K] [0x10000:8K]
+    target: munmap 0x10000 8K
+  end
+  expect-always reader=8K or reader=EFAULT
+  expect-sometimes reader=EFAULT
+end
+MMS
+expect_status 0 "[12] expect-sometimes reader=EFAULT ok" -- "$tmp/race.mms"
+expect_status 2 "bad flag --schedule: expected a schedule id" -- --schedule=3.x "$tmp/race.mms"
+expect_status 2 "bad flag --schedule" -- --schedule=5.1-2.0 "$tmp/race.mms"
+expect_status 2 "bad flag --schedule" -- --schedule=-1 "$tmp/race.mms"
+expect_status 0 "# one schedule (--schedule): 0," -- --schedule=0 "$tmp/race.mms"
+expect_status 0 "not checked: one schedule" -- --schedule=0 "$tmp/race.mms"
+expect_status 2 "bad flag --shard: expected I/N" -- --shard=2/2 "$tmp/race.mms"
+expect_status 2 "bad flag --shard" -- --shard=1 "$tmp/race.mms"
+expect_status 2 "bad flag --shard" -- --shard=0/0 "$tmp/race.mms"
+expect_status 2 "bad flag --shard" -- --shard=-1/2 "$tmp/race.mms"
+expect_status 2 "bad flag --shard" -- --shard=a/b "$tmp/race.mms"
+expect_status 0 "(shard 1 of 2)" -- --shard=1/2 "$tmp/race.mms"
+TEST_SHARD_INDEX=0 TEST_TOTAL_SHARDS=2 expect_status 0 "(shard 0 of 2)" -- "$tmp/race.mms"
+TEST_SHARD_INDEX=3 TEST_TOTAL_SHARDS=2 expect_status 2 \
+  "bad flag --shard (from TEST_SHARD_INDEX/TEST_TOTAL_SHARDS)" -- "$tmp/race.mms"
+rm -f "$tmp/shard_status"
+TEST_SHARD_INDEX=1 TEST_TOTAL_SHARDS=2 TEST_SHARD_STATUS_FILE="$tmp/shard_status" \
+  expect_status 0 "(shard 1 of 2)" -- "$tmp/race.mms"
+if [[ ! -e "$tmp/shard_status" ]]; then echo "FAIL: TEST_SHARD_STATUS_FILE not touched"; fails=$((fails + 1)); fi
+# An open block at the end of standard input is an invalid scenario.
+printf 'process p\ntogether\np: load 0 1\n' > "$tmp/open.txt"
+STDIN="$tmp/open.txt" expect_status 2 "<stdin>:3:12: expected end to close the together block of line 2" -- -
+
 if [[ "$fails" -ne 0 ]]; then echo "$fails case(s) failed"; exit 1; fi
 echo "all cases passed"

@@ -7,7 +7,8 @@
 //
 // Bounds, so that one input cannot take seconds: the machine is capped at 16 MiB and 2
 // CPUs, and scenarios whose statements move more than 1 MiB at once are skipped (they are
-// valid, just slow; the parser's own limits are exercised by the parser fuzzer).
+// valid, just slow; the parser's own limits are exercised by the parser fuzzer), and so are
+// explore blocks of more than 16 runs or more than one preemption.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -37,6 +38,11 @@ bool TooBig(const Statement& s) {
   if (const auto* e = std::get_if<ExpectSameStmt>(&s)) return e->len > kMaxBytes;
   if (const auto* v = std::get_if<ShowStmt>(&s)) {
     if (const auto* p = std::get_if<ShowPagemap>(&v->what)) return p->len > kMaxBytes;
+  }
+  // Explorations: a few runs of small blocks.
+  if (const auto* e = std::get_if<ExploreStmt>(&s)) {
+    if (e->mode == ExploreStmt::Mode::kAll) return e->preemptions.value_or(2) > 1;
+    return e->runs > 16;
   }
   if (const auto* p = std::get_if<ProcessVmRwStmt>(&s)) {
     uint64_t total = 0;

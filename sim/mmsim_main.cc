@@ -32,6 +32,7 @@
 #include "sim/host/compare.h"
 #include "sim/interpreter.h"
 #include "sim/scenario/parser.h"
+#include "sim/sched/schedule.h"
 #include "sim/views.h"
 
 ABSL_FLAG(std::string, trace, "", "trace level: off, calls or full (default: as the scenario says)");
@@ -42,6 +43,12 @@ ABSL_FLAG(bool, check, false, "run the debug_vm checker after every statement; s
 ABSL_FLAG(std::string, memory, "", "simulated memory, 1M..64G in whole pages, e.g. 256M or 16G (default: the scenario's, else 256M)");
 ABSL_FLAG(std::string, cpus, "", "number of CPUs, 1..64 (default: the scenario's, else 2)");
 ABSL_FLAG(std::string, tlb, "", "TLB profile: skylake, goldencove or tiny (default: skylake)");
+ABSL_FLAG(std::string, schedule, "",
+          "run every together and explore block under this one schedule (an id such as 3.1-17.0 "
+          "that explore printed), with a full trace (unless --trace says otherwise)");
+ABSL_FLAG(std::string, shard, "",
+          "I/N: explore blocks run only shard I (0-based) of N of their schedules (default: "
+          "Bazel's TEST_SHARD_INDEX/TEST_TOTAL_SHARDS when set)");
 ABSL_FLAG(std::string, dot, "", "after the run, write the page-table tree of this task (NAME:FILE) as Graphviz DOT");
 
 namespace {
@@ -125,6 +132,7 @@ int ParseFlags(int argc, char** argv, Flags* f) {
     absl::optional<sim::TraceLevel> level = sim::ParseTraceLevel(trace);
     if (!level) return BadFlag("trace", "expected off, calls or full, got '" + trace + "'");
     options.trace = *level;
+    options.trace_set = true;
   }
   const std::string format = absl::GetFlag(FLAGS_trace_format);
   if (format != "text" && format != "json") {
@@ -178,6 +186,44 @@ int ParseFlags(int argc, char** argv, Flags* f) {
     f->dot_file = dot.substr(colon + 1);
   }
   f->trace_out = absl::GetFlag(FLAGS_trace_out);
+  if (const std::string id = absl::GetFlag(FLAGS_schedule); !id.empty()) {
+    absl::StatusOr<sim::ScheduleId> parsed = sim::ParseScheduleId(id);
+    if (!parsed.ok()) {
+      return BadFlag("schedule", "expected a schedule id like 0 or 3.1-17.0 (STEP.PATH pairs, "
+                                 "steps ascending), got '" + id + "': " +
+                                     std::string(parsed.status().message()));
+    }
+    options.schedule = parsed->ToString();
+  }
+  // Sharding: the flag, else Bazel's test sharding environment (which also asks for the
+  // status file to be touched, to say the test knows about sharding).
+  std::string shard = absl::GetFlag(FLAGS_shard);
+  std::string shard_from = "--shard";
+  if (shard.empty()) {
+    const char* index = std::getenv("TEST_SHARD_INDEX");
+    const char* total = std::getenv("TEST_TOTAL_SHARDS");
+    if (index != nullptr && total != nullptr) {
+      shard = std::string(index) + "/" + total;
+      shard_from = "TEST_SHARD_INDEX/TEST_TOTAL_SHARDS";
+    }
+    if (const char* status = std::getenv("TEST_SHARD_STATUS_FILE"); status != nullptr && *status) {
+      const int fd = open(status, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      if (fd >= 0) close(fd);
+    }
+  }
+  if (!shard.empty()) {
+    const size_t slash = shard.find('/');
+    uint64_t i = 0, n = 0;
+    if (slash == std::string::npos || !ParseSize(shard.substr(0, slash), &i) ||
+        !ParseSize(shard.substr(slash + 1), &n) ||
+        shard.find_first_not_of("0123456789/") != std::string::npos || n < 1 || n > 1000000 ||
+        i >= n) {
+      return BadFlag(shard_from == "--shard" ? "shard" : "shard (from " + shard_from + ")",
+                     "expected I/N with 0 <= I < N <= 1000000, like 0/4, got '" + shard + "'");
+    }
+    options.shard_index = static_cast<int>(i);
+    options.shard_count = static_cast<int>(n);
+  }
 
   // No output may be an input: opening it for writing would empty the scenario before it
   // is read. Compared by device and inode, so symlinks and hard links count.
@@ -297,6 +343,10 @@ int main(int argc, char** argv) {
         continue;
       }
       if (*stmt) (void)interp.Step(**stmt);
+    }
+    if (absl::Status open_block = parser.Finish(); !open_block.ok()) {
+      std::cerr << open_block.message() << "\n";
+      invalid = true;
     }
     status = invalid ? sim::kExitInvalid : interp.exit_status();
   } else {

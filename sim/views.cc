@@ -11,6 +11,8 @@
 #include "mm/mm.h"
 #include "mm/mmzone.h"
 #include "mm/pagewalk.h"
+#include "mm/sched.h"
+#include "mm/smp.h"
 
 namespace sim {
 namespace {
@@ -281,6 +283,32 @@ std::string ShowBuddy(Machine& m) {
       absl::StrAppendFormat(&out, " %6u", z != nullptr ? z->free_area[o].nr_free : 0);
     }
     return out + "\n";
+  });
+}
+
+std::string ShowCpus(Machine& m) {
+  return m.Inspect([&](const kernel::kernel_state& ks) -> std::string {
+    auto who = [](const kernel::task_struct* t) {
+      return absl::StrFormat("%d %s", t->pid, t->comm);
+    };
+    std::string out = absl::StrFormat("%-4s%-20s%-20s%-6s%-11s%-9s%s\n", "CPU", "CURRENT",
+                                      "LOADED MM OF", "PCID", "ROOT PFN", "CPUMASK", "IPI");
+    for (int cpu = 0; cpu < m.num_cpus(); ++cpu) {
+      const kernel::task_struct* t = ks.current_task[cpu];
+      const bool idle = t == nullptr || t->pid == 0;
+      kernel::mm_struct* mm = ks.cpu_tlbstate[cpu].loaded_mm;
+      std::string owner = "-";
+      if (mm != nullptr) owner = mm->owner != nullptr ? who(mm->owner) : std::string("(no owner)");
+      const uint64_t cr3 = m.cpu(cpu).cr3();
+      const bool in_mask = mm != nullptr && kernel::mm_cpumask(mm)->test(static_cast<size_t>(cpu));
+      absl::StrAppendFormat(&out, "%-4d%-20s%-20s%-6u%-11s%-9s%s\n", cpu,
+                            idle ? std::string("idle") : who(t), owner,
+                            static_cast<unsigned>(cr3 & hw::Cpu::kCr3PcidMask),
+                            absl::StrFormat("%#x", (cr3 & ~hw::Cpu::kCr3NoFlush) >> 12),
+                            in_mask ? "yes" : "-",
+                            kernel::cpu_ipi_pending(cpu) ? "pending" : "-");
+    }
+    return out;
   });
 }
 

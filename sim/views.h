@@ -9,6 +9,9 @@
 //   ShowPage       a struct page
 //   ShowBuddy      /proc/buddyinfo
 //   ShowVmstat     /proc/vmstat (the counters this port keeps)
+//   ShowCpus       per CPU: the current task (or idle), whose mm is loaded, CR3's PCID and
+//                  root page-table frame, whether the CPU is in that mm's mm_cpumask, and
+//                  whether a call-function IPI is pending for it
 //   ShowDmesg      the kernel log, e.g. the OOM killer's "Out of memory: Killed process ..."
 //   PagetableDot   the page-table tree of a process as Graphviz DOT
 //
@@ -32,6 +35,7 @@ absl::StatusOr<std::string> ShowTlb(Machine& m, int cpu);  // cpu < 0: every CPU
 absl::StatusOr<std::string> ShowPage(Machine& m, uint64_t pfn);
 std::string ShowBuddy(Machine& m);
 std::string ShowVmstat(Machine& m);
+std::string ShowCpus(Machine& m);
 std::string ShowDmesg(Machine& m);  // the kernel log (dmesg)
 absl::StatusOr<std::string> PagetableDot(Machine& m, int pid);
 

@@ -49,7 +49,11 @@ int exec_mmap(mm_struct* mm) {
         }
     }
     mmput(old_mm);
+    up_write(&tsk->signal->exec_update_lock);
+    return 0;
   }
+  // A kernel thread's borrowed mm (its lazy-TLB reference) is given back.
+  mmdrop_lazy_tlb(active_mm);
   up_write(&tsk->signal->exec_update_lock);
   return 0;
 }

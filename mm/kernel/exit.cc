@@ -58,11 +58,12 @@ void exit_mm() {
   if (mm == nullptr) return;
   trace_call tc("exit_mm", "pid=%d", tsk->pid);
   mmap_read_lock(mm);
+  // The task keeps running on mm's tables, as a lazy-TLB user of it (active_mm) until it
+  // switches away for the last time; that reference outlives mmput.
+  mmgrab_lazy_tlb(mm);
   BUG_ON(mm != tsk->active_mm);
   tsk->mm = nullptr;
-  // DEVIATION(exit): no lazy-TLB reference; CR3 may still point at mm's tables until
-  // the next switch_mm or until exit_mmap's tlb_mm_teardown moves this CPU off them.
-  tsk->active_mm = nullptr;
+  enter_lazy_tlb(mm, tsk);
   mmap_read_unlock(mm);
   mm_update_next_owner(mm);
   mmput(mm);

@@ -12,9 +12,6 @@
 //    table, dropped by release_task, one for running, dropped by do_exit's last switch.
 //  - dup_mm copies the mm's plain fields one by one (the struct holds a C++ container, so
 //    no memcpy) before mm_init; dup_mmap itself lives in mm/mmap.cc, as since 6.15.
-//  - No lazy-TLB active_mm: a task without an mm has active_mm == NULL.
-//  - PCIDs: one per mm (mm->context.pcid), the next one not used by a live task's mm,
-//    cycling through 1..4095.
 //  - No files, fs, sighand, namespaces, cgroups, seccomp, io_uring, perf, audit.
 #include <cstdio>
 #include <cstring>
@@ -27,8 +24,6 @@
 
 namespace kernel {
 namespace {
-
-inline constexpr u16 kMaxPcid = 4095;
 
 // kernel/fork.c: free_task.
 void free_task(task_struct* tsk) { kfree(tsk); }
@@ -49,26 +44,6 @@ mm_struct* allocate_mm() {
 void free_mm(mm_struct* mm) {
   mm->~mm_struct();
   kfree(mm);
-}
-
-// DEVIATION(fork): is `pcid` the PCID of a live task's mm? (see init_new_context)
-bool pcid_in_use(u16 pcid) {
-  for (const auto& [nr, t] : kst().pid_table)
-    if (t->mm != nullptr && t->mm->context.pcid == pcid) return true;
-  return false;
-}
-
-// arch/x86/include/asm/mmu_context.h: init_new_context. ctx_id is never reused; the PCID
-// is (DEVIATION(fork): fixed per mm, see the file comment).
-int init_new_context(task_struct* /*tsk*/, mm_struct* mm) {
-  kernel_state& ks = kst();
-  mm->context.ctx_id = ks.next_ctx_id++;
-  u16 pcid = ks.next_pcid;
-  for (int tries = 0; tries < kMaxPcid && pcid_in_use(pcid); ++tries)
-    pcid = pcid == kMaxPcid ? 1 : static_cast<u16>(pcid + 1);
-  mm->context.pcid = pcid;
-  ks.next_pcid = pcid == kMaxPcid ? 1 : static_cast<u16>(pcid + 1);
-  return 0;
 }
 
 // arch/x86/mm/mmap.c: mmap_base for a 64-bit task with randomisation off: the top-down
@@ -137,12 +112,14 @@ void check_mm(mm_struct* mm) {
 
 // kernel/fork.c: the last mm_count reference is gone.
 void __mmdrop(mm_struct* mm) {
-  trace_call tc("__mmdrop", "pcid=%u", static_cast<unsigned>(mm->context.pcid));
+  trace_call tc("__mmdrop", "ctx_id=%llu", static_cast<unsigned long long>(mm->context.ctx_id));
+  BUG_ON(mm == &kst().init_mm);
   task_struct* cur = current();
   WARN_ON_ONCE(cur != nullptr && mm == cur->mm);
   WARN_ON_ONCE(cur != nullptr && mm == cur->active_mm);
   pgd_free(mm, mm->pgd);  // mm_free_pgd
   mm->pgd = nullptr;
+  destroy_context(mm);
   check_mm(mm);
   free_mm(mm);
 }

@@ -168,29 +168,28 @@ TEST(ExecTest, DumpabilityFollowsTheIdsAtExec) {
   EXPECT_EQ(k.DebugVm(), "");
 }
 
-TEST(ForkTest, EachMmGetsItsOwnPcidAndContextId) {
+TEST(ForkTest, EachMmGetsItsOwnContextIdAndStartsAtGenerationZero) {
   BootedKernel k;
-  std::set<unsigned> pcids;
   std::set<u64> ctx_ids;
-  pcids.insert(child_reaper()->mm->context.pcid);
+  ctx_ids.insert(k.ks()->init_mm.context.ctx_id);
+  EXPECT_EQ(k.ks()->init_mm.context.ctx_id, 1u);
   ctx_ids.insert(child_reaper()->mm->context.ctx_id);
   for (int i = 0; i < 5; ++i) {
     task_struct* p = k.Spawn("p");
-    EXPECT_GE(p->mm->context.pcid, 1u);
-    EXPECT_LE(p->mm->context.pcid, 4095u);
-    pcids.insert(p->mm->context.pcid);
+    EXPECT_EQ(atomic64_read(&p->mm->context.tlb_gen), 0);
     ctx_ids.insert(p->mm->context.ctx_id);
   }
-  EXPECT_EQ(pcids.size(), 6u);
-  EXPECT_EQ(ctx_ids.size(), 6u);
+  EXPECT_EQ(ctx_ids.size(), 7u);
 }
 
-TEST(ForkTest, PcidsOfLiveMmsAreNotHandedOutAgainAfterTheCounterWraps) {
+// A ctx_id names an mm to every CPU's ASID slots forever: one of a dead mm never returns.
+TEST(ForkTest, ContextIdsAreNeverReused) {
   BootedKernel k;
-  const u16 init_pcid = child_reaper()->mm->context.pcid;
-  k.ks()->next_pcid = init_pcid;  // as if 4095 more mms had come and gone
   task_struct* p = k.Spawn("p");
-  EXPECT_NE(p->mm->context.pcid, init_pcid);
+  const u64 first = p->mm->context.ctx_id;
+  k.ExitAndReap(p);
+  task_struct* q = k.Spawn("q");
+  EXPECT_GT(q->mm->context.ctx_id, first);
 }
 
 TEST(ForkTest, ThreadSharesMmSignalAndCreds) {
@@ -277,13 +276,17 @@ TEST(ExitTest, ExitMakesAZombieWithoutMmAndReapFreesEverything) {
   EXPECT_LT(k.FreePages(), free_before);
   EXPECT_EQ(k.DebugVm(), "");
 
+  mm_struct* mm = p->mm;
   k.Exit(p);
   EXPECT_EQ(p->exit_state, EXIT_ZOMBIE);
   EXPECT_EQ(p->mm, nullptr);
   EXPECT_TRUE(p->flags & PF_EXITING);
   EXPECT_EQ(k.ks()->current_task[0], idle_task(0));
-  // The address space is gone already: only the task_struct waits for its parent.
-  EXPECT_EQ(k.FreePages(), free_before);
+  // The address space is gone already, all but its pgd: the idle task that now runs on
+  // CPU 0 borrowed the mm (lazy TLB) and holds it until a user task runs there.
+  EXPECT_EQ(idle_task(0)->active_mm, mm);
+  EXPECT_EQ(p->active_mm, nullptr);
+  EXPECT_EQ(k.FreePages(), free_before - 1);
   EXPECT_EQ(k.DebugVm(), "");
 
   EXPECT_EQ(k.Reap(pid), pid);
@@ -325,8 +328,10 @@ TEST(ExitTest, ZombieLeaderWaitsForItsThreads) {
   k.Exit(thread);
   EXPECT_EQ(find_task_by_vpid(tid), nullptr);  // threads are reaped at once
   EXPECT_FALSE(delay_group_leader(leader));
+  EXPECT_EQ(k.FreePages(), free_before - 1);  // the pgd: CPU 0's idle task borrows mm
+  EXPECT_EQ(idle_task(0)->active_mm, mm);
+  EXPECT_EQ(k.Reap(tid, child_reaper()), -ECHILD);  // runs init on CPU 0: mm is freed
   EXPECT_EQ(k.FreePages(), free_before);
-  EXPECT_EQ(k.Reap(tid, child_reaper()), -ECHILD);
   EXPECT_EQ(k.Reap(pid), pid);
   EXPECT_EQ(k.DebugVm(), "");
 }
@@ -395,20 +400,63 @@ TEST(SchedTest, ContextSwitchLoadsTheAddressSpace) {
   k.RunAs(b, 1);
   EXPECT_EQ(a->on_cpu, -1);
   EXPECT_EQ(k.cpu(1)->cr3() & PTE_PFN_MASK, __pa(b->mm->pgd));
-  EXPECT_EQ(k.cpu(1)->pcid(), b->mm->context.pcid);
-  // A kernel thread borrows whatever was loaded.
+  EXPECT_EQ(k.cpu(1)->pcid(), kern_pcid(k.ks()->cpu_tlbstate[1].loaded_mm_asid));
+  // A kernel thread borrows whatever was loaded, with a reference (lazy TLB).
   task_struct* kt = k.SpawnKthread("kt");
+  const int count = atomic_read(&b->mm->mm_count);
   k.RunAs(kt, 1);
   EXPECT_EQ(k.cpu(1)->cr3() & PTE_PFN_MASK, __pa(b->mm->pgd));
+  EXPECT_EQ(kt->active_mm, b->mm);
+  EXPECT_EQ(atomic_read(&b->mm->mm_count), count + 1);
+  EXPECT_TRUE(k.ks()->cpu_tlbstate_shared[1].is_lazy);
+  // Back to a user task: the borrowed reference is dropped, the CPU is not lazy.
+  k.RunAs(b, 1);
+  EXPECT_EQ(kt->active_mm, nullptr);
+  EXPECT_EQ(atomic_read(&b->mm->mm_count), count);
+  EXPECT_FALSE(k.ks()->cpu_tlbstate_shared[1].is_lazy);
+  EXPECT_EQ(k.DebugVm(), "");
 }
 
-TEST(SchedTest, ExitingTheLastUserMovesTheCpuOffTheDeadTables) {
+// The exiting task's CPU runs its idle task on the dead mm's tables (lazily, holding the
+// mm), so the pgd outlives exit_mmap; the next user task on that CPU lets it go. A freed
+// page table is never left loaded: exit_mmap's flush (page tables freed) moves the lazy
+// CPU to init_mm first.
+TEST(SchedTest, ExitingTheLastUserLeavesItsPgdToTheIdleTaskUntilTheNextUserTask) {
   BootedKernel k;
   task_struct* a = k.Spawn("a");
   k.RunAs(a, 1);
-  const unsigned long dead_pgd = __pa(a->mm->pgd);
+  mm_struct* mm = a->mm;
+  const unsigned long dead_pgd = __pa(mm->pgd);
   k.Exit(a);
+  // [stack] never touched: no page table below the pgd, so nothing to flush. Both idle
+  // tasks borrow the mm: CPU 0's since `a` left it for CPU 1, CPU 1's since `a` died.
+  EXPECT_EQ(idle_task(1)->active_mm, mm);
+  EXPECT_EQ(idle_task(0)->active_mm, mm);
+  EXPECT_EQ(k.cpu(1)->cr3() & PTE_PFN_MASK, dead_pgd);
+  EXPECT_EQ(atomic_read(&mm->mm_count), 2);
+  EXPECT_EQ(k.DebugVm(), "");
+  task_struct* b = k.Spawn("b");  // init runs on CPU 0: its idle lets go
+  EXPECT_EQ(idle_task(0)->active_mm, nullptr);
+  EXPECT_EQ(atomic_read(&mm->mm_count), 1);
+  k.RunAs(b, 1);  // finish_task_switch drops the last borrowed reference: __mmdrop
+  EXPECT_EQ(k.ks()->idle_tasks[1]->active_mm, nullptr);
   EXPECT_NE(k.cpu(1)->cr3() & PTE_PFN_MASK, dead_pgd);
+  EXPECT_EQ(k.DebugVm(), "");
+}
+
+TEST(SchedTest, ExitWithPageTablesMovesTheLazyCpuToInitMm) {
+  BootedKernel k;
+  task_struct* a = k.Spawn("a");
+  unsigned long addr = k.Mmap(a, 0, PAGE_SIZE, PROT_READ | PROT_WRITE);
+  ASSERT_TRUE(k.UserStore(a, addr, 7).ok());  // page tables below the pgd now
+  k.RunAs(a, 1);
+  ASSERT_TRUE(k.UserStore(a, addr, 8).ok());
+  mm_struct* mm = a->mm;
+  k.Exit(a);  // exit_mm makes CPU 1 lazy; exit_mmap frees tables: its flush switches it
+  EXPECT_EQ(k.ks()->cpu_tlbstate[1].loaded_mm, &k.ks()->init_mm);
+  EXPECT_EQ(k.cpu(1)->cr3() & PTE_PFN_MASK, __pa(k.ks()->init_mm.pgd));
+  EXPECT_EQ(k.ks()->idle_tasks[1]->active_mm, mm);  // still held: only the pgd is left
+  EXPECT_EQ(mm_pgtables_bytes(mm), 0u);
   EXPECT_EQ(k.DebugVm(), "");
 }
 

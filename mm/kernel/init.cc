@@ -84,6 +84,19 @@ int start_kernel(kernel_state* ks) {
   ks->pid_table.clear();
   ks->last_pid = 0;
   init_idle_tasks();
+  // arch/x86/kernel/cpu/common.c: cpu_init's tail on every CPU, DEVIATION(init): after
+  // mm_core_init and init_idle_tasks, which make init_mm's pgd and the idle tasks. The
+  // idle task runs lazily on init_mm.
+  for (size_t cpu = 0; cpu < ks->cpus.size(); ++cpu) {
+    ks->this_cpu = static_cast<int>(cpu);
+    task_struct* cur = current();
+    mmgrab(&ks->init_mm);
+    cur->active_mm = &ks->init_mm;
+    BUG_ON(cur->mm != nullptr);
+    initialize_tlbstate_and_flush();
+    enter_lazy_tlb(&ks->init_mm, cur);
+  }
+  ks->this_cpu = 0;
   return tc.ret(rest_init());
 }
 
@@ -123,6 +136,14 @@ void kernel_shutdown(kernel_state* ks) {
       release_task(victim);
     }
     ks->child_reaper = nullptr;
+    // The CPUs go down: none keeps an mm it borrowed (takedown_cpu's idle_task_exit, then
+    // finish_cpu), so the last lazily held mm is freed now.
+    for (int cpu = 0; cpu < ncpus; ++cpu) {
+      ks->this_cpu = cpu;
+      idle_task_exit();
+    }
+    ks->this_cpu = 0;
+    for (int cpu = 0; cpu < ncpus; ++cpu) finish_cpu(cpu);
     free_idle_tasks();
   }
   if (ks->mem_map != nullptr) mm_core_shutdown(ks);

@@ -1,12 +1,11 @@
 // mm/kernel/sched_core.cc: putting a task on a CPU, and the scheduler hooks' wait.
-// Port of the context_switch part of kernel/sched/core.c (context_switch,
-// finish_task_switch's bookkeeping) at Linux 6.18.
+// Port of the context_switch part of kernel/sched/core.c (context_switch, with its
+// lazy-TLB active_mm handling, and finish_task_switch's mmdrop of a borrowed mm) and
+// idle_task_exit at Linux 6.18.
 //
 // Deviations (grep "DEVIATION(sched_core)"):
 //  - There is no run queue and no scheduling policy: sim/ says which task runs where.
-//  - No lazy-TLB mm reference for kernel threads: switching to a task without an mm
-//    leaves CR3 as it was (the "borrowed" mm), and no mm_count is taken; exit_mmap's
-//    tlb_mm_teardown (mm/arch/x86/tlb.h) moves CPUs off an address space that dies.
+//    rq->prev_mm is a local of context_switch (the switch never leaves this function).
 #include "mm/arch/x86/tlb.h"
 #include "mm/kernel/task.h"
 #include "mm/mm.h"
@@ -25,12 +24,51 @@ void context_switch(task_struct* next) {
   BUG_ON(next->exit_state != 0);
   trace_event("sched_switch", "cpu=%d prev_pid=%d next_pid=%d next_comm=%s", cpu,
               prev != nullptr ? prev->pid : -1, next->pid, next->comm);
-  if (next->mm != nullptr)
-    switch_mm_irqs_off(prev != nullptr ? prev->active_mm : nullptr, next->mm, next);
-  if (prev != nullptr) prev->on_cpu = -1;
+  BUG_ON(prev == nullptr);
+  mm_struct* prev_mm = nullptr;  // rq->prev_mm
+  // kernel -> kernel: lazy, active_mm handed over
+  //   user -> kernel: lazy, active_mm grabbed (mmgrab_lazy_tlb)
+  // kernel ->   user: switch, the borrowed active_mm dropped after the switch
+  //   user ->   user: switch
+  if (next->mm == nullptr) {
+    enter_lazy_tlb(prev->active_mm, next);
+    next->active_mm = prev->active_mm;
+    if (prev->mm != nullptr)
+      mmgrab_lazy_tlb(prev->active_mm);
+    else
+      prev->active_mm = nullptr;
+  } else {
+    switch_mm_irqs_off(prev->active_mm, next->mm, next);
+    if (prev->mm == nullptr) {
+      prev_mm = prev->active_mm;  // mmdrop_lazy_tlb'd in finish_task_switch
+      prev->active_mm = nullptr;
+    }
+  }
+  prev->on_cpu = -1;
   next->on_cpu = cpu;
   next->cpu = static_cast<unsigned int>(cpu);  // __set_task_cpu
   kst().current_task[cpu] = next;
+  // finish_task_switch
+  if (prev_mm != nullptr) mmdrop_lazy_tlb(prev_mm);  // mmdrop_lazy_tlb_sched
+}
+
+// kernel/sched/core.c: the idle task of a CPU going offline gives up a borrowed mm, so
+// that no CPU still runs on its tables (kernel_shutdown's CPUs; finish_cpu, below, drops
+// the reference).
+void idle_task_exit() {
+  task_struct* cur = current();
+  mm_struct* mm = cur->active_mm;
+  BUG_ON(cur != idle_task(smp_processor_id()));
+  if (mm != &kst().init_mm) switch_mm(mm, &kst().init_mm, cur);
+}
+
+// kernel/cpu.c: finish_cpu, on another CPU once `cpu` is down: the reference its idle
+// task's active_mm held (init_mm's from boot, or a borrowed mm's) goes.
+void finish_cpu(int cpu) {
+  task_struct* idle = idle_task(cpu);
+  mm_struct* mm = idle->active_mm;
+  idle->active_mm = nullptr;
+  mmdrop_lazy_tlb(mm);
 }
 
 // DEVIATION(sched_hooks): see mm/sched_hooks.h.

@@ -100,11 +100,15 @@ pid_t call_usermodehelper_lite(const char* comm, const umh_creds* creds,
 
 // ---- scheduling (kernel/sched/core.c) ----
 // Make `next` current on this CPU (smp_processor_id()): the previous task stops running
-// there, and next's address space is loaded (switch_mm: CR3) if it has one. Kernel
-// threads keep whatever CR3 was loaded (lazy TLB, without the active_mm reference: see
-// tlb_mm_teardown in mm/arch/x86/tlb.h). REQUIRES: next is alive and not running on
-// another CPU.
+// there, and next's address space is loaded (switch_mm: CR3) if it has one. A kernel
+// thread (or a task past exit_mm) borrows the previous task's active_mm with CR3 left as
+// it was (lazy TLB), holding an mm_count reference on it (mmgrab_lazy_tlb) until a user
+// task runs on the CPU again. REQUIRES: next is alive and not running on another CPU.
 void context_switch(task_struct* next);
+// kernel/sched/core.c / kernel/cpu.c: taking a CPU down (kernel_shutdown): its idle task
+// (current) switches to init_mm; then, from anywhere, finish_cpu drops the mm it borrowed.
+void idle_task_exit();
+void finish_cpu(int cpu);
 // The idle task of `cpu` (init_task for CPU 0).
 task_struct* idle_task(int cpu);
 inline bool is_idle_task(const task_struct* p) { return p->pid == 0; }

@@ -358,6 +358,13 @@ bool HostRunner::Execute(const Statement& stmt, HostStep* step) {
   if (std::holds_alternative<ShowStmt>(stmt)) return skip("views are the simulator's");
   if (std::holds_alternative<FailStmt>(stmt)) return skip("fault injection is the simulator's");
   if (std::holds_alternative<TraceStmt>(stmt)) return skip("tracing is the simulator's");
+  if (std::holds_alternative<ScheduleStmt>(stmt)) return skip("CPU placement is the simulator's");
+  // The host kernel's own scheduler interleaves nothing on request: a block's operations
+  // run one after another (what the simulator's default schedule does too).
+  if (std::holds_alternative<TogetherStmt>(stmt) || std::holds_alternative<ExploreStmt>(stmt) ||
+      std::holds_alternative<EndStmt>(stmt) || std::holds_alternative<ExpectOutcomeStmt>(stmt)) {
+    return skip("interleavings are the simulator's: the host runs the operations in order");
+  }
   if (const auto* s = std::get_if<KthreadStmt>(&stmt)) {
     kthreads_[s->name] = "a kernel thread cannot be created from user space";
     return skip(kthreads_[s->name]);

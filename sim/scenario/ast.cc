@@ -60,6 +60,18 @@ struct KeywordVisitor {
   const char* operator()(const ShowStmt&) const { return "show"; }
   const char* operator()(const FailStmt&) const { return "fail"; }
   const char* operator()(const TraceStmt&) const { return "trace"; }
+  const char* operator()(const ScheduleStmt&) const { return "schedule"; }
+  const char* operator()(const TogetherStmt&) const { return "together"; }
+  const char* operator()(const ExploreStmt&) const { return "explore"; }
+  const char* operator()(const EndStmt&) const { return "end"; }
+  const char* operator()(const ExpectOutcomeStmt& s) const {
+    switch (s.quantifier) {
+      case ExpectOutcomeStmt::Quantifier::kAlways: return "expect-always";
+      case ExpectOutcomeStmt::Quantifier::kSometimes: return "expect-sometimes";
+      case ExpectOutcomeStmt::Quantifier::kNever: return "expect-never";
+    }
+    return "expect-always";
+  }
 };
 
 }  // namespace
@@ -77,6 +89,30 @@ bool ProducesResult(const Statement& stmt) {
                std::is_same_v<T, ReapStmt> || std::is_same_v<T, SetresuidStmt> ||
                std::is_same_v<T, SetresgidStmt> || std::is_same_v<T, CapsetStmt> ||
                std::is_same_v<T, DumpableStmt>;
+      },
+      stmt);
+}
+
+bool IsTaskOperation(const Statement& stmt) {
+  return ProducesResult(stmt) || std::holds_alternative<ExitStmt>(stmt);
+}
+
+const std::string& TaskOf(const Statement& stmt) {
+  static const std::string kNone;
+  return std::visit(
+      [](const auto& s) -> const std::string& {
+        using T = std::decay_t<decltype(s)>;
+        if constexpr (std::is_same_v<T, MmapStmt> || std::is_same_v<T, MunmapStmt> ||
+                      std::is_same_v<T, MprotectStmt> || std::is_same_v<T, StoreStmt> ||
+                      std::is_same_v<T, FillStmt> || std::is_same_v<T, LoadStmt> ||
+                      std::is_same_v<T, ProcessVmRwStmt> || std::is_same_v<T, ForkStmt> ||
+                      std::is_same_v<T, ExitStmt> || std::is_same_v<T, ReapStmt> ||
+                      std::is_same_v<T, SetresuidStmt> || std::is_same_v<T, SetresgidStmt> ||
+                      std::is_same_v<T, CapsetStmt> || std::is_same_v<T, DumpableStmt>) {
+          return s.task;
+        } else {
+          return kNone;
+        }
       },
       stmt);
 }

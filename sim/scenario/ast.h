@@ -153,8 +153,9 @@ struct LetStmt {
   bool operator==(const LetStmt&) const = default;
 };
 
-// `process NAME [uid=N] [gid=N] [ruid=N] ... [caps=...] [dumpable=0|1]`.
-// uid=N/gid=N set all three ids; ruid= etc. then override one of them.
+// `process NAME [uid=N] [gid=N] [ruid=N] ... [caps=...] [dumpable=0|1] [cpu=N]`.
+// uid=N/gid=N set all three ids; ruid= etc. then override one of them. cpu=N places the
+// new task on CPU N (Machine::Schedule); without it the task stays where it was created.
 struct ProcessStmt {
   SourcePos pos;
   std::string name;
@@ -162,22 +163,34 @@ struct ProcessStmt {
   uint32_t rgid = 0, egid = 0, sgid = 0;
   CapSet caps{CapSet::kAll};
   bool dumpable = true;
+  std::optional<uint32_t> cpu;
   bool operator==(const ProcessStmt&) const = default;
 };
 
-// `thread NAME of PROC`: a new thread sharing PROC's mm; NAME names its tid.
+// `thread NAME of PROC [cpu=N]`: a new thread sharing PROC's mm; NAME names its tid.
 struct ThreadStmt {
   SourcePos pos;
   std::string name;
   std::string process;
+  std::optional<uint32_t> cpu;
   bool operator==(const ThreadStmt&) const = default;
 };
 
-// `kthread NAME`: a kernel thread, no mm.
+// `kthread NAME [cpu=N]`: a kernel thread, no mm.
 struct KthreadStmt {
   SourcePos pos;
   std::string name;
+  std::optional<uint32_t> cpu;
   bool operator==(const KthreadStmt&) const = default;
+};
+
+// `schedule TASK cpu=N`: TASK becomes the current task of CPU N (Machine::Schedule: a
+// context switch there; a task current on another CPU leaves it idle).
+struct ScheduleStmt {
+  SourcePos pos;
+  std::string task;
+  uint32_t cpu = 0;
+  bool operator==(const ScheduleStmt&) const = default;
 };
 
 // `file NAME size=SIZE [data=DATA] [readonly]`: an in-memory file. DATA, if
@@ -418,8 +431,11 @@ struct ShowVmstat {  // show vmstat
 struct ShowDmesg {  // show dmesg: the kernel log (OOM kills, ...)
   bool operator==(const ShowDmesg&) const = default;
 };
+struct ShowCpus {  // show cpus
+  bool operator==(const ShowCpus&) const = default;
+};
 using ShowWhat = std::variant<ShowMaps, ShowPagetable, ShowPagemap, ShowTlb, ShowPage, ShowBuddy,
-                              ShowVmstat, ShowDmesg>;
+                              ShowVmstat, ShowCpus, ShowDmesg>;
 
 struct ShowStmt {
   SourcePos pos;
@@ -450,13 +466,89 @@ struct TraceStmt {
 };
 
 // ---------------------------------------------------------------------------
+// Concurrency: blocks. A block is written over several lines and kept flat in the
+// statement list: its opening statement, its body, and an EndStmt. The parser guarantees
+// the shape:
+//   together [schedule=ID | random seed=N]
+//     TASK: OPERATION            (one or more; each task at most once)
+//     expect RESULT              (after an operation: checks that operation's result)
+//   end
+//   explore all [preemptions=N] | random N [seed=S] | pct N [depth=D] [seed=S]
+//     together                   (exactly one, first, no option)
+//       ...
+//     end
+//     expect-mem / expect-same / show ...        (checked in every run: part of the outcome)
+//     expect-always / expect-sometimes / expect-never PREDICATE
+//   end
+// Blocks do not nest otherwise.
+
+// `together [schedule=ID | random seed=N]`: the operations up to `end` run at once,
+// each as its own kernel path on its task's CPU (Machine::Together).
+struct TogetherStmt {
+  enum class Policy { kDefault, kSchedule, kRandom };
+  SourcePos pos;
+  Policy policy = Policy::kDefault;
+  std::string schedule;  // kSchedule: the id, canonical ("3.1-17.0", "0")
+  uint64_t seed = 0;     // kRandom
+  bool operator==(const TogetherStmt&) const = default;
+};
+
+// `explore all [preemptions=N]`, `explore random N [seed=S]`,
+// `explore pct N [depth=D] [seed=S]`.
+struct ExploreStmt {
+  enum class Mode { kAll, kRandom, kPct };
+  SourcePos pos;
+  Mode mode = Mode::kAll;
+  std::optional<uint32_t> preemptions;  // kAll
+  uint64_t runs = 0;                    // kRandom, kPct: N
+  std::optional<uint32_t> depth;        // kPct
+  std::optional<uint64_t> seed;         // kRandom, kPct
+  bool operator==(const ExploreStmt&) const = default;
+};
+
+// `end`: closes the innermost open block.
+struct EndStmt {
+  SourcePos pos;
+  bool operator==(const EndStmt&) const = default;
+};
+
+// One condition on an outcome of an exploration.
+//   TASK=RESULT   the operation of TASK in the explored together block returned RESULT
+//                 (RESULT as in `expect`, and a bare ERRNO name for -1 ERRNO)
+//   deadlock      the run deadlocked
+//   check-failed  a check of the run failed (an `expect` in the together block,
+//                 `expect-mem`, `expect-same`)
+struct OutcomeAtom {
+  enum class Kind { kResult, kDeadlock, kCheckFailed };
+  Kind kind = Kind::kResult;
+  std::string task;     // kResult
+  ExpectResult result;  // kResult
+  bool operator==(const OutcomeAtom&) const = default;
+};
+// Alternatives joined by `or`, each a list of atoms that must all hold.
+struct OutcomePredicate {
+  std::vector<std::vector<OutcomeAtom>> any_of;
+  bool operator==(const OutcomePredicate&) const = default;
+};
+
+// `expect-always PRED`, `expect-sometimes PRED`, `expect-never PRED` over the outcomes of
+// the enclosing explore block.
+struct ExpectOutcomeStmt {
+  enum class Quantifier { kAlways, kSometimes, kNever };
+  SourcePos pos;
+  Quantifier quantifier = Quantifier::kAlways;
+  OutcomePredicate predicate;
+  bool operator==(const ExpectOutcomeStmt&) const = default;
+};
+
+// ---------------------------------------------------------------------------
 
 using Statement =
     std::variant<MachineStmt, LetStmt, ProcessStmt, ThreadStmt, KthreadStmt, FileStmt, MmapStmt,
                  MunmapStmt, MprotectStmt, StoreStmt, FillStmt, LoadStmt, ProcessVmRwStmt,
                  ForkStmt, ExitStmt, ReapStmt, SetresuidStmt, SetresgidStmt, CapsetStmt,
                  DumpableStmt, ExpectStmt, ExpectMemStmt, ExpectSameStmt, ShowStmt, FailStmt,
-                 TraceStmt>;
+                 TraceStmt, ScheduleStmt, TogetherStmt, ExploreStmt, EndStmt, ExpectOutcomeStmt>;
 
 struct Scenario {
   std::string filename;
@@ -475,6 +567,11 @@ const char* KeywordOf(const Statement& stmt);
 // fill, load, process_vm_readv/writev, fork, reap, setresuid, setresgid,
 // capset, dumpable.
 bool ProducesResult(const Statement& stmt);
+
+// "TASK: OPERATION" statements (mmap ... dumpable, exit): what a together block holds.
+bool IsTaskOperation(const Statement& stmt);
+// The task that performs a TASK: OPERATION statement ("" for any other statement).
+const std::string& TaskOf(const Statement& stmt);
 
 // a == b once both positions are cleared.
 bool SameIgnoringPos(const Statement& a, const Statement& b);

@@ -47,9 +47,24 @@ TEST(Ast, KeywordAndResult) {
   const std::vector<Statement> without = {
       MachineStmt{}, LetStmt{}, ProcessStmt{}, ThreadStmt{}, KthreadStmt{}, FileStmt{},
       ExitStmt{}, ExpectStmt{}, ExpectMemStmt{}, ExpectSameStmt{}, ShowStmt{}, FailStmt{},
-      TraceStmt{},
+      TraceStmt{}, ScheduleStmt{}, TogetherStmt{}, ExploreStmt{}, EndStmt{},
+      ExpectOutcomeStmt{},
   };
   for (const Statement& s : without) EXPECT_FALSE(ProducesResult(s)) << KeywordOf(s);
+  // A together block holds the operations: those with a result, and exit.
+  for (const Statement& s : with_result) EXPECT_TRUE(IsTaskOperation(s)) << KeywordOf(s);
+  for (const Statement& s : without) {
+    EXPECT_EQ(IsTaskOperation(s), std::holds_alternative<ExitStmt>(s)) << KeywordOf(s);
+  }
+  EXPECT_EQ(TaskOf(LoadStmt{{}, "reader", 0, 1}), "reader");
+  EXPECT_EQ(TaskOf(ExitStmt{{}, "leaver"}), "leaver");
+  EXPECT_EQ(TaskOf(ShowStmt{}), "");
+  EXPECT_STREQ(KeywordOf(ExpectOutcomeStmt{{}, ExpectOutcomeStmt::Quantifier::kSometimes, {}}),
+               "expect-sometimes");
+  EXPECT_STREQ(KeywordOf(ExpectOutcomeStmt{{}, ExpectOutcomeStmt::Quantifier::kNever, {}}),
+               "expect-never");
+  EXPECT_STREQ(KeywordOf(TogetherStmt{}), "together");
+  EXPECT_STREQ(KeywordOf(EndStmt{}), "end");
   EXPECT_EQ(with_result.size() + without.size(), std::variant_size_v<Statement>);
 }
 

@@ -1,6 +1,7 @@
 #include "sim/scenario/format.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -109,9 +110,14 @@ std::string FormatShow(const ShowWhat& w) {
     std::string operator()(const ShowPage& s) const { return "page " + FormatAddr(s.pfn); }
     std::string operator()(const ShowBuddy&) const { return "buddy"; }
     std::string operator()(const ShowVmstat&) const { return "vmstat"; }
+    std::string operator()(const ShowCpus&) const { return "cpus"; }
     std::string operator()(const ShowDmesg&) const { return "dmesg"; }
   };
   return std::visit(V{}, w);
+}
+
+std::string FormatCpu(const std::optional<uint32_t>& cpu) {
+  return cpu.has_value() ? absl::StrCat(" cpu=", *cpu) : std::string();
 }
 
 std::string FormatProbability(uint32_t ppb) {
@@ -148,12 +154,39 @@ struct StatementPrinter {
     }
     if (s.caps.bits != CapSet::kAll) absl::StrAppend(&out, " caps=", FormatCaps(s.caps));
     if (!s.dumpable) out += " dumpable=0";
-    return out;
+    return out + FormatCpu(s.cpu);
   }
   std::string operator()(const ThreadStmt& s) const {
-    return absl::StrCat("thread ", s.name, " of ", s.process);
+    return absl::StrCat("thread ", s.name, " of ", s.process, FormatCpu(s.cpu));
   }
-  std::string operator()(const KthreadStmt& s) const { return "kthread " + s.name; }
+  std::string operator()(const KthreadStmt& s) const { return "kthread " + s.name + FormatCpu(s.cpu); }
+  std::string operator()(const ScheduleStmt& s) const {
+    return absl::StrCat("schedule ", s.task, " cpu=", s.cpu);
+  }
+  std::string operator()(const TogetherStmt& s) const {
+    switch (s.policy) {
+      case TogetherStmt::Policy::kDefault: return "together";
+      case TogetherStmt::Policy::kSchedule: return "together schedule=" + s.schedule;
+      case TogetherStmt::Policy::kRandom: return absl::StrCat("together random seed=", s.seed);
+    }
+    return "together";
+  }
+  std::string operator()(const ExploreStmt& s) const {
+    std::string out;
+    switch (s.mode) {
+      case ExploreStmt::Mode::kAll: out = "explore all"; break;
+      case ExploreStmt::Mode::kRandom: out = absl::StrCat("explore random ", s.runs); break;
+      case ExploreStmt::Mode::kPct: out = absl::StrCat("explore pct ", s.runs); break;
+    }
+    if (s.preemptions) absl::StrAppend(&out, " preemptions=", *s.preemptions);
+    if (s.depth) absl::StrAppend(&out, " depth=", *s.depth);
+    if (s.seed) absl::StrAppend(&out, " seed=", *s.seed);
+    return out;
+  }
+  std::string operator()(const EndStmt&) const { return "end"; }
+  std::string operator()(const ExpectOutcomeStmt& s) const {
+    return absl::StrCat(KeywordOf(Statement(s)), " ", FormatOutcomePredicate(s.predicate));
+  }
   std::string operator()(const FileStmt& s) const {
     std::string out = absl::StrCat("file ", s.name, " size=", FormatSize(s.size));
     if (s.data) absl::StrAppend(&out, " data=", FormatData(*s.data));
@@ -306,13 +339,42 @@ std::string FormatData(const Data& data) {
   return absl::StrCat("pattern(", FormatSize(std::get<DataPattern>(data).len), ")");
 }
 
+std::string FormatOutcomeAtom(const OutcomeAtom& a) {
+  switch (a.kind) {
+    case OutcomeAtom::Kind::kDeadlock: return "deadlock";
+    case OutcomeAtom::Kind::kCheckFailed: return "check-failed";
+    case OutcomeAtom::Kind::kResult: break;
+  }
+  if (const auto* e = std::get_if<ExpectErrno>(&a.result)) {
+    const char* name = ErrnoName(e->err);
+    return absl::StrCat(a.task, "=", name != nullptr ? name : "E?");
+  }
+  return absl::StrCat(a.task, "=", FormatResult(a.result));
+}
+
+std::string FormatOutcomePredicate(const OutcomePredicate& p) {
+  std::string out;
+  for (size_t i = 0; i < p.any_of.size(); ++i) {
+    if (i > 0) out += " or ";
+    for (size_t j = 0; j < p.any_of[i].size(); ++j) {
+      if (j > 0) out += ' ';
+      out += FormatOutcomeAtom(p.any_of[i][j]);
+    }
+  }
+  return out;
+}
+
 std::string FormatStatement(const Statement& stmt) { return std::visit(StatementPrinter{}, stmt); }
 
 std::string FormatScenario(const Scenario& scenario) {
   std::string out;
+  int depth = 0;
   for (const Statement& s : scenario.statements) {
+    if (std::holds_alternative<EndStmt>(s) && depth > 0) --depth;
+    out.append(static_cast<size_t>(2 * depth), ' ');
     out += FormatStatement(s);
     out += '\n';
+    if (std::holds_alternative<TogetherStmt>(s) || std::holds_alternative<ExploreStmt>(s)) ++depth;
   }
   return out;
 }

@@ -19,7 +19,8 @@ namespace sim::scenario {
 // One statement, without a trailing newline.
 std::string FormatStatement(const Statement& stmt);
 
-// Every statement followed by '\n'.
+// Every statement followed by '\n'; the bodies of together and explore blocks are
+// indented by two spaces per level.
 std::string FormatScenario(const Scenario& scenario);
 
 // Pieces, also used by the interpreter to echo values.
@@ -29,6 +30,9 @@ std::string FormatMmapFlags(MmapFlags flags);   // "private,anon,fixed"
 std::string FormatCaps(CapSet caps);            // "all", "none", "cap_kill,cap_sys_ptrace"
 std::string FormatSize(uint64_t v);             // "4K", "1G", "4097", "0x40002000"
 std::string FormatAddr(uint64_t v);             // "0x7f0000000000"
+// "reader=4096 unmapper=0 or deadlock"; an atom alone: "reader=EFAULT".
+std::string FormatOutcomePredicate(const OutcomePredicate& p);
+std::string FormatOutcomeAtom(const OutcomeAtom& a);
 
 }  // namespace sim::scenario
 

@@ -75,6 +75,20 @@ TEST(Format, CanonicalStatements) {
   EXPECT_EQ(Canon("fail x probability=0.2500 nth=1"), "fail x nth=1 probability=0.25\n");
   EXPECT_EQ(Canon("fail x probability=1.0"), "fail x probability=1\n");
   EXPECT_EQ(Canon("show tlb"), "show tlb\n");
+  EXPECT_EQ(Canon("process p cpu=1 uid=3\nthread t of p  cpu=0\nschedule t cpu=1\nshow cpus"),
+            "process p uid=3 cpu=1\nthread t of p cpu=0\nschedule t cpu=1\nshow cpus\n");
+  // Block bodies are indented; options in canonical order; `-1 ERRNO` as a bare name.
+  EXPECT_EQ(Canon("process p\nprocess q\n"
+                  "together random\np: load 0x1000 4\nexpect \"abcd\"\nq: munmap 4096 4096\nend\n"
+                  "explore pct 10 seed=2 depth=3\ntogether\np: load 0x1000 4\nend\n"
+                  "expect-mem p 0x1000 \"x\"\n"
+                  "expect-sometimes p=-1 EFAULT or deadlock   p=\"ab\"\nend"),
+            "process p\nprocess q\n"
+            "together random seed=0\n  p: load 0x1000 4\n  expect \"abcd\"\n"
+            "  q: munmap 0x1000 4K\nend\n"
+            "explore pct 10 depth=3 seed=2\n  together\n    p: load 0x1000 4\n  end\n"
+            "  expect-mem p 0x1000 \"x\"\n"
+            "  expect-sometimes p=EFAULT or deadlock p=\"ab\"\nend\n");
 }
 
 TEST(Format, FormatStatementHasNoNewline) {

@@ -1,5 +1,6 @@
 #include "sim/scenario/parser.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
@@ -62,6 +63,15 @@ struct Symbol {
   uint64_t value = 0;  // kLet only
 };
 
+// Where the parser is with respect to blocks (ast.h, "Concurrency: blocks").
+enum class Block {
+  kNone,             // top level
+  kTogether,         // inside a together block at top level
+  kExploreHead,      // right after `explore`: its together must come next
+  kExploreTogether,  // inside the together block of an explore block
+  kExploreTail,      // after that together's `end`: checks, views, outcome assertions
+};
+
 // Everything that survives from one line to the next.
 struct ParseState {
   std::string filename;
@@ -71,6 +81,13 @@ struct ParseState {
   bool prev_produces_result = false;
   const char* prev_keyword = "";    // keyword of the last statement
   int prev_line = 0;
+  int last_line_bytes = 0;          // of the line parsed last (for the end-of-input error)
+  Block block = Block::kNone;
+  SourcePos explore_pos;            // the open explore block's `explore`
+  SourcePos together_pos;           // the open (or explored) together block's `together`
+  // The tasks with an operation in the open (or explored) together block, and the line of
+  // each operation.
+  std::vector<std::pair<std::string, int>> together_tasks;
 };
 
 // Words the language spells; no name may be one of them (nor an errno,
@@ -78,11 +95,13 @@ struct ParseState {
 constexpr const char* kKeywords[] = {
     // statements and operations
     "machine", "let", "process", "thread", "kthread", "file", "expect", "show", "fail", "trace",
+    "schedule", "together", "explore", "end",
     "mmap", "munmap", "mprotect", "store", "fill", "load", "process_vm_readv",
     "process_vm_writev", "fork", "exit", "reap", "setresuid", "setresgid", "capset", "dumpable",
     // options
     "memory", "cpus", "tlb", "seed", "uid", "gid", "ruid", "euid", "suid", "rgid", "egid", "sgid",
     "caps", "size", "data", "readonly", "offset", "flags", "nth", "times", "probability", "of",
+    "cpu", "preemptions", "depth", "random", "pct", "or", "deadlock",
     // mmap flags
     "private", "shared", "anon", "fixed", "noreplace", "populate", "growsdown", "noreserve",
     // values
@@ -159,7 +178,7 @@ constexpr Arg kLenArg{"LEN", "4K"};
 
 constexpr char kStatementExpected[] =
     "a statement (machine, let, process, thread, kthread, file, expect, expect-mem, "
-    "expect-same, show, fail, trace) or TASK: OPERATION";
+    "expect-same, show, fail, trace, schedule, together, explore) or TASK: OPERATION";
 constexpr char kOperationExpected[] =
     "an operation (mmap, munmap, mprotect, store, fill, load, process_vm_readv, "
     "process_vm_writev, fork, exit, reap, setresuid, setresgid, capset, dumpable)";
@@ -175,6 +194,13 @@ constexpr char kFlagExpected[] =
 constexpr char kCapsExpected[] = "capabilities: all, none or a list like cap_sys_ptrace,cap_kill";
 constexpr char kIovExpected[] = "iovec list like [0x1000:4K, 0x3000:8], [] or raw(ADDR,COUNT)";
 constexpr char kEscapeExpected[] = "escape like \\n, \\t, \\r, \\\\, \\\", \\0 or \\xHH";
+constexpr char kOutcomeAtomExpected[] =
+    "an outcome condition (TASK=RESULT, deadlock or check-failed)";
+// Bounds of the exploration statements (far above anything that finishes; they keep a
+// number from wrapping on its way to the explorer).
+constexpr uint64_t kMaxExploreRuns = uint64_t{1} << 32;
+constexpr uint64_t kMaxPreemptions = 64;
+constexpr uint64_t kMaxPctDepth = 64;
 
 // Parses one line. On success, pending() holds the name the statement
 // declares, which the caller commits to the symbol table.
@@ -281,6 +307,17 @@ class LineParser {
   absl::StatusOr<Statement> ParseShow(const Token& kw);
   absl::StatusOr<Statement> ParseFail(const Token& kw);
   absl::StatusOr<Statement> ParseTrace(const Token& kw);
+  absl::StatusOr<Statement> ParseSchedule(const Token& kw);
+  absl::StatusOr<Statement> ParseTogether(const Token& kw);
+  absl::StatusOr<Statement> ParseExplore(const Token& kw);
+  absl::StatusOr<Statement> ParseEnd(const Token& kw);
+  absl::StatusOr<Statement> ParseExpectOutcome(const Token& kw,
+                                               ExpectOutcomeStmt::Quantifier quantifier);
+  absl::StatusOr<OutcomeAtom> ParseOutcomeAtom();
+  absl::StatusOr<ExpectResult> ParseResultValue(bool bare_errno);
+  // Whether a statement starting with `first` may stand where the parser is (blocks).
+  absl::Status CheckPlacement(const Token& first, bool task_op);
+  absl::StatusOr<std::optional<uint32_t>> ParseCpuOption(const char* what);
 
   const ParseState& st_;
   Lexer lex_;
@@ -828,10 +865,27 @@ absl::StatusOr<std::optional<Statement>> LineParser::Parse() {
   const Token first = lex_.NextWord();
   if (first.kind == TokenKind::kEnd) return std::optional<Statement>();
   absl::StatusOr<Statement> stmt;
-  if (first.kind == TokenKind::kWord && IsIdentifier(first.text) && lex_.Peek().IsPunct(':')) {
+  const bool task_op =
+      first.kind == TokenKind::kWord && IsIdentifier(first.text) && lex_.Peek().IsPunct(':');
+  if (first.kind == TokenKind::kWord) SCN_RETURN_IF_ERROR(CheckPlacement(first, task_op));
+  if (task_op) {
     stmt = ParseTaskOp(first);
   } else if (first.kind != TokenKind::kWord) {
     return ErrTok(first, kStatementExpected);
+  } else if (first.text == "schedule") {
+    stmt = ParseSchedule(first);
+  } else if (first.text == "together") {
+    stmt = ParseTogether(first);
+  } else if (first.text == "explore") {
+    stmt = ParseExplore(first);
+  } else if (first.text == "end") {
+    stmt = ParseEnd(first);
+  } else if (first.text == "expect-always") {
+    stmt = ParseExpectOutcome(first, ExpectOutcomeStmt::Quantifier::kAlways);
+  } else if (first.text == "expect-sometimes") {
+    stmt = ParseExpectOutcome(first, ExpectOutcomeStmt::Quantifier::kSometimes);
+  } else if (first.text == "expect-never") {
+    stmt = ParseExpectOutcome(first, ExpectOutcomeStmt::Quantifier::kNever);
   } else if (first.text == "machine") {
     stmt = ParseMachine(first);
   } else if (first.text == "let") {
@@ -924,10 +978,15 @@ absl::StatusOr<Statement> LineParser::ParseProcess(const Token& kw) {
     SCN_ASSIGN_OR_RETURN(
         std::string key,
         ParseOptionKey({"uid=", "gid=", "ruid=", "euid=", "suid=", "rgid=", "egid=", "sgid=",
-                        "caps=", "dumpable="},
+                        "caps=", "dumpable=", "cpu="},
                        "process option (uid=, gid=, ruid=, euid=, suid=, rgid=, egid=, sgid=, "
-                       "caps=, dumpable=)",
+                       "caps=, dumpable=, cpu=)",
                        &seen, &has_value));
+    if (key == "cpu") {
+      SCN_ASSIGN_OR_RETURN(uint64_t cpu, ParseU64({"cpu", "1"}, kMaxCpus - 1));
+      p.cpu = static_cast<uint32_t>(cpu);
+      continue;
+    }
     if (key == "caps") {
       SCN_ASSIGN_OR_RETURN(p.caps, ParseCaps());
       continue;
@@ -965,13 +1024,24 @@ absl::StatusOr<Statement> LineParser::ParseThread(const Token& kw) {
   Token of = lex_.Next();
   if (!of.Is(TokenKind::kIdent, "of")) return ErrTok(of, "'of' PROCESS");
   SCN_ASSIGN_OR_RETURN(t.process, ParseProcessName());
+  SCN_ASSIGN_OR_RETURN(t.cpu, ParseCpuOption("thread option cpu=N"));
   return Statement(std::move(t));
+}
+
+absl::StatusOr<std::optional<uint32_t>> LineParser::ParseCpuOption(const char* what) {
+  if (lex_.Peek().kind == TokenKind::kEnd) return std::optional<uint32_t>();
+  std::vector<std::string> seen;
+  bool has_value;
+  SCN_RETURN_IF_ERROR(ParseOptionKey({"cpu="}, what, &seen, &has_value).status());
+  SCN_ASSIGN_OR_RETURN(uint64_t cpu, ParseU64({"cpu", "1"}, kMaxCpus - 1));
+  return std::optional<uint32_t>(static_cast<uint32_t>(cpu));
 }
 
 absl::StatusOr<Statement> LineParser::ParseKthread(const Token& kw) {
   KthreadStmt k;
   k.pos = PosAt(kw.col);
   SCN_ASSIGN_OR_RETURN(k.name, ParseNewName("NAME for the kthread", SymbolKind::kKthread));
+  SCN_ASSIGN_OR_RETURN(k.cpu, ParseCpuOption("kthread option cpu=N"));
   return Statement(std::move(k));
 }
 
@@ -1170,10 +1240,20 @@ absl::StatusOr<Statement> LineParser::ParseExpect(const Token& kw) {
   }
   ExpectStmt e;
   e.pos = PosAt(kw.col);
+  SCN_ASSIGN_OR_RETURN(e.result, ParseResultValue(/*bare_errno=*/false));
+  return Statement(std::move(e));
+}
+
+// RESULT as `expect` takes it; with bare_errno, also a lone ERRNO name for -1 ERRNO.
+absl::StatusOr<ExpectResult> LineParser::ParseResultValue(bool bare_errno) {
+  ExpectResult result;
   const Token t = lex_.Peek();
   if (t.Is(TokenKind::kIdent, "SIGSEGV") || t.Is(TokenKind::kIdent, "SIGBUS")) {
     lex_.Next();
-    e.result = ExpectSignal{t.text == "SIGSEGV" ? kSigsegv : kSigbus};
+    result = ExpectSignal{t.text == "SIGSEGV" ? kSigsegv : kSigbus};
+  } else if (bare_errno && t.kind == TokenKind::kIdent && ErrnoFromName(t.text).has_value()) {
+    lex_.Next();
+    result = ExpectErrno{*ErrnoFromName(t.text)};
   } else if (t.IsPunct('-')) {
     lex_.Next();
     Token one = lex_.Next();
@@ -1185,17 +1265,19 @@ absl::StatusOr<Statement> LineParser::ParseExpect(const Token& kw) {
     if (name.kind != TokenKind::kIdent) return ErrTok(name, "ERRNO name like EFAULT after -1");
     std::optional<int> err = ErrnoFromName(name.text);
     if (!err.has_value()) return ErrTok(name, "ERRNO name like EFAULT or ENOMEM");
-    e.result = ExpectErrno{*err};
+    result = ExpectErrno{*err};
   } else if (t.kind == TokenKind::kString || t.Is(TokenKind::kIdent, "hex") ||
              t.Is(TokenKind::kIdent, "repeat") || t.Is(TokenKind::kIdent, "pattern")) {
     SCN_ASSIGN_OR_RETURN(Data d, ParseData(kMaxDataBytes, "expect DATA"));
-    e.result = ExpectData{std::move(d)};
+    result = ExpectData{std::move(d)};
   } else {
-    SCN_ASSIGN_OR_RETURN(uint64_t v,
-                         ParseU64({"RESULT", "0x1000, -1 EFAULT, \"text\", hex:00ff or SIGSEGV"}));
-    e.result = ExpectValue{v};
+    SCN_ASSIGN_OR_RETURN(
+        uint64_t v,
+        ParseU64({"RESULT", bare_errno ? "0x1000, EFAULT, \"text\", hex:00ff or SIGSEGV"
+                                       : "0x1000, -1 EFAULT, \"text\", hex:00ff or SIGSEGV"}));
+    result = ExpectValue{v};
   }
-  return Statement(std::move(e));
+  return result;
 }
 
 absl::StatusOr<Statement> LineParser::ParseExpectMem(const Token& kw) {
@@ -1222,7 +1304,7 @@ absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {
   ShowStmt s;
   s.pos = PosAt(kw.col);
   Token what = lex_.Next();
-  const char* expected = "show view (maps, pagetable, pagemap, tlb, page, buddy, vmstat, dmesg)";
+  const char* expected = "show view (maps, pagetable, pagemap, tlb, page, buddy, vmstat, cpus, dmesg)";
   if (what.kind != TokenKind::kIdent) return ErrTok(what, expected);
   if (what.text == "maps") {
     ShowMaps v;
@@ -1256,6 +1338,8 @@ absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {
     s.what = ShowBuddy{};
   } else if (what.text == "vmstat") {
     s.what = ShowVmstat{};
+  } else if (what.text == "cpus") {
+    s.what = ShowCpus{};
   } else if (what.text == "dmesg") {
     s.what = ShowDmesg{};
   } else {
@@ -1304,6 +1388,296 @@ absl::StatusOr<Statement> LineParser::ParseTrace(const Token& kw) {
   return Statement(std::move(t));
 }
 
+
+// ---------------------------------------------------------------------------
+// Blocks.
+
+absl::Status LineParser::CheckPlacement(const Token& first, bool task_op) {
+  const absl::string_view kw = first.text;
+  auto got = [&]() {
+    return task_op ? absl::StrCat("operation of ", QuoteForMessage(kw)) : QuoteForMessage(kw);
+  };
+  switch (st_.block) {
+    case Block::kNone:
+      if (kw == "end") return Err(first.col, kStatementExpected, "'end' outside a block");
+      if (kw == "expect-always" || kw == "expect-sometimes" || kw == "expect-never") {
+        return Err(first.col,
+                   absl::StrCat(kw, " inside an explore block, after its together block"),
+                   absl::StrCat(QuoteForMessage(kw), " outside one"));
+      }
+      return absl::OkStatus();
+    case Block::kTogether:
+    case Block::kExploreTogether: {
+      if (!task_op && kw != "expect" && kw != "end") {
+        const bool block = kw == "together" || kw == "explore";
+        return Err(first.col,
+                   absl::StrFormat("TASK: OPERATION, expect or end in the together block of "
+                                   "line %d%s",
+                                   st_.together_pos.line, block ? " (blocks do not nest)" : ""),
+                   got());
+      }
+      if (task_op) {
+        for (const auto& [task, line] : st_.together_tasks) {
+          if (task == kw) {
+            return Err(first.col,
+                       "each task at most once in a together block (a task makes one system "
+                       "call at a time)",
+                       absl::StrFormat("a second operation of %s (the first at line %d)",
+                                       QuoteForMessage(kw), line));
+          }
+        }
+      }
+      return absl::OkStatus();
+    }
+    case Block::kExploreHead:
+      if (kw != "together") {
+        return Err(first.col,
+                   absl::StrFormat("together right after explore (line %d): the block to explore",
+                                   st_.explore_pos.line),
+                   got());
+      }
+      return absl::OkStatus();
+    case Block::kExploreTail:
+      if (task_op || !(kw == "expect-mem" || kw == "expect-same" || kw == "show" ||
+                       kw == "expect-always" || kw == "expect-sometimes" ||
+                       kw == "expect-never" || kw == "end")) {
+        const bool block = kw == "together" || kw == "explore";
+        return Err(first.col,
+                   absl::StrFormat("expect-mem, expect-same, show, expect-always, "
+                                   "expect-sometimes, expect-never or end after the together "
+                                   "block of the explore block of line %d%s",
+                                   st_.explore_pos.line,
+                                   block ? " (one together block per explore; blocks do not nest)"
+                                         : ""),
+                   got());
+      }
+      return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Statement> LineParser::ParseSchedule(const Token& kw) {
+  ScheduleStmt s;
+  s.pos = PosAt(kw.col);
+  SCN_ASSIGN_OR_RETURN(s.task, ParseTaskName());
+  SCN_ASSIGN_OR_RETURN(std::optional<uint32_t> cpu, ParseCpuOption("cpu=N after the task"));
+  if (!cpu.has_value()) return ErrTok(lex_.Peek(), "cpu=N after the task");
+  s.cpu = *cpu;
+  return Statement(std::move(s));
+}
+
+// A schedule id (sim/sched/schedule.h): "0", or STEP.PATH pairs joined by '-' with the
+// steps ascending, all in canonical decimal. Returns the error's column offset and text,
+// or -1 when it is well formed.
+int ScheduleIdError(absl::string_view id, std::string* why) {
+  if (id == "0") return -1;
+  size_t i = 0;
+  bool have_prev = false;
+  uint64_t prev = 0;
+  auto number = [&](uint64_t* v, const char* what) -> bool {
+    const size_t start = i;
+    *v = 0;
+    while (i < id.size() && id[i] >= '0' && id[i] <= '9') {
+      if (__builtin_mul_overflow(*v, uint64_t{10}, v) ||
+          __builtin_add_overflow(*v, static_cast<uint64_t>(id[i] - '0'), v)) {
+        *why = absl::StrCat(what, " that fits in 64 bits");
+        i = start;
+        return false;
+      }
+      ++i;
+    }
+    if (i == start) {
+      *why = absl::StrCat("a decimal ", what);
+      return false;
+    }
+    if (i - start > 1 && id[start] == '0') {
+      *why = absl::StrCat(what, " without leading zeros");
+      i = start;
+      return false;
+    }
+    return true;
+  };
+  for (;;) {
+    const size_t pair = i;
+    uint64_t step = 0, path = 0;
+    if (!number(&step, "STEP")) return static_cast<int>(i);
+    if (i >= id.size() || id[i] != '.') {
+      *why = "'.' between STEP and PATH";
+      return static_cast<int>(i);
+    }
+    ++i;
+    if (!number(&path, "PATH")) return static_cast<int>(i);
+    if (path > kMaxCpus * 64) {
+      *why = "a PATH number of at most 4096";
+      return static_cast<int>(pair);
+    }
+    if (have_prev && step <= prev) {
+      *why = "STEPs in ascending order";
+      return static_cast<int>(pair);
+    }
+    have_prev = true;
+    prev = step;
+    if (i == id.size()) return -1;
+    if (id[i] != '-') {
+      *why = "'-' between STEP.PATH pairs";
+      return static_cast<int>(i);
+    }
+    ++i;
+  }
+}
+
+absl::StatusOr<Statement> LineParser::ParseTogether(const Token& kw) {
+  TogetherStmt t;
+  t.pos = PosAt(kw.col);
+  const Token opt = lex_.Peek();
+  if (opt.kind == TokenKind::kEnd) return Statement(std::move(t));
+  if (st_.block == Block::kExploreHead) {
+    return ErrTok(opt, "end of line (explore chooses the schedules of its together block)");
+  }
+  if (opt.Is(TokenKind::kIdent, "random")) {
+    lex_.Next();
+    t.policy = TogetherStmt::Policy::kRandom;
+    if (lex_.Peek().kind != TokenKind::kEnd) {
+      std::vector<std::string> seen;
+      bool has_value;
+      SCN_RETURN_IF_ERROR(
+          ParseOptionKey({"seed="}, "seed=N after random", &seen, &has_value).status());
+      SCN_ASSIGN_OR_RETURN(t.seed, ParseU64({"seed", "42"}));
+    }
+    return Statement(std::move(t));
+  }
+  if (opt.Is(TokenKind::kIdent, "schedule")) {
+    lex_.Next();
+    SCN_RETURN_IF_ERROR(ExpectPunct('=', "'=' after schedule"));
+    const Token id = lex_.NextNonSpace();
+    const char* expected = "schedule ID like 0 or 3.1-17.0 (STEP.PATH pairs)";
+    if (id.kind != TokenKind::kWord || id.space_before) return ErrTok(id, expected);
+    std::string why;
+    if (int at = ScheduleIdError(id.text, &why); at >= 0) {
+      return Err(id.col + at, absl::StrCat("schedule ID with ", why),
+                 QuoteForMessage(id.text, 40));
+    }
+    t.policy = TogetherStmt::Policy::kSchedule;
+    t.schedule = std::string(id.text);
+    return Statement(std::move(t));
+  }
+  return ErrTok(opt, "end of line, schedule=ID or random seed=N after together");
+}
+
+absl::StatusOr<Statement> LineParser::ParseExplore(const Token& kw) {
+  ExploreStmt e;
+  e.pos = PosAt(kw.col);
+  Token mode = lex_.Next();
+  if (mode.Is(TokenKind::kIdent, "all")) {
+    e.mode = ExploreStmt::Mode::kAll;
+  } else if (mode.Is(TokenKind::kIdent, "random")) {
+    e.mode = ExploreStmt::Mode::kRandom;
+  } else if (mode.Is(TokenKind::kIdent, "pct")) {
+    e.mode = ExploreStmt::Mode::kPct;
+  } else {
+    return ErrTok(mode, "exploration mode (all [preemptions=N], random N, pct N)");
+  }
+  if (e.mode != ExploreStmt::Mode::kAll) {
+    SCN_ASSIGN_OR_RETURN(e.runs, ParseU64({"number of runs N", "1000"}, kMaxExploreRuns, 1));
+  }
+  std::vector<std::string> seen;
+  while (lex_.Peek().kind != TokenKind::kEnd) {
+    bool has_value;
+    absl::StatusOr<std::string> parsed =
+        e.mode == ExploreStmt::Mode::kAll
+            ? ParseOptionKey({"preemptions="}, "explore all option preemptions=N", &seen,
+                             &has_value)
+        : e.mode == ExploreStmt::Mode::kRandom
+            ? ParseOptionKey({"seed="}, "explore random option seed=S", &seen, &has_value)
+            : ParseOptionKey({"depth=", "seed="}, "explore pct option (depth=D, seed=S)", &seen,
+                             &has_value);
+    SCN_ASSIGN_OR_RETURN(std::string key, std::move(parsed));
+    if (key == "preemptions") {
+      SCN_ASSIGN_OR_RETURN(uint64_t n, ParseU64({"preemptions", "2"}, kMaxPreemptions));
+      e.preemptions = static_cast<uint32_t>(n);
+    } else if (key == "depth") {
+      SCN_ASSIGN_OR_RETURN(uint64_t n, ParseU64({"depth", "3"}, kMaxPctDepth, 1));
+      e.depth = static_cast<uint32_t>(n);
+    } else {
+      SCN_ASSIGN_OR_RETURN(e.seed, ParseU64({"seed", "42"}));
+    }
+  }
+  return Statement(std::move(e));
+}
+
+absl::StatusOr<Statement> LineParser::ParseEnd(const Token& kw) {
+  if ((st_.block == Block::kTogether || st_.block == Block::kExploreTogether) &&
+      st_.together_tasks.empty()) {
+    return Err(kw.col,
+               absl::StrFormat("at least one TASK: OPERATION in the together block of line %d",
+                               st_.together_pos.line),
+               "end");
+  }
+  return Statement(EndStmt{PosAt(kw.col)});
+}
+
+absl::StatusOr<OutcomeAtom> LineParser::ParseOutcomeAtom() {
+  Token t = lex_.NextWord();
+  OutcomeAtom a;
+  if (t.Is(TokenKind::kWord, "deadlock")) {
+    a.kind = OutcomeAtom::Kind::kDeadlock;
+    return a;
+  }
+  if (t.Is(TokenKind::kWord, "check-failed")) {
+    a.kind = OutcomeAtom::Kind::kCheckFailed;
+    return a;
+  }
+  std::string tasks;
+  for (const auto& [task, line] : st_.together_tasks) {
+    absl::StrAppend(&tasks, tasks.empty() ? "" : ", ", task);
+  }
+  const std::string expected = absl::StrFormat(
+      "%s, TASK one of %s", kOutcomeAtomExpected, tasks);
+  if (t.kind != TokenKind::kWord || !IsIdentifier(t.text)) return ErrTok(t, expected);
+  bool known = false;
+  for (const auto& [task, line] : st_.together_tasks) known = known || task == t.text;
+  if (!known) {
+    return Err(t.col, expected,
+               absl::StrCat(QuoteForMessage(t.text), ", which has no operation in the together "
+                                                      "block"));
+  }
+  a.kind = OutcomeAtom::Kind::kResult;
+  a.task = std::string(t.text);
+  Token eq = lex_.Next();
+  if (!eq.IsPunct('=') || eq.space_before) {
+    return ErrTok(eq, absl::StrCat("'=' RESULT right after ", a.task));
+  }
+  if (lex_.Peek().space_before) return ErrTok(lex_.Peek(), "RESULT right after '='");
+  SCN_ASSIGN_OR_RETURN(a.result, ParseResultValue(/*bare_errno=*/true));
+  return a;
+}
+
+absl::StatusOr<Statement> LineParser::ParseExpectOutcome(const Token& kw,
+                                                         ExpectOutcomeStmt::Quantifier q) {
+  if (st_.block != Block::kExploreTail) {
+    return Err(kw.col, absl::StrCat(kw.text, " inside an explore block, after its together block"),
+               absl::StrCat(QuoteForMessage(kw.text), " outside one"));
+  }
+  ExpectOutcomeStmt e;
+  e.pos = PosAt(kw.col);
+  e.quantifier = q;
+  std::vector<OutcomeAtom> all_of;
+  for (;;) {
+    const Token& next = lex_.Peek();
+    if (next.kind == TokenKind::kEnd || next.Is(TokenKind::kIdent, "or")) {
+      if (all_of.empty()) return ErrTok(next, kOutcomeAtomExpected);
+      e.predicate.any_of.push_back(std::move(all_of));
+      all_of.clear();
+      if (next.kind == TokenKind::kEnd) break;
+      lex_.Next();
+      continue;
+    }
+    SCN_ASSIGN_OR_RETURN(OutcomeAtom a, ParseOutcomeAtom());
+    all_of.push_back(std::move(a));
+  }
+  return Statement(std::move(e));
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -1311,6 +1685,27 @@ absl::StatusOr<Statement> LineParser::ParseTrace(const Token& kw) {
 struct IncrementalParser::State {
   ParseState ps;
 };
+
+namespace {
+
+// The block state after `stmt` (which CheckPlacement allowed where it stands).
+void UpdateBlock(ParseState& st, const Statement& stmt) {
+  if (const auto* t = std::get_if<TogetherStmt>(&stmt)) {
+    st.block = st.block == Block::kExploreHead ? Block::kExploreTogether : Block::kTogether;
+    st.together_pos = t->pos;
+    st.together_tasks.clear();
+  } else if (const auto* e = std::get_if<ExploreStmt>(&stmt)) {
+    st.block = Block::kExploreHead;
+    st.explore_pos = e->pos;
+  } else if (std::holds_alternative<EndStmt>(stmt)) {
+    st.block = st.block == Block::kExploreTogether ? Block::kExploreTail : Block::kNone;
+  } else if (IsTaskOperation(stmt) &&
+             (st.block == Block::kTogether || st.block == Block::kExploreTogether)) {
+    st.together_tasks.emplace_back(TaskOf(stmt), PosOf(stmt).line);
+  }
+}
+
+}  // namespace
 
 IncrementalParser::IncrementalParser(absl::string_view filename)
     : state_(std::make_unique<State>()) {
@@ -1322,10 +1717,29 @@ IncrementalParser& IncrementalParser::operator=(IncrementalParser&&) noexcept = 
 
 int IncrementalParser::line_number() const { return state_->ps.line; }
 
+absl::Status IncrementalParser::Finish() const {
+  const ParseState& st = state_->ps;
+  const char* what = nullptr;
+  SourcePos at;
+  switch (st.block) {
+    case Block::kNone: return absl::OkStatus();
+    case Block::kTogether:
+    case Block::kExploreTogether: what = "together"; at = st.together_pos; break;
+    case Block::kExploreHead:
+    case Block::kExploreTail: what = "explore"; at = st.explore_pos; break;
+  }
+  // Reported where the input ends (just past the last line), naming where the block opens.
+  return absl::InvalidArgumentError(
+      absl::StrFormat("%s:%d:%d: expected end to close the %s block of line %d, got the end of "
+                      "the input",
+                      st.filename, st.line, st.last_line_bytes + 1, what, at.line));
+}
+
 absl::StatusOr<std::optional<Statement>> IncrementalParser::ParseLine(absl::string_view line) {
   ParseState& st = state_->ps;
   ++st.line;
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  st.last_line_bytes = static_cast<int>(std::min(line.size(), kMaxLineBytes));
   if (line.size() > kMaxLineBytes) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s:%d:%d: expected a line of at most %d bytes, got %d bytes", st.filename, st.line,
@@ -1345,6 +1759,7 @@ absl::StatusOr<std::optional<Statement>> IncrementalParser::ParseLine(absl::stri
   if (stmt.has_value()) {
     if (auto& p = parser.pending(); p.has_value()) st.symbols.insert(std::move(*p));
     ++st.statements;
+    UpdateBlock(st, *stmt);
     st.prev_produces_result = ProducesResult(*stmt);
     st.prev_keyword = KeywordOf(*stmt);
     st.prev_line = st.line;
@@ -1366,6 +1781,7 @@ absl::StatusOr<Scenario> ParseScenario(absl::string_view text, absl::string_view
     if (nl == absl::string_view::npos) break;
     start = nl + 1;
   }
+  SCN_RETURN_IF_ERROR(parser.Finish());
   return scenario;
 }
 

@@ -22,6 +22,9 @@
 //     before use; all kinds share one namespace;
 //   * `expect` only right after a statement that produces a result
 //     (ProducesResult() in ast.h);
+//   * the shape of together and explore blocks (ast.h, "Concurrency: blocks"): what may
+//     stand inside each, each task at most once in a together block, no nesting, every
+//     block closed by `end`, outcome assertions naming tasks of the explored block;
 //   * the size limits below.
 #ifndef MMSIM_SIM_SCENARIO_PARSER_H_
 #define MMSIM_SIM_SCENARIO_PARSER_H_
@@ -77,6 +80,10 @@ class IncrementalParser {
 
   // Number of the line the last ParseLine call parsed (0 before any).
   int line_number() const;
+
+  // At the end of the input: an error if a together or explore block is still open
+  // (positioned on the line after the last one), else OK.
+  absl::Status Finish() const;
 
  private:
   struct State;

@@ -56,6 +56,11 @@ std::vector<std::string> Seeds() {
       "process a\na: fork b\nb: setresuid -1 1 -1\nexpect 0\nb: capset cap_kill,cap_chown\n"
       "b: dumpable 0\nb: exit\na: reap b\nexpect-same a 0 a 0 1\nshow pagemap a 0 8K\n"
       "fail fail_gup nth=2 probability=0.5\ntrace full\n",
+      "machine cpus=2\nprocess r cpu=1\nprocess t\nschedule t cpu=0\n"
+      "together schedule=2.1-9.0\n  r: load 0x1000 1\n  expect \"x\"\n  t: munmap 0x1000 4K\nend\n"
+      "explore pct 10 depth=2 seed=1\n  together\n    r: process_vm_readv t [0x1000:1] [0x2000:1]\n"
+      "    t: munmap 0x2000 4K\n  end\n  show cpus\n  expect-mem r 0x1000 \"x\"\n"
+      "  expect-always r=1 t=0 or r=EFAULT or deadlock\n  expect-never check-failed\nend\n",
   };
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const char* ws = std::getenv("TEST_WORKSPACE");

@@ -401,6 +401,106 @@ TEST(ParserStatements, BlankLinesCommentsAndWhitespace) {
   EXPECT_EQ(MustParse("process p").statements.size(), 1u);  // no final newline
 }
 
+// The race of README.md in short: a reader and an unmapper on two CPUs.
+constexpr char kRace[] =
+    "machine cpus=2\n"
+    "process target cpu=0\n"
+    "process reader cpu=1\n"
+    "target: mmap 0x10000 8K rw- private,anon,populate\n"
+    "reader: mmap 0x20000 8K rw- private,anon\n";
+
+TEST(ParserStatements, PlacementAndSchedule) {
+  Scenario s = MustParse(
+      "process p cpu=1 uid=3\nthread t of p cpu=2\nkthread k cpu=0\nkthread k2\n"
+      "schedule p cpu=3");
+  ASSERT_EQ(s.statements.size(), 5u);
+  EXPECT_EQ(std::get<ProcessStmt>(s.statements[0]).cpu, 1u);
+  EXPECT_EQ(std::get<ProcessStmt>(s.statements[0]).euid, 3u);
+  EXPECT_EQ(std::get<ThreadStmt>(s.statements[1]).cpu, 2u);
+  EXPECT_EQ(std::get<KthreadStmt>(s.statements[2]).cpu, 0u);
+  EXPECT_FALSE(std::get<KthreadStmt>(s.statements[3]).cpu.has_value());
+  const auto& sch = std::get<ScheduleStmt>(s.statements[4]);
+  EXPECT_EQ(sch.task, "p");
+  EXPECT_EQ(sch.cpu, 3u);
+  EXPECT_FALSE(Last<ProcessStmt>("process q").cpu.has_value());
+  EXPECT_TRUE(std::holds_alternative<ShowCpus>(Last<ShowStmt>("show cpus").what));
+}
+
+TEST(ParserStatements, TogetherBlock) {
+  Scenario s = MustParse(std::string(kRace) +
+                         "together schedule=2.1-5.0\n"
+                         "  reader: load 0x20000 4\n"
+                         "  expect \"abcd\"\n"
+                         "  # a comment inside\n"
+                         "\n"
+                         "  target: munmap 0x10000 8K\n"
+                         "end\n");
+  ASSERT_EQ(s.statements.size(), 5u + 5u);
+  const auto& t = std::get<TogetherStmt>(s.statements[5]);
+  EXPECT_EQ(t.policy, TogetherStmt::Policy::kSchedule);
+  EXPECT_EQ(t.schedule, "2.1-5.0");
+  EXPECT_EQ(t.pos.line, 6);
+  EXPECT_TRUE(std::holds_alternative<LoadStmt>(s.statements[6]));
+  EXPECT_TRUE(std::holds_alternative<ExpectStmt>(s.statements[7]));
+  EXPECT_TRUE(std::holds_alternative<MunmapStmt>(s.statements[8]));
+  EXPECT_EQ(std::get<EndStmt>(s.statements[9]).pos.line, 12);
+  EXPECT_EQ(std::get<TogetherStmt>(
+                MustParse(std::string(kRace) + "together\nreader: load 0 1\nend").statements[5])
+                .policy,
+            TogetherStmt::Policy::kDefault);
+  const TogetherStmt r = std::get<TogetherStmt>(
+      MustParse(std::string(kRace) + "together random seed=9\nreader: load 0 1\nend")
+          .statements[5]);
+  EXPECT_EQ(r.policy, TogetherStmt::Policy::kRandom);
+  EXPECT_EQ(r.seed, 9u);
+  // A statement after the block stands at top level again.
+  EXPECT_EQ(MustParse(std::string(kRace) + "together\nreader: load 0 1\nend\nshow vmstat\n"
+                      "together\nreader: load 0 1\nend")
+                .statements.size(),
+            5u + 7u);
+}
+
+TEST(ParserStatements, ExploreBlockAndPredicates) {
+  Scenario s = MustParse(std::string(kRace) +
+                         "explore pct 500 seed=3 depth=4\n"
+                         "together\n"
+                         "reader: process_vm_readv target [0x20000:8K] [0x10000:8K]\n"
+                         "target: munmap 0x10000 8K\n"
+                         "end\n"
+                         "expect-mem reader 0x20000 \"x\"\n"
+                         "expect-sometimes reader=8K target=0 or reader=-1 EFAULT or deadlock\n"
+                         "expect-never check-failed\n"
+                         "end\n");
+  ASSERT_EQ(s.statements.size(), 5u + 9u);
+  const auto& e = std::get<ExploreStmt>(s.statements[5]);
+  EXPECT_EQ(e.mode, ExploreStmt::Mode::kPct);
+  EXPECT_EQ(e.runs, 500u);
+  EXPECT_EQ(e.depth, 4u);
+  EXPECT_EQ(e.seed, 3u);
+  EXPECT_FALSE(e.preemptions.has_value());
+  const auto& some = std::get<ExpectOutcomeStmt>(s.statements[11]);
+  EXPECT_EQ(some.quantifier, ExpectOutcomeStmt::Quantifier::kSometimes);
+  ASSERT_EQ(some.predicate.any_of.size(), 3u);
+  ASSERT_EQ(some.predicate.any_of[0].size(), 2u);
+  EXPECT_EQ(some.predicate.any_of[0][0].task, "reader");
+  EXPECT_EQ(some.predicate.any_of[0][0].result, ExpectResult(ExpectValue{8192}));
+  EXPECT_EQ(some.predicate.any_of[0][1].task, "target");
+  // `-1 EFAULT` and a bare `EFAULT` are the same condition.
+  EXPECT_EQ(some.predicate.any_of[1][0].result, ExpectResult(ExpectErrno{14}));
+  EXPECT_EQ(some.predicate.any_of[2][0].kind, OutcomeAtom::Kind::kDeadlock);
+  const auto& never = std::get<ExpectOutcomeStmt>(s.statements[12]);
+  EXPECT_EQ(never.quantifier, ExpectOutcomeStmt::Quantifier::kNever);
+  EXPECT_EQ(never.predicate.any_of[0][0].kind, OutcomeAtom::Kind::kCheckFailed);
+  EXPECT_EQ(FormatStatement(s.statements[11]),
+            "expect-sometimes reader=8192 target=0 or reader=EFAULT or deadlock");
+  const ExploreStmt all = std::get<ExploreStmt>(
+      MustParse(std::string(kRace) + "explore all preemptions=0\ntogether\nreader: load 0 1\n"
+                                     "end\nend")
+          .statements[5]);
+  EXPECT_EQ(all.mode, ExploreStmt::Mode::kAll);
+  EXPECT_EQ(all.preemptions, 0u);
+}
+
 // ---------------------------------------------------------------------------
 // Errors: exact positions.
 
@@ -603,6 +703,107 @@ std::vector<BadCase> BadCases() {
       {"fail fail_page_alloc probability=.5", "1:34", "probability like 0.25", "'.'"},
       {"fail x times=1 times=2", "1:16", "each option once", "a second 'times'"},
       {"trace verbose", "1:7", "trace level (off, calls, full)", "'verbose'"},
+      // CPU placement.
+      {"process p cpu=64", "1:15", "cpu of at most 63", "'64'"},
+      {"process p cpu=1 cpu=2", "1:17", "each option once", "a second 'cpu'"},
+      {p + "thread t of p cpu", "2:18", "'=' after cpu", "end of line"},
+      {p + "thread t of p core=1", "2:15", "thread option cpu=N", "'core'"},
+      {"kthread k cpu=x", "1:15", "cpu like 1", "undefined name 'x'"},
+      {p + "schedule p", "2:11", "cpu=N after the task", "end of line"},
+      {p + "schedule q cpu=1", "2:10", "a declared process, thread or kthread name",
+       "undefined name 'q'"},
+      {p + "schedule p cpu=1 cpu=2", "2:18", "end of line", "'cpu'"},
+      {"let together = 1", "1:5", "not a keyword", "keyword 'together'"},
+      {"process end", "1:9", "not a keyword", "keyword 'end'"},
+      {"process deadlock", "1:9", "not a keyword", "keyword 'deadlock'"},
+      // together blocks.
+      {"end", "1:1", "a statement (machine", "'end' outside a block"},
+      {p + "together\nend", "3:1", "at least one TASK: OPERATION in the together block of line 2",
+       "end"},
+      {p + "together\np: load 0 1", "3:12", "end to close the together block of line 2",
+       "the end of the input"},
+      {p + "together\np: load 0 1\n", "4:1", "end to close the together block of line 2",
+       "the end of the input"},
+      {p + "together\ntogether", "3:1", "TASK: OPERATION, expect or end in the together block "
+       "of line 2 (blocks do not nest)", "'together'"},
+      {p + "together\np: load 0 1\nexplore all", "4:1", "(blocks do not nest)", "'explore'"},
+      {p + "together\nshow maps p", "3:1", "TASK: OPERATION, expect or end", "'show'"},
+      {p + "together\nprocess q", "3:1", "TASK: OPERATION, expect or end", "'process'"},
+      {p + "together\np: load 0 1\np: load 0 2", "4:1", "each task at most once in a together",
+       "a second operation of 'p' (the first at line 3)"},
+      {p + "together\nexpect 0", "3:1", "expect right after a statement with a result",
+       "expect after together at line 2"},
+      {p + "together\np: load 0 1\nend\nexpect 0", "5:1", "expect right after",
+       "expect after end at line 4"},
+      {p + "together random seed", "2:21", "'=' after seed", "end of line"},
+      {p + "together random seed=1 seed=2", "2:24", "end of line", "'seed'"},
+      {p + "together fast", "2:10", "end of line, schedule=ID or random seed=N", "'fast'"},
+      {p + "together schedule=", "2:19", "schedule ID like 0 or 3.1-17.0", "end of line"},
+      {p + "together schedule= 1.0", "2:20", "schedule ID like", "'1.0'"},
+      {p + "together schedule=3", "2:20", "schedule ID with '.' between STEP and PATH", "'3'"},
+      {p + "together schedule=3.1-2.0", "2:23", "schedule ID with STEPs in ascending order",
+       "'3.1-2.0'"},
+      {p + "together schedule=3.1_4.0", "2:22", "schedule ID with '-' between STEP.PATH pairs",
+       "'3.1_4.0'"},
+      {p + "together schedule=03.1", "2:19", "schedule ID with STEP without leading zeros",
+       "'03.1'"},
+      {p + "together schedule=3.x", "2:21", "schedule ID with a decimal PATH", "'3.x'"},
+      {p + "together schedule=3.1-", "2:23", "schedule ID with a decimal STEP", "'3.1-'"},
+      {p + "together schedule=99999999999999999999.0", "2:19", "STEP that fits in 64 bits", ""},
+      {p + "together schedule=1.5000", "2:19", "a PATH number of at most 4096", "'1.5000'"},
+      // explore blocks.
+      {"explore", "1:8", "exploration mode (all [preemptions=N], random N, pct N)", "end of line"},
+      {"explore some", "1:9", "exploration mode", "'some'"},
+      {"explore random", "1:15", "number of runs N like 1000", "end of line"},
+      {"explore random 0", "1:16", "number of runs N from 1 to", "'0'"},
+      {"explore random 0x100000001", "1:16", "number of runs N from 1 to 4G", "'0x100000001'"},
+      {"explore all preemptions=65", "1:25", "preemptions of at most 64", "'65'"},
+      {"explore all seed=1", "1:13", "explore all option preemptions=N", "'seed'"},
+      {"explore random 5 depth=2", "1:18", "explore random option seed=S", "'depth'"},
+      {"explore pct 5 depth=0", "1:21", "depth from 1 to 64", "'0'"},
+      {"explore pct 5 preemptions=1", "1:15", "explore pct option (depth=D, seed=S)",
+       "'preemptions'"},
+      {"explore pct 5 seed=1 seed=1", "1:22", "each option once", "a second 'seed'"},
+      {"explore all\nend", "2:1", "together right after explore (line 1): the block to explore",
+       "'end'"},
+      {p + "explore all\np: load 0 1", "3:1", "together right after explore (line 2)",
+       "operation of 'p'"},
+      {p + "explore all\ntogether random seed=1", "3:10",
+       "end of line (explore chooses the schedules", "'random'"},
+      {p + "explore all\ntogether\np: load 0 1\nend", "5:4",
+       "end to close the explore block of line 2", "the end of the input"},
+      {p + "explore all\ntogether\np: load 0 1\nend\ntogether", "6:1",
+       "one together block per explore; blocks do not nest", "'together'"},
+      {p + "explore all\ntogether\np: load 0 1\nend\np: load 0 1", "6:1",
+       "expect-mem, expect-same, show, expect-always", "operation of 'p'"},
+      {p + "explore all\ntogether\np: load 0 1\nend\ntrace full", "6:1",
+       "after the together block of the explore block of line 2", "'trace'"},
+      {p + "together\np: load 0 1\nend\nexpect-always p=1", "5:1",
+       "expect-always inside an explore block, after its together block",
+       "'expect-always' outside one"},
+      {p + "explore all\ntogether\np: load 0 1\nexpect-never p=0", "5:1",
+       "TASK: OPERATION, expect or end in the together block", "'expect-never'"},
+      // Outcome predicates.
+      {p + "process q\nexplore all\ntogether\np: load 0 1\nend\nexpect-always q=0", "7:15",
+       "TASK one of p", "'q', which has no operation in the together block"},
+      {p + "explore all\ntogether\np: load 0 1\nend\nexpect-always", "6:14",
+       "an outcome condition (TASK=RESULT, deadlock or check-failed)", "end of line"},
+      {p + "explore all\ntogether\np: load 0 1\nend\nexpect-always p=0 or", "6:21",
+       "an outcome condition", "end of line"},
+      {p + "explore all\ntogether\np: load 0 1\nend\nexpect-always or p=0", "6:15",
+       "an outcome condition", "'or'"},
+      {p + "explore all\ntogether\np: load 0 1\nend\nexpect-always p = 0", "6:17",
+       "'=' RESULT right after p", "'='"},
+      {p + "explore all\ntogether\np: load 0 1\nend\nexpect-always p= 0", "6:18",
+       "RESULT right after '='", "'0'"},
+      {p + "explore all\ntogether\np: load 0 1\nend\nexpect-always p=EFOO", "6:17",
+       "RESULT like 0x1000, EFAULT", "undefined name 'EFOO'"},
+      {p + "explore all\ntogether\np: load 0 1\nend\nexpect-always p=-1", "6:19",
+       "ERRNO name like EFAULT after -1", "end of line"},
+      {p + "explore all\ntogether\np: load 0 1\nend\nexpect-always dead-lock", "6:15",
+       "an outcome condition", "'dead-lock'"},
+      {p + "explore all\ntogether\np: load 0 1\nend\nexpect-never p=1,", "6:17",
+       "an outcome condition", "','"},
       // Lines.
       {p + Repeat("#", 70000), "2:65537", "a line of at most 65536 bytes", "70000 bytes"},
       {"process p\x01", "1:10", "process option", "invalid character '\\x01'"},
@@ -710,6 +911,39 @@ TEST(IncrementalParser, MachineOnlyFirst) {
 
 std::vector<std::string> GoodInputs() {
   return {
+      std::string(kRace) +
+          "together\n"
+          "  reader: process_vm_readv target [0x20000:8K] [0x10000:8K]\n"
+          "  target: munmap 0x10000 8K\n"
+          "  expect 0\n"
+          "end\n"
+          "together schedule=3.1-17.0\n  reader: load 0x20000 4\n  expect \"abcd\"\nend\n"
+          "together random seed=7\n  reader: store 0x20000 \"x\"\nend\n"
+          "together schedule=0\n  target: exit\nend\n"
+          "schedule reader cpu=0\nshow cpus",
+      std::string(kRace) +
+          "explore all preemptions=3\n"
+          "  together\n"
+          "    reader: process_vm_readv target [0x20000:8K] [0x10000:8K]\n"
+          "    expect 8K\n"
+          "    target: munmap 0x10000 8K\n"
+          "  end\n"
+          "  expect-mem reader 0x20000 repeat(4,0)\n"
+          "  show cpus\n"
+          "  expect-same reader 0x20000 reader 0x20000 4\n"
+          "  expect-always reader=8K target=0 or reader=4K or reader=EFAULT or deadlock\n"
+          "  expect-sometimes reader=8K target=0\n"
+          "  expect-never check-failed\n"
+          "  expect-never reader=SIGSEGV or reader=\"ab\" or reader=hex:00ff or "
+          "reader=repeat(4K,0) or reader=pattern(8)\n"
+          "end\n"
+          "explore all\n  together\n    reader: load 0x20000 1\n  end\nend\n"
+          "explore random 100 seed=5\n  together\n    reader: load 0x20000 1\n  end\nend\n"
+          "explore random 1\n  together\n    reader: load 0x20000 1\n  end\nend\n"
+          "explore pct 1000 depth=3 seed=9\n  together\n    reader: load 0x20000 1\n  end\n"
+          "  expect-always reader=\"\\0\"\nend\n"
+          "explore pct 10\n  together\n    reader: fork kid\n  end\nend",
+      "process p cpu=3 uid=5\nthread t of p cpu=1\nkthread k cpu=63\nschedule t cpu=0",
       "machine memory=1G cpus=4 tlb=small seed=42",
       "machine memory=0x40002000",
       "machine",

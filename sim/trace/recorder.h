@@ -48,6 +48,13 @@ class TraceRecorder final : public kernel::kernel_observer, public hw::HwObserve
   TraceLevel level() const { return level_; }
   void set_level(TraceLevel level) { level_ = level; }
 
+  // While several kernel paths interleave (Machine::Together), every event is tagged with
+  // the CPU and the task it came from, read from the kernel's state at the event
+  // (this_cpu and its `current` for kernel events, the event's CPU for hardware ones).
+  // The text then prefixes each line with "[cpuN COMM:PID]" and indents each path's call
+  // tree on its own; the JSON puts each CPU on its own track.
+  void set_tag_paths(bool on) { tag_paths_ = on; }
+
   // Groups what follows under a top-level label (one scenario statement, one syscall).
   void BeginStep(absl::string_view label);
   void EndStep();
@@ -84,17 +91,21 @@ class TraceRecorder final : public kernel::kernel_observer, public hw::HwObserve
     Layer layer;
     int cpu;         // -1 when not tied to a CPU
     std::string name;
+    std::string who;     // "cpu1 reader:12" while tagging paths, else empty
     std::string detail;  // arguments (kBegin) or event detail (kInstant)
     long ret;
     bool has_ret;
   };
 
   void Add(Event e);
+  // Fills e->who (and e->cpu for kernel events) from the kernel's state.
+  void Tag(Event* e) const;
   bool Recording(Layer layer) const;
 
   TraceLevel level_;
   size_t max_events_;
   bool truncated_ = false;
+  bool tag_paths_ = false;
   std::vector<Event> events_;
 };
 

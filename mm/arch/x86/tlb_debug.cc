@@ -12,15 +12,27 @@
 namespace kernel {
 namespace {
 
-// The mm whose translations CPU `cpu` must keep coherent for `pcid`, or null (dead).
+// The mm whose translations CPU `cpu` can still use under `pcid`, or null (dead entries).
+// PCID p is ASID slot p - 1 (slot 0 without PCIDs). The slot names its mm by ctx_id; its
+// entries are usable if the slot is up to date with the mm's flush generation (a switch
+// to the mm keeps them), or if the mm is loaded there under that slot and not lazily
+// (a flush of it is in flight). Otherwise a switch to the mm flushes them first.
 mm_struct* tlb_owner(int cpu, const hw::Cpu* c, uint16_t pcid,
                      const std::vector<mm_struct*>& mms) {
-  if (!(c->cr4() & hw::Cpu::kCr4Pcide)) {
-    mm_struct* mm = kst().cpu_tlbstate[cpu].loaded_mm;
-    return (pcid == 0 && mm != nullptr && mm_cpumask(mm)->test(cpu)) ? mm : nullptr;
+  const tlb_state& ts = kst().cpu_tlbstate[cpu];
+  int asid = 0;
+  if (c->cr4() & hw::Cpu::kCr4Pcide) asid = static_cast<int>(pcid) - 1;
+  else if (pcid != 0) return nullptr;
+  if (asid < 0 || asid >= TLB_NR_DYN_ASIDS) return nullptr;
+  for (mm_struct* mm : mms) {
+    if (ts.ctxs[asid].ctx_id != mm->context.ctx_id) continue;
+    if (ts.ctxs[asid].tlb_gen == static_cast<u64>(atomic64_read(&mm->context.tlb_gen)))
+      return mm;
+    if (ts.loaded_mm == mm && ts.loaded_mm_asid == asid &&
+        !kst().cpu_tlbstate_shared[cpu].is_lazy)
+      return mm;
+    return nullptr;
   }
-  for (mm_struct* mm : mms)
-    if (mm->context.pcid == pcid && mm_cpumask(mm)->test(cpu)) return mm;
   return nullptr;
 }
 
