@@ -5,6 +5,7 @@
 #include "mm/debug_vm.h"
 
 #include <set>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "mm/fs.h"
@@ -34,6 +35,7 @@ class checker {
     table_refs_.assign(n, 0);
     cached_.assign(n, nullptr);
     check_buddy();
+    check_lru();
     collect_mms();
     check_page_caches();
     for (mm_struct* mm : mms_) walk_mm(mm);
@@ -52,6 +54,46 @@ class checker {
       report_->append(absl::StrFormat(fmt, args...));
       report_->push_back('\n');
     }
+  }
+
+  // The LRU lists: each folio on the list its flags name (folio_lru_list), with PG_lru
+  // and a reference, each list's count and NR_*_ANON/FILE matching, and no PG_lru folio
+  // on none of them.
+  void check_lru() {
+    zone* z = ks_->zone_normal;
+    if (z == nullptr) return;
+    std::vector<bool> on_list(ks_->max_pfn, false);
+    for (int lru = 0; lru < NR_LRU_LISTS; ++lru) {
+      unsigned long count = 0;
+      const list_head* head = &z->__lruvec.lists[lru];
+      for (const list_head* l = head->next; l != head; l = l->next) {
+        if (++count > ks_->max_pfn) {
+          fail("lru list %s is cyclic", lru_list_name(lru));
+          break;
+        }
+        const folio* f = list_entry(const_cast<list_head*>(l), folio, lru);
+        unsigned long pfn = static_cast<unsigned long>(f - ks_->mem_map);
+        if (pfn >= ks_->max_pfn) {
+          fail("lru list %s holds a non-page %p", lru_list_name(lru), static_cast<const void*>(f));
+          break;
+        }
+        if (on_list[pfn]) fail("pfn %#lx is on two LRU lists", pfn);
+        on_list[pfn] = true;
+        if (!folio_test_lru(f)) fail("pfn %#lx on lru list %s lacks PG_lru", pfn, lru_list_name(lru));
+        if (folio_lru_list(f) != lru)
+          fail("pfn %#lx on lru list %s belongs on %s", pfn, lru_list_name(lru),
+               lru_list_name(folio_lru_list(f)));
+        if (page_ref_count(f) <= 0) fail("pfn %#lx on lru list %s has refcount %d", pfn,
+                                         lru_list_name(lru), page_ref_count(f));
+      }
+      if (count != z->__lruvec.nr_pages[lru])
+        fail("lru list %s counts %lu but holds %lu", lru_list_name(lru), z->__lruvec.nr_pages[lru], count);
+      if (static_cast<long>(count) != ks_->vm_stat[NR_INACTIVE_ANON + lru])
+        fail("%s=%ld but lru list %s holds %lu", vm_stat_name(NR_INACTIVE_ANON + lru),
+             ks_->vm_stat[NR_INACTIVE_ANON + lru], lru_list_name(lru), count);
+    }
+    for (unsigned long pfn = 0; pfn < ks_->max_pfn; ++pfn)
+      if (PageLRU(&ks_->mem_map[pfn]) && !on_list[pfn]) fail("pfn %#lx has PG_lru but is on no list", pfn);
   }
 
   void check_buddy() {

@@ -7,8 +7,8 @@
 // generic_file_mmap,
 // filemap_read_folio, filemap_write_and_wait_range), of the folio dirtying functions of
 // mm/page-writeback.c (folio_mark_dirty, filemap_dirty_folio, noop_dirty_folio,
-// folio_clear_dirty_for_io, do_writepages / write_cache_pages reduced) and of
-// folio_mark_accessed (mm/swap.c).
+// folio_clear_dirty_for_io, do_writepages / write_cache_pages reduced). The LRU side
+// (folio_add_lru, folio_mark_accessed) is in mm/swap.cc.
 //
 // Deviations (grep "DEVIATION(filemap)"):
 //  - No readahead (sync or async): a fault reads exactly its page, and fault-around maps
@@ -22,8 +22,7 @@
 //    host maps exactly what this port maps (tests/difftest/sharing_diff_test.cc).
 //  - ->read_folio and ->writepage complete synchronously (mm/fs.h), so a fault never
 //    drops mmap_lock for I/O and the folio is up to date when read_folio returns.
-//  - No LRU lists: folio_mark_accessed only ages the referenced/active flags; no memcg,
-//    no NR_FILE_PAGES/NR_SHMEM/NR_FILE_DIRTY counters (only NR_FILE_MAPPED is kept).
+//  - No memcg, no NR_FILE_PAGES/NR_SHMEM/NR_FILE_DIRTY counters (only NR_FILE_MAPPED is kept).
 //  - The i_pages lock is not modelled: no preemption point falls inside a cache update,
 //    so concurrent paths (sim/'s scheduler) never meet inside one. The invalidate_lock is
 //    not modelled either: a fault may read a page into the cache while a truncation runs
@@ -34,20 +33,6 @@
 #include "mm/trace.h"
 
 namespace kernel {
-
-// mm/swap.c: the LRU's "referenced, then active" aging step for an access that no PTE's
-// A bit records (read(2), or a zapped PTE that was young). DEVIATION(filemap): no LRU
-// lists, so only the flags change.
-void folio_mark_accessed(folio* folio) {
-  if (!folio_test_referenced(folio)) {
-    folio_set_referenced(folio);
-  } else if (test_bit(PG_unevictable, &folio->flags)) {
-    // Unevictable folios are never aged.
-  } else if (!folio_test_active(folio)) {
-    folio_set_active(folio);
-    folio_clear_referenced(folio);
-  }
-}
 
 // mm/page-writeback.c: for mappings without dirty accounting (shmem, anon).
 bool noop_dirty_folio(address_space* /*mapping*/, folio* folio) {
@@ -112,6 +97,7 @@ int filemap_add_folio(address_space* mapping, folio* folio, pgoff_t index, gfp_t
   folio_ref_add(folio, 1);  // the page cache's reference
   mapping->i_pages.emplace(index, folio);
   mapping->nrpages++;
+  folio_add_lru(folio);
   trace_event("mm_filemap_add_to_page_cache", "ino=%lu index=%#lx pfn=%#lx", mapping->host->i_ino,
               index, folio_pfn(folio));
   return 0;

@@ -19,6 +19,7 @@ inline constexpr gfp_t ___GFP_ZERO = 0x100;
 inline constexpr gfp_t ___GFP_DIRECT_RECLAIM = 0x400;
 inline constexpr gfp_t ___GFP_KSWAPD_RECLAIM = 0x800;
 inline constexpr gfp_t ___GFP_NOWARN = 0x2000;
+inline constexpr gfp_t ___GFP_RETRY_MAYFAIL = 0x4000;
 inline constexpr gfp_t ___GFP_NOFAIL = 0x8000;
 inline constexpr gfp_t ___GFP_NORETRY = 0x10000;
 inline constexpr gfp_t ___GFP_COMP = 0x40000;
@@ -34,6 +35,8 @@ inline constexpr gfp_t __GFP_DIRECT_RECLAIM = ___GFP_DIRECT_RECLAIM;
 inline constexpr gfp_t __GFP_KSWAPD_RECLAIM = ___GFP_KSWAPD_RECLAIM;
 inline constexpr gfp_t __GFP_RECLAIM = ___GFP_DIRECT_RECLAIM | ___GFP_KSWAPD_RECLAIM;
 inline constexpr gfp_t __GFP_NOWARN = ___GFP_NOWARN;
+inline constexpr gfp_t __GFP_HIGH = ___GFP_HIGH;
+inline constexpr gfp_t __GFP_RETRY_MAYFAIL = ___GFP_RETRY_MAYFAIL;
 inline constexpr gfp_t __GFP_NOFAIL = ___GFP_NOFAIL;
 inline constexpr gfp_t __GFP_NORETRY = ___GFP_NORETRY;
 inline constexpr gfp_t __GFP_COMP = ___GFP_COMP;
@@ -50,6 +53,8 @@ inline constexpr gfp_t GFP_PGTABLE_USER = GFP_KERNEL_ACCOUNT | __GFP_ZERO;
 
 inline constexpr int MAX_PAGE_ORDER = 10;           // 6.8+ name of MAX_ORDER
 inline constexpr int NR_PAGE_ORDERS = MAX_PAGE_ORDER + 1;
+inline constexpr unsigned int PAGE_ALLOC_COSTLY_ORDER = 3;  // include/linux/mmzone.h
+inline constexpr int MAX_RECLAIM_RETRIES = 16;             // mm/internal.h
 
 // mm/page_alloc.cc. A failed allocation returns null (or 0); nothing here crashes on OOM.
 page* alloc_pages(gfp_t gfp_mask, unsigned int order);

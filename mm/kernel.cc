@@ -10,6 +10,12 @@ const char* const kVmStatNames[NR_VM_STAT_ITEMS] = {
     "pgalloc_normal",       "pgfree",               "pgfault",
     "pgmajfault",           "nr_tlb_remote_flush",  "nr_tlb_remote_flush_received",
     "nr_tlb_local_flush_all", "nr_tlb_local_flush_one",
+    "nr_inactive_anon",     "nr_active_anon",       "nr_inactive_file",
+    "nr_active_file",       "nr_unevictable",       "workingset_refault_anon",
+    "pswpin",               "pswpout",              "pgactivate",
+    "pgdeactivate",         "pgsteal_kswapd",       "pgsteal_direct",
+    "pgscan_kswapd",        "pgscan_direct",        "oom_kill",
+    "allocstall_normal",
 };
 }  // namespace
 

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "hw/cpu.h"
@@ -52,6 +53,24 @@ enum vm_stat_item {
   NR_TLB_REMOTE_FLUSH_RECEIVED,
   NR_TLB_LOCAL_FLUSH_ALL,
   NR_TLB_LOCAL_FLUSH_ONE,
+  // The LRU lists' sizes (node_stat_item NR_LRU_BASE + lru) and reclaim's events
+  // (vm_event_item), in /proc/vmstat's order among themselves.
+  NR_INACTIVE_ANON,
+  NR_ACTIVE_ANON,
+  NR_INACTIVE_FILE,
+  NR_ACTIVE_FILE,
+  NR_UNEVICTABLE,
+  WORKINGSET_REFAULT_ANON,
+  PSWPIN,
+  PSWPOUT,
+  PGACTIVATE,
+  PGDEACTIVATE,
+  PGSTEAL_KSWAPD,
+  PGSTEAL_DIRECT,
+  PGSCAN_KSWAPD,
+  PGSCAN_DIRECT,
+  OOM_KILL,
+  ALLOCSTALL_NORMAL,
   NR_VM_STAT_ITEMS
 };
 const char* vm_stat_name(int item);  // "nr_free_pages", "pgfault", ...
@@ -109,6 +128,7 @@ struct kernel_state {
   const char* host_failure = nullptr;
   int host_errno = 0;
   long vm_stat[NR_VM_STAT_ITEMS] = {};
+  unsigned long total_swap_pages = 0;  // mm/swapfile.c: the swap devices' pages
 
   // --- TLB and address-space context (mm/arch/x86/tlb.cc) ---
   std::array<tlb_state, NR_CPUS> cpu_tlbstate{};
@@ -141,6 +161,12 @@ struct kernel_state {
 
   // --- sysctls ---
   int sysctl_max_map_count = 65530;  // DEFAULT_MAX_MAP_COUNT
+  int min_free_kbytes = 1024;         // vm.min_free_kbytes (calculate_min_free_kbytes at boot)
+  int user_min_free_kbytes = -1;      // set by a write to the sysctl
+  int watermark_scale_factor = 10;    // vm.watermark_scale_factor (0.1% of the zone)
+  // include/linux/printk.h: the kernel log (dmesg) of this machine, one line per message,
+  // each "<level>text" without the newline. sim/ shows it (`show dmesg`).
+  std::vector<std::string> printk_log;
   int suid_dumpable = 0;             // fs.suid_dumpable
   // security/min_addr.c. dac_mmap_min_addr is the sysctl vm.mmap_min_addr: below it a
   // mapping needs CAP_SYS_RAWIO (cap_mmap_addr). mmap_min_addr, the larger of it and

@@ -267,7 +267,7 @@ static unsigned long zap_p4d_range(mmu_gather* tlb, vm_area_struct* vma, pgd_t* 
 }
 
 // mm/memory.c
-static void unmap_page_range(mmu_gather* tlb, vm_area_struct* vma, unsigned long addr,
+void unmap_page_range(mmu_gather* tlb, vm_area_struct* vma, unsigned long addr,
                              unsigned long end, zap_details* details) {
   BUG_ON(addr >= end);
   tlb_start_vma(tlb, vma);
@@ -514,6 +514,7 @@ static int copy_present_page(vm_area_struct* dst_vma, vm_area_struct* src_vma, p
   *prealloc = nullptr;
   folio_set_uptodate(new_folio);  // __folio_mark_uptodate
   folio_add_new_anon_rmap(new_folio, dst_vma, addr);
+  folio_add_lru_vma(new_folio, dst_vma);
   rss[MM_ANONPAGES]++;
   pte_t pte = mk_pte(new_folio, dst_vma->vm_page_prot);
   pte = maybe_mkwrite(pte_mkdirty(pte), dst_vma);
@@ -773,6 +774,7 @@ static vm_fault_t do_anonymous_page(vm_fault* vmf) {
   }
   add_mm_counter(vma->vm_mm, MM_ANONPAGES, 1);
   folio_add_new_anon_rmap(f, vma, addr);
+  folio_add_lru_vma(f, vma);
 setpte:
   set_pte_at(vma->vm_mm, addr, vmf->pte, entry);
   // No need to invalidate: the entry was not present before.
@@ -822,6 +824,7 @@ void set_pte_range(vm_fault* vmf, folio* f, page* p, unsigned long addr) {
   if (write && !(vma->vm_flags & VM_SHARED)) {
     // A copy-on-write page.
     folio_add_new_anon_rmap(f, vma, addr);
+    folio_add_lru_vma(f, vma);
   } else {
     folio_add_file_rmap_pte(f, p, vma);
   }
@@ -1142,6 +1145,7 @@ static vm_fault_t wp_page_copy(vm_fault* vmf) {
     // entry is visible.
     ptep_clear_flush(vma, vmf->address, vmf->pte);
     folio_add_new_anon_rmap(new_folio, vma, vmf->address);
+    folio_add_lru_vma(new_folio, vma);
     BUG_ON(unshare && pte_write(entry));
     set_pte_at(mm, vmf->address, vmf->pte, entry);
     update_mmu_cache(vma, vmf->address, vmf->pte);

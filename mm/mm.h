@@ -221,6 +221,7 @@ inline unsigned long page_to_pfn(const page* p) {
 inline page* pfn_to_page(unsigned long pfn) { return kst().mem_map + pfn; }
 inline bool pfn_valid(unsigned long pfn) { return pfn < kst().max_pfn; }
 inline unsigned long folio_pfn(const folio* f) { return page_to_pfn(f); }
+inline long folio_nr_pages(const folio* /*f*/) { return 1; }  // order-0 folios only
 // The direct map: the kernel's view of a physical address is the host mapping of the frame.
 inline void* __va(unsigned long pa) { return kst().phys->ptr(hw::PhysAddr(pa)); }
 inline unsigned long __pa(const void* va) {
@@ -300,6 +301,20 @@ void free_pgd_range(mm_struct* mm, unsigned long addr, unsigned long end,
                     unsigned long floor, unsigned long ceiling);
 int anon_vma_prepare(vm_area_struct* vma);
 void folio_add_new_anon_rmap(folio* f, vm_area_struct* vma, unsigned long address);
+
+// ---- the LRU lists (mm/swap.cc: mm/swap.c, include/linux/mm_inline.h) ----
+struct lruvec;
+enum lru_list : int;
+bool folio_is_file_lru(const folio* f);
+bool folio_evictable(const folio* f);
+lru_list folio_lru_list(const folio* f);
+void lruvec_add_folio(lruvec* lv, folio* f);
+void lruvec_add_folio_tail(lruvec* lv, folio* f);
+void lruvec_del_folio(lruvec* lv, folio* f);
+void folio_add_lru(folio* f);
+void folio_add_lru_vma(folio* f, vm_area_struct* vma);
+void folio_activate(folio* f);
+void __page_cache_release(folio* f);  // off the LRU at the last reference
 void folio_add_anon_rmap_pte(folio* f, page* p, vm_area_struct* vma, unsigned long address);
 void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma);
 inline int folio_mapcount(const folio* f) { return atomic_read(&f->_mapcount) + 1; }
@@ -325,6 +340,8 @@ inline bool pte_alloc(mm_struct* mm, pmd_t* pmd) {
 }
 // mm/memory.c: tear-down helpers. DEVIATION(mm): the maple-tree state Linux passes is an
 // array of the VMAs being torn down, in address order.
+void unmap_page_range(mmu_gather* tlb, vm_area_struct* vma, unsigned long addr, unsigned long end,
+                      struct zap_details* details);  // mm/memory.c (the OOM reaper's)
 void unmap_vmas(mmu_gather* tlb, vm_area_struct* const* vmas, int nr_vmas,
                 unsigned long start_addr, unsigned long end_addr);
 void free_pgtables(mmu_gather* tlb, vm_area_struct* const* vmas, int nr_vmas,

@@ -113,6 +113,7 @@ int mm_core_init() {
   z->first_deferred_pfn = first_deferred_pfn;
   z->deferred_end_pfn = deferred_end_pfn;
   zone_init_free_lists(z);
+  for (int lru = 0; lru < NR_LRU_LISTS; ++lru) INIT_LIST_HEAD(&z->__lruvec.lists[lru]);  // lruvec_init
   ks.zone_normal = z;
 
   // DEVIATION(mm_init): frame 0 reserved, frame 1 the zero page.
@@ -143,6 +144,7 @@ int mm_core_init() {
   z->free_pages += deferred;
   ks.vm_stat[NR_FREE_PAGES] += deferred;
   if (deferred_end_pfn < nr_frames) __free_pages_memory(deferred_end_pfn, nr_frames);
+  init_per_zone_wmark_min();  // a core_initcall in Linux, run once memory is in the buddy
   return tc.ret(0);
 }
 

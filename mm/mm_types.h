@@ -144,6 +144,8 @@ enum { SUID_DUMP_DISABLE = 0, SUID_DUMP_USER = 1, SUID_DUMP_ROOT = 2 };
 // Set the first time FOLL_PIN runs on an mm, never cleared (mm/gup.cc); fork consults it
 // to copy possibly pinned anonymous pages eagerly instead of sharing them.
 inline constexpr int MMF_HAS_PINNED = 27;
+inline constexpr int MMF_OOM_SKIP = 21;    // the OOM killer should pass this mm by (reaped)
+inline constexpr int MMF_OOM_VICTIM = 25;  // an OOM victim's mm
 
 // An address space.
 struct mm_struct {

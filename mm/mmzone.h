@@ -3,7 +3,9 @@
 // Deviations (grep "DEVIATION(mmzone)"):
 //  - One node, one zone (ZONE_NORMAL) spanning every frame of simulated memory.
 //  - No migrate types: free_area[order] has a single free list, not one per MIGRATE_*.
-//  - No watermarks, no per-CPU page lists, no zone lock (one host thread drives a machine).
+//  - No per-CPU page lists, no zone lock (one host thread drives a machine).
+//  - The node (pglist_data) is folded into the zone: the zone holds the lruvec and kswapd's
+//    state (pgdat->__lruvec, pgdat->kswapd, kswapd_order, kswapd_highest_zoneidx).
 #ifndef MMSIM_MM_MMZONE_H_
 #define MMSIM_MM_MMZONE_H_
 
@@ -25,7 +27,36 @@ struct free_area {
 inline constexpr unsigned long MAX_ORDER_NR_PAGES = 1UL << MAX_PAGE_ORDER;
 inline constexpr unsigned long PAGES_PER_SECTION = 1UL << (27 - PAGE_SHIFT);
 
+// include/linux/mmzone.h: the LRU lists. Base LRU_BASE + LRU_FILE * file + LRU_ACTIVE * active.
+enum lru_list : int {
+  LRU_INACTIVE_ANON = 0,
+  LRU_ACTIVE_ANON = 1,
+  LRU_INACTIVE_FILE = 2,
+  LRU_ACTIVE_FILE = 3,
+  LRU_UNEVICTABLE = 4,
+  NR_LRU_LISTS
+};
+inline constexpr int LRU_BASE = 0;
+inline constexpr int LRU_ACTIVE = 1;
+inline constexpr int LRU_FILE = 2;
+inline bool is_file_lru(lru_list lru) { return lru == LRU_INACTIVE_FILE || lru == LRU_ACTIVE_FILE; }
+inline bool is_active_lru(lru_list lru) { return lru == LRU_ACTIVE_ANON || lru == LRU_ACTIVE_FILE; }
+const char* lru_list_name(int lru);  // "inactive_anon", ... (mm/swap.cc)
+
+// include/linux/mmzone.h: the folios of one node (here: the machine) on their LRU lists.
+struct lruvec {
+  list_head lists[NR_LRU_LISTS];
+  unsigned long nr_pages[NR_LRU_LISTS];  // DEVIATION(mmzone): lru_zone_size without memcg
+};
+
+// include/linux/mmzone.h
+enum zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO, NR_WMARK };
+
 struct zone {
+  unsigned long _watermark[NR_WMARK];  // set by __setup_per_zone_wmarks
+  unsigned long watermark_boost;
+  long lowmem_reserve[1];              // DEVIATION(mmzone): one zone, nothing reserved
+
   const char* name;
   unsigned long zone_start_pfn;
   unsigned long spanned_pages;  // frames from zone_start_pfn to the end of memory
@@ -40,7 +71,44 @@ struct zone {
   // hands them out from the top down; see mm/mm_init.cc.
   unsigned long first_deferred_pfn;
   unsigned long deferred_end_pfn;
+  // --- pglist_data (DEVIATION(mmzone): the one node lives in the one zone) ---
+  struct lruvec __lruvec;
+  task_struct* kswapd;          // kswapd0, created at boot (mm/vmscan.cc kswapd_run)
+  int kswapd_order;
+  int kswapd_failures;          // balance_pgdat runs that reclaimed nothing
+  unsigned long totalreserve_pages;
 };
+
+inline unsigned long wmark_pages(const zone* z, zone_watermarks i) {
+  return z->_watermark[i] + z->watermark_boost;
+}
+inline unsigned long min_wmark_pages(const zone* z) { return wmark_pages(z, WMARK_MIN); }
+inline unsigned long low_wmark_pages(const zone* z) { return wmark_pages(z, WMARK_LOW); }
+inline unsigned long high_wmark_pages(const zone* z) { return wmark_pages(z, WMARK_HIGH); }
+inline lruvec* folio_lruvec(const folio* /*f*/) { return &kst().zone_normal->__lruvec; }
+inline lruvec* mem_cgroup_lruvec(zone* z) { return &z->__lruvec; }
+
+// mm/internal.h: the allocator's alloc_flags.
+inline constexpr unsigned int ALLOC_WMARK_MIN = WMARK_MIN;
+inline constexpr unsigned int ALLOC_WMARK_LOW = WMARK_LOW;
+inline constexpr unsigned int ALLOC_WMARK_HIGH = WMARK_HIGH;
+inline constexpr unsigned int ALLOC_NO_WATERMARKS = 0x04;
+inline constexpr unsigned int ALLOC_WMARK_MASK = ALLOC_NO_WATERMARKS - 1;
+inline constexpr unsigned int ALLOC_OOM = 0x08;
+inline constexpr unsigned int ALLOC_NON_BLOCK = 0x10;
+inline constexpr unsigned int ALLOC_MIN_RESERVE = 0x20;
+inline constexpr unsigned int ALLOC_CPUSET = 0x40;
+inline constexpr unsigned int ALLOC_HIGHATOMIC = 0x200;
+inline constexpr unsigned int ALLOC_KSWAPD = 0x800;
+inline constexpr unsigned int ALLOC_RESERVES =
+    ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC | ALLOC_OOM;
+
+// mm/page_alloc.c: __setup_per_zone_wmarks / init_per_zone_wmark_min (at boot).
+void init_per_zone_wmark_min();
+// mm/page_alloc.c: the free pages above `mark` for an order-`order` request?
+bool zone_watermark_ok(zone* z, unsigned int order, unsigned long mark, int highest_zoneidx,
+                       unsigned int alloc_flags);
+
 
 inline unsigned long zone_managed_pages(const zone* z) {
   return static_cast<unsigned long>(atomic_long_read(&z->managed_pages));

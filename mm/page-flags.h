@@ -85,7 +85,15 @@ MMSIM_PAGEFLAG(Private, private)
 MMSIM_PAGEFLAG(SwapBacked, swapbacked)
 MMSIM_PAGEFLAG(Writeback, writeback)
 MMSIM_PAGEFLAG(AnonExclusive, anon_exclusive)
+MMSIM_PAGEFLAG(Unevictable, unevictable)
+MMSIM_PAGEFLAG(Mlocked, mlocked)
+MMSIM_PAGEFLAG(Reclaim, reclaim)
+MMSIM_PAGEFLAG(Workingset, workingset)
 #undef MMSIM_PAGEFLAG
+
+inline bool folio_test_clear_unevictable(folio* f) { return test_and_clear_bit(PG_unevictable, &f->flags); }
+inline bool folio_test_clear_referenced(folio* f) { return test_and_clear_bit(PG_referenced, &f->flags); }
+inline bool folio_test_clear_active(folio* f) { return test_and_clear_bit(PG_active, &f->flags); }
 
 inline bool PageAnon(const page* p) {
   return (reinterpret_cast<unsigned long>(p->mapping) & PAGE_MAPPING_ANON) != 0;

@@ -1,7 +1,10 @@
 // mm/page_alloc.cc: the buddy page allocator.
 //
 // Port of mm/page_alloc.c at Linux 6.18 (names and shapes of __rmqueue_smallest, expand,
-// __free_one_page, free_pages_prepare, post_alloc_hook, __free_pages; 6.8+ MAX_PAGE_ORDER).
+// __free_one_page, free_pages_prepare, post_alloc_hook, __free_pages; 6.8+ MAX_PAGE_ORDER;
+// the watermarks: calculate_min_free_kbytes, __setup_per_zone_wmarks, __zone_watermark_ok;
+// the slow path: gfp_to_alloc_flags, __alloc_pages_slowpath, __alloc_pages_direct_reclaim,
+// should_reclaim_retry, __alloc_pages_may_oom).
 //
 // Blocks of 2^order frames live on zone->free_area[order]; the head page of a free block is
 // typed PGTY_buddy and holds the order in page->private_. Allocation takes the smallest
@@ -10,15 +13,22 @@
 // order.
 //
 // Deviations (grep "DEVIATION(page_alloc)"):
-//  - No per-CPU page lists, migrate types, watermarks, reclaim or compaction: a request
-//    that the free lists cannot satisfy fails at once (null), whatever the gfp flags say.
+//  - No per-CPU page lists, migrate types, highatomic reserves or compaction. One zone, so
+//    no zonelist to walk and no lowmem_reserve; the oom_lock is not taken (one path at a
+//    time reaches the OOM killer: nothing between its trylock and unlock is a point).
+//  - should_reclaim_retry counts reclaim rounds without progress, as Linux does, but has no
+//    per-zone "could the reclaimable pages satisfy the watermark" estimate beyond the LRU
+//    sizes, and never sleeps (no congestion wait).
 //  - A page that fails the free-time checks (bad_page) is reported with WARN and leaked,
 //    as Linux does, but without the dump.
 //  - Debug builds poison freed frames with 0x6b and verify the poison when the frame is
 //    handed out again (xv6's kfree junk, Linux's page_poisoning), so a write through a
 //    stale mapping shows up at the next allocation.
+#include <algorithm>
 #include <cstring>
 
+#include "mm/oom.h"
+#include "mm/vmscan.h"
 #include "mm/fault_inject.h"
 #include "mm/mm.h"
 #include "mm/mmzone.h"
@@ -156,6 +166,7 @@ const char* page_bad_reason(const page* p) {
   if (p->mapping != nullptr && !PageAnon(p)) return "non-NULL mapping";
   if (page_ref_count(p) != 0) return "nonzero _refcount";
   if (PageReserved(p)) return "PAGE_FLAGS_CHECK_AT_FREE flag(s) set (reserved)";
+  if (PageLRU(p)) return "PAGE_FLAGS_CHECK_AT_FREE flag(s) set (lru)";
   if (PageLocked(p)) return "PAGE_FLAGS_CHECK_AT_FREE flag(s) set (locked)";
   if (p->page_type != PGTY_none) return "page still has a type";
   return nullptr;
@@ -244,21 +255,238 @@ void __free_pages_deferred(page* p, unsigned int order) {
   add_to_free_list(p, page_zone(p), order, false);
 }
 
-// mm/page_alloc.c: __alloc_pages (the fast path is all there is).
+
+// ---- watermarks ----
+
+// mm/page_alloc.c: __zone_watermark_ok. Are there more than `mark` free pages (less what
+// the request may dip into) left after taking 2^order, and a free block of that order?
+static bool __zone_watermark_ok(zone* z, unsigned int order, unsigned long mark,
+                                int highest_zoneidx, unsigned int alloc_flags, long free_pages) {
+  long min = static_cast<long>(mark);
+  free_pages -= (1L << order) - 1;  // __zone_watermark_unusable_free (no highatomic)
+  if (unlikely(alloc_flags & ALLOC_RESERVES)) {
+    // __GFP_HIGH and atomic requests may use part of the reserve; OOM victims more.
+    if (alloc_flags & ALLOC_MIN_RESERVE) {
+      min -= min / 2;
+      if (alloc_flags & ALLOC_NON_BLOCK) min -= min / 4;
+    }
+    if (alloc_flags & ALLOC_OOM) min -= min / 2;
+  }
+  if (free_pages <= min + z->lowmem_reserve[highest_zoneidx]) return false;
+  if (!order) return true;
+  for (unsigned int o = order; o < NR_PAGE_ORDERS; o++)
+    if (z->free_area[o].nr_free) return true;
+  return false;
+}
+
+// mm/page_alloc.c
+bool zone_watermark_ok(zone* z, unsigned int order, unsigned long mark, int highest_zoneidx,
+                       unsigned int alloc_flags) {
+  return __zone_watermark_ok(z, order, mark, highest_zoneidx, alloc_flags, z->free_pages);
+}
+
+// mm/page_alloc.c: calculate_totalreserve_pages (one zone, no lowmem_reserve).
+static void calculate_totalreserve_pages() {
+  zone* z = kst().zone_normal;
+  unsigned long max = high_wmark_pages(z);
+  if (max > zone_managed_pages(z)) max = zone_managed_pages(z);
+  z->totalreserve_pages = max;
+}
+
+// mm/page_alloc.c: __setup_per_zone_wmarks. min is min_free_kbytes in pages (all of it:
+// there is one lowmem zone); low and high are each a step above, the step being a quarter
+// of min or watermark_scale_factor/10000 of the zone, whichever is larger.
+static void __setup_per_zone_wmarks() {
+  kernel_state& ks = kst();
+  unsigned long pages_min = static_cast<unsigned long>(ks.min_free_kbytes) >> (PAGE_SHIFT - 10);
+  zone* z = ks.zone_normal;
+  unsigned long lowmem_pages = zone_managed_pages(z);
+  unsigned long tmp = lowmem_pages ? pages_min * zone_managed_pages(z) / lowmem_pages : 0;
+  z->_watermark[WMARK_MIN] = tmp;
+  tmp = std::max(tmp >> 2, zone_managed_pages(z) * static_cast<unsigned long>(ks.watermark_scale_factor) / 10000);
+  z->watermark_boost = 0;
+  z->_watermark[WMARK_LOW] = min_wmark_pages(z) + tmp;
+  z->_watermark[WMARK_HIGH] = low_wmark_pages(z) + tmp;
+  z->_watermark[WMARK_PROMO] = high_wmark_pages(z) + tmp;
+  trace_event("mm_setup_per_zone_wmarks", "min=%lu low=%lu high=%lu", z->_watermark[WMARK_MIN],
+              z->_watermark[WMARK_LOW], z->_watermark[WMARK_HIGH]);
+  calculate_totalreserve_pages();
+}
+
+// lib/math/int_sqrt.c
+static unsigned long int_sqrt(unsigned long x) {
+  if (x <= 1) return x;
+  unsigned long m = 1UL << ((63 - __builtin_clzl(x)) & ~1UL);
+  unsigned long y = 0;
+  while (m != 0) {
+    unsigned long b = y + m;
+    y >>= 1;
+    if (x >= b) {
+      x -= b;
+      y += m;
+    }
+    m >>= 2;
+  }
+  return y;
+}
+
+// mm/page_alloc.c: calculate_min_free_kbytes + init_per_zone_wmark_min (a core_initcall):
+// min_free_kbytes = sqrt(16 * lowmem kbytes), clamped to [128, 262144].
+void init_per_zone_wmark_min() {
+  kernel_state& ks = kst();
+  // nr_free_buffer_pages: managed pages above the high watermark (not yet set: 0).
+  unsigned long lowmem_kbytes = (zone_managed_pages(ks.zone_normal) - high_wmark_pages(ks.zone_normal)) *
+                                (PAGE_SIZE >> 10);
+  int new_min_free_kbytes = static_cast<int>(int_sqrt(lowmem_kbytes * 16));
+  if (new_min_free_kbytes > ks.user_min_free_kbytes)
+    ks.min_free_kbytes = std::clamp(new_min_free_kbytes, 128, 262144);
+  __setup_per_zone_wmarks();
+}
+
+// ---- allocation ----
+
+// mm/page_alloc.c: get_page_from_freelist (one zone).
+static page* get_page_from_freelist(gfp_t gfp_mask, unsigned int order, unsigned int alloc_flags) {
+  zone* z = kst().zone_normal;
+  if (!(alloc_flags & ALLOC_NO_WATERMARKS)) {
+    unsigned long mark = wmark_pages(z, static_cast<zone_watermarks>(alloc_flags & ALLOC_WMARK_MASK));
+    // Below the mark (for order > 0: no free block of the order): deferred struct pages
+    // may still hold free blocks; grow the zone and try again. No node_reclaim.
+    while (!zone_watermark_ok(z, order, mark, 0, alloc_flags))
+      if (!deferred_grow_zone(z, order)) return nullptr;
+  }
+  page* p = __rmqueue_smallest(z, order);  // rmqueue
+  if (p == nullptr) return nullptr;
+  prep_new_page(p, order, gfp_mask);
+  count_vm_events(PGALLOC_NORMAL, 1L << order);
+  return p;
+}
+
+// mm/page_alloc.c: gfp_to_alloc_flags.
+static unsigned int gfp_to_alloc_flags(gfp_t gfp_mask, unsigned int /*order*/) {
+  unsigned int alloc_flags = ALLOC_WMARK_MIN | ALLOC_CPUSET;
+  if (gfp_mask & __GFP_HIGH) alloc_flags |= ALLOC_MIN_RESERVE;
+  if (gfp_mask & __GFP_KSWAPD_RECLAIM) alloc_flags |= ALLOC_KSWAPD;
+  if (!(gfp_mask & __GFP_DIRECT_RECLAIM)) {
+    alloc_flags |= ALLOC_NON_BLOCK;
+    alloc_flags |= ALLOC_MIN_RESERVE;
+  }
+  return alloc_flags;
+}
+
+// mm/page_alloc.c: __gfp_pfmemalloc_flags. An OOM victim may dig into the reserves to exit.
+static unsigned int __gfp_pfmemalloc_flags(gfp_t /*gfp_mask*/) {
+  if (tsk_is_oom_victim(current())) return ALLOC_OOM;
+  return 0;
+}
+
+// mm/page_alloc.c: wake_all_kswapds (one zone).
+static void wake_all_kswapds(unsigned int order, gfp_t gfp_mask) {
+  wakeup_kswapd(kst().zone_normal, gfp_mask, static_cast<int>(order), 0);
+}
+
+// mm/page_alloc.c: __alloc_pages_direct_reclaim (__perform_reclaim inlined).
+static page* __alloc_pages_direct_reclaim(gfp_t gfp_mask, unsigned int order,
+                                          unsigned int alloc_flags,
+                                          unsigned long* did_some_progress) {
+  task_struct* tsk = current();
+  const unsigned int noreclaim_flag = tsk->flags & PF_MEMALLOC;  // memalloc_noreclaim_save
+  tsk->flags |= PF_MEMALLOC;
+  *did_some_progress = try_to_free_pages(order, gfp_mask);
+  tsk->flags = (tsk->flags & ~PF_MEMALLOC) | noreclaim_flag;
+  if (unlikely(!*did_some_progress)) return nullptr;
+  return get_page_from_freelist(gfp_mask, order, alloc_flags);
+}
+
+// mm/page_alloc.c: should_reclaim_retry. Reclaim is worth another round while it makes
+// progress, or until MAX_RECLAIM_RETRIES rounds in a row made none, if what is free plus
+// what could be reclaimed would lift the zone over its min watermark.
+static bool should_reclaim_retry(gfp_t /*gfp_mask*/, unsigned int order, unsigned int alloc_flags,
+                                 bool did_some_progress, int* no_progress_loops) {
+  if (did_some_progress && order <= PAGE_ALLOC_COSTLY_ORDER)
+    *no_progress_loops = 0;
+  else
+    (*no_progress_loops)++;
+  if (*no_progress_loops > MAX_RECLAIM_RETRIES) return false;
+  zone* z = kst().zone_normal;
+  unsigned long available = zone_reclaimable_pages(z);
+  available -= std::min<unsigned long>(available, static_cast<unsigned long>(*no_progress_loops) * available / MAX_RECLAIM_RETRIES);
+  available += static_cast<unsigned long>(z->free_pages);
+  return __zone_watermark_ok(z, order, min_wmark_pages(z), 0, alloc_flags, static_cast<long>(available));
+}
+
+// mm/page_alloc.c: __alloc_pages_may_oom. Reclaim gave up: one last try at the high
+// watermark (someone may have freed memory), then the OOM killer.
+static page* __alloc_pages_may_oom(gfp_t gfp_mask, unsigned int order,
+                                   unsigned long* did_some_progress) {
+  oom_control oc{};
+  oc.gfp_mask = gfp_mask;
+  oc.order = static_cast<int>(order);
+  *did_some_progress = 0;
+  page* p = get_page_from_freelist((gfp_mask | __GFP_HARDWALL) & ~__GFP_DIRECT_RECLAIM, order,
+                                   ALLOC_WMARK_HIGH | ALLOC_CPUSET);
+  if (p) return p;
+  // The OOM killer will not help with a costly order, or a caller that prefers failure.
+  if (order > PAGE_ALLOC_COSTLY_ORDER) return nullptr;
+  if (gfp_mask & __GFP_RETRY_MAYFAIL) return nullptr;
+  if (out_of_memory(&oc) || WARN_ON_ONCE(gfp_mask & __GFP_NOFAIL)) *did_some_progress = 1;
+  return nullptr;
+}
+
+// mm/page_alloc.c: __alloc_pages_slowpath. The free lists are below the low watermark:
+// wake kswapd, try at min, reclaim directly, and as a last resort kill.
+static page* __alloc_pages_slowpath(gfp_t gfp_mask, unsigned int order) {
+  const bool can_direct_reclaim = gfp_mask & __GFP_DIRECT_RECLAIM;
+  const bool costly_order = order > PAGE_ALLOC_COSTLY_ORDER;
+  unsigned long did_some_progress = 0;
+  int no_progress_loops = 0;
+  page* p = nullptr;
+  unsigned int alloc_flags = gfp_to_alloc_flags(gfp_mask, order);
+  if (alloc_flags & ALLOC_KSWAPD) wake_all_kswapds(order, gfp_mask);
+  p = get_page_from_freelist(gfp_mask, order, alloc_flags);
+  if (p) return p;
+  for (;;) {  // retry:
+    if (alloc_flags & ALLOC_KSWAPD) wake_all_kswapds(order, gfp_mask);
+    unsigned int reserve_flags = __gfp_pfmemalloc_flags(gfp_mask);
+    if (reserve_flags) alloc_flags = reserve_flags | (alloc_flags & ALLOC_KSWAPD) | ALLOC_CPUSET;
+    p = get_page_from_freelist(gfp_mask, order, alloc_flags);
+    if (p) return p;
+    if (!can_direct_reclaim) break;
+    // Reclaim itself must not recurse into reclaim.
+    if (current()->flags & PF_MEMALLOC) break;
+    count_vm_event(ALLOCSTALL_NORMAL);
+    p = __alloc_pages_direct_reclaim(gfp_mask, order, alloc_flags, &did_some_progress);
+    if (p) return p;
+    if (gfp_mask & __GFP_NORETRY) break;
+    if (costly_order && !(gfp_mask & __GFP_RETRY_MAYFAIL)) break;
+    if (should_reclaim_retry(gfp_mask, order, alloc_flags, did_some_progress != 0, &no_progress_loops))
+      continue;
+    p = __alloc_pages_may_oom(gfp_mask, order, &did_some_progress);
+    if (p) return p;
+    // A victim that has the reserves and still fails must not loop forever.
+    if (tsk_is_oom_victim(current()) && (alloc_flags & ALLOC_OOM)) break;
+    if (did_some_progress) {
+      no_progress_loops = 0;
+      continue;
+    }
+    break;
+  }
+  // nopage: warn_alloc
+  trace_event("mm_page_alloc_fail", "order=%u gfp=%#x", order, gfp_mask);
+  return nullptr;
+}
+
+// mm/page_alloc.c: __alloc_pages: the fast path at the low watermark, else the slow path.
 page* alloc_pages(gfp_t gfp_mask, unsigned int order) {
   if (WARN_ON_ONCE(order > MAX_PAGE_ORDER)) return nullptr;
+  // prepare_alloc_pages: an injected failure returns at once, before any reclaim.
   if (should_fail_alloc_page(gfp_mask, order)) {
     trace_event("mm_page_alloc_fail", "order=%u gfp=%#x injected", order, gfp_mask);
     return nullptr;
   }
-  zone* z = kst().zone_normal;
-  page* p = __rmqueue_smallest(z, order);
-  if (p == nullptr) {
-    trace_event("mm_page_alloc_fail", "order=%u gfp=%#x", order, gfp_mask);
-    return nullptr;
-  }
-  prep_new_page(p, order, gfp_mask);
-  count_vm_events(PGALLOC_NORMAL, 1L << order);
+  page* p = get_page_from_freelist(gfp_mask, order, ALLOC_WMARK_LOW);
+  if (unlikely(p == nullptr)) p = __alloc_pages_slowpath(gfp_mask, order);
+  if (p == nullptr) return nullptr;
   trace_event("mm_page_alloc", "pfn=%#lx order=%u gfp=%#x", page_to_pfn(p), order, gfp_mask);
   return p;
 }
@@ -301,6 +529,9 @@ void free_pages(unsigned long addr, unsigned int order) {
 }
 
 // mm/swap.c: __folio_put. The last reference is gone.
-void __folio_put(folio* f) { free_the_page(f, 0); }
+void __folio_put(folio* f) {
+  __page_cache_release(f);
+  free_the_page(f, 0);
+}
 
 }  // namespace kernel

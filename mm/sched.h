@@ -52,11 +52,15 @@ struct signal_struct {
   int group_exit_code;
   bool group_exit;        // DEVIATION(sched): stands in for SIGNAL_GROUP_EXIT
   atomic_t live;          // threads of the group that have not yet run do_exit
+  mm_struct* oom_mm;      // set (with a reference: mmgrab) when the group is an OOM victim
+  short oom_score_adj;    // /proc/<pid>/oom_score_adj: -1000 (never) .. 1000
 };
 
 // task->flags
 inline constexpr unsigned int PF_EXITING = 0x00000004;
 inline constexpr unsigned int PF_KTHREAD = 0x00200000;
+inline constexpr unsigned int PF_MEMALLOC = 0x00000800;  // reclaiming: no recursion into reclaim
+inline constexpr unsigned int PF_KSWAPD = 0x00020000;
 // task->exit_state
 inline constexpr int EXIT_DEAD = 0x0010;
 inline constexpr int EXIT_ZOMBIE = 0x0020;

@@ -89,6 +89,8 @@ void wake_q_add_safe(wake_q_head* head, task_struct* task) {
 int wake_up_process(task_struct* p) {
   if (p->__state == TASK_RUNNING) return 0;
   p->__state = TASK_RUNNING;
+  // Outside a scheduler run, a woken kernel thread runs when this kernel entry ends.
+  if (kst().sched == nullptr) kst().kthread_wakeups_pending = true;
   return 1;
 }
 

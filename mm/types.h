@@ -102,6 +102,18 @@ inline void list_move_tail(list_head* entry, list_head* head) {
 #define list_entry(ptr, type, member) \
   reinterpret_cast<type*>(reinterpret_cast<char*>(ptr) - offsetof(type, member))
 #define list_first_entry(head, type, member) list_entry((head)->next, type, member)
+#define list_last_entry(head, type, member) list_entry((head)->prev, type, member)
+// include/linux/list.h: list_splice. Joins `list` at the front of `head`.
+inline void list_splice(const list_head* list, list_head* head) {
+  if (list->next == list) return;
+  list_head* first = list->next;
+  list_head* last = list->prev;
+  list_head* at = head->next;
+  first->prev = head;
+  head->next = first;
+  last->next = at;
+  at->prev = last;
+}
 
 // include/linux/rwsem.h: the reader/writer semaphore (kernel/locking/rwsem.c, mm/types.cc).
 // count is Linux's count word (RWSEM_WRITER_LOCKED, RWSEM_FLAG_WAITERS, RWSEM_FLAG_HANDOFF,

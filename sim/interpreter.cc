@@ -497,6 +497,7 @@ absl::StatusOr<std::string> Interpreter::View(const SourcePos& pos, const ShowWh
           [&](const scenario::ShowBuddy&) -> absl::StatusOr<std::string> { return sim::ShowBuddy(m); },
           [&](const scenario::ShowVmstat&) -> absl::StatusOr<std::string> { return sim::ShowVmstat(m); },
           [&](const scenario::ShowCpus&) -> absl::StatusOr<std::string> { return sim::ShowCpus(m); },
+          [&](const scenario::ShowDmesg&) -> absl::StatusOr<std::string> { return sim::ShowDmesg(m); },
       },
       what);
 }

@@ -578,6 +578,14 @@ UserAccess Machine::UserLoop(task_struct* t, uint64_t addr, uint8_t* buf, uint64
   uint64_t done = 0;
   int stuck = 0;
   c->SetCpl(3);
+  // A task with SIGKILL pending (an OOM victim) dies on its way back to user mode: the
+  // access does not run.
+  if (kernel::fatal_signal_pending(t)) {
+    c->SetCpl(0);
+    *done_out = 0;
+    result.signal = SIGKILL;
+    return result;
+  }
   while (done < len) {
     const uint64_t va = addr + done;
     kernel::sched_point(kernel::SCHED_POINT_USER, t, "user_access");
@@ -589,6 +597,11 @@ UserAccess Machine::UserLoop(task_struct* t, uint64_t addr, uint8_t* buf, uint64
     if (r.fault.ok()) continue;
     // The trap: into the kernel at CPL 0 (idtentry), back to user mode after.
     kernel::user_exception_entry(r.fault, kUserIp, kStackTop - 8);
+    // Killed meanwhile (the OOM killer chose this task): the return to user mode is its end.
+    if (kernel::fatal_signal_pending(t) && t->last_signal == 0) {
+      t->last_signal = SIGKILL;
+      t->last_signal_addr = va;
+    }
     if (t->last_signal != 0) {
       result.signal = t->last_signal;
       result.fault_addr = t->last_signal_addr;

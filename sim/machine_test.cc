@@ -484,3 +484,46 @@ TEST(MachineTest, ReadProcMemReadsWhatProcPidMemReads) {
 
 }  // namespace
 }  // namespace sim
+
+namespace sim {
+namespace {
+
+// Memory runs out: the OOM killer kills the largest process (not the one faulting), the
+// faulting store completes, the victim's next access ends with SIGKILL, and the kernel
+// log has Linux's "Out of memory: Killed process" line.
+TEST(MachineOomTest, TheLargestProcessIsKilledAndItsNextAccessReportsSigkill) {
+  MachineConfig config;
+  config.memory_bytes = 4ull << 20;
+  config.cpus = 1;
+  std::unique_ptr<Machine> m = Boot(config);
+  const int big = *m->CreateProcess("big", ProcessCreds{});
+  const int small = *m->CreateProcess("small", ProcessCreds{});
+  constexpr uint64_t kBase = 0x10000000;
+  ASSERT_EQ(m->Mmap(big, kBase, 4 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS).ret, static_cast<long>(kBase));
+  ASSERT_EQ(m->Mmap(small, kBase, 4 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS).ret, static_cast<long>(kBase));
+  const std::vector<uint8_t> big_bytes = Bytes(600 * 4096, 7);
+  ASSERT_TRUE(m->Store(big, kBase, big_bytes).ok);
+  const std::vector<uint8_t> small_bytes = Bytes(400 * 4096, 11);
+  UserAccess s = m->Store(small, kBase, small_bytes);
+  ASSERT_TRUE(s.ok) << s.signal;
+  EXPECT_EQ(m->vmstat(kernel::OOM_KILL), 1);
+  UserAccess b = m->Load(big, kBase, 8);
+  EXPECT_FALSE(b.ok);
+  EXPECT_EQ(b.signal, SIGKILL);
+  UserAccess again = m->Load(small, kBase, small_bytes.size());
+  ASSERT_TRUE(again.ok);
+  EXPECT_EQ(again.bytes, small_bytes);
+  const std::string dmesg = m->Inspect([](const kernel::kernel_state& ks) {
+    std::string out;
+    for (const std::string& line : ks.printk_log) out += line + "\n";
+    return out;
+  });
+  EXPECT_NE(dmesg.find("Out of memory: Killed process " + std::to_string(big) + " (big) total-vm:"),
+            std::string::npos)
+      << dmesg;
+  EXPECT_NE(dmesg.find("small invoked oom-killer"), std::string::npos) << dmesg;
+  EXPECT_EQ(Vm(*m), "");
+}
+
+}  // namespace
+}  // namespace sim

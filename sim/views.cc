@@ -338,6 +338,19 @@ std::string ShowVmstat(Machine& m) {
   });
 }
 
+// The kernel log, one message a line, as dmesg prints it (without timestamps).
+std::string ShowDmesg(Machine& m) {
+  return m.Inspect([&](const kernel::kernel_state& ks) -> std::string {
+    std::string out;
+    for (const std::string& line : ks.printk_log) {
+      // "<level>text": dmesg drops the level prefix.
+      const size_t close = line.find('>');
+      absl::StrAppend(&out, close == std::string::npos ? line : line.substr(close + 1), "\n");
+    }
+    return out;
+  });
+}
+
 absl::StatusOr<std::string> PagetableDot(Machine& m, int pid) {
   return m.Inspect([&](const kernel::kernel_state&) -> absl::StatusOr<std::string> {
     absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);

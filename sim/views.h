@@ -12,6 +12,7 @@
 //   ShowCpus       per CPU: the current task (or idle), whose mm is loaded, CR3's PCID and
 //                  root page-table frame, whether the CPU is in that mm's mm_cpumask, and
 //                  whether a call-function IPI is pending for it
+//   ShowDmesg      the kernel log, e.g. the OOM killer's "Out of memory: Killed process ..."
 //   PagetableDot   the page-table tree of a process as Graphviz DOT
 //
 // Views read state without side effects: no faults, no TLB fills, no counters moved.
@@ -35,6 +36,7 @@ absl::StatusOr<std::string> ShowPage(Machine& m, uint64_t pfn);
 std::string ShowBuddy(Machine& m);
 std::string ShowVmstat(Machine& m);
 std::string ShowCpus(Machine& m);
+std::string ShowDmesg(Machine& m);  // the kernel log (dmesg)
 absl::StatusOr<std::string> PagetableDot(Machine& m, int pid);
 
 }  // namespace sim

@@ -30,7 +30,9 @@ void free_task(task_struct* tsk) { kfree(tsk); }
 
 // kernel/fork.c: free_signal_struct / put_signal_struct.
 void put_signal_struct(signal_struct* sig) {
-  if (atomic_dec_and_test(&sig->sigcnt)) kfree(sig);
+  if (!atomic_dec_and_test(&sig->sigcnt)) return;
+  if (sig->oom_mm != nullptr) mmdrop(sig->oom_mm);  // taken by mark_oom_victim
+  kfree(sig);
 }
 
 // kernel/fork.c: allocate_mm / free_mm.
@@ -181,6 +183,7 @@ int copy_signal(u64 clone_flags, task_struct* tsk) {
   atomic_set(&sig->live, 1);
   sig->nr_threads = 1;
   init_rwsem(&sig->exec_update_lock, "exec_update_lock");
+  sig->oom_score_adj = current()->signal->oom_score_adj;
   tsk->signal = sig;
   return 0;
 }

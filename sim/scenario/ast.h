@@ -441,11 +441,14 @@ struct ShowBuddy {  // show buddy
 struct ShowVmstat {  // show vmstat
   bool operator==(const ShowVmstat&) const = default;
 };
+struct ShowDmesg {  // show dmesg: the kernel log (OOM kills, ...)
+  bool operator==(const ShowDmesg&) const = default;
+};
 struct ShowCpus {  // show cpus
   bool operator==(const ShowCpus&) const = default;
 };
 using ShowWhat = std::variant<ShowMaps, ShowPagetable, ShowPagemap, ShowTlb, ShowPage, ShowBuddy,
-                              ShowVmstat, ShowCpus>;
+                              ShowVmstat, ShowCpus, ShowDmesg>;
 
 struct ShowStmt {
   SourcePos pos;

@@ -112,6 +112,7 @@ std::string FormatShow(const ShowWhat& w) {
     std::string operator()(const ShowBuddy&) const { return "buddy"; }
     std::string operator()(const ShowVmstat&) const { return "vmstat"; }
     std::string operator()(const ShowCpus&) const { return "cpus"; }
+    std::string operator()(const ShowDmesg&) const { return "dmesg"; }
   };
   return std::visit(V{}, w);
 }

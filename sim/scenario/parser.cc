@@ -108,7 +108,7 @@ constexpr const char* kKeywords[] = {
     "hex", "repeat", "pattern", "raw", "all", "none", "off", "calls", "full", "rwx",
     "SIGSEGV", "SIGBUS", "SIGKILL",
     // show views
-    "maps", "pagetable", "pagemap", "page", "buddy", "vmstat",
+    "maps", "pagetable", "pagemap", "page", "buddy", "vmstat", "dmesg",
 };
 
 bool IsReserved(absl::string_view name) {
@@ -1304,7 +1304,7 @@ absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {
   ShowStmt s;
   s.pos = PosAt(kw.col);
   Token what = lex_.Next();
-  const char* expected = "show view (maps, pagetable, pagemap, tlb, page, buddy, vmstat, cpus)";
+  const char* expected = "show view (maps, pagetable, pagemap, tlb, page, buddy, vmstat, cpus, dmesg)";
   if (what.kind != TokenKind::kIdent) return ErrTok(what, expected);
   if (what.text == "maps") {
     ShowMaps v;
@@ -1340,6 +1340,8 @@ absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {
     s.what = ShowVmstat{};
   } else if (what.text == "cpus") {
     s.what = ShowCpus{};
+  } else if (what.text == "dmesg") {
+    s.what = ShowDmesg{};
   } else {
     return ErrTok(what, expected);
   }
