@@ -17,12 +17,13 @@
 //  - No protection keys (X86_PF_PK is always an access error), no vsyscall emulation,
 //    no kprobes/kmmio, no pagefault_disable() regions, no perf events.
 //  - pagefault_out_of_memory: Linux 6.18 only warns there and retries the fault, because
-//    the allocator's out_of_memory has already killed a victim (or panicked with "System is
-//    deadlocked on memory" when none could be chosen). This port has no out_of_memory yet,
-//    so a user fault that ends in VM_FAULT_OOM stands in for it with the rule of
-//    vm.oom_kill_allocating_task=1: the faulting task is the victim and gets SIGKILL
-//    (recorded with the fault address and error code); the global init is never a victim
-//    (oom_unkillable_task), its fault is retried as in Linux.
+//    the allocator's out_of_memory (mm/oom_kill.cc here too) has already killed a victim,
+//    or panicked with "System is deadlocked on memory" when none could be chosen. A fault
+//    still ends in VM_FAULT_OOM here when the allocation failed without a kill: an injected
+//    failure (fail_page_alloc, failslab), or no killable task. Instead of retrying forever
+//    (or panicking), the port applies vm.oom_kill_allocating_task=1: the faulting task is
+//    the victim and gets SIGKILL (recorded with the fault address and error code); the
+//    global init is never a victim (oom_unkillable_task), its fault is retried as in Linux.
 #include "mm/arch/x86/fault.h"
 
 #include <cstdio>
