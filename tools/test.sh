@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, then runs every test with Bazel.
-# Extra arguments go to `bazel test` (e.g. --config=asan, or a target pattern).
+# Extra arguments go to `bazel test` (e.g. --config=asan, and target patterns: without
+# any, every test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install_deps.sh
-if (($#)) && [[ "$1" == //* ]]; then exec bazel test "$@"; fi
+for arg in "$@"; do
+  if [[ "$arg" == //* ]]; then exec bazel test "$@"; fi  # targets given: just those
+done
 exec bazel test "$@" //...
