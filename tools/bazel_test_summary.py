@@ -10,7 +10,8 @@ Summarise each pass right after it runs: sanitizer configs write their test.xml 
 the same bazel-testlogs paths as the default pass, so a later pass overwrites them.
 
 Counts gtest cases from each target's test.xml (the BEP names the exact files, so
-stale XML from other runs is never read). A target Bazel calls failed whose XML
+stale XML from other runs is never read). A test tagged no_NAME that pass NAME did not
+run (its .bazelrc tag filter) counts as one skipped. A target Bazel calls failed whose XML
 shows no failing case (crash, LSan leak at exit, timeout, build failure, not run)
 adds one failure, so nothing that went wrong is hidden.
 """
@@ -37,8 +38,8 @@ def xml_counts(path):
     return p, f, s
 
 
-def summarize(bep_path):
-    summary, xmls = {}, {}
+def summarize(bep_path, pass_name=None):
+    summary, xmls, tags = {}, {}, {}
     with open(bep_path) as fh:
         for line in fh:
             ev = json.loads(line)
@@ -46,6 +47,7 @@ def summarize(bep_path):
             if ("targetConfigured" in i and ev.get("configured", {})
                     .get("targetKind", "").endswith("_test rule")):
                 summary.setdefault(i["targetConfigured"]["label"], "NOT_RUN")
+                tags[i["targetConfigured"]["label"]] = ev["configured"].get("tag", [])
             elif "targetCompleted" in i and not ev.get("completed", {}).get("success", False):
                 if i["targetCompleted"]["label"] in summary:
                     summary[i["targetCompleted"]["label"]] = "FAILED_TO_BUILD"
@@ -65,7 +67,9 @@ def summarize(bep_path):
             c = xml_counts(x)
             if c:
                 p, f, s = p + c[0], f + c[1], s + c[2]
-        if st not in ("PASSED", "FLAKY") and f == 0:
+        if st == "NOT_RUN" and pass_name and f"no_{pass_name}" in tags.get(label, []):
+            st, s = "SKIPPED_BY_TAG", s + 1  # tagged out of this pass (.bazelrc), on purpose
+        elif st not in ("PASSED", "FLAKY") and f == 0:
             f += 1
         rows.append((label, st, p, f, s))
     return rows
@@ -76,7 +80,7 @@ def main(argv):
         name, bep, counts = argv[2], argv[3], argv[4]
         tp = tf = ts = 0
         try:
-            rows = summarize(bep)
+            rows = summarize(bep, name)
         except OSError as e:
             print(f"cannot read {bep}: {e}")
             rows, tf = [], 1
