@@ -17,7 +17,7 @@ struct Node {
   std::vector<int> runnable;
   int running = -1;
   int chosen = -1;
-  std::vector<int> todo;  // alternatives still to explore from here
+  std::vector<int> untried;  // alternatives not yet explored from here
   bool on_default_path = true;  // every choice before this one followed the default rule
 };
 
@@ -50,6 +50,14 @@ class DfsPolicy : public SchedulePolicy {
   std::vector<Node> seen_;
   bool diverged_ = false;
 };
+
+// What the default rule picks at a recorded decision.
+int DefaultOf(const Node& n) {
+  Decision d;
+  d.running = n.running;
+  d.runnable = n.runnable;
+  return DefaultChoice(d);
+}
 
 bool IsPreemption(const Node& n, int choice) {
   return n.running >= 0 && choice != n.running &&
@@ -135,16 +143,14 @@ absl::StatusOr<ExploreResult> ExploreAll(const ExploreOptions& o, const RunOnce&
     for (size_t i = 0; i < prefix_len; ++i)
       if (IsPreemption(stack[i], stack[i].chosen)) ++preempted;
     bool on_default = prefix_len == 0 || (stack[prefix_len - 1].on_default_path &&
-                                          stack[prefix_len - 1].chosen == DefaultChoice(Decision{
-                                              0, stack[prefix_len - 1].running,
-                                              stack[prefix_len - 1].runnable}));
+                                          stack[prefix_len - 1].chosen == DefaultOf(stack[prefix_len - 1]));
     stack.resize(prefix_len);
     for (Node& n : dfs.seen()) {
       n.on_default_path = on_default;
       for (int alt : n.runnable) {
         if (alt == n.chosen) continue;
         if (IsPreemption(n, alt) && preempted >= o.preemptions) continue;
-        n.todo.push_back(alt);
+        n.untried.push_back(alt);
       }
       stack.push_back(std::move(n));
     }
@@ -154,11 +160,11 @@ absl::StatusOr<ExploreResult> ExploreAll(const ExploreOptions& o, const RunOnce&
     // Backtrack to the deepest node with an alternative left (skipping subtrees of
     // other shards).
     for (;;) {
-      while (!stack.empty() && stack.back().todo.empty()) stack.pop_back();
+      while (!stack.empty() && stack.back().untried.empty()) stack.pop_back();
       if (stack.empty()) return out.Done(true);
       Node& n = stack.back();
-      n.chosen = n.todo.front();
-      n.todo.erase(n.todo.begin());
+      n.chosen = n.untried.front();
+      n.untried.erase(n.untried.begin());
       if (o.shard_count > 1 && n.on_default_path) {
         // A first departure from the default schedule: a subtree of its own.
         if (first_departures++ % static_cast<uint64_t>(o.shard_count) !=
