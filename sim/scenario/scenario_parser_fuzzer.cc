@@ -4,7 +4,7 @@
 //   * an error is `FILE:LINE:COL: expected X, got Y` with a position inside the input;
 //   * a scenario that parses prints back (FormatScenario) to text that parses
 //     to the same statements, and printing that again gives the same text;
-//   * the line-at-a-time parser agrees with the whole-file parser.
+//   * the line-at-a-time parser, closed with Finish(), agrees with the whole-file parser.
 // A broken promise aborts, which libFuzzer reports as a crash. Built as a
 // fuzzer with --config=fuzz (clang), and with gcc into scenario_parser_fuzzer_test.
 #include <cstddef>
@@ -54,7 +54,14 @@ void CheckIncremental(absl::string_view text, const absl::StatusOr<sim::scenario
     if (nl == absl::string_view::npos) break;
     start = nl + 1;
   }
-  if (!whole.ok()) Fail("incremental parser accepted what the whole parser rejected", "");
+  // The end of the input closes it, as the CLI's stdin session does: a block still open
+  // is the same error the whole-file parser reports.
+  const absl::Status fin = inc.Finish();
+  if (!fin.ok()) {
+    if (whole.ok() || whole.status() != fin) Fail("incremental parser disagrees at the end", fin.message());
+    return;
+  }
+  if (!whole.ok()) Fail("incremental parser accepted what the whole parser rejected", whole.status().message());
   if (n != whole->statements.size()) Fail("incremental parser statement count differs", "");
 }
 

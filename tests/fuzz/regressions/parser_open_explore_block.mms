@@ -1,0 +1,2 @@
+process p
+explore all

@@ -1,0 +1,3 @@
+process p
+together
+  p: mmap 4096
