@@ -13,7 +13,7 @@
 //   pvm/<impl>/<op>/<shape>/<state>/<bytes>      the matrix
 //   batch/sim/<op>/1x1/prefaulted/<bytes>/<batch>  the batch-size knob (pages per pin batch)
 //   psc/sim/readv/1x1/prefaulted/<bytes>/<on|off>  paging-structure caches on (the default
-//                                                  skylake profile) or off (skylake-nopsc)
+//                                                  skylake profile) or off (skylake_nopsc)
 //   scale_pages/<impl>/<op>/1x1/<pages>           cost per page, 1 page .. 64 MiB
 //   scale_vmas/sim/readv/<vmas>                    cost per call against N target VMAs
 //   memory/sim/<sim MiB>/<touched MiB>             host memory per simulated frame, peak RSS
@@ -695,7 +695,7 @@ void RegisterAll(bool smoke) {
       Register(absl::StrCat("psc/sim/readv/1x1/prefaulted/", SizeName(bytes), on ? "/on" : "/off"),
                [=](benchmark::State& s) {
                  BM_SimPrefaulted(s, Op::kReadv, Shape::k1x1, bytes, 0,
-                                  on ? "skylake" : "skylake-nopsc");
+                                  on ? "skylake" : "skylake_nopsc");
                });
     }
   }

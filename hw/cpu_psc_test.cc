@@ -120,7 +120,7 @@ TEST_F(CpuPscTest, LargePagesAreLeavesNotCacheEntries) {
 
 class CpuNoPscTest : public CpuPscTest {
  protected:
-  CpuNoPscTest() : CpuPscTest("skylake-nopsc") {}
+  CpuNoPscTest() : CpuPscTest("skylake_nopsc") {}
 };
 
 TEST_F(CpuNoPscTest, EveryMissWalksFromCr3) {

@@ -567,7 +567,7 @@ class EventLog : public HwObserver {
 // Without paging-structure caches every miss walks from CR3 (psc_test.cc
 // and cpu_psc_test.cc have the story with them).
 TEST_F(CpuTest, ObserverSeesTheWholeStory) {
-  Cpu cpu(5, &mem_, *FindTlbProfile("tiny-nopsc"));
+  Cpu cpu(5, &mem_, *FindTlbProfile("tiny_nopsc"));
   EventLog log;
   cpu.set_observer(&log);
   ASSERT_TRUE(cpu.WriteCr3(tables_.cr3()).ok());

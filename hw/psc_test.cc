@@ -125,7 +125,7 @@ TEST(PscTest, ProfilesHavePscAndNoPscVariants) {
     EXPECT_TRUE(ValidateTlbProfile(*off).ok());
     EXPECT_EQ(off->levels.size(), FindTlbProfile(name)->levels.size());
   }
-  PagingStructureCache none(FindTlbProfile("tiny-nopsc")->psc);
+  PagingStructureCache none(FindTlbProfile("tiny_nopsc")->psc);
   EXPECT_FALSE(none.enabled());
   EXPECT_EQ(none.InvalidateAll(), 0u);
 }

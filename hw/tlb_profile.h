@@ -83,8 +83,8 @@ struct TlbProfile {
 };
 
 // The suffix that names a built-in profile with its paging-structure caches
-// off: FindTlbProfile("skylake-nopsc") (for comparisons).
-inline constexpr absl::string_view kNoPscSuffix = "-nopsc";
+// off: FindTlbProfile("skylake_nopsc") (for comparisons).
+inline constexpr absl::string_view kNoPscSuffix = "_nopsc";
 
 // OK iff `profile` can build a Tlb: at least one level; every array has a
 // power-of-two set count, 1..64 ways; no level has two arrays for one size;
@@ -97,7 +97,7 @@ absl::Status ValidateTlbProfile(const TlbProfile& profile);
 const TlbProfile* FindTlbProfile(absl::string_view name);
 // The "skylake" profile.
 const TlbProfile& DefaultTlbProfile();
-// Names of the built-in profiles, in a fixed order (without the -nopsc
+// Names of the built-in profiles, in a fixed order (without the _nopsc
 // variants).
 std::vector<std::string> TlbProfileNames();
 

@@ -245,7 +245,7 @@ absl::StatusOr<std::string> ShowTlb(Machine& m, int cpu) {
                             level + 1, tlb.profile().levels[level].name, tlb.CountValid(level), n.hits,
                             n.misses, n.walks, n.evictions, n.flushes);
     }
-    // The paging-structure caches (absent from a -nopsc profile).
+    // The paging-structure caches (absent from a _nopsc profile).
     const hw::PagingStructureCache& psc = k.psc();
     if (psc.enabled()) {
       for (hw::PscLevel l : {hw::PscLevel::kPml4e, hw::PscLevel::kPdpte, hw::PscLevel::kPde}) {
