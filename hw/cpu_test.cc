@@ -566,14 +566,20 @@ class EventLog : public HwObserver {
 
 // Without paging-structure caches every miss walks from CR3 (psc_test.cc
 // and cpu_psc_test.cc have the story with them).
+// Observes `cpu` with `log`, loads CR3, maps kUserVa to `frame` and loads from it.
+void StartStory(Cpu& cpu, EventLog& log, PageTableBuilder& tables, PhysAddr frame) {
+  cpu.set_observer(&log);
+  ASSERT_TRUE(cpu.WriteCr3(tables.cr3()).ok());
+  tables.Map(kUserVa, frame, PageSize::k4K, kUrw);
+  uint64_t v;
+  ASSERT_TRUE(cpu.Load(kUserVa, &v, 8).ok());
+}
+
 TEST_F(CpuTest, ObserverSeesTheWholeStory) {
   Cpu cpu(5, &mem_, *FindTlbProfile("tiny_nopsc"));
   EventLog log;
-  cpu.set_observer(&log);
-  ASSERT_TRUE(cpu.WriteCr3(tables_.cr3()).ok());
-  tables_.Map(kUserVa, Frame(0), PageSize::k4K, kUrw);
+  StartStory(cpu, log, tables_, Frame(0));
   uint64_t v;
-  ASSERT_TRUE(cpu.Load(kUserVa, &v, 8).ok());
   ASSERT_TRUE(cpu.Load(kUserVa, &v, 8).ok());
   EXPECT_TRUE(cpu.Load(kUserVa + kPageSize, &v, 8).page_fault());
   cpu.Invlpg(kUserVa);
@@ -596,11 +602,8 @@ TEST_F(CpuTest, ObserverSeesTheWholeStory) {
 TEST_F(CpuTest, ObserverSeesPscHits) {
   Cpu cpu(5, &mem_, *FindTlbProfile("tiny"));
   EventLog log;
-  cpu.set_observer(&log);
-  ASSERT_TRUE(cpu.WriteCr3(tables_.cr3()).ok());
-  tables_.Map(kUserVa, Frame(0), PageSize::k4K, kUrw);
+  StartStory(cpu, log, tables_, Frame(0));
   uint64_t v;
-  ASSERT_TRUE(cpu.Load(kUserVa, &v, 8).ok());
   EXPECT_TRUE(cpu.Load(kUserVa + kPageSize, &v, 8).page_fault());
   EXPECT_EQ(log.log, (std::vector<std::string>{
                          "cr3", "flush cr3-write",                       //
