@@ -1273,32 +1273,25 @@ absl::StatusOr<Statement> LineParser::ParseTaskOp(const Token& task_tok) {
     }
     return Statement(std::move(m));
   }
-  if (op.text == "mlock" || op.text == "munlock") {
+  if (op.text == "mlock" || op.text == "munlock" || op.text == "mlockall" ||
+      op.text == "munlockall") {
     MlockStmt m;
     m.pos = pos;
     m.task = task;
-    m.op = op.text == "mlock" ? MlockStmt::Op::kMlock : MlockStmt::Op::kMunlock;
-    SCN_ASSIGN_OR_RETURN(m.addr, ParseU64(kAddrArg));
-    SCN_ASSIGN_OR_RETURN(m.len, ParseU64(kLenArg));
-    if (m.op == MlockStmt::Op::kMlock && lex_.Peek().Is(TokenKind::kIdent, "onfault")) {
-      lex_.Next();
-      m.flags = 1;  // MLOCK_ONFAULT
+    if (op.text == "mlockall") {
+      m.op = MlockStmt::Op::kMlockall;
+      SCN_ASSIGN_OR_RETURN(m.flags, ParseMlockallFlags());
+    } else if (op.text == "munlockall") {
+      m.op = MlockStmt::Op::kMunlockall;
+    } else {
+      m.op = op.text == "mlock" ? MlockStmt::Op::kMlock : MlockStmt::Op::kMunlock;
+      SCN_ASSIGN_OR_RETURN(m.addr, ParseU64(kAddrArg));
+      SCN_ASSIGN_OR_RETURN(m.len, ParseU64(kLenArg));
+      if (m.op == MlockStmt::Op::kMlock && lex_.Peek().Is(TokenKind::kIdent, "onfault")) {
+        lex_.Next();
+        m.flags = 1;  // MLOCK_ONFAULT
+      }
     }
-    return Statement(std::move(m));
-  }
-  if (op.text == "mlockall") {
-    MlockStmt m;
-    m.pos = pos;
-    m.task = task;
-    m.op = MlockStmt::Op::kMlockall;
-    SCN_ASSIGN_OR_RETURN(m.flags, ParseMlockallFlags());
-    return Statement(std::move(m));
-  }
-  if (op.text == "munlockall") {
-    MlockStmt m;
-    m.pos = pos;
-    m.task = task;
-    m.op = MlockStmt::Op::kMunlockall;
     return Statement(std::move(m));
   }
   if (op.text == "dumpable") {
