@@ -43,7 +43,8 @@ ABSL_FLAG(std::string, seed, "", "seed for fault injection and anything random, 
 ABSL_FLAG(bool, check, false, "run the debug_vm checker after every statement; stop at the first violation");
 ABSL_FLAG(std::string, memory, "", "simulated memory, 1M..64G in whole pages, e.g. 256M or 16G (default: the scenario's, else 256M)");
 ABSL_FLAG(std::string, cpus, "", "number of CPUs, 1..64 (default: the scenario's, else 2)");
-ABSL_FLAG(std::string, tlb, "", "TLB profile: skylake, goldencove or tiny (default: skylake)");
+ABSL_FLAG(std::string, tlb, "", "TLB profile: skylake, goldencove or tiny, or NAME_nopsc for the same without "
+          "paging-structure caches (default: skylake)");
 ABSL_FLAG(std::string, schedule, "",
           "run every together and explore block under this one schedule (an id such as 3.1-17.0 "
           "that explore printed), with a full trace (unless --trace says otherwise)");

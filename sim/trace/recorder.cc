@@ -127,6 +127,15 @@ void TraceRecorder::OnTlbMiss(int cpu, hw::VirtAddr va) {
        false});
 }
 
+void TraceRecorder::OnPscHit(int cpu, int level, hw::VirtAddr va, hw::PhysAddr table) {
+  // `level` is the paging level whose cached entry answered (4 PML4E, 3 PDPTE, 2 PDE).
+  static constexpr const char* kCache[] = {"", "", "PDE", "PDPTE", "PML4E"};
+  Add({Kind::kInstant, Layer::kHw, cpu, "psc_hit", "",
+       absl::StrFormat("%s cache: va %#x, walk resumes at table pa %#x", level >= 2 && level <= 4 ? kCache[level] : "?",
+                       va.value(), table.value()),
+       0, false});
+}
+
 void TraceRecorder::OnTlbFill(int cpu, int level, const hw::TlbEntry& entry) {
   Add({Kind::kInstant, Layer::kHw, cpu, "tlb_fill", "",
        absl::StrFormat("L%d %s", level + 1, entry.ToString()), 0, false});

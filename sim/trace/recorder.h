@@ -77,6 +77,7 @@ class TraceRecorder final : public kernel::kernel_observer, public hw::HwObserve
   void OnWalkStep(int cpu, int level, hw::PhysAddr entry_addr, uint64_t entry) override;
   void OnTlbHit(int cpu, int level, hw::VirtAddr va, const hw::TlbEntry& entry) override;
   void OnTlbMiss(int cpu, hw::VirtAddr va) override;
+  void OnPscHit(int cpu, int level, hw::VirtAddr va, hw::PhysAddr table) override;
   void OnTlbFill(int cpu, int level, const hw::TlbEntry& entry) override;
   void OnTlbEvict(int cpu, int level, const hw::TlbEntry& entry) override;
   void OnTlbFlush(int cpu, hw::TlbFlushKind kind, uint16_t pcid, hw::VirtAddr va) override;
