@@ -14,8 +14,12 @@ inline constexpr unsigned long SWAP_CLUSTER_MAX = 32;
 unsigned long try_to_free_pages(int order, gfp_t gfp_mask);
 // mm/vmscan.c: the LRU pages reclaim could free (file; anon too when there is swap).
 unsigned long zone_reclaimable_pages(zone* z);
-// mm/vmscan.c: tell kswapd the zone fell below its low watermark.
+// mm/vmscan.c: tell kswapd the zone fell below its low watermark (wakes the thread).
 void wakeup_kswapd(zone* z, gfp_t gfp_flags, int order, int highest_zoneidx);
+// mm/vmscan.c: start kswapd<nid> (kthread_run, PF_KSWAPD) and record it in zone::kswapd.
+void kswapd_run(int nid);
+// mm/vmscan.c: module_init(kswapd_init), run at boot after kthreadd exists.
+int kswapd_init();
 
 }  // namespace kernel
 
