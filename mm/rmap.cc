@@ -4,7 +4,8 @@
 // Port of mm/rmap.c at Linux 6.18 (the anon_vma tree: anon_vma_alloc, anon_vma_chain_link,
 // __anon_vma_prepare, anon_vma_clone, anon_vma_fork, unlink_anon_vmas, __put_anon_vma,
 // find_mergeable_anon_vma / reusable_anon_vma of mm/vma.c, rmap_walk_anon;
-// folio_add_new_anon_rmap, folio_add_anon_rmap_pte, folio_add_file_rmap_pte,
+// folio_referenced / folio_referenced_one (page aging over rmap_walk_anon and the file
+// walk with try_lock), folio_add_new_anon_rmap, folio_add_anon_rmap_pte, folio_add_file_rmap_pte,
 // folio_remove_rmap_pte, folio_mkclean / page_mkclean_one over
 // rmap_walk_file, and folio_try_dup_anon_rmap_pte / folio_dup_file_rmap_pte /
 // folio_needs_cow_for_dma from include/linux/rmap.h and mm.h).
@@ -12,8 +13,8 @@
 // Deviations (grep "DEVIATION(rmap)"):
 //  - Each anon_vma keeps its chains in a list, not an interval tree; the anon_vma lock
 //    (the root's rwsem) is not modelled. rmap_walk_anon only finds the VMAs and
-//    addresses (no reclaim, no migration use it; debug_vm checks every mapped anon page
-//    is found through it).
+//    addresses (folio_referenced checks the PTE itself; debug_vm checks every mapped
+//    anon page is found through it).
 //  - Pages still point at their anon_vma after it is freed (as in Linux, where only a
 //    mapped folio's anon_vma may be dereferenced).
 //  - The file walk (rmap_walk_file) scans mapping->i_mmap, a list (mm/fs.h), and finds

@@ -2,6 +2,8 @@
 // /proc/self/smaps layout: the same fields in the same order, each "Name:" padded to 16
 // columns and the value right-aligned in 8 (fs/proc/task_mmu.c SEQ_PUT_DEC), and the
 // values of a simulated anonymous mapping with one page written.
+#include <sys/mman.h>
+
 #include <fstream>
 #include <memory>
 #include <sstream>
