@@ -229,10 +229,10 @@ TEST(InterpreterBlocks, PlacementShowsInShowCpus) {
   // Before: target on 0, reader on 1; after `schedule target cpu=1`, CPU 0 is idle.
   const size_t second = r.out.find("[9] show cpus");
   ASSERT_NE(second, std::string::npos) << r.out;
-  EXPECT_NE(r.out.substr(0, second).find("\n0   3 target "), std::string::npos) << r.out;
-  EXPECT_NE(r.out.substr(0, second).find("\n1   4 reader "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.substr(0, second).find("\n0   4 target "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.substr(0, second).find("\n1   5 reader "), std::string::npos) << r.out;
   EXPECT_NE(r.out.substr(second).find("\n0   idle "), std::string::npos) << r.out;
-  EXPECT_NE(r.out.substr(second).find("\n1   3 target "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.substr(second).find("\n1   4 target "), std::string::npos) << r.out;
 }
 
 TEST(InterpreterBlocks, ACpuTheMachineLacksIsARuntimeError) {
