@@ -7,7 +7,8 @@
 // generic_file_mmap,
 // filemap_read_folio, filemap_write_and_wait_range), of the folio dirtying functions of
 // mm/page-writeback.c (folio_mark_dirty, filemap_dirty_folio, noop_dirty_folio,
-// folio_clear_dirty_for_io, do_writepages / write_cache_pages reduced). The LRU side
+// folio_clear_dirty_for_io, do_writepages / write_cache_pages reduced, folio_start_writeback,
+// folio_end_writeback) and of fs/fs-writeback.c's wakeup_flusher_threads. The LRU side
 // (folio_add_lru, folio_mark_accessed) is in mm/swap.cc.
 //
 // Deviations (grep "DEVIATION(filemap)"):
@@ -372,17 +373,11 @@ int generic_file_mmap(file* file, vm_area_struct* vma) {
   return 0;
 }
 
-// mm/filemap.c: filemap_write_and_wait_range, through do_writepages and
-// write_cache_pages: every dirty folio of the byte range [lstart, lend] is cleaned
-// (folio_clear_dirty_for_io) and written (->writepage).
-int filemap_write_and_wait_range(address_space* mapping, loff_t lstart, loff_t lend) {
-  if (lend < lstart) return 0;
-  if (mapping->a_ops->writepage == nullptr) return 0;  // nothing to write back to
-  trace_call tc("filemap_write_and_wait_range", "ino=%lu start=%#llx end=%#llx",
-                mapping->host->i_ino, static_cast<long long>(lstart),
-                static_cast<long long>(lend));
-  const pgoff_t first = static_cast<pgoff_t>(lstart) >> PAGE_SHIFT;
-  const pgoff_t last = static_cast<pgoff_t>(lend) >> PAGE_SHIFT;
+// mm/page-writeback.c: write_cache_pages over ->writepage, for the folios of
+// [first, last]: each dirty one is locked, cleaned (folio_clear_dirty_for_io) and
+// written. With `sync` (WB_SYNC_ALL) every folio is waited for; otherwise one somebody
+// holds locked is skipped (DEVIATION(filemap): see wakeup_flusher_threads).
+static int write_cache_pages(address_space* mapping, pgoff_t first, pgoff_t last, bool sync) {
   // Collect first: writing a folio does not change the tree, but keep the walk simple.
   std::vector<folio*> batch;
   for (auto it = mapping->i_pages.lower_bound(first); it != mapping->i_pages.end() &&
@@ -395,7 +390,12 @@ int filemap_write_and_wait_range(address_space* mapping, loff_t lstart, loff_t l
   }
   int err = 0;
   for (folio* folio : batch) {
-    folio_lock(folio);
+    if (sync) {
+      folio_lock(folio);
+    } else if (!folio_trylock(folio)) {
+      folio_put(folio);
+      continue;
+    }
     if (folio->mapping != mapping || !folio_clear_dirty_for_io(folio)) {
       folio_unlock(folio);
     } else {
@@ -404,7 +404,60 @@ int filemap_write_and_wait_range(address_space* mapping, loff_t lstart, loff_t l
     }
     folio_put(folio);
   }
-  return tc.ret(err);
+  return err;
+}
+
+// mm/filemap.c: filemap_write_and_wait_range, through do_writepages and
+// write_cache_pages: every dirty folio of the byte range [lstart, lend] is cleaned
+// (folio_clear_dirty_for_io) and written (->writepage).
+int filemap_write_and_wait_range(address_space* mapping, loff_t lstart, loff_t lend) {
+  if (lend < lstart) return 0;
+  if (mapping->a_ops->writepage == nullptr) return 0;  // nothing to write back to
+  trace_call tc("filemap_write_and_wait_range", "ino=%lu start=%#llx end=%#llx",
+                mapping->host->i_ino, static_cast<long long>(lstart),
+                static_cast<long long>(lend));
+  const pgoff_t first = static_cast<pgoff_t>(lstart) >> PAGE_SHIFT;
+  const pgoff_t last = static_cast<pgoff_t>(lend) >> PAGE_SHIFT;
+  return tc.ret(write_cache_pages(mapping, first, last, /*sync=*/true));
+}
+
+// mm/page-writeback.c: __folio_start_writeback. The folio is locked and its dirty bit
+// was just cleared for this write.
+void folio_start_writeback(folio* folio) {
+  VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
+  const bool was_writeback = test_and_set_bit(PG_writeback, &folio->flags);
+  VM_BUG_ON_FOLIO(was_writeback, folio);
+}
+
+// mm/filemap.c: folio_end_writeback. The write completed. A folio reclaim marked for
+// immediate reclaim (PG_reclaim) goes to the tail of the inactive list, where the next
+// reclaim round finds it clean. DEVIATION(filemap): nobody waits on PG_writeback (I/O is
+// synchronous), so there is no folio_wake_bit.
+void folio_end_writeback(folio* folio) {
+  VM_BUG_ON_FOLIO(!folio_test_writeback(folio), folio);
+  if (folio_test_reclaim(folio)) {
+    folio_clear_reclaim(folio);
+    folio_rotate_reclaimable(folio);
+  }
+  folio_get(folio);  // not freed before the bit is clear
+  folio_clear_writeback(folio);
+  folio_put(folio);
+}
+
+// fs/fs-writeback.c: wakeup_flusher_threads. DEVIATION(filemap): there are no per-bdi
+// flusher threads (kworker/u:N-flush); the work they would be queued for
+// (wb_start_writeback -> wb_writeback: every dirty inode, WB_SYNC_NONE, do_writepages)
+// runs here at once, in the waker's context. Being WB_SYNC_NONE it skips folios somebody
+// holds locked (the waker itself may, e.g. a fault allocating under its folio lock),
+// where a flusher thread would wait for them.
+void wakeup_flusher_threads(wb_reason reason) {
+  trace_call tc("wakeup_flusher_threads", "reason=%s",
+                reason == WB_REASON_VMSCAN ? "vmscan" : reason == WB_REASON_SYNC ? "sync" : "background");
+  for (const auto& [ino, inode] : kst().inodes) {
+    address_space* mapping = &inode->i_data;
+    if (mapping->a_ops == nullptr || mapping->a_ops->writepage == nullptr) continue;
+    write_cache_pages(mapping, 0, ~pgoff_t{0}, /*sync=*/false);
+  }
 }
 
 }  // namespace kernel

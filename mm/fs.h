@@ -28,8 +28,8 @@
 //  - mapping->i_mmap (an interval tree of VMAs) is a list threaded through
 //    vm_area_struct::shared; lookups scan it.
 //  - I/O is synchronous and never fails: read_folio and writeback complete at once, so
-//    no fault ever drops mmap_lock for I/O (no VM_FAULT_RETRY) and PG_writeback is never
-//    seen set.
+//    no fault ever drops mmap_lock for I/O (no VM_FAULT_RETRY); ->writepage sets
+//    PG_writeback and clears it again before it returns (folio_end_writeback).
 #ifndef MMSIM_MM_FS_H_
 #define MMSIM_MM_FS_H_
 
@@ -222,6 +222,18 @@ bool noop_dirty_folio(address_space* mapping, folio* folio);
 bool folio_clear_dirty_for_io(folio* folio);
 // mm/filemap.c: write back the dirty folios of [lstart, lend] (inclusive byte range).
 int filemap_write_and_wait_range(address_space* mapping, loff_t lstart, loff_t lend);
+// mm/page-writeback.c / mm/filemap.c: PG_writeback on (the folio is locked and clean)
+// and off again when the write completed; the end rotates a folio reclaim marked
+// PG_reclaim to the inactive tail (folio_rotate_reclaimable).
+void folio_start_writeback(folio* folio);
+void folio_end_writeback(folio* folio);
+// mm/swap.c: an inactive-list folio whose writeback reclaim waited for goes to the tail.
+void folio_rotate_reclaimable(folio* folio);
+// include/linux/writeback.h
+enum wb_reason { WB_REASON_BACKGROUND, WB_REASON_VMSCAN, WB_REASON_SYNC };
+// fs/fs-writeback.c: wake the flusher threads to write back dirty file pages (here: the
+// writeback runs at once, see mm/filemap.cc).
+void wakeup_flusher_threads(wb_reason reason);
 // mm/swap.c: the referenced/active aging step for a page-cache access.
 void folio_mark_accessed(folio* folio);
 

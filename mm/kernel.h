@@ -139,6 +139,7 @@ struct kernel_state {
   int host_errno = 0;
   long vm_stat[NR_VM_STAT_ITEMS] = {};
   unsigned long total_swap_pages = 0;  // mm/swapfile.c: the swap devices' pages
+  long nr_swap_pages = 0;              // mm/swapfile.c: free swap slots (SwapFree)
 
   // --- TLB and address-space context (mm/arch/x86/tlb.cc) ---
   std::array<tlb_state, NR_CPUS> cpu_tlbstate{};

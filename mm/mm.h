@@ -410,6 +410,11 @@ void unlink_anon_vmas(vm_area_struct* vma);
 void rmap_walk_anon(folio* f,
                     bool (*fn)(folio* f, vm_area_struct* vma, unsigned long address, void* arg),
                     void* arg);
+// mm/rmap.c: folio_referenced. Tests and clears the accessed bit of every PTE mapping the
+// folio (through rmap; the TLB entry is flushed so the next access sets it again).
+// Returns the number of mappings that were referenced, or -1 if i_mmap_rwsem was
+// contended; *vm_flags gets the referencing VMAs' flags (VM_LOCKED: an mlocked mapping).
+int folio_referenced(folio* f, int is_locked, vm_flags_t* vm_flags);
 // mm/rmap.c (include/linux/rmap.h): fork's duplicate of one PTE mapping of an anon page;
 // -EBUSY when the page may be pinned and must be copied instead.
 int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* src_vma);

@@ -49,6 +49,9 @@ struct lruvec {
   unsigned long nr_pages[NR_LRU_LISTS];  // DEVIATION(mmzone): lru_zone_size without memcg
 };
 
+// include/linux/mmzone.h: one zone (ZONE_NORMAL, index 0).
+inline constexpr int MAX_NR_ZONES = 1;
+
 // include/linux/mmzone.h
 enum zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO, NR_WMARK };
 
@@ -75,7 +78,11 @@ struct zone {
   struct lruvec __lruvec;
   task_struct* kswapd;          // kswapd0, created at boot (mm/vmscan.cc kswapd_run)
   int kswapd_order;
-  int kswapd_failures;          // balance_pgdat runs that reclaimed nothing
+  int kswapd_highest_zoneidx;   // MAX_NR_ZONES: no request since kswapd last read it
+  int kswapd_failures;          // balance_pgdat runs in a row that reclaimed nothing
+  // DEVIATION(mmzone): pgdat->kswapd_wait reduced to whether kswapd sleeps on it
+  // (waitqueue_active); the sleeper's state is kswapd's task_struct::__state.
+  bool kswapd_wait_active;
   unsigned long totalreserve_pages;
 };
 

@@ -4,7 +4,8 @@
 // Port of mm/rmap.c at Linux 6.18 (the anon_vma tree: anon_vma_alloc, anon_vma_chain_link,
 // __anon_vma_prepare, anon_vma_clone, anon_vma_fork, unlink_anon_vmas, __put_anon_vma,
 // find_mergeable_anon_vma / reusable_anon_vma of mm/vma.c, rmap_walk_anon;
-// folio_add_new_anon_rmap, folio_add_anon_rmap_pte, folio_add_file_rmap_pte,
+// folio_referenced / folio_referenced_one (page aging over rmap_walk_anon and the file
+// walk with try_lock), folio_add_new_anon_rmap, folio_add_anon_rmap_pte, folio_add_file_rmap_pte,
 // folio_remove_rmap_pte, folio_mkclean / page_mkclean_one over
 // rmap_walk_file, and folio_try_dup_anon_rmap_pte / folio_dup_file_rmap_pte /
 // folio_needs_cow_for_dma from include/linux/rmap.h and mm.h).
@@ -12,8 +13,8 @@
 // Deviations (grep "DEVIATION(rmap)"):
 //  - Each anon_vma keeps its chains in a list, not an interval tree; the anon_vma lock
 //    (the root's rwsem) is not modelled. rmap_walk_anon only finds the VMAs and
-//    addresses (no reclaim, no migration use it; debug_vm checks every mapped anon page
-//    is found through it).
+//    addresses (folio_referenced checks the PTE itself; debug_vm checks every mapped
+//    anon page is found through it).
 //  - Pages still point at their anon_vma after it is freed (as in Linux, where only a
 //    mapped folio's anon_vma may be dereferenced).
 //  - The file walk (rmap_walk_file) scans mapping->i_mmap, a list (mm/fs.h), and finds
@@ -380,6 +381,100 @@ int folio_mkclean(folio* f) {
   i_mmap_unlock_read(mapping);
   if (cleaned) trace_event("folio_mkclean", "pfn=%#lx cleaned=%d", folio_pfn(f), cleaned);
   return cleaned;
+}
+
+// ---- aging: folio_referenced (mm/rmap.c) ----
+
+namespace {
+
+// mm/rmap.c
+struct folio_referenced_arg {
+  int mapcount;  // PTEs still to find
+  int referenced;
+  vm_flags_t vm_flags;
+};
+
+// mm/rmap.c: folio_referenced_one for a small folio. Finds its PTE in `vma` at `address`
+// (page_vma_mapped_walk) and tests and clears the accessed bit the MMU set there. A
+// VM_LOCKED mapping ends the walk: the folio belongs on the unevictable list.
+// DEVIATION(rmap): mlock_vma_folio (restoring a missed mlock) is left to mm/mlock;
+// no exiting-mm skip and no page_idle young flag.
+bool folio_referenced_one(folio* f, vm_area_struct* vma, unsigned long address, void* arg) {
+  folio_referenced_arg* pra = static_cast<folio_referenced_arg*>(arg);
+  int referenced = 0;
+  mm_struct* mm = vma->vm_mm;
+  pmd_t* pmd = mm_find_pmd(mm, address);
+  if (pmd == nullptr) return true;
+  spinlock_t* ptl;
+  pte_t* pte = pte_offset_map_lock(mm, pmd, address, &ptl);
+  if (pte == nullptr) return true;
+  const pte_t entry = ptep_get(pte);
+  if (!pte_present(entry) || pte_pfn(entry) != folio_pfn(f)) {
+    pte_unmap_unlock(pte, ptl);
+    return true;
+  }
+  if (vma->vm_flags & VM_LOCKED) {
+    pra->mapcount--;
+    pte_unmap_unlock(pte, ptl);  // page_vma_mapped_walk_done
+    pra->vm_flags |= VM_LOCKED;
+    return false;
+  }
+  if (ptep_clear_flush_young(vma, address, pte)) referenced++;
+  pra->mapcount--;
+  pte_unmap_unlock(pte, ptl);
+  if (referenced) {
+    pra->referenced++;
+    pra->vm_flags |= vma->vm_flags & ~VM_LOCKED;
+  }
+  return pra->mapcount != 0;  // all PTEs found: stop
+}
+
+// mm/rmap.c: rmap_walk_file with rwc->try_lock: fn for every VMA of the folio's file
+// covering its index. *contended when i_mmap_rwsem could not be had without sleeping.
+void rmap_walk_file_trylock(folio* f,
+                            bool (*fn)(folio* f, vm_area_struct* vma, unsigned long address,
+                                       void* arg),
+                            void* arg, bool* contended) {
+  address_space* mapping = f->mapping;
+  if (!down_read_trylock(&mapping->i_mmap_rwsem)) {
+    *contended = true;
+    return;
+  }
+  const pgoff_t pgoff = f->index;
+  for (list_head* l = mapping->i_mmap.next; l != &mapping->i_mmap; l = l->next) {
+    vm_area_struct* vma = list_entry(l, vm_area_struct, shared.list);
+    if (pgoff < vma->vm_pgoff || pgoff >= vma->vm_pgoff + vma_pages(vma)) continue;
+    const unsigned long address = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
+    if (!fn(f, vma, address, arg)) break;
+  }
+  i_mmap_unlock_read(mapping);
+}
+
+}  // namespace
+
+// mm/rmap.c: folio_referenced. How many of the folio's mappings referenced it since the
+// last look (their accessed bits, now cleared); -1 when a lock was contended. *vm_flags
+// collects the referencing VMAs' flags (VM_LOCKED if one is mlocked).
+int folio_referenced(folio* f, int is_locked, vm_flags_t* vm_flags) {
+  bool we_locked = false;
+  folio_referenced_arg pra{folio_mapcount(f), 0, 0};
+  *vm_flags = 0;
+  if (!pra.mapcount) return 0;
+  if (f->mapping == nullptr) return 0;  // folio_raw_mapping
+  if (!is_locked) {
+    we_locked = folio_trylock(f);
+    if (!we_locked) return 1;
+  }
+  bool contended = false;
+  if (folio_test_anon(f))
+    rmap_walk_anon(f, folio_referenced_one, &pra);  // the anon_vma lock is not modelled
+  else
+    rmap_walk_file_trylock(f, folio_referenced_one, &pra, &contended);
+  *vm_flags = pra.vm_flags;
+  if (we_locked) folio_unlock(f);
+  trace_event("folio_referenced", "pfn=%#lx referenced=%d", folio_pfn(f),
+              contended ? -1 : pra.referenced);
+  return contended ? -1 : pra.referenced;
 }
 
 }  // namespace kernel

@@ -108,6 +108,24 @@ static void lru_activate(lruvec* lv, folio* f) {
   count_vm_events(PGACTIVATE, folio_nr_pages(f));
 }
 
+// mm/swap.c: lru_move_tail. To the tail of the inactive list: reclaim's next pick.
+static void lru_move_tail(lruvec* lv, folio* f) {
+  if (folio_test_unevictable(f)) return;
+  lruvec_del_folio(lv, f);
+  folio_clear_active(f);
+  lruvec_add_folio_tail(lv, f);
+  trace_event("mm_lru_rotate", "pfn=%#lx", folio_pfn(f));
+}
+
+// mm/swap.c: folio_rotate_reclaimable. Writeback of a folio reclaim wanted gone
+// finished: move it where reclaim looks next. DEVIATION(swap): at once (no lru_rotate
+// batch); PGROTATED is not counted.
+void folio_rotate_reclaimable(folio* f) {
+  if (folio_test_locked(f) || folio_test_dirty(f) || folio_test_unevictable(f)) return;
+  if (!folio_test_lru(f)) return;  // isolated, or on no list
+  lru_move_tail(folio_lruvec(f), f);
+}
+
 // mm/swap.c: folio_activate.
 void folio_activate(folio* f) {
   if (folio_test_lru(f)) lru_activate(folio_lruvec(f), f);

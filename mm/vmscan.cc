@@ -6,21 +6,34 @@
 // __remove_mapping, zone_reclaimable_pages, try_to_free_pages, wakeup_kswapd, and for
 // MADV_PAGEOUT folio_isolate_lru, folio_putback_lru, reclaim_pages, reclaim_folio_list).
 //
+// kswapd (kswapd_run at boot, the kswapd body, kswapd_try_to_sleep, prepare_kswapd_sleep,
+// balance_pgdat, kswapd_shrink_node, pgdat_balanced, kswapd_age_node) and aging through
+// rmap (folio_check_references, folio_referenced in shrink_active_list) are 6.18's.
+//
 // Deviations (grep "DEVIATION(vmscan)"):
 //  - Reclaim so far frees unmapped clean page-cache folios only: shrink_folio_list keeps a
-//    mapped folio (no try_to_unmap yet), and a dirty file folio goes back active as direct
-//    reclaim's does in Linux (only kswapd writes pages out, and there is no kswapd yet:
-//    wakeup_kswapd has no thread to wake). Without swap (no swap devices yet) the anon
-//    lists are not scanned, as get_scan_count's SCAN_FILE decides in Linux.
-//  - shrink_active_list deactivates without folio_referenced (no rmap reference check),
-//    so mapped executable folios are not kept active.
+//    mapped folio (no try_to_unmap yet). Dirty file folios are not written by reclaim
+//    (as in 6.18, where pageout() leaves filesystem folios to the flushers): they are
+//    marked PG_reclaim and activated, and shrink_inactive_list wakes the flushers
+//    (wakeup_flusher_threads, which writes them back at once here, mm/filemap.cc);
+//    folio_end_writeback then rotates them to the inactive tail for the next round.
+//    Without swap (no swap devices yet) the anon lists are not scanned, as
+//    get_scan_count's SCAN_FILE decides in Linux.
+//  - kswapd: no short HZ/10 nap before sleeping (no timers), no watermark boosting
+//    (watermark_boost stays 0), no kcompactd, no PGDAT_DIRTY/WRITEBACK/CONGESTED flags
+//    (they steer pageout of dirty file folios and writeback stalls, neither of which
+//    exists here), no PAGEOUTRUN / KSWAPD_*_HIT_QUICKLY counters.
 //  - No shrinkers (slab is host memory), no memcg, no MGLRU, no writeback throttling.
 #include "mm/vmscan.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "mm/fs.h"
+#include "mm/kernel/task.h"
 #include "mm/mm.h"
+#include "mm/rwsem.h"
+#include "mm/sched_hooks.h"
 #include "mm/trace.h"
 
 namespace kernel {
@@ -32,6 +45,7 @@ struct scan_control {
   gfp_t gfp_mask;
   int order;
   int priority;
+  bool may_writepage;
   bool may_unmap;
   bool may_swap;
   unsigned long nr_scanned;
@@ -39,6 +53,60 @@ struct scan_control {
 };
 
 bool current_is_kswapd() { return current()->flags & PF_KSWAPD; }
+
+// mm/vmscan.c (include/linux/vmstat.h's struct reclaim_stat, the fields kept).
+struct reclaim_stat {
+  unsigned int nr_dirty;           // dirty or under writeback (file LRU)
+  unsigned int nr_unqueued_dirty;  // dirty and not yet queued for writeback
+  unsigned int nr_writeback;       // under writeback, marked for immediate reclaim
+  unsigned int nr_ref_keep;        // referenced once: another trip round the inactive list
+  unsigned int nr_activate[2];     // activated, [anon, file]
+};
+
+// mm/vmscan.c
+enum folio_references {
+  FOLIOREF_RECLAIM,
+  FOLIOREF_RECLAIM_CLEAN,
+  FOLIOREF_KEEP,
+  FOLIOREF_ACTIVATE,
+};
+
+// mm/vmscan.c: folio_check_references. What the accessed bits (folio_referenced) and
+// PG_referenced say about an inactive folio: activate it (used twice, or mapped
+// executable file), keep it inactive for one more round (used once through a mapping),
+// or reclaim it (clean only, if its only use was read(2) and the like).
+folio_references folio_check_references(folio* f, scan_control* /*sc*/) {
+  vm_flags_t vm_flags;
+  const int referenced_ptes = folio_referenced(f, 1, &vm_flags);
+  const bool referenced_folio = folio_test_clear_referenced(f);
+  // Found in a VM_LOCKED VMA: to the unevictable list by way of activation.
+  if (vm_flags & VM_LOCKED) return FOLIOREF_ACTIVATE;
+  // rmap lock contention: rotate.
+  if (referenced_ptes == -1) return FOLIOREF_KEEP;
+  if (referenced_ptes) {
+    // Every mapped folio starts with the accessed bit of the fault that mapped it: mark
+    // it, and let a second reference (PTE or mark) activate it.
+    folio_set_referenced(f);
+    if (referenced_folio || referenced_ptes > 1) return FOLIOREF_ACTIVATE;
+    // File-backed executable folios are activated after their first use.
+    if ((vm_flags & VM_EXEC) && folio_is_file_lru(f)) return FOLIOREF_ACTIVATE;
+    return FOLIOREF_KEEP;
+  }
+  // Reclaim if clean, defer dirty folios to writeback.
+  if (referenced_folio && folio_is_file_lru(f)) return FOLIOREF_RECLAIM_CLEAN;
+  return FOLIOREF_RECLAIM;
+}
+
+// mm/vmscan.c: folio_check_dirty_writeback. Anon folios are not the flushers' business.
+void folio_check_dirty_writeback(folio* f, bool* dirty, bool* writeback) {
+  if (!folio_is_file_lru(f) || (folio_test_anon(f) && !folio_test_swapbacked(f))) {
+    *dirty = false;
+    *writeback = false;
+    return;
+  }
+  *dirty = folio_test_dirty(f);
+  *writeback = folio_test_writeback(f);
+}
 
 // mm/vmscan.c: __remove_mapping. The folio is locked and unmapped; take it out of the
 // page cache if only the cache and the isolation hold references (a pin or any other
@@ -54,28 +122,55 @@ bool __remove_mapping(address_space* mapping, folio* f) {
 
 // mm/vmscan.c: shrink_folio_list. Returns the folios reclaimed; those kept stay on
 // folio_list (activated ones with PG_active set).
-unsigned long shrink_folio_list(list_head* folio_list, scan_control* sc) {
+unsigned long shrink_folio_list(list_head* folio_list, scan_control* sc, reclaim_stat* stat,
+                                bool ignore_references) {
   list_head ret_folios;
   INIT_LIST_HEAD(&ret_folios);
   list_head free_folios;
   INIT_LIST_HEAD(&free_folios);
   unsigned long nr_reclaimed = 0;
+  *stat = reclaim_stat{};
   while (!list_empty(folio_list)) {
+    folio_references references = FOLIOREF_RECLAIM;
+    bool dirty, writeback;
     folio* f = list_last_entry(folio_list, folio, lru);
     list_del(&f->lru);
     if (!folio_trylock(f)) goto keep;
     sc->nr_scanned++;
     if (unlikely(!folio_evictable(f))) goto activate_locked;
     if (!sc->may_unmap && folio_mapped(f)) goto keep_locked;
-    if (folio_test_writeback(f)) goto activate_locked;
+    // Dirty folios not yet queued for I/O tell reclaim to nudge the flushers.
+    folio_check_dirty_writeback(f, &dirty, &writeback);
+    if (dirty || writeback) stat->nr_dirty++;
+    if (dirty && !writeback) stat->nr_unqueued_dirty++;
+    if (folio_test_writeback(f)) {
+      // Under writeback (case 2 of Linux's three): mark it for immediate reclaim once
+      // written, and move it out of the way. DEVIATION(vmscan): I/O completes at once
+      // here (mm/fs.h), so only a writer racing with reclaim is ever seen in this state.
+      folio_set_reclaim(f);
+      stat->nr_writeback++;
+      goto activate_locked;
+    }
+    if (!ignore_references) references = folio_check_references(f, sc);
+    switch (references) {
+      case FOLIOREF_ACTIVATE:
+        goto activate_locked;
+      case FOLIOREF_KEEP:
+        stat->nr_ref_keep++;
+        goto keep_locked;
+      case FOLIOREF_RECLAIM:
+      case FOLIOREF_RECLAIM_CLEAN:
+        break;  // try to reclaim the folio below
+    }
     // An anonymous or shmem folio needs a swap slot; there is no swap device yet.
     if (folio_test_anon(f) || folio_test_swapbacked(f) || shmem_mapping(f->mapping))
       goto activate_locked;
     // DEVIATION(vmscan): no try_to_unmap yet: a mapped folio stays.
     if (folio_mapped(f)) goto activate_locked;
     if (folio_test_dirty(f)) {
-      // Only kswapd writes file folios out; direct reclaim marks them for immediate
-      // reclaim once written and moves on.
+      // Reclaim does not write filesystem folios (6.18's pageout() returns PAGE_ACTIVATE
+      // for them, kswapd or not): mark the folio for immediate reclaim once written and
+      // leave it to the flushers, which shrink_inactive_list wakes.
       folio_set_reclaim(f);
       goto activate_locked;
     }
@@ -85,9 +180,9 @@ unsigned long shrink_folio_list(list_head* folio_list, scan_control* sc) {
     list_add(&f->lru, &free_folios);
     continue;
   activate_locked:
-    if (folio_evictable(f) && !folio_test_active(f)) {
+    if (!folio_test_mlocked(f) && !folio_test_active(f)) {
       folio_set_active(f);
-      count_vm_event(PGACTIVATE);
+      stat->nr_activate[folio_is_file_lru(f)]++;
     }
   keep_locked:
     folio_unlock(f);
@@ -101,6 +196,7 @@ unsigned long shrink_folio_list(list_head* folio_list, scan_control* sc) {
     folio_put(f);
   }
   list_splice(&ret_folios, folio_list);
+  count_vm_events(PGACTIVATE, stat->nr_activate[0] + stat->nr_activate[1]);
   return nr_reclaimed;
 }
 
@@ -111,7 +207,9 @@ unsigned int reclaim_folio_list(list_head* folio_list) {
   sc.gfp_mask = GFP_KERNEL;
   sc.may_unmap = true;
   sc.may_swap = true;
-  unsigned int nr_reclaimed = static_cast<unsigned int>(shrink_folio_list(folio_list, &sc));
+  reclaim_stat dummy_stat;
+  unsigned int nr_reclaimed =
+      static_cast<unsigned int>(shrink_folio_list(folio_list, &sc, &dummy_stat, true));
   while (!list_empty(folio_list)) {
     folio* f = list_last_entry(folio_list, folio, lru);  // lru_to_folio
     list_del(&f->lru);
@@ -161,31 +259,57 @@ unsigned long shrink_inactive_list(unsigned long nr_to_scan, lruvec* lv, scan_co
   unsigned long nr_taken = isolate_lru_folios(nr_to_scan, lv, &folio_list, &nr_scanned, lru);
   count_vm_events(current_is_kswapd() ? PGSCAN_KSWAPD : PGSCAN_DIRECT, static_cast<long>(nr_scanned));
   if (nr_taken == 0) return 0;
-  unsigned long nr_reclaimed = shrink_folio_list(&folio_list, sc);
+  reclaim_stat stat;
+  unsigned long nr_reclaimed = shrink_folio_list(&folio_list, sc, &stat, false);
   move_folios_to_lru(lv, &folio_list);
   count_vm_events(current_is_kswapd() ? PGSTEAL_KSWAPD : PGSTEAL_DIRECT, static_cast<long>(nr_reclaimed));
+  // Only dirty folios not queued for I/O at the tail: the flushers are behind (or
+  // asleep). Nudge them.
+  if (stat.nr_unqueued_dirty == nr_taken) wakeup_flusher_threads(WB_REASON_VMSCAN);
   trace_event("mm_vmscan_lru_shrink_inactive", "nr_scanned=%lu nr_reclaimed=%lu lru=%s", nr_scanned,
               nr_reclaimed, lru_list_name(lru));
   return nr_reclaimed;
 }
 
-// mm/vmscan.c: shrink_active_list. DEVIATION(vmscan): every scanned folio is deactivated.
+// mm/vmscan.c: shrink_active_list. Deactivates the scanned folios, except referenced
+// executable file folios, which get another trip round the active list.
 void shrink_active_list(unsigned long nr_to_scan, lruvec* lv, scan_control* /*sc*/, lru_list lru) {
   list_head l_hold;
   INIT_LIST_HEAD(&l_hold);
   unsigned long nr_scanned;
-  unsigned long nr_taken = isolate_lru_folios(nr_to_scan, lv, &l_hold, &nr_scanned, lru);
+  isolate_lru_folios(nr_to_scan, lv, &l_hold, &nr_scanned, lru);
+  list_head l_active;
+  INIT_LIST_HEAD(&l_active);
   list_head l_inactive;
   INIT_LIST_HEAD(&l_inactive);
+  long nr_deactivate = 0;
   while (!list_empty(&l_hold)) {
+    cond_resched();
     folio* f = list_last_entry(&l_hold, folio, lru);
     list_del(&f->lru);
-    folio_clear_active(f);
+    if (unlikely(!folio_evictable(f))) {
+      folio_add_lru(f);  // folio_putback_lru
+      folio_put(f);
+      continue;
+    }
+    // Referenced or rmap lock contention: rotate.
+    vm_flags_t vm_flags;
+    if (folio_referenced(f, 0, &vm_flags) != 0) {
+      // Executable code gets a better chance to stay under moderate pressure; anon
+      // VM_EXEC folios (JITs) do not.
+      if ((vm_flags & VM_EXEC) && folio_is_file_lru(f)) {
+        list_add(&f->lru, &l_active);
+        continue;
+      }
+    }
+    folio_clear_active(f);  // we are de-activating
     folio_set_workingset(f);
     list_add(&f->lru, &l_inactive);
+    nr_deactivate++;
   }
-  count_vm_events(PGDEACTIVATE, static_cast<long>(nr_taken));
+  move_folios_to_lru(lv, &l_active);
   move_folios_to_lru(lv, &l_inactive);
+  count_vm_events(PGDEACTIVATE, nr_deactivate);
 }
 
 // mm/vmscan.c: inactive_is_low. The inactive list should hold at least
@@ -244,7 +368,13 @@ void shrink_lruvec(lruvec* lv, scan_control* sc) {
 }
 
 // mm/vmscan.c: shrink_node (one node, no memcg hierarchy).
-void shrink_node(scan_control* sc) { shrink_lruvec(&kst().zone_normal->__lruvec, sc); }
+void shrink_node(scan_control* sc) {
+  zone* pgdat = kst().zone_normal;
+  unsigned long nr_reclaimed = sc->nr_reclaimed;
+  shrink_lruvec(&pgdat->__lruvec, sc);
+  // Progress revives a kswapd that gave up on the node (direct reclaim's too).
+  if (sc->nr_reclaimed - nr_reclaimed) pgdat->kswapd_failures = 0;
+}
 
 // mm/vmscan.c: do_try_to_free_pages. Scan harder (priority 12 down to 0) until enough
 // pages are reclaimed.
@@ -256,6 +386,149 @@ unsigned long do_try_to_free_pages(scan_control* sc) {
     if (sc->nr_reclaimed >= sc->nr_to_reclaim) break;
   } while (--sc->priority >= 0);
   return sc->nr_reclaimed;
+}
+
+// ---- kswapd ----
+
+// mm/vmscan.c: kswapd_age_node. Keep the inactive anon list from running dry, so that
+// the anon folios the next rounds look at have had time to be referenced again.
+void kswapd_age_node(zone* pgdat, scan_control* sc) {
+  if (!(sc->may_swap && kst().total_swap_pages > 0)) return;  // can_age_anon_pages
+  lruvec* lv = mem_cgroup_lruvec(pgdat);
+  if (!inactive_is_low(lv, LRU_INACTIVE_ANON)) return;
+  shrink_active_list(SWAP_CLUSTER_MAX, lv, sc, LRU_ACTIVE_ANON);
+}
+
+// mm/vmscan.c
+bool pgdat_watermark_boosted(zone* pgdat, int /*highest_zoneidx*/) { return pgdat->watermark_boost; }
+
+// mm/vmscan.c: pgdat_balanced. Is the zone above its high watermark for this order?
+bool pgdat_balanced(zone* pgdat, int order, int highest_zoneidx) {
+  unsigned long mark = high_wmark_pages(pgdat);  // no NUMA_BALANCING_MEMORY_TIERING
+  return zone_watermark_ok(pgdat, static_cast<unsigned int>(order), mark, highest_zoneidx, 0);
+}
+
+// mm/vmscan.c: prepare_kswapd_sleep. May kswapd sleep: the zone is balanced, or kswapd
+// has failed so often that the node is hopeless (left to direct reclaim)?
+// DEVIATION(vmscan): no pfmemalloc_wait (no direct reclaim throttling) and no
+// PGDAT_* congestion flags to clear.
+bool prepare_kswapd_sleep(zone* pgdat, int order, int highest_zoneidx) {
+  if (pgdat->kswapd_failures >= MAX_RECLAIM_RETRIES) return true;
+  return pgdat_balanced(pgdat, order, highest_zoneidx);
+}
+
+// mm/vmscan.c: kswapd_shrink_node. One round at sc->priority, aiming at the high
+// watermark's worth of pages. True if it scanned (or reclaimed) that much, so that
+// balance_pgdat need not scan harder.
+bool kswapd_shrink_node(zone* pgdat, scan_control* sc) {
+  unsigned long nr_reclaimed = sc->nr_reclaimed;
+  sc->nr_to_reclaim = std::max(high_wmark_pages(pgdat), SWAP_CLUSTER_MAX);
+  shrink_node(sc);
+  // A high-order request that got twice its size back rechecks at order 0.
+  if (sc->order && sc->nr_reclaimed >= (2UL << sc->order)) sc->order = 0;  // compact_gap
+  return std::max(sc->nr_scanned, sc->nr_reclaimed - nr_reclaimed) >= sc->nr_to_reclaim;
+}
+
+// mm/vmscan.c: balance_pgdat. Reclaim, priority 12 down to 1, until the zone is over its
+// high watermark. Returns the order it ended at.
+// DEVIATION(vmscan): no watermark boosting to account for (watermark_boost stays 0:
+// there is no fragmentation-driven boost), no PAGEOUTRUN count, no freezer.
+int balance_pgdat(zone* pgdat, int order, int highest_zoneidx) {
+  scan_control sc{};
+  sc.gfp_mask = GFP_KERNEL;
+  sc.order = order;
+  sc.may_unmap = true;
+  trace_call tc("balance_pgdat", "order=%d free=%ld high=%lu", order, pgdat->free_pages,
+                high_wmark_pages(pgdat));
+  unsigned long nr_boost_reclaim = pgdat->watermark_boost;
+  sc.priority = DEF_PRIORITY;
+  do {
+    unsigned long nr_reclaimed = sc.nr_reclaimed;
+    bool raise_priority = true;
+    const bool balanced = pgdat_balanced(pgdat, sc.order, highest_zoneidx);
+    if (!nr_boost_reclaim && balanced) goto out;
+    sc.may_writepage = !nr_boost_reclaim;  // !laptop_mode
+    sc.may_swap = !nr_boost_reclaim;
+    // Background aging: give anon folios a chance to be referenced before reclaim.
+    kswapd_age_node(pgdat, &sc);
+    if (sc.priority < DEF_PRIORITY - 2) sc.may_writepage = true;
+    sc.nr_scanned = 0;
+    if (kswapd_shrink_node(pgdat, &sc)) raise_priority = false;
+    if (kthread_should_stop()) break;
+    nr_reclaimed = sc.nr_reclaimed - nr_reclaimed;
+    nr_boost_reclaim -= std::min(nr_boost_reclaim, nr_reclaimed);
+    if (nr_boost_reclaim && !nr_reclaimed) break;
+    if (raise_priority || !nr_reclaimed) sc.priority--;
+    cond_resched();
+  } while (sc.priority >= 1);
+  if (!sc.nr_reclaimed) pgdat->kswapd_failures++;
+out:
+  tc.ret(sc.nr_reclaimed);
+  return sc.order;
+}
+
+// mm/vmscan.c: kswapd_highest_zoneidx. MAX_NR_ZONES means no new request: keep the last.
+int kswapd_highest_zoneidx(zone* pgdat, int prev_highest_zoneidx) {
+  int curr_idx = pgdat->kswapd_highest_zoneidx;
+  return curr_idx == MAX_NR_ZONES ? prev_highest_zoneidx : curr_idx;
+}
+
+// kswapd sleeps until wakeup_kswapd sets it running again, or kthread_stop.
+bool kswapd_woken(const void* arg) {
+  const task_struct* tsk = static_cast<const task_struct*>(arg);
+  return tsk->__state == TASK_RUNNING || tsk->kthread_should_stop;
+}
+
+// mm/vmscan.c: kswapd_try_to_sleep. If the zone is balanced, sleep on kswapd_wait until
+// the allocator wakes kswapd again.
+// DEVIATION(vmscan): no timers, so no short HZ/10 nap before the full sleep (Linux naps
+// first to catch a premature sleep; here "remaining" is always 0), and no kcompactd to
+// wake and no per-CPU vmstat thresholds to switch.
+void kswapd_try_to_sleep(zone* pgdat, int /*alloc_order*/, int reclaim_order,
+                         int highest_zoneidx) {
+  task_struct* tsk = current();
+  if (kthread_should_stop()) return;
+  // prepare_to_wait(&pgdat->kswapd_wait, &wait, TASK_INTERRUPTIBLE)
+  pgdat->kswapd_wait_active = true;
+  tsk->__state = TASK_INTERRUPTIBLE;
+  if (prepare_kswapd_sleep(pgdat, reclaim_order, highest_zoneidx)) {
+    trace_event("mm_vmscan_kswapd_sleep", "nid=0");
+    if (!kthread_should_stop()) sched_wait(&pgdat->kswapd_wait_active, "kswapd_wait", kswapd_woken, tsk);
+  }
+  // finish_wait
+  tsk->__state = TASK_RUNNING;
+  pgdat->kswapd_wait_active = false;
+}
+
+// mm/vmscan.c: kswapd, the thread's body: sleep while the zone is balanced; when woken,
+// balance it to the high watermark.
+int kswapd(void* p) {
+  zone* pgdat = static_cast<zone*>(p);
+  task_struct* tsk = current();
+  int alloc_order, reclaim_order;
+  int highest_zoneidx = MAX_NR_ZONES - 1;
+  // A memory allocator itself: its own allocations may use the reserves, and it never
+  // recurses into reclaim.
+  tsk->flags |= PF_MEMALLOC | PF_KSWAPD;
+  pgdat->kswapd_order = 0;
+  pgdat->kswapd_highest_zoneidx = MAX_NR_ZONES;
+  for (;;) {
+    alloc_order = reclaim_order = pgdat->kswapd_order;
+    highest_zoneidx = kswapd_highest_zoneidx(pgdat, highest_zoneidx);
+  kswapd_try_sleep:
+    kswapd_try_to_sleep(pgdat, alloc_order, reclaim_order, highest_zoneidx);
+    // The new order and zone index a waker asked for.
+    alloc_order = pgdat->kswapd_order;
+    highest_zoneidx = kswapd_highest_zoneidx(pgdat, highest_zoneidx);
+    pgdat->kswapd_order = 0;
+    pgdat->kswapd_highest_zoneidx = MAX_NR_ZONES;
+    if (kthread_should_stop()) break;
+    trace_event("mm_vmscan_kswapd_wake", "nid=0 zid=%d order=%d", highest_zoneidx, alloc_order);
+    reclaim_order = balance_pgdat(pgdat, alloc_order, highest_zoneidx);
+    if (reclaim_order < alloc_order) goto kswapd_try_sleep;
+  }
+  tsk->flags &= ~(PF_MEMALLOC | PF_KSWAPD);
+  return 0;
 }
 
 }  // namespace
@@ -314,18 +587,52 @@ unsigned long try_to_free_pages(int order, gfp_t gfp_mask) {
   sc.gfp_mask = gfp_mask;
   sc.order = order;
   sc.priority = DEF_PRIORITY;
+  sc.may_writepage = true;  // !laptop_mode
   sc.may_unmap = true;
   sc.may_swap = true;
   trace_call tc("try_to_free_pages", "order=%d gfp=%#x", order, gfp_mask);
   return tc.ret(do_try_to_free_pages(&sc));
 }
 
-// mm/vmscan.c: wakeup_kswapd. DEVIATION(vmscan): no kswapd thread yet; the zone's state
-// is checked and traced as Linux does before its wake_up_interruptible.
-void wakeup_kswapd(zone* z, gfp_t gfp_flags, int order, int /*highest_zoneidx*/) {
-  if (z->kswapd == nullptr) return;
-  if (z->kswapd_order < order) z->kswapd_order = order;
-  trace_event("mm_vmscan_wakeup_kswapd", "order=%d gfp=%#x", order, gfp_flags);
+// mm/vmscan.c: wakeup_kswapd. The zone fell below its low watermark: record the order
+// asked for and wake kswapd, unless it is awake already, the zone is balanced after
+// all, or kswapd has given up on it (then direct reclaim does the work).
+void wakeup_kswapd(zone* z, gfp_t gfp_flags, int order, int highest_zoneidx) {
+  zone* pgdat = z;
+  if (zone_managed_pages(z) == 0) return;  // managed_zone
+  int curr_idx = pgdat->kswapd_highest_zoneidx;
+  if (curr_idx == MAX_NR_ZONES || curr_idx < highest_zoneidx)
+    pgdat->kswapd_highest_zoneidx = highest_zoneidx;
+  if (pgdat->kswapd_order < order) pgdat->kswapd_order = order;
+  if (!pgdat->kswapd_wait_active) return;  // waitqueue_active
+  // Hopeless node, leave it to direct reclaim if possible.
+  if (pgdat->kswapd_failures >= MAX_RECLAIM_RETRIES ||
+      (pgdat_balanced(pgdat, order, highest_zoneidx) &&
+       !pgdat_watermark_boosted(pgdat, highest_zoneidx)))
+    return;  // (no kcompactd to wake)
+  trace_event("mm_vmscan_wakeup_kswapd", "nid=0 zid=%d order=%d gfp=%#x", highest_zoneidx, order,
+              gfp_flags);
+  wake_up_process(pgdat->kswapd);  // wake_up_interruptible(&pgdat->kswapd_wait)
+}
+
+// mm/vmscan.c: kswapd_run. Start the node's kswapd ("kswapd0").
+void kswapd_run(int nid) {
+  zone* pgdat = kst().zone_normal;
+  if (pgdat->kswapd != nullptr) return;
+  char name[16];
+  std::snprintf(name, sizeof(name), "kswapd%d", nid);
+  task_struct* t = kthread_run(kswapd, pgdat, name);
+  if (IS_ERR(t)) {
+    // Failure at boot is fatal in Linux (BUG_ON(system_state < SYSTEM_RUNNING)).
+    BUG();
+  }
+  pgdat->kswapd = t;
+}
+
+// mm/vmscan.c: kswapd_init (module_init): one kswapd per node with memory.
+int kswapd_init() {
+  kswapd_run(0);
+  return 0;
 }
 
 }  // namespace kernel

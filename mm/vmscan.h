@@ -22,8 +22,12 @@ void folio_putback_lru(folio* f);
 // mm/vmscan.c: reclaim the isolated folios on folio_list now (MADV_PAGEOUT); those kept go
 // back to the LRU. Returns the number reclaimed.
 unsigned long reclaim_pages(list_head* folio_list);
-// mm/vmscan.c: tell kswapd the zone fell below its low watermark.
+// mm/vmscan.c: tell kswapd the zone fell below its low watermark (wakes the thread).
 void wakeup_kswapd(zone* z, gfp_t gfp_flags, int order, int highest_zoneidx);
+// mm/vmscan.c: start kswapd<nid> (kthread_run, PF_KSWAPD) and record it in zone::kswapd.
+void kswapd_run(int nid);
+// mm/vmscan.c: module_init(kswapd_init), run at boot after kthreadd exists.
+int kswapd_init();
 
 }  // namespace kernel
 

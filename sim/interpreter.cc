@@ -519,6 +519,13 @@ absl::StatusOr<std::string> Interpreter::View(const SourcePos& pos, const ShowWh
           [&](const scenario::ShowVmstat&) -> absl::StatusOr<std::string> { return sim::ShowVmstat(m); },
           [&](const scenario::ShowCpus&) -> absl::StatusOr<std::string> { return sim::ShowCpus(m); },
           [&](const scenario::ShowDmesg&) -> absl::StatusOr<std::string> { return sim::ShowDmesg(m); },
+          [&](const scenario::ShowMeminfo&) -> absl::StatusOr<std::string> { return sim::ShowMeminfo(m); },
+          [&](const scenario::ShowLru&) -> absl::StatusOr<std::string> { return sim::ShowLru(m); },
+          [&](const scenario::ShowSmaps& w) -> absl::StatusOr<std::string> {
+            std::optional<int> p = Pid(pos, w.task);
+            if (!p) return absl::NotFoundError("");
+            return sim::ShowSmaps(m, *p, w.addr, w.len);
+          },
       },
       what);
 }

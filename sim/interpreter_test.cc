@@ -229,10 +229,10 @@ TEST(InterpreterBlocks, PlacementShowsInShowCpus) {
   // Before: target on 0, reader on 1; after `schedule target cpu=1`, CPU 0 is idle.
   const size_t second = r.out.find("[9] show cpus");
   ASSERT_NE(second, std::string::npos) << r.out;
-  EXPECT_NE(r.out.substr(0, second).find("\n0   3 target "), std::string::npos) << r.out;
-  EXPECT_NE(r.out.substr(0, second).find("\n1   4 reader "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.substr(0, second).find("\n0   4 target "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.substr(0, second).find("\n1   5 reader "), std::string::npos) << r.out;
   EXPECT_NE(r.out.substr(second).find("\n0   idle "), std::string::npos) << r.out;
-  EXPECT_NE(r.out.substr(second).find("\n1   3 target "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.substr(second).find("\n1   4 target "), std::string::npos) << r.out;
 }
 
 TEST(InterpreterBlocks, ACpuTheMachineLacksIsARuntimeError) {
@@ -306,9 +306,9 @@ TEST(InterpreterBlocks, AScheduleReplaysAndRandomSeedsAreDeterministic) {
   options.schedule = id;
   RunResult f = RunText(std::string(kTwoCpus) + "together\n" + body, options);
   EXPECT_EQ(ScheduleOf(f.out), id) << f.out;
-  EXPECT_NE(f.out.find("[cpu1 reader:4] process_vm_rw("), std::string::npos)
+  EXPECT_NE(f.out.find("[cpu1 reader:5] process_vm_rw("), std::string::npos)
       << "a full trace, each line tagged with its CPU and task:\n" << f.out;
-  EXPECT_NE(f.out.find("[cpu0 target:3] do_vmi_munmap("), std::string::npos) << f.out;
+  EXPECT_NE(f.out.find("[cpu0 target:4] do_vmi_munmap("), std::string::npos) << f.out;
   // A random schedule is a function of its seed.
   const std::string random = std::string(kTwoCpus) + "together random seed=11\n" + body;
   EXPECT_EQ(RunText(random).out, RunText(random).out);
@@ -445,7 +445,7 @@ TEST(InterpreterBlocks, OneScheduleRunsOnceWithATrace) {
                         options);
   EXPECT_EQ(r.status, kExitOk) << r.out;
   EXPECT_NE(r.out.find("# one schedule (--schedule): 0,"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("[cpu1 reader:4] process_vm_rw("), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[cpu1 reader:5] process_vm_rw("), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("[13] expect-sometimes reader=EFAULT not checked: one schedule"),
             std::string::npos)
       << r.out;

@@ -86,7 +86,14 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
   m->phys_ = std::move(parts.phys);
   m->cpus_ = std::move(parts.cpus);
   m->ks_ = std::move(parts.ks);
-  if (ret == 0) m->Enter(nullptr, -1, [&] { kernel::fault_inject_seed(config.seed); });
+  if (ret == 0) {
+    m->Enter(nullptr, -1, [&] {
+      kernel::fault_inject_seed(config.seed);
+      // The kernel threads boot started (kswapd0) run until they first sleep, so that
+      // every machine starts with its daemons asleep and its CPUs idle.
+      if (m->ks_->kthread_wakeups_pending) m->RunDaemons();
+    });
+  }
   m->booted_ = true;  // even a failed boot is shut down by the destructor
   if (ret != 0 && m->ks_->host_failure != nullptr)
     return absl::ResourceExhaustedError(absl::StrFormat(
@@ -177,6 +184,14 @@ void Machine::RunDaemons() {
     std::fprintf(stderr, "sim::Machine: kernel threads deadlocked:\n%s", s.deadlock_report().c_str());
     std::abort();
   }
+  // Each daemon now sleeps (or has returned): schedule() finds nothing else to run on its
+  // CPU, which goes idle.
+  const int saved_cpu = ks_->this_cpu;
+  for (int cpu = 0; cpu < num_cpus(); ++cpu) {
+    task_struct* cur = ks_->current_task[cpu];
+    if (cur != nullptr && cur->threadfn != nullptr) SwitchTo(kernel::idle_task(cpu), cpu);
+  }
+  ks_->this_cpu = saved_cpu;
 }
 
 bool* Machine::SchedInPath() { return active_sched_->InPathFlag(); }
@@ -624,6 +639,15 @@ UserAccess Machine::UserLoop(task_struct* t, uint64_t addr, uint8_t* buf, uint64
     if (r.fault.ok()) continue;
     // The trap: into the kernel at CPL 0 (idtentry), back to user mode after.
     kernel::user_exception_entry(r.fault, kUserIp, kStackTop - 8);
+    // The return to user mode (exit_to_user_mode_loop) reschedules when the fault woke a
+    // kernel thread (kswapd below the low watermark): it runs until it sleeps again, then
+    // this task gets its CPU back. Under Together the daemons are paths of the run instead.
+    if (ks_->kthread_wakeups_pending && active_sched_ == nullptr) {
+      RunDaemons();
+      SwitchTo(t);
+      c = kernel::this_cpu_hw();
+      c->SetCpl(3);
+    }
     // Killed meanwhile (the OOM killer chose this task): the return to user mode is its end.
     if (kernel::fatal_signal_pending(t) && t->last_signal == 0) {
       t->last_signal = SIGKILL;

@@ -65,6 +65,33 @@ void ForEachLeaf(Machine& m, uint64_t table_pa, int level, uint64_t va_base, Fn&
   }
 }
 
+// One line of /proc/PID/maps (fs/proc/task_mmu.c show_map_vma), without the newline.
+std::string MapsLine(const kernel::vm_area_struct* vma) {
+  const kernel::vm_flags_t f = vma->vm_flags;
+  std::string line = absl::StrFormat(
+      "%08x-%08x %c%c%c%c %08x %02x:%02x %u ", vma->vm_start, vma->vm_end,
+      (f & kernel::VM_READ) ? 'r' : '-', (f & kernel::VM_WRITE) ? 'w' : '-',
+      (f & kernel::VM_EXEC) ? 'x' : '-', (f & kernel::VM_MAYSHARE) ? 's' : 'p',
+      vma->vm_file != nullptr ? (vma->vm_pgoff << kernel::PAGE_SHIFT) : 0, 0, 0,
+      vma->vm_file != nullptr ? kernel::file_inode(vma->vm_file)->i_ino : 0);
+  std::string name;
+  if (vma->vm_file != nullptr) {
+    const kernel::inode* inode = kernel::file_inode(vma->vm_file);
+    name = absl::StrCat("/", inode->i_name, inode->i_nlink == 0 ? " (deleted)" : "");
+  } else if (vma->anon_name != nullptr) {
+    name = vma->anon_name;
+  }
+  if (!name.empty()) {
+    // As fs/proc/task_mmu.c: seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) before the
+    // prefix, then seq_pad(m, ' '): spaces up to that width, then one more, then the name
+    // (so it starts at column 74 after any prefix shorter than the width).
+    constexpr size_t kWidth = 25 + sizeof(void*) * 6 - 1;
+    if (line.size() < kWidth) line.append(kWidth - line.size(), ' ');
+    absl::StrAppend(&line, " ", name);
+  }
+  return line;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> ShowMaps(Machine& m, int pid) {
@@ -72,31 +99,7 @@ absl::StatusOr<std::string> ShowMaps(Machine& m, int pid) {
     absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
     if (!mm.ok()) return mm.status();
     std::string out;
-    for (const auto& [start, vma] : (*mm)->mm_mt) {
-      const kernel::vm_flags_t f = vma->vm_flags;
-      std::string line = absl::StrFormat(
-          "%08x-%08x %c%c%c%c %08x %02x:%02x %u ", vma->vm_start, vma->vm_end,
-          (f & kernel::VM_READ) ? 'r' : '-', (f & kernel::VM_WRITE) ? 'w' : '-',
-          (f & kernel::VM_EXEC) ? 'x' : '-', (f & kernel::VM_MAYSHARE) ? 's' : 'p',
-          vma->vm_file != nullptr ? (vma->vm_pgoff << kernel::PAGE_SHIFT) : 0, 0, 0,
-          vma->vm_file != nullptr ? kernel::file_inode(vma->vm_file)->i_ino : 0);
-      std::string name;
-      if (vma->vm_file != nullptr) {
-        const kernel::inode* inode = kernel::file_inode(vma->vm_file);
-        name = absl::StrCat("/", inode->i_name, inode->i_nlink == 0 ? " (deleted)" : "");
-      } else if (vma->anon_name != nullptr) {
-        name = vma->anon_name;
-      }
-      if (!name.empty()) {
-        // As fs/proc/task_mmu.c: seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) before the
-        // prefix, then seq_pad(m, ' '): spaces up to that width, then one more, then the name
-        // (so it starts at column 74 after any prefix shorter than the width).
-        constexpr size_t kWidth = 25 + sizeof(void*) * 6 - 1;
-        if (line.size() < kWidth) line.append(kWidth - line.size(), ' ');
-        absl::StrAppend(&line, " ", name);
-      }
-      absl::StrAppend(&out, line, "\n");
-    }
+    for (const auto& [start, vma] : (*mm)->mm_mt) absl::StrAppend(&out, MapsLine(vma), "\n");
     return out;
   });
 }
@@ -396,6 +399,243 @@ absl::StatusOr<std::string> PagetableDot(Machine& m, int pid) {
     } w{m, out};
     w.Table(kernel::__pa((*mm)->pgd), 4);
     return out + "}\n";
+  });
+}
+
+
+// ---- memory pressure views: /proc/meminfo, the LRU lists, /proc/PID/smaps ----
+
+namespace {
+
+// fs/proc/meminfo.c show_val_kb: the name padded to 16 columns, pages in kB in 8.
+void ShowValKb(std::string* out, const char* name, unsigned long pages) {
+  absl::StrAppendFormat(out, "%-16s%8u kB\n", name, pages << (kernel::PAGE_SHIFT - 10));
+}
+
+// Calls fn(folio) for every page-cache folio of every file (simfs and shmem).
+template <typename Fn>
+void ForEachCacheFolio(const kernel::kernel_state& ks, Fn&& fn) {
+  for (const auto& [ino, inode] : ks.inodes)
+    for (const auto& [index, f] : inode->i_data.i_pages) fn(inode, f);
+}
+
+}  // namespace
+
+std::string ShowMeminfo(Machine& m) {
+  return m.Inspect([&](const kernel::kernel_state& ks) -> std::string {
+    using namespace kernel;
+    const long* st = ks.vm_stat;
+    const zone* z = ks.zone_normal;
+    const unsigned long lru[NR_LRU_LISTS] = {
+        static_cast<unsigned long>(st[NR_INACTIVE_ANON]), static_cast<unsigned long>(st[NR_ACTIVE_ANON]),
+        static_cast<unsigned long>(st[NR_INACTIVE_FILE]), static_cast<unsigned long>(st[NR_ACTIVE_FILE]),
+        static_cast<unsigned long>(st[NR_UNEVICTABLE])};
+    // DEVIATION: NR_FILE_PAGES, NR_SHMEM, NR_FILE_DIRTY, NR_WRITEBACK and NR_MLOCK are not
+    // kept as counters; they are counted here from the page cache and mem_map.
+    unsigned long cached = 0, shmem = 0, dirty = 0, writeback = 0, mlocked = 0;
+    ForEachCacheFolio(ks, [&](const inode* ino, const folio* f) {
+      ++cached;
+      if (ino->i_data.a_ops != nullptr && ino->i_data.a_ops->writepage == nullptr) ++shmem;
+      if (folio_test_dirty(f) && !folio_test_swapbacked(f)) ++dirty;  // NR_FILE_DIRTY
+      if (folio_test_writeback(f)) ++writeback;
+    });
+    for (unsigned long pfn = 0; pfn < ks.max_pfn; ++pfn) {
+      const page* p = &ks.mem_map[pfn];
+      if (!early_page_deferred(z, pfn) && test_bit(PG_mlocked, &p->flags)) ++mlocked;
+    }
+    const unsigned long free = static_cast<unsigned long>(st[NR_FREE_PAGES]);
+    // mm/show_mem.c: si_mem_available. Free memory above the reserves, plus the page
+    // cache reclaim could drop without thrashing (half of it, or all but the low
+    // watermark's worth). No reclaimable slab or kernel memory is counted here.
+    long available = static_cast<long>(free) - static_cast<long>(z->totalreserve_pages);
+    unsigned long pagecache = lru[LRU_ACTIVE_FILE] + lru[LRU_INACTIVE_FILE];
+    pagecache -= std::min(pagecache / 2, low_wmark_pages(z));
+    available += static_cast<long>(pagecache);
+    if (available < 0) available = 0;
+    const unsigned long swap_total = ks.total_swap_pages;
+    const unsigned long swap_free = static_cast<unsigned long>(std::max(0L, ks.nr_swap_pages));
+    std::string out;
+    ShowValKb(&out, "MemTotal:", totalram_pages());
+    ShowValKb(&out, "MemFree:", free);
+    ShowValKb(&out, "MemAvailable:", static_cast<unsigned long>(available));
+    ShowValKb(&out, "Buffers:", 0);
+    ShowValKb(&out, "Cached:", cached);  // no swap cache, no buffers to take off
+    ShowValKb(&out, "SwapCached:", 0);
+    ShowValKb(&out, "Active:", lru[LRU_ACTIVE_ANON] + lru[LRU_ACTIVE_FILE]);
+    ShowValKb(&out, "Inactive:", lru[LRU_INACTIVE_ANON] + lru[LRU_INACTIVE_FILE]);
+    ShowValKb(&out, "Active(anon):", lru[LRU_ACTIVE_ANON]);
+    ShowValKb(&out, "Inactive(anon):", lru[LRU_INACTIVE_ANON]);
+    ShowValKb(&out, "Active(file):", lru[LRU_ACTIVE_FILE]);
+    ShowValKb(&out, "Inactive(file):", lru[LRU_INACTIVE_FILE]);
+    ShowValKb(&out, "Unevictable:", lru[LRU_UNEVICTABLE]);
+    ShowValKb(&out, "Mlocked:", mlocked);
+    ShowValKb(&out, "SwapTotal:", swap_total);
+    ShowValKb(&out, "SwapFree:", swap_free);
+    ShowValKb(&out, "Dirty:", dirty);
+    ShowValKb(&out, "Writeback:", writeback);
+    ShowValKb(&out, "AnonPages:", static_cast<unsigned long>(st[NR_ANON_MAPPED]));
+    ShowValKb(&out, "Mapped:", static_cast<unsigned long>(st[NR_FILE_MAPPED]));
+    ShowValKb(&out, "Shmem:", shmem);
+    ShowValKb(&out, "PageTables:", static_cast<unsigned long>(st[NR_PAGETABLE]));
+    return out;
+  });
+}
+
+std::string ShowLru(Machine& m) {
+  return m.Inspect([&](const kernel::kernel_state& ks) -> std::string {
+    using namespace kernel;
+    const lruvec* lv = &ks.zone_normal->__lruvec;
+    std::string out;
+    for (int lru = 0; lru < NR_LRU_LISTS; ++lru) {
+      absl::StrAppendFormat(&out, "%s: %u pages (head first)\n", lru_list_name(lru), lv->nr_pages[lru]);
+      const list_head* head = &lv->lists[lru];
+      for (const list_head* l = head->next; l != head; l = l->next) {
+        const folio* f = list_entry(const_cast<list_head*>(l), folio, lru);
+        std::string flags;
+        auto flag = [&](bool on, const char* name) {
+          if (on) absl::StrAppend(&flags, flags.empty() ? "" : ",", name);
+        };
+        flag(folio_test_referenced(f), "referenced");
+        flag(folio_test_active(f), "active");
+        flag(folio_test_workingset(f), "workingset");
+        flag(folio_test_dirty(f), "dirty");
+        flag(folio_test_writeback(f), "writeback");
+        flag(folio_test_reclaim(f), "reclaim");
+        flag(folio_test_swapbacked(f), "swapbacked");
+        flag(folio_test_unevictable(f), "unevictable");
+        flag(folio_test_mlocked(f), "mlocked");
+        std::string owner;
+        if (folio_test_anon(f)) {
+          owner = "anon";
+        } else if (f->mapping != nullptr) {
+          const inode* ino = f->mapping->host;
+          owner = absl::StrFormat("file /%s index %#x", ino->i_name, f->index);
+        } else {
+          owner = "no mapping";
+        }
+        absl::StrAppendFormat(&out, "  pfn %#x %s mapcount %d [%s]\n", folio_pfn(f), owner,
+                              folio_mapcount(f), flags);
+      }
+    }
+    return out;
+  });
+}
+
+namespace {
+
+// fs/proc/task_mmu.c: struct mem_size_stats, the fields mmsim can have. Pss values carry
+// PSS_SHIFT fraction bits.
+struct MemSizeStats {
+  static constexpr int kPssShift = 12;
+  uint64_t resident = 0, shared_clean = 0, shared_dirty = 0, private_clean = 0,
+           private_dirty = 0, referenced = 0, anonymous = 0, lazyfree = 0, swap = 0;
+  uint64_t pss = 0, pss_dirty = 0, pss_locked = 0, swap_pss = 0;
+};
+
+// fs/proc/task_mmu.c: the VmFlags mnemonics, in bit order (show_smap_vma_flags).
+std::string VmFlagsLine(kernel::vm_flags_t f) {
+  using namespace kernel;
+  static constexpr struct {
+    vm_flags_t flag;
+    const char* name;
+  } kMnemonics[] = {{VM_READ, "rd"},       {VM_WRITE, "wr"},       {VM_EXEC, "ex"},
+                    {VM_SHARED, "sh"},     {VM_MAYREAD, "mr"},     {VM_MAYWRITE, "mw"},
+                    {VM_MAYEXEC, "me"},    {VM_MAYSHARE, "ms"},    {VM_GROWSDOWN, "gd"},
+                    {VM_UFFD_MISSING, "um"}, {VM_PFNMAP, "pf"},    {VM_LOCKED, "lo"},
+                    {VM_IO, "io"},         {VM_DONTCOPY, "dc"},    {VM_DONTEXPAND, "de"},
+                    {VM_ACCOUNT, "ac"},    {VM_NORESERVE, "nr"},   {VM_WIPEONFORK, "wf"},
+                    {VM_DONTDUMP, "dd"},   {VM_SOFTDIRTY, "sd"},   {VM_MIXEDMAP, "mm"}};
+  std::string out = "VmFlags: ";
+  for (const auto& m : kMnemonics)
+    if (f & m.flag) absl::StrAppend(&out, m.name, " ");
+  return out;
+}
+
+// fs/proc/task_mmu.c: smaps_pte_range / smaps_account for the small pages of one VMA.
+MemSizeStats SmapsOfVma(const kernel::kernel_state& ks, kernel::vm_area_struct* vma) {
+  using namespace kernel;
+  MemSizeStats mss;
+  const bool locked = vma->vm_flags & VM_LOCKED;
+  for (unsigned long addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
+    pte_t* ptep = mm_find_pte(vma->vm_mm, addr);
+    if (ptep == nullptr) continue;
+    const pte_t pte = ptep_get(ptep);
+    if (pte_none(pte)) continue;
+    if (!pte_present(pte)) {
+      // A swap entry. DEVIATION: its swap count is taken as 1 (SwapPss = Swap).
+      mss.swap += PAGE_SIZE;
+      mss.swap_pss += uint64_t{PAGE_SIZE} << MemSizeStats::kPssShift;
+      continue;
+    }
+    // vm_normal_page: no struct page to count for PFN maps and the zero page.
+    if (vma->vm_flags & (VM_PFNMAP | VM_IO)) continue;
+    const unsigned long pfn = pte_pfn(pte);
+    if (pfn >= ks.max_pfn || &ks.mem_map[pfn] == ks.zero_page) continue;
+    const folio* f = page_folio(&ks.mem_map[pfn]);
+    const bool young = pte_young(pte);
+    const bool dirty = pte_dirty(pte) || folio_test_dirty(f);
+    mss.resident += PAGE_SIZE;
+    if (young || folio_test_referenced(f)) mss.referenced += PAGE_SIZE;
+    if (folio_test_anon(f)) {
+      mss.anonymous += PAGE_SIZE;
+      if (!folio_test_swapbacked(f) && !dirty) mss.lazyfree += PAGE_SIZE;
+    }
+    // smaps_page_accumulate
+    const int mapcount = folio_mapcount(f);
+    uint64_t pss = uint64_t{PAGE_SIZE} << MemSizeStats::kPssShift;
+    if (mapcount >= 2) pss /= static_cast<uint64_t>(mapcount);
+    mss.pss += pss;
+    if (dirty) mss.pss_dirty += pss;
+    if (locked) mss.pss_locked += pss;
+    if (mapcount < 2)
+      (dirty ? mss.private_dirty : mss.private_clean) += PAGE_SIZE;
+    else
+      (dirty ? mss.shared_dirty : mss.shared_clean) += PAGE_SIZE;
+  }
+  return mss;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ShowSmaps(Machine& m, int pid, uint64_t addr, uint64_t len) {
+  return m.Inspect([&](const kernel::kernel_state& ks) -> absl::StatusOr<std::string> {
+    absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
+    if (!mm.ok()) return mm.status();
+    std::string out;
+    for (const auto& [start, vma] : (*mm)->mm_mt) {
+      if (len != 0 && (vma->vm_end <= addr || vma->vm_start >= addr + len)) continue;
+      const MemSizeStats mss = SmapsOfVma(ks, vma);
+      absl::StrAppend(&out, MapsLine(vma), "\n");
+      auto kb = [&](const char* name, uint64_t bytes) {
+        absl::StrAppendFormat(&out, "%-16s%8u kB\n", name, bytes >> 10);
+      };
+      constexpr int kShift = MemSizeStats::kPssShift;
+      kb("Size:", vma->vm_end - vma->vm_start);
+      kb("KernelPageSize:", kernel::PAGE_SIZE);
+      kb("MMUPageSize:", kernel::PAGE_SIZE);
+      kb("Rss:", mss.resident);
+      kb("Pss:", mss.pss >> kShift);
+      kb("Pss_Dirty:", mss.pss_dirty >> kShift);
+      kb("Shared_Clean:", mss.shared_clean);
+      kb("Shared_Dirty:", mss.shared_dirty);
+      kb("Private_Clean:", mss.private_clean);
+      kb("Private_Dirty:", mss.private_dirty);
+      kb("Referenced:", mss.referenced);
+      kb("Anonymous:", mss.anonymous);
+      kb("KSM:", 0);
+      kb("LazyFree:", mss.lazyfree);
+      kb("AnonHugePages:", 0);
+      kb("ShmemPmdMapped:", 0);
+      kb("FilePmdMapped:", 0);
+      kb("Shared_Hugetlb:", 0);
+      kb("Private_Hugetlb:", 0);
+      kb("Swap:", mss.swap);
+      kb("SwapPss:", mss.swap_pss >> kShift);
+      kb("Locked:", mss.pss_locked >> kShift);
+      absl::StrAppendFormat(&out, "%-16s%8d\n", "THPeligible:", 0);
+      absl::StrAppend(&out, VmFlagsLine(vma->vm_flags), "\n");
+    }
+    return out;
   });
 }
 

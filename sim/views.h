@@ -13,6 +13,9 @@
 //                  root page-table frame, whether the CPU is in that mm's mm_cpumask, and
 //                  whether a call-function IPI is pending for it
 //   ShowDmesg      the kernel log, e.g. the OOM killer's "Out of memory: Killed process ..."
+//   ShowMeminfo    /proc/meminfo (the fields mmsim can compute)
+//   ShowLru        the LRU lists with their folios and flags
+//   ShowSmaps      /proc/PID/smaps, in Linux's layout
 //   PagetableDot   the page-table tree of a process as Graphviz DOT
 //
 // Views read state without side effects: no faults, no TLB fills, no counters moved.
@@ -37,6 +40,14 @@ std::string ShowBuddy(Machine& m);
 std::string ShowVmstat(Machine& m);
 std::string ShowCpus(Machine& m);
 std::string ShowDmesg(Machine& m);  // the kernel log (dmesg)
+// /proc/meminfo's fields that mmsim keeps (fs/proc/meminfo.c layout: "%-16s%8lu kB").
+std::string ShowMeminfo(Machine& m);
+// The five LRU lists, each folio head first: pfn, owner (anon / file and index), mapcount
+// and its LRU-relevant flags (referenced, active, dirty, writeback, reclaim ...).
+std::string ShowLru(Machine& m);
+// /proc/PID/smaps (fs/proc/task_mmu.c layout); with len > 0 only the VMAs meeting
+// [addr, addr + len).
+absl::StatusOr<std::string> ShowSmaps(Machine& m, int pid, uint64_t addr = 0, uint64_t len = 0);
 absl::StatusOr<std::string> PagetableDot(Machine& m, int pid);
 
 }  // namespace sim

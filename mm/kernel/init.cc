@@ -6,7 +6,7 @@
 // Deviations (grep "DEVIATION(init)"):
 //  - Only what memory management needs: CPU paging features, mm_core_init, the pid
 //    namespace, the idle tasks, pid 1 (init, with an address space holding only a
-//    [stack]) and pid 2 (kthreadd).
+//    [stack]), pid 2 (kthreadd) and, of the initcalls, kswapd_init (pid 3, kswapd0).
 //  - kernel_shutdown has no Linux counterpart (machines are not powered off): it makes
 //    every task exit and reaps it, so every page and every kernel object is returned
 //    before the memory part (mm_core_shutdown) frees mem_map.
@@ -21,6 +21,7 @@
 #include "mm/mm.h"
 #include "mm/smp.h"
 #include "mm/trace.h"
+#include "mm/vmscan.h"
 
 namespace kernel {
 namespace {
@@ -54,9 +55,12 @@ int rest_init() {
   pid = kernel_thread(nullptr, nullptr, "kthreadd", CLONE_FS | CLONE_FILES);
   if (pid < 0) return pid;
 
-  // kernel_init -> run_init_process: pid 1 execs /sbin/init on this CPU.
+  // kernel_init: pid 1 runs the initcalls (kernel_init_freeable -> do_basic_setup ->
+  // do_initcalls; of them only kswapd_init, which starts kswapd0), then execs /sbin/init
+  // on this CPU (run_init_process).
   task_struct* idle = current();
   context_switch(init);
+  kswapd_init();
   int ret = exec_mm_lite(STACK_TOP, INIT_STACK_SIZE);
   if (ret == 0) set_task_comm(init, "init");
   context_switch(idle);

@@ -99,12 +99,12 @@ TEST(PidTest, PidsAreAllocatedInOrderAndNotReusedUntilWrap) {
   BootedKernel k;
   task_struct* a = k.SpawnKthread("a");
   task_struct* b = k.SpawnKthread("b");
-  EXPECT_EQ(a->pid, 3);
-  EXPECT_EQ(b->pid, 4);
+  EXPECT_EQ(a->pid, 4);  // after init, kthreadd and kswapd0
+  EXPECT_EQ(b->pid, 5);
   const pid_t a_pid = a->pid;
   k.Exit(a);
   task_struct* c = k.SpawnKthread("c");
-  EXPECT_EQ(c->pid, 5);  // the cursor moves on; 3 is free but not reused yet
+  EXPECT_EQ(c->pid, 6);  // the cursor moves on; 4 is free but not reused yet
   EXPECT_EQ(find_task_by_vpid(a_pid), nullptr);
 }
 

@@ -478,8 +478,20 @@ struct ShowDmesg {  // show dmesg: the kernel log (OOM kills, ...)
 struct ShowCpus {  // show cpus
   bool operator==(const ShowCpus&) const = default;
 };
+struct ShowMeminfo {  // show meminfo
+  bool operator==(const ShowMeminfo&) const = default;
+};
+struct ShowLru {  // show lru
+  bool operator==(const ShowLru&) const = default;
+};
+struct ShowSmaps {  // show smaps TASK [ADDR LEN]
+  std::string task;
+  uint64_t addr = 0;
+  uint64_t len = 0;  // 0: every VMA
+  bool operator==(const ShowSmaps&) const = default;
+};
 using ShowWhat = std::variant<ShowMaps, ShowPagetable, ShowPagemap, ShowTlb, ShowPage, ShowBuddy,
-                              ShowVmstat, ShowCpus, ShowDmesg>;
+                              ShowVmstat, ShowCpus, ShowDmesg, ShowMeminfo, ShowLru, ShowSmaps>;
 
 struct ShowStmt {
   SourcePos pos;

@@ -130,6 +130,12 @@ std::string FormatShow(const ShowWhat& w) {
     std::string operator()(const ShowVmstat&) const { return "vmstat"; }
     std::string operator()(const ShowCpus&) const { return "cpus"; }
     std::string operator()(const ShowDmesg&) const { return "dmesg"; }
+    std::string operator()(const ShowMeminfo&) const { return "meminfo"; }
+    std::string operator()(const ShowLru&) const { return "lru"; }
+    std::string operator()(const ShowSmaps& s) const {
+      return s.len != 0 ? absl::StrCat("smaps ", s.task, " ", FormatAddr(s.addr), " ", FormatSize(s.len))
+                        : "smaps " + s.task;
+    }
   };
   return std::visit(V{}, w);
 }

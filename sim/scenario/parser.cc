@@ -112,7 +112,7 @@ constexpr const char* kKeywords[] = {
     "hex", "repeat", "pattern", "raw", "all", "none", "off", "calls", "full", "rwx",
     "SIGSEGV", "SIGBUS", "SIGKILL",
     // show views
-    "maps", "pagetable", "pagemap", "page", "buddy", "vmstat", "dmesg",
+    "maps", "pagetable", "pagemap", "page", "buddy", "vmstat", "dmesg", "meminfo", "lru", "smaps",
 };
 
 bool IsReserved(absl::string_view name) {
@@ -1378,7 +1378,9 @@ absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {
   ShowStmt s;
   s.pos = PosAt(kw.col);
   Token what = lex_.Next();
-  const char* expected = "show view (maps, pagetable, pagemap, tlb, page, buddy, vmstat, cpus, dmesg)";
+  const char* expected =
+      "show view (maps, pagetable, pagemap, tlb, page, buddy, vmstat, cpus, dmesg, meminfo, lru, "
+      "smaps)";
   if (what.kind != TokenKind::kIdent) return ErrTok(what, expected);
   if (what.text == "maps") {
     ShowMaps v;
@@ -1416,6 +1418,18 @@ absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {
     s.what = ShowCpus{};
   } else if (what.text == "dmesg") {
     s.what = ShowDmesg{};
+  } else if (what.text == "meminfo") {
+    s.what = ShowMeminfo{};
+  } else if (what.text == "lru") {
+    s.what = ShowLru{};
+  } else if (what.text == "smaps") {
+    ShowSmaps v;
+    SCN_ASSIGN_OR_RETURN(v.task, ParseTaskName());
+    if (lex_.Peek().kind != TokenKind::kEnd) {
+      SCN_ASSIGN_OR_RETURN(v.addr, ParseU64(kAddrArg));
+      SCN_ASSIGN_OR_RETURN(v.len, ParseU64({"smaps LEN", "64K"}));
+    }
+    s.what = std::move(v);
   } else {
     return ErrTok(what, expected);
   }

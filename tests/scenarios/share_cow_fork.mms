@@ -38,7 +38,7 @@ expect-mem child 0x400010 "peer"
 expect-mem parent 0x400010 pattern(4)
 child: exit
 parent: reap child
-expect 4
+expect 5
 parent: store 0x400000 "reused"
 expect 0
 expect-mem parent 0x400000 "reused"

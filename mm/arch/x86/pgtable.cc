@@ -98,4 +98,11 @@ pte_t ptep_clear_flush(vm_area_struct* vma, unsigned long address, pte_t* ptep) 
   return pte;
 }
 
+// mm/pgtable-generic.c (see the DEVIATION in pgtable.h)
+bool ptep_clear_flush_young(vm_area_struct* vma, unsigned long address, pte_t* ptep) {
+  const bool young = ptep_test_and_clear_young(vma, address, ptep);
+  if (young) flush_tlb_page(vma, address);
+  return young;
+}
+
 }  // namespace kernel

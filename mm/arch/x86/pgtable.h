@@ -286,6 +286,12 @@ int ptep_set_access_flags(vm_area_struct* vma, unsigned long address, pte_t* pte
                           int dirty);
 // mm/pgtable-generic.c: clear and flush the one page.
 pte_t ptep_clear_flush(vm_area_struct* vma, unsigned long address, pte_t* ptep);
+// arch/x86/mm/pgtable.c: clear the accessed bit for page aging. DEVIATION(pgtable): x86
+// skips the flush (a stale TLB entry only delays aging until the next context switch or
+// flush, and real TLBs are small); the simulated TLB keeps entries far longer, so an
+// access through it would never set the bit again. This is mm/pgtable-generic.c's form:
+// flush the page when the bit was set.
+bool ptep_clear_flush_young(vm_area_struct* vma, unsigned long address, pte_t* ptep);
 
 // ---- walking (offsets) ----
 inline pgd_t* pgd_offset_pgd(pgd_t* pgd, unsigned long address) { return pgd + pgd_index(address); }
