@@ -129,6 +129,8 @@ struct kernel_state {
   int host_errno = 0;
   long vm_stat[NR_VM_STAT_ITEMS] = {};
   unsigned long total_swap_pages = 0;  // mm/swapfile.c: the swap devices' pages
+  unsigned long nr_swap_pages = 0;     // mm/swapfile.c: of which free (atomic_long_t in Linux)
+  struct swap_info_struct* swap_info = nullptr;  // mm/swapfile.c: the one swap device, or null
 
   // --- TLB and address-space context (mm/arch/x86/tlb.cc) ---
   std::array<tlb_state, NR_CPUS> cpu_tlbstate{};
