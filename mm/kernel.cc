@@ -15,7 +15,7 @@ const char* const kVmStatNames[NR_VM_STAT_ITEMS] = {
     "pswpin",               "pswpout",              "pgactivate",
     "pgdeactivate",         "pgsteal_kswapd",       "pgsteal_direct",
     "pgscan_kswapd",        "pgscan_direct",        "oom_kill",
-    "allocstall_normal",
+    "allocstall_normal",    "pglazyfreed",
 };
 }  // namespace
 

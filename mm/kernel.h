@@ -71,6 +71,7 @@ enum vm_stat_item {
   PGSCAN_DIRECT,
   OOM_KILL,
   ALLOCSTALL_NORMAL,
+  PGLAZYFREED,  // clean MADV_FREE folios reclaim dropped without writing them
   NR_VM_STAT_ITEMS
 };
 const char* vm_stat_name(int item);  // "nr_free_pages", "pgfault", ...
