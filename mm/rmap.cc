@@ -116,9 +116,12 @@ anon_vma* find_mergeable_anon_vma(vm_area_struct* vma) {
 }
 
 // include/linux/rmap.h: __folio_set_anon.
-void __folio_set_anon(folio* f, vm_area_struct* vma, unsigned long address) {
+void __folio_set_anon(folio* f, vm_area_struct* vma, unsigned long address, bool exclusive) {
   anon_vma* av = vma->anon_vma;
   BUG_ON(av == nullptr);
+  // A folio other processes may map too (swapped in through an entry fork shared) must
+  // belong to the oldest anon_vma, the one every VMA of the fork tree is chained to.
+  if (!exclusive) av = av->root;
   f->mapping = reinterpret_cast<address_space*>(reinterpret_cast<unsigned long>(av) |
                                                 PAGE_MAPPING_ANON);
   f->index = linear_page_index(vma, address);
@@ -280,7 +283,7 @@ void folio_add_new_anon_rmap(folio* f, vm_area_struct* vma, unsigned long addres
                              rmap_t flags) {
   VM_BUG_ON_VMA(address < vma->vm_start || address + PAGE_SIZE > vma->vm_end, vma);
   if (!folio_test_swapbacked(f)) folio_set_swapbacked(f);
-  __folio_set_anon(f, vma, address);
+  __folio_set_anon(f, vma, address, flags & RMAP_EXCLUSIVE);
   atomic_set(&f->_mapcount, 0);  // from -1: one mapping
   if (flags & RMAP_EXCLUSIVE) SetPageAnonExclusive(f);
   mod_node_page_state(NR_ANON_MAPPED, 1);
@@ -293,7 +296,7 @@ void folio_add_anon_rmap_pte(folio* f, page* p, vm_area_struct* vma, unsigned lo
   bool first = atomic_inc_return(&p->_mapcount) == 0;
   if (flags & RMAP_EXCLUSIVE) SetPageAnonExclusive(p);
   if (first) {
-    __folio_set_anon(f, vma, address);
+    __folio_set_anon(f, vma, address, flags & RMAP_EXCLUSIVE);
     mod_node_page_state(NR_ANON_MAPPED, 1);
   }
 }
