@@ -141,6 +141,7 @@ void swapcache_clear(swap_info_struct* si, swp_entry_t entry);
 
 // ---- mm/swap_state.c ----
 folio* swap_cache_get_folio(swp_entry_t entry);
+void free_swap_cache(folio* f);  // zap's last unmap: the slot goes if unreferenced
 int swap_cache_add_folio(folio* f, swp_entry_t entry, gfp_t gfp);
 void __swap_cache_del_folio(folio* f, swp_entry_t entry);
 void swap_cache_del_folio(folio* f);

@@ -81,6 +81,16 @@ void swap_cache_del_folio(folio* f) {
   folio_ref_sub(f, 1);
 }
 
+// mm/swap_state.c: free_swap_cache. A page zap just unmapped for the last time keeps
+// no swap slot: it leaves the swap cache if nothing else refers to the slot (the
+// folio itself goes with the gather's reference).
+void free_swap_cache(folio* f) {
+  if (folio_test_swapcache(f) && !folio_mapped(f) && folio_trylock(f)) {
+    folio_free_swap(f);
+    folio_unlock(f);
+  }
+}
+
 // mm/swap_state.c: __read_swap_cache_async. The slot's folio from the cache, or a new
 // locked one added to the cache and the LRU (*new_page_allocated: the caller reads it).
 // Null when no page could be had, or the slot was freed meanwhile.

@@ -225,6 +225,11 @@ TEST(Swap, MunmapAndExitGiveTheSlotsBack) {
   const unsigned long ents = get_mm_counter(t->mm, MM_SWAPENTS);
   ASSERT_GE(ents, 32u);
   const unsigned long free0 = m.ks()->nr_swap_pages;
+  // Four pages come back by read faults: their slots stay with the swap-cache copy.
+  EXPECT_TRUE(Intact(m, t, kBase, 4));
+  EXPECT_EQ(get_mm_counter(t->mm, MM_SWAPENTS), ents - 4);
+  EXPECT_EQ(m.ks()->nr_swap_pages, free0);
+  // munmap frees the 12 slots PTEs name and the 4 the swap cache holds (free_swap_cache).
   ASSERT_EQ(m.Munmap(t, kBase, 16 * PAGE_SIZE), 0);
   EXPECT_EQ(get_mm_counter(t->mm, MM_SWAPENTS), ents - 16);
   EXPECT_EQ(m.ks()->nr_swap_pages, free0 + 16);

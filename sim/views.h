@@ -37,6 +37,7 @@ std::string ShowBuddy(Machine& m);
 std::string ShowVmstat(Machine& m);
 std::string ShowCpus(Machine& m);
 std::string ShowDmesg(Machine& m);  // the kernel log (dmesg)
+std::string ShowSwaps(Machine& m);  // /proc/swaps
 absl::StatusOr<std::string> PagetableDot(Machine& m, int pid);
 
 }  // namespace sim

@@ -113,6 +113,7 @@ std::string FormatShow(const ShowWhat& w) {
     std::string operator()(const ShowVmstat&) const { return "vmstat"; }
     std::string operator()(const ShowCpus&) const { return "cpus"; }
     std::string operator()(const ShowDmesg&) const { return "dmesg"; }
+    std::string operator()(const ShowSwaps&) const { return "swaps"; }
   };
   return std::visit(V{}, w);
 }
@@ -133,6 +134,7 @@ struct StatementPrinter {
   std::string operator()(const MachineStmt& s) const {
     std::string out = "machine";
     if (s.memory) absl::StrAppend(&out, " memory=", FormatSize(*s.memory));
+    if (s.swap) absl::StrAppend(&out, " swap=", FormatSize(*s.swap));
     if (s.cpus) absl::StrAppend(&out, " cpus=", *s.cpus);
     if (s.tlb) absl::StrAppend(&out, " tlb=", *s.tlb);
     if (s.seed) absl::StrAppend(&out, " seed=", *s.seed);

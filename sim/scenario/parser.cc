@@ -99,7 +99,7 @@ constexpr const char* kKeywords[] = {
     "mmap", "munmap", "mprotect", "store", "fill", "load", "process_vm_readv",
     "process_vm_writev", "fork", "exit", "reap", "setresuid", "setresgid", "capset", "dumpable",
     // options
-    "memory", "cpus", "tlb", "seed", "uid", "gid", "ruid", "euid", "suid", "rgid", "egid", "sgid",
+    "memory", "swap", "cpus", "tlb", "seed", "uid", "gid", "ruid", "euid", "suid", "rgid", "egid", "sgid",
     "caps", "size", "data", "readonly", "offset", "flags", "nth", "times", "probability", "of",
     "cpu", "preemptions", "depth", "random", "pct", "or", "deadlock",
     // mmap flags
@@ -108,7 +108,7 @@ constexpr const char* kKeywords[] = {
     "hex", "repeat", "pattern", "raw", "all", "none", "off", "calls", "full", "rwx",
     "SIGSEGV", "SIGBUS", "SIGKILL",
     // show views
-    "maps", "pagetable", "pagemap", "page", "buddy", "vmstat", "dmesg",
+    "maps", "pagetable", "pagemap", "page", "buddy", "vmstat", "dmesg", "swaps",
 };
 
 bool IsReserved(absl::string_view name) {
@@ -929,8 +929,8 @@ absl::StatusOr<Statement> LineParser::ParseMachine(const Token& kw) {
   while (lex_.Peek().kind != TokenKind::kEnd) {
     bool has_value;
     SCN_ASSIGN_OR_RETURN(std::string key,
-                         ParseOptionKey({"memory=", "cpus=", "tlb=", "seed="},
-                                        "machine option (memory=SIZE, cpus=N, tlb=PROFILE, seed=N)",
+                         ParseOptionKey({"memory=", "swap=", "cpus=", "tlb=", "seed="},
+                                        "machine option (memory=SIZE, swap=SIZE, cpus=N, tlb=PROFILE, seed=N)",
                                         &seen, &has_value));
     if (key == "memory") {
       const int col = lex_.Peek().col;
@@ -943,6 +943,17 @@ absl::StatusOr<Statement> LineParser::ParseMachine(const Token& kw) {
                    SpanText(s));
       }
       m.memory = s.v.mag;
+    } else if (key == "swap") {
+      const int col = lex_.Peek().col;
+      SCN_ASSIGN_OR_RETURN(NumSpan s, ParseNumSpan({"swap SIZE", "1G"}, false));
+      if (s.v.neg || s.v.mag > kMaxMachineMemory || s.v.mag % (4 * kKiB) ||
+          s.v.mag == 4 * kKiB) {
+        return Err(col,
+                   absl::StrFormat("swap SIZE 0 or from 8K to %s, a multiple of 4K",
+                                   LimitText(kMaxMachineMemory)),
+                   SpanText(s));
+      }
+      m.swap = s.v.mag;
     } else if (key == "cpus") {
       SCN_ASSIGN_OR_RETURN(uint64_t n, ParseU64({"cpus", "2"}, kMaxCpus, 1));
       m.cpus = static_cast<uint32_t>(n);
@@ -1304,7 +1315,8 @@ absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {
   ShowStmt s;
   s.pos = PosAt(kw.col);
   Token what = lex_.Next();
-  const char* expected = "show view (maps, pagetable, pagemap, tlb, page, buddy, vmstat, cpus, dmesg)";
+  const char* expected =
+      "show view (maps, pagetable, pagemap, tlb, page, buddy, vmstat, cpus, dmesg, swaps)";
   if (what.kind != TokenKind::kIdent) return ErrTok(what, expected);
   if (what.text == "maps") {
     ShowMaps v;
@@ -1342,6 +1354,8 @@ absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {
     s.what = ShowCpus{};
   } else if (what.text == "dmesg") {
     s.what = ShowDmesg{};
+  } else if (what.text == "swaps") {
+    s.what = ShowSwaps{};
   } else {
     return ErrTok(what, expected);
   }
