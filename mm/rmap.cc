@@ -475,13 +475,12 @@ static bool try_to_unmap_one(folio* f, vm_area_struct* vma, unsigned long addres
     pte_t swp_pte = swp_entry_to_pte(entry);
     if (anon_exclusive) swp_pte = pte_swp_mkexclusive(swp_pte);
     set_pte_at(mm, address, pte, swp_pte);
-    trace_event("try_to_unmap_one", "mm=%p addr=%#lx pfn=%#lx swap=%lu%s", static_cast<void*>(mm),
-                address, folio_pfn(f), swp_offset(entry), anon_exclusive ? " exclusive" : "");
+    trace_event("try_to_unmap_one", "addr=%#lx pfn=%#lx swap=%lu%s", address, folio_pfn(f),
+                swp_offset(entry), anon_exclusive ? " exclusive" : "");
   } else {
     // A locked file folio: it stays in the page cache, so the next fault finds it.
     dec_mm_counter(mm, mm_counter_file(f));
-    trace_event("try_to_unmap_one", "mm=%p addr=%#lx pfn=%#lx file", static_cast<void*>(mm),
-                address, folio_pfn(f));
+    trace_event("try_to_unmap_one", "addr=%#lx pfn=%#lx file", address, folio_pfn(f));
   }
 discard:
   folio_remove_rmap_pte(f, subpage, vma);
