@@ -8,9 +8,11 @@
 
 #include "gtest/gtest.h"
 #include "hw/pattern.h"
+#include "mm/arch/x86/tlb.h"
 #include "mm/arch/x86/uaccess.h"
 #include "mm/fault_inject.h"
 #include "mm/mm.h"
+#include "mm/mmzone.h"
 #include "mm/oom.h"
 #include "mm/pagewalk.h"
 #include "mm/process_vm_access.h"
@@ -298,6 +300,51 @@ TEST(Swap, APinnedPageSurvivesReclaim) {
   ASSERT_TRUE(m.UserLoad(t, kBase + PAGE_SIZE, &v).ok());
   EXPECT_EQ(v, 0xeeeeeeeeeeeeeeeeull);
   EXPECT_TRUE(Intact(m, t, kBase, 1));
+  EXPECT_EQ(m.DebugVm(), "");
+}
+
+// What MADV_FREE leaves behind (mm/madvise.c's madvise_free_pte_range + lru_lazyfree):
+// clean PTE, clean folio, not swap-backed, on the inactive file list.
+void MakeLazyfree(mm_struct* mm, unsigned long va) {
+  pte_t* pte = mm_find_pte(mm, va);
+  ASSERT_TRUE(pte && pte_present(*pte));
+  folio* f = page_folio(pte_page(*pte));
+  set_pte_at(mm, va, pte, pte_mkold(pte_mkclean(*pte)));
+  flush_tlb_mm(mm);
+  folio_clear_dirty(f);
+  lruvec_del_folio(folio_lruvec(f), f);
+  folio_clear_active(f);
+  folio_clear_referenced(f);
+  folio_clear_swapbacked(f);
+  lruvec_add_folio(folio_lruvec(f), f);
+}
+
+TEST(Swap, ACleanLazyfreePageIsDroppedARedirtiedOneStays) {
+  BootedKernel m(32 << 20, 1);
+  ASSERT_EQ(swapon_simulated(16 << 20), 0);
+  task_struct* t = m.Spawn("t");
+  ASSERT_EQ(m.Mmap(t, kBase, 2 * PAGE_SIZE, kRW), kBase);
+  ASSERT_TRUE(FillPattern(m, t, kBase, 2));
+  m.RunAs(t);
+  MakeLazyfree(t->mm, kBase);
+  MakeLazyfree(t->mm, kBase + PAGE_SIZE);
+  // The second is written again after MADV_FREE: its PTE is dirty.
+  ASSERT_TRUE(m.UserStore(t, kBase + PAGE_SIZE, 0x1234).ok());
+  EXPECT_EQ(m.DebugVm(), "");
+  const long pswpout = m.stat(PSWPOUT);
+  SwapOut(m, t);
+  EXPECT_EQ(m.stat(PGLAZYFREED), 1);
+  // The clean one is gone without a write: its PTE is empty and it reads as zeros.
+  pte_t* pte = mm_find_pte(t->mm, kBase);
+  ASSERT_NE(pte, nullptr);
+  EXPECT_TRUE(pte_none(*pte));
+  uint64_t v = 1;
+  ASSERT_TRUE(m.UserLoad(t, kBase, &v).ok());
+  EXPECT_EQ(v, 0u);
+  // The redirtied one became swap-backed again and went to swap the ordinary way.
+  EXPECT_GE(m.stat(PSWPOUT), pswpout + 1);
+  ASSERT_TRUE(m.UserLoad(t, kBase + PAGE_SIZE, &v).ok());
+  EXPECT_EQ(v, 0x1234u);
   EXPECT_EQ(m.DebugVm(), "");
 }
 
