@@ -77,6 +77,19 @@ swp_entry_t SwapEntryAt(mm_struct* mm, unsigned long va) {
   return pte_to_swp_entry(*pte);
 }
 
+// A 32 MiB machine with 16 MiB of swap.
+class SwapTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(swapon_simulated(16 << 20), 0); }
+  // A new process with `pages` pages at kBase, written with the pattern.
+  task_struct* SpawnFilled(const char* comm, unsigned long pages, uint8_t salt = 0) {
+    task_struct* t = m.Spawn(comm);
+    if (m.Mmap(t, kBase, pages * PAGE_SIZE, kRW) != kBase) return nullptr;
+    return FillPattern(m, t, kBase, pages, salt) ? t : nullptr;
+  }
+  BootedKernel m{32 << 20, 1};
+};
+
 TEST(SwapEntry, X86EncodingInvertsTheOffsetAndRoundTrips) {
   BootedKernel m(16 << 20, 1);
   for (unsigned long offset : {1UL, 5UL, 4095UL, (1UL << 40) + 3}) {
@@ -148,12 +161,9 @@ TEST(Swap, WithoutSwapTheSameFillIsAnOomKill) {
   EXPECT_EQ(m.stat(PSWPOUT), 0);
 }
 
-TEST(Swap, ReclaimSwapsAnonOutAndTheFaultIsMajor) {
-  BootedKernel m(32 << 20, 1);
-  ASSERT_EQ(swapon_simulated(16 << 20), 0);
-  task_struct* t = m.Spawn("t");
-  ASSERT_EQ(m.Mmap(t, kBase, 8 * PAGE_SIZE, kRW), kBase);
-  ASSERT_TRUE(FillPattern(m, t, kBase, 8));
+TEST_F(SwapTest, ReclaimSwapsAnonOutAndTheFaultIsMajor) {
+  task_struct* t = SpawnFilled("t", 8);
+  ASSERT_NE(t, nullptr);
   SwapOut(m, t);
   ASSERT_EQ(get_mm_counter(t->mm, MM_ANONPAGES), 0u);
   EXPECT_GE(get_mm_counter(t->mm, MM_SWAPENTS), 8u);
@@ -182,12 +192,9 @@ TEST(Swap, ReclaimSwapsAnonOutAndTheFaultIsMajor) {
   EXPECT_EQ(m.DebugVm(), "");
 }
 
-TEST(Swap, ForkSharesSlotsAndBothSeeTheirBytes) {
-  BootedKernel m(32 << 20, 1);
-  ASSERT_EQ(swapon_simulated(16 << 20), 0);
-  task_struct* parent = m.Spawn("parent");
-  ASSERT_EQ(m.Mmap(parent, kBase, 8 * PAGE_SIZE, kRW), kBase);
-  ASSERT_TRUE(FillPattern(m, parent, kBase, 8));
+TEST_F(SwapTest, ForkSharesSlotsAndBothSeeTheirBytes) {
+  task_struct* parent = SpawnFilled("parent", 8);
+  ASSERT_NE(parent, nullptr);
   SwapOut(m, parent);
   swp_entry_t e = SwapEntryAt(parent->mm, kBase);
   ASSERT_NE(e.val, 0u);
@@ -215,9 +222,7 @@ TEST(Swap, ForkSharesSlotsAndBothSeeTheirBytes) {
   EXPECT_EQ(m.DebugVm(), "");
 }
 
-TEST(Swap, MunmapAndExitGiveTheSlotsBack) {
-  BootedKernel m(32 << 20, 1);
-  ASSERT_EQ(swapon_simulated(16 << 20), 0);
+TEST_F(SwapTest, MunmapAndExitGiveTheSlotsBack) {
   task_struct* t = m.Spawn("t");
   ASSERT_EQ(m.Mmap(t, kBase, 16 * PAGE_SIZE, kRW), kBase);
   ASSERT_EQ(m.Mmap(t, kBase + 0x1000000, 16 * PAGE_SIZE, kRW), kBase + 0x1000000);
@@ -241,9 +246,7 @@ TEST(Swap, MunmapAndExitGiveTheSlotsBack) {
   EXPECT_EQ(m.DebugVm(), "");
 }
 
-TEST(Swap, ProcessVmReadvOfASwappedOutPageSwapsItIn) {
-  BootedKernel m(32 << 20, 1);
-  ASSERT_EQ(swapon_simulated(16 << 20), 0);
+TEST_F(SwapTest, ProcessVmReadvOfASwappedOutPageSwapsItIn) {
   task_struct* caller = m.Spawn("caller");
   task_struct* target = m.Spawn("target");
   ASSERT_EQ(m.Mmap(caller, kScratch, PAGE_SIZE, kRW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED),
@@ -273,12 +276,9 @@ TEST(Swap, ProcessVmReadvOfASwappedOutPageSwapsItIn) {
   EXPECT_EQ(m.DebugVm(), "");
 }
 
-TEST(Swap, APinnedPageSurvivesReclaim) {
-  BootedKernel m(32 << 20, 1);
-  ASSERT_EQ(swapon_simulated(16 << 20), 0);
-  task_struct* t = m.Spawn("t");
-  ASSERT_EQ(m.Mmap(t, kBase, 4 * PAGE_SIZE, kRW), kBase);
-  ASSERT_TRUE(FillPattern(m, t, kBase, 4));
+TEST_F(SwapTest, APinnedPageSurvivesReclaim) {
+  task_struct* t = SpawnFilled("t", 4);
+  ASSERT_NE(t, nullptr);
   page* pages[1] = {};
   int locked = 1;
   mmap_read_lock(t->mm);
@@ -319,12 +319,9 @@ void MakeLazyfree(mm_struct* mm, unsigned long va) {
   lruvec_add_folio(folio_lruvec(f), f);
 }
 
-TEST(Swap, ACleanLazyfreePageIsDroppedARedirtiedOneStays) {
-  BootedKernel m(32 << 20, 1);
-  ASSERT_EQ(swapon_simulated(16 << 20), 0);
-  task_struct* t = m.Spawn("t");
-  ASSERT_EQ(m.Mmap(t, kBase, 2 * PAGE_SIZE, kRW), kBase);
-  ASSERT_TRUE(FillPattern(m, t, kBase, 2));
+TEST_F(SwapTest, ACleanLazyfreePageIsDroppedARedirtiedOneStays) {
+  task_struct* t = SpawnFilled("t", 2);
+  ASSERT_NE(t, nullptr);
   m.RunAs(t);
   MakeLazyfree(t->mm, kBase);
   MakeLazyfree(t->mm, kBase + PAGE_SIZE);
@@ -348,12 +345,9 @@ TEST(Swap, ACleanLazyfreePageIsDroppedARedirtiedOneStays) {
   EXPECT_EQ(m.DebugVm(), "");
 }
 
-TEST(Swap, InjectedFailuresOnTheSwapPathsLeaveTheMachineConsistent) {
-  BootedKernel m(32 << 20, 1);
-  ASSERT_EQ(swapon_simulated(16 << 20), 0);
-  task_struct* t = m.Spawn("t");
-  ASSERT_EQ(m.Mmap(t, kBase, 4 * PAGE_SIZE, kRW), kBase);
-  ASSERT_TRUE(FillPattern(m, t, kBase, 4));
+TEST_F(SwapTest, InjectedFailuresOnTheSwapPathsLeaveTheMachineConsistent) {
+  task_struct* t = SpawnFilled("t", 4);
+  ASSERT_NE(t, nullptr);
   // The swap cache cannot take the folio during reclaim: it stays, activated.
   fault_spec once;
   once.times = 1;
