@@ -15,7 +15,11 @@ const char* const kVmStatNames[NR_VM_STAT_ITEMS] = {
     "pswpin",               "pswpout",              "pgactivate",
     "pgdeactivate",         "pgsteal_kswapd",       "pgsteal_direct",
     "pgscan_kswapd",        "pgscan_direct",        "oom_kill",
-    "allocstall_normal",    "pglazyfreed",
+    "allocstall_normal",
+    "nr_mlock",             "pglazyfree",           "pglazyfreed",
+    "unevictable_pgs_culled",
+    "unevictable_pgs_rescued", "unevictable_pgs_mlocked", "unevictable_pgs_munlocked",
+    "unevictable_pgs_cleared", "unevictable_pgs_stranded",
 };
 }  // namespace
 
