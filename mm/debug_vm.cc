@@ -5,12 +5,14 @@
 #include "mm/debug_vm.h"
 
 #include <set>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/strings/str_format.h"
 #include "mm/fs.h"
 #include "mm/mm.h"
 #include "mm/mmzone.h"
+#include "mm/swap.h"
 
 namespace kernel {
 namespace {
@@ -40,6 +42,7 @@ class checker {
     check_page_caches();
     for (mm_struct* mm : mms_) walk_mm(mm);
     check_frames();
+    check_swap();
     check_stats();
     if (opts_.check_tlb) check_tlbs();
     return violations_;
@@ -368,8 +371,7 @@ class checker {
 
   void check_leaf(mm_struct* mm, unsigned long va, pte_t pte, long* rss) {
     if (!pte_present(pte)) {
-      fail("mm %llu: non-present, non-none pte %#llx at va %#lx (no swap exists)",
-           mmid(mm), static_cast<unsigned long long>(pte_val(pte)), va);
+      check_swap_pte(mm, va, pte, rss);
       return;
     }
     unsigned long pfn = pte_pfn(pte);
@@ -490,7 +492,7 @@ class checker {
       int mapcount = atomic_read(&p->_mapcount) + 1;
       int refs = page_ref_count(p);
       int maps = mappings_[pfn];
-      const int cache = cached_[pfn] != nullptr ? 1 : 0;
+      const int cache = (cached_[pfn] != nullptr || folio_test_swapcache(p)) ? 1 : 0;
       if (PageAnon(p) && mapcount > 0) ++anon_mapped;
       if (!PageAnon(p) && mapcount > 0) ++file_mapped;
       // Mid-path a PTE may be cleared before its rmap goes (wp_page_copy's
@@ -527,6 +529,76 @@ class checker {
       fail("NR_PAGETABLE=%ld but %ld table pages exist", ks_->vm_stat[NR_PAGETABLE], tables);
   }
 
+  // A non-present, non-none PTE is a swap entry (mm/swap.h): its slot must be in use and
+  // counted; the references are tallied for check_swap.
+  void check_swap_pte(mm_struct* mm, unsigned long va, pte_t pte, long* rss) {
+    swp_entry_t entry = pte_to_swp_entry(pte);
+    swap_info_struct* si = ks_->swap_info;
+    if (si == nullptr || non_swap_entry(entry) || swp_type(entry) != 0 ||
+        swp_offset(entry) == 0 || swp_offset(entry) >= si->max) {
+      fail("mm %llu: non-present pte %#llx at va %#lx names no swap slot", mmid(mm),
+           static_cast<unsigned long long>(pte_val(pte)), va);
+      return;
+    }
+    const unsigned long offset = swp_offset(entry);
+    if ((si->swap_map[offset] & ~SWAP_HAS_CACHE) == 0)
+      fail("mm %llu: swap pte at va %#lx names slot %lu, whose count is 0", mmid(mm), va, offset);
+    vm_area_struct* vma = vma_lookup(mm, va);
+    if (vma == nullptr && opts_.quiescent)
+      fail("mm %llu: swap pte for va %#lx outside every VMA", mmid(mm), va);
+    if (vma != nullptr && (vma->vm_flags & VM_SHARED))
+      fail("mm %llu: swap pte at va %#lx in a shared mapping", mmid(mm), va);
+    swap_refs_[offset]++;
+    rss[MM_SWAPENTS]++;
+  }
+
+  // The swap device: each slot's count equals the swap PTEs naming it, SWAP_HAS_CACHE is
+  // set exactly for the slots the swap cache holds a folio for (and that folio says so),
+  // and nr_swap_pages counts the free slots.
+  void check_swap() {
+    swap_info_struct* si = ks_->swap_info;
+    if (si == nullptr) {
+      if (!swap_refs_.empty()) fail("%zu swap ptes but no swap device", swap_refs_.size());
+      if (ks_->nr_swap_pages != 0 || ks_->total_swap_pages != 0)
+        fail("no swap device but nr_swap_pages=%lu total_swap_pages=%lu", ks_->nr_swap_pages,
+             ks_->total_swap_pages);
+      return;
+    }
+    unsigned long free_slots = 0;
+    for (unsigned long offset = 1; offset < si->max; ++offset) {
+      const unsigned char ent = si->swap_map[offset];
+      if (ent == 0) {
+        ++free_slots;
+        if (si->blocks.count(offset)) fail("free swap slot %lu still holds a block", offset);
+      }
+      const int count = ent & ~SWAP_HAS_CACHE;
+      auto it = swap_refs_.find(offset);
+      const int refs = it == swap_refs_.end() ? 0 : it->second;
+      if (opts_.quiescent ? count != refs : count < refs)
+        fail("swap slot %lu: count %d but %d swap ptes name it", offset, count, refs);
+      const bool has_cache = ent & SWAP_HAS_CACHE;
+      auto c = si->swap_cache.find(offset);
+      // Mid-path a swap-in holds SWAP_HAS_CACHE (swapcache_prepare) before its folio
+      // joins the cache.
+      if (c == si->swap_cache.end() ? (has_cache && opts_.quiescent) : !has_cache)
+        fail("swap slot %lu: SWAP_HAS_CACHE %s but the swap cache %s a folio for it", offset,
+             has_cache ? "set" : "clear", c == si->swap_cache.end() ? "has no" : "holds");
+    }
+    for (const auto& [offset, f] : si->swap_cache) {
+      const unsigned long pfn = page_to_pfn(f);
+      if (pfn >= ks_->max_pfn || state_[pfn] == FS_FREE) {
+        fail("swap cache slot %lu holds a free or invalid frame", offset);
+        continue;
+      }
+      if (!folio_test_swapcache(f) || f->swap.val != swp_entry(si->type, offset).val)
+        fail("swap cache slot %lu: pfn %#lx is not marked as caching it", offset, pfn);
+    }
+    if (free_slots != ks_->nr_swap_pages)
+      fail("nr_swap_pages=%lu but %lu swap slots are free", ks_->nr_swap_pages, free_slots);
+    if (si->pages != ks_->total_swap_pages)
+      fail("total_swap_pages=%lu but the device has %u slots", ks_->total_swap_pages, si->pages);
+  }
+
   void check_stats() {
     if (ks_->slab_allocations < 0 || ks_->slab_bytes < 0)
       fail("slab accounting negative: %ld objects, %ld bytes", ks_->slab_allocations,
@@ -549,6 +621,7 @@ class checker {
   std::vector<const address_space*> cached_;  // pfn -> the page cache holding it
   std::set<const vm_area_struct*> on_i_mmap_;
   std::vector<mm_struct*> mms_;
+  std::unordered_map<unsigned long, int> swap_refs_;  // swap slot -> swap PTEs naming it
   long tables_found_ = 0;
 };
 

@@ -75,6 +75,7 @@ enum vm_stat_item {
   // unevictable list's events, in /proc/vmstat's order among themselves.
   NR_MLOCK,
   PGLAZYFREE,
+  PGLAZYFREED,  // clean MADV_FREE folios reclaim dropped without writing them
   UNEVICTABLE_PGCULLED,
   UNEVICTABLE_PGRESCUED,
   UNEVICTABLE_PGMLOCKED,
@@ -139,7 +140,8 @@ struct kernel_state {
   int host_errno = 0;
   long vm_stat[NR_VM_STAT_ITEMS] = {};
   unsigned long total_swap_pages = 0;  // mm/swapfile.c: the swap devices' pages
-  long nr_swap_pages = 0;              // mm/swapfile.c: free swap slots (SwapFree)
+  unsigned long nr_swap_pages = 0;     // mm/swapfile.c: of which free (atomic_long_t in Linux)
+  struct swap_info_struct* swap_info = nullptr;  // mm/swapfile.c: the one swap device, or null
 
   // --- TLB and address-space context (mm/arch/x86/tlb.cc) ---
   std::array<tlb_state, NR_CPUS> cpu_tlbstate{};

@@ -22,8 +22,10 @@
 // once at the end (flush_tlb_mm), before the parent can run again.
 //
 // Deviations (grep "DEVIATION(memory)"):
-//  - Swap entries do not exist (no swap): a non-present, non-none PTE is a bug. Fork
-//    therefore never meets copy_nonpresent_pte's cases.
+//  - Every non-present, non-none PTE is a swap entry (no migration, device or marker
+//    entries), so zap_nonpresent_ptes, copy_nonpresent_pte and do_swap_page meet only
+//    those. do_swap_page always goes through the swap cache (the device is not
+//    SWP_SYNCHRONOUS_IO) and has no KSM copy, no large-folio swap-in.
 //  - fault_around_bytes is the default 64 KiB (16 pages) and has no debugfs knob.
 //  - No THP/hugetlb (pmd and pud leaves are never created), no userfaultfd, no NUMA hinting
 //    faults, no mmu notifiers, no memcg charging, no LRU, no KSM, no PAT (track_pfn_*).
@@ -40,6 +42,7 @@
 #include "mm/fs.h"
 #include "mm/mm.h"
 #include "mm/sched_hooks.h"
+#include "mm/swap.h"
 #include "mm/trace.h"
 
 namespace kernel {
@@ -144,6 +147,23 @@ static inline bool should_zap_folio(const zap_details* details, const folio* f) 
   return !folio_test_anon(f);
 }
 
+// mm/memory.c: zap_nonpresent_ptes (nr = 1). A swap entry: its slot loses this
+// reference (and a swap-cache folio nobody needs goes too); truncation keeps private
+// COW copies, swapped out or not, unless asked.
+static void zap_nonpresent_ptes(vm_area_struct* vma, pte_t* pte, pte_t ptent, unsigned long addr,
+                                zap_details* details, long* rss) {
+  swp_entry_t entry = pte_to_swp_entry(ptent);
+  if (!non_swap_entry(entry)) {
+    // Genuine swap entries, hence private anon pages.
+    if (!should_zap_cows(details)) return;
+    rss[MM_SWAPENTS]--;
+    free_swap_and_cache(entry);
+  } else {
+    print_bad_pte(vma, addr, ptent);
+  }
+  pte_clear(vma->vm_mm, addr, pte);  // clear_not_present_full_ptes
+}
+
 // mm/memory.c: zap_pte_range. Returns where it stopped (end, or earlier when the gather
 // batch filled up and was flushed).
 static unsigned long zap_pte_range(mmu_gather* tlb, vm_area_struct* vma, pmd_t* pmd,
@@ -180,9 +200,7 @@ static unsigned long zap_pte_range(mmu_gather* tlb, vm_area_struct* vma, pmd_t* 
       }
       continue;
     }
-    // DEVIATION(memory): no swap or migration entries exist, so this is corruption.
-    print_bad_pte(vma, addr, ptent);
-    pte_clear(mm, addr, pte);
+    zap_nonpresent_ptes(vma, pte, ptent, addr, details, rss);
   } while (pte++, addr += PAGE_SIZE, addr != end);
   for (int i = 0; i < NR_MM_COUNTERS; ++i)
     if (rss[i]) add_mm_counter(mm, i, rss[i]);
@@ -572,6 +590,31 @@ static int copy_present_ptes(vm_area_struct* dst_vma, vm_area_struct* src_vma, p
   return 1;
 }
 
+// mm/memory.c: copy_nonpresent_pte, for a swap entry: the child refers to the same slot
+// (one more reference), and the entry is no longer exclusive in either process.
+// 0, or -EIO when the slot's count cannot grow.
+static int copy_nonpresent_pte(mm_struct* dst_mm, mm_struct* src_mm, pte_t* dst_pte,
+                               pte_t* src_pte, vm_area_struct* /*dst_vma*/,
+                               vm_area_struct* src_vma, unsigned long addr, long* rss) {
+  pte_t orig_pte = ptep_get(src_pte);
+  pte_t pte = orig_pte;
+  swp_entry_t entry = pte_to_swp_entry(orig_pte);
+  if (likely(!non_swap_entry(entry))) {
+    if (swap_duplicate(entry) < 0) return -EIO;
+    // Mark the swap entry as shared.
+    if (pte_swp_exclusive(orig_pte)) {
+      pte = pte_swp_clear_exclusive(orig_pte);
+      set_pte_at(src_mm, addr, src_pte, pte);
+    }
+    rss[MM_SWAPENTS]++;
+  } else {
+    print_bad_pte(src_vma, addr, orig_pte);
+    return 0;
+  }
+  set_pte_at(dst_mm, addr, dst_pte, pte);
+  return 0;
+}
+
 // mm/memory.c: copy_pte_range. On -EAGAIN both locks are dropped, a page is allocated,
 // and the copy resumes where it stopped.
 static int copy_pte_range(vm_area_struct* dst_vma, vm_area_struct* src_vma, pmd_t* dst_pmd,
@@ -604,8 +647,9 @@ again:
       pte_t ptent = ptep_get(src_pte);
       if (pte_none(ptent)) continue;
       if (unlikely(!pte_present(ptent))) {
-        // DEVIATION(memory): copy_nonpresent_pte has nothing to copy without swap.
-        print_bad_pte(src_vma, addr, ptent);
+        ret = copy_nonpresent_pte(dst_mm, src_mm, dst_pte, src_pte, dst_vma, src_vma, addr, rss);
+        if (ret == -EIO) break;
+        ret = 0;
         continue;
       }
       ret = copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, ptent, addr, rss, &prealloc);
@@ -623,6 +667,12 @@ again:
     pte_unmap_unlock(orig_dst_pte, dst_ptl);
   }
   cond_resched();
+  if (ret == -EIO) {
+    // DEVIATION(memory): add_swap_count_continuation does not exist: the slot's count
+    // is full, and fork fails as when that allocation fails in Linux.
+    ret = -ENOMEM;
+    goto out;
+  }
   if (ret == -EAGAIN) {
     prealloc = folio_prealloc(src_mm, src_vma, addr, false);
     if (prealloc == nullptr) return -ENOMEM;
@@ -1174,8 +1224,10 @@ static void folio_move_anon_rmap(folio* f, vm_area_struct* vma) {
 
 // mm/memory.c: wp_can_reuse_anon_folio (small folios only).
 static bool wp_can_reuse_anon_folio(folio* f, vm_area_struct* vma) {
-  if (folio_ref_count(f) > 1) return false;
+  // The swap cache may hold the only other reference: drop it if no PTE needs the slot.
+  if (folio_ref_count(f) > 1 + (folio_test_swapcache(f) ? 1 : 0)) return false;
   if (!folio_trylock(f)) return false;
+  if (folio_test_swapcache(f)) folio_free_swap(f);
   if (folio_ref_count(f) != 1) {
     folio_unlock(f);
     return false;
@@ -1274,6 +1326,131 @@ static vm_fault_t do_wp_page(vm_fault* vmf) {
   return wp_page_copy(vmf);
 }
 
+// mm/memory.c: should_try_to_free_swap. Drop the swap cache's copy after a swap-in when
+// swap is short, the page is mlocked (it will not go out again), or a write would
+// otherwise have to copy the page only because the cache holds a reference.
+static inline bool should_try_to_free_swap(folio* f, vm_area_struct* vma,
+                                           unsigned int fault_flags) {
+  if (!folio_test_swapcache(f)) return false;
+  if (vm_swap_full() || (vma->vm_flags & VM_LOCKED) || folio_test_mlocked(f)) return true;
+  return (fault_flags & FAULT_FLAG_WRITE) && folio_ref_count(f) == (1 + folio_nr_pages(f));
+}
+
+// mm/memory.c: do_swap_page. The PTE holds a swap entry: find the page in the swap cache
+// or read it from its slot (a major fault), map it, and give up this PTE's reference to
+// the slot. Called with the PTE mapped but unlocked (handle_pte_fault).
+static vm_fault_t do_swap_page(vm_fault* vmf) {
+  vm_area_struct* vma = vmf->vma;
+  folio *swapcache, *f = nullptr;
+  page* p;
+  rmap_t rmap_flags = RMAP_NONE;
+  bool exclusive = false;
+  vm_fault_t ret = 0;
+  pte_t pte;
+
+  swp_entry_t entry = pte_to_swp_entry(vmf->orig_pte);
+  if (unlikely(non_swap_entry(entry))) {
+    print_bad_pte(vma, vmf->address, vmf->orig_pte);
+    pte_unmap(vmf->pte);
+    return VM_FAULT_SIGBUS;
+  }
+  pte_unmap(vmf->pte);
+  vmf->pte = nullptr;
+  // get_swap_device: the device is there for as long as the entry is.
+  swap_info_struct* si = swp_swap_info(entry);
+  if (unlikely(si == nullptr)) return VM_FAULT_SIGBUS;
+
+  f = swap_cache_get_folio(entry);
+  swapcache = f;
+  if (!f) {
+    f = swapin_readahead(entry, GFP_HIGHUSER_MOVABLE, vmf);
+    swapcache = f;
+    if (!f) {
+      // Back out if somebody else faulted in this PTE meanwhile.
+      vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd, vmf->address, &vmf->ptl);
+      if (likely(vmf->pte && pte_same(ptep_get(vmf->pte), vmf->orig_pte))) ret = VM_FAULT_OOM;
+      goto unlock;
+    }
+    // Had to read the page from swap: a major fault.
+    ret = VM_FAULT_MAJOR;
+    count_vm_event(PGMAJFAULT);
+  }
+
+  folio_lock(f);  // folio_lock_or_retry: I/O is synchronous, nothing to retry
+  p = f;          // folio_file_page
+  if (swapcache) {
+    // folio_free_swap or a racing fault may have taken it out of the cache.
+    if (unlikely(!folio_test_swapcache(f) || f->swap.val != entry.val)) goto out_page;
+  }
+
+  // Back out if somebody else already faulted in this PTE.
+  vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd, vmf->address, &vmf->ptl);
+  if (unlikely(!vmf->pte || !pte_same(ptep_get(vmf->pte), vmf->orig_pte))) goto out_nomap;
+  if (unlikely(!folio_test_uptodate(f))) {
+    ret = VM_FAULT_SIGBUS;  // the read failed
+    goto out_nomap;
+  }
+  // A swap PTE never points at a swap-cache page that is still exclusive.
+  BUG_ON(folio_test_anon(f) && PageAnonExclusive(p));
+
+  // Under the PT lock (fork shares entries under it): is the page certainly ours alone?
+  exclusive = pte_swp_exclusive(vmf->orig_pte);
+
+  // Remove the swap entry and conditionally free up the swap cache: the folio
+  // reference we hold keeps the page.
+  swap_free(entry);
+  if (should_try_to_free_swap(f, vma, vmf->flags)) folio_free_swap(f);
+
+  add_mm_counter(vma->vm_mm, MM_ANONPAGES, 1);
+  add_mm_counter(vma->vm_mm, MM_SWAPENTS, -1);
+  pte = mk_pte(p, vma->vm_page_prot);
+
+  // As do_wp_page, but for pages certainly not shared: the entry said exclusive, or
+  // nothing else holds the folio.
+  if (exclusive || folio_ref_count(f) == 1) {
+    if (vma->vm_flags & VM_WRITE) {
+      pte = pte_mkwrite(pte, vma);
+      if (vmf->flags & FAULT_FLAG_WRITE) {
+        pte = pte_mkdirty(pte);
+        vmf->flags &= ~FAULT_FLAG_WRITE;
+      }
+    }
+    rmap_flags |= RMAP_EXCLUSIVE;
+  }
+  vmf->orig_pte = pte;
+
+  if (!folio_test_anon(f)) {
+    // Read from swap just now, or left in the cache after its last mapping went and
+    // its anon_vma with it: it becomes this VMA's.
+    folio_add_new_anon_rmap(f, vma, vmf->address, rmap_flags);
+  } else {
+    folio_add_anon_rmap_pte(f, p, vma, vmf->address, rmap_flags);
+  }
+  VM_BUG_ON(!folio_test_anon(f) || (pte_write(pte) && !PageAnonExclusive(p)));
+  set_pte_at(vma->vm_mm, vmf->address, vmf->pte, pte);
+  folio_unlock(f);
+  trace_event("do_swap_page", "addr=%#lx offset=%lu pfn=%#lx%s%s", vmf->address,
+              swp_offset(entry), folio_pfn(f), (ret & VM_FAULT_MAJOR) ? " major" : "",
+              (rmap_flags & RMAP_EXCLUSIVE) ? " exclusive" : "");
+
+  if (vmf->flags & FAULT_FLAG_WRITE) {
+    ret |= do_wp_page(vmf);
+    if (ret & VM_FAULT_ERROR) ret &= VM_FAULT_ERROR;
+    return ret;
+  }
+  // No need to invalidate: it was non-present before.
+  update_mmu_cache(vma, vmf->address, vmf->pte);
+unlock:
+  if (vmf->pte) pte_unmap_unlock(vmf->pte, vmf->ptl);
+  return ret;
+out_nomap:
+  if (vmf->pte) pte_unmap_unlock(vmf->pte, vmf->ptl);
+out_page:
+  folio_unlock(f);
+  folio_put(f);
+  return ret;
+}
+
 // mm/memory.c: handle_pte_fault.
 static vm_fault_t handle_pte_fault(vm_fault* vmf) {
   if (unlikely(pmd_none(*vmf->pmd))) {
@@ -1292,11 +1469,8 @@ static vm_fault_t handle_pte_fault(vm_fault* vmf) {
   }
   if (vmf->pte == nullptr) return do_pte_missing(vmf);
 
-  // DEVIATION(memory): no swap entries, no NUMA hinting faults.
-  if (!pte_present(vmf->orig_pte)) {
-    pte_unmap(vmf->pte);
-    return VM_FAULT_SIGBUS;
-  }
+  // DEVIATION(memory): no NUMA hinting faults (no PROT_NONE-present entries reach here).
+  if (!pte_present(vmf->orig_pte)) return do_swap_page(vmf);
 
   spin_lock(vmf->ptl);
   pte_t entry = vmf->orig_pte;

@@ -329,7 +329,12 @@ void zap_page_range_single(vm_area_struct* vma, unsigned long address, unsigned 
 void free_pgd_range(mm_struct* mm, unsigned long addr, unsigned long end,
                     unsigned long floor, unsigned long ceiling);
 int anon_vma_prepare(vm_area_struct* vma);
-void folio_add_new_anon_rmap(folio* f, vm_area_struct* vma, unsigned long address);
+// include/linux/rmap.h: rmap_t flags.
+using rmap_t = int;
+inline constexpr rmap_t RMAP_NONE = 0;
+inline constexpr rmap_t RMAP_EXCLUSIVE = 1 << 0;  // the page is exclusive to this mapping
+void folio_add_new_anon_rmap(folio* f, vm_area_struct* vma, unsigned long address,
+                             rmap_t flags = RMAP_EXCLUSIVE);
 
 // ---- the LRU lists (mm/swap.cc: mm/swap.c, include/linux/mm_inline.h) ----
 struct lruvec;
@@ -344,7 +349,8 @@ void folio_add_lru(folio* f);
 void folio_add_lru_vma(folio* f, vm_area_struct* vma);
 void folio_activate(folio* f);
 void __page_cache_release(folio* f);  // off the LRU at the last reference
-void folio_add_anon_rmap_pte(folio* f, page* p, vm_area_struct* vma, unsigned long address);
+void folio_add_anon_rmap_pte(folio* f, page* p, vm_area_struct* vma, unsigned long address,
+                             rmap_t flags = RMAP_NONE);
 void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma);
 inline int folio_mapcount(const folio* f) { return atomic_read(&f->_mapcount) + 1; }
 inline bool folio_mapped(const folio* f) { return folio_mapcount(f) > 0; }
@@ -418,6 +424,9 @@ int folio_referenced(folio* f, int is_locked, vm_flags_t* vm_flags);
 // mm/rmap.c (include/linux/rmap.h): fork's duplicate of one PTE mapping of an anon page;
 // -EBUSY when the page may be pinned and must be copied instead.
 int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* src_vma);
+// mm/rmap.c: try_to_unmap. Reclaim's unmap of a locked folio from every page table (anon:
+// swap PTEs naming folio->swap); the folio stays mapped where it could not be unmapped.
+void try_to_unmap(folio* f);
 // include/linux/rmap.h: file folios gain / duplicate / (folio_remove_rmap_pte) lose a
 // PTE mapping.
 void folio_add_file_rmap_pte(folio* f, page* p, vm_area_struct* vma);

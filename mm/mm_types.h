@@ -33,6 +33,12 @@ inline constexpr int NR_CPUS = 64;
 
 // The page frame descriptor: one per simulated 4 KiB frame, all in one array (mem_map)
 // indexed by PFN, so page_to_pfn and pfn_to_page are one subtraction and one addition.
+// include/linux/mm_types.h: a swap entry, the type (device) and offset (slot) of a page
+// on swap (see mm/swap.h for the layout and the PTE encoding).
+struct swp_entry_t {
+  unsigned long val;
+};
+
 struct page {
   unsigned long flags;  // PG_* bits, see mm/page-flags.h
   union {
@@ -40,7 +46,10 @@ struct page {
       list_head lru;          // buddy: link in free_area[order].free_list
       address_space* mapping; // file: its address_space; anon: anon_vma | PAGE_MAPPING_ANON
       pgoff_t index;          // offset in mapping, in pages (anon: linear page index)
-      unsigned long private_; // buddy: the order of the free block this page heads
+      union {
+        unsigned long private_; // buddy: the order of the free block this page heads
+        swp_entry_t swap;       // in the swap cache (PG_swapcache): the folio's slot
+      };
     };
     struct {                  // page-table pages (PGTY_table)
       unsigned long _pt_pad_1;
@@ -118,7 +127,7 @@ struct vm_area_struct {
 enum {
   MM_FILEPAGES,   // resident file-mapped pages
   MM_ANONPAGES,   // resident anonymous pages
-  MM_SWAPENTS,    // swap entries (always 0: no swap)
+  MM_SWAPENTS,    // swap PTEs (pages of this mm out on swap)
   MM_SHMEMPAGES,  // resident shmem pages
   NR_MM_COUNTERS
 };

@@ -7,6 +7,7 @@
 #include "mm/mmu_gather.h"
 
 #include "mm/mm.h"
+#include "mm/swap.h"
 
 namespace kernel {
 
@@ -35,7 +36,11 @@ void tlb_table_flush(mmu_gather* tlb) {
 
 // mm/mmu_gather.c: tlb_batch_pages_flush (free_pages_and_swap_cache).
 void tlb_batch_pages_flush(mmu_gather* tlb) {
-  for (unsigned int i = 0; i < tlb->nr_pages; ++i) folio_put(page_folio(tlb->pages[i]));
+  for (unsigned int i = 0; i < tlb->nr_pages; ++i) {
+    folio* f = page_folio(tlb->pages[i]);
+    free_swap_cache(f);
+    folio_put(f);
+  }
   tlb->nr_pages = 0;
 }
 

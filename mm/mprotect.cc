@@ -56,7 +56,7 @@ long change_pte_range(mmu_gather* tlb, vm_area_struct* vma, pmd_t* pmd, unsigned
   pte_t* start_pte = pte;
   do {
     pte_t oldpte = ptep_get(pte);
-    if (!pte_present(oldpte)) continue;  // none (no swap entries exist)
+    if (!pte_present(oldpte)) continue;  // none or a swap entry: no protection bits to change
     // ptep_modify_prot_start / _commit: clear, compute, set.
     oldpte = ptep_get_and_clear(vma->vm_mm, addr, pte);
     pte_t ptent = pte_modify(oldpte, newprot);

@@ -33,6 +33,7 @@ enum pageflags {
   PG_mlocked,
   __NR_PAGEFLAGS,
   PG_anon_exclusive = PG_owner_2,  // anon pages: mapped exclusively by one process
+  PG_swapcache = PG_owner_priv_1,  // swap-backed folios: in the swap cache (folio->swap)
 };
 
 // page->mapping tag bits (include/linux/page-flags.h).
@@ -90,6 +91,14 @@ MMSIM_PAGEFLAG(Mlocked, mlocked)
 MMSIM_PAGEFLAG(Reclaim, reclaim)
 MMSIM_PAGEFLAG(Workingset, workingset)
 #undef MMSIM_PAGEFLAG
+
+// include/linux/page-flags.h: PG_swapcache counts only on swap-backed folios (the bit is
+// PG_owner_priv_1, which other folios use for other things).
+inline bool folio_test_swapcache(const folio* f) {
+  return folio_test_swapbacked(f) && test_bit(PG_swapcache, &f->flags);
+}
+inline void folio_set_swapcache(folio* f) { set_bit(PG_swapcache, &f->flags); }
+inline void folio_clear_swapcache(folio* f) { clear_bit(PG_swapcache, &f->flags); }
 
 inline bool folio_test_clear_unevictable(folio* f) { return test_and_clear_bit(PG_unevictable, &f->flags); }
 inline bool folio_test_clear_referenced(folio* f) { return test_and_clear_bit(PG_referenced, &f->flags); }

@@ -23,6 +23,7 @@ inline int page_ref_sub_and_test(page* p, int nr) { return atomic_sub_return(nr,
 inline int page_ref_dec_and_test(page* p) { return atomic_dec_return(&p->_refcount) == 0; }
 inline void folio_ref_add(folio* f, int nr) { page_ref_add(f, nr); }
 inline void folio_ref_inc(folio* f) { page_ref_inc(f); }
+inline void folio_ref_sub(folio* f, int nr) { page_ref_sub(f, nr); }
 inline int folio_ref_sub_and_test(folio* f, int nr) { return page_ref_sub_and_test(f, nr); }
 inline int folio_put_testzero(folio* f) {
   VM_BUG_ON(folio_ref_count(f) == 0);

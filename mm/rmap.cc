@@ -19,10 +19,14 @@
 //    mapped folio's anon_vma may be dereferenced).
 //  - The file walk (rmap_walk_file) scans mapping->i_mmap, a list (mm/fs.h), and finds
 //    the PTE with a plain table walk (page_vma_mapped_walk for small folios).
+//  - try_to_unmap flushes each PTE at once (ptep_clear_flush), never in a batch
+//    (TTU_BATCH_FLUSH / should_defer_flush), and has no TTU_* flags: it is reclaim's
+//    unmap only (no migration, hwpoison or split).
 #include "mm/fs.h"
 #include "mm/mm.h"
 #include "mm/pagewalk.h"
 #include "mm/slab.h"
+#include "mm/swap.h"
 #include "mm/trace.h"
 
 namespace kernel {
@@ -113,9 +117,12 @@ anon_vma* find_mergeable_anon_vma(vm_area_struct* vma) {
 }
 
 // include/linux/rmap.h: __folio_set_anon.
-void __folio_set_anon(folio* f, vm_area_struct* vma, unsigned long address) {
+void __folio_set_anon(folio* f, vm_area_struct* vma, unsigned long address, bool exclusive) {
   anon_vma* av = vma->anon_vma;
   BUG_ON(av == nullptr);
+  // A folio other processes may map too (swapped in through an entry fork shared) must
+  // belong to the oldest anon_vma, the one every VMA of the fork tree is chained to.
+  if (!exclusive) av = av->root;
   f->mapping = reinterpret_cast<address_space*>(reinterpret_cast<unsigned long>(av) |
                                                 PAGE_MAPPING_ANON);
   f->index = linear_page_index(vma, address);
@@ -271,22 +278,26 @@ void rmap_walk_anon(folio* f, bool (*fn)(folio* f, vm_area_struct* vma, unsigned
   }
 }
 
-// mm/rmap.c: a freshly allocated anon folio becomes mapped once, exclusively.
-void folio_add_new_anon_rmap(folio* f, vm_area_struct* vma, unsigned long address) {
+// mm/rmap.c: a freshly allocated anon folio (or one read from swap) becomes mapped once,
+// exclusively unless a swap entry shared by fork says otherwise.
+void folio_add_new_anon_rmap(folio* f, vm_area_struct* vma, unsigned long address,
+                             rmap_t flags) {
   VM_BUG_ON_VMA(address < vma->vm_start || address + PAGE_SIZE > vma->vm_end, vma);
   if (!folio_test_swapbacked(f)) folio_set_swapbacked(f);
-  __folio_set_anon(f, vma, address);
+  __folio_set_anon(f, vma, address, flags & RMAP_EXCLUSIVE);
   atomic_set(&f->_mapcount, 0);  // from -1: one mapping
-  SetPageAnonExclusive(f);
+  if (flags & RMAP_EXCLUSIVE) SetPageAnonExclusive(f);
   mod_node_page_state(NR_ANON_MAPPED, 1);
 }
 
 // mm/rmap.c: one more PTE mapping of an existing anon page (folio_add_anon_rmap_ptes, nr=1).
-void folio_add_anon_rmap_pte(folio* f, page* p, vm_area_struct* vma, unsigned long address) {
+void folio_add_anon_rmap_pte(folio* f, page* p, vm_area_struct* vma, unsigned long address,
+                             rmap_t flags) {
   VM_BUG_ON(!folio_test_anon(f));
   bool first = atomic_inc_return(&p->_mapcount) == 0;
+  if (flags & RMAP_EXCLUSIVE) SetPageAnonExclusive(p);
   if (first) {
-    __folio_set_anon(f, vma, address);
+    __folio_set_anon(f, vma, address, flags & RMAP_EXCLUSIVE);
     mod_node_page_state(NR_ANON_MAPPED, 1);
   }
   mlock_vma_folio(f, vma);  // a folio mapped into a VM_LOCKED VMA is locked
@@ -387,6 +398,21 @@ int folio_mkclean(folio* f) {
 
 namespace {
 
+// mm/page_vma_mapped.c: page_vma_mapped_walk for a small folio: the PTE at `address`
+// if it maps the folio, locked. Null otherwise.
+static pte_t* page_vma_mapped_pte(folio* f, vm_area_struct* vma, unsigned long address,
+                                  spinlock_t** ptl) {
+  pmd_t* pmd = mm_find_pmd(vma->vm_mm, address);
+  if (pmd == nullptr) return nullptr;
+  pte_t* pte = pte_offset_map_lock(vma->vm_mm, pmd, address, ptl);
+  if (pte == nullptr) return nullptr;
+  pte_t entry = ptep_get(pte);
+  if (pte_present(entry) && pte_pfn(entry) == folio_pfn(f)) return pte;
+  pte_unmap_unlock(pte, *ptl);
+  return nullptr;
+}
+
+
 // mm/rmap.c
 struct folio_referenced_arg {
   int mapcount;  // PTEs still to find
@@ -402,17 +428,9 @@ struct folio_referenced_arg {
 bool folio_referenced_one(folio* f, vm_area_struct* vma, unsigned long address, void* arg) {
   folio_referenced_arg* pra = static_cast<folio_referenced_arg*>(arg);
   int referenced = 0;
-  mm_struct* mm = vma->vm_mm;
-  pmd_t* pmd = mm_find_pmd(mm, address);
-  if (pmd == nullptr) return true;
   spinlock_t* ptl;
-  pte_t* pte = pte_offset_map_lock(mm, pmd, address, &ptl);
+  pte_t* pte = page_vma_mapped_pte(f, vma, address, &ptl);
   if (pte == nullptr) return true;
-  const pte_t entry = ptep_get(pte);
-  if (!pte_present(entry) || pte_pfn(entry) != folio_pfn(f)) {
-    pte_unmap_unlock(pte, ptl);
-    return true;
-  }
   if (vma->vm_flags & VM_LOCKED) {
     pra->mapcount--;
     pte_unmap_unlock(pte, ptl);  // page_vma_mapped_walk_done
@@ -429,23 +447,119 @@ bool folio_referenced_one(folio* f, vm_area_struct* vma, unsigned long address, 
   return pra->mapcount != 0;  // all PTEs found: stop
 }
 
-// mm/rmap.c: rmap_walk_file with rwc->try_lock: fn for every VMA of the folio's file
-// covering its index. *contended when i_mmap_rwsem could not be had without sleeping.
-void rmap_walk_file_trylock(folio* f,
-                            bool (*fn)(folio* f, vm_area_struct* vma, unsigned long address,
-                                       void* arg),
-                            void* arg, bool* contended) {
+// include/linux/rmap.h: folio_try_share_anon_rmap_pte. Before an exclusive anon page's
+// PTE becomes a swap PTE, it must stop being exclusive; a page that may be pinned for DMA
+// cannot (the pin would lose its page at the next fault). -EBUSY then.
+static int folio_try_share_anon_rmap_pte(folio* f, page* p) {
+  VM_BUG_ON(!folio_test_anon(f) || !PageAnonExclusive(p));
+  if (unlikely(folio_maybe_dma_pinned(f))) return -EBUSY;
+  ClearPageAnonExclusive(p);
+  return 0;
+}
+
+// mm/rmap.c: try_to_unmap_one (small folios). Replace this VMA's PTE of the folio: an
+// anon page's with a swap PTE naming folio->swap (one more reference to the slot), a
+// lazyfree page's with nothing (dropped, if still clean), a file page's with nothing.
+// False stops the walk: the folio stays mapped.
+static bool try_to_unmap_one(folio* f, vm_area_struct* vma, unsigned long address, void* /*arg*/) {
+  mm_struct* mm = vma->vm_mm;
+  spinlock_t* ptl;
+  pte_t* pte = page_vma_mapped_pte(f, vma, address, &ptl);
+  if (pte == nullptr) return true;
+  bool ret = true;
+  page* subpage = f;
+  const bool anon_exclusive = folio_test_anon(f) && PageAnonExclusive(subpage);
+  pte_t pteval;
+  // An mlock()ed VMA's folio must not be unmapped.
+  if (vma->vm_flags & VM_LOCKED) goto walk_abort;
+
+  // Nuke the page table entry (and every CPU's TLB entry for it).
+  pteval = ptep_clear_flush(vma, address, pte);
+  // Set the dirty flag on the folio now the PTE is gone.
+  if (pte_dirty(pteval)) folio_mark_dirty(f);
+
+  if (folio_test_anon(f)) {
+    swp_entry_t entry = f->swap;  // page_swap_entry
+    if (unlikely(folio_test_swapbacked(f) != folio_test_swapcache(f))) {
+      WARN_ON_ONCE(1);
+      set_pte_at(mm, address, pte, pteval);
+      goto walk_abort;
+    }
+    // MADV_FREE page check.
+    if (!folio_test_swapbacked(f)) {
+      const int ref_count = folio_ref_count(f);
+      const int map_count = folio_mapcount(f);
+      if (folio_test_dirty(f)) {
+        // Redirtied through the page table or an earlier GUP reference: keep it.
+        set_pte_at(mm, address, pte, pteval);
+        folio_set_swapbacked(f);
+        goto walk_abort;
+      } else if (ref_count != 1 + map_count) {
+        // Another reference (GUP, say): the folio cannot go now; act as if nothing
+        // happened and look again at the next reclaim.
+        set_pte_at(mm, address, pte, pteval);
+        goto walk_abort;
+      }
+      add_mm_counter(mm, MM_ANONPAGES, -1);
+      goto discard;
+    }
+    if (swap_duplicate(entry) < 0) {
+      set_pte_at(mm, address, pte, pteval);
+      goto walk_abort;
+    }
+    // See folio_try_share_anon_rmap_pte: the PTE is cleared first.
+    if (anon_exclusive && folio_try_share_anon_rmap_pte(f, subpage)) {
+      swap_free(entry);
+      set_pte_at(mm, address, pte, pteval);
+      goto walk_abort;
+    }
+    dec_mm_counter(mm, MM_ANONPAGES);
+    inc_mm_counter(mm, MM_SWAPENTS);
+    pte_t swp_pte = swp_entry_to_pte(entry);
+    if (anon_exclusive) swp_pte = pte_swp_mkexclusive(swp_pte);
+    set_pte_at(mm, address, pte, swp_pte);
+    trace_event("try_to_unmap_one", "addr=%#lx pfn=%#lx swap=%lu%s", address, folio_pfn(f),
+                swp_offset(entry), anon_exclusive ? " exclusive" : "");
+  } else {
+    // A locked file folio: it stays in the page cache, so the next fault finds it.
+    dec_mm_counter(mm, mm_counter_file(f));
+    trace_event("try_to_unmap_one", "addr=%#lx pfn=%#lx file", address, folio_pfn(f));
+  }
+discard:
+  folio_remove_rmap_pte(f, subpage, vma);
+  folio_put(f);  // the mapping's reference
+  pte_unmap_unlock(pte, ptl);
+  return true;
+walk_abort:
+  ret = false;
+  pte_unmap_unlock(pte, ptl);
+  return ret;
+}
+
+// mm/rmap.c: rmap_walk_file, over the VMAs of the folio's mapping that cover its index:
+// `fn` for each until it returns false. As rmap_walk_control's flags: `try_lock` (aging)
+// takes i_mmap_rwsem only if it is free, else sets *contended and walks nothing;
+// `until_unmapped` (unmapping) stops once the folio is mapped nowhere (rwc->done).
+void rmap_walk_file(folio* f,
+                    bool (*fn)(folio* f, vm_area_struct* vma, unsigned long address, void* arg),
+                    void* arg, bool try_lock, bool* contended, bool until_unmapped) {
   address_space* mapping = f->mapping;
-  if (!down_read_trylock(&mapping->i_mmap_rwsem)) {
-    *contended = true;
-    return;
+  if (mapping == nullptr) return;
+  if (try_lock) {
+    if (!down_read_trylock(&mapping->i_mmap_rwsem)) {
+      *contended = true;
+      return;
+    }
+  } else {
+    i_mmap_lock_read(mapping);
   }
   const pgoff_t pgoff = f->index;
-  for (list_head* l = mapping->i_mmap.next; l != &mapping->i_mmap; l = l->next) {
+  for (list_head *l = mapping->i_mmap.next, *n = l->next; l != &mapping->i_mmap; l = n, n = l->next) {
     vm_area_struct* vma = list_entry(l, vm_area_struct, shared.list);
     if (pgoff < vma->vm_pgoff || pgoff >= vma->vm_pgoff + vma_pages(vma)) continue;
     const unsigned long address = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
     if (!fn(f, vma, address, arg)) break;
+    if (until_unmapped && !folio_mapped(f)) break;  // rwc->done: folio_not_mapped
   }
   i_mmap_unlock_read(mapping);
 }
@@ -469,12 +583,26 @@ int folio_referenced(folio* f, int is_locked, vm_flags_t* vm_flags) {
   if (folio_test_anon(f))
     rmap_walk_anon(f, folio_referenced_one, &pra);  // the anon_vma lock is not modelled
   else
-    rmap_walk_file_trylock(f, folio_referenced_one, &pra, &contended);
+    rmap_walk_file(f, folio_referenced_one, &pra, /*try_lock=*/true, &contended,
+                   /*until_unmapped=*/false);
   *vm_flags = pra.vm_flags;
   if (we_locked) folio_unlock(f);
   trace_event("folio_referenced", "pfn=%#lx referenced=%d", folio_pfn(f),
               contended ? -1 : pra.referenced);
   return contended ? -1 : pra.referenced;
+}
+
+// mm/rmap.c: try_to_unmap. Unmap the locked folio from every page table that maps it;
+// the caller checks folio_mapped() afterwards (a pinned or mlocked page stays mapped).
+void try_to_unmap(folio* f) {
+  VM_BUG_ON(!folio_test_locked(f));
+  trace_call tc("try_to_unmap", "pfn=%#lx mapcount=%d", folio_pfn(f), folio_mapcount(f));
+  if (folio_test_anon(f))
+    rmap_walk_anon(f, try_to_unmap_one, nullptr);
+  else
+    rmap_walk_file(f, try_to_unmap_one, nullptr, /*try_lock=*/false, nullptr,
+                   /*until_unmapped=*/true);
+  tc.ret(folio_mapcount(f));
 }
 
 }  // namespace kernel

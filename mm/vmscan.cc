@@ -11,14 +11,19 @@
 // rmap (folio_check_references, folio_referenced in shrink_active_list) are 6.18's.
 //
 // Deviations (grep "DEVIATION(vmscan)"):
-//  - Reclaim so far frees unmapped clean page-cache folios only: shrink_folio_list keeps a
-//    mapped folio (no try_to_unmap yet). Dirty file folios are not written by reclaim
-//    (as in 6.18, where pageout() leaves filesystem folios to the flushers): they are
+//  - Reclaim frees clean page-cache folios (unmapping them first) and anonymous folios
+//    (to swap: folio_alloc_swap, try_to_unmap, pageout -> swap_writeout, then out of the
+//    swap cache in __remove_mapping); lazyfree (MADV_FREE) folios are dropped if clean.
+//    Shmem folios are not swapped out (no shmem_writeout). Dirty file folios are not
+//    written by reclaim (as in 6.18, where pageout() leaves filesystem folios to the
+//    flushers): they are
 //    marked PG_reclaim and activated, and shrink_inactive_list wakes the flushers
 //    (wakeup_flusher_threads, which writes them back at once here, mm/filemap.cc);
 //    folio_end_writeback then rotates them to the inactive tail for the next round.
-//    Without swap (no swap devices yet) the anon lists are not scanned, as
-//    get_scan_count's SCAN_FILE decides in Linux.
+//    Without swap the anon lists are not scanned, as get_scan_count's SCAN_FILE decides
+//    in Linux.
+//  - The swap cache has no address_space (swap_address_space): __remove_mapping and
+//    pageout tell a swap-cache folio by PG_swapcache.
 //  - kswapd: no short HZ/10 nap before sleeping (no timers), no watermark boosting
 //    (watermark_boost stays 0), no kcompactd, no PGDAT_DIRTY/WRITEBACK/CONGESTED flags
 //    (they steer pageout of dirty file folios and writeback stalls, neither of which
@@ -34,6 +39,7 @@
 #include "mm/mm.h"
 #include "mm/rwsem.h"
 #include "mm/sched_hooks.h"
+#include "mm/swap.h"
 #include "mm/trace.h"
 
 namespace kernel {
@@ -108,13 +114,43 @@ void folio_check_dirty_writeback(folio* f, bool* dirty, bool* writeback) {
   *writeback = folio_test_writeback(f);
 }
 
+// mm/vmscan.c: pageout's results.
+enum pageout_t { PAGE_KEEP, PAGE_ACTIVATE, PAGE_SUCCESS, PAGE_CLEAN };
+
+// mm/vmscan.c: is_page_cache_freeable. Only the cache and the isolation hold it.
+bool is_page_cache_freeable(folio* f) { return folio_ref_count(f) == 1 + folio_nr_pages(f); }
+
+// mm/vmscan.c: pageout, for swap-cache folios (6.18 leaves dirty file folios to the
+// flushers: shrink_folio_list never brings them here). The folio is locked; on
+// PAGE_SUCCESS it comes back unlocked.
+pageout_t pageout(folio* f) {
+  if (!is_page_cache_freeable(f)) return PAGE_KEEP;
+  if (!folio_test_swapcache(f)) return PAGE_ACTIVATE;
+  // folio_clear_dirty_for_io: swap cannot write back through mappings, the flag is all.
+  if (test_and_clear_bit(PG_dirty, &f->flags)) {
+    folio_set_reclaim(f);
+    swap_writeout(f);
+    if (!folio_test_writeback(f)) folio_clear_reclaim(f);  // synchronous write
+    trace_event("mm_vmscan_write_folio", "pfn=%#lx", folio_pfn(f));
+    return PAGE_SUCCESS;
+  }
+  return PAGE_CLEAN;
+}
+
 // mm/vmscan.c: __remove_mapping. The folio is locked and unmapped; take it out of the
-// page cache if only the cache and the isolation hold references (a pin or any other
-// holder keeps it).
+// page cache or the swap cache if only the cache and the isolation hold references (a
+// pin or any other holder keeps it).
 bool __remove_mapping(address_space* mapping, folio* f) {
   // folio_ref_freeze(folio, 1 + 1): the cache's reference and isolation's.
   if (folio_ref_count(f) != 2) return false;
   if (unlikely(folio_test_dirty(f))) return false;
+  if (folio_test_swapcache(f)) {
+    swp_entry_t swap = f->swap;
+    __swap_cache_del_folio(f, swap);
+    put_swap_folio(f, swap);  // the slot keeps the PTEs' references and the data
+    folio_ref_sub(f, 1);      // the cache's reference
+    return true;
+  }
   filemap_remove_folio(f);  // __filemap_remove_folio + the cache's reference
   (void)mapping;
   return true;
@@ -162,24 +198,72 @@ unsigned long shrink_folio_list(list_head* folio_list, scan_control* sc, reclaim
       case FOLIOREF_RECLAIM_CLEAN:
         break;  // try to reclaim the folio below
     }
-    // An anonymous or shmem folio needs a swap slot; there is no swap device yet.
-    if (folio_test_anon(f) || folio_test_swapbacked(f) || shmem_mapping(f->mapping))
-      goto activate_locked;
-    // DEVIATION(vmscan): no try_to_unmap yet: a mapped folio stays.
-    if (folio_mapped(f)) goto activate_locked;
-    if (folio_test_dirty(f)) {
-      // Reclaim does not write filesystem folios (6.18's pageout() returns PAGE_ACTIVATE
-      // for them, kswapd or not): mark the folio for immediate reclaim once written and
-      // leave it to the flushers, which shrink_inactive_list wakes.
-      folio_set_reclaim(f);
-      goto activate_locked;
+    // Anonymous memory needs a swap slot to go; a lazyfree folio can go without one.
+    if (folio_test_anon(f) && folio_test_swapbacked(f)) {
+      if (!folio_test_swapcache(f)) {
+        if (!(sc->gfp_mask & __GFP_IO)) goto keep_locked;
+        if (folio_maybe_dma_pinned(f)) goto keep_locked;
+        if (folio_alloc_swap(f)) goto activate_locked;  // activate_locked_split
+        // A MADV_FREE folio whose PTE lost its dirty bit would not be written: always
+        // dirty it so the swap copy is made.
+        folio_mark_dirty(f);
+      }
     }
-    if (f->mapping == nullptr || !__remove_mapping(f->mapping, f)) goto keep_locked;
+    // DEVIATION(vmscan): shmem folios stay (no shmem_writeout).
+    if (!folio_test_anon(f) && (folio_test_swapbacked(f) || shmem_mapping(f->mapping)))
+      goto activate_locked;
+    // The folio is mapped into the page tables of one or more processes: unmap it.
+    if (folio_mapped(f)) {
+      const bool was_swapbacked = folio_test_swapbacked(f);
+      try_to_unmap(f);
+      if (folio_mapped(f)) {
+        (void)was_swapbacked;  // nr_lazyfree_fail
+        goto activate_locked;
+      }
+    }
+    // Unmapped, it cannot be newly pinned; a pinned one is not reclaimed.
+    if (folio_maybe_dma_pinned(f)) goto activate_locked;
+    if (folio_test_dirty(f)) {
+      if (folio_is_file_lru(f)) {
+        // Reclaim does not write filesystem folios (6.18's pageout() returns PAGE_ACTIVATE
+        // for them, kswapd or not): mark the folio for immediate reclaim once written and
+        // leave it to the flushers, which shrink_inactive_list wakes.
+        folio_set_reclaim(f);
+        goto activate_locked;
+      }
+      if (references == FOLIOREF_RECLAIM_CLEAN) goto keep_locked;
+      switch (pageout(f)) {
+        case PAGE_KEEP:
+          goto keep_locked;
+        case PAGE_ACTIVATE:
+          goto activate_locked;
+        case PAGE_SUCCESS:
+          if (folio_test_writeback(f)) goto keep;
+          if (folio_test_dirty(f)) goto keep;
+          // A synchronous write: try to free the folio now.
+          if (!folio_trylock(f)) goto keep;
+          if (folio_test_dirty(f) || folio_test_writeback(f)) goto keep_locked;
+          [[fallthrough]];
+        case PAGE_CLEAN:
+          break;
+      }
+    }
+    if (folio_test_anon(f) && !folio_test_swapbacked(f)) {
+      // folio_ref_freeze(folio, 1): only the isolation holds a lazyfree folio.
+      if (folio_ref_count(f) != 1) goto keep_locked;
+      count_vm_events(PGLAZYFREED, folio_nr_pages(f));
+    } else if (folio_test_swapcache(f)) {
+      if (!__remove_mapping(nullptr, f)) goto keep_locked;
+    } else if (folio_test_anon(f) || f->mapping == nullptr || !__remove_mapping(f->mapping, f)) {
+      goto keep_locked;
+    }
     folio_unlock(f);
     nr_reclaimed++;
     list_add(&f->lru, &free_folios);
     continue;
   activate_locked:
+    // Not a candidate for swapping, so reclaim swap space.
+    if (folio_test_swapcache(f) && (vm_swap_full() || folio_test_mlocked(f))) folio_free_swap(f);
     if (!folio_test_mlocked(f) && !folio_test_active(f)) {
       folio_set_active(f);
       stat->nr_activate[folio_is_file_lru(f)]++;
@@ -342,7 +426,7 @@ unsigned long shrink_list(lru_list lru, unsigned long nr_to_scan, lruvec* lv, sc
 // least SWAP_CLUSTER_MAX once the priority reaches 0).
 void shrink_lruvec(lruvec* lv, scan_control* sc) {
   unsigned long nr[NR_LRU_LISTS] = {};
-  const bool scan_anon = sc->may_swap && kst().total_swap_pages > 0;
+  const bool scan_anon = sc->may_swap && get_nr_swap_pages() > 0;  // can_reclaim_anon_pages
   for (int lru = 0; lru < LRU_UNEVICTABLE; ++lru) {
     if (!scan_anon && !is_file_lru(static_cast<lru_list>(lru))) continue;
     unsigned long size = lv->nr_pages[lru];
@@ -575,7 +659,7 @@ unsigned long reclaim_pages(list_head* folio_list) {
 unsigned long zone_reclaimable_pages(zone* z) {
   const lruvec* lv = &z->__lruvec;
   unsigned long nr = lv->nr_pages[LRU_INACTIVE_FILE] + lv->nr_pages[LRU_ACTIVE_FILE];
-  if (kst().total_swap_pages > 0)  // can_reclaim_anon_pages
+  if (get_nr_swap_pages() > 0)  // can_reclaim_anon_pages
     nr += lv->nr_pages[LRU_INACTIVE_ANON] + lv->nr_pages[LRU_ACTIVE_ANON];
   return nr;
 }

@@ -164,6 +164,7 @@ bool Interpreter::Step(const Statement& stmt) {
   if (const auto* m = std::get_if<MachineStmt>(&stmt)) {
     if (machine_ != nullptr) return Fail(pos, "expected `machine` only as the first statement");
     if (m->memory && !options_.memory_set) options_.machine.memory_bytes = *m->memory;
+    if (m->swap && !options_.swap_set) options_.machine.swap_bytes = *m->swap;
     if (m->cpus && !options_.cpus_set) options_.machine.cpus = static_cast<int>(*m->cpus);
     if (m->tlb && !options_.tlb_set) options_.machine.tlb = *m->tlb;
     if (m->seed && !options_.seed_set) options_.machine.seed = *m->seed;
@@ -526,6 +527,7 @@ absl::StatusOr<std::string> Interpreter::View(const SourcePos& pos, const ShowWh
             if (!p) return absl::NotFoundError("");
             return sim::ShowSmaps(m, *p, w.addr, w.len);
           },
+          [&](const scenario::ShowSwaps&) -> absl::StatusOr<std::string> { return sim::ShowSwaps(m); },
       },
       what);
 }

@@ -26,6 +26,7 @@
 #include "mm/process_vm_access.h"
 #include "mm/sched_hooks.h"
 #include "mm/smp.h"
+#include "mm/swap.h"
 #include "sim/sched/scheduler.h"
 
 namespace sim {
@@ -70,6 +71,9 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
   if (config.cpus < 1 || config.cpus > kernel::NR_CPUS)
     return absl::InvalidArgumentError(
         absl::StrFormat("cpus must be in [1, %d], got %d", kernel::NR_CPUS, config.cpus));
+  if (config.swap_bytes > kMaxMemoryBytes || config.swap_bytes % kernel::PAGE_SIZE)
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "swap_bytes must be in [0, %d] in whole pages, got %d", kMaxMemoryBytes, config.swap_bytes));
   const hw::TlbProfile* profile = hw::FindTlbProfile(config.tlb);
   if (profile == nullptr)
     return absl::InvalidArgumentError(absl::StrCat(
@@ -86,11 +90,14 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
   m->phys_ = std::move(parts.phys);
   m->cpus_ = std::move(parts.cpus);
   m->ks_ = std::move(parts.ks);
+  if (ret == 0) m->Enter(nullptr, -1, [&] { kernel::fault_inject_seed(config.seed); });
+  int swap_ret = 0;
+  if (ret == 0 && config.swap_bytes > 0)
+    m->Enter(nullptr, -1, [&] { swap_ret = kernel::swapon_simulated(config.swap_bytes); });
+  // The kernel threads boot started (kswapd0) run until they first sleep, so that every
+  // machine starts with its daemons asleep and its CPUs idle.
   if (ret == 0) {
     m->Enter(nullptr, -1, [&] {
-      kernel::fault_inject_seed(config.seed);
-      // The kernel threads boot started (kswapd0) run until they first sleep, so that
-      // every machine starts with its daemons asleep and its CPUs idle.
       if (m->ks_->kthread_wakeups_pending) m->RunDaemons();
     });
   }
@@ -102,7 +109,22 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
         config.memory_bytes >> 20, std::strerror(m->ks_->host_errno)));
   if (ret != 0)
     return absl::InternalError(absl::StrFormat("start_kernel failed: errno %d", -ret));
+  if (swap_ret == -ENOMEM)
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "the host cannot reserve the swap map of %d bytes of swap", config.swap_bytes));
+  if (swap_ret != 0)
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "swapon of %d bytes failed: errno %d (swap must be 0 or at least 2 pages)",
+        config.swap_bytes, -swap_ret));
   return m;
+}
+
+unsigned long Machine::NrSwapPages() {
+  return Inspect([](const kernel::kernel_state& ks) { return ks.nr_swap_pages; });
+}
+
+unsigned long Machine::TotalSwapPages() {
+  return Inspect([](const kernel::kernel_state& ks) { return ks.total_swap_pages; });
 }
 
 Machine::~Machine() {

@@ -94,6 +94,9 @@ class Scheduler;  // sim/sched/scheduler.h
 
 struct MachineConfig {
   uint64_t memory_bytes = 256ull << 20;  // simulated DRAM (>= 1 MiB, <= 64 GiB)
+  // The swap partition swapon'ed at boot (0: none; <= 64 GiB, whole pages). Its blocks
+  // are host memory only for the slots written (mm/page_io.cc).
+  uint64_t swap_bytes = 0;
   int cpus = 2;                          // 1..64
   std::string tlb = "skylake";           // a hw::FindTlbProfile name
   uint64_t seed = 0;
@@ -158,6 +161,10 @@ class Machine {
   int num_cpus() const { return static_cast<int>(cpus_.size()); }
   hw::Cpu& cpu(int i) { return *cpus_.at(static_cast<size_t>(i)); }
   const MachineConfig& config() const { return config_; }
+  // Swap space in pages (mm/swapfile.c's nr_swap_pages and total_swap_pages): what
+  // /proc/meminfo shows as SwapFree and SwapTotal (times 4 kB).
+  unsigned long NrSwapPages();
+  unsigned long TotalSwapPages();
 
   // A new process, child of init, with an empty address space plus a [stack] VMA
   // (kStackSize, VM_GROWSDOWN, top at kStackTop). Returns its pid.

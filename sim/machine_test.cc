@@ -525,5 +525,47 @@ TEST(MachineOomTest, TheLargestProcessIsKilledAndItsNextAccessReportsSigkill) {
   EXPECT_EQ(Vm(*m), "");
 }
 
+// With swap= the same kind of pressure swaps pages out instead of killing: every byte
+// comes back, the swap counters move, and SwapFree/SwapTotal are there for meminfo.
+TEST(MachineSwapTest, SwapTakesWhatDoesNotFitAndGivesItBackIntact) {
+  MachineConfig config;
+  config.memory_bytes = 4ull << 20;
+  config.swap_bytes = 8ull << 20;
+  config.cpus = 1;
+  std::unique_ptr<Machine> m = Boot(config);
+  EXPECT_EQ(m->TotalSwapPages(), 2047u);
+  EXPECT_EQ(m->NrSwapPages(), 2047u);
+  const int p = *m->CreateProcess("p", ProcessCreds{});
+  constexpr uint64_t kBase = 0x10000000;
+  ASSERT_EQ(m->Mmap(p, kBase, 6 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS).ret,
+            static_cast<long>(kBase));
+  const std::vector<uint8_t> bytes = Bytes(1500 * 4096, 13);
+  ASSERT_TRUE(m->Store(p, kBase, bytes).ok);
+  EXPECT_EQ(m->vmstat(kernel::OOM_KILL), 0);
+  EXPECT_GT(m->vmstat(kernel::PSWPOUT), 0);
+  EXPECT_LT(m->NrSwapPages(), 2047u);
+  UserAccess back = m->Load(p, kBase, bytes.size());
+  ASSERT_TRUE(back.ok);
+  EXPECT_EQ(back.bytes, bytes);
+  EXPECT_GT(m->vmstat(kernel::PSWPIN), 0);
+  EXPECT_GT(m->vmstat(kernel::PGMAJFAULT), 0);
+  EXPECT_EQ(Vm(*m), "");
+  ASSERT_EQ(m->Munmap(p, kBase, 6 << 20).ret, 0);
+  EXPECT_EQ(m->NrSwapPages(), 2047u);
+  EXPECT_EQ(Vm(*m), "");
+}
+
+TEST(MachineSwapTest, BadSwapSizesAreRefused) {
+  MachineConfig config;
+  config.memory_bytes = 4ull << 20;
+  config.swap_bytes = 4096 + 1;
+  EXPECT_EQ(Machine::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+  config.swap_bytes = 4096;  // the header alone: swapon refuses it
+  EXPECT_EQ(Machine::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+  config.swap_bytes = 0;
+  ASSERT_TRUE(Machine::Create(config).ok());
+  EXPECT_EQ((*Machine::Create(config))->TotalSwapPages(), 0u);
+}
+
 }  // namespace
 }  // namespace sim

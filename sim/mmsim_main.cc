@@ -42,6 +42,7 @@ ABSL_FLAG(std::string, trace_out, "", "write the trace to this file instead of s
 ABSL_FLAG(std::string, seed, "", "seed for fault injection and anything random, 0..2^64-1 (default: the scenario's)");
 ABSL_FLAG(bool, check, false, "run the debug_vm checker after every statement; stop at the first violation");
 ABSL_FLAG(std::string, memory, "", "simulated memory, 1M..64G in whole pages, e.g. 256M or 16G (default: the scenario's, else 256M)");
+ABSL_FLAG(std::string, swap, "", "swap space, 0 or 8K..64G in whole pages, e.g. 512M (default: the scenario's, else 0: none)");
 ABSL_FLAG(std::string, cpus, "", "number of CPUs, 1..64 (default: the scenario's, else 2)");
 ABSL_FLAG(std::string, tlb, "", "TLB profile: skylake, goldencove or tiny, or NAME_nopsc for the same without "
           "paging-structure caches (default: skylake)");
@@ -162,6 +163,14 @@ int ParseFlags(int argc, char** argv, Flags* f) {
       return BadFlag("memory", "--memory=" + memory + " cannot be run here: " + std::string(host.message()));
     options.machine.memory_bytes = bytes;
     options.memory_set = true;
+  }
+  if (const std::string swap = absl::GetFlag(FLAGS_swap); !swap.empty()) {
+    uint64_t bytes = 0;
+    if (!ParseSize(swap, &bytes) || bytes > sim::scenario::kMaxMachineMemory || bytes % 4096 != 0 ||
+        bytes == 4096)
+      return BadFlag("swap", "expected 0 or a size between 8K and 64G in whole pages, like 512M, got '" + swap + "'");
+    options.machine.swap_bytes = bytes;
+    options.swap_set = true;
   }
   if (const std::string cpus = absl::GetFlag(FLAGS_cpus); !cpus.empty()) {
     uint64_t n = 0;

@@ -15,6 +15,7 @@
 #include "mm/pagewalk.h"
 #include "mm/sched.h"
 #include "mm/smp.h"
+#include "mm/swap.h"
 
 namespace sim {
 namespace {
@@ -166,6 +167,12 @@ absl::StatusOr<std::string> ShowPagetableWalk(Machine& m, int pid, uint64_t addr
           absl::StrAppendFormat(&out, "  not present (PROT_NONE, pfn %#x stored inverted)%s\n",
                                 kernel::pte_pfn(kernel::__pte(e)),
                                 (e & kernel::_PAGE_SAVED_DIRTY) ? " SavedDirty" : "");
+        } else if (level == 1 && kernel::is_swap_pte(kernel::__pte(e))) {
+          // A swap entry: type and offset, the offset stored inverted (L1TF).
+          const kernel::swp_entry_t ent = kernel::pte_to_swp_entry(kernel::__pte(e));
+          absl::StrAppendFormat(&out, "  not present (swap type %u offset %#x stored inverted%s)\n",
+                                kernel::swp_type(ent), kernel::swp_offset(ent),
+                                kernel::pte_swp_exclusive(kernel::__pte(e)) ? ", exclusive" : "");
         } else {
           absl::StrAppend(&out, (e & kernel::_PAGE_PROTNONE) ? "  not present (PROT_NONE)\n"
                                                              : "  not present\n");
@@ -209,6 +216,15 @@ absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint
       const uint64_t e = ptep != nullptr ? kernel::pte_val(kernel::ptep_get(ptep)) : 0;
       PagingEntry pe(e);
       if (!pe.present()) {
+        const kernel::pte_t pte = kernel::__pte(e);
+        if (kernel::is_swap_pte(pte) && !(e & kernel::_PAGE_PROTNONE)) {
+          // pagemap's PM_SWAP: the page is out on swap, at this slot.
+          const kernel::swp_entry_t ent = kernel::pte_to_swp_entry(pte);
+          absl::StrAppendFormat(&out, "%#014x  swapped type=%u offset=%#x%s\n", va,
+                                kernel::swp_type(ent), kernel::swp_offset(ent),
+                                kernel::pte_swp_exclusive(pte) ? " exclusive" : "");
+          continue;
+        }
         absl::StrAppendFormat(&out, "%#014x  not present%s\n", va,
                               (e & kernel::_PAGE_PROTNONE) ? " (PROT_NONE)" : "");
         continue;
@@ -364,6 +380,24 @@ std::string ShowDmesg(Machine& m) {
       const size_t close = line.find('>');
       absl::StrAppend(&out, close == std::string::npos ? line : line.substr(close + 1), "\n");
     }
+    return out;
+  });
+}
+
+// /proc/swaps as mm/swapfile.c's swap_show prints it: a header, then one line per
+// device with its size and use in kB (used: slots held by a PTE or the swap cache).
+std::string ShowSwaps(Machine& m) {
+  return m.Inspect([&](const kernel::kernel_state& ks) -> std::string {
+    std::string out = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
+    const kernel::swap_info_struct* si = ks.swap_info;
+    if (si == nullptr) return out;
+    const unsigned long bytes = static_cast<unsigned long>(si->pages) * (kernel::PAGE_SIZE / 1024);
+    const unsigned long inuse = static_cast<unsigned long>(si->inuse_pages) * (kernel::PAGE_SIZE / 1024);
+    const int len = static_cast<int>(std::string(kernel::SWAP_DEVICE_NAME).size());
+    absl::StrAppendFormat(&out, "%s%*s%s\t%lu\t%s%lu\t%s%d\n", kernel::SWAP_DEVICE_NAME,
+                          len < 40 ? 40 - len : 1, " ", "partition", bytes,
+                          bytes < 10000000 ? "\t" : "", inuse, inuse < 10000000 ? "\t" : "",
+                          si->prio);
     return out;
   });
 }

@@ -48,6 +48,7 @@ std::string ShowLru(Machine& m);
 // /proc/PID/smaps (fs/proc/task_mmu.c layout); with len > 0 only the VMAs meeting
 // [addr, addr + len).
 absl::StatusOr<std::string> ShowSmaps(Machine& m, int pid, uint64_t addr = 0, uint64_t len = 0);
+std::string ShowSwaps(Machine& m);  // /proc/swaps
 absl::StatusOr<std::string> PagetableDot(Machine& m, int pid);
 
 }  // namespace sim

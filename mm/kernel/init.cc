@@ -20,6 +20,7 @@
 #include "mm/kernel/task.h"
 #include "mm/mm.h"
 #include "mm/smp.h"
+#include "mm/swap.h"
 #include "mm/trace.h"
 #include "mm/vmscan.h"
 
@@ -150,6 +151,7 @@ void kernel_shutdown(kernel_state* ks) {
     for (int cpu = 0; cpu < ncpus; ++cpu) finish_cpu(cpu);
     free_idle_tasks();
   }
+  swap_shutdown(ks);  // every mm is gone: no slot is referenced any more
   if (ks->mem_map != nullptr) mm_core_shutdown(ks);
   if (ks->cfd_data != nullptr) call_function_exit();
 }

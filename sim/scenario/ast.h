@@ -135,11 +135,12 @@ using PidRef = std::variant<std::string, int32_t>;
 // ---------------------------------------------------------------------------
 // Statements that set up the world.
 
-// `machine [memory=SIZE] [cpus=N] [tlb=PROFILE] [seed=N]`. Only as the first
+// `machine [memory=SIZE] [swap=SIZE] [cpus=N] [tlb=PROFILE] [seed=N]`. Only as the first
 // statement. Unset fields take the simulator's defaults.
 struct MachineStmt {
   SourcePos pos;
   std::optional<uint64_t> memory;  // bytes; a multiple of 4 KiB
+  std::optional<uint64_t> swap;    // bytes of swap (0: none); a multiple of 4 KiB
   std::optional<uint32_t> cpus;
   std::optional<std::string> tlb;  // profile name (an identifier)
   std::optional<uint64_t> seed;
@@ -475,6 +476,9 @@ struct ShowVmstat {  // show vmstat
 struct ShowDmesg {  // show dmesg: the kernel log (OOM kills, ...)
   bool operator==(const ShowDmesg&) const = default;
 };
+struct ShowSwaps {  // show swaps: /proc/swaps
+  bool operator==(const ShowSwaps&) const = default;
+};
 struct ShowCpus {  // show cpus
   bool operator==(const ShowCpus&) const = default;
 };
@@ -491,7 +495,8 @@ struct ShowSmaps {  // show smaps TASK [ADDR LEN]
   bool operator==(const ShowSmaps&) const = default;
 };
 using ShowWhat = std::variant<ShowMaps, ShowPagetable, ShowPagemap, ShowTlb, ShowPage, ShowBuddy,
-                              ShowVmstat, ShowCpus, ShowDmesg, ShowMeminfo, ShowLru, ShowSmaps>;
+                              ShowVmstat, ShowCpus, ShowDmesg, ShowMeminfo, ShowLru, ShowSmaps,
+                              ShowSwaps>;
 
 struct ShowStmt {
   SourcePos pos;

@@ -136,6 +136,7 @@ std::string FormatShow(const ShowWhat& w) {
       return s.len != 0 ? absl::StrCat("smaps ", s.task, " ", FormatAddr(s.addr), " ", FormatSize(s.len))
                         : "smaps " + s.task;
     }
+    std::string operator()(const ShowSwaps&) const { return "swaps"; }
   };
   return std::visit(V{}, w);
 }
@@ -156,6 +157,7 @@ struct StatementPrinter {
   std::string operator()(const MachineStmt& s) const {
     std::string out = "machine";
     if (s.memory) absl::StrAppend(&out, " memory=", FormatSize(*s.memory));
+    if (s.swap) absl::StrAppend(&out, " swap=", FormatSize(*s.swap));
     if (s.cpus) absl::StrAppend(&out, " cpus=", *s.cpus);
     if (s.tlb) absl::StrAppend(&out, " tlb=", *s.tlb);
     if (s.seed) absl::StrAppend(&out, " seed=", *s.seed);

@@ -103,7 +103,7 @@ constexpr const char* kKeywords[] = {
     "dontneed", "dontneed_locked", "free", "cold", "pageout", "willneed", "dontfork", "dofork",
     "wipeonfork", "keeponfork", "onfault", "current", "future",
     // options
-    "memory", "cpus", "tlb", "seed", "uid", "gid", "ruid", "euid", "suid", "rgid", "egid", "sgid",
+    "memory", "swap", "cpus", "tlb", "seed", "uid", "gid", "ruid", "euid", "suid", "rgid", "egid", "sgid",
     "caps", "size", "data", "readonly", "offset", "flags", "nth", "times", "probability", "of",
     "cpu", "preemptions", "depth", "random", "pct", "or", "deadlock",
     // mmap flags
@@ -112,7 +112,7 @@ constexpr const char* kKeywords[] = {
     "hex", "repeat", "pattern", "raw", "all", "none", "off", "calls", "full", "rwx",
     "SIGSEGV", "SIGBUS", "SIGKILL",
     // show views
-    "maps", "pagetable", "pagemap", "page", "buddy", "vmstat", "dmesg", "meminfo", "lru", "smaps",
+    "maps", "pagetable", "pagemap", "page", "buddy", "vmstat", "dmesg", "meminfo", "lru", "smaps", "swaps",
 };
 
 bool IsReserved(absl::string_view name) {
@@ -962,8 +962,8 @@ absl::StatusOr<Statement> LineParser::ParseMachine(const Token& kw) {
   while (lex_.Peek().kind != TokenKind::kEnd) {
     bool has_value;
     SCN_ASSIGN_OR_RETURN(std::string key,
-                         ParseOptionKey({"memory=", "cpus=", "tlb=", "seed="},
-                                        "machine option (memory=SIZE, cpus=N, tlb=PROFILE, seed=N)",
+                         ParseOptionKey({"memory=", "swap=", "cpus=", "tlb=", "seed="},
+                                        "machine option (memory=SIZE, swap=SIZE, cpus=N, tlb=PROFILE, seed=N)",
                                         &seen, &has_value));
     if (key == "memory") {
       const int col = lex_.Peek().col;
@@ -976,6 +976,17 @@ absl::StatusOr<Statement> LineParser::ParseMachine(const Token& kw) {
                    SpanText(s));
       }
       m.memory = s.v.mag;
+    } else if (key == "swap") {
+      const int col = lex_.Peek().col;
+      SCN_ASSIGN_OR_RETURN(NumSpan s, ParseNumSpan({"swap SIZE", "1G"}, false));
+      if (s.v.neg || s.v.mag > kMaxMachineMemory || s.v.mag % (4 * kKiB) ||
+          s.v.mag == 4 * kKiB) {
+        return Err(col,
+                   absl::StrFormat("swap SIZE 0 or from 8K to %s, a multiple of 4K",
+                                   LimitText(kMaxMachineMemory)),
+                   SpanText(s));
+      }
+      m.swap = s.v.mag;
     } else if (key == "cpus") {
       SCN_ASSIGN_OR_RETURN(uint64_t n, ParseU64({"cpus", "2"}, kMaxCpus, 1));
       m.cpus = static_cast<uint32_t>(n);
@@ -1380,7 +1391,7 @@ absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {
   Token what = lex_.Next();
   const char* expected =
       "show view (maps, pagetable, pagemap, tlb, page, buddy, vmstat, cpus, dmesg, meminfo, lru, "
-      "smaps)";
+      "smaps, swaps)";
   if (what.kind != TokenKind::kIdent) return ErrTok(what, expected);
   if (what.text == "maps") {
     ShowMaps v;
@@ -1430,6 +1441,8 @@ absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {
       SCN_ASSIGN_OR_RETURN(v.len, ParseU64({"smaps LEN", "64K"}));
     }
     s.what = std::move(v);
+  } else if (what.text == "swaps") {
+    s.what = ShowSwaps{};
   } else {
     return ErrTok(what, expected);
   }

@@ -138,6 +138,9 @@ TEST(ParserStatements, Machine) {
   EXPECT_EQ(m.tlb, "small");
   EXPECT_EQ(m.seed, 42u);
   EXPECT_EQ(m.pos, (SourcePos{kFile, 1, 1}));
+  EXPECT_FALSE(m.swap.has_value());
+  EXPECT_EQ(Last<MachineStmt>("machine swap=512M").swap, uint64_t{512} << 20);
+  EXPECT_EQ(Last<MachineStmt>("machine swap=0").swap, uint64_t{0});
   MachineStmt bare = Last<MachineStmt>("# header comment\n\n  machine   # trailing\n");
   EXPECT_FALSE(bare.memory.has_value());
   EXPECT_FALSE(bare.cpus.has_value());
@@ -561,6 +564,9 @@ std::vector<BadCase> BadCases() {
        "machine after process at line 1"},
       {"machine foo=1", "1:9", "machine option (memory=SIZE", "'foo'"},
       {"machine memory=1000", "1:16", "memory SIZE from 1M to 64G, a multiple of 4K", "'1000'"},
+      {"machine swap=4K", "1:14", "swap SIZE 0 or from 8K to 64G, a multiple of 4K", "'4K'"},
+      {"machine swap=65G", "1:14", "swap SIZE 0 or from 8K to 64G, a multiple of 4K", "'65G'"},
+      {"machine swap=1000", "1:14", "swap SIZE 0 or from 8K to 64G, a multiple of 4K", "'1000'"},
       {"machine memory=4K", "1:16", "memory SIZE from 1M to 64G, a multiple of 4K", "'4K'"},
       {"machine cpus=0", "1:14", "cpus from 1 to 64", "'0'"},
       {"machine cpus=2 cpus=3", "1:16", "each option once", "a second 'cpus'"},
