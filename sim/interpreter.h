@@ -82,6 +82,14 @@ class Interpreter {
   // The Chrome trace JSON of everything recorded (when options.trace_json).
   std::string TraceJson() const;
   Machine* machine() { return machine_.get(); }
+  // The outcomes of the last together or explore block that ran: for each (one for a
+  // together block, every distinct one an explore block found), the result text of each
+  // operation that returned, by task, and for an explore block "#checks": whether its
+  // expect, expect-mem and expect-same checks held ("ok" or "failed"). For --compare
+  // (sim/host/compare.h).
+  const std::vector<std::map<std::string, std::string>>& last_block_outcomes() const {
+    return last_block_outcomes_;
+  }
   // The pid a scenario name stands for, if that task was created.
   std::optional<int> PidOfName(const std::string& name) const {
     auto it = pids_.find(name);
@@ -170,6 +178,8 @@ class Interpreter {
   // What an outcome's assertions look at.
   struct OutcomeFacts {
     std::map<std::string, StatementResult> results;  // by task, operations that returned
+    std::map<std::string, std::string> texts;        // the same, as echoed; and "#checks":
+                                                     // "ok" or "failed" (check_failed)
     bool deadlock = false;
     bool check_failed = false;     // an expect, expect-mem or expect-same failed
     bool debug_vm_failed = false;  // after the paths, or at a switch (--check)
@@ -198,6 +208,7 @@ class Interpreter {
                                           SchedulePolicy& policy, OutcomeFacts* facts);
 
   InterpreterOptions options_;
+  std::vector<std::map<std::string, std::string>> last_block_outcomes_;
   std::ostream& out_;
   std::ostream& err_;
   std::unique_ptr<Machine> machine_;

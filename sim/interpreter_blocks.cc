@@ -176,9 +176,11 @@ bool Interpreter::RunTogetherBlock(const std::vector<Statement>& block) {
     recorder_->set_level(level);
     return false;
   }
+  last_block_outcomes_.assign(1, {});
   for (size_t i = 0; i < parts.ops.size(); ++i) {
     const Statement& op = *parts.ops[i].stmt;
     const CallSlot& slot = slots[i];
+    if (slot.returned) last_block_outcomes_[0][TaskOf(op)] = slot.text;
     if (slot.returned) {
       out_ << absl::StrFormat("[%d] %s%s\n", PosOf(op).line, FormatStatement(op),
                               slot.text.empty() ? "" : absl::StrCat(" = ", slot.text));
@@ -243,6 +245,7 @@ absl::StatusOr<std::string> Interpreter::ExploreBody(const std::vector<Statement
       continue;
     }
     facts->results[task] = slot.result;
+    facts->texts[task] = slot.text;
     absl::StrAppendFormat(&text, "[%d] %s = %s", PosOf(op).line, task, slot.text);
     if (slot.result.kind == StatementResult::Kind::kAccess && slot.result.load &&
         slot.result.access.bytes.size() > 64) {
@@ -295,6 +298,7 @@ absl::StatusOr<std::string> Interpreter::ExploreBody(const std::vector<Statement
     facts->debug_vm_failed = true;
     absl::StrAppend(&text, "debug_vm at a switch between paths:\n", tr.check_report);
   }
+  facts->texts["#checks"] = facts->check_failed ? "failed" : "ok";  // never a task's name
   EndBlockTrace();
   FlushTrace();
   return text;
@@ -406,6 +410,8 @@ bool Interpreter::RunExploreBlock(const std::vector<Statement>& block) {
       outcomes.push_back({e.text, e.count, e.schedule_id, facts[e.text]});
     }
   }
+  last_block_outcomes_.clear();
+  for (const Outcome& oc : outcomes) last_block_outcomes_.push_back(oc.facts.texts);
   for (size_t i = 0; i < outcomes.size(); ++i) {
     const Outcome& oc = outcomes[i];
     out_ << absl::StrFormat("# outcome %d of %d: %u schedule%s, e.g. --schedule=%s\n", i + 1,

@@ -103,7 +103,18 @@ int RunHostMode(Mode mode, const std::string& text, const std::string& name, std
   std::string env_reason;  // the first statement this host forbids
   int first_differ_line = 0, env_line = 0;
   size_t seen = 0;
+  // The operations of the open block, by task (for SameResult), and whether it explores.
+  std::map<std::string, const Statement*> block_ops;
+  bool in_block = false, block_explores = false;
+  std::string last_skip;  // a reason given for the statement before is not repeated
   for (const Statement& stmt : scenario->statements) {
+    if (!in_block && (std::holds_alternative<TogetherStmt>(stmt) || std::holds_alternative<ExploreStmt>(stmt))) {
+      in_block = true;
+      block_explores = std::holds_alternative<ExploreStmt>(stmt);
+      block_ops.clear();
+    } else if (in_block && ProducesResult(stmt) && !std::holds_alternative<ExpectStmt>(stmt)) {
+      block_ops[TaskOf(stmt)] = &stmt;
+    }
     const bool sim_ok = sim.Step(stmt);
     const std::string all = sim_out.str();
     const std::string delta = all.substr(seen);
@@ -125,13 +136,64 @@ int RunHostMode(Mode mode, const std::string& text, const std::string& name, std
     }
     const int line = PosOf(stmt).line;
     if (!step.skipped.empty()) {
+      in_block = false;  // inside a block only its end reports anything
       ++skipped;
       if (step.environment && env_reason.empty()) {
         env_line = line;
         env_reason = absl::StrFormat("line %d: %s", line, step.skipped);
       }
-      out << absl::StrFormat("%s:%d: skipped on the host: %s\n  %s\n", name, line, step.skipped,
-                             FormatStatement(stmt));
+      out << absl::StrFormat("%s:%d: skipped on the host: %s\n  %s\n", name, line,
+                             step.skipped == last_skip ? "as above" : step.skipped, FormatStatement(stmt));
+      last_skip = step.skipped;
+      continue;
+    }
+    last_skip.clear();
+    if (in_block && step.ran) {  // the end of the block: the host ran it once
+      in_block = false;
+      const auto& outcomes = sim.last_block_outcomes();
+      auto matches = [&](const std::map<std::string, std::string>& o) {
+        if (o.size() != step.block.size()) return false;
+        for (const auto& [task, text] : step.block) {
+          auto it = o.find(task);
+          if (it == o.end()) return false;
+          if (task[0] == '#' ? it->second != text : !SameResult(*block_ops[task], it->second, text)) {
+            return false;
+          }
+        }
+        return true;
+      };
+      bool found = false;
+      for (const auto& o : outcomes) found = found || matches(o);
+      auto show = [](const std::vector<std::pair<std::string, std::string>>& ops) {
+        std::string t;
+        for (const auto& [task, text] : ops) absl::StrAppend(&t, t.empty() ? "" : ", ", task, " = ", text);
+        return t;
+      };
+      const std::map<std::string, std::string> host_sorted(step.block.begin(), step.block.end());
+      const std::string host_text =
+          show(std::vector<std::pair<std::string, std::string>>(host_sorted.begin(), host_sorted.end()));
+      if (found) {
+        ++agree;
+      } else if (block_explores) {
+        ++differ;
+        if (first_differ_line == 0) first_differ_line = line;
+        out << absl::StrFormat("%s:%d: the host's run is none of the simulator's %d outcomes\n  host: %s\n",
+                               name, line, outcomes.size(), host_text);
+        for (size_t i = 0; i < outcomes.size(); ++i) {
+          std::vector<std::pair<std::string, std::string>> o(outcomes[i].begin(), outcomes[i].end());
+          out << absl::StrFormat("  sim outcome %d: %s\n", i + 1, show(o));
+        }
+      } else {
+        // A together block runs one schedule in the simulator; the host interleaves as it
+        // will, so a different result is no disagreement by itself.
+        ++skipped;
+        std::vector<std::pair<std::string, std::string>> o;
+        if (!outcomes.empty()) o.assign(outcomes[0].begin(), outcomes[0].end());
+        out << absl::StrFormat(
+            "%s:%d: the host interleaved the block otherwise than the simulator's schedule (an explore "
+            "block compares against every interleaving)\n  sim:  %s\n  host: %s\n",
+            name, line, show(o), host_text);
+      }
       continue;
     }
     if (!step.ran || std::holds_alternative<ExpectStmt>(stmt)) continue;

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <ftw.h>
 #include <sstream>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -157,10 +158,16 @@ bool HostRunner::Call(int fd, uint32_t op, std::initializer_list<uint64_t> args,
   size_t i = 0;
   for (uint64_t a : args) q.a[i++] = a;
   q.len = payload.size();
-  if (fd < 0 || !SendAll(fd, &q, sizeof q) || !SendAll(fd, payload.data(), payload.size())) return false;
-  if (!RecvResponse(fd, r, passed_fd)) return false;
-  std::string bytes(r->len, '\0');
-  if (r->len > 0 && !RecvAll(fd, bytes.data(), r->len)) return false;
+  if (fd < 0) return false;
+  // In a block's concurrent run, the other operations' threads go on while this one's
+  // host task works (see mu_).
+  if (concurrent_) mu_.unlock();
+  bool ok = SendAll(fd, &q, sizeof q) && SendAll(fd, payload.data(), payload.size()) &&
+            RecvResponse(fd, r, passed_fd);
+  std::string bytes(ok ? r->len : 0, '\0');
+  if (ok && r->len > 0) ok = RecvAll(fd, bytes.data(), r->len);
+  if (concurrent_) mu_.lock();
+  if (!ok) return false;
   if (reply != nullptr) *reply = std::move(bytes);
   return true;
 }
@@ -227,68 +234,253 @@ bool HostRunner::Step(const Statement& stmt, HostStep* step) {
   if (invalid_ || cannot_run_) return false;
   const SourcePos& pos = PosOf(stmt);
   if (std::holds_alternative<LetStmt>(stmt)) return true;
+  if (!diverged_.empty()) {
+    step->skipped = diverged_;
+    Echo(stmt, *step);
+    return true;
+  }
+  if (block_ || std::holds_alternative<TogetherStmt>(stmt) || std::holds_alternative<ExploreStmt>(stmt)) {
+    return StepBlock(stmt, step);
+  }
   if (const auto* e = std::get_if<ExpectStmt>(&stmt)) {
-    const std::string text = FormatStatement(stmt);
-    if (last_skipped_) {
-      out_ << absl::StrFormat("[%d] %s  # skipped on the host: the statement it checks was skipped\n",
-                              pos.line, text);
-      step->skipped = "the statement it checks was skipped";
-      return true;
-    }
-    if (last_.kind == StatementResult::Kind::kNone) {
+    if (!last_skipped_ && last_.kind == StatementResult::Kind::kNone) {
       return Fail(pos, "expected `expect` after a statement with a result");
     }
-    std::string want;
-    step->ran = true;
-    if (ExpectHolds(e->result, last_, &want)) {
-      out_ << absl::StrFormat("[%d] %s ok\n", pos.line, text);
-    } else {
-      ++failures_;
-      const std::string msg = absl::StrFormat("%s:%d: expectation failed: expected %s, got %s", pos.file,
-                                              pos.line, want, FormatStatementResult(last_));
-      out_ << msg << "\n";
-      if (&err_ != &out_) err_ << msg << "\n";
-    }
+    step->ran = !last_skipped_;
+    if (last_skipped_) step->skipped = "the statement it checks was skipped";
+    CheckExpect(*e, last_, last_skipped_);
     return true;
   }
   const bool ok = Execute(stmt, step);
   if (!ok) return false;
-  if (ProducesResult(stmt)) last_skipped_ = !step->ran;
-  const std::string text = FormatStatement(stmt);
-  if (!step->skipped.empty()) {
-    out_ << absl::StrFormat("[%d] %s  # skipped on the host: %s\n", pos.line, text, step->skipped);
-  } else {
-    out_ << absl::StrFormat("[%d] %s%s\n", pos.line, text,
-                            step->result.empty() ? "" : absl::StrCat(" = ", step->result));
+  if (ProducesResult(stmt)) {
+    last_skipped_ = !step->ran;
+    if (step->ran) last_ = step->res;
   }
+  Echo(stmt, *step);
+  return true;
+}
+
+void HostRunner::Echo(const Statement& stmt, const HostStep& step) {
+  const std::string text = FormatStatement(stmt);
+  const int line = PosOf(stmt).line;
+  if (!step.skipped.empty()) {
+    out_ << absl::StrFormat("[%d] %s  # skipped on the host: %s\n", line, text, step.skipped);
+  } else {
+    out_ << absl::StrFormat("[%d] %s%s\n", line, text,
+                            step.result.empty() ? "" : absl::StrCat(" = ", step.result));
+  }
+}
+
+void HostRunner::CheckExpect(const ExpectStmt& e, const StatementResult& res, bool skipped) {
+  const std::string text = FormatStatement(Statement(e));
+  if (skipped) {
+    out_ << absl::StrFormat("[%d] %s  # skipped on the host: the statement it checks was skipped\n",
+                            e.pos.line, text);
+    return;
+  }
+  std::string want;
+  if (ExpectHolds(e.result, res, &want)) {
+    out_ << absl::StrFormat("[%d] %s ok\n", e.pos.line, text);
+  } else {
+    ++failures_;
+    const std::string msg = absl::StrFormat("%s:%d: expectation failed: expected %s, got %s", e.pos.file,
+                                            e.pos.line, want, FormatStatementResult(res));
+    out_ << msg << "\n";
+    if (&err_ != &out_) err_ << msg << "\n";
+  }
+}
+
+bool HostRunner::StepBlock(const Statement& stmt, HostStep* step) {
+  if (!block_) block_.emplace();
+  block_->push_back(stmt);
+  const bool explore = std::holds_alternative<ExploreStmt>(block_->front());
+  if (std::holds_alternative<TogetherStmt>(stmt) && explore) block_inner_open_ = true;
+  if (!std::holds_alternative<EndStmt>(stmt)) return true;
+  if (block_inner_open_) {  // the end of an explore block's together block
+    block_inner_open_ = false;
+    return true;
+  }
+  std::vector<Statement> block = std::move(*block_);
+  block_.reset();
+  return RunBlock(block, step);
+}
+
+namespace {
+
+// Whether an outcome predicate holds for the host's one run (which never deadlocks: a
+// host task that does not answer ends the run).
+bool HostOutcomeHolds(const OutcomePredicate& p, const std::map<std::string, StatementResult>& results,
+                      bool check_failed) {
+  for (const auto& all : p.any_of) {
+    bool holds = true;
+    for (const OutcomeAtom& a : all) {
+      switch (a.kind) {
+        case OutcomeAtom::Kind::kDeadlock: holds = false; break;
+        case OutcomeAtom::Kind::kCheckFailed: holds &= check_failed; break;
+        case OutcomeAtom::Kind::kResult: {
+          auto it = results.find(a.task);
+          std::string want;
+          holds &= it != results.end() && ExpectHolds(a.result, it->second, &want);
+          break;
+        }
+      }
+    }
+    if (holds) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool HostRunner::RunBlock(const std::vector<Statement>& block, HostStep* step) {
+  // The parts, as the interpreter's SplitBlock: [explore] together, the operations (each
+  // with the expects after it), end, then (explore only) the assertions and checks, end.
+  struct BlockOp {
+    const Statement* stmt;
+    std::vector<const ExpectStmt*> expects;
+    HostStep step;
+    bool ok = true;
+  };
+  std::vector<BlockOp> ops;
+  size_t i = 0;
+  const bool explore = std::holds_alternative<ExploreStmt>(block[0]);
+  for (; i < block.size(); ++i) {
+    const Statement& s = block[i];
+    if (std::holds_alternative<ExploreStmt>(s) || std::holds_alternative<TogetherStmt>(s)) {
+      out_ << absl::StrFormat("[%d] %s%s\n", PosOf(s).line, FormatStatement(s),
+                              std::holds_alternative<ExploreStmt>(s)
+                                  ? "  # on the host: one run, interleaved by the host's scheduler"
+                                  : "");
+      continue;
+    }
+    if (std::holds_alternative<EndStmt>(s)) break;
+    if (const auto* e = std::get_if<ExpectStmt>(&s)) {
+      ops.back().expects.push_back(e);
+    } else {
+      ops.push_back(BlockOp{&s, {}, {}});
+    }
+  }
+  const Statement& inner_end = block[i++];
+
+  // Every operation at once: one thread per operation; each holds mu_ except while it
+  // waits for its host task (Call), so the requests all go out before any answer is in.
+  {
+    std::unique_lock<std::mutex> hold(mu_);
+    concurrent_ = true;
+    std::vector<std::thread> threads;
+    threads.reserve(ops.size());
+    for (BlockOp& op : ops) {
+      threads.emplace_back([this, &op] {
+        std::lock_guard<std::mutex> turn(mu_);
+        op.ok = Execute(*op.stmt, &op.step);
+      });
+    }
+    hold.unlock();
+    for (std::thread& t : threads) t.join();
+    hold.lock();
+    concurrent_ = false;
+  }
+  std::map<std::string, StatementResult> results;
+  bool check_failed = false;
+  for (BlockOp& op : ops) {
+    if (!op.ok) return false;  // the reason is printed (Fail / CannotRun)
+    Echo(*op.stmt, op.step);
+    if (op.step.ran) {
+      results[TaskOf(*op.stmt)] = op.step.res;
+      step->block.emplace_back(TaskOf(*op.stmt), op.step.result);
+    } else if (step->block_skipped.empty()) {
+      step->block_skipped = op.step.skipped;
+      if (op.step.environment) step->environment = true;
+    }
+    for (const ExpectStmt* e : op.expects) {
+      const int before = failures_;
+      CheckExpect(*e, op.step.res, !op.step.ran);
+      check_failed |= failures_ != before;
+    }
+  }
+  last_ = StatementResult{};
+  last_skipped_ = false;
+  step->ran = true;
+  if (!step->block_skipped.empty()) {
+    step->skipped = absl::StrCat("an operation of the block was skipped: ", step->block_skipped);
+  }
+  if (!explore) {
+    out_ << absl::StrFormat("[%d] end = one run on the host\n", PosOf(inner_end).line);
+    return true;
+  }
+  out_ << absl::StrFormat("[%d] end\n", PosOf(inner_end).line);
+  for (; i + 1 < block.size(); ++i) {
+    const Statement& s = block[i];
+    const int line = PosOf(s).line;
+    const auto* a = std::get_if<ExpectOutcomeStmt>(&s);
+    if (a == nullptr) {
+      HostStep check;
+      if (std::holds_alternative<ShowStmt>(s)) {
+        check.skipped = "views are the simulator's";
+      } else if (!Execute(s, &check)) {
+        return false;
+      }
+      Echo(s, check);
+      check_failed |= check.result == "FAILED";
+      continue;
+    }
+    const std::string text = FormatStatement(s);
+    if (!step->block_skipped.empty()) {
+      out_ << absl::StrFormat("[%d] %s  # skipped on the host: an operation was skipped\n", line, text);
+      continue;
+    }
+    const bool holds = HostOutcomeHolds(a->predicate, results, check_failed);
+    using Q = ExpectOutcomeStmt::Quantifier;
+    if (a->quantifier == Q::kSometimes) {
+      out_ << absl::StrFormat("[%d] %s  # %s in the host's run (one run cannot decide `sometimes`)\n",
+                              line, text, holds ? "held" : "did not hold");
+      continue;
+    }
+    if (holds == (a->quantifier == Q::kAlways)) {
+      out_ << absl::StrFormat("[%d] %s ok (in the host's run)\n", line, text);
+    } else {
+      ++failures_;
+      const std::string msg = absl::StrFormat(
+          "%s:%d: expectation failed: %s, but the host's run %s it", PosOf(s).file, line, text,
+          holds ? "satisfies" : "does not satisfy");
+      out_ << msg << "\n";
+      if (&err_ != &out_) err_ << msg << "\n";
+    }
+  }
+  if (step->block_skipped.empty()) step->block.emplace_back("#checks", check_failed ? "failed" : "ok");
+  out_ << absl::StrFormat("[%d] end\n", PosOf(block.back()).line);
+  diverged_ = absl::StrFormat(
+      "after the explore block at line %d the simulator is back in the state before it, the host "
+      "is where its one run left it", PosOf(block[0]).line);
   return true;
 }
 
 bool HostRunner::Done(const Response& r, HostStep* step) {
   step->ran = true;
-  last_ = StatementResult{};
-  last_.kind = StatementResult::Kind::kSys;
-  last_.sys = SysResult{static_cast<long>(r.ret), r.ret == -1 ? r.err : 0};
-  step->res = last_;
-  step->result = FormatSysResult(last_.sys);
+  StatementResult& res = step->res;
+  res = StatementResult{};
+  res.kind = StatementResult::Kind::kSys;
+  res.sys = SysResult{static_cast<long>(r.ret), r.ret == -1 ? r.err : 0};
+  step->result = FormatSysResult(res.sys);
   return true;
 }
 
 bool HostRunner::AccessDone(const Response& r, const std::string& bytes, uint64_t addr, bool load,
                             uint64_t len, HostStep* step) {
   step->ran = true;
-  last_ = StatementResult{};
-  last_.kind = StatementResult::Kind::kAccess;
-  last_.access.ok = r.signo == 0;
-  last_.access.signal = r.signo;
-  last_.access.fault_addr = r.fault_addr;
-  last_.access.error_code = r.error_code;
-  last_.access.bytes.assign(bytes.begin(), bytes.end());
-  last_.addr = addr;
-  last_.len = len;
-  last_.load = load;
-  step->res = last_;
-  step->result = FormatAccessResult(last_.access, load);
+  StatementResult& res = step->res;
+  res = StatementResult{};
+  res.kind = StatementResult::Kind::kAccess;
+  res.access.ok = r.signo == 0;
+  res.access.signal = r.signo;
+  res.access.fault_addr = r.fault_addr;
+  res.access.error_code = r.error_code;
+  res.access.bytes.assign(bytes.begin(), bytes.end());
+  res.addr = addr;
+  res.len = len;
+  res.load = load;
+  step->result = FormatAccessResult(res.access, load);
   return true;
 }
 
@@ -359,11 +551,10 @@ bool HostRunner::Execute(const Statement& stmt, HostStep* step) {
   if (std::holds_alternative<FailStmt>(stmt)) return skip("fault injection is the simulator's");
   if (std::holds_alternative<TraceStmt>(stmt)) return skip("tracing is the simulator's");
   if (std::holds_alternative<ScheduleStmt>(stmt)) return skip("CPU placement is the simulator's");
-  // The host kernel's own scheduler interleaves nothing on request: a block's operations
-  // run one after another (what the simulator's default schedule does too).
+  // Blocks are StepBlock's; their parts never get here on their own (the parser sees to it).
   if (std::holds_alternative<TogetherStmt>(stmt) || std::holds_alternative<ExploreStmt>(stmt) ||
       std::holds_alternative<EndStmt>(stmt) || std::holds_alternative<ExpectOutcomeStmt>(stmt)) {
-    return skip("interleavings are the simulator's: the host runs the operations in order");
+    return Fail(pos, "internal: a block statement outside a block");
   }
   if (const auto* s = std::get_if<KthreadStmt>(&stmt)) {
     kthreads_[s->name] = "a kernel thread cannot be created from user space";

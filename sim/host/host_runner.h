@@ -6,6 +6,14 @@
 // (sim/interpreter.h), line for line, so the two can be compared; a statement the host
 // cannot perform is echoed with `  # skipped on the host: REASON`.
 //
+// A `together` block runs once, its operations at the same time: each is sent to its own
+// host task before any answer is awaited, and the host kernel's scheduler interleaves
+// them as it will. An `explore` block does the same (one run: a sample of what the host
+// does, not an exploration); its `expect-always` and `expect-never` assertions are
+// checked against that one outcome, and `expect-sometimes` is reported as undecided.
+// After an explore block the simulator's machine is as it was before the block, the
+// host's as its one run left it: every later statement is skipped on the host.
+//
 // Exit status: 0 every expectation held; 1 one failed; 2 the scenario is invalid;
 // 3 the host cannot run it (a process could not be set up, e.g. its fixed stack clashes
 // with a host mapping, or the host forbids what the scenario needs).
@@ -17,6 +25,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -47,6 +56,12 @@ struct HostStep {
   StatementResult res;          // for result-producing statements
   std::optional<std::string> mem;  // expect-mem: the bytes the host holds there
   std::string mem_error;        // expect-mem: why they could not be read
+  // At the `end` that closes a together or explore block: each operation's task and
+  // result (the echoed text), in the block's order, then for an explore block "#checks"
+  // ("ok" or "failed": its expect, expect-mem and expect-same checks, as the simulator's
+  // Interpreter::last_block_outcomes). `block_skipped`: why an operation was skipped.
+  std::vector<std::pair<std::string, std::string>> block;
+  std::string block_skipped;
 };
 
 class HostRunner {
@@ -95,6 +110,13 @@ class HostRunner {
   bool Done(const Response& r, HostStep* step);
   bool AccessDone(const Response& r, const std::string& bytes, uint64_t addr, bool load,
                   uint64_t len, HostStep* step);
+  // Echoes a statement that ran (or was skipped) with its result.
+  void Echo(const scenario::Statement& stmt, const HostStep& step);
+  // Checks an `expect` against `res` (skipped when its statement was); echoes it.
+  void CheckExpect(const scenario::ExpectStmt& e, const StatementResult& res, bool skipped);
+  // A statement while a block is open; runs the block at its final `end`.
+  bool StepBlock(const scenario::Statement& stmt, HostStep* step);
+  bool RunBlock(const std::vector<scenario::Statement>& block, HostStep* step);
 
   HostEnv env_;
   std::ostream& out_;
@@ -112,6 +134,16 @@ class HostRunner {
   std::string skip_mmap_why_;
   StatementResult last_;
   bool last_skipped_ = false;
+  // An open together/explore block: its statements so far, and whether the together
+  // block inside an explore block is still open.
+  std::optional<std::vector<scenario::Statement>> block_;
+  bool block_inner_open_ = false;
+  std::string diverged_;  // set after an explore block: why later statements are skipped
+  // While a block's operations run, one host thread each: they take turns at everything
+  // but the wait for their host task's answer (Call drops the lock around it), so this
+  // object is used by one thread at a time and the host tasks run at once.
+  std::mutex mu_;
+  bool concurrent_ = false;
   int failures_ = 0;
   bool invalid_ = false;
   bool cannot_run_ = false;

@@ -127,5 +127,103 @@ TEST(HostRunnerTest, TheIovecArraysGoWhereTheSimulatorPutsThem) {
   EXPECT_EQ(IovecArrayAddress(), Machine::kIovecBase);
 }
 
+// A together block runs once on the host, its operations sent to their tasks together;
+// the expects inside it judge each operation's result.
+TEST(HostRunnerTest, ATogetherBlockRunsOnceWithItsExpects) {
+  const std::string text =
+      "process p\n"
+      "process q\n"
+      "p: mmap 0x10000000 4K rw- private,anon,fixed\n"
+      "q: mmap 0x20000000 4K rw- private,anon,fixed\n"
+      "together\n"
+      "  p: store 0x10000000 \"ab\"\n"
+      "  expect 0\n"
+      "  q: load 0x20000000 2\n"
+      "  expect hex:0000\n"
+      "end\n"
+      "p: load 0x10000000 2\n"
+      "expect \"ab\"\n";
+  Result r = RunIt(Mode::kHost, text);
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("[6] p: store 0x10000000 \"ab\" = 0\n[7] expect 0 ok\n"
+                       "[8] q: load 0x20000000 2 = hex:0000\n[9] expect hex:0000 ok\n"
+                       "[10] end = one run on the host\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("[12] expect \"ab\" ok"), std::string::npos) << r.out;  // the block's effect stays
+  // A wrong expect inside the block fails the host run.
+  std::string bad = text;
+  bad.replace(bad.find("expect hex:0000"), 15, "expect hex:0001");
+  Result b = RunIt(Mode::kHost, bad);
+  EXPECT_EQ(b.status, 1) << b.out;
+  EXPECT_NE(b.out.find("t.mms:9: expectation failed: expected hex:0001, got hex:0000"), std::string::npos)
+      << b.out;
+  // --compare: the simulator's schedule gives the same results here.
+  Result c = RunIt(Mode::kCompare, text);
+  EXPECT_EQ(c.status, 0) << c.out << c.err;
+  EXPECT_NE(c.out.find("0 differ, 0 skipped"), std::string::npos) << c.out;
+}
+
+// An explore block runs once on the host: expect-always / expect-never are judged on that
+// one outcome, expect-sometimes is undecided, and what follows is skipped (the simulator
+// is back before the block; the host is not).
+TEST(HostRunnerTest, AnExploreBlockIsOneSampleOnTheHost) {
+  const std::string text =
+      "process p\n"
+      "p: mmap 0x10000000 4K rw- private,anon,fixed\n"
+      "explore all\n"
+      "  together\n"
+      "    p: load 0x10000000 1\n"
+      "  end\n"
+      "  expect-always p=hex:00\n"
+      "  expect-sometimes p=hex:00\n"
+      "  expect-never p=SIGSEGV\n"
+      "end\n"
+      "p: load 0x10000000 1\n";
+  Result r = RunIt(Mode::kHost, text);
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("[7] expect-always p=hex:00 ok (in the host's run)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[8] expect-sometimes p=hex:00  # held in the host's run (one run cannot decide"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("[9] expect-never p=SIGSEGV ok (in the host's run)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[11] p: load 0x10000000 1  # skipped on the host: after the explore block at line 3"),
+            std::string::npos)
+      << r.out;
+  std::string bad = text;
+  bad.replace(bad.find("expect-never p=SIGSEGV"), 22, "expect-never p=hex:00 ");
+  Result b = RunIt(Mode::kHost, bad);
+  EXPECT_EQ(b.status, 1) << b.out;
+  EXPECT_NE(b.out.find("t.mms:9: expectation failed: expect-never p=hex:00, but the host's run satisfies it"),
+            std::string::npos)
+      << b.out;
+  Result c = RunIt(Mode::kCompare, text);
+  EXPECT_EQ(c.status, 0) << c.out << c.err;
+}
+
+// --compare puts the host's run beside every outcome the simulator found: a run that is
+// none of them is a difference. Here the stated overlapping-copy deviation makes the
+// host's expect-mem fail where every simulated outcome's holds.
+TEST(HostRunnerTest, CompareFindsAHostRunTheSimulatorNeverProduces) {
+  const std::string text =
+      "let X = 0x10000000\n"
+      "process p\n"
+      "p: mmap X 4K rw- private,anon,fixed\n"
+      "p: store X \"ABCDEFGHIJKLMNOPQ\"\n"
+      "explore all\n"
+      "  together\n"
+      "    p: process_vm_readv p [X+1:16] [X:16]\n"
+      "  end\n"
+      "  expect-mem p X \"AABCDEFGHIJKLMNOP\"\n"
+      "end\n";
+  Result c = RunIt(Mode::kCompare, text);
+  EXPECT_EQ(c.status, 1) << c.out << c.err;
+  EXPECT_NE(c.out.find("t.mms:10: the host's run is none of the simulator's 1 outcomes\n"
+                       "  host: #checks = failed, p = 16\n"
+                       "  sim outcome 1: #checks = ok, p = 16\n"),
+            std::string::npos)
+      << c.out;
+}
+
 }  // namespace
 }  // namespace sim::host

@@ -19,5 +19,8 @@ small: load 0x10000000 4
 expect hex:A5A5A5A5
 small: load 0x1018f000 4
 expect hex:A5A5A5A5
+# big was the victim: whatever it tries next ends with the SIGKILL it died of.
+big: load 0x10000000 4
+expect SIGKILL
 show dmesg
 show vmstat

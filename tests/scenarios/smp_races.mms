@@ -5,7 +5,8 @@
 #  2. A load on CPU 1 racing an munmap on CPU 0 of the page it reads. CPU 1 caches the
 #     translation, so the munmap must shoot it down (an IPI to the CPUs in mm_cpumask):
 #     the load sees the data or faults, never a freed page.
-# host: sim-only interleavings on request (together, explore) exist only in the simulator
+# host: the host runs each explore block once (its scheduler picks the interleaving); --compare
+# checks that run is one of the outcomes the simulator found
 machine cpus=2 memory=16M
 process target cpu=0
 thread peer of target cpu=1
