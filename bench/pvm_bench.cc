@@ -12,6 +12,8 @@
 // Benchmark names (bench/pvm_report.py parses them):
 //   pvm/<impl>/<op>/<shape>/<state>/<bytes>      the matrix
 //   batch/sim/<op>/1x1/prefaulted/<bytes>/<batch>  the batch-size knob (pages per pin batch)
+//   psc/sim/readv/1x1/prefaulted/<bytes>/<on|off>  paging-structure caches on (the default
+//                                                  skylake profile) or off (skylake_nopsc)
 //   scale_pages/<impl>/<op>/1x1/<pages>           cost per page, 1 page .. 64 MiB
 //   scale_vmas/sim/readv/<vmas>                    cost per call against N target VMAs
 //   memory/sim/<sim MiB>/<touched MiB>             host memory per simulated frame, peak RSS
@@ -24,7 +26,8 @@
 //
 // Counters: bytes_per_second, pages_per_second (data pages moved), ns_per_page; sim only:
 // pins per call (NR_FOLL_PIN_ACQUIRED), dtlb_misses and stlb_misses per call (first and
-// last TLB level, both CPUs). Times are CPU time of the calling thread (the host syscall
+// last TLB level, both CPUs), pde_cache_hits per call (TLB misses whose walk read only the
+// PTE). Times are CPU time of the calling thread (the host syscall
 // runs in it too), which the machine's other load disturbs less than wall time.
 //
 // Run: bazel run -c opt //bench:report   (runs this, prints ratios, draws plots), or
@@ -46,6 +49,7 @@
 #include "bench/pvm_host.h"
 #include "hw/addr.h"
 #include "hw/phys_mem.h"
+#include "hw/psc.h"
 #include "mm/kernel.h"
 #include "mm/mm.h"
 #include "mm/mm_types.h"
@@ -206,9 +210,11 @@ void WarmHostMemory(sim::Machine& m) {
 // pattern if `touch_remote`), the caller's buffer mapped and pre-faulted (kFill for readv,
 // the pattern for writev), and the iovec arrays of `lay` in the caller's memory.
 // Returns "" or what failed.
-std::string SetUpSim(SimRig* r, Op op, uint64_t bytes, const Layout& lay, bool touch_remote) {
+std::string SetUpSim(SimRig* r, Op op, uint64_t bytes, const Layout& lay, bool touch_remote,
+                     const char* tlb = "skylake") {
   r->region = PageRound(bytes);
   sim::MachineConfig cfg;
+  cfg.tlb = tlb;
   // Both regions, their page tables and room for the kernel's own pages.
   cfg.memory_bytes = std::max<uint64_t>(32 * kMiB, 2 * r->region + r->region / 64 + 16 * kMiB);
   cfg.cpus = 2;
@@ -251,7 +257,7 @@ sim::SysResult SimCall(SimRig& r, Op op, uint64_t rvec = kIovArea + kIovHalf) {
 
 // The simulated counters the benchmarks report, summed over CPUs.
 struct SimCounts {
-  double pins = 0, dtlb_misses = 0, stlb_misses = 0;
+  double pins = 0, dtlb_misses = 0, stlb_misses = 0, pde_cache_hits = 0;
 };
 SimCounts Snap(sim::Machine& m) {
   SimCounts c;
@@ -260,6 +266,7 @@ SimCounts Snap(sim::Machine& m) {
     const hw::Tlb& tlb = m.cpu(i).tlb();
     c.dtlb_misses += static_cast<double>(tlb.counters(0).misses);
     c.stlb_misses += static_cast<double>(tlb.counters(tlb.num_levels() - 1).misses);
+    c.pde_cache_hits += static_cast<double>(m.cpu(i).psc().counters(hw::PscLevel::kPde).hits);
   }
   return c;
 }
@@ -267,6 +274,7 @@ void SetSimCounters(benchmark::State& state, const SimCounts& a, const SimCounts
   SetPerCall(state, "pins", b.pins - a.pins);
   SetPerCall(state, "dtlb_misses", b.dtlb_misses - a.dtlb_misses);
   SetPerCall(state, "stlb_misses", b.stlb_misses - a.stlb_misses);
+  SetPerCall(state, "pde_cache_hits", b.pde_cache_hits - a.pde_cache_hits);
 }
 
 // Checks one call before the timed loop: the count, and the bytes on the receiving side.
@@ -306,12 +314,15 @@ Rig* CachedRig(RigCache<Rig>& cache, const std::string& key, Setup setup, std::s
 
 RigCache<SimRig> g_sim_rigs;
 
-void BM_SimPrefaulted(benchmark::State& state, Op op, Shape shape, uint64_t bytes, int batch) {
+void BM_SimPrefaulted(benchmark::State& state, Op op, Shape shape, uint64_t bytes, int batch,
+                      const char* tlb = "skylake") {
   std::string err;
   SimRig* r = CachedRig(
-      g_sim_rigs, absl::StrCat("prefaulted/", OpName(op), "/", ShapeName(shape), "/", bytes),
+      g_sim_rigs,
+      absl::StrCat("prefaulted/", OpName(op), "/", ShapeName(shape), "/", bytes, "/", tlb),
       [&](SimRig* rig) {
-        std::string e = SetUpSim(rig, op, bytes, MakeLayout(shape, bytes), /*touch_remote=*/true);
+        std::string e =
+            SetUpSim(rig, op, bytes, MakeLayout(shape, bytes), /*touch_remote=*/true, tlb);
         return e.empty() ? SimFirstCall(*rig, op, bytes, false) : e;
       },
       &err);
@@ -677,6 +688,15 @@ void RegisterAll(bool smoke) {
                    BM_SimPrefaulted(s, op, Shape::k1x1, bytes, batch);
                  });
       }
+    }
+  }
+  for (uint64_t bytes : batch_sizes) {
+    for (bool on : {true, false}) {
+      Register(absl::StrCat("psc/sim/readv/1x1/prefaulted/", SizeName(bytes), on ? "/on" : "/off"),
+               [=](benchmark::State& s) {
+                 BM_SimPrefaulted(s, Op::kReadv, Shape::k1x1, bytes, 0,
+                                  on ? "skylake" : "skylake_nopsc");
+               });
     }
   }
   for (uint64_t pages = 1; pages <= max_scale_pages; pages *= 4) {

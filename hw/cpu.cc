@@ -10,7 +10,7 @@
 namespace hw {
 
 Cpu::Cpu(int id, PhysMem* mem, const TlbProfile& tlb_profile)
-    : id_(id), mem_(mem), tlb_(tlb_profile) {
+    : id_(id), mem_(mem), tlb_(tlb_profile), psc_(tlb_profile.psc) {
   CHECK(mem != nullptr);
   tlb_.set_observer(nullptr, id_);
   UpdateMode();
@@ -66,6 +66,7 @@ Fault Cpu::WriteCr3(uint64_t value) {
   if (!no_flush) {
     // With PCIDE = 0 every entry has PCID 0, so this is "all non-global".
     tlb_.FlushPcid(pcid_);
+    psc_.InvalidatePcid(pcid_);
     Flush(TlbFlushKind::kCr3Write, pcid_, VirtAddr(0));
   }
   return Fault{};
@@ -85,6 +86,7 @@ Fault Cpu::WriteCr4(uint64_t value) {
       ((changed & kCr4Pcide) != 0 && (value & kCr4Pcide) == 0) ||
       ((changed & kCr4Smep) != 0 && (value & kCr4Smep) != 0)) {
     tlb_.FlushAll();
+    psc_.InvalidateAll();
     Flush(TlbFlushKind::kFlushAll, pcid_, VirtAddr(0));
   }
   return Fault{};
@@ -100,6 +102,8 @@ Fault Cpu::WriteEfer(uint64_t value) {
 void Cpu::Invlpg(VirtAddr va) {
   if (!va.IsCanonical()) return;  // SDM vol. 2, INVLPG: a NOP
   tlb_.InvalidatePage(va, pcid_);
+  // SDM 4.10.4.1: also every PSC entry of the current PCID, any address.
+  psc_.InvalidatePcid(pcid_);
   Flush(TlbFlushKind::kInvlpg, pcid_, va);
 }
 
@@ -115,18 +119,22 @@ Fault Cpu::Invpcid(int type, uint16_t pcid, VirtAddr va) {
     case 0:
       if (!va.IsCanonical()) return Fault::GeneralProtection(va.value());
       tlb_.InvalidatePageNonGlobal(va, pcid);
+      psc_.InvalidateAddress(va, pcid);  // the entries that would map va
       Flush(TlbFlushKind::kInvpcidAddr, pcid, va);
       break;
     case 1:
       tlb_.FlushPcid(pcid);
+      psc_.InvalidatePcid(pcid);
       Flush(TlbFlushKind::kInvpcidSingle, pcid, VirtAddr(0));
       break;
     case 2:
       tlb_.FlushAll();
+      psc_.InvalidateAll();
       Flush(TlbFlushKind::kInvpcidAllGlobal, 0, VirtAddr(0));
       break;
     case 3:
       tlb_.FlushNonGlobal();
+      psc_.InvalidateAll();  // PSC entries are never global
       Flush(TlbFlushKind::kInvpcidAllNonGlobal, 0, VirtAddr(0));
       break;
   }
@@ -151,6 +159,9 @@ Fault Cpu::RaiseFault(const Fault& fault, AccessType type, VirtAddr va,
     if (had_entry && tlb_.InvalidatePage(va, pcid_) > 0) {
       Flush(TlbFlushKind::kPageFault, pcid_, va);
     }
+    // ... and the PSC entries that would be used for the address (so a
+    // fault caused by a stale cached entry does not recur).
+    psc_.InvalidateAddress(va, pcid_);
   }
   return fault;
 }
@@ -168,7 +179,7 @@ Cpu::Translation Cpu::TranslateSlow(VirtAddr va, AccessType type,
   // A miss, or a write through an entry with D = 0 (SDM 4.8: the processor
   // walks to set D in the paging-structure entry).
   tlb_.CountWalk();
-  const WalkResult r = Walk(*mem_, cr3_, va, type, mode_, observer_, id_);
+  const WalkResult r = WalkForMiss(va, type);
   if (!r.ok()) {
     return Translation{RaiseFault(r.fault, type, va, hit != nullptr), {}, {}};
   }
@@ -185,6 +196,30 @@ Cpu::Translation Cpu::TranslateSlow(VirtAddr va, AccessType type,
   e.dirty = r.dirty;
   tlb_.Fill(e);
   return Translation{Fault{}, r.PhysFor(va), r.size};
+}
+
+WalkResult Cpu::WalkForMiss(VirtAddr va, AccessType type) {
+  if (!psc_.enabled()) return Walk(*mem_, cr3_, va, type, mode_, observer_, id_);
+  if (ABSL_PREDICT_FALSE(!va.IsCanonical())) {
+    return Walk(*mem_, cr3_, va, type, mode_, observer_, id_);  // #GP
+  }
+  const PscMatch m = psc_.Lookup(va, pcid_);
+  if (m.level < 4 && ABSL_PREDICT_FALSE(observer_ != nullptr)) {
+    observer_->OnPscHit(id_, m.level + 1, va, m.table);
+  }
+  const WalkResult r =
+      WalkFrom(*mem_, cr3_, WalkStart{m.level, m.table, m.writable, m.user, m.nx},
+               va, type, mode_, observer_, id_);
+  if (r.ok()) {
+    // SDM 4.10.3.1: entries are created only for paging-structure entries
+    // with A = 1, which this successful walk has just made so. Leaves
+    // (r.leaf_level) get none.
+    for (int level = m.level; level > r.leaf_level; --level) {
+      const WalkResult::Upper& u = r.upper[4 - level];
+      psc_.Fill(level, va, pcid_, u.table, u.writable, u.user, u.nx);
+    }
+  }
+  return r;
 }
 
 Fault Cpu::Access(VirtAddr va, void* buf, size_t len, AccessType type) {

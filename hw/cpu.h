@@ -9,7 +9,8 @@
 //   CR4  PAE (5), PGE (7), PCIDE (17), SMEP (20), SMAP (21)
 //   IA32_EFER  LME (8), LMA (10), NXE (11)
 //   CPL and RFLAGS.AC
-// plus a TLB (tlb.h) and a pointer to the shared physical memory.
+// plus a TLB (tlb.h), the paging-structure caches (psc.h) and a pointer to
+// the shared physical memory.
 //
 // The Cpu comes up in IA-32e mode with 4-level paging, as firmware and a
 // boot loader leave it: CR0 = PE|PG, CR4 = PAE, EFER = LME|LMA, CR3 = 0, CPL
@@ -42,6 +43,7 @@
 #include "hw/addr.h"
 #include "hw/observer.h"
 #include "hw/phys_mem.h"
+#include "hw/psc.h"
 #include "hw/tlb.h"
 #include "hw/tlb_profile.h"
 #include "hw/walker.h"
@@ -98,22 +100,27 @@ class Cpu {
   //   PCIDE = 0: drops all non-global entries (they all have PCID 0);
   //   PCIDE = 1: drops the non-global entries of the new PCID unless bit 63
   //              of `value` is set; entries of other PCIDs survive.
+  // The paging-structure caches lose the same PCID's entries (none global).
   // Bit 63 is not stored. Emits OnCr3Write and, when entries were dropped,
   // OnTlbFlush(kCr3Write).
   Fault WriteCr3(uint64_t value);
   // MOV to CR4. #GP (state unchanged) if PAE would be cleared or PCIDE set
   // while CR3[11:0] != 0. Changing PGE, clearing PCIDE, or setting SMEP
-  // flushes the whole TLB, global entries too (the SDM asks for less on
-  // SMEP 0->1; flushing more is always allowed).
+  // flushes the whole TLB, global entries too, and every paging-structure
+  // cache entry (the SDM asks for less on SMEP 0->1; flushing more is always
+  // allowed).
   Fault WriteCr4(uint64_t value);
   // WRMSR IA32_EFER. LMA is read-only (kept); clearing LME is #GP.
   Fault WriteEfer(uint64_t value);
 
-  // INVLPG: drops the entries for `va` in the current PCID and global ones
-  // (SDM 4.10.4.1). A non-canonical address makes it a no-op.
+  // INVLPG: drops the entries for `va` in the current PCID and global ones,
+  // and every paging-structure-cache entry of the current PCID whatever its
+  // address (SDM 4.10.4.1). A non-canonical address makes it a no-op.
   void Invlpg(VirtAddr va);
   // INVPCID (SDM vol. 2, INVPCID): type 0 one address in `pcid` (not
   // global), 1 all non-global of `pcid`, 2 everything, 3 all non-global.
+  // Paging-structure caches: type 0 drops the entries of `pcid` that would
+  // translate `va`, type 1 all of `pcid`, types 2 and 3 everything.
   // #GP for a type > 3, a PCID > 4095, a non-canonical address (type 0), or
   // a nonzero PCID for types 0/1 when CR4.PCIDE = 0.
   Fault Invpcid(int type, uint16_t pcid, VirtAddr va);
@@ -132,9 +139,10 @@ class Cpu {
   };
   // Translates `va` for `type` at the current CPL: TLB first (rights checked
   // against the cached, combined flags); a write to an entry whose D is 0
-  // re-walks to set D (SDM 4.8); a miss walks and fills on success. On a
-  // fault: no fill, the page's entries are dropped, CR2 is set for #PF, and
-  // OnFault is emitted.
+  // re-walks to set D (SDM 4.8); a miss walks, starting below the longest
+  // paging-structure-cache match, and fills the TLB and the caches on
+  // success. On a fault: no fill, the page's TLB entries and the PSC entries
+  // for `va` are dropped, CR2 is set for #PF, and OnFault is emitted.
   Translation Translate(VirtAddr va, AccessType type);
 
   // One access of `len` bytes (REQUIRES: len <= 4096). An access that crosses
@@ -165,6 +173,8 @@ class Cpu {
   // --- Plumbing --------------------------------------------------------------
   Tlb& tlb() { return tlb_; }
   const Tlb& tlb() const { return tlb_; }
+  PagingStructureCache& psc() { return psc_; }
+  const PagingStructureCache& psc() const { return psc_; }
   int id() const { return id_; }
   PhysMem& mem() { return *mem_; }
   // Events of this CPU, its walker and its TLB go to `observer` (may be
@@ -178,6 +188,9 @@ class Cpu {
            (type != AccessType::kWrite || e.dirty);
   }
   Translation TranslateSlow(VirtAddr va, AccessType type, const TlbEntry* hit);
+  // The TLB-miss walk: through the paging-structure caches when the profile
+  // has them (lookup before, fill after a successful walk).
+  WalkResult WalkForMiss(VirtAddr va, AccessType type);
   // Records a failed access: CR2, TLB drop, observer. Returns `fault`.
   Fault RaiseFault(const Fault& fault, AccessType type, VirtAddr va,
                    bool had_entry);
@@ -196,6 +209,7 @@ class Cpu {
   const int id_;
   PhysMem* const mem_;
   Tlb tlb_;
+  PagingStructureCache psc_;
   HwObserver* observer_ = nullptr;
 
   uint64_t cr0_ = kCr0Pe | kCr0Pg;

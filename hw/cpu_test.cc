@@ -544,6 +544,9 @@ class EventLog : public HwObserver {
     log.push_back("hit " + std::to_string(level));
   }
   void OnTlbMiss(int cpu, VirtAddr) override { log.push_back("miss"); }
+  void OnPscHit(int cpu, int level, VirtAddr, PhysAddr) override {
+    log.push_back("psc " + std::to_string(level));
+  }
   void OnTlbFill(int cpu, int level, const TlbEntry&) override {
     log.push_back("fill " + std::to_string(level));
   }
@@ -561,14 +564,22 @@ class EventLog : public HwObserver {
   std::vector<int> cpus;
 };
 
-TEST_F(CpuTest, ObserverSeesTheWholeStory) {
-  Cpu cpu(5, &mem_, *FindTlbProfile("tiny"));
-  EventLog log;
+// Without paging-structure caches every miss walks from CR3 (psc_test.cc
+// and cpu_psc_test.cc have the story with them).
+// Observes `cpu` with `log`, loads CR3, maps kUserVa to `frame` and loads from it.
+void StartStory(Cpu& cpu, EventLog& log, PageTableBuilder& tables, PhysAddr frame) {
   cpu.set_observer(&log);
-  ASSERT_TRUE(cpu.WriteCr3(tables_.cr3()).ok());
-  tables_.Map(kUserVa, Frame(0), PageSize::k4K, kUrw);
+  ASSERT_TRUE(cpu.WriteCr3(tables.cr3()).ok());
+  tables.Map(kUserVa, frame, PageSize::k4K, kUrw);
   uint64_t v;
   ASSERT_TRUE(cpu.Load(kUserVa, &v, 8).ok());
+}
+
+TEST_F(CpuTest, ObserverSeesTheWholeStory) {
+  Cpu cpu(5, &mem_, *FindTlbProfile("tiny_nopsc"));
+  EventLog log;
+  StartStory(cpu, log, tables_, Frame(0));
+  uint64_t v;
   ASSERT_TRUE(cpu.Load(kUserVa, &v, 8).ok());
   EXPECT_TRUE(cpu.Load(kUserVa + kPageSize, &v, 8).page_fault());
   cpu.Invlpg(kUserVa);
@@ -584,6 +595,22 @@ TEST_F(CpuTest, ObserverSeesTheWholeStory) {
   cpu.set_observer(nullptr);
   ASSERT_TRUE(cpu.Load(kUserVa, &v, 8).ok());
   EXPECT_EQ(log.log.size(), 17u);
+}
+
+// With them the second miss, in the same 2 MiB region, starts below the
+// PDE-cache entry the first walk left: one read, the PTE.
+TEST_F(CpuTest, ObserverSeesPscHits) {
+  Cpu cpu(5, &mem_, *FindTlbProfile("tiny"));
+  EventLog log;
+  StartStory(cpu, log, tables_, Frame(0));
+  uint64_t v;
+  EXPECT_TRUE(cpu.Load(kUserVa + kPageSize, &v, 8).page_fault());
+  EXPECT_EQ(log.log, (std::vector<std::string>{
+                         "cr3", "flush cr3-write",                       //
+                         "miss", "walk 4", "walk 3", "walk 2", "walk 1",  //
+                         "fill 0", "fill 1",                              //
+                         "miss", "psc 2", "walk 1",                       //
+                         "fault #PF(0 0) cr2=0x4000001000"}));
 }
 
 TEST_F(CpuTest, CpusShareMemoryButNotTlbs) {

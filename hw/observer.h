@@ -49,6 +49,10 @@ class HwObserver {
   // The walker read `entry` from `entry_addr` at paging level `level`.
   virtual void OnWalkStep(int cpu, int level, PhysAddr entry_addr,
                           uint64_t entry) {}
+  // A paging-structure cache answered a TLB miss for `va`: the cached entry
+  // of paging level `level` (4 = PML4E, 3 = PDPTE, 2 = PDE) references
+  // `table`, and the walk continues there (SDM 4.10.3.2).
+  virtual void OnPscHit(int cpu, int level, VirtAddr va, PhysAddr table) {}
   virtual void OnTlbHit(int cpu, int level, VirtAddr va,
                         const TlbEntry& entry) {}
   // Every TLB level missed; a page walk follows.

@@ -50,23 +50,55 @@ enum class TlbReplacement {
               // way that does not exist
 };
 
+// One paging-structure cache (SDM 4.10.3): `sets` x `ways` entries, true
+// LRU within a set. sets = ways = 0: the cache does not exist.
+struct PscArrayConfig {
+  int sets = 0;  // power of two (set index = the entry's address prefix & (sets - 1))
+  int ways = 0;  // 1..64
+
+  int entries() const { return sets * ways; }
+};
+
+// The three paging-structure caches of 4-level paging (SDM 4.10.3.1). The
+// SDM documents what an entry holds and when it may be used, not how many
+// there are; each profile's `psc_source` says where its sizes come from.
+struct PscConfig {
+  PscArrayConfig pml4e;  // tagged by linear-address bits 47:39 and PCID
+  PscArrayConfig pdpte;  // ... bits 47:30
+  PscArrayConfig pde;    // ... bits 47:21
+
+  bool enabled() const {
+    return pml4e.entries() + pdpte.entries() + pde.entries() > 0;
+  }
+};
+
 struct TlbProfile {
   std::string name;
   std::string source;  // citation for the numbers
   std::vector<TlbLevelConfig> levels;
   TlbReplacement replacement = TlbReplacement::kLru;
+  // Paging-structure caches; all-zero turns them off (every walk from CR3).
+  PscConfig psc;
+  std::string psc_source;  // where the PSC sizes come from
 };
+
+// The suffix that names a built-in profile with its paging-structure caches
+// off: FindTlbProfile("skylake_nopsc") (for comparisons).
+inline constexpr absl::string_view kNoPscSuffix = "_nopsc";
 
 // OK iff `profile` can build a Tlb: at least one level; every array has a
 // power-of-two set count, 1..64 ways; no level has two arrays for one size;
-// the first level has a 4 KiB array.
+// the first level has a 4 KiB array; every paging-structure cache is absent
+// (0 x 0) or has a power-of-two set count and 1..64 ways.
 absl::Status ValidateTlbProfile(const TlbProfile& profile);
 
-// A built-in profile by name, or nullptr.
+// A built-in profile by name, or nullptr. A built-in name followed by
+// kNoPscSuffix gives that profile with PscConfig{} (caches off).
 const TlbProfile* FindTlbProfile(absl::string_view name);
 // The "skylake" profile.
 const TlbProfile& DefaultTlbProfile();
-// Names of the built-in profiles, in a fixed order.
+// Names of the built-in profiles, in a fixed order (without the _nopsc
+// variants).
 std::vector<std::string> TlbProfileNames();
 
 const char* TlbReplacementName(TlbReplacement r);  // "lru", "tree-plru"

@@ -80,10 +80,12 @@ WalkResult PageFault(VirtAddr va, uint32_t error_code, int level,
 
 // kCommit = true: the architectural walk (A/D updates, observer).
 // kCommit = false: a side-effect-free probe; `mem` is then only read.
+// `start` says where the walk begins: at the PML4 table in CR3, or below a
+// paging-structure-cache hit with the rights the cache accumulated.
 template <bool kCommit>
 WalkResult DoWalk(const PhysMem& mem, PhysMem* mutable_mem, uint64_t cr3,
-                  VirtAddr va, AccessType type, const PagingMode& mode,
-                  HwObserver* obs, int cpu) {
+                  const WalkStart& start, VirtAddr va, AccessType type,
+                  const PagingMode& mode, HwObserver* obs, int cpu) {
   if (ABSL_PREDICT_FALSE(!va.IsCanonical())) {
     WalkResult r;
     r.fault = Fault::GeneralProtection(va.value());
@@ -97,12 +99,16 @@ WalkResult DoWalk(const PhysMem& mem, PhysMem* mutable_mem, uint64_t cr3,
 
   PhysAddr entry_addrs[kNumLevels];
   uint64_t entries[kNumLevels];
-  bool writable = true;
-  bool user = true;
-  bool nx = false;
-  PhysAddr table = PagingEntry(cr3).addr(m);
+  // Tables referenced by the non-leaf entries read, and the rights combined
+  // down to each (what a paging-structure cache may keep, SDM 4.10.3.1).
+  WalkResult::Upper upper[kNumLevels - 1];
+  const int first = kNumLevels - start.level;  // row of the first entry read
+  bool writable = start.writable;
+  bool user = start.user;
+  bool nx = start.nx;
+  PhysAddr table = start.level == 4 ? PagingEntry(cr3).addr(m) : start.table;
 
-  for (int i = 0; i < kNumLevels; ++i) {
+  for (int i = first; i < kNumLevels; ++i) {
     const LevelDesc& d = kLevels[i];
     const PhysAddr entry_addr =
         table + (((va.value() >> d.shift) & kIndexMask) << 3);
@@ -129,6 +135,7 @@ WalkResult DoWalk(const PhysMem& mem, PhysMem* mutable_mem, uint64_t cr3,
     nx = nx || e.xd();
     if (!large && d.leaf_rule != LeafRule::kAlways) {
       table = e.addr(m);
+      upper[i] = WalkResult::Upper{table, writable, user, nx};
       continue;
     }
 
@@ -141,7 +148,7 @@ WalkResult DoWalk(const PhysMem& mem, PhysMem* mutable_mem, uint64_t cr3,
     uint64_t leaf = raw | PagingEntry::kA;
     if (type == AccessType::kWrite) leaf |= PagingEntry::kD;
     if constexpr (kCommit) {
-      for (int j = 0; j < i; ++j) {
+      for (int j = first; j < i; ++j) {
         if (!(entries[j] & PagingEntry::kA) &&
             mem.Contains(entry_addrs[j], sizeof(uint64_t))) {
           mutable_mem->WriteU64(entry_addrs[j], entries[j] | PagingEntry::kA);
@@ -165,6 +172,8 @@ WalkResult DoWalk(const PhysMem& mem, PhysMem* mutable_mem, uint64_t cr3,
     r.leaf_level = d.level;
     r.leaf_entry_addr = entry_addr;
     r.leaf = PagingEntry(leaf);
+    r.first_level = start.level;
+    for (int j = first; j < i; ++j) r.upper[j] = upper[j];
     return r;
   }
   __builtin_unreachable();  // the PTE row always ends the walk
@@ -174,12 +183,19 @@ WalkResult DoWalk(const PhysMem& mem, PhysMem* mutable_mem, uint64_t cr3,
 
 WalkResult Walk(PhysMem& mem, uint64_t cr3, VirtAddr va, AccessType type,
                 const PagingMode& mode, HwObserver* obs, int cpu) {
-  return DoWalk<true>(mem, &mem, cr3, va, type, mode, obs, cpu);
+  return DoWalk<true>(mem, &mem, cr3, WalkStart{}, va, type, mode, obs, cpu);
+}
+
+WalkResult WalkFrom(PhysMem& mem, uint64_t cr3, const WalkStart& start,
+                    VirtAddr va, AccessType type, const PagingMode& mode,
+                    HwObserver* obs, int cpu) {
+  return DoWalk<true>(mem, &mem, cr3, start, va, type, mode, obs, cpu);
 }
 
 WalkResult PeekWalk(const PhysMem& mem, uint64_t cr3, VirtAddr va,
                     AccessType type, const PagingMode& mode) {
-  return DoWalk<false>(mem, nullptr, cr3, va, type, mode, nullptr, 0);
+  return DoWalk<false>(mem, nullptr, cr3, WalkStart{}, va, type, mode, nullptr,
+                       0);
 }
 
 }  // namespace hw

@@ -27,8 +27,10 @@
 //      write, D in the leaf (SDM 4.8), written back to simulated memory.
 //      (Real processors may set A bits during a walk that then faults; this
 //      model sets none, so a failed access never changes memory.)
-// PCD/PWT/PAT are carried in `leaf` but have no effect. There are no
-// paging-structure caches (SDM 4.10.3): every walk starts at CR3.
+// PCD/PWT/PAT are carried in `leaf` but have no effect. Walk starts at CR3;
+// WalkFrom starts lower, where a paging-structure cache (psc.h, SDM 4.10.3)
+// left off: it reads only the entries below, sets A only in those, and
+// combines their rights with the cached ones.
 // A table entry outside simulated memory reads as all-ones, like a read of
 // unbacked physical memory, and so faults with RSVD.
 #ifndef MMSIM_HW_WALKER_H_
@@ -61,6 +63,20 @@ struct WalkResult {
   PhysAddr leaf_entry_addr;
   PagingEntry leaf;
 
+  // For the paging-structure caches: the paging level the walk read first
+  // (4 = PML4E unless it started below a PSC hit) and, for each non-leaf
+  // entry it read, the table that entry references and the rights combined
+  // down to it. upper[0] = PML4E, [1] = PDPTE, [2] = PDE; only rows
+  // 4 - first_level .. leaf row - 1 are set, and only on success.
+  struct Upper {
+    PhysAddr table;
+    bool writable = false;
+    bool user = false;
+    bool nx = false;
+  };
+  int first_level = 4;
+  Upper upper[3];
+
   bool ok() const { return fault.ok(); }
   // The physical address of `va`. REQUIRES: ok() and va inside the page.
   PhysAddr PhysFor(VirtAddr va) const {
@@ -75,6 +91,23 @@ struct WalkResult {
 // (Cpu) turns the fault into CR2 and an observer event.
 WalkResult Walk(PhysMem& mem, uint64_t cr3, VirtAddr va, AccessType type,
                 const PagingMode& mode, HwObserver* obs, int cpu = 0);
+
+// Where a walk begins: level 4 = the PML4 table in CR3 (`table` unused);
+// level 3/2/1 = the PDPTE/PDE/PTE in `table`, with the rights a
+// paging-structure cache accumulated above it.
+struct WalkStart {
+  int level = 4;
+  PhysAddr table;
+  bool writable = true;
+  bool user = true;
+  bool nx = false;
+};
+
+// Walk, starting at `start` (the TLB-miss path with a PSC hit). `cr3` is
+// used only when start.level == 4.
+WalkResult WalkFrom(PhysMem& mem, uint64_t cr3, const WalkStart& start,
+                    VirtAddr va, AccessType type, const PagingMode& mode,
+                    HwObserver* obs, int cpu = 0);
 
 // The same walk and checks with no side effects: no A/D updates, no observer
 // calls. For views and consistency checkers (e.g. "does this TLB entry agree

@@ -203,6 +203,10 @@ inline folio* filemap_get_folio(address_space* mapping, pgoff_t index) {
 int filemap_add_folio(address_space* mapping, folio* folio, pgoff_t index, gfp_t gfp);
 // Take a (locked, unmapped) folio out of the cache and drop the cache's reference.
 void filemap_remove_folio(folio* folio);
+// mm/readahead.c (mm/readahead.cc): read up to nr_to_read pages of the file from `index`
+// (not past end-of-file) into the page cache, unmapped, on the inactive file list.
+void force_page_cache_readahead(address_space* mapping, file* file, pgoff_t index,
+                                unsigned long nr_to_read);
 // The generic ->fault and ->page_mkwrite of page-cache files.
 vm_fault_t filemap_fault(vm_fault* vmf);
 vm_fault_t filemap_map_pages(vm_fault* vmf, pgoff_t start_pgoff, pgoff_t end_pgoff);

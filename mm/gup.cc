@@ -822,8 +822,9 @@ long populate_vma_page_range(vm_area_struct* vma, unsigned long start, unsigned 
   VM_BUG_ON_VMA(end > vma->vm_end, vma);
   mmap_assert_locked(mm);
 
-  // DEVIATION(gup): VM_LOCKONFAULT (mlock2 MLOCK_ONFAULT) is not modelled, so Linux's
-  // early "return nr_pages" for it is absent.
+  // A VM_LOCKONFAULT VMA (mlock2 MLOCK_ONFAULT) locks pages as they fault in: populate
+  // has nothing to do (and has never broken COW there).
+  if (vma->vm_flags & VM_LOCKONFAULT) return static_cast<long>(nr_pages);
 
   // PROT_NONE pages have never been faulted in by populate.
   if (!vma_is_accessible(vma)) return -EFAULT;

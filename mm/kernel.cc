@@ -16,6 +16,9 @@ const char* const kVmStatNames[NR_VM_STAT_ITEMS] = {
     "pgdeactivate",         "pgsteal_kswapd",       "pgsteal_direct",
     "pgscan_kswapd",        "pgscan_direct",        "oom_kill",
     "allocstall_normal",
+    "nr_mlock",             "pglazyfree",           "unevictable_pgs_culled",
+    "unevictable_pgs_rescued", "unevictable_pgs_mlocked", "unevictable_pgs_munlocked",
+    "unevictable_pgs_cleared", "unevictable_pgs_stranded",
 };
 }  // namespace
 

@@ -71,6 +71,16 @@ enum vm_stat_item {
   PGSCAN_DIRECT,
   OOM_KILL,
   ALLOCSTALL_NORMAL,
+  // mlock and madvise (mm/mlock.cc, mm/madvise.cc): the zone's mlocked pages and the
+  // unevictable list's events, in /proc/vmstat's order among themselves.
+  NR_MLOCK,
+  PGLAZYFREE,
+  UNEVICTABLE_PGCULLED,
+  UNEVICTABLE_PGRESCUED,
+  UNEVICTABLE_PGMLOCKED,
+  UNEVICTABLE_PGMUNLOCKED,
+  UNEVICTABLE_PGCLEARED,
+  UNEVICTABLE_PGSTRANDED,
   NR_VM_STAT_ITEMS
 };
 const char* vm_stat_name(int item);  // "nr_free_pages", "pgfault", ...

@@ -1,29 +1,56 @@
-// mm/madvise.cc: madvise(2), the advice that changes which VMAs fork copies.
+// mm/madvise.cc: madvise(2): the fork advice, and the advice that drops, frees, ages,
+// reclaims or reads ahead memory.
 //
-// Port of mm/madvise.c at Linux 6.18 (do_madvise, madvise_walk_vmas, the fork cases of
-// madvise_vma_behavior, madvise_update_vma, madvise_behavior_valid).
+// Port of mm/madvise.c at Linux 6.18 (do_madvise, madvise_walk_vmas, madvise_vma_behavior,
+// madvise_update_vma, madvise_behavior_valid, madvise_dontneed_free and its
+// madvise_dontneed_single_vma / madvise_free_single_vma / madvise_free_pte_range,
+// madvise_cold / madvise_pageout / madvise_cold_or_pageout_pte_range, can_madv_lru_vma,
+// can_do_file_pageout, madvise_willneed), of mm/swap.c's folio_deactivate / lru_deactivate
+// and folio_mark_lazyfree / lru_lazyfree, and of mm/fadvise.c's POSIX_FADV_WILLNEED case.
 //
 // Deviations (grep "DEVIATION(madvise)"):
-//  - Only MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK and MADV_KEEPONFORK are modelled;
-//    every other advice, valid in Linux or not, is -EINVAL (nothing here zaps, pages out
-//    or collapses memory).
-//  - No anon_vma_name (MADV_ and prctl naming), no userfaultfd, no MADV_DROPPABLE VMAs;
-//    the mmap_lock is taken for writing for every modelled advice, as Linux does for
-//    these four.
+//  - Modelled advice: MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
+//    MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE, MADV_COLD, MADV_PAGEOUT and
+//    MADV_WILLNEED. Every other advice, valid in Linux or not, is -EINVAL.
+//  - No anon_vma_name, no userfaultfd, no MADV_DROPPABLE VMAs, no guard regions, no THP
+//    (no pmd-level folios to split), no per-VMA locks: the advice that Linux runs under
+//    the mmap_lock for reading (or a VMA read lock) takes it for reading.
+//  - MADV_WILLNEED keeps the mmap_lock while it reads a file range in (Linux drops it
+//    around vfs_fadvise and looks the VMA up again).
+//  - No swap yet: MADV_WILLNEED on anonymous memory and shmem has nothing to swap in,
+//    and MADV_FREE finds no swap entries to free (see the TODO(swap) notes).
+#include <algorithm>
+
+#include "mm/fs.h"
+#include "mm/mmzone.h"
+#include "mm/pagewalk.h"
 #include "mm/trace.h"
 #include "mm/vma.h"
+#include "mm/vmscan.h"
 
 namespace kernel {
 namespace {
 
 static_assert(MADV_DONTFORK == 10 && MADV_DOFORK == 11, "MADV_DONTFORK");
 static_assert(MADV_WIPEONFORK == 18 && MADV_KEEPONFORK == 19, "MADV_WIPEONFORK");
+static_assert(MADV_WILLNEED == 3 && MADV_DONTNEED == 4 && MADV_FREE == 8, "MADV_DONTNEED");
+static_assert(MADV_COLD == 20 && MADV_PAGEOUT == 21, "MADV_COLD");
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED 24
+#endif
+static_assert(MADV_DONTNEED_LOCKED == 24, "MADV_DONTNEED_LOCKED");
 
 // mm/madvise.c: madvise_behavior_valid. DEVIATION(madvise): the modelled ones only.
 bool madvise_behavior_valid(int behavior) {
   switch (behavior) {
     case MADV_DONTFORK:
     case MADV_DOFORK:
+    case MADV_WILLNEED:
+    case MADV_DONTNEED:
+    case MADV_DONTNEED_LOCKED:
+    case MADV_FREE:
+    case MADV_COLD:
+    case MADV_PAGEOUT:
     case MADV_WIPEONFORK:
     case MADV_KEEPONFORK:
       return true;
@@ -47,10 +74,287 @@ int madvise_update_vma(mm_struct* mm, vm_area_struct* vma, vm_area_struct** prev
   return 0;
 }
 
-// mm/madvise.c: madvise_vma_behavior, the cases that set or clear fork's flags.
+// ---- MADV_DONTNEED, MADV_FREE ----
+
+// mm/madvise.c: madvise_dontneed_free_valid_vma. Locked memory and raw PFN mappings
+// cannot be dropped (MADV_DONTNEED_LOCKED may drop locked memory).
+bool madvise_dontneed_free_valid_vma(vm_area_struct* vma, int behavior) {
+  vm_flags_t forbidden = VM_PFNMAP;
+  if (behavior != MADV_DONTNEED_LOCKED) forbidden |= VM_LOCKED;
+  return !(vma->vm_flags & forbidden);
+}
+
+// mm/madvise.c: madvise_dontneed_single_vma. The range's pages are unmapped: private
+// anonymous memory reads back as zeros, file memory as the file's contents.
+int madvise_dontneed_single_vma(vm_area_struct* vma, unsigned long start, unsigned long end) {
+  zap_details details{};
+  details.even_cows = true;  // private COW copies go too
+  zap_page_range_single(vma, start, end - start, &details);
+  return 0;
+}
+
+// mm/swap.c: lru_lazyfree. A clean exclusive anon folio becomes "lazy free": it loses
+// PG_swapbacked and sits on the inactive file list, where reclaim may discard it
+// without writing it anywhere (unless it is dirtied again first).
+void lru_lazyfree(lruvec* lv, folio* f) {
+  const long nr_pages = folio_nr_pages(f);
+  if (!folio_test_anon(f) || !folio_test_swapbacked(f) || folio_test_unevictable(f)) return;
+  lruvec_del_folio(lv, f);
+  folio_clear_active(f);
+  folio_clear_referenced(f);
+  // Lazyfree folios are clean anonymous folios without PG_swapbacked.
+  folio_clear_swapbacked(f);
+  lruvec_add_folio(lv, f);
+  count_vm_events(PGLAZYFREE, nr_pages);
+}
+
+// mm/swap.c: folio_mark_lazyfree. DEVIATION(madvise): no per-CPU batch; the folio moves
+// now if it is on the LRU. TODO(swap): Linux also skips folios in the swap cache
+// (!folio_test_swapcache), which do not exist yet.
+void folio_mark_lazyfree(folio* f) {
+  if (folio_test_anon(f) && folio_test_swapbacked(f) && !folio_test_unevictable(f) &&
+      folio_test_lru(f))
+    lru_lazyfree(folio_lruvec(f), f);
+}
+
+// mm/madvise.c: madvise_free_pte_range. Each exclusive anon folio in range is made clean
+// (PTE and folio) and old, and marked lazy free.
+int madvise_free_pte_range(pmd_t* pmd, unsigned long addr, unsigned long end, mm_walk* walk) {
+  mmu_gather* tlb = static_cast<mmu_gather*>(walk->priv);
+  mm_struct* mm = tlb->mm;
+  vm_area_struct* vma = walk->vma;
+  spinlock_t* ptl;
+  pte_t* start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+  if (start_pte == nullptr) return 0;
+  pte_t* pte = start_pte;
+  for (; addr != end; pte++, addr += PAGE_SIZE) {
+    pte_t ptent = ptep_get(pte);
+    if (pte_none(ptent)) continue;
+    // TODO(swap): a swap entry is freed here (free_swap_and_cache_nr, the PTE cleared,
+    // MM_SWAPENTS decremented): a swap-in would cost more than a zeroed page.
+    if (!pte_present(ptent)) continue;
+    folio* f = vm_normal_folio(vma, addr, ptent);
+    if (f == nullptr) continue;
+    if (folio_test_dirty(f)) {
+      if (!folio_trylock(f)) continue;
+      // Shared with another mapping (fork): not ours to free.
+      if (folio_mapcount(f) != folio_nr_pages(f)) {
+        folio_unlock(f);
+        continue;
+      }
+      folio_clear_dirty(f);
+      folio_unlock(f);
+    }
+    if (pte_young(ptent) || pte_dirty(ptent)) {
+      // clear_young_dirty_ptes(CYDP_CLEAR_YOUNG | CYDP_CLEAR_DIRTY): a later write sets
+      // the dirty bit again, which is how reclaim tells a reused page.
+      ptent = ptep_get_and_clear(mm, addr, pte);
+      ptent = pte_mkold(pte_mkclean(ptent));
+      set_pte_at(mm, addr, pte, ptent);
+      tlb_remove_tlb_entry(tlb, pte, addr);
+    }
+    folio_mark_lazyfree(f);
+  }
+  pte_unmap_unlock(start_pte, ptl);
+  return 0;
+}
+
+// mm/madvise.c: madvise_free_single_vma. Anonymous memory only.
+int madvise_free_single_vma(vm_area_struct* vma, unsigned long start_addr, unsigned long end_addr) {
+  static const mm_walk_ops walk_ops = {madvise_free_pte_range};
+  // MADV_FREE works for only anon vma at the moment.
+  if (!vma_is_anonymous(vma)) return -EINVAL;
+  unsigned long start = std::max(vma->vm_start, start_addr);
+  if (start >= vma->vm_end) return -EINVAL;
+  unsigned long end = std::min(vma->vm_end, end_addr);
+  if (end <= vma->vm_start) return -EINVAL;
+  mmu_gather tlb;
+  tlb_gather_mmu(&tlb, vma->vm_mm);
+  tlb_start_vma(&tlb, vma);
+  walk_page_range_vma(vma, start, end, &walk_ops, &tlb);
+  tlb_end_vma(&tlb, vma);
+  tlb_finish_mmu(&tlb);
+  return 0;
+}
+
+// mm/madvise.c: madvise_dontneed_free.
+int madvise_dontneed_free(vm_area_struct* vma, unsigned long start, unsigned long end,
+                          int behavior) {
+  if (!madvise_dontneed_free_valid_vma(vma, behavior)) return -EINVAL;
+  if (behavior == MADV_DONTNEED || behavior == MADV_DONTNEED_LOCKED)
+    return madvise_dontneed_single_vma(vma, start, end);
+  if (behavior == MADV_FREE) return madvise_free_single_vma(vma, start, end);
+  return -EINVAL;
+}
+
+// ---- MADV_COLD, MADV_PAGEOUT ----
+
+// mm/swap.c: lru_deactivate. An active folio moves to its inactive list.
+void lru_deactivate(lruvec* lv, folio* f) {
+  const long nr_pages = folio_nr_pages(f);
+  if (folio_test_unevictable(f) || !folio_test_active(f)) return;
+  lruvec_del_folio(lv, f);
+  folio_clear_active(f);
+  folio_clear_referenced(f);
+  lruvec_add_folio(lv, f);
+  count_vm_events(PGDEACTIVATE, nr_pages);
+}
+
+// mm/swap.c: folio_deactivate. DEVIATION(madvise): no per-CPU batch (see folio_mark_lazyfree).
+void folio_deactivate(folio* f) {
+  if (folio_test_unevictable(f) || !folio_test_active(f)) return;
+  if (folio_test_lru(f)) lru_deactivate(folio_lruvec(f), f);
+}
+
+// mm/madvise.c: can_madv_lru_vma. Locked and raw PFN memory is never aged or paged out.
+bool can_madv_lru_vma(const vm_area_struct* vma) { return !(vma->vm_flags & (VM_LOCKED | VM_PFNMAP)); }
+
+// mm/madvise.c: can_do_file_pageout. Page cache is paged out only for a file the caller
+// owns or could open for writing (otherwise it would be a side channel on shared files).
+bool can_do_file_pageout(const vm_area_struct* vma) {
+  if (vma->vm_file == nullptr) return false;
+  // inode_owner_or_capable || file_permission(MAY_WRITE) == 0. DEVIATION(madvise): simfs
+  // inodes have no owner or mode bits, so the owner test is CAP_FOWNER alone and the
+  // permission test is whether the file was opened for writing.
+  return capable(CAP_FOWNER) || (vma->vm_file->f_mode & FMODE_WRITE);
+}
+
+struct madvise_walk_private {
+  mmu_gather* tlb;
+  bool pageout;
+};
+
+// mm/madvise.c: madvise_cold_or_pageout_pte_range, the small-folio part. Each folio
+// mapped only here and on the LRU is made old; MADV_COLD moves it to the inactive list,
+// MADV_PAGEOUT isolates it and reclaims it at once.
+int madvise_cold_or_pageout_pte_range(pmd_t* pmd, unsigned long addr, unsigned long end,
+                                      mm_walk* walk) {
+  auto* priv = static_cast<madvise_walk_private*>(walk->priv);
+  mmu_gather* tlb = priv->tlb;
+  const bool pageout = priv->pageout;
+  vm_area_struct* vma = walk->vma;
+  list_head folio_list;
+  INIT_LIST_HEAD(&folio_list);
+  if (fatal_signal_pending(current())) return -EINTR;
+  const bool pageout_anon_only_filter =
+      pageout && !vma_is_anonymous(vma) && !can_do_file_pageout(vma);
+  spinlock_t* ptl;
+  pte_t* start_pte = pte_offset_map_lock(vma->vm_mm, pmd, addr, &ptl);
+  if (start_pte == nullptr) return 0;
+  pte_t* pte = start_pte;
+  for (; addr < end; pte++, addr += PAGE_SIZE) {
+    pte_t ptent = ptep_get(pte);
+    if (pte_none(ptent)) continue;
+    if (!pte_present(ptent)) continue;
+    folio* f = vm_normal_folio(vma, addr, ptent);
+    if (f == nullptr) continue;
+    // Leave folios other mappings share, and folios off the LRU, alone.
+    if (!folio_test_lru(f) || folio_mapcount(f) != folio_nr_pages(f)) continue;
+    if (pageout_anon_only_filter && !folio_test_anon(f)) continue;
+    if (!pageout && pte_young(ptent)) {
+      // clear_young_dirty_ptes(CYDP_CLEAR_YOUNG)
+      ptep_test_and_clear_young(vma, addr, pte);
+      tlb_remove_tlb_entry(tlb, pte, addr);
+    }
+    // Reclaim would not take a folio that still looks recently used.
+    folio_clear_referenced(f);
+    if (folio_test_active(f)) folio_set_workingset(f);
+    if (pageout) {
+      if (folio_isolate_lru(f)) {
+        if (folio_test_unevictable(f))
+          folio_putback_lru(f);
+        else
+          list_add(&f->lru, &folio_list);
+      }
+    } else {
+      folio_deactivate(f);
+    }
+  }
+  pte_unmap_unlock(start_pte, ptl);
+  if (pageout) reclaim_pages(&folio_list);
+  return 0;
+}
+
+// mm/madvise.c: madvise_cold_page_range / madvise_pageout_page_range.
+void madvise_cold_or_pageout_page_range(vm_area_struct* vma, unsigned long start,
+                                        unsigned long end, bool pageout) {
+  static const mm_walk_ops cold_walk_ops = {madvise_cold_or_pageout_pte_range};
+  mmu_gather tlb;
+  tlb_gather_mmu(&tlb, vma->vm_mm);
+  madvise_walk_private walk_private{&tlb, pageout};
+  tlb_start_vma(&tlb, vma);
+  walk_page_range_vma(vma, start, end, &cold_walk_ops, &walk_private);
+  tlb_end_vma(&tlb, vma);
+  tlb_finish_mmu(&tlb);
+}
+
+// mm/madvise.c: madvise_cold.
+int madvise_cold(vm_area_struct* vma, unsigned long start, unsigned long end) {
+  if (!can_madv_lru_vma(vma)) return -EINVAL;
+  madvise_cold_or_pageout_page_range(vma, start, end, false);
+  return 0;
+}
+
+// mm/madvise.c: madvise_pageout.
+int madvise_pageout(vm_area_struct* vma, unsigned long start, unsigned long end) {
+  if (!can_madv_lru_vma(vma)) return -EINVAL;
+  // A private file mapping may still page out its own (anonymous COW) pages; a shared
+  // one of a file the caller may not write is left alone.
+  if (!vma_is_anonymous(vma) && (!can_do_file_pageout(vma) && (vma->vm_flags & VM_MAYSHARE)))
+    return 0;
+  madvise_cold_or_pageout_page_range(vma, start, end, true);
+  return 0;
+}
+
+// ---- MADV_WILLNEED ----
+
+// mm/madvise.c: madvise_willneed.
+int madvise_willneed(vm_area_struct* vma, unsigned long start, unsigned long end) {
+  file* file = vma->vm_file;
+  if (file == nullptr) {
+    // TODO(swap): walk_page_range_vma(vma, start, end, &swapin_walk_ops, vma):
+    // swapin_walk_pmd_entry reads each swap entry of the range back in
+    // (read_swap_cache_async). With no swap entries yet there is nothing to read.
+    return 0;
+  }
+  if (shmem_mapping(file->f_mapping)) {
+    // TODO(swap): shmem_swapin_range(vma, start, end, mapping): likewise.
+    return 0;
+  }
+  // vfs_fadvise(file, offset, end - start, POSIX_FADV_WILLNEED) -> generic_fadvise.
+  loff_t offset = static_cast<loff_t>(start - vma->vm_start) +
+                  (static_cast<loff_t>(vma->vm_pgoff) << PAGE_SHIFT);
+  loff_t endbyte = offset + static_cast<loff_t>(end - start) - 1;
+  // First and last partial page.
+  pgoff_t start_index = static_cast<pgoff_t>(offset) >> PAGE_SHIFT;
+  pgoff_t end_index = static_cast<pgoff_t>(endbyte) >> PAGE_SHIFT;
+  unsigned long nrpages = end_index - start_index + 1;  // careful about overflow
+  if (!nrpages) nrpages = ~0UL;
+  force_page_cache_readahead(file->f_mapping, file, start_index, nrpages);
+  return 0;
+}
+
+// mm/madvise.c: madvise_vma_behavior. The advice that acts on pages leaves the VMA
+// as it is; the fork advice sets or clears a flag of [start, end).
 int madvise_vma_behavior(mm_struct* mm, vm_area_struct* vma, vm_area_struct** prev,
                          unsigned long start, unsigned long end, int behavior) {
   vm_flags_t new_flags = vma->vm_flags;
+  switch (behavior) {
+    case MADV_WILLNEED:
+      *prev = vma;
+      return madvise_willneed(vma, start, end);
+    case MADV_COLD:
+      *prev = vma;
+      return madvise_cold(vma, start, end);
+    case MADV_PAGEOUT:
+      *prev = vma;
+      return madvise_pageout(vma, start, end);
+    case MADV_FREE:
+    case MADV_DONTNEED:
+    case MADV_DONTNEED_LOCKED:
+      *prev = vma;
+      return madvise_dontneed_free(vma, start, end, behavior);
+  }
   switch (behavior) {
     case MADV_DONTFORK:
       new_flags |= VM_DONTCOPY;
@@ -71,6 +375,22 @@ int madvise_vma_behavior(mm_struct* mm, vm_area_struct* vma, vm_area_struct** pr
       return -EINVAL;
   }
   return madvise_update_vma(mm, vma, prev, start, end, new_flags);
+}
+
+// mm/madvise.c: madvise_need_mmap_write. The advice that only looks at pages runs under
+// the mmap_lock held for reading.
+bool madvise_need_mmap_write(int behavior) {
+  switch (behavior) {
+    case MADV_WILLNEED:
+    case MADV_DONTNEED:
+    case MADV_DONTNEED_LOCKED:
+    case MADV_COLD:
+    case MADV_PAGEOUT:
+    case MADV_FREE:
+      return false;
+    default:
+      return true;
+  }
 }
 
 // mm/madvise.c: madvise_walk_vmas. Every VMA piece in [start, end) gets the advice; a
@@ -112,9 +432,18 @@ int do_madvise(unsigned long start, size_t len_in, int behavior) {
   unsigned long end = start + len;
   if (end < start) return tc.ret(-EINVAL);
   if (end == start) return tc.ret(0);
-  if (mmap_write_lock_killable(mm)) return tc.ret(-EINTR);
+  // madvise_lock: only the fork advice changes VMAs and needs the lock for writing.
+  const bool write = madvise_need_mmap_write(behavior);
+  if (write) {
+    if (mmap_write_lock_killable(mm)) return tc.ret(-EINTR);
+  } else {
+    mmap_read_lock(mm);
+  }
   int error = madvise_walk_vmas(mm, start, end, behavior);
-  mmap_write_unlock(mm);
+  if (write)
+    mmap_write_unlock(mm);
+  else
+    mmap_read_unlock(mm);
   return tc.ret(error);
 }
 

@@ -37,6 +37,7 @@ inline constexpr vm_flags_t VM_LOCKED = 0x00002000;
 inline constexpr vm_flags_t VM_IO = 0x00004000;
 inline constexpr vm_flags_t VM_DONTCOPY = 0x00020000;
 inline constexpr vm_flags_t VM_DONTEXPAND = 0x00040000;
+inline constexpr vm_flags_t VM_LOCKONFAULT = 0x00080000;  // lock pages as they fault in
 inline constexpr vm_flags_t VM_ACCOUNT = 0x00100000;
 inline constexpr vm_flags_t VM_NORESERVE = 0x00200000;
 inline constexpr vm_flags_t VM_WIPEONFORK = 0x02000000;  // the child gets empty memory here
@@ -46,6 +47,7 @@ inline constexpr vm_flags_t VM_MIXEDMAP = 0x10000000;
 inline constexpr vm_flags_t VM_STACK = VM_GROWSDOWN;
 inline constexpr vm_flags_t VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
 inline constexpr vm_flags_t VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
+inline constexpr vm_flags_t VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT;
 
 // ---- mmap(2) arguments (include/uapi/asm-generic/mman-common.h, x86 values) ----
 // The host is x86-64 Linux, so <sys/mman.h> already defines these names as macros with
@@ -267,9 +269,36 @@ unsigned long get_unmapped_area(file* file, unsigned long addr, unsigned long le
 int do_munmap(mm_struct* mm, unsigned long start, size_t len);
 int vm_munmap(unsigned long start, size_t len);
 int do_mprotect_pkey(unsigned long start, size_t len, unsigned long prot, int pkey);
-// mm/madvise.c: madvise(2) on current's mm, the fork advice only (MADV_DONTFORK,
-// MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK); 0 or a negative errno.
+// mm/madvise.c: madvise(2) on current's mm: the fork advice (MADV_DONTFORK, MADV_DOFORK,
+// MADV_WIPEONFORK, MADV_KEEPONFORK) and MADV_DONTNEED, MADV_FREE, MADV_COLD,
+// MADV_PAGEOUT, MADV_WILLNEED; 0 or a negative errno.
 int do_madvise(unsigned long start, size_t len_in, int behavior);
+// ---- mlock (mm/mlock.cc: mm/mlock.c) ----
+// include/uapi/asm-generic/mman-common.h / mman.h. <sys/mman.h> defines these too.
+static_assert(MCL_CURRENT == 1 && MCL_FUTURE == 2 && MCL_ONFAULT == 4, "MCL_*");
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 0x01
+#endif
+static_assert(MLOCK_ONFAULT == 0x01, "MLOCK_ONFAULT");
+// The syscalls on current's mm; each returns 0 or a negative errno.
+int sys_mlock(unsigned long start, size_t len);
+int sys_mlock2(unsigned long start, size_t len, int flags);
+int sys_munlock(unsigned long start, size_t len);
+int sys_mlockall(int flags);
+int sys_munlockall();
+// mm/mlock.c: may current lock memory at all (RLIMIT_MEMLOCK > 0 or CAP_IPC_LOCK)?
+bool can_do_mlock();
+// mm/mmap.c: may `bytes` more be locked in mm (when vm_flags has VM_LOCKED)?
+bool mlock_future_ok(const mm_struct* mm, vm_flags_t vm_flags, unsigned long bytes);
+// mm/mlock.c: a folio's mlock state. mlock_folio / munlock_folio for a folio mapped in
+// (or unmapped from) a VM_LOCKED VMA; mlock_new_folio for a new folio going on the LRU.
+void mlock_folio(folio* f);
+void mlock_new_folio(folio* f);
+void munlock_folio(folio* f);
+// mm/internal.h: mlock_vma_folio / munlock_vma_folio, the rmap side: only VM_LOCKED VMAs
+// (and never VM_SPECIAL ones) lock.
+void mlock_vma_folio(folio* f, vm_area_struct* vma);
+void munlock_vma_folio(folio* f, vm_area_struct* vma);
 inline bool IS_ERR_VALUE(unsigned long x) { return x >= static_cast<unsigned long>(-MAX_ERRNO); }
 
 // mm/memory.c (6.5+): mmap_lock held for reading and the VMA containing addr, or null

@@ -58,7 +58,10 @@ struct page {
   // PGTY_* page type (buddy, table, zero ...), 0 for ordinary pages. Linux overlays this
   // with _mapcount; kept apart here for clarity, which still fits in 64 bytes.
   unsigned int page_type;
-  unsigned int _pad;
+  // How many VM_LOCKED VMAs hold this folio mlocked while it is on the unevictable list.
+  // DEVIATION(mm_types): Linux overlays it on lru.prev (its unevictable list is no list);
+  // here it takes the spare word.
+  unsigned int mlock_count;
 };
 static_assert(sizeof(page) == 64, "struct page must stay 64 bytes, as in Linux");
 
@@ -155,7 +158,8 @@ struct mm_struct {
   unsigned long mmap_base;     // top of the top-down mmap area
   unsigned long task_size;     // TASK_SIZE for this mm
   unsigned long total_vm;      // pages mapped
-  unsigned long locked_vm;
+  unsigned long locked_vm;     // pages in VM_LOCKED VMAs (VmLck), RLIMIT_MEMLOCK's measure
+  vm_flags_t def_flags;        // added to every new VMA: VM_LOCKED after mlockall(MCL_FUTURE)
   atomic_long_t pinned_vm;
   unsigned long data_vm, exec_vm, stack_vm;
   unsigned long start_stack;

@@ -14,8 +14,9 @@
 // Deviations (grep "DEVIATION(mmap)"):
 //  - The top-down gap search walks the VMA tree downwards from mmap_base (the maple tree
 //    keeps per-node gap sizes and does it in O(log n)); see unmapped_area_topdown.
-//  - No personality (READ_IMPLIES_EXEC), no pkeys, no RLIMIT_AS/RLIMIT_MEMLOCK, no VM
-//    accounting, no mmap randomisation, no MAP_DROPPABLE/MAP_SYNC/MAP_32BIT placement.
+//  - No personality (READ_IMPLIES_EXEC), no pkeys, no RLIMIT_AS, no VM accounting, no
+//    RLIMIT_MEMLOCK check when a locked stack grows, no mmap randomisation, no
+//    MAP_DROPPABLE/MAP_SYNC/MAP_32BIT placement.
 //  - No hugetlbfs and an empty huge page pool: MAP_HUGETLB fails after the checks that
 //    precede the reservation (hugetlb_mmap_empty_pool), -ENOMEM even with MAP_NORESERVE.
 //  - RLIMIT_STACK is fixed at its default, 8 MiB (RLIMIT_STACK_DEFAULT).
@@ -378,6 +379,13 @@ static unsigned long mmap_region(file* file, unsigned long addr, unsigned long l
   }
   vms_complete_munmap_vmas(&vms);
   vm_stat_account(mm, vm_flags, static_cast<long>(pglen));
+  // __mmap_complete: a locked mapping counts in locked_vm (special ones are never locked).
+  if (vm_flags & VM_LOCKED) {
+    if (vm_flags & VM_SPECIAL)
+      vma->vm_flags &= ~VM_LOCKED_MASK;  // vm_flags_clear
+    else
+      mm->locked_vm += pglen;
+  }
   vma_set_page_prot(vma);
   return tc.ret(addr);
 }
@@ -425,8 +433,11 @@ unsigned long do_mmap(file* file, unsigned long addr, unsigned long len, unsigne
     if (find_vma_intersection(mm, addr, addr + len))
       return tc.ret(static_cast<unsigned long>(-EEXIST));
   }
-  vm_flags |= calc_vm_prot_bits(prot, 0) | calc_vm_flag_bits(file, flags) | VM_MAYREAD |
-              VM_MAYWRITE | VM_MAYEXEC;
+  vm_flags |= calc_vm_prot_bits(prot, 0) | calc_vm_flag_bits(file, flags) | mm->def_flags |
+              VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  if (flags & MAP_LOCKED)
+    if (!can_do_mlock()) return tc.ret(static_cast<unsigned long>(-EPERM));
+  if (!mlock_future_ok(mm, vm_flags, len)) return tc.ret(static_cast<unsigned long>(-EAGAIN));
 
   if (file != nullptr) {
     inode* inode = file_inode(file);
@@ -546,6 +557,17 @@ int vm_munmap(unsigned long start, size_t len) {
 }
 
 // ---- stack expansion ----
+
+// mm/mmap.c: mlock_future_ok. Would `bytes` more locked memory stay within
+// RLIMIT_MEMLOCK (always, with CAP_IPC_LOCK or without VM_LOCKED)?
+bool mlock_future_ok(const mm_struct* mm, vm_flags_t vm_flags, unsigned long bytes) {
+  if (!(vm_flags & VM_LOCKED) || capable(CAP_IPC_LOCK)) return true;
+  unsigned long locked_pages = bytes >> PAGE_SHIFT;
+  locked_pages += mm->locked_vm;
+  unsigned long limit_pages = rlimit(RLIMIT_MEMLOCK);
+  limit_pages >>= PAGE_SHIFT;
+  return locked_pages <= limit_pages;
+}
 
 // mm/mmap.c: acct_stack_growth. May the stack grow by `grow` pages to `size` bytes?
 static int acct_stack_growth(vm_area_struct* /*vma*/, unsigned long size, unsigned long /*grow*/) {

@@ -19,6 +19,28 @@ pmd_t* mm_find_pmd(mm_struct* mm, unsigned long address);
 // they need (mmap_lock, or a stopped machine).
 pte_t* mm_find_pte(mm_struct* mm, unsigned long address);
 
+// ---- walking with callbacks (include/linux/pagewalk.h, mm/pagewalk.c) ----
+struct mm_walk;
+// DEVIATION(pagewalk): the pmd_entry callback only (no pte_entry, pte_hole, hugetlb or
+// test_walk): every user here (madvise, mlock) walks PTE tables from pmd_entry.
+struct mm_walk_ops {
+  // Called for each pmd in range that is not none, with [addr, next) inside one VMA.
+  // A non-zero return ends the walk with that value.
+  int (*pmd_entry)(pmd_t* pmd, unsigned long addr, unsigned long next, mm_walk* walk);
+};
+struct mm_walk {
+  const mm_walk_ops* ops;
+  mm_struct* mm;
+  vm_area_struct* vma;
+  void* priv;
+};
+// mm/pagewalk.c: walk [start, end) of one VMA (start and end inside it). mmap_lock held.
+int walk_page_range_vma(vm_area_struct* vma, unsigned long start, unsigned long end,
+                        const mm_walk_ops* ops, void* priv);
+// mm/pagewalk.c: walk [start, end) of mm, VMA by VMA (holes are skipped). mmap_lock held.
+int walk_page_range(mm_struct* mm, unsigned long start, unsigned long end,
+                    const mm_walk_ops* ops, void* priv);
+
 }  // namespace kernel
 
 #endif  // MMSIM_MM_PAGEWALK_H_

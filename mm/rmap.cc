@@ -288,6 +288,7 @@ void folio_add_anon_rmap_pte(folio* f, page* p, vm_area_struct* vma, unsigned lo
     __folio_set_anon(f, vma, address);
     mod_node_page_state(NR_ANON_MAPPED, 1);
   }
+  mlock_vma_folio(f, vma);  // a folio mapped into a VM_LOCKED VMA is locked
 }
 
 // include/linux/mm.h: folio_needs_cow_for_dma. Could this folio be pinned for DMA by the
@@ -319,17 +320,19 @@ void folio_dup_file_rmap_pte(folio* f, page* p) {
 }
 
 // mm/rmap.c: folio_add_file_rmap_ptes, nr = 1. One more PTE maps a page cache page.
-void folio_add_file_rmap_pte(folio* f, page* p, vm_area_struct* /*vma*/) {
+void folio_add_file_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
   VM_BUG_ON(folio_test_anon(f));
   const bool first = atomic_inc_return(&p->_mapcount) == 0;  // from -1: the first mapping
   if (first) mod_node_page_state(NR_FILE_MAPPED, 1);
+  mlock_vma_folio(f, vma);  // __folio_add_file_rmap: a VM_LOCKED VMA locks it
 }
 
 // mm/rmap.c: folio_remove_rmap_ptes, nr=1.
-void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* /*vma*/) {
+void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
   VM_BUG_ON(atomic_read(&p->_mapcount) < 0);
   bool last = atomic_dec_return(&p->_mapcount) < 0;
   if (last) mod_node_page_state(folio_test_anon(f) ? NR_ANON_MAPPED : NR_FILE_MAPPED, -1);
+  munlock_vma_folio(f, vma);  // __folio_remove_rmap: a VM_LOCKED VMA lets go of it
 }
 
 // mm/rmap.c: page_mkclean_one for a small folio mapped at `address` of a shared `vma`:

@@ -6,6 +6,8 @@
 #ifndef MMSIM_MM_SCHED_H_
 #define MMSIM_MM_SCHED_H_
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <string>
 
@@ -16,12 +18,15 @@ namespace kernel {
 struct mm_struct;
 
 // include/uapi/linux/capability.h
+inline constexpr int CAP_FOWNER = 3;
 inline constexpr int CAP_SETGID = 6;
 inline constexpr int CAP_SETUID = 7;
 inline constexpr int CAP_SETPCAP = 8;
+inline constexpr int CAP_IPC_LOCK = 14;
 inline constexpr int CAP_SYS_RAWIO = 17;
 inline constexpr int CAP_SYS_PTRACE = 19;
 inline constexpr int CAP_SYS_ADMIN = 21;
+inline constexpr int CAP_SYS_RESOURCE = 24;
 inline constexpr int CAP_LAST_CAP = 40;
 struct kernel_cap_t {
   u64 val;
@@ -44,6 +49,13 @@ struct cred {
   const user_namespace* user_ns;
 };
 
+// include/uapi/asm-generic/resource.h. The host's <sys/resource.h> defines these names
+// (and struct rlimit: rlim_cur, rlim_max) with Linux's values, as <cerrno> does for errno.
+static_assert(RLIMIT_MEMLOCK == 8 && RLIM_NLIMITS == 16, "RLIMIT_MEMLOCK");
+static_assert(RLIM_INFINITY == ~0UL, "RLIM_INFINITY");
+// include/uapi/linux/resource.h: the default RLIMIT_MEMLOCK (8 MiB since Linux 5.16).
+inline constexpr unsigned long MLOCK_LIMIT = 8UL << 20;
+
 // include/linux/sched/signal.h: state shared by the threads of a process.
 struct signal_struct {
   atomic_t sigcnt;
@@ -54,6 +66,9 @@ struct signal_struct {
   atomic_t live;          // threads of the group that have not yet run do_exit
   mm_struct* oom_mm;      // set (with a reference: mmgrab) when the group is an OOM victim
   short oom_score_adj;    // /proc/<pid>/oom_score_adj: -1000 (never) .. 1000
+  // The resource limits (getrlimit/setrlimit/prlimit), inherited at fork. DEVIATION(sched):
+  // only RLIMIT_MEMLOCK (mlock) and RLIMIT_STACK have readers; the rest are stored.
+  struct rlimit rlim[RLIM_NLIMITS];
 };
 
 // task->flags
@@ -123,6 +138,12 @@ struct task_struct {
     unsigned long error_code;
   } thread;
 };
+
+// include/linux/sched/signal.h: a limit's soft value for `task` / for current.
+inline unsigned long task_rlimit(const task_struct* task, unsigned int limit) {
+  return task->signal->rlim[limit].rlim_cur;
+}
+unsigned long rlimit(unsigned int limit);  // mm/kernel/cred.cc
 
 inline bool fatal_signal_pending(const task_struct* p) { return p != nullptr && p->fatal_signal; }
 

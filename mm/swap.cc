@@ -88,11 +88,14 @@ void folio_add_lru(folio* f) {
   lru_add(folio_lruvec(f), f);
 }
 
-// mm/swap.c: folio_add_lru_vma. A folio first mapped into a VM_LOCKED VMA is mlocked.
+// mm/swap.c: folio_add_lru_vma. A folio first mapped into a VM_LOCKED VMA is mlocked
+// and goes straight onto the unevictable list (mm/mlock.cc).
 void folio_add_lru_vma(folio* f, vm_area_struct* vma) {
   VM_BUG_ON_FOLIO(folio_test_lru(f), f);
-  if (unlikely((vma->vm_flags & (VM_LOCKED | VM_SPECIAL)) == VM_LOCKED)) folio_set_mlocked(f);
-  folio_add_lru(f);
+  if (unlikely((vma->vm_flags & (VM_LOCKED | VM_SPECIAL)) == VM_LOCKED))
+    mlock_new_folio(f);
+  else
+    folio_add_lru(f);
 }
 
 // mm/swap.c: lru_activate. An inactive folio moves to the head of its active list.
@@ -135,7 +138,13 @@ void __page_cache_release(folio* f) {
     folio_clear_active(f);
     folio_clear_unevictable(f);
   }
-  if (unlikely(folio_test_mlocked(f))) folio_clear_mlocked(f);
+  if (unlikely(folio_test_mlocked(f))) {
+    // Freed while still mlocked (its last locked mapping went without munlock).
+    const long nr_pages = folio_nr_pages(f);
+    mod_node_page_state(NR_MLOCK, -nr_pages);  // __zone_stat_mod_folio
+    folio_clear_mlocked(f);
+    count_vm_events(UNEVICTABLE_PGCLEARED, nr_pages);
+  }
 }
 
 }  // namespace kernel

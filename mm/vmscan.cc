@@ -3,7 +3,8 @@
 // Port of mm/vmscan.c at Linux 6.18 (the classic two-list LRU: do_try_to_free_pages,
 // shrink_node, shrink_lruvec, get_scan_count (reduced), shrink_list, shrink_active_list,
 // shrink_inactive_list, isolate_lru_folios, move_folios_to_lru, shrink_folio_list,
-// __remove_mapping, zone_reclaimable_pages, try_to_free_pages, wakeup_kswapd).
+// __remove_mapping, zone_reclaimable_pages, try_to_free_pages, wakeup_kswapd, and for
+// MADV_PAGEOUT folio_isolate_lru, folio_putback_lru, reclaim_pages, reclaim_folio_list).
 //
 // Deviations (grep "DEVIATION(vmscan)"):
 //  - Reclaim so far frees unmapped clean page-cache folios only: shrink_folio_list keeps a
@@ -100,6 +101,23 @@ unsigned long shrink_folio_list(list_head* folio_list, scan_control* sc) {
     folio_put(f);
   }
   list_splice(&ret_folios, folio_list);
+  return nr_reclaimed;
+}
+
+// mm/vmscan.c: reclaim_folio_list. Reclaim what can be reclaimed of the isolated folios
+// (unmapping allowed, swap allowed); the rest go back to the LRU.
+unsigned int reclaim_folio_list(list_head* folio_list) {
+  scan_control sc{};
+  sc.gfp_mask = GFP_KERNEL;
+  sc.may_unmap = true;
+  sc.may_swap = true;
+  unsigned int nr_reclaimed = static_cast<unsigned int>(shrink_folio_list(folio_list, &sc));
+  while (!list_empty(folio_list)) {
+    folio* f = list_last_entry(folio_list, folio, lru);  // lru_to_folio
+    list_del(&f->lru);
+    folio_putback_lru(f);
+    trace_event("mm_vmscan_reclaim_pages", "pfn=%#lx", folio_pfn(f));
+  }
   return nr_reclaimed;
 }
 
@@ -241,6 +259,44 @@ unsigned long do_try_to_free_pages(scan_control* sc) {
 }
 
 }  // namespace
+
+// mm/vmscan.c
+bool folio_isolate_lru(folio* f) {
+  VM_BUG_ON_FOLIO(!folio_ref_count(f), f);
+  if (!folio_test_lru(f)) return false;
+  folio_clear_lru(f);  // folio_test_clear_lru
+  folio_get(f);
+  lruvec_del_folio(folio_lruvec(f), f);
+  return true;
+}
+
+// mm/vmscan.c
+void folio_putback_lru(folio* f) {
+  folio_add_lru(f);
+  folio_put(f);  // drop the isolation reference
+}
+
+// mm/vmscan.c: reclaim_pages. One node, so one reclaim_folio_list. Reclaim here must not
+// recurse into reclaim (memalloc_noreclaim_save: PF_MEMALLOC).
+unsigned long reclaim_pages(list_head* folio_list) {
+  unsigned long nr_reclaimed = 0;
+  if (list_empty(folio_list)) return nr_reclaimed;
+  trace_call tc("reclaim_pages", "");
+  task_struct* tsk = current();
+  const unsigned int noreclaim_flag = tsk->flags & PF_MEMALLOC;
+  tsk->flags |= PF_MEMALLOC;
+  list_head node_folio_list;
+  INIT_LIST_HEAD(&node_folio_list);
+  while (!list_empty(folio_list)) {
+    folio* f = list_last_entry(folio_list, folio, lru);
+    folio_clear_active(f);
+    list_del(&f->lru);  // list_move
+    list_add(&f->lru, &node_folio_list);
+  }
+  nr_reclaimed += reclaim_folio_list(&node_folio_list);
+  tsk->flags = (tsk->flags & ~PF_MEMALLOC) | noreclaim_flag;  // memalloc_noreclaim_restore
+  return tc.ret(nr_reclaimed);
+}
 
 // mm/vmscan.c
 unsigned long zone_reclaimable_pages(zone* z) {

@@ -432,6 +432,27 @@ bool Interpreter::On(const DumpableStmt& s, std::string* result) {
   return p && SysDone(machine_->SetDumpable(*p, s.dumpable), result);
 }
 
+bool Interpreter::On(const MadviseStmt& s, std::string* result) {
+  std::optional<int> p = Pid(s.pos, s.task);
+  return p && SysDone(machine_->Madvise(*p, s.addr, s.len, static_cast<int>(s.advice)), result);
+}
+
+bool Interpreter::On(const MlockStmt& s, std::string* result) {
+  std::optional<int> p = Pid(s.pos, s.task);
+  if (!p) return false;
+  switch (s.op) {
+    case MlockStmt::Op::kMlock:
+      return SysDone(machine_->Mlock(*p, s.addr, s.len, static_cast<int>(s.flags)), result);
+    case MlockStmt::Op::kMunlock:
+      return SysDone(machine_->Munlock(*p, s.addr, s.len), result);
+    case MlockStmt::Op::kMlockall:
+      return SysDone(machine_->Mlockall(*p, static_cast<int>(s.flags)), result);
+    case MlockStmt::Op::kMunlockall:
+      return SysDone(machine_->Munlockall(*p), result);
+  }
+  return false;
+}
+
 bool Interpreter::On(const ExpectMemStmt& s, std::string* result) {
   std::optional<int> p = Pid(s.pos, s.task);
   if (!p) return false;

@@ -135,6 +135,8 @@ class Interpreter {
   bool On(const scenario::SetresgidStmt& s, std::string* result);
   bool On(const scenario::CapsetStmt& s, std::string* result);
   bool On(const scenario::DumpableStmt& s, std::string* result);
+  bool On(const scenario::MadviseStmt& s, std::string* result);
+  bool On(const scenario::MlockStmt& s, std::string* result);
   bool On(const scenario::ExpectMemStmt& s, std::string* result);
   bool On(const scenario::ExpectSameStmt& s, std::string* result);
   bool On(const scenario::ShowStmt& s, std::string* result);

@@ -404,6 +404,33 @@ SysResult Machine::Madvise(int pid, uint64_t addr, uint64_t len, int advice) {
   return Syscall(pid, [&] { return static_cast<long>(kernel::do_madvise(addr, len, advice)); });
 }
 
+SysResult Machine::Mlock(int pid, uint64_t addr, uint64_t len, int flags) {
+  return Syscall(pid, [&] {
+    return static_cast<long>(flags == 0 ? kernel::sys_mlock(addr, len)
+                                        : kernel::sys_mlock2(addr, len, flags));
+  });
+}
+
+SysResult Machine::Munlock(int pid, uint64_t addr, uint64_t len) {
+  return Syscall(pid, [&] { return static_cast<long>(kernel::sys_munlock(addr, len)); });
+}
+
+SysResult Machine::Mlockall(int pid, int flags) {
+  return Syscall(pid, [&] { return static_cast<long>(kernel::sys_mlockall(flags)); });
+}
+
+SysResult Machine::Munlockall(int pid) {
+  return Syscall(pid, [&] { return static_cast<long>(kernel::sys_munlockall()); });
+}
+
+SysResult Machine::Setrlimit(int pid, int resource, uint64_t cur, uint64_t max) {
+  return Syscall(pid, [&] {
+    struct rlimit lim = {cur, max};
+    return static_cast<long>(
+        kernel::do_prlimit(kernel::current(), static_cast<unsigned int>(resource), &lim, nullptr));
+  });
+}
+
 SysResult Machine::ProcessVmRaw(int pid, int target, uint64_t lvec, uint64_t liovcnt,
                                 uint64_t rvec, uint64_t riovcnt, uint64_t flags, bool write) {
   const auto* l = reinterpret_cast<const kernel::iovec __user*>(static_cast<uintptr_t>(lvec));

@@ -181,9 +181,19 @@ class Machine {
                  uint64_t off = 0);
   SysResult Munmap(int pid, uint64_t addr, uint64_t len);
   SysResult Mprotect(int pid, uint64_t addr, uint64_t len, int prot);
-  // madvise(2); only the fork advice (MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK,
-  // MADV_KEEPONFORK) is modelled, any other is EINVAL.
+  // madvise(2): the fork advice (MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK,
+  // MADV_KEEPONFORK) and MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE, MADV_COLD,
+  // MADV_PAGEOUT, MADV_WILLNEED; any other advice is EINVAL.
   SysResult Madvise(int pid, uint64_t addr, uint64_t len, int advice);
+  // mlock2(2) (flags 0 is mlock(2); MLOCK_ONFAULT), munlock(2), mlockall(2) (MCL_*
+  // flags), munlockall(2).
+  SysResult Mlock(int pid, uint64_t addr, uint64_t len, int flags = 0);
+  SysResult Munlock(int pid, uint64_t addr, uint64_t len);
+  SysResult Mlockall(int pid, int flags);
+  SysResult Munlockall(int pid);
+  // setrlimit(2) (prlimit64 on pid itself): RLIMIT_* resource, soft and hard limit
+  // (RLIM_INFINITY is ~0).
+  SysResult Setrlimit(int pid, int resource, uint64_t cur, uint64_t max);
   // Raw forms: the array pointers are user virtual addresses in pid's memory.
   SysResult ProcessVmReadv(int pid, int target, uint64_t lvec, uint64_t liovcnt, uint64_t rvec,
                            uint64_t riovcnt, uint64_t flags);

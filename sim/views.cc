@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "hw/paging_entry.h"
+#include "hw/psc.h"
 #include "mm/fs.h"
 #include "mm/kernel.h"
 #include "mm/mm.h"
@@ -244,8 +245,21 @@ absl::StatusOr<std::string> ShowTlb(Machine& m, int cpu) {
                             level + 1, tlb.profile().levels[level].name, tlb.CountValid(level), n.hits,
                             n.misses, n.walks, n.evictions, n.flushes);
     }
+    // The paging-structure caches (absent from a _nopsc profile).
+    const hw::PagingStructureCache& psc = k.psc();
+    if (psc.enabled()) {
+      for (hw::PscLevel l : {hw::PscLevel::kPml4e, hw::PscLevel::kPdpte, hw::PscLevel::kPde}) {
+        const hw::PscCounters& n = psc.counters(l);
+        absl::StrAppendFormat(&out, "  PSC %-5s valid=%u hits=%u misses=%u evictions=%u invalidations=%u\n",
+                              hw::PscLevelName(l), psc.CountValid(l), n.hits, n.misses, n.evictions,
+                              n.invalidations);
+      }
+    }
     tlb.ForEachEntry([&](int level, const hw::TlbEntry& e) {
       absl::StrAppendFormat(&out, "    L%d %s\n", level + 1, e.ToString());
+    });
+    psc.ForEachEntry([&](hw::PscLevel l, const hw::PscEntry& e) {
+      absl::StrAppendFormat(&out, "    PSC %s\n", e.ToString(l));
     });
   }
   return out;

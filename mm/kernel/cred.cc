@@ -1,7 +1,7 @@
 // mm/kernel/cred.cc: task credentials and the id-changing syscalls.
 // Port of kernel/cred.c (prepare_creds, commit_creds, abort_creds, put_cred),
 // kernel/capability.c (ns_capable, capable, has_ns_capability, capset) and the
-// setresuid/setresgid/prctl(PR_SET_DUMPABLE) parts of kernel/sys.c, Linux 6.18.
+// setresuid/setresgid/prctl(PR_SET_DUMPABLE)/do_prlimit parts of kernel/sys.c, Linux 6.18.
 //
 // Deviations (grep "DEVIATION(cred)"):
 //  - One user namespace (init_user_ns) and no uid mapping: kuid_t is uid_t.
@@ -123,6 +123,32 @@ bool ns_capable_noaudit(const user_namespace* ns, int cap) { return ns_capable_c
 
 // kernel/capability.c
 bool capable(int cap) { return ns_capable(&init_user_ns, cap); }
+
+// include/linux/sched/signal.h: rlimit.
+unsigned long rlimit(unsigned int limit) { return task_rlimit(current(), limit); }
+
+// kernel/sys.c: do_prlimit. DEVIATION(cred): no security_task_setrlimit (only commoncap,
+// which has no hook) and no RLIMIT_CPU timer update; the group leader's task_lock is not
+// modelled (the limits are changed by one path at a time).
+int do_prlimit(task_struct* tsk, unsigned int resource, const struct rlimit* new_rlim,
+               struct rlimit* old_rlim) {
+  if (resource >= RLIM_NLIMITS) return -EINVAL;
+  if (new_rlim != nullptr) {
+    if (new_rlim->rlim_cur > new_rlim->rlim_max) return -EINVAL;
+    if (resource == RLIMIT_NOFILE && new_rlim->rlim_max > 1024 * 1024) return -EPERM;  // sysctl_nr_open
+  }
+  struct rlimit* rlim = tsk->signal->rlim + resource;
+  int retval = 0;
+  if (new_rlim != nullptr) {
+    // Raising the hard limit takes CAP_SYS_RESOURCE (in init_user_ns).
+    if (new_rlim->rlim_max > rlim->rlim_max && !capable(CAP_SYS_RESOURCE)) retval = -EPERM;
+  }
+  if (!retval) {
+    if (old_rlim != nullptr) *old_rlim = *rlim;
+    if (new_rlim != nullptr) *rlim = *new_rlim;
+  }
+  return retval;
+}
 
 // kernel/sys.c: __sys_setresuid.
 long __sys_setresuid(uid_t ruid, uid_t euid, uid_t suid) {

@@ -66,6 +66,9 @@ mm_struct* mm_init(mm_struct* mm, task_struct* p, const user_namespace* user_ns)
   mm->mm_mt.clear();
   mm->map_count = 0;
   mm->locked_vm = 0;
+  // Only VM_INIT_DEF_MASK (VM_NOHUGEPAGE, not modelled) is inherited: mlockall's
+  // MCL_FUTURE does not cross fork.
+  mm->def_flags = 0;
   atomic_long_set(&mm->pinned_vm, 0);
   atomic_set(&mm->mm_users, 1);
   atomic_set(&mm->mm_count, 1);
@@ -184,6 +187,7 @@ int copy_signal(u64 clone_flags, task_struct* tsk) {
   sig->nr_threads = 1;
   init_rwsem(&sig->exec_update_lock, "exec_update_lock");
   sig->oom_score_adj = current()->signal->oom_score_adj;
+  std::memcpy(sig->rlim, current()->signal->rlim, sizeof(sig->rlim));  // under task_lock
   tsk->signal = sig;
   return 0;
 }
@@ -420,6 +424,20 @@ void set_dumpable(mm_struct* mm, int value) {
   mm->flags = (mm->flags & ~MMF_DUMPABLE_MASK) | static_cast<unsigned long>(value);
 }
 
+// include/asm-generic/resource.h: INIT_RLIMITS, the boot task's limits (inherited by
+// every process). DEVIATION(fork): RLIMIT_NPROC and RLIMIT_SIGPENDING, which Linux sizes
+// from memory at boot, are unlimited.
+static void init_task_rlimits(signal_struct* sig) {
+  for (auto& r : sig->rlim) r = {RLIM_INFINITY, RLIM_INFINITY};
+  sig->rlim[RLIMIT_STACK] = {RLIMIT_STACK_DEFAULT, RLIM_INFINITY};  // _STK_LIM
+  sig->rlim[RLIMIT_CORE] = {0, RLIM_INFINITY};
+  sig->rlim[RLIMIT_NOFILE] = {1024, 4096};  // INR_OPEN_CUR, INR_OPEN_MAX
+  sig->rlim[RLIMIT_MEMLOCK] = {MLOCK_LIMIT, MLOCK_LIMIT};
+  sig->rlim[RLIMIT_MSGQUEUE] = {819200, 819200};  // MQ_BYTES_MAX
+  sig->rlim[RLIMIT_NICE] = {0, 0};
+  sig->rlim[RLIMIT_RTPRIO] = {0, 0};
+}
+
 // kernel/fork.c: fork_idle / init_task. Each CPU gets an idle task (pid 0, PF_KTHREAD,
 // no mm) which is `current` when nothing else runs there; all share init_cred.
 void init_idle_tasks() {
@@ -444,6 +462,7 @@ void init_idle_tasks() {
     atomic_set(&sig->live, 1);
     sig->nr_threads = 1;
     init_rwsem(&sig->exec_update_lock, "exec_update_lock");
+    init_task_rlimits(sig);
     atomic_set(&idle->usage, 1);
     idle->flags = PF_KTHREAD;
     idle->pid = 0;

@@ -167,6 +167,12 @@ long __sys_setresuid(uid_t ruid, uid_t euid, uid_t suid);
 long __sys_setresgid(gid_t rgid, gid_t egid, gid_t sgid);
 // kernel/capability.c: capset(2) for current (new sets, validated by cap_capset).
 long sys_capset_lite(kernel_cap_t effective, kernel_cap_t inheritable, kernel_cap_t permitted);
+// kernel/sys.c: do_prlimit, getrlimit/setrlimit/prlimit64 of tsk's process: with
+// new_rlim the limit is set (-EINVAL if cur > max, -EPERM to raise max without
+// CAP_SYS_RESOURCE); with old_rlim the previous value is returned. -EINVAL for resource >=
+// RLIM_NLIMITS.
+int do_prlimit(task_struct* tsk, unsigned int resource, const struct rlimit* new_rlim,
+               struct rlimit* old_rlim);
 // kernel/sys.c: prctl(PR_SET_DUMPABLE, value) for current: 0 or 1, else -EINVAL.
 long prctl_set_dumpable(unsigned long value);
 

@@ -817,6 +817,25 @@ bool HostRunner::Execute(const Statement& stmt, HostStep* step) {
   if (const auto* s = std::get_if<DumpableStmt>(&stmt)) {
     return simple(s->task, Op::kDumpable, {s->dumpable ? 1u : 0u});
   }
+  if (const auto* s = std::get_if<MadviseStmt>(&stmt)) {
+    Task* t = FindTask(pos, s->task);
+    if (t == nullptr) return false;
+    const std::string clash = HostClash(*t, s->addr, s->len);
+    if (!clash.empty()) return skip_env(absl::StrCat("the range covers the host's own mapping: ", clash));
+    return simple(s->task, Op::kMadvise, {s->addr, s->len, static_cast<uint64_t>(s->advice)});
+  }
+  if (const auto* s = std::get_if<MlockStmt>(&stmt)) {
+    switch (s->op) {
+      case MlockStmt::Op::kMlock:
+        return simple(s->task, Op::kMlock, {s->addr, s->len, static_cast<uint64_t>(s->flags)});
+      case MlockStmt::Op::kMunlock:
+        return simple(s->task, Op::kMunlock, {s->addr, s->len});
+      case MlockStmt::Op::kMlockall:
+        return simple(s->task, Op::kMlockall, {static_cast<uint64_t>(s->flags)});
+      case MlockStmt::Op::kMunlockall:
+        return simple(s->task, Op::kMunlockall, {});
+    }
+  }
   if (const auto* s = std::get_if<ExpectMemStmt>(&stmt)) {
     Task* t = FindTask(pos, s->task);
     if (t == nullptr) return false;

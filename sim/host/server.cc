@@ -335,6 +335,13 @@ void Serve(int fd) {
       case Op::kSetresgid: r = Sys(syscall(SYS_setresgid, a[0], a[1], a[2])); break;
       case Op::kCapset: r = Sys(CapsetCall(a[0])); break;
       case Op::kDumpable: r = Sys(prctl(PR_SET_DUMPABLE, a[0])); break;
+      case Op::kMadvise: r = Sys(syscall(SYS_madvise, a[0], a[1], a[2])); break;
+      case Op::kMlock:
+        r = Sys(a[2] == 0 ? syscall(SYS_mlock, a[0], a[1]) : syscall(SYS_mlock2, a[0], a[1], a[2]));
+        break;
+      case Op::kMunlock: r = Sys(syscall(SYS_munlock, a[0], a[1])); break;
+      case Op::kMlockall: r = Sys(syscall(SYS_mlockall, a[0])); break;
+      case Op::kMunlockall: r = Sys(syscall(SYS_munlockall)); break;
       case Op::kPeek: {
         if (!buf.Reserve(a[1])) {
           r = Sys(-1);

@@ -41,6 +41,11 @@ enum class Op : uint32_t {
   kDumpable,    // a: 0|1
   kPeek,        // a: addr len; /proc/self/mem (reads what a debugger would)
   kMaps,        // response payload: /proc/self/maps, then the server's own buffers
+  kMadvise,     // a: addr len advice
+  kMlock,       // a: addr len flags (0: mlock, else mlock2)
+  kMunlock,     // a: addr len
+  kMlockall,    // a: flags
+  kMunlockall,
 };
 
 struct Request {

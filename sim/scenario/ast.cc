@@ -30,6 +30,32 @@ const SourcePos& PosOf(const Statement& stmt) {
 }
 
 namespace {
+struct AdviceEntry {
+  const char* name;
+  int value;
+};
+constexpr AdviceEntry kAdvice[] = {
+    {"willneed", 3},    {"dontneed", 4},    {"free", 8},        {"dontfork", 10},
+    {"dofork", 11},     {"wipeonfork", 18}, {"keeponfork", 19}, {"cold", 20},
+    {"pageout", 21},    {"dontneed_locked", 24},
+};
+}  // namespace
+
+std::optional<int> AdviceFromName(absl::string_view name) {
+  for (const AdviceEntry& e : kAdvice) {
+    if (name == e.name) return e.value;
+  }
+  return std::nullopt;
+}
+
+const char* AdviceName(int64_t advice) {
+  for (const AdviceEntry& e : kAdvice) {
+    if (advice == e.value) return e.name;
+  }
+  return nullptr;
+}
+
+namespace {
 
 struct KeywordVisitor {
   const char* operator()(const MachineStmt&) const { return "machine"; }
@@ -54,6 +80,16 @@ struct KeywordVisitor {
   const char* operator()(const SetresgidStmt&) const { return "setresgid"; }
   const char* operator()(const CapsetStmt&) const { return "capset"; }
   const char* operator()(const DumpableStmt&) const { return "dumpable"; }
+  const char* operator()(const MadviseStmt&) const { return "madvise"; }
+  const char* operator()(const MlockStmt& s) const {
+    switch (s.op) {
+      case MlockStmt::Op::kMlock: return "mlock";
+      case MlockStmt::Op::kMunlock: return "munlock";
+      case MlockStmt::Op::kMlockall: return "mlockall";
+      case MlockStmt::Op::kMunlockall: return "munlockall";
+    }
+    return "mlock";
+  }
   const char* operator()(const ExpectStmt&) const { return "expect"; }
   const char* operator()(const ExpectMemStmt&) const { return "expect-mem"; }
   const char* operator()(const ExpectSameStmt&) const { return "expect-same"; }
@@ -88,7 +124,8 @@ bool ProducesResult(const Statement& stmt) {
                std::is_same_v<T, ProcessVmRwStmt> || std::is_same_v<T, ForkStmt> ||
                std::is_same_v<T, ReapStmt> || std::is_same_v<T, SetresuidStmt> ||
                std::is_same_v<T, SetresgidStmt> || std::is_same_v<T, CapsetStmt> ||
-               std::is_same_v<T, DumpableStmt>;
+               std::is_same_v<T, DumpableStmt> || std::is_same_v<T, MadviseStmt> ||
+               std::is_same_v<T, MlockStmt>;
       },
       stmt);
 }
@@ -108,7 +145,8 @@ const std::string& TaskOf(const Statement& stmt) {
                       std::is_same_v<T, ProcessVmRwStmt> || std::is_same_v<T, ForkStmt> ||
                       std::is_same_v<T, ExitStmt> || std::is_same_v<T, ReapStmt> ||
                       std::is_same_v<T, SetresuidStmt> || std::is_same_v<T, SetresgidStmt> ||
-                      std::is_same_v<T, CapsetStmt> || std::is_same_v<T, DumpableStmt>) {
+                      std::is_same_v<T, CapsetStmt> || std::is_same_v<T, DumpableStmt> ||
+                      std::is_same_v<T, MadviseStmt> || std::is_same_v<T, MlockStmt>) {
           return s.task;
         } else {
           return kNone;

@@ -25,6 +25,8 @@
 #include <variant>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+
 #include "hw/pattern.h"
 
 namespace sim::scenario {
@@ -339,6 +341,35 @@ struct DumpableStmt {
   bool operator==(const DumpableStmt&) const = default;
 };
 
+// `TASK: madvise ADDR LEN ADVICE`. ADVICE is a name (dontneed, free, cold, pageout,
+// willneed, dontneed_locked, dontfork, dofork, wipeonfork, keeponfork) or a number.
+struct MadviseStmt {
+  SourcePos pos;
+  std::string task;
+  uint64_t addr = 0;
+  uint64_t len = 0;
+  int64_t advice = 0;  // MADV_* value (any number: unknown ones are EINVAL)
+  bool operator==(const MadviseStmt&) const = default;
+};
+
+// madvise advice names <-> MADV_* values (include/uapi/asm-generic/mman-common.h).
+std::optional<int> AdviceFromName(absl::string_view name);  // "dontneed" -> 4
+const char* AdviceName(int64_t advice);                      // 4 -> "dontneed"; nullptr if none
+
+// `TASK: mlock ADDR LEN [onfault]` (mlock, or mlock2 MLOCK_ONFAULT), `TASK: munlock ADDR
+// LEN`, `TASK: mlockall FLAGS` (current,future,onfault or a number), `TASK: munlockall`.
+struct MlockStmt {
+  enum class Op { kMlock, kMunlock, kMlockall, kMunlockall };
+  static constexpr int64_t kCurrent = 1, kFuture = 2, kOnfault = 4;  // MCL_*
+  SourcePos pos;
+  std::string task;
+  Op op = Op::kMlock;
+  uint64_t addr = 0;
+  uint64_t len = 0;
+  int64_t flags = 0;  // mlock: MLOCK_ONFAULT (1) or 0; mlockall: MCL_* bits
+  bool operator==(const MlockStmt&) const = default;
+};
+
 // ---------------------------------------------------------------------------
 // Checks.
 
@@ -560,7 +591,7 @@ using Statement =
     std::variant<MachineStmt, LetStmt, ProcessStmt, ThreadStmt, KthreadStmt, FileStmt, MmapStmt,
                  MunmapStmt, MprotectStmt, StoreStmt, FillStmt, LoadStmt, ProcessVmRwStmt,
                  ForkStmt, ExitStmt, ReapStmt, SetresuidStmt, SetresgidStmt, CapsetStmt,
-                 DumpableStmt, ExpectStmt, ExpectMemStmt, ExpectSameStmt, ShowStmt, FailStmt,
+                 DumpableStmt, MadviseStmt, MlockStmt, ExpectStmt, ExpectMemStmt, ExpectSameStmt, ShowStmt, FailStmt,
                  TraceStmt, ScheduleStmt, TogetherStmt, ExploreStmt, EndStmt, ExpectOutcomeStmt>;
 
 struct Scenario {
@@ -578,7 +609,7 @@ const char* KeywordOf(const Statement& stmt);
 
 // True for the statements `expect` may follow: mmap, munmap, mprotect, store,
 // fill, load, process_vm_readv/writev, fork, reap, setresuid, setresgid,
-// capset, dumpable.
+// capset, dumpable, madvise, mlock, munlock, mlockall, munlockall.
 bool ProducesResult(const Statement& stmt);
 
 // "TASK: OPERATION" statements (mmap ... dumpable, exit): what a together block holds.

@@ -41,7 +41,7 @@ TEST(Ast, KeywordAndResult) {
   const std::vector<Statement> with_result = {
       MmapStmt{}, MunmapStmt{}, MprotectStmt{}, StoreStmt{}, FillStmt{}, LoadStmt{},
       ProcessVmRwStmt{}, ForkStmt{}, ReapStmt{}, SetresuidStmt{}, SetresgidStmt{},
-      CapsetStmt{}, DumpableStmt{},
+      CapsetStmt{}, DumpableStmt{}, MadviseStmt{}, MlockStmt{},
   };
   for (const Statement& s : with_result) EXPECT_TRUE(ProducesResult(s)) << KeywordOf(s);
   const std::vector<Statement> without = {
@@ -65,6 +65,16 @@ TEST(Ast, KeywordAndResult) {
                "expect-never");
   EXPECT_STREQ(KeywordOf(TogetherStmt{}), "together");
   EXPECT_STREQ(KeywordOf(EndStmt{}), "end");
+  MlockStmt m;
+  for (auto [op, kw] : {std::pair{MlockStmt::Op::kMlock, "mlock"}, {MlockStmt::Op::kMunlock, "munlock"},
+                        {MlockStmt::Op::kMlockall, "mlockall"},
+                        {MlockStmt::Op::kMunlockall, "munlockall"}}) {
+    m.op = op;
+    EXPECT_STREQ(KeywordOf(m), kw);
+  }
+  EXPECT_EQ(AdviceFromName("pageout"), 21);
+  EXPECT_STREQ(AdviceName(4), "dontneed");
+  EXPECT_EQ(AdviceName(12345), nullptr);
   EXPECT_EQ(with_result.size() + without.size(), std::variant_size_v<Statement>);
 }
 

@@ -24,6 +24,23 @@ std::string FormatNum(uint64_t v) {
   return v < 0x10000 ? absl::StrCat(v) : FormatAddr(v);
 }
 
+// A signed 64-bit number as ParseBits64 reads it back: negative ones with a minus sign.
+std::string FormatSigned(int64_t v) {
+  if (v < 0) return absl::StrCat("-", uint64_t{0} - static_cast<uint64_t>(v));
+  return FormatNum(static_cast<uint64_t>(v));
+}
+
+// mlockall's MCL_* flags by name when only known bits are set, else the number.
+std::string FormatMlockallFlags(int64_t flags) {
+  constexpr int64_t kKnown = MlockStmt::kCurrent | MlockStmt::kFuture | MlockStmt::kOnfault;
+  if (flags == 0 || (flags & ~kKnown) != 0) return FormatSigned(flags);
+  std::string out;
+  if (flags & MlockStmt::kCurrent) out += "current";
+  if (flags & MlockStmt::kFuture) absl::StrAppend(&out, out.empty() ? "" : ",", "future");
+  if (flags & MlockStmt::kOnfault) absl::StrAppend(&out, out.empty() ? "" : ",", "onfault");
+  return out;
+}
+
 // A 32-bit id where -1 means "unchanged".
 std::string FormatId(uint32_t id) {
   return id == UINT32_MAX ? std::string("-1") : absl::StrCat(id);
@@ -253,6 +270,25 @@ struct StatementPrinter {
   }
   std::string operator()(const DumpableStmt& s) const {
     return absl::StrCat(s.task, ": dumpable ", s.dumpable ? 1 : 0);
+  }
+  std::string operator()(const MadviseStmt& s) const {
+    const char* name = AdviceName(s.advice);
+    return absl::StrCat(s.task, ": madvise ", FormatAddr(s.addr), " ", FormatSize(s.len), " ",
+                        name != nullptr ? std::string(name) : FormatSigned(s.advice));
+  }
+  std::string operator()(const MlockStmt& s) const {
+    switch (s.op) {
+      case MlockStmt::Op::kMlock:
+        return absl::StrCat(s.task, ": mlock ", FormatAddr(s.addr), " ", FormatSize(s.len),
+                            s.flags != 0 ? " onfault" : "");
+      case MlockStmt::Op::kMunlock:
+        return absl::StrCat(s.task, ": munlock ", FormatAddr(s.addr), " ", FormatSize(s.len));
+      case MlockStmt::Op::kMlockall:
+        return absl::StrCat(s.task, ": mlockall ", FormatMlockallFlags(s.flags));
+      case MlockStmt::Op::kMunlockall:
+        return s.task + ": munlockall";
+    }
+    return "";
   }
   std::string operator()(const ExpectStmt& s) const { return "expect " + FormatResult(s.result); }
   std::string operator()(const ExpectMemStmt& s) const {

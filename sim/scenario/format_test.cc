@@ -72,6 +72,10 @@ TEST(Format, CanonicalStatements) {
   EXPECT_EQ(Canon("process p\np: setresuid -1 0xffffffff 7"), "process p\np: setresuid -1 -1 7\n");
   EXPECT_EQ(Canon("process p\np: fill 0 4K 0xff\nexpect -1 EWOULDBLOCK"),
             "process p\np: fill 0x0 4K 255\nexpect -1 EAGAIN\n");
+  EXPECT_EQ(Canon("process p\np: madvise 4096 0x1000 4\np: madvise 0x1000 4K 7\n"
+                  "p: mlockall onfault ,future\np: mlockall 0x10"),
+            "process p\np: madvise 0x1000 4K dontneed\np: madvise 0x1000 4K 7\n"
+            "p: mlockall future,onfault\np: mlockall 16\n");
   EXPECT_EQ(Canon("fail x probability=0.2500 nth=1"), "fail x nth=1 probability=0.25\n");
   EXPECT_EQ(Canon("fail x probability=1.0"), "fail x probability=1\n");
   EXPECT_EQ(Canon("show tlb"), "show tlb\n");

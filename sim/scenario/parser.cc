@@ -98,6 +98,10 @@ constexpr const char* kKeywords[] = {
     "schedule", "together", "explore", "end",
     "mmap", "munmap", "mprotect", "store", "fill", "load", "process_vm_readv",
     "process_vm_writev", "fork", "exit", "reap", "setresuid", "setresgid", "capset", "dumpable",
+    "madvise", "mlock", "munlock", "mlockall", "munlockall",
+    // madvise advice, mlock and mlockall flags
+    "dontneed", "dontneed_locked", "free", "cold", "pageout", "willneed", "dontfork", "dofork",
+    "wipeonfork", "keeponfork", "onfault", "current", "future",
     // options
     "memory", "cpus", "tlb", "seed", "uid", "gid", "ruid", "euid", "suid", "rgid", "egid", "sgid",
     "caps", "size", "data", "readonly", "offset", "flags", "nth", "times", "probability", "of",
@@ -181,16 +185,22 @@ constexpr char kStatementExpected[] =
     "expect-same, show, fail, trace, schedule, together, explore) or TASK: OPERATION";
 constexpr char kOperationExpected[] =
     "an operation (mmap, munmap, mprotect, store, fill, load, process_vm_readv, "
-    "process_vm_writev, fork, exit, reap, setresuid, setresgid, capset, dumpable)";
+    "process_vm_writev, fork, exit, reap, setresuid, setresgid, capset, dumpable, madvise, "
+    "mlock, munlock, mlockall, munlockall)";
 constexpr char kResultStatements[] =
     "expect right after a statement with a result (mmap, munmap, mprotect, store, fill, load, "
-    "process_vm_readv, process_vm_writev, fork, reap, setresuid, setresgid, capset, dumpable)";
+    "process_vm_readv, process_vm_writev, fork, reap, setresuid, setresgid, capset, dumpable, "
+    "madvise, mlock, munlock, mlockall, munlockall)";
 constexpr char kDataExpected[] = "DATA like \"text\", hex:00ff, repeat(4K,0) or pattern(4K)";
 constexpr char kTaskExpected[] = "a declared process, thread or kthread name";
 constexpr char kProcessExpected[] = "a declared process name";
 constexpr char kPidExpected[] = "PID (a process, thread or kthread name, or a NUM)";
 constexpr char kFlagExpected[] =
     "mmap flag (private, shared, anon, fixed, noreplace, populate, growsdown, noreserve)";
+constexpr char kAdviceExpected[] =
+    "ADVICE (dontneed, free, cold, pageout, willneed, dontneed_locked, dontfork, dofork, "
+    "wipeonfork, keeponfork, or a NUM)";
+constexpr char kMlockallExpected[] = "mlockall FLAGS: current, future, onfault joined by commas, or a NUM";
 constexpr char kCapsExpected[] = "capabilities: all, none or a list like cap_sys_ptrace,cap_kill";
 constexpr char kIovExpected[] = "iovec list like [0x1000:4K, 0x3000:8], [] or raw(ADDR,COUNT)";
 constexpr char kEscapeExpected[] = "escape like \\n, \\t, \\r, \\\\, \\\", \\0 or \\xHH";
@@ -282,6 +292,7 @@ class LineParser {
   absl::StatusOr<Prot> ParseProt();
   absl::StatusOr<MmapFlags> ParseMmapFlags();
   absl::StatusOr<CapSet> ParseCaps();
+  absl::StatusOr<int64_t> ParseMlockallFlags();
   absl::StatusOr<Data> ParseData(uint64_t max_len, absl::string_view what);
   absl::StatusOr<std::string> DecodeString(const Token& t) const;
   absl::StatusOr<IovList> ParseIovList();
@@ -608,6 +619,28 @@ absl::StatusOr<MmapFlags> LineParser::ParseMmapFlags() {
                QuoteForMessage(lex_.Slice(first.col, lex_.prev_end_col())));
   }
   return f;
+}
+
+absl::StatusOr<int64_t> LineParser::ParseMlockallFlags() {
+  if (lex_.Peek().kind != TokenKind::kIdent) {
+    SCN_ASSIGN_OR_RETURN(uint64_t v, ParseBits64({"mlockall FLAGS", "current,future"}));
+    return static_cast<int64_t>(v);
+  }
+  int64_t flags = 0;
+  Token t = lex_.Next();
+  for (;;) {
+    int64_t bit = t.Is(TokenKind::kIdent, "current")  ? MlockStmt::kCurrent
+                  : t.Is(TokenKind::kIdent, "future") ? MlockStmt::kFuture
+                  : t.Is(TokenKind::kIdent, "onfault") ? MlockStmt::kOnfault
+                                                       : 0;
+    if (bit == 0) return ErrTok(t, kMlockallExpected);
+    if (flags & bit) return Err(t.col, "each flag once", "a second " + QuoteForMessage(t.text));
+    flags |= bit;
+    if (!lex_.Peek().IsPunct(',')) break;
+    lex_.Next();
+    t = lex_.Next();
+  }
+  return flags;
 }
 
 absl::StatusOr<CapSet> LineParser::ParseCaps() {
@@ -1219,6 +1252,47 @@ absl::StatusOr<Statement> LineParser::ParseTaskOp(const Token& task_tok) {
     c.task = task;
     SCN_ASSIGN_OR_RETURN(c.caps, ParseCaps());
     return Statement(std::move(c));
+  }
+  if (op.text == "madvise") {
+    MadviseStmt m;
+    m.pos = pos;
+    m.task = task;
+    SCN_ASSIGN_OR_RETURN(m.addr, ParseU64(kAddrArg));
+    SCN_ASSIGN_OR_RETURN(m.len, ParseU64(kLenArg));
+    const Token& t = lex_.Peek();
+    std::optional<int> advice =
+        t.kind == TokenKind::kIdent ? AdviceFromName(t.text) : std::nullopt;
+    if (advice.has_value()) {
+      lex_.Next();
+      m.advice = *advice;
+    } else if (t.kind == TokenKind::kIdent) {
+      return ErrTok(lex_.Next(), kAdviceExpected);
+    } else {
+      SCN_ASSIGN_OR_RETURN(uint64_t v, ParseBits64({"ADVICE", "dontneed"}));
+      m.advice = static_cast<int64_t>(v);
+    }
+    return Statement(std::move(m));
+  }
+  if (op.text == "mlock" || op.text == "munlock" || op.text == "mlockall" ||
+      op.text == "munlockall") {
+    MlockStmt m;
+    m.pos = pos;
+    m.task = task;
+    if (op.text == "mlockall") {
+      m.op = MlockStmt::Op::kMlockall;
+      SCN_ASSIGN_OR_RETURN(m.flags, ParseMlockallFlags());
+    } else if (op.text == "munlockall") {
+      m.op = MlockStmt::Op::kMunlockall;
+    } else {
+      m.op = op.text == "mlock" ? MlockStmt::Op::kMlock : MlockStmt::Op::kMunlock;
+      SCN_ASSIGN_OR_RETURN(m.addr, ParseU64(kAddrArg));
+      SCN_ASSIGN_OR_RETURN(m.len, ParseU64(kLenArg));
+      if (m.op == MlockStmt::Op::kMlock && lex_.Peek().Is(TokenKind::kIdent, "onfault")) {
+        lex_.Next();
+        m.flags = 1;  // MLOCK_ONFAULT
+      }
+    }
+    return Statement(std::move(m));
   }
   if (op.text == "dumpable") {
     DumpableStmt d;

@@ -256,6 +256,32 @@ TEST(ParserStatements, MunmapMprotectLoadStoreFill) {
   EXPECT_EQ(Last<StoreStmt>(p + "p: store 0 \"caf\xc3\xa9\"").data, Data(DataBytes{"caf\xc3\xa9"}));
 }
 
+TEST(ParserStatements, MadviseAndMlock) {
+  const std::string p = "process p\n";
+  MadviseStmt m = Last<MadviseStmt>(p + "p: madvise 0x1000 8K pageout");
+  EXPECT_EQ(m.addr, 0x1000u);
+  EXPECT_EQ(m.len, 8192u);
+  EXPECT_EQ(m.advice, 21);
+  EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 4K dontneed_locked").advice, 24);
+  EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 4K 12345").advice, 12345);
+  EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 4K -1").advice, -1);
+  MlockStmt l = Last<MlockStmt>(p + "p: mlock 0x1000 4K");
+  EXPECT_EQ(l.op, MlockStmt::Op::kMlock);
+  EXPECT_EQ(l.flags, 0);
+  EXPECT_EQ(Last<MlockStmt>(p + "p: mlock 0x1000 4K onfault").flags, 1);
+  EXPECT_EQ(Last<MlockStmt>(p + "p: munlock 0x1000 4K").op, MlockStmt::Op::kMunlock);
+  MlockStmt a = Last<MlockStmt>(p + "p: mlockall future,current");
+  EXPECT_EQ(a.op, MlockStmt::Op::kMlockall);
+  EXPECT_EQ(a.flags, MlockStmt::kCurrent | MlockStmt::kFuture);
+  EXPECT_EQ(Last<MlockStmt>(p + "p: mlockall 0").flags, 0);
+  EXPECT_EQ(Last<MlockStmt>(p + "p: munlockall").op, MlockStmt::Op::kMunlockall);
+  for (const char* bad : {"p: madvise 0x1000 4K sleepy", "p: mlockall current,current",
+                          "p: mlockall later", "p: munlock 0x1000 4K onfault",
+                          "p: munlockall now"}) {
+    EXPECT_FALSE(ParseScenario(p + bad, kFile).ok()) << bad;
+  }
+}
+
 TEST(ParserStatements, ProcessVm) {
   ProcessVmRwStmt r = Last<ProcessVmRwStmt>(
       "process a\nprocess b\na: process_vm_readv b [0x1000:4K, 0x3000:8] [0x2000:4104]");
@@ -911,6 +937,10 @@ TEST(IncrementalParser, MachineOnlyFirst) {
 
 std::vector<std::string> GoodInputs() {
   return {
+      "process p\np: madvise 0x1000 4K willneed\nexpect 0\np: madvise 0x1000 4K 99\n"
+      "p: madvise 0x1000 4K -5\np: mlock 0x1000 4K onfault\nexpect -1 ENOMEM\n"
+      "p: munlock 0x1000 4K\np: mlockall current,future,onfault\np: mlockall 12\n"
+      "p: mlockall future\np: munlockall\nexpect 0",
       std::string(kRace) +
           "together\n"
           "  reader: process_vm_readv target [0x20000:8K] [0x10000:8K]\n"
