@@ -2,12 +2,112 @@
 #include "hw/phys_mem.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <utility>
+#include <vector>
 
 namespace hw {
+
+namespace {
+
+struct HostPool {
+  std::mutex mu;
+  std::vector<std::pair<void*, uint64_t>> free;  // mapping, size in bytes
+  uint64_t bytes = 0;
+};
+HostPool& Pool() {
+  static HostPool* pool = new HostPool;  // never destroyed: machines may outlive statics
+  return *pool;
+}
+
+// Zeroes the host pages of [p, p + bytes) that are resident; the others read as zero
+// already (never touched, or dropped by MADV_DONTNEED).
+bool ZeroResident(uint8_t* p, uint64_t bytes) {
+  const long host_page = sysconf(_SC_PAGESIZE);
+  const uint64_t pages = (bytes + host_page - 1) / host_page;
+  std::vector<unsigned char> vec(pages);
+  if (mincore(p, bytes, vec.data()) != 0) return false;
+  uint64_t i = 0;
+  while (i < pages) {
+    if (!(vec[i] & 1)) {
+      ++i;
+      continue;
+    }
+    uint64_t j = i;
+    while (j < pages && (vec[j] & 1)) ++j;
+    const uint64_t end = std::min<uint64_t>(j * host_page, bytes);
+    std::memset(p + i * host_page, 0, end - i * host_page);
+    i = j;
+  }
+  return true;
+}
+
+}  // namespace
+
+void* HostMapZeroed(uint64_t bytes, int* host_errno) {
+  HostPool& pool = Pool();
+  {
+    std::lock_guard<std::mutex> lock(pool.mu);
+    for (size_t i = 0; i < pool.free.size(); ++i) {
+      if (pool.free[i].second != bytes) continue;
+      void* p = pool.free[i].first;
+      pool.free.erase(pool.free.begin() + static_cast<long>(i));
+      pool.bytes -= bytes;
+      *host_errno = 0;
+      return p;
+    }
+  }
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p != MAP_FAILED) {
+      *host_errno = 0;
+      return p;
+    }
+    *host_errno = errno;
+    if (HostPoolDrain() == 0) break;  // nothing held back: the refusal stands
+  }
+  return nullptr;
+}
+
+void HostUnmap(void* p, uint64_t bytes) {
+  if (p == nullptr) return;
+  if (bytes <= kHostPoolMaxMapping && ZeroResident(static_cast<uint8_t*>(p), bytes)) {
+    HostPool& pool = Pool();
+    std::lock_guard<std::mutex> lock(pool.mu);
+    if (pool.free.size() < static_cast<size_t>(kHostPoolMaxMappings) &&
+        pool.bytes + bytes <= kHostPoolMaxBytes) {
+      pool.free.emplace_back(p, bytes);
+      pool.bytes += bytes;
+      return;
+    }
+  }
+  munmap(p, bytes);
+}
+
+int HostPoolDrain() {
+  HostPool& pool = Pool();
+  std::vector<std::pair<void*, uint64_t>> free;
+  {
+    std::lock_guard<std::mutex> lock(pool.mu);
+    free.swap(pool.free);
+    pool.bytes = 0;
+  }
+  for (const auto& [p, bytes] : free) munmap(p, bytes);
+  return static_cast<int>(free.size());
+}
+
+int HostPoolSize() {
+  HostPool& pool = Pool();
+  std::lock_guard<std::mutex> lock(pool.mu);
+  return static_cast<int>(pool.free.size());
+}
 
 PhysMem::PhysMem(uint64_t bytes, int maxphyaddr, NoCheck)
     : num_frames_((bytes + kPageSize - 1) >> kPageShift),
@@ -18,12 +118,8 @@ PhysMem::PhysMem(uint64_t bytes, int maxphyaddr, NoCheck)
   CHECK(num_frames_ > 0, "PhysMem needs at least one frame");
   CHECK(num_frames_ <= (uint64_t{1} << (maxphyaddr - kPageShift)),
         "memory does not fit below 2^MAXPHYADDR");
-  void* p = mmap(nullptr, size_bytes(), PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) {
-    map_errno_ = errno;
-    return;
-  }
+  void* p = HostMapZeroed(size_bytes(), &map_errno_);
+  if (p == nullptr) return;
   base_ = static_cast<uint8_t*>(p);
 }
 
@@ -44,7 +140,7 @@ std::unique_ptr<PhysMem> PhysMem::TryCreate(uint64_t bytes, int* host_errno, int
 }
 
 PhysMem::~PhysMem() {
-  if (base_ != nullptr) munmap(base_, size_bytes());
+  if (base_ != nullptr) HostUnmap(base_, size_bytes());
 }
 
 void PhysMem::DiscardFrames(Pfn first, uint64_t count) {

@@ -24,6 +24,28 @@
 
 namespace hw {
 
+// Host mappings for simulated memory and the kernel's per-frame arrays (mem_map), kept in a
+// small process-wide pool. Booting a machine costs mostly the host's page faults on a fresh
+// mapping (and its munmap's TLB shootdowns); an explorer boots one machine per schedule.
+// So a released mapping is not unmapped: the host pages it has resident (mincore) are
+// zeroed in place and the mapping waits for the next request of the same size. Either way
+// the caller gets `bytes` of zeroed, private, read-write memory, reserved MAP_NORESERVE:
+// byte for byte what a fresh mapping holds, so a run cannot tell the difference.
+// Bounds: only mappings of at most kHostPoolMaxMapping bytes are kept, at most
+// kHostPoolMaxMappings of them, kHostPoolMaxBytes in all; a request the host refuses
+// empties the pool and is tried once more (the pool must not cause a refusal under
+// RLIMIT_AS). Thread-safe.
+inline constexpr uint64_t kHostPoolMaxMapping = uint64_t{64} << 20;
+inline constexpr uint64_t kHostPoolMaxBytes = uint64_t{128} << 20;
+inline constexpr int kHostPoolMaxMappings = 16;
+// Null (and *host_errno = mmap's errno) when the host refuses.
+void* HostMapZeroed(uint64_t bytes, int* host_errno);
+void HostUnmap(void* p, uint64_t bytes);
+// Unmaps every pooled mapping (tests; a refusal does it too). Returns how many there were.
+int HostPoolDrain();
+// Pooled mappings now (tests).
+int HostPoolSize();
+
 // The simulated memory size callers use unless told otherwise.
 inline constexpr uint64_t kDefaultPhysMemBytes = uint64_t{256} << 20;
 

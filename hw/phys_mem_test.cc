@@ -91,6 +91,45 @@ TEST(PhysMemTest, DiscardFramesZeroesThem) {
   EXPECT_EQ(mem.frame(Pfn(4))[0], 0);
 }
 
+// A released mapping is pooled and handed out again zeroed: every byte a previous owner
+// wrote (in whole frames, in part, or across a discarded range) reads zero again.
+TEST(PhysMemTest, ReusedMemoryReadsAsZero) {
+  HostPoolDrain();
+  const uint64_t bytes = 64 * kPageSize;
+  uint8_t* first_base = nullptr;
+  {
+    PhysMem mem(bytes);
+    first_base = mem.frame(Pfn(0));
+    for (uint64_t pfn : {0, 1, 17, 63}) std::memset(mem.frame(Pfn(pfn)), 0xC3, kPageSize);
+    mem.frame(Pfn(30))[4095] = 1;
+    mem.frame(Pfn(40))[0] = 2;
+    mem.DiscardFrames(Pfn(40), 1);  // not resident any more: reads zero without a clear
+    mem.frame(Pfn(41))[7] = 3;
+  }
+  EXPECT_EQ(HostPoolSize(), 1);
+  {
+    PhysMem mem(bytes);
+    EXPECT_EQ(mem.frame(Pfn(0)), first_base);  // the same host mapping
+    EXPECT_EQ(HostPoolSize(), 0);
+    uint64_t nonzero = 0;
+    for (uint64_t i = 0; i < bytes; ++i) nonzero += mem.ptr(PhysAddr(i))[0] != 0;
+    EXPECT_EQ(nonzero, 0u);
+  }
+  // Another size does not take it; a mapping over the bound is not kept.
+  {
+    PhysMem other(32 * kPageSize);
+    EXPECT_EQ(HostPoolSize(), 1);
+  }
+  EXPECT_EQ(HostPoolSize(), 2);
+  {
+    PhysMem big(kHostPoolMaxMapping + kPageSize);
+    big.frame(Pfn(5))[0] = 1;
+  }
+  EXPECT_EQ(HostPoolSize(), 2);
+  EXPECT_EQ(HostPoolDrain(), 2);
+  EXPECT_EQ(HostPoolSize(), 0);
+}
+
 TEST(PhysMemDeathTest, MemoryMustFitBelowMaxPhyAddr) {
   EXPECT_DEATH(PhysMem(8ull << 30, 32), "MAXPHYADDR");
   EXPECT_DEATH(PhysMem(4096, 53), "MAXPHYADDR out of range");

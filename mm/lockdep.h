@@ -9,6 +9,13 @@
 // The folio lock is recorded too (Linux has no lockdep map for PG_locked). A task that
 // waits for a lock does not list it here; the scheduler records what it waits for.
 // Releasing a lock this task does not hold is a BUG (lockdep's "bad unlock balance").
+//
+// DEVIATION(lockdep): like CONFIG_DEBUG_LOCK_ALLOC, the stack is debug machinery. It is
+// kept in every build without NDEBUG (the tests, the sanitizer builds) and, under -c opt,
+// only while a scheduler runs paths (kst().sched set: its deadlock report reads it). A
+// single-path opt run (benchmarks, the CLI without `together`) skips it for one branch per
+// lock. A scheduler is installed only between paths (sim/sched: Scheduler::Run), when no
+// task holds a lock, so every hold it sees was recorded.
 #ifndef MMSIM_MM_LOCKDEP_H_
 #define MMSIM_MM_LOCKDEP_H_
 
@@ -17,9 +24,13 @@
 
 namespace kernel {
 
+// Whether acquires and releases are recorded now (see the banner).
+inline bool lockdep_recording() { return !sched_single_path(); }
+
 // kernel/locking/lockdep.c: lock_acquire, the bookkeeping half. Inline: the page-table
 // lock is taken per page on GUP's and the fault's paths. `read`: 1 for a shared hold.
 inline void lock_acquire(const void* lock, const char* name, int read) {
+  if (!lockdep_recording()) return;
   task_struct* curr = current();
   if (curr == nullptr) return;  // early boot: no task yet
   const int depth = curr->lockdep_depth;
@@ -36,6 +47,7 @@ void __lock_release(task_struct* curr, const void* lock);
 
 // kernel/locking/lockdep.c: lock_release. The top entry is the usual case.
 inline void lock_release(const void* lock) {
+  if (!lockdep_recording()) return;
   task_struct* curr = current();
   if (curr == nullptr) return;
   const int depth = curr->lockdep_depth;

@@ -83,10 +83,9 @@ int mm_core_init() {
 
   // DEVIATION(mm_init): see the file comment. Untouched anonymous memory reads as zero and
   // costs the host nothing.
-  void* map = mmap(nullptr, nr_frames * sizeof(page), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (map == MAP_FAILED) {
-    ks.host_errno = errno;
+  // hw::HostMapZeroed: such a mapping, possibly one a previous machine released (zeroed).
+  void* map = hw::HostMapZeroed(nr_frames * sizeof(page), &ks.host_errno);
+  if (map == nullptr) {
     ks.host_failure = "mem_map";
     return tc.ret(-ENOMEM);
   }
@@ -169,7 +168,7 @@ bool deferred_grow_zone(zone* z, unsigned int /*order*/) {
 // The memory half of kernel_shutdown(): frees mem_map and the zone. Every simulated frame
 // dies with PhysMem; nothing else is returned.
 void mm_core_shutdown(kernel_state* ks) {
-  munmap(ks->mem_map, ks->max_pfn * sizeof(page));
+  hw::HostUnmap(ks->mem_map, ks->max_pfn * sizeof(page));
   ks->mem_map = nullptr;
   delete ks->zone_normal;
   ks->zone_normal = nullptr;

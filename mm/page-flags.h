@@ -144,6 +144,10 @@ inline bool folio_trylock(folio* f) {
 // include/linux/pagemap.h
 inline void folio_lock(folio* f) {
   might_sleep();
+  if (sched_single_path()) {  // no point to pass, no lockdep record (mm/sched_hooks.h)
+    if (unlikely(test_and_set_bit(PG_locked, &f->flags))) __folio_lock(f);
+    return;
+  }
   sched_point(SCHED_POINT_LOCK, f, FOLIO_LOCK_NAME);
   if (unlikely(test_and_set_bit(PG_locked, &f->flags))) __folio_lock(f);
   lock_acquire(f, FOLIO_LOCK_NAME, 0);
@@ -151,6 +155,10 @@ inline void folio_lock(folio* f) {
 // mm/filemap.c
 inline void folio_unlock(folio* f) {
   BUG_ON(!folio_test_locked(f));
+  if (sched_single_path()) {
+    clear_bit(PG_locked, &f->flags);
+    return;
+  }
   lock_release(f);
   clear_bit(PG_locked, &f->flags);
   sched_point(SCHED_POINT_UNLOCK, f, FOLIO_LOCK_NAME);

@@ -18,6 +18,7 @@
 #define MMSIM_MM_RWSEM_H_
 
 #include "mm/kernel.h"
+#include "mm/sched_hooks.h"
 #include "mm/types.h"
 
 namespace kernel {
@@ -74,21 +75,58 @@ inline bool is_rwsem_reader_owned(const rw_semaphore* sem) {
   return static_cast<unsigned long>(sem->owner.counter) & RWSEM_READER_OWNED;
 }
 
+// kernel/locking/rwsem.c: the owner word. Inline, as everything an uncontended lock or
+// unlock runs (they sit on every system call's path).
+inline void rwsem_set_owner(rw_semaphore* sem) {
+  atomic_long_set(&sem->owner, reinterpret_cast<long>(current()));
+}
+inline void rwsem_clear_owner(rw_semaphore* sem) { atomic_long_set(&sem->owner, 0); }
+inline void __rwsem_set_reader_owned(rw_semaphore* sem, task_struct* owner) {
+  unsigned long val = reinterpret_cast<unsigned long>(owner) | RWSEM_READER_OWNED |
+                      (static_cast<unsigned long>(atomic_long_read(&sem->owner)) &
+                       RWSEM_NONSPINNABLE);
+  atomic_long_set(&sem->owner, static_cast<long>(val));
+}
+inline void rwsem_set_reader_owned(rw_semaphore* sem) { __rwsem_set_reader_owned(sem, current()); }
+
 // The fast paths: the reader's adds RWSEM_READER_BIAS and keeps it only if no writer
 // holds the lock and nobody waits (*cntp: the count after the add; on failure the bias
 // stays, for rwsem_down_read_slowpath to take back or keep). The writer's takes a free
 // lock only.
-bool rwsem_read_trylock(rw_semaphore* sem, long* cntp);
-bool rwsem_write_trylock(rw_semaphore* sem);
+// kernel/locking/rwsem.c
+inline bool rwsem_read_trylock(rw_semaphore* sem, long* cntp) {
+  sem->count.counter += RWSEM_READER_BIAS;  // atomic_long_add_return_acquire
+  *cntp = sem->count.counter;
+  BUG_ON(*cntp < 0);  // WARN_ON_ONCE in Linux: the reader count overflowed
+  if (likely(!(*cntp & RWSEM_READ_FAILED_MASK))) {
+    rwsem_set_reader_owned(sem);
+    return true;
+  }
+  return false;
+}
+// kernel/locking/rwsem.c
+inline bool rwsem_write_trylock(rw_semaphore* sem) {
+  bool ret = false;
+  preempt_disable();
+  if (likely(sem->count.counter == RWSEM_UNLOCKED_VALUE)) {  // atomic_long_try_cmpxchg_acquire
+    sem->count.counter = RWSEM_WRITER_LOCKED;
+    rwsem_set_owner(sem);
+    ret = true;
+  }
+  preempt_enable();
+  return ret;
+}
 void rwsem_add_waiter(rw_semaphore* sem, rwsem_waiter* waiter);
 bool rwsem_del_waiter(rw_semaphore* sem, rwsem_waiter* waiter);  // true: others still wait
 void rwsem_mark_wake(rw_semaphore* sem, rwsem_wake_type wake_type, wake_q_head* wake_q);
 bool rwsem_try_write_lock(rw_semaphore* sem, rwsem_waiter* waiter);
 // The slow paths (may sleep). 0, or -EINTR when `state` is killable and a fatal signal
 // ended the wait (Linux returns ERR_PTR(-EINTR)).
-int rwsem_down_read_slowpath(rw_semaphore* sem, long count, unsigned int state);
-int rwsem_down_write_slowpath(rw_semaphore* sem, unsigned int state);
-void rwsem_wake(rw_semaphore* sem);
+// Out of line and cold (the callers' fast paths stay short).
+[[gnu::noinline, gnu::cold]] int rwsem_down_read_slowpath(rw_semaphore* sem, long count,
+                                                         unsigned int state);
+[[gnu::noinline, gnu::cold]] int rwsem_down_write_slowpath(rw_semaphore* sem, unsigned int state);
+[[gnu::noinline, gnu::cold]] void rwsem_wake(rw_semaphore* sem);
 
 }  // namespace kernel
 

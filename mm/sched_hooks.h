@@ -68,11 +68,34 @@ inline void cond_resched() { sched_point(SCHED_POINT_RESCHED, nullptr, "cond_res
 // already, else BUG naming `name` (nothing could ever make it true).
 void sched_wait(const void* obj, const char* name, bool (*cond)(const void* arg), const void* arg);
 
+// Whether the running path is the only one and nothing checks it: no scheduler installed
+// (kst().sched null) in a -c opt build. Then no other path can run at a point, and nothing
+// reads the preemption count's interleaving or lockdep's held-lock stack (mm/lockdep.h:
+// kept in debug builds and under a scheduler), so the lock entry points test this once
+// and take their plain fast path: one load and one predictable branch. Debug builds (the
+// tests, the sanitizers) always take the full path.
+inline bool sched_single_path() {
+#ifdef NDEBUG
+  return __builtin_expect(kst().sched == nullptr, 1);
+#else
+  return false;
+#endif
+}
+
 // include/linux/preempt.h, per CPU as on x86 (pcpu_hot.preempt_count): spin_lock disables
 // preemption, so the scheduler never switches this CPU to another task while it is > 0
 // (another CPU's path may still run: that is what a spinlock spins against).
-inline void preempt_disable() { ++kst().preempt_count[kst().this_cpu]; }
-inline void preempt_enable() { --kst().preempt_count[kst().this_cpu]; }
+// On a single path in an opt build (sched_single_path) the count is not kept: nothing
+// reads it there (no scheduler; __might_sleep's check is debug-only), and it is 0 again
+// whenever a scheduler is installed (between paths).
+inline void preempt_disable() {
+  if (sched_single_path()) return;
+  ++kst().preempt_count[kst().this_cpu];
+}
+inline void preempt_enable() {
+  if (sched_single_path()) return;
+  --kst().preempt_count[kst().this_cpu];
+}
 inline int preempt_count() { return kst().preempt_count[kst().this_cpu]; }
 
 }  // namespace kernel

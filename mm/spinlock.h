@@ -7,7 +7,8 @@
 // so this CPU is not given to another task); without one nothing could ever release it,
 // and sched_wait BUGs with the lock's name. Each acquire is preceded by a preemption point
 // and each release followed by one (mm/sched_hooks.h). Everything is inline: the page-table
-// lock is taken per page, and with no scheduler a point is one branch.
+// lock is taken per page. On a single path in an opt build (sched_single_path) lock and
+// unlock test that once and skip the points and lockdep's record.
 //
 // DEVIATION(spinlock): lockdep's entry is pushed once the lock is taken (Linux records it
 // before spinning); the lock a waiter spins on is recorded by the scheduler instead.
@@ -32,6 +33,12 @@ void spin_lock_contended(spinlock_t* lock);  // mm/types.cc: waits until it is f
 
 // include/linux/spinlock_api_smp.h: __raw_spin_lock.
 inline void spin_lock(spinlock_t* lock) {
+  if (sched_single_path()) {  // no point to pass, no lockdep record (mm/sched_hooks.h)
+    preempt_disable();
+    if (unlikely(lock->locked)) spin_lock_contended(lock);
+    lock->locked = 1;
+    return;
+  }
   sched_point(SCHED_POINT_LOCK, lock, spin_lock_name(lock));
   preempt_disable();
   if (unlikely(lock->locked)) spin_lock_contended(lock);
@@ -55,6 +62,11 @@ inline int spin_trylock(spinlock_t* lock) {
 // include/linux/spinlock_api_smp.h: __raw_spin_unlock.
 inline void spin_unlock(spinlock_t* lock) {
   BUG_ON(!lock->locked);
+  if (sched_single_path()) {
+    lock->locked = 0;
+    preempt_enable();
+    return;
+  }
   lock_release(lock);
   lock->locked = 0;
   preempt_enable();

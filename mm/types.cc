@@ -45,6 +45,7 @@ bool lockdep_is_held(const void* lock) {
 
 // kernel/locking/lockdep.c: lock_downgrade. The write hold becomes a read hold.
 static void lock_downgrade(const void* lock) {
+  if (!lockdep_recording()) return;
   task_struct* curr = current();
   if (curr == nullptr) return;
   for (int i = curr->lockdep_depth - 1; i >= 0; --i) {
@@ -137,19 +138,6 @@ constexpr unsigned long RWSEM_WAIT_TIMEOUT = 0;
 bool rwsem_waited_too_long(const rwsem_waiter* /*waiter*/) { return false; }
 bool rt_task(const task_struct* /*p*/) { return false; }
 
-// kernel/locking/rwsem.c
-void rwsem_set_owner(rw_semaphore* sem) {
-  atomic_long_set(&sem->owner, reinterpret_cast<long>(current()));
-}
-void rwsem_clear_owner(rw_semaphore* sem) { atomic_long_set(&sem->owner, 0); }
-void __rwsem_set_reader_owned(rw_semaphore* sem, task_struct* owner) {
-  unsigned long val = reinterpret_cast<unsigned long>(owner) | RWSEM_READER_OWNED |
-                      (static_cast<unsigned long>(atomic_long_read(&sem->owner)) &
-                       RWSEM_NONSPINNABLE);
-  atomic_long_set(&sem->owner, static_cast<long>(val));
-}
-void rwsem_set_reader_owned(rw_semaphore* sem) { __rwsem_set_reader_owned(sem, current()); }
-
 // kernel/locking/rwsem.c: a no-op without CONFIG_RWSEM_SPIN_ON_OWNER.
 void clear_nonspinnable(rw_semaphore* /*sem*/) {}
 
@@ -193,31 +181,6 @@ void init_rwsem(rw_semaphore* sem, const char* name) {
   atomic_long_set(&sem->count, RWSEM_UNLOCKED_VALUE);
   INIT_LIST_HEAD(&sem->wait_list);
   atomic_long_set(&sem->owner, 0);
-}
-
-// kernel/locking/rwsem.c
-bool rwsem_read_trylock(rw_semaphore* sem, long* cntp) {
-  sem->count.counter += RWSEM_READER_BIAS;  // atomic_long_add_return_acquire
-  *cntp = sem->count.counter;
-  BUG_ON(*cntp < 0);  // WARN_ON_ONCE in Linux: the reader count overflowed
-  if (!(*cntp & RWSEM_READ_FAILED_MASK)) {
-    rwsem_set_reader_owned(sem);
-    return true;
-  }
-  return false;
-}
-
-// kernel/locking/rwsem.c
-bool rwsem_write_trylock(rw_semaphore* sem) {
-  bool ret = false;
-  preempt_disable();
-  if (sem->count.counter == RWSEM_UNLOCKED_VALUE) {  // atomic_long_try_cmpxchg_acquire
-    sem->count.counter = RWSEM_WRITER_LOCKED;
-    rwsem_set_owner(sem);
-    ret = true;
-  }
-  preempt_enable();
-  return ret;
 }
 
 // kernel/locking/rwsem.c: the caller sets RWSEM_FLAG_WAITERS.
@@ -457,11 +420,11 @@ void rwsem_wake(rw_semaphore* sem) {
 namespace {
 
 // kernel/locking/rwsem.c
-int __down_read_common(rw_semaphore* sem, unsigned int state) {
+[[gnu::always_inline]] inline int __down_read_common(rw_semaphore* sem, unsigned int state) {
   int ret = 0;
   long count;
   preempt_disable();
-  if (!rwsem_read_trylock(sem, &count)) {
+  if (unlikely(!rwsem_read_trylock(sem, &count))) {
     if (rwsem_down_read_slowpath(sem, count, state) != 0) ret = -EINTR;
   }
   preempt_enable();
@@ -483,7 +446,7 @@ int __down_read_trylock(rw_semaphore* sem) {
 }
 
 // kernel/locking/rwsem.c
-int __down_write_common(rw_semaphore* sem, unsigned int state) {
+[[gnu::always_inline]] inline int __down_write_common(rw_semaphore* sem, unsigned int state) {
   if (unlikely(!rwsem_write_trylock(sem))) {
     if (rwsem_down_write_slowpath(sem, state) != 0) return -EINTR;
   }
@@ -491,7 +454,7 @@ int __down_write_common(rw_semaphore* sem, unsigned int state) {
 }
 
 // kernel/locking/rwsem.c
-void __up_read(rw_semaphore* sem) {
+[[gnu::always_inline]] inline void __up_read(rw_semaphore* sem) {
   BUG_ON(!(atomic_long_read(&sem->count) & RWSEM_READER_MASK));  // not read-held
   preempt_disable();
   sem->count.counter -= RWSEM_READER_BIAS;  // atomic_long_add_return_release
@@ -504,7 +467,7 @@ void __up_read(rw_semaphore* sem) {
 }
 
 // kernel/locking/rwsem.c
-void __up_write(rw_semaphore* sem) {
+[[gnu::always_inline]] inline void __up_write(rw_semaphore* sem) {
   BUG_ON(!(atomic_long_read(&sem->count) & RWSEM_WRITER_LOCKED));  // not write-held
   preempt_disable();
   rwsem_clear_owner(sem);
@@ -525,23 +488,73 @@ void __downgrade_write(rw_semaphore* sem) {
 
 }  // namespace
 
-// kernel/locking/rwsem.c. Each entry point passes a preemption point before it tries the
-// lock (Linux's might_sleep) and each release one after it (mm/sched_hooks.h).
-void down_read(rw_semaphore* sem) {
-  might_sleep();
+// kernel/locking/rwsem.c: down_read, down_read_killable, down_write, down_write_killable,
+// up_read and up_write in full. Each entry point passes a preemption point before it tries
+// the lock (Linux's might_sleep) and each release one after it (mm/sched_hooks.h), and
+// lockdep records the hold. Out of line and reached by a tail call from the entry points
+// below, whose single-path fast path (an opt build, no scheduler: sched_single_path) is then
+// a leaf function: the count word and the owner word.
+namespace {
+
+// kernel/locking/rwsem.c: down_read, in full
+[[gnu::noinline]] void down_read_full(rw_semaphore* sem) {
   sched_point(SCHED_POINT_LOCK, sem, sem->name);
   __down_read_common(sem, TASK_UNINTERRUPTIBLE);
   lock_acquire(sem, sem->name, 1);
+}
+
+// kernel/locking/rwsem.c: down_read_killable, in full
+[[gnu::noinline]] int down_read_killable_full(rw_semaphore* sem) {
+  sched_point(SCHED_POINT_LOCK, sem, sem->name);
+  if (__down_read_common(sem, TASK_KILLABLE)) return -EINTR;
+  lock_acquire(sem, sem->name, 1);
+  return 0;
+}
+
+// kernel/locking/rwsem.c: down_write, in full
+[[gnu::noinline]] void down_write_full(rw_semaphore* sem) {
+  sched_point(SCHED_POINT_LOCK, sem, sem->name);
+  __down_write_common(sem, TASK_UNINTERRUPTIBLE);
+  lock_acquire(sem, sem->name, 0);
+}
+
+// kernel/locking/rwsem.c: down_write_killable, in full
+[[gnu::noinline]] int down_write_killable_full(rw_semaphore* sem) {
+  sched_point(SCHED_POINT_LOCK, sem, sem->name);
+  if (__down_write_common(sem, TASK_KILLABLE)) return -EINTR;
+  lock_acquire(sem, sem->name, 0);
+  return 0;
+}
+
+// kernel/locking/rwsem.c: up_read, in full
+[[gnu::noinline]] void up_read_full(rw_semaphore* sem) {
+  lock_release(sem);
+  __up_read(sem);
+  sched_point(SCHED_POINT_UNLOCK, sem, sem->name);
+}
+
+// kernel/locking/rwsem.c: up_write, in full
+[[gnu::noinline]] void up_write_full(rw_semaphore* sem) {
+  lock_release(sem);
+  __up_write(sem);
+  sched_point(SCHED_POINT_UNLOCK, sem, sem->name);
+}
+
+}  // namespace
+
+// kernel/locking/rwsem.c
+void down_read(rw_semaphore* sem) {
+  might_sleep();
+  if (!sched_single_path()) return down_read_full(sem);
+  __down_read_common(sem, TASK_UNINTERRUPTIBLE);
 }
 
 // kernel/locking/rwsem.c: the fast path takes a free (or reader-held) lock whatever
 // signals are pending; only a task that would sleep gives up, with -EINTR.
 int down_read_killable(rw_semaphore* sem) {
   might_sleep();
-  sched_point(SCHED_POINT_LOCK, sem, sem->name);
-  if (__down_read_common(sem, TASK_KILLABLE)) return -EINTR;
-  lock_acquire(sem, sem->name, 1);
-  return 0;
+  if (!sched_single_path()) return down_read_killable_full(sem);
+  return __down_read_common(sem, TASK_KILLABLE) ? -EINTR : 0;
 }
 
 // kernel/locking/rwsem.c
@@ -555,18 +568,15 @@ int down_read_trylock(rw_semaphore* sem) {
 // kernel/locking/rwsem.c
 void down_write(rw_semaphore* sem) {
   might_sleep();
-  sched_point(SCHED_POINT_LOCK, sem, sem->name);
+  if (!sched_single_path()) return down_write_full(sem);
   __down_write_common(sem, TASK_UNINTERRUPTIBLE);
-  lock_acquire(sem, sem->name, 0);
 }
 
 // kernel/locking/rwsem.c
 int down_write_killable(rw_semaphore* sem) {
   might_sleep();
-  sched_point(SCHED_POINT_LOCK, sem, sem->name);
-  if (__down_write_common(sem, TASK_KILLABLE)) return -EINTR;
-  lock_acquire(sem, sem->name, 0);
-  return 0;
+  if (!sched_single_path()) return down_write_killable_full(sem);
+  return __down_write_common(sem, TASK_KILLABLE) ? -EINTR : 0;
 }
 
 // kernel/locking/rwsem.c
@@ -579,16 +589,14 @@ int down_write_trylock(rw_semaphore* sem) {
 
 // kernel/locking/rwsem.c
 void up_read(rw_semaphore* sem) {
-  lock_release(sem);
+  if (!sched_single_path()) return up_read_full(sem);
   __up_read(sem);
-  sched_point(SCHED_POINT_UNLOCK, sem, sem->name);
 }
 
 // kernel/locking/rwsem.c
 void up_write(rw_semaphore* sem) {
-  lock_release(sem);
+  if (!sched_single_path()) return up_write_full(sem);
   __up_write(sem);
-  sched_point(SCHED_POINT_UNLOCK, sem, sem->name);
 }
 
 // kernel/locking/rwsem.c: the writer keeps a read hold; waiting readers at the front
