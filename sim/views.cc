@@ -464,9 +464,10 @@ std::string ShowMeminfo(Machine& m) {
         static_cast<unsigned long>(st[NR_INACTIVE_ANON]), static_cast<unsigned long>(st[NR_ACTIVE_ANON]),
         static_cast<unsigned long>(st[NR_INACTIVE_FILE]), static_cast<unsigned long>(st[NR_ACTIVE_FILE]),
         static_cast<unsigned long>(st[NR_UNEVICTABLE])};
-    // DEVIATION: NR_FILE_PAGES, NR_SHMEM, NR_FILE_DIRTY, NR_WRITEBACK and NR_MLOCK are not
-    // kept as counters; they are counted here from the page cache and mem_map.
-    unsigned long cached = 0, shmem = 0, dirty = 0, writeback = 0, mlocked = 0;
+    // DEVIATION: NR_FILE_PAGES, NR_SHMEM, NR_FILE_DIRTY, NR_WRITEBACK and the swap cache's
+    // size are not kept as counters; they are counted here from the page cache and mem_map.
+    unsigned long cached = 0, shmem = 0, dirty = 0, writeback = 0, swapcached = 0;
+    const unsigned long mlocked = static_cast<unsigned long>(st[NR_MLOCK]);
     ForEachCacheFolio(ks, [&](const inode* ino, const folio* f) {
       ++cached;
       if (ino->i_data.a_ops != nullptr && ino->i_data.a_ops->writepage == nullptr) ++shmem;
@@ -475,7 +476,7 @@ std::string ShowMeminfo(Machine& m) {
     });
     for (unsigned long pfn = 0; pfn < ks.max_pfn; ++pfn) {
       const page* p = &ks.mem_map[pfn];
-      if (!early_page_deferred(z, pfn) && test_bit(PG_mlocked, &p->flags)) ++mlocked;
+      if (!early_page_deferred(z, pfn) && test_bit(PG_swapcache, &p->flags)) ++swapcached;
     }
     const unsigned long free = static_cast<unsigned long>(st[NR_FREE_PAGES]);
     // mm/show_mem.c: si_mem_available. Free memory above the reserves, plus the page
@@ -487,14 +488,14 @@ std::string ShowMeminfo(Machine& m) {
     available += static_cast<long>(pagecache);
     if (available < 0) available = 0;
     const unsigned long swap_total = ks.total_swap_pages;
-    const unsigned long swap_free = static_cast<unsigned long>(std::max(0L, ks.nr_swap_pages));
+    const unsigned long swap_free = ks.nr_swap_pages;
     std::string out;
     ShowValKb(&out, "MemTotal:", totalram_pages());
     ShowValKb(&out, "MemFree:", free);
     ShowValKb(&out, "MemAvailable:", static_cast<unsigned long>(available));
     ShowValKb(&out, "Buffers:", 0);
-    ShowValKb(&out, "Cached:", cached);  // no swap cache, no buffers to take off
-    ShowValKb(&out, "SwapCached:", 0);
+    ShowValKb(&out, "Cached:", cached);  // the page cache; the swap cache is not in it here
+    ShowValKb(&out, "SwapCached:", swapcached);
     ShowValKb(&out, "Active:", lru[LRU_ACTIVE_ANON] + lru[LRU_ACTIVE_FILE]);
     ShowValKb(&out, "Inactive:", lru[LRU_INACTIVE_ANON] + lru[LRU_INACTIVE_FILE]);
     ShowValKb(&out, "Active(anon):", lru[LRU_ACTIVE_ANON]);
