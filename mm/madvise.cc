@@ -17,13 +17,15 @@
 //    the mmap_lock for reading (or a VMA read lock) takes it for reading.
 //  - MADV_WILLNEED keeps the mmap_lock while it reads a file range in (Linux drops it
 //    around vfs_fadvise and looks the VMA up again).
-//  - No swap yet: MADV_WILLNEED on anonymous memory and shmem has nothing to swap in,
-//    and MADV_FREE finds no swap entries to free (see the TODO(swap) notes).
+//  - MADV_WILLNEED does not read swapped-out anonymous or shmem pages back in
+//    (swapin_walk_pmd_entry, shmem_swapin_range: see the TODO(swap) notes); the pages
+//    come back at their next fault.
 #include <algorithm>
 
 #include "mm/fs.h"
 #include "mm/mmzone.h"
 #include "mm/pagewalk.h"
+#include "mm/swap.h"
 #include "mm/trace.h"
 #include "mm/vma.h"
 #include "mm/vmscan.h"
@@ -109,11 +111,10 @@ void lru_lazyfree(lruvec* lv, folio* f) {
 }
 
 // mm/swap.c: folio_mark_lazyfree. DEVIATION(madvise): no per-CPU batch; the folio moves
-// now if it is on the LRU. TODO(swap): Linux also skips folios in the swap cache
-// (!folio_test_swapcache), which do not exist yet.
+// now if it is on the LRU. A folio in the swap cache has a copy on swap: it stays.
 void folio_mark_lazyfree(folio* f) {
-  if (folio_test_anon(f) && folio_test_swapbacked(f) && !folio_test_unevictable(f) &&
-      folio_test_lru(f))
+  if (folio_test_anon(f) && folio_test_swapbacked(f) && !folio_test_swapcache(f) &&
+      !folio_test_unevictable(f) && folio_test_lru(f))
     lru_lazyfree(folio_lruvec(f), f);
 }
 
@@ -127,12 +128,21 @@ int madvise_free_pte_range(pmd_t* pmd, unsigned long addr, unsigned long end, mm
   pte_t* start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
   if (start_pte == nullptr) return 0;
   pte_t* pte = start_pte;
+  int nr_swap = 0;
   for (; addr != end; pte++, addr += PAGE_SIZE) {
     pte_t ptent = ptep_get(pte);
     if (pte_none(ptent)) continue;
-    // TODO(swap): a swap entry is freed here (free_swap_and_cache_nr, the PTE cleared,
-    // MM_SWAPENTS decremented): a swap-in would cost more than a zeroed page.
-    if (!pte_present(ptent)) continue;
+    if (!pte_present(ptent)) {
+      // A swapped-out page is dropped now: reading it back would cost more than the
+      // zeroed page the next fault maps (free_swap_and_cache_nr, nr = 1).
+      swp_entry_t entry = pte_to_swp_entry(ptent);
+      if (!non_swap_entry(entry)) {
+        nr_swap--;
+        free_swap_and_cache(entry);
+        pte_clear(mm, addr, pte);  // clear_not_present_full_ptes
+      }
+      continue;
+    }
     folio* f = vm_normal_folio(vma, addr, ptent);
     if (f == nullptr) continue;
     if (folio_test_dirty(f)) {
@@ -155,6 +165,7 @@ int madvise_free_pte_range(pmd_t* pmd, unsigned long addr, unsigned long end, mm
     }
     folio_mark_lazyfree(f);
   }
+  if (nr_swap) add_mm_counter(mm, MM_SWAPENTS, nr_swap);
   pte_unmap_unlock(start_pte, ptl);
   return 0;
 }

@@ -195,10 +195,8 @@ TEST_F(MadviseTest, PageoutWithoutSwapKeepsAnonResident) {
 }
 
 // The reclaim side of MADV_PAGEOUT on page cache: a clean mapped file page is unmapped
-// and dropped. Needs try_to_unmap in shrink_folio_list (the swap helper's work).
+// and dropped (try_to_unmap in shrink_folio_list).
 TEST_F(MadviseTest, PageoutDropsCleanFilePages) {
-  GTEST_SKIP() << "needs try_to_unmap in shrink_folio_list (mm/vmscan.cc keeps mapped "
-                  "folios until the swap work lands); enable then";
   file* f = MakeTestFile("out", 2);
   unsigned long a = MapFile(f, 2, PROT_READ, MAP_SHARED);
   EXPECT_EQ(Load(a), TestFileWord(0));
