@@ -173,6 +173,7 @@ def main():
         "bazel run -c opt //bench:mm_bench": c.labels_exist,
         "bazel run -c opt //bench:fork_bench": c.labels_exist,
         "bazel run -c opt //bench:explore_bench": c.labels_exist,
+        "bazel run -c opt //bench:reclaim_bench": c.labels_exist,
         # Runs for minutes with clang: the script is checked to fuzz what CI fuzzes.
         "tools/fuzz.sh mmsim 600": lambda l, x: c.script_names(
             l, x, args["fuzz_sh"][0], ["//sim:mmsim_fuzzer", "//sim/scenario:scenario_parser_fuzzer",
