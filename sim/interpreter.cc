@@ -154,12 +154,10 @@ void Interpreter::FlushTrace() {
 
 bool Interpreter::Step(const Statement& stmt) {
   const SourcePos& pos = PosOf(stmt);
-  if (block_.has_value()) return StepBlock(stmt);
+  if (block_.open()) return StepBlock(stmt);
   if (std::holds_alternative<TogetherStmt>(stmt) || std::holds_alternative<ExploreStmt>(stmt)) {
     if (!EnsureMachine(pos)) return false;
-    block_.emplace(1, stmt);
-    block_inner_open_ = std::holds_alternative<ExploreStmt>(stmt);
-    return true;
+    return StepBlock(stmt);
   }
   if (const auto* m = std::get_if<MachineStmt>(&stmt)) {
     if (machine_ != nullptr) return Fail(pos, "expected `machine` only as the first statement");

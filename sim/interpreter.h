@@ -221,8 +221,7 @@ class Interpreter {
   LastResult last_;
   std::string last_failure_;  // "expected X, got Y" of the last failed expectation
   std::vector<scenario::Statement> history_;  // what an explore block's runs replay
-  std::optional<std::vector<scenario::Statement>> block_;  // an open block's statements
-  bool block_inner_open_ = false;  // an explore block's together is still open
+  scenario::BlockCollector block_;  // an open together or explore block
   int failures_ = 0;
   bool invalid_ = false;
   bool runtime_error_ = false;

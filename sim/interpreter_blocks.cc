@@ -87,14 +87,9 @@ Interpreter::BlockParts Interpreter::SplitBlock(const std::vector<Statement>& bl
 }
 
 bool Interpreter::StepBlock(const Statement& stmt) {
-  block_->push_back(stmt);
-  if (!std::holds_alternative<EndStmt>(stmt)) return true;
-  if (block_inner_open_) {  // the end of an explore block's together block
-    block_inner_open_ = false;
-    return true;
-  }
-  std::vector<Statement> block = std::move(*block_);
-  block_.reset();
+  std::optional<std::vector<Statement>> whole = block_.Add(stmt);
+  if (!whole) return true;
+  std::vector<Statement>& block = *whole;
   if (std::holds_alternative<ExploreStmt>(block[0])) return RunExploreBlock(block);
   if (!RunTogetherBlock(block)) return false;
   for (Statement& s : block) history_.push_back(std::move(s));

@@ -239,7 +239,7 @@ bool HostRunner::Step(const Statement& stmt, HostStep* step) {
     Echo(stmt, *step);
     return true;
   }
-  if (block_ || std::holds_alternative<TogetherStmt>(stmt) || std::holds_alternative<ExploreStmt>(stmt)) {
+  if (block_.open() || std::holds_alternative<TogetherStmt>(stmt) || std::holds_alternative<ExploreStmt>(stmt)) {
     return StepBlock(stmt, step);
   }
   if (const auto* e = std::get_if<ExpectStmt>(&stmt)) {
@@ -292,18 +292,8 @@ void HostRunner::CheckExpect(const ExpectStmt& e, const StatementResult& res, bo
 }
 
 bool HostRunner::StepBlock(const Statement& stmt, HostStep* step) {
-  if (!block_) block_.emplace();
-  block_->push_back(stmt);
-  const bool explore = std::holds_alternative<ExploreStmt>(block_->front());
-  if (std::holds_alternative<TogetherStmt>(stmt) && explore) block_inner_open_ = true;
-  if (!std::holds_alternative<EndStmt>(stmt)) return true;
-  if (block_inner_open_) {  // the end of an explore block's together block
-    block_inner_open_ = false;
-    return true;
-  }
-  std::vector<Statement> block = std::move(*block_);
-  block_.reset();
-  return RunBlock(block, step);
+  std::optional<std::vector<Statement>> block = block_.Add(stmt);
+  return !block || RunBlock(*block, step);
 }
 
 namespace {

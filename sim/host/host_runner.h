@@ -134,10 +134,8 @@ class HostRunner {
   std::string skip_mmap_why_;
   StatementResult last_;
   bool last_skipped_ = false;
-  // An open together/explore block: its statements so far, and whether the together
-  // block inside an explore block is still open.
-  std::optional<std::vector<scenario::Statement>> block_;
-  bool block_inner_open_ = false;
+  // An open together/explore block.
+  scenario::BlockCollector block_;
   std::string diverged_;  // set after an explore block: why later statements are skipped
   // While a block's operations run, one host thread each: they take turns at everything
   // but the wait for their host task's answer (Call drops the lock around it), so this

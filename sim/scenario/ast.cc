@@ -163,4 +163,21 @@ bool SameIgnoringPos(const Statement& a, const Statement& b) {
   return ca == cb;
 }
 
+std::optional<std::vector<Statement>> BlockCollector::Add(const Statement& stmt) {
+  if (!block_) {
+    block_.emplace(1, stmt);
+    inner_open_ = std::holds_alternative<ExploreStmt>(stmt);  // its together comes next
+    return std::nullopt;
+  }
+  block_->push_back(stmt);
+  if (!std::holds_alternative<EndStmt>(stmt)) return std::nullopt;
+  if (inner_open_) {  // the end of an explore block's together block
+    inner_open_ = false;
+    return std::nullopt;
+  }
+  std::vector<Statement> block = std::move(*block_);
+  block_.reset();
+  return block;
+}
+
 }  // namespace sim::scenario

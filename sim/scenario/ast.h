@@ -637,6 +637,20 @@ const std::string& TaskOf(const Statement& stmt);
 // a == b once both positions are cleared.
 bool SameIgnoringPos(const Statement& a, const Statement& b);
 
+// Gathers a together or explore block's statements as they come, one at a time (the
+// interpreter and the host runner step through a scenario statement by statement): Add
+// takes the block's head (together or explore) and everything after it, and returns the
+// whole block at the `end` that closes it (for explore, the second one).
+class BlockCollector {
+ public:
+  bool open() const { return block_.has_value(); }
+  std::optional<std::vector<Statement>> Add(const Statement& stmt);
+
+ private:
+  std::optional<std::vector<Statement>> block_;
+  bool inner_open_ = false;  // an explore block's together block is still open
+};
+
 }  // namespace sim::scenario
 
 #endif  // MMSIM_SIM_SCENARIO_AST_H_
