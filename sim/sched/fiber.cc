@@ -27,10 +27,16 @@ namespace {
 
 size_t GuardBytes() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
 
+// Set when this thread's pool is gone (trivially destructible, so still readable after):
+// a fiber destroyed later (a Machine held in a static, destroyed at exit after the
+// thread_local pool) unmaps its stack itself.
+thread_local bool stack_pool_gone = false;
+
 // The per-thread pool of stacks (each mapping: guard page, then kStackBytes).
 struct StackPool {
   std::vector<void*> free;
   ~StackPool() {
+    stack_pool_gone = true;
     for (void* base : free) munmap(base, GuardBytes() + Fiber::kStackBytes);
   }
 };
@@ -50,7 +56,14 @@ void* AllocStack() {
   return static_cast<char*>(base) + GuardBytes();
 }
 
-void FreeStack(void* stack) { stack_pool.free.push_back(static_cast<char*>(stack) - GuardBytes()); }
+void FreeStack(void* stack) {
+  void* base = static_cast<char*>(stack) - GuardBytes();
+  if (stack_pool_gone) {
+    munmap(base, GuardBytes() + Fiber::kStackBytes);
+    return;
+  }
+  stack_pool.free.push_back(base);
+}
 
 thread_local Fiber* starting = nullptr;     // the fiber Trampoline runs
 thread_local Fiber* switching_from = nullptr;  // for ASan: whose stack was left

@@ -234,17 +234,19 @@ void HostRunSteps(const std::vector<Step>& steps, int fd, int out) {
       case Op::kDropIpcLock:
         ret = HostDropCap(kernel::CAP_IPC_LOCK);
         break;
+      // The raw system calls: the sanitizers' interceptors make mlock, munlock,
+      // mlockall and munlockall no-ops that return 0.
       case Op::kMlock:
-        ret = s.prot ? syscall(SYS_mlock2, a, l, s.prot) : mlock(reinterpret_cast<void*>(a), l);
+        ret = s.prot ? syscall(SYS_mlock2, a, l, s.prot) : syscall(SYS_mlock, a, l);
         break;
       case Op::kMunlock:
-        ret = munlock(reinterpret_cast<void*>(a), l);
+        ret = syscall(SYS_munlock, a, l);
         break;
       case Op::kMlockall:
-        ret = mlockall(s.prot);
+        ret = syscall(SYS_mlockall, s.prot);
         break;
       case Op::kMunlockall:
-        ret = munlockall();
+        ret = syscall(SYS_munlockall);
         break;
       case Op::kResident:
         ret = HostResident(a, a + l);
