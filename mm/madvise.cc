@@ -18,8 +18,8 @@
 //  - MADV_WILLNEED keeps the mmap_lock while it reads a file range in (Linux drops it
 //    around vfs_fadvise and looks the VMA up again).
 //  - MADV_WILLNEED does not read swapped-out anonymous or shmem pages back in
-//    (swapin_walk_pmd_entry, shmem_swapin_range: see the TODO(swap) notes); the pages
-//    come back at their next fault.
+//    (swapin_walk_pmd_entry, shmem_swapin_range are not ported); the pages come back
+//    at their next fault.
 #include <algorithm>
 
 #include "mm/fs.h"
@@ -323,13 +323,13 @@ int madvise_pageout(vm_area_struct* vma, unsigned long start, unsigned long end)
 int madvise_willneed(vm_area_struct* vma, unsigned long start, unsigned long end) {
   file* file = vma->vm_file;
   if (file == nullptr) {
-    // TODO(swap): walk_page_range_vma(vma, start, end, &swapin_walk_ops, vma):
-    // swapin_walk_pmd_entry reads each swap entry of the range back in
-    // (read_swap_cache_async). With no swap entries yet there is nothing to read.
+    // DEVIATION(madvise): Linux walks the range (swapin_walk_ops) and reads each swap
+    // entry back into the swap cache (read_swap_cache_async); not ported: swapped-out
+    // pages come back at their next fault instead.
     return 0;
   }
   if (shmem_mapping(file->f_mapping)) {
-    // TODO(swap): shmem_swapin_range(vma, start, end, mapping): likewise.
+    // DEVIATION(madvise): no shmem_swapin_range (shmem is never swapped out here).
     return 0;
   }
   // vfs_fadvise(file, offset, end - start, POSIX_FADV_WILLNEED) -> generic_fadvise.

@@ -253,8 +253,8 @@ TEST_F(MadviseTest, WillneedReadsFileIntoThePageCacheWithoutMapping) {
 }
 
 TEST_F(MadviseTest, WillneedOnAnonymousMemorySwapsIn) {
-  GTEST_SKIP() << "needs swap: swapin_walk_pmd_entry reads swap entries back "
-                  "(TODO(swap) in madvise_willneed)";
+  GTEST_SKIP() << "swapin_walk_pmd_entry (reading swap entries back ahead of use) is not ported "
+                  "(not ported: DEVIATION(madvise) in madvise_willneed)";
 }
 
 TEST_F(MadviseTest, WillneedOnAnonymousMemoryWithoutSwapIsANoOp) {
