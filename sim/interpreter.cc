@@ -176,12 +176,14 @@ bool Interpreter::Step(const Statement& stmt) {
   // Views change nothing: the runs of an explore block need not replay them.
   if (!std::holds_alternative<ShowStmt>(stmt)) history_.push_back(stmt);
 
-  if (recorder_ != nullptr && recorder_->level() != TraceLevel::kOff) {
-    recorder_->BeginStep(absl::StrFormat("[%d] %s", pos.line, FormatStatement(stmt)));
-  }
+  // A `trace` statement is not a step of the trace: it would open a step at one level and
+  // close it at another (`trace off` left a header behind for the next traced statement).
+  const bool step = recorder_ != nullptr && recorder_->level() != TraceLevel::kOff &&
+                    !std::holds_alternative<TraceStmt>(stmt);
+  if (step) recorder_->BeginStep(absl::StrFormat("[%d] %s", pos.line, FormatStatement(stmt)));
   std::string result;
   bool ok = Execute(stmt, &result);
-  if (recorder_ != nullptr && recorder_->level() != TraceLevel::kOff) recorder_->EndStep();
+  if (step) recorder_->EndStep();
   if (!ok) return false;
   if (!std::holds_alternative<ShowStmt>(stmt)) {
     out_ << absl::StrFormat("[%d] %s%s\n", pos.line, FormatStatement(stmt),
@@ -550,7 +552,8 @@ bool Interpreter::On(const FailStmt& s, std::string* /*result*/) {
 }
 
 bool Interpreter::On(const TraceStmt& s, std::string* /*result*/) {
-  if (options_.quiet) return true;
+  // --trace given: the command line's level holds for the whole run (docs/scenario-language.md).
+  if (options_.quiet || options_.trace_set) return true;
   recorder_->set_level(s.level == TraceStmt::Level::kOff     ? TraceLevel::kOff
                        : s.level == TraceStmt::Level::kCalls ? TraceLevel::kCalls
                                                              : TraceLevel::kFull);

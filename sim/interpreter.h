@@ -54,7 +54,8 @@ struct InterpreterOptions {
   bool trace_json = false;         // collect Chrome JSON instead of printing text
   bool check_vm = false;           // debug_vm after every statement
   std::ostream* trace_out = nullptr;  // text traces go here (null: with the echo)
-  bool trace_set = false;          // `trace` came from a flag (--schedule then keeps it)
+  bool trace_set = false;          // --trace given: it overrides every `trace` statement
+                                   // (and --schedule then keeps it)
   // --schedule=ID: every together and explore block runs this one schedule (a canonical
   // ScheduleId), traced in full unless trace_set.
   std::optional<std::string> schedule;

@@ -36,8 +36,11 @@
 #include "sim/sched/schedule.h"
 #include "sim/views.h"
 
-ABSL_FLAG(std::string, trace, "", "trace level: off, calls or full (default: as the scenario says)");
-ABSL_FLAG(std::string, trace_format, "text", "trace rendering: text or json (Chrome trace events)");
+ABSL_FLAG(std::string, trace, "",
+          "trace level for the whole run: off, calls or full; given, it overrides every `trace` "
+          "statement of the scenario (default: as the scenario's `trace` statements say)");
+ABSL_FLAG(std::string, trace_format, "text",
+          "trace rendering: text or json (Chrome trace events for Perfetto; needs --trace_out)");
 ABSL_FLAG(std::string, trace_out, "", "write the trace to this file instead of standard output");
 ABSL_FLAG(std::string, seed, "", "seed for fault injection and anything random, 0..2^64-1 (default: the scenario's)");
 ABSL_FLAG(bool, check, false, "run the debug_vm checker after every statement; stop at the first violation");
@@ -142,8 +145,11 @@ int ParseFlags(int argc, char** argv, Flags* f) {
     return BadFlag("trace_format", "expected text or json, got '" + format + "'");
   }
   options.trace_json = format == "json";
-  // JSON without a level records calls; an explicit --trace=off records nothing.
-  if (options.trace_json && trace.empty()) options.trace = sim::TraceLevel::kCalls;
+  // JSON never shares standard output with the statements' echo; it records exactly what
+  // the text would (the scenario's `trace` statements, or --trace), nothing more.
+  if (options.trace_json && absl::GetFlag(FLAGS_trace_out).empty()) {
+    return BadFlag("trace_format", "json needs --trace_out=FILE (the JSON is never written to standard output)");
+  }
   if (const std::string seed = absl::GetFlag(FLAGS_seed); !seed.empty()) {
     uint64_t v = 0;
     if (!ParseSize(seed, &v) || seed.find_first_not_of("0123456789") != std::string::npos)
