@@ -326,10 +326,14 @@ std::string decode_flags(trace_flags_kind kind, uint64_t value) {
       // The frame number (bits 12..51), then the bits; a not-present entry is just "0".
       if (value == 0) return "0";
       const uint64_t pfn = (value & 0x000ffffffffff000ull) >> 12;
-      return absl::StrFormat("pfn=%#x %s", pfn, print_flags(value & ~0x000ffffffffff000ull, kPteNames, "none"));
+      return absl::StrFormat("pfn=%#x %s", pfn, decode_pte_bits(value));
     }
   }
   return absl::StrFormat("%#x", value);
+}
+
+std::string decode_pte_bits(uint64_t entry) {
+  return print_flags(entry & ~PTE_PFN_MASK, kPteNames, "none");
 }
 
 std::string decode_trace_args(absl::string_view fn, absl::string_view args) {

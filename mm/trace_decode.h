@@ -57,6 +57,8 @@ trace_flags_kind trace_arg_kind(absl::string_view fn, absl::string_view arg);
 std::string decode_errno(long err);            // -13 -> "-EACCES"; unknown: "-4000"
 std::string decode_trace_ret(absl::string_view fn, long ret);
 std::string decode_flags(trace_flags_kind kind, uint64_t value);
+// An x86-64 paging entry's bits alone, "P|RW|USR|A|D|NX" ("none" when no bit is set).
+std::string decode_pte_bits(uint64_t entry);
 // "addr=0x1000 flags=0x255 user" with every known flag argument of `fn` rewritten by
 // decode_flags; tokens that are not name=number stay as they are.
 std::string decode_trace_args(absl::string_view fn, absl::string_view args);

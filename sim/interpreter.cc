@@ -528,6 +528,15 @@ absl::StatusOr<std::string> Interpreter::View(const SourcePos& pos, const ShowWh
             return sim::ShowSmaps(m, *p, w.addr, w.len);
           },
           [&](const scenario::ShowSwaps&) -> absl::StatusOr<std::string> { return sim::ShowSwaps(m); },
+          [&](const scenario::ShowDot& w) -> absl::StatusOr<std::string> {
+            std::vector<DotTask> tasks;
+            for (const std::string& name : w.tasks) {
+              std::optional<int> p = Pid(pos, name);
+              if (!p) return absl::NotFoundError("");
+              tasks.push_back({name, *p});
+            }
+            return sim::PagetableDot(m, tasks);
+          },
       },
       what);
 }

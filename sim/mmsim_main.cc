@@ -27,6 +27,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "hw/tlb_profile.h"
 #include "sim/default_scenario.h"
 #include "sim/host/compare.h"
@@ -55,7 +56,9 @@ ABSL_FLAG(std::string, schedule, "",
 ABSL_FLAG(std::string, shard, "",
           "I/N: explore blocks run only shard I (0-based) of N of their schedules (default: "
           "Bazel's TEST_SHARD_INDEX/TEST_TOTAL_SHARDS when set)");
-ABSL_FLAG(std::string, dot, "", "after the run, write the page-table tree of this task (NAME:FILE) as Graphviz DOT");
+ABSL_FLAG(std::string, dot, "",
+          "after the run, write the page-table trees of these tasks (TASK[,TASK...]:FILE) as one "
+          "Graphviz DOT graph; may be given several times, one file each");
 
 namespace {
 
@@ -114,8 +117,26 @@ struct Flags {
   sim::InterpreterOptions options;
   std::string file;  // "" (the tour), "-" or a path
   std::string trace_out;
-  std::string dot_task, dot_file;
+  struct Dot {
+    std::vector<std::string> tasks;
+    std::string file;
+  };
+  std::vector<Dot> dots;  // every --dot, in command-line order
 };
+
+// Every value of --dot on the command line: absl keeps only the last of a repeated flag, and
+// a second --dot must not be dropped silently. Forms: --dot=V, -dot=V, --dot V, -dot V.
+std::vector<std::string> DotValues(int argc, char** argv) {
+  std::vector<std::string> values;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") break;
+    if (a.rfind("--dot=", 0) == 0) values.push_back(a.substr(6));
+    else if (a.rfind("-dot=", 0) == 0) values.push_back(a.substr(5));
+    else if ((a == "--dot" || a == "-dot") && i + 1 < argc) values.push_back(argv[++i]);
+  }
+  return values;
+}
 
 // Returns -1 when the flags are good, else the exit status (a message was printed).
 int ParseFlags(int argc, char** argv, Flags* f) {
@@ -196,13 +217,19 @@ int ParseFlags(int argc, char** argv, Flags* f) {
     options.machine.tlb = tlb;
     options.tlb_set = true;
   }
-  if (const std::string dot = absl::GetFlag(FLAGS_dot); !dot.empty()) {
-    size_t colon = dot.find(':');
+  for (const std::string& dot : DotValues(argc, argv)) {
+    const size_t colon = dot.find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == dot.size()) {
-      return BadFlag("dot", "expected TASK:FILE, got '" + dot + "'");
+      return BadFlag("dot", "expected TASK[,TASK...]:FILE, got '" + dot + "'");
     }
-    f->dot_task = dot.substr(0, colon);
-    f->dot_file = dot.substr(colon + 1);
+    Flags::Dot d;
+    d.file = dot.substr(colon + 1);
+    const std::vector<std::string> names = absl::StrSplit(dot.substr(0, colon), ',');
+    for (const std::string& task : names) {
+      if (task.empty()) return BadFlag("dot", "expected TASK[,TASK...]:FILE, got an empty task name in '" + dot + "'");
+      d.tasks.push_back(task);
+    }
+    f->dots.push_back(std::move(d));
   }
   f->trace_out = absl::GetFlag(FLAGS_trace_out);
   if (const std::string id = absl::GetFlag(FLAGS_schedule); !id.empty()) {
@@ -251,16 +278,22 @@ int ParseFlags(int argc, char** argv, Flags* f) {
                                       : !f->file.empty() && stat(f->file.c_str(), &in_st) == 0;
   std::vector<std::pair<std::string, std::string>> outputs;  // flag, path
   if (!f->trace_out.empty()) outputs.push_back({"trace_out", f->trace_out});
-  if (!f->dot_file.empty()) outputs.push_back({"dot", f->dot_file});
+  for (const Flags::Dot& d : f->dots) outputs.push_back({"dot", d.file});
   for (const auto& [flag, path] : outputs) {
     struct stat out_st;
     if (have_in && S_ISREG(in_st.st_mode) && stat(path.c_str(), &out_st) == 0 && SameFile(in_st, out_st))
       return BadFlag(flag, "'" + path + "' is the scenario file; refusing to overwrite an input");
   }
-  if (outputs.size() == 2) {
-    struct stat a, b;
-    if (stat(outputs[0].second.c_str(), &a) == 0 && stat(outputs[1].second.c_str(), &b) == 0 && SameFile(a, b))
-      return BadFlag("dot", "'" + outputs[1].second + "' is also the --trace_out file");
+  // No two outputs may be one file (by name, or by device and inode when it exists).
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      struct stat a, b;
+      const bool same = outputs[i].second == outputs[j].second ||
+                        (stat(outputs[j].second.c_str(), &a) == 0 && stat(outputs[i].second.c_str(), &b) == 0 &&
+                         SameFile(a, b));
+      if (same)
+        return BadFlag(outputs[i].first, "'" + outputs[i].second + "' is also the --" + outputs[j].first + " file");
+    }
   }
   return -1;
 }
@@ -409,18 +442,23 @@ int main(int argc, char** argv) {
       }
     }
   }
-  if (!flags.dot_task.empty() && interp.machine() != nullptr) {
-    std::optional<int> pid = interp.PidOfName(flags.dot_task);
-    if (!pid) return BadFlag("dot", "no task named '" + flags.dot_task + "' in the scenario");
-    absl::StatusOr<std::string> dot = sim::PagetableDot(*interp.machine(), *pid);
-    if (!dot.ok()) {
-      std::cerr << "mmsim: cannot draw the page tables of " << flags.dot_task << ": "
-                << dot.status().message() << "\n";
-      return status != 0 ? status : sim::kExitRuntimeError;
+  for (const Flags::Dot& d : flags.dots) {
+    if (interp.machine() == nullptr) break;
+    std::vector<sim::DotTask> tasks;
+    for (const std::string& name : d.tasks) {
+      std::optional<int> pid = interp.PidOfName(name);
+      if (!pid) return BadFlag("dot", "no task named '" + name + "' in the scenario");
+      tasks.push_back({name, *pid});
     }
-    std::ofstream f(flags.dot_file, std::ios::binary);
+    absl::StatusOr<std::string> dot = sim::PagetableDot(*interp.machine(), tasks);
+    if (!dot.ok()) {
+      std::cerr << "mmsim: cannot draw the page tables for " << d.file << ": " << dot.status().message() << "\n";
+      if (status == 0) status = sim::kExitRuntimeError;
+      continue;
+    }
+    std::ofstream f(d.file, std::ios::binary);
     if (!(f << *dot) || !f.flush()) {
-      std::cerr << "mmsim: cannot write the DOT graph to " << flags.dot_file << "\n";
+      std::cerr << "mmsim: cannot write the DOT graph to " << d.file << "\n";
       output_failed = true;
     }
   }

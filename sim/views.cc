@@ -2,6 +2,8 @@
 #include "sim/views.h"
 
 #include <cstring>
+#include <set>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -16,6 +18,7 @@
 #include "mm/sched.h"
 #include "mm/smp.h"
 #include "mm/swap.h"
+#include "mm/trace_decode.h"
 
 namespace sim {
 namespace {
@@ -143,6 +146,21 @@ absl::StatusOr<std::string> ShowPagetable(Machine& m, int pid) {
       run = {va, va + size, rights, level, true};
     });
     flush();
+    // The kernel half: PML4 entries 256-511, which Linux fills from swapper_pg_dir in every
+    // pgd (pgd_ctor), so all processes share the kernel's tables. mmsim's kernel runs
+    // through the direct map and maps nothing there (DEVIATION(pgtable)).
+    absl::StrAppendFormat(&out, "---[ Kernel Space, PML4 entries 256-511 ]---\n");
+    int kernel_entries = 0;
+    for (unsigned i = 256; i < 512; ++i) {
+      const uint64_t e = ReadEntry(m, root, i);
+      if (!PagingEntry(e).present()) continue;
+      ++kernel_entries;
+      absl::StrAppendFormat(&out, "[%3u] 0x%016x  %#018x  %s\n", i, SignExtend(uint64_t{i} << 39), e,
+                            kernel::decode_flags(kernel::trace_flags_kind::pte, e));
+    }
+    if (kernel_entries == 0) {
+      out += "(none: mmsim maps no kernel half; Linux shares swapper_pg_dir's entries here)\n";
+    }
     return out;
   });
 }
@@ -196,6 +214,65 @@ absl::StatusOr<std::string> ShowPagetableWalk(Machine& m, int pid, uint64_t addr
   });
 }
 
+namespace {
+
+// The bits of a /proc/PID/pagemap entry (fs/proc/task_mmu.c, Documentation/admin-guide/mm/
+// pagemap.rst).
+constexpr uint64_t PM_PFRAME_MASK = (1ull << 55) - 1;  // bits 0-54: pfn, or swap type | offset << 5
+constexpr uint64_t PM_SOFT_DIRTY = 1ull << 55;
+constexpr uint64_t PM_MMAP_EXCLUSIVE = 1ull << 56;
+constexpr uint64_t PM_UFFD_WP = 1ull << 57;
+constexpr uint64_t PM_GUARD_REGION = 1ull << 58;
+constexpr uint64_t PM_FILE = 1ull << 61;
+constexpr uint64_t PM_SWAP = 1ull << 62;
+constexpr uint64_t PM_PRESENT = 1ull << 63;
+constexpr int MAX_SWAPFILES_SHIFT = 5;
+
+// The entry a privileged reader (one that sees pfns) gets for `va`: pte_to_pagemap_entry for
+// a mapped address, pagemap_pte_hole's for a hole in a VMA, 0 outside every VMA. Linux 6.18:
+// bit 56 is set when this page is mapped exactly once (folio_precise_page_mapcount == 1; the
+// same as !folio_maybe_mapped_shared for the order-0 folios mmsim has). mmsim has no
+// userfaultfd, guard regions or swap soft-dirty bit, so bits 57, 58 and a swap entry's 55
+// stay clear.
+uint64_t PagemapEntry(kernel::mm_struct* mm, uint64_t va, uint64_t e) {
+  kernel::vm_area_struct* vma = kernel::vma_lookup(mm, va);
+  if (vma == nullptr) return 0;
+  uint64_t frame = 0, flags = 0;
+  const kernel::pte_t pte = kernel::__pte(e);
+  kernel::page* page = nullptr;
+  if (PagingEntry(e).present()) {
+    frame = kernel::pte_pfn(pte);
+    flags |= PM_PRESENT;
+    page = kernel::vm_normal_page(vma, va, pte);
+    if (e & kernel::_PAGE_SOFT_DIRTY) flags |= PM_SOFT_DIRTY;
+  } else if (kernel::is_swap_pte(pte) && !(e & kernel::_PAGE_PROTNONE)) {
+    const kernel::swp_entry_t ent = kernel::pte_to_swp_entry(pte);
+    frame = kernel::swp_type(ent) | (kernel::swp_offset(ent) << MAX_SWAPFILES_SHIFT);
+    flags |= PM_SWAP;
+  }
+  if (page != nullptr) {
+    if (!kernel::PageAnon(page)) flags |= PM_FILE;
+    if ((flags & PM_PRESENT) && kernel::page_mapcount(page) == 1) flags |= PM_MMAP_EXCLUSIVE;
+  }
+  if (vma->vm_flags & kernel::VM_SOFTDIRTY) flags |= PM_SOFT_DIRTY;
+  return (frame & PM_PFRAME_MASK) | flags;
+}
+
+// "present,exclusive,soft-dirty": the set bits 55-63 by their pagemap.rst meaning.
+std::string PagemapBits(uint64_t pm) {
+  static constexpr std::pair<uint64_t, const char*> kBits[] = {
+      {PM_PRESENT, "present"}, {PM_SWAP, "swapped"},         {PM_FILE, "file/shared-anon"},
+      {PM_MMAP_EXCLUSIVE, "exclusively-mapped"},             {PM_SOFT_DIRTY, "soft-dirty"},
+      {PM_UFFD_WP, "uffd-wp"}, {PM_GUARD_REGION, "guard"},
+  };
+  std::string out;
+  for (const auto& [bit, name] : kBits)
+    if (pm & bit) absl::StrAppend(&out, out.empty() ? "" : ",", name);
+  return out.empty() ? "-" : out;
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint64_t len) {
   return m.Inspect([&](const kernel::kernel_state&) -> absl::StatusOr<std::string> {
     absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
@@ -214,19 +291,23 @@ absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint
       // The kernel maps no large pages, so every present mapping ends in a pte.
       kernel::pte_t* ptep = kernel::mm_find_pte(*mm, va);
       const uint64_t e = ptep != nullptr ? kernel::pte_val(kernel::ptep_get(ptep)) : 0;
+      // First the raw 64-bit entry as /proc/PID/pagemap holds it, with its bits 55-63 named;
+      // then what the simulator knows about the page.
+      const uint64_t pm = PagemapEntry(*mm, va, e);
+      absl::StrAppendFormat(&out, "%#014x  pm=0x%016x %-40s ", va, pm, absl::StrCat("[", PagemapBits(pm), "]"));
       PagingEntry pe(e);
       if (!pe.present()) {
         const kernel::pte_t pte = kernel::__pte(e);
         if (kernel::is_swap_pte(pte) && !(e & kernel::_PAGE_PROTNONE)) {
-          // pagemap's PM_SWAP: the page is out on swap, at this slot.
+          // pagemap's PM_SWAP: the page is out on swap, at this slot. The swap PTE's own
+          // exclusive marker keeps PG_anon_exclusive while the page is out.
           const kernel::swp_entry_t ent = kernel::pte_to_swp_entry(pte);
-          absl::StrAppendFormat(&out, "%#014x  swapped type=%u offset=%#x%s\n", va,
-                                kernel::swp_type(ent), kernel::swp_offset(ent),
-                                kernel::pte_swp_exclusive(pte) ? " exclusive" : "");
+          absl::StrAppendFormat(&out, "swapped type=%u offset=%#x%s\n", kernel::swp_type(ent),
+                                kernel::swp_offset(ent),
+                                kernel::pte_swp_exclusive(pte) ? " anon_exclusive" : "");
           continue;
         }
-        absl::StrAppendFormat(&out, "%#014x  not present%s\n", va,
-                              (e & kernel::_PAGE_PROTNONE) ? " (PROT_NONE)" : "");
+        absl::StrAppendFormat(&out, "not present%s\n", (e & kernel::_PAGE_PROTNONE) ? " (PROT_NONE)" : "");
         continue;
       }
       const uint64_t pfn = kernel::pte_pfn(kernel::ptep_get(ptep));
@@ -234,14 +315,16 @@ absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint
       if (kernel::is_zero_pfn(pfn)) {
         what = "zero-page";
       } else if (kernel::pfn_valid(pfn)) {
+        // anon_exclusive is PG_anon_exclusive (the page may be reused by a write without a
+        // copy), not pagemap's bit 56 (mapped exactly once), shown in the brackets.
         kernel::page* p = kernel::pfn_to_page(pfn);
         what = absl::StrFormat("%s mapcount=%d refcount=%d%s%s", kernel::PageAnon(p) ? "anon" : "file",
                                kernel::page_mapcount(p), kernel::page_ref_count(p),
-                               kernel::PageAnonExclusive(p) ? " exclusive" : "",
+                               kernel::PageAnonExclusive(p) ? " anon_exclusive" : "",
                                kernel::page_mapcount(p) > 1 ? " shared" : "");
       }
-      absl::StrAppendFormat(&out, "%#014x  present pfn=%#x %s %s %s\n", va, pfn,
-                            pe.writable() ? "rw" : "ro", pe.dirty() ? "dirty" : "clean", what);
+      absl::StrAppendFormat(&out, "present pfn=%#x %s %s %s\n", pfn, pe.writable() ? "rw" : "ro",
+                            pe.dirty() ? "dirty" : "clean", what);
     }
     return out;
   });
@@ -402,40 +485,79 @@ std::string ShowSwaps(Machine& m) {
   });
 }
 
-absl::StatusOr<std::string> PagetableDot(Machine& m, int pid) {
+namespace {
+
+// "P RW USR A D NX": an entry's bits for a DOT record label (where '|' separates fields).
+std::string DotBits(uint64_t e) {
+  std::string bits = kernel::decode_pte_bits(e);
+  for (char& c : bits)
+    if (c == '|') c = ' ';
+  return bits;
+}
+
+// One node per page table, one record field per present entry with the virtual range it
+// covers, where it points and its bits; an edge from each entry to the table below it.
+// Tables are named by their physical address, so a table reached twice is drawn once.
+struct DotWalker {
+  Machine& m;
+  std::string& out;
+  std::set<uint64_t> drawn;
+
+  void Table(uint64_t pa, int level, uint64_t va_base) {
+    if (!drawn.insert(pa).second) return;
+    static constexpr const char* kName[] = {"?", "PT", "PD", "PDPT", "PML4"};
+    const int shift = 12 + 9 * (level - 1);
+    std::string fields;
+    std::vector<std::tuple<unsigned, uint64_t, uint64_t>> children;  // index, table pa, va
+    int kernel_present = 0;
+    for (unsigned i = 0; i < 512; ++i) {
+      const uint64_t e = ReadEntry(m, pa, i);
+      PagingEntry pe(e);
+      if (!pe.present()) continue;
+      if (level == 4 && i >= 256) ++kernel_present;
+      const uint64_t va = SignExtend(va_base + (uint64_t{i} << shift));
+      const uint64_t end = va + (uint64_t{1} << shift) - 1;
+      const bool leaf = level == 1 || ((level == 2 || level == 3) && pe.ps());
+      const uint64_t next = e & kernel::PTE_PFN_MASK;
+      absl::StrAppendFormat(&fields, "|<e%u> [%u] %#x-%#x -\\> %s %#x %s", i, i, va, end,
+                            leaf ? "pfn" : kName[level - 1], leaf ? next >> 12 : next, DotBits(e));
+      if (!leaf) children.emplace_back(i, next, va_base + (uint64_t{i} << shift));
+    }
+    if (level == 4 && kernel_present == 0) {
+      // Linux copies the kernel's PGD entries (swapper_pg_dir, KERNEL_PGD_BOUNDARY up) into
+      // every pgd; mmsim maps no kernel half (DEVIATION(pgtable) in mm/arch/x86/pgtable.h).
+      fields += "|<k> [256-511] kernel half: not mapped (mmsim)";
+    }
+    absl::StrAppendFormat(&out, "  t%x [label=\"%s @pa %#x%s\"];\n", pa, kName[level], pa, fields);
+    for (const auto& [i, child, va] : children) {
+      absl::StrAppendFormat(&out, "  t%x:e%u -> t%x;\n", pa, i, child);
+      Table(child, level - 1, va);
+    }
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<std::string> PagetableDot(Machine& m, const std::vector<DotTask>& tasks) {
   return m.Inspect([&](const kernel::kernel_state&) -> absl::StatusOr<std::string> {
-    absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
-    if (!mm.ok()) return mm.status();
-    std::string out = absl::StrFormat("digraph pagetable_pid%d {\n  rankdir=LR;\n  node [shape=record, fontname=monospace];\n", pid);
-    // Recursively emit one node per table, with one field per present entry.
-    std::vector<uint64_t> stack;
-    struct Walker {
-      Machine& m;
-      std::string& out;
-      void Table(uint64_t pa, int level) {
-        static constexpr const char* kName[] = {"?", "PT", "PD", "PDPT", "PML4"};
-        std::string fields;
-        std::vector<std::pair<unsigned, uint64_t>> children;
-        for (unsigned i = 0; i < 512; ++i) {
-          uint64_t e = ReadEntry(m, pa, i);
-          PagingEntry pe(e);
-          if (!pe.present()) continue;
-          absl::StrAppendFormat(&fields, "|<e%u> [%u] %#x %s", i, i, e & kernel::PTE_PFN_MASK,
-                                pe.writable() ? "RW" : "ro");
-          if (level > 1 && !((level == 2 || level == 3) && pe.ps())) children.push_back({i, e & kernel::PTE_PFN_MASK});
-        }
-        absl::StrAppendFormat(&out, "  t%x [label=\"%s @%#x%s\"];\n", pa, kName[level], pa, fields);
-        for (auto [i, child] : children) {
-          absl::StrAppendFormat(&out, "  t%x:e%u -> t%x;\n", pa, i, child);
-          Table(child, level - 1);
-        }
-      }
-    } w{m, out};
-    w.Table(kernel::__pa((*mm)->pgd), 4);
+    std::string out = "digraph pagetables {\n  rankdir=LR;\n  node [shape=record, fontname=monospace];\n";
+    DotWalker w{m, out, {}};
+    for (const DotTask& t : tasks) {
+      absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, t.pid);
+      if (!mm.ok()) return mm.status();
+      const uint64_t root = kernel::__pa((*mm)->pgd);
+      absl::StrAppendFormat(&out, "  task%d [shape=box, label=\"%s (pid %d)\\ncr3 -> pgd @pa %#x\"];\n",
+                            t.pid, t.name, t.pid, root);
+      absl::StrAppendFormat(&out, "  task%d -> t%x;\n", t.pid, root);
+      w.Table(root, 4, 0);
+    }
     return out + "}\n";
   });
 }
 
+absl::StatusOr<std::string> PagetableDot(Machine& m, int pid) {
+  return PagetableDot(m, {DotTask{absl::StrCat("pid ", pid), pid}});
+}
 
 // ---- memory pressure views: /proc/meminfo, the LRU lists, /proc/PID/smaps ----
 

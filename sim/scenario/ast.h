@@ -494,9 +494,13 @@ struct ShowSmaps {  // show smaps TASK [ADDR LEN]
   uint64_t len = 0;  // 0: every VMA
   bool operator==(const ShowSmaps&) const = default;
 };
+struct ShowDot {  // show dot TASK [TASK ...]: the page-table trees as one Graphviz graph
+  std::vector<std::string> tasks;
+  bool operator==(const ShowDot&) const = default;
+};
 using ShowWhat = std::variant<ShowMaps, ShowPagetable, ShowPagemap, ShowTlb, ShowPage, ShowBuddy,
                               ShowVmstat, ShowCpus, ShowDmesg, ShowMeminfo, ShowLru, ShowSmaps,
-                              ShowSwaps>;
+                              ShowSwaps, ShowDot>;
 
 struct ShowStmt {
   SourcePos pos;

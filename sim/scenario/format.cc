@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_format.h"
 #include "sim/scenario/ast.h"
 #include "sim/scenario/cap_names.h"
@@ -137,6 +138,7 @@ std::string FormatShow(const ShowWhat& w) {
                         : "smaps " + s.task;
     }
     std::string operator()(const ShowSwaps&) const { return "swaps"; }
+    std::string operator()(const ShowDot& s) const { return "dot " + absl::StrJoin(s.tasks, " "); }
   };
   return std::visit(V{}, w);
 }

@@ -113,6 +113,7 @@ constexpr const char* kKeywords[] = {
     "SIGSEGV", "SIGBUS", "SIGKILL",
     // show views
     "maps", "pagetable", "pagemap", "page", "buddy", "vmstat", "dmesg", "meminfo", "lru", "smaps", "swaps",
+    "dot",
 };
 
 bool IsReserved(absl::string_view name) {
@@ -1391,7 +1392,7 @@ absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {
   Token what = lex_.Next();
   const char* expected =
       "show view (maps, pagetable, pagemap, tlb, page, buddy, vmstat, cpus, dmesg, meminfo, lru, "
-      "smaps, swaps)";
+      "smaps, swaps, dot)";
   if (what.kind != TokenKind::kIdent) return ErrTok(what, expected);
   if (what.text == "maps") {
     ShowMaps v;
@@ -1443,6 +1444,20 @@ absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {
     s.what = std::move(v);
   } else if (what.text == "swaps") {
     s.what = ShowSwaps{};
+  } else if (what.text == "dot") {
+    // One or more tasks, each at most once, drawn in one graph.
+    ShowDot v;
+    do {
+      const Token at = lex_.Peek();
+      SCN_ASSIGN_OR_RETURN(std::string task, ParseTaskName());
+      for (const std::string& t : v.tasks) {
+        if (t == task) return ErrTok(at, "a task not already named in this `show dot`");
+      }
+      if (v.tasks.size() == kMaxDotTasks)
+        return ErrTok(at, absl::StrCat("the end of the line (at most ", kMaxDotTasks, " tasks in one `show dot`)"));
+      v.tasks.push_back(std::move(task));
+    } while (lex_.Peek().kind != TokenKind::kEnd);
+    s.what = std::move(v);
   } else {
     return ErrTok(what, expected);
   }

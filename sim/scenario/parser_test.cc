@@ -399,6 +399,30 @@ TEST(ParserStatements, Show) {
   EXPECT_EQ(Last<ShowStmt>("show page 0x100").what, ShowWhat(ShowPage{0x100}));
   EXPECT_EQ(Last<ShowStmt>("show buddy").what, ShowWhat(ShowBuddy{}));
   EXPECT_EQ(Last<ShowStmt>("show vmstat").what, ShowWhat(ShowVmstat{}));
+  EXPECT_EQ(Last<ShowStmt>(p + "show dot p").what, ShowWhat(ShowDot{{"p"}}));
+  EXPECT_EQ(Last<ShowStmt>(p + "process q\nthread t of q\nshow dot q p t").what,
+            ShowWhat(ShowDot{{"q", "p", "t"}}));
+}
+
+TEST(ParserErrors, ShowDot) {
+  auto msg = [](const std::string& text) {
+    return std::string(ParseScenario(text, "f.mms").status().message());
+  };
+  EXPECT_EQ(msg("process p\nshow dot"), "f.mms:2:9: expected a declared process, thread or kthread name, got end of line");
+  EXPECT_EQ(msg("process p\nshow dot p nobody"),
+            "f.mms:2:12: expected a declared process, thread or kthread name, got undefined name 'nobody'");
+  EXPECT_EQ(msg("process p\nshow dot p p"),
+            "f.mms:2:12: expected a task not already named in this `show dot`, got 'p'");
+  std::string many = "process p0";
+  std::string show = "\nshow dot p0";
+  for (int i = 1; i <= 16; ++i) {
+    absl::StrAppend(&many, "\nprocess p", i);
+    absl::StrAppend(&show, " p", i);
+  }
+  EXPECT_NE(msg(many + show).find("expected the end of the line (at most 16 tasks in one `show dot`)"),
+            std::string::npos)
+      << msg(many + show);
+  EXPECT_TRUE(ParseScenario("process dot", "f.mms").ok() == false);  // `dot` is a keyword now
 }
 
 TEST(ParserStatements, FailAndTrace) {
