@@ -100,6 +100,20 @@ printf 'process p\ntrace calls\np: mmap 0x7f0000000000 4K rw- private,anon,fixed
 out="$("$mmsim" "$tmp/stale.mms")"
 if [[ "$out" == *"== [4] trace off"* || "$out" == *"== [6] trace calls"* ]]; then echo "FAIL: a stale trace header"; fails=$((fails + 1)); fi
 
+# --dot: several tasks in one graph, several files (a second --dot is not dropped), and
+# bad values or one file named twice are status 2.
+printf 'process p\np: mmap 0x10000000 4K rw- private,anon\np: fill 0x10000000 4K 1\nprocess q\n' > "$tmp/dot.mms"
+rm -f "$tmp/pq.dot" "$tmp/q.dot"
+expect_status 0 "" -- --dot=p,q:"$tmp/pq.dot" --dot q:"$tmp/q.dot" "$tmp/dot.mms"
+if ! grep -q 'label="p (pid' "$tmp/pq.dot" || ! grep -q 'label="q (pid' "$tmp/pq.dot"; then
+  echo "FAIL: --dot=p,q did not draw both tasks"; fails=$((fails + 1)); fi
+if ! grep -q 'label="q (pid' "$tmp/q.dot" || grep -q 'label="p (pid' "$tmp/q.dot"; then
+  echo "FAIL: the second --dot was not written on its own"; fails=$((fails + 1)); fi
+if ! grep -q '0x10000000-0x10000fff' "$tmp/pq.dot"; then echo "FAIL: DOT without address ranges"; fails=$((fails + 1)); fi
+expect_status 2 "bad flag --dot: '$tmp/x.dot' is also the --dot file" -- --dot=p:"$tmp/x.dot" --dot=q:"$tmp/x.dot" "$tmp/dot.mms"
+expect_status 2 "bad flag --dot: expected TASK[,TASK...]:FILE, got an empty task name" -- --dot=p,:"$tmp/x.dot" "$tmp/dot.mms"
+expect_status 2 "bad flag --dot: no task named 'zz'" -- --dot=zz:"$tmp/x.dot" "$tmp/dot.mms"
+
 # Runtime errors: status 3, FILE:LINE: runtime error: ...
 printf 'process p\nshow pagemap p 0xfffffffffffff000 0xfff\n' > "$tmp/pm.mms"
 expect_status 3 "pm.mms:2: runtime error: pagemap" -- "$tmp/pm.mms"
