@@ -153,9 +153,10 @@ def main():
             l, x, ["--trace_format=json", "--trace_out=t.json", "my.mms"], want_line=ok,
             want_file=("t.json", json_trace)),
         "tools/mmsim.sh --check my.mms": lambda l, x: mm(l, x, ["--check", "my.mms"], want_line=ok),
-        "tools/mmsim.sh --dot=target:pt.dot my.mms": lambda l, x: mm(
-            l, x, ["--dot=target:pt.dot", "my.mms"], want_line=ok,
-            want_file=("pt.dot", lambda t: None if t.startswith("digraph ") else "pt.dot is not DOT")),
+        "tools/mmsim.sh --dot=target,reader:pt.dot my.mms": lambda l, x: mm(
+            l, x, ["--dot=target,reader:pt.dot", "my.mms"], want_line=ok,
+            want_file=("pt.dot", lambda t: None if t.startswith("digraph ") and "label=\"reader (pid" in t
+                       else "pt.dot is not DOT of both tasks")),
         "echo 'process p' | tools/mmsim.sh -": lambda l, x: mm(
             l, x, ["-"], stdin="process p\n", want_line=r"^\[1\] process p = pid \d+$"),
         "tools/mmsim.sh --host my.mms": lambda l, x: mm(
