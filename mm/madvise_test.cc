@@ -254,6 +254,7 @@ TEST_F(MadviseTest, WillneedReadsFileIntoThePageCacheWithoutMapping) {
   EXPECT_EQ(k_.DebugVm(), "");
 }
 
+// docs/semantics.md §12 R16.
 TEST_F(MadviseTest, WillneedOnAnonymousMemorySwapsIn) {
   ASSERT_EQ(swapon_simulated(4 << 20), 0);
   unsigned long a = Map(4, kRW);

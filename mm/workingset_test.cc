@@ -1,7 +1,8 @@
 // mm/workingset_test.cc: workingset shadow entries (mm/workingset.cc) on a booted kernel.
 // Reclaim leaves a shadow where it evicts a page-cache or swap-cache folio; the refault
 // that replaces it is counted and, when the refault distance fits in the workingset,
-// activated at once. Truncation, munmap and exit drop the shadows.
+// activated at once. Truncation, munmap and exit drop the shadows. The rules are
+// docs/semantics.md §12 R15.
 #include "gtest/gtest.h"
 #include "mm/fs.h"
 #include "mm/mm.h"
