@@ -246,5 +246,30 @@ TEST_F(WorkingsetTest, AnonShadowsGoWithTheirSlotsAtMunmapAndExit) {
   EXPECT_EQ(k_.DebugVm(), "");
 }
 
+// debug_vm notices a shadow where none may be: beside a folio, past end-of-file, in a free
+// swap slot, or one that is not a value entry.
+TEST_F(WorkingsetTest, DebugVmReportsMisplacedShadows) {
+  ASSERT_EQ(swapon_simulated(4 << 20), 0);
+  file* f;
+  unsigned long a = MapAndReadFile(&f, 2);
+  address_space* mapping = f->f_mapping;
+  void* shadow = xa_mk_value(0);
+  mapping->i_shadows[0] = shadow;  // page 0 is cached
+  EXPECT_NE(k_.DebugVm().find("both a folio and a shadow"), std::string::npos);
+  mapping->i_shadows.clear();
+  mapping->i_shadows[5] = shadow;  // the file has 2 pages
+  EXPECT_NE(k_.DebugVm().find("past end-of-file"), std::string::npos);
+  mapping->i_shadows.clear();
+  mapping->i_shadows[1] = reinterpret_cast<void*>(0x1000);  // a pointer, not a value
+  EXPECT_NE(k_.DebugVm().find("not a value entry"), std::string::npos);
+  mapping->i_shadows.clear();
+  swap_info_struct* si = k_.ks()->swap_info;
+  si->shadows[7] = shadow;  // slot 7 is free
+  EXPECT_NE(k_.DebugVm().find("swap slot 7: a shadow but the slot is free"), std::string::npos);
+  si->shadows.clear();
+  EXPECT_EQ(k_.DebugVm(), "");
+  Close(f, a, 2);
+}
+
 }  // namespace
 }  // namespace kernel
