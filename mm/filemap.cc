@@ -1,7 +1,8 @@
 // mm/filemap.cc: the page cache: finding, adding and removing folios, the generic file
 // fault, page_mkwrite and mmap, dirtying and writeback.
 //
-// Port of mm/filemap.c at Linux 6.18 (__filemap_get_folio, filemap_add_folio,
+// Port of mm/filemap.c at Linux 6.18 (__filemap_get_folio, __filemap_add_folio and
+// filemap_add_folio (with workingset refaults), __filemap_remove_folio (leaving a shadow),
 // filemap_remove_folio, filemap_fault, filemap_map_pages (fault-around) with
 // next_uptodate_folio, filemap_map_pmd and filemap_map_order0_folio, filemap_page_mkwrite,
 // generic_file_mmap,

@@ -3,7 +3,7 @@
 // Port of mm/vmscan.c at Linux 6.18 (the classic two-list LRU: do_try_to_free_pages,
 // shrink_node, shrink_lruvec, get_scan_count (reduced), shrink_list, shrink_active_list,
 // shrink_inactive_list, isolate_lru_folios, move_folios_to_lru, shrink_folio_list,
-// __remove_mapping, zone_reclaimable_pages, try_to_free_pages, wakeup_kswapd, and for
+// __remove_mapping (with the workingset shadow it leaves), zone_reclaimable_pages, try_to_free_pages, wakeup_kswapd, and for
 // MADV_PAGEOUT folio_isolate_lru, folio_putback_lru, reclaim_pages, reclaim_folio_list).
 //
 // kswapd (kswapd_run at boot, the kswapd body, kswapd_try_to_sleep, prepare_kswapd_sleep,
