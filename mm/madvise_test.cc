@@ -14,30 +14,16 @@ namespace kernel {
 namespace {
 
 using kernel_testing::MakeTestFile;
-using kernel_testing::OneProcessTest;
+using kernel_testing::UserMemoryTest;
 using kernel_testing::TestFileWord;
 
 constexpr unsigned long kRW = PROT_READ | PROT_WRITE;
 
-class MadviseTest : public OneProcessTest {
+class MadviseTest : public UserMemoryTest {
  protected:
-  pte_t Pte(unsigned long va) {
-    pte_t* pte = mm_find_pte(p_->mm, va);
-    return pte == nullptr ? __pte(0) : *pte;
-  }
   folio* FolioAt(unsigned long va) {
     pte_t pte = Pte(va);
     return pte_present(pte) ? page_folio(pte_page(pte)) : nullptr;
-  }
-  uint64_t Load(unsigned long va) {
-    uint64_t v = ~0ULL;
-    EXPECT_TRUE(k_.UserLoad(p_, va, &v).ok());
-    return v;
-  }
-  void Store(unsigned long va, uint64_t v) { ASSERT_TRUE(k_.UserStore(p_, va, v).ok()); }
-  int Madvise(unsigned long a, size_t len, int advice) {
-    k_.RunAs(p_);
-    return do_madvise(a, len, advice);
   }
   unsigned long MapFile(file* f, int pages, unsigned long prot, unsigned long flags) {
     k_.RunAs(p_);
@@ -299,12 +285,7 @@ TEST_F(MadviseTest, WillneedOnAnonymousMemorySwapsIn) {
 // advice still succeeds (it is only a hint), the entries stay in the PTEs, and the data
 // comes back at the next fault.
 TEST_F(MadviseTest, WillneedSwapInUnderInjectedFailuresLeavesTheMachineConsistent) {
-  ASSERT_EQ(swapon_simulated(4 << 20), 0);
-  unsigned long a = Map(2, kRW);
-  Store(a, 0x77);
-  Store(a + PAGE_SIZE, 0x78);
-  ASSERT_EQ(Madvise(a, 2 * PAGE_SIZE, MADV_PAGEOUT), 0);
-  ASSERT_TRUE(is_swap_pte(Pte(a)));
+  unsigned long a = MapSwappedOut(2, 0x77);
   fault_spec once;
   once.times = 1;
   for (const char* point : {"fail_page_alloc", "failslab"}) {

@@ -16,27 +16,13 @@ namespace kernel {
 namespace {
 
 using kernel_testing::MakeTestFile;
-using kernel_testing::OneProcessTest;
+using kernel_testing::UserMemoryTest;
 using kernel_testing::TestFileWord;
 
 constexpr unsigned long kRW = PROT_READ | PROT_WRITE;
 
-class WorkingsetTest : public OneProcessTest {
+class WorkingsetTest : public UserMemoryTest {
  protected:
-  pte_t Pte(unsigned long va) {
-    pte_t* pte = mm_find_pte(p_->mm, va);
-    return pte == nullptr ? __pte(0) : *pte;
-  }
-  uint64_t Load(unsigned long va) {
-    uint64_t v = ~0ULL;
-    EXPECT_TRUE(k_.UserLoad(p_, va, &v).ok()) << std::hex << va;
-    return v;
-  }
-  void Store(unsigned long va, uint64_t v) { ASSERT_TRUE(k_.UserStore(p_, va, v).ok()); }
-  int Madvise(unsigned long a, size_t len, int advice) {
-    k_.RunAs(p_);
-    return do_madvise(a, len, advice);
-  }
   // A shared mapping of a new `pages`-page test file, every page read (so mapped and on
   // the inactive file list).
   unsigned long MapAndReadFile(file** f, int pages) {
@@ -222,11 +208,7 @@ TEST_F(WorkingsetTest, AnonRefaultFromSwapIsCountedAndActivated) {
 // A shadow lives only as long as its slot: munmap of the swap PTE frees the slot and
 // the shadow with it, and so does exit.
 TEST_F(WorkingsetTest, AnonShadowsGoWithTheirSlotsAtMunmapAndExit) {
-  ASSERT_EQ(swapon_simulated(4 << 20), 0);
-  unsigned long a = Map(2, kRW);
-  Store(a, 1);
-  Store(a + PAGE_SIZE, 2);
-  ASSERT_EQ(Madvise(a, 2 * PAGE_SIZE, MADV_PAGEOUT), 0);
+  unsigned long a = MapSwappedOut(2, 1);
   swap_info_struct* si = k_.ks()->swap_info;
   ASSERT_EQ(si->shadows.size(), 2u);
   ASSERT_EQ(k_.Munmap(p_, a, PAGE_SIZE), 0);
