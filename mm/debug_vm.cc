@@ -576,7 +576,8 @@ class checker {
     unpack_shadow(const_cast<void*>(shadow), &memcgid, &nid, &eviction, &workingset);
     if (memcgid != 0 || nid != 0)
       fail("%s %lu index %#lx: shadow names memcg %d node %d", what, id, index, memcgid, nid);
-    const unsigned long now = ks_->zone_normal->__lruvec.nonresident_age >> ks_->workingset_bucket_order;
+    const unsigned long now =
+        ks_->zone_normal->__lruvec.nonresident_age >> ks_->workingset_bucket_order;
     if (eviction > now)
       fail("%s %lu index %#lx: shadow evicted at %lu, after the clock's %lu", what, id, index,
            eviction, now);

@@ -3,8 +3,9 @@
 // Port of mm/vmscan.c at Linux 6.18 (the classic two-list LRU: do_try_to_free_pages,
 // shrink_node, shrink_lruvec, get_scan_count (reduced), shrink_list, shrink_active_list,
 // shrink_inactive_list, isolate_lru_folios, move_folios_to_lru, shrink_folio_list,
-// __remove_mapping (with the workingset shadow it leaves), zone_reclaimable_pages, try_to_free_pages, wakeup_kswapd, and for
-// MADV_PAGEOUT folio_isolate_lru, folio_putback_lru, reclaim_pages, reclaim_folio_list).
+// __remove_mapping (with the workingset shadow it leaves), zone_reclaimable_pages,
+// try_to_free_pages, wakeup_kswapd, and for MADV_PAGEOUT folio_isolate_lru,
+// folio_putback_lru, reclaim_pages, reclaim_folio_list).
 //
 // kswapd (kswapd_run at boot, the kswapd body, kswapd_try_to_sleep, prepare_kswapd_sleep,
 // balance_pgdat, kswapd_shrink_node, pgdat_balanced, kswapd_age_node) and aging through
@@ -260,7 +261,8 @@ unsigned long shrink_folio_list(list_head* folio_list, scan_control* sc, reclaim
       count_vm_events(PGLAZYFREED, folio_nr_pages(f));
     } else if (folio_test_swapcache(f)) {
       if (!__remove_mapping(nullptr, f, true)) goto keep_locked;
-    } else if (folio_test_anon(f) || f->mapping == nullptr || !__remove_mapping(f->mapping, f, true)) {
+    } else if (folio_test_anon(f) || f->mapping == nullptr ||
+               !__remove_mapping(f->mapping, f, true)) {
       goto keep_locked;
     }
     folio_unlock(f);

@@ -145,7 +145,9 @@ void workingset_refault(folio* f, void* shadow) {
 }
 
 // mm/workingset.c: workingset_activation. DEVIATION(workingset): no memcg to filter on.
-void workingset_activation(folio* f) { workingset_age_nonresident(folio_lruvec(f), folio_nr_pages(f)); }
+void workingset_activation(folio* f) {
+  workingset_age_nonresident(folio_lruvec(f), folio_nr_pages(f));
+}
 
 // mm/workingset.c: workingset_init. The shadow has EVICTION_MASK bits for the clock; on a
 // machine whose page count needs more, evictions are counted in buckets of

@@ -54,7 +54,8 @@ TEST_F(WorkingsetTest, BootSizesTheEvictionClock) {
   EXPECT_EQ(k_.ks()->workingset_bucket_order, 0u);
   bool logged = false;
   for (const std::string& l : k_.ks()->printk_log)
-    logged |= l.find("workingset: timestamp_bits=40 max_order=14 bucket_order=0") != std::string::npos;
+    logged |=
+        l.find("workingset: timestamp_bits=40 max_order=14 bucket_order=0") != std::string::npos;
   EXPECT_TRUE(logged);
 }
 

@@ -58,8 +58,8 @@ int rest_init() {
   if (pid < 0) return pid;
 
   // kernel_init: pid 1 runs the initcalls (kernel_init_freeable -> do_basic_setup ->
-  // do_initcalls; of them workingset_init and kswapd_init, which starts kswapd0), then execs /sbin/init
-  // on this CPU (run_init_process).
+  // do_initcalls; of them workingset_init and kswapd_init, which starts kswapd0), then
+  // execs /sbin/init on this CPU (run_init_process).
   task_struct* idle = current();
   context_switch(init);
   workingset_init();
