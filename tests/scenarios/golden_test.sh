@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# tests/scenarios/golden_test.sh MMSIM SCENARIO GOLDEN: mmsim's whole standard output for
-# SCENARIO must equal GOLDEN byte for byte. After an intended change, regenerate with
-#   bazel-bin/sim/mmsim SCENARIO > GOLDEN
-# and say so in the commit.
+# Runs mmsim on a scenario and compares its whole output with a golden file, byte for
+# byte (mmsim's output is deterministic for a scenario and seed). After an intended
+# change, regenerate the golden:
+#   bazel-bin/sim/mmsim tests/scenarios/NAME.mms > tests/scenarios/golden/NAME.out
 set -u
-mmsim="$1" scenario="$2" golden="$3"
-out="${TEST_TMPDIR:-$(mktemp -d)}/actual.out"
-"$mmsim" "$scenario" > "$out"
-rc=$?
-if [[ $rc != 0 ]]; then echo "FAIL: mmsim exited $rc"; exit 1; fi
-if ! diff -u "$golden" "$out"; then
-  echo "FAIL: output differs from $golden (regenerate: bazel-bin/sim/mmsim $scenario > $golden)"
+mmsim="$1"; scenario="$2"; golden="$3"
+out="${TEST_TMPDIR:-/tmp}/$(basename "$golden")"
+"$mmsim" --check "$scenario" > "$out"
+status=$?
+if [ "$status" -ne 0 ]; then
+  echo "mmsim exited with status $status on $scenario" >&2
+  cat "$out" >&2
   exit 1
 fi
-echo "ok: $(wc -l < "$out") lines match"
+if ! diff -u "$golden" "$out"; then
+  echo "output of $scenario differs from $golden (regenerate it if the change is intended)" >&2
+  exit 1
+fi

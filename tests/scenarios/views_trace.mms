@@ -1,5 +1,5 @@
 # Readable traces and the views that say what they mirror (issue #16 items 4 and 6). Its
-# whole output is pinned in views_trace_golden.out (tests/scenarios/BUILD): decoded results
+# whole output is pinned in golden/views_trace.out (tests/scenarios/BUILD): decoded results
 # (VM_FAULT_*, -EFAULT, hex addresses) and flags (FAULT_FLAG_*, FOLL_*, gfp, PROT/MAP/VM,
 # PTE bits), the raw pagemap entry, the kernel half, a DOT graph of two tasks.
 # host: sim-only (trace, views and fault injection are the simulator's)
