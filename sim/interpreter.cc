@@ -173,6 +173,7 @@ bool Interpreter::Step(const Statement& stmt) {
   if (!EnsureMachine(pos)) return false;
   if (std::holds_alternative<LetStmt>(stmt)) return true;
   if (const auto* e = std::get_if<ExpectStmt>(&stmt)) return CheckExpect(*e);
+  if (const auto* e = std::get_if<ExpectStateStmt>(&stmt)) return CheckState(*e);
   // Views change nothing: the runs of an explore block need not replay them.
   if (!std::holds_alternative<ShowStmt>(stmt)) history_.push_back(stmt);
 
