@@ -155,8 +155,12 @@ bool Interpreter::CounterHolds(const CounterValue& want, int64_t now,
     *got = absl::StrCat(now);
     return now == want.value;
   }
-  const Counters& then = marks_.at(*want.since);
-  const int64_t before = pick(then);
+  auto it = marks_.find(*want.since);
+  if (it == marks_.end()) {  // the parser orders marks first; a replay could still lack one
+    *got = absl::StrCat("no mark '", *want.since, "' was taken");
+    return false;
+  }
+  const int64_t before = pick(it->second);
   const int64_t delta = now - before;
   *got = absl::StrFormat("%s%d (%d at mark %s, %d now)", delta < 0 ? "" : "+", delta, before,
                          *want.since, now);
