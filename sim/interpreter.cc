@@ -571,12 +571,17 @@ bool Interpreter::CheckExpect(const ExpectStmt& e) {
   }
   std::string want;
   const bool ok = ExpectHolds(e.result, last_, &want);
+  ReportExpect(pos, Statement(e), ok, want, got);
+  return true;
+}
+
+void Interpreter::ReportExpect(const SourcePos& pos, const Statement& stmt, bool ok,
+                               const std::string& want, const std::string& got) {
   if (ok) {
-    out_ << absl::StrFormat("[%d] %s ok\n", pos.line, FormatStatement(Statement(e)));
+    out_ << absl::StrFormat("[%d] %s ok\n", pos.line, FormatStatement(stmt));
   } else {
     ExpectFailed(pos, want, got);
   }
-  return true;
 }
 
 }  // namespace sim

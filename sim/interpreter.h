@@ -107,6 +107,9 @@ class Interpreter {
   bool RuntimeError(const scenario::SourcePos& pos, const std::string& what);  // exit 3
   void ExpectFailed(const scenario::SourcePos& pos, const std::string& want,
                     const std::string& got);
+  // An expectation's outcome: `[LINE] STATEMENT ok`, or the failure (ExpectFailed).
+  void ReportExpect(const scenario::SourcePos& pos, const scenario::Statement& stmt, bool ok,
+                    const std::string& want, const std::string& got);
   std::optional<int> Pid(const scenario::SourcePos& pos, const std::string& name);
   std::string FormatSys(const SysResult& r) const;
   std::string FormatAccess(const UserAccess& a, bool load, uint64_t len) const;

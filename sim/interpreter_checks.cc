@@ -188,6 +188,12 @@ bool Interpreter::CheckState(const ExpectStateStmt& e) {
     }
     return t->mm;
   };
+  auto cpu_ok = [&](uint32_t cpu) {
+    if (static_cast<int>(cpu) < m.num_cpus()) return true;
+    RuntimeError(pos, absl::StrFormat("no CPU %u: the machine has %d (machine cpus=N)", cpu, m.num_cpus()));
+    stop = true;
+    return false;
+  };
   // A pfn: a number, or a name bound by `as`; nullopt (with *got set) for an unbound name.
   auto pfn_of = [&](const PfnRef& ref) -> std::optional<uint64_t> {
     if (const auto* n = std::get_if<uint64_t>(&ref)) return *n;
@@ -249,12 +255,7 @@ bool Interpreter::CheckState(const ExpectStateStmt& e) {
                (!c.refcount || static_cast<int64_t>(*c.refcount) == seen.refcount) &&
                (!c.mapcount || static_cast<int64_t>(*c.mapcount) == seen.mapcount);
         } else if constexpr (std::is_same_v<T, ExpectTlbEntry>) {
-          if (static_cast<int>(c.cpu) >= m.num_cpus()) {
-            RuntimeError(pos, absl::StrFormat("no CPU %u: the machine has %d (machine cpus=N)", c.cpu,
-                                              m.num_cpus()));
-            stop = true;
-            return;
-          }
+          if (!cpu_ok(c.cpu)) return;
           kernel::mm_struct* mm = mm_of(c.task);
           if (mm == nullptr) return;
           const std::optional<uint16_t> pcid =
@@ -280,12 +281,7 @@ bool Interpreter::CheckState(const ExpectStateStmt& e) {
                             [item](const Counters& k) { return k.vmstat[static_cast<size_t>(item)]; },
                             &got);
         } else if constexpr (std::is_same_v<T, ExpectTlbCounter>) {
-          if (static_cast<int>(c.cpu) >= m.num_cpus()) {
-            RuntimeError(pos, absl::StrFormat("no CPU %u: the machine has %d (machine cpus=N)", c.cpu,
-                                              m.num_cpus()));
-            stop = true;
-            return;
-          }
+          if (!cpu_ok(c.cpu)) return;
           const size_t i = static_cast<size_t>(c.counter);
           const size_t cpu = c.cpu;
           const Counters now = ReadCounters();
@@ -334,11 +330,7 @@ bool Interpreter::CheckState(const ExpectStateStmt& e) {
       },
       e.check);
   if (stop) return false;
-  if (ok) {
-    out_ << absl::StrFormat("[%d] %s ok\n", pos.line, FormatStatement(Statement(e)));
-  } else {
-    ExpectFailed(pos, want, got);
-  }
+  ReportExpect(pos, Statement(e), ok, want, got);
   return true;
 }
 
