@@ -88,18 +88,19 @@ std::optional<int> FlagIndex(FlagTable table, absl::string_view name) {
 
 const std::vector<std::string>& VmstatItemNames() {
   // The same strings as mm/kernel.cc's kVmStatNames (the parser cannot link the kernel);
-  // sim/interpreter_test.cc checks that the two lists agree, item for item.
+  // sim/state_checks_test.cc checks that the two lists agree, item for item.
   static const std::vector<std::string> kItems = {
       "nr_free_pages", "nr_anon_pages", "nr_mapped", "nr_page_table_pages",
       "nr_foll_pin_acquired", "nr_foll_pin_released", "pgalloc_normal", "pgfree", "pgfault",
       "pgmajfault", "nr_tlb_remote_flush", "nr_tlb_remote_flush_received",
       "nr_tlb_local_flush_all", "nr_tlb_local_flush_one", "nr_inactive_anon", "nr_active_anon",
       "nr_inactive_file", "nr_active_file", "nr_unevictable", "workingset_refault_anon",
-      "pswpin", "pswpout", "pgactivate", "pgdeactivate", "pgsteal_kswapd", "pgsteal_direct",
-      "pgscan_kswapd", "pgscan_direct", "oom_kill", "allocstall_normal", "nr_mlock",
-      "pglazyfree", "pglazyfreed", "unevictable_pgs_culled", "unevictable_pgs_rescued",
-      "unevictable_pgs_mlocked", "unevictable_pgs_munlocked", "unevictable_pgs_cleared",
-      "unevictable_pgs_stranded"};
+      "workingset_refault_file", "workingset_activate_anon", "workingset_activate_file",
+      "workingset_restore_anon", "workingset_restore_file", "pswpin", "pswpout", "pgactivate",
+      "pgdeactivate", "pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pgscan_direct",
+      "oom_kill", "allocstall_normal", "nr_mlock", "pglazyfree", "pglazyfreed",
+      "unevictable_pgs_culled", "unevictable_pgs_rescued", "unevictable_pgs_mlocked",
+      "unevictable_pgs_munlocked", "unevictable_pgs_cleared", "unevictable_pgs_stranded"};
   return kItems;
 }
 
