@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "sim/machine.h"
 
 namespace sim {
@@ -59,6 +60,14 @@ struct DotTask {
 };
 absl::StatusOr<std::string> PagetableDot(Machine& m, const std::vector<DotTask>& tasks);
 absl::StatusOr<std::string> PagetableDot(Machine& m, int pid);  // labelled "pid N"
+
+// fs/proc/task_mmu.c show_smap_vma_flags: each VM_ flag smaps names, and its mnemonic, in
+// the order smaps prints them ("rd", "wr", ... "mm").
+struct VmFlagMnemonic {
+  kernel::vm_flags_t flag;
+  const char* name;
+};
+absl::Span<const VmFlagMnemonic> VmFlagMnemonics();
 
 }  // namespace sim
 
