@@ -17,6 +17,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <memory>
+#include <streambuf>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -31,6 +33,7 @@
 #include "sim/default_scenario.h"
 #include "sim/host/compare.h"
 #include "sim/host_memory.h"
+#include "sim/html_report.h"
 #include "sim/interpreter.h"
 #include "sim/scenario/parser.h"
 #include "sim/sched/schedule.h"
@@ -52,6 +55,8 @@ ABSL_FLAG(std::string, schedule, "",
 ABSL_FLAG(std::string, shard, "",
           "I/N: explore blocks run only shard I (0-based) of N of their schedules (default: "
           "Bazel's TEST_SHARD_INDEX/TEST_TOTAL_SHARDS when set)");
+ABSL_FLAG(std::string, html, "",
+          "write the run as one self-contained step-through web page to this file (docs/html.md)");
 ABSL_FLAG(std::string, dot, "", "after the run, write the page-table tree of this task (NAME:FILE) as Graphviz DOT");
 
 namespace {
@@ -112,6 +117,30 @@ struct Flags {
   std::string file;  // "" (the tour), "-" or a path
   std::string trace_out;
   std::string dot_task, dot_file;
+  std::string html_file;
+};
+
+// Writes to one stream buffer and keeps a copy of what passed (the --html page's per-step
+// output).
+class CopyingBuf final : public std::streambuf {
+ public:
+  CopyingBuf(std::streambuf* to, std::string* copy) : to_(to), copy_(copy) {}
+
+ protected:
+  int overflow(int c) override {
+    if (c == traits_type::eof()) return traits_type::not_eof(c);
+    copy_->push_back(static_cast<char>(c));
+    return to_->sputc(static_cast<char>(c));
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    copy_->append(s, static_cast<size_t>(n));
+    return to_->sputn(s, n);
+  }
+  int sync() override { return to_->pubsync(); }
+
+ private:
+  std::streambuf* to_;
+  std::string* copy_;
 };
 
 // Returns -1 when the flags are good, else the exit status (a message was printed).
@@ -199,6 +228,7 @@ int ParseFlags(int argc, char** argv, Flags* f) {
     f->dot_file = dot.substr(colon + 1);
   }
   f->trace_out = absl::GetFlag(FLAGS_trace_out);
+  f->html_file = absl::GetFlag(FLAGS_html);
   if (const std::string id = absl::GetFlag(FLAGS_schedule); !id.empty()) {
     absl::StatusOr<sim::ScheduleId> parsed = sim::ParseScheduleId(id);
     if (!parsed.ok()) {
@@ -246,15 +276,20 @@ int ParseFlags(int argc, char** argv, Flags* f) {
   std::vector<std::pair<std::string, std::string>> outputs;  // flag, path
   if (!f->trace_out.empty()) outputs.push_back({"trace_out", f->trace_out});
   if (!f->dot_file.empty()) outputs.push_back({"dot", f->dot_file});
+  if (!f->html_file.empty()) outputs.push_back({"html", f->html_file});
   for (const auto& [flag, path] : outputs) {
     struct stat out_st;
     if (have_in && S_ISREG(in_st.st_mode) && stat(path.c_str(), &out_st) == 0 && SameFile(in_st, out_st))
       return BadFlag(flag, "'" + path + "' is the scenario file; refusing to overwrite an input");
   }
-  if (outputs.size() == 2) {
-    struct stat a, b;
-    if (stat(outputs[0].second.c_str(), &a) == 0 && stat(outputs[1].second.c_str(), &b) == 0 && SameFile(a, b))
-      return BadFlag("dot", "'" + outputs[1].second + "' is also the --trace_out file");
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    for (size_t j = i + 1; j < outputs.size(); ++j) {
+      struct stat a, b;
+      if (stat(outputs[i].second.c_str(), &a) == 0 && stat(outputs[j].second.c_str(), &b) == 0 &&
+          SameFile(a, b))
+        return BadFlag(outputs[j].first,
+                       "'" + outputs[j].second + "' is also the --" + outputs[i].first + " file");
+    }
   }
   return -1;
 }
@@ -331,7 +366,26 @@ int main(int argc, char** argv) {
     if (!trace_file) return BadFlag("trace_out", "cannot open '" + flags.trace_out + "' for writing");
     options.trace_out = &trace_file;
   }
-  sim::Interpreter interp(options, std::cout, std::cerr);
+  // --html: the page is opened now (a path that cannot be written is a bad flag), the
+  // interpreter's output is copied for it, and it is written after the run.
+  std::ofstream html_file;
+  std::string html_output;
+  CopyingBuf html_out_buf(std::cout.rdbuf(), &html_output);
+  CopyingBuf html_err_buf(std::cerr.rdbuf(), &html_output);
+  std::ostream html_out(&html_out_buf);
+  std::ostream html_err(&html_err_buf);
+  std::unique_ptr<sim::HtmlReport> html;
+  if (!flags.html_file.empty()) {
+    html_file.open(flags.html_file, std::ios::binary | std::ios::trunc);
+    if (!html_file) {
+      return BadFlag("html", "cannot open '" + flags.html_file + "' for writing: " + std::strerror(errno));
+    }
+    html = std::make_unique<sim::HtmlReport>(
+        flags.file.empty() ? std::string(sim::kDefaultScenarioName) : flags.file == "-" ? std::string("<stdin>") : flags.file,
+        &html_output);
+    options.step_observer = html.get();
+  }
+  sim::Interpreter interp(options, html ? html_out : std::cout, html ? html_err : std::cerr);
   int status = 0;
   const std::string& file = flags.file;
   if (file == "-") {
@@ -415,6 +469,15 @@ int main(int argc, char** argv) {
     std::ofstream f(flags.dot_file, std::ios::binary);
     if (!(f << *dot) || !f.flush()) {
       std::cerr << "mmsim: cannot write the DOT graph to " << flags.dot_file << "\n";
+      output_failed = true;
+    }
+  }
+  if (html != nullptr) {
+    html_out.flush();
+    html_err.flush();
+    const int shown = status != 0 ? status : output_failed ? kExitOutputError : 0;
+    if (!(html_file << html->Render(shown)) || !html_file.flush()) {
+      std::cerr << "mmsim: cannot write the page to " << flags.html_file << "\n";
       output_failed = true;
     }
   }
