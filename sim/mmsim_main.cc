@@ -285,8 +285,10 @@ int ParseFlags(int argc, char** argv, Flags* f) {
   for (size_t i = 0; i < outputs.size(); ++i) {
     for (size_t j = i + 1; j < outputs.size(); ++j) {
       struct stat a, b;
-      if (stat(outputs[i].second.c_str(), &a) == 0 && stat(outputs[j].second.c_str(), &b) == 0 &&
-          SameFile(a, b))
+      // The same file: by inode when both exist, else by name.
+      if (outputs[i].second == outputs[j].second ||
+          (stat(outputs[i].second.c_str(), &a) == 0 && stat(outputs[j].second.c_str(), &b) == 0 &&
+           SameFile(a, b)))
         return BadFlag(outputs[j].first,
                        "'" + outputs[j].second + "' is also the --" + outputs[i].first + " file");
     }

@@ -1,0 +1,113 @@
+// sim/html_report_test.cc: the --html page's data: the call tree built from a rendered
+// trace, the page-table tree, and the page for a small run.
+#include "sim/html_report.h"
+
+#include <sstream>
+#include <streambuf>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "sim/interpreter.h"
+#include "sim/scenario/parser.h"
+
+namespace sim {
+namespace {
+
+TEST(HtmlReportTest, TraceTreeNestsCallsByIndentation) {
+  const std::string text =
+      "  [cpu0] tlb_miss va 0x400000\n"
+      "  do_user_addr_fault(address=0x400000)\n"
+      "    handle_mm_fault(addr=0x400000)\n"
+      "      mm_page_alloc pfn=0xc\n"
+      "    } handle_mm_fault = 0\n"
+      "    [cpu0] tlb_flush invlpg\n"
+      "  } do_user_addr_fault\n"
+      "  folio_put(pfn=0x7) = 1\n";
+  EXPECT_EQ(HtmlReport::TraceTreeJson(text, 100),
+            "[{\"t\":\"[cpu0] tlb_miss va 0x400000\",\"h\":1},"
+            "{\"t\":\"do_user_addr_fault(address=0x400000)\",\"k\":["
+            "{\"t\":\"handle_mm_fault(addr=0x400000)\",\"r\":\"0\",\"k\":[{\"t\":\"mm_page_alloc pfn=0xc\"}]},"
+            "{\"t\":\"[cpu0] tlb_flush invlpg\",\"h\":1}]},"
+            "{\"t\":\"folio_put(pfn=0x7) = 1\"}]");
+}
+
+TEST(HtmlReportTest, TaggedPathsNestEachOnTheirOwn) {
+  // Two paths interleaved (a together block): each call closes on its own path.
+  const std::string text =
+      "  [cpu0 a:4] munmap(addr=0x1000)\n"
+      "  [cpu1 b:5] handle_mm_fault(addr=0x1000)\n"
+      "    [cpu0 a:4] zap(x)\n"
+      "  [cpu0 a:4] } munmap = 0\n"
+      "    [cpu1 b:5] tlb_miss va 0x1000\n"
+      "  [cpu1 b:5] } handle_mm_fault = 1024\n";
+  EXPECT_EQ(HtmlReport::TraceTreeJson(text, 100),
+            "[{\"t\":\"[cpu0 a:4] munmap(addr=0x1000)\",\"r\":\"0\",\"k\":[{\"t\":\"[cpu0 a:4] zap(x)\"}]},"
+            "{\"t\":\"[cpu1 b:5] handle_mm_fault(addr=0x1000)\",\"r\":\"1024\",\"k\":["
+            "{\"t\":\"[cpu1 b:5] tlb_miss va 0x1000\",\"h\":1}]}]");
+}
+
+TEST(HtmlReportTest, TraceTreeIsBoundedAndEscaped) {
+  EXPECT_EQ(HtmlReport::TraceTreeJson("a\nb\nc </script>\nd\n", 2),
+            "[{\"t\":\"a\"},{\"t\":\"b\"},{\"t\":\"... 2 more trace lines not kept (the page keeps 2 "
+            "per statement)\"}]");
+  EXPECT_EQ(HtmlReport::TraceTreeJson("x </script> & \"y\"\n", 5),
+            "[{\"t\":\"x \\u003c/script\\u003e \\u0026 \\\"y\\\"\"}]");
+}
+
+std::string Page(const std::string& scenario_text, std::string* printed) {
+  absl::StatusOr<scenario::Scenario> s = scenario::ParseScenario(scenario_text, "t.mms");
+  EXPECT_TRUE(s.ok()) << s.status();
+  std::string captured;
+  HtmlReport report("t.mms", &captured);
+  InterpreterOptions o;
+  o.step_observer = &report;
+  // The page's per-step text comes from `captured`, what the interpreter printed,
+  // collected here as mmsim_main's copying stream does.
+  struct Copy : std::streambuf {
+    std::string* to;
+    explicit Copy(std::string* t) : to(t) {}
+    std::streamsize xsputn(const char* p, std::streamsize n) override {
+      to->append(p, static_cast<size_t>(n));
+      return n;
+    }
+    int overflow(int c) override {
+      if (c != EOF) to->push_back(static_cast<char>(c));
+      return c;
+    }
+  } copy(&captured);
+  std::ostream tee(&copy);
+  Interpreter interp(o, tee, tee);
+  const int status = interp.Run(*s);
+  *printed = captured;
+  return report.Render(status);
+}
+
+TEST(HtmlReportTest, PageHoldsEachStepsStateAndTheTablesPfn) {
+  std::string printed;
+  const std::string page = Page(
+      "machine memory=16M cpus=1\n"
+      "process p\n"
+      "p: mmap 0x400000 4K rw- private,anon\n"
+      "p: store 0x400000 \"x\"\n"
+      "show pagemap p 0x400000 4K\n",
+      &printed);
+  // The step of line 4 (the store) has the fault in its call tree.
+  const size_t step4 = page.find("{\"line\":4,\"stmt\":\"p: store 0x400000 \\\"x\\\"\"");
+  ASSERT_NE(step4, std::string::npos);
+  EXPECT_NE(page.find("handle_mm_fault(addr=0x400000"), std::string::npos);
+  // The PTE of 0x400000 in the page-table data carries the pfn the pagemap view printed.
+  // (`printed` is what was left after the last step: the page took each step's text,
+  // the pagemap line included, into its data.)
+  EXPECT_EQ(printed, "# t.mms: 0 expectations failed\n");
+  const size_t at = page.find("present pfn=");
+  ASSERT_NE(at, std::string::npos);
+  const std::string pfn = page.substr(at + 12, page.find(' ', at + 12) - at - 12);
+  EXPECT_NE(page.find("\"0x400000\",\"0x400fff\",\"P RW US A D NX\",\"" + pfn + "\",null,0]"),
+            std::string::npos)
+      << pfn;
+  // No step before the mmap has that PTE: the tables are per step.
+  EXPECT_EQ(page.find("\"0x400000\",\"0x400fff\""), page.rfind("\"0x400000\",\"0x400fff\""));
+}
+
+}  // namespace
+}  // namespace sim
