@@ -35,6 +35,7 @@
 #include "sim/host_memory.h"
 #include "sim/html_report.h"
 #include "sim/interpreter.h"
+#include "sim/quiz.h"
 #include "sim/scenario/parser.h"
 #include "sim/sched/schedule.h"
 #include "sim/views.h"
@@ -338,11 +339,14 @@ bool ReadScenarioFile(const std::string& path, std::string* text) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "mmsim [flags] [FILE.mms | -]\n"
+      "mmsim quiz --kind=walk|tlb|cow|pvm [--seed=N] [--solve] [--scenario]\n"
       "Runs a scenario against a simulated x86-64 machine running a port of Linux mm.\n"
       "With no file: the built-in guided tour (--print-tour prints its text).\n"
       "'-': statements from standard input.\n"
       "Exit status: 0 every expectation held, 1 one failed, 2 invalid scenario or flag,\n"
       "3 runtime error, 4 an output could not be written.");
+  // `mmsim quiz ...`: seeded exercises (sim/quiz.h), with flags of its own.
+  if (argc >= 2 && std::string(argv[1]) == "quiz") return sim::QuizMain(argc, argv);
   // `--print-tour` (absl flags cannot spell a dash): the built-in scenario, as docs/tour.md
   // quotes it, and nothing else.
   for (int i = 1; i < argc; ++i) {
