@@ -179,6 +179,15 @@ for scen in "$tmp/ok.mms" "$tmp/race.mms" ""; do
     echo "FAIL: the page of '$scen' lacks its data or refers to the network"; fails=$((fails + 1))
   fi
 done
+# An invalid scenario still gets a page saying why; a runtime error is on its statement.
+printf 'process p\nq: load 0x400000 1\n' > "$tmp/bad.mms"
+expect_status 2 "bad.mms:2:1: expected a declared process" -- --html="$tmp/bad.html" "$tmp/bad.mms"
+grep -q '"status":2,"summary":"[^"]*bad.mms:2:1: expected a declared process' "$tmp/bad.html" \
+  || { echo "FAIL: the page of an invalid scenario lacks the error"; fails=$((fails + 1)); }
+printf 'machine cpus=1\nprocess q cpu=7\n' > "$tmp/rt.mms"
+expect_status 3 "runtime error: no CPU 7" -- --html="$tmp/rt.html" "$tmp/rt.mms"
+grep -q '^{"line":2,"stmt":"process q cpu=7","ok":false' "$tmp/rt.html" && grep -q 'runtime error: no CPU 7' "$tmp/rt.html" \
+  || { echo "FAIL: the page of a runtime error lacks it"; fails=$((fails + 1)); }
 # One step per statement, each with the statement's line.
 if [[ "$(grep -c '^{"line":' "$tmp/a.html")" -ne 26 ]]; then
   echo "FAIL: the tour's page has $(grep -c '^{"line":' "$tmp/a.html") steps, want 26"; fails=$((fails + 1))

@@ -437,6 +437,12 @@ int main(int argc, char** argv) {
     absl::StatusOr<sim::scenario::Scenario> scenario = sim::scenario::ParseScenario(text, name);
     if (!scenario.ok()) {
       std::cerr << scenario.status().message() << "\n";
+      // The page still says what happened (no statements, the error), not an empty file.
+      if (html != nullptr) {
+        html_output = std::string(scenario.status().message()) + "\n";
+        if (!(html_file << html->Render(sim::kExitInvalid)) || !html_file.flush())
+          std::cerr << "mmsim: cannot write the page to " << flags.html_file << "\n";
+      }
       return sim::kExitInvalid;
     }
     status = interp.Run(*scenario);
