@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "sim/interpreter.h"
 #include "sim/scenario/parser.h"
+#include "sim/views.h"
 
 namespace sim {
 namespace {
@@ -107,6 +108,76 @@ TEST(HtmlReportTest, PageHoldsEachStepsStateAndTheTablesPfn) {
       << pfn;
   // No step before the mmap has that PTE: the tables are per step.
   EXPECT_EQ(page.find("\"0x400000\",\"0x400fff\""), page.rfind("\"0x400000\",\"0x400fff\""));
+}
+
+// The hook itself: told once per statement the scenario has (a together block's included),
+// never for the runs an explore block makes, with the machine's state after the statement;
+// its recorder gets the kernel calls even with the scenario's trace off, and the output is
+// the same as without an observer.
+class CountingObserver final : public StepObserver {
+ public:
+  TraceRecorder* recorder() override { return &rec_; }
+  void AfterStatement(const scenario::Statement& stmt, bool ok, Interpreter& interp) override {
+    lines.push_back(scenario::PosOf(stmt).line);
+    if (!ok) ++failed;
+    traces.push_back(rec_.RenderText());
+    rec_.Clear();
+    if (interp.machine() != nullptr && interp.PidOfName("p")) {
+      absl::StatusOr<std::string> maps = ShowMaps(*interp.machine(), *interp.PidOfName("p"));
+      p_maps.push_back(maps.ok() ? *maps : "");
+    }
+  }
+  std::vector<int> lines;
+  std::vector<std::string> traces, p_maps;
+  int failed = 0;
+
+ private:
+  TraceRecorder rec_{TraceLevel::kFull};
+};
+
+TEST(StepObserverTest, ToldAfterEveryStatementAndNothingElseChanges) {
+  const std::string text =
+      "machine memory=16M cpus=2\n"
+      "process p cpu=0\n"
+      "process q cpu=1\n"
+      "p: mmap 0x10000 8K rw- private,anon,populate\n"
+      "trace calls\n"
+      "together\n"
+      "  p: munmap 0x10000 4K\n"
+      "  q: mmap 0x20000 4K rw- private,anon\n"
+      "end\n"
+      "trace off\n"
+      "explore all\n"
+      "  together\n"
+      "    p: load 0x11000 1\n"
+      "    q: store 0x20000 \"x\"\n"
+      "  end\n"
+      "end\n";
+  absl::StatusOr<scenario::Scenario> s = scenario::ParseScenario(text, "t.mms");
+  ASSERT_TRUE(s.ok()) << s.status();
+  std::ostringstream plain_out, seen_out;
+  {
+    Interpreter plain(InterpreterOptions{}, plain_out, plain_out);
+    EXPECT_EQ(plain.Run(*s), kExitOk);
+  }
+  CountingObserver seen;
+  InterpreterOptions o;
+  o.step_observer = &seen;
+  {
+    Interpreter interp(o, seen_out, seen_out);
+    EXPECT_EQ(interp.Run(*s), kExitOk);
+  }
+  EXPECT_EQ(seen_out.str(), plain_out.str());
+  EXPECT_EQ(seen.lines, (std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}));
+  EXPECT_EQ(seen.failed, 0);
+  // The populate of line 4 went through the kernel although the scenario traced nothing.
+  EXPECT_NE(seen.traces[3].find("do_mmap"), std::string::npos) << seen.traces[3];
+  // The together block ran at its `end` (line 9): both paths, tagged with their CPU.
+  EXPECT_NE(seen.traces[8].find("[cpu0 p:"), std::string::npos) << seen.traces[8];
+  EXPECT_NE(seen.traces[8].find("[cpu1 q:"), std::string::npos) << seen.traces[8];
+  // After line 4 p has its mapping; after line 9 half of it is gone.
+  EXPECT_NE(seen.p_maps[3].find("00010000-00012000 rw-p"), std::string::npos) << seen.p_maps[3];
+  EXPECT_NE(seen.p_maps[8].find("00011000-00012000 rw-p"), std::string::npos) << seen.p_maps[8];
 }
 
 }  // namespace
