@@ -161,7 +161,10 @@ HtmlReport::HtmlReport(std::string title, std::string* output)
 
 int HtmlReport::Intern(std::string json) {
   auto [it, added] = pool_index_.emplace(std::move(json), static_cast<int>(pool_.size()));
-  if (added) pool_.push_back(it->first);
+  if (added) {
+    pool_.push_back(it->first);
+    pool_bytes_ += it->first.size();
+  }
   return it->second;
 }
 
@@ -249,7 +252,7 @@ void HtmlReport::AfterStatement(const scenario::Statement& stmt, bool ok, Interp
   output_->clear();
   std::string trace = recorder_.RenderText();
   recorder_.Clear();
-  if (steps_.size() >= kMaxSteps) {
+  if (steps_.size() >= kMaxSteps || pool_bytes_ >= kMaxSnapshotBytes) {
     ++skipped_;
     return;
   }
@@ -295,9 +298,10 @@ std::string HtmlReport::Render(int status) {
   absl::StrAppendFormat(&data, ",\"status\":%d,\"summary\":", status);
   AppendJson(&data, Capped(*output_, kMaxTextBytes));
   absl::StrAppendFormat(&data,
-                        ",\"limits\":{\"steps\":%u,\"traceLines\":%u,\"tableEntries\":%u,\"textBytes\":%u},"
-                        "\"skipped\":%u,\"pool\":[",
-                        kMaxSteps, kMaxTraceLines, kMaxTableEntries, kMaxTextBytes, skipped_);
+                        ",\"limits\":{\"steps\":%u,\"traceLines\":%u,\"tableEntries\":%u,\"textBytes\":%u,"
+                        "\"snapshotBytes\":%u},\"skipped\":%u,\"pool\":[",
+                        kMaxSteps, kMaxTraceLines, kMaxTableEntries, kMaxTextBytes, kMaxSnapshotBytes,
+                        skipped_);
   for (size_t i = 0; i < pool_.size(); ++i) absl::StrAppend(&data, i > 0 ? ",\n" : "\n", pool_[i]);
   data.append("],\"steps\":[");
   for (size_t i = 0; i < steps_.size(); ++i) absl::StrAppend(&data, i > 0 ? ",\n" : "\n", steps_[i]);

@@ -12,9 +12,9 @@
 // Render() returns the page: inline CSS and JavaScript, the snapshots as embedded JSON,
 // no network access. Identical snapshots are stored once.
 //
-// Bounds (the page states them): at most kMaxSteps statements get snapshots; per step at
-// most kMaxTraceLines trace lines and kMaxTableEntries page-table entries per task; each
-// text view at most kMaxTextBytes.
+// Bounds (the page states them): at most kMaxSteps statements get snapshots, and none
+// once the snapshots hold kMaxSnapshotBytes; per step at most kMaxTraceLines trace lines
+// and kMaxTableEntries page-table entries per task; each text view at most kMaxTextBytes.
 //
 // Deterministic: the same run gives the same bytes (no time, no host addresses).
 #ifndef MMSIM_SIM_HTML_REPORT_H_
@@ -38,6 +38,9 @@ class HtmlReport final : public StepObserver {
   static constexpr size_t kMaxTraceLines = 2000;
   static constexpr size_t kMaxTableEntries = 1024;
   static constexpr size_t kMaxTextBytes = 32 * 1024;
+  // Snapshots (distinct ones, stored once) past this many bytes: later statements are not
+  // shown, so the page stays a size a browser opens.
+  static constexpr size_t kMaxSnapshotBytes = 24u << 20;
 
   // `title`: the scenario's name. `output`: where the interpreter's output (standard
   // output and errors) is being collected; each step takes what was added since the last.
@@ -67,6 +70,7 @@ class HtmlReport final : public StepObserver {
   TraceRecorder recorder_;
   std::vector<std::string> pool_;
   std::map<std::string, int> pool_index_;
+  size_t pool_bytes_ = 0;
   std::vector<std::string> steps_;  // one JSON object each
   size_t skipped_ = 0;              // steps past kMaxSteps
 };

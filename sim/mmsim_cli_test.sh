@@ -188,6 +188,13 @@ printf 'machine cpus=1\nprocess q cpu=7\n' > "$tmp/rt.mms"
 expect_status 3 "runtime error: no CPU 7" -- --html="$tmp/rt.html" "$tmp/rt.mms"
 grep -q '^{"line":2,"stmt":"process q cpu=7","ok":false' "$tmp/rt.html" && grep -q 'runtime error: no CPU 7' "$tmp/rt.html" \
   || { echo "FAIL: the page of a runtime error lacks it"; fails=$((fails + 1)); }
+# Bounded: past 2000 statements the page counts the rest instead of showing them.
+{ echo 'machine memory=16M cpus=1'; echo 'process p'; echo 'p: mmap 0x400000 4K rw- private,anon';
+  for i in $(seq 2100); do echo 'p: load 0x400000 1'; done; } > "$tmp/long.mms"
+expect_status 0 "" -- --html="$tmp/long.html" "$tmp/long.mms"
+if [[ "$(grep -c '^{"line":' "$tmp/long.html")" -ne 2000 ]] || ! grep -q '"skipped":103,' "$tmp/long.html"; then
+  echo "FAIL: the long scenario's page is not cut at 2000 statements"; fails=$((fails + 1))
+fi
 # One step per statement, each with the statement's line.
 if [[ "$(grep -c '^{"line":' "$tmp/a.html")" -ne 26 ]]; then
   echo "FAIL: the tour's page has $(grep -c '^{"line":' "$tmp/a.html") steps, want 26"; fails=$((fails + 1))
