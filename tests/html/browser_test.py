@@ -86,12 +86,11 @@ class BrowserTest(unittest.TestCase):
 
     def go_to_line(self, line):
         """Clicks the step of scenario line `line` in the step list."""
-        for li in self.step_items():
-            if li.text.startswith("[%d] " % line):
-                li.click()
-                self.assertTrue(self.current_stmt().startswith("[%d] " % line), self.current_stmt())
-                return
-        self.fail("no step for line %d" % line)
+        items = self.driver.find_elements(
+            By.XPATH, "//ol[@id='steps']/li[starts-with(normalize-space(.), '[%d] ')]" % line)
+        self.assertEqual(len(items), 1, "want one step for line %d" % line)
+        items[0].click()
+        self.assertTrue(self.current_stmt().startswith("[%d] " % line), self.current_stmt())
 
     def mmsim_said(self, pattern):
         m = re.search(pattern, self.stdout, re.M)
@@ -105,7 +104,9 @@ class BrowserTest(unittest.TestCase):
         # One step per statement, in order; the page opens at the first.
         lines = [int(m.group(1)) for m in re.finditer(r"^\[(\d+)\] ", self.stdout, re.M)]
         items = self.step_items()
-        self.assertEqual([int(re.match(r"\[(\d+)\]", li.text).group(1)) for li in items], lines)
+        texts = self.driver.execute_script(
+            "return Array.from(document.querySelectorAll('#steps li')).map(e => e.textContent);")
+        self.assertEqual([int(re.match(r"\[(\d+)\]", t).group(1)) for t in texts], lines)
         self.assertIn("step 1 of %d" % len(items), self.by_id("pos").text)
         self.assertTrue(self.current_stmt().startswith("[3] machine"))
 
@@ -155,7 +156,10 @@ class BrowserTest(unittest.TestCase):
         self.assertTrue(inner[0].is_displayed())
         # Expand all: the hardware events of the fault show.
         self.by_id("expand").click()
-        hw = [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, "#trace .hw") if e.is_displayed()]
+        # (One script call for all of them: a WebDriver round trip per element is slow.)
+        hw = self.driver.execute_script(
+            "return Array.from(document.querySelectorAll('#trace .hw'))"
+            ".filter(e => e.offsetParent !== null).map(e => e.textContent);")
         self.assertTrue(any("fault" in t for t in hw), hw[:10])
         self.assertTrue(any("tlb_miss" in t for t in hw), hw[:10])
         # The fault's result, and inside it the COW copy with the child's new pfn.
