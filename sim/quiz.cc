@@ -47,6 +47,11 @@ class QuizBuilder {
     return (pml4 << 39) | (pdpt << 30) | (pd << 21) | (pt << 12);
   }
 
+  // The first statement: a small one-CPU machine, its seed from the quiz's.
+  void AddMachine(const std::string& extra = "") {
+    Add(absl::StrFormat("machine memory=16M cpus=1%s seed=%u", extra, seed_ % 1000), Role::kSetup);
+  }
+
   int Add(std::string stmt, Role role, Options opts = {}) {
     items_.push_back({std::move(stmt), role, std::move(opts)});
     return static_cast<int>(items_.size()) + 1;  // line 1 is the header comment
@@ -145,7 +150,7 @@ std::string Hex(uint64_t v) { return absl::StrFormat("%#x", v); }
 
 absl::StatusOr<QuizText> Walk(uint64_t seed) {
   QuizBuilder b(QuizKind::kWalk, seed);
-  b.Add(absl::StrFormat("machine memory=16M cpus=1 seed=%u", seed % 1000), Role::kSetup);
+  b.AddMachine();
   b.Add("process p", Role::kSetup);
   const uint64_t a = b.RandomBase();
   // The read-only region: right after the first (same page tables) or anywhere.
@@ -209,7 +214,7 @@ absl::StatusOr<QuizText> Walk(uint64_t seed) {
 
 absl::StatusOr<QuizText> Tlb(uint64_t seed) {
   QuizBuilder b(QuizKind::kTlb, seed);
-  b.Add(absl::StrFormat("machine memory=16M cpus=1 tlb=tiny seed=%u", seed % 1000), Role::kSetup);
+  b.AddMachine(" tlb=tiny");
   b.Add("process p", Role::kSetup);
   const uint64_t base = b.RandomBase();
   const int pages = 8 + static_cast<int>(b.R(5));  // more than the STLB holds, at times
@@ -237,7 +242,7 @@ absl::StatusOr<QuizText> Tlb(uint64_t seed) {
 
 absl::StatusOr<QuizText> Cow(uint64_t seed) {
   QuizBuilder b(QuizKind::kCow, seed);
-  b.Add(absl::StrFormat("machine memory=16M cpus=1 seed=%u", seed % 1000), Role::kSetup);
+  b.AddMachine();
   b.Add("process parent", Role::kSetup);
   const uint64_t base = b.RandomBase();
   b.Add(absl::StrFormat("parent: mmap %#x 4*4K rw- private,anon,fixed", base), Role::kSetup);
@@ -272,7 +277,7 @@ absl::StatusOr<QuizText> Cow(uint64_t seed) {
 
 absl::StatusOr<QuizText> Pvm(uint64_t seed) {
   QuizBuilder b(QuizKind::kPvm, seed);
-  b.Add(absl::StrFormat("machine memory=16M cpus=1 seed=%u", seed % 1000), Role::kSetup);
+  b.AddMachine();
   const bool stranger = b.R(4) == 0;
   b.Add(stranger ? "process caller uid=1000 gid=1000 caps=none" : "process caller", Role::kSetup);
   b.Add("process target", Role::kSetup);
