@@ -168,6 +168,7 @@ absl::StatusOr<QuizText> Walk(uint64_t seed) {
   const bool zero = b.R(2) == 0;  // a read of the read-only region maps the zero page
   if (zero) b.Add(absl::StrFormat("p: load %#x 8", c), Role::kSetup);
   b.Add("show maps p", Role::kShow);
+  b.Add("show pagetable p", Role::kShow);
   uint64_t addr = 0;
   bool store = b.R(2) == 0;
   switch (b.R(5)) {
@@ -202,10 +203,12 @@ absl::StatusOr<QuizText> Walk(uint64_t seed) {
   b.Add("trace off", Role::kQuiet);
   b.Add(absl::StrFormat("show pagetable p %#x", addr), Role::kReveal, {{"-> pa", "not present"}, ""});
   return b.Make(
-      "Walking the page tables by hand. Process p's memory is set up as below; then it makes the\n"
-      "access marked Q1. The walk of its address shows each level's entry (its raw value: bit 0\n"
-      "P present, 1 RW writable, 2 US user, 5 A accessed, 6 D dirty, 63 NX; bits 12..51 the\n"
-      "frame of the next table or of the page), with the final physical address left out.",
+      "Walking the page tables by hand. Process p's memory is set up as below: its maps, and its\n"
+      "page tables as the kernel's ptdump shows them (present ranges, rights, the level of the\n"
+      "leaf); then it makes the access marked Q1. The walk of its address shows each level's\n"
+      "entry (its raw value: bit 0 P present, 1 RW writable, 2 US user, 5 A accessed, 6 D dirty,\n"
+      "63 NX; bits 12..51 the frame of the next table or of the page), with the final physical\n"
+      "address left out.",
       "Q1: which physical address does the access reach? If it raises a page fault: its error\n"
       "code (bit 0 P: the page was present, a protection fault; bit 1 W: a write; bit 2 U: from\n"
       "user mode), and does the kernel fix it (then: which physical address after, and which\n"
