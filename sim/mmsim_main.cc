@@ -1,11 +1,13 @@
 // sim/mmsim_main.cc: the mmsim command.
 //
 //   mmsim [flags] [FILE.mms | -]
+//   mmsim quiz --kind=walk|tlb|cow|pvm [--seed=N] [--solve] [--scenario]   (sim/quiz.h)
 //
 // With no file it runs the built-in guided scenario; `-` reads statements from standard
 // input (with a prompt when it is a terminal); `--print-tour` prints the built-in
 // scenario's text and exits; `--host FILE` / `--compare FILE` run it on the host kernel
-// (docs/host.md). Exit status: 0 every expectation held; 1 one failed; 2 the scenario is
+// (docs/host.md); `--html=FILE` also writes the run as a step-through web page
+// (sim/html_report.h). Exit status: 0 every expectation held; 1 one failed; 2 the scenario is
 // invalid or a flag is bad (absl's own flag errors included); 3 a runtime error stopped
 // the run; 4 an output (a trace, the --dot file) could not be written.
 #include <fcntl.h>
