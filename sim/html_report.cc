@@ -156,8 +156,11 @@ void AppendTable(Machine& m, uint64_t pa, int level, uint64_t va_base, size_t* b
 
 }  // namespace
 
-HtmlReport::HtmlReport(std::string title, std::string* output)
-    : title_(std::move(title)), output_(output), recorder_(TraceLevel::kFull, 4 * kMaxTraceLines) {}
+HtmlReport::HtmlReport(std::string title, std::string* output, size_t max_steps)
+    : title_(std::move(title)),
+      output_(output),
+      recorder_(TraceLevel::kFull, 4 * kMaxTraceLines),
+      max_steps_(max_steps) {}
 
 int HtmlReport::Intern(std::string json) {
   auto [it, added] = pool_index_.emplace(std::move(json), static_cast<int>(pool_.size()));
@@ -252,7 +255,7 @@ void HtmlReport::AfterStatement(const scenario::Statement& stmt, bool ok, Interp
   output_->clear();
   std::string trace = recorder_.RenderText();
   recorder_.Clear();
-  if (steps_.size() >= kMaxSteps || pool_bytes_ >= kMaxSnapshotBytes) {
+  if (steps_.size() >= max_steps_ || pool_bytes_ >= kMaxSnapshotBytes) {
     ++skipped_;
     return;
   }
@@ -300,7 +303,7 @@ std::string HtmlReport::Render(int status) {
   absl::StrAppendFormat(&data,
                         ",\"limits\":{\"steps\":%u,\"traceLines\":%u,\"tableEntries\":%u,\"textBytes\":%u,"
                         "\"snapshotBytes\":%u},\"skipped\":%u,\"pool\":[",
-                        kMaxSteps, kMaxTraceLines, kMaxTableEntries, kMaxTextBytes, kMaxSnapshotBytes,
+                        max_steps_, kMaxTraceLines, kMaxTableEntries, kMaxTextBytes, kMaxSnapshotBytes,
                         skipped_);
   for (size_t i = 0; i < pool_.size(); ++i) absl::StrAppend(&data, i > 0 ? ",\n" : "\n", pool_[i]);
   data.append("],\"steps\":[");

@@ -44,7 +44,8 @@ class HtmlReport final : public StepObserver {
 
   // `title`: the scenario's name. `output`: where the interpreter's output (standard
   // output and errors) is being collected; each step takes what was added since the last.
-  HtmlReport(std::string title, std::string* output);
+  // `max_steps`: kMaxSteps but in tests.
+  HtmlReport(std::string title, std::string* output, size_t max_steps = kMaxSteps);
 
   TraceRecorder* recorder() override { return &recorder_; }
   void AfterStatement(const scenario::Statement& stmt, bool ok, Interpreter& interp) override;
@@ -72,7 +73,8 @@ class HtmlReport final : public StepObserver {
   std::map<std::string, int> pool_index_;
   size_t pool_bytes_ = 0;
   std::vector<std::string> steps_;  // one JSON object each
-  size_t skipped_ = 0;              // steps past kMaxSteps
+  size_t max_steps_;
+  size_t skipped_ = 0;              // steps past max_steps_ (or the snapshot budget)
 };
 
 }  // namespace sim

@@ -55,11 +55,12 @@ TEST(HtmlReportTest, TraceTreeIsBoundedAndEscaped) {
             "[{\"t\":\"x \\u003c/script\\u003e \\u0026 \\\"y\\\"\"}]");
 }
 
-std::string Page(const std::string& scenario_text, std::string* printed) {
+std::string Page(const std::string& scenario_text, std::string* printed,
+                 size_t max_steps = HtmlReport::kMaxSteps) {
   absl::StatusOr<scenario::Scenario> s = scenario::ParseScenario(scenario_text, "t.mms");
   EXPECT_TRUE(s.ok()) << s.status();
   std::string captured;
-  HtmlReport report("t.mms", &captured);
+  HtmlReport report("t.mms", &captured, max_steps);
   InterpreterOptions o;
   o.step_observer = &report;
   // The page's per-step text comes from `captured`, what the interpreter printed,
@@ -108,6 +109,21 @@ TEST(HtmlReportTest, PageHoldsEachStepsStateAndTheTablesPfn) {
       << pfn;
   // No step before the mmap has that PTE: the tables are per step.
   EXPECT_EQ(page.find("\"0x400000\",\"0x400fff\""), page.rfind("\"0x400000\",\"0x400fff\""));
+}
+
+TEST(HtmlReportTest, StepsPastTheLimitAreCountedNotShown) {
+  std::string printed;
+  const std::string page = Page(
+      "machine memory=16M cpus=1\n"
+      "process p\n"
+      "p: mmap 0x400000 4K rw- private,anon\n"
+      "p: load 0x400000 1\n"
+      "p: load 0x400000 1\n",
+      &printed, 3);
+  EXPECT_NE(page.find("\"steps\":3,"), std::string::npos);  // the limit, for the page to say
+  EXPECT_NE(page.find("\"skipped\":2,"), std::string::npos);
+  EXPECT_NE(page.find("{\"line\":3,"), std::string::npos);
+  EXPECT_EQ(page.find("{\"line\":4,"), std::string::npos);
 }
 
 // The hook itself: told once per statement the scenario has (a together block's included),

@@ -160,45 +160,5 @@ if [[ ! -e "$tmp/shard_status" ]]; then echo "FAIL: TEST_SHARD_STATUS_FILE not t
 printf 'process p\ntogether\np: load 0 1\n' > "$tmp/open.txt"
 STDIN="$tmp/open.txt" expect_status 2 "<stdin>:3:12: expected end to close the together block of line 2" -- -
 
-# --html: a path that cannot be written is a bad flag; so is the scenario itself or
-# another output. The page changes nothing on standard output, and the same run gives
-# the same bytes (a together block and the built-in tour included). The only URL in it is
-# SVG's namespace name, which is never fetched.
-expect_status 2 "bad flag --html: cannot open '$tmp/no-such-dir/x.html'" -- --html="$tmp/no-such-dir/x.html" "$tmp/ok.mms"
-expect_status 2 "bad flag --html: '$tmp/ok.mms' is the scenario file" -- --html="$tmp/ok.mms" "$tmp/ok.mms"
-expect_status 2 "bad flag --html: '$tmp/t.txt' is also the --trace_out file" -- \
-  --trace_out="$tmp/t.txt" --html="$tmp/t.txt" "$tmp/ok.mms"
-expect_status 0 "" -- --html="$tmp/ok.html" "$tmp/ok.mms"
-for scen in "$tmp/ok.mms" "$tmp/race.mms" ""; do
-  timeout 20 "$mmsim" --html="$tmp/a.html" $scen > "$tmp/a.out" 2>&1
-  timeout 20 "$mmsim" --html="$tmp/b.html" $scen > "$tmp/b.out" 2>&1
-  timeout 20 "$mmsim" $scen > "$tmp/c.out" 2>&1
-  if ! cmp -s "$tmp/a.html" "$tmp/b.html"; then echo "FAIL: --html not deterministic for '$scen'"; fails=$((fails + 1)); fi
-  if ! cmp -s "$tmp/a.out" "$tmp/c.out"; then echo "FAIL: --html changed the output of '$scen'"; fails=$((fails + 1)); fi
-  if ! grep -q '<script type="application/json" id="data">{"title":' "$tmp/a.html" || grep -o 'https\?://[^"]*' "$tmp/a.html" | grep -qv '^http://www.w3.org/2000/svg$'; then
-    echo "FAIL: the page of '$scen' lacks its data or refers to the network"; fails=$((fails + 1))
-  fi
-done
-# An invalid scenario still gets a page saying why; a runtime error is on its statement.
-printf 'process p\nq: load 0x400000 1\n' > "$tmp/bad.mms"
-expect_status 2 "bad.mms:2:1: expected a declared process" -- --html="$tmp/bad.html" "$tmp/bad.mms"
-grep -q '"status":2,"summary":"[^"]*bad.mms:2:1: expected a declared process' "$tmp/bad.html" \
-  || { echo "FAIL: the page of an invalid scenario lacks the error"; fails=$((fails + 1)); }
-printf 'machine cpus=1\nprocess q cpu=7\n' > "$tmp/rt.mms"
-expect_status 3 "runtime error: no CPU 7" -- --html="$tmp/rt.html" "$tmp/rt.mms"
-grep -q '^{"line":2,"stmt":"process q cpu=7","ok":false' "$tmp/rt.html" && grep -q 'runtime error: no CPU 7' "$tmp/rt.html" \
-  || { echo "FAIL: the page of a runtime error lacks it"; fails=$((fails + 1)); }
-# Bounded: past 2000 statements the page counts the rest instead of showing them.
-{ echo 'machine memory=16M cpus=1'; echo 'process p'; echo 'p: mmap 0x400000 4K rw- private,anon';
-  for i in $(seq 2100); do echo 'p: load 0x400000 1'; done; } > "$tmp/long.mms"
-expect_status 0 "" -- --html="$tmp/long.html" "$tmp/long.mms"
-if [[ "$(grep -c '^{"line":' "$tmp/long.html")" -ne 2000 ]] || ! grep -q '"skipped":103,' "$tmp/long.html"; then
-  echo "FAIL: the long scenario's page is not cut at 2000 statements"; fails=$((fails + 1))
-fi
-# One step per statement, each with the statement's line.
-if [[ "$(grep -c '^{"line":' "$tmp/a.html")" -ne 26 ]]; then
-  echo "FAIL: the tour's page has $(grep -c '^{"line":' "$tmp/a.html") steps, want 26"; fails=$((fails + 1))
-fi
-
 if [[ "$fails" -ne 0 ]]; then echo "$fails case(s) failed"; exit 1; fi
 echo "all cases passed"
