@@ -21,8 +21,8 @@ check() {
 printf 'machine memory=16M cpus=1\nprocess p\np: mmap 0x400000 4K rw- private,anon\np: store 0x400000 "x"\n' > "$tmp/ok.mms"
 check 2 "bad flag --html: cannot open '$tmp/no-such-dir/x.html'" --html="$tmp/no-such-dir/x.html" "$tmp/ok.mms"
 check 2 "bad flag --html: '$tmp/ok.mms' is the scenario file" --html="$tmp/ok.mms" "$tmp/ok.mms"
-check 2 "bad flag --html: '$tmp/t.txt' is also the --trace_out file" --trace_out="$tmp/t.txt" --html="$tmp/t.txt" "$tmp/ok.mms"
-check 2 "bad flag --html: '$tmp/d.dot' is also the --dot file" --dot=p:"$tmp/d.dot" --html="$tmp/d.dot" "$tmp/ok.mms"
+check 2 "bad flag --trace_out: '$tmp/t.txt' is also the --html file" --trace_out="$tmp/t.txt" --html="$tmp/t.txt" "$tmp/ok.mms"
+check 2 "bad flag --dot: '$tmp/d.dot' is also the --html file" --dot=p:"$tmp/d.dot" --html="$tmp/d.dot" "$tmp/ok.mms"
 
 # A scenario file and the built-in tour (which traces in full: both recorders at once).
 for scen in "$tmp/ok.mms" ""; do

@@ -45,6 +45,8 @@
 ABSL_FLAG(std::string, trace, "", "trace level: off, calls or full (default: as the scenario says)");
 ABSL_FLAG(std::string, trace_format, "text", "trace rendering: text or json (Chrome trace events)");
 ABSL_FLAG(std::string, trace_out, "", "write the trace to this file instead of standard output");
+ABSL_FLAG(std::string, html, "",
+          "write the run as one self-contained step-through web page to this file (docs/html.md)");
 ABSL_FLAG(std::string, seed, "", "seed for fault injection and anything random, 0..2^64-1 (default: the scenario's)");
 ABSL_FLAG(bool, check, false, "run the debug_vm checker after every statement; stop at the first violation");
 ABSL_FLAG(std::string, memory, "", "simulated memory, 1M..64G in whole pages, e.g. 256M or 16G (default: the scenario's, else 256M)");
@@ -58,8 +60,6 @@ ABSL_FLAG(std::string, schedule, "",
 ABSL_FLAG(std::string, shard, "",
           "I/N: explore blocks run only shard I (0-based) of N of their schedules (default: "
           "Bazel's TEST_SHARD_INDEX/TEST_TOTAL_SHARDS when set)");
-ABSL_FLAG(std::string, html, "",
-          "write the run as one self-contained step-through web page to this file (docs/html.md)");
 ABSL_FLAG(std::string, dot, "", "after the run, write the page-table tree of this task (NAME:FILE) as Graphviz DOT");
 
 namespace {
@@ -114,15 +114,6 @@ bool SameFile(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-// The command line, checked. Every flag of mmsim is read here and nowhere else.
-struct Flags {
-  sim::InterpreterOptions options;
-  std::string file;  // "" (the tour), "-" or a path
-  std::string trace_out;
-  std::string dot_task, dot_file;
-  std::string html_file;
-};
-
 // Writes to one stream buffer and keeps a copy of what passed (the --html page's per-step
 // output).
 class CopyingBuf final : public std::streambuf {
@@ -144,6 +135,15 @@ class CopyingBuf final : public std::streambuf {
  private:
   std::streambuf* to_;
   std::string* copy_;
+};
+
+// The command line, checked. Every flag of mmsim is read here and nowhere else.
+struct Flags {
+  sim::InterpreterOptions options;
+  std::string file;  // "" (the tour), "-" or a path
+  std::string html_file;
+  std::string trace_out;
+  std::string dot_task, dot_file;
 };
 
 // Returns -1 when the flags are good, else the exit status (a message was printed).
@@ -277,23 +277,23 @@ int ParseFlags(int argc, char** argv, Flags* f) {
   const bool have_in = f->file == "-" ? fstat(0, &in_st) == 0
                                       : !f->file.empty() && stat(f->file.c_str(), &in_st) == 0;
   std::vector<std::pair<std::string, std::string>> outputs;  // flag, path
+  if (!f->html_file.empty()) outputs.push_back({"html", f->html_file});
   if (!f->trace_out.empty()) outputs.push_back({"trace_out", f->trace_out});
   if (!f->dot_file.empty()) outputs.push_back({"dot", f->dot_file});
-  if (!f->html_file.empty()) outputs.push_back({"html", f->html_file});
   for (const auto& [flag, path] : outputs) {
     struct stat out_st;
     if (have_in && S_ISREG(in_st.st_mode) && stat(path.c_str(), &out_st) == 0 && SameFile(in_st, out_st))
       return BadFlag(flag, "'" + path + "' is the scenario file; refusing to overwrite an input");
   }
+  // No two outputs may be one file (by name, or by device and inode when it exists).
   for (size_t i = 0; i < outputs.size(); ++i) {
-    for (size_t j = i + 1; j < outputs.size(); ++j) {
+    for (size_t j = 0; j < i; ++j) {
       struct stat a, b;
-      // The same file: by inode when both exist, else by name.
-      if (outputs[i].second == outputs[j].second ||
-          (stat(outputs[i].second.c_str(), &a) == 0 && stat(outputs[j].second.c_str(), &b) == 0 &&
-           SameFile(a, b)))
-        return BadFlag(outputs[j].first,
-                       "'" + outputs[j].second + "' is also the --" + outputs[i].first + " file");
+      const bool same = outputs[i].second == outputs[j].second ||
+                        (stat(outputs[j].second.c_str(), &a) == 0 && stat(outputs[i].second.c_str(), &b) == 0 &&
+                         SameFile(a, b));
+      if (same)
+        return BadFlag(outputs[i].first, "'" + outputs[i].second + "' is also the --" + outputs[j].first + " file");
     }
   }
   return -1;
