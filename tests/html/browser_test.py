@@ -163,7 +163,7 @@ class BrowserTest(unittest.TestCase):
         self.assertTrue(any("fault" in t for t in hw), hw[:10])
         self.assertTrue(any("tlb_miss" in t for t in hw), hw[:10])
         # The fault's result, and inside it the COW copy with the child's new pfn.
-        pfn_child = self.mmsim_said(r"^\[15\] show pagemap child.*\n0x000000400000\s+present pfn=(0x[0-9a-f]+)").group(1)
+        pfn_child = self.mmsim_said(r"^\[15\] show pagemap child.*\n0x000000400000\s.*?present pfn=(0x[0-9a-f]+)").group(1)
         self.assertRegex(fault.find_element(By.TAG_NAME, "summary").text, r"^handle_mm_fault\(addr=0x400000 .*\) = ")
         self.assertIn("wp_page_copy addr=0x400000 old_pfn=", fault.text)
         self.assertIn("new_pfn=" + pfn_child, fault.text)
@@ -172,8 +172,8 @@ class BrowserTest(unittest.TestCase):
         self.assertFalse(inner[0].is_displayed())
 
     def test_3_select_a_process(self):
-        pfn_parent = self.mmsim_said(r"^\[14\] show pagemap parent.*\n0x000000400000\s+present pfn=(0x[0-9a-f]+)").group(1)
-        pfn_child = self.mmsim_said(r"^\[15\] show pagemap child.*\n0x000000400000\s+present pfn=(0x[0-9a-f]+)").group(1)
+        pfn_parent = self.mmsim_said(r"^\[14\] show pagemap parent.*\n0x000000400000\s.*?present pfn=(0x[0-9a-f]+)").group(1)
+        pfn_child = self.mmsim_said(r"^\[15\] show pagemap child.*\n0x000000400000\s.*?present pfn=(0x[0-9a-f]+)").group(1)
         self.assertNotEqual(pfn_parent, pfn_child)  # COW broken
         self.go_to_line(16)
         sel = Select(self.by_id("proc"))
@@ -203,7 +203,7 @@ class BrowserTest(unittest.TestCase):
         entry = self.mmsim_said(r"^\s+(L1 va:0x400000 -> pa:0x[0-9a-f]+ 4K[^\n]*)").group(1)
         self.assertIn(entry, self.by_id("tlb-cpu0").text)
         # Its pa is the child's page: the last access was the child's load.
-        pfn_child = self.mmsim_said(r"^\[15\] show pagemap child.*\n0x000000400000\s+present pfn=(0x[0-9a-f]+)").group(1)
+        pfn_child = self.mmsim_said(r"^\[15\] show pagemap child.*\n0x000000400000\s.*?present pfn=(0x[0-9a-f]+)").group(1)
         self.assertIn("pa:%#x " % (int(pfn_child, 16) << 12), entry + " ")
         # Going back to before the fork shows the TLB as it was then: no child's page.
         self.go_to_line(7)
