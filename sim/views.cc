@@ -9,6 +9,7 @@
 #include "hw/paging_entry.h"
 #include "hw/psc.h"
 #include "mm/fs.h"
+#include "mm/huge_mm.h"
 #include "mm/kernel.h"
 #include "mm/mm.h"
 #include "mm/mmzone.h"
@@ -185,8 +186,13 @@ absl::StatusOr<std::string> ShowPagetableWalk(Machine& m, int pid, uint64_t addr
       if (level == 1 || ((level == 2 || level == 3) && pe.ps())) {
         const uint64_t frame = e & kernel::PTE_PFN_MASK & ~((uint64_t{1} << shift) - 1);
         const uint64_t pa = frame + (addr & ((uint64_t{1} << shift) - 1));
-        absl::StrAppendFormat(&out, "  -> pa %#x (pfn %#x)%s\n", pa, pa >> 12,
-                              kernel::is_zero_pfn(pa >> 12) ? " zero page" : "");
+        // A PS entry above the PTE level is a huge leaf (a THP at the PDE: 2M).
+        absl::StrAppendFormat(&out, "  -> pa %#x (pfn %#x)%s%s\n", pa, pa >> 12,
+                              kernel::is_zero_pfn(pa >> 12) ? " zero page" : "",
+                              level == 2 ? (kernel::is_huge_zero_pmd(kernel::__pmd(e))
+                                                ? " 2M leaf (huge zero page)"
+                                                : " 2M leaf")
+                                         : level == 3 ? " 1G leaf" : "");
         return out;
       }
       absl::StrAppend(&out, "\n");
@@ -211,7 +217,28 @@ absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint
           addr, len, kUserTop));
     std::string out;
     for (uint64_t va = addr & ~0xfffull; va < addr + len; va += 4096) {
-      // The kernel maps no large pages, so every present mapping ends in a pte.
+      // A huge pmd (a THP or the huge zero folio): its 4 KiB page at va, flagged thp.
+      kernel::pmd_t* pmdp = kernel::mm_find_pmd(*mm, va);
+      if (pmdp != nullptr && kernel::pmd_present(*pmdp) && kernel::pmd_trans_huge(*pmdp)) {
+        const kernel::pmd_t pmd = *pmdp;
+        const uint64_t pfn = kernel::pmd_pfn(pmd) + ((va >> 12) & 511);
+        std::string what;
+        if (kernel::is_huge_zero_pmd(pmd)) {
+          what = "huge-zero-page";
+        } else {
+          kernel::page* p = kernel::pfn_to_page(pfn);
+          kernel::folio* f = kernel::page_folio(p);
+          what = absl::StrFormat("anon mapcount=%d refcount=%d pincount=%d%s%s",
+                                 kernel::page_mapcount(p), kernel::folio_ref_count(f),
+                                 kernel::atomic_read(&kernel::folio_tail1(f)->_pincount),
+                                 kernel::PageAnonExclusive(f) ? " exclusive" : "",
+                                 kernel::page_mapcount(p) > 1 ? " shared" : "");
+        }
+        absl::StrAppendFormat(&out, "%#014x  present pfn=%#x %s %s thp(pmd) %s\n", va, pfn,
+                              kernel::pmd_write(pmd) ? "rw" : "ro",
+                              kernel::pmd_dirty(pmd) ? "dirty" : "clean", what);
+        continue;
+      }
       kernel::pte_t* ptep = kernel::mm_find_pte(*mm, va);
       const uint64_t e = ptep != nullptr ? kernel::pte_val(kernel::ptep_get(ptep)) : 0;
       PagingEntry pe(e);
@@ -235,10 +262,12 @@ absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint
         what = "zero-page";
       } else if (kernel::pfn_valid(pfn)) {
         kernel::page* p = kernel::pfn_to_page(pfn);
-        what = absl::StrFormat("%s mapcount=%d refcount=%d%s%s", kernel::PageAnon(p) ? "anon" : "file",
-                               kernel::page_mapcount(p), kernel::page_ref_count(p),
+        // A page of a PTE-mapped THP shows its folio's refcount and the thp flag.
+        const bool thp = kernel::PageCompound(p);
+        what = absl::StrFormat("%s mapcount=%d refcount=%d%s%s%s", kernel::PageAnon(p) ? "anon" : "file",
+                               kernel::page_mapcount(p), kernel::folio_ref_count(kernel::page_folio(p)),
                                kernel::PageAnonExclusive(p) ? " exclusive" : "",
-                               kernel::page_mapcount(p) > 1 ? " shared" : "");
+                               kernel::page_mapcount(p) > 1 ? " shared" : "", thp ? " thp(pte)" : "");
       }
       absl::StrAppendFormat(&out, "%#014x  present pfn=%#x %s %s %s\n", va, pfn,
                             pe.writable() ? "rw" : "ro", pe.dirty() ? "dirty" : "clean", what);
@@ -365,7 +394,9 @@ std::string ShowVmstat(Machine& m) {
   return m.Inspect([&](const kernel::kernel_state& ks) -> std::string {
     std::string out;
     for (int i = 0; i < kernel::NR_VM_STAT_ITEMS; ++i) {
-      absl::StrAppendFormat(&out, "%s %d\n", kernel::vm_stat_name(i), ks.vm_stat[i]);
+      // nr_anon_transparent_hugepages is shown in huge pages (vmstat_start).
+      const long v = i == kernel::NR_ANON_THPS ? ks.vm_stat[i] / kernel::HPAGE_PMD_NR : ks.vm_stat[i];
+      absl::StrAppendFormat(&out, "%s %d\n", kernel::vm_stat_name(i), v);
     }
     return out;
   });
@@ -420,8 +451,10 @@ absl::StatusOr<std::string> PagetableDot(Machine& m, int pid) {
           uint64_t e = ReadEntry(m, pa, i);
           PagingEntry pe(e);
           if (!pe.present()) continue;
-          absl::StrAppendFormat(&fields, "|<e%u> [%u] %#x %s", i, i, e & kernel::PTE_PFN_MASK,
-                                pe.writable() ? "RW" : "ro");
+          // A PMD leaf (a THP) is a field without a child table, marked 2M.
+          absl::StrAppendFormat(&fields, "|<e%u> [%u] %#x %s%s", i, i, e & kernel::PTE_PFN_MASK,
+                                pe.writable() ? "RW" : "ro",
+                                level == 2 && pe.ps() ? " 2M" : level == 3 && pe.ps() ? " 1G" : "");
           if (level > 1 && !((level == 2 || level == 3) && pe.ps())) children.push_back({i, e & kernel::PTE_PFN_MASK});
         }
         absl::StrAppendFormat(&out, "  t%x [label=\"%s @%#x%s\"];\n", pa, kName[level], pa, fields);
@@ -512,6 +545,7 @@ std::string ShowMeminfo(Machine& m) {
     ShowValKb(&out, "Mapped:", static_cast<unsigned long>(st[NR_FILE_MAPPED]));
     ShowValKb(&out, "Shmem:", shmem);
     ShowValKb(&out, "PageTables:", static_cast<unsigned long>(st[NR_PAGETABLE]));
+    ShowValKb(&out, "AnonHugePages:", static_cast<unsigned long>(st[NR_ANON_THPS]));
     return out;
   });
 }
@@ -563,7 +597,8 @@ namespace {
 struct MemSizeStats {
   static constexpr int kPssShift = 12;
   uint64_t resident = 0, shared_clean = 0, shared_dirty = 0, private_clean = 0,
-           private_dirty = 0, referenced = 0, anonymous = 0, lazyfree = 0, swap = 0;
+           private_dirty = 0, referenced = 0, anonymous = 0, lazyfree = 0, swap = 0,
+           anonymous_thp = 0;
   uint64_t pss = 0, pss_dirty = 0, pss_locked = 0, swap_pss = 0;
 };
 
@@ -579,7 +614,8 @@ std::string VmFlagsLine(kernel::vm_flags_t f) {
                     {VM_UFFD_MISSING, "um"}, {VM_PFNMAP, "pf"},    {VM_LOCKED, "lo"},
                     {VM_IO, "io"},         {VM_DONTCOPY, "dc"},    {VM_DONTEXPAND, "de"},
                     {VM_ACCOUNT, "ac"},    {VM_NORESERVE, "nr"},   {VM_WIPEONFORK, "wf"},
-                    {VM_DONTDUMP, "dd"},   {VM_SOFTDIRTY, "sd"},   {VM_MIXEDMAP, "mm"}};
+                    {VM_DONTDUMP, "dd"},   {VM_SOFTDIRTY, "sd"},   {VM_MIXEDMAP, "mm"},
+                    {VM_HUGEPAGE, "hg"},   {VM_NOHUGEPAGE, "nh"}};
   std::string out = "VmFlags: ";
   for (const auto& m : kMnemonics)
     if (f & m.flag) absl::StrAppend(&out, m.name, " ");
@@ -591,7 +627,41 @@ MemSizeStats SmapsOfVma(const kernel::kernel_state& ks, kernel::vm_area_struct* 
   using namespace kernel;
   MemSizeStats mss;
   const bool locked = vma->vm_flags & VM_LOCKED;
+  auto account = [&](const page* p, bool young, bool dirty_entry, bool thp) {
+    // smaps_account / smaps_page_accumulate for one 4 KiB page.
+    const folio* f = page_folio(p);
+    const bool dirty = dirty_entry || folio_test_dirty(f);
+    mss.resident += PAGE_SIZE;
+    if (young || folio_test_referenced(f)) mss.referenced += PAGE_SIZE;
+    if (folio_test_anon(f)) {
+      mss.anonymous += PAGE_SIZE;
+      if (thp) mss.anonymous_thp += PAGE_SIZE;
+      if (!folio_test_swapbacked(f) && !dirty) mss.lazyfree += PAGE_SIZE;
+    }
+    // A page of a large folio counts its own mappings (folio_precise_page_mapcount).
+    const int mapcount = folio_test_large(f) ? page_mapcount(p) : folio_mapcount(f);
+    uint64_t pss = uint64_t{PAGE_SIZE} << MemSizeStats::kPssShift;
+    if (mapcount >= 2) pss /= static_cast<uint64_t>(mapcount);
+    mss.pss += pss;
+    if (dirty) mss.pss_dirty += pss;
+    if (locked) mss.pss_locked += pss;
+    if (mapcount < 2)
+      (dirty ? mss.private_dirty : mss.private_clean) += PAGE_SIZE;
+    else
+      (dirty ? mss.shared_dirty : mss.shared_clean) += PAGE_SIZE;
+  };
   for (unsigned long addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
+    // smaps_pmd_entry: a huge pmd counts its 512 pages (the huge zero folio none).
+    if (pmd_t* pmdp = mm_find_pmd(vma->vm_mm, addr);
+        pmdp != nullptr && pmd_present(*pmdp) && pmd_trans_huge(*pmdp)) {
+      if (!is_huge_zero_pmd(*pmdp)) {
+        const page* head = &ks.mem_map[pmd_pfn(*pmdp)];
+        for (long i = 0; i < HPAGE_PMD_NR; ++i)
+          account(head + i, pmd_young(*pmdp), pmd_dirty(*pmdp), true);
+      }
+      addr = (addr & HPAGE_PMD_MASK) + HPAGE_PMD_SIZE - PAGE_SIZE;
+      continue;
+    }
     pte_t* ptep = mm_find_pte(vma->vm_mm, addr);
     if (ptep == nullptr) continue;
     const pte_t pte = ptep_get(ptep);
@@ -606,26 +676,7 @@ MemSizeStats SmapsOfVma(const kernel::kernel_state& ks, kernel::vm_area_struct* 
     if (vma->vm_flags & (VM_PFNMAP | VM_IO)) continue;
     const unsigned long pfn = pte_pfn(pte);
     if (pfn >= ks.max_pfn || &ks.mem_map[pfn] == ks.zero_page) continue;
-    const folio* f = page_folio(&ks.mem_map[pfn]);
-    const bool young = pte_young(pte);
-    const bool dirty = pte_dirty(pte) || folio_test_dirty(f);
-    mss.resident += PAGE_SIZE;
-    if (young || folio_test_referenced(f)) mss.referenced += PAGE_SIZE;
-    if (folio_test_anon(f)) {
-      mss.anonymous += PAGE_SIZE;
-      if (!folio_test_swapbacked(f) && !dirty) mss.lazyfree += PAGE_SIZE;
-    }
-    // smaps_page_accumulate
-    const int mapcount = folio_mapcount(f);
-    uint64_t pss = uint64_t{PAGE_SIZE} << MemSizeStats::kPssShift;
-    if (mapcount >= 2) pss /= static_cast<uint64_t>(mapcount);
-    mss.pss += pss;
-    if (dirty) mss.pss_dirty += pss;
-    if (locked) mss.pss_locked += pss;
-    if (mapcount < 2)
-      (dirty ? mss.private_dirty : mss.private_clean) += PAGE_SIZE;
-    else
-      (dirty ? mss.shared_dirty : mss.shared_clean) += PAGE_SIZE;
+    account(&ks.mem_map[pfn], pte_young(pte), pte_dirty(pte), false);
   }
   return mss;
 }
@@ -659,7 +710,7 @@ absl::StatusOr<std::string> ShowSmaps(Machine& m, int pid, uint64_t addr, uint64
       kb("Anonymous:", mss.anonymous);
       kb("KSM:", 0);
       kb("LazyFree:", mss.lazyfree);
-      kb("AnonHugePages:", 0);
+      kb("AnonHugePages:", mss.anonymous_thp);
       kb("ShmemPmdMapped:", 0);
       kb("FilePmdMapped:", 0);
       kb("Shared_Hugetlb:", 0);
@@ -667,7 +718,9 @@ absl::StatusOr<std::string> ShowSmaps(Machine& m, int pid, uint64_t addr, uint64
       kb("Swap:", mss.swap);
       kb("SwapPss:", mss.swap_pss >> kShift);
       kb("Locked:", mss.pss_locked >> kShift);
-      absl::StrAppendFormat(&out, "%-16s%8d\n", "THPeligible:", 0);
+      // thp_vma_allowable_order with the smaps flag: may this VMA hold a THP?
+      absl::StrAppendFormat(&out, "%-16s%8d\n", "THPeligible:",
+                            kernel::thp_vma_allowable_order(vma, vma->vm_flags, kernel::PMD_ORDER) ? 1 : 0);
       absl::StrAppend(&out, VmFlagsLine(vma->vm_flags), "\n");
     }
     return out;

@@ -37,7 +37,7 @@ struct AdviceEntry {
 constexpr AdviceEntry kAdvice[] = {
     {"willneed", 3},    {"dontneed", 4},    {"free", 8},        {"dontfork", 10},
     {"dofork", 11},     {"wipeonfork", 18}, {"keeponfork", 19}, {"cold", 20},
-    {"pageout", 21},    {"dontneed_locked", 24},
+    {"pageout", 21},    {"dontneed_locked", 24}, {"hugepage", 14}, {"nohugepage", 15},
 };
 }  // namespace
 
