@@ -333,20 +333,28 @@ absl::StatusOr<std::string> ShowPage(Machine& m, uint64_t pfn) {
         "locked", "writeback", "referenced", "uptodate", "dirty", "lru", "head", "waiters",
         "active", "workingset", "owner_priv_1", "anon_exclusive", "arch_1", "reserved",
         "private", "private_2", "reclaim", "swapbacked", "unevictable", "mlocked"};
+    // A large folio's first tail keeps the order in its low flag byte (_flags_1): not flags.
+    const bool tail = kernel::PageTail(p);
+    const kernel::page* head = kernel::compound_head(p);
+    const unsigned long shown = (tail && p == head + 1) ? p->flags & ~0xfful : p->flags;
     std::string flags;
     for (int b = 0; b < kernel::__NR_PAGEFLAGS; ++b) {
-      if (p->flags & (1ul << b)) absl::StrAppend(&flags, flags.empty() ? "" : "|", kFlagNames[b]);
+      if (shown & (1ul << b)) absl::StrAppend(&flags, flags.empty() ? "" : "|", kFlagNames[b]);
     }
+    std::string compound;
+    if (tail || kernel::PageHead(p))
+      compound = absl::StrFormat("  compound %s: head pfn=%#x order=%u\n", tail ? "tail" : "head",
+                                 kernel::page_to_pfn(head), kernel::folio_order(head));
     const char* type = kernel::PageBuddy(p) ? "buddy" : kernel::PageTable(p) ? "table"
                        : kernel::PageSlab(p) ? "slab" : "none";
     return absl::StrFormat(
         "page pfn=%#x pa=%#x\n  flags=%#x(%s)\n  _refcount=%d _mapcount=%d page_type=%s%s\n"
-        "  mapping=%s index=%#x private=%#x\n",
-        pfn, pfn << 12, p->flags, flags, kernel::page_ref_count(p), atomic_read(&p->_mapcount), type,
+        "  mapping=%s index=%#x private=%#x\n%s",
+        pfn, pfn << 12, shown, flags, kernel::page_ref_count(p), atomic_read(&p->_mapcount), type,
         kernel::is_zero_page(p) ? " (the zero page)" : "",
         // Host addresses vary between runs; views must not, so say what mapping is.
         p->mapping == nullptr ? "null" : kernel::PageAnon(p) ? "anon_vma|PAGE_MAPPING_ANON" : "address_space",
-        p->index, p->private_);
+        p->index, p->private_, compound);
   });
 }
 

@@ -1,6 +1,8 @@
 # Transparent huge pages (docs/thp.md): an aligned 2 MiB mapping, one huge fault, reads
 # and a process_vm_readv across the 2 MiB boundary, fork sharing the huge page, a partial
-# munmap that splits it, and MADV_HUGEPAGE under thp=madvise (the second region).
+# munmap that splits it, and MADV_NOHUGEPAGE.
+# host: sim-only (the host randomises unhinted mmap addresses, and this scenario names the
+# ASLR-off one; a THP comparison with the host needs personality(ADDR_NO_RANDOMIZE)).
 machine memory=64M cpus=1 seed=3 thp=always
 process p
 process reader
