@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "hw/tlb.h"
 #include "mm/huge_mm.h"
 #include "mm/mm.h"
 #include "mm/pagewalk.h"
@@ -130,6 +131,49 @@ TEST_F(HugeTest, WriteFaultMapsOnePmdLeaf) {
   EXPECT_EQ(k_.stat(PGFAULT) - faults, 1);
   EXPECT_EQ(Load(a + 12345 * 8), 0xabcu);
   EXPECT_EQ(Load(a + 64 * PAGE_SIZE), 64 * PAGE_SIZE);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeTest, OneTlbEntryCoversTheHugePage) {
+  unsigned long a = Map(k2M);
+  k_.RunAs(t_, 0);
+  Store(a, 1);
+  for (unsigned long off = 0; off < k2M; off += PAGE_SIZE) Store(a + off, off);
+  int huge = 0, small = 0;
+  k_.cpu(0)->tlb().ForEachEntry([&](int, const hw::TlbEntry& e) {
+    if (e.va_base().value() < a || e.va_base().value() >= a + k2M) return;
+    if (e.size == hw::PageSize::k2M) {
+      ++huge;
+      EXPECT_EQ(e.va_base().value(), a);
+      EXPECT_EQ(e.pfn, pmd_pfn(Pmd(a)));
+      EXPECT_TRUE(e.writable && e.dirty);
+    } else {
+      ++small;
+    }
+  });
+  EXPECT_GE(huge, 1);
+  EXPECT_EQ(small, 0);
+  // munmap flushes it.
+  ASSERT_EQ(k_.Munmap(t_, a, k2M), 0);
+  huge = 0;
+  k_.cpu(0)->tlb().ForEachEntry([&](int, const hw::TlbEntry& e) {
+    if (e.va_base().value() == a) ++huge;
+  });
+  EXPECT_EQ(huge, 0);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeTest, MlockLocksTheWholeHugePage) {
+  unsigned long a = Map(k2M);
+  Store(a, 1);
+  k_.RunAs(t_);
+  ASSERT_EQ(sys_mlock(a, k2M), 0);
+  folio* f = page_folio(pmd_page(Pmd(a)));
+  EXPECT_TRUE(folio_test_mlocked(f));
+  EXPECT_EQ(k_.stat(NR_MLOCK), 512);
+  k_.RunAs(t_);
+  ASSERT_EQ(k_.Munmap(t_, a, k2M), 0);
+  EXPECT_EQ(k_.stat(NR_MLOCK), 0);
   EXPECT_EQ(k_.DebugVm(), "");
 }
 
