@@ -22,6 +22,12 @@ expect 0x10000
 reader: process_vm_readv p [0x10000:48] [0x7ffff7bfffe8:48]
 expect 48
 expect-same reader 0x10000 p 0x7ffff7bfffe8 48
+# And a write across it: GUP pins a page of each THP (their _pincount, not the bias).
+reader: store 0x10100 "0123456789abcdef0123456789ABCDEF"
+expect 0
+reader: process_vm_writev p [0x10100:32] [0x7ffff7bffff0:32]
+expect 32
+expect-mem p 0x7ffff7bffff0 "0123456789abcdef0123456789ABCDEF"
 p: fork child
 child: store 0x7ffff7a00100 "child"
 expect 0
