@@ -162,6 +162,12 @@ def main():
             l, x, ["--host", "my.mms"], want_line=r"^# my\.mms: 0 expectations failed on the host$"),
         "tools/mmsim.sh --compare my.mms": lambda l, x: mm(
             l, x, ["--compare", "my.mms"], want_line=r"^# compare my\.mms: \d+ agree, 0 differ, "),
+        "tools/mmsim.sh --html=run.html my.mms": lambda l, x: mm(
+            l, x, ["--html=run.html", "my.mms"], want_line=ok,
+            want_file=("run.html", lambda t: None if t.startswith("<!DOCTYPE html>") and '"steps":[' in t
+                       else "run.html is not the step-through page")),
+        "tools/mmsim.sh quiz --kind=walk --seed=7 --solve": lambda l, x: mm(
+            l, x, ["quiz", "--kind=walk", "--seed=7", "--solve"], want_line=r"^  > \[\d+\] p: (load|store) "),
         # Longer than a minute, and they run Bazel: their targets are checked instead.
         "tools/test.sh": c.labels_exist,
         "tools/test.sh --config=asan": c.labels_exist,

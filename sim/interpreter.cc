@@ -44,6 +44,65 @@ void SplitIovList(const IovList& l, std::vector<Machine::Iovec>* out, bool* raw,
 
 }  // namespace
 
+// Forwards every kernel and hardware event to two recorders: the scenario's trace and the
+// step observer's.
+class Interpreter::TeeObserver final : public kernel::kernel_observer, public hw::HwObserver {
+ public:
+  TeeObserver(TraceRecorder* a, TraceRecorder* b) : a_(a), b_(b) {}
+  void on_enter(const char* fn, const std::string& args) override {
+    a_->on_enter(fn, args);
+    b_->on_enter(fn, args);
+  }
+  void on_exit(const char* fn, long ret, bool has_ret) override {
+    a_->on_exit(fn, ret, has_ret);
+    b_->on_exit(fn, ret, has_ret);
+  }
+  void on_event(const char* name, const std::string& detail) override {
+    a_->on_event(name, detail);
+    b_->on_event(name, detail);
+  }
+  void OnWalkStep(int cpu, int level, hw::PhysAddr entry_addr, uint64_t entry) override {
+    a_->OnWalkStep(cpu, level, entry_addr, entry);
+    b_->OnWalkStep(cpu, level, entry_addr, entry);
+  }
+  void OnPscHit(int cpu, int level, hw::VirtAddr va, hw::PhysAddr table) override {
+    a_->OnPscHit(cpu, level, va, table);
+    b_->OnPscHit(cpu, level, va, table);
+  }
+  void OnTlbHit(int cpu, int level, hw::VirtAddr va, const hw::TlbEntry& entry) override {
+    a_->OnTlbHit(cpu, level, va, entry);
+    b_->OnTlbHit(cpu, level, va, entry);
+  }
+  void OnTlbMiss(int cpu, hw::VirtAddr va) override {
+    a_->OnTlbMiss(cpu, va);
+    b_->OnTlbMiss(cpu, va);
+  }
+  void OnTlbFill(int cpu, int level, const hw::TlbEntry& entry) override {
+    a_->OnTlbFill(cpu, level, entry);
+    b_->OnTlbFill(cpu, level, entry);
+  }
+  void OnTlbEvict(int cpu, int level, const hw::TlbEntry& entry) override {
+    a_->OnTlbEvict(cpu, level, entry);
+    b_->OnTlbEvict(cpu, level, entry);
+  }
+  void OnTlbFlush(int cpu, hw::TlbFlushKind kind, uint16_t pcid, hw::VirtAddr va) override {
+    a_->OnTlbFlush(cpu, kind, pcid, va);
+    b_->OnTlbFlush(cpu, kind, pcid, va);
+  }
+  void OnFault(int cpu, const hw::Fault& fault, hw::AccessType type) override {
+    a_->OnFault(cpu, fault, type);
+    b_->OnFault(cpu, fault, type);
+  }
+  void OnCr3Write(int cpu, uint64_t old_cr3, uint64_t new_cr3) override {
+    a_->OnCr3Write(cpu, old_cr3, new_cr3);
+    b_->OnCr3Write(cpu, old_cr3, new_cr3);
+  }
+
+ private:
+  TraceRecorder* a_;
+  TraceRecorder* b_;
+};
+
 Interpreter::Interpreter(InterpreterOptions options, std::ostream& out, std::ostream& err)
     : options_(std::move(options)), out_(out), err_(err) {}
 
@@ -54,8 +113,18 @@ Interpreter::~Interpreter() {
 
 void Interpreter::Instrument(bool attach) {
   const bool tracing = attach && recorder_->level() != TraceLevel::kOff;
-  machine_->AttachObserver(tracing ? recorder_.get() : nullptr);
-  machine_->AttachCpuObserver(tracing ? recorder_.get() : nullptr);
+  TraceRecorder* step = attach ? StepRecorder() : nullptr;
+  if (step == nullptr) {
+    machine_->AttachObserver(tracing ? recorder_.get() : nullptr);
+    machine_->AttachCpuObserver(tracing ? recorder_.get() : nullptr);
+    return;
+  }
+  // With a step observer (--html): its recorder always, the trace's too while tracing.
+  std::unique_ptr<TeeObserver> tee =
+      tracing ? std::make_unique<TeeObserver>(recorder_.get(), step) : nullptr;
+  machine_->AttachObserver(tracing ? static_cast<kernel::kernel_observer*>(tee.get()) : step);
+  machine_->AttachCpuObserver(tracing ? static_cast<hw::HwObserver*>(tee.get()) : step);
+  tee_ = std::move(tee);  // after the new one is attached: the old one is no longer used
 }
 
 int Interpreter::exit_status() const {
@@ -153,6 +222,12 @@ void Interpreter::FlushTrace() {
 }
 
 bool Interpreter::Step(const Statement& stmt) {
+  const bool ok = StepOne(stmt);
+  if (options_.step_observer != nullptr) options_.step_observer->AfterStatement(stmt, ok, *this);
+  return ok;
+}
+
+bool Interpreter::StepOne(const Statement& stmt) {
   const SourcePos& pos = PosOf(stmt);
   if (block_.open()) return StepBlock(stmt);
   if (std::holds_alternative<TogetherStmt>(stmt) || std::holds_alternative<ExploreStmt>(stmt)) {
@@ -174,6 +249,7 @@ bool Interpreter::Step(const Statement& stmt) {
   if (!EnsureMachine(pos)) return false;
   if (std::holds_alternative<LetStmt>(stmt)) return true;
   if (const auto* e = std::get_if<ExpectStmt>(&stmt)) return CheckExpect(*e);
+  if (const auto* e = std::get_if<ExpectStateStmt>(&stmt)) return CheckState(*e);
   // Views change nothing: the runs of an explore block need not replay them.
   if (!std::holds_alternative<ShowStmt>(stmt)) history_.push_back(stmt);
 
@@ -571,12 +647,17 @@ bool Interpreter::CheckExpect(const ExpectStmt& e) {
   }
   std::string want;
   const bool ok = ExpectHolds(e.result, last_, &want);
+  ReportExpect(pos, Statement(e), ok, want, got);
+  return true;
+}
+
+void Interpreter::ReportExpect(const SourcePos& pos, const Statement& stmt, bool ok,
+                               const std::string& want, const std::string& got) {
   if (ok) {
-    out_ << absl::StrFormat("[%d] %s ok\n", pos.line, FormatStatement(Statement(e)));
+    out_ << absl::StrFormat("[%d] %s ok\n", pos.line, FormatStatement(stmt));
   } else {
     ExpectFailed(pos, want, got);
   }
-  return true;
 }
 
 }  // namespace sim

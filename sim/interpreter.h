@@ -29,7 +29,9 @@
 #ifndef MMSIM_SIM_INTERPRETER_H_
 #define MMSIM_SIM_INTERPRETER_H_
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <vector>
 #include <memory>
@@ -45,6 +47,23 @@
 #include "sim/trace/recorder.h"
 
 namespace sim {
+
+class Interpreter;
+
+// Told after every statement Interpreter::Step takes, for views of the whole run (the
+// --html step-through page, sim/html_report.h). Not set: the interpreter does nothing
+// extra, and its output is the same byte for byte.
+class StepObserver {
+ public:
+  virtual ~StepObserver() = default;
+  // A recorder the interpreter attaches to the machine beside its own trace recorder,
+  // whatever the scenario's `trace` level (null: none). The observer owns it, sets its
+  // level, and reads and clears it in AfterStatement.
+  virtual TraceRecorder* recorder() = 0;
+  // After `stmt` (ok: false when it stopped the run). interp.machine() is null until the
+  // machine boots.
+  virtual void AfterStatement(const scenario::Statement& stmt, bool ok, Interpreter& interp) = 0;
+};
 
 struct InterpreterOptions {
   MachineConfig machine;           // overridden by a `machine` statement, then by flags
@@ -64,6 +83,7 @@ struct InterpreterOptions {
   int shard_index = 0;
   int shard_count = 1;
   bool quiet = false;  // replaying for an explore block: `trace` lines do nothing
+  StepObserver* step_observer = nullptr;  // --html (never passed on to explore's runs)
 };
 
 inline constexpr int kExitOk = 0;
@@ -97,15 +117,26 @@ class Interpreter {
     auto it = pids_.find(name);
     return it == pids_.end() ? std::nullopt : std::optional<int>(it->second);
   }
+  // Every task the scenario named, by name.
+  const std::map<std::string, int>& task_pids() const { return pids_; }
 
  private:
   using LastResult = StatementResult;  // sim/result_format.h
+  class TeeObserver;  // the trace recorder and the step observer's, both attached
+
+  bool StepOne(const scenario::Statement& stmt);  // Step without the step observer
+  TraceRecorder* StepRecorder() const {
+    return options_.step_observer != nullptr ? options_.step_observer->recorder() : nullptr;
+  }
 
   bool EnsureMachine(const scenario::SourcePos& pos);
   bool Fail(const scenario::SourcePos& pos, const std::string& what);  // exit 2
   bool RuntimeError(const scenario::SourcePos& pos, const std::string& what);  // exit 3
   void ExpectFailed(const scenario::SourcePos& pos, const std::string& want,
                     const std::string& got);
+  // An expectation's outcome: `[LINE] STATEMENT ok`, or the failure (ExpectFailed).
+  void ReportExpect(const scenario::SourcePos& pos, const scenario::Statement& stmt, bool ok,
+                    const std::string& want, const std::string& got);
   std::optional<int> Pid(const scenario::SourcePos& pos, const std::string& name);
   std::string FormatSys(const SysResult& r) const;
   std::string FormatAccess(const UserAccess& a, bool load, uint64_t len) const;
@@ -152,6 +183,19 @@ class Interpreter {
   absl::StatusOr<std::string> View(const scenario::SourcePos& pos, const scenario::ShowWhat& what);
   bool On(const scenario::ScheduleStmt& s, std::string* result);
   bool CheckExpect(const scenario::ExpectStmt& e);
+
+  // ---- state checks (sim/interpreter_checks.cc) ----
+  // What `mark` remembers: every vmstat item, and per CPU the TLB's hits, misses, walks.
+  struct Counters {
+    std::vector<int64_t> vmstat;
+    std::vector<std::array<uint64_t, 3>> tlb;
+  };
+  Counters ReadCounters();
+  bool On(const scenario::MarkStmt& s, std::string* result);
+  // `expect pte|page|tlb|vmstat|vma ...`; false after a runtime error.
+  bool CheckState(const scenario::ExpectStateStmt& e);
+  bool CounterHolds(const scenario::CounterValue& want, int64_t now,
+                    const std::function<int64_t(const Counters&)>& pick, std::string* got);
   void FlushTrace();
   // With check_vm: debug_vm now; a violation is printed (after this `after`) and counts as
   // a failure. Returns false then.
@@ -217,12 +261,15 @@ class Interpreter {
   std::ostream& err_;
   std::unique_ptr<Machine> machine_;
   std::unique_ptr<TraceRecorder> recorder_;
+  std::unique_ptr<TeeObserver> tee_;  // while both recorders are attached
   std::map<std::string, int> pids_;
   std::map<std::string, int> files_;  // `file` names -> Machine::CreateFile descriptors
   LastResult last_;
   std::string last_failure_;  // "expected X, got Y" of the last failed expectation
   std::vector<scenario::Statement> history_;  // what an explore block's runs replay
   scenario::BlockCollector block_;  // an open together or explore block
+  std::map<std::string, Counters> marks_;   // by `mark` name
+  std::map<std::string, uint64_t> pfns_;    // names bound by `expect pte ... as NAME`
   int failures_ = 0;
   bool invalid_ = false;
   bool runtime_error_ = false;

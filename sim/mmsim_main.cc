@@ -1,11 +1,13 @@
 // sim/mmsim_main.cc: the mmsim command.
 //
 //   mmsim [flags] [FILE.mms | -]
+//   mmsim quiz --kind=walk|tlb|cow|pvm [--seed=N] [--solve] [--scenario]   (sim/quiz.h)
 //
 // With no file it runs the built-in guided scenario; `-` reads statements from standard
 // input (with a prompt when it is a terminal); `--print-tour` prints the built-in
 // scenario's text and exits; `--host FILE` / `--compare FILE` run it on the host kernel
-// (docs/host.md). Exit status: 0 every expectation held; 1 one failed; 2 the scenario is
+// (docs/host.md); `--html=FILE` also writes the run as a step-through web page
+// (sim/html_report.h). Exit status: 0 every expectation held; 1 one failed; 2 the scenario is
 // invalid or a flag is bad (absl's own flag errors included); 3 a runtime error stopped
 // the run; 4 an output (a trace, the --dot file) could not be written.
 #include <fcntl.h>
@@ -17,6 +19,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <memory>
+#include <streambuf>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -31,7 +35,9 @@
 #include "sim/default_scenario.h"
 #include "sim/host/compare.h"
 #include "sim/host_memory.h"
+#include "sim/html_report.h"
 #include "sim/interpreter.h"
+#include "sim/quiz.h"
 #include "sim/scenario/parser.h"
 #include "sim/sched/schedule.h"
 #include "sim/views.h"
@@ -39,6 +45,8 @@
 ABSL_FLAG(std::string, trace, "", "trace level: off, calls or full (default: as the scenario says)");
 ABSL_FLAG(std::string, trace_format, "text", "trace rendering: text or json (Chrome trace events)");
 ABSL_FLAG(std::string, trace_out, "", "write the trace to this file instead of standard output");
+ABSL_FLAG(std::string, html, "",
+          "write the run as one self-contained step-through web page to this file (docs/html.md)");
 ABSL_FLAG(std::string, seed, "", "seed for fault injection and anything random, 0..2^64-1 (default: the scenario's)");
 ABSL_FLAG(bool, check, false, "run the debug_vm checker after every statement; stop at the first violation");
 ABSL_FLAG(std::string, memory, "", "simulated memory, 1M..64G in whole pages, e.g. 256M or 16G (default: the scenario's, else 256M)");
@@ -107,10 +115,34 @@ bool SameFile(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+// Writes to one stream buffer and keeps a copy of what passed (the --html page's per-step
+// output).
+class CopyingBuf final : public std::streambuf {
+ public:
+  CopyingBuf(std::streambuf* to, std::string* copy) : to_(to), copy_(copy) {}
+
+ protected:
+  int overflow(int c) override {
+    if (c == traits_type::eof()) return traits_type::not_eof(c);
+    copy_->push_back(static_cast<char>(c));
+    return to_->sputc(static_cast<char>(c));
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    copy_->append(s, static_cast<size_t>(n));
+    return to_->sputn(s, n);
+  }
+  int sync() override { return to_->pubsync(); }
+
+ private:
+  std::streambuf* to_;
+  std::string* copy_;
+};
+
 // The command line, checked. Every flag of mmsim is read here and nowhere else.
 struct Flags {
   sim::InterpreterOptions options;
   std::string file;  // "" (the tour), "-" or a path
+  std::string html_file;
   std::string trace_out;
   std::string dot_task, dot_file;
 };
@@ -206,6 +238,7 @@ int ParseFlags(int argc, char** argv, Flags* f) {
     f->dot_file = dot.substr(colon + 1);
   }
   f->trace_out = absl::GetFlag(FLAGS_trace_out);
+  f->html_file = absl::GetFlag(FLAGS_html);
   if (const std::string id = absl::GetFlag(FLAGS_schedule); !id.empty()) {
     absl::StatusOr<sim::ScheduleId> parsed = sim::ParseScheduleId(id);
     if (!parsed.ok()) {
@@ -251,6 +284,7 @@ int ParseFlags(int argc, char** argv, Flags* f) {
   const bool have_in = f->file == "-" ? fstat(0, &in_st) == 0
                                       : !f->file.empty() && stat(f->file.c_str(), &in_st) == 0;
   std::vector<std::pair<std::string, std::string>> outputs;  // flag, path
+  if (!f->html_file.empty()) outputs.push_back({"html", f->html_file});
   if (!f->trace_out.empty()) outputs.push_back({"trace_out", f->trace_out});
   if (!f->dot_file.empty()) outputs.push_back({"dot", f->dot_file});
   for (const auto& [flag, path] : outputs) {
@@ -258,10 +292,16 @@ int ParseFlags(int argc, char** argv, Flags* f) {
     if (have_in && S_ISREG(in_st.st_mode) && stat(path.c_str(), &out_st) == 0 && SameFile(in_st, out_st))
       return BadFlag(flag, "'" + path + "' is the scenario file; refusing to overwrite an input");
   }
-  if (outputs.size() == 2) {
-    struct stat a, b;
-    if (stat(outputs[0].second.c_str(), &a) == 0 && stat(outputs[1].second.c_str(), &b) == 0 && SameFile(a, b))
-      return BadFlag("dot", "'" + outputs[1].second + "' is also the --trace_out file");
+  // No two outputs may be one file (by name, or by device and inode when it exists).
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      struct stat a, b;
+      const bool same = outputs[i].second == outputs[j].second ||
+                        (stat(outputs[j].second.c_str(), &a) == 0 && stat(outputs[i].second.c_str(), &b) == 0 &&
+                         SameFile(a, b));
+      if (same)
+        return BadFlag(outputs[i].first, "'" + outputs[i].second + "' is also the --" + outputs[j].first + " file");
+    }
   }
   return -1;
 }
@@ -308,11 +348,14 @@ bool ReadScenarioFile(const std::string& path, std::string* text) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "mmsim [flags] [FILE.mms | -]\n"
+      "mmsim quiz --kind=walk|tlb|cow|pvm [--seed=N] [--solve] [--scenario]\n"
       "Runs a scenario against a simulated x86-64 machine running a port of Linux mm.\n"
       "With no file: the built-in guided tour (--print-tour prints its text).\n"
       "'-': statements from standard input.\n"
       "Exit status: 0 every expectation held, 1 one failed, 2 invalid scenario or flag,\n"
       "3 runtime error, 4 an output could not be written.");
+  // `mmsim quiz ...`: seeded exercises (sim/quiz.h), with flags of its own.
+  if (argc >= 2 && std::string(argv[1]) == "quiz") return sim::QuizMain(argc, argv);
   // `--print-tour` (absl flags cannot spell a dash): the built-in scenario, as docs/tour.md
   // quotes it, and nothing else.
   for (int i = 1; i < argc; ++i) {
@@ -338,7 +381,26 @@ int main(int argc, char** argv) {
     if (!trace_file) return BadFlag("trace_out", "cannot open '" + flags.trace_out + "' for writing");
     options.trace_out = &trace_file;
   }
-  sim::Interpreter interp(options, std::cout, std::cerr);
+  // --html: the page is opened now (a path that cannot be written is a bad flag), the
+  // interpreter's output is copied for it, and it is written after the run.
+  std::ofstream html_file;
+  std::string html_output;
+  CopyingBuf html_out_buf(std::cout.rdbuf(), &html_output);
+  CopyingBuf html_err_buf(std::cerr.rdbuf(), &html_output);
+  std::ostream html_out(&html_out_buf);
+  std::ostream html_err(&html_err_buf);
+  std::unique_ptr<sim::HtmlReport> html;
+  if (!flags.html_file.empty()) {
+    html_file.open(flags.html_file, std::ios::binary | std::ios::trunc);
+    if (!html_file) {
+      return BadFlag("html", "cannot open '" + flags.html_file + "' for writing: " + std::strerror(errno));
+    }
+    html = std::make_unique<sim::HtmlReport>(
+        flags.file.empty() ? std::string(sim::kDefaultScenarioName) : flags.file == "-" ? std::string("<stdin>") : flags.file,
+        &html_output);
+    options.step_observer = html.get();
+  }
+  sim::Interpreter interp(options, html ? html_out : std::cout, html ? html_err : std::cerr);
   int status = 0;
   const std::string& file = flags.file;
   if (file == "-") {
@@ -384,6 +446,12 @@ int main(int argc, char** argv) {
     absl::StatusOr<sim::scenario::Scenario> scenario = sim::scenario::ParseScenario(text, name);
     if (!scenario.ok()) {
       std::cerr << scenario.status().message() << "\n";
+      // The page still says what happened (no statements, the error), not an empty file.
+      if (html != nullptr) {
+        html_output = std::string(scenario.status().message()) + "\n";
+        if (!(html_file << html->Render(sim::kExitInvalid)) || !html_file.flush())
+          std::cerr << "mmsim: cannot write the page to " << flags.html_file << "\n";
+      }
       return sim::kExitInvalid;
     }
     status = interp.Run(*scenario);
@@ -422,6 +490,15 @@ int main(int argc, char** argv) {
     std::ofstream f(flags.dot_file, std::ios::binary);
     if (!(f << *dot) || !f.flush()) {
       std::cerr << "mmsim: cannot write the DOT graph to " << flags.dot_file << "\n";
+      output_failed = true;
+    }
+  }
+  if (html != nullptr) {
+    html_out.flush();
+    html_err.flush();
+    const int shown = status != 0 ? status : output_failed ? kExitOutputError : 0;
+    if (!(html_file << html->Render(shown)) || !html_file.flush()) {
+      std::cerr << "mmsim: cannot write the page to " << flags.html_file << "\n";
       output_failed = true;
     }
   }
