@@ -22,6 +22,8 @@ const char* const kVmStatNames[NR_VM_STAT_ITEMS] = {
     "unevictable_pgs_culled",
     "unevictable_pgs_rescued", "unevictable_pgs_mlocked", "unevictable_pgs_munlocked",
     "unevictable_pgs_cleared", "unevictable_pgs_stranded",
+    "nr_anon_transparent_hugepages", "thp_fault_alloc", "thp_fault_fallback",
+    "thp_split_pmd",        "thp_zero_page_alloc",  "thp_zero_page_alloc_failed",
 };
 }  // namespace
 

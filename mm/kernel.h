@@ -87,6 +87,15 @@ enum vm_stat_item {
   UNEVICTABLE_PGMUNLOCKED,
   UNEVICTABLE_PGCLEARED,
   UNEVICTABLE_PGSTRANDED,
+  // transparent huge pages (mm/huge_memory.cc): NR_ANON_THPS counts pages mapped by PMD
+  // leaves (/proc/vmstat shows nr_anon_transparent_hugepages in 2 MiB units), then the
+  // THP events, in /proc/vmstat's order among themselves.
+  NR_ANON_THPS,
+  THP_FAULT_ALLOC,
+  THP_FAULT_FALLBACK,
+  THP_SPLIT_PMD,
+  THP_ZERO_PAGE_ALLOC,
+  THP_ZERO_PAGE_ALLOC_FAILED,
   NR_VM_STAT_ITEMS
 };
 const char* vm_stat_name(int item);  // "nr_free_pages", "pgfault", ...
@@ -198,6 +207,11 @@ struct kernel_state {
   // DEVIATION(kernel): not a Linux sysctl. How many remote pages process_vm_readv/writev
   // pins per batch; Linux fixes it at PVM_MAX_KMALLOC_PAGES / sizeof(struct page *) = 1024.
   int sysctl_pvm_max_batch_pages = 1024;
+  // mm/huge_memory.c: /sys/kernel/mm/transparent_hugepage's enabled, defrag and
+  // use_zero_page (enum transparent_hugepage_flag in mm/huge_mm.h). The default is
+  // TRANSPARENT_HUGEPAGE_DEFAULT_FLAGS: enabled=madvise, defrag=madvise, use_zero_page=1.
+  unsigned long transparent_hugepage_flags = (1UL << 2) | (1UL << 6) | (1UL << 7) | (1UL << 8);
+  page* huge_zero_folio = nullptr;  // mm/huge_memory.c: the huge zero folio, once allocated
 
   // --- warnings (mm/bug.cc) ---
   unsigned long warn_count = 0;           // WARN_ON* reports on this machine

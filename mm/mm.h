@@ -44,6 +44,8 @@ inline constexpr vm_flags_t VM_WIPEONFORK = 0x02000000;  // the child gets empty
 inline constexpr vm_flags_t VM_DONTDUMP = 0x04000000;
 inline constexpr vm_flags_t VM_SOFTDIRTY = 0x08000000;
 inline constexpr vm_flags_t VM_MIXEDMAP = 0x10000000;
+inline constexpr vm_flags_t VM_HUGEPAGE = 0x20000000;    // MADV_HUGEPAGE
+inline constexpr vm_flags_t VM_NOHUGEPAGE = 0x40000000;  // MADV_NOHUGEPAGE
 inline constexpr vm_flags_t VM_STACK = VM_GROWSDOWN;
 inline constexpr vm_flags_t VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
 inline constexpr vm_flags_t VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
@@ -164,6 +166,7 @@ struct vm_fault {
   unsigned int flags;          // FAULT_FLAG_*
   pmd_t* pmd;
   pud_t* pud;
+  pmd_t orig_pmd;              // the huge pmd a fault found (mm/huge_memory.cc)
   pte_t orig_pte;
   struct page* cow_page;       // do_cow_fault: the private copy being filled
   struct page* page;           // ->fault's result (locked, with a reference)
@@ -223,7 +226,6 @@ inline unsigned long page_to_pfn(const page* p) {
 inline page* pfn_to_page(unsigned long pfn) { return kst().mem_map + pfn; }
 inline bool pfn_valid(unsigned long pfn) { return pfn < kst().max_pfn; }
 inline unsigned long folio_pfn(const folio* f) { return page_to_pfn(f); }
-inline long folio_nr_pages(const folio* /*f*/) { return 1; }  // order-0 folios only
 // The direct map: the kernel's view of a physical address is the host mapping of the frame.
 inline void* __va(unsigned long pa) { return kst().phys->ptr(hw::PhysAddr(pa)); }
 inline unsigned long __pa(const void* va) {
@@ -264,6 +266,9 @@ unsigned long ksys_mmap_pgoff(file* file, unsigned long addr, unsigned long len,
 unsigned long do_mmap(file* file, unsigned long addr, unsigned long len, unsigned long prot,
                       unsigned long flags, vm_flags_t vm_flags, unsigned long pgoff,
                       unsigned long* populate);
+// mm/mmap.c: mm_get_unmapped_area, the arch search (top-down) for current's mm.
+unsigned long mm_get_unmapped_area(file* file, unsigned long addr, unsigned long len,
+                                   unsigned long pgoff, unsigned long flags);
 unsigned long get_unmapped_area(file* file, unsigned long addr, unsigned long len,
                                 unsigned long pgoff, unsigned long flags);
 int do_munmap(mm_struct* mm, unsigned long start, size_t len);
@@ -352,9 +357,19 @@ void __page_cache_release(folio* f);  // off the LRU at the last reference
 void folio_add_anon_rmap_pte(folio* f, page* p, vm_area_struct* vma, unsigned long address,
                              rmap_t flags = RMAP_NONE);
 void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma);
-inline int folio_mapcount(const folio* f) { return atomic_read(&f->_mapcount) + 1; }
+// include/linux/mm.h: how many page-table entries map any page of the folio.
+inline int folio_mapcount(const folio* f) {
+  if (likely(!folio_test_large(f))) return atomic_read(&f->_mapcount) + 1;
+  return folio_large_mapcount(f);
+}
 inline bool folio_mapped(const folio* f) { return folio_mapcount(f) > 0; }
-inline int page_mapcount(const page* p) { return atomic_read(&p->_mapcount) + 1; }
+// include/linux/mm.h (CONFIG_PAGE_MAPCOUNT): a page's PTE mappings, plus its folio's PMD
+// mappings when it is part of a large folio.
+inline int page_mapcount(const page* p) {
+  int mapcount = atomic_read(&p->_mapcount) + 1;
+  if (unlikely(PageCompound(p))) mapcount += folio_entire_mapcount(page_folio(p));
+  return mapcount;
+}
 
 // ---- page-table allocation (include/linux/mm.h); mm/memory.cc does the work ----
 // Each returns the entry for `address` at its level, allocating the table below it when
@@ -524,7 +539,10 @@ void unpin_user_pages(page** pages, unsigned long npages);
 void unpin_user_page(page* p);
 int __mm_populate(unsigned long start, unsigned long len, int ignore_errors);
 inline void mm_populate(unsigned long addr, unsigned long len) { (void)__mm_populate(addr, len, 1); }
+// include/linux/mm.h: a large folio counts pins exactly in _pincount; a small one can only
+// guess from a refcount of GUP_PIN_COUNTING_BIAS or more.
 inline bool folio_maybe_dma_pinned(const folio* f) {
+  if (folio_test_large(f)) return atomic_read(&folio_tail1(f)->_pincount) > 0;
   return static_cast<unsigned int>(atomic_read(&f->_refcount)) >= GUP_PIN_COUNTING_BIAS;
 }
 

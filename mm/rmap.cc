@@ -22,7 +22,12 @@
 //  - try_to_unmap flushes each PTE at once (ptep_clear_flush), never in a batch
 //    (TTU_BATCH_FLUSH / should_defer_flush), and has no TTU_* flags: it is reclaim's
 //    unmap only (no migration, hwpoison or split).
+//  - Large folios: the mapcounts are CONFIG_PAGE_MAPCOUNT's (per-page _mapcount kept
+//    beside _large_mapcount, _entire_mapcount and _nr_pages_mapped); there is no
+//    CONFIG_MM_ID tracking of which mms map a large folio, and partially mapped folios
+//    are not queued for a deferred split (mm/huge_memory.cc).
 #include "mm/fs.h"
+#include "mm/huge_mm.h"
 #include "mm/mm.h"
 #include "mm/pagewalk.h"
 #include "mm/slab.h"
@@ -267,40 +272,114 @@ void rmap_walk_anon(folio* f, bool (*fn)(folio* f, vm_area_struct* vma, unsigned
   anon_vma* av = reinterpret_cast<anon_vma*>(reinterpret_cast<unsigned long>(f->mapping) &
                                              ~PAGE_MAPPING_ANON);  // folio_anon_vma
   if (av == nullptr) return;
-  const pgoff_t pgoff = f->index;
-  // anon_vma_interval_tree_foreach over [pgoff, pgoff]
+  const pgoff_t pgoff_start = f->index;
+  const pgoff_t pgoff_end = pgoff_start + folio_nr_pages(f) - 1;
+  // anon_vma_interval_tree_foreach over [pgoff_start, pgoff_end]
   for (list_head* l = av->rb_root.next; l != &av->rb_root; l = l->next) {
     anon_vma_chain* avc = list_entry(l, anon_vma_chain, rb);
     vm_area_struct* vma = avc->vma;
-    if (pgoff < vma->vm_pgoff || pgoff >= vma->vm_pgoff + vma_pages(vma)) continue;
-    const unsigned long address = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
+    if (pgoff_end < vma->vm_pgoff || pgoff_start >= vma->vm_pgoff + vma_pages(vma)) continue;
+    // vma_address: the folio's first page in the VMA, or vm_start when the VMA begins
+    // inside the folio (a large folio whose PMD was split with the VMA).
+    const unsigned long address =
+        pgoff_start >= vma->vm_pgoff
+            ? vma->vm_start + ((pgoff_start - vma->vm_pgoff) << PAGE_SHIFT)
+            : vma->vm_start;
     if (!fn(f, vma, address, arg)) break;
   }
 }
 
+// mm/rmap.c: how _nr_pages_mapped marks a PMD mapping of the whole folio.
+static constexpr int ENTIRELY_MAPPED = 0x800000;
+static constexpr int FOLIO_PAGES_MAPPED = ENTIRELY_MAPPED - 1;
+
+// mm/rmap.c: __folio_mod_stat. nr pages became (un)mapped, nr_pmdmapped of them by PMDs.
+static void __folio_mod_stat(folio* f, int nr, int nr_pmdmapped) {
+  const bool anon = folio_test_anon(f);
+  if (nr_pmdmapped && anon) mod_node_page_state(NR_ANON_THPS, nr_pmdmapped);
+  if (nr) mod_node_page_state(anon ? NR_ANON_MAPPED : NR_FILE_MAPPED, nr);
+}
+
 // mm/rmap.c: a freshly allocated anon folio (or one read from swap) becomes mapped once,
-// exclusively unless a swap entry shared by fork says otherwise.
+// exclusively unless a swap entry shared by fork says otherwise. A large one is mapped
+// by one PMD (all its pages at once).
 void folio_add_new_anon_rmap(folio* f, vm_area_struct* vma, unsigned long address,
                              rmap_t flags) {
-  VM_BUG_ON_VMA(address < vma->vm_start || address + PAGE_SIZE > vma->vm_end, vma);
+  const bool exclusive = flags & RMAP_EXCLUSIVE;
+  int nr = 1, nr_pmdmapped = 0;
+  VM_BUG_ON_VMA(address < vma->vm_start || address + (folio_nr_pages(f) << PAGE_SHIFT) > vma->vm_end, vma);
   if (!folio_test_swapbacked(f)) folio_set_swapbacked(f);
-  __folio_set_anon(f, vma, address, flags & RMAP_EXCLUSIVE);
-  atomic_set(&f->_mapcount, 0);  // from -1: one mapping
-  if (flags & RMAP_EXCLUSIVE) SetPageAnonExclusive(f);
-  mod_node_page_state(NR_ANON_MAPPED, 1);
+  __folio_set_anon(f, vma, address, exclusive);
+  if (likely(!folio_test_large(f))) {
+    atomic_set(&f->_mapcount, 0);  // from -1: one mapping
+    if (exclusive) SetPageAnonExclusive(f);
+  } else {
+    // folio_test_pmd_mappable: the only large folios here are PMD-sized.
+    nr = static_cast<int>(folio_nr_pages(f));
+    page* p1 = folio_tail1(f);
+    atomic_set(&p1->_entire_mapcount, 0);
+    atomic_set(&p1->_large_mapcount, 0);
+    atomic_set(&p1->_nr_pages_mapped, ENTIRELY_MAPPED);
+    if (exclusive) SetPageAnonExclusive(f);
+    nr_pmdmapped = nr;
+  }
+  __folio_mod_stat(f, nr, nr_pmdmapped);
+}
+
+// mm/rmap.c: __folio_add_rmap, RMAP_LEVEL_PTE. nr_pages consecutive pages of f from p
+// gain a PTE mapping each; returns how many became mapped at all.
+static int __folio_add_rmap_ptes(folio* f, page* p, int nr_pages) {
+  if (!folio_test_large(f)) return atomic_inc_and_test(&p->_mapcount) ? 1 : 0;
+  page* p1 = folio_tail1(f);
+  int first = 0;
+  const int orig_nr_pages = nr_pages;
+  do {
+    first += atomic_inc_and_test(&p->_mapcount) ? 1 : 0;
+  } while (p++, --nr_pages > 0);
+  int nr = 0;
+  if (first && atomic_add_return(first, &p1->_nr_pages_mapped) < ENTIRELY_MAPPED) nr = first;
+  atomic_add(orig_nr_pages, &p1->_large_mapcount);  // folio_add_large_mapcount
+  return nr;
+}
+
+// mm/rmap.c: folio_add_anon_rmap_ptes. More PTE mappings of pages of an existing anon
+// folio (fork's duplicates come through folio_try_dup_anon_rmap_pte instead).
+void folio_add_anon_rmap_ptes(folio* f, page* p, int nr_pages, vm_area_struct* vma,
+                              unsigned long address, rmap_t flags) {
+  VM_BUG_ON(!folio_test_anon(f));
+  const int nr = __folio_add_rmap_ptes(f, p, nr_pages);
+  if (flags & RMAP_EXCLUSIVE)
+    for (int i = 0; i < nr_pages; i++) SetPageAnonExclusive(p + i);
+  if (nr && !folio_test_large(f)) __folio_set_anon(f, vma, address, flags & RMAP_EXCLUSIVE);
+  __folio_mod_stat(f, nr, 0);
+  // Only small folios are mlocked here; reclaim deals with large ones (as Linux).
+  if (!folio_test_large(f)) mlock_vma_folio(f, vma);
 }
 
 // mm/rmap.c: one more PTE mapping of an existing anon page (folio_add_anon_rmap_ptes, nr=1).
 void folio_add_anon_rmap_pte(folio* f, page* p, vm_area_struct* vma, unsigned long address,
                              rmap_t flags) {
-  VM_BUG_ON(!folio_test_anon(f));
-  bool first = atomic_inc_return(&p->_mapcount) == 0;
-  if (flags & RMAP_EXCLUSIVE) SetPageAnonExclusive(p);
-  if (first) {
-    __folio_set_anon(f, vma, address, flags & RMAP_EXCLUSIVE);
-    mod_node_page_state(NR_ANON_MAPPED, 1);
+  folio_add_anon_rmap_ptes(f, p, 1, vma, address, flags);
+}
+
+// mm/rmap.c: folio_add_anon_rmap_pmd (__folio_add_rmap, RMAP_LEVEL_PMD).
+void folio_add_anon_rmap_pmd(folio* f, page* p, vm_area_struct* /*vma*/, unsigned long /*address*/,
+                             rmap_t flags) {
+  page* p1 = folio_tail1(f);
+  int nr = 0, nr_pmdmapped = 0;
+  if (atomic_inc_and_test(&p1->_entire_mapcount)) {
+    nr = atomic_add_return(ENTIRELY_MAPPED, &p1->_nr_pages_mapped);
+    if (likely(nr < ENTIRELY_MAPPED + ENTIRELY_MAPPED)) {
+      nr_pmdmapped = static_cast<int>(folio_nr_pages(f));
+      nr = nr_pmdmapped - (nr & FOLIO_PAGES_MAPPED);
+      if (unlikely(nr < 0)) nr = 0;
+    } else {
+      nr = 0;
+    }
   }
-  mlock_vma_folio(f, vma);  // a folio mapped into a VM_LOCKED VMA is locked
+  atomic_inc(&p1->_large_mapcount);  // folio_inc_large_mapcount
+  if (flags & RMAP_EXCLUSIVE) SetPageAnonExclusive(p);
+  __folio_mod_stat(f, nr, nr_pmdmapped);
 }
 
 // include/linux/mm.h: folio_needs_cow_for_dma. Could this folio be pinned for DMA by the
@@ -311,9 +390,9 @@ static bool folio_needs_cow_for_dma(vm_area_struct* vma, folio* f) {
   return folio_maybe_dma_pinned(f);
 }
 
-// include/linux/rmap.h: folio_try_dup_anon_rmap_pte (small folios). Fork's second
-// mapping of an anon page: it stops being exclusive to the parent. -EBUSY instead when
-// the page may be pinned: then it must stay the parent's own, and fork copies it.
+// include/linux/rmap.h: folio_try_dup_anon_rmap_pte. Fork's second mapping of an anon
+// page: it stops being exclusive to the parent. -EBUSY instead when the folio may be
+// pinned: then it must stay the parent's own, and fork copies the page.
 int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* src_vma) {
   VM_BUG_ON(!folio_test_anon(f));
   if (PageAnonExclusive(p)) {
@@ -321,7 +400,29 @@ int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* src_vma) {
     ClearPageAnonExclusive(p);
   }
   atomic_inc(&p->_mapcount);
+  if (folio_test_large(f)) atomic_inc(&folio_tail1(f)->_large_mapcount);
   return 0;
+}
+
+// include/linux/rmap.h: folio_try_dup_anon_rmap_pmd. Fork shares a PMD-mapped THP.
+int folio_try_dup_anon_rmap_pmd(folio* f, page* p, vm_area_struct* /*dst_vma*/,
+                                vm_area_struct* src_vma) {
+  VM_BUG_ON(!folio_test_anon(f));
+  if (PageAnonExclusive(p)) {
+    if (unlikely(folio_needs_cow_for_dma(src_vma, f))) return -EBUSY;
+    ClearPageAnonExclusive(p);
+  }
+  atomic_inc(&folio_tail1(f)->_entire_mapcount);
+  atomic_inc(&folio_tail1(f)->_large_mapcount);
+  return 0;
+}
+
+// mm/rmap.c: folio_move_anon_rmap. The (exclusive) folio now belongs to this VMA's
+// anon_vma.
+void folio_move_anon_rmap(folio* f, vm_area_struct* vma) {
+  VM_BUG_ON(!vma->anon_vma);
+  f->mapping = reinterpret_cast<address_space*>(reinterpret_cast<unsigned long>(vma->anon_vma) |
+                                                PAGE_MAPPING_ANON);
 }
 
 // include/linux/rmap.h: folio_dup_file_rmap_pte. Fork's second mapping of a file page.
@@ -339,12 +440,39 @@ void folio_add_file_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
   mlock_vma_folio(f, vma);  // __folio_add_file_rmap: a VM_LOCKED VMA locks it
 }
 
-// mm/rmap.c: folio_remove_rmap_ptes, nr=1.
+// mm/rmap.c: folio_remove_rmap_ptes, nr=1 (__folio_remove_rmap, RMAP_LEVEL_PTE).
 void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
   VM_BUG_ON(atomic_read(&p->_mapcount) < 0);
-  bool last = atomic_dec_return(&p->_mapcount) < 0;
-  if (last) mod_node_page_state(folio_test_anon(f) ? NR_ANON_MAPPED : NR_FILE_MAPPED, -1);
+  int nr = 0;
+  if (likely(!folio_test_large(f))) {
+    nr = atomic_dec_return(&p->_mapcount) < 0 ? 1 : 0;  // atomic_add_negative(-1)
+  } else {
+    page* p1 = folio_tail1(f);
+    atomic_dec(&p1->_large_mapcount);  // folio_sub_large_mapcount
+    const int last = atomic_dec_return(&p->_mapcount) < 0 ? 1 : 0;
+    if (last && atomic_sub_return(last, &p1->_nr_pages_mapped) < ENTIRELY_MAPPED) nr = last;
+  }
+  __folio_mod_stat(f, -nr, 0);
   munlock_vma_folio(f, vma);  // __folio_remove_rmap: a VM_LOCKED VMA lets go of it
+}
+
+// mm/rmap.c: folio_remove_rmap_pmd (__folio_remove_rmap, RMAP_LEVEL_PMD).
+void folio_remove_rmap_pmd(folio* f, page* /*p*/, vm_area_struct* vma) {
+  page* p1 = folio_tail1(f);
+  int nr = 0, nr_pmdmapped = 0;
+  atomic_dec(&p1->_large_mapcount);  // folio_dec_large_mapcount
+  if (atomic_dec_return(&p1->_entire_mapcount) < 0) {
+    nr = atomic_sub_return(ENTIRELY_MAPPED, &p1->_nr_pages_mapped);
+    if (likely(nr < ENTIRELY_MAPPED)) {
+      nr_pmdmapped = static_cast<int>(folio_nr_pages(f));
+      nr = nr_pmdmapped - (nr & FOLIO_PAGES_MAPPED);
+      if (unlikely(nr < 0)) nr = 0;
+    } else {
+      nr = 0;
+    }
+  }
+  __folio_mod_stat(f, -nr, -nr_pmdmapped);
+  munlock_vma_folio(f, vma);
 }
 
 // mm/rmap.c: page_mkclean_one for a small folio mapped at `address` of a shared `vma`:

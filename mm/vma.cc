@@ -23,6 +23,7 @@
 #include "mm/vma.h"
 
 #include "mm/fs.h"
+#include "mm/huge_mm.h"
 #include "mm/slab.h"
 #include "mm/trace.h"
 
@@ -153,6 +154,8 @@ static int __split_vma(mm_struct* mm, vm_area_struct* vma, unsigned long addr, i
   }
   if (n->vm_file) get_file(n->vm_file);
   if (n->vm_ops && n->vm_ops->open) n->vm_ops->open(n);
+  // A huge pmd the cut runs through becomes a PTE table first.
+  vma_adjust_trans_huge(vma, vma->vm_start, addr, nullptr);
   address_space* mapping = n->vm_file ? n->vm_file->f_mapping : nullptr;
   if (mapping) i_mmap_lock_write(mapping);  // vma_prepare
   if (new_below)

@@ -241,6 +241,7 @@ bool Interpreter::StepOne(const Statement& stmt) {
     if (m->cpus && !options_.cpus_set) options_.machine.cpus = static_cast<int>(*m->cpus);
     if (m->tlb && !options_.tlb_set) options_.machine.tlb = *m->tlb;
     if (m->seed && !options_.seed_set) options_.machine.seed = *m->seed;
+    if (m->thp && !options_.thp_set) options_.machine.thp = *m->thp;
     out_ << absl::StrFormat("[%d] %s\n", pos.line, FormatStatement(stmt));
     history_.push_back(stmt);
     return EnsureMachine(pos);

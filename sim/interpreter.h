@@ -69,6 +69,7 @@ struct InterpreterOptions {
   MachineConfig machine;           // overridden by a `machine` statement, then by flags
   bool memory_set = false, cpus_set = false, tlb_set = false, seed_set = false;  // by flags
   bool swap_set = false;  // --swap given
+  bool thp_set = false;   // --thp given
   TraceLevel trace = TraceLevel::kOff;
   bool trace_json = false;         // collect Chrome JSON instead of printing text
   bool check_vm = false;           // debug_vm after every statement

@@ -100,6 +100,9 @@ struct MachineConfig {
   int cpus = 2;                          // 1..64
   std::string tlb = "skylake";           // a hw::FindTlbProfile name
   uint64_t seed = 0;
+  // /sys/kernel/mm/transparent_hugepage/enabled at boot: "always", "madvise" (the default,
+  // as on the differential host) or "never" (mm/huge_mm.h).
+  std::string thp = "madvise";
 };
 
 // The credentials a new process starts with (as if it had exec'd a program with them).

@@ -58,6 +58,7 @@ ABSL_FLAG(std::string, swap, "", "swap space, 0 or 8K..64G in whole pages, e.g. 
 ABSL_FLAG(std::string, cpus, "", "number of CPUs, 1..64 (default: the scenario's, else 2)");
 ABSL_FLAG(std::string, tlb, "", "TLB profile: skylake, goldencove or tiny, or NAME_nopsc for the same without "
           "paging-structure caches (default: skylake)");
+ABSL_FLAG(std::string, thp, "", "transparent huge pages: always, madvise or never (default: the scenario's, else madvise)");
 ABSL_FLAG(std::string, schedule, "",
           "run every together and explore block under this one schedule (an id such as 3.1-17.0 "
           "that explore printed), with a full trace (unless --trace says otherwise)");
@@ -248,6 +249,12 @@ int ParseFlags(int argc, char** argv, Flags* f) {
     }
     options.machine.tlb = tlb;
     options.tlb_set = true;
+  }
+  if (const std::string thp = absl::GetFlag(FLAGS_thp); !thp.empty()) {
+    if (thp != "always" && thp != "madvise" && thp != "never")
+      return BadFlag("thp", "expected always, madvise or never, got '" + thp + "'");
+    options.machine.thp = thp;
+    options.thp_set = true;
   }
   for (const std::string& dot : DotValues(argc, argv)) {
     const size_t colon = dot.find(':');

@@ -75,6 +75,7 @@ mm_struct* mm_init(mm_struct* mm, task_struct* p, const user_namespace* user_ns)
   mmap_init_lock(mm);
   spin_lock_init(&mm->page_table_lock);
   atomic_long_set(&mm->pgtables_bytes, 0);
+  mm->pmd_huge_pte = nullptr;  // CONFIG_TRANSPARENT_HUGEPAGE without split PMD locks
   for (auto& c : mm->rss_stat.count) atomic_long_set(&c, 0);
   mm->cpu_bitmap.reset();
   mm->owner = p;  // mm_init_owner
@@ -108,6 +109,7 @@ void check_mm(mm_struct* mm) {
       std::fprintf(stderr, "BUG: Bad rss-counter state mm:%p type:%s val:%ld\n",
                    static_cast<void*>(mm), kNames[i], x);
   }
+  VM_BUG_ON_MM(mm->pmd_huge_pte != nullptr, mm);  // a deposited table leaked
   if (WARN_ON(mm_pgtables_bytes(mm) != 0))
     std::fprintf(stderr, "BUG: non-zero pgtables_bytes on freeing mm: %lu\n",
                  mm_pgtables_bytes(mm));

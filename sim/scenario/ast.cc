@@ -38,7 +38,7 @@ struct AdviceEntry {
 constexpr AdviceEntry kAdvice[] = {
     {"willneed", 3},    {"dontneed", 4},    {"free", 8},        {"dontfork", 10},
     {"dofork", 11},     {"wipeonfork", 18}, {"keeponfork", 19}, {"cold", 20},
-    {"pageout", 21},    {"dontneed_locked", 24},
+    {"pageout", 21},    {"dontneed_locked", 24}, {"hugepage", 14}, {"nohugepage", 15},
 };
 }  // namespace
 
@@ -100,7 +100,9 @@ const std::vector<std::string>& VmstatItemNames() {
       "pgdeactivate", "pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pgscan_direct",
       "oom_kill", "allocstall_normal", "nr_mlock", "pglazyfree", "pglazyfreed",
       "unevictable_pgs_culled", "unevictable_pgs_rescued", "unevictable_pgs_mlocked",
-      "unevictable_pgs_munlocked", "unevictable_pgs_cleared", "unevictable_pgs_stranded"};
+      "unevictable_pgs_munlocked", "unevictable_pgs_cleared", "unevictable_pgs_stranded",
+      "nr_anon_transparent_hugepages", "thp_fault_alloc", "thp_fault_fallback", "thp_split_pmd",
+      "thp_zero_page_alloc", "thp_zero_page_alloc_failed"};
   return kItems;
 }
 

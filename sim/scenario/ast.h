@@ -144,6 +144,7 @@ struct MachineStmt {
   std::optional<uint32_t> cpus;
   std::optional<std::string> tlb;  // profile name (an identifier)
   std::optional<uint64_t> seed;
+  std::optional<std::string> thp;  // always, madvise or never (transparent huge pages)
   bool operator==(const MachineStmt&) const = default;
 };
 

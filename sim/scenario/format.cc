@@ -164,6 +164,7 @@ struct StatementPrinter {
     if (s.cpus) absl::StrAppend(&out, " cpus=", *s.cpus);
     if (s.tlb) absl::StrAppend(&out, " tlb=", *s.tlb);
     if (s.seed) absl::StrAppend(&out, " seed=", *s.seed);
+    if (s.thp) absl::StrAppend(&out, " thp=", *s.thp);
     return out;
   }
   std::string operator()(const LetStmt& s) const {

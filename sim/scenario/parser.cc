@@ -206,7 +206,7 @@ constexpr char kFlagExpected[] =
     "mmap flag (private, shared, anon, fixed, noreplace, populate, growsdown, noreserve)";
 constexpr char kAdviceExpected[] =
     "ADVICE (dontneed, free, cold, pageout, willneed, dontneed_locked, dontfork, dofork, "
-    "wipeonfork, keeponfork, or a NUM)";
+    "wipeonfork, keeponfork, hugepage, nohugepage, or a NUM)";
 constexpr char kMlockallExpected[] = "mlockall FLAGS: current, future, onfault joined by commas, or a NUM";
 constexpr char kCapsExpected[] = "capabilities: all, none or a list like cap_sys_ptrace,cap_kill";
 constexpr char kIovExpected[] = "iovec list like [0x1000:4K, 0x3000:8], [] or raw(ADDR,COUNT)";
@@ -981,8 +981,8 @@ absl::StatusOr<Statement> LineParser::ParseMachine(const Token& kw) {
   while (lex_.Peek().kind != TokenKind::kEnd) {
     bool has_value;
     SCN_ASSIGN_OR_RETURN(std::string key,
-                         ParseOptionKey({"memory=", "swap=", "cpus=", "tlb=", "seed="},
-                                        "machine option (memory=SIZE, swap=SIZE, cpus=N, tlb=PROFILE, seed=N)",
+                         ParseOptionKey({"memory=", "swap=", "cpus=", "tlb=", "seed=", "thp="},
+                                        "machine option (memory=SIZE, swap=SIZE, cpus=N, tlb=PROFILE, seed=N, thp=MODE)",
                                         &seen, &has_value));
     if (key == "memory") {
       const int col = lex_.Peek().col;
@@ -1013,6 +1013,11 @@ absl::StatusOr<Statement> LineParser::ParseMachine(const Token& kw) {
       Token p = lex_.Next();
       if (p.kind != TokenKind::kIdent) return ErrTok(p, "TLB profile name");
       m.tlb = std::string(p.text);
+    } else if (key == "thp") {
+      Token p = lex_.Next();
+      if (p.kind != TokenKind::kIdent || (p.text != "always" && p.text != "madvise" && p.text != "never"))
+        return ErrTok(p, "thp MODE (always, madvise or never)");
+      m.thp = std::string(p.text);
     } else {
       SCN_ASSIGN_OR_RETURN(m.seed, ParseU64({"seed", "42"}));
     }

@@ -141,6 +141,10 @@ TEST(ParserStatements, Machine) {
   EXPECT_FALSE(m.swap.has_value());
   EXPECT_EQ(Last<MachineStmt>("machine swap=512M").swap, uint64_t{512} << 20);
   EXPECT_EQ(Last<MachineStmt>("machine swap=0").swap, uint64_t{0});
+  EXPECT_EQ(Last<MachineStmt>("machine thp=always").thp, "always");
+  EXPECT_EQ(Last<MachineStmt>("machine cpus=1 thp=never").thp, "never");
+  EXPECT_EQ(Last<MachineStmt>("machine thp=madvise").thp, "madvise");
+  EXPECT_FALSE(Last<MachineStmt>("machine cpus=1").thp.has_value());
   MachineStmt bare = Last<MachineStmt>("# header comment\n\n  machine   # trailing\n");
   EXPECT_FALSE(bare.memory.has_value());
   EXPECT_FALSE(bare.cpus.has_value());
@@ -266,6 +270,8 @@ TEST(ParserStatements, MadviseAndMlock) {
   EXPECT_EQ(m.len, 8192u);
   EXPECT_EQ(m.advice, 21);
   EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 4K dontneed_locked").advice, 24);
+  EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 2M hugepage").advice, 14);
+  EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 2M nohugepage").advice, 15);
   EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 4K 12345").advice, 12345);
   EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 4K -1").advice, -1);
   MlockStmt l = Last<MlockStmt>(p + "p: mlock 0x1000 4K");
@@ -595,6 +601,9 @@ std::vector<BadCase> BadCases() {
       {"machine cpus=0", "1:14", "cpus from 1 to 64", "'0'"},
       {"machine cpus=2 cpus=3", "1:16", "each option once", "a second 'cpus'"},
       {"machine tlb=\"x\"", "1:13", "TLB profile name", "string '\"x\"'"},
+      {"machine thp=sometimes", "1:13", "thp MODE (always, madvise or never)", "'sometimes'"},
+      {"machine thp=1", "1:13", "thp MODE (always, madvise or never)", "'1'"},
+      {"machine thp=never thp=always", "1:19", "each option once", "a second 'thp'"},
       // Names.
       {"let 1x = 5", "1:5", "NAME for let", "'1x'"},
       {"let mmap = 5", "1:5", "NAME for let that is not a keyword", "keyword 'mmap'"},
