@@ -17,6 +17,7 @@
 #include "mm/mm_types.h"
 #include "mm/page-flags.h"
 #include "mm/page_ref.h"
+#include "mm/rwsem.h"
 
 namespace kernel {
 
@@ -202,9 +203,12 @@ struct vm_special_mapping {
 
 // ---- mmap_lock (include/linux/mmap_lock.h) ----
 inline void mmap_init_lock(mm_struct* mm) { init_rwsem(&mm->mmap_lock, "mmap_lock"); }
-inline void mmap_read_lock(mm_struct* mm) { down_read(&mm->mmap_lock); }
-inline int mmap_read_lock_killable(mm_struct* mm) { return down_read_killable(&mm->mmap_lock); }
-inline void mmap_read_unlock(mm_struct* mm) { up_read(&mm->mmap_lock); }
+// The read side runs the rwsem entry points' single-path branches in place (mm/rwsem.h).
+inline void mmap_read_lock(mm_struct* mm) { down_read_inline(&mm->mmap_lock); }
+inline int mmap_read_lock_killable(mm_struct* mm) {
+  return down_read_killable_inline(&mm->mmap_lock);
+}
+inline void mmap_read_unlock(mm_struct* mm) { up_read_inline(&mm->mmap_lock); }
 // Take mmap_lock for reading unless a writer holds it or waits for it.
 inline bool mmap_read_trylock(mm_struct* mm) { return down_read_trylock(&mm->mmap_lock) != 0; }
 inline void mmap_write_lock(mm_struct* mm) { down_write(&mm->mmap_lock); }

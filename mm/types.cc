@@ -138,9 +138,6 @@ constexpr unsigned long RWSEM_WAIT_TIMEOUT = 0;
 bool rwsem_waited_too_long(const rwsem_waiter* /*waiter*/) { return false; }
 bool rt_task(const task_struct* /*p*/) { return false; }
 
-// kernel/locking/rwsem.c: a no-op without CONFIG_RWSEM_SPIN_ON_OWNER.
-void clear_nonspinnable(rw_semaphore* /*sem*/) {}
-
 // kernel/locking/rwsem.c: wake the front waiter(s) if no writer owns the lock.
 void rwsem_cond_wake_waiter(rw_semaphore* sem, long count, wake_q_head* wake_q) {
   rwsem_wake_type wake_type;
@@ -420,18 +417,6 @@ void rwsem_wake(rw_semaphore* sem) {
 namespace {
 
 // kernel/locking/rwsem.c
-[[gnu::always_inline]] inline int __down_read_common(rw_semaphore* sem, unsigned int state) {
-  int ret = 0;
-  long count;
-  preempt_disable();
-  if (unlikely(!rwsem_read_trylock(sem, &count))) {
-    if (rwsem_down_read_slowpath(sem, count, state) != 0) ret = -EINTR;
-  }
-  preempt_enable();
-  return ret;
-}
-
-// kernel/locking/rwsem.c
 int __down_read_trylock(rw_semaphore* sem) {
   int ret = 0;
   preempt_disable();
@@ -443,38 +428,6 @@ int __down_read_trylock(rw_semaphore* sem) {
   }
   preempt_enable();
   return ret;
-}
-
-// kernel/locking/rwsem.c
-[[gnu::always_inline]] inline int __down_write_common(rw_semaphore* sem, unsigned int state) {
-  if (unlikely(!rwsem_write_trylock(sem))) {
-    if (rwsem_down_write_slowpath(sem, state) != 0) return -EINTR;
-  }
-  return 0;
-}
-
-// kernel/locking/rwsem.c
-[[gnu::always_inline]] inline void __up_read(rw_semaphore* sem) {
-  BUG_ON(!(atomic_long_read(&sem->count) & RWSEM_READER_MASK));  // not read-held
-  preempt_disable();
-  sem->count.counter -= RWSEM_READER_BIAS;  // atomic_long_add_return_release
-  long tmp = sem->count.counter;
-  if (unlikely((tmp & (RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS)) == RWSEM_FLAG_WAITERS)) {
-    clear_nonspinnable(sem);
-    rwsem_wake(sem);
-  }
-  preempt_enable();
-}
-
-// kernel/locking/rwsem.c
-[[gnu::always_inline]] inline void __up_write(rw_semaphore* sem) {
-  BUG_ON(!(atomic_long_read(&sem->count) & RWSEM_WRITER_LOCKED));  // not write-held
-  preempt_disable();
-  rwsem_clear_owner(sem);
-  long tmp = sem->count.counter;  // atomic_long_fetch_add_release
-  sem->count.counter -= RWSEM_WRITER_LOCKED;
-  preempt_enable();
-  if (unlikely(tmp & RWSEM_FLAG_WAITERS)) rwsem_wake(sem);
 }
 
 // kernel/locking/rwsem.c
