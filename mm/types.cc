@@ -11,6 +11,9 @@
 // except where it sleeps (schedule) or spins (spin_lock_contended).
 #include "mm/types.h"
 
+#include <cstdio>
+#include <cstring>
+
 #include "mm/kernel.h"
 #include "mm/lockdep.h"
 #include "mm/rwsem.h"
@@ -32,6 +35,33 @@ void __lock_release(task_struct* curr, const void* lock) {
     return;
   }
   kernel_bug(__FILE__, __LINE__, "bad unlock balance: releasing a lock current does not hold");
+}
+
+namespace {
+// The rank of a lock class in mm/rmap.c's order (0: not ranked).
+int lock_order_rank(const char* name) {
+  static constexpr const char* kOrder[] = {"mmap_lock", "i_mmap_rwsem", "anon_vma->rwsem"};
+  for (int i = 0; i < 3; ++i)
+    if (std::strcmp(name, kOrder[i]) == 0) return i + 1;
+  return 0;
+}
+}  // namespace
+
+// mm/lockdep.h
+void lock_order_check(const char* name) {
+  const int rank = lock_order_rank(name);
+  const task_struct* curr = current();
+  if (rank == 0 || curr == nullptr) return;
+  for (int i = 0; i < curr->lockdep_depth; ++i) {
+    const char* held = curr->held_locks[i].name;
+    if (lock_order_rank(held) <= rank) continue;
+    static char msg[200];
+    std::snprintf(msg, sizeof(msg),
+                  "lock order: taking %s while holding %s (mm/rmap.c: mmap_lock -> "
+                  "i_mmap_rwsem -> anon_vma->rwsem)",
+                  name, held);
+    kernel_bug(__FILE__, __LINE__, msg);
+  }
 }
 
 // kernel/locking/lockdep.c
@@ -451,6 +481,9 @@ namespace {
 
 // kernel/locking/rwsem.c: down_read, in full
 [[gnu::noinline]] void down_read_full(rw_semaphore* sem) {
+#ifndef NDEBUG
+  lock_order_check(sem->name);
+#endif
   sched_point(SCHED_POINT_LOCK, sem, sem->name);
   __down_read_common(sem, TASK_UNINTERRUPTIBLE);
   lock_acquire(sem, sem->name, 1);
@@ -458,6 +491,9 @@ namespace {
 
 // kernel/locking/rwsem.c: down_read_killable, in full
 [[gnu::noinline]] int down_read_killable_full(rw_semaphore* sem) {
+#ifndef NDEBUG
+  lock_order_check(sem->name);
+#endif
   sched_point(SCHED_POINT_LOCK, sem, sem->name);
   if (__down_read_common(sem, TASK_KILLABLE)) return -EINTR;
   lock_acquire(sem, sem->name, 1);
@@ -466,6 +502,9 @@ namespace {
 
 // kernel/locking/rwsem.c: down_write, in full
 [[gnu::noinline]] void down_write_full(rw_semaphore* sem) {
+#ifndef NDEBUG
+  lock_order_check(sem->name);
+#endif
   sched_point(SCHED_POINT_LOCK, sem, sem->name);
   __down_write_common(sem, TASK_UNINTERRUPTIBLE);
   lock_acquire(sem, sem->name, 0);
@@ -473,6 +512,9 @@ namespace {
 
 // kernel/locking/rwsem.c: down_write_killable, in full
 [[gnu::noinline]] int down_write_killable_full(rw_semaphore* sem) {
+#ifndef NDEBUG
+  lock_order_check(sem->name);
+#endif
   sched_point(SCHED_POINT_LOCK, sem, sem->name);
   if (__down_write_common(sem, TASK_KILLABLE)) return -EINTR;
   lock_acquire(sem, sem->name, 0);
