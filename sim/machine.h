@@ -482,6 +482,7 @@ decltype(auto) Machine::Enter(kernel::task_struct* t, int cpu, Body&& body) {
   if (t != nullptr) {
     if (active_sched_ != nullptr) in_path = SchedInPath();
     if (*in_path) NestedPath();
+    ++ks_->jiffies;  // the clock: one jiffy per kernel entry of a task (mm/kernel.h)
     if (active_sched_ != nullptr)
       SchedBegin(t, cpu);  // the scheduler's decision, then the switch
     else
