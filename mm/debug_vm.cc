@@ -243,6 +243,17 @@ class checker {
           fail("ino %lu: pfn %#lx cached at index %#lx, past end-of-file (size %#llx)", ino, pfn,
                index, static_cast<long long>(inode->i_size));
       }
+      // Workingset shadows: value entries, in slots no folio holds, within the file (a
+      // truncation clears them), never in shmem (shmem is not evicted to a shadow).
+      for (const auto& [index, shadow] : mapping->i_shadows) {
+        check_shadow(shadow, "ino", ino, index);
+        if (mapping->i_pages.count(index))
+          fail("ino %lu index %#lx: both a folio and a shadow", ino, index);
+        if (index >= max_idx)
+          fail("ino %lu: shadow at index %#lx, past end-of-file (size %#llx)", ino, index,
+               static_cast<long long>(inode->i_size));
+        if (shmem) fail("ino %lu index %#lx: a shadow in a shmem file", ino, index);
+      }
       // i_mmap: a well-formed list of VMAs that map this file.
       unsigned long n = 0;
       for (list_head* l = mapping->i_mmap.next; l != &mapping->i_mmap; l = l->next) {
@@ -552,6 +563,26 @@ class checker {
     rss[MM_SWAPENTS]++;
   }
 
+  // A workingset shadow (mm/workingset.cc) is an xarray value entry for node 0, memcg 0,
+  // stamped no later than the nonresident clock now reads.
+  void check_shadow(const void* shadow, const char* what, unsigned long id, unsigned long index) {
+    if (shadow == nullptr || !xa_is_value(shadow)) {
+      fail("%s %lu index %#lx: shadow %p is not a value entry", what, id, index, shadow);
+      return;
+    }
+    int memcgid, nid;
+    unsigned long eviction;
+    bool workingset;
+    unpack_shadow(const_cast<void*>(shadow), &memcgid, &nid, &eviction, &workingset);
+    if (memcgid != 0 || nid != 0)
+      fail("%s %lu index %#lx: shadow names memcg %d node %d", what, id, index, memcgid, nid);
+    const unsigned long now =
+        ks_->zone_normal->__lruvec.nonresident_age >> ks_->workingset_bucket_order;
+    if (eviction > now)
+      fail("%s %lu index %#lx: shadow evicted at %lu, after the clock's %lu", what, id, index,
+           eviction, now);
+  }
+
   // The swap device: each slot's count equals the swap PTEs naming it, SWAP_HAS_CACHE is
   // set exactly for the slots the swap cache holds a folio for (and that folio says so),
   // and nr_swap_pages counts the free slots.
@@ -583,6 +614,14 @@ class checker {
       if (c == si->swap_cache.end() ? (has_cache && opts_.quiescent) : !has_cache)
         fail("swap slot %lu: SWAP_HAS_CACHE %s but the swap cache %s a folio for it", offset,
              has_cache ? "set" : "clear", c == si->swap_cache.end() ? "has no" : "holds");
+    }
+    // Shadows: only in slots in use (freeing a slot clears its shadow) that hold no folio.
+    for (const auto& [offset, shadow] : si->shadows) {
+      check_shadow(shadow, "swap type", static_cast<unsigned long>(si->type), offset);
+      if (offset == 0 || offset >= si->max || si->swap_map[offset] == 0)
+        fail("swap slot %lu: a shadow but the slot is free", offset);
+      else if (si->swap_cache.count(offset))
+        fail("swap slot %lu: both a folio and a shadow", offset);
     }
     for (const auto& [offset, f] : si->swap_cache) {
       const unsigned long pfn = page_to_pfn(f);

@@ -1,7 +1,8 @@
 // mm/filemap.cc: the page cache: finding, adding and removing folios, the generic file
 // fault, page_mkwrite and mmap, dirtying and writeback.
 //
-// Port of mm/filemap.c at Linux 6.18 (__filemap_get_folio, filemap_add_folio,
+// Port of mm/filemap.c at Linux 6.18 (__filemap_get_folio, __filemap_add_folio and
+// filemap_add_folio (with workingset refaults), __filemap_remove_folio (leaving a shadow),
 // filemap_remove_folio, filemap_fault, filemap_map_pages (fault-around) with
 // next_uptodate_folio, filemap_map_pmd and filemap_map_order0_folio, filemap_page_mkwrite,
 // generic_file_mmap,
@@ -28,9 +29,11 @@
 //    so concurrent paths (sim/'s scheduler) never meet inside one. The invalidate_lock is
 //    not modelled either: a fault may read a page into the cache while a truncation runs
 //    (the folio lock and the i_size checks under it still apply).
+#include <new>
 #include <vector>
 
 #include "mm/fs.h"
+#include "mm/swap.h"
 #include "mm/trace.h"
 
 namespace kernel {
@@ -87,26 +90,53 @@ void __folio_lock(folio* f) {
   }
 }
 
-// mm/filemap.c: filemap_add_folio. The folio becomes page `index` of the file: locked,
-// with the cache's reference. 0, -EEXIST (someone else's folio is there) or -ENOMEM.
-int filemap_add_folio(address_space* mapping, folio* folio, pgoff_t index, gfp_t /*gfp*/) {
-  VM_BUG_ON_FOLIO(folio_test_anon(folio), folio);
+// mm/filemap.c: __filemap_add_folio. The locked folio becomes page `index` of the file,
+// with the cache's reference; a shadow in the slot is replaced and handed back in
+// *shadowp. 0 or -EEXIST (someone else's folio is there).
+static int __filemap_add_folio(address_space* mapping, folio* folio, pgoff_t index, gfp_t /*gfp*/,
+                               void** shadowp) {
+  VM_BUG_ON_FOLIO(!folio_test_locked(folio), folio);
   if (mapping->i_pages.count(index)) return -EEXIST;
-  __folio_set_locked(folio);
   folio->mapping = mapping;
   folio->index = index;
   folio_ref_add(folio, 1);  // the page cache's reference
   mapping->i_pages.emplace(index, folio);
+  auto old = mapping->i_shadows.find(index);
+  if (old != mapping->i_shadows.end()) {
+    if (shadowp) *shadowp = old->second;
+    mapping->i_shadows.erase(old);
+  }
   mapping->nrpages++;
-  folio_add_lru(folio);
   trace_event("mm_filemap_add_to_page_cache", "ino=%lu index=%#lx pfn=%#lx", mapping->host->i_ino,
               index, folio_pfn(folio));
   return 0;
 }
 
-// mm/filemap.c: filemap_remove_folio (page_cache_delete + filemap_free_folio). The
-// folio is locked and no longer mapped; it leaves the cache, which drops its reference.
-void filemap_remove_folio(folio* folio) {
+// mm/filemap.c: filemap_add_folio. The folio becomes page `index` of the file: locked,
+// with the cache's reference, on the LRU. 0, -EEXIST (someone else's folio is there) or
+// -ENOMEM.
+int filemap_add_folio(address_space* mapping, folio* folio, pgoff_t index, gfp_t gfp) {
+  void* shadow = nullptr;
+  VM_BUG_ON_FOLIO(folio_test_anon(folio), folio);
+  __folio_set_locked(folio);
+  int ret = __filemap_add_folio(mapping, folio, index, gfp, &shadow);
+  if (unlikely(ret)) {
+    __folio_clear_locked(folio);
+    return ret;
+  }
+  // Evicted only recently, the folio is activated like any other folio used again
+  // (mm/workingset.cc); not one about to be overwritten, which would push real workingset
+  // out for data that is going to be replaced anyway.
+  WARN_ON_ONCE(folio_test_active(folio));
+  if (!(gfp & __GFP_WRITE) && shadow) workingset_refault(folio, shadow);
+  folio_add_lru(folio);
+  return 0;
+}
+
+// mm/filemap.c: __filemap_remove_folio (filemap_unaccount_folio + page_cache_delete).
+// The folio is locked and no longer mapped; it leaves the cache, `shadow` (if any) taking
+// its slot. The cache's reference is the caller's to drop.
+void __filemap_remove_folio(folio* folio, void* shadow) {
   address_space* mapping = folio->mapping;
   BUG_ON(!folio_test_locked(folio));
   // filemap_unaccount_folio: a mapped folio leaving the cache is a bug in the caller.
@@ -116,10 +146,24 @@ void filemap_remove_folio(folio* folio) {
   auto it = mapping->i_pages.find(folio->index);
   BUG_ON(it == mapping->i_pages.end() || it->second != folio);
   mapping->i_pages.erase(it);
+  if (shadow) {
+    // DEVIATION(filemap): Linux stores the shadow in the slot the folio leaves, which
+    // cannot fail; a host map that cannot grow drops it instead.
+    try {
+      mapping->i_shadows[folio->index] = shadow;
+    } catch (const std::bad_alloc&) {
+    }
+  }
   mapping->nrpages--;
   trace_event("mm_filemap_delete_from_page_cache", "ino=%lu index=%#lx pfn=%#lx",
               mapping->host->i_ino, folio->index, folio_pfn(folio));
   folio->mapping = nullptr;
+}
+
+// mm/filemap.c: filemap_remove_folio (__filemap_remove_folio + filemap_free_folio). The
+// folio is locked and no longer mapped; it leaves the cache, which drops its reference.
+void filemap_remove_folio(folio* folio) {
+  __filemap_remove_folio(folio, nullptr);
   folio_put_refs(folio, 1);  // filemap_free_folio: the cache's reference (the caller holds one)
 }
 
@@ -145,8 +189,12 @@ folio* __filemap_get_folio(address_space* mapping, pgoff_t index, unsigned int f
       return folio;
     }
     if (!(fgp_flags & FGP_CREAT)) return ERR_PTR<page>(-ENOENT);
+    if (gfp == 0) gfp = mapping->gfp_mask;
+    // The caller is about to write the folio: no refault activation (filemap_add_folio).
+    if ((fgp_flags & FGP_WRITE) && mapping->a_ops->writepage != nullptr)  // mapping_can_writeback
+      gfp |= __GFP_WRITE;
     // filemap_alloc_folio
-    folio = folio_alloc(gfp ? gfp : mapping->gfp_mask, 0);
+    folio = folio_alloc(gfp, 0);
     if (folio == nullptr) return ERR_PTR<page>(-ENOMEM);
     if (fgp_flags & FGP_ACCESSED) folio_set_referenced(folio);
     if (shmem_mapping(mapping)) folio_set_swapbacked(folio);

@@ -25,6 +25,8 @@
 //    check every page cache.
 //  - mapping->i_pages (an xarray) is an ordered map index -> folio; there are no
 //    dirty/writeback marks in it (PG_dirty on the folio is the only record).
+//    Its value entries (the workingset shadows reclaim leaves, mm/workingset.cc) are a
+//    second ordered map, i_shadows; an index is in at most one of the two.
 //  - mapping->i_mmap (an interval tree of VMAs) is a list threaded through
 //    vm_area_struct::shared; lookups scan it.
 //  - I/O is synchronous and never fails: read_folio and writeback complete at once, so
@@ -75,6 +77,7 @@ struct address_space_operations {
 struct address_space {
   inode* host;
   absl::btree_map<pgoff_t, folio*> i_pages;  // DEVIATION(fs): the xarray
+  absl::btree_map<pgoff_t, void*> i_shadows;  // DEVIATION(fs): its value entries
   unsigned long nrpages;
   list_head i_mmap;                // VMAs mapping this (vm_area_struct::shared.list)
   atomic_t i_mmap_writable;        // VM_SHARED|VM_MAYWRITE mappings
@@ -83,6 +86,18 @@ struct address_space {
   unsigned long flags;             // AS_* bits
   gfp_t gfp_mask;
 };
+
+// include/linux/pagemap.h: mapping->flags. AS_EXITING: the inode is being evicted, and
+// reclaim leaves no shadows in it.
+inline constexpr unsigned long AS_EXITING = 4;
+inline void mapping_set_exiting(address_space* mapping) { mapping->flags |= 1UL << AS_EXITING; }
+inline bool mapping_exiting(const address_space* mapping) {
+  return mapping != nullptr && (mapping->flags & (1UL << AS_EXITING));
+}
+// include/linux/pagemap.h: no folio and no shadow in the cache.
+inline bool mapping_empty(const address_space* mapping) {
+  return mapping->i_pages.empty() && mapping->i_shadows.empty();
+}
 
 // include/linux/fs.h: the i_mmap lock. Writers change i_mmap (a VMA linked or unlinked);
 // readers walk it (rmap_walk_file, unmap_mapping_range).
@@ -203,6 +218,9 @@ inline folio* filemap_get_folio(address_space* mapping, pgoff_t index) {
 int filemap_add_folio(address_space* mapping, folio* folio, pgoff_t index, gfp_t gfp);
 // Take a (locked, unmapped) folio out of the cache and drop the cache's reference.
 void filemap_remove_folio(folio* folio);
+// Take a (locked, unmapped) folio out of the cache, leaving `shadow` (if not null) in its
+// slot; the cache's reference stays with the caller to drop.
+void __filemap_remove_folio(folio* folio, void* shadow);
 // mm/readahead.c (mm/readahead.cc): read up to nr_to_read pages of the file from `index`
 // (not past end-of-file) into the page cache, unmapped, on the inactive file list.
 void force_page_cache_readahead(address_space* mapping, file* file, pgoff_t index,

@@ -12,6 +12,8 @@ const char* const kVmStatNames[NR_VM_STAT_ITEMS] = {
     "nr_tlb_local_flush_all", "nr_tlb_local_flush_one",
     "nr_inactive_anon",     "nr_active_anon",       "nr_inactive_file",
     "nr_active_file",       "nr_unevictable",       "workingset_refault_anon",
+    "workingset_refault_file", "workingset_activate_anon", "workingset_activate_file",
+    "workingset_restore_anon", "workingset_restore_file",
     "pswpin",               "pswpout",              "pgactivate",
     "pgdeactivate",         "pgsteal_kswapd",       "pgsteal_direct",
     "pgscan_kswapd",        "pgscan_direct",        "oom_kill",

@@ -61,6 +61,11 @@ enum vm_stat_item {
   NR_ACTIVE_FILE,
   NR_UNEVICTABLE,
   WORKINGSET_REFAULT_ANON,
+  WORKINGSET_REFAULT_FILE,    // mm/workingset.cc: node_stat_item, in /proc/vmstat's order
+  WORKINGSET_ACTIVATE_ANON,
+  WORKINGSET_ACTIVATE_FILE,
+  WORKINGSET_RESTORE_ANON,
+  WORKINGSET_RESTORE_FILE,
   PSWPIN,
   PSWPOUT,
   PGACTIVATE,
@@ -142,6 +147,7 @@ struct kernel_state {
   unsigned long total_swap_pages = 0;  // mm/swapfile.c: the swap devices' pages
   unsigned long nr_swap_pages = 0;     // mm/swapfile.c: of which free (atomic_long_t in Linux)
   struct swap_info_struct* swap_info = nullptr;  // mm/swapfile.c: the one swap device, or null
+  unsigned int workingset_bucket_order = 0;  // mm/workingset.c: bucket_order (workingset_init)
 
   // --- TLB and address-space context (mm/arch/x86/tlb.cc) ---
   std::array<tlb_state, NR_CPUS> cpu_tlbstate{};

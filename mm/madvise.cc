@@ -5,8 +5,9 @@
 // madvise_update_vma, madvise_behavior_valid, madvise_dontneed_free and its
 // madvise_dontneed_single_vma / madvise_free_single_vma / madvise_free_pte_range,
 // madvise_cold / madvise_pageout / madvise_cold_or_pageout_pte_range, can_madv_lru_vma,
-// can_do_file_pageout, madvise_willneed), of mm/swap.c's folio_deactivate / lru_deactivate
-// and folio_mark_lazyfree / lru_lazyfree, and of mm/fadvise.c's POSIX_FADV_WILLNEED case.
+// can_do_file_pageout, madvise_willneed, swapin_walk_pmd_entry), of mm/swap.c's
+// folio_deactivate / lru_deactivate and folio_mark_lazyfree / lru_lazyfree, and of
+// mm/fadvise.c's POSIX_FADV_WILLNEED case.
 //
 // Deviations (grep "DEVIATION(madvise)"):
 //  - Modelled advice: MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
@@ -17,9 +18,9 @@
 //    the mmap_lock for reading (or a VMA read lock) takes it for reading.
 //  - MADV_WILLNEED keeps the mmap_lock while it reads a file range in (Linux drops it
 //    around vfs_fadvise and looks the VMA up again).
-//  - MADV_WILLNEED does not read swapped-out anonymous or shmem pages back in
-//    (swapin_walk_pmd_entry, shmem_swapin_range are not ported); the pages come back
-//    at their next fault.
+//  - MADV_WILLNEED on shmem reads nothing back (shmem_swapin_range): shmem pages are
+//    never swapped out here (mm/vmscan.cc). On anonymous memory it reads the swapped-out
+//    pages into the swap cache as Linux does (swapin_walk_pmd_entry).
 #include <algorithm>
 
 #include "mm/fs.h"
@@ -319,17 +320,47 @@ int madvise_pageout(vm_area_struct* vma, unsigned long start, unsigned long end)
 
 // ---- MADV_WILLNEED ----
 
+// mm/madvise.c: swapin_walk_pmd_entry. Each swap PTE of the range has its page read into
+// the swap cache (read_swap_cache_async), not mapped: the access that follows is a minor
+// fault (do_swap_page finds the page in the swap cache).
+int swapin_walk_pmd_entry(pmd_t* pmd, unsigned long start, unsigned long end, mm_walk* walk) {
+  vm_area_struct* vma = walk->vma;
+  pte_t* ptep = nullptr;
+  spinlock_t* ptl = nullptr;
+  for (unsigned long addr = start; addr < end; addr += PAGE_SIZE) {
+    if (ptep == nullptr) {
+      // (Re)map the table at addr: the lock was dropped for the read below.
+      ptep = pte_offset_map_lock(vma->vm_mm, pmd, addr, &ptl);
+      if (ptep == nullptr) break;
+    } else {
+      ptep++;
+    }
+    pte_t pte = ptep_get(ptep);
+    if (!is_swap_pte(pte)) continue;
+    swp_entry_t entry = pte_to_swp_entry(pte);
+    if (unlikely(non_swap_entry(entry))) continue;
+    pte_unmap_unlock(ptep, ptl);
+    ptep = nullptr;
+    folio* f = read_swap_cache_async(entry, GFP_HIGHUSER_MOVABLE, vma, addr);
+    if (f) folio_put(f);
+  }
+  if (ptep) pte_unmap_unlock(ptep, ptl);
+  cond_resched();
+  return 0;
+}
+
 // mm/madvise.c: madvise_willneed.
 int madvise_willneed(vm_area_struct* vma, unsigned long start, unsigned long end) {
   file* file = vma->vm_file;
   if (file == nullptr) {
-    // DEVIATION(madvise): Linux walks the range (swapin_walk_ops) and reads each swap
-    // entry back into the swap cache (read_swap_cache_async); not ported: swapped-out
-    // pages come back at their next fault instead.
+    static const mm_walk_ops swapin_walk_ops = {swapin_walk_pmd_entry};
+    walk_page_range_vma(vma, start, end, &swapin_walk_ops, vma);
+    // lru_add_drain: DEVIATION(swap): no per-CPU batches, the new pages are on the LRU.
     return 0;
   }
   if (shmem_mapping(file->f_mapping)) {
-    // DEVIATION(madvise): no shmem_swapin_range (shmem is never swapped out here).
+    // shmem_swapin_range: DEVIATION(madvise): shmem is never swapped out here (no
+    // shmem_writeout), so its page cache holds no swap entries to read back.
     return 0;
   }
   // vfs_fadvise(file, offset, end - start, POSIX_FADV_WILLNEED) -> generic_fadvise.

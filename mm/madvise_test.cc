@@ -1,10 +1,12 @@
 // mm/madvise_test.cc: MADV_DONTNEED, MADV_FREE, MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED
 // and the argument and VMA-walk rules they share with the fork advice.
 #include "gtest/gtest.h"
+#include "mm/fault_inject.h"
 #include "mm/fs.h"
 #include "mm/mm.h"
 #include "mm/mmzone.h"
 #include "mm/pagewalk.h"
+#include "mm/swap.h"
 #include "mm/testing/file_helpers.h"
 #include "mm/testing/one_process_test.h"
 
@@ -12,30 +14,16 @@ namespace kernel {
 namespace {
 
 using kernel_testing::MakeTestFile;
-using kernel_testing::OneProcessTest;
+using kernel_testing::UserMemoryTest;
 using kernel_testing::TestFileWord;
 
 constexpr unsigned long kRW = PROT_READ | PROT_WRITE;
 
-class MadviseTest : public OneProcessTest {
+class MadviseTest : public UserMemoryTest {
  protected:
-  pte_t Pte(unsigned long va) {
-    pte_t* pte = mm_find_pte(p_->mm, va);
-    return pte == nullptr ? __pte(0) : *pte;
-  }
   folio* FolioAt(unsigned long va) {
     pte_t pte = Pte(va);
     return pte_present(pte) ? page_folio(pte_page(pte)) : nullptr;
-  }
-  uint64_t Load(unsigned long va) {
-    uint64_t v = ~0ULL;
-    EXPECT_TRUE(k_.UserLoad(p_, va, &v).ok());
-    return v;
-  }
-  void Store(unsigned long va, uint64_t v) { ASSERT_TRUE(k_.UserStore(p_, va, v).ok()); }
-  int Madvise(unsigned long a, size_t len, int advice) {
-    k_.RunAs(p_);
-    return do_madvise(a, len, advice);
   }
   unsigned long MapFile(file* f, int pages, unsigned long prot, unsigned long flags) {
     k_.RunAs(p_);
@@ -252,9 +240,67 @@ TEST_F(MadviseTest, WillneedReadsFileIntoThePageCacheWithoutMapping) {
   EXPECT_EQ(k_.DebugVm(), "");
 }
 
+// docs/semantics.md §12 R16.
 TEST_F(MadviseTest, WillneedOnAnonymousMemorySwapsIn) {
-  GTEST_SKIP() << "swapin_walk_pmd_entry (reading swap entries back ahead of use) is not ported "
-                  "(not ported: DEVIATION(madvise) in madvise_willneed)";
+  ASSERT_EQ(swapon_simulated(4 << 20), 0);
+  unsigned long a = Map(4, kRW);
+  for (int i = 0; i < 4; ++i) Store(a + i * PAGE_SIZE, 0x5100 + i);
+  // Pages 0..2 go to swap (MADV_PAGEOUT reclaims them at once); page 3 stays.
+  ASSERT_EQ(Madvise(a, 3 * PAGE_SIZE, MADV_PAGEOUT), 0);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(is_swap_pte(Pte(a + i * PAGE_SIZE))) << i;
+  ASSERT_TRUE(pte_present(Pte(a + 3 * PAGE_SIZE)));
+  const long pswpin = k_.stat(PSWPIN), majflt = k_.stat(PGMAJFAULT), faults = k_.stat(PGFAULT);
+  // WILLNEED over pages 1..3: the two swapped-out ones are read into the swap cache,
+  // unmapped (their PTEs still hold the swap entries); the present one is left alone.
+  ASSERT_EQ(Madvise(a + PAGE_SIZE, 3 * PAGE_SIZE, MADV_WILLNEED), 0);
+  EXPECT_EQ(k_.stat(PSWPIN), pswpin + 2);
+  EXPECT_EQ(k_.stat(PGFAULT), faults);  // nothing was faulted
+  for (int i = 1; i < 3; ++i) {
+    pte_t pte = Pte(a + i * PAGE_SIZE);
+    ASSERT_TRUE(is_swap_pte(pte)) << i;
+    folio* f = swap_cache_get_folio(pte_to_swp_entry(pte));
+    ASSERT_NE(f, nullptr) << i;
+    EXPECT_TRUE(folio_test_uptodate(f));
+    EXPECT_FALSE(folio_mapped(f));
+    EXPECT_TRUE(folio_test_lru(f));
+    folio_put(f);
+  }
+  EXPECT_TRUE(is_swap_pte(Pte(a)));  // outside the range: still out, not in the cache
+  EXPECT_EQ(swap_cache_get_folio(pte_to_swp_entry(Pte(a))), nullptr);
+  EXPECT_EQ(k_.DebugVm(), "");
+  // The accesses that follow find the pages in the swap cache: minor faults, no reads.
+  EXPECT_EQ(Load(a + PAGE_SIZE), 0x5101u);
+  EXPECT_EQ(Load(a + 2 * PAGE_SIZE), 0x5102u);
+  EXPECT_EQ(k_.stat(PGMAJFAULT), majflt);
+  EXPECT_EQ(k_.stat(PSWPIN), pswpin + 2);
+  EXPECT_EQ(k_.stat(PGFAULT), faults + 2);
+  // Page 0 was not advised: its access is a major fault that reads the slot.
+  EXPECT_EQ(Load(a), 0x5100u);
+  EXPECT_EQ(k_.stat(PGMAJFAULT), majflt + 1);
+  EXPECT_EQ(k_.stat(PSWPIN), pswpin + 3);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// The page allocation and the swap-cache insertion of WILLNEED's read can fail: the
+// advice still succeeds (it is only a hint), the entries stay in the PTEs, and the data
+// comes back at the next fault.
+TEST_F(MadviseTest, WillneedSwapInUnderInjectedFailuresLeavesTheMachineConsistent) {
+  unsigned long a = MapSwappedOut(2, 0x77);
+  fault_spec once;
+  once.times = 1;
+  for (const char* point : {"fail_page_alloc", "failslab"}) {
+    k_.RunAs(p_);
+    ASSERT_EQ(fault_inject_arm(point, once), 0);
+    const long pswpin = k_.stat(PSWPIN);
+    EXPECT_EQ(Madvise(a, PAGE_SIZE, MADV_WILLNEED), 0) << point;
+    EXPECT_EQ(k_.stat(PSWPIN), pswpin) << point;
+    EXPECT_EQ(swap_cache_get_folio(pte_to_swp_entry(Pte(a))), nullptr) << point;
+    EXPECT_EQ(__swap_count(pte_to_swp_entry(Pte(a))), 1) << point;
+    EXPECT_EQ(k_.DebugVm(), "") << point;
+  }
+  EXPECT_EQ(Load(a), 0x77u);
+  EXPECT_EQ(Load(a + PAGE_SIZE), 0x78u);
+  EXPECT_EQ(k_.DebugVm(), "");
 }
 
 TEST_F(MadviseTest, WillneedOnAnonymousMemoryWithoutSwapIsANoOp) {

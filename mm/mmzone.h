@@ -47,6 +47,9 @@ const char* lru_list_name(int lru);  // "inactive_anon", ... (mm/swap.cc)
 struct lruvec {
   list_head lists[NR_LRU_LISTS];
   unsigned long nr_pages[NR_LRU_LISTS];  // DEVIATION(mmzone): lru_zone_size without memcg
+  // Evictions and activations so far: the clock workingset shadow entries are stamped
+  // with (mm/workingset.cc). atomic_long_t in Linux.
+  unsigned long nonresident_age;
 };
 
 // include/linux/mmzone.h: one zone (ZONE_NORMAL, index 0).

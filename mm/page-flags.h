@@ -169,6 +169,11 @@ inline void __folio_set_locked(folio* f) {
   set_bit(PG_locked, &f->flags);
   lock_acquire(f, FOLIO_LOCK_NAME, 0);
 }
+// include/linux/page-flags.h: unlock a folio nobody else could see (no wake-up).
+inline void __folio_clear_locked(folio* f) {
+  lock_release(f);
+  clear_bit(PG_locked, &f->flags);
+}
 inline void lock_page(page* p) { folio_lock(p); }
 inline void unlock_page(page* p) { folio_unlock(p); }
 

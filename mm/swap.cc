@@ -13,6 +13,7 @@
 #include "mm/fs.h"
 #include "mm/mm.h"
 #include "mm/mmzone.h"
+#include "mm/swap.h"
 #include "mm/trace.h"
 
 namespace kernel {
@@ -144,6 +145,7 @@ void folio_mark_accessed(folio* f) {
     else
       folio_set_active(f);  // __lru_cache_activate_folio: DEVIATION(swap): no batch to search
     folio_clear_referenced(f);
+    workingset_activation(f);
   }
 }
 

@@ -112,6 +112,10 @@ struct swap_info_struct {
   unsigned int inuse_pages = 0;    // slots with a reference or a cache folio
   // The swap cache of this device: slot -> folio (swap_address_space's xarray).
   std::unordered_map<unsigned long, folio*> swap_cache;
+  // DEVIATION(swap_h): the same xarray's value entries: slot -> the workingset shadow
+  // (xa_mk_value) of the folio reclaim took out of the cache. A slot has a folio or a
+  // shadow, never both; the shadow goes when the slot is freed.
+  std::unordered_map<unsigned long, void*> shadows;
   // The device's blocks: one host page per slot that was ever written (page_io.cc).
   std::unordered_map<unsigned long, std::unique_ptr<unsigned char[]>> blocks;
   unsigned long nr_blocks_failed = 0;  // writes the host refused memory for
@@ -142,10 +146,45 @@ void swapcache_clear(swap_info_struct* si, swp_entry_t entry);
 // ---- mm/swap_state.c ----
 folio* swap_cache_get_folio(swp_entry_t entry);
 void free_swap_cache(folio* f);  // zap's last unmap: the slot goes if unreferenced
-int swap_cache_add_folio(folio* f, swp_entry_t entry, gfp_t gfp);
-void __swap_cache_del_folio(folio* f, swp_entry_t entry);
+// Adds the folio; a shadow the slot held is taken out and returned in *shadowp (if given).
+int swap_cache_add_folio(folio* f, swp_entry_t entry, gfp_t gfp, void** shadowp);
+// Takes the folio out; a non-null shadow is left in the slot in its place.
+void __swap_cache_del_folio(folio* f, swp_entry_t entry, void* shadow);
 void swap_cache_del_folio(folio* f);
+void* swap_cache_get_shadow(swp_entry_t entry);  // the slot's shadow, or null
+// The shadows of slots [begin, end] of device `type` go (the slots were freed).
+void swap_cache_clear_shadow(int type, unsigned long begin, unsigned long end);
 folio* swapin_readahead(swp_entry_t entry, gfp_t gfp_mask, vm_fault* vmf);
+// mm/swap_state.c: read_swap_cache_async. The slot's folio in the swap cache (read in if
+// it was not there), unmapped, with a reference; null if none could be had.
+folio* read_swap_cache_async(swp_entry_t entry, gfp_t gfp_mask, vm_area_struct* vma,
+                             unsigned long addr);
+
+// ---- include/linux/xarray.h: value entries (what shadows are) ----
+inline void* xa_mk_value(unsigned long v) { return reinterpret_cast<void*>((v << 1) | 1); }
+inline unsigned long xa_to_value(const void* entry) {
+  return reinterpret_cast<unsigned long>(entry) >> 1;
+}
+inline bool xa_is_value(const void* entry) { return reinterpret_cast<unsigned long>(entry) & 1; }
+
+// ---- mm/workingset.c (declared in include/linux/swap.h) ----
+// The shadow of a folio reclaim is evicting (locked, off the LRU): the eviction time on
+// the lruvec's nonresident_age clock, the node and whether the folio was in the workingset.
+void* workingset_eviction(folio* f);
+// Would a refault of a folio evicted at `shadow` have fitted in the workingset?
+bool workingset_test_recent(void* shadow, bool file, bool* workingset);
+// A new locked folio took the place of `shadow`: count the refault and activate it if
+// the refault distance is within the workingset.
+void workingset_refault(folio* f, void* shadow);
+// A folio was activated (folio_mark_accessed): the nonresident clock ticks.
+void workingset_activation(folio* f);
+// Decodes a shadow: memcg id, node, eviction time and the workingset bit.
+void unpack_shadow(void* shadow, int* memcgidp, int* nidp, unsigned long* evictionp,
+                   bool* workingsetp);
+struct lruvec;
+void workingset_age_nonresident(lruvec* lv, unsigned long nr_pages);
+// Boot: bucket_order from the memory size (module_init in Linux).
+void workingset_init();
 
 // ---- mm/page_io.c ----
 int swap_writeout(folio* f);

@@ -1,7 +1,8 @@
 // mm/swap_state.cc: the swap cache.
 //
-// Port of mm/swap_state.c at Linux 6.18 (swap_cache_get_folio, swap_cache_add_folio,
-// __swap_cache_del_folio, swap_cache_del_folio, __read_swap_cache_async,
+// Port of mm/swap_state.c at Linux 6.18 (swap_cache_get_folio, swap_cache_get_shadow,
+// swap_cache_add_folio, __swap_cache_del_folio, swap_cache_del_folio,
+// swap_cache_clear_shadow, __read_swap_cache_async, read_swap_cache_async,
 // swapin_readahead).
 //
 // Deviations (grep "DEVIATION(swap_state)"):
@@ -10,8 +11,9 @@
 //    the failslab point is consulted there (one kmalloc of an xa_node).
 //  - swap_cache_del_folio gives the slot's SWAP_HAS_CACHE back itself (6.17's
 //    delete_from_swap_cache: __delete_from_swap_cache + put_swap_folio + the reference).
-//  - swapin_readahead reads the one page asked for: no cluster or VMA readahead window,
-//    no shadow entries (so no workingset_refault).
+//  - swapin_readahead reads the one page asked for: no cluster or VMA readahead window.
+//  - Shadow entries (mm/workingset.cc) are a second host map beside the cache
+//    (swap_info_struct::shadows), not value entries in the same table.
 #include <new>
 
 #include "mm/fault_inject.h"
@@ -34,10 +36,20 @@ folio* swap_cache_get_folio(swp_entry_t entry) {
   return f;
 }
 
+// mm/swap_state.c: swap_cache_get_shadow. The workingset shadow reclaim left in the
+// slot, or null.
+void* swap_cache_get_shadow(swp_entry_t entry) {
+  swap_info_struct* si = swp_swap_info(entry);
+  if (si == nullptr) return nullptr;
+  auto it = si->shadows.find(swp_offset(entry));
+  return it == si->shadows.end() ? nullptr : it->second;
+}
+
 // mm/swap_state.c: swap_cache_add_folio. The locked, swap-backed folio caches the
-// slot (which its caller holds with SWAP_HAS_CACHE); the cache takes a reference.
+// slot (which its caller holds with SWAP_HAS_CACHE); the cache takes a reference. A
+// shadow in the slot is replaced, and handed to the caller through *shadowp.
 // 0 or -ENOMEM.
-int swap_cache_add_folio(folio* f, swp_entry_t entry, gfp_t gfp) {
+int swap_cache_add_folio(folio* f, swp_entry_t entry, gfp_t gfp, void** shadowp) {
   VM_BUG_ON_FOLIO(!folio_test_locked(f), f);
   VM_BUG_ON_FOLIO(folio_test_swapcache(f), f);
   VM_BUG_ON_FOLIO(!folio_test_swapbacked(f), f);
@@ -56,18 +68,32 @@ int swap_cache_add_folio(folio* f, swp_entry_t entry, gfp_t gfp) {
   folio_ref_add(f, 1);
   folio_set_swapcache(f);
   f->swap = entry;
+  auto old = si->shadows.find(swp_offset(entry));
+  if (old != si->shadows.end()) {
+    if (shadowp) *shadowp = old->second;
+    si->shadows.erase(old);
+  }
   return 0;
 }
 
-// mm/swap_state.c: __swap_cache_del_folio. The folio leaves the cache; the caller
-// deals with the slot and the cache's reference.
-void __swap_cache_del_folio(folio* f, swp_entry_t entry) {
+// mm/swap_state.c: __swap_cache_del_folio. The folio leaves the cache, `shadow` (if
+// any) taking its place; the caller deals with the slot and the cache's reference.
+void __swap_cache_del_folio(folio* f, swp_entry_t entry, void* shadow) {
   VM_BUG_ON_FOLIO(!folio_test_locked(f), f);
   VM_BUG_ON_FOLIO(!folio_test_swapcache(f), f);
   VM_BUG_ON_FOLIO(folio_test_writeback(f), f);
   VM_BUG_ON_FOLIO(f->swap.val != entry.val, f);
   swap_info_struct* si = swp_swap_info(entry);
   si->swap_cache.erase(swp_offset(entry));
+  if (shadow) {
+    // DEVIATION(swap_state): the slot's entry exists already in Linux's table, so storing
+    // the shadow cannot fail there; if the host map cannot grow, the shadow is dropped
+    // (the refault then counts as a first fault).
+    try {
+      si->shadows[swp_offset(entry)] = shadow;
+    } catch (const std::bad_alloc&) {
+    }
+  }
   f->swap.val = 0;
   folio_clear_swapcache(f);
 }
@@ -76,9 +102,17 @@ void __swap_cache_del_folio(folio* f, swp_entry_t entry) {
 // back, the cache's reference dropped (the caller still holds one).
 void swap_cache_del_folio(folio* f) {
   swp_entry_t entry = f->swap;
-  __swap_cache_del_folio(f, entry);
+  __swap_cache_del_folio(f, entry, nullptr);
   put_swap_folio(f, entry);
   folio_ref_sub(f, 1);
+}
+
+// mm/swap_state.c: swap_cache_clear_shadow. Slots [begin, end] were freed: their
+// shadows go (a new use of the slot must not look like a refault).
+void swap_cache_clear_shadow(int type, unsigned long begin, unsigned long end) {
+  swap_info_struct* si = kst().swap_info;
+  if (si == nullptr || si->type != type || si->shadows.empty()) return;
+  for (unsigned long offset = begin; offset <= end; ++offset) si->shadows.erase(offset);
 }
 
 // mm/swap_state.c: free_swap_cache. A page zap just unmapped for the last time keeps
@@ -115,7 +149,12 @@ static folio* __read_swap_cache_async(swp_entry_t entry, gfp_t gfp_mask, vm_area
   }
   __folio_set_locked(new_folio);
   folio_set_swapbacked(new_folio);  // __folio_set_swapbacked
-  if (swap_cache_add_folio(new_folio, entry, gfp_mask)) goto fail_unlock;
+  {
+    void* shadow = nullptr;
+    if (swap_cache_add_folio(new_folio, entry, gfp_mask, &shadow)) goto fail_unlock;
+    // The page was reclaimed from here before: a refault (mm/workingset.cc).
+    if (shadow) workingset_refault(new_folio, shadow);
+  }
   folio_add_lru(new_folio);
   *new_page_allocated = true;
   return new_folio;
@@ -125,6 +164,17 @@ fail_unlock:
 put_and_return:
   if (new_folio) folio_put(new_folio);
   return nullptr;
+}
+
+// mm/swap_state.c: read_swap_cache_async. The slot's folio, read in if it was not in the
+// swap cache, with a reference (unlocked once the synchronous read is done). For
+// MADV_WILLNEED: the pages come in without being mapped.
+folio* read_swap_cache_async(swp_entry_t entry, gfp_t gfp_mask, vm_area_struct* vma,
+                             unsigned long addr) {
+  bool page_allocated;
+  folio* f = __read_swap_cache_async(entry, gfp_mask, vma, addr, &page_allocated);
+  if (page_allocated) swap_read_folio(f);
+  return f;
 }
 
 // mm/swap_state.c: swapin_readahead. DEVIATION(swap_state): the faulting page only.

@@ -41,8 +41,10 @@ void swap_range_alloc(swap_info_struct* si, unsigned long offset) {
 }
 
 // mm/swapfile.c: swap_range_free. The slot is free again; its block is dropped
-// (swap_slot_free_notify's discard) and it joins the search range.
+// (swap_slot_free_notify's discard), its workingset shadow too, and it joins the search
+// range.
 void swap_range_free(swap_info_struct* si, unsigned long offset) {
+  swap_cache_clear_shadow(si->type, offset, offset);
   if (offset < si->lowest_bit) si->lowest_bit = offset;
   if (offset > si->highest_bit) si->highest_bit = offset;
   si->blocks.erase(offset);
@@ -137,7 +139,7 @@ int folio_alloc_swap(folio* f) {
   unsigned long offset = scan_swap_map_slots(si, SWAP_HAS_CACHE);
   if (offset == 0) return -ENOMEM;
   swp_entry_t entry = swp_entry(si->type, offset);
-  if (swap_cache_add_folio(f, entry, __GFP_HIGH | __GFP_NOWARN)) {
+  if (swap_cache_add_folio(f, entry, __GFP_HIGH | __GFP_NOWARN, nullptr)) {
     put_swap_folio(f, entry);
     return -ENOMEM;
   }

@@ -14,7 +14,9 @@
 //
 // Deviations (grep "DEVIATION(truncate)"):
 //  - No batching (folio_batch, find_lock_entries): the cache is walked folio by folio.
-//  - No shadow/swap entries in the cache, no writeback to wait for, no ->invalidate_folio.
+//  - No swap entries in the cache (shmem is never swapped out), no writeback to wait
+//    for, no ->invalidate_folio. Workingset shadows are in mapping->i_shadows
+//    (DEVIATION(fs)) and are cleared range by range (truncate_folio_batch_exceptionals).
 #include <cstring>
 #include <vector>
 
@@ -65,13 +67,22 @@ bool truncate_inode_partial_folio(folio* folio, loff_t start, loff_t end) {
   return true;
 }
 
+// mm/truncate.c: truncate_folio_batch_exceptionals / clear_shadow_entries. The shadows
+// of [start, end) go: a page that comes back after a truncation is a new page, not a
+// refault.
+void clear_shadow_entries(address_space* mapping, pgoff_t start, pgoff_t end) {
+  auto first = mapping->i_shadows.lower_bound(start);
+  auto last = end == ~pgoff_t{0} ? mapping->i_shadows.end() : mapping->i_shadows.lower_bound(end);
+  mapping->i_shadows.erase(first, last);
+}
+
 }  // namespace
 
 // mm/truncate.c: truncate_inode_pages_range. Remove the folios wholly inside the byte
 // range [lstart, lend] (lend -1: to the end of the file) from the cache and zero the
 // partial ones at the edges.
 void truncate_inode_pages_range(address_space* mapping, loff_t lstart, loff_t lend) {
-  if (mapping->nrpages == 0) return;  // mapping_empty
+  if (mapping_empty(mapping)) return;
   trace_call tc("truncate_inode_pages_range", "ino=%lu lstart=%#llx lend=%#llx",
                 mapping->host->i_ino, static_cast<long long>(lstart),
                 static_cast<long long>(lend));
@@ -94,6 +105,9 @@ void truncate_inode_pages_range(address_space* mapping, loff_t lstart, loff_t le
     folio_unlock(folio);
     folio_put(folio);  // folio_batch_release
   }
+  // After the folios (Linux's second pass over the entries): reclaim may have evicted one
+  // of them, leaving a shadow, while this path waited for its lock.
+  clear_shadow_entries(mapping, start, end);
 
   bool same_folio = (lstart >> PAGE_SHIFT) == (lend >> PAGE_SHIFT);
   folio* f = __filemap_get_folio(mapping, static_cast<pgoff_t>(lstart) >> PAGE_SHIFT, FGP_LOCK, 0);
@@ -120,6 +134,8 @@ void truncate_inode_pages(address_space* mapping, loff_t lstart) {
 
 // mm/truncate.c: the inode is being evicted: every page goes.
 void truncate_inode_pages_final(address_space* mapping) {
+  // Reclaim racing with the eviction must not leave shadows behind (__remove_mapping).
+  mapping_set_exiting(mapping);
   truncate_inode_pages(mapping, 0);
 }
 

@@ -3,8 +3,9 @@
 // Port of mm/vmscan.c at Linux 6.18 (the classic two-list LRU: do_try_to_free_pages,
 // shrink_node, shrink_lruvec, get_scan_count (reduced), shrink_list, shrink_active_list,
 // shrink_inactive_list, isolate_lru_folios, move_folios_to_lru, shrink_folio_list,
-// __remove_mapping, zone_reclaimable_pages, try_to_free_pages, wakeup_kswapd, and for
-// MADV_PAGEOUT folio_isolate_lru, folio_putback_lru, reclaim_pages, reclaim_folio_list).
+// __remove_mapping (with the workingset shadow it leaves), zone_reclaimable_pages,
+// try_to_free_pages, wakeup_kswapd, and for MADV_PAGEOUT folio_isolate_lru,
+// folio_putback_lru, reclaim_pages, reclaim_folio_list).
 //
 // kswapd (kswapd_run at boot, the kswapd body, kswapd_try_to_sleep, prepare_kswapd_sleep,
 // balance_pgdat, kswapd_shrink_node, pgdat_balanced, kswapd_age_node) and aging through
@@ -139,20 +140,26 @@ pageout_t pageout(folio* f) {
 
 // mm/vmscan.c: __remove_mapping. The folio is locked and unmapped; take it out of the
 // page cache or the swap cache if only the cache and the isolation hold references (a
-// pin or any other holder keeps it).
-bool __remove_mapping(address_space* mapping, folio* f) {
+// pin or any other holder keeps it). When reclaim evicts it (`reclaimed`), a workingset
+// shadow takes its slot (mm/workingset.cc), unless the file is being evicted.
+bool __remove_mapping(address_space* mapping, folio* f, bool reclaimed) {
+  void* shadow = nullptr;
   // folio_ref_freeze(folio, 1 + 1): the cache's reference and isolation's.
   if (folio_ref_count(f) != 2) return false;
   if (unlikely(folio_test_dirty(f))) return false;
   if (folio_test_swapcache(f)) {
     swp_entry_t swap = f->swap;
-    __swap_cache_del_folio(f, swap);
+    // The swap cache's mapping is never exiting.
+    if (reclaimed) shadow = workingset_eviction(f);
+    __swap_cache_del_folio(f, swap, shadow);
     put_swap_folio(f, swap);  // the slot keeps the PTEs' references and the data
     folio_ref_sub(f, 1);      // the cache's reference
     return true;
   }
-  filemap_remove_folio(f);  // __filemap_remove_folio + the cache's reference
-  (void)mapping;
+  if (reclaimed && folio_is_file_lru(f) && !mapping_exiting(mapping))
+    shadow = workingset_eviction(f);
+  __filemap_remove_folio(f, shadow);
+  folio_put_refs(f, 1);  // filemap_free_folio: the cache's reference
   return true;
 }
 
@@ -253,8 +260,9 @@ unsigned long shrink_folio_list(list_head* folio_list, scan_control* sc, reclaim
       if (folio_ref_count(f) != 1) goto keep_locked;
       count_vm_events(PGLAZYFREED, folio_nr_pages(f));
     } else if (folio_test_swapcache(f)) {
-      if (!__remove_mapping(nullptr, f)) goto keep_locked;
-    } else if (folio_test_anon(f) || f->mapping == nullptr || !__remove_mapping(f->mapping, f)) {
+      if (!__remove_mapping(nullptr, f, true)) goto keep_locked;
+    } else if (folio_test_anon(f) || f->mapping == nullptr ||
+               !__remove_mapping(f->mapping, f, true)) {
       goto keep_locked;
     }
     folio_unlock(f);
@@ -330,6 +338,8 @@ void move_folios_to_lru(lruvec* lv, list_head* list) {
     list_del(&f->lru);
     folio_set_lru(f);
     lruvec_add_folio(lv, f);
+    // Activations age the nonresident clock as evictions do (mm/workingset.cc).
+    if (folio_test_active(f)) workingset_age_nonresident(lv, folio_nr_pages(f));
     folio_put(f);
   }
 }

@@ -6,7 +6,8 @@
 // Deviations (grep "DEVIATION(init)"):
 //  - Only what memory management needs: CPU paging features, mm_core_init, the pid
 //    namespace, the idle tasks, pid 1 (init, with an address space holding only a
-//    [stack]), pid 2 (kthreadd) and, of the initcalls, kswapd_init (pid 3, kswapd0).
+//    [stack]), pid 2 (kthreadd) and, of the initcalls, workingset_init and kswapd_init
+//    (pid 3, kswapd0).
 //  - kernel_shutdown has no Linux counterpart (machines are not powered off): it makes
 //    every task exit and reaps it, so every page and every kernel object is returned
 //    before the memory part (mm_core_shutdown) frees mem_map.
@@ -57,10 +58,11 @@ int rest_init() {
   if (pid < 0) return pid;
 
   // kernel_init: pid 1 runs the initcalls (kernel_init_freeable -> do_basic_setup ->
-  // do_initcalls; of them only kswapd_init, which starts kswapd0), then execs /sbin/init
-  // on this CPU (run_init_process).
+  // do_initcalls; of them workingset_init and kswapd_init, which starts kswapd0), then
+  // execs /sbin/init on this CPU (run_init_process).
   task_struct* idle = current();
   context_switch(init);
+  workingset_init();
   kswapd_init();
   int ret = exec_mm_lite(STACK_TOP, INIT_STACK_SIZE);
   if (ret == 0) set_task_comm(init, "init");
