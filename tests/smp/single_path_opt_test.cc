@@ -129,6 +129,7 @@ class SinglePathOptTest : public ::testing::Test {
       std::vector<Machine::Iovec> rem = {{remote, len}};
       Run(together, [&] { r = m_->ProcessVmWritev(caller_, target_, local, rem, 0); });
       note(what, r);
+      if (r.ret != static_cast<long>(len)) return;  // the hole: nothing to read back
       UserAccess got = m_->Load(target_, remote, len);
       EXPECT_TRUE(got.ok);
       EXPECT_EQ(got.bytes, src) << what;
