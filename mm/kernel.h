@@ -167,8 +167,10 @@ struct kernel_state {
   // through the direct map and never through page tables).
   mm_struct init_mm;
   atomic64_t last_mm_ctx_id{1};     // arch/x86/mm/tlb.c: the ctx_id source (init_mm has 1)
-  // kernel/time/timer.c. DEVIATION(kernel): there is no timer tick; jiffies move only when
-  // sim/ or a test advances them (mm_cpumask trimming is the one reader).
+  // kernel/time/timer.c. DEVIATION(kernel): there is no timer tick. jiffies advance by one
+  // at every kernel entry of a task (sim::Machine::Enter: a system call, a user access, a
+  // RunInKernel body), a deterministic clock of one entry per millisecond at HZ=1000
+  // (docs/races.md). mm_cpumask trimming (should_trim_cpumask) is the one reader.
   unsigned long jiffies = 0;
 
   // --- slab accounting (mm/slab.cc) ---
@@ -225,6 +227,9 @@ struct kernel_state {
   // A kernel thread with a function (task_struct::threadfn) was created or woken while no
   // scheduler ran: sim/ runs such threads when the current kernel entry ends.
   bool kthread_wakeups_pending = false;
+  // rcu_read_lock depth of the running path (mm/sched_hooks.h): no preemption point
+  // inside a read-side section, so at most one path is ever inside one.
+  int rcu_read_lock_nesting = 0;
 };
 
 // The state of the machine this host thread is simulating. BUG if there is none (checked

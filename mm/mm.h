@@ -17,6 +17,7 @@
 #include "mm/mm_types.h"
 #include "mm/page-flags.h"
 #include "mm/page_ref.h"
+#include "mm/rwsem.h"
 
 namespace kernel {
 
@@ -205,9 +206,12 @@ struct vm_special_mapping {
 
 // ---- mmap_lock (include/linux/mmap_lock.h) ----
 inline void mmap_init_lock(mm_struct* mm) { init_rwsem(&mm->mmap_lock, "mmap_lock"); }
-inline void mmap_read_lock(mm_struct* mm) { down_read(&mm->mmap_lock); }
-inline int mmap_read_lock_killable(mm_struct* mm) { return down_read_killable(&mm->mmap_lock); }
-inline void mmap_read_unlock(mm_struct* mm) { up_read(&mm->mmap_lock); }
+// The read side runs the rwsem entry points' single-path branches in place (mm/rwsem.h).
+inline void mmap_read_lock(mm_struct* mm) { down_read_inline(&mm->mmap_lock); }
+inline int mmap_read_lock_killable(mm_struct* mm) {
+  return down_read_killable_inline(&mm->mmap_lock);
+}
+inline void mmap_read_unlock(mm_struct* mm) { up_read_inline(&mm->mmap_lock); }
 // Take mmap_lock for reading unless a writer holds it or waits for it.
 inline bool mmap_read_trylock(mm_struct* mm) { return down_read_trylock(&mm->mmap_lock) != 0; }
 inline void mmap_write_lock(mm_struct* mm) { down_write(&mm->mmap_lock); }
@@ -425,12 +429,28 @@ void vm_stat_account(mm_struct* mm, vm_flags_t flags, long npages);
 int anon_vma_clone(vm_area_struct* dst, vm_area_struct* src);
 int anon_vma_fork(vm_area_struct* vma, vm_area_struct* pvma);
 void unlink_anon_vmas(vm_area_struct* vma);
+// include/linux/rmap.h: the anon_vma lock, which is the root's rwsem (one lock per fork
+// tree). Order (mm/rmap.c's header comment): mmap_lock -> folio lock -> i_mmap_rwsem ->
+// anon_vma->rwsem -> page_table_lock / PTE lock; debug builds check the rwsem part
+// (mm/lockdep.h: lock_order_check).
+inline void anon_vma_lock_write(anon_vma* av) { down_write(&av->root->rwsem); }
+inline int anon_vma_trylock_write(anon_vma* av) { return down_write_trylock(&av->root->rwsem); }
+inline void anon_vma_unlock_write(anon_vma* av) { up_write(&av->root->rwsem); }
+inline void anon_vma_lock_read(anon_vma* av) { down_read(&av->root->rwsem); }
+inline int anon_vma_trylock_read(anon_vma* av) { return down_read_trylock(&av->root->rwsem); }
+inline void anon_vma_unlock_read(anon_vma* av) { up_read(&av->root->rwsem); }
+// mm/rmap.c: the anon_vma of a mapped anon folio, read-locked; null if the folio is not
+// mapped any more or (try_lock) the lock was busy (*contended set).
+anon_vma* folio_lock_anon_vma_read(folio* f, bool try_lock, bool* contended);
 // mm/rmap.c: rmap_walk_anon (reduced): fn(f, vma, address, arg) for every VMA chained to
 // a mapped anon folio's anon_vma whose range covers the folio's index; stops when fn
-// returns false.
+// returns false or (until_unmapped) the folio is mapped nowhere. `locked` (the default,
+// rmap_walk_locked): the caller holds the anon_vma lock or nothing else runs (debug_vm);
+// else the walk takes it (folio_lock_anon_vma_read, with try_lock and *contended).
 void rmap_walk_anon(folio* f,
                     bool (*fn)(folio* f, vm_area_struct* vma, unsigned long address, void* arg),
-                    void* arg);
+                    void* arg, bool locked = true, bool try_lock = false,
+                    bool* contended = nullptr, bool until_unmapped = false);
 // mm/rmap.c: folio_referenced. Tests and clears the accessed bit of every PTE mapping the
 // folio (through rmap; the TLB entry is flushed so the next access sets it again).
 // Returns the number of mappings that were referenced, or -1 if i_mmap_rwsem was

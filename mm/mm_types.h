@@ -112,10 +112,9 @@ inline const page* folio_tail1(const folio* f) { return f + 1; }
 // parent is the parent VMA's, so the pages a process COWs belong to it alone while
 // the pages it still shares stay findable from the parent's anon_vma.
 struct anon_vma {
-  anon_vma* root;      // the first of this fork tree (Linux's lock lives there)
+  anon_vma* root;      // the first of this fork tree (its rwsem locks the whole tree)
+  rw_semaphore rwsem;  // W: changing the chains, R: walking them (only the root's is used)
   atomic_t refcount;   // 1 while its tree holds chains; +1 per descendant for the root
-  // DEVIATION(mm_types): no rwsem; the anon_vma lock is not modelled (no preemption
-  // point falls inside a chain update or walk, so concurrent paths never meet there).
   unsigned long num_children;     // anon_vmas whose parent this is (a root counts itself)
   unsigned long num_active_vmas;  // VMAs whose ->anon_vma this is
   anon_vma* parent;               // the anon_vma this one was forked from (root: itself)

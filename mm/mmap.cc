@@ -613,6 +613,9 @@ int expand_downwards(vm_area_struct* vma, unsigned long address) {
   }
   // We must make sure the anon_vma is allocated.
   if (unlikely(anon_vma_prepare(vma))) return -ENOMEM;
+  // We update the anon VMA tree (here: the VMA's range, which the rmap walks read).
+  anon_vma_lock_write(vma->anon_vma);
+  // Somebody else might have raced and expanded it already.
   if (address < vma->vm_start) {
     unsigned long size = vma->vm_end - address;
     unsigned long grow = (vma->vm_start - address) >> PAGE_SHIFT;
@@ -631,6 +634,7 @@ int expand_downwards(vm_area_struct* vma, unsigned long address) {
       }
     }
   }
+  anon_vma_unlock_write(vma->anon_vma);
   return error;
 }
 

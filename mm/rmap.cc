@@ -11,10 +11,16 @@
 // folio_needs_cow_for_dma from include/linux/rmap.h and mm.h).
 //
 // Deviations (grep "DEVIATION(rmap)"):
-//  - Each anon_vma keeps its chains in a list, not an interval tree; the anon_vma lock
-//    (the root's rwsem) is not modelled. rmap_walk_anon only finds the VMAs and
-//    addresses (folio_referenced checks the PTE itself; debug_vm checks every mapped
-//    anon page is found through it).
+//  - Each anon_vma keeps its chains in a list, not an interval tree. rmap_walk_anon only
+//    finds the VMAs and addresses (folio_referenced checks the PTE itself; debug_vm
+//    checks every mapped anon page is found through it).
+//  - The anon_vma lock is the root's rwsem, a real rw_semaphore taken where 6.18 takes it
+//    (__anon_vma_prepare, anon_vma_clone, anon_vma_fork, unlink_anon_vmas, anon_vma_free,
+//    and folio_lock_anon_vma_read for the reclaim walks). The anon_vma cache is not
+//    SLAB_TYPESAFE_BY_RCU (objects go back to the host heap): folio_lock_anon_vma_read's
+//    RCU read-side section has no preemption point instead (mm/sched_hooks.h:
+//    rcu_read_lock), so no other path frees the anon_vma between its folio_mapped check
+//    and the trylock of the root's rwsem.
 //  - Pages still point at their anon_vma after it is freed (as in Linux, where only a
 //    mapped folio's anon_vma may be dereferenced).
 //  - The file walk (rmap_walk_file) scans mapping->i_mmap, a list (mm/fs.h), and finds
@@ -46,6 +52,7 @@ anon_vma* anon_vma_alloc() {
   av->num_active_vmas = 0;
   av->parent = av;
   av->root = av;
+  init_rwsem(&av->rwsem, "anon_vma->rwsem");  // anon_vma_ctor
   INIT_LIST_HEAD(&av->rb_root);
   return av;
 }
@@ -53,6 +60,13 @@ anon_vma* anon_vma_alloc() {
 // mm/rmap.c
 void anon_vma_free(anon_vma* av) {
   VM_BUG_ON(atomic_read(&av->refcount));
+  // A reader that found this anon_vma through a mapped folio (folio_lock_anon_vma_read)
+  // may hold the root's lock: wait for it to finish its walk before the memory goes.
+  might_sleep();
+  if (rwsem_is_locked(&av->root->rwsem)) {
+    anon_vma_lock_write(av);
+    anon_vma_unlock_write(av);
+  }
   kfree(av);
 }
 
@@ -154,7 +168,8 @@ int anon_vma_prepare(vm_area_struct* vma) {
     av->num_children++;  // a new root is its own parent
     allocated = av;
   }
-  // DEVIATION(rmap): no anon_vma_lock_write. page_table_lock keeps out racing threads.
+  anon_vma_lock_write(av);
+  // page_table_lock to protect against threads
   spin_lock(&mm->page_table_lock);
   if (likely(!vma->anon_vma)) {
     vma->anon_vma = av;
@@ -164,9 +179,27 @@ int anon_vma_prepare(vm_area_struct* vma) {
     avc = nullptr;
   }
   spin_unlock(&mm->page_table_lock);
+  anon_vma_unlock_write(av);
   if (unlikely(allocated)) put_anon_vma(allocated);
   if (unlikely(avc)) anon_vma_chain_free(avc);
   return 0;
+}
+
+// mm/rmap.c: lock_anon_vma_root. The chains of one VMA all lead to anon_vmas of one fork
+// tree, so one root lock is taken once and kept across them.
+static anon_vma* lock_anon_vma_root(anon_vma* root, anon_vma* av) {
+  anon_vma* new_root = av->root;
+  if (new_root != root) {
+    if (WARN_ON_ONCE(root)) up_write(&root->rwsem);
+    root = new_root;
+    down_write(&root->rwsem);
+  }
+  return root;
+}
+
+// mm/rmap.c
+static void unlock_anon_vma_root(anon_vma* root) {
+  if (root) up_write(&root->rwsem);
 }
 
 // mm/rmap.c: anon_vma_clone. `dst` (split off, merged into, or forked from `src`) joins
@@ -174,23 +207,32 @@ int anon_vma_prepare(vm_area_struct* vma) {
 // most one child may be reused as dst's own (the root never is). 0 or -ENOMEM (then dst
 // is left with no chains and no anon_vma).
 int anon_vma_clone(vm_area_struct* dst, vm_area_struct* src) {
+  anon_vma* root = nullptr;
   // Oldest first (the list runs newest to oldest), as list_for_each_entry_reverse.
   for (list_head* l = src->anon_vma_chain.prev; l != &src->anon_vma_chain; l = l->prev) {
     anon_vma_chain* pavc = list_entry(l, anon_vma_chain, same_vma);
-    // GFP_NOWAIT under the root's lock, then GFP_KERNEL without it: one attempt here.
-    anon_vma_chain* avc = anon_vma_chain_alloc(GFP_KERNEL);
+    // GFP_NOWAIT under the root's lock; failing that, GFP_KERNEL without it (reclaim
+    // walks take anon_vma locks).
+    anon_vma_chain* avc = anon_vma_chain_alloc(GFP_NOWAIT);
     if (unlikely(avc == nullptr)) {
-      // dst->anon_vma is dropped first, or unlink_anon_vmas would count it down.
-      dst->anon_vma = nullptr;
-      unlink_anon_vmas(dst);
-      return -ENOMEM;
+      unlock_anon_vma_root(root);
+      root = nullptr;
+      avc = anon_vma_chain_alloc(GFP_KERNEL);
+      if (avc == nullptr) {
+        // dst->anon_vma is dropped first, or unlink_anon_vmas would count it down.
+        dst->anon_vma = nullptr;
+        unlink_anon_vmas(dst);
+        return -ENOMEM;
+      }
     }
     anon_vma* av = pavc->anon_vma;
+    root = lock_anon_vma_root(root, av);
     anon_vma_chain_link(dst, avc, av);
     if (!dst->anon_vma && src->anon_vma && av->num_children < 2 && av->num_active_vmas == 0)
       dst->anon_vma = av;
   }
   if (dst->anon_vma) dst->anon_vma->num_active_vmas++;
+  unlock_anon_vma_root(root);
   return 0;
 }
 
@@ -222,18 +264,22 @@ int anon_vma_fork(vm_area_struct* vma, vm_area_struct* pvma) {
   // The root outlives every anon_vma of its tree.
   get_anon_vma(av->root);
   vma->anon_vma = av;
+  anon_vma_lock_write(av);
   anon_vma_chain_link(vma, avc, av);
   av->parent->num_children++;
+  anon_vma_unlock_write(av);
   return 0;
 }
 
 // mm/rmap.c: unlink_anon_vmas. The VMA leaves every anon_vma's tree; anon_vmas left with
 // no chains are freed (newest first, so the root goes last).
 void unlink_anon_vmas(vm_area_struct* vma) {
+  anon_vma* root = nullptr;
   list_head* head = &vma->anon_vma_chain;
   for (list_head *l = head->next, *n = l->next; l != head; l = n, n = l->next) {
     anon_vma_chain* avc = list_entry(l, anon_vma_chain, same_vma);
     anon_vma* av = avc->anon_vma;
+    root = lock_anon_vma_root(root, av);
     list_del(&avc->rb);  // anon_vma_interval_tree_remove
     // Empty anon_vmas stay on the list, to be freed below.
     if (list_empty(&av->rb_root)) {
@@ -248,7 +294,9 @@ void unlink_anon_vmas(vm_area_struct* vma) {
     // The VMA may live on (a merge keeps it); its next fault prepares a new one.
     vma->anon_vma = nullptr;
   }
-  // What is left: chains to anon_vmas that are now empty. Free them.
+  unlock_anon_vma_root(root);
+  // What is left: chains to anon_vmas that are now empty. Free them (outside the lock:
+  // anon_vma_free may take it).
   for (list_head *l = head->next, *n = l->next; l != head; l = n, n = l->next) {
     anon_vma_chain* avc = list_entry(l, anon_vma_chain, same_vma);
     anon_vma* av = avc->anon_vma;
@@ -260,18 +308,101 @@ void unlink_anon_vmas(vm_area_struct* vma) {
   }
 }
 
-// mm/rmap.c: rmap_walk_anon. DEVIATION(rmap): reduced to finding the VMAs and addresses. Every VMA that may map a page
-// of this anonymous folio is chained to the folio's anon_vma; for each one the page's
-// address follows from its index, and `fn` is called with the VMA and that address
-// (which the caller checks against the page tables, as page_vma_mapped_walk). Stops
-// when fn returns false. Only for a mapped folio (its anon_vma is alive).
+// mm/rmap.c: folio_lock_anon_vma_read. The anon_vma of a mapped anon folio, with the
+// anon_vma lock (its root's rwsem) held for reading; null if the folio is no longer
+// mapped, or (try_lock, reclaim's aging) if the lock was busy: then *contended is set.
+// Without the folio lock the anon_vma may be freed under us until the lock is held: the
+// RCU section and the folio_mapped checks are what keep it (see the file banner).
+anon_vma* folio_lock_anon_vma_read(folio* f, bool try_lock, bool* contended) {
+  anon_vma* av = nullptr;
+  anon_vma* root_anon_vma;
+  unsigned long anon_mapping;
+retry:
+  rcu_read_lock();
+  anon_mapping = reinterpret_cast<unsigned long>(f->mapping);  // READ_ONCE
+  // (FOLIO_MAPPING_FLAGS != FOLIO_MAPPING_ANON: mmsim has no KSM or movable_ops tags.)
+  if (!(anon_mapping & PAGE_MAPPING_ANON)) goto out;
+  if (!folio_mapped(f)) goto out;
+
+  av = reinterpret_cast<anon_vma*>(anon_mapping - PAGE_MAPPING_ANON);
+  root_anon_vma = av->root;
+  if (down_read_trylock(&root_anon_vma->rwsem)) {
+    // folio_move_anon_rmap might have changed the anon_vma (no folio lock here).
+    if (unlikely(reinterpret_cast<unsigned long>(f->mapping) != anon_mapping)) {
+      up_read(&root_anon_vma->rwsem);
+      rcu_read_unlock();
+      goto retry;
+    }
+    // Still mapped: this anon_vma is still its anon_vma, and the lock held keeps it
+    // (anon_vma_free waits for it).
+    if (!folio_mapped(f)) {
+      up_read(&root_anon_vma->rwsem);
+      av = nullptr;
+    }
+    goto out;
+  }
+
+  if (try_lock) {
+    av = nullptr;
+    *contended = true;
+    goto out;
+  }
+
+  // The trylock failed and we have to sleep: pin the anon_vma first.
+  if (!atomic_inc_not_zero(&av->refcount)) {
+    av = nullptr;
+    goto out;
+  }
+  if (!folio_mapped(f)) {
+    rcu_read_unlock();
+    put_anon_vma(av);
+    return nullptr;
+  }
+  // Pinned: safe to sleep.
+  rcu_read_unlock();
+  anon_vma_lock_read(av);
+  if (unlikely(reinterpret_cast<unsigned long>(f->mapping) != anon_mapping)) {
+    anon_vma_unlock_read(av);
+    put_anon_vma(av);
+    av = nullptr;
+    goto retry;
+  }
+  if (atomic_dec_and_test(&av->refcount)) {
+    // We held the last reference: drop the lock before freeing (put_anon_vma would take
+    // it for writing under our read hold).
+    anon_vma_unlock_read(av);
+    __put_anon_vma(av);
+    av = nullptr;
+  }
+  return av;
+
+out:
+  rcu_read_unlock();
+  return av;
+}
+
+// mm/rmap.c: rmap_walk_anon. DEVIATION(rmap): reduced to finding the VMAs and addresses.
+// Every VMA that may map a page of this anonymous folio is chained to the folio's
+// anon_vma; for each one the page's address follows from its index, and `fn` is called
+// with the VMA and that address (which the caller checks against the page tables, as
+// page_vma_mapped_walk). Stops when fn returns false, or (until_unmapped: rwc->done =
+// folio_not_mapped) once the folio is mapped nowhere. `locked`: the caller holds the
+// anon_vma lock, or nothing else runs (debug_vm between steps); else the walk takes it
+// through folio_lock_anon_vma_read (rwc->anon_lock of reclaim's walks), with try_lock.
 void rmap_walk_anon(folio* f, bool (*fn)(folio* f, vm_area_struct* vma, unsigned long address,
                                          void* arg),
-                    void* arg) {
+                    void* arg, bool locked, bool try_lock, bool* contended,
+                    bool until_unmapped) {
   VM_BUG_ON(!folio_test_anon(f));
-  anon_vma* av = reinterpret_cast<anon_vma*>(reinterpret_cast<unsigned long>(f->mapping) &
-                                             ~PAGE_MAPPING_ANON);  // folio_anon_vma
-  if (av == nullptr) return;
+  anon_vma* av;
+  if (locked) {
+    av = reinterpret_cast<anon_vma*>(reinterpret_cast<unsigned long>(f->mapping) &
+                                     ~PAGE_MAPPING_ANON);  // folio_anon_vma
+    if (av == nullptr) return;
+  } else {
+    av = folio_lock_anon_vma_read(f, try_lock, contended);  // rmap_walk_anon_lock
+    if (av == nullptr) return;
+  }
   const pgoff_t pgoff_start = f->index;
   const pgoff_t pgoff_end = pgoff_start + folio_nr_pages(f) - 1;
   // anon_vma_interval_tree_foreach over [pgoff_start, pgoff_end]
@@ -286,7 +417,9 @@ void rmap_walk_anon(folio* f, bool (*fn)(folio* f, vm_area_struct* vma, unsigned
             ? vma->vm_start + ((pgoff_start - vma->vm_pgoff) << PAGE_SHIFT)
             : vma->vm_start;
     if (!fn(f, vma, address, arg)) break;
+    if (until_unmapped && !folio_mapped(f)) break;  // rwc->done: folio_not_mapped
   }
+  if (!locked) anon_vma_unlock_read(av);
 }
 
 // mm/rmap.c: how _nr_pages_mapped marks a PMD mapping of the whole folio.
@@ -709,7 +842,8 @@ int folio_referenced(folio* f, int is_locked, vm_flags_t* vm_flags) {
   }
   bool contended = false;
   if (folio_test_anon(f))
-    rmap_walk_anon(f, folio_referenced_one, &pra);  // the anon_vma lock is not modelled
+    rmap_walk_anon(f, folio_referenced_one, &pra, /*locked=*/false, /*try_lock=*/true,
+                   &contended, /*until_unmapped=*/false);
   else
     rmap_walk_file(f, folio_referenced_one, &pra, /*try_lock=*/true, &contended,
                    /*until_unmapped=*/false);
@@ -726,7 +860,8 @@ void try_to_unmap(folio* f) {
   VM_BUG_ON(!folio_test_locked(f));
   trace_call tc("try_to_unmap", "pfn=%#lx mapcount=%d", folio_pfn(f), folio_mapcount(f));
   if (folio_test_anon(f))
-    rmap_walk_anon(f, try_to_unmap_one, nullptr);
+    rmap_walk_anon(f, try_to_unmap_one, nullptr, /*locked=*/false, /*try_lock=*/false,
+                   nullptr, /*until_unmapped=*/true);
   else
     rmap_walk_file(f, try_to_unmap_one, nullptr, /*try_lock=*/false, nullptr,
                    /*until_unmapped=*/true);

@@ -186,19 +186,13 @@ task_struct* Machine::LiveTask(int pid) const {
   return t;
 }
 
-void Machine::SwitchTo(task_struct* t, int cpu) {
-  if (cpu < 0) {
-    cpu = t->on_cpu >= 0 ? t->on_cpu : static_cast<int>(t->cpu);
-  } else if (t->on_cpu >= 0 && t->on_cpu != cpu) {
-    // Migration: the CPU it leaves runs its idle task.
-    ks_->this_cpu = t->on_cpu;
-    kernel::context_switch(kernel::idle_task(t->on_cpu));
-  }
-  ks_->this_cpu = cpu;
-  cpus_[cpu]->SetCpl(0);
-  kernel::context_switch(t);
-  if (active_sched_ != nullptr) active_sched_->NoteSwitch(t, cpu);
+void Machine::LeaveCpu(task_struct* t) {
+  // Migration: the CPU it leaves runs its idle task.
+  ks_->this_cpu = t->on_cpu;
+  kernel::context_switch(kernel::idle_task(t->on_cpu));
 }
+
+void Machine::SchedNoteSwitch(task_struct* t, int cpu) { active_sched_->NoteSwitch(t, cpu); }
 
 Scheduler& Machine::Sched() {
   if (sched_ == nullptr) {

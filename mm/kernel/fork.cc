@@ -406,7 +406,8 @@ mm_struct* get_task_mm(task_struct* task) {
 // `mode`; ERR_PTR(-EINTR), ERR_PTR(-ESRCH) (no mm) or ERR_PTR(-EACCES) otherwise.
 mm_struct* mm_access(task_struct* task, unsigned int mode) {
   trace_call tc("mm_access", "pid=%d mode=%#x", task->pid, mode);
-  int err = down_read_killable(&task->signal->exec_update_lock);
+  // down_read_killable and up_read, their single-path branch inline (mm/rwsem.h).
+  int err = down_read_killable_inline(&task->signal->exec_update_lock);
   if (err) return tc.ret(ERR_PTR<mm_struct>(err));
 
   mm_struct* mm = get_task_mm(task);
@@ -416,7 +417,7 @@ mm_struct* mm_access(task_struct* task, unsigned int mode) {
     mmput(mm);
     mm = ERR_PTR<mm_struct>(-EACCES);
   }
-  up_read(&task->signal->exec_update_lock);
+  up_read_inline(&task->signal->exec_update_lock);
   return tc.ret(mm);
 }
 
