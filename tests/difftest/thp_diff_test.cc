@@ -21,7 +21,8 @@
 //    return value and errno, the caller's bytes, T's and C's bytes over the region (read
 //    back page by page; unmapped pages are marked), and AnonHugePages of the region in T
 //    and C before and after the call. On the host AnonHugePages is summed from
-//    /proc/PID/smaps over the VMAs in the region; in the simulator it is 2048 kB per PMD
+//    /proc/PID/smaps over the VMAs in the region (sim::host::HostAnonHugePagesKb, which
+//    `mmsim --host` also prints for `show smaps`); in the simulator it is 2048 kB per PMD
 //    leaf over an anonymous folio (mm_find_pmd, pmd_trans_huge, not the huge zero page),
 //    which is what smaps counts. A host region that got fewer THPs than the simulator
 //    (no free 2 MiB block on the host) is reported and not compared. Hand-written cases
@@ -65,6 +66,7 @@
 #include "mm/kernel.h"
 #include "mm/mm.h"
 #include "mm/pagewalk.h"
+#include "sim/host/host_env.h"
 #include "sim/machine.h"
 #include "tests/difftest/case.h"
 
@@ -403,24 +405,6 @@ ssize_t HostPvm(bool write, pid_t pid, const iovec* l, unsigned long ln, const i
   return syscall(write ? SYS_process_vm_writev : SYS_process_vm_readv, pid, l, ln, rv, rn, 0UL);
 }
 
-// AnonHugePages (kB) summed over pid's VMAs that start inside [lo, hi).
-long HostAnonHugeKb(pid_t pid, uint64_t lo, uint64_t hi) {
-  const std::string text = ReadTextFile(absl::StrFormat("/proc/%d/smaps", pid));
-  long total = 0;
-  bool inside = false;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    uint64_t start = 0;
-    const size_t dash = line.find('-');
-    if (dash != absl::string_view::npos && dash <= 16 &&
-        absl::SimpleHexAtoi(line.substr(0, dash), &start) && line.find(':') > dash) {
-      inside = start >= lo && start < hi;
-    } else if (inside && absl::ConsumePrefix(&line, "AnonHugePages:")) {
-      total += std::strtol(std::string(line).c_str(), nullptr, 10);
-    }
-  }
-  return total;
-}
-
 // pid's bytes over [kRegion, kRegion + len): one process_vm_readv, or page by page where
 // that stops short (kHoleByte and a mark for a page that cannot be read).
 absl::Status HostReadback(pid_t pid, uint64_t len, std::vector<uint8_t>* out,
@@ -539,8 +523,8 @@ absl::StatusOr<ThpOutcome> RunHost(const ThpCase& c) {
   void* local = MAP_FAILED;
   const uint64_t local_map = std::max<uint64_t>(c.local_len, 1);
   if (status.ok()) {
-    o.thp_parent_before = HostAnonHugeKb(parent, lo, hi);
-    if (c.fork) o.thp_child_before = HostAnonHugeKb(child, lo, hi);
+    o.thp_parent_before = sim::host::HostAnonHugePagesKb(parent, lo, hi);
+    if (c.fork) o.thp_child_before = sim::host::HostAnonHugePagesKb(child, lo, hi);
     local = mmap(reinterpret_cast<void*>(kLocal), local_map, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (local != reinterpret_cast<void*>(kLocal)) status = absl::InternalError("local mmap");
@@ -560,8 +544,8 @@ absl::StatusOr<ThpOutcome> RunHost(const ThpCase& c) {
     if (r < 0 && (errno == EPERM || errno == ENOSYS))
       status = absl::UnavailableError(absl::StrCat("host process_vm_*: ", strerror(errno)));
     o.local.assign(l, l + c.local_len);
-    o.thp_parent_after = HostAnonHugeKb(parent, lo, hi);
-    if (c.fork) o.thp_child_after = HostAnonHugeKb(child, lo, hi);
+    o.thp_parent_after = sim::host::HostAnonHugePagesKb(parent, lo, hi);
+    if (c.fork) o.thp_child_after = sim::host::HostAnonHugePagesKb(child, lo, hi);
     if (status.ok()) status = HostReadback(parent, c.span(), &o.parent, &o.parent_holes);
     if (status.ok() && c.fork) status = HostReadback(child, c.span(), &o.child, &o.child_holes);
   }
