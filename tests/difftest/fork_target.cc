@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "absl/status/status.h"
 
@@ -30,6 +31,30 @@ bool ReportReadyAndWait(int ready, int go, bool is_child) {
   while (read(go, &b, 1) > 0) {
   }
   return true;
+}
+
+absl::StatusOr<ssize_t> HostCallFromLocal(pid_t target, bool write, uint64_t local_len,
+                                          uint8_t read_fill, const std::vector<Iov>& remote,
+                                          std::vector<uint8_t>* local, int* err) {
+  const uint64_t map_len = std::max<uint64_t>(local_len, 1);
+  void* p = mmap(reinterpret_cast<void*>(kLocalBase), map_len, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (p != reinterpret_cast<void*>(kLocalBase)) {
+    if (p != MAP_FAILED) munmap(p, map_len);
+    return absl::InternalError("local mmap");
+  }
+  auto* l = static_cast<uint8_t*>(p);
+  for (uint64_t i = 0; i < local_len; ++i)
+    l[i] = write ? PatternByte(Side::kLocal, kLocalBase + i) : read_fill;
+  iovec liov{p, local_len};
+  std::vector<iovec> riov;
+  for (const Iov& v : remote) riov.push_back({reinterpret_cast<void*>(v.base), v.len});
+  errno = 0;
+  const ssize_t r = HostPvm(write, target, &liov, 1, riov.data(), riov.size());
+  *err = r < 0 ? errno : 0;
+  local->assign(l, l + local_len);
+  munmap(p, map_len);
+  return r;
 }
 
 absl::StatusOr<sim::SysResult> SimCallFromLocal(sim::Machine& m, int caller, int target,

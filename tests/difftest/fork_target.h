@@ -36,6 +36,16 @@ bool WaitReady(int fd, ReadyMsg* msg, int timeout_ms = 20000);
 // blocks until the test closes `go`. False if the report could not be written.
 bool ReportReadyAndWait(int ready, int go, bool is_child);
 
+// The test process's side of a host call, as SimCallFromLocal below: maps
+// [kLocalBase, +max(local_len, 1)) here (MAP_FIXED_NOREPLACE), fills it (the local pattern
+// for a write, `read_fill` for a read), calls process_vm_writev/readv on `target` with
+// `remote` (absolute addresses), copies the local bytes to *local and unmaps. Returns the
+// call's result with its errno in *err (0 on success); InternalError if the buffer cannot
+// be mapped.
+absl::StatusOr<ssize_t> HostCallFromLocal(pid_t target, bool write, uint64_t local_len,
+                                          uint8_t read_fill, const std::vector<Iov>& remote,
+                                          std::vector<uint8_t>* local, int* err);
+
 // The simulated caller's side of a call: maps [kLocalBase, +max(local_len, 1)) in `caller`
 // (MAP_FIXED), fills it with the local pattern for a write or with `read_fill` for a read,
 // and calls process_vm_writev/readv on `target` with that one local element and `remote`

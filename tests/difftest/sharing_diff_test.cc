@@ -303,28 +303,16 @@ absl::StatusOr<ShareOutcome> RunHost(const ShareCase& c) {
     }
   }
   if (status.ok() && c.fork && child <= 0) status = absl::InternalError("no child reported");
-  void* local = MAP_FAILED;
   if (status.ok()) {
-    local = mmap(reinterpret_cast<void*>(kLocal), std::max<uint64_t>(c.local_len, 1),
-                 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-    if (local != reinterpret_cast<void*>(kLocal)) status = absl::InternalError("local mmap");
-  }
-  if (status.ok()) {
-    auto* l = static_cast<uint8_t*>(local);
-    for (uint64_t i = 0; i < c.local_len; ++i)
-      l[i] = c.write ? PatternByte(Side::kLocal, kLocal + i) : kLocalFill;
-    iovec liov{local, c.local_len};
-    std::vector<iovec> riov;
-    for (const Iov& v : c.remote) riov.push_back({reinterpret_cast<void*>(v.base), v.len});
-    const pid_t target = c.target_child ? child : parent;
-    errno = 0;
-    const ssize_t r = HostPvm(c.write, target, &liov, 1, riov.data(), riov.size());
-    o.ret = r;
-    o.err = r < 0 ? errno : 0;
-    if (r < 0 && (errno == EPERM || errno == ENOSYS)) {
-      status = absl::UnavailableError(absl::StrCat("host process_vm_*: ", strerror(errno)));
+    int err = 0;
+    absl::StatusOr<ssize_t> r = HostCallFromLocal(c.target_child ? child : parent, c.write,
+                                                  c.local_len, kLocalFill, c.remote, &o.local, &err);
+    if (!r.ok()) status = r.status();
+    o.ret = r.ok() ? *r : -1;
+    o.err = err;
+    if (r.ok() && *r < 0 && (err == EPERM || err == ENOSYS)) {
+      status = absl::UnavailableError(absl::StrCat("host process_vm_*: ", strerror(err)));
     }
-    o.local.assign(l, l + c.local_len);
     const uint64_t readable = Readable(c);
     if (status.ok()) {
       absl::StatusOr<std::vector<uint8_t>> pb = HostPeek(parent, kRegion, readable);
@@ -340,7 +328,6 @@ absl::StatusOr<ShareOutcome> RunHost(const ShareCase& c) {
         status = absl::InternalError("pread");
     }
   }
-  if (local != MAP_FAILED) munmap(local, std::max<uint64_t>(c.local_len, 1));
   close(go[1]);  // the targets exit
   close(ready[0]);
   int ws;

@@ -498,36 +498,24 @@ absl::StatusOr<ThpOutcome> RunHost(const ThpCase& c) {
   }
   if (status.ok() && c.fork && child <= 0) status = absl::InternalError("no child reported");
   const uint64_t lo = kRegion, hi = kRegion + c.span();
-  void* local = MAP_FAILED;
-  const uint64_t local_map = std::max<uint64_t>(c.local_len, 1);
   if (status.ok()) {
     o.thp_parent_before = sim::host::HostAnonHugePagesKb(parent, lo, hi);
     if (c.fork) o.thp_child_before = sim::host::HostAnonHugePagesKb(child, lo, hi);
-    local = mmap(reinterpret_cast<void*>(kLocal), local_map, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-    if (local != reinterpret_cast<void*>(kLocal)) status = absl::InternalError("local mmap");
-  }
-  if (status.ok()) {
-    auto* l = static_cast<uint8_t*>(local);
-    for (uint64_t i = 0; i < c.local_len; ++i)
-      l[i] = c.write ? PatternByte(Side::kLocal, kLocal + i) : kLocalFill;
-    iovec liov{local, c.local_len};
-    std::vector<iovec> riov;
-    for (const Iov& v : c.remote) riov.push_back({reinterpret_cast<void*>(kRegion + v.base), v.len});
-    errno = 0;
-    const ssize_t r = HostPvm(c.write, c.target_child ? child : parent, &liov, 1, riov.data(),
-                              riov.size());
-    o.ret = r;
-    o.err = r < 0 ? errno : 0;
-    if (r < 0 && (errno == EPERM || errno == ENOSYS))
-      status = absl::UnavailableError(absl::StrCat("host process_vm_*: ", strerror(errno)));
-    o.local.assign(l, l + c.local_len);
+    std::vector<Iov> remote;
+    for (const Iov& v : c.remote) remote.push_back({kRegion + v.base, v.len});
+    int err = 0;
+    absl::StatusOr<ssize_t> r = HostCallFromLocal(c.target_child ? child : parent, c.write,
+                                                  c.local_len, kLocalFill, remote, &o.local, &err);
+    if (!r.ok()) status = r.status();
+    o.ret = r.ok() ? *r : -1;
+    o.err = err;
+    if (r.ok() && *r < 0 && (err == EPERM || err == ENOSYS))
+      status = absl::UnavailableError(absl::StrCat("host process_vm_*: ", strerror(err)));
     o.thp_parent_after = sim::host::HostAnonHugePagesKb(parent, lo, hi);
     if (c.fork) o.thp_child_after = sim::host::HostAnonHugePagesKb(child, lo, hi);
     if (status.ok()) status = HostReadback(parent, c.span(), &o.parent, &o.parent_holes);
     if (status.ok() && c.fork) status = HostReadback(child, c.span(), &o.child, &o.child_holes);
   }
-  if (local != MAP_FAILED) munmap(local, local_map);
   close(go[1]);
   close(ready[0]);
   int ws = 0;
