@@ -321,13 +321,21 @@ def plot(res, outdir):
             pts.sort()
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=label)
+        if op == "readv":
+            # The THP targets (thp/...): both regions PMD-mapped on both sides.
+            for impl, label, style in (("sim", "simulator, THP", "o:"),
+                                       ("host", "host kernel, THP", "s:")):
+                pts = sorted((int(n.split("/")[-1]), int(n.split("/")[-1]) / res.ns(n))
+                             for n in res.names("thp/%s/readv/1x1/prefaulted/" % impl))
+                if pts:
+                    ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=label)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_title("process_vm_%s (1x1, pre-faulted)" % op)
         ax.set_xlabel("bytes per call")
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("GB/s (CPU time)")
-    axes[0].legend()
+    axes[0].legend(fontsize="small")
     fig.tight_layout()
     path = os.path.join(outdir, "pvm_throughput.svg")
     fig.savefig(path)
