@@ -165,6 +165,7 @@ const TlbEntry* Tlb::Hit(int level, Array& a, size_t slot, VirtAddr va) {
   if (ABSL_PREDICT_FALSE(observer_ != nullptr)) {
     observer_->OnTlbHit(cpu_, level, va, *e);
   }
+  if (level == 0) return e;  // an L1 hit (2M, 1G pages): nothing above it
   // Promote into the levels above that cache this size; hand out the
   // highest copy.
   const TlbEntry copy = *e;
