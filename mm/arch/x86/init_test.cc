@@ -212,7 +212,9 @@ TEST(KernelHalfTest, DirectMapEntriesAreGlobalAndSurviveCr3Switches) {
   k.RunAs(a, 0);
   hw::Cpu* c = k.cpu(0);
   ASSERT_EQ(c->cpl(), 0);
-  const unsigned long pa = 0x5000;
+  page* pg = alloc_page(GFP_KERNEL);
+  ASSERT_NE(pg, nullptr);
+  const unsigned long pa = page_to_pfn(pg) << PAGE_SHIFT;
   std::memcpy(__va(pa), "direct!", 8);
   char buf[8] = {};
   ASSERT_TRUE(c->Load(hw::VirtAddr(PAGE_OFFSET + pa), buf, 8).ok());
@@ -239,6 +241,7 @@ TEST(KernelHalfTest, DirectMapEntriesAreGlobalAndSurviveCr3Switches) {
   // Only a full flush (INVPCID type 2 / a CR4.PGE toggle) drops it.
   c->tlb().FlushAll();
   EXPECT_EQ(c->tlb().Peek(hw::VirtAddr(PAGE_OFFSET + pa), c->pcid()), nullptr);
+  __free_page(pg);
   EXPECT_EQ(k.DebugVm(), "");
 }
 
