@@ -44,8 +44,11 @@ reader: process_vm_readv target [0x7f1000000000:16K] [0x7f0000002000:8K]
 expect 4096
 
 # The stranger has another uid and no CAP_SYS_PTRACE: refused before any page is touched.
+# Traced (kernel calls only): see where the refusal comes from.
+trace calls
 stranger: process_vm_readv target [0x7ffffffef000:8] [0x7f0000000000:8]
 expect -1 EPERM
+trace off
 
 # What it all looks like.
 show maps target

@@ -173,6 +173,7 @@ bool Interpreter::Step(const Statement& stmt) {
   if (!EnsureMachine(pos)) return false;
   if (std::holds_alternative<LetStmt>(stmt)) return true;
   if (const auto* e = std::get_if<ExpectStmt>(&stmt)) return CheckExpect(*e);
+  if (const auto* e = std::get_if<ExpectStateStmt>(&stmt)) return CheckState(*e);
   // Views change nothing: the runs of an explore block need not replay them.
   if (!std::holds_alternative<ShowStmt>(stmt)) history_.push_back(stmt);
 
@@ -570,12 +571,17 @@ bool Interpreter::CheckExpect(const ExpectStmt& e) {
   }
   std::string want;
   const bool ok = ExpectHolds(e.result, last_, &want);
+  ReportExpect(pos, Statement(e), ok, want, got);
+  return true;
+}
+
+void Interpreter::ReportExpect(const SourcePos& pos, const Statement& stmt, bool ok,
+                               const std::string& want, const std::string& got) {
   if (ok) {
-    out_ << absl::StrFormat("[%d] %s ok\n", pos.line, FormatStatement(Statement(e)));
+    out_ << absl::StrFormat("[%d] %s ok\n", pos.line, FormatStatement(stmt));
   } else {
     ExpectFailed(pos, want, got);
   }
-  return true;
 }
 
 }  // namespace sim

@@ -29,7 +29,9 @@
 #ifndef MMSIM_SIM_INTERPRETER_H_
 #define MMSIM_SIM_INTERPRETER_H_
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <vector>
 #include <memory>
@@ -105,6 +107,9 @@ class Interpreter {
   bool RuntimeError(const scenario::SourcePos& pos, const std::string& what);  // exit 3
   void ExpectFailed(const scenario::SourcePos& pos, const std::string& want,
                     const std::string& got);
+  // An expectation's outcome: `[LINE] STATEMENT ok`, or the failure (ExpectFailed).
+  void ReportExpect(const scenario::SourcePos& pos, const scenario::Statement& stmt, bool ok,
+                    const std::string& want, const std::string& got);
   std::optional<int> Pid(const scenario::SourcePos& pos, const std::string& name);
   std::string FormatSys(const SysResult& r) const;
   std::string FormatAccess(const UserAccess& a, bool load, uint64_t len) const;
@@ -151,6 +156,19 @@ class Interpreter {
   absl::StatusOr<std::string> View(const scenario::SourcePos& pos, const scenario::ShowWhat& what);
   bool On(const scenario::ScheduleStmt& s, std::string* result);
   bool CheckExpect(const scenario::ExpectStmt& e);
+
+  // ---- state checks (sim/interpreter_checks.cc) ----
+  // What `mark` remembers: every vmstat item, and per CPU the TLB's hits, misses, walks.
+  struct Counters {
+    std::vector<int64_t> vmstat;
+    std::vector<std::array<uint64_t, 3>> tlb;
+  };
+  Counters ReadCounters();
+  bool On(const scenario::MarkStmt& s, std::string* result);
+  // `expect pte|page|tlb|vmstat|vma ...`; false after a runtime error.
+  bool CheckState(const scenario::ExpectStateStmt& e);
+  bool CounterHolds(const scenario::CounterValue& want, int64_t now,
+                    const std::function<int64_t(const Counters&)>& pick, std::string* got);
   void FlushTrace();
   // With check_vm: debug_vm now; a violation is printed (after this `after`) and counts as
   // a failure. Returns false then.
@@ -222,6 +240,8 @@ class Interpreter {
   std::string last_failure_;  // "expected X, got Y" of the last failed expectation
   std::vector<scenario::Statement> history_;  // what an explore block's runs replay
   scenario::BlockCollector block_;  // an open together or explore block
+  std::map<std::string, Counters> marks_;   // by `mark` name
+  std::map<std::string, uint64_t> pfns_;    // names bound by `expect pte ... as NAME`
   int failures_ = 0;
   bool invalid_ = false;
   bool runtime_error_ = false;

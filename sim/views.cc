@@ -95,6 +95,20 @@ std::string MapsLine(const kernel::vm_area_struct* vma) {
 
 }  // namespace
 
+// fs/proc/task_mmu.c: the VmFlags mnemonics, in bit order (show_smap_vma_flags).
+absl::Span<const VmFlagMnemonic> VmFlagMnemonics() {
+  using namespace kernel;
+  static constexpr VmFlagMnemonic kMnemonics[] = {
+      {VM_READ, "rd"},       {VM_WRITE, "wr"},       {VM_EXEC, "ex"},
+      {VM_SHARED, "sh"},     {VM_MAYREAD, "mr"},     {VM_MAYWRITE, "mw"},
+      {VM_MAYEXEC, "me"},    {VM_MAYSHARE, "ms"},    {VM_GROWSDOWN, "gd"},
+      {VM_UFFD_MISSING, "um"}, {VM_PFNMAP, "pf"},    {VM_LOCKED, "lo"},
+      {VM_IO, "io"},         {VM_DONTCOPY, "dc"},    {VM_DONTEXPAND, "de"},
+      {VM_ACCOUNT, "ac"},    {VM_NORESERVE, "nr"},   {VM_WIPEONFORK, "wf"},
+      {VM_DONTDUMP, "dd"},   {VM_SOFTDIRTY, "sd"},   {VM_MIXEDMAP, "mm"}};
+  return kMnemonics;
+}
+
 absl::StatusOr<std::string> ShowMaps(Machine& m, int pid) {
   return m.Inspect([&](const kernel::kernel_state&) -> absl::StatusOr<std::string> {
     absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
@@ -567,21 +581,9 @@ struct MemSizeStats {
   uint64_t pss = 0, pss_dirty = 0, pss_locked = 0, swap_pss = 0;
 };
 
-// fs/proc/task_mmu.c: the VmFlags mnemonics, in bit order (show_smap_vma_flags).
 std::string VmFlagsLine(kernel::vm_flags_t f) {
-  using namespace kernel;
-  static constexpr struct {
-    vm_flags_t flag;
-    const char* name;
-  } kMnemonics[] = {{VM_READ, "rd"},       {VM_WRITE, "wr"},       {VM_EXEC, "ex"},
-                    {VM_SHARED, "sh"},     {VM_MAYREAD, "mr"},     {VM_MAYWRITE, "mw"},
-                    {VM_MAYEXEC, "me"},    {VM_MAYSHARE, "ms"},    {VM_GROWSDOWN, "gd"},
-                    {VM_UFFD_MISSING, "um"}, {VM_PFNMAP, "pf"},    {VM_LOCKED, "lo"},
-                    {VM_IO, "io"},         {VM_DONTCOPY, "dc"},    {VM_DONTEXPAND, "de"},
-                    {VM_ACCOUNT, "ac"},    {VM_NORESERVE, "nr"},   {VM_WIPEONFORK, "wf"},
-                    {VM_DONTDUMP, "dd"},   {VM_SOFTDIRTY, "sd"},   {VM_MIXEDMAP, "mm"}};
   std::string out = "VmFlags: ";
-  for (const auto& m : kMnemonics)
+  for (const VmFlagMnemonic& m : VmFlagMnemonics())
     if (f & m.flag) absl::StrAppend(&out, m.name, " ");
   return out;
 }

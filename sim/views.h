@@ -26,6 +26,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "sim/machine.h"
 
 namespace sim {
@@ -50,6 +51,14 @@ std::string ShowLru(Machine& m);
 absl::StatusOr<std::string> ShowSmaps(Machine& m, int pid, uint64_t addr = 0, uint64_t len = 0);
 std::string ShowSwaps(Machine& m);  // /proc/swaps
 absl::StatusOr<std::string> PagetableDot(Machine& m, int pid);
+
+// fs/proc/task_mmu.c show_smap_vma_flags: each VM_ flag smaps names, and its mnemonic, in
+// the order smaps prints them ("rd", "wr", ... "mm").
+struct VmFlagMnemonic {
+  kernel::vm_flags_t flag;
+  const char* name;
+};
+absl::Span<const VmFlagMnemonic> VmFlagMnemonics();
 
 }  // namespace sim
 

@@ -3,6 +3,7 @@
 #include <string>
 #include <type_traits>
 #include <variant>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 
@@ -55,6 +56,54 @@ const char* AdviceName(int64_t advice) {
   return nullptr;
 }
 
+const std::vector<std::string>& FlagNames(FlagTable table) {
+  static const std::vector<std::string> kPte = {
+      "none", "present", "swap", "protnone", "writable", "user",
+      "accessed", "dirty", "saved_dirty", "global", "nx", "zero"};
+  // The PG_ bits in mm/page-flags.h order (as `show page` prints them), then page kinds.
+  static const std::vector<std::string> kPage = {
+      "locked", "writeback", "referenced", "uptodate", "dirty", "lru", "head", "waiters",
+      "active", "workingset", "owner_priv_1", "anon_exclusive", "arch_1", "reserved",
+      "private", "private_2", "reclaim", "swapbacked", "unevictable", "mlocked",
+      "anon", "buddy", "table", "slab"};
+  // fs/proc/task_mmu.c show_smap_vma_flags: the mnemonics of the flags mmsim has.
+  static const std::vector<std::string> kVma = {
+      "rd", "wr", "ex", "sh", "mr", "mw", "me", "ms", "gd", "um", "pf",
+      "lo", "io", "dc", "de", "ac", "nr", "wf", "dd", "sd", "mm"};
+  switch (table) {
+    case FlagTable::kPte: return kPte;
+    case FlagTable::kPage: return kPage;
+    case FlagTable::kVma: return kVma;
+  }
+  return kPte;
+}
+
+std::optional<int> FlagIndex(FlagTable table, absl::string_view name) {
+  const std::vector<std::string>& names = FlagNames(table);
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return static_cast<int>(i);
+  }
+  return std::nullopt;
+}
+
+const std::vector<std::string>& VmstatItemNames() {
+  // The same strings as mm/kernel.cc's kVmStatNames (the parser cannot link the kernel);
+  // sim/state_checks_test.cc checks that the two lists agree, item for item.
+  static const std::vector<std::string> kItems = {
+      "nr_free_pages", "nr_anon_pages", "nr_mapped", "nr_page_table_pages",
+      "nr_foll_pin_acquired", "nr_foll_pin_released", "pgalloc_normal", "pgfree", "pgfault",
+      "pgmajfault", "nr_tlb_remote_flush", "nr_tlb_remote_flush_received",
+      "nr_tlb_local_flush_all", "nr_tlb_local_flush_one", "nr_inactive_anon", "nr_active_anon",
+      "nr_inactive_file", "nr_active_file", "nr_unevictable", "workingset_refault_anon",
+      "workingset_refault_file", "workingset_activate_anon", "workingset_activate_file",
+      "workingset_restore_anon", "workingset_restore_file", "pswpin", "pswpout", "pgactivate",
+      "pgdeactivate", "pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pgscan_direct",
+      "oom_kill", "allocstall_normal", "nr_mlock", "pglazyfree", "pglazyfreed",
+      "unevictable_pgs_culled", "unevictable_pgs_rescued", "unevictable_pgs_mlocked",
+      "unevictable_pgs_munlocked", "unevictable_pgs_cleared", "unevictable_pgs_stranded"};
+  return kItems;
+}
+
 namespace {
 
 struct KeywordVisitor {
@@ -100,6 +149,8 @@ struct KeywordVisitor {
   const char* operator()(const TogetherStmt&) const { return "together"; }
   const char* operator()(const ExploreStmt&) const { return "explore"; }
   const char* operator()(const EndStmt&) const { return "end"; }
+  const char* operator()(const ExpectStateStmt&) const { return "expect"; }
+  const char* operator()(const MarkStmt&) const { return "mark"; }
   const char* operator()(const ExpectOutcomeStmt& s) const {
     switch (s.quantifier) {
       case ExpectOutcomeStmt::Quantifier::kAlways: return "expect-always";

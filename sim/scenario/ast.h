@@ -442,6 +442,113 @@ struct ExpectSameStmt {
 };
 
 // ---------------------------------------------------------------------------
+// Checks of the machine's state (docs/scenario-language.md, "Checking the state"). They
+// read the state without side effects, like the views, and may stand anywhere outside a
+// block.
+
+// A flag list as written, `present,writable,!dirty`: the bits named (indices into the
+// form's table below) that must be set, and those written with `!` that must be clear.
+struct FlagCheck {
+  uint64_t set = 0;
+  uint64_t clear = 0;
+  bool operator==(const FlagCheck&) const = default;
+};
+// The flag names of each form, in the order they print: index i is bit i of a FlagCheck.
+// pte: the page-table entry (none, present, swap, protnone, writable, user, accessed,
+// dirty, saved_dirty, global, nx, zero); page: struct page's PG_ flags as `show page`
+// prints them, then anon, buddy, table, slab; vma: the VmFlags mnemonics of
+// /proc/PID/smaps (rd, wr, ex, sh, mr, mw, me, ms, gd, um, pf, lo, io, dc, de, ac, nr, wf,
+// dd, sd, mm).
+enum class FlagTable { kPte, kPage, kVma };
+const std::vector<std::string>& FlagNames(FlagTable table);
+std::optional<int> FlagIndex(FlagTable table, absl::string_view name);
+
+// The counters `expect vmstat` knows: /proc/vmstat's items as mmsim keeps them, in the
+// kernel's order (mm/kernel.h vm_stat_item; a test keeps the two lists equal).
+const std::vector<std::string>& VmstatItemNames();
+
+// A pfn to compare with: a NUM, or a name an earlier `expect pte ... as NAME` bound.
+using PfnRef = std::variant<uint64_t, std::string>;
+
+// `expect pte TASK ADDR [FLAGS] [pfn=PFN | pfn!=PFN] [as NAME]`.
+struct ExpectPte {
+  std::string task;
+  uint64_t addr = 0;
+  FlagCheck flags;
+  std::optional<PfnRef> pfn;
+  bool pfn_differs = false;  // pfn!=
+  std::optional<std::string> bind;  // `as NAME`: NAME stands for the pfn from now on
+  bool operator==(const ExpectPte&) const = default;
+};
+// `expect page PFN|NAME|at TASK ADDR [refcount=N] [mapcount=N] [flags=FLAGS]`.
+struct ExpectPage {
+  std::optional<PfnRef> pfn;  // none: `at TASK ADDR`
+  std::string task;
+  uint64_t addr = 0;
+  std::optional<uint64_t> refcount;
+  std::optional<uint64_t> mapcount;  // page_mapcount(): the mappings of this page
+  FlagCheck flags;
+  bool operator==(const ExpectPage&) const = default;
+};
+// `expect tlb CPU TASK ADDR cached|absent`: whether CPU's TLB holds a translation of
+// TASK's ADDR (in any level, under the PCID CPU keeps TASK's mm with).
+struct ExpectTlbEntry {
+  uint32_t cpu = 0;
+  std::string task;
+  uint64_t addr = 0;
+  bool cached = true;
+  bool operator==(const ExpectTlbEntry&) const = default;
+};
+// A counter's value, or with `since MARK` its change since `mark MARK`.
+struct CounterValue {
+  int64_t value = 0;                // absolute (>= 0), or the change (+N / -N)
+  std::optional<std::string> since;  // the mark
+  bool operator==(const CounterValue&) const = default;
+};
+// `expect vmstat ITEM N` / `expect vmstat ITEM +N since MARK`.
+struct ExpectVmstat {
+  std::string item;
+  CounterValue value;
+  bool operator==(const ExpectVmstat&) const = default;
+};
+// `expect tlb CPU hits|misses|walks N [since MARK]`: CPU's TLB counters (hits: lookups
+// some level answered; misses: lookups L1 missed; walks: page walks, i.e. every level missed).
+struct ExpectTlbCounter {
+  enum class Counter { kHits, kMisses, kWalks };
+  uint32_t cpu = 0;
+  Counter counter = Counter::kWalks;
+  CounterValue value;
+  bool operator==(const ExpectTlbCounter&) const = default;
+};
+// `expect vma TASK ADDR none` (no VMA holds ADDR), or
+// `expect vma TASK ADDR [start=ADDR] [end=ADDR] [prot=PROT] [flags=FLAGS]`.
+struct ExpectVma {
+  std::string task;
+  uint64_t addr = 0;
+  bool none = false;
+  std::optional<uint64_t> start, end;
+  std::optional<Prot> prot;
+  FlagCheck flags;
+  bool operator==(const ExpectVma&) const = default;
+};
+using StateCheck =
+    std::variant<ExpectPte, ExpectPage, ExpectTlbEntry, ExpectVmstat, ExpectTlbCounter, ExpectVma>;
+
+struct ExpectStateStmt {
+  SourcePos pos;
+  StateCheck check;
+  bool operator==(const ExpectStateStmt&) const = default;
+};
+
+// `mark NAME`: remembers every counter `expect vmstat` and `expect tlb CPU COUNTER` read,
+// for later `since NAME`.
+struct MarkStmt {
+  SourcePos pos;
+  std::string name;
+  bool operator==(const MarkStmt&) const = default;
+};
+
+// ---------------------------------------------------------------------------
 // Views and controls.
 
 struct ShowMaps {  // show maps TASK
@@ -609,7 +716,8 @@ using Statement =
                  MunmapStmt, MprotectStmt, StoreStmt, FillStmt, LoadStmt, ProcessVmRwStmt,
                  ForkStmt, ExitStmt, ReapStmt, SetresuidStmt, SetresgidStmt, CapsetStmt,
                  DumpableStmt, MadviseStmt, MlockStmt, ExpectStmt, ExpectMemStmt, ExpectSameStmt, ShowStmt, FailStmt,
-                 TraceStmt, ScheduleStmt, TogetherStmt, ExploreStmt, EndStmt, ExpectOutcomeStmt>;
+                 TraceStmt, ScheduleStmt, TogetherStmt, ExploreStmt, EndStmt, ExpectOutcomeStmt,
+                 ExpectStateStmt, MarkStmt>;
 
 struct Scenario {
   std::string filename;

@@ -5,6 +5,7 @@
 #include <string>
 #include <type_traits>
 #include <variant>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -307,6 +308,8 @@ struct StatementPrinter {
                         FormatAddr(s.other_addr), " ", FormatSize(s.len));
   }
   std::string operator()(const ShowStmt& s) const { return "show " + FormatShow(s.what); }
+  std::string operator()(const ExpectStateStmt& s) const { return "expect " + FormatStateCheck(s.check); }
+  std::string operator()(const MarkStmt& s) const { return "mark " + s.name; }
   std::string operator()(const FailStmt& s) const {
     std::string out = "fail " + s.point;
     if (s.nth) absl::StrAppend(&out, " nth=", *s.nth);
@@ -325,6 +328,77 @@ struct StatementPrinter {
 };
 
 }  // namespace
+
+std::string FormatFlagCheck(FlagTable table, const FlagCheck& f) {
+  const std::vector<std::string>& names = FlagNames(table);
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const uint64_t bit = uint64_t{1} << i;
+    if (!((f.set | f.clear) & bit)) continue;
+    absl::StrAppend(&out, out.empty() ? "" : ",", (f.clear & bit) ? "!" : "", names[i]);
+  }
+  return out;
+}
+
+std::string FormatPfnRef(const PfnRef& pfn) {
+  if (const auto* n = std::get_if<std::string>(&pfn)) return *n;
+  return FormatAddr(std::get<uint64_t>(pfn));
+}
+
+std::string FormatCounterValue(const CounterValue& v) {
+  if (!v.since) return absl::StrCat(v.value);
+  return absl::StrCat(v.value < 0 ? "-" : "+",
+                      v.value < 0 ? uint64_t{0} - static_cast<uint64_t>(v.value)
+                                  : static_cast<uint64_t>(v.value),
+                      " since ", *v.since);
+}
+
+std::string FormatStateCheck(const StateCheck& check) {
+  struct Visitor {
+    std::string operator()(const ExpectPte& e) const {
+      std::string out = absl::StrCat("pte ", e.task, " ", FormatAddr(e.addr));
+      if (e.flags.set | e.flags.clear) absl::StrAppend(&out, " ", FormatFlagCheck(FlagTable::kPte, e.flags));
+      if (e.pfn) absl::StrAppend(&out, e.pfn_differs ? " pfn!=" : " pfn=", FormatPfnRef(*e.pfn));
+      if (e.bind) absl::StrAppend(&out, " as ", *e.bind);
+      return out;
+    }
+    std::string operator()(const ExpectPage& e) const {
+      std::string out = e.pfn ? absl::StrCat("page ", FormatPfnRef(*e.pfn))
+                              : absl::StrCat("page at ", e.task, " ", FormatAddr(e.addr));
+      if (e.refcount) absl::StrAppend(&out, " refcount=", *e.refcount);
+      if (e.mapcount) absl::StrAppend(&out, " mapcount=", *e.mapcount);
+      if (e.flags.set | e.flags.clear) {
+        absl::StrAppend(&out, " flags=", FormatFlagCheck(FlagTable::kPage, e.flags));
+      }
+      return out;
+    }
+    std::string operator()(const ExpectTlbEntry& e) const {
+      return absl::StrCat("tlb ", e.cpu, " ", e.task, " ", FormatAddr(e.addr),
+                          e.cached ? " cached" : " absent");
+    }
+    std::string operator()(const ExpectVmstat& e) const {
+      return absl::StrCat("vmstat ", e.item, " ", FormatCounterValue(e.value));
+    }
+    std::string operator()(const ExpectTlbCounter& e) const {
+      const char* name = e.counter == ExpectTlbCounter::Counter::kHits     ? "hits"
+                         : e.counter == ExpectTlbCounter::Counter::kMisses ? "misses"
+                                                                           : "walks";
+      return absl::StrCat("tlb ", e.cpu, " ", name, " ", FormatCounterValue(e.value));
+    }
+    std::string operator()(const ExpectVma& e) const {
+      std::string out = absl::StrCat("vma ", e.task, " ", FormatAddr(e.addr));
+      if (e.none) return out + " none";
+      if (e.start) absl::StrAppend(&out, " start=", FormatAddr(*e.start));
+      if (e.end) absl::StrAppend(&out, " end=", FormatAddr(*e.end));
+      if (e.prot) absl::StrAppend(&out, " prot=", FormatProt(*e.prot));
+      if (e.flags.set | e.flags.clear) {
+        absl::StrAppend(&out, " flags=", FormatFlagCheck(FlagTable::kVma, e.flags));
+      }
+      return out;
+    }
+  };
+  return std::visit(Visitor{}, check);
+}
 
 std::string FormatSize(uint64_t v) {
   if (v != 0 && v % kG == 0 && v / kG < 1024) return absl::StrCat(v / kG, "G");

@@ -33,6 +33,12 @@ std::string FormatAddr(uint64_t v);             // "0x7f0000000000"
 // "reader=4096 unmapper=0 or deadlock"; an atom alone: "reader=EFAULT".
 std::string FormatOutcomePredicate(const OutcomePredicate& p);
 std::string FormatOutcomeAtom(const OutcomeAtom& a);
+// The state checks: "pte p1 0x7000 present,!dirty pfn=0x123", "present,writable,!dirty",
+// "+3 since before".
+std::string FormatStateCheck(const StateCheck& check);
+std::string FormatFlagCheck(FlagTable table, const FlagCheck& flags);
+std::string FormatPfnRef(const PfnRef& pfn);
+std::string FormatCounterValue(const CounterValue& v);
 
 }  // namespace sim::scenario
 

@@ -17,7 +17,7 @@ bool IsWordChar(char c) { return IsAlnum(c) || c == '-'; }
 bool IsPunct(char c) {
   switch (c) {
     case '=': case ':': case ',': case '(': case ')': case '[': case ']':
-    case '+': case '-': case '*': case '.':
+    case '+': case '-': case '*': case '.': case '!':
       return true;
     default:
       return false;

@@ -13,7 +13,7 @@
 //   kNumber   [0-9][A-Za-z0-9_.]*   (checked by the parser: 42, 0x1f, 4K, 0.25)
 //   kString   "..." with the quotes; backslash escapes are skipped over here
 //             and decoded (and checked) by the parser
-//   kPunct    one of  = : , ( ) [ ] + - * .
+//   kPunct    one of  = : , ( ) [ ] + - * . !   (! only in flag lists: !dirty)
 //   kInvalid  anything else: one stray byte, or an unterminated string
 //   kEnd      end of line, or '#' (the rest of the line is a comment)
 // Whitespace (space, tab, \r, \v, \f) separates tokens; Token::space_before

@@ -39,7 +39,8 @@
 namespace sim::scenario {
 namespace {
 
-enum class SymbolKind { kLet, kProcess, kThread, kKthread, kFile };
+// kMark: a `mark` (counters to compare with); kPfn: a pfn bound by `expect pte ... as NAME`.
+enum class SymbolKind { kLet, kProcess, kThread, kKthread, kFile, kMark, kPfn };
 
 const char* SymbolKindName(SymbolKind kind) {
   switch (kind) {
@@ -48,6 +49,8 @@ const char* SymbolKindName(SymbolKind kind) {
     case SymbolKind::kThread: return "thread name";
     case SymbolKind::kKthread: return "kthread name";
     case SymbolKind::kFile: return "file name";
+    case SymbolKind::kMark: return "mark name";
+    case SymbolKind::kPfn: return "pfn name";
   }
   return "name";
 }
@@ -113,6 +116,9 @@ constexpr const char* kKeywords[] = {
     "SIGSEGV", "SIGBUS", "SIGKILL",
     // show views
     "maps", "pagetable", "pagemap", "page", "buddy", "vmstat", "dmesg", "meminfo", "lru", "smaps", "swaps",
+    // state checks (expect pte/page/tlb/vmstat/vma, mark)
+    "mark", "pte", "vma", "since", "as", "at", "cached", "absent", "hits", "misses", "walks",
+    "refcount", "mapcount", "pfn", "start", "prot",
 };
 
 bool IsReserved(absl::string_view name) {
@@ -182,7 +188,7 @@ constexpr Arg kLenArg{"LEN", "4K"};
 
 constexpr char kStatementExpected[] =
     "a statement (machine, let, process, thread, kthread, file, expect, expect-mem, "
-    "expect-same, show, fail, trace, schedule, together, explore) or TASK: OPERATION";
+    "expect-same, show, fail, trace, schedule, together, explore, mark) or TASK: OPERATION";
 constexpr char kOperationExpected[] =
     "an operation (mmap, munmap, mprotect, store, fill, load, process_vm_readv, "
     "process_vm_writev, fork, exit, reap, setresuid, setresgid, capset, dumpable, madvise, "
@@ -315,6 +321,16 @@ class LineParser {
   absl::StatusOr<Statement> ParseExpect(const Token& kw);
   absl::StatusOr<Statement> ParseExpectMem(const Token& kw);
   absl::StatusOr<Statement> ParseExpectSame(const Token& kw);
+  // The state checks: `expect pte|page|tlb|vmstat|vma ...` and `mark NAME`.
+  absl::StatusOr<Statement> ParseExpectState(const Token& kw, const Token& form);
+  absl::StatusOr<ExpectPte> ParseExpectPte();
+  absl::StatusOr<ExpectPage> ParseExpectPage();
+  absl::StatusOr<StateCheck> ParseExpectTlb();
+  absl::StatusOr<ExpectVma> ParseExpectVma();
+  absl::StatusOr<FlagCheck> ParseFlagList(FlagTable table, const char* expected);
+  absl::StatusOr<PfnRef> ParsePfnRef();
+  absl::StatusOr<CounterValue> ParseCounterValue();
+  absl::StatusOr<Statement> ParseMark(const Token& kw);
   absl::StatusOr<Statement> ParseShow(const Token& kw);
   absl::StatusOr<Statement> ParseFail(const Token& kw);
   absl::StatusOr<Statement> ParseTrace(const Token& kw);
@@ -933,6 +949,8 @@ absl::StatusOr<std::optional<Statement>> LineParser::Parse() {
     stmt = ParseFile(first);
   } else if (first.text == "expect") {
     stmt = ParseExpect(first);
+  } else if (first.text == "mark") {
+    stmt = ParseMark(first);
   } else if (first.text == "expect-mem") {
     stmt = ParseExpectMem(first);
   } else if (first.text == "expect-same") {
@@ -1316,6 +1334,12 @@ absl::StatusOr<Statement> LineParser::ParseTaskOp(const Token& task_tok) {
 }
 
 absl::StatusOr<Statement> LineParser::ParseExpect(const Token& kw) {
+  const Token form = lex_.Peek();
+  if (form.Is(TokenKind::kIdent, "pte") || form.Is(TokenKind::kIdent, "page") ||
+      form.Is(TokenKind::kIdent, "tlb") || form.Is(TokenKind::kIdent, "vmstat") ||
+      form.Is(TokenKind::kIdent, "vma")) {
+    return ParseExpectState(kw, form);
+  }
   if (!st_.prev_produces_result) {
     return Err(kw.col, kResultStatements,
                st_.statements == 0
@@ -1383,6 +1407,242 @@ absl::StatusOr<Statement> LineParser::ParseExpectSame(const Token& kw) {
   SCN_ASSIGN_OR_RETURN(e.other_addr, ParseU64(kAddrArg));
   SCN_ASSIGN_OR_RETURN(e.len, ParseU64({"expect-same LEN", "4K"}, kMaxAccessBytes));
   return Statement(std::move(e));
+}
+
+// ---------------------------------------------------------------------------
+// State checks.
+
+constexpr char kPteFlagsExpected[] =
+    "pte flag (none, present, swap, protnone, writable, user, accessed, dirty, saved_dirty, "
+    "global, nx, zero), ! before one for clear";
+constexpr char kPageFlagsExpected[] =
+    "page flag (a PG_ flag as show page prints it, like dirty, lru or anon_exclusive; or anon, "
+    "buddy, table, slab), ! before one for clear";
+constexpr char kVmaFlagsExpected[] =
+    "VMA flag as smaps VmFlags prints it (rd, wr, ex, sh, mr, mw, me, ms, gd, um, pf, lo, io, "
+    "dc, de, ac, nr, wf, dd, sd, mm), ! before one for clear";
+
+absl::StatusOr<Statement> LineParser::ParseExpectState(const Token& kw, const Token& form) {
+  if (st_.block != Block::kNone) {
+    return Err(form.col, "expect RESULT in a block (state checks stand outside blocks)",
+               QuoteForMessage(form.text));
+  }
+  lex_.Next();
+  ExpectStateStmt e;
+  e.pos = PosAt(kw.col);
+  if (form.text == "pte") {
+    SCN_ASSIGN_OR_RETURN(e.check, ParseExpectPte());
+  } else if (form.text == "page") {
+    SCN_ASSIGN_OR_RETURN(e.check, ParseExpectPage());
+  } else if (form.text == "tlb") {
+    SCN_ASSIGN_OR_RETURN(e.check, ParseExpectTlb());
+  } else if (form.text == "vma") {
+    SCN_ASSIGN_OR_RETURN(e.check, ParseExpectVma());
+  } else {
+    ExpectVmstat v;
+    Token item = lex_.Next();
+    const char* expected = "vmstat item like pgfault or nr_free_pages (show vmstat lists them)";
+    if (item.kind != TokenKind::kIdent) return ErrTok(item, expected);
+    const std::vector<std::string>& items = VmstatItemNames();
+    if (std::find(items.begin(), items.end(), item.text) == items.end()) {
+      return ErrTok(item, expected);
+    }
+    v.item = std::string(item.text);
+    SCN_ASSIGN_OR_RETURN(v.value, ParseCounterValue());
+    e.check = std::move(v);
+  }
+  return Statement(std::move(e));
+}
+
+absl::StatusOr<FlagCheck> LineParser::ParseFlagList(FlagTable table, const char* expected) {
+  FlagCheck f;
+  for (;;) {
+    Token t = lex_.Next();
+    const bool clear = t.IsPunct('!');
+    if (clear) t = lex_.Next();
+    if (t.kind != TokenKind::kIdent) return ErrTok(t, expected);
+    std::optional<int> bit = FlagIndex(table, t.text);
+    if (!bit.has_value()) return ErrTok(t, expected);
+    const uint64_t mask = uint64_t{1} << *bit;
+    if ((f.set | f.clear) & mask) {
+      return Err(t.col, "each flag once", "a second " + QuoteForMessage(t.text));
+    }
+    (clear ? f.clear : f.set) |= mask;
+    if (!lex_.Peek().IsPunct(',')) break;
+    lex_.Next();
+  }
+  return f;
+}
+
+absl::StatusOr<PfnRef> LineParser::ParsePfnRef() {
+  const Token t = lex_.Peek();
+  constexpr char kExpected[] = "PFN (a NUM, or a name bound by expect pte ... as NAME)";
+  if (t.kind == TokenKind::kIdent) {
+    auto it = st_.symbols.find(t.text);
+    if (it == st_.symbols.end()) return Err(t.col, kExpected, "undefined name " + QuoteForMessage(t.text));
+    if (it->second.kind == SymbolKind::kPfn) {
+      lex_.Next();
+      return PfnRef(std::string(t.text));
+    }
+    if (it->second.kind != SymbolKind::kLet) {
+      return Err(t.col, kExpected,
+                 absl::StrFormat("%s %s", SymbolKindName(it->second.kind), QuoteForMessage(t.text)));
+    }
+  }
+  SCN_ASSIGN_OR_RETURN(uint64_t pfn, ParseU64({"PFN", "0x1234"}));
+  return PfnRef(pfn);
+}
+
+absl::StatusOr<CounterValue> LineParser::ParseCounterValue() {
+  CounterValue v;
+  const Token sign = lex_.Peek();
+  const bool change = sign.IsPunct('+') || sign.IsPunct('-');
+  if (change) {
+    lex_.Next();
+    if (lex_.Peek().space_before) return ErrTok(lex_.Peek(), "NUM right after the sign of a change like +3");
+  }
+  SCN_ASSIGN_OR_RETURN(uint64_t n, ParseU64({change ? "change" : "counter value", "+3 since MARK or 12"},
+                                            static_cast<uint64_t>(INT64_MAX)));
+  v.value = sign.IsPunct('-') ? -static_cast<int64_t>(n) : static_cast<int64_t>(n);
+  const Token since = lex_.Peek();
+  if (since.Is(TokenKind::kIdent, "since")) {
+    if (!change) {
+      return Err(sign.col, "a change like +3 or -1 before since (a plain NUM is the value itself)",
+                 QuoteForMessage(lex_.Slice(sign.col, lex_.prev_end_col())));
+    }
+    lex_.Next();
+    Token mark = lex_.Next();
+    SCN_ASSIGN_OR_RETURN(v.since, ResolveName(mark, {SymbolKind::kMark}, "a mark name (declared by mark NAME)"));
+  } else if (change) {
+    return ErrTok(since, "since MARK after a change like +3");
+  }
+  return v;
+}
+
+absl::StatusOr<ExpectPte> LineParser::ParseExpectPte() {
+  ExpectPte e;
+  SCN_ASSIGN_OR_RETURN(e.task, ParseTaskName());
+  SCN_ASSIGN_OR_RETURN(e.addr, ParseU64(kAddrArg));
+  bool any = false;
+  const Token first = lex_.Peek();
+  if (first.IsPunct('!') ||
+      (first.kind == TokenKind::kIdent && first.text != "pfn" && first.text != "as")) {
+    SCN_ASSIGN_OR_RETURN(e.flags, ParseFlagList(FlagTable::kPte, kPteFlagsExpected));
+    any = true;
+  }
+  if (lex_.Peek().Is(TokenKind::kIdent, "pfn")) {
+    lex_.Next();
+    Token op = lex_.Next();
+    if (op.IsPunct('!')) {
+      e.pfn_differs = true;
+      op = lex_.Next();
+    }
+    if (!op.IsPunct('=')) return ErrTok(op, "'=' or '!=' after pfn");
+    SCN_ASSIGN_OR_RETURN(e.pfn, ParsePfnRef());
+    any = true;
+  }
+  if (lex_.Peek().Is(TokenKind::kIdent, "as")) {
+    lex_.Next();
+    SCN_ASSIGN_OR_RETURN(e.bind, ParseNewName("NAME for the pfn", SymbolKind::kPfn));
+    any = true;
+  }
+  if (!any) return ErrTok(lex_.Peek(), "pte FLAGS like present,writable,!dirty, pfn=PFN or as NAME");
+  return e;
+}
+
+absl::StatusOr<ExpectPage> LineParser::ParseExpectPage() {
+  ExpectPage e;
+  if (lex_.Peek().Is(TokenKind::kIdent, "at")) {
+    lex_.Next();
+    SCN_ASSIGN_OR_RETURN(e.task, ParseTaskName());
+    SCN_ASSIGN_OR_RETURN(e.addr, ParseU64(kAddrArg));
+  } else {
+    SCN_ASSIGN_OR_RETURN(e.pfn, ParsePfnRef());
+  }
+  std::vector<std::string> seen;
+  constexpr char kOptions[] = "page check (refcount=N, mapcount=N, flags=FLAGS)";
+  if (lex_.Peek().kind == TokenKind::kEnd) return ErrTok(lex_.Peek(), kOptions);
+  while (lex_.Peek().kind != TokenKind::kEnd) {
+    bool has_value;
+    SCN_ASSIGN_OR_RETURN(std::string key, ParseOptionKey({"refcount=", "mapcount=", "flags="},
+                                                         kOptions, &seen, &has_value));
+    if (key == "refcount") {
+      SCN_ASSIGN_OR_RETURN(e.refcount, ParseU64({"refcount", "1"}, INT32_MAX));
+    } else if (key == "mapcount") {
+      SCN_ASSIGN_OR_RETURN(e.mapcount, ParseU64({"mapcount", "1"}, INT32_MAX));
+    } else {
+      SCN_ASSIGN_OR_RETURN(e.flags, ParseFlagList(FlagTable::kPage, kPageFlagsExpected));
+    }
+  }
+  return e;
+}
+
+absl::StatusOr<StateCheck> LineParser::ParseExpectTlb() {
+  SCN_ASSIGN_OR_RETURN(uint64_t cpu, ParseU64({"CPU", "0"}, kMaxCpus - 1));
+  const Token t = lex_.Peek();
+  if (t.Is(TokenKind::kIdent, "hits") || t.Is(TokenKind::kIdent, "misses") ||
+      t.Is(TokenKind::kIdent, "walks")) {
+    lex_.Next();
+    ExpectTlbCounter c;
+    c.cpu = static_cast<uint32_t>(cpu);
+    c.counter = t.text == "hits"     ? ExpectTlbCounter::Counter::kHits
+                : t.text == "misses" ? ExpectTlbCounter::Counter::kMisses
+                                     : ExpectTlbCounter::Counter::kWalks;
+    SCN_ASSIGN_OR_RETURN(c.value, ParseCounterValue());
+    return StateCheck(std::move(c));
+  }
+  ExpectTlbEntry e;
+  e.cpu = static_cast<uint32_t>(cpu);
+  Token task = lex_.Next();
+  SCN_ASSIGN_OR_RETURN(
+      e.task, ResolveName(task, {SymbolKind::kProcess, SymbolKind::kThread, SymbolKind::kKthread},
+                          "a task name (whose address), or a TLB counter (hits, misses, walks)"));
+  SCN_ASSIGN_OR_RETURN(e.addr, ParseU64(kAddrArg));
+  Token state = lex_.Next();
+  if (state.Is(TokenKind::kIdent, "cached")) {
+    e.cached = true;
+  } else if (state.Is(TokenKind::kIdent, "absent")) {
+    e.cached = false;
+  } else {
+    return ErrTok(state, "cached or absent");
+  }
+  return StateCheck(std::move(e));
+}
+
+absl::StatusOr<ExpectVma> LineParser::ParseExpectVma() {
+  ExpectVma e;
+  SCN_ASSIGN_OR_RETURN(e.task, ParseTaskName());
+  SCN_ASSIGN_OR_RETURN(e.addr, ParseU64(kAddrArg));
+  if (lex_.Peek().Is(TokenKind::kIdent, "none")) {
+    lex_.Next();
+    e.none = true;
+    return e;
+  }
+  std::vector<std::string> seen;
+  constexpr char kOptions[] = "VMA check (none, start=ADDR, end=ADDR, prot=PROT, flags=FLAGS)";
+  if (lex_.Peek().kind == TokenKind::kEnd) return ErrTok(lex_.Peek(), kOptions);
+  while (lex_.Peek().kind != TokenKind::kEnd) {
+    bool has_value;
+    SCN_ASSIGN_OR_RETURN(std::string key, ParseOptionKey({"start=", "end=", "prot=", "flags="},
+                                                         kOptions, &seen, &has_value));
+    if (key == "start") {
+      SCN_ASSIGN_OR_RETURN(e.start, ParseU64(kAddrArg));
+    } else if (key == "end") {
+      SCN_ASSIGN_OR_RETURN(e.end, ParseU64(kAddrArg));
+    } else if (key == "prot") {
+      SCN_ASSIGN_OR_RETURN(e.prot, ParseProt());
+    } else {
+      SCN_ASSIGN_OR_RETURN(e.flags, ParseFlagList(FlagTable::kVma, kVmaFlagsExpected));
+    }
+  }
+  return e;
+}
+
+absl::StatusOr<Statement> LineParser::ParseMark(const Token& kw) {
+  MarkStmt m;
+  m.pos = PosAt(kw.col);
+  SCN_ASSIGN_OR_RETURN(m.name, ParseNewName("NAME for the mark", SymbolKind::kMark));
+  return Statement(std::move(m));
 }
 
 absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {

@@ -840,6 +840,38 @@ std::vector<BadCase> BadCases() {
       {p + Repeat("#", 70000), "2:65537", "a line of at most 65536 bytes", "70000 bytes"},
       {"process p\x01", "1:10", "process option", "invalid character '\\x01'"},
       {"process p\nprocess q\n\np: munmap 0 1 2", "4:15", "end of line", "'2'"},
+      // State checks (expect pte/page/tlb/vmstat/vma, mark).
+      {p + "expect pte p 0x7000 presnt", "2:21", "pte flag (none, present", "'presnt'"},
+      {p + "expect pte p 0x7000 present,present", "2:29", "each flag once", "a second 'present'"},
+      {p + "expect pte p 0x7000 present,", "2:29", "pte flag", "end of line"},
+      {p + "expect pte p 0x7000", "2:20", "pte FLAGS like present,writable,!dirty, pfn=PFN or as NAME", "end of line"},
+      {p + "expect pte p 0x7000 pfn=q", "2:25", "PFN (a NUM, or a name bound by expect pte ... as NAME)", "undefined name 'q'"},
+      {p + "expect pte p 0x7000 pfn=p", "2:25", "PFN", "process name 'p'"},
+      {p + "expect pte p 0x7000 pfn<3", "2:24", "'=' or '!=' after pfn", "invalid character '<'"},
+      {p + "expect pte p 0x7000 as p", "2:24", "a name not declared before", "'p' (a process name"},
+      {p + "expect pte q 0x7000 present", "2:12", "a declared process, thread or kthread name", "undefined name 'q'"},
+      {p + "expect pte p present", "2:14", "ADDR like", "undefined name 'present'"},
+      {p + "expect page 0x10 refcount=1 refcount=2", "2:29", "each option once", "a second 'refcount'"},
+      {p + "expect page 0x10", "2:17", "page check (refcount=N, mapcount=N, flags=FLAGS)", "end of line"},
+      {p + "expect page 0x10 flags=anon,lur", "2:29", "page flag", "'lur'"},
+      {p + "expect page at q 0", "2:16", "a declared process", "undefined name 'q'"},
+      {p + "expect tlb 64 p 0 cached", "2:12", "CPU of at most 63", "'64'"},
+      {p + "expect tlb 0 p 0 present", "2:18", "cached or absent", "'present'"},
+      {p + "expect tlb 0 wakls 3", "2:14", "a task name (whose address), or a TLB counter (hits, misses, walks)", "undefined name 'wakls'"},
+      {"expect vmstat pgfualt 3", "1:15", "vmstat item like pgfault", "'pgfualt'"},
+      {"expect vmstat pgfault +3", "1:25", "since MARK after a change like +3", "end of line"},
+      {"mark m\nexpect vmstat pgfault 3 since m", "2:23", "a change like +3 or -1 before since", "'3'"},
+      {"expect vmstat pgfault +3 since m", "1:32", "a mark name (declared by mark NAME)", "undefined name 'm'"},
+      {"mark m\nexpect vmstat pgfault + 3 since m", "2:25", "NUM right after the sign", "'3'"},
+      {p + "expect vma p 0 flags=rd,rw", "2:25", "VMA flag as smaps VmFlags prints it", "'rw'"},
+      {p + "expect vma p 0 size=4K", "2:16", "VMA check (none, start=ADDR", "'size'"},
+      {p + "expect vma p 0 prot=rw+", "2:21", "PROT like rw- or r-x", "'rw+'"},
+      {"mark", "1:5", "NAME for the mark", "end of line"},
+      {"mark pte", "1:6", "NAME for the mark that is not a keyword", "keyword 'pte'"},
+      {"mark m\nmark m", "2:6", "a name not declared before", "'m' (a mark name declared at t.mms:1:6)"},
+      {p + "together\np: load 0 1\nexpect pte p 0 present\nend", "4:8",
+       "expect RESULT in a block (state checks stand outside blocks)", "'pte'"},
+      {p + "explore all\ntogether\np: load 0 1\nend\nmark m", "6:1", "expect-mem, expect-same, show", "'mark'"},
   };
 }
 
@@ -1018,6 +1050,17 @@ std::vector<std::string> GoodInputs() {
       "fail fail_page_alloc nth=3 times=2 probability=0.25\nfail failslab\n"
       "fail x probability=1\nfail y probability=0\nfail z probability=0.000000001\n"
       "fail w probability=0.999999999\ntrace off\ntrace calls\ntrace full",
+      // State checks.
+      "let B = 0x7000\nprocess p\nmark before\n"
+      "expect pte p B present,writable,user,accessed,!dirty,!saved_dirty,!global,nx pfn=0x1234 as a\n"
+      "expect pte p B+4K none,!swap,!protnone,!zero pfn!=a\n"
+      "expect pte p 0 as b\n"
+      "expect page a refcount=3 mapcount=2 flags=anon,lru,!dirty,!locked,swapbacked\n"
+      "expect page at p B flags=buddy,!table,!slab\nexpect page 7 mapcount=0\n"
+      "expect tlb 0 p B cached\nexpect tlb 63 p 0 absent\n"
+      "expect tlb 1 hits +17 since before\nexpect tlb 0 misses 0\nexpect tlb 0 walks -1 since before\n"
+      "expect vmstat pgfault +3 since before\nexpect vmstat nr_free_pages 100\n"
+      "expect vma p B start=B end=B+8K prot=rw- flags=rd,wr,!ex,mr,mw,me,ac\nexpect vma p 0 none\n",
   };
 }
 

@@ -123,6 +123,30 @@ TEST(HostRunnerTest, SimulatorOnlyStatementsAreSkippedByLine) {
       << r.out;
 }
 
+// The state checks read the simulator's page tables, struct pages, TLBs and counters; the
+// host's are others: each is skipped by line with that reason, never silently.
+TEST(HostRunnerTest, StateChecksAreSimulatorOnly) {
+  Result r = RunIt(Mode::kCompare,
+                   "process p\n"
+                   "mark m\n"
+                   "p: mmap 0x500000 4K rw- private,anon\n"
+                   "expect 0x500000\n"
+                   "p: store 0x500000 \"x\"\n"
+                   "expect pte p 0x500000 present,writable\n"
+                   "expect vmstat pgfault +1 since m\n"
+                   "expect vma p 0x500000 prot=rw-\n");
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("t.mms:2: skipped on the host: counters are the simulator's"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("t.mms:6: skipped on the host: state checks (pte, page, tlb, vmstat, vma) are "
+                       "the simulator's"),
+            std::string::npos)
+      << r.out;
+  // --compare says a repeated reason once.
+  EXPECT_NE(r.out.find("t.mms:7: skipped on the host: as above"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("t.mms:8: skipped on the host: as above"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("3 agree, 0 differ, 4 skipped on the host"), std::string::npos) << r.out;
+}
+
 TEST(HostRunnerTest, TheIovecArraysGoWhereTheSimulatorPutsThem) {
   EXPECT_EQ(IovecArrayAddress(), Machine::kIovecBase);
 }

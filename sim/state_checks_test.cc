@@ -1,0 +1,170 @@
+// sim/state_checks_test.cc: the state checks (sim/interpreter_checks.cc) against the
+// machine: each form holds where Linux says it must, fails with what it saw, reads without
+// side effects, and reports a bad CPU or a vanished task as a runtime error.
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "mm/kernel.h"
+#include "sim/interpreter.h"
+#include "sim/scenario/ast.h"
+#include "sim/scenario/parser.h"
+
+namespace sim {
+namespace {
+
+struct RunResult {
+  int status;
+  std::string out, err;
+};
+
+RunResult RunText(const std::string& text) {
+  absl::StatusOr<scenario::Scenario> s = scenario::ParseScenario(text, "t.mms");
+  EXPECT_TRUE(s.ok()) << s.status();
+  std::ostringstream out, err;
+  InterpreterOptions options;
+  options.check_vm = true;
+  Interpreter interp(options, out, err);
+  const int status = interp.Run(*s);
+  return {status, out.str(), err.str()};
+}
+
+// The parser's vmstat items are the kernel's, in order (the parser cannot link mm/).
+TEST(StateChecks, ParserKnowsExactlyTheKernelsVmstatItems) {
+  const std::vector<std::string>& names = scenario::VmstatItemNames();
+  ASSERT_EQ(names.size(), static_cast<size_t>(kernel::NR_VM_STAT_ITEMS));
+  for (int i = 0; i < kernel::NR_VM_STAT_ITEMS; ++i) EXPECT_EQ(names[i], kernel::vm_stat_name(i)) << i;
+}
+
+constexpr char kCow[] =
+    "process p\n"
+    "mark begin\n"
+    "p: mmap 0x10000 8K rw- private,anon\n"
+    "expect 0x10000\n"
+    "expect vma p 0x11000 start=0x10000 end=0x12000 prot=rw- flags=rd,wr,mr,mw,me,ac,!ex,!sh\n"
+    "expect vma p 0x12000 none\n"
+    "expect pte p 0x10000 none\n"
+    "p: store 0x10000 \"hi\"\n"
+    "expect 0\n"
+    "expect pte p 0x10000 present,writable,user,accessed,dirty,nx,!global,!zero as first\n"
+    "expect page first refcount=1 mapcount=1 flags=anon,anon_exclusive,lru,swapbacked,!dirty\n"
+    "expect page at p 0x10000 mapcount=1\n"
+    "expect vmstat pgfault +1 since begin\n"
+    "expect tlb 0 p 0x10000 cached\n"
+    "expect tlb 0 p 0x11000 absent\n"
+    "p: load 0x11000 1\n"
+    "expect pte p 0x11000 present,zero,!writable\n"
+    "p: fork c\n"
+    "expect pte c 0x10000 present,!writable,saved_dirty pfn=first\n"
+    "expect pte p 0x10000 present,!writable pfn=first\n"
+    "expect page first refcount=2 mapcount=2 flags=!anon_exclusive\n"
+    "mark before_write\n"
+    "c: store 0x10000 \"x\"\n"
+    "expect 0\n"
+    "expect pte c 0x10000 present,writable,dirty pfn!=first as copy\n"
+    "expect page first refcount=1 mapcount=1\n"
+    "expect page copy refcount=1 mapcount=1 flags=anon,anon_exclusive\n"
+    "expect vmstat pgfault +1 since before_write\n"
+    "expect vmstat pgalloc_normal +1 since before_write\n";
+
+TEST(StateChecks, CowStepByStepHolds) {
+  RunResult r = RunText(kCow);
+  EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
+  EXPECT_NE(r.out.find("] expect page first refcount=2 mapcount=2 flags=!anon_exclusive ok\n"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(StateChecks, AFailureSaysWhatWasSeen) {
+  RunResult r = RunText(
+      "process p\nmark m\np: mmap 0x10000 4K rw- private,anon\np: store 0x10000 \"x\"\n"
+      "expect pte p 0x10000 present,!writable pfn=0x5\n"
+      "expect vmstat pgfault +3 since m\n"
+      "expect page at p 0x10000 refcount=7\n"
+      "expect vma p 0x10000 prot=r--\n"
+      "expect tlb 0 p 0x10000 absent\n"
+      "expect page at p 0x20000 refcount=1\n");
+  EXPECT_EQ(r.status, kExitExpectationFailed);
+  EXPECT_NE(r.out.find("t.mms:5: expectation failed: expected pte p 0x10000 present,!writable "
+                       "pfn=0x5, got pte present,writable,user,accessed,dirty,nx pfn="),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("t.mms:6: expectation failed: expected vmstat pgfault +3 since m, got +1 "
+                       "(0 at mark m, 1 now)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("t.mms:7: expectation failed: expected page at p 0x10000 refcount=7, got "
+                       "page "),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("refcount=1 mapcount=1 flags="), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("t.mms:8: expectation failed: expected vma p 0x10000 prot=r--, got vma "
+                       "start=0x10000 end=0x11000 prot=rw- flags=rd,wr,mr,mw,me,ac"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("t.mms:9: expectation failed: expected tlb 0 p 0x10000 absent, got cached: "),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("t.mms:10: expectation failed: expected page at p 0x20000 refcount=1, got no "
+                       "page mapped there: pte none"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("# t.mms: 6 expectations failed"), std::string::npos) << r.out;
+}
+
+// Checking changes nothing: no fault, no TLB fill, no counter.
+TEST(StateChecks, ReadingHasNoSideEffects) {
+  RunResult r = RunText(
+      "process p\np: mmap 0x10000 4K rw- private,anon\nmark m\n"
+      "expect pte p 0x10000 none\nexpect page at p 0x10000 mapcount=0\n"
+      "expect tlb 0 p 0x10000 absent\nexpect vma p 0x10000 prot=rw-\n"
+      "expect pte p 0x10000 none\nexpect vmstat pgfault +0 since m\n"
+      "expect tlb 0 walks +0 since m\nexpect tlb 0 hits +0 since m\nexpect tlb 0 misses +0 since m\n");
+  EXPECT_EQ(r.status, kExitExpectationFailed);  // the `page at` of an unmapped address
+  EXPECT_NE(r.out.find("t.mms:5: expectation failed"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("t.mms:6:"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("t.mms:8:"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("t.mms:9:"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("t.mms:10:"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("t.mms:11:"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("t.mms:12:"), std::string::npos) << r.out;
+}
+
+// The TLB check is per CPU and per address space: a CPU that never ran the task holds
+// nothing of it, and munmap's flush drops the entry on the CPU that had it.
+TEST(StateChecks, TlbEntriesArePerCpuAndGoAtMunmap) {
+  RunResult r = RunText(
+      "machine cpus=2\nprocess p cpu=1\np: mmap 0x10000 4K rw- private,anon\n"
+      "p: store 0x10000 \"x\"\n"
+      "expect tlb 1 p 0x10000 cached\nexpect tlb 0 p 0x10000 absent\n"
+      "mark m\np: munmap 0x10000 4K\nexpect 0\nexpect tlb 1 p 0x10000 absent\n"
+      "expect vmstat nr_tlb_local_flush_one +1 since m\n");
+  EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
+}
+
+TEST(StateChecks, AnUnboundPfnNameFails) {
+  RunResult r = RunText(
+      "process p\nexpect pte p 0x10000 as x\nexpect page x refcount=1\n");
+  EXPECT_EQ(r.status, kExitExpectationFailed);
+  EXPECT_NE(r.out.find("t.mms:2: expectation failed: expected pte p 0x10000 as x, got pte none"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("t.mms:3: expectation failed: expected page x refcount=1, got no pfn bound "
+                       "to 'x'"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(StateChecks, NoSuchCpuOrAddressSpaceIsARuntimeError) {
+  RunResult r = RunText("process p\nexpect tlb 5 p 0 absent\n");
+  EXPECT_EQ(r.status, kExitRuntimeError);
+  EXPECT_NE(r.err.find("t.mms:2: runtime error: no CPU 5"), std::string::npos) << r.err;
+  r = RunText("process p\np: fork c\nc: exit\nexpect vma c 0 none\n");
+  EXPECT_EQ(r.status, kExitRuntimeError);
+  EXPECT_NE(r.err.find("t.mms:4: runtime error: task 'c' has no address space"), std::string::npos)
+      << r.err;
+}
+
+}  // namespace
+}  // namespace sim
