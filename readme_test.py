@@ -153,15 +153,22 @@ def main():
             l, x, ["--trace_format=json", "--trace_out=t.json", "my.mms"], want_line=ok,
             want_file=("t.json", json_trace)),
         "tools/mmsim.sh --check my.mms": lambda l, x: mm(l, x, ["--check", "my.mms"], want_line=ok),
-        "tools/mmsim.sh --dot=target:pt.dot my.mms": lambda l, x: mm(
-            l, x, ["--dot=target:pt.dot", "my.mms"], want_line=ok,
-            want_file=("pt.dot", lambda t: None if t.startswith("digraph ") else "pt.dot is not DOT")),
+        "tools/mmsim.sh --dot=target,reader:pt.dot my.mms": lambda l, x: mm(
+            l, x, ["--dot=target,reader:pt.dot", "my.mms"], want_line=ok,
+            want_file=("pt.dot", lambda t: None if t.startswith("digraph ") and "label=\"reader (pid" in t
+                       else "pt.dot is not DOT of both tasks")),
         "echo 'process p' | tools/mmsim.sh -": lambda l, x: mm(
             l, x, ["-"], stdin="process p\n", want_line=r"^\[1\] process p = pid \d+$"),
         "tools/mmsim.sh --host my.mms": lambda l, x: mm(
             l, x, ["--host", "my.mms"], want_line=r"^# my\.mms: 0 expectations failed on the host$"),
         "tools/mmsim.sh --compare my.mms": lambda l, x: mm(
             l, x, ["--compare", "my.mms"], want_line=r"^# compare my\.mms: \d+ agree, 0 differ, "),
+        "tools/mmsim.sh --html=run.html my.mms": lambda l, x: mm(
+            l, x, ["--html=run.html", "my.mms"], want_line=ok,
+            want_file=("run.html", lambda t: None if t.startswith("<!DOCTYPE html>") and '"steps":[' in t
+                       else "run.html is not the step-through page")),
+        "tools/mmsim.sh quiz --kind=walk --seed=7 --solve": lambda l, x: mm(
+            l, x, ["quiz", "--kind=walk", "--seed=7", "--solve"], want_line=r"^  > \[\d+\] p: (load|store) "),
         # Longer than a minute, and they run Bazel: their targets are checked instead.
         "tools/test.sh": c.labels_exist,
         "tools/test.sh --config=asan": c.labels_exist,

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "mm/arch/x86/init.h"
 #include "mm/fs.h"
+#include "mm/huge_mm.h"
 #include "mm/mm.h"
 #include "mm/mmzone.h"
 #include "mm/swap.h"
@@ -35,6 +36,7 @@ class checker {
     const unsigned long n = ks_->max_pfn;
     state_.assign(n, FS_UNKNOWN);
     mappings_.assign(n, 0);
+    pmd_mappings_.assign(n, 0);
     table_refs_.assign(n, 0);
     cached_.assign(n, nullptr);
     check_buddy();
@@ -71,7 +73,7 @@ class checker {
       unsigned long count = 0;
       const list_head* head = &z->__lruvec.lists[lru];
       for (const list_head* l = head->next; l != head; l = l->next) {
-        if (++count > ks_->max_pfn) {
+        if (count > ks_->max_pfn) {
           fail("lru list %s is cyclic", lru_list_name(lru));
           break;
         }
@@ -81,6 +83,8 @@ class checker {
           fail("lru list %s holds a non-page %p", lru_list_name(lru), static_cast<const void*>(f));
           break;
         }
+        count += static_cast<unsigned long>(folio_nr_pages(f));  // the lists count pages
+        if (PageTail(f)) fail("tail page pfn %#lx is on lru list %s", pfn, lru_list_name(lru));
         if (on_list[pfn]) fail("pfn %#lx is on two LRU lists", pfn);
         on_list[pfn] = true;
         if (!folio_test_lru(f)) fail("pfn %#lx on lru list %s lacks PG_lru", pfn, lru_list_name(lru));
@@ -97,7 +101,7 @@ class checker {
              ks_->vm_stat[NR_INACTIVE_ANON + lru], lru_list_name(lru), count);
     }
     for (unsigned long pfn = 0; pfn < ks_->max_pfn; ++pfn)
-      if (PageLRU(&ks_->mem_map[pfn]) && !on_list[pfn]) fail("pfn %#lx has PG_lru but is on no list", pfn);
+      if (!PageTail(&ks_->mem_map[pfn]) && folio_test_lru(&ks_->mem_map[pfn]) && !on_list[pfn]) fail("pfn %#lx has PG_lru but is on no list", pfn);
   }
 
   void check_buddy() {
@@ -329,6 +333,7 @@ class checker {
         fail("mm %llu: kernel pgd slot %d is %#llx, swapper_pg_dir's %#llx", mmid(mm), i,
              static_cast<unsigned long long>(pgd_val(mm->pgd[i])),
              static_cast<unsigned long long>(pgd_val(ks_->init_mm.pgd[i])));
+    unsigned long huge_pmds = 0;
     for (unsigned long i = 0; i < PTRS_PER_PGD / 2; ++i) {  // the user half
       pgd_t* pgd = mm->pgd + i;
       p4d_t* p4d = p4d_offset(pgd, 0);
@@ -358,6 +363,11 @@ class checker {
           pmd_t* pmd = pmd_base + k;
           if (pmd_none(*pmd)) continue;
           unsigned long va3 = va2 | (k << PMD_SHIFT);
+          if (pmd_present(*pmd) && pmd_trans_huge(*pmd)) {
+            check_huge_pmd(mm, va3, *pmd, rss);
+            ++huge_pmds;
+            continue;
+          }
           if (!pmd_present(*pmd) || pmd_leaf(*pmd) || pmd_bad(*pmd)) {
             fail("mm %llu: bad pmd %#llx at va %#lx", mmid(mm),
                  static_cast<unsigned long long>(pmd_val(*pmd)), va3);
@@ -375,6 +385,23 @@ class checker {
         }
       }
     }
+    // Each huge pmd keeps a PTE table deposited (mm->pmd_huge_pte), counted as a table.
+    unsigned long deposited = 0;
+    if (page* pt = mm->pmd_huge_pte; pt != nullptr) {
+      const list_head* l = &pt->lru;
+      do {
+        const page* t = list_entry(const_cast<list_head*>(l), page, lru);
+        if (++deposited > ks_->max_pfn) {
+          fail("mm %llu: the deposited table list is cyclic", mmid(mm));
+          break;
+        }
+        check_table_page(mm, static_cast<unsigned long>(t - ks_->mem_map), 1, 0);
+        l = l->next;
+      } while (l != &pt->lru);
+    }
+    if (deposited != huge_pmds)
+      fail("mm %llu: %lu huge pmds but %lu deposited tables", mmid(mm), huge_pmds, deposited);
+    lower_tables += deposited;
     unsigned long bytes = lower_tables * PAGE_SIZE;
     if (bytes != mm_pgtables_bytes(mm))
       fail("mm %llu: pgtables_bytes=%lu but %lu lower-level tables found", mmid(mm),
@@ -386,6 +413,40 @@ class checker {
         fail("mm %llu: rss counter %d is %ld but the page tables map %ld", mmid(mm), c,
              have, rss[c]);
     }
+  }
+
+  // A huge pmd: the huge zero folio (read-only, special) or the head of an order-9 anon
+  // folio, inside an anonymous VMA that covers the whole 2 MiB.
+  void check_huge_pmd(mm_struct* mm, unsigned long va, pmd_t pmd, long* rss) {
+    const unsigned long pfn = pmd_pfn(pmd);
+    if (pfn >= ks_->max_pfn || (pfn & (HPAGE_PMD_NR - 1))) {
+      fail("mm %llu: huge pmd at va %#lx maps pfn %#lx (beyond memory or misaligned)", mmid(mm),
+           va, pfn);
+      return;
+    }
+    vm_area_struct* vma = vma_lookup(mm, va);
+    if (opts_.quiescent && (vma == nullptr || va + HPAGE_PMD_SIZE > vma->vm_end))
+      fail("mm %llu: huge pmd at va %#lx not inside one VMA", mmid(mm), va);
+    if (vma != nullptr && !vma_is_anonymous(vma))
+      fail("mm %llu: huge pmd at va %#lx in a non-anonymous VMA", mmid(mm), va);
+    if (is_huge_zero_pmd(pmd)) {
+      if (pmd_write(pmd)) fail("mm %llu: writable huge zero pmd at va %#lx", mmid(mm), va);
+      return;
+    }
+    page* head = &ks_->mem_map[pfn];
+    if (!PageHead(head) || folio_order(head) != HPAGE_PMD_ORDER) {
+      fail("mm %llu: huge pmd at va %#lx maps pfn %#lx, not the head of an order-9 folio",
+           mmid(mm), va, pfn);
+      return;
+    }
+    if (state_[pfn] == FS_FREE) fail("mm %llu: huge pmd at va %#lx maps free frame %#lx", mmid(mm), va, pfn);
+    if (!PageAnon(head)) fail("mm %llu: huge pmd at va %#lx maps a non-anon folio", mmid(mm), va);
+    if (pmd_write(pmd) && !PageAnonExclusive(head))
+      fail("mm %llu: writable huge pmd at va %#lx maps a shared (non-exclusive) THP %#lx",
+           mmid(mm), va, pfn);
+    pmd_mappings_[pfn]++;
+    rss[MM_ANONPAGES] += HPAGE_PMD_NR;
+    if (vma != nullptr && PageAnon(head)) check_anon_rmap(mm, vma, va, pfn, head);
   }
 
   void check_leaf(mm_struct* mm, unsigned long va, pte_t pte, long* rss) {
@@ -443,16 +504,22 @@ class checker {
            mmid(mm), va, pfn);
       return;
     }
+    // The page's own offset: a page of a large folio is found through its folio, whose
+    // walk reports each VMA that maps any part of it.
+    const folio* f = compound_head(p);
     struct Want {
       vm_area_struct* vma;
       unsigned long va;
+      pgoff_t pgoff;
       bool found;
-    } want{vma, va, false};
+    } want{vma, va, f->index + static_cast<pgoff_t>(p - f), false};
     rmap_walk_anon(
-        const_cast<page*>(p),
-        [](folio*, vm_area_struct* v, unsigned long address, void* arg) {
+        const_cast<page*>(f),
+        [](folio*, vm_area_struct* v, unsigned long, void* arg) {
           Want* w = static_cast<Want*>(arg);
-          if (v == w->vma && address == w->va) w->found = true;
+          if (v == w->vma && w->pgoff >= v->vm_pgoff &&
+              v->vm_start + ((w->pgoff - v->vm_pgoff) << PAGE_SHIFT) == w->va)
+            w->found = true;
           return !w->found;
         },
         &want);
@@ -508,6 +575,10 @@ class checker {
           fail("table pfn %#lx (level %lu) reachable from no known mm", pfn, p->pt_level);
         continue;
       }
+      if (PageHead(p) || PageTail(p)) {
+        check_large_folio_page(pfn, &anon_mapped);
+        continue;
+      }
       int mapcount = atomic_read(&p->_mapcount) + 1;
       int refs = page_ref_count(p);
       int maps = mappings_[pfn];
@@ -546,6 +617,60 @@ class checker {
            file_mapped);
     if (tables != ks_->vm_stat[NR_PAGETABLE])
       fail("NR_PAGETABLE=%ld but %ld table pages exist", ks_->vm_stat[NR_PAGETABLE], tables);
+  }
+
+  // A page of a large folio (CONFIG_PAGE_MAPCOUNT's counts): each page's _mapcount is its
+  // PTE mappings; at the head, the folio's _entire_mapcount is its PMD mappings,
+  // _large_mapcount all of them, _nr_pages_mapped the PTE-mapped pages (+ENTIRELY_MAPPED
+  // while PMD-mapped); the refcount holds one per mapping plus one per pin (_pincount).
+  void check_large_folio_page(unsigned long pfn, long* anon_mapped) {
+    page* p = &ks_->mem_map[pfn];
+    folio* f = page_folio(p);
+    const unsigned long head_pfn = static_cast<unsigned long>(f - ks_->mem_map);
+    if (is_huge_zero_folio(f)) return;  // mapped by special pmds only, never freed
+    const int pmd_maps = pmd_mappings_[head_pfn];
+    const int mapcount = atomic_read(&p->_mapcount) + 1;
+    const int maps = mappings_[pfn];
+    if (PageTail(p) && page_ref_count(p) != 0)
+      fail("tail pfn %#lx has refcount %d", pfn, page_ref_count(p));
+    if (opts_.quiescent ? mapcount != maps : mapcount < maps)
+      fail("pfn %#lx: mapcount %d but %d ptes map it", pfn, mapcount, maps);
+    if (folio_test_anon(f) && (mapcount > 0 || pmd_maps > 0)) ++*anon_mapped;
+    if (PageAnonExclusive(p) && maps + (p == f ? pmd_maps : 0) > 1)
+      fail("pfn %#lx: exclusive anon page mapped %d times", pfn, maps + pmd_maps);
+    if (p != f || !opts_.quiescent) return;
+    // The head: the folio's own counts.
+    const long nr = folio_nr_pages(f);
+    int pte_maps = 0, pte_mapped_pages = 0;
+    for (long i = 0; i < nr; ++i) {
+      pte_maps += mappings_[head_pfn + i];
+      if (mappings_[head_pfn + i] > 0) ++pte_mapped_pages;
+    }
+    const page* p1 = folio_tail1(f);
+    if (folio_entire_mapcount(f) != pmd_maps)
+      fail("folio %#lx: entire_mapcount %d but %d huge pmds map it", head_pfn,
+           folio_entire_mapcount(f), pmd_maps);
+    if (folio_large_mapcount(f) != pte_maps + pmd_maps)
+      fail("folio %#lx: large_mapcount %d but %d ptes and %d pmds map it", head_pfn,
+           folio_large_mapcount(f), pte_maps, pmd_maps);
+    const int want_nr_mapped = pte_mapped_pages + (pmd_maps > 0 ? 0x800000 : 0);
+    if (atomic_read(&p1->_nr_pages_mapped) != want_nr_mapped)
+      fail("folio %#lx: nr_pages_mapped %#x, expected %#x", head_pfn,
+           atomic_read(&p1->_nr_pages_mapped), want_nr_mapped);
+    const int pins = atomic_read(&p1->_pincount);
+    const int refs = page_ref_count(f);
+    if (refs < pte_maps + pmd_maps + pins)
+      fail("folio %#lx: refcount %d below its %d mappings + %d pins", head_pfn, refs,
+           pte_maps + pmd_maps, pins);
+    if (opts_.expect_no_pins && pins != 0)
+      fail("folio %#lx: %d pins left", head_pfn, pins);
+    if ((opts_.expect_no_pins || opts_.expected_pins != nullptr) && refs != pte_maps + pmd_maps + pins) {
+      if (refs > 0 && pte_maps + pmd_maps == 0 && pins == 0)
+        fail("folio %#lx: allocated (refcount %d) but used by nothing (leak)", head_pfn, refs);
+      else
+        fail("folio %#lx: refcount %d, expected %d (%d mappings, %d pins)", head_pfn, refs,
+             pte_maps + pmd_maps + pins, pte_maps + pmd_maps, pins);
+    }
   }
 
   // A non-present, non-none PTE is a swap entry (mm/swap.h): its slot must be in use and
@@ -663,7 +788,8 @@ class checker {
   const debug_vm_options& opts_;
   int violations_ = 0;
   std::vector<unsigned char> state_;
-  std::vector<int> mappings_;
+  std::vector<int> mappings_;      // pfn -> PTEs mapping it
+  std::vector<int> pmd_mappings_;  // head pfn of a large folio -> huge pmds mapping it
   std::vector<int> table_refs_;
   std::vector<const address_space*> cached_;  // pfn -> the page cache holding it
   std::set<const vm_area_struct*> on_i_mmap_;

@@ -68,6 +68,8 @@ unsigned long __get_free_pages(gfp_t gfp_mask, unsigned int order);  // kernel V
 unsigned long get_zeroed_page(gfp_t gfp_mask);
 void free_pages(unsigned long addr, unsigned int order);
 inline void __free_page(page* p) { __free_pages(p, 0); }
+// mm/page_alloc.c: make 2^order fresh pages one large folio (__GFP_COMP does it).
+void prep_compound_page(page* p, unsigned int order);
 inline void free_page(unsigned long addr) { free_pages(addr, 0); }
 
 }  // namespace kernel

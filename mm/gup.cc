@@ -13,7 +13,9 @@
 //
 // "Grab" in this file means: take a reference of the kind the gup_flags ask for. FOLL_GET
 // adds 1 to the refcount (get_page); FOLL_PIN adds GUP_PIN_COUNTING_BIAS (1024) for a
-// small folio, so folio_maybe_dma_pinned() can tell pinned pages apart. A caller asks for
+// small folio, so folio_maybe_dma_pinned() can tell pinned pages apart, and for a large
+// folio (a THP) 1 on the refcount and 1 on folio->_pincount, which counts pins exactly.
+// A caller asks for
 // one or the other, never both; pins are released with unpin_user_page*(), gets with
 // put_page(). The zero page is never pinned (it cannot go away), so unpinning skips it too.
 //
@@ -24,9 +26,8 @@
 // it looked at before may be gone.
 //
 // Deviations (grep "DEVIATION(gup)"):
-//  - No large folios, THP or hugetlb (mm/mm_types.h): a leaf PMD/PUD never maps user
-//    memory, page_mask stays 0 and every step is one page. Such a leaf is WARNed and
-//    treated as "no page".
+//  - No hugetlb: a PUD leaf never maps user memory (WARNed, treated as "no page"). A PMD
+//    leaf is an anonymous THP or the huge zero folio (mm/huge_memory.cc).
 //  - No gate area (vsyscall): in_gate_area() is false. With vsyscall=xonly, as on current
 //    distributions, a GUP of the vsyscall page fails with EFAULT either way.
 //  - No ZONE_DEVICE pgmaps, secretmem, shadow stacks, pkeys, userfaultfd or soft-dirty
@@ -42,6 +43,7 @@
 #include "mm/errno.h"
 #include "mm/fault_inject.h"
 #include "mm/fs.h"  // folio_mark_dirty, folio_mark_accessed
+#include "mm/huge_mm.h"
 #include "mm/mm.h"
 #include "mm/sched_hooks.h"
 #include "mm/trace.h"
@@ -58,7 +60,7 @@ static constexpr unsigned int INTERNAL_GUP_FLAGS = FOLL_TOUCH | FOLL_TRIED | FOL
                                                    FOLL_MADV_POPULATE;
 
 struct follow_page_context {
-  unsigned int page_mask;  // DEVIATION(gup): always 0, no large mappings
+  unsigned int page_mask;  // HPAGE_PMD_NR - 1 after a huge pmd, else 0
 };
 
 // mm/gup.c
@@ -71,7 +73,10 @@ static inline void sanity_check_pinned_pages(page** pages, unsigned long npages)
     folio* folio = page_folio(page);
 
     if (!folio_test_anon(folio)) continue;
-    VM_BUG_ON_PAGE(!PageAnonExclusive(folio), page);
+    if (!folio_test_large(folio))
+      VM_BUG_ON_PAGE(!PageAnonExclusive(folio), page);
+    else  // either a PTE-mapped or a PMD-mapped THP
+      VM_BUG_ON_PAGE(!PageAnonExclusive(folio) && !PageAnonExclusive(page), page);
   }
 #else
   (void)pages;
@@ -90,8 +95,14 @@ static int try_grab_folio(folio* folio, int refs, unsigned int flags) {
     // its refcount a hot spot. So it is neither pinned nor, later, unpinned.
     if (is_zero_folio(folio)) return 0;
 
-    // DEVIATION(gup): small folios only, so the pin is the refcount bias (no _pincount).
-    folio_ref_add(folio, refs * static_cast<int>(GUP_PIN_COUNTING_BIAS));
+    // A large folio counts pins exactly (folio_has_pincount); a small one in the
+    // refcount, GUP_PIN_COUNTING_BIAS each.
+    if (folio_test_large(folio)) {
+      folio_ref_add(folio, refs);
+      atomic_add(refs, &folio_tail1(folio)->_pincount);
+    } else {
+      folio_ref_add(folio, refs * static_cast<int>(GUP_PIN_COUNTING_BIAS));
+    }
     mod_node_page_state(NR_FOLL_PIN_ACQUIRED, refs);  // node_stat_mod_folio()
     trace_event("gup_pin", "pfn=%#lx refcount=%d", folio_pfn(folio), folio_ref_count(folio));
   }
@@ -103,9 +114,13 @@ static void gup_put_folio(folio* folio, int refs, unsigned int flags) {
   if (flags & FOLL_PIN) {
     if (is_zero_folio(folio)) return;
     mod_node_page_state(NR_FOLL_PIN_RELEASED, refs);  // node_stat_mod_folio()
+    if (folio_test_large(folio)) {
+      atomic_sub(refs, &folio_tail1(folio)->_pincount);
+    } else {
+      refs *= static_cast<int>(GUP_PIN_COUNTING_BIAS);
+    }
     trace_event("gup_unpin", "pfn=%#lx refcount=%d", folio_pfn(folio),
-                folio_ref_count(folio) - refs * static_cast<int>(GUP_PIN_COUNTING_BIAS));
-    refs *= static_cast<int>(GUP_PIN_COUNTING_BIAS);
+                folio_ref_count(folio) - refs);
   }
 
   folio_put_refs(folio, refs);
@@ -342,21 +357,82 @@ no_page:
   return no_page_table(vma, flags, address);
 }
 
+// mm/gup.c: can_follow_write_pmd, can_follow_write_pte's twin for a huge pmd.
+static inline bool can_follow_write_pmd(pmd_t pmd, page* page, vm_area_struct* vma,
+                                        unsigned int flags) {
+  if (pmd_write(pmd)) return true;
+  if (!(flags & FOLL_FORCE)) return false;
+  if (vma->vm_flags & (VM_MAYSHARE | VM_SHARED)) return false;
+  if (!(vma->vm_flags & VM_MAYWRITE)) return false;
+  if (vma->vm_flags & VM_WRITE) return false;
+  return page && PageAnon(page) && PageAnonExclusive(page);
+}
+
+// mm/gup.c: follow_huge_pmd. The page of the THP at addr, with the whole folio grabbed
+// once (the caller grabs the rest of the run through ctx->page_mask). PMD lock held.
+static page* follow_huge_pmd(vm_area_struct* vma, unsigned long addr, pmd_t* pmd,
+                             unsigned int flags, follow_page_context* ctx) {
+  pmd_t pmdval = *pmd;
+  page* page = pmd_page(pmdval);
+  int ret;
+
+  if ((flags & FOLL_WRITE) && !can_follow_write_pmd(pmdval, page, vma, flags)) return nullptr;
+  // Avoid dumping the huge zero page.
+  if ((flags & FOLL_DUMP) && is_huge_zero_pmd(pmdval)) return ERR_PTR<struct page>(-EFAULT);
+  if (pmd_protnone(*pmd) && !gup_can_follow_protnone(vma, flags)) return nullptr;
+  if (!pmd_write(pmdval) && gup_must_unshare(vma, flags, page))
+    return ERR_PTR<struct page>(-EMLINK);
+  VM_BUG_ON_PAGE((flags & FOLL_PIN) && PageAnon(page) && !PageAnonExclusive(page), page);
+
+  ret = try_grab_folio(page_folio(page), 1, flags);
+  if (ret) return ERR_PTR<struct page>(ret);
+  if (flags & FOLL_TOUCH) {
+    // touch_pmd: the accessed bit, and for a write the dirty bit, as a fault would set.
+    pmd_t entry = pmd_mkyoung(pmdval);
+    if (flags & FOLL_WRITE) entry = pmd_mkdirty(entry);
+    if (pmdp_set_access_flags(vma, addr & HPAGE_PMD_MASK, pmd, entry, flags & FOLL_WRITE))
+      update_mmu_cache_pmd(vma, addr, pmd);
+  }
+  page += (addr & ~HPAGE_PMD_MASK) >> PAGE_SHIFT;
+  ctx->page_mask = HPAGE_PMD_NR - 1;
+  return page;
+}
+
 // mm/gup.c
 static page* follow_pmd_mask(vm_area_struct* vma, unsigned long address, pud_t* pudp,
                              unsigned int flags, follow_page_context* ctx) {
   pmd_t *pmd, pmdval;
+  mm_struct* mm = vma->vm_mm;
+  spinlock_t* ptl;
+  page* page;
 
-  (void)ctx;
   pmd = pmd_offset(pudp, address);
   pmdval = pmdp_get(pmd);
   if (pmd_none(pmdval)) return no_page_table(vma, flags, address);
   if (!pmd_present(pmdval)) return no_page_table(vma, flags, address);
   if (likely(!pmd_leaf(pmdval))) return follow_page_pte(vma, address, pmd, flags);
 
-  // DEVIATION(gup): no THP/hugetlb, so no user mapping has a PMD leaf.
-  WARN_ON_ONCE(1);
-  return no_page_table(vma, flags, address);
+  if (pmd_protnone(pmdval) && !gup_can_follow_protnone(vma, flags))
+    return no_page_table(vma, flags, address);
+  ptl = pmd_lock(mm, pmd);
+  pmdval = *pmd;
+  if (unlikely(!pmd_present(pmdval))) {
+    spin_unlock(ptl);
+    return no_page_table(vma, flags, address);
+  }
+  if (unlikely(!pmd_leaf(pmdval))) {
+    spin_unlock(ptl);
+    return follow_page_pte(vma, address, pmd, flags);
+  }
+  if (pmd_trans_huge(pmdval) && (flags & FOLL_SPLIT_PMD)) {
+    spin_unlock(ptl);
+    __split_huge_pmd(vma, pmd, address, false);  // split_huge_pmd
+    return pte_alloc(mm, pmd) ? ERR_PTR<struct page>(-ENOMEM)
+                              : follow_page_pte(vma, address, pmd, flags);
+  }
+  page = follow_huge_pmd(vma, address, pmd, flags, ctx);
+  spin_unlock(ptl);
+  return page;
 }
 
 // mm/gup.c
@@ -602,8 +678,18 @@ retry:
     if (page_increm > nr_pages) page_increm = static_cast<unsigned int>(nr_pages);
 
     if (pages) {
+      // Part of a large folio: the rest of the run is grabbed too (we hold a reference
+      // already, so this cannot fail).
+      if (page_increm > 1) {
+        folio* folio = page_folio(page);
+        if (try_grab_folio(folio, static_cast<int>(page_increm) - 1, gup_flags)) {
+          gup_put_folio(folio, 1, gup_flags);
+          ret = -EFAULT;
+          goto out;
+        }
+      }
       // flush_anon_page()/flush_dcache_page(): nothing to do on x86.
-      pages[i] = page;
+      for (unsigned int j = 0; j < page_increm; j++) pages[i + j] = page + j;
     }
     i += page_increm;
     start += page_increm * PAGE_SIZE;

@@ -87,6 +87,15 @@ enum vm_stat_item {
   UNEVICTABLE_PGMUNLOCKED,
   UNEVICTABLE_PGCLEARED,
   UNEVICTABLE_PGSTRANDED,
+  // transparent huge pages (mm/huge_memory.cc): NR_ANON_THPS counts pages mapped by PMD
+  // leaves (/proc/vmstat shows nr_anon_transparent_hugepages in 2 MiB units), then the
+  // THP events, in /proc/vmstat's order among themselves.
+  NR_ANON_THPS,
+  THP_FAULT_ALLOC,
+  THP_FAULT_FALLBACK,
+  THP_SPLIT_PMD,
+  THP_ZERO_PAGE_ALLOC,
+  THP_ZERO_PAGE_ALLOC_FAILED,
   NR_VM_STAT_ITEMS
 };
 const char* vm_stat_name(int item);  // "nr_free_pages", "pgfault", ...
@@ -154,11 +163,13 @@ struct kernel_state {
   std::array<tlb_state_shared, NR_CPUS> cpu_tlbstate_shared{};
   // mm/init-mm.c: the kernel's own address space, what CPUs run before their first user
   // task and when a flush moves a lazy CPU off a dying mm. Its pgd is swapper_pg_dir,
-  // with the direct map every pgd shares (mm/arch/x86/init.cc, docs/semantics.md §13).
+  // with the direct map every pgd shares (mm/arch/x86/init.cc, docs/semantics.md §14).
   mm_struct init_mm;
   atomic64_t last_mm_ctx_id{1};     // arch/x86/mm/tlb.c: the ctx_id source (init_mm has 1)
-  // kernel/time/timer.c. DEVIATION(kernel): there is no timer tick; jiffies move only when
-  // sim/ or a test advances them (mm_cpumask trimming is the one reader).
+  // kernel/time/timer.c. DEVIATION(kernel): there is no timer tick. jiffies advance by one
+  // at every kernel entry of a task (sim::Machine::Enter: a system call, a user access, a
+  // RunInKernel body), a deterministic clock of one entry per millisecond at HZ=1000
+  // (docs/races.md). mm_cpumask trimming (should_trim_cpumask) is the one reader.
   unsigned long jiffies = 0;
 
   // --- slab accounting (mm/slab.cc) ---
@@ -197,6 +208,11 @@ struct kernel_state {
   // DEVIATION(kernel): not a Linux sysctl. How many remote pages process_vm_readv/writev
   // pins per batch; Linux fixes it at PVM_MAX_KMALLOC_PAGES / sizeof(struct page *) = 1024.
   int sysctl_pvm_max_batch_pages = 1024;
+  // mm/huge_memory.c: /sys/kernel/mm/transparent_hugepage's enabled, defrag and
+  // use_zero_page (enum transparent_hugepage_flag in mm/huge_mm.h). The default is
+  // TRANSPARENT_HUGEPAGE_DEFAULT_FLAGS: enabled=madvise, defrag=madvise, use_zero_page=1.
+  unsigned long transparent_hugepage_flags = (1UL << 2) | (1UL << 6) | (1UL << 7) | (1UL << 8);
+  page* huge_zero_folio = nullptr;  // mm/huge_memory.c: the huge zero folio, once allocated
 
   // --- warnings (mm/bug.cc) ---
   unsigned long warn_count = 0;           // WARN_ON* reports on this machine
@@ -210,6 +226,9 @@ struct kernel_state {
   // A kernel thread with a function (task_struct::threadfn) was created or woken while no
   // scheduler ran: sim/ runs such threads when the current kernel entry ends.
   bool kthread_wakeups_pending = false;
+  // rcu_read_lock depth of the running path (mm/sched_hooks.h): no preemption point
+  // inside a read-side section, so at most one path is ever inside one.
+  int rcu_read_lock_nesting = 0;
 };
 
 // The state of the machine this host thread is simulating. BUG if there is none (checked

@@ -72,6 +72,14 @@ inline void __might_sleep(const char* file, int line) {
 }
 #define might_sleep() ::kernel::__might_sleep(__FILE__, __LINE__)
 
+// DEVIATION(lockdep): of lockdep's validation, debug builds check one piece: the order of
+// the sleeping locks in mm/rmap.c's header comment (Linux 6.18), mmap_lock, then
+// i_mmap_rwsem, then anon_vma->rwsem (the spinlocks below them are __might_sleep's). A
+// blocking acquire of one of them (by class name) while current holds one that must nest
+// inside it is a BUG naming both; trylocks cannot deadlock and are not checked. Called by
+// the rwsem entry points' full paths.
+void lock_order_check(const char* name);
+
 // include/linux/lockdep.h: lockdep_depth(tsk).
 inline int lockdep_depth(const task_struct* tsk) { return tsk->lockdep_depth; }
 // lockdep_is_held(lock): current holds it (in any mode).

@@ -11,10 +11,14 @@
 //
 // Deviations (grep "DEVIATION(madvise)"):
 //  - Modelled advice: MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
-//    MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE, MADV_COLD, MADV_PAGEOUT and
-//    MADV_WILLNEED. Every other advice, valid in Linux or not, is -EINVAL.
-//  - No anon_vma_name, no userfaultfd, no MADV_DROPPABLE VMAs, no guard regions, no THP
-//    (no pmd-level folios to split), no per-VMA locks: the advice that Linux runs under
+//    MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE, MADV_COLD, MADV_PAGEOUT,
+//    MADV_WILLNEED, MADV_HUGEPAGE and MADV_NOHUGEPAGE. Every other advice (MADV_COLLAPSE
+//    too), valid in Linux or not, is -EINVAL.
+//  - MADV_FREE, MADV_COLD and MADV_PAGEOUT pass over PMD-mapped THPs
+//    (madvise_free_huge_pmd and the huge-pmd half of madvise_cold_or_pageout_pte_range
+//    are not ported); MADV_DONTNEED zaps or splits them (zap_pmd_range).
+//  - No anon_vma_name, no userfaultfd, no MADV_DROPPABLE VMAs, no guard regions,
+//    no per-VMA locks: the advice that Linux runs under
 //    the mmap_lock for reading (or a VMA read lock) takes it for reading.
 //  - MADV_WILLNEED keeps the mmap_lock while it reads a file range in (Linux drops it
 //    around vfs_fadvise and looks the VMA up again).
@@ -24,6 +28,7 @@
 #include <algorithm>
 
 #include "mm/fs.h"
+#include "mm/huge_mm.h"
 #include "mm/mmzone.h"
 #include "mm/pagewalk.h"
 #include "mm/swap.h"
@@ -38,6 +43,7 @@ static_assert(MADV_DONTFORK == 10 && MADV_DOFORK == 11, "MADV_DONTFORK");
 static_assert(MADV_WIPEONFORK == 18 && MADV_KEEPONFORK == 19, "MADV_WIPEONFORK");
 static_assert(MADV_WILLNEED == 3 && MADV_DONTNEED == 4 && MADV_FREE == 8, "MADV_DONTNEED");
 static_assert(MADV_COLD == 20 && MADV_PAGEOUT == 21, "MADV_COLD");
+static_assert(MADV_HUGEPAGE == 14 && MADV_NOHUGEPAGE == 15, "MADV_HUGEPAGE");
 #ifndef MADV_DONTNEED_LOCKED
 #define MADV_DONTNEED_LOCKED 24
 #endif
@@ -56,6 +62,8 @@ bool madvise_behavior_valid(int behavior) {
     case MADV_PAGEOUT:
     case MADV_WIPEONFORK:
     case MADV_KEEPONFORK:
+    case MADV_HUGEPAGE:    // CONFIG_TRANSPARENT_HUGEPAGE
+    case MADV_NOHUGEPAGE:
       return true;
     default:
       return false;
@@ -413,6 +421,12 @@ int madvise_vma_behavior(mm_struct* mm, vm_area_struct* vma, vm_area_struct** pr
     case MADV_KEEPONFORK:
       new_flags &= ~VM_WIPEONFORK;
       break;
+    case MADV_HUGEPAGE:
+    case MADV_NOHUGEPAGE: {
+      int error = hugepage_madvise(vma, &new_flags, behavior);
+      if (error) return error;
+      break;
+    }
     default:
       return -EINVAL;
   }

@@ -27,7 +27,8 @@
 //    those. do_swap_page always goes through the swap cache (the device is not
 //    SWP_SYNCHRONOUS_IO) and has no KSM copy, no large-folio swap-in.
 //  - fault_around_bytes is the default 64 KiB (16 pages) and has no debugfs knob.
-//  - No THP/hugetlb (pmd and pud leaves are never created), no userfaultfd, no NUMA hinting
+//  - Anonymous PMD-sized THPs only (mm/huge_memory.cc): no hugetlb, no file THP, no
+//    PUD leaves, no mTHP (do_anonymous_page maps order 0). No userfaultfd, no NUMA hinting
 //    faults, no mmu notifiers, no memcg charging, no LRU, no KSM, no PAT (track_pfn_*).
 //  - ->fault never drops mmap_lock (file I/O is synchronous, mm/fs.h), so
 //    vmf_can_call_fault always agrees and no fault returns VM_FAULT_RETRY.
@@ -40,6 +41,7 @@
 #include "mm/arch/x86/ptrace.h"
 #include "mm/fault_inject.h"
 #include "mm/fs.h"
+#include "mm/huge_mm.h"
 #include "mm/mm.h"
 #include "mm/sched_hooks.h"
 #include "mm/swap.h"
@@ -246,6 +248,16 @@ static unsigned long zap_pmd_range(mmu_gather* tlb, vm_area_struct* vma, pud_t* 
   unsigned long next;
   do {
     next = pmd_addr_end(addr, end);
+    if (pmd_trans_huge(*pmd)) {
+      // A zap of part of a huge page splits it first; all of it goes in one step.
+      if (next - addr != HPAGE_PMD_SIZE) {
+        __split_huge_pmd(vma, pmd, addr, false);
+      } else if (zap_huge_pmd(tlb, vma, pmd, addr)) {
+        addr = next;
+        continue;
+      }
+      // fall through: the pmd now points at a PTE table
+    }
     if (pmd_none(*pmd)) {
       addr = next;
       continue;
@@ -693,6 +705,14 @@ static int copy_pmd_range(vm_area_struct* dst_vma, vm_area_struct* src_vma, pud_
   unsigned long next;
   do {
     next = pmd_addr_end(addr, end);
+    if (pmd_trans_huge(*src_pmd)) {
+      VM_BUG_ON_VMA(next - addr != HPAGE_PMD_SIZE, src_vma);
+      int err = copy_huge_pmd(dst_vma->vm_mm, src_vma->vm_mm, dst_pmd, src_pmd, addr, dst_vma,
+                              src_vma);
+      if (err == -ENOMEM) return -ENOMEM;
+      if (!err) continue;
+      // fall through: the pmd was split, copy its PTEs
+    }
     if (pmd_none_or_clear_bad(src_pmd)) continue;
     if (copy_pte_range(dst_vma, src_vma, dst_pmd, src_pmd, addr, next)) return -ENOMEM;
   } while (dst_pmd++, src_pmd++, addr = next, addr != end);
@@ -1215,15 +1235,12 @@ static vm_fault_t wp_page_copy(vm_fault* vmf) {
   return 0;
 }
 
-// mm/rmap.c: folio_move_anon_rmap. The folio now belongs to this VMA's anon_vma.
-static void folio_move_anon_rmap(folio* f, vm_area_struct* vma) {
-  VM_BUG_ON(!vma->anon_vma);
-  f->mapping = reinterpret_cast<address_space*>(reinterpret_cast<unsigned long>(vma->anon_vma) |
-                                                PAGE_MAPPING_ANON);
-}
-
-// mm/memory.c: wp_can_reuse_anon_folio (small folios only).
+// mm/memory.c: wp_can_reuse_anon_folio.
 static bool wp_can_reuse_anon_folio(folio* f, vm_area_struct* vma) {
+  // DEVIATION(memory): a large folio mapped by PTEs is never reused (6.13+ would with
+  // __wp_can_reuse_large_anon_folio when this mm maps all of it exclusively): the write
+  // copies the one page, as Linux up to 6.12 did.
+  if (folio_test_large(f)) return false;
   // The swap cache may hold the only other reference: drop it if no PTE needs the slot.
   if (folio_ref_count(f) > 1 + (folio_test_swapcache(f) ? 1 : 0)) return false;
   if (!folio_trylock(f)) return false;
@@ -1512,6 +1529,24 @@ static vm_fault_t __handle_mm_fault(vm_area_struct* vma, unsigned long address,
   if (vmf.pud == nullptr) return VM_FAULT_OOM;
   vmf.pmd = pmd_alloc(mm, vmf.pud, address);
   if (vmf.pmd == nullptr) return VM_FAULT_OOM;
+
+  if (pmd_none(*vmf.pmd) && thp_vma_allowable_order(vma, vma->vm_flags, PMD_ORDER)) {
+    // create_huge_pmd: only anonymous VMAs get here.
+    vm_fault_t ret = do_huge_pmd_anonymous_page(&vmf);
+    if (!(ret & VM_FAULT_FALLBACK)) return ret;
+  } else {
+    vmf.orig_pmd = pmdp_get(vmf.pmd);  // pmdp_get_lockless
+    if (pmd_trans_huge(vmf.orig_pmd)) {
+      if ((flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) && !pmd_write(vmf.orig_pmd)) {
+        // wp_huge_pmd: anonymous VMAs only hold huge pmds here.
+        vm_fault_t ret = do_huge_pmd_wp_page(&vmf);
+        if (!(ret & VM_FAULT_FALLBACK)) return ret;
+      } else {
+        huge_pmd_set_accessed(&vmf);
+        return 0;
+      }
+    }
+  }
   return handle_pte_fault(&vmf);
 }
 

@@ -10,10 +10,11 @@
 // Deviations (grep "DEVIATION(mlock)"):
 //  - No per-CPU mlock folio batches (mlock_fbatch): each folio is moved at once, so the
 //    batch's reference and lru_add_drain() are not needed.
-//  - Every folio is one page (no large folios: folio_mlock_step is 1 and
-//    allow_mlock_munlock always agrees).
+//  - mlock_pte_range locks a PTE-mapped large folio page by page (folio_mlock_step is
+//    1 and allow_mlock_munlock always agrees); a PMD-mapped THP is locked whole.
 //  - No hugetlb, DAX, secretmem, gate or VM_DROPPABLE VMAs: mlock_fixup's exclusions are
 //    VM_SPECIAL only. No userfaultfd, no vma_start_write (no per-VMA locks).
+#include "mm/huge_mm.h"
 #include "mm/mmzone.h"
 #include "mm/pagewalk.h"
 #include "mm/trace.h"
@@ -149,7 +150,19 @@ namespace {
 // are locked or unlocked to match.
 int mlock_pte_range(pmd_t* pmd, unsigned long addr, unsigned long end, mm_walk* walk) {
   vm_area_struct* vma = walk->vma;
-  spinlock_t* ptl;
+  spinlock_t* ptl = __pmd_trans_huge_lock(pmd, vma);
+  if (ptl != nullptr) {
+    // A PMD-mapped THP (mlock_fixup splits the VMA, so the huge page is all inside it).
+    if (!is_huge_zero_pmd(*pmd)) {
+      folio* f = page_folio(pmd_page(*pmd));
+      if (vma->vm_flags & VM_LOCKED)
+        mlock_folio(f);
+      else
+        munlock_folio(f);
+    }
+    spin_unlock(ptl);
+    return 0;
+  }
   pte_t* start_pte = pte_offset_map_lock(vma->vm_mm, pmd, addr, &ptl);
   if (start_pte == nullptr) return 0;  // walk->action = ACTION_AGAIN: nothing mapped here
   for (pte_t* pte = start_pte; addr != end; pte++, addr += PAGE_SIZE) {

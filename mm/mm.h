@@ -17,6 +17,7 @@
 #include "mm/mm_types.h"
 #include "mm/page-flags.h"
 #include "mm/page_ref.h"
+#include "mm/rwsem.h"
 
 namespace kernel {
 
@@ -44,6 +45,8 @@ inline constexpr vm_flags_t VM_WIPEONFORK = 0x02000000;  // the child gets empty
 inline constexpr vm_flags_t VM_DONTDUMP = 0x04000000;
 inline constexpr vm_flags_t VM_SOFTDIRTY = 0x08000000;
 inline constexpr vm_flags_t VM_MIXEDMAP = 0x10000000;
+inline constexpr vm_flags_t VM_HUGEPAGE = 0x20000000;    // MADV_HUGEPAGE
+inline constexpr vm_flags_t VM_NOHUGEPAGE = 0x40000000;  // MADV_NOHUGEPAGE
 inline constexpr vm_flags_t VM_STACK = VM_GROWSDOWN;
 inline constexpr vm_flags_t VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
 inline constexpr vm_flags_t VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
@@ -164,6 +167,7 @@ struct vm_fault {
   unsigned int flags;          // FAULT_FLAG_*
   pmd_t* pmd;
   pud_t* pud;
+  pmd_t orig_pmd;              // the huge pmd a fault found (mm/huge_memory.cc)
   pte_t orig_pte;
   struct page* cow_page;       // do_cow_fault: the private copy being filled
   struct page* page;           // ->fault's result (locked, with a reference)
@@ -202,9 +206,12 @@ struct vm_special_mapping {
 
 // ---- mmap_lock (include/linux/mmap_lock.h) ----
 inline void mmap_init_lock(mm_struct* mm) { init_rwsem(&mm->mmap_lock, "mmap_lock"); }
-inline void mmap_read_lock(mm_struct* mm) { down_read(&mm->mmap_lock); }
-inline int mmap_read_lock_killable(mm_struct* mm) { return down_read_killable(&mm->mmap_lock); }
-inline void mmap_read_unlock(mm_struct* mm) { up_read(&mm->mmap_lock); }
+// The read side runs the rwsem entry points' single-path branches in place (mm/rwsem.h).
+inline void mmap_read_lock(mm_struct* mm) { down_read_inline(&mm->mmap_lock); }
+inline int mmap_read_lock_killable(mm_struct* mm) {
+  return down_read_killable_inline(&mm->mmap_lock);
+}
+inline void mmap_read_unlock(mm_struct* mm) { up_read_inline(&mm->mmap_lock); }
 // Take mmap_lock for reading unless a writer holds it or waits for it.
 inline bool mmap_read_trylock(mm_struct* mm) { return down_read_trylock(&mm->mmap_lock) != 0; }
 inline void mmap_write_lock(mm_struct* mm) { down_write(&mm->mmap_lock); }
@@ -223,7 +230,6 @@ inline unsigned long page_to_pfn(const page* p) {
 inline page* pfn_to_page(unsigned long pfn) { return kst().mem_map + pfn; }
 inline bool pfn_valid(unsigned long pfn) { return pfn < kst().max_pfn; }
 inline unsigned long folio_pfn(const folio* f) { return page_to_pfn(f); }
-inline long folio_nr_pages(const folio* /*f*/) { return 1; }  // order-0 folios only
 // The direct map: the kernel's view of a physical address is the host mapping of the frame.
 inline void* __va(unsigned long pa) { return kst().phys->ptr(hw::PhysAddr(pa)); }
 inline unsigned long __pa(const void* va) {
@@ -264,6 +270,9 @@ unsigned long ksys_mmap_pgoff(file* file, unsigned long addr, unsigned long len,
 unsigned long do_mmap(file* file, unsigned long addr, unsigned long len, unsigned long prot,
                       unsigned long flags, vm_flags_t vm_flags, unsigned long pgoff,
                       unsigned long* populate);
+// mm/mmap.c: mm_get_unmapped_area, the arch search (top-down) for current's mm.
+unsigned long mm_get_unmapped_area(file* file, unsigned long addr, unsigned long len,
+                                   unsigned long pgoff, unsigned long flags);
 unsigned long get_unmapped_area(file* file, unsigned long addr, unsigned long len,
                                 unsigned long pgoff, unsigned long flags);
 int do_munmap(mm_struct* mm, unsigned long start, size_t len);
@@ -352,9 +361,19 @@ void __page_cache_release(folio* f);  // off the LRU at the last reference
 void folio_add_anon_rmap_pte(folio* f, page* p, vm_area_struct* vma, unsigned long address,
                              rmap_t flags = RMAP_NONE);
 void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma);
-inline int folio_mapcount(const folio* f) { return atomic_read(&f->_mapcount) + 1; }
+// include/linux/mm.h: how many page-table entries map any page of the folio.
+inline int folio_mapcount(const folio* f) {
+  if (likely(!folio_test_large(f))) return atomic_read(&f->_mapcount) + 1;
+  return folio_large_mapcount(f);
+}
 inline bool folio_mapped(const folio* f) { return folio_mapcount(f) > 0; }
-inline int page_mapcount(const page* p) { return atomic_read(&p->_mapcount) + 1; }
+// include/linux/mm.h (CONFIG_PAGE_MAPCOUNT): a page's PTE mappings, plus its folio's PMD
+// mappings when it is part of a large folio.
+inline int page_mapcount(const page* p) {
+  int mapcount = atomic_read(&p->_mapcount) + 1;
+  if (unlikely(PageCompound(p))) mapcount += folio_entire_mapcount(page_folio(p));
+  return mapcount;
+}
 
 // ---- page-table allocation (include/linux/mm.h); mm/memory.cc does the work ----
 // Each returns the entry for `address` at its level, allocating the table below it when
@@ -410,12 +429,28 @@ void vm_stat_account(mm_struct* mm, vm_flags_t flags, long npages);
 int anon_vma_clone(vm_area_struct* dst, vm_area_struct* src);
 int anon_vma_fork(vm_area_struct* vma, vm_area_struct* pvma);
 void unlink_anon_vmas(vm_area_struct* vma);
+// include/linux/rmap.h: the anon_vma lock, which is the root's rwsem (one lock per fork
+// tree). Order (mm/rmap.c's header comment): mmap_lock -> folio lock -> i_mmap_rwsem ->
+// anon_vma->rwsem -> page_table_lock / PTE lock; debug builds check the rwsem part
+// (mm/lockdep.h: lock_order_check).
+inline void anon_vma_lock_write(anon_vma* av) { down_write(&av->root->rwsem); }
+inline int anon_vma_trylock_write(anon_vma* av) { return down_write_trylock(&av->root->rwsem); }
+inline void anon_vma_unlock_write(anon_vma* av) { up_write(&av->root->rwsem); }
+inline void anon_vma_lock_read(anon_vma* av) { down_read(&av->root->rwsem); }
+inline int anon_vma_trylock_read(anon_vma* av) { return down_read_trylock(&av->root->rwsem); }
+inline void anon_vma_unlock_read(anon_vma* av) { up_read(&av->root->rwsem); }
+// mm/rmap.c: the anon_vma of a mapped anon folio, read-locked; null if the folio is not
+// mapped any more or (try_lock) the lock was busy (*contended set).
+anon_vma* folio_lock_anon_vma_read(folio* f, bool try_lock, bool* contended);
 // mm/rmap.c: rmap_walk_anon (reduced): fn(f, vma, address, arg) for every VMA chained to
 // a mapped anon folio's anon_vma whose range covers the folio's index; stops when fn
-// returns false.
+// returns false or (until_unmapped) the folio is mapped nowhere. `locked` (the default,
+// rmap_walk_locked): the caller holds the anon_vma lock or nothing else runs (debug_vm);
+// else the walk takes it (folio_lock_anon_vma_read, with try_lock and *contended).
 void rmap_walk_anon(folio* f,
                     bool (*fn)(folio* f, vm_area_struct* vma, unsigned long address, void* arg),
-                    void* arg);
+                    void* arg, bool locked = true, bool try_lock = false,
+                    bool* contended = nullptr, bool until_unmapped = false);
 // mm/rmap.c: folio_referenced. Tests and clears the accessed bit of every PTE mapping the
 // folio (through rmap; the TLB entry is flushed so the next access sets it again).
 // Returns the number of mappings that were referenced, or -1 if i_mmap_rwsem was
@@ -524,7 +559,10 @@ void unpin_user_pages(page** pages, unsigned long npages);
 void unpin_user_page(page* p);
 int __mm_populate(unsigned long start, unsigned long len, int ignore_errors);
 inline void mm_populate(unsigned long addr, unsigned long len) { (void)__mm_populate(addr, len, 1); }
+// include/linux/mm.h: a large folio counts pins exactly in _pincount; a small one can only
+// guess from a refcount of GUP_PIN_COUNTING_BIAS or more.
 inline bool folio_maybe_dma_pinned(const folio* f) {
+  if (folio_test_large(f)) return atomic_read(&folio_tail1(f)->_pincount) > 0;
   return static_cast<unsigned int>(atomic_read(&f->_refcount)) >= GUP_PIN_COUNTING_BIAS;
 }
 

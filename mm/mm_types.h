@@ -2,9 +2,11 @@
 // Mirrors include/linux/mm_types.h (Linux 6.18), reduced to what this simulator needs.
 //
 // Deviations (grep "DEVIATION(mm_types)"):
-//  - No large folios and no THP: every folio is exactly one page, so `folio` is an alias of
-//    `page` and page_folio()/folio_page() are identities. Pins on a folio therefore always
-//    use GUP_PIN_COUNTING_BIAS on _refcount (the small-folio rule); there is no _pincount.
+//  - `folio` is an alias of `page`: a folio is its head page. Linux's struct folio overlays
+//    the fields a large folio keeps in its first tail page (_folio_nr_pages, the order in
+//    _flags_1, _large_mapcount, _entire_mapcount, _nr_pages_mapped, _pincount); here the
+//    code reaches them through folio_tail1() (page[1]) explicitly. Only anonymous THPs
+//    (order HPAGE_PMD_ORDER) are large; file and swap-cache folios are order 0.
 //  - struct page's `private` field is spelled `private_` (C++ keyword).
 //  - The maple tree mm->mm_mt is a B-tree map from vm_start to the VMA: the same ordered
 //    lookups (find_vma, vma_next, vma_prev) at O(log n).
@@ -51,6 +53,16 @@ struct page {
         swp_entry_t swap;       // in the swap cache (PG_swapcache): the folio's slot
       };
     };
+    struct {                  // tail pages of a large folio (PG_head on page[0])
+      unsigned long compound_head;    // the head page's address | 1 (overlays lru.next)
+      unsigned long _folio_nr_pages;  // page[1]: 2^order
+      address_space* _tail_mapping;   // null on tail pages
+      // page[1] only: the folio's mapping counts (each minus one, as _mapcount) and pins.
+      atomic_t _large_mapcount;   // every PTE and PMD mapping of any of its pages
+      atomic_t _entire_mapcount;  // PMD mappings of the whole folio
+      atomic_t _nr_pages_mapped;  // pages mapped by PTEs (+ ENTIRELY_MAPPED while PMD-mapped)
+      atomic_t _pincount;         // FOLL_PIN pins (a small folio counts them in _refcount)
+    };
     struct {                  // page-table pages (PGTY_table)
       unsigned long _pt_pad_1;
       unsigned long _pt_pad_2;
@@ -74,19 +86,35 @@ struct page {
 };
 static_assert(sizeof(page) == 64, "struct page must stay 64 bytes, as in Linux");
 
-using folio = page;  // DEVIATION(mm_types): no large folios.
-inline folio* page_folio(page* p) { return p; }
+using folio = page;  // DEVIATION(mm_types): a folio is its head page (see above).
+// include/linux/page-flags.h: _compound_head. A tail page stores its head's address with
+// bit 0 set where every other page has an aligned list pointer or zero: one load and one
+// test, so page_folio of a small page stays as cheap as the identity it used to be.
+inline unsigned long _compound_head(const page* p) {
+  const unsigned long head = p->compound_head;
+  if (__builtin_expect(head & 1, 0)) return head - 1;
+  return reinterpret_cast<unsigned long>(p);
+}
+inline page* compound_head(page* p) { return reinterpret_cast<page*>(_compound_head(p)); }
+inline const page* compound_head(const page* p) {
+  return reinterpret_cast<const page*>(_compound_head(p));
+}
+inline bool PageTail(const page* p) { return p->compound_head & 1; }
+inline folio* page_folio(page* p) { return compound_head(p); }
+inline const folio* page_folio(const page* p) { return compound_head(p); }
 inline page* folio_page(folio* f, unsigned long n) { return f + n; }
+// DEVIATION(mm_types): Linux's folio->_large_mapcount and friends live in page[1].
+inline page* folio_tail1(folio* f) { return f + 1; }
+inline const page* folio_tail1(const folio* f) { return f + 1; }
 
 // include/linux/rmap.h: an anon_vma, where anonymous pages point (page->mapping). One is
 // made for a VMA's first anonymous fault; fork gives each child VMA a new one, whose
 // parent is the parent VMA's, so the pages a process COWs belong to it alone while
 // the pages it still shares stay findable from the parent's anon_vma.
 struct anon_vma {
-  anon_vma* root;      // the first of this fork tree (Linux's lock lives there)
+  anon_vma* root;      // the first of this fork tree (its rwsem locks the whole tree)
+  rw_semaphore rwsem;  // W: changing the chains, R: walking them (only the root's is used)
   atomic_t refcount;   // 1 while its tree holds chains; +1 per descendant for the root
-  // DEVIATION(mm_types): no rwsem; the anon_vma lock is not modelled (no preemption
-  // point falls inside a chain update or walk, so concurrent paths never meet there).
   unsigned long num_children;     // anon_vmas whose parent this is (a root counts itself)
   unsigned long num_active_vmas;  // VMAs whose ->anon_vma this is
   anon_vma* parent;               // the anon_vma this one was forked from (root: itself)
@@ -176,6 +204,7 @@ struct mm_struct {
 
   // --- page tables, guarded by page_table_lock ---
   pgd_t* pgd;                  // top-level table, in simulated physical memory (direct map)
+  page* pmd_huge_pte;          // PTE tables deposited by huge pmds (mm/huge_memory.cc)
   spinlock_t page_table_lock;
   atomic_long_t pgtables_bytes;
 

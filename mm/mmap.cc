@@ -28,6 +28,7 @@
 #include <climits>
 
 #include "mm/fs.h"
+#include "mm/huge_mm.h"
 #include "mm/sched_hooks.h"
 #include "mm/trace.h"
 
@@ -287,12 +288,26 @@ unsigned long arch_get_unmapped_area_topdown(mm_struct* mm, unsigned long addr0,
 }
 }  // namespace
 
-// mm/mmap.c: __get_unmapped_area.
-unsigned long get_unmapped_area(file* /*file*/, unsigned long addr, unsigned long len,
-                                unsigned long /*pgoff*/, unsigned long flags) {
+// mm/mmap.c: mm_get_unmapped_area (-> mm_get_unmapped_area_vmflags; every mm here is
+// top-down).
+unsigned long mm_get_unmapped_area(file* /*file*/, unsigned long addr, unsigned long len,
+                                   unsigned long /*pgoff*/, unsigned long flags) {
+  return arch_get_unmapped_area_topdown(current()->mm, addr, len, flags);
+}
+
+// mm/mmap.c: __get_unmapped_area. An unhinted private anonymous mapping whose length is
+// a multiple of 2 MiB is placed on a 2 MiB boundary when there is room (6.7+), so that
+// it can be mapped by THPs. DEVIATION(mmap): files have no ->get_unmapped_area here, so
+// file mappings are never THP-aligned (ext4's thp_get_unmapped_area would align some).
+unsigned long get_unmapped_area(file* file, unsigned long addr, unsigned long len,
+                                unsigned long pgoff, unsigned long flags) {
   mm_struct* mm = current()->mm;
   if (len > TASK_SIZE) return static_cast<unsigned long>(-ENOMEM);
-  addr = arch_get_unmapped_area_topdown(mm, addr, len, flags);
+  if (file == nullptr) pgoff = 0;  // always treat pgoff as zero for anonymous memory
+  if (file == nullptr && !(flags & MAP_SHARED) && addr == 0 && (len & (PMD_SIZE - 1)) == 0)
+    addr = thp_get_unmapped_area_vmflags(file, addr, len, pgoff, flags);
+  else
+    addr = mm_get_unmapped_area(file, addr, len, pgoff, flags);
   if (IS_ERR_VALUE(addr)) return addr;
   if (addr > mm_task_size(mm) - len) return static_cast<unsigned long>(-ENOMEM);
   if (addr & ~PAGE_MASK) return static_cast<unsigned long>(-EINVAL);
@@ -598,6 +613,9 @@ int expand_downwards(vm_area_struct* vma, unsigned long address) {
   }
   // We must make sure the anon_vma is allocated.
   if (unlikely(anon_vma_prepare(vma))) return -ENOMEM;
+  // We update the anon VMA tree (here: the VMA's range, which the rmap walks read).
+  anon_vma_lock_write(vma->anon_vma);
+  // Somebody else might have raced and expanded it already.
   if (address < vma->vm_start) {
     unsigned long size = vma->vm_end - address;
     unsigned long grow = (vma->vm_start - address) >> PAGE_SHIFT;
@@ -616,6 +634,7 @@ int expand_downwards(vm_area_struct* vma, unsigned long address) {
       }
     }
   }
+  anon_vma_unlock_write(vma->anon_vma);
   return error;
 }
 

@@ -4,9 +4,12 @@
 // change_protection -> change_pte_range, can_change_pte_writable) and of the x86
 // pte_needs_flush rule (arch/x86/include/asm/tlbflush.h).
 //
+// Also change_huge_pmd / can_change_pmd_writable of mm/huge_memory.c (a whole THP).
+//
 // Deviations (grep "DEVIATION(mprotect)"): no pkeys (pkey must be -1), no PROT_GROWSDOWN/UP
 // range extension (rejected with -EINVAL), no NUMA hinting, no soft-dirty or uffd-wp, no
 // VM accounting.
+#include "mm/huge_mm.h"
 #include "mm/sched_hooks.h"
 #include "mm/trace.h"
 #include "mm/vma.h"
@@ -71,6 +74,40 @@ long change_pte_range(mmu_gather* tlb, vm_area_struct* vma, pmd_t* pmd, unsigned
   return pages;
 }
 
+// mm/huge_memory.c: can_change_pmd_writable (no soft-dirty, no uffd-wp).
+bool can_change_pmd_writable(vm_area_struct* vma, unsigned long /*addr*/, pmd_t pmd) {
+  if (WARN_ON_ONCE(!(vma->vm_flags & VM_WRITE))) return false;
+  if (pmd_protnone(pmd)) return false;
+  if (!(vma->vm_flags & VM_SHARED)) {
+    // vm_normal_page_pmd: the huge zero folio is special, never writable.
+    if (is_huge_zero_pmd(pmd)) return false;
+    page* p = pmd_page(pmd);
+    return PageAnon(p) && PageAnonExclusive(p);
+  }
+  return pmd_dirty(pmd);
+}
+
+// mm/huge_memory.c: change_huge_pmd. mprotect of a whole huge page: HPAGE_PMD_NR, or 0
+// if the pmd is no longer huge. The TLB flush goes through the gather.
+long change_huge_pmd(mmu_gather* tlb, vm_area_struct* vma, pmd_t* pmd, unsigned long addr,
+                     pgprot_t newprot, unsigned long cp_flags) {
+  spinlock_t* ptl = __pmd_trans_huge_lock(pmd, vma);
+  if (ptl == nullptr) return 0;
+  // pmdp_invalidate_ad: x86 needs no flush of its own here (the gather flushes).
+  pmd_t oldpmd = *pmd;
+  set_pmd(pmd, __pmd(pmd_val(oldpmd) & ~_PAGE_PRESENT));
+  pmd_t entry = pmd_modify(oldpmd, newprot);
+  if ((cp_flags & MM_CP_TRY_CHANGE_WRITABLE) && !pmd_write(entry) &&
+      can_change_pmd_writable(vma, addr, entry))
+    entry = pmd_mkwrite(entry, vma);
+  set_pmd_at(vma->vm_mm, addr, pmd, entry);
+  // huge_pmd_needs_flush
+  if (pte_needs_flush(__pmd_to_pte(oldpmd), __pmd_to_pte(entry)))
+    tlb_flush_pmd_range(tlb, addr, HPAGE_PMD_SIZE);
+  spin_unlock(ptl);
+  return HPAGE_PMD_NR;
+}
+
 // mm/mprotect.c: change_protection and its pmd/pud/p4d walkers.
 long change_protection(mmu_gather* tlb, vm_area_struct* vma, unsigned long start,
                        unsigned long end, unsigned long cp_flags) {
@@ -92,6 +129,18 @@ long change_protection(mmu_gather* tlb, vm_area_struct* vma, unsigned long start
       pmd_t* pmd = pmd_offset(pud, b);
       do {
         n2 = pmd_addr_end(b, n1);
+        if (pmd_trans_huge(*pmd)) {
+          if (n2 - b != HPAGE_PMD_SIZE) {
+            __split_huge_pmd(vma, pmd, b, false);
+          } else {
+            long ret = change_huge_pmd(tlb, vma, pmd, b, newprot, cp_flags);
+            if (ret) {
+              pages += ret;
+              continue;  // the huge pmd was handled
+            }
+          }
+          // fall through: the huge pmd was just split
+        }
         if (pmd_none(*pmd)) continue;
         pages += change_pte_range(tlb, vma, pmd, b, n2, newprot, cp_flags);
       } while (pmd++, cond_resched(), b = n2, b != n1);  // change_pmd_range's "next:"

@@ -65,12 +65,15 @@ inline bool test_and_clear_bit(int nr, unsigned long* addr) {
   return old;
 }
 
-// PageFoo / SetPageFoo / ClearPageFoo and the folio_test_foo family. With no large folios
-// the folio forms are the page forms.
+// PageFoo / SetPageFoo / ClearPageFoo and the folio_test_foo family. The page forms act
+// on the page's folio (Linux's PF_HEAD policy: a tail page's flag is its head's), except
+// PageAnonExclusive, which is per page (PF_ANY) as in Linux.
 #define MMSIM_PAGEFLAG(Uname, lname)                                                          \
-  inline bool Page##Uname(const page* p) { return test_bit(PG_##lname, &p->flags); }          \
-  inline void SetPage##Uname(page* p) { set_bit(PG_##lname, &p->flags); }                     \
-  inline void ClearPage##Uname(page* p) { clear_bit(PG_##lname, &p->flags); }                 \
+  inline bool Page##Uname(const page* p) {                                                    \
+    return test_bit(PG_##lname, &compound_head(p)->flags);                                    \
+  }                                                                                           \
+  inline void SetPage##Uname(page* p) { set_bit(PG_##lname, &compound_head(p)->flags); }      \
+  inline void ClearPage##Uname(page* p) { clear_bit(PG_##lname, &compound_head(p)->flags); }  \
   inline bool folio_test_##lname(const folio* f) { return test_bit(PG_##lname, &f->flags); } \
   inline void folio_set_##lname(folio* f) { set_bit(PG_##lname, &f->flags); }                 \
   inline void folio_clear_##lname(folio* f) { clear_bit(PG_##lname, &f->flags); }
@@ -85,11 +88,13 @@ MMSIM_PAGEFLAG(Reserved, reserved)
 MMSIM_PAGEFLAG(Private, private)
 MMSIM_PAGEFLAG(SwapBacked, swapbacked)
 MMSIM_PAGEFLAG(Writeback, writeback)
-MMSIM_PAGEFLAG(AnonExclusive, anon_exclusive)
 MMSIM_PAGEFLAG(Unevictable, unevictable)
 MMSIM_PAGEFLAG(Mlocked, mlocked)
 MMSIM_PAGEFLAG(Reclaim, reclaim)
 MMSIM_PAGEFLAG(Workingset, workingset)
+inline bool PageAnonExclusive(const page* p) { return test_bit(PG_anon_exclusive, &p->flags); }
+inline void SetPageAnonExclusive(page* p) { set_bit(PG_anon_exclusive, &p->flags); }
+inline void ClearPageAnonExclusive(page* p) { clear_bit(PG_anon_exclusive, &p->flags); }
 #undef MMSIM_PAGEFLAG
 
 // include/linux/page-flags.h: PG_swapcache counts only on swap-backed folios (the bit is
@@ -104,10 +109,31 @@ inline bool folio_test_clear_unevictable(folio* f) { return test_and_clear_bit(P
 inline bool folio_test_clear_referenced(folio* f) { return test_and_clear_bit(PG_referenced, &f->flags); }
 inline bool folio_test_clear_active(folio* f) { return test_and_clear_bit(PG_active, &f->flags); }
 
-inline bool PageAnon(const page* p) {
-  return (reinterpret_cast<unsigned long>(p->mapping) & PAGE_MAPPING_ANON) != 0;
+inline bool folio_test_anon(const folio* f) {
+  return (reinterpret_cast<unsigned long>(f->mapping) & PAGE_MAPPING_ANON) != 0;
 }
-inline bool folio_test_anon(const folio* f) { return PageAnon(f); }
+inline bool PageAnon(const page* p) { return folio_test_anon(page_folio(p)); }
+
+// ---- large folios (include/linux/page-flags.h, mm.h) ----
+// A large folio's head page has PG_head; its first tail keeps the order in the low byte
+// of its flags (_flags_1) and the page count in _folio_nr_pages, as on 64-bit Linux.
+inline bool PageHead(const page* p) { return test_bit(PG_head, &p->flags); }
+inline bool PageCompound(const page* p) { return PageHead(p) || PageTail(p); }
+inline bool folio_test_large(const folio* f) { return PageHead(f); }
+inline unsigned int folio_order(const folio* f) {
+  if (!folio_test_large(f)) return 0;
+  return static_cast<unsigned int>(folio_tail1(f)->flags & 0xff);
+}
+inline long folio_nr_pages(const folio* f) {
+  if (!folio_test_large(f)) return 1;
+  return static_cast<long>(folio_tail1(f)->_folio_nr_pages);
+}
+inline int folio_large_mapcount(const folio* f) {
+  return atomic_read(&folio_tail1(f)->_large_mapcount) + 1;
+}
+inline int folio_entire_mapcount(const folio* f) {
+  return atomic_read(&folio_tail1(f)->_entire_mapcount) + 1;
+}
 
 #define MMSIM_PAGETYPE(Uname, lname)                                                  \
   inline bool Page##Uname(const page* p) { return p->page_type == PGTY_##lname; }     \

@@ -177,9 +177,42 @@ void bad_page(page* p, const char* reason) {
   trace_event("mm_bad_page", "pfn=%#lx reason=%s", page_to_pfn(p), reason);
 }
 
+// mm/page_alloc.c: free_tail_page_prepare. A tail page of a large folio going back: its
+// share of the folio's counts must be settled; it stops being a tail. 1 if it is bad.
+int free_tail_page_prepare(page* head_page, page* p) {
+  const char* reason = nullptr;
+  switch (p - head_page) {
+    case 1:
+      // the first tail page: the folio's mapping counts and pins
+      if (unlikely(folio_large_mapcount(head_page))) reason = "nonzero large_mapcount";
+      else if (unlikely(folio_entire_mapcount(head_page))) reason = "nonzero entire_mapcount";
+      else if (unlikely(atomic_read(&p->_nr_pages_mapped))) reason = "nonzero nr_pages_mapped";
+      else if (unlikely(atomic_read(&p->_pincount))) reason = "nonzero pincount";
+      break;
+    default:
+      if (p->_tail_mapping != nullptr) reason = "corrupted mapping in tail page";
+      break;
+  }
+  if (reason == nullptr && unlikely(compound_head(p) != head_page)) reason = "corrupted compound_head";
+  if (reason != nullptr) bad_page(p, reason);
+  p->_tail_mapping = nullptr;
+  p->compound_head = 0;  // clear_compound_head
+  p->_folio_nr_pages = 0;
+  return reason != nullptr;
+}
+
 // mm/page_alloc.c: free_pages_prepare. False if the page must not go back (bad state).
 bool free_pages_prepare(page* p, unsigned int order) {
   bool ok = true;
+  if (unlikely(PageHead(p))) {
+    // A large folio: undo prep_compound_page.
+    for (unsigned int i = 1; i < (1U << order); ++i)
+      if (free_tail_page_prepare(p, p + i)) ok = false;
+    p[1].flags &= ~0xffUL;  // PAGE_FLAGS_SECOND: the order
+    p[1].index = 0;
+    p[1].private_ = 0;
+    clear_bit(PG_head, &p->flags);
+  }
   for (unsigned int i = 0; i < (1U << order); ++i) {
     page* q = p + i;
     // An anon page's mapping is cleared here, as PageMappingFlags pages are in Linux.
@@ -220,6 +253,37 @@ bool check_new_page(page* p) {
   return false;
 }
 
+}  // namespace
+
+// mm/internal.h: prep_compound_head. The folio's order and counts in its first tail page.
+static void prep_compound_head(page* p, unsigned int order) {
+  page* p1 = folio_tail1(p);
+  p1->flags = (p1->flags & ~0xffUL) | order;  // folio_set_order: _flags_1
+  p1->_folio_nr_pages = 1UL << order;
+  atomic_set(&p1->_large_mapcount, -1);
+  atomic_set(&p1->_entire_mapcount, -1);
+  atomic_set(&p1->_nr_pages_mapped, 0);
+  atomic_set(&p1->_pincount, 0);
+}
+
+// mm/internal.h: prep_compound_tail.
+static void prep_compound_tail(page* head, int tail_idx) {
+  page* p = head + tail_idx;
+  p->_tail_mapping = nullptr;  // DEVIATION(page_alloc): Linux poisons it (TAIL_MAPPING)
+  p->compound_head = reinterpret_cast<unsigned long>(head) | 1;  // set_compound_head
+  p->private_ = 0;
+}
+
+// mm/page_alloc.c: prep_compound_page. 2^order pages become one large folio.
+void prep_compound_page(page* p, unsigned int order) {
+  const int nr_pages = 1 << order;
+  set_bit(PG_head, &p->flags);  // __SetPageHead
+  for (int i = 1; i < nr_pages; i++) prep_compound_tail(p, i);
+  prep_compound_head(p, order);
+}
+
+namespace {
+
 // mm/page_alloc.c: post_alloc_hook / prep_new_page.
 void prep_new_page(page* p, unsigned int order, gfp_t gfp_flags) {
   for (unsigned int i = 0; i < (1U << order); ++i) {
@@ -232,6 +296,7 @@ void prep_new_page(page* p, unsigned int order, gfp_t gfp_flags) {
     q->flags = 0;
   }
   if (gfp_flags & __GFP_ZERO) std::memset(page_address(p), 0, PAGE_SIZE << order);
+  if (order && (gfp_flags & __GFP_COMP)) prep_compound_page(p, order);
   set_page_count(p, 1);  // set_page_refcounted
 }
 
@@ -491,10 +556,11 @@ page* alloc_pages(gfp_t gfp_mask, unsigned int order) {
   return p;
 }
 
-// mm/mempolicy.c / mm/page_alloc.c: folio_alloc. Without large folios only order 0 forms
-// one folio; a higher order is the head of a run of pages.
+// mm/mempolicy.c / mm/page_alloc.c: folio_alloc (__folio_alloc). A higher order is one
+// large folio (__GFP_COMP).
 folio* folio_alloc(gfp_t gfp, unsigned int order) {
-  return page_folio(alloc_pages(gfp | (order ? __GFP_COMP : 0), order));
+  page* p = alloc_pages(gfp | (order ? __GFP_COMP : 0), order);
+  return p != nullptr ? page_folio(p) : nullptr;  // page_rmappable_folio
 }
 
 // mm/mempolicy.c: vma_alloc_folio (no NUMA policy to consult).
@@ -531,7 +597,7 @@ void free_pages(unsigned long addr, unsigned int order) {
 // mm/swap.c: __folio_put. The last reference is gone.
 void __folio_put(folio* f) {
   __page_cache_release(f);
-  free_the_page(f, 0);
+  free_the_page(f, folio_order(f));
 }
 
 }  // namespace kernel

@@ -11,10 +11,16 @@
 // folio_needs_cow_for_dma from include/linux/rmap.h and mm.h).
 //
 // Deviations (grep "DEVIATION(rmap)"):
-//  - Each anon_vma keeps its chains in a list, not an interval tree; the anon_vma lock
-//    (the root's rwsem) is not modelled. rmap_walk_anon only finds the VMAs and
-//    addresses (folio_referenced checks the PTE itself; debug_vm checks every mapped
-//    anon page is found through it).
+//  - Each anon_vma keeps its chains in a list, not an interval tree. rmap_walk_anon only
+//    finds the VMAs and addresses (folio_referenced checks the PTE itself; debug_vm
+//    checks every mapped anon page is found through it).
+//  - The anon_vma lock is the root's rwsem, a real rw_semaphore taken where 6.18 takes it
+//    (__anon_vma_prepare, anon_vma_clone, anon_vma_fork, unlink_anon_vmas, anon_vma_free,
+//    and folio_lock_anon_vma_read for the reclaim walks). The anon_vma cache is not
+//    SLAB_TYPESAFE_BY_RCU (objects go back to the host heap): folio_lock_anon_vma_read's
+//    RCU read-side section has no preemption point instead (mm/sched_hooks.h:
+//    rcu_read_lock), so no other path frees the anon_vma between its folio_mapped check
+//    and the trylock of the root's rwsem.
 //  - Pages still point at their anon_vma after it is freed (as in Linux, where only a
 //    mapped folio's anon_vma may be dereferenced).
 //  - The file walk (rmap_walk_file) scans mapping->i_mmap, a list (mm/fs.h), and finds
@@ -22,7 +28,12 @@
 //  - try_to_unmap flushes each PTE at once (ptep_clear_flush), never in a batch
 //    (TTU_BATCH_FLUSH / should_defer_flush), and has no TTU_* flags: it is reclaim's
 //    unmap only (no migration, hwpoison or split).
+//  - Large folios: the mapcounts are CONFIG_PAGE_MAPCOUNT's (per-page _mapcount kept
+//    beside _large_mapcount, _entire_mapcount and _nr_pages_mapped); there is no
+//    CONFIG_MM_ID tracking of which mms map a large folio, and partially mapped folios
+//    are not queued for a deferred split (mm/huge_memory.cc).
 #include "mm/fs.h"
+#include "mm/huge_mm.h"
 #include "mm/mm.h"
 #include "mm/pagewalk.h"
 #include "mm/slab.h"
@@ -41,6 +52,7 @@ anon_vma* anon_vma_alloc() {
   av->num_active_vmas = 0;
   av->parent = av;
   av->root = av;
+  init_rwsem(&av->rwsem, "anon_vma->rwsem");  // anon_vma_ctor
   INIT_LIST_HEAD(&av->rb_root);
   return av;
 }
@@ -48,6 +60,13 @@ anon_vma* anon_vma_alloc() {
 // mm/rmap.c
 void anon_vma_free(anon_vma* av) {
   VM_BUG_ON(atomic_read(&av->refcount));
+  // A reader that found this anon_vma through a mapped folio (folio_lock_anon_vma_read)
+  // may hold the root's lock: wait for it to finish its walk before the memory goes.
+  might_sleep();
+  if (rwsem_is_locked(&av->root->rwsem)) {
+    anon_vma_lock_write(av);
+    anon_vma_unlock_write(av);
+  }
   kfree(av);
 }
 
@@ -149,7 +168,8 @@ int anon_vma_prepare(vm_area_struct* vma) {
     av->num_children++;  // a new root is its own parent
     allocated = av;
   }
-  // DEVIATION(rmap): no anon_vma_lock_write. page_table_lock keeps out racing threads.
+  anon_vma_lock_write(av);
+  // page_table_lock to protect against threads
   spin_lock(&mm->page_table_lock);
   if (likely(!vma->anon_vma)) {
     vma->anon_vma = av;
@@ -159,9 +179,27 @@ int anon_vma_prepare(vm_area_struct* vma) {
     avc = nullptr;
   }
   spin_unlock(&mm->page_table_lock);
+  anon_vma_unlock_write(av);
   if (unlikely(allocated)) put_anon_vma(allocated);
   if (unlikely(avc)) anon_vma_chain_free(avc);
   return 0;
+}
+
+// mm/rmap.c: lock_anon_vma_root. The chains of one VMA all lead to anon_vmas of one fork
+// tree, so one root lock is taken once and kept across them.
+static anon_vma* lock_anon_vma_root(anon_vma* root, anon_vma* av) {
+  anon_vma* new_root = av->root;
+  if (new_root != root) {
+    if (WARN_ON_ONCE(root)) up_write(&root->rwsem);
+    root = new_root;
+    down_write(&root->rwsem);
+  }
+  return root;
+}
+
+// mm/rmap.c
+static void unlock_anon_vma_root(anon_vma* root) {
+  if (root) up_write(&root->rwsem);
 }
 
 // mm/rmap.c: anon_vma_clone. `dst` (split off, merged into, or forked from `src`) joins
@@ -169,23 +207,32 @@ int anon_vma_prepare(vm_area_struct* vma) {
 // most one child may be reused as dst's own (the root never is). 0 or -ENOMEM (then dst
 // is left with no chains and no anon_vma).
 int anon_vma_clone(vm_area_struct* dst, vm_area_struct* src) {
+  anon_vma* root = nullptr;
   // Oldest first (the list runs newest to oldest), as list_for_each_entry_reverse.
   for (list_head* l = src->anon_vma_chain.prev; l != &src->anon_vma_chain; l = l->prev) {
     anon_vma_chain* pavc = list_entry(l, anon_vma_chain, same_vma);
-    // GFP_NOWAIT under the root's lock, then GFP_KERNEL without it: one attempt here.
-    anon_vma_chain* avc = anon_vma_chain_alloc(GFP_KERNEL);
+    // GFP_NOWAIT under the root's lock; failing that, GFP_KERNEL without it (reclaim
+    // walks take anon_vma locks).
+    anon_vma_chain* avc = anon_vma_chain_alloc(GFP_NOWAIT);
     if (unlikely(avc == nullptr)) {
-      // dst->anon_vma is dropped first, or unlink_anon_vmas would count it down.
-      dst->anon_vma = nullptr;
-      unlink_anon_vmas(dst);
-      return -ENOMEM;
+      unlock_anon_vma_root(root);
+      root = nullptr;
+      avc = anon_vma_chain_alloc(GFP_KERNEL);
+      if (avc == nullptr) {
+        // dst->anon_vma is dropped first, or unlink_anon_vmas would count it down.
+        dst->anon_vma = nullptr;
+        unlink_anon_vmas(dst);
+        return -ENOMEM;
+      }
     }
     anon_vma* av = pavc->anon_vma;
+    root = lock_anon_vma_root(root, av);
     anon_vma_chain_link(dst, avc, av);
     if (!dst->anon_vma && src->anon_vma && av->num_children < 2 && av->num_active_vmas == 0)
       dst->anon_vma = av;
   }
   if (dst->anon_vma) dst->anon_vma->num_active_vmas++;
+  unlock_anon_vma_root(root);
   return 0;
 }
 
@@ -217,18 +264,22 @@ int anon_vma_fork(vm_area_struct* vma, vm_area_struct* pvma) {
   // The root outlives every anon_vma of its tree.
   get_anon_vma(av->root);
   vma->anon_vma = av;
+  anon_vma_lock_write(av);
   anon_vma_chain_link(vma, avc, av);
   av->parent->num_children++;
+  anon_vma_unlock_write(av);
   return 0;
 }
 
 // mm/rmap.c: unlink_anon_vmas. The VMA leaves every anon_vma's tree; anon_vmas left with
 // no chains are freed (newest first, so the root goes last).
 void unlink_anon_vmas(vm_area_struct* vma) {
+  anon_vma* root = nullptr;
   list_head* head = &vma->anon_vma_chain;
   for (list_head *l = head->next, *n = l->next; l != head; l = n, n = l->next) {
     anon_vma_chain* avc = list_entry(l, anon_vma_chain, same_vma);
     anon_vma* av = avc->anon_vma;
+    root = lock_anon_vma_root(root, av);
     list_del(&avc->rb);  // anon_vma_interval_tree_remove
     // Empty anon_vmas stay on the list, to be freed below.
     if (list_empty(&av->rb_root)) {
@@ -243,7 +294,9 @@ void unlink_anon_vmas(vm_area_struct* vma) {
     // The VMA may live on (a merge keeps it); its next fault prepares a new one.
     vma->anon_vma = nullptr;
   }
-  // What is left: chains to anon_vmas that are now empty. Free them.
+  unlock_anon_vma_root(root);
+  // What is left: chains to anon_vmas that are now empty. Free them (outside the lock:
+  // anon_vma_free may take it).
   for (list_head *l = head->next, *n = l->next; l != head; l = n, n = l->next) {
     anon_vma_chain* avc = list_entry(l, anon_vma_chain, same_vma);
     anon_vma* av = avc->anon_vma;
@@ -255,52 +308,211 @@ void unlink_anon_vmas(vm_area_struct* vma) {
   }
 }
 
-// mm/rmap.c: rmap_walk_anon. DEVIATION(rmap): reduced to finding the VMAs and addresses. Every VMA that may map a page
-// of this anonymous folio is chained to the folio's anon_vma; for each one the page's
-// address follows from its index, and `fn` is called with the VMA and that address
-// (which the caller checks against the page tables, as page_vma_mapped_walk). Stops
-// when fn returns false. Only for a mapped folio (its anon_vma is alive).
+// mm/rmap.c: folio_lock_anon_vma_read. The anon_vma of a mapped anon folio, with the
+// anon_vma lock (its root's rwsem) held for reading; null if the folio is no longer
+// mapped, or (try_lock, reclaim's aging) if the lock was busy: then *contended is set.
+// Without the folio lock the anon_vma may be freed under us until the lock is held: the
+// RCU section and the folio_mapped checks are what keep it (see the file banner).
+anon_vma* folio_lock_anon_vma_read(folio* f, bool try_lock, bool* contended) {
+  anon_vma* av = nullptr;
+  anon_vma* root_anon_vma;
+  unsigned long anon_mapping;
+retry:
+  rcu_read_lock();
+  anon_mapping = reinterpret_cast<unsigned long>(f->mapping);  // READ_ONCE
+  // (FOLIO_MAPPING_FLAGS != FOLIO_MAPPING_ANON: mmsim has no KSM or movable_ops tags.)
+  if (!(anon_mapping & PAGE_MAPPING_ANON)) goto out;
+  if (!folio_mapped(f)) goto out;
+
+  av = reinterpret_cast<anon_vma*>(anon_mapping - PAGE_MAPPING_ANON);
+  root_anon_vma = av->root;
+  if (down_read_trylock(&root_anon_vma->rwsem)) {
+    // folio_move_anon_rmap might have changed the anon_vma (no folio lock here).
+    if (unlikely(reinterpret_cast<unsigned long>(f->mapping) != anon_mapping)) {
+      up_read(&root_anon_vma->rwsem);
+      rcu_read_unlock();
+      goto retry;
+    }
+    // Still mapped: this anon_vma is still its anon_vma, and the lock held keeps it
+    // (anon_vma_free waits for it).
+    if (!folio_mapped(f)) {
+      up_read(&root_anon_vma->rwsem);
+      av = nullptr;
+    }
+    goto out;
+  }
+
+  if (try_lock) {
+    av = nullptr;
+    *contended = true;
+    goto out;
+  }
+
+  // The trylock failed and we have to sleep: pin the anon_vma first.
+  if (!atomic_inc_not_zero(&av->refcount)) {
+    av = nullptr;
+    goto out;
+  }
+  if (!folio_mapped(f)) {
+    rcu_read_unlock();
+    put_anon_vma(av);
+    return nullptr;
+  }
+  // Pinned: safe to sleep.
+  rcu_read_unlock();
+  anon_vma_lock_read(av);
+  if (unlikely(reinterpret_cast<unsigned long>(f->mapping) != anon_mapping)) {
+    anon_vma_unlock_read(av);
+    put_anon_vma(av);
+    av = nullptr;
+    goto retry;
+  }
+  if (atomic_dec_and_test(&av->refcount)) {
+    // We held the last reference: drop the lock before freeing (put_anon_vma would take
+    // it for writing under our read hold).
+    anon_vma_unlock_read(av);
+    __put_anon_vma(av);
+    av = nullptr;
+  }
+  return av;
+
+out:
+  rcu_read_unlock();
+  return av;
+}
+
+// mm/rmap.c: rmap_walk_anon. DEVIATION(rmap): reduced to finding the VMAs and addresses.
+// Every VMA that may map a page of this anonymous folio is chained to the folio's
+// anon_vma; for each one the page's address follows from its index, and `fn` is called
+// with the VMA and that address (which the caller checks against the page tables, as
+// page_vma_mapped_walk). Stops when fn returns false, or (until_unmapped: rwc->done =
+// folio_not_mapped) once the folio is mapped nowhere. `locked`: the caller holds the
+// anon_vma lock, or nothing else runs (debug_vm between steps); else the walk takes it
+// through folio_lock_anon_vma_read (rwc->anon_lock of reclaim's walks), with try_lock.
 void rmap_walk_anon(folio* f, bool (*fn)(folio* f, vm_area_struct* vma, unsigned long address,
                                          void* arg),
-                    void* arg) {
+                    void* arg, bool locked, bool try_lock, bool* contended,
+                    bool until_unmapped) {
   VM_BUG_ON(!folio_test_anon(f));
-  anon_vma* av = reinterpret_cast<anon_vma*>(reinterpret_cast<unsigned long>(f->mapping) &
-                                             ~PAGE_MAPPING_ANON);  // folio_anon_vma
-  if (av == nullptr) return;
-  const pgoff_t pgoff = f->index;
-  // anon_vma_interval_tree_foreach over [pgoff, pgoff]
+  anon_vma* av;
+  if (locked) {
+    av = reinterpret_cast<anon_vma*>(reinterpret_cast<unsigned long>(f->mapping) &
+                                     ~PAGE_MAPPING_ANON);  // folio_anon_vma
+    if (av == nullptr) return;
+  } else {
+    av = folio_lock_anon_vma_read(f, try_lock, contended);  // rmap_walk_anon_lock
+    if (av == nullptr) return;
+  }
+  const pgoff_t pgoff_start = f->index;
+  const pgoff_t pgoff_end = pgoff_start + folio_nr_pages(f) - 1;
+  // anon_vma_interval_tree_foreach over [pgoff_start, pgoff_end]
   for (list_head* l = av->rb_root.next; l != &av->rb_root; l = l->next) {
     anon_vma_chain* avc = list_entry(l, anon_vma_chain, rb);
     vm_area_struct* vma = avc->vma;
-    if (pgoff < vma->vm_pgoff || pgoff >= vma->vm_pgoff + vma_pages(vma)) continue;
-    const unsigned long address = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
+    if (pgoff_end < vma->vm_pgoff || pgoff_start >= vma->vm_pgoff + vma_pages(vma)) continue;
+    // vma_address: the folio's first page in the VMA, or vm_start when the VMA begins
+    // inside the folio (a large folio whose PMD was split with the VMA).
+    const unsigned long address =
+        pgoff_start >= vma->vm_pgoff
+            ? vma->vm_start + ((pgoff_start - vma->vm_pgoff) << PAGE_SHIFT)
+            : vma->vm_start;
     if (!fn(f, vma, address, arg)) break;
+    if (until_unmapped && !folio_mapped(f)) break;  // rwc->done: folio_not_mapped
   }
+  if (!locked) anon_vma_unlock_read(av);
+}
+
+// mm/rmap.c: how _nr_pages_mapped marks a PMD mapping of the whole folio.
+static constexpr int ENTIRELY_MAPPED = 0x800000;
+static constexpr int FOLIO_PAGES_MAPPED = ENTIRELY_MAPPED - 1;
+
+// mm/rmap.c: __folio_mod_stat. nr pages became (un)mapped, nr_pmdmapped of them by PMDs.
+static void __folio_mod_stat(folio* f, int nr, int nr_pmdmapped) {
+  const bool anon = folio_test_anon(f);
+  if (nr_pmdmapped && anon) mod_node_page_state(NR_ANON_THPS, nr_pmdmapped);
+  if (nr) mod_node_page_state(anon ? NR_ANON_MAPPED : NR_FILE_MAPPED, nr);
 }
 
 // mm/rmap.c: a freshly allocated anon folio (or one read from swap) becomes mapped once,
-// exclusively unless a swap entry shared by fork says otherwise.
+// exclusively unless a swap entry shared by fork says otherwise. A large one is mapped
+// by one PMD (all its pages at once).
 void folio_add_new_anon_rmap(folio* f, vm_area_struct* vma, unsigned long address,
                              rmap_t flags) {
-  VM_BUG_ON_VMA(address < vma->vm_start || address + PAGE_SIZE > vma->vm_end, vma);
+  const bool exclusive = flags & RMAP_EXCLUSIVE;
+  int nr = 1, nr_pmdmapped = 0;
+  VM_BUG_ON_VMA(address < vma->vm_start || address + (folio_nr_pages(f) << PAGE_SHIFT) > vma->vm_end, vma);
   if (!folio_test_swapbacked(f)) folio_set_swapbacked(f);
-  __folio_set_anon(f, vma, address, flags & RMAP_EXCLUSIVE);
-  atomic_set(&f->_mapcount, 0);  // from -1: one mapping
-  if (flags & RMAP_EXCLUSIVE) SetPageAnonExclusive(f);
-  mod_node_page_state(NR_ANON_MAPPED, 1);
+  __folio_set_anon(f, vma, address, exclusive);
+  if (likely(!folio_test_large(f))) {
+    atomic_set(&f->_mapcount, 0);  // from -1: one mapping
+    if (exclusive) SetPageAnonExclusive(f);
+  } else {
+    // folio_test_pmd_mappable: the only large folios here are PMD-sized.
+    nr = static_cast<int>(folio_nr_pages(f));
+    page* p1 = folio_tail1(f);
+    atomic_set(&p1->_entire_mapcount, 0);
+    atomic_set(&p1->_large_mapcount, 0);
+    atomic_set(&p1->_nr_pages_mapped, ENTIRELY_MAPPED);
+    if (exclusive) SetPageAnonExclusive(f);
+    nr_pmdmapped = nr;
+  }
+  __folio_mod_stat(f, nr, nr_pmdmapped);
+}
+
+// mm/rmap.c: __folio_add_rmap, RMAP_LEVEL_PTE. nr_pages consecutive pages of f from p
+// gain a PTE mapping each; returns how many became mapped at all.
+static int __folio_add_rmap_ptes(folio* f, page* p, int nr_pages) {
+  if (!folio_test_large(f)) return atomic_inc_and_test(&p->_mapcount) ? 1 : 0;
+  page* p1 = folio_tail1(f);
+  int first = 0;
+  const int orig_nr_pages = nr_pages;
+  do {
+    first += atomic_inc_and_test(&p->_mapcount) ? 1 : 0;
+  } while (p++, --nr_pages > 0);
+  int nr = 0;
+  if (first && atomic_add_return(first, &p1->_nr_pages_mapped) < ENTIRELY_MAPPED) nr = first;
+  atomic_add(orig_nr_pages, &p1->_large_mapcount);  // folio_add_large_mapcount
+  return nr;
+}
+
+// mm/rmap.c: folio_add_anon_rmap_ptes. More PTE mappings of pages of an existing anon
+// folio (fork's duplicates come through folio_try_dup_anon_rmap_pte instead).
+void folio_add_anon_rmap_ptes(folio* f, page* p, int nr_pages, vm_area_struct* vma,
+                              unsigned long address, rmap_t flags) {
+  VM_BUG_ON(!folio_test_anon(f));
+  const int nr = __folio_add_rmap_ptes(f, p, nr_pages);
+  if (flags & RMAP_EXCLUSIVE)
+    for (int i = 0; i < nr_pages; i++) SetPageAnonExclusive(p + i);
+  if (nr && !folio_test_large(f)) __folio_set_anon(f, vma, address, flags & RMAP_EXCLUSIVE);
+  __folio_mod_stat(f, nr, 0);
+  // Only small folios are mlocked here; reclaim deals with large ones (as Linux).
+  if (!folio_test_large(f)) mlock_vma_folio(f, vma);
 }
 
 // mm/rmap.c: one more PTE mapping of an existing anon page (folio_add_anon_rmap_ptes, nr=1).
 void folio_add_anon_rmap_pte(folio* f, page* p, vm_area_struct* vma, unsigned long address,
                              rmap_t flags) {
-  VM_BUG_ON(!folio_test_anon(f));
-  bool first = atomic_inc_return(&p->_mapcount) == 0;
-  if (flags & RMAP_EXCLUSIVE) SetPageAnonExclusive(p);
-  if (first) {
-    __folio_set_anon(f, vma, address, flags & RMAP_EXCLUSIVE);
-    mod_node_page_state(NR_ANON_MAPPED, 1);
+  folio_add_anon_rmap_ptes(f, p, 1, vma, address, flags);
+}
+
+// mm/rmap.c: folio_add_anon_rmap_pmd (__folio_add_rmap, RMAP_LEVEL_PMD).
+void folio_add_anon_rmap_pmd(folio* f, page* p, vm_area_struct* /*vma*/, unsigned long /*address*/,
+                             rmap_t flags) {
+  page* p1 = folio_tail1(f);
+  int nr = 0, nr_pmdmapped = 0;
+  if (atomic_inc_and_test(&p1->_entire_mapcount)) {
+    nr = atomic_add_return(ENTIRELY_MAPPED, &p1->_nr_pages_mapped);
+    if (likely(nr < ENTIRELY_MAPPED + ENTIRELY_MAPPED)) {
+      nr_pmdmapped = static_cast<int>(folio_nr_pages(f));
+      nr = nr_pmdmapped - (nr & FOLIO_PAGES_MAPPED);
+      if (unlikely(nr < 0)) nr = 0;
+    } else {
+      nr = 0;
+    }
   }
-  mlock_vma_folio(f, vma);  // a folio mapped into a VM_LOCKED VMA is locked
+  atomic_inc(&p1->_large_mapcount);  // folio_inc_large_mapcount
+  if (flags & RMAP_EXCLUSIVE) SetPageAnonExclusive(p);
+  __folio_mod_stat(f, nr, nr_pmdmapped);
 }
 
 // include/linux/mm.h: folio_needs_cow_for_dma. Could this folio be pinned for DMA by the
@@ -311,9 +523,9 @@ static bool folio_needs_cow_for_dma(vm_area_struct* vma, folio* f) {
   return folio_maybe_dma_pinned(f);
 }
 
-// include/linux/rmap.h: folio_try_dup_anon_rmap_pte (small folios). Fork's second
-// mapping of an anon page: it stops being exclusive to the parent. -EBUSY instead when
-// the page may be pinned: then it must stay the parent's own, and fork copies it.
+// include/linux/rmap.h: folio_try_dup_anon_rmap_pte. Fork's second mapping of an anon
+// page: it stops being exclusive to the parent. -EBUSY instead when the folio may be
+// pinned: then it must stay the parent's own, and fork copies the page.
 int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* src_vma) {
   VM_BUG_ON(!folio_test_anon(f));
   if (PageAnonExclusive(p)) {
@@ -321,7 +533,29 @@ int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* src_vma) {
     ClearPageAnonExclusive(p);
   }
   atomic_inc(&p->_mapcount);
+  if (folio_test_large(f)) atomic_inc(&folio_tail1(f)->_large_mapcount);
   return 0;
+}
+
+// include/linux/rmap.h: folio_try_dup_anon_rmap_pmd. Fork shares a PMD-mapped THP.
+int folio_try_dup_anon_rmap_pmd(folio* f, page* p, vm_area_struct* /*dst_vma*/,
+                                vm_area_struct* src_vma) {
+  VM_BUG_ON(!folio_test_anon(f));
+  if (PageAnonExclusive(p)) {
+    if (unlikely(folio_needs_cow_for_dma(src_vma, f))) return -EBUSY;
+    ClearPageAnonExclusive(p);
+  }
+  atomic_inc(&folio_tail1(f)->_entire_mapcount);
+  atomic_inc(&folio_tail1(f)->_large_mapcount);
+  return 0;
+}
+
+// mm/rmap.c: folio_move_anon_rmap. The (exclusive) folio now belongs to this VMA's
+// anon_vma.
+void folio_move_anon_rmap(folio* f, vm_area_struct* vma) {
+  VM_BUG_ON(!vma->anon_vma);
+  f->mapping = reinterpret_cast<address_space*>(reinterpret_cast<unsigned long>(vma->anon_vma) |
+                                                PAGE_MAPPING_ANON);
 }
 
 // include/linux/rmap.h: folio_dup_file_rmap_pte. Fork's second mapping of a file page.
@@ -339,12 +573,39 @@ void folio_add_file_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
   mlock_vma_folio(f, vma);  // __folio_add_file_rmap: a VM_LOCKED VMA locks it
 }
 
-// mm/rmap.c: folio_remove_rmap_ptes, nr=1.
+// mm/rmap.c: folio_remove_rmap_ptes, nr=1 (__folio_remove_rmap, RMAP_LEVEL_PTE).
 void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
   VM_BUG_ON(atomic_read(&p->_mapcount) < 0);
-  bool last = atomic_dec_return(&p->_mapcount) < 0;
-  if (last) mod_node_page_state(folio_test_anon(f) ? NR_ANON_MAPPED : NR_FILE_MAPPED, -1);
+  int nr = 0;
+  if (likely(!folio_test_large(f))) {
+    nr = atomic_dec_return(&p->_mapcount) < 0 ? 1 : 0;  // atomic_add_negative(-1)
+  } else {
+    page* p1 = folio_tail1(f);
+    atomic_dec(&p1->_large_mapcount);  // folio_sub_large_mapcount
+    const int last = atomic_dec_return(&p->_mapcount) < 0 ? 1 : 0;
+    if (last && atomic_sub_return(last, &p1->_nr_pages_mapped) < ENTIRELY_MAPPED) nr = last;
+  }
+  __folio_mod_stat(f, -nr, 0);
   munlock_vma_folio(f, vma);  // __folio_remove_rmap: a VM_LOCKED VMA lets go of it
+}
+
+// mm/rmap.c: folio_remove_rmap_pmd (__folio_remove_rmap, RMAP_LEVEL_PMD).
+void folio_remove_rmap_pmd(folio* f, page* /*p*/, vm_area_struct* vma) {
+  page* p1 = folio_tail1(f);
+  int nr = 0, nr_pmdmapped = 0;
+  atomic_dec(&p1->_large_mapcount);  // folio_dec_large_mapcount
+  if (atomic_dec_return(&p1->_entire_mapcount) < 0) {
+    nr = atomic_sub_return(ENTIRELY_MAPPED, &p1->_nr_pages_mapped);
+    if (likely(nr < ENTIRELY_MAPPED)) {
+      nr_pmdmapped = static_cast<int>(folio_nr_pages(f));
+      nr = nr_pmdmapped - (nr & FOLIO_PAGES_MAPPED);
+      if (unlikely(nr < 0)) nr = 0;
+    } else {
+      nr = 0;
+    }
+  }
+  __folio_mod_stat(f, -nr, -nr_pmdmapped);
+  munlock_vma_folio(f, vma);
 }
 
 // mm/rmap.c: page_mkclean_one for a small folio mapped at `address` of a shared `vma`:
@@ -581,7 +842,8 @@ int folio_referenced(folio* f, int is_locked, vm_flags_t* vm_flags) {
   }
   bool contended = false;
   if (folio_test_anon(f))
-    rmap_walk_anon(f, folio_referenced_one, &pra);  // the anon_vma lock is not modelled
+    rmap_walk_anon(f, folio_referenced_one, &pra, /*locked=*/false, /*try_lock=*/true,
+                   &contended, /*until_unmapped=*/false);
   else
     rmap_walk_file(f, folio_referenced_one, &pra, /*try_lock=*/true, &contended,
                    /*until_unmapped=*/false);
@@ -598,7 +860,8 @@ void try_to_unmap(folio* f) {
   VM_BUG_ON(!folio_test_locked(f));
   trace_call tc("try_to_unmap", "pfn=%#lx mapcount=%d", folio_pfn(f), folio_mapcount(f));
   if (folio_test_anon(f))
-    rmap_walk_anon(f, try_to_unmap_one, nullptr);
+    rmap_walk_anon(f, try_to_unmap_one, nullptr, /*locked=*/false, /*try_lock=*/false,
+                   nullptr, /*until_unmapped=*/true);
   else
     rmap_walk_file(f, try_to_unmap_one, nullptr, /*try_lock=*/false, nullptr,
                    /*until_unmapped=*/true);

@@ -11,6 +11,8 @@
 //    ever sets RWSEM_FLAG_HANDOFF; the code that honours a set bit is kept as Linux has it.
 //  - The wait_lock raw spinlock is not modelled: nothing between taking and releasing it
 //    is a preemption point, so one path runs those sections whole.
+//  - down_read_inline, down_read_killable_inline, up_read_inline: the entry points with
+//    their single-path branch inlined, for the callers on every system call's path.
 //  - schedule() is sched_wait until the task is TASK_RUNNING again (woken) or, in a
 //    killable sleep, a fatal signal is pending. Without a scheduler that BUGs with the
 //    lock's name: the sleep could never end.
@@ -127,6 +129,78 @@ bool rwsem_try_write_lock(rw_semaphore* sem, rwsem_waiter* waiter);
                                                          unsigned int state);
 [[gnu::noinline, gnu::cold]] int rwsem_down_write_slowpath(rw_semaphore* sem, unsigned int state);
 [[gnu::noinline, gnu::cold]] void rwsem_wake(rw_semaphore* sem);
+
+// kernel/locking/rwsem.c: a no-op without CONFIG_RWSEM_SPIN_ON_OWNER.
+inline void clear_nonspinnable(rw_semaphore* /*sem*/) {}
+
+// The lock and unlock bodies that every entry point runs (mm/types.cc), fast path inline
+// and slow path out of line. Here rather than in mm/types.cc so that the mmap_lock
+// wrappers (mm/mm.h) can run them without a call on a single path (sched_single_path),
+// as the entry points' own single-path branches do.
+// kernel/locking/rwsem.c
+[[gnu::always_inline]] inline int __down_read_common(rw_semaphore* sem, unsigned int state) {
+  int ret = 0;
+  long count;
+  preempt_disable();
+  if (unlikely(!rwsem_read_trylock(sem, &count))) {
+    if (rwsem_down_read_slowpath(sem, count, state) != 0) ret = -EINTR;
+  }
+  preempt_enable();
+  return ret;
+}
+
+// kernel/locking/rwsem.c
+[[gnu::always_inline]] inline int __down_write_common(rw_semaphore* sem, unsigned int state) {
+  if (unlikely(!rwsem_write_trylock(sem))) {
+    if (rwsem_down_write_slowpath(sem, state) != 0) return -EINTR;
+  }
+  return 0;
+}
+
+// kernel/locking/rwsem.c
+[[gnu::always_inline]] inline void __up_read(rw_semaphore* sem) {
+  BUG_ON(!(atomic_long_read(&sem->count) & RWSEM_READER_MASK));  // not read-held
+  preempt_disable();
+  sem->count.counter -= RWSEM_READER_BIAS;  // atomic_long_add_return_release
+  long tmp = sem->count.counter;
+  if (unlikely((tmp & (RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS)) == RWSEM_FLAG_WAITERS)) {
+    clear_nonspinnable(sem);
+    rwsem_wake(sem);
+  }
+  preempt_enable();
+}
+
+// kernel/locking/rwsem.c
+[[gnu::always_inline]] inline void __up_write(rw_semaphore* sem) {
+  BUG_ON(!(atomic_long_read(&sem->count) & RWSEM_WRITER_LOCKED));  // not write-held
+  preempt_disable();
+  rwsem_clear_owner(sem);
+  long tmp = sem->count.counter;  // atomic_long_fetch_add_release
+  sem->count.counter -= RWSEM_WRITER_LOCKED;
+  preempt_enable();
+  if (unlikely(tmp & RWSEM_FLAG_WAITERS)) rwsem_wake(sem);
+}
+
+// down_read, down_read_killable and up_read for the callers on every system call's path
+// (the mmap_lock wrappers in mm/mm.h, mm_access): on a single path (sched_single_path) the
+// entry point's own single-path branch in place, else the entry point (mm/types.cc).
+// DEVIATION(rwsem): Linux calls the entry points; here the calls were 2 % of a small
+// process_vm_readv. The same code runs either way.
+inline void down_read_inline(rw_semaphore* sem) {
+  if (sched_single_path()) {
+    __down_read_common(sem, TASK_UNINTERRUPTIBLE);
+    return;
+  }
+  down_read(sem);
+}
+inline int down_read_killable_inline(rw_semaphore* sem) {
+  if (sched_single_path()) return __down_read_common(sem, TASK_KILLABLE);
+  return down_read_killable(sem);
+}
+inline void up_read_inline(rw_semaphore* sem) {
+  if (sched_single_path()) return __up_read(sem);
+  up_read(sem);
+}
 
 }  // namespace kernel
 

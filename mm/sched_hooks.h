@@ -57,9 +57,11 @@ struct sched_hooks {
 };
 
 // A preemption point. Inline: it sits in the per-page loops.
+// Inside an RCU read-side section (rcu_read_lock below) a point lets no other path run.
 inline void sched_point(sched_point_kind kind, const void* obj, const char* name) {
-  if (sched_hooks* h = kst().sched; __builtin_expect(h != nullptr, 0))
-    h->preempt_point(kind, obj, name);
+  if (sched_hooks* h = kst().sched; __builtin_expect(h != nullptr, 0)) {
+    if (kst().rcu_read_lock_nesting == 0) h->preempt_point(kind, obj, name);
+  }
 }
 // include/linux/sched.h: cond_resched() (a point; never reschedules by itself here).
 inline void cond_resched() { sched_point(SCHED_POINT_RESCHED, nullptr, "cond_resched"); }
@@ -97,6 +99,19 @@ inline void preempt_enable() {
   --kst().preempt_count[kst().this_cpu];
 }
 inline int preempt_count() { return kst().preempt_count[kst().this_cpu]; }
+
+// include/linux/rcupdate.h: rcu_read_lock / rcu_read_unlock.
+// DEVIATION(sched_hooks): there are no grace periods and nothing is freed through RCU.
+// Instead a read-side section has no preemption point (sched_point returns at once inside
+// one) and must not sleep (sched_wait BUGs), so it runs as one step: what it reads
+// through a pointer Linux keeps valid by RCU or SLAB_TYPESAFE_BY_RCU (the anon_vma of a
+// folio, mm/rmap.cc) cannot be freed under it by another path. This explores fewer
+// interleavings than Linux allows (another CPU runs during the section there), never more.
+inline void rcu_read_lock() { ++kst().rcu_read_lock_nesting; }
+inline void rcu_read_unlock() {
+  BUG_ON(kst().rcu_read_lock_nesting <= 0);
+  --kst().rcu_read_lock_nesting;
+}
 
 }  // namespace kernel
 

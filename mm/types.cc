@@ -11,6 +11,9 @@
 // except where it sleeps (schedule) or spins (spin_lock_contended).
 #include "mm/types.h"
 
+#include <cstdio>
+#include <cstring>
+
 #include "mm/kernel.h"
 #include "mm/lockdep.h"
 #include "mm/rwsem.h"
@@ -32,6 +35,33 @@ void __lock_release(task_struct* curr, const void* lock) {
     return;
   }
   kernel_bug(__FILE__, __LINE__, "bad unlock balance: releasing a lock current does not hold");
+}
+
+namespace {
+// The rank of a lock class in mm/rmap.c's order (0: not ranked).
+int lock_order_rank(const char* name) {
+  static constexpr const char* kOrder[] = {"mmap_lock", "i_mmap_rwsem", "anon_vma->rwsem"};
+  for (int i = 0; i < 3; ++i)
+    if (std::strcmp(name, kOrder[i]) == 0) return i + 1;
+  return 0;
+}
+}  // namespace
+
+// mm/lockdep.h
+void lock_order_check(const char* name) {
+  const int rank = lock_order_rank(name);
+  const task_struct* curr = current();
+  if (rank == 0 || curr == nullptr) return;
+  for (int i = 0; i < curr->lockdep_depth; ++i) {
+    const char* held = curr->held_locks[i].name;
+    if (lock_order_rank(held) <= rank) continue;
+    static char msg[200];
+    std::snprintf(msg, sizeof(msg),
+                  "lock order: taking %s while holding %s (mm/rmap.c: mmap_lock -> "
+                  "i_mmap_rwsem -> anon_vma->rwsem)",
+                  name, held);
+    kernel_bug(__FILE__, __LINE__, msg);
+  }
 }
 
 // kernel/locking/lockdep.c
@@ -137,9 +167,6 @@ void schedule_preempt_disabled(rw_semaphore* sem) {
 constexpr unsigned long RWSEM_WAIT_TIMEOUT = 0;
 bool rwsem_waited_too_long(const rwsem_waiter* /*waiter*/) { return false; }
 bool rt_task(const task_struct* /*p*/) { return false; }
-
-// kernel/locking/rwsem.c: a no-op without CONFIG_RWSEM_SPIN_ON_OWNER.
-void clear_nonspinnable(rw_semaphore* /*sem*/) {}
 
 // kernel/locking/rwsem.c: wake the front waiter(s) if no writer owns the lock.
 void rwsem_cond_wake_waiter(rw_semaphore* sem, long count, wake_q_head* wake_q) {
@@ -420,18 +447,6 @@ void rwsem_wake(rw_semaphore* sem) {
 namespace {
 
 // kernel/locking/rwsem.c
-[[gnu::always_inline]] inline int __down_read_common(rw_semaphore* sem, unsigned int state) {
-  int ret = 0;
-  long count;
-  preempt_disable();
-  if (unlikely(!rwsem_read_trylock(sem, &count))) {
-    if (rwsem_down_read_slowpath(sem, count, state) != 0) ret = -EINTR;
-  }
-  preempt_enable();
-  return ret;
-}
-
-// kernel/locking/rwsem.c
 int __down_read_trylock(rw_semaphore* sem) {
   int ret = 0;
   preempt_disable();
@@ -443,38 +458,6 @@ int __down_read_trylock(rw_semaphore* sem) {
   }
   preempt_enable();
   return ret;
-}
-
-// kernel/locking/rwsem.c
-[[gnu::always_inline]] inline int __down_write_common(rw_semaphore* sem, unsigned int state) {
-  if (unlikely(!rwsem_write_trylock(sem))) {
-    if (rwsem_down_write_slowpath(sem, state) != 0) return -EINTR;
-  }
-  return 0;
-}
-
-// kernel/locking/rwsem.c
-[[gnu::always_inline]] inline void __up_read(rw_semaphore* sem) {
-  BUG_ON(!(atomic_long_read(&sem->count) & RWSEM_READER_MASK));  // not read-held
-  preempt_disable();
-  sem->count.counter -= RWSEM_READER_BIAS;  // atomic_long_add_return_release
-  long tmp = sem->count.counter;
-  if (unlikely((tmp & (RWSEM_LOCK_MASK | RWSEM_FLAG_WAITERS)) == RWSEM_FLAG_WAITERS)) {
-    clear_nonspinnable(sem);
-    rwsem_wake(sem);
-  }
-  preempt_enable();
-}
-
-// kernel/locking/rwsem.c
-[[gnu::always_inline]] inline void __up_write(rw_semaphore* sem) {
-  BUG_ON(!(atomic_long_read(&sem->count) & RWSEM_WRITER_LOCKED));  // not write-held
-  preempt_disable();
-  rwsem_clear_owner(sem);
-  long tmp = sem->count.counter;  // atomic_long_fetch_add_release
-  sem->count.counter -= RWSEM_WRITER_LOCKED;
-  preempt_enable();
-  if (unlikely(tmp & RWSEM_FLAG_WAITERS)) rwsem_wake(sem);
 }
 
 // kernel/locking/rwsem.c
@@ -498,6 +481,9 @@ namespace {
 
 // kernel/locking/rwsem.c: down_read, in full
 [[gnu::noinline]] void down_read_full(rw_semaphore* sem) {
+#ifndef NDEBUG
+  lock_order_check(sem->name);
+#endif
   sched_point(SCHED_POINT_LOCK, sem, sem->name);
   __down_read_common(sem, TASK_UNINTERRUPTIBLE);
   lock_acquire(sem, sem->name, 1);
@@ -505,6 +491,9 @@ namespace {
 
 // kernel/locking/rwsem.c: down_read_killable, in full
 [[gnu::noinline]] int down_read_killable_full(rw_semaphore* sem) {
+#ifndef NDEBUG
+  lock_order_check(sem->name);
+#endif
   sched_point(SCHED_POINT_LOCK, sem, sem->name);
   if (__down_read_common(sem, TASK_KILLABLE)) return -EINTR;
   lock_acquire(sem, sem->name, 1);
@@ -513,6 +502,9 @@ namespace {
 
 // kernel/locking/rwsem.c: down_write, in full
 [[gnu::noinline]] void down_write_full(rw_semaphore* sem) {
+#ifndef NDEBUG
+  lock_order_check(sem->name);
+#endif
   sched_point(SCHED_POINT_LOCK, sem, sem->name);
   __down_write_common(sem, TASK_UNINTERRUPTIBLE);
   lock_acquire(sem, sem->name, 0);
@@ -520,6 +512,9 @@ namespace {
 
 // kernel/locking/rwsem.c: down_write_killable, in full
 [[gnu::noinline]] int down_write_killable_full(rw_semaphore* sem) {
+#ifndef NDEBUG
+  lock_order_check(sem->name);
+#endif
   sched_point(SCHED_POINT_LOCK, sem, sem->name);
   if (__down_write_common(sem, TASK_KILLABLE)) return -EINTR;
   lock_acquire(sem, sem->name, 0);

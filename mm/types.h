@@ -51,6 +51,8 @@ inline void atomic_dec(atomic_t* v) { --v->counter; }
 inline int atomic_inc_return(atomic_t* v) { return ++v->counter; }
 inline int atomic_dec_return(atomic_t* v) { return --v->counter; }
 inline bool atomic_dec_and_test(atomic_t* v) { return --v->counter == 0; }
+inline bool atomic_inc_and_test(atomic_t* v) { return ++v->counter == 0; }
+inline bool atomic_inc_not_zero(atomic_t* v) { return v->counter != 0 && ++v->counter; }
 inline int atomic_add_return(int i, atomic_t* v) { return v->counter += i; }
 inline int atomic_sub_return(int i, atomic_t* v) { return v->counter -= i; }
 

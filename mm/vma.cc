@@ -23,6 +23,7 @@
 #include "mm/vma.h"
 
 #include "mm/fs.h"
+#include "mm/huge_mm.h"
 #include "mm/slab.h"
 #include "mm/trace.h"
 
@@ -153,15 +154,19 @@ static int __split_vma(mm_struct* mm, vm_area_struct* vma, unsigned long addr, i
   }
   if (n->vm_file) get_file(n->vm_file);
   if (n->vm_ops && n->vm_ops->open) n->vm_ops->open(n);
+  // A huge pmd the cut runs through becomes a PTE table first.
+  vma_adjust_trans_huge(vma, vma->vm_start, addr, nullptr);
   address_space* mapping = n->vm_file ? n->vm_file->f_mapping : nullptr;
   if (mapping) i_mmap_lock_write(mapping);  // vma_prepare
+  if (vma->anon_vma) anon_vma_lock_write(vma->anon_vma);
   if (new_below)
     vma_set_start(mm, vma, addr, vma->vm_pgoff + ((addr - n->vm_start) >> PAGE_SHIFT));
   else
     vma->vm_end = addr;
   vma_iter_store(mm, n);
   mm->map_count++;
-  if (mapping) {  // vma_complete
+  if (vma->anon_vma) anon_vma_unlock_write(vma->anon_vma);  // vma_complete
+  if (mapping) {
     __vma_link_file(n, mapping);
     i_mmap_unlock_write(mapping);
   }

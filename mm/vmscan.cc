@@ -181,6 +181,9 @@ unsigned long shrink_folio_list(list_head* folio_list, scan_control* sc, reclaim
     if (!folio_trylock(f)) goto keep;
     sc->nr_scanned++;
     if (unlikely(!folio_evictable(f))) goto activate_locked;
+    // DEVIATION(vmscan): a large folio (a THP) is neither split (split_folio_to_list)
+    // nor swapped out whole: it goes back to the active list.
+    if (folio_test_large(f)) goto activate_locked;
     if (!sc->may_unmap && folio_mapped(f)) goto keep_locked;
     // Dirty folios not yet queued for I/O tell reclaim to nudge the flushers.
     folio_check_dirty_writeback(f, &dirty, &writeback);

@@ -44,6 +44,65 @@ void SplitIovList(const IovList& l, std::vector<Machine::Iovec>* out, bool* raw,
 
 }  // namespace
 
+// Forwards every kernel and hardware event to two recorders: the scenario's trace and the
+// step observer's.
+class Interpreter::TeeObserver final : public kernel::kernel_observer, public hw::HwObserver {
+ public:
+  TeeObserver(TraceRecorder* a, TraceRecorder* b) : a_(a), b_(b) {}
+  void on_enter(const char* fn, const std::string& args) override {
+    a_->on_enter(fn, args);
+    b_->on_enter(fn, args);
+  }
+  void on_exit(const char* fn, long ret, bool has_ret) override {
+    a_->on_exit(fn, ret, has_ret);
+    b_->on_exit(fn, ret, has_ret);
+  }
+  void on_event(const char* name, const std::string& detail) override {
+    a_->on_event(name, detail);
+    b_->on_event(name, detail);
+  }
+  void OnWalkStep(int cpu, int level, hw::PhysAddr entry_addr, uint64_t entry) override {
+    a_->OnWalkStep(cpu, level, entry_addr, entry);
+    b_->OnWalkStep(cpu, level, entry_addr, entry);
+  }
+  void OnPscHit(int cpu, int level, hw::VirtAddr va, hw::PhysAddr table) override {
+    a_->OnPscHit(cpu, level, va, table);
+    b_->OnPscHit(cpu, level, va, table);
+  }
+  void OnTlbHit(int cpu, int level, hw::VirtAddr va, const hw::TlbEntry& entry) override {
+    a_->OnTlbHit(cpu, level, va, entry);
+    b_->OnTlbHit(cpu, level, va, entry);
+  }
+  void OnTlbMiss(int cpu, hw::VirtAddr va) override {
+    a_->OnTlbMiss(cpu, va);
+    b_->OnTlbMiss(cpu, va);
+  }
+  void OnTlbFill(int cpu, int level, const hw::TlbEntry& entry) override {
+    a_->OnTlbFill(cpu, level, entry);
+    b_->OnTlbFill(cpu, level, entry);
+  }
+  void OnTlbEvict(int cpu, int level, const hw::TlbEntry& entry) override {
+    a_->OnTlbEvict(cpu, level, entry);
+    b_->OnTlbEvict(cpu, level, entry);
+  }
+  void OnTlbFlush(int cpu, hw::TlbFlushKind kind, uint16_t pcid, hw::VirtAddr va) override {
+    a_->OnTlbFlush(cpu, kind, pcid, va);
+    b_->OnTlbFlush(cpu, kind, pcid, va);
+  }
+  void OnFault(int cpu, const hw::Fault& fault, hw::AccessType type) override {
+    a_->OnFault(cpu, fault, type);
+    b_->OnFault(cpu, fault, type);
+  }
+  void OnCr3Write(int cpu, uint64_t old_cr3, uint64_t new_cr3) override {
+    a_->OnCr3Write(cpu, old_cr3, new_cr3);
+    b_->OnCr3Write(cpu, old_cr3, new_cr3);
+  }
+
+ private:
+  TraceRecorder* a_;
+  TraceRecorder* b_;
+};
+
 Interpreter::Interpreter(InterpreterOptions options, std::ostream& out, std::ostream& err)
     : options_(std::move(options)), out_(out), err_(err) {}
 
@@ -54,8 +113,18 @@ Interpreter::~Interpreter() {
 
 void Interpreter::Instrument(bool attach) {
   const bool tracing = attach && recorder_->level() != TraceLevel::kOff;
-  machine_->AttachObserver(tracing ? recorder_.get() : nullptr);
-  machine_->AttachCpuObserver(tracing ? recorder_.get() : nullptr);
+  TraceRecorder* step = attach ? StepRecorder() : nullptr;
+  if (step == nullptr) {
+    machine_->AttachObserver(tracing ? recorder_.get() : nullptr);
+    machine_->AttachCpuObserver(tracing ? recorder_.get() : nullptr);
+    return;
+  }
+  // With a step observer (--html): its recorder always, the trace's too while tracing.
+  std::unique_ptr<TeeObserver> tee =
+      tracing ? std::make_unique<TeeObserver>(recorder_.get(), step) : nullptr;
+  machine_->AttachObserver(tracing ? static_cast<kernel::kernel_observer*>(tee.get()) : step);
+  machine_->AttachCpuObserver(tracing ? static_cast<hw::HwObserver*>(tee.get()) : step);
+  tee_ = std::move(tee);  // after the new one is attached: the old one is no longer used
 }
 
 int Interpreter::exit_status() const {
@@ -153,6 +222,12 @@ void Interpreter::FlushTrace() {
 }
 
 bool Interpreter::Step(const Statement& stmt) {
+  const bool ok = StepOne(stmt);
+  if (options_.step_observer != nullptr) options_.step_observer->AfterStatement(stmt, ok, *this);
+  return ok;
+}
+
+bool Interpreter::StepOne(const Statement& stmt) {
   const SourcePos& pos = PosOf(stmt);
   if (block_.open()) return StepBlock(stmt);
   if (std::holds_alternative<TogetherStmt>(stmt) || std::holds_alternative<ExploreStmt>(stmt)) {
@@ -166,6 +241,7 @@ bool Interpreter::Step(const Statement& stmt) {
     if (m->cpus && !options_.cpus_set) options_.machine.cpus = static_cast<int>(*m->cpus);
     if (m->tlb && !options_.tlb_set) options_.machine.tlb = *m->tlb;
     if (m->seed && !options_.seed_set) options_.machine.seed = *m->seed;
+    if (m->thp && !options_.thp_set) options_.machine.thp = *m->thp;
     out_ << absl::StrFormat("[%d] %s\n", pos.line, FormatStatement(stmt));
     history_.push_back(stmt);
     return EnsureMachine(pos);
@@ -177,12 +253,14 @@ bool Interpreter::Step(const Statement& stmt) {
   // Views change nothing: the runs of an explore block need not replay them.
   if (!std::holds_alternative<ShowStmt>(stmt)) history_.push_back(stmt);
 
-  if (recorder_ != nullptr && recorder_->level() != TraceLevel::kOff) {
-    recorder_->BeginStep(absl::StrFormat("[%d] %s", pos.line, FormatStatement(stmt)));
-  }
+  // A `trace` statement is not a step of the trace: it would open a step at one level and
+  // close it at another (`trace off` left a header behind for the next traced statement).
+  const bool step = recorder_ != nullptr && recorder_->level() != TraceLevel::kOff &&
+                    !std::holds_alternative<TraceStmt>(stmt);
+  if (step) recorder_->BeginStep(absl::StrFormat("[%d] %s", pos.line, FormatStatement(stmt)));
   std::string result;
   bool ok = Execute(stmt, &result);
-  if (recorder_ != nullptr && recorder_->level() != TraceLevel::kOff) recorder_->EndStep();
+  if (step) recorder_->EndStep();
   if (!ok) return false;
   if (!std::holds_alternative<ShowStmt>(stmt)) {
     out_ << absl::StrFormat("[%d] %s%s\n", pos.line, FormatStatement(stmt),
@@ -527,6 +605,15 @@ absl::StatusOr<std::string> Interpreter::View(const SourcePos& pos, const ShowWh
             return sim::ShowSmaps(m, *p, w.addr, w.len);
           },
           [&](const scenario::ShowSwaps&) -> absl::StatusOr<std::string> { return sim::ShowSwaps(m); },
+          [&](const scenario::ShowDot& w) -> absl::StatusOr<std::string> {
+            std::vector<DotTask> tasks;
+            for (const std::string& name : w.tasks) {
+              std::optional<int> p = Pid(pos, name);
+              if (!p) return absl::NotFoundError("");
+              tasks.push_back({name, *p});
+            }
+            return sim::PagetableDot(m, tasks);
+          },
       },
       what);
 }
@@ -551,7 +638,8 @@ bool Interpreter::On(const FailStmt& s, std::string* /*result*/) {
 }
 
 bool Interpreter::On(const TraceStmt& s, std::string* /*result*/) {
-  if (options_.quiet) return true;
+  // --trace given: the command line's level holds for the whole run (docs/scenario-language.md).
+  if (options_.quiet || options_.trace_set) return true;
   recorder_->set_level(s.level == TraceStmt::Level::kOff     ? TraceLevel::kOff
                        : s.level == TraceStmt::Level::kCalls ? TraceLevel::kCalls
                                                              : TraceLevel::kFull);

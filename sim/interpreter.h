@@ -48,15 +48,34 @@
 
 namespace sim {
 
+class Interpreter;
+
+// Told after every statement Interpreter::Step takes, for views of the whole run (the
+// --html step-through page, sim/html_report.h). Not set: the interpreter does nothing
+// extra, and its output is the same byte for byte.
+class StepObserver {
+ public:
+  virtual ~StepObserver() = default;
+  // A recorder the interpreter attaches to the machine beside its own trace recorder,
+  // whatever the scenario's `trace` level (null: none). The observer owns it, sets its
+  // level, and reads and clears it in AfterStatement.
+  virtual TraceRecorder* recorder() = 0;
+  // After `stmt` (ok: false when it stopped the run). interp.machine() is null until the
+  // machine boots.
+  virtual void AfterStatement(const scenario::Statement& stmt, bool ok, Interpreter& interp) = 0;
+};
+
 struct InterpreterOptions {
   MachineConfig machine;           // overridden by a `machine` statement, then by flags
   bool memory_set = false, cpus_set = false, tlb_set = false, seed_set = false;  // by flags
   bool swap_set = false;  // --swap given
+  bool thp_set = false;   // --thp given
   TraceLevel trace = TraceLevel::kOff;
   bool trace_json = false;         // collect Chrome JSON instead of printing text
   bool check_vm = false;           // debug_vm after every statement
   std::ostream* trace_out = nullptr;  // text traces go here (null: with the echo)
-  bool trace_set = false;          // `trace` came from a flag (--schedule then keeps it)
+  bool trace_set = false;          // --trace given: it overrides every `trace` statement
+                                   // (and --schedule then keeps it)
   // --schedule=ID: every together and explore block runs this one schedule (a canonical
   // ScheduleId), traced in full unless trace_set.
   std::optional<std::string> schedule;
@@ -65,6 +84,7 @@ struct InterpreterOptions {
   int shard_index = 0;
   int shard_count = 1;
   bool quiet = false;  // replaying for an explore block: `trace` lines do nothing
+  StepObserver* step_observer = nullptr;  // --html (never passed on to explore's runs)
 };
 
 inline constexpr int kExitOk = 0;
@@ -98,9 +118,17 @@ class Interpreter {
     auto it = pids_.find(name);
     return it == pids_.end() ? std::nullopt : std::optional<int>(it->second);
   }
+  // Every task the scenario named, by name.
+  const std::map<std::string, int>& task_pids() const { return pids_; }
 
  private:
   using LastResult = StatementResult;  // sim/result_format.h
+  class TeeObserver;  // the trace recorder and the step observer's, both attached
+
+  bool StepOne(const scenario::Statement& stmt);  // Step without the step observer
+  TraceRecorder* StepRecorder() const {
+    return options_.step_observer != nullptr ? options_.step_observer->recorder() : nullptr;
+  }
 
   bool EnsureMachine(const scenario::SourcePos& pos);
   bool Fail(const scenario::SourcePos& pos, const std::string& what);  // exit 2
@@ -234,6 +262,7 @@ class Interpreter {
   std::ostream& err_;
   std::unique_ptr<Machine> machine_;
   std::unique_ptr<TraceRecorder> recorder_;
+  std::unique_ptr<TeeObserver> tee_;  // while both recorders are attached
   std::map<std::string, int> pids_;
   std::map<std::string, int> files_;  // `file` names -> Machine::CreateFile descriptors
   LastResult last_;

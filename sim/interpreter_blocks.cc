@@ -138,6 +138,7 @@ bool Interpreter::RunCalls(const BlockParts& parts, SchedulePolicy* policy,
 
 void Interpreter::BeginBlockTrace(const Statement& head) {
   if (recorder_ == nullptr) return;
+  if (TraceRecorder* step = StepRecorder()) step->set_tag_paths(true);
   if (options_.schedule && !options_.trace_set) {
     recorder_->set_level(TraceLevel::kFull);
     Instrument(/*attach=*/true);
@@ -149,6 +150,7 @@ void Interpreter::BeginBlockTrace(const Statement& head) {
 }
 
 void Interpreter::EndBlockTrace() {
+  if (TraceRecorder* step = StepRecorder()) step->set_tag_paths(false);
   if (recorder_ == nullptr || recorder_->level() == TraceLevel::kOff) return;
   recorder_->EndStep();
   recorder_->set_tag_paths(false);
@@ -310,6 +312,7 @@ absl::StatusOr<std::string> Interpreter::ExploreOnce(const std::vector<Statement
   o.trace = TraceLevel::kOff;
   o.trace_json = false;
   o.schedule.reset();  // `policy` is the schedule of the explored block
+  o.step_observer = nullptr;  // the runs of a block are not steps of the scenario
   Interpreter sub(o, sink, errors);
   for (const Statement& s : history_) {
     if (!sub.Step(s) || sub.exit_status() == kExitRuntimeError || sub.invalid_) {

@@ -18,6 +18,7 @@
 #include "mm/arch/x86/fault.h"
 #include "mm/arch/x86/ptrace.h"
 #include "mm/debug_vm.h"
+#include "mm/huge_mm.h"
 #include "mm/fault_inject.h"
 #include "mm/fs.h"
 #include "mm/kernel/task.h"
@@ -80,6 +81,18 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
         "unknown TLB profile \"", config.tlb, "\" (expected one of: ",
         absl::StrJoin(hw::TlbProfileNames(), ", "), ")"));
 
+  kernel::thp_enabled_mode thp_mode;
+  if (config.thp == "always") {
+    thp_mode = kernel::THP_ALWAYS;
+  } else if (config.thp == "madvise") {
+    thp_mode = kernel::THP_MADVISE;
+  } else if (config.thp == "never") {
+    thp_mode = kernel::THP_NEVER;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown thp mode \"", config.thp, "\" (expected always, madvise or never)"));
+  }
+
   std::unique_ptr<Machine> m(new Machine(config));
   kernel::machine_parts parts;
   const int ret = kernel::power_on_and_boot(config.memory_bytes, config.cpus, *profile, &parts);
@@ -91,6 +104,7 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
   m->cpus_ = std::move(parts.cpus);
   m->ks_ = std::move(parts.ks);
   if (ret == 0) m->Enter(nullptr, -1, [&] { kernel::fault_inject_seed(config.seed); });
+  if (ret == 0) kernel::set_transparent_hugepage_enabled(m->ks_.get(), thp_mode);
   int swap_ret = 0;
   if (ret == 0 && config.swap_bytes > 0)
     m->Enter(nullptr, -1, [&] { swap_ret = kernel::swapon_simulated(config.swap_bytes); });
@@ -172,19 +186,13 @@ task_struct* Machine::LiveTask(int pid) const {
   return t;
 }
 
-void Machine::SwitchTo(task_struct* t, int cpu) {
-  if (cpu < 0) {
-    cpu = t->on_cpu >= 0 ? t->on_cpu : static_cast<int>(t->cpu);
-  } else if (t->on_cpu >= 0 && t->on_cpu != cpu) {
-    // Migration: the CPU it leaves runs its idle task.
-    ks_->this_cpu = t->on_cpu;
-    kernel::context_switch(kernel::idle_task(t->on_cpu));
-  }
-  ks_->this_cpu = cpu;
-  cpus_[cpu]->SetCpl(0);
-  kernel::context_switch(t);
-  if (active_sched_ != nullptr) active_sched_->NoteSwitch(t, cpu);
+void Machine::LeaveCpu(task_struct* t) {
+  // Migration: the CPU it leaves runs its idle task.
+  ks_->this_cpu = t->on_cpu;
+  kernel::context_switch(kernel::idle_task(t->on_cpu));
 }
+
+void Machine::SchedNoteSwitch(task_struct* t, int cpu) { active_sched_->NoteSwitch(t, cpu); }
 
 Scheduler& Machine::Sched() {
   if (sched_ == nullptr) {

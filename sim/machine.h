@@ -100,6 +100,9 @@ struct MachineConfig {
   int cpus = 2;                          // 1..64
   std::string tlb = "skylake";           // a hw::FindTlbProfile name
   uint64_t seed = 0;
+  // /sys/kernel/mm/transparent_hugepage/enabled at boot: "always", "madvise" (the default,
+  // as on the differential host) or "never" (mm/huge_mm.h).
+  std::string thp = "madvise";
 };
 
 // The credentials a new process starts with (as if it had exec'd a program with them).
@@ -378,7 +381,10 @@ class Machine {
   // Step 2 of Enter: makes `t` current on `cpu` (-1: where it runs, else task_cpu(t): the
   // CPU it last ran on or was placed on) and that CPU this_cpu, at CPL 0. REQUIRES: inside
   // Enter.
+  // Inline (below): every system call runs it.
   void SwitchTo(kernel::task_struct* t, int cpu = -1);
+  void LeaveCpu(kernel::task_struct* t);  // SwitchTo's migration: t's old CPU goes idle
+  void SchedNoteSwitch(kernel::task_struct* t, int cpu);  // tells active_sched_
   // do_group_exit(code) for current (of thread group tgid), then each other live thread of
   // the group in tid order (ExitGroup, and a task killed by SIGKILL in UserLoop).
   void GroupExit(kernel::pid_t tgid, int code);
@@ -459,7 +465,18 @@ class Machine {
   int next_fd_ = 3;
 };
 
-// ---- templates ----
+// ---- inline and templates ----
+
+inline void Machine::SwitchTo(kernel::task_struct* t, int cpu) {
+  if (cpu < 0)
+    cpu = t->on_cpu >= 0 ? t->on_cpu : static_cast<int>(t->cpu);
+  else if (t->on_cpu >= 0 && t->on_cpu != cpu)
+    LeaveCpu(t);
+  ks_->this_cpu = cpu;
+  cpus_[cpu]->SetCpl(0);
+  kernel::context_switch(t);
+  if (active_sched_ != nullptr) SchedNoteSwitch(t, cpu);
+}
 
 template <class Body>
 decltype(auto) Machine::Enter(kernel::task_struct* t, int cpu, Body&& body) {
@@ -468,6 +485,7 @@ decltype(auto) Machine::Enter(kernel::task_struct* t, int cpu, Body&& body) {
   if (t != nullptr) {
     if (active_sched_ != nullptr) in_path = SchedInPath();
     if (*in_path) NestedPath();
+    ++ks_->jiffies;  // the clock: one jiffy per kernel entry of a task (mm/kernel.h)
     if (active_sched_ != nullptr)
       SchedBegin(t, cpu);  // the scheduler's decision, then the switch
     else

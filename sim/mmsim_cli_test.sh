@@ -45,6 +45,9 @@ expect_status 2 "bad flag --swap" -- --swap=65G "$tmp/ok.mms"
 expect_status 2 "bad flag --swap" -- --swap=12x "$tmp/ok.mms"
 expect_status 0 "" -- --swap=0 "$tmp/ok.mms"
 expect_status 0 "" -- --swap=64M "$tmp/ok.mms"
+expect_status 2 "bad flag --thp: expected always, madvise or never, got 'sometimes'" -- --thp=sometimes "$tmp/ok.mms"
+expect_status 0 "" -- --thp=always "$tmp/ok.mms"
+expect_status 0 "" -- --thp=never "$tmp/ok.mms"
 expect_status 2 "--cpus" -- --cpus=0 "$tmp/ok.mms"
 expect_status 2 "--cpus" -- --cpus=65 "$tmp/ok.mms"
 expect_status 2 "--seed" -- --seed=-5 "$tmp/ok.mms"
@@ -76,9 +79,43 @@ fi
 
 # --trace=off is honoured with JSON: no events.
 "$mmsim" --trace=off --trace_format=json --trace_out="$tmp/t.json" "$tmp/ok.mms" > /dev/null
-if grep -q '"ph"' "$tmp/t.json"; then echo "FAIL: --trace=off recorded events"; fails=$((fails + 1)); fi
+if grep -q '"ph":"[XBEi]"' "$tmp/t.json"; then echo "FAIL: --trace=off recorded events"; fails=$((fails + 1)); fi
+# JSON records what the text would: nothing for a scenario without `trace` lines ...
 "$mmsim" --trace_format=json --trace_out="$tmp/t2.json" "$tmp/ok.mms" > /dev/null
-if ! grep -q '"ph"' "$tmp/t2.json"; then echo "FAIL: JSON without --trace recorded nothing"; fails=$((fails + 1)); fi
+if grep -q '"ph":"[XBEi]"' "$tmp/t2.json"; then echo "FAIL: JSON started tracing where text does not"; fails=$((fails + 1)); fi
+# ... and the calls with --trace=calls.
+"$mmsim" --trace=calls --trace_format=json --trace_out="$tmp/t3.json" "$tmp/ok.mms" > /dev/null
+if ! grep -q '"name":"do_mmap"' "$tmp/t3.json"; then echo "FAIL: --trace=calls JSON lacks do_mmap"; fails=$((fails + 1)); fi
+# JSON never goes to standard output: without --trace_out it is refused.
+expect_status 2 "bad flag --trace_format: json needs --trace_out=FILE" -- --trace_format=json "$tmp/ok.mms"
+
+# --trace overrides the scenario's `trace` statements: --trace=off silences `trace full`,
+# --trace=calls keeps tracing past `trace off`; without it the statements rule.
+printf 'process p\np: mmap 0x7f0000000000 4K rw- private,anon,fixed\ntrace full\np: load 0x7f0000000000 1\ntrace off\np: munmap 0x7f0000000000 4K\n' > "$tmp/tr.mms"
+out="$("$mmsim" "$tmp/tr.mms")"
+if [[ "$out" != *"tlb_miss"* || "$out" == *"== [6]"* ]]; then echo "FAIL: the scenario's trace statements were not followed"; fails=$((fails + 1)); fi
+out="$("$mmsim" --trace=off "$tmp/tr.mms")"
+if [[ "$out" == *"== ["* ]]; then echo "FAIL: --trace=off did not override trace full"; fails=$((fails + 1)); fi
+out="$("$mmsim" --trace=calls "$tmp/tr.mms")"
+if [[ "$out" != *"== [6] p: munmap"* || "$out" == *"tlb_miss"* ]]; then echo "FAIL: --trace=calls did not override the scenario"; fails=$((fails + 1)); fi
+# No header is left behind by `trace off` (it used to reappear before the next traced statement).
+printf 'process p\ntrace calls\np: mmap 0x7f0000000000 4K rw- private,anon,fixed\ntrace off\nshow maps p\ntrace calls\np: load 0x7f0000000000 1\n' > "$tmp/stale.mms"
+out="$("$mmsim" "$tmp/stale.mms")"
+if [[ "$out" == *"== [4] trace off"* || "$out" == *"== [6] trace calls"* ]]; then echo "FAIL: a stale trace header"; fails=$((fails + 1)); fi
+
+# --dot: several tasks in one graph, several files (a second --dot is not dropped), and
+# bad values or one file named twice are status 2.
+printf 'process p\np: mmap 0x10000000 4K rw- private,anon\np: fill 0x10000000 4K 1\nprocess q\n' > "$tmp/dot.mms"
+rm -f "$tmp/pq.dot" "$tmp/q.dot"
+expect_status 0 "" -- --dot=p,q:"$tmp/pq.dot" --dot q:"$tmp/q.dot" "$tmp/dot.mms"
+if ! grep -q 'label="p (pid' "$tmp/pq.dot" || ! grep -q 'label="q (pid' "$tmp/pq.dot"; then
+  echo "FAIL: --dot=p,q did not draw both tasks"; fails=$((fails + 1)); fi
+if ! grep -q 'label="q (pid' "$tmp/q.dot" || grep -q 'label="p (pid' "$tmp/q.dot"; then
+  echo "FAIL: the second --dot was not written on its own"; fails=$((fails + 1)); fi
+if ! grep -q '0x10000000-0x10000fff' "$tmp/pq.dot"; then echo "FAIL: DOT without address ranges"; fails=$((fails + 1)); fi
+expect_status 2 "bad flag --dot: '$tmp/x.dot' is also the --dot file" -- --dot=p:"$tmp/x.dot" --dot=q:"$tmp/x.dot" "$tmp/dot.mms"
+expect_status 2 "bad flag --dot: expected TASK[,TASK...]:FILE, got an empty task name" -- --dot=p,:"$tmp/x.dot" "$tmp/dot.mms"
+expect_status 2 "bad flag --dot: no task named 'zz'" -- --dot=zz:"$tmp/x.dot" "$tmp/dot.mms"
 
 # Runtime errors: status 3, FILE:LINE: runtime error: ...
 printf 'process p\nshow pagemap p 0xfffffffffffff000 0xfff\n' > "$tmp/pm.mms"

@@ -1,11 +1,13 @@
 // sim/mmsim_main.cc: the mmsim command.
 //
 //   mmsim [flags] [FILE.mms | -]
+//   mmsim quiz --kind=walk|tlb|cow|pvm [--seed=N] [--solve] [--scenario]   (sim/quiz.h)
 //
 // With no file it runs the built-in guided scenario; `-` reads statements from standard
 // input (with a prompt when it is a terminal); `--print-tour` prints the built-in
 // scenario's text and exits; `--host FILE` / `--compare FILE` run it on the host kernel
-// (docs/host.md). Exit status: 0 every expectation held; 1 one failed; 2 the scenario is
+// (docs/host.md); `--html=FILE` also writes the run as a step-through web page
+// (sim/html_report.h). Exit status: 0 every expectation held; 1 one failed; 2 the scenario is
 // invalid or a flag is bad (absl's own flag errors included); 3 a runtime error stopped
 // the run; 4 an output (a trace, the --dot file) could not be written.
 #include <fcntl.h>
@@ -17,6 +19,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <memory>
+#include <streambuf>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -27,18 +31,26 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "hw/tlb_profile.h"
 #include "sim/default_scenario.h"
 #include "sim/host/compare.h"
 #include "sim/host_memory.h"
+#include "sim/html_report.h"
 #include "sim/interpreter.h"
+#include "sim/quiz.h"
 #include "sim/scenario/parser.h"
 #include "sim/sched/schedule.h"
 #include "sim/views.h"
 
-ABSL_FLAG(std::string, trace, "", "trace level: off, calls or full (default: as the scenario says)");
-ABSL_FLAG(std::string, trace_format, "text", "trace rendering: text or json (Chrome trace events)");
+ABSL_FLAG(std::string, trace, "",
+          "trace level for the whole run: off, calls or full; given, it overrides every `trace` "
+          "statement of the scenario (default: as the scenario's `trace` statements say)");
+ABSL_FLAG(std::string, trace_format, "text",
+          "trace rendering: text or json (Chrome trace events for Perfetto; needs --trace_out)");
 ABSL_FLAG(std::string, trace_out, "", "write the trace to this file instead of standard output");
+ABSL_FLAG(std::string, html, "",
+          "write the run as one self-contained step-through web page to this file (docs/html.md)");
 ABSL_FLAG(std::string, seed, "", "seed for fault injection and anything random, 0..2^64-1 (default: the scenario's)");
 ABSL_FLAG(bool, check, false, "run the debug_vm checker after every statement; stop at the first violation");
 ABSL_FLAG(std::string, memory, "", "simulated memory, 1M..64G in whole pages, e.g. 256M or 16G (default: the scenario's, else 256M)");
@@ -46,13 +58,16 @@ ABSL_FLAG(std::string, swap, "", "swap space, 0 or 8K..64G in whole pages, e.g. 
 ABSL_FLAG(std::string, cpus, "", "number of CPUs, 1..64 (default: the scenario's, else 2)");
 ABSL_FLAG(std::string, tlb, "", "TLB profile: skylake, goldencove or tiny, or NAME_nopsc for the same without "
           "paging-structure caches (default: skylake)");
+ABSL_FLAG(std::string, thp, "", "transparent huge pages: always, madvise or never (default: the scenario's, else madvise)");
 ABSL_FLAG(std::string, schedule, "",
           "run every together and explore block under this one schedule (an id such as 3.1-17.0 "
           "that explore printed), with a full trace (unless --trace says otherwise)");
 ABSL_FLAG(std::string, shard, "",
           "I/N: explore blocks run only shard I (0-based) of N of their schedules (default: "
           "Bazel's TEST_SHARD_INDEX/TEST_TOTAL_SHARDS when set)");
-ABSL_FLAG(std::string, dot, "", "after the run, write the page-table tree of this task (NAME:FILE) as Graphviz DOT");
+ABSL_FLAG(std::string, dot, "",
+          "after the run, write the page-table trees of these tasks (TASK[,TASK...]:FILE) as one "
+          "Graphviz DOT graph; may be given several times, one file each");
 
 namespace {
 
@@ -106,13 +121,55 @@ bool SameFile(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+// Writes to one stream buffer and keeps a copy of what passed (the --html page's per-step
+// output).
+class CopyingBuf final : public std::streambuf {
+ public:
+  CopyingBuf(std::streambuf* to, std::string* copy) : to_(to), copy_(copy) {}
+
+ protected:
+  int overflow(int c) override {
+    if (c == traits_type::eof()) return traits_type::not_eof(c);
+    copy_->push_back(static_cast<char>(c));
+    return to_->sputc(static_cast<char>(c));
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    copy_->append(s, static_cast<size_t>(n));
+    return to_->sputn(s, n);
+  }
+  int sync() override { return to_->pubsync(); }
+
+ private:
+  std::streambuf* to_;
+  std::string* copy_;
+};
+
 // The command line, checked. Every flag of mmsim is read here and nowhere else.
 struct Flags {
   sim::InterpreterOptions options;
   std::string file;  // "" (the tour), "-" or a path
+  std::string html_file;
   std::string trace_out;
-  std::string dot_task, dot_file;
+  struct Dot {
+    std::vector<std::string> tasks;
+    std::string file;
+  };
+  std::vector<Dot> dots;  // every --dot, in command-line order
 };
+
+// Every value of --dot on the command line: absl keeps only the last of a repeated flag, and
+// a second --dot must not be dropped silently. Forms: --dot=V, -dot=V, --dot V, -dot V.
+std::vector<std::string> DotValues(int argc, char** argv) {
+  std::vector<std::string> values;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") break;
+    if (a.rfind("--dot=", 0) == 0) values.push_back(a.substr(6));
+    else if (a.rfind("-dot=", 0) == 0) values.push_back(a.substr(5));
+    else if ((a == "--dot" || a == "-dot") && i + 1 < argc) values.push_back(argv[++i]);
+  }
+  return values;
+}
 
 // Returns -1 when the flags are good, else the exit status (a message was printed).
 int ParseFlags(int argc, char** argv, Flags* f) {
@@ -142,8 +199,11 @@ int ParseFlags(int argc, char** argv, Flags* f) {
     return BadFlag("trace_format", "expected text or json, got '" + format + "'");
   }
   options.trace_json = format == "json";
-  // JSON without a level records calls; an explicit --trace=off records nothing.
-  if (options.trace_json && trace.empty()) options.trace = sim::TraceLevel::kCalls;
+  // JSON never shares standard output with the statements' echo; it records exactly what
+  // the text would (the scenario's `trace` statements, or --trace), nothing more.
+  if (options.trace_json && absl::GetFlag(FLAGS_trace_out).empty()) {
+    return BadFlag("trace_format", "json needs --trace_out=FILE (the JSON is never written to standard output)");
+  }
   if (const std::string seed = absl::GetFlag(FLAGS_seed); !seed.empty()) {
     uint64_t v = 0;
     if (!ParseSize(seed, &v) || seed.find_first_not_of("0123456789") != std::string::npos)
@@ -190,15 +250,28 @@ int ParseFlags(int argc, char** argv, Flags* f) {
     options.machine.tlb = tlb;
     options.tlb_set = true;
   }
-  if (const std::string dot = absl::GetFlag(FLAGS_dot); !dot.empty()) {
-    size_t colon = dot.find(':');
+  if (const std::string thp = absl::GetFlag(FLAGS_thp); !thp.empty()) {
+    if (thp != "always" && thp != "madvise" && thp != "never")
+      return BadFlag("thp", "expected always, madvise or never, got '" + thp + "'");
+    options.machine.thp = thp;
+    options.thp_set = true;
+  }
+  for (const std::string& dot : DotValues(argc, argv)) {
+    const size_t colon = dot.find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == dot.size()) {
-      return BadFlag("dot", "expected TASK:FILE, got '" + dot + "'");
+      return BadFlag("dot", "expected TASK[,TASK...]:FILE, got '" + dot + "'");
     }
-    f->dot_task = dot.substr(0, colon);
-    f->dot_file = dot.substr(colon + 1);
+    Flags::Dot d;
+    d.file = dot.substr(colon + 1);
+    const std::vector<std::string> names = absl::StrSplit(dot.substr(0, colon), ',');
+    for (const std::string& task : names) {
+      if (task.empty()) return BadFlag("dot", "expected TASK[,TASK...]:FILE, got an empty task name in '" + dot + "'");
+      d.tasks.push_back(task);
+    }
+    f->dots.push_back(std::move(d));
   }
   f->trace_out = absl::GetFlag(FLAGS_trace_out);
+  f->html_file = absl::GetFlag(FLAGS_html);
   if (const std::string id = absl::GetFlag(FLAGS_schedule); !id.empty()) {
     absl::StatusOr<sim::ScheduleId> parsed = sim::ParseScheduleId(id);
     if (!parsed.ok()) {
@@ -244,17 +317,24 @@ int ParseFlags(int argc, char** argv, Flags* f) {
   const bool have_in = f->file == "-" ? fstat(0, &in_st) == 0
                                       : !f->file.empty() && stat(f->file.c_str(), &in_st) == 0;
   std::vector<std::pair<std::string, std::string>> outputs;  // flag, path
+  if (!f->html_file.empty()) outputs.push_back({"html", f->html_file});
   if (!f->trace_out.empty()) outputs.push_back({"trace_out", f->trace_out});
-  if (!f->dot_file.empty()) outputs.push_back({"dot", f->dot_file});
+  for (const Flags::Dot& d : f->dots) outputs.push_back({"dot", d.file});
   for (const auto& [flag, path] : outputs) {
     struct stat out_st;
     if (have_in && S_ISREG(in_st.st_mode) && stat(path.c_str(), &out_st) == 0 && SameFile(in_st, out_st))
       return BadFlag(flag, "'" + path + "' is the scenario file; refusing to overwrite an input");
   }
-  if (outputs.size() == 2) {
-    struct stat a, b;
-    if (stat(outputs[0].second.c_str(), &a) == 0 && stat(outputs[1].second.c_str(), &b) == 0 && SameFile(a, b))
-      return BadFlag("dot", "'" + outputs[1].second + "' is also the --trace_out file");
+  // No two outputs may be one file (by name, or by device and inode when it exists).
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      struct stat a, b;
+      const bool same = outputs[i].second == outputs[j].second ||
+                        (stat(outputs[j].second.c_str(), &a) == 0 && stat(outputs[i].second.c_str(), &b) == 0 &&
+                         SameFile(a, b));
+      if (same)
+        return BadFlag(outputs[i].first, "'" + outputs[i].second + "' is also the --" + outputs[j].first + " file");
+    }
   }
   return -1;
 }
@@ -301,11 +381,14 @@ bool ReadScenarioFile(const std::string& path, std::string* text) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "mmsim [flags] [FILE.mms | -]\n"
+      "mmsim quiz --kind=walk|tlb|cow|pvm [--seed=N] [--solve] [--scenario]\n"
       "Runs a scenario against a simulated x86-64 machine running a port of Linux mm.\n"
       "With no file: the built-in guided tour (--print-tour prints its text).\n"
       "'-': statements from standard input.\n"
       "Exit status: 0 every expectation held, 1 one failed, 2 invalid scenario or flag,\n"
       "3 runtime error, 4 an output could not be written.");
+  // `mmsim quiz ...`: seeded exercises (sim/quiz.h), with flags of its own.
+  if (argc >= 2 && std::string(argv[1]) == "quiz") return sim::QuizMain(argc, argv);
   // `--print-tour` (absl flags cannot spell a dash): the built-in scenario, as docs/tour.md
   // quotes it, and nothing else.
   for (int i = 1; i < argc; ++i) {
@@ -331,7 +414,26 @@ int main(int argc, char** argv) {
     if (!trace_file) return BadFlag("trace_out", "cannot open '" + flags.trace_out + "' for writing");
     options.trace_out = &trace_file;
   }
-  sim::Interpreter interp(options, std::cout, std::cerr);
+  // --html: the page is opened now (a path that cannot be written is a bad flag), the
+  // interpreter's output is copied for it, and it is written after the run.
+  std::ofstream html_file;
+  std::string html_output;
+  CopyingBuf html_out_buf(std::cout.rdbuf(), &html_output);
+  CopyingBuf html_err_buf(std::cerr.rdbuf(), &html_output);
+  std::ostream html_out(&html_out_buf);
+  std::ostream html_err(&html_err_buf);
+  std::unique_ptr<sim::HtmlReport> html;
+  if (!flags.html_file.empty()) {
+    html_file.open(flags.html_file, std::ios::binary | std::ios::trunc);
+    if (!html_file) {
+      return BadFlag("html", "cannot open '" + flags.html_file + "' for writing: " + std::strerror(errno));
+    }
+    html = std::make_unique<sim::HtmlReport>(
+        flags.file.empty() ? std::string(sim::kDefaultScenarioName) : flags.file == "-" ? std::string("<stdin>") : flags.file,
+        &html_output);
+    options.step_observer = html.get();
+  }
+  sim::Interpreter interp(options, html ? html_out : std::cout, html ? html_err : std::cerr);
   int status = 0;
   const std::string& file = flags.file;
   if (file == "-") {
@@ -377,6 +479,12 @@ int main(int argc, char** argv) {
     absl::StatusOr<sim::scenario::Scenario> scenario = sim::scenario::ParseScenario(text, name);
     if (!scenario.ok()) {
       std::cerr << scenario.status().message() << "\n";
+      // The page still says what happened (no statements, the error), not an empty file.
+      if (html != nullptr) {
+        html_output = std::string(scenario.status().message()) + "\n";
+        if (!(html_file << html->Render(sim::kExitInvalid)) || !html_file.flush())
+          std::cerr << "mmsim: cannot write the page to " << flags.html_file << "\n";
+      }
       return sim::kExitInvalid;
     }
     status = interp.Run(*scenario);
@@ -403,18 +511,32 @@ int main(int argc, char** argv) {
       }
     }
   }
-  if (!flags.dot_task.empty() && interp.machine() != nullptr) {
-    std::optional<int> pid = interp.PidOfName(flags.dot_task);
-    if (!pid) return BadFlag("dot", "no task named '" + flags.dot_task + "' in the scenario");
-    absl::StatusOr<std::string> dot = sim::PagetableDot(*interp.machine(), *pid);
-    if (!dot.ok()) {
-      std::cerr << "mmsim: cannot draw the page tables of " << flags.dot_task << ": "
-                << dot.status().message() << "\n";
-      return status != 0 ? status : sim::kExitRuntimeError;
+  for (const Flags::Dot& d : flags.dots) {
+    if (interp.machine() == nullptr) break;
+    std::vector<sim::DotTask> tasks;
+    for (const std::string& name : d.tasks) {
+      std::optional<int> pid = interp.PidOfName(name);
+      if (!pid) return BadFlag("dot", "no task named '" + name + "' in the scenario");
+      tasks.push_back({name, *pid});
     }
-    std::ofstream f(flags.dot_file, std::ios::binary);
+    absl::StatusOr<std::string> dot = sim::PagetableDot(*interp.machine(), tasks);
+    if (!dot.ok()) {
+      std::cerr << "mmsim: cannot draw the page tables for " << d.file << ": " << dot.status().message() << "\n";
+      if (status == 0) status = sim::kExitRuntimeError;
+      continue;
+    }
+    std::ofstream f(d.file, std::ios::binary);
     if (!(f << *dot) || !f.flush()) {
-      std::cerr << "mmsim: cannot write the DOT graph to " << flags.dot_file << "\n";
+      std::cerr << "mmsim: cannot write the DOT graph to " << d.file << "\n";
+      output_failed = true;
+    }
+  }
+  if (html != nullptr) {
+    html_out.flush();
+    html_err.flush();
+    const int shown = status != 0 ? status : output_failed ? kExitOutputError : 0;
+    if (!(html_file << html->Render(shown)) || !html_file.flush()) {
+      std::cerr << "mmsim: cannot write the page to " << flags.html_file << "\n";
       output_failed = true;
     }
   }

@@ -2,6 +2,8 @@
 #include "sim/views.h"
 
 #include <cstring>
+#include <set>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -9,6 +11,7 @@
 #include "hw/paging_entry.h"
 #include "hw/psc.h"
 #include "mm/fs.h"
+#include "mm/huge_mm.h"
 #include "mm/kernel.h"
 #include "mm/mm.h"
 #include "mm/mmzone.h"
@@ -16,6 +19,7 @@
 #include "mm/sched.h"
 #include "mm/smp.h"
 #include "mm/swap.h"
+#include "mm/trace_decode.h"
 
 namespace sim {
 namespace {
@@ -105,7 +109,8 @@ absl::Span<const VmFlagMnemonic> VmFlagMnemonics() {
       {VM_UFFD_MISSING, "um"}, {VM_PFNMAP, "pf"},    {VM_LOCKED, "lo"},
       {VM_IO, "io"},         {VM_DONTCOPY, "dc"},    {VM_DONTEXPAND, "de"},
       {VM_ACCOUNT, "ac"},    {VM_NORESERVE, "nr"},   {VM_WIPEONFORK, "wf"},
-      {VM_DONTDUMP, "dd"},   {VM_SOFTDIRTY, "sd"},   {VM_MIXEDMAP, "mm"}};
+      {VM_DONTDUMP, "dd"},   {VM_SOFTDIRTY, "sd"},   {VM_MIXEDMAP, "mm"},
+      {VM_HUGEPAGE, "hg"},   {VM_NOHUGEPAGE, "nh"}};
   return kMnemonics;
 }
 
@@ -157,6 +162,21 @@ absl::StatusOr<std::string> ShowPagetable(Machine& m, int pid) {
       run = {va, va + size, rights, level, true};
     });
     flush();
+    // The kernel half: PML4 entries 256-511, which Linux fills from swapper_pg_dir in every
+    // pgd (pgd_ctor), so all processes share the kernel's tables. mmsim's kernel runs
+    // through the direct map and maps nothing there (DEVIATION(pgtable)).
+    absl::StrAppendFormat(&out, "---[ Kernel Space, PML4 entries 256-511 ]---\n");
+    int kernel_entries = 0;
+    for (unsigned i = 256; i < 512; ++i) {
+      const uint64_t e = ReadEntry(m, root, i);
+      if (!PagingEntry(e).present()) continue;
+      ++kernel_entries;
+      absl::StrAppendFormat(&out, "[%3u] 0x%016x  %#018x  %s\n", i, SignExtend(uint64_t{i} << 39), e,
+                            kernel::decode_flags(kernel::trace_flags_kind::pte, e));
+    }
+    if (kernel_entries == 0) {
+      out += "(none: mmsim maps no kernel half; Linux shares swapper_pg_dir's entries here)\n";
+    }
     return out;
   });
 }
@@ -199,8 +219,13 @@ absl::StatusOr<std::string> ShowPagetableWalk(Machine& m, int pid, uint64_t addr
       if (level == 1 || ((level == 2 || level == 3) && pe.ps())) {
         const uint64_t frame = e & kernel::PTE_PFN_MASK & ~((uint64_t{1} << shift) - 1);
         const uint64_t pa = frame + (addr & ((uint64_t{1} << shift) - 1));
-        absl::StrAppendFormat(&out, "  -> pa %#x (pfn %#x)%s\n", pa, pa >> 12,
-                              kernel::is_zero_pfn(pa >> 12) ? " zero page" : "");
+        // A PS entry above the PTE level is a huge leaf (a THP at the PDE: 2M).
+        absl::StrAppendFormat(&out, "  -> pa %#x (pfn %#x)%s%s\n", pa, pa >> 12,
+                              kernel::is_zero_pfn(pa >> 12) ? " zero page" : "",
+                              level == 2 ? (kernel::is_huge_zero_pmd(kernel::__pmd(e))
+                                                ? " 2M leaf (huge zero page)"
+                                                : " 2M leaf")
+                                         : level == 3 ? " 1G leaf" : "");
         return out;
       }
       absl::StrAppend(&out, "\n");
@@ -209,6 +234,73 @@ absl::StatusOr<std::string> ShowPagetableWalk(Machine& m, int pid, uint64_t addr
     return out;
   });
 }
+
+namespace {
+
+// The bits of a /proc/PID/pagemap entry (fs/proc/task_mmu.c, Documentation/admin-guide/mm/
+// pagemap.rst).
+constexpr uint64_t PM_PFRAME_MASK = (1ull << 55) - 1;  // bits 0-54: pfn, or swap type | offset << 5
+constexpr uint64_t PM_SOFT_DIRTY = 1ull << 55;
+constexpr uint64_t PM_MMAP_EXCLUSIVE = 1ull << 56;
+constexpr uint64_t PM_UFFD_WP = 1ull << 57;
+constexpr uint64_t PM_GUARD_REGION = 1ull << 58;
+constexpr uint64_t PM_FILE = 1ull << 61;
+constexpr uint64_t PM_SWAP = 1ull << 62;
+constexpr uint64_t PM_PRESENT = 1ull << 63;
+constexpr int MAX_SWAPFILES_SHIFT = 5;
+
+// The entry a privileged reader (one that sees pfns) gets for `va`: pte_to_pagemap_entry for
+// a mapped address, pagemap_pte_hole's for a hole in a VMA, 0 outside every VMA. Linux 6.18:
+// bit 56 is set when this page is mapped exactly once (folio_precise_page_mapcount == 1; the
+// same as !folio_maybe_mapped_shared for the order-0 folios mmsim has). mmsim has no
+// userfaultfd, guard regions or swap soft-dirty bit, so bits 57, 58 and a swap entry's 55
+// stay clear.
+// For a PMD leaf `e` is the pmd (pagemap_pmd_range_thp): the frame is the 4 KiB page at va
+// inside it, and the huge zero folio counts as no page, as vm_normal_page_pmd has it.
+uint64_t PagemapEntry(kernel::mm_struct* mm, uint64_t va, uint64_t e, bool pmd_leaf = false) {
+  kernel::vm_area_struct* vma = kernel::vma_lookup(mm, va);
+  if (vma == nullptr) return 0;
+  uint64_t frame = 0, flags = 0;
+  const kernel::pte_t pte = kernel::__pte(e);
+  kernel::page* page = nullptr;
+  if (pmd_leaf) {
+    const kernel::pmd_t pmd = kernel::__pmd(e);
+    frame = kernel::pmd_pfn(pmd) + ((va >> 12) & 511);
+    flags |= PM_PRESENT;
+    if (!kernel::is_huge_zero_pmd(pmd)) page = kernel::pfn_to_page(frame);
+    if (e & kernel::_PAGE_SOFT_DIRTY) flags |= PM_SOFT_DIRTY;
+  } else if (PagingEntry(e).present()) {
+    frame = kernel::pte_pfn(pte);
+    flags |= PM_PRESENT;
+    page = kernel::vm_normal_page(vma, va, pte);
+    if (e & kernel::_PAGE_SOFT_DIRTY) flags |= PM_SOFT_DIRTY;
+  } else if (kernel::is_swap_pte(pte) && !(e & kernel::_PAGE_PROTNONE)) {
+    const kernel::swp_entry_t ent = kernel::pte_to_swp_entry(pte);
+    frame = kernel::swp_type(ent) | (kernel::swp_offset(ent) << MAX_SWAPFILES_SHIFT);
+    flags |= PM_SWAP;
+  }
+  if (page != nullptr) {
+    if (!kernel::PageAnon(page)) flags |= PM_FILE;
+    if ((flags & PM_PRESENT) && kernel::page_mapcount(page) == 1) flags |= PM_MMAP_EXCLUSIVE;
+  }
+  if (vma->vm_flags & kernel::VM_SOFTDIRTY) flags |= PM_SOFT_DIRTY;
+  return (frame & PM_PFRAME_MASK) | flags;
+}
+
+// "present,exclusive,soft-dirty": the set bits 55-63 by their pagemap.rst meaning.
+std::string PagemapBits(uint64_t pm) {
+  static constexpr std::pair<uint64_t, const char*> kBits[] = {
+      {PM_PRESENT, "present"}, {PM_SWAP, "swapped"},         {PM_FILE, "file/shared-anon"},
+      {PM_MMAP_EXCLUSIVE, "exclusively-mapped"},             {PM_SOFT_DIRTY, "soft-dirty"},
+      {PM_UFFD_WP, "uffd-wp"}, {PM_GUARD_REGION, "guard"},
+  };
+  std::string out;
+  for (const auto& [bit, name] : kBits)
+    if (pm & bit) absl::StrAppend(&out, out.empty() ? "" : ",", name);
+  return out.empty() ? "-" : out;
+}
+
+}  // namespace
 
 absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint64_t len) {
   return m.Inspect([&](const kernel::kernel_state&) -> absl::StatusOr<std::string> {
@@ -225,22 +317,48 @@ absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint
           addr, len, kUserTop));
     std::string out;
     for (uint64_t va = addr & ~0xfffull; va < addr + len; va += 4096) {
-      // The kernel maps no large pages, so every present mapping ends in a pte.
+      // A huge pmd (a THP or the huge zero folio): its 4 KiB page at va, flagged thp.
+      kernel::pmd_t* pmdp = kernel::mm_find_pmd(*mm, va);
+      if (pmdp != nullptr && kernel::pmd_present(*pmdp) && kernel::pmd_trans_huge(*pmdp)) {
+        const kernel::pmd_t pmd = *pmdp;
+        const uint64_t pfn = kernel::pmd_pfn(pmd) + ((va >> 12) & 511);
+        std::string what;
+        if (kernel::is_huge_zero_pmd(pmd)) {
+          what = "huge-zero-page";
+        } else {
+          kernel::page* p = kernel::pfn_to_page(pfn);
+          kernel::folio* f = kernel::page_folio(p);
+          what = absl::StrFormat("anon mapcount=%d refcount=%d pincount=%d%s%s",
+                                 kernel::page_mapcount(p), kernel::folio_ref_count(f),
+                                 kernel::atomic_read(&kernel::folio_tail1(f)->_pincount),
+                                 kernel::PageAnonExclusive(f) ? " anon_exclusive" : "",
+                                 kernel::page_mapcount(p) > 1 ? " shared" : "");
+        }
+        const uint64_t pm = PagemapEntry(*mm, va, kernel::pmd_val(pmd), /*pmd_leaf=*/true);
+        absl::StrAppendFormat(&out, "%#014x  pm=0x%016x %-40s present pfn=%#x %s %s thp(pmd) %s\n", va, pm,
+                              absl::StrCat("[", PagemapBits(pm), "]"), pfn, kernel::pmd_write(pmd) ? "rw" : "ro",
+                              kernel::pmd_dirty(pmd) ? "dirty" : "clean", what);
+        continue;
+      }
       kernel::pte_t* ptep = kernel::mm_find_pte(*mm, va);
       const uint64_t e = ptep != nullptr ? kernel::pte_val(kernel::ptep_get(ptep)) : 0;
+      // First the raw 64-bit entry as /proc/PID/pagemap holds it, with its bits 55-63 named;
+      // then what the simulator knows about the page.
+      const uint64_t pm = PagemapEntry(*mm, va, e);
+      absl::StrAppendFormat(&out, "%#014x  pm=0x%016x %-40s ", va, pm, absl::StrCat("[", PagemapBits(pm), "]"));
       PagingEntry pe(e);
       if (!pe.present()) {
         const kernel::pte_t pte = kernel::__pte(e);
         if (kernel::is_swap_pte(pte) && !(e & kernel::_PAGE_PROTNONE)) {
-          // pagemap's PM_SWAP: the page is out on swap, at this slot.
+          // pagemap's PM_SWAP: the page is out on swap, at this slot. The swap PTE's own
+          // exclusive marker keeps PG_anon_exclusive while the page is out.
           const kernel::swp_entry_t ent = kernel::pte_to_swp_entry(pte);
-          absl::StrAppendFormat(&out, "%#014x  swapped type=%u offset=%#x%s\n", va,
-                                kernel::swp_type(ent), kernel::swp_offset(ent),
-                                kernel::pte_swp_exclusive(pte) ? " exclusive" : "");
+          absl::StrAppendFormat(&out, "swapped type=%u offset=%#x%s\n", kernel::swp_type(ent),
+                                kernel::swp_offset(ent),
+                                kernel::pte_swp_exclusive(pte) ? " anon_exclusive" : "");
           continue;
         }
-        absl::StrAppendFormat(&out, "%#014x  not present%s\n", va,
-                              (e & kernel::_PAGE_PROTNONE) ? " (PROT_NONE)" : "");
+        absl::StrAppendFormat(&out, "not present%s\n", (e & kernel::_PAGE_PROTNONE) ? " (PROT_NONE)" : "");
         continue;
       }
       const uint64_t pfn = kernel::pte_pfn(kernel::ptep_get(ptep));
@@ -248,14 +366,18 @@ absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint
       if (kernel::is_zero_pfn(pfn)) {
         what = "zero-page";
       } else if (kernel::pfn_valid(pfn)) {
+        // anon_exclusive is PG_anon_exclusive (the page may be reused by a write without a
+        // copy), not pagemap's bit 56 (mapped exactly once), shown in the brackets.
         kernel::page* p = kernel::pfn_to_page(pfn);
-        what = absl::StrFormat("%s mapcount=%d refcount=%d%s%s", kernel::PageAnon(p) ? "anon" : "file",
-                               kernel::page_mapcount(p), kernel::page_ref_count(p),
-                               kernel::PageAnonExclusive(p) ? " exclusive" : "",
-                               kernel::page_mapcount(p) > 1 ? " shared" : "");
+        // A page of a PTE-mapped THP shows its folio's refcount and the thp flag.
+        const bool thp = kernel::PageCompound(p);
+        what = absl::StrFormat("%s mapcount=%d refcount=%d%s%s%s", kernel::PageAnon(p) ? "anon" : "file",
+                               kernel::page_mapcount(p), kernel::folio_ref_count(kernel::page_folio(p)),
+                               kernel::PageAnonExclusive(p) ? " anon_exclusive" : "",
+                               kernel::page_mapcount(p) > 1 ? " shared" : "", thp ? " thp(pte)" : "");
       }
-      absl::StrAppendFormat(&out, "%#014x  present pfn=%#x %s %s %s\n", va, pfn,
-                            pe.writable() ? "rw" : "ro", pe.dirty() ? "dirty" : "clean", what);
+      absl::StrAppendFormat(&out, "present pfn=%#x %s %s %s\n", pfn, pe.writable() ? "rw" : "ro",
+                            pe.dirty() ? "dirty" : "clean", what);
     }
     return out;
   });
@@ -318,20 +440,28 @@ absl::StatusOr<std::string> ShowPage(Machine& m, uint64_t pfn) {
         "locked", "writeback", "referenced", "uptodate", "dirty", "lru", "head", "waiters",
         "active", "workingset", "owner_priv_1", "anon_exclusive", "arch_1", "reserved",
         "private", "private_2", "reclaim", "swapbacked", "unevictable", "mlocked"};
+    // A large folio's first tail keeps the order in its low flag byte (_flags_1): not flags.
+    const bool tail = kernel::PageTail(p);
+    const kernel::page* head = kernel::compound_head(p);
+    const unsigned long shown = (tail && p == head + 1) ? p->flags & ~0xfful : p->flags;
     std::string flags;
     for (int b = 0; b < kernel::__NR_PAGEFLAGS; ++b) {
-      if (p->flags & (1ul << b)) absl::StrAppend(&flags, flags.empty() ? "" : "|", kFlagNames[b]);
+      if (shown & (1ul << b)) absl::StrAppend(&flags, flags.empty() ? "" : "|", kFlagNames[b]);
     }
+    std::string compound;
+    if (tail || kernel::PageHead(p))
+      compound = absl::StrFormat("  compound %s: head pfn=%#x order=%u\n", tail ? "tail" : "head",
+                                 kernel::page_to_pfn(head), kernel::folio_order(head));
     const char* type = kernel::PageBuddy(p) ? "buddy" : kernel::PageTable(p) ? "table"
                        : kernel::PageSlab(p) ? "slab" : "none";
     return absl::StrFormat(
         "page pfn=%#x pa=%#x\n  flags=%#x(%s)\n  _refcount=%d _mapcount=%d page_type=%s%s\n"
-        "  mapping=%s index=%#x private=%#x\n",
-        pfn, pfn << 12, p->flags, flags, kernel::page_ref_count(p), atomic_read(&p->_mapcount), type,
+        "  mapping=%s index=%#x private=%#x\n%s",
+        pfn, pfn << 12, shown, flags, kernel::page_ref_count(p), atomic_read(&p->_mapcount), type,
         kernel::is_zero_page(p) ? " (the zero page)" : "",
         // Host addresses vary between runs; views must not, so say what mapping is.
         p->mapping == nullptr ? "null" : kernel::PageAnon(p) ? "anon_vma|PAGE_MAPPING_ANON" : "address_space",
-        p->index, p->private_);
+        p->index, p->private_, compound);
   });
 }
 
@@ -379,7 +509,9 @@ std::string ShowVmstat(Machine& m) {
   return m.Inspect([&](const kernel::kernel_state& ks) -> std::string {
     std::string out;
     for (int i = 0; i < kernel::NR_VM_STAT_ITEMS; ++i) {
-      absl::StrAppendFormat(&out, "%s %d\n", kernel::vm_stat_name(i), ks.vm_stat[i]);
+      // nr_anon_transparent_hugepages is shown in huge pages (vmstat_start).
+      const long v = i == kernel::NR_ANON_THPS ? ks.vm_stat[i] / kernel::HPAGE_PMD_NR : ks.vm_stat[i];
+      absl::StrAppendFormat(&out, "%s %d\n", kernel::vm_stat_name(i), v);
     }
     return out;
   });
@@ -416,40 +548,81 @@ std::string ShowSwaps(Machine& m) {
   });
 }
 
-absl::StatusOr<std::string> PagetableDot(Machine& m, int pid) {
+namespace {
+
+// "P RW USR A D NX": an entry's bits for a DOT record label (where '|' separates fields).
+std::string DotBits(uint64_t e) {
+  std::string bits = kernel::decode_pte_bits(e);
+  for (char& c : bits)
+    if (c == '|') c = ' ';
+  return bits;
+}
+
+// One node per page table, one record field per present entry with the virtual range it
+// covers, where it points and its bits; an edge from each entry to the table below it.
+// Tables are named by their physical address, so a table reached twice is drawn once.
+struct DotWalker {
+  Machine& m;
+  std::string& out;
+  std::set<uint64_t> drawn;
+
+  void Table(uint64_t pa, int level, uint64_t va_base) {
+    if (!drawn.insert(pa).second) return;
+    static constexpr const char* kName[] = {"?", "PT", "PD", "PDPT", "PML4"};
+    const int shift = 12 + 9 * (level - 1);
+    std::string fields;
+    std::vector<std::tuple<unsigned, uint64_t, uint64_t>> children;  // index, table pa, va
+    int kernel_present = 0;
+    for (unsigned i = 0; i < 512; ++i) {
+      const uint64_t e = ReadEntry(m, pa, i);
+      PagingEntry pe(e);
+      if (!pe.present()) continue;
+      if (level == 4 && i >= 256) ++kernel_present;
+      const uint64_t va = SignExtend(va_base + (uint64_t{i} << shift));
+      const uint64_t end = va + (uint64_t{1} << shift) - 1;
+      const bool leaf = level == 1 || ((level == 2 || level == 3) && pe.ps());
+      const uint64_t next = e & kernel::PTE_PFN_MASK;
+      // A PMD or PUD leaf (a THP) maps its whole range: marked 2M or 1G.
+      const char* size = level == 2 && leaf ? " 2M" : level == 3 && leaf ? " 1G" : "";
+      absl::StrAppendFormat(&fields, "|<e%u> [%u] %#x-%#x -\\> %s %#x %s%s", i, i, va, end,
+                            leaf ? "pfn" : kName[level - 1], leaf ? next >> 12 : next, DotBits(e), size);
+      if (!leaf) children.emplace_back(i, next, va_base + (uint64_t{i} << shift));
+    }
+    if (level == 4 && kernel_present == 0) {
+      // Linux copies the kernel's PGD entries (swapper_pg_dir, KERNEL_PGD_BOUNDARY up) into
+      // every pgd; mmsim maps no kernel half (DEVIATION(pgtable) in mm/arch/x86/pgtable.h).
+      fields += "|<k> [256-511] kernel half: not mapped (mmsim)";
+    }
+    absl::StrAppendFormat(&out, "  t%x [label=\"%s @pa %#x%s\"];\n", pa, kName[level], pa, fields);
+    for (const auto& [i, child, va] : children) {
+      absl::StrAppendFormat(&out, "  t%x:e%u -> t%x;\n", pa, i, child);
+      Table(child, level - 1, va);
+    }
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<std::string> PagetableDot(Machine& m, const std::vector<DotTask>& tasks) {
   return m.Inspect([&](const kernel::kernel_state&) -> absl::StatusOr<std::string> {
-    absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
-    if (!mm.ok()) return mm.status();
-    std::string out = absl::StrFormat("digraph pagetable_pid%d {\n  rankdir=LR;\n  node [shape=record, fontname=monospace];\n", pid);
-    // Recursively emit one node per table, with one field per present entry.
-    std::vector<uint64_t> stack;
-    struct Walker {
-      Machine& m;
-      std::string& out;
-      void Table(uint64_t pa, int level) {
-        static constexpr const char* kName[] = {"?", "PT", "PD", "PDPT", "PML4"};
-        std::string fields;
-        std::vector<std::pair<unsigned, uint64_t>> children;
-        for (unsigned i = 0; i < 512; ++i) {
-          uint64_t e = ReadEntry(m, pa, i);
-          PagingEntry pe(e);
-          if (!pe.present()) continue;
-          absl::StrAppendFormat(&fields, "|<e%u> [%u] %#x %s", i, i, e & kernel::PTE_PFN_MASK,
-                                pe.writable() ? "RW" : "ro");
-          if (level > 1 && !((level == 2 || level == 3) && pe.ps())) children.push_back({i, e & kernel::PTE_PFN_MASK});
-        }
-        absl::StrAppendFormat(&out, "  t%x [label=\"%s @%#x%s\"];\n", pa, kName[level], pa, fields);
-        for (auto [i, child] : children) {
-          absl::StrAppendFormat(&out, "  t%x:e%u -> t%x;\n", pa, i, child);
-          Table(child, level - 1);
-        }
-      }
-    } w{m, out};
-    w.Table(kernel::__pa((*mm)->pgd), 4);
+    std::string out = "digraph pagetables {\n  rankdir=LR;\n  node [shape=record, fontname=monospace];\n";
+    DotWalker w{m, out, {}};
+    for (const DotTask& t : tasks) {
+      absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, t.pid);
+      if (!mm.ok()) return mm.status();
+      const uint64_t root = kernel::__pa((*mm)->pgd);
+      absl::StrAppendFormat(&out, "  task%d [shape=box, label=\"%s (pid %d)\\ncr3 -> pgd @pa %#x\"];\n",
+                            t.pid, t.name, t.pid, root);
+      absl::StrAppendFormat(&out, "  task%d -> t%x;\n", t.pid, root);
+      w.Table(root, 4, 0);
+    }
     return out + "}\n";
   });
 }
 
+absl::StatusOr<std::string> PagetableDot(Machine& m, int pid) {
+  return PagetableDot(m, {DotTask{absl::StrCat("pid ", pid), pid}});
+}
 
 // ---- memory pressure views: /proc/meminfo, the LRU lists, /proc/PID/smaps ----
 
@@ -526,6 +699,7 @@ std::string ShowMeminfo(Machine& m) {
     ShowValKb(&out, "Mapped:", static_cast<unsigned long>(st[NR_FILE_MAPPED]));
     ShowValKb(&out, "Shmem:", shmem);
     ShowValKb(&out, "PageTables:", static_cast<unsigned long>(st[NR_PAGETABLE]));
+    ShowValKb(&out, "AnonHugePages:", static_cast<unsigned long>(st[NR_ANON_THPS]));
     return out;
   });
 }
@@ -577,7 +751,8 @@ namespace {
 struct MemSizeStats {
   static constexpr int kPssShift = 12;
   uint64_t resident = 0, shared_clean = 0, shared_dirty = 0, private_clean = 0,
-           private_dirty = 0, referenced = 0, anonymous = 0, lazyfree = 0, swap = 0;
+           private_dirty = 0, referenced = 0, anonymous = 0, lazyfree = 0, swap = 0,
+           anonymous_thp = 0;
   uint64_t pss = 0, pss_dirty = 0, pss_locked = 0, swap_pss = 0;
 };
 
@@ -593,7 +768,41 @@ MemSizeStats SmapsOfVma(const kernel::kernel_state& ks, kernel::vm_area_struct* 
   using namespace kernel;
   MemSizeStats mss;
   const bool locked = vma->vm_flags & VM_LOCKED;
+  auto account = [&](const page* p, bool young, bool dirty_entry, bool thp) {
+    // smaps_account / smaps_page_accumulate for one 4 KiB page.
+    const folio* f = page_folio(p);
+    const bool dirty = dirty_entry || folio_test_dirty(f);
+    mss.resident += PAGE_SIZE;
+    if (young || folio_test_referenced(f)) mss.referenced += PAGE_SIZE;
+    if (folio_test_anon(f)) {
+      mss.anonymous += PAGE_SIZE;
+      if (thp) mss.anonymous_thp += PAGE_SIZE;
+      if (!folio_test_swapbacked(f) && !dirty) mss.lazyfree += PAGE_SIZE;
+    }
+    // A page of a large folio counts its own mappings (folio_precise_page_mapcount).
+    const int mapcount = folio_test_large(f) ? page_mapcount(p) : folio_mapcount(f);
+    uint64_t pss = uint64_t{PAGE_SIZE} << MemSizeStats::kPssShift;
+    if (mapcount >= 2) pss /= static_cast<uint64_t>(mapcount);
+    mss.pss += pss;
+    if (dirty) mss.pss_dirty += pss;
+    if (locked) mss.pss_locked += pss;
+    if (mapcount < 2)
+      (dirty ? mss.private_dirty : mss.private_clean) += PAGE_SIZE;
+    else
+      (dirty ? mss.shared_dirty : mss.shared_clean) += PAGE_SIZE;
+  };
   for (unsigned long addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
+    // smaps_pmd_entry: a huge pmd counts its 512 pages (the huge zero folio none).
+    if (pmd_t* pmdp = mm_find_pmd(vma->vm_mm, addr);
+        pmdp != nullptr && pmd_present(*pmdp) && pmd_trans_huge(*pmdp)) {
+      if (!is_huge_zero_pmd(*pmdp)) {
+        const page* head = &ks.mem_map[pmd_pfn(*pmdp)];
+        for (long i = 0; i < HPAGE_PMD_NR; ++i)
+          account(head + i, pmd_young(*pmdp), pmd_dirty(*pmdp), true);
+      }
+      addr = (addr & HPAGE_PMD_MASK) + HPAGE_PMD_SIZE - PAGE_SIZE;
+      continue;
+    }
     pte_t* ptep = mm_find_pte(vma->vm_mm, addr);
     if (ptep == nullptr) continue;
     const pte_t pte = ptep_get(ptep);
@@ -608,26 +817,7 @@ MemSizeStats SmapsOfVma(const kernel::kernel_state& ks, kernel::vm_area_struct* 
     if (vma->vm_flags & (VM_PFNMAP | VM_IO)) continue;
     const unsigned long pfn = pte_pfn(pte);
     if (pfn >= ks.max_pfn || &ks.mem_map[pfn] == ks.zero_page) continue;
-    const folio* f = page_folio(&ks.mem_map[pfn]);
-    const bool young = pte_young(pte);
-    const bool dirty = pte_dirty(pte) || folio_test_dirty(f);
-    mss.resident += PAGE_SIZE;
-    if (young || folio_test_referenced(f)) mss.referenced += PAGE_SIZE;
-    if (folio_test_anon(f)) {
-      mss.anonymous += PAGE_SIZE;
-      if (!folio_test_swapbacked(f) && !dirty) mss.lazyfree += PAGE_SIZE;
-    }
-    // smaps_page_accumulate
-    const int mapcount = folio_mapcount(f);
-    uint64_t pss = uint64_t{PAGE_SIZE} << MemSizeStats::kPssShift;
-    if (mapcount >= 2) pss /= static_cast<uint64_t>(mapcount);
-    mss.pss += pss;
-    if (dirty) mss.pss_dirty += pss;
-    if (locked) mss.pss_locked += pss;
-    if (mapcount < 2)
-      (dirty ? mss.private_dirty : mss.private_clean) += PAGE_SIZE;
-    else
-      (dirty ? mss.shared_dirty : mss.shared_clean) += PAGE_SIZE;
+    account(&ks.mem_map[pfn], pte_young(pte), pte_dirty(pte), false);
   }
   return mss;
 }
@@ -661,7 +851,7 @@ absl::StatusOr<std::string> ShowSmaps(Machine& m, int pid, uint64_t addr, uint64
       kb("Anonymous:", mss.anonymous);
       kb("KSM:", 0);
       kb("LazyFree:", mss.lazyfree);
-      kb("AnonHugePages:", 0);
+      kb("AnonHugePages:", mss.anonymous_thp);
       kb("ShmemPmdMapped:", 0);
       kb("FilePmdMapped:", 0);
       kb("Shared_Hugetlb:", 0);
@@ -669,7 +859,9 @@ absl::StatusOr<std::string> ShowSmaps(Machine& m, int pid, uint64_t addr, uint64
       kb("Swap:", mss.swap);
       kb("SwapPss:", mss.swap_pss >> kShift);
       kb("Locked:", mss.pss_locked >> kShift);
-      absl::StrAppendFormat(&out, "%-16s%8d\n", "THPeligible:", 0);
+      // thp_vma_allowable_order with the smaps flag: may this VMA hold a THP?
+      absl::StrAppendFormat(&out, "%-16s%8d\n", "THPeligible:",
+                            kernel::thp_vma_allowable_order(vma, vma->vm_flags, kernel::PMD_ORDER) ? 1 : 0);
       absl::StrAppend(&out, VmFlagsLine(vma->vm_flags), "\n");
     }
     return out;

@@ -3,8 +3,9 @@
 //   ShowMaps       /proc/PID/maps, byte for byte in Linux's layout
 //   ShowPagetable  the kernel's ptdump (ranges with equal attributes merged), or with an
 //                  address, the 4-level walk for it entry by entry
-//   ShowPagemap    /proc/PID/pagemap decoded per page (present, PFN, dirty, exclusive,
-//                  zero page)
+//   ShowPagemap    /proc/PID/pagemap per page: the raw 64-bit entry with its bits named as
+//                  in pagemap.rst, then decoded (present, PFN, dirty, mapcount,
+//                  PG_anon_exclusive as anon_exclusive, zero page)
 //   ShowTlb        each CPU's TLB entries per level, with PCID, G bit and rights
 //   ShowPage       a struct page
 //   ShowBuddy      /proc/buddyinfo
@@ -16,7 +17,9 @@
 //   ShowMeminfo    /proc/meminfo (the fields mmsim can compute)
 //   ShowLru        the LRU lists with their folios and flags
 //   ShowSmaps      /proc/PID/smaps, in Linux's layout
-//   PagetableDot   the page-table tree of a process as Graphviz DOT
+//   PagetableDot   the page-table trees of one or more processes as one Graphviz DOT graph:
+//                  a node per table, a field per present entry (virtual range, next table
+//                  or pfn, bits), the kernel half of each PML4
 //
 // Views read state without side effects: no faults, no TLB fills, no counters moved.
 #ifndef MMSIM_SIM_VIEWS_H_
@@ -24,6 +27,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -50,7 +54,12 @@ std::string ShowLru(Machine& m);
 // [addr, addr + len).
 absl::StatusOr<std::string> ShowSmaps(Machine& m, int pid, uint64_t addr = 0, uint64_t len = 0);
 std::string ShowSwaps(Machine& m);  // /proc/swaps
-absl::StatusOr<std::string> PagetableDot(Machine& m, int pid);
+struct DotTask {
+  std::string name;  // the label (the scenario's task name)
+  int pid;
+};
+absl::StatusOr<std::string> PagetableDot(Machine& m, const std::vector<DotTask>& tasks);
+absl::StatusOr<std::string> PagetableDot(Machine& m, int pid);  // labelled "pid N"
 
 // fs/proc/task_mmu.c show_smap_vma_flags: each VM_ flag smaps names, and its mnemonic, in
 // the order smaps prints them ("rd", "wr", ... "mm").

@@ -3,7 +3,10 @@
 set -euo pipefail
 need=()
 command -v bazel >/dev/null 2>&1 || need+=(bazel-bootstrap)
-for p in libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev pkg-config g++ python3 clang libclang-rt-14-dev; do
+# chromium, chromium-driver, python3-selenium: the --html page's browser test
+# (//tests/html:browser_test, headless, in CI's default pass).
+for p in libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev pkg-config g++ python3 clang libclang-rt-14-dev \
+         chromium chromium-driver python3-selenium; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if ((${#need[@]})); then

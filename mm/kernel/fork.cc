@@ -75,6 +75,7 @@ mm_struct* mm_init(mm_struct* mm, task_struct* p, const user_namespace* user_ns)
   mmap_init_lock(mm);
   spin_lock_init(&mm->page_table_lock);
   atomic_long_set(&mm->pgtables_bytes, 0);
+  mm->pmd_huge_pte = nullptr;  // CONFIG_TRANSPARENT_HUGEPAGE without split PMD locks
   for (auto& c : mm->rss_stat.count) atomic_long_set(&c, 0);
   mm->cpu_bitmap.reset();
   mm->owner = p;  // mm_init_owner
@@ -108,6 +109,7 @@ void check_mm(mm_struct* mm) {
       std::fprintf(stderr, "BUG: Bad rss-counter state mm:%p type:%s val:%ld\n",
                    static_cast<void*>(mm), kNames[i], x);
   }
+  VM_BUG_ON_MM(mm->pmd_huge_pte != nullptr, mm);  // a deposited table leaked
   if (WARN_ON(mm_pgtables_bytes(mm) != 0))
     std::fprintf(stderr, "BUG: non-zero pgtables_bytes on freeing mm: %lu\n",
                  mm_pgtables_bytes(mm));
@@ -404,7 +406,8 @@ mm_struct* get_task_mm(task_struct* task) {
 // `mode`; ERR_PTR(-EINTR), ERR_PTR(-ESRCH) (no mm) or ERR_PTR(-EACCES) otherwise.
 mm_struct* mm_access(task_struct* task, unsigned int mode) {
   trace_call tc("mm_access", "pid=%d mode=%#x", task->pid, mode);
-  int err = down_read_killable(&task->signal->exec_update_lock);
+  // down_read_killable and up_read, their single-path branch inline (mm/rwsem.h).
+  int err = down_read_killable_inline(&task->signal->exec_update_lock);
   if (err) return tc.ret(ERR_PTR<mm_struct>(err));
 
   mm_struct* mm = get_task_mm(task);
@@ -414,7 +417,7 @@ mm_struct* mm_access(task_struct* task, unsigned int mode) {
     mmput(mm);
     mm = ERR_PTR<mm_struct>(-EACCES);
   }
-  up_read(&task->signal->exec_update_lock);
+  up_read_inline(&task->signal->exec_update_lock);
   return tc.ret(mm);
 }
 

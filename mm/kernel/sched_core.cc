@@ -75,6 +75,9 @@ void finish_cpu(int cpu) {
 void sched_wait(const void* obj, const char* name, bool (*cond)(const void* arg),
                 const void* arg) {
   if (cond(arg)) return;
+  // Sleeping inside rcu_read_lock (mm/sched_hooks.h) is a bug, as in Linux.
+  if (kst().rcu_read_lock_nesting != 0)
+    kernel_bug(__FILE__, __LINE__, "sleeping in an RCU read-side section");
   if (kst().sched != nullptr) {
     kst().sched->wait(obj, name, cond, arg);
     return;

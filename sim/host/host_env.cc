@@ -174,7 +174,7 @@ std::vector<std::string> ApplyHostEnv(const HostEnv& env, Machine& m) {
   apply("vm.mmap_min_addr", env.mmap_min_addr);
   apply("vm.max_map_count", env.max_map_count);
   apply("fs.suid_dumpable", env.suid_dumpable);
-  notes.push_back(absl::StrCat("# sim: transparent_hugepage: the simulator maps base pages only; the host's is ",
+  notes.push_back(absl::StrCat("# sim: transparent_hugepage: the scenario's `machine thp=` (default madvise); the host's is ",
                                env.thp));
   return notes;
 }

@@ -1,11 +1,13 @@
 #include "sim/scenario/ast.h"
 
+#include <iterator>
 #include <string>
 #include <type_traits>
 #include <variant>
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "mm/vmstat_names.h"
 
 namespace sim::scenario {
 
@@ -38,7 +40,7 @@ struct AdviceEntry {
 constexpr AdviceEntry kAdvice[] = {
     {"willneed", 3},    {"dontneed", 4},    {"free", 8},        {"dontfork", 10},
     {"dofork", 11},     {"wipeonfork", 18}, {"keeponfork", 19}, {"cold", 20},
-    {"pageout", 21},    {"dontneed_locked", 24},
+    {"pageout", 21},    {"dontneed_locked", 24}, {"hugepage", 14}, {"nohugepage", 15},
 };
 }  // namespace
 
@@ -87,20 +89,9 @@ std::optional<int> FlagIndex(FlagTable table, absl::string_view name) {
 }
 
 const std::vector<std::string>& VmstatItemNames() {
-  // The same strings as mm/kernel.cc's kVmStatNames (the parser cannot link the kernel);
-  // sim/state_checks_test.cc checks that the two lists agree, item for item.
-  static const std::vector<std::string> kItems = {
-      "nr_free_pages", "nr_anon_pages", "nr_mapped", "nr_page_table_pages",
-      "nr_foll_pin_acquired", "nr_foll_pin_released", "pgalloc_normal", "pgfree", "pgfault",
-      "pgmajfault", "nr_tlb_remote_flush", "nr_tlb_remote_flush_received",
-      "nr_tlb_local_flush_all", "nr_tlb_local_flush_one", "nr_inactive_anon", "nr_active_anon",
-      "nr_inactive_file", "nr_active_file", "nr_unevictable", "workingset_refault_anon",
-      "workingset_refault_file", "workingset_activate_anon", "workingset_activate_file",
-      "workingset_restore_anon", "workingset_restore_file", "pswpin", "pswpout", "pgactivate",
-      "pgdeactivate", "pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pgscan_direct",
-      "oom_kill", "allocstall_normal", "nr_mlock", "pglazyfree", "pglazyfreed",
-      "unevictable_pgs_culled", "unevictable_pgs_rescued", "unevictable_pgs_mlocked",
-      "unevictable_pgs_munlocked", "unevictable_pgs_cleared", "unevictable_pgs_stranded"};
+  // The kernel's own list (mm/vmstat_names.h, header only: the parser does not link mm/).
+  static const std::vector<std::string> kItems(std::begin(kernel::kVmStatNames),
+                                               std::end(kernel::kVmStatNames));
   return kItems;
 }
 

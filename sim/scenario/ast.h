@@ -144,6 +144,7 @@ struct MachineStmt {
   std::optional<uint32_t> cpus;
   std::optional<std::string> tlb;  // profile name (an identifier)
   std::optional<uint64_t> seed;
+  std::optional<std::string> thp;  // always, madvise or never (transparent huge pages)
   bool operator==(const MachineStmt&) const = default;
 };
 
@@ -601,9 +602,13 @@ struct ShowSmaps {  // show smaps TASK [ADDR LEN]
   uint64_t len = 0;  // 0: every VMA
   bool operator==(const ShowSmaps&) const = default;
 };
+struct ShowDot {  // show dot TASK [TASK ...]: the page-table trees as one Graphviz graph
+  std::vector<std::string> tasks;
+  bool operator==(const ShowDot&) const = default;
+};
 using ShowWhat = std::variant<ShowMaps, ShowPagetable, ShowPagemap, ShowTlb, ShowPage, ShowBuddy,
                               ShowVmstat, ShowCpus, ShowDmesg, ShowMeminfo, ShowLru, ShowSmaps,
-                              ShowSwaps>;
+                              ShowSwaps, ShowDot>;
 
 struct ShowStmt {
   SourcePos pos;

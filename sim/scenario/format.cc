@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_format.h"
 #include "sim/scenario/ast.h"
 #include "sim/scenario/cap_names.h"
@@ -138,6 +139,7 @@ std::string FormatShow(const ShowWhat& w) {
                         : "smaps " + s.task;
     }
     std::string operator()(const ShowSwaps&) const { return "swaps"; }
+    std::string operator()(const ShowDot& s) const { return "dot " + absl::StrJoin(s.tasks, " "); }
   };
   return std::visit(V{}, w);
 }
@@ -162,6 +164,7 @@ struct StatementPrinter {
     if (s.cpus) absl::StrAppend(&out, " cpus=", *s.cpus);
     if (s.tlb) absl::StrAppend(&out, " tlb=", *s.tlb);
     if (s.seed) absl::StrAppend(&out, " seed=", *s.seed);
+    if (s.thp) absl::StrAppend(&out, " thp=", *s.thp);
     return out;
   }
   std::string operator()(const LetStmt& s) const {

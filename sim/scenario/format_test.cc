@@ -61,6 +61,7 @@ TEST(Format, CanonicalStatements) {
   EXPECT_EQ(Canon("machine   seed=7 cpus=2 memory=0x40000000"), "machine memory=1G cpus=2 seed=7\n");
   EXPECT_EQ(Canon("machine swap=0x20000000 memory=1G"), "machine memory=1G swap=512M\n");
   EXPECT_EQ(Canon("show   swaps"), "show swaps\n");
+  EXPECT_EQ(Canon("process p\nprocess q\nshow  dot   q p"), "process p\nprocess q\nshow dot q p\n");
   EXPECT_EQ(Canon("let  X=4*1K"), "let X = 4096\n");
   EXPECT_EQ(Canon("process p uid=0 gid=0 caps=all dumpable=1"), "process p\n");
   EXPECT_EQ(Canon("process p euid=1"), "process p ruid=0 euid=1 suid=0\n");

@@ -116,6 +116,7 @@ constexpr const char* kKeywords[] = {
     "SIGSEGV", "SIGBUS", "SIGKILL",
     // show views
     "maps", "pagetable", "pagemap", "page", "buddy", "vmstat", "dmesg", "meminfo", "lru", "smaps", "swaps",
+    "dot",
     // state checks (expect pte/page/tlb/vmstat/vma, mark)
     "mark", "pte", "vma", "since", "as", "at", "cached", "absent", "hits", "misses", "walks",
     "refcount", "mapcount", "pfn", "start", "prot",
@@ -205,7 +206,7 @@ constexpr char kFlagExpected[] =
     "mmap flag (private, shared, anon, fixed, noreplace, populate, growsdown, noreserve)";
 constexpr char kAdviceExpected[] =
     "ADVICE (dontneed, free, cold, pageout, willneed, dontneed_locked, dontfork, dofork, "
-    "wipeonfork, keeponfork, or a NUM)";
+    "wipeonfork, keeponfork, hugepage, nohugepage, or a NUM)";
 constexpr char kMlockallExpected[] = "mlockall FLAGS: current, future, onfault joined by commas, or a NUM";
 constexpr char kCapsExpected[] = "capabilities: all, none or a list like cap_sys_ptrace,cap_kill";
 constexpr char kIovExpected[] = "iovec list like [0x1000:4K, 0x3000:8], [] or raw(ADDR,COUNT)";
@@ -980,8 +981,8 @@ absl::StatusOr<Statement> LineParser::ParseMachine(const Token& kw) {
   while (lex_.Peek().kind != TokenKind::kEnd) {
     bool has_value;
     SCN_ASSIGN_OR_RETURN(std::string key,
-                         ParseOptionKey({"memory=", "swap=", "cpus=", "tlb=", "seed="},
-                                        "machine option (memory=SIZE, swap=SIZE, cpus=N, tlb=PROFILE, seed=N)",
+                         ParseOptionKey({"memory=", "swap=", "cpus=", "tlb=", "seed=", "thp="},
+                                        "machine option (memory=SIZE, swap=SIZE, cpus=N, tlb=PROFILE, seed=N, thp=MODE)",
                                         &seen, &has_value));
     if (key == "memory") {
       const int col = lex_.Peek().col;
@@ -1012,6 +1013,11 @@ absl::StatusOr<Statement> LineParser::ParseMachine(const Token& kw) {
       Token p = lex_.Next();
       if (p.kind != TokenKind::kIdent) return ErrTok(p, "TLB profile name");
       m.tlb = std::string(p.text);
+    } else if (key == "thp") {
+      Token p = lex_.Next();
+      if (p.kind != TokenKind::kIdent || (p.text != "always" && p.text != "madvise" && p.text != "never"))
+        return ErrTok(p, "thp MODE (always, madvise or never)");
+      m.thp = std::string(p.text);
     } else {
       SCN_ASSIGN_OR_RETURN(m.seed, ParseU64({"seed", "42"}));
     }
@@ -1651,7 +1657,7 @@ absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {
   Token what = lex_.Next();
   const char* expected =
       "show view (maps, pagetable, pagemap, tlb, page, buddy, vmstat, cpus, dmesg, meminfo, lru, "
-      "smaps, swaps)";
+      "smaps, swaps, dot)";
   if (what.kind != TokenKind::kIdent) return ErrTok(what, expected);
   if (what.text == "maps") {
     ShowMaps v;
@@ -1703,6 +1709,20 @@ absl::StatusOr<Statement> LineParser::ParseShow(const Token& kw) {
     s.what = std::move(v);
   } else if (what.text == "swaps") {
     s.what = ShowSwaps{};
+  } else if (what.text == "dot") {
+    // One or more tasks, each at most once, drawn in one graph.
+    ShowDot v;
+    do {
+      const Token at = lex_.Peek();
+      SCN_ASSIGN_OR_RETURN(std::string task, ParseTaskName());
+      for (const std::string& t : v.tasks) {
+        if (t == task) return ErrTok(at, "a task not already named in this `show dot`");
+      }
+      if (v.tasks.size() == kMaxDotTasks)
+        return ErrTok(at, absl::StrCat("the end of the line (at most ", kMaxDotTasks, " tasks in one `show dot`)"));
+      v.tasks.push_back(std::move(task));
+    } while (lex_.Peek().kind != TokenKind::kEnd);
+    s.what = std::move(v);
   } else {
     return ErrTok(what, expected);
   }

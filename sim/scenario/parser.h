@@ -58,6 +58,7 @@ inline constexpr uint64_t kMaxFileBytes = 1 * kGiB;     // file size=
 inline constexpr uint64_t kMinMachineMemory = 1 * kMiB;   // machine memory= (what boots)
 inline constexpr uint64_t kMaxMachineMemory = 64 * kGiB;  // machine memory=
 inline constexpr uint32_t kMaxCpus = 64;                  // machine cpus=
+inline constexpr size_t kMaxDotTasks = 16;                // show dot TASK ...
 
 // Parses a whole scenario. `filename` is used in positions and messages only.
 // Lines are separated by '\n'; a '\r' before it is whitespace.

@@ -141,6 +141,10 @@ TEST(ParserStatements, Machine) {
   EXPECT_FALSE(m.swap.has_value());
   EXPECT_EQ(Last<MachineStmt>("machine swap=512M").swap, uint64_t{512} << 20);
   EXPECT_EQ(Last<MachineStmt>("machine swap=0").swap, uint64_t{0});
+  EXPECT_EQ(Last<MachineStmt>("machine thp=always").thp, "always");
+  EXPECT_EQ(Last<MachineStmt>("machine cpus=1 thp=never").thp, "never");
+  EXPECT_EQ(Last<MachineStmt>("machine thp=madvise").thp, "madvise");
+  EXPECT_FALSE(Last<MachineStmt>("machine cpus=1").thp.has_value());
   MachineStmt bare = Last<MachineStmt>("# header comment\n\n  machine   # trailing\n");
   EXPECT_FALSE(bare.memory.has_value());
   EXPECT_FALSE(bare.cpus.has_value());
@@ -266,6 +270,8 @@ TEST(ParserStatements, MadviseAndMlock) {
   EXPECT_EQ(m.len, 8192u);
   EXPECT_EQ(m.advice, 21);
   EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 4K dontneed_locked").advice, 24);
+  EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 2M hugepage").advice, 14);
+  EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 2M nohugepage").advice, 15);
   EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 4K 12345").advice, 12345);
   EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 4K -1").advice, -1);
   MlockStmt l = Last<MlockStmt>(p + "p: mlock 0x1000 4K");
@@ -399,6 +405,30 @@ TEST(ParserStatements, Show) {
   EXPECT_EQ(Last<ShowStmt>("show page 0x100").what, ShowWhat(ShowPage{0x100}));
   EXPECT_EQ(Last<ShowStmt>("show buddy").what, ShowWhat(ShowBuddy{}));
   EXPECT_EQ(Last<ShowStmt>("show vmstat").what, ShowWhat(ShowVmstat{}));
+  EXPECT_EQ(Last<ShowStmt>(p + "show dot p").what, ShowWhat(ShowDot{{"p"}}));
+  EXPECT_EQ(Last<ShowStmt>(p + "process q\nthread t of q\nshow dot q p t").what,
+            ShowWhat(ShowDot{{"q", "p", "t"}}));
+}
+
+TEST(ParserErrors, ShowDot) {
+  auto msg = [](const std::string& text) {
+    return std::string(ParseScenario(text, "f.mms").status().message());
+  };
+  EXPECT_EQ(msg("process p\nshow dot"), "f.mms:2:9: expected a declared process, thread or kthread name, got end of line");
+  EXPECT_EQ(msg("process p\nshow dot p nobody"),
+            "f.mms:2:12: expected a declared process, thread or kthread name, got undefined name 'nobody'");
+  EXPECT_EQ(msg("process p\nshow dot p p"),
+            "f.mms:2:12: expected a task not already named in this `show dot`, got 'p'");
+  std::string many = "process p0";
+  std::string show = "\nshow dot p0";
+  for (int i = 1; i <= 16; ++i) {
+    absl::StrAppend(&many, "\nprocess p", i);
+    absl::StrAppend(&show, " p", i);
+  }
+  EXPECT_NE(msg(many + show).find("expected the end of the line (at most 16 tasks in one `show dot`)"),
+            std::string::npos)
+      << msg(many + show);
+  EXPECT_TRUE(ParseScenario("process dot", "f.mms").ok() == false);  // `dot` is a keyword now
 }
 
 TEST(ParserStatements, FailAndTrace) {
@@ -571,6 +601,9 @@ std::vector<BadCase> BadCases() {
       {"machine cpus=0", "1:14", "cpus from 1 to 64", "'0'"},
       {"machine cpus=2 cpus=3", "1:16", "each option once", "a second 'cpus'"},
       {"machine tlb=\"x\"", "1:13", "TLB profile name", "string '\"x\"'"},
+      {"machine thp=sometimes", "1:13", "thp MODE (always, madvise or never)", "'sometimes'"},
+      {"machine thp=1", "1:13", "thp MODE (always, madvise or never)", "'1'"},
+      {"machine thp=never thp=always", "1:19", "each option once", "a second 'thp'"},
       // Names.
       {"let 1x = 5", "1:5", "NAME for let", "'1x'"},
       {"let mmap = 5", "1:5", "NAME for let that is not a keyword", "keyword 'mmap'"},

@@ -5,7 +5,17 @@
 //   - indented text for people: the kernel call tree with arguments and return values,
 //     and (at TraceLevel::kFull) the hardware events inside each call: TLB hits and misses,
 //     page-walk steps, fills, evictions, flushes, #PF;
-//   - Chrome trace-event JSON that opens in Perfetto (ui.perfetto.dev) or chrome://tracing.
+//   - Chrome trace-event JSON that opens in Perfetto (ui.perfetto.dev) or chrome://tracing:
+//     one process per simulated process with one track per task (its kernel calls as
+//     slices, its kernel events as instants), a "machine" process with a track for the
+//     scenario's statements and one per CPU (hardware events, #PF, kernel work with no task),
+//     metadata events naming every track, IPIs as flow arrows from sender to receiver, and
+//     every slice a complete "X" event (a call still open when the trace ends, e.g. on a
+//     task that was killed, is closed at the end and marked "unfinished").
+//
+// Both renderings decode numbers with mm/trace_decode.h: results by the traced function's
+// return type (VM_FAULT_* names, -EFAULT, hex addresses, decimal counts), flag arguments
+// by name (FOLL_*, FAULT_FLAG_*, gfp, PROT/MAP/VM, PTE bits).
 //
 // Determinism: timestamps are a logical clock (one tick per event), never host time, so
 // the same scenario and seed give byte-identical traces.
@@ -96,10 +106,14 @@ class TraceRecorder final : public kernel::kernel_observer, public hw::HwObserve
     std::string detail;  // arguments (kBegin) or event detail (kInstant)
     long ret;
     bool has_ret;
+    // The task the event ran for (always read, for the JSON tracks): -1 when none.
+    int pid = -1, tgid = -1;
+    std::string comm;
   };
 
   void Add(Event e);
-  // Fills e->who (and e->cpu for kernel events) from the kernel's state.
+  // Fills e->cpu (kernel events), e->pid/tgid/comm and, while tagging paths, e->who from
+  // the kernel's state.
   void Tag(Event* e) const;
   bool Recording(Layer layer) const;
 

@@ -348,6 +348,58 @@ absl::StatusOr<std::string> RwsemWriterQueue(SchedulePolicy& policy) {
                       " after_munmap=", after_munmap ? 1 : 0);
 }
 
+namespace {
+
+// The anon_vma races' scene: the parent maps one page ('A'), forks a child (both VMAs
+// chained to the parent's root anon_vma, the child's also to its own) and then writes
+// 'P' into it, so that it gets its own copy (in the root anon_vma, mapped once) while the
+// child keeps 'A'. The parent pages its copy out while the child unmaps or forks.
+absl::StatusOr<std::string> PageoutVsChild(SchedulePolicy& policy, bool fork) {
+  sim::MachineConfig config;
+  config.memory_bytes = 4ull << 20;
+  config.swap_bytes = 1ull << 20;
+  config.cpus = 2;
+  auto created = Machine::Create(config);
+  if (!created.ok()) return created.status();
+  std::unique_ptr<Machine> m = std::move(*created);
+  m->SetCheckEverySwitch(CheckEverySwitch());
+  int parent = *m->CreateProcess("parent", sim::ProcessCreds{});
+  RETURN_IF_ERROR(MapFilled(*m, parent, kTarget, "A"));
+  sim::SysResult forked = m->Fork(parent);
+  if (forked.ret <= 0) return absl::InternalError("fork failed");
+  const int child = static_cast<int>(forked.ret);
+  const uint8_t p = 'P';
+  if (!m->Store(parent, kTarget, {&p, 1}).ok) return absl::InternalError("COW store failed");
+  m->Schedule(parent, 0);
+  m->Schedule(child, 1);
+  sim::SysResult pageout{}, other{};
+  std::vector<std::function<void()>> calls = {
+      [&] { pageout = m->Madvise(parent, kTarget, kPage, MADV_PAGEOUT); },
+      [&] { other = fork ? m->Fork(child) : m->Munmap(child, kTarget, kPage); },
+  };
+  RETURN_IF_ERROR(Finish(*m, m->Together(calls, &policy)));
+  // The parent's page: on swap (not present) or still resident ('P' either way).
+  kernel::mm_struct* mm = m->FindTask(parent)->mm;
+  const bool swapped = m->Inspect([&](const kernel::kernel_state&) {
+    return kernel::get_mm_counter(mm, kernel::MM_SWAPENTS) == 1;
+  });
+  absl::StatusOr<std::vector<uint8_t>> pp = m->PeekUser(parent, kTarget, 1);
+  std::string parent_text = swapped ? "swapped" : "resident";
+  if (pp.ok() && (*pp)[0] != 'P') parent_text += "-corrupt";
+  const std::string other_text = fork && other.ret > 0 ? "ok" : Ret(other);
+  return absl::StrCat("pageout=", Ret(pageout), " other=", other_text, " parent=", parent_text,
+                      " child=", Pages(*m, child, kTarget, 1));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> PageoutVsChildMunmap(SchedulePolicy& policy) {
+  return PageoutVsChild(policy, /*fork=*/false);
+}
+absl::StatusOr<std::string> PageoutVsChildFork(SchedulePolicy& policy) {
+  return PageoutVsChild(policy, /*fork=*/true);
+}
+
 const std::vector<RaceCase>& Cases() {
   static const std::vector<RaceCase>* cases = new std::vector<RaceCase>{
       {"ReadvVsMunmap", ReadvVsMunmap,
@@ -371,6 +423,12 @@ const std::vector<RaceCase>& Cases() {
       {"CowWriteWrite", CowWriteWrite,
        {"parent=xy child=.. copies=1"},
        1},
+      {"PageoutVsChildMunmap", PageoutVsChildMunmap,
+       {"pageout=0 other=0 parent=swapped child=-"},
+       2},
+      {"PageoutVsChildFork", PageoutVsChildFork,
+       {"pageout=0 other=ok parent=swapped child=A"},
+       2},
       {"RwsemWriterQueue", RwsemWriterQueue,
        {"queued_behind_writer=0 with_readv=0 after_munmap=0", "queued_behind_writer=0 with_readv=0 after_munmap=1", "queued_behind_writer=0 with_readv=1 after_munmap=0", "queued_behind_writer=0 with_readv=1 after_munmap=1", "queued_behind_writer=1 with_readv=0 after_munmap=0", "queued_behind_writer=1 with_readv=0 after_munmap=1"},
        2},

@@ -49,6 +49,13 @@ absl::StatusOr<std::string> CowWriteWrite(sim::SchedulePolicy& policy);
 // readv still held it; whether the munmap had run before it got it.
 absl::StatusOr<std::string> RwsemWriterQueue(sim::SchedulePolicy& policy);
 
+// MADV_PAGEOUT by the parent of a page it has to itself vs the forked child's munmap or
+// fork: reclaim's rmap walk (try_to_unmap: folio_lock_anon_vma_read, the root anon_vma's
+// rwsem for reading) against unlink_anon_vmas / anon_vma_clone (the same rwsem for
+// writing). "pageout=RET other=RET parent=A|swapped child=C|-" (the child's own page).
+absl::StatusOr<std::string> PageoutVsChildMunmap(sim::SchedulePolicy& policy);
+absl::StatusOr<std::string> PageoutVsChildFork(sim::SchedulePolicy& policy);
+
 // A race with the outcome set Linux 6.18 allows (docs/races.md derives each).
 struct RaceCase {
   const char* name;

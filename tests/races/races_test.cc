@@ -39,7 +39,8 @@ INSTANTIATE_TEST_SUITE_P(Races, RacesTest,
                          testing::Values("ReadvVsMunmap", "WritevVsMprotect", "ReadvVsExit",
                                          "WritevVsFork", "ReadvVsLocalMunmap",
                                          "MunmapVsStaleTlbLoad", "CowWriteWrite",
-                                         "RwsemWriterQueue"),
+                                         "RwsemWriterQueue", "PageoutVsChildMunmap",
+                                         "PageoutVsChildFork"),
                          [](const testing::TestParamInfo<const char*>& i) {
                            return std::string(i.param);
                          });

@@ -1,4 +1,4 @@
-# The kernel half every process shares (docs/semantics.md §13): the direct map at
+# The kernel half every process shares (docs/semantics.md §14): the direct map at
 # 0xffff888000000000 is mapped, but not for user mode.
 machine memory=64M cpus=1
 let K = 0xffff888000000000

@@ -118,4 +118,19 @@ bool ptep_clear_flush_young(vm_area_struct* vma, unsigned long address, pte_t* p
   return young;
 }
 
+// mm/pgtable-generic.c (x86: pmdp_establish of the entry without _PAGE_PRESENT)
+pmd_t pmdp_invalidate(vm_area_struct* vma, unsigned long address, pmd_t* pmdp) {
+  pmd_t old = *pmdp;
+  set_pmd(pmdp, __pmd(pmd_val(old) & ~_PAGE_PRESENT));
+  flush_pmd_tlb_range(vma, address & PMD_MASK, (address & PMD_MASK) + PMD_SIZE);
+  return old;
+}
+
+// mm/pgtable-generic.c
+pmd_t pmdp_huge_clear_flush(vm_area_struct* vma, unsigned long address, pmd_t* pmdp) {
+  pmd_t pmd = pmdp_huge_get_and_clear(vma->vm_mm, address, pmdp);
+  flush_pmd_tlb_range(vma, address & PMD_MASK, (address & PMD_MASK) + PMD_SIZE);
+  return pmd;
+}
+
 }  // namespace kernel

@@ -346,6 +346,62 @@ inline void pte_unmap_unlock(pte_t* pte, spinlock_t* ptl) {
   pte_unmap(pte);
 }
 
+// ---- huge (PMD-leaf) entries (arch/x86/include/asm/pgtable.h, mm/pgtable-generic.c) ----
+// A PMD leaf has the PTE's bit layout plus _PAGE_PSE; each modifier is its PTE twin's.
+inline pmd_t __pte_to_pmd(pte_t pte) { return __pmd(pte_val(pte)); }
+inline pte_t __pmd_to_pte(pmd_t pmd) { return __pte(pmd_val(pmd)); }
+inline bool pmd_trans_huge(pmd_t pmd) { return (pmd_val(pmd) & _PAGE_PSE) == _PAGE_PSE; }
+inline bool pmd_write(pmd_t pmd) { return pmd_flags(pmd) & _PAGE_RW; }
+inline bool pmd_dirty(pmd_t pmd) { return pmd_flags(pmd) & _PAGE_DIRTY_BITS; }
+inline bool pmd_young(pmd_t pmd) { return pmd_flags(pmd) & _PAGE_ACCESSED; }
+inline bool pmd_special(pmd_t pmd) { return pmd_flags(pmd) & _PAGE_SPECIAL; }
+inline bool pmd_protnone(pmd_t pmd) {
+  return (pmd_flags(pmd) & (_PAGE_PROTNONE | _PAGE_PRESENT)) == _PAGE_PROTNONE;
+}
+inline bool pmd_same(pmd_t a, pmd_t b) { return pmd_val(a) == pmd_val(b); }
+inline pmd_t pmd_mkhuge(pmd_t pmd) { return __pmd(pmd_val(pmd) | _PAGE_PSE); }
+inline pmd_t pmd_mkwrite(pmd_t pmd, vm_area_struct* vma) {
+  return __pte_to_pmd(pte_mkwrite(__pmd_to_pte(pmd), vma));
+}
+inline pmd_t pmd_wrprotect(pmd_t pmd) { return __pte_to_pmd(pte_wrprotect(__pmd_to_pte(pmd))); }
+inline pmd_t pmd_mkdirty(pmd_t pmd) { return __pte_to_pmd(pte_mkdirty(__pmd_to_pte(pmd))); }
+inline pmd_t pmd_mkyoung(pmd_t pmd) { return __pte_to_pmd(pte_mkyoung(__pmd_to_pte(pmd))); }
+inline pmd_t pmd_mkold(pmd_t pmd) { return __pte_to_pmd(pte_mkold(__pmd_to_pte(pmd))); }
+inline pmd_t pmd_mkspecial(pmd_t pmd) { return __pte_to_pmd(pte_mkspecial(__pmd_to_pte(pmd))); }
+// mprotect of a whole huge page: as pte_modify, keeping _PAGE_PSE (_HPAGE_CHG_MASK).
+inline pmd_t pmd_modify(pmd_t pmd, pgprot_t newprot) {
+  const bool huge = pmd_val(pmd) & _PAGE_PSE;
+  pmd_t r = __pte_to_pmd(pte_modify(__pmd_to_pte(pmd), newprot));
+  return huge ? pmd_mkhuge(r) : r;
+}
+inline pmd_t pfn_pmd(unsigned long page_nr, pgprot_t pgprot) {
+  return __pte_to_pmd(pfn_pte(page_nr, pgprot));
+}
+inline void set_pmd_at(mm_struct* /*mm*/, unsigned long /*addr*/, pmd_t* pmdp, pmd_t pmd) {
+  set_pmd(pmdp, pmd);
+}
+inline pmd_t pmdp_huge_get_and_clear(mm_struct* /*mm*/, unsigned long /*addr*/, pmd_t* pmdp) {
+  pmd_t old = *pmdp;
+  *pmdp = __pmd(0);
+  return old;
+}
+inline void pmdp_set_wrprotect(mm_struct* /*mm*/, unsigned long /*addr*/, pmd_t* pmdp) {
+  *pmdp = pmd_wrprotect(*pmdp);
+}
+// arch/x86/mm/pgtable.c: relax a huge entry after a fault (no flush, as for PTEs).
+inline int pmdp_set_access_flags(vm_area_struct* /*vma*/, unsigned long /*address*/, pmd_t* pmdp,
+                                 pmd_t entry, int dirty) {
+  int changed = !pmd_same(*pmdp, entry);
+  if (changed && dirty) set_pmd(pmdp, entry);
+  return changed;
+}
+// mm/pgtable-generic.c: pmdp_invalidate. Make the entry non-present and flush the huge
+// range, so no CPU writes through it while it is rebuilt (split); returns the old entry.
+pmd_t pmdp_invalidate(vm_area_struct* vma, unsigned long address, pmd_t* pmdp);
+// mm/pgtable-generic.c: clear and flush a huge entry.
+pmd_t pmdp_huge_clear_flush(vm_area_struct* vma, unsigned long address, pmd_t* pmdp);
+inline void update_mmu_cache_pmd(vm_area_struct* /*vma*/, unsigned long /*addr*/, pmd_t* /*pmd*/) {}
+
 // ---- populating (arch/x86/include/asm/pgalloc.h) ----
 inline void pmd_populate(mm_struct* /*mm*/, pmd_t* pmd, page* pte_page) {
   set_pmd(pmd, __pmd((static_cast<pmdval_t>(__pt_page_to_pfn(pte_page)) << PAGE_SHIFT) |

@@ -89,6 +89,10 @@ inline void flush_tlb_mm(mm_struct* mm) { flush_tlb_mm_range(mm, 0, TLB_FLUSH_AL
 inline void flush_tlb_range(vm_area_struct* vma, unsigned long start, unsigned long end) {
   flush_tlb_mm_range(vma->vm_mm, start, end, PAGE_SHIFT, false);
 }
+// arch/x86/include/asm/tlbflush.h: a huge entry, one INVLPG per 2 MiB.
+inline void flush_pmd_tlb_range(vm_area_struct* vma, unsigned long start, unsigned long end) {
+  flush_tlb_mm_range(vma->vm_mm, start, end, PMD_SHIFT, false);
+}
 inline void flush_tlb_page(vm_area_struct* vma, unsigned long a) {
   flush_tlb_mm_range(vma->vm_mm, a, a + PAGE_SIZE, PAGE_SHIFT, false);
 }

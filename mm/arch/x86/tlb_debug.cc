@@ -38,7 +38,7 @@ mm_struct* tlb_owner(int cpu, const hw::Cpu* c, uint16_t pcid,
 
 // Why the TLB entry `e` for va grants more than mm's tables do now, or null.
 const char* tlb_disagrees(mm_struct* mm, const hw::TlbEntry& e, unsigned long va) {
-  if (e.size != hw::PageSize::k4K) return "large-page entry, but the kernel maps none";
+  if (e.size == hw::PageSize::k1G) return "1 GiB entry, but the kernel maps none";
   pgd_t* pgd = pgd_offset(mm, va);
   p4d_t* p4d = p4d_offset(pgd, va);
   if (!(p4d_flags(*p4d) & _PAGE_PRESENT)) return "no p4d";
@@ -50,16 +50,26 @@ const char* tlb_disagrees(mm_struct* mm, const hw::TlbEntry& e, unsigned long va
   us &= (pud_flags(*pud) & _PAGE_USER) != 0;
   nx |= (pud_flags(*pud) & _PAGE_NX) != 0;
   pmd_t* pmd = pmd_offset(pud, va);
-  if (!(pmd_flags(*pmd) & _PAGE_PRESENT) || pmd_leaf(*pmd)) return "no pmd table";
-  rw &= (pmd_flags(*pmd) & _PAGE_RW) != 0;
-  us &= (pmd_flags(*pmd) & _PAGE_USER) != 0;
-  nx |= (pmd_flags(*pmd) & _PAGE_NX) != 0;
-  pte_t pte = *pte_offset_kernel(pmd, va);
-  if (!(pte_flags(pte) & _PAGE_PRESENT)) return "the pte is not present (missed flush)";
+  if (!(pmd_flags(*pmd) & _PAGE_PRESENT)) return "the pmd is not present (missed flush)";
+  pte_t pte;
+  unsigned long pfn;
+  if (pmd_leaf(*pmd)) {
+    // A THP: the leaf's bits, and the frame of va inside it (a 2 MiB entry names the first).
+    pte = __pte(pmd_val(*pmd));
+    pfn = pmd_pfn(*pmd) + (e.size == hw::PageSize::k2M ? 0 : (va >> PAGE_SHIFT) & (PTRS_PER_PTE - 1));
+  } else {
+    if (e.size != hw::PageSize::k4K) return "2 MiB entry over a PTE table (missed flush)";
+    rw &= (pmd_flags(*pmd) & _PAGE_RW) != 0;
+    us &= (pmd_flags(*pmd) & _PAGE_USER) != 0;
+    nx |= (pmd_flags(*pmd) & _PAGE_NX) != 0;
+    pte = *pte_offset_kernel(pmd, va);
+    if (!(pte_flags(pte) & _PAGE_PRESENT)) return "the pte is not present (missed flush)";
+    pfn = pte_pfn(pte);
+  }
   rw &= pte_write(pte);
   us &= (pte_flags(pte) & _PAGE_USER) != 0;
   nx |= !pte_exec(pte);
-  if (pte_pfn(pte) != e.pfn) return "the pte maps another frame (missed flush)";
+  if (pfn != e.pfn) return "the pte maps another frame (missed flush)";
   if (e.writable && !rw) return "the TLB allows writes the pte forbids (missed flush)";
   if (e.user && !us) return "the TLB allows user access the pte forbids";
   if (!e.nx && nx) return "the TLB allows execution the pte forbids";

@@ -1,0 +1,417 @@
+// mm/huge_memory_test.cc: large folios and anonymous THPs (mm/huge_memory.cc): the
+// compound page layout, the huge fault and its fallback, the huge zero folio, zap and
+// split, fork sharing and do_huge_pmd_wp_page, mprotect, MADV_HUGEPAGE, the THP-aligned
+// unhinted mmap, and GUP pins on a large folio (_pincount).
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "hw/tlb.h"
+#include "mm/huge_mm.h"
+#include "mm/mm.h"
+#include "mm/pagewalk.h"
+#include "mm/testing/kernel_fixture.h"
+
+namespace kernel {
+namespace {
+
+using kernel_testing::BootedKernel;
+
+constexpr unsigned long kRW = PROT_READ | PROT_WRITE;
+constexpr unsigned long kAnon = MAP_PRIVATE | MAP_ANONYMOUS;
+constexpr unsigned long k2M = HPAGE_PMD_SIZE;
+
+class HugeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    set_transparent_hugepage_enabled(k_.ks(), THP_ALWAYS);
+    t_ = k_.Spawn("t");
+    mm_ = t_->mm;
+  }
+  // An unhinted anonymous mapping of `len` bytes (THP-aligned when len is a 2M multiple).
+  unsigned long Map(unsigned long len, unsigned long prot = kRW) {
+    unsigned long a = k_.Mmap(t_, 0, len, prot, kAnon);
+    EXPECT_FALSE(IS_ERR_VALUE(a));
+    return a;
+  }
+  pmd_t Pmd(unsigned long va) {
+    pmd_t* pmd = mm_find_pmd(mm_, va);
+    return pmd == nullptr ? __pmd(0) : *pmd;
+  }
+  pte_t Pte(unsigned long va) {
+    pte_t* pte = mm_find_pte(mm_, va);
+    return pte == nullptr ? __pte(0) : *pte;
+  }
+  void Store(unsigned long va, uint64_t v, task_struct* t = nullptr) {
+    ASSERT_TRUE(k_.UserStore(t ? t : t_, va, v).ok());
+  }
+  uint64_t Load(unsigned long va, task_struct* t = nullptr) {
+    uint64_t v = ~0ULL;
+    EXPECT_TRUE(k_.UserLoad(t ? t : t_, va, &v).ok());
+    return v;
+  }
+  int Madvise(unsigned long a, size_t len, int advice) {
+    k_.RunAs(t_);
+    return do_madvise(a, len, advice);
+  }
+  static int Pincount(folio* f) { return atomic_read(&folio_tail1(f)->_pincount); }
+
+  BootedKernel k_{uint64_t{64} << 20};
+  task_struct* t_ = nullptr;
+  mm_struct* mm_ = nullptr;
+};
+
+TEST_F(HugeTest, CompoundPageLayout) {
+  k_.RunAs(t_);
+  const long free_before = k_.FreePages();
+  folio* f = folio_alloc(GFP_HIGHUSER_MOVABLE, HPAGE_PMD_ORDER);
+  ASSERT_NE(f, nullptr);
+  EXPECT_TRUE(folio_test_large(f));
+  EXPECT_EQ(folio_order(f), HPAGE_PMD_ORDER);
+  EXPECT_EQ(folio_nr_pages(f), 512);
+  EXPECT_EQ(page_folio(f + 1), f);
+  EXPECT_EQ(page_folio(f + 511), f);
+  EXPECT_TRUE(PageTail(f + 300));
+  EXPECT_FALSE(PageTail(f));
+  EXPECT_EQ(page_ref_count(f + 1), 0);
+  EXPECT_EQ(folio_large_mapcount(f), 0);
+  EXPECT_EQ(folio_entire_mapcount(f), 0);
+  EXPECT_EQ(Pincount(f), 0);
+  EXPECT_EQ(k_.FreePages(), free_before - 512);
+  // A small page stays its own folio.
+  page* p = alloc_page(GFP_KERNEL);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(page_folio(p), p);
+  EXPECT_EQ(folio_nr_pages(p), 1);
+  __free_page(p);
+  folio_put(f);  // the whole order-9 block goes back
+  EXPECT_EQ(k_.FreePages(), free_before);
+  EXPECT_EQ(page_folio(f + 1), f + 1);  // no longer a tail
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeTest, UnhintedTwoMegMappingIsAligned) {
+  unsigned long a = Map(k2M);
+  EXPECT_EQ(a & (k2M - 1), 0u);
+  // The layout of Linux 6.7+ with ASLR off: the first one lands at 0x7ffff7c00000 under
+  // a top at 0x7ffff7fff000 (here: wherever the top is, on the first aligned address
+  // below it).
+  unsigned long b = Map(4 * PAGE_SIZE);
+  EXPECT_NE(b & (k2M - 1), 0u);  // not a 2M multiple: not aligned
+  unsigned long c = Map(2 * k2M);
+  EXPECT_EQ(c & (k2M - 1), 0u);
+  EXPECT_LT(c, a);
+}
+
+TEST_F(HugeTest, WriteFaultMapsOnePmdLeaf) {
+  unsigned long a = Map(k2M);
+  const long faults = k_.stat(PGFAULT), free_before = k_.FreePages();
+  const long tables_before = static_cast<long>(mm_pgtables_bytes(mm_) / PAGE_SIZE);
+  Store(a + 12345 * 8, 0xabc);
+  EXPECT_EQ(k_.stat(PGFAULT) - faults, 1);
+  EXPECT_EQ(k_.stat(THP_FAULT_ALLOC), 1);
+  pmd_t pmd = Pmd(a);
+  ASSERT_TRUE(pmd_trans_huge(pmd));
+  EXPECT_TRUE(pmd_write(pmd) && pmd_dirty(pmd));
+  folio* f = page_folio(pmd_page(pmd));
+  EXPECT_EQ(folio_order(f), HPAGE_PMD_ORDER);
+  EXPECT_EQ(folio_entire_mapcount(f), 1);
+  EXPECT_EQ(folio_mapcount(f), 1);
+  EXPECT_EQ(folio_ref_count(f), 1);
+  EXPECT_TRUE(PageAnonExclusive(f));
+  EXPECT_EQ(k_.stat(NR_ANON_THPS), 512);
+  EXPECT_EQ(k_.stat(NR_ANON_MAPPED), 512);
+  EXPECT_EQ(get_mm_counter(mm_, MM_ANONPAGES), 512u);
+  // 512 data pages and the tables: the deposited PTE table (counted in pgtables_bytes)
+  // and any pud or pmd table the walk had to allocate.
+  const long tables = static_cast<long>(mm_pgtables_bytes(mm_) / PAGE_SIZE) - tables_before;
+  EXPECT_GE(tables, 1);
+  EXPECT_EQ(free_before - k_.FreePages(), 512 + tables);
+  // Every other page of the 2M needs no fault: one entry covers it.
+  for (unsigned long off = 0; off < k2M; off += 64 * PAGE_SIZE) Store(a + off, off);
+  EXPECT_EQ(k_.stat(PGFAULT) - faults, 1);
+  EXPECT_EQ(Load(a + 12345 * 8), 0xabcu);
+  EXPECT_EQ(Load(a + 64 * PAGE_SIZE), 64 * PAGE_SIZE);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeTest, OneTlbEntryCoversTheHugePage) {
+  unsigned long a = Map(k2M);
+  k_.RunAs(t_, 0);
+  Store(a, 1);
+  for (unsigned long off = 0; off < k2M; off += PAGE_SIZE) Store(a + off, off);
+  int huge = 0, small = 0;
+  k_.cpu(0)->tlb().ForEachEntry([&](int, const hw::TlbEntry& e) {
+    if (e.va_base().value() < a || e.va_base().value() >= a + k2M) return;
+    if (e.size == hw::PageSize::k2M) {
+      ++huge;
+      EXPECT_EQ(e.va_base().value(), a);
+      EXPECT_EQ(e.pfn, pmd_pfn(Pmd(a)));
+      EXPECT_TRUE(e.writable && e.dirty);
+    } else {
+      ++small;
+    }
+  });
+  EXPECT_GE(huge, 1);
+  EXPECT_EQ(small, 0);
+  // munmap flushes it.
+  ASSERT_EQ(k_.Munmap(t_, a, k2M), 0);
+  huge = 0;
+  k_.cpu(0)->tlb().ForEachEntry([&](int, const hw::TlbEntry& e) {
+    if (e.va_base().value() == a) ++huge;
+  });
+  EXPECT_EQ(huge, 0);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeTest, MlockLocksTheWholeHugePage) {
+  unsigned long a = Map(k2M);
+  Store(a, 1);
+  k_.RunAs(t_);
+  ASSERT_EQ(sys_mlock(a, k2M), 0);
+  folio* f = page_folio(pmd_page(Pmd(a)));
+  EXPECT_TRUE(folio_test_mlocked(f));
+  EXPECT_EQ(k_.stat(NR_MLOCK), 512);
+  k_.RunAs(t_);
+  ASSERT_EQ(k_.Munmap(t_, a, k2M), 0);
+  EXPECT_EQ(k_.stat(NR_MLOCK), 0);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeTest, MadviseModeNeedsMadvHugepage) {
+  set_transparent_hugepage_enabled(k_.ks(), THP_MADVISE);
+  unsigned long a = Map(2 * k2M);
+  Store(a, 1);
+  EXPECT_FALSE(pmd_trans_huge(Pmd(a)));
+  EXPECT_EQ(k_.stat(THP_FAULT_ALLOC), 0);
+  ASSERT_EQ(Madvise(a + k2M, k2M, MADV_HUGEPAGE), 0);
+  vm_area_struct* vma = vma_lookup(mm_, a + k2M);
+  ASSERT_NE(vma, nullptr);
+  EXPECT_TRUE(vma->vm_flags & VM_HUGEPAGE);
+  Store(a + k2M, 2);
+  EXPECT_TRUE(pmd_trans_huge(Pmd(a + k2M)));
+  EXPECT_EQ(k_.stat(THP_FAULT_ALLOC), 1);
+  // MADV_NOHUGEPAGE wins over enabled=always.
+  set_transparent_hugepage_enabled(k_.ks(), THP_ALWAYS);
+  unsigned long b = Map(k2M);
+  ASSERT_EQ(Madvise(b, k2M, MADV_NOHUGEPAGE), 0);
+  Store(b, 3);
+  EXPECT_FALSE(pmd_trans_huge(Pmd(b)));
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeTest, UnalignedVmaFallsBackToSmallPages) {
+  // 2M + 4K from a fixed unaligned address: no aligned 2M lies inside.
+  unsigned long a = k_.Mmap(t_, 0x10001000, k2M, kRW, kAnon | MAP_FIXED);
+  ASSERT_EQ(a, 0x10001000u);
+  Store(a, 1);
+  EXPECT_FALSE(pmd_trans_huge(Pmd(a)));
+  EXPECT_TRUE(pte_present(Pte(a)));
+  EXPECT_EQ(k_.stat(THP_FAULT_ALLOC), 0);
+  EXPECT_EQ(k_.stat(THP_FAULT_FALLBACK), 0);  // Linux counts only failed allocations
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeTest, ReadFaultMapsTheHugeZeroFolioThenWriteReplacesIt) {
+  unsigned long a = Map(k2M);
+  EXPECT_EQ(Load(a + 100 * PAGE_SIZE), 0u);
+  pmd_t pmd = Pmd(a);
+  ASSERT_TRUE(pmd_trans_huge(pmd));
+  EXPECT_TRUE(is_huge_zero_pmd(pmd));
+  EXPECT_FALSE(pmd_write(pmd));
+  EXPECT_EQ(k_.stat(THP_ZERO_PAGE_ALLOC), 1);
+  EXPECT_EQ(k_.stat(NR_ANON_MAPPED), 0);
+  EXPECT_EQ(get_mm_counter(mm_, MM_ANONPAGES), 0u);
+  Store(a + 8, 7);
+  pmd = Pmd(a);
+  ASSERT_TRUE(pmd_trans_huge(pmd));
+  EXPECT_FALSE(is_huge_zero_pmd(pmd));
+  EXPECT_TRUE(pmd_write(pmd));
+  EXPECT_EQ(k_.stat(THP_FAULT_ALLOC), 1);
+  EXPECT_EQ(Load(a + 8), 7u);
+  EXPECT_EQ(Load(a + 100 * PAGE_SIZE), 0u);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeTest, MunmapOfAllFreesTheFolio) {
+  unsigned long a = Map(k2M);
+  const long free_before = k_.FreePages();
+  const long tables_before = static_cast<long>(mm_pgtables_bytes(mm_) / PAGE_SIZE);
+  Store(a, 1);
+  ASSERT_EQ(k_.Munmap(t_, a, k2M), 0);
+  EXPECT_EQ(k_.stat(NR_ANON_THPS), 0);
+  EXPECT_EQ(k_.stat(NR_ANON_MAPPED), 0);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PMD), 0);
+  EXPECT_EQ(get_mm_counter(mm_, MM_ANONPAGES), 0u);
+  // The folio and the deposited table are back; upper tables only if nothing else uses them.
+  const long tables = static_cast<long>(mm_pgtables_bytes(mm_) / PAGE_SIZE) - tables_before;
+  EXPECT_EQ(free_before - k_.FreePages(), tables);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeTest, PartialMunmapSplitsThePmd) {
+  unsigned long a = Map(k2M);
+  for (unsigned long off = 0; off < k2M; off += PAGE_SIZE) Store(a + off, off + 1);
+  folio* f = page_folio(pmd_page(Pmd(a)));
+  ASSERT_EQ(k_.Munmap(t_, a + k2M - 16 * PAGE_SIZE, 16 * PAGE_SIZE), 0);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PMD), 1);
+  EXPECT_FALSE(pmd_trans_huge(Pmd(a)));
+  pte_t pte = Pte(a + PAGE_SIZE);
+  ASSERT_TRUE(pte_present(pte));
+  EXPECT_EQ(pte_page(pte), f + 1);
+  EXPECT_TRUE(pte_write(pte));
+  // The folio stays whole (no deferred split): 496 pages mapped by PTEs, one reference each.
+  EXPECT_EQ(folio_entire_mapcount(f), 0);
+  EXPECT_EQ(folio_mapcount(f), 496);
+  EXPECT_EQ(folio_ref_count(f), 496);
+  EXPECT_EQ(k_.stat(NR_ANON_THPS), 0);
+  EXPECT_EQ(k_.stat(NR_ANON_MAPPED), 496);
+  EXPECT_EQ(get_mm_counter(mm_, MM_ANONPAGES), 496u);
+  EXPECT_EQ(Load(a + 100 * PAGE_SIZE), 100 * PAGE_SIZE + 1);
+  EXPECT_EQ(k_.DebugVm(), "");
+  const long free_before = k_.FreePages();
+  const long tables_before = static_cast<long>(mm_pgtables_bytes(mm_) / PAGE_SIZE);
+  ASSERT_EQ(k_.Munmap(t_, a, k2M - 16 * PAGE_SIZE), 0);
+  // The last mapping gone, the whole folio is freed, with the tables no longer used.
+  const long tables = tables_before - static_cast<long>(mm_pgtables_bytes(mm_) / PAGE_SIZE);
+  EXPECT_EQ(k_.FreePages() - free_before, 512 + tables);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeTest, DontneedOfPartSplitsOfAllZaps) {
+  unsigned long a = Map(2 * k2M);
+  Store(a, 1);
+  Store(a + k2M, 2);
+  ASSERT_EQ(Madvise(a + PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED), 0);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PMD), 1);
+  EXPECT_FALSE(pte_present(Pte(a + PAGE_SIZE)));
+  EXPECT_EQ(Load(a + PAGE_SIZE), 0u);  // a new zero-filled small page... or the zero page
+  EXPECT_EQ(Load(a), 1u);
+  ASSERT_EQ(Madvise(a + k2M, k2M, MADV_DONTNEED), 0);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PMD), 1);
+  EXPECT_EQ(pmd_val(Pmd(a + k2M)), 0u);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeTest, MprotectWholeKeepsThePmdPartSplits) {
+  unsigned long a = Map(k2M);
+  Store(a, 1);
+  ASSERT_EQ(k_.Mprotect(t_, a, k2M, PROT_READ), 0);
+  pmd_t pmd = Pmd(a);
+  ASSERT_TRUE(pmd_trans_huge(pmd));
+  EXPECT_FALSE(pmd_write(pmd));
+  EXPECT_EQ(k_.stat(THP_SPLIT_PMD), 0);
+  ASSERT_EQ(k_.Mprotect(t_, a, k2M, kRW), 0);
+  EXPECT_TRUE(pmd_write(Pmd(a)));  // exclusive: made writable at once
+  ASSERT_EQ(k_.Mprotect(t_, a, PAGE_SIZE, PROT_READ), 0);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PMD), 1);
+  EXPECT_FALSE(pte_write(Pte(a)));
+  EXPECT_TRUE(pte_write(Pte(a + PAGE_SIZE)));
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeTest, ForkSharesThePmdAndTheFirstWriteSplitsAndCopies) {
+  unsigned long a = Map(k2M);
+  Store(a, 11);
+  folio* f = page_folio(pmd_page(Pmd(a)));
+  task_struct* child = k_.Fork(t_);
+  EXPECT_FALSE(pmd_write(Pmd(a)));
+  pmd_t* cpmd = mm_find_pmd(child->mm, a);
+  ASSERT_NE(cpmd, nullptr);
+  ASSERT_TRUE(pmd_trans_huge(*cpmd));
+  EXPECT_EQ(pmd_page(*cpmd), f);
+  EXPECT_EQ(folio_entire_mapcount(f), 2);
+  EXPECT_EQ(folio_ref_count(f), 2);
+  EXPECT_FALSE(PageAnonExclusive(f));
+  EXPECT_EQ(k_.DebugVm(), "");
+  // The parent's write: the folio is shared, so the pmd is split and one page copied.
+  Store(a + 8, 12);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PMD), 1);
+  EXPECT_FALSE(pmd_trans_huge(Pmd(a)));
+  EXPECT_NE(pte_page(Pte(a)), f);
+  EXPECT_EQ(pte_page(Pte(a + PAGE_SIZE)), f + 1);
+  EXPECT_EQ(Load(a, child), 11u);
+  EXPECT_EQ(Load(a + 8, child), 0u);
+  EXPECT_EQ(Load(a + 8), 12u);
+  EXPECT_EQ(k_.DebugVm(), "");
+  // The child's write after the parent went away: exclusive again, reused in place.
+  k_.ExitAndReap(t_);
+  EXPECT_EQ(folio_mapcount(f), 1);
+  Store(a + 16, 13, child);
+  EXPECT_TRUE(pmd_trans_huge(*mm_find_pmd(child->mm, a)));
+  EXPECT_TRUE(pmd_write(*mm_find_pmd(child->mm, a)));
+  EXPECT_EQ(k_.stat(THP_SPLIT_PMD), 1);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeTest, PinOfALargeFolioCountsInPincount) {
+  unsigned long a = Map(k2M);
+  Store(a, 1);
+  folio* f = page_folio(pmd_page(Pmd(a)));
+  k_.RunAs(t_);
+  std::vector<page*> pages(8);
+  int locked = 1;
+  mmap_read_lock(mm_);
+  // Four pages across the middle of the THP.
+  long n = pin_user_pages_remote(mm_, a + 254 * PAGE_SIZE, 4, FOLL_WRITE, pages.data(), &locked);
+  if (locked) mmap_read_unlock(mm_);
+  ASSERT_EQ(n, 4);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(pages[i], f + 254 + i);
+  EXPECT_EQ(Pincount(f), 4);
+  EXPECT_EQ(folio_ref_count(f), 1 + 4);  // +1 per pin, not GUP_PIN_COUNTING_BIAS
+  EXPECT_TRUE(folio_maybe_dma_pinned(f));
+  EXPECT_EQ(k_.stat(NR_FOLL_PIN_ACQUIRED), 4);
+  EXPECT_EQ(k_.DebugVm(false), "");
+  // munmap drops the mapping and its reference; the pins keep the folio's memory.
+  ASSERT_EQ(k_.Munmap(t_, a, k2M), 0);
+  EXPECT_EQ(folio_mapcount(f), 0);
+  EXPECT_EQ(folio_ref_count(f), 4);
+  EXPECT_EQ(Pincount(f), 4);
+  const long free_before = k_.FreePages();
+  unpin_user_pages_dirty_lock(pages.data(), 4, true);
+  EXPECT_EQ(k_.stat(NR_FOLL_PIN_RELEASED), 4);
+  EXPECT_EQ(k_.FreePages() - free_before, 512);  // the last unpin frees the whole folio
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeTest, PinAfterSplitStillCountsInPincount) {
+  unsigned long a = Map(k2M);
+  Store(a, 1);
+  folio* f = page_folio(pmd_page(Pmd(a)));
+  ASSERT_EQ(k_.Mprotect(t_, a, PAGE_SIZE, PROT_READ), 0);  // split
+  k_.RunAs(t_);
+  std::vector<page*> pages(2);
+  int locked = 1;
+  mmap_read_lock(mm_);
+  long n = pin_user_pages_remote(mm_, a + 10 * PAGE_SIZE, 2, 0, pages.data(), &locked);
+  if (locked) mmap_read_unlock(mm_);
+  ASSERT_EQ(n, 2);
+  EXPECT_EQ(Pincount(f), 2);
+  EXPECT_EQ(folio_ref_count(f), 512 + 2);
+  unpin_user_pages(pages.data(), 2);
+  EXPECT_EQ(Pincount(f), 0);
+  EXPECT_EQ(folio_ref_count(f), 512);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeTest, NoFreeTwoMegBlockFallsBackAndCounts) {
+  // Take every free order-9 and larger block, so the buddy has no 2 MiB to give.
+  k_.RunAs(t_);
+  std::vector<folio*> held;
+  for (;;) {
+    folio* f = folio_alloc(GFP_HIGHUSER_MOVABLE | __GFP_NORETRY | __GFP_NOWARN, HPAGE_PMD_ORDER);
+    if (f == nullptr) break;
+    held.push_back(f);
+  }
+  ASSERT_FALSE(held.empty());
+  unsigned long a = Map(k2M);
+  Store(a, 5);
+  EXPECT_FALSE(pmd_trans_huge(Pmd(a)));
+  EXPECT_TRUE(pte_present(Pte(a)));
+  EXPECT_GE(k_.stat(THP_FAULT_FALLBACK), 1);
+  EXPECT_EQ(Load(a), 5u);
+  for (folio* f : held) folio_put(f);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+}  // namespace
+}  // namespace kernel

@@ -1,0 +1,100 @@
+// mm/huge_mm.h: transparent huge pages (include/linux/huge_mm.h) at Linux 6.18, the
+// anonymous, PMD-sized part: the sysfs knobs, the fault, zap, split, fork and mprotect
+// entry points of mm/huge_memory.cc, and the page-table deposit of mm/pgtable-generic.c.
+#ifndef MMSIM_MM_HUGE_MM_H_
+#define MMSIM_MM_HUGE_MM_H_
+
+#include "mm/mm.h"
+
+namespace kernel {
+
+inline constexpr int HPAGE_PMD_SHIFT = PMD_SHIFT;
+inline constexpr unsigned int HPAGE_PMD_ORDER = HPAGE_PMD_SHIFT - PAGE_SHIFT;  // 9
+inline constexpr unsigned int PMD_ORDER = HPAGE_PMD_ORDER;
+inline constexpr long HPAGE_PMD_NR = 1L << HPAGE_PMD_ORDER;  // 512
+inline constexpr unsigned long HPAGE_PMD_SIZE = 1UL << HPAGE_PMD_SHIFT;
+inline constexpr unsigned long HPAGE_PMD_MASK = ~(HPAGE_PMD_SIZE - 1);
+
+// include/linux/huge_mm.h: the bits of transparent_hugepage_flags (kernel_state), set by
+// /sys/kernel/mm/transparent_hugepage/{enabled,defrag,use_zero_page}.
+enum transparent_hugepage_flag {
+  TRANSPARENT_HUGEPAGE_UNSUPPORTED,
+  TRANSPARENT_HUGEPAGE_FLAG,           // enabled=always
+  TRANSPARENT_HUGEPAGE_REQ_MADV_FLAG,  // enabled=madvise
+  TRANSPARENT_HUGEPAGE_DEFRAG_DIRECT_FLAG,
+  TRANSPARENT_HUGEPAGE_DEFRAG_KSWAPD_FLAG,
+  TRANSPARENT_HUGEPAGE_DEFRAG_KSWAPD_OR_MADV_FLAG,
+  TRANSPARENT_HUGEPAGE_DEFRAG_REQ_MADV_FLAG,
+  TRANSPARENT_HUGEPAGE_DEFRAG_KHUGEPAGED_FLAG,
+  TRANSPARENT_HUGEPAGE_USE_ZERO_PAGE_FLAG,
+};
+// mm/huge_memory.c: the boot default with CONFIG_TRANSPARENT_HUGEPAGE_MADVISE (the
+// differential host's): enabled=madvise, defrag=madvise, use_zero_page=1.
+inline constexpr unsigned long TRANSPARENT_HUGEPAGE_DEFAULT_FLAGS =
+    (1UL << TRANSPARENT_HUGEPAGE_REQ_MADV_FLAG) |
+    (1UL << TRANSPARENT_HUGEPAGE_DEFRAG_REQ_MADV_FLAG) |
+    (1UL << TRANSPARENT_HUGEPAGE_DEFRAG_KHUGEPAGED_FLAG) |
+    (1UL << TRANSPARENT_HUGEPAGE_USE_ZERO_PAGE_FLAG);
+// What `machine thp=` / --thp= write to the `enabled` knob: 0 never, 1 madvise, 2 always.
+enum thp_enabled_mode { THP_NEVER = 0, THP_MADVISE = 1, THP_ALWAYS = 2 };
+void set_transparent_hugepage_enabled(kernel_state* ks, thp_enabled_mode mode);
+const char* transparent_hugepage_enabled_name(const kernel_state* ks);  // "always" ...
+
+// include/linux/huge_mm.h
+bool hugepage_global_enabled();
+bool hugepage_global_always();
+bool transparent_hugepage_use_zero_page();
+// May the VMA hold a PMD-mapped THP at all (knobs, VM_HUGEPAGE / VM_NOHUGEPAGE)?
+bool thp_vma_allowable_order(vm_area_struct* vma, vm_flags_t vm_flags, unsigned int order);
+// Does the aligned 2 MiB around addr lie inside the VMA?
+bool thp_vma_suitable_order(vm_area_struct* vma, unsigned long addr, unsigned int order);
+
+// ---- the huge zero folio ----
+bool is_huge_zero_folio(const folio* f);
+bool is_huge_zero_pmd(pmd_t pmd);
+
+// ---- faults ----
+vm_fault_t do_huge_pmd_anonymous_page(vm_fault* vmf);
+vm_fault_t do_huge_pmd_wp_page(vm_fault* vmf);
+void huge_pmd_set_accessed(vm_fault* vmf);
+
+// ---- teardown, split, fork, mprotect ----
+// 1 if the huge pmd was zapped (the folio goes with the gather), 0 if it was not one.
+int zap_huge_pmd(mmu_gather* tlb, vm_area_struct* vma, pmd_t* pmd, unsigned long addr);
+// Replace a huge pmd by a PTE table mapping the same folio (thp_split_pmd).
+void __split_huge_pmd(vm_area_struct* vma, pmd_t* pmd, unsigned long address, bool freeze);
+void split_huge_pmd_address(vm_area_struct* vma, unsigned long address, bool freeze);
+// mm/huge_memory.c: a VMA is about to be cut at start/end: split the huge pmds the cuts
+// would run through.
+void vma_adjust_trans_huge(vm_area_struct* vma, unsigned long start, unsigned long end,
+                           vm_area_struct* next);
+// 0: copied; -EAGAIN: not a huge pmd any more (split; copy the PTEs); -ENOMEM.
+int copy_huge_pmd(mm_struct* dst_mm, mm_struct* src_mm, pmd_t* dst_pmd, pmd_t* src_pmd,
+                  unsigned long addr, vm_area_struct* dst_vma, vm_area_struct* src_vma);
+// include/linux/huge_mm.h: the page-table lock if *pmd is a huge pmd, else null.
+spinlock_t* __pmd_trans_huge_lock(pmd_t* pmd, vm_area_struct* vma);
+// mm/khugepaged.c / mm/madvise.c: MADV_HUGEPAGE / MADV_NOHUGEPAGE on one VMA's flags.
+int hugepage_madvise(vm_area_struct* vma, vm_flags_t* vm_flags, int advice);
+// mm/huge_memory.c: thp_get_unmapped_area_vmflags, an address for an unhinted anonymous
+// mapping of a 2 MiB multiple, aligned to 2 MiB when there is room.
+unsigned long thp_get_unmapped_area_vmflags(file* filp, unsigned long addr, unsigned long len,
+                                            unsigned long pgoff, unsigned long flags);
+
+// ---- mm/pgtable-generic.c: the PTE table a huge pmd keeps for its split ----
+void pgtable_trans_huge_deposit(mm_struct* mm, pmd_t* pmdp, page* pgtable);
+page* pgtable_trans_huge_withdraw(mm_struct* mm, pmd_t* pmdp);
+
+// ---- rmap of PMD mappings and PTE ranges (mm/rmap.cc) ----
+void folio_add_anon_rmap_ptes(folio* f, page* p, int nr_pages, vm_area_struct* vma,
+                              unsigned long address, rmap_t flags);
+void folio_add_anon_rmap_pmd(folio* f, page* p, vm_area_struct* vma, unsigned long address,
+                             rmap_t flags);
+void folio_remove_rmap_pmd(folio* f, page* p, vm_area_struct* vma);
+int folio_try_dup_anon_rmap_pmd(folio* f, page* p, vm_area_struct* dst_vma,
+                                vm_area_struct* src_vma);
+// mm/rmap.c: folio_move_anon_rmap. An exclusive folio moves to the VMA's own anon_vma.
+void folio_move_anon_rmap(folio* f, vm_area_struct* vma);
+
+}  // namespace kernel
+
+#endif  // MMSIM_MM_HUGE_MM_H_

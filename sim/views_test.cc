@@ -1,0 +1,119 @@
+// sim/views_test.cc: the views that say what they mirror: the raw pagemap entry beside the
+// decoded one, the kernel half of the page tables, the DOT graph of several tasks.
+#include <sstream>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "sim/interpreter.h"
+#include "sim/scenario/parser.h"
+
+namespace sim {
+namespace {
+
+std::string RunScenario(const std::string& text) {
+  absl::StatusOr<scenario::Scenario> s = scenario::ParseScenario(text, "v.mms");
+  EXPECT_TRUE(s.ok()) << s.status();
+  std::ostringstream out, err;
+  Interpreter interp(InterpreterOptions{}, out, err);
+  EXPECT_EQ(interp.Run(*s), kExitOk) << out.str() << err.str();
+  return out.str();
+}
+
+// The line of `out` that starts with `prefix` (after the statement `after`).
+std::string LineAfter(const std::string& out, const std::string& after, const std::string& prefix) {
+  size_t at = out.find(after);
+  if (at == std::string::npos) return "";
+  at = out.find("\n" + prefix, at);
+  if (at == std::string::npos) return "";
+  return out.substr(at + 1, out.find('\n', at + 1) - at - 1);
+}
+
+constexpr char kForked[] =
+    "machine memory=16M cpus=2\n"
+    "process p\n"
+    "p: mmap 0x10000000 8K rw- private,anon\n"
+    "p: fill 0x10000000 4K 0x11\n"
+    "show pagemap p 0x10000000 8K\n"
+    "p: fork c\n"
+    "show pagemap p 0x10000000 4K\n"
+    "c: store 0x10000000 \"x\"\n"
+    "show pagemap p 0x10000000 4K\n"
+    "show pagemap c 0x10000000 4K\n";
+
+TEST(Pagemap, RawEntryFollowsTheKernelBitLayout) {
+  const std::string out = RunScenario(kForked);
+  // Before the fork: present (63), exclusively mapped (56), soft-dirty (55, a new page's
+  // PTE is soft-dirty), anon (61 clear), pfn in bits 0-54; PG_anon_exclusive is set.
+  const std::string before = LineAfter(out, "[5] show pagemap", "0x000010000000");
+  EXPECT_EQ(before.substr(0, 37), "0x000010000000  pm=0x8180000000000007") << out;
+  EXPECT_NE(before.find("[present,exclusively-mapped,soft-dirty]"), std::string::npos) << before;
+  EXPECT_NE(before.find("anon_exclusive"), std::string::npos) << before;
+  // A hole in the VMA: all zero (the port sets no VM_SOFTDIRTY on new VMAs).
+  EXPECT_EQ(LineAfter(out, "[5] show pagemap", "0x000010001000").substr(0, 41),
+            "0x000010001000  pm=0x0000000000000000 [-]");
+  // After the fork the page is mapped twice: bit 56 clear; PG_anon_exclusive cleared too.
+  const std::string shared = LineAfter(out, "[7] show pagemap", "0x000010000000");
+  EXPECT_EQ(shared.substr(0, 37), "0x000010000000  pm=0x8080000000000007") << shared;
+  EXPECT_EQ(shared.find("exclusive"), std::string::npos) << shared;
+  EXPECT_NE(shared.find("mapcount=2"), std::string::npos) << shared;
+  // The child's write copied: the parent's page is mapped once again (bit 56 set) though
+  // still not PG_anon_exclusive; the child's copy is both.
+  const std::string parent = LineAfter(out, "[9] show pagemap", "0x000010000000");
+  EXPECT_NE(parent.find("[present,exclusively-mapped,soft-dirty]"), std::string::npos) << parent;
+  EXPECT_EQ(parent.find("anon_exclusive"), std::string::npos) << parent;
+  const std::string child = LineAfter(out, "[10] show pagemap", "0x000010000000");
+  EXPECT_NE(child.find("exclusively-mapped"), std::string::npos) << child;
+  EXPECT_NE(child.find("anon_exclusive"), std::string::npos) << child;
+}
+
+TEST(Pagemap, FilePageSetsBit61) {
+  const std::string out = RunScenario(
+      "machine memory=16M cpus=1\n"
+      "file f size=4K\n"
+      "process p\n"
+      "p: mmap 0x20000000 4K r-- shared file=f\n"
+      "p: load 0x20000000 1\n"
+      "show pagemap p 0x20000000 4K\n");
+  const std::string line = LineAfter(out, "[6] show pagemap", "0x000020000000");
+  // A page-cache page: bit 61 (file/shared-anon) and 63.
+  EXPECT_NE(line.find("[present,file/shared-anon,exclusively-mapped"), std::string::npos) << out;
+  EXPECT_EQ(line.substr(16, 6), "pm=0xa") << line;  // 0xa...: bits 63 and 61
+}
+
+TEST(Pagetable, KernelHalfIsShownAndSaysWhatMmsimModels) {
+  const std::string out = RunScenario(
+      "process p\n"
+      "p: mmap 0x10000000 4K rw- private,anon\n"
+      "p: fill 0x10000000 4K 0x11\n"
+      "show pagetable p\n");
+  EXPECT_NE(out.find("---[ User Space, pid"), std::string::npos) << out;
+  EXPECT_NE(out.find("---[ Kernel Space, PML4 entries 256-511 ]---\n"
+                     "(none: mmsim maps no kernel half; Linux shares swapper_pg_dir's entries here)\n"),
+            std::string::npos)
+      << out;
+}
+
+TEST(Dot, SeveralTasksWithRangesFlagsAndTheKernelHalf) {
+  const std::string out = RunScenario(std::string(kForked) + "show dot p c\n");
+  const size_t at = out.find("[11] show dot p c\n");
+  ASSERT_NE(at, std::string::npos) << out;
+  const std::string dot = out.substr(at + 18);
+  EXPECT_EQ(dot.rfind("digraph pagetables {\n", 0), 0u) << dot;
+  // One box per task, each pointing at its own PML4.
+  EXPECT_NE(dot.find("[shape=box, label=\"p (pid 4)\\ncr3 -> pgd @pa "), std::string::npos) << dot;
+  EXPECT_NE(dot.find("[shape=box, label=\"c (pid 5)\\ncr3 -> pgd @pa "), std::string::npos) << dot;
+  // Each PT entry: its virtual range, its frame and its bits; the parent's PTE is read-only
+  // (no RW) after the fork, the child's copy writable.
+  EXPECT_NE(dot.find("[0] 0x10000000-0x10000fff -\\> pfn 0x7 P USR A SOFT_DIRTY SAVED_DIRTY NX"),
+            std::string::npos) << dot;
+  EXPECT_NE(dot.find("[0] 0x10000000-0x10000fff -\\> pfn 0xc P RW USR A D SOFT_DIRTY NX"),
+            std::string::npos) << dot;
+  // The kernel half of each PML4, and a balanced graph.
+  size_t kernel = 0;
+  for (size_t p = dot.find("kernel half"); p != std::string::npos; p = dot.find("kernel half", p + 1)) ++kernel;
+  EXPECT_EQ(kernel, 2u) << dot;
+  EXPECT_NE(dot.find("\n}\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sim
