@@ -14,8 +14,11 @@ expect -1 EFAULT
 # K4: present but supervisor-only: #PF P|U (|W), SIGSEGV.
 a: load K 8
 expect SIGSEGV
+expect fault a addr=K error=P|U
 b: store K+0x2000 hex:01
 expect SIGSEGV
+expect fault b addr=K+0x2000 error=P|W|U
 # Past the end of memory: not present, SIGSEGV all the same.
 a: load K+64M 8
 expect SIGSEGV
+expect fault a addr=K+64M error=U
