@@ -577,6 +577,7 @@ void folio_add_file_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
 void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
   VM_BUG_ON(atomic_read(&p->_mapcount) < 0);
   int nr = 0;
+  bool partially_mapped = false;
   if (likely(!folio_test_large(f))) {
     nr = atomic_dec_return(&p->_mapcount) < 0 ? 1 : 0;  // atomic_add_negative(-1)
   } else {
@@ -584,7 +585,11 @@ void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
     atomic_dec(&p1->_large_mapcount);  // folio_sub_large_mapcount
     const int last = atomic_dec_return(&p->_mapcount) < 0 ? 1 : 0;
     if (last && atomic_sub_return(last, &p1->_nr_pages_mapped) < ENTIRELY_MAPPED) nr = last;
+    partially_mapped = nr && atomic_read(&p1->_nr_pages_mapped);
   }
+  // A page of an anon THP went while others stay mapped: queue it for the deferred split.
+  if (partially_mapped && folio_test_anon(f) && !folio_test_partially_mapped(f))
+    deferred_split_folio(f, true);
   __folio_mod_stat(f, -nr, 0);
   munlock_vma_folio(f, vma);  // __folio_remove_rmap: a VM_LOCKED VMA lets go of it
 }
@@ -604,6 +609,9 @@ void folio_remove_rmap_pmd(folio* f, page* /*p*/, vm_area_struct* vma) {
       nr = 0;
     }
   }
+  const bool partially_mapped = nr && nr < nr_pmdmapped;
+  if (partially_mapped && folio_test_anon(f) && !folio_test_partially_mapped(f))
+    deferred_split_folio(f, true);
   __folio_mod_stat(f, -nr, -nr_pmdmapped);
   munlock_vma_folio(f, vma);
 }

@@ -36,6 +36,7 @@
 #include <cstdio>
 
 #include "mm/fs.h"
+#include "mm/huge_mm.h"
 #include "mm/kernel/task.h"
 #include "mm/mm.h"
 #include "mm/rwsem.h"
@@ -464,11 +465,52 @@ void shrink_lruvec(lruvec* lv, scan_control* sc) {
     shrink_active_list(SWAP_CLUSTER_MAX, lv, sc, LRU_ACTIVE_ANON);
 }
 
-// mm/vmscan.c: shrink_node (one node, no memcg hierarchy).
+// mm/shrinker.c: do_shrink_slab for the one shrinker there is. Scan a share of the
+// queue that grows as the priority drops (freeable >> priority, times 4 / DEFAULT_SEEKS),
+// plus what earlier calls left over, in SHRINK_BATCH steps.
+static unsigned long do_shrink_slab(int priority) {
+  constexpr long kBatchSize = 128;  // SHRINK_BATCH (the shrinker sets no batch)
+  constexpr long kSeeks = 2;        // DEFAULT_SEEKS
+  const long freeable = static_cast<long>(deferred_split_count());
+  if (freeable == 0) return 0;
+  long& nr_deferred = kst().deferred_split_queue.nr_deferred;
+  const long nr = nr_deferred;  // xchg_nr_deferred
+  nr_deferred = 0;
+  const long delta = (freeable >> priority) * 4 / kSeeks;
+  long total_scan = (nr >> priority) + delta;
+  total_scan = std::min(total_scan, 2 * freeable);
+  unsigned long freed = 0;
+  long scanned = 0;
+  // Scan in batches; a queue smaller than a batch is scanned whole once total_scan
+  // reaches its size.
+  while (total_scan >= kBatchSize || total_scan >= freeable) {
+    const long nr_to_scan = std::min(kBatchSize, total_scan);
+    const unsigned long ret = deferred_split_scan(static_cast<unsigned long>(nr_to_scan));
+    if (ret == SHRINK_STOP) break;
+    freed += ret;
+    total_scan -= nr_to_scan;
+    scanned += nr_to_scan;
+  }
+  // What was not done is left for the next call, within twice what there is.
+  long next_deferred = std::max(nr + delta - scanned, 0L);
+  next_deferred = std::min(next_deferred, 2 * freeable);
+  nr_deferred += next_deferred;  // add_nr_deferred
+  return freed;
+}
+
+// mm/shrinker.c: shrink_slab. DEVIATION(vmscan): the only shrinker is the THP deferred
+// split queue's (thp-deferred_split); there are no slab caches to shrink and no memcg.
+unsigned long shrink_slab(gfp_t /*gfp_mask*/, int priority) {
+  return do_shrink_slab(priority);
+}
+
+// mm/vmscan.c: shrink_node (one node, no memcg hierarchy; shrink_node_memcgs's
+// shrink_lruvec then shrink_slab).
 void shrink_node(scan_control* sc) {
   zone* pgdat = kst().zone_normal;
   unsigned long nr_reclaimed = sc->nr_reclaimed;
   shrink_lruvec(&pgdat->__lruvec, sc);
+  shrink_slab(sc->gfp_mask, sc->priority);
   // Progress revives a kswapd that gave up on the node (direct reclaim's too).
   if (sc->nr_reclaimed - nr_reclaimed) pgdat->kswapd_failures = 0;
 }
