@@ -9,6 +9,7 @@
 #include "mm/huge_mm.h"
 #include "mm/mm.h"
 #include "mm/pagewalk.h"
+#include "mm/swap.h"
 #include "mm/testing/kernel_fixture.h"
 #include "mm/vmscan.h"
 
@@ -570,6 +571,77 @@ TEST_F(HugeSplitTest, APinnedThpIsNotSplitAndStaysQueued) {
   EXPECT_EQ(k_.stat(THP_SPLIT_PAGE), 1);
   EXPECT_FALSE(folio_test_large(f));
   EXPECT_EQ(k_.FreePages() - free_before, 16);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+
+// ---- reclaim of large folios: split, then swap out page by page ----
+
+class HugeSwapTest : public HugeSplitTest {
+ protected:
+  void SetUp() override {
+    HugeSplitTest::SetUp();
+    ASSERT_EQ(swapon_simulated(8 << 20), 0);
+  }
+};
+
+TEST_F(HugeSwapTest, PageoutOfAThpSplitsItAndSwapsEveryPage) {
+  unsigned long a = Map(k2M);
+  folio* f = FaultAll(a);
+  const long free_before = k_.FreePages();
+  k_.RunAs(t_);
+  ASSERT_TRUE(folio_isolate_lru(f));
+  list_head folio_list;
+  INIT_LIST_HEAD(&folio_list);
+  list_add(&f->lru, &folio_list);
+  // The MADV_PAGEOUT path: no reference check. Swap has no room for a whole THP here, so
+  // the folio is split (its pmd first) and its 512 pages go out one by one.
+  EXPECT_EQ(reclaim_pages(&folio_list), 512u);
+  EXPECT_EQ(k_.stat(THP_SWPOUT_FALLBACK), 1);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PAGE), 1);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PMD), 1);
+  EXPECT_EQ(k_.stat(PSWPOUT), 512);
+  EXPECT_EQ(k_.stat(NR_ANON_MAPPED), 0);
+  EXPECT_EQ(get_mm_counter(mm_, MM_SWAPENTS), 512u);
+  EXPECT_EQ(k_.FreePages() - free_before, 512);
+  EXPECT_EQ(k_.DebugVm(), "");
+  // Every page comes back from swap with its data (as 4 KiB pages).
+  for (unsigned long off = 0; off < k2M; off += PAGE_SIZE) ASSERT_EQ(Load(a + off), off + 1);
+  EXPECT_EQ(k_.stat(PSWPIN), 512);
+  EXPECT_FALSE(pmd_trans_huge(Pmd(a)));
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeSwapTest, MemoryPressureSwapsOutAThpThroughTheFallback) {
+  unsigned long a = Map(k2M);
+  FaultAll(a);
+  // Direct reclaim until the THP has gone to swap: it ages like any anon folio (its pmd's
+  // accessed bit, then the active list), and is split when it reaches swap.
+  for (int i = 0; i < 200 && k_.stat(THP_SWPOUT_FALLBACK) == 0; ++i) DirectReclaim();
+  EXPECT_EQ(k_.stat(THP_SWPOUT_FALLBACK), 1);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PAGE), 1);
+  EXPECT_GE(k_.stat(PSWPOUT), 1);
+  EXPECT_EQ(k_.DebugVm(), "");
+  for (unsigned long off = 0; off < k2M; off += PAGE_SIZE) ASSERT_EQ(Load(a + off), off + 1);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeSwapTest, APinnedThpIsNotSplitForSwap) {
+  unsigned long a = Map(k2M);
+  folio* f = FaultAll(a);
+  std::vector<page*> pages;
+  ASSERT_EQ(Pin(a, 1, &pages), 1);
+  k_.RunAs(t_);
+  ASSERT_TRUE(folio_isolate_lru(f));
+  list_head folio_list;
+  INIT_LIST_HEAD(&folio_list);
+  list_add(&f->lru, &folio_list);
+  EXPECT_EQ(reclaim_pages(&folio_list), 0u);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PAGE), 0);
+  EXPECT_EQ(k_.stat(PSWPOUT), 0);
+  EXPECT_TRUE(folio_test_large(f));
+  EXPECT_TRUE(pmd_trans_huge(Pmd(a)));
+  unpin_user_pages(pages.data(), 1);
   EXPECT_EQ(k_.DebugVm(), "");
 }
 

@@ -99,6 +99,7 @@ enum vm_stat_item {
   THP_SPLIT_PAGE,           // split_folio of a THP succeeded
   THP_SPLIT_PAGE_FAILED,    // ... or failed (extra pins: -EAGAIN)
   THP_DEFERRED_SPLIT_PAGE,  // a THP became partially mapped and was queued for a split
+  THP_SWPOUT_FALLBACK,      // reclaim split a THP to swap it out page by page
   NR_VM_STAT_ITEMS
 };
 const char* vm_stat_name(int item);  // "nr_free_pages", "pgfault", ...

@@ -30,8 +30,10 @@
 //    unmap only (no migration, hwpoison or split).
 //  - Large folios: the mapcounts are CONFIG_PAGE_MAPCOUNT's (per-page _mapcount kept
 //    beside _large_mapcount, _entire_mapcount and _nr_pages_mapped); there is no
-//    CONFIG_MM_ID tracking of which mms map a large folio, and partially mapped folios
-//    are not queued for a deferred split (mm/huge_memory.cc).
+//    CONFIG_MM_ID tracking of which mms map a large folio. Partially mapped anon folios
+//    are queued for the deferred split (mm/huge_memory.cc).
+#include <algorithm>
+
 #include "mm/fs.h"
 #include "mm/huge_mm.h"
 #include "mm/mm.h"
@@ -694,8 +696,71 @@ struct folio_referenced_arg {
 // VM_LOCKED mapping ends the walk: the folio belongs on the unevictable list.
 // DEVIATION(rmap): mlock_vma_folio (restoring a missed mlock) is left to mm/mlock;
 // no exiting-mm skip and no page_idle young flag.
+// mm/rmap.c: folio_referenced_one for a large (anon THP) folio: page_vma_mapped_walk
+// visits its PMD leaf in this VMA, or each of its pages' PTEs there; each young entry
+// counts, and the VMA counts once.
+static bool folio_referenced_one_large(folio* f, vm_area_struct* vma, folio_referenced_arg* pra) {
+  mm_struct* mm = vma->vm_mm;
+  const long nr = folio_nr_pages(f);
+  // Where the folio's first page would be in this VMA (it may begin before vm_start).
+  const long first = static_cast<long>(f->index) - static_cast<long>(vma->vm_pgoff);
+  const unsigned long fstart = vma->vm_start + static_cast<unsigned long>(first) * PAGE_SIZE;
+  const unsigned long start = std::max(fstart, vma->vm_start);
+  const unsigned long end = std::min(fstart + nr * PAGE_SIZE, vma->vm_end);
+  int referenced = 0;
+  for (unsigned long addr = start; addr < end && pra->mapcount > 0;) {
+    pmd_t* pmd = mm_find_pmd(mm, addr);
+    const unsigned long next = std::min((addr & PMD_MASK) + PMD_SIZE, end);
+    if (pmd == nullptr) {
+      addr = next;
+      continue;
+    }
+    spinlock_t* ptl = pmd_lock(mm, pmd);
+    if (pmd_trans_huge(*pmd)) {
+      if (!is_huge_zero_pmd(*pmd) && page_folio(pmd_page(*pmd)) == f) {
+        if (vma->vm_flags & VM_LOCKED) {
+          spin_unlock(ptl);
+          pra->mapcount--;
+          pra->vm_flags |= VM_LOCKED;
+          return false;
+        }
+        if (pmdp_clear_flush_young(vma, addr, pmd)) referenced++;
+        pra->mapcount--;
+      }
+      spin_unlock(ptl);
+      addr = next;
+      continue;
+    }
+    spin_unlock(ptl);
+    for (; addr < next && pra->mapcount > 0; addr += PAGE_SIZE) {
+      pte_t* pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+      if (pte == nullptr) break;
+      pte_t entry = ptep_get(pte);
+      const unsigned long want = folio_pfn(f) + ((addr - fstart) >> PAGE_SHIFT);
+      if (pte_present(entry) && pte_pfn(entry) == want) {
+        if (vma->vm_flags & VM_LOCKED) {
+          pte_unmap_unlock(pte, ptl);
+          pra->mapcount--;
+          pra->vm_flags |= VM_LOCKED;
+          return false;
+        }
+        if (ptep_clear_flush_young(vma, addr, pte)) referenced++;
+        pra->mapcount--;
+      }
+      pte_unmap_unlock(pte, ptl);
+    }
+    addr = next;
+  }
+  if (referenced) {
+    pra->referenced++;
+    pra->vm_flags |= vma->vm_flags & ~VM_LOCKED;
+  }
+  return pra->mapcount != 0;
+}
+
 bool folio_referenced_one(folio* f, vm_area_struct* vma, unsigned long address, void* arg) {
   folio_referenced_arg* pra = static_cast<folio_referenced_arg*>(arg);
+  if (folio_test_large(f)) return folio_referenced_one_large(f, vma, pra);
   int referenced = 0;
   spinlock_t* ptl;
   pte_t* pte = page_vma_mapped_pte(f, vma, address, &ptl);

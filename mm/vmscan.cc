@@ -182,9 +182,10 @@ unsigned long shrink_folio_list(list_head* folio_list, scan_control* sc, reclaim
     if (!folio_trylock(f)) goto keep;
     sc->nr_scanned++;
     if (unlikely(!folio_evictable(f))) goto activate_locked;
-    // DEVIATION(vmscan): a large folio (a THP) is neither split (split_folio_to_list)
-    // nor swapped out whole: it goes back to the active list.
-    if (folio_test_large(f)) goto activate_locked;
+    // DEVIATION(vmscan): a lazyfree (MADV_FREE) large folio stays: try_to_unmap here
+    // unmaps small folios only. Anon THPs are split on the way to swap, below.
+    if (folio_test_large(f) && !(folio_test_anon(f) && folio_test_swapbacked(f)))
+      goto activate_locked;
     if (!sc->may_unmap && folio_mapped(f)) goto keep_locked;
     // Dirty folios not yet queued for I/O tell reclaim to nudge the flushers.
     folio_check_dirty_writeback(f, &dirty, &writeback);
@@ -214,7 +215,21 @@ unsigned long shrink_folio_list(list_head* folio_list, scan_control* sc, reclaim
       if (!folio_test_swapcache(f)) {
         if (!(sc->gfp_mask & __GFP_IO)) goto keep_locked;
         if (folio_maybe_dma_pinned(f)) goto keep_locked;
-        if (folio_alloc_swap(f)) goto activate_locked;  // activate_locked_split
+        if (folio_test_large(f)) {
+          // Cannot split the folio: skip it.
+          if (!can_split_folio(f, 1, nullptr)) goto activate_locked;
+          // Split partially mapped folios right away: the unmapped pages need no I/O.
+          if (!list_empty(folio_deferred_list(f)) && folio_test_partially_mapped(f) &&
+              split_folio_to_list(f, folio_list))
+            goto activate_locked;
+        }
+        if (folio_alloc_swap(f)) {
+          if (!folio_test_large(f)) goto activate_locked;  // activate_locked_split
+          // Fall back to swapping the pages one by one: the 511 others join folio_list.
+          if (split_folio_to_list(f, folio_list)) goto activate_locked;
+          count_vm_event(THP_SWPOUT_FALLBACK);  // nr_pages >= HPAGE_PMD_NR
+          if (folio_alloc_swap(f)) goto activate_locked;  // activate_locked_split
+        }
         // A MADV_FREE folio whose PTE lost its dirty bit would not be written: always
         // dirty it so the swap copy is made.
         folio_mark_dirty(f);
