@@ -300,6 +300,21 @@ std::string PagemapBits(uint64_t pm) {
   return out.empty() ? "-" : out;
 }
 
+// What the simulator knows about a mapped page, after the raw pagemap entry: "anon
+// mapcount=1 refcount=1 anon_exclusive". The refcount is its folio's. anon_exclusive is
+// PG_anon_exclusive (a write may reuse the page without a copy), not pagemap's bit 56 (mapped
+// exactly once), which the brackets show. For a page under a PMD leaf the folio's pincount
+// shows too, and PG_anon_exclusive is read from the head page, where Linux keeps it for a
+// PMD-mapped THP.
+std::string DescribePage(kernel::page* p, bool pmd_leaf) {
+  kernel::folio* f = kernel::page_folio(p);
+  return absl::StrFormat("%s mapcount=%d refcount=%d%s%s%s", kernel::PageAnon(p) ? "anon" : "file",
+                         kernel::page_mapcount(p), kernel::folio_ref_count(f),
+                         pmd_leaf ? absl::StrCat(" pincount=", kernel::atomic_read(&kernel::folio_tail1(f)->_pincount)) : "",
+                         kernel::PageAnonExclusive(pmd_leaf ? f : p) ? " anon_exclusive" : "",
+                         kernel::page_mapcount(p) > 1 ? " shared" : "");
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint64_t len) {
@@ -326,13 +341,7 @@ absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint
         if (kernel::is_huge_zero_pmd(pmd)) {
           what = "huge-zero-page";
         } else {
-          kernel::page* p = kernel::pfn_to_page(pfn);
-          kernel::folio* f = kernel::page_folio(p);
-          what = absl::StrFormat("anon mapcount=%d refcount=%d pincount=%d%s%s",
-                                 kernel::page_mapcount(p), kernel::folio_ref_count(f),
-                                 kernel::atomic_read(&kernel::folio_tail1(f)->_pincount),
-                                 kernel::PageAnonExclusive(f) ? " anon_exclusive" : "",
-                                 kernel::page_mapcount(p) > 1 ? " shared" : "");
+          what = DescribePage(kernel::pfn_to_page(pfn), /*pmd_leaf=*/true);
         }
         const uint64_t pm = PagemapEntry(*mm, va, kernel::pmd_val(pmd), /*pmd_leaf=*/true);
         absl::StrAppendFormat(&out, "%#014x  pm=0x%016x %-40s present pfn=%#x %s %s thp(pmd) %s\n", va, pm,
@@ -366,15 +375,9 @@ absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint
       if (kernel::is_zero_pfn(pfn)) {
         what = "zero-page";
       } else if (kernel::pfn_valid(pfn)) {
-        // anon_exclusive is PG_anon_exclusive (the page may be reused by a write without a
-        // copy), not pagemap's bit 56 (mapped exactly once), shown in the brackets.
-        kernel::page* p = kernel::pfn_to_page(pfn);
         // A page of a PTE-mapped THP shows its folio's refcount and the thp flag.
-        const bool thp = kernel::PageCompound(p);
-        what = absl::StrFormat("%s mapcount=%d refcount=%d%s%s%s", kernel::PageAnon(p) ? "anon" : "file",
-                               kernel::page_mapcount(p), kernel::folio_ref_count(kernel::page_folio(p)),
-                               kernel::PageAnonExclusive(p) ? " anon_exclusive" : "",
-                               kernel::page_mapcount(p) > 1 ? " shared" : "", thp ? " thp(pte)" : "");
+        kernel::page* p = kernel::pfn_to_page(pfn);
+        what = absl::StrCat(DescribePage(p, /*pmd_leaf=*/false), kernel::PageCompound(p) ? " thp(pte)" : "");
       }
       absl::StrAppendFormat(&out, "present pfn=%#x %s %s %s\n", pfn, pe.writable() ? "rw" : "ro",
                             pe.dirty() ? "dirty" : "clean", what);

@@ -115,5 +115,27 @@ TEST(Dot, SeveralTasksWithRangesFlagsAndTheKernelHalf) {
   EXPECT_NE(dot.find("\n}\n"), std::string::npos);
 }
 
+// A page under a PMD leaf and a page of the same THP once its PMD is split: one description
+// (mapcount, the folio's refcount, PG_anon_exclusive), with the pincount and thp(pmd) for the
+// leaf and thp(pte) after the split.
+TEST(Pagemap, HugePageBeforeAndAfterItsPmdIsSplit) {
+  const std::string out = RunScenario(
+      "machine memory=64M cpus=1 thp=always\n"
+      "process p\n"
+      "p: mmap 0 2M rw- private,anon\n"
+      "p: fill 0x7ffff7c00000 2M 0x5a\n"
+      "show pagemap p 0x7ffff7c01000 4K\n"
+      "p: munmap 0x7ffff7c00000 4K\n"
+      "show pagemap p 0x7ffff7c01000 4K\n");
+  const std::string leaf = LineAfter(out, "[5] show pagemap", "0x7ffff7c01000");
+  EXPECT_NE(leaf.find(" rw dirty thp(pmd) anon mapcount=1 refcount=1 pincount=0 anon_exclusive"),
+            std::string::npos) << out;
+  // After the split the other 511 pages are PTE-mapped, each with its own PG_anon_exclusive;
+  // the folio's refcount is one per mapped page.
+  const std::string pte = LineAfter(out, "[7] show pagemap", "0x7ffff7c01000");
+  EXPECT_NE(pte.find(" rw dirty anon mapcount=1 refcount=511 anon_exclusive thp(pte)"), std::string::npos)
+      << out;
+}
+
 }  // namespace
 }  // namespace sim
