@@ -583,20 +583,24 @@ class HugeSwapTest : public HugeSplitTest {
     HugeSplitTest::SetUp();
     ASSERT_EQ(swapon_simulated(8 << 20), 0);
   }
+  // The MADV_PAGEOUT path for one folio: isolate it and reclaim it (no reference check).
+  unsigned long PageoutOne(folio* f) {
+    k_.RunAs(t_);
+    if (!folio_isolate_lru(f)) return ~0UL;
+    list_head folio_list;
+    INIT_LIST_HEAD(&folio_list);
+    list_add(&f->lru, &folio_list);
+    return reclaim_pages(&folio_list);
+  }
 };
 
 TEST_F(HugeSwapTest, PageoutOfAThpSplitsItAndSwapsEveryPage) {
   unsigned long a = Map(k2M);
   folio* f = FaultAll(a);
   const long free_before = k_.FreePages();
-  k_.RunAs(t_);
-  ASSERT_TRUE(folio_isolate_lru(f));
-  list_head folio_list;
-  INIT_LIST_HEAD(&folio_list);
-  list_add(&f->lru, &folio_list);
-  // The MADV_PAGEOUT path: no reference check. Swap has no room for a whole THP here, so
-  // the folio is split (its pmd first) and its 512 pages go out one by one.
-  EXPECT_EQ(reclaim_pages(&folio_list), 512u);
+  // Swap has no room for a whole THP here, so the folio is split (its pmd first) and its
+  // 512 pages go out one by one.
+  EXPECT_EQ(PageoutOne(f), 512u);
   EXPECT_EQ(k_.stat(THP_SWPOUT_FALLBACK), 1);
   EXPECT_EQ(k_.stat(THP_SPLIT_PAGE), 1);
   EXPECT_EQ(k_.stat(THP_SPLIT_PMD), 1);
@@ -631,12 +635,7 @@ TEST_F(HugeSwapTest, APinnedThpIsNotSplitForSwap) {
   folio* f = FaultAll(a);
   std::vector<page*> pages;
   ASSERT_EQ(Pin(a, 1, &pages), 1);
-  k_.RunAs(t_);
-  ASSERT_TRUE(folio_isolate_lru(f));
-  list_head folio_list;
-  INIT_LIST_HEAD(&folio_list);
-  list_add(&f->lru, &folio_list);
-  EXPECT_EQ(reclaim_pages(&folio_list), 0u);
+  EXPECT_EQ(PageoutOne(f), 0u);
   EXPECT_EQ(k_.stat(THP_SPLIT_PAGE), 0);
   EXPECT_EQ(k_.stat(PSWPOUT), 0);
   EXPECT_TRUE(folio_test_large(f));
