@@ -14,12 +14,16 @@
 // deposited beside it (mm->pmd_huge_pte) so that splitting it never needs memory. Each
 // mapping holds one reference on the folio: the PMD one, or one per PTE after a split.
 //
+// The folio split (split_huge_page_to_list_to_order / __folio_split to order 0: unmap_folio,
+// can_split_folio, folio_ref_freeze, __split_folio_to_order, lru_add_split_folio) and the
+// deferred split queue (deferred_split_folio, deferred_split_scan as the shrinker that
+// reclaim's shrink_slab runs) follow Linux 6.18.
+//
 // Deviations (grep "DEVIATION(huge_memory)"):
 //  - Only anonymous PMD-sized THPs: no mTHP orders, no file/shmem THP, no PUD THP, no
 //    khugepaged (collapse), no THP migration or swap entries, no userfaultfd, no memcg.
-//  - Folios are never split (no split_folio / deferred split shrinker): a THP whose PMD
-//    was split stays one large folio, mapped by PTEs, until its last mapping and
-//    reference go. Reclaim keeps large folios rather than split them (mm/vmscan.cc).
+//  - A split keeps the folio's PTEs in place instead of swapping them for migration
+//    entries and back (unmap_folio), and splits to order 0 only.
 //  - The huge zero folio is allocated on first use and kept (as with
 //    CONFIG_PERSISTENT_HUGE_ZERO_FOLIO); mm_get_huge_zero_folio takes no per-mm reference.
 //  - The defrag knob picks the gfp mask as Linux does, but there is no compaction: an
@@ -508,6 +512,286 @@ void vma_adjust_trans_huge(vm_area_struct* vma, unsigned long start, unsigned lo
   // If we're also updating the next vma vm_start, check if we need to split it.
   if (next != nullptr) split_huge_pmd_if_needed(next, end);
 }
+
+// ---- folio split and the deferred split queue ----
+
+// mm/huge_memory.c: get_deferred_split_queue. One node and no memcg: one queue.
+static auto* get_deferred_split_queue(folio* /*f*/) { return &kst().deferred_split_queue; }
+
+// mm/huge_memory.c: __folio_unqueue_deferred_split. The folio leaves the queue (it is
+// being freed, or split).
+bool __folio_unqueue_deferred_split(folio* f) {
+  WARN_ON_ONCE(folio_ref_count(f));
+  auto* ds_queue = get_deferred_split_queue(f);
+  bool unqueued = false;
+  spin_lock(&ds_queue->split_queue_lock);
+  if (!list_empty(folio_deferred_list(f))) {
+    ds_queue->split_queue_len--;
+    if (folio_test_partially_mapped(f)) folio_clear_partially_mapped(f);
+    list_del_init(folio_deferred_list(f));
+    unqueued = true;
+  }
+  spin_unlock(&ds_queue->split_queue_lock);
+  return unqueued;
+}
+
+// mm/internal.h: folio_unqueue_deferred_split. Every large folio here is an anon THP
+// (large_rmappable), so only the order and the list are checked.
+bool folio_unqueue_deferred_split(folio* f) {
+  if (folio_order(f) <= 1) return false;
+  if (list_empty(folio_deferred_list(f))) return false;
+  return __folio_unqueue_deferred_split(f);
+}
+
+// mm/huge_memory.c: deferred_split_folio. Queue a THP some of whose pages were unmapped
+// while others stay mapped; deferred_split_scan splits it under memory pressure and the
+// unmapped pages go back to the allocator.
+// DEVIATION(huge_memory): a new THP is not queued at fault time with
+// partially_mapped=false (6.12+'s split of underused THPs): with the default
+// khugepaged/max_ptes_none (511) thp_underused() never finds one, so the queue would only
+// carry folios the scan drops again.
+void deferred_split_folio(folio* f, bool partially_mapped) {
+  auto* ds_queue = get_deferred_split_queue(f);
+  // Order 1 folios have no room for the list (none exist here).
+  if (folio_order(f) <= 1) return;
+  if (!partially_mapped) return;  // !split_underused_thp: see the DEVIATION above
+  // Reclaim already deals with a folio in the swap cache.
+  if (folio_test_swapcache(f)) return;
+  spin_lock(&ds_queue->split_queue_lock);
+  if (!folio_test_partially_mapped(f)) {
+    folio_set_partially_mapped(f);
+    count_vm_event(THP_DEFERRED_SPLIT_PAGE);  // folio_test_pmd_mappable: all of them
+  }
+  if (list_empty(folio_deferred_list(f))) {
+    list_add_tail(folio_deferred_list(f), &ds_queue->split_queue);
+    ds_queue->split_queue_len++;
+  }
+  spin_unlock(&ds_queue->split_queue_lock);
+}
+
+// mm/huge_memory.c: deferred_split_count, the shrinker's count_objects.
+unsigned long deferred_split_count() { return kst().deferred_split_queue.split_queue_len; }
+
+// mm/huge_memory.c: deferred_split_scan, the shrinker's scan_objects. Take up to
+// nr_to_scan folios off the queue (each with a reference), split the partially mapped
+// ones, and put back those that could not be split (locked, or pinned: -EAGAIN).
+// Returns the folios split, or SHRINK_STOP when none was.
+unsigned long deferred_split_scan(unsigned long nr_to_scan) {
+  auto* ds_queue = &kst().deferred_split_queue;
+  constexpr int kBatch = 31;  // PAGEVEC_SIZE: folio_batch
+  folio* fbatch[kBatch];
+  int nr = 0;
+  unsigned long split = 0;
+  spin_lock(&ds_queue->split_queue_lock);
+  // Take a reference on every folio so that none is freed under the scan.
+  list_head* pos = ds_queue->split_queue.next;
+  while (pos != &ds_queue->split_queue) {
+    list_head* next = pos->next;
+    folio* f = list_entry(pos, page, _deferred_list) - 2;  // page[2]'s link
+    if (folio_try_get(f)) {
+      fbatch[nr++] = f;
+    } else if (folio_test_partially_mapped(f)) {
+      // Lost the race with folio_put().
+      folio_clear_partially_mapped(f);
+    }
+    list_del_init(folio_deferred_list(f));
+    ds_queue->split_queue_len--;
+    pos = next;
+    if (!--nr_to_scan) break;
+    if (nr == kBatch) break;
+  }
+  spin_unlock(&ds_queue->split_queue_lock);
+
+  for (int i = 0; i < nr; i++) {
+    folio* f = fbatch[i];
+    bool did_split = false;
+    if (!folio_test_partially_mapped(f)) {
+      // Only partially mapped folios are queued here (no underused-THP split), so this
+      // one became fully mapped or unmapped meanwhile: leave it.
+      goto next;
+    }
+    if (!folio_trylock(f)) goto requeue;
+    if (!split_folio(f)) {
+      did_split = true;
+      split++;
+    }
+    folio_unlock(f);
+  next:
+    if (did_split || !folio_test_partially_mapped(f)) continue;
+  requeue:
+    // Only a partially mapped folio goes back on the queue.
+    spin_lock(&ds_queue->split_queue_lock);
+    if (list_empty(folio_deferred_list(f))) {
+      list_add_tail(folio_deferred_list(f), &ds_queue->split_queue);
+      ds_queue->split_queue_len++;
+    }
+    spin_unlock(&ds_queue->split_queue_lock);
+  }
+  for (int i = 0; i < nr; i++) folio_put(fbatch[i]);  // folios_put
+  // Stop the shrinker if nothing was split but the queue holds folios.
+  if (!split && !list_empty(&ds_queue->split_queue)) return SHRINK_STOP;
+  return split;
+}
+
+// try_to_migrate_one's TTU_SPLIT_HUGE_PMD step for one VMA: split the huge pmd mapping
+// this folio there (split_huge_pmd_address with the folio given).
+static bool split_folio_pmd_one(folio* f, vm_area_struct* vma, unsigned long address,
+                                void* /*arg*/) {
+  const unsigned long haddr = address & HPAGE_PMD_MASK;
+  if (haddr < vma->vm_start || haddr + HPAGE_PMD_SIZE > vma->vm_end) return true;
+  pmd_t* pmd = mm_find_pmd(vma->vm_mm, haddr);
+  if (pmd != nullptr && pmd_trans_huge(*pmd) && !is_huge_zero_pmd(*pmd) &&
+      page_folio(pmd_page(*pmd)) == f)
+    __split_huge_pmd(vma, pmd, haddr, true);
+  return true;
+}
+
+// mm/huge_memory.c: unmap_folio. DEVIATION(huge_memory): there are no migration entries,
+// so try_to_migrate's PTE half is not done: the folio's huge pmds are split (as
+// TTU_SPLIT_HUGE_PMD does) and its PTEs stay in place while it is frozen and split, each
+// naming the same page before and after (what remap_page would restore). The folio lock,
+// the anon_vma lock and the frozen refcount keep every rmap walk, GUP and fault off it.
+static void unmap_folio(folio* f) {
+  rmap_walk_anon(f, split_folio_pmd_one, nullptr, /*locked=*/true, false, nullptr, false);
+}
+
+// mm/huge_memory.c: can_split_folio. Every reference but the caller's (and the swap
+// cache's) must be a mapping: a GUP pin or any other holder makes the split fail.
+bool can_split_folio(folio* f, int caller_pins, int* pextra_pins) {
+  const int extra_pins = folio_test_swapcache(f) ? static_cast<int>(folio_nr_pages(f)) : 0;
+  if (pextra_pins != nullptr) *pextra_pins = extra_pins;
+  return folio_mapcount(f) == folio_ref_count(f) - extra_pins - caller_pins;
+}
+
+// include/linux/mm.h: folio_expected_ref_count. The references a folio's users account
+// for: the swap cache's (one per page) and one per page-table mapping.
+static int folio_expected_ref_count(const folio* f) {
+  int ref_count = 0;
+  if (folio_test_swapcache(f)) ref_count += static_cast<int>(folio_nr_pages(f));
+  return ref_count + folio_mapcount(f);
+}
+
+// mm/huge_memory.c: __split_folio_to_order (uniform split, new_order 0). Each page of
+// the frozen folio becomes a folio of its own: the head's flags, mapping and index follow
+// it; the words that held the folio's counts (page[1]) and deferred link (page[2]) become
+// ordinary page fields again. Per-page state (_mapcount, PG_anon_exclusive) stays.
+static void __split_folio_to_order(folio* f, long nr) {
+  constexpr unsigned long kCopied =
+      (1UL << PG_referenced) | (1UL << PG_swapbacked) | (1UL << PG_swapcache) |
+      (1UL << PG_mlocked) | (1UL << PG_uptodate) | (1UL << PG_active) |
+      (1UL << PG_workingset) | (1UL << PG_unevictable) | (1UL << PG_arch_1) |
+      (1UL << PG_dirty);
+  // DEVIATION(huge_memory): PG_locked is not copied (Linux locks every new folio, then
+  // unlocks all but the caller's): lockdep records folio locks here, and nothing can
+  // reach a new folio before __folio_split would have unlocked it.
+  for (long i = 1; i < nr; i++) {
+    page* new_head = f + i;
+    // The tail's own flag word: PG_anon_exclusive survives; page[1]'s order and
+    // PG_partially_mapped do not (PAGE_FLAGS_CHECK_AT_PREP).
+    new_head->flags = (new_head->flags & (1UL << PG_anon_exclusive)) | (f->flags & kCopied);
+    new_head->compound_head = 0;  // clear_compound_head
+    new_head->lru.prev = nullptr;
+    new_head->mapping = f->mapping;
+    new_head->index = f->index + i;
+    new_head->private_ = 0;
+  }
+  clear_bit(PG_head, &f->flags);  // folio_reset_order: the head is an order-0 folio
+}
+
+// mm/huge_memory.c: lru_add_split_folio. A new folio goes where its head is: after it
+// on the LRU, or on reclaim's list (with the isolation's reference) when the head was
+// isolated.
+static void lru_add_split_folio(folio* f, folio* new_folio, list_head* list) {
+  if (list != nullptr) {
+    // Page reclaim is reclaiming a huge page.
+    VM_WARN_ON_ONCE(folio_test_lru(f));
+    folio_get(new_folio);
+    list_add_tail(&new_folio->lru, list);
+  } else {
+    // The head is still on the LRU (and frozen).
+    VM_WARN_ON_ONCE(!folio_test_lru(f));
+    if (folio_test_unevictable(f)) new_folio->mlock_count = 0;
+    list_add_tail(&new_folio->lru, &f->lru);  // the unevictable list is a list here
+    folio_set_lru(new_folio);
+  }
+}
+
+// mm/huge_memory.c: __folio_split (uniform, to order 0) for an anonymous folio, as
+// split_huge_page_to_list_to_order runs it. The caller holds the folio locked and one
+// reference; on success the head stays locked and every other page is a folio of its
+// own, freed at once if nothing maps it. -EAGAIN if the folio has references other than
+// its mappings (a pin), -EBUSY if it has no anon_vma.
+static int __folio_split(folio* f, list_head* list) {
+  auto* ds_queue = get_deferred_split_queue(f);
+  const long nr = folio_nr_pages(f);
+  int extra_pins, ret = 0;
+  VM_BUG_ON(!folio_test_locked(f));
+  VM_BUG_ON(!folio_test_large(f));
+  anon_vma* av = nullptr;
+  if (!folio_test_anon(f) || is_huge_zero_folio(f)) return -EINVAL;  // file THPs: none
+  if (folio_test_writeback(f)) return -EBUSY;
+  // folio_get_anon_vma: the folio is locked and referenced, so its anon_vma stays.
+  av = reinterpret_cast<anon_vma*>(reinterpret_cast<unsigned long>(f->mapping) &
+                                   ~PAGE_MAPPING_ANON);
+  if (av == nullptr) {
+    ret = -EBUSY;
+    goto out;
+  }
+  anon_vma_lock_write(av);
+  // Racy check whether the folio can be split at all (before unmapping it).
+  if (!can_split_folio(f, 1, &extra_pins)) {
+    ret = -EAGAIN;
+    goto out_unlock;
+  }
+  unmap_folio(f);
+  // Prevent deferred_split_scan() touching ->_refcount.
+  spin_lock(&ds_queue->split_queue_lock);
+  if (folio_ref_freeze(f, folio_expected_ref_count(f) + 1)) {
+    if (!list_empty(folio_deferred_list(f))) {
+      ds_queue->split_queue_len--;
+      list_del_init(folio_deferred_list(f));
+    }
+    if (folio_test_partially_mapped(f)) folio_clear_partially_mapped(f);
+    spin_unlock(&ds_queue->split_queue_lock);
+    __split_folio_to_order(f, nr);
+    // Unfreeze the new folios and put them where the head is; the head last.
+    for (long i = 1; i < nr; i++) {
+      folio* new_folio = f + i;
+      folio_ref_unfreeze(new_folio, folio_expected_ref_count(new_folio) + 1);
+      lru_add_split_folio(f, new_folio, list);
+    }
+    folio_ref_unfreeze(f, folio_expected_ref_count(f) + 1);
+  } else {
+    spin_unlock(&ds_queue->split_queue_lock);
+    ret = -EAGAIN;
+  }
+  // remap_page: nothing to restore (see unmap_folio).
+out_unlock:
+  anon_vma_unlock_write(av);
+  if (ret == 0) {
+    // Drop the split's reference on every new folio but the caller's (the head, which
+    // stays locked): a page nothing maps goes back to the allocator
+    // (free_folio_and_swap_cache).
+    for (long i = 1; i < nr; i++) folio_put(f + i);
+  }
+out:
+  count_vm_event(!ret ? THP_SPLIT_PAGE : THP_SPLIT_PAGE_FAILED);  // order == HPAGE_PMD_ORDER
+  trace_event("mm_split_huge_page", "pfn=%#lx ret=%d", page_to_pfn(f), ret);
+  return ret;
+}
+
+// mm/huge_memory.c: split_huge_page_to_list_to_order. Only new_order 0 (no mTHP orders).
+int split_huge_page_to_list_to_order(page* p, list_head* list, unsigned int new_order) {
+  folio* f = page_folio(p);
+  if (new_order != 0) return -EINVAL;
+  return __folio_split(f, list);
+}
+
+// include/linux/huge_mm.h
+int split_folio_to_list(folio* f, list_head* list) {
+  return split_huge_page_to_list_to_order(f, list, 0);
+}
+int split_folio(folio* f) { return split_folio_to_list(f, nullptr); }
 
 // ---- fork ----
 

@@ -9,7 +9,9 @@
 #include "mm/huge_mm.h"
 #include "mm/mm.h"
 #include "mm/pagewalk.h"
+#include "mm/swap.h"
 #include "mm/testing/kernel_fixture.h"
+#include "mm/vmscan.h"
 
 namespace kernel {
 namespace {
@@ -259,7 +261,8 @@ TEST_F(HugeTest, PartialMunmapSplitsThePmd) {
   ASSERT_TRUE(pte_present(pte));
   EXPECT_EQ(pte_page(pte), f + 1);
   EXPECT_TRUE(pte_write(pte));
-  // The folio stays whole (no deferred split): 496 pages mapped by PTEs, one reference each.
+  // The folio stays whole until reclaim splits it (the deferred split queue): 496 pages
+  // mapped by PTEs, one reference each.
   EXPECT_EQ(folio_entire_mapcount(f), 0);
   EXPECT_EQ(folio_mapcount(f), 496);
   EXPECT_EQ(folio_ref_count(f), 496);
@@ -410,6 +413,234 @@ TEST_F(HugeTest, NoFreeTwoMegBlockFallsBackAndCounts) {
   EXPECT_GE(k_.stat(THP_FAULT_FALLBACK), 1);
   EXPECT_EQ(Load(a), 5u);
   for (folio* f : held) folio_put(f);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+
+// ---- split_folio and the deferred split queue ----
+
+class HugeSplitTest : public HugeTest {
+ protected:
+  // A THP at a fresh 2M mapping, every page written with its offset + 1.
+  folio* FaultAll(unsigned long a) {
+    for (unsigned long off = 0; off < k2M; off += PAGE_SIZE) Store(a + off, off + 1);
+    return page_folio(pmd_page(Pmd(a)));
+  }
+  unsigned long QueueLen() { return k_.ks()->deferred_split_queue.split_queue_len; }
+  long LruPages() {
+    long n = 0;
+    for (int lru = 0; lru < NR_LRU_LISTS; ++lru) n += k_.ks()->zone_normal->__lruvec.nr_pages[lru];
+    return n;
+  }
+  long Pin(unsigned long va, int n, std::vector<page*>* pages) {
+    k_.RunAs(t_);
+    pages->resize(n);
+    int locked = 1;
+    mmap_read_lock(mm_);
+    long got = pin_user_pages_remote(mm_, va, n, 0, pages->data(), &locked);
+    if (locked) mmap_read_unlock(mm_);
+    return got;
+  }
+  unsigned long DirectReclaim() {
+    k_.RunAs(t_);
+    return try_to_free_pages(0, GFP_KERNEL);
+  }
+};
+
+TEST_F(HugeSplitTest, SplitFolioOfAPteMappedThpMakes512SmallFolios) {
+  unsigned long a = Map(k2M);
+  folio* f = FaultAll(a);
+  ASSERT_EQ(k_.Mprotect(t_, a, PAGE_SIZE, PROT_READ), 0);  // split the pmd
+  const long free_before = k_.FreePages(), lru_before = LruPages();
+  folio_get(f);
+  ASSERT_TRUE(folio_trylock(f));
+  EXPECT_TRUE(can_split_folio(f, 1, nullptr));
+  ASSERT_EQ(split_folio(f), 0);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PAGE), 1);
+  EXPECT_FALSE(folio_test_large(f));
+  EXPECT_TRUE(folio_test_locked(f));  // the caller's page stays locked
+  EXPECT_FALSE(folio_test_locked(f + 7));
+  EXPECT_EQ(folio_ref_count(f), 2);  // its PTE and ours
+  for (long i = 1; i < 512; i += 73) {
+    EXPECT_EQ(page_folio(f + i), f + i);
+    EXPECT_EQ(folio_ref_count(f + i), 1);
+    EXPECT_EQ(folio_mapcount(f + i), 1);
+    EXPECT_TRUE(folio_test_anon(f + i));
+    EXPECT_TRUE(folio_test_lru(f + i));
+    EXPECT_TRUE(folio_test_dirty(f + i));
+    EXPECT_TRUE(PageAnonExclusive(f + i));
+    EXPECT_EQ((f + i)->index, f->index + i);
+  }
+  // Everything is still mapped: nothing freed; the LRU holds the same pages.
+  EXPECT_EQ(k_.FreePages(), free_before);
+  EXPECT_EQ(LruPages(), lru_before);
+  EXPECT_EQ(k_.stat(NR_ANON_MAPPED), 512);
+  folio_unlock(f);
+  folio_put(f);
+  EXPECT_EQ(Load(a + 300 * PAGE_SIZE), 300 * PAGE_SIZE + 1);
+  EXPECT_EQ(pte_page(Pte(a + 300 * PAGE_SIZE)), f + 300);
+  EXPECT_EQ(k_.DebugVm(), "");
+  // Each page now goes on its own.
+  ASSERT_EQ(k_.Munmap(t_, a + PAGE_SIZE, 4 * PAGE_SIZE), 0);
+  EXPECT_EQ(k_.FreePages() - free_before, 4);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeSplitTest, SplitFolioOfAPmdMappedThpSplitsThePmdFirst) {
+  unsigned long a = Map(k2M);
+  folio* f = FaultAll(a);
+  folio_get(f);
+  ASSERT_TRUE(folio_trylock(f));
+  ASSERT_EQ(split_folio(f), 0);
+  folio_unlock(f);
+  folio_put(f);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PMD), 1);  // unmap_folio: TTU_SPLIT_HUGE_PMD
+  EXPECT_EQ(k_.stat(THP_SPLIT_PAGE), 1);
+  EXPECT_FALSE(pmd_trans_huge(Pmd(a)));
+  EXPECT_EQ(k_.stat(NR_ANON_THPS), 0);
+  EXPECT_EQ(k_.stat(NR_ANON_MAPPED), 512);
+  EXPECT_EQ(Load(a + 511 * PAGE_SIZE), 511 * PAGE_SIZE + 1);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeSplitTest, PartialMunmapQueuesTheFolioForADeferredSplit) {
+  unsigned long a = Map(k2M);
+  folio* f = FaultAll(a);
+  EXPECT_EQ(QueueLen(), 0u);
+  ASSERT_EQ(k_.Munmap(t_, a + k2M - 16 * PAGE_SIZE, 16 * PAGE_SIZE), 0);
+  // Queued once, on the first page unmapped while others stay mapped.
+  EXPECT_EQ(k_.stat(THP_DEFERRED_SPLIT_PAGE), 1);
+  EXPECT_EQ(QueueLen(), 1u);
+  EXPECT_TRUE(folio_test_partially_mapped(f));
+  ASSERT_EQ(k_.Munmap(t_, a + k2M - 32 * PAGE_SIZE, 16 * PAGE_SIZE), 0);
+  EXPECT_EQ(k_.stat(THP_DEFERRED_SPLIT_PAGE), 1);
+  EXPECT_EQ(QueueLen(), 1u);
+  EXPECT_EQ(k_.DebugVm(), "");
+  // Unmapping the rest frees the folio, which leaves the queue as it goes.
+  const long free_before = k_.FreePages();
+  ASSERT_EQ(k_.Munmap(t_, a, k2M - 32 * PAGE_SIZE), 0);
+  EXPECT_EQ(QueueLen(), 0u);
+  EXPECT_GE(k_.FreePages() - free_before, 512);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeSplitTest, ReclaimSplitsAPartlyUnmappedThpAndFreesTheUnmappedPages) {
+  unsigned long a = Map(k2M);
+  folio* f = FaultAll(a);
+  ASSERT_EQ(k_.Munmap(t_, a + k2M - 16 * PAGE_SIZE, 16 * PAGE_SIZE), 0);
+  EXPECT_EQ(folio_ref_count(f), 496);
+  const long free_before = k_.FreePages();
+  // Direct reclaim (no swap: nothing on the LRU can go) works down to priority 0, where
+  // the deferred split shrinker's share of a one-folio queue reaches it.
+  DirectReclaim();
+  EXPECT_EQ(k_.stat(THP_SPLIT_PAGE), 1);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PAGE_FAILED), 0);
+  EXPECT_EQ(QueueLen(), 0u);
+  EXPECT_FALSE(folio_test_large(f));
+  // The 16 unmapped 4 KiB pages are back in the buddy allocator; the rest stay mapped.
+  EXPECT_EQ(k_.FreePages() - free_before, 16);
+  EXPECT_EQ(k_.stat(NR_ANON_MAPPED), 496);
+  for (long i = 0; i < 496; i += 55) {
+    EXPECT_EQ(folio_ref_count(f + i), 1);
+    EXPECT_EQ(Load(a + i * PAGE_SIZE), i * PAGE_SIZE + 1);
+  }
+  EXPECT_EQ(page_ref_count(f + 500), 0);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeSplitTest, APinnedThpIsNotSplitAndStaysQueued) {
+  unsigned long a = Map(k2M);
+  folio* f = FaultAll(a);
+  ASSERT_EQ(k_.Munmap(t_, a + k2M - 16 * PAGE_SIZE, 16 * PAGE_SIZE), 0);
+  std::vector<page*> pages;
+  ASSERT_EQ(Pin(a + 10 * PAGE_SIZE, 2, &pages), 2);
+  EXPECT_FALSE(can_split_folio(f, 0, nullptr));
+  const long free_before = k_.FreePages();
+  DirectReclaim();
+  EXPECT_EQ(k_.stat(THP_SPLIT_PAGE), 0);
+  EXPECT_GE(k_.stat(THP_SPLIT_PAGE_FAILED), 1);
+  EXPECT_TRUE(folio_test_large(f));
+  EXPECT_TRUE(folio_test_partially_mapped(f));
+  EXPECT_EQ(QueueLen(), 1u);  // put back for a later try
+  EXPECT_EQ(k_.FreePages(), free_before);
+  EXPECT_EQ(folio_ref_count(f), 496 + 2);
+  EXPECT_EQ(k_.DebugVm(false), "");
+  // Unpinned, the next reclaim splits it.
+  unpin_user_pages(pages.data(), 2);
+  DirectReclaim();
+  EXPECT_EQ(k_.stat(THP_SPLIT_PAGE), 1);
+  EXPECT_FALSE(folio_test_large(f));
+  EXPECT_EQ(k_.FreePages() - free_before, 16);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+
+// ---- reclaim of large folios: split, then swap out page by page ----
+
+class HugeSwapTest : public HugeSplitTest {
+ protected:
+  void SetUp() override {
+    HugeSplitTest::SetUp();
+    ASSERT_EQ(swapon_simulated(8 << 20), 0);
+  }
+  // The MADV_PAGEOUT path for one folio: isolate it and reclaim it (no reference check).
+  unsigned long PageoutOne(folio* f) {
+    k_.RunAs(t_);
+    if (!folio_isolate_lru(f)) return ~0UL;
+    list_head folio_list;
+    INIT_LIST_HEAD(&folio_list);
+    list_add(&f->lru, &folio_list);
+    return reclaim_pages(&folio_list);
+  }
+};
+
+TEST_F(HugeSwapTest, PageoutOfAThpSplitsItAndSwapsEveryPage) {
+  unsigned long a = Map(k2M);
+  folio* f = FaultAll(a);
+  const long free_before = k_.FreePages();
+  // Swap has no room for a whole THP here, so the folio is split (its pmd first) and its
+  // 512 pages go out one by one.
+  EXPECT_EQ(PageoutOne(f), 512u);
+  EXPECT_EQ(k_.stat(THP_SWPOUT_FALLBACK), 1);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PAGE), 1);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PMD), 1);
+  EXPECT_EQ(k_.stat(PSWPOUT), 512);
+  EXPECT_EQ(k_.stat(NR_ANON_MAPPED), 0);
+  EXPECT_EQ(get_mm_counter(mm_, MM_SWAPENTS), 512u);
+  EXPECT_EQ(k_.FreePages() - free_before, 512);
+  EXPECT_EQ(k_.DebugVm(), "");
+  // Every page comes back from swap with its data (as 4 KiB pages).
+  for (unsigned long off = 0; off < k2M; off += PAGE_SIZE) ASSERT_EQ(Load(a + off), off + 1);
+  EXPECT_EQ(k_.stat(PSWPIN), 512);
+  EXPECT_FALSE(pmd_trans_huge(Pmd(a)));
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeSwapTest, MemoryPressureSwapsOutAThpThroughTheFallback) {
+  unsigned long a = Map(k2M);
+  FaultAll(a);
+  // Direct reclaim until the THP has gone to swap: it ages like any anon folio (its pmd's
+  // accessed bit, then the active list), and is split when it reaches swap.
+  for (int i = 0; i < 200 && k_.stat(THP_SWPOUT_FALLBACK) == 0; ++i) DirectReclaim();
+  EXPECT_EQ(k_.stat(THP_SWPOUT_FALLBACK), 1);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PAGE), 1);
+  EXPECT_GE(k_.stat(PSWPOUT), 1);
+  EXPECT_EQ(k_.DebugVm(), "");
+  for (unsigned long off = 0; off < k2M; off += PAGE_SIZE) ASSERT_EQ(Load(a + off), off + 1);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(HugeSwapTest, APinnedThpIsNotSplitForSwap) {
+  unsigned long a = Map(k2M);
+  folio* f = FaultAll(a);
+  std::vector<page*> pages;
+  ASSERT_EQ(Pin(a, 1, &pages), 1);
+  EXPECT_EQ(PageoutOne(f), 0u);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PAGE), 0);
+  EXPECT_EQ(k_.stat(PSWPOUT), 0);
+  EXPECT_TRUE(folio_test_large(f));
+  EXPECT_TRUE(pmd_trans_huge(Pmd(a)));
+  unpin_user_pages(pages.data(), 1);
   EXPECT_EQ(k_.DebugVm(), "");
 }
 

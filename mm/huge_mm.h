@@ -80,6 +80,27 @@ int hugepage_madvise(vm_area_struct* vma, vm_flags_t* vm_flags, int advice);
 unsigned long thp_get_unmapped_area_vmflags(file* filp, unsigned long addr, unsigned long len,
                                             unsigned long pgoff, unsigned long flags);
 
+// ---- folio split and the deferred split queue (mm/huge_memory.c) ----
+// Split a locked large anon folio (the caller holds one reference) into order-0 folios:
+// 0, or -EAGAIN when something besides its mappings holds it (a GUP pin). The head stays
+// locked; new folios go after it on the LRU, or on `list` (each with a reference) when
+// the head was isolated; those nothing maps are freed.
+int split_huge_page_to_list_to_order(page* p, list_head* list, unsigned int new_order);
+int split_folio_to_list(folio* f, list_head* list);
+int split_folio(folio* f);
+bool can_split_folio(folio* f, int caller_pins, int* pextra_pins);
+// Queue a partially mapped THP for the split (thp_deferred_split_page).
+void deferred_split_folio(folio* f, bool partially_mapped);
+// Off the queue (the folio is being freed): mm/internal.h's inline and its slow path.
+bool folio_unqueue_deferred_split(folio* f);
+bool __folio_unqueue_deferred_split(folio* f);
+// The deferred split shrinker: count_objects and scan_objects.
+unsigned long deferred_split_count();
+unsigned long deferred_split_scan(unsigned long nr_to_scan);
+// include/linux/shrinker.h
+inline constexpr unsigned long SHRINK_STOP = ~0UL;
+inline constexpr unsigned long SHRINK_EMPTY = ~0UL - 1;
+
 // ---- mm/pgtable-generic.c: the PTE table a huge pmd keeps for its split ----
 void pgtable_trans_huge_deposit(mm_struct* mm, pmd_t* pmdp, page* pgtable);
 page* pgtable_trans_huge_withdraw(mm_struct* mm, pmd_t* pmdp);

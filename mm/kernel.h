@@ -96,6 +96,10 @@ enum vm_stat_item {
   THP_SPLIT_PMD,
   THP_ZERO_PAGE_ALLOC,
   THP_ZERO_PAGE_ALLOC_FAILED,
+  THP_SPLIT_PAGE,           // split_folio of a THP succeeded
+  THP_SPLIT_PAGE_FAILED,    // ... or failed (extra pins: -EAGAIN)
+  THP_DEFERRED_SPLIT_PAGE,  // a THP became partially mapped and was queued for a split
+  THP_SWPOUT_FALLBACK,      // reclaim split a THP to swap it out page by page
   NR_VM_STAT_ITEMS
 };
 const char* vm_stat_name(int item);  // "nr_free_pages", "pgfault", ...
@@ -213,6 +217,14 @@ struct kernel_state {
   // TRANSPARENT_HUGEPAGE_DEFAULT_FLAGS: enabled=madvise, defrag=madvise, use_zero_page=1.
   unsigned long transparent_hugepage_flags = (1UL << 2) | (1UL << 6) | (1UL << 7) | (1UL << 8);
   page* huge_zero_folio = nullptr;  // mm/huge_memory.c: the huge zero folio, once allocated
+  // mm/huge_memory.c: the deferred split queue (struct deferred_split, one per node; no
+  // memcg): partially mapped THPs that deferred_split_scan splits under memory pressure.
+  struct {
+    spinlock_t split_queue_lock;
+    list_head split_queue;  // of folio_deferred_list(); made empty by mm_init
+    unsigned long split_queue_len = 0;
+    long nr_deferred = 0;  // its shrinker's scan work carried over (shrinker->nr_deferred)
+  } deferred_split_queue;
 
   // --- warnings (mm/bug.cc) ---
   unsigned long warn_count = 0;           // WARN_ON* reports on this machine

@@ -120,6 +120,7 @@ int mm_core_init() {
   zone_init_free_lists(z);
   for (int lru = 0; lru < NR_LRU_LISTS; ++lru) INIT_LIST_HEAD(&z->__lruvec.lists[lru]);  // lruvec_init
   ks.zone_normal = z;
+  INIT_LIST_HEAD(&ks.deferred_split_queue.split_queue);  // mm/huge_memory.c: the node's queue
 
   // DEVIATION(mm_init): frame 0 reserved, frame 1 the zero page.
   reserve_frame(0);

@@ -63,6 +63,11 @@ struct page {
       atomic_t _nr_pages_mapped;  // pages mapped by PTEs (+ ENTIRELY_MAPPED while PMD-mapped)
       atomic_t _pincount;         // FOLL_PIN pins (a small folio counts them in _refcount)
     };
+    struct {                  // page[2] of a large folio (Linux 6.18's second tail page)
+      unsigned long _head_2;        // compound_head, as on every tail page
+      unsigned long _pad_2;
+      list_head _deferred_list;     // on the deferred split queue (overlays ->mapping)
+    };
     struct {                  // page-table pages (PGTY_table)
       unsigned long _pt_pad_1;
       unsigned long _pt_pad_2;
@@ -106,6 +111,8 @@ inline page* folio_page(folio* f, unsigned long n) { return f + n; }
 // DEVIATION(mm_types): Linux's folio->_large_mapcount and friends live in page[1].
 inline page* folio_tail1(folio* f) { return f + 1; }
 inline const page* folio_tail1(const folio* f) { return f + 1; }
+// The deferred split queue's link lives in page[2] as in Linux (folio->_deferred_list).
+inline list_head* folio_deferred_list(folio* f) { return &(f + 2)->_deferred_list; }
 
 // include/linux/rmap.h: an anon_vma, where anonymous pages point (page->mapping). One is
 // made for a VMA's first anonymous fault; fork gives each child VMA a new one, whose

@@ -134,6 +134,19 @@ inline int folio_large_mapcount(const folio* f) {
 inline int folio_entire_mapcount(const folio* f) {
   return atomic_read(&folio_tail1(f)->_entire_mapcount) + 1;
 }
+// include/linux/page-flags.h: PG_partially_mapped, a flag of a large folio's second page
+// (FOLIO_SECOND_PAGE) on PG_reclaim's bit: some of its pages were unmapped while others
+// stay mapped, and it waits on the deferred split queue.
+inline constexpr int PG_partially_mapped = PG_reclaim;
+inline bool folio_test_partially_mapped(const folio* f) {
+  return folio_test_large(f) && test_bit(PG_partially_mapped, &folio_tail1(f)->flags);
+}
+inline void folio_set_partially_mapped(folio* f) {
+  set_bit(PG_partially_mapped, &folio_tail1(f)->flags);
+}
+inline void folio_clear_partially_mapped(folio* f) {
+  clear_bit(PG_partially_mapped, &folio_tail1(f)->flags);
+}
 
 #define MMSIM_PAGETYPE(Uname, lname)                                                  \
   inline bool Page##Uname(const page* p) { return p->page_type == PGTY_##lname; }     \

@@ -30,6 +30,7 @@
 #include "mm/oom.h"
 #include "mm/vmscan.h"
 #include "mm/fault_inject.h"
+#include "mm/huge_mm.h"
 #include "mm/mm.h"
 #include "mm/mmzone.h"
 #include "mm/trace.h"
@@ -189,6 +190,10 @@ int free_tail_page_prepare(page* head_page, page* p) {
       else if (unlikely(atomic_read(&p->_nr_pages_mapped))) reason = "nonzero nr_pages_mapped";
       else if (unlikely(atomic_read(&p->_pincount))) reason = "nonzero pincount";
       break;
+    case 2:
+      // the second tail page: _deferred_list overlays ->mapping
+      if (unlikely(!list_empty(&p->_deferred_list))) reason = "on deferred list";
+      break;
     default:
       if (p->_tail_mapping != nullptr) reason = "corrupted mapping in tail page";
       break;
@@ -264,6 +269,7 @@ static void prep_compound_head(page* p, unsigned int order) {
   atomic_set(&p1->_entire_mapcount, -1);
   atomic_set(&p1->_nr_pages_mapped, 0);
   atomic_set(&p1->_pincount, 0);
+  if (order > 1) INIT_LIST_HEAD(folio_deferred_list(p));
 }
 
 // mm/internal.h: prep_compound_tail.
@@ -597,6 +603,7 @@ void free_pages(unsigned long addr, unsigned int order) {
 // mm/swap.c: __folio_put. The last reference is gone.
 void __folio_put(folio* f) {
   __page_cache_release(f);
+  folio_unqueue_deferred_split(f);
   free_the_page(f, folio_order(f));
 }
 

@@ -45,6 +45,21 @@ inline void folio_put_refs(folio* f, int refs) {
 }
 inline void put_page(page* p) { folio_put(page_folio(p)); }
 
+// include/linux/page_ref.h: folio_ref_freeze. Only when exactly `count` references are
+// held, drop them all to 0 at once: folio_try_get fails until folio_ref_unfreeze.
+inline bool folio_ref_freeze(folio* f, int count) {
+  if (page_ref_count(f) != count) return false;
+  set_page_count(f, 0);
+  return true;
+}
+inline void folio_ref_unfreeze(folio* f, int count) {
+  VM_BUG_ON(folio_ref_count(f) != 0);
+  set_page_count(f, count);
+}
+// include/linux/page_ref.h: folio_try_get. A reference unless the folio is being freed
+// (or is frozen).
+inline bool folio_try_get(folio* f) { return atomic_inc_not_zero(&f->_refcount); }
+
 }  // namespace kernel
 
 #endif  // MMSIM_MM_PAGE_REF_H_

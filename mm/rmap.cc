@@ -30,8 +30,10 @@
 //    unmap only (no migration, hwpoison or split).
 //  - Large folios: the mapcounts are CONFIG_PAGE_MAPCOUNT's (per-page _mapcount kept
 //    beside _large_mapcount, _entire_mapcount and _nr_pages_mapped); there is no
-//    CONFIG_MM_ID tracking of which mms map a large folio, and partially mapped folios
-//    are not queued for a deferred split (mm/huge_memory.cc).
+//    CONFIG_MM_ID tracking of which mms map a large folio. Partially mapped anon folios
+//    are queued for the deferred split (mm/huge_memory.cc).
+#include <algorithm>
+
 #include "mm/fs.h"
 #include "mm/huge_mm.h"
 #include "mm/mm.h"
@@ -577,6 +579,7 @@ void folio_add_file_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
 void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
   VM_BUG_ON(atomic_read(&p->_mapcount) < 0);
   int nr = 0;
+  bool partially_mapped = false;
   if (likely(!folio_test_large(f))) {
     nr = atomic_dec_return(&p->_mapcount) < 0 ? 1 : 0;  // atomic_add_negative(-1)
   } else {
@@ -584,7 +587,11 @@ void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
     atomic_dec(&p1->_large_mapcount);  // folio_sub_large_mapcount
     const int last = atomic_dec_return(&p->_mapcount) < 0 ? 1 : 0;
     if (last && atomic_sub_return(last, &p1->_nr_pages_mapped) < ENTIRELY_MAPPED) nr = last;
+    partially_mapped = nr && atomic_read(&p1->_nr_pages_mapped);
   }
+  // A page of an anon THP went while others stay mapped: queue it for the deferred split.
+  if (partially_mapped && folio_test_anon(f) && !folio_test_partially_mapped(f))
+    deferred_split_folio(f, true);
   __folio_mod_stat(f, -nr, 0);
   munlock_vma_folio(f, vma);  // __folio_remove_rmap: a VM_LOCKED VMA lets go of it
 }
@@ -604,6 +611,9 @@ void folio_remove_rmap_pmd(folio* f, page* /*p*/, vm_area_struct* vma) {
       nr = 0;
     }
   }
+  const bool partially_mapped = nr && nr < nr_pmdmapped;
+  if (partially_mapped && folio_test_anon(f) && !folio_test_partially_mapped(f))
+    deferred_split_folio(f, true);
   __folio_mod_stat(f, -nr, -nr_pmdmapped);
   munlock_vma_folio(f, vma);
 }
@@ -686,8 +696,71 @@ struct folio_referenced_arg {
 // VM_LOCKED mapping ends the walk: the folio belongs on the unevictable list.
 // DEVIATION(rmap): mlock_vma_folio (restoring a missed mlock) is left to mm/mlock;
 // no exiting-mm skip and no page_idle young flag.
+// mm/rmap.c: folio_referenced_one for a large (anon THP) folio: page_vma_mapped_walk
+// visits its PMD leaf in this VMA, or each of its pages' PTEs there; each young entry
+// counts, and the VMA counts once.
+static bool folio_referenced_one_large(folio* f, vm_area_struct* vma, folio_referenced_arg* pra) {
+  mm_struct* mm = vma->vm_mm;
+  const long nr = folio_nr_pages(f);
+  // Where the folio's first page would be in this VMA (it may begin before vm_start).
+  const long first = static_cast<long>(f->index) - static_cast<long>(vma->vm_pgoff);
+  const unsigned long fstart = vma->vm_start + static_cast<unsigned long>(first) * PAGE_SIZE;
+  const unsigned long start = std::max(fstart, vma->vm_start);
+  const unsigned long end = std::min(fstart + nr * PAGE_SIZE, vma->vm_end);
+  int referenced = 0;
+  for (unsigned long addr = start; addr < end && pra->mapcount > 0;) {
+    pmd_t* pmd = mm_find_pmd(mm, addr);
+    const unsigned long next = std::min((addr & PMD_MASK) + PMD_SIZE, end);
+    if (pmd == nullptr) {
+      addr = next;
+      continue;
+    }
+    spinlock_t* ptl = pmd_lock(mm, pmd);
+    if (pmd_trans_huge(*pmd)) {
+      if (!is_huge_zero_pmd(*pmd) && page_folio(pmd_page(*pmd)) == f) {
+        if (vma->vm_flags & VM_LOCKED) {
+          spin_unlock(ptl);
+          pra->mapcount--;
+          pra->vm_flags |= VM_LOCKED;
+          return false;
+        }
+        if (pmdp_clear_flush_young(vma, addr, pmd)) referenced++;
+        pra->mapcount--;
+      }
+      spin_unlock(ptl);
+      addr = next;
+      continue;
+    }
+    spin_unlock(ptl);
+    for (; addr < next && pra->mapcount > 0; addr += PAGE_SIZE) {
+      pte_t* pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+      if (pte == nullptr) break;
+      pte_t entry = ptep_get(pte);
+      const unsigned long want = folio_pfn(f) + ((addr - fstart) >> PAGE_SHIFT);
+      if (pte_present(entry) && pte_pfn(entry) == want) {
+        if (vma->vm_flags & VM_LOCKED) {
+          pte_unmap_unlock(pte, ptl);
+          pra->mapcount--;
+          pra->vm_flags |= VM_LOCKED;
+          return false;
+        }
+        if (ptep_clear_flush_young(vma, addr, pte)) referenced++;
+        pra->mapcount--;
+      }
+      pte_unmap_unlock(pte, ptl);
+    }
+    addr = next;
+  }
+  if (referenced) {
+    pra->referenced++;
+    pra->vm_flags |= vma->vm_flags & ~VM_LOCKED;
+  }
+  return pra->mapcount != 0;
+}
+
 bool folio_referenced_one(folio* f, vm_area_struct* vma, unsigned long address, void* arg) {
   folio_referenced_arg* pra = static_cast<folio_referenced_arg*>(arg);
+  if (folio_test_large(f)) return folio_referenced_one_large(f, vma, pra);
   int referenced = 0;
   spinlock_t* ptl;
   pte_t* pte = page_vma_mapped_pte(f, vma, address, &ptl);

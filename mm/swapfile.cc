@@ -134,6 +134,9 @@ bool vm_swap_full() { return kst().nr_swap_pages * 2 < kst().total_swap_pages; }
 int folio_alloc_swap(folio* f) {
   VM_BUG_ON_FOLIO(!folio_test_locked(f), f);
   VM_BUG_ON_FOLIO(!folio_test_uptodate(f), f);
+  // DEVIATION(swapfile): no swap clusters, so no run of slots for a large folio: refuse
+  // it as Linux 6.18 does without CONFIG_THP_SWAP; the caller splits it and retries.
+  if (folio_test_large(f)) return -EAGAIN;
   swap_info_struct* si = kst().swap_info;
   if (si == nullptr || get_nr_swap_pages() <= 0) return -ENOMEM;
   unsigned long offset = scan_swap_map_slots(si, SWAP_HAS_CACHE);

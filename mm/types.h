@@ -96,6 +96,12 @@ inline void list_del(list_head* entry) {
   entry->prev->next = entry->next;
   entry->next = entry->prev = nullptr;
 }
+// include/linux/list.h: off the list and empty again (list_empty() is then true).
+inline void list_del_init(list_head* entry) {
+  entry->next->prev = entry->prev;
+  entry->prev->next = entry->next;
+  entry->next = entry->prev = entry;
+}
 inline void list_move_tail(list_head* entry, list_head* head) {
   entry->next->prev = entry->prev;
   entry->prev->next = entry->next;

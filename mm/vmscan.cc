@@ -36,6 +36,7 @@
 #include <cstdio>
 
 #include "mm/fs.h"
+#include "mm/huge_mm.h"
 #include "mm/kernel/task.h"
 #include "mm/mm.h"
 #include "mm/rwsem.h"
@@ -181,9 +182,10 @@ unsigned long shrink_folio_list(list_head* folio_list, scan_control* sc, reclaim
     if (!folio_trylock(f)) goto keep;
     sc->nr_scanned++;
     if (unlikely(!folio_evictable(f))) goto activate_locked;
-    // DEVIATION(vmscan): a large folio (a THP) is neither split (split_folio_to_list)
-    // nor swapped out whole: it goes back to the active list.
-    if (folio_test_large(f)) goto activate_locked;
+    // DEVIATION(vmscan): a lazyfree (MADV_FREE) large folio stays: try_to_unmap here
+    // unmaps small folios only. Anon THPs are split on the way to swap, below.
+    if (folio_test_large(f) && !(folio_test_anon(f) && folio_test_swapbacked(f)))
+      goto activate_locked;
     if (!sc->may_unmap && folio_mapped(f)) goto keep_locked;
     // Dirty folios not yet queued for I/O tell reclaim to nudge the flushers.
     folio_check_dirty_writeback(f, &dirty, &writeback);
@@ -213,7 +215,21 @@ unsigned long shrink_folio_list(list_head* folio_list, scan_control* sc, reclaim
       if (!folio_test_swapcache(f)) {
         if (!(sc->gfp_mask & __GFP_IO)) goto keep_locked;
         if (folio_maybe_dma_pinned(f)) goto keep_locked;
-        if (folio_alloc_swap(f)) goto activate_locked;  // activate_locked_split
+        if (folio_test_large(f)) {
+          // Cannot split the folio: skip it.
+          if (!can_split_folio(f, 1, nullptr)) goto activate_locked;
+          // Split partially mapped folios right away: the unmapped pages need no I/O.
+          if (!list_empty(folio_deferred_list(f)) && folio_test_partially_mapped(f) &&
+              split_folio_to_list(f, folio_list))
+            goto activate_locked;
+        }
+        if (folio_alloc_swap(f)) {
+          if (!folio_test_large(f)) goto activate_locked;  // activate_locked_split
+          // Fall back to swapping the pages one by one: the 511 others join folio_list.
+          if (split_folio_to_list(f, folio_list)) goto activate_locked;
+          count_vm_event(THP_SWPOUT_FALLBACK);  // nr_pages >= HPAGE_PMD_NR
+          if (folio_alloc_swap(f)) goto activate_locked;  // activate_locked_split
+        }
         // A MADV_FREE folio whose PTE lost its dirty bit would not be written: always
         // dirty it so the swap copy is made.
         folio_mark_dirty(f);
@@ -464,11 +480,52 @@ void shrink_lruvec(lruvec* lv, scan_control* sc) {
     shrink_active_list(SWAP_CLUSTER_MAX, lv, sc, LRU_ACTIVE_ANON);
 }
 
-// mm/vmscan.c: shrink_node (one node, no memcg hierarchy).
+// mm/shrinker.c: do_shrink_slab for the one shrinker there is. Scan a share of the
+// queue that grows as the priority drops (freeable >> priority, times 4 / DEFAULT_SEEKS),
+// plus what earlier calls left over, in SHRINK_BATCH steps.
+static unsigned long do_shrink_slab(int priority) {
+  constexpr long kBatchSize = 128;  // SHRINK_BATCH (the shrinker sets no batch)
+  constexpr long kSeeks = 2;        // DEFAULT_SEEKS
+  const long freeable = static_cast<long>(deferred_split_count());
+  if (freeable == 0) return 0;
+  long& nr_deferred = kst().deferred_split_queue.nr_deferred;
+  const long nr = nr_deferred;  // xchg_nr_deferred
+  nr_deferred = 0;
+  const long delta = (freeable >> priority) * 4 / kSeeks;
+  long total_scan = (nr >> priority) + delta;
+  total_scan = std::min(total_scan, 2 * freeable);
+  unsigned long freed = 0;
+  long scanned = 0;
+  // Scan in batches; a queue smaller than a batch is scanned whole once total_scan
+  // reaches its size.
+  while (total_scan >= kBatchSize || total_scan >= freeable) {
+    const long nr_to_scan = std::min(kBatchSize, total_scan);
+    const unsigned long ret = deferred_split_scan(static_cast<unsigned long>(nr_to_scan));
+    if (ret == SHRINK_STOP) break;
+    freed += ret;
+    total_scan -= nr_to_scan;
+    scanned += nr_to_scan;
+  }
+  // What was not done is left for the next call, within twice what there is.
+  long next_deferred = std::max(nr + delta - scanned, 0L);
+  next_deferred = std::min(next_deferred, 2 * freeable);
+  nr_deferred += next_deferred;  // add_nr_deferred
+  return freed;
+}
+
+// mm/shrinker.c: shrink_slab. DEVIATION(vmscan): the only shrinker is the THP deferred
+// split queue's (thp-deferred_split); there are no slab caches to shrink and no memcg.
+unsigned long shrink_slab(gfp_t /*gfp_mask*/, int priority) {
+  return do_shrink_slab(priority);
+}
+
+// mm/vmscan.c: shrink_node (one node, no memcg hierarchy; shrink_node_memcgs's
+// shrink_lruvec then shrink_slab).
 void shrink_node(scan_control* sc) {
   zone* pgdat = kst().zone_normal;
   unsigned long nr_reclaimed = sc->nr_reclaimed;
   shrink_lruvec(&pgdat->__lruvec, sc);
+  shrink_slab(sc->gfp_mask, sc->priority);
   // Progress revives a kswapd that gave up on the node (direct reclaim's too).
   if (sc->nr_reclaimed - nr_reclaimed) pgdat->kswapd_failures = 0;
 }

@@ -26,6 +26,8 @@ inline constexpr const char* kVmStatNames[] = {
     "unevictable_pgs_cleared", "unevictable_pgs_stranded",
     "nr_anon_transparent_hugepages", "thp_fault_alloc", "thp_fault_fallback",
     "thp_split_pmd",        "thp_zero_page_alloc",  "thp_zero_page_alloc_failed",
+    "thp_split_page",       "thp_split_page_failed", "thp_deferred_split_page",
+    "thp_swpout_fallback",
 };
 
 }  // namespace kernel

@@ -118,6 +118,16 @@ bool ptep_clear_flush_young(vm_area_struct* vma, unsigned long address, pte_t* p
   return young;
 }
 
+// arch/x86/mm/pgtable.c: pmdp_test_and_clear_young, then the flush of the huge range.
+bool pmdp_clear_flush_young(vm_area_struct* vma, unsigned long address, pmd_t* pmdp) {
+  const bool young = pmd_young(*pmdp);
+  if (young) {
+    set_pmd(pmdp, pmd_mkold(*pmdp));
+    flush_pmd_tlb_range(vma, address & PMD_MASK, (address & PMD_MASK) + PMD_SIZE);
+  }
+  return young;
+}
+
 // mm/pgtable-generic.c (x86: pmdp_establish of the entry without _PAGE_PRESENT)
 pmd_t pmdp_invalidate(vm_area_struct* vma, unsigned long address, pmd_t* pmdp) {
   pmd_t old = *pmdp;

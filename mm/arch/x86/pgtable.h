@@ -401,6 +401,9 @@ pmd_t pmdp_invalidate(vm_area_struct* vma, unsigned long address, pmd_t* pmdp);
 // mm/pgtable-generic.c: clear and flush a huge entry.
 pmd_t pmdp_huge_clear_flush(vm_area_struct* vma, unsigned long address, pmd_t* pmdp);
 inline void update_mmu_cache_pmd(vm_area_struct* /*vma*/, unsigned long /*addr*/, pmd_t* /*pmd*/) {}
+// arch/x86/mm/pgtable.c: pmdp_clear_flush_young. Page aging of a huge entry: clear its
+// accessed bit and, if it was set, flush the 2 MiB.
+bool pmdp_clear_flush_young(vm_area_struct* vma, unsigned long address, pmd_t* pmdp);
 
 // ---- populating (arch/x86/include/asm/pgalloc.h) ----
 inline void pmd_populate(mm_struct* /*mm*/, pmd_t* pmd, page* pte_page) {
