@@ -14,6 +14,10 @@
 //   batch/sim/<op>/1x1/prefaulted/<bytes>/<batch>  the batch-size knob (pages per pin batch)
 //   psc/sim/readv/1x1/prefaulted/<bytes>/<on|off>  paging-structure caches on (the default
 //                                                  skylake profile) or off (skylake_nopsc)
+//   thp/<impl>/readv/1x1/prefaulted/<bytes>        both regions (and memcpy's buffers) 2 MiB
+//                                                  aligned, MADV_HUGEPAGE and THP backed:
+//                                                  the host's smaps AnonHugePages, the
+//                                                  simulator's PMD leaves (thp=madvise)
 //   scale_pages/<impl>/<op>/1x1/<pages>           cost per page, 1 page .. 64 MiB
 //   scale_vmas/sim/readv/<vmas>                    cost per call against N target VMAs
 //   memory/sim/<sim MiB>/<touched MiB>             host memory per simulated frame, peak RSS
@@ -41,6 +45,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -53,6 +58,7 @@
 #include "mm/kernel.h"
 #include "mm/mm.h"
 #include "mm/mm_types.h"
+#include "mm/pagewalk.h"
 #include "sim/machine.h"
 
 namespace pvmbench {
@@ -70,6 +76,9 @@ constexpr int kRW = static_cast<int>(PROT_READ | PROT_WRITE);
 constexpr int kAnonFixed =
     static_cast<int>(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
 constexpr uint8_t kFill = 0xee;  // the other side's bytes before a transfer
+constexpr uint64_t k2M = 2 * 1024 * 1024;
+// madvise(2) advice, the uapi value (include/uapi/asm-generic/mman-common.h).
+constexpr int kMadvHugepage = 14;
 
 // --pvm_smoke: the reduced set, which only has to run (no host-memory warm-up).
 bool g_smoke = false;
@@ -91,6 +100,7 @@ const char* ShapeName(Shape s) {
 
 uint64_t PageRound(uint64_t bytes) { return (bytes + kPage - 1) & ~(kPage - 1); }
 uint64_t PagesOf(uint64_t bytes) { return PageRound(bytes) / kPage; }
+uint64_t HugeRound(uint64_t bytes) { return (bytes + k2M - 1) & ~(k2M - 1); }
 
 // One iovec element: `len` bytes at offset `off` of its side's region.
 struct Seg {
@@ -209,12 +219,15 @@ void WarmHostMemory(sim::Machine& m) {
 // A machine with a caller and a target, the target's region mapped (touched with the
 // pattern if `touch_remote`), the caller's buffer mapped and pre-faulted (kFill for readv,
 // the pattern for writev), and the iovec arrays of `lay` in the caller's memory.
+// `thp`: both regions are whole 2 MiB pages with MADV_HUGEPAGE under thp=madvise, so
+// that their first touch maps PMD leaves (checked by SimCheckThp).
 // Returns "" or what failed.
 std::string SetUpSim(SimRig* r, Op op, uint64_t bytes, const Layout& lay, bool touch_remote,
-                     const char* tlb = "skylake") {
-  r->region = PageRound(bytes);
+                     const char* tlb = "skylake", bool thp = false) {
+  r->region = thp ? HugeRound(bytes) : PageRound(bytes);
   sim::MachineConfig cfg;
   cfg.tlb = tlb;
+  cfg.thp = "madvise";  // the default, as on the host: only MADV_HUGEPAGE regions are huge
   // Both regions, their page tables and room for the kernel's own pages.
   cfg.memory_bytes = std::max<uint64_t>(32 * kMiB, 2 * r->region + r->region / 64 + 16 * kMiB);
   cfg.cpus = 2;
@@ -232,10 +245,14 @@ std::string SetUpSim(SimRig* r, Op op, uint64_t bytes, const Layout& lay, bool t
   mc.Schedule(r->caller, 0);
   if (mc.Mmap(r->target, kRemote, r->region, kRW, kAnonFixed).ret != static_cast<long>(kRemote))
     return "target mmap failed";
+  if (thp && mc.Madvise(r->target, kRemote, r->region, kMadvHugepage).ret != 0)
+    return "target MADV_HUGEPAGE failed";
   if (touch_remote && !SimFill(mc, r->target, kRemote, r->region, op == Op::kReadv))
     return "target pre-fault failed";
   if (mc.Mmap(r->caller, kLocal, r->region, kRW, kAnonFixed).ret != static_cast<long>(kLocal))
     return "caller mmap failed";
+  if (thp && mc.Madvise(r->caller, kLocal, r->region, kMadvHugepage).ret != 0)
+    return "caller MADV_HUGEPAGE failed";
   if (!SimFill(mc, r->caller, kLocal, r->region, op == Op::kWritev))
     return "caller pre-fault failed";
   if (mc.Mmap(r->caller, kIovArea, 2 * kIovHalf, kRW, kAnonFixed).ret !=
@@ -246,6 +263,25 @@ std::string SetUpSim(SimRig* r, Op op, uint64_t bytes, const Layout& lay, bool t
     return "iovec arrays failed";
   r->lcnt = lay.local.size();
   r->rcnt = lay.remote.size();
+  return "";
+}
+
+// After a THP set-up: is every 2 MiB of both regions a PMD leaf (NR_ANON_THPS counts
+// the pages PMD-mapped, and the first PMD of each region is a leaf)? "" or what is not.
+std::string SimCheckThp(SimRig& r) {
+  const long want = static_cast<long>(2 * r.region / kPage);
+  const long got = r.m->vmstat(kernel::NR_ANON_THPS);
+  if (got != want) return absl::StrCat("NR_ANON_THPS is ", got, ", wanted ", want);
+  for (auto [pid, addr, cpu] : {std::tuple{r.target, kRemote, 1}, std::tuple{r.caller, kLocal, 0}}) {
+    auto leaf = r.m->RunInKernel(
+        pid,
+        [addr = addr] {
+          kernel::pmd_t* pmd = kernel::mm_find_pmd(kernel::current()->mm, addr);
+          return pmd != nullptr && kernel::pmd_trans_huge(*pmd);
+        },
+        cpu);
+    if (!leaf.ok() || !*leaf) return absl::StrCat("no PMD leaf at ", absl::Hex(addr));
+  }
   return "";
 }
 
@@ -315,14 +351,16 @@ Rig* CachedRig(RigCache<Rig>& cache, const std::string& key, Setup setup, std::s
 RigCache<SimRig> g_sim_rigs;
 
 void BM_SimPrefaulted(benchmark::State& state, Op op, Shape shape, uint64_t bytes, int batch,
-                      const char* tlb = "skylake") {
+                      const char* tlb = "skylake", bool thp = false) {
   std::string err;
   SimRig* r = CachedRig(
       g_sim_rigs,
-      absl::StrCat("prefaulted/", OpName(op), "/", ShapeName(shape), "/", bytes, "/", tlb),
+      absl::StrCat("prefaulted/", OpName(op), "/", ShapeName(shape), "/", bytes, "/", tlb,
+                   thp ? "/thp" : ""),
       [&](SimRig* rig) {
         std::string e =
-            SetUpSim(rig, op, bytes, MakeLayout(shape, bytes), /*touch_remote=*/true, tlb);
+            SetUpSim(rig, op, bytes, MakeLayout(shape, bytes), /*touch_remote=*/true, tlb, thp);
+        if (e.empty() && thp) e = SimCheckThp(*rig);
         return e.empty() ? SimFirstCall(*rig, op, bytes, false) : e;
       },
       &err);
@@ -502,10 +540,13 @@ struct HostRig {
   std::vector<HostIov> liov, riov;
 };
 
-std::string SetUpHost(HostRig* r, Op op, uint64_t bytes, const Layout& lay, bool touch_remote) {
+// `huge`: both regions 2 MiB aligned and MADV_HUGEPAGE (the host's THP enabled=madvise
+// then maps them with PMDs on first touch; HostCheckThp says whether it did).
+std::string SetUpHost(HostRig* r, Op op, uint64_t bytes, const Layout& lay, bool touch_remote,
+                      bool huge = false) {
   std::string err;
-  if (!r->target.Start(PageRound(bytes), touch_remote, &err)) return err;
-  r->local = std::make_unique<HostBuffer>(PageRound(bytes));
+  if (!r->target.Start(PageRound(bytes), touch_remote, &err, huge)) return err;
+  r->local = std::make_unique<HostBuffer>(PageRound(bytes), huge);
   if (op == Op::kWritev) {
     FillPattern(r->local->data(), r->local->size());
   } else {
@@ -513,6 +554,17 @@ std::string SetUpHost(HostRig* r, Op op, uint64_t bytes, const Layout& lay, bool
   }
   r->liov = HostIovecs(reinterpret_cast<uint64_t>(r->local->data()), lay.local);
   r->riov = HostIovecs(r->target.base(), lay.remote);
+  return "";
+}
+
+// Is all of a huge region of `bytes` THP backed (smaps AnonHugePages of its VMA, `pid`
+// 0: this process)? "" or what is not.
+std::string HostCheckThp(pid_t pid, uint64_t base, uint64_t bytes, const char* what) {
+  const long long huge = AnonHugeBytes(pid, base);
+  if (huge < static_cast<long long>(HugeRound(bytes)))
+    return absl::StrCat("the host's ", what, " is not THP backed (AnonHugePages ", huge,
+                        " bytes of ", HugeRound(bytes),
+                        "; /sys/kernel/mm/transparent_hugepage/enabled must allow madvise)");
   return "";
 }
 
@@ -546,12 +598,18 @@ std::string HostFirstCall(HostRig& r, Op op, uint64_t bytes, bool zero_page) {
 
 RigCache<HostRig> g_host_rigs;
 
-void BM_HostPrefaulted(benchmark::State& state, Op op, Shape shape, uint64_t bytes) {
+void BM_HostPrefaulted(benchmark::State& state, Op op, Shape shape, uint64_t bytes,
+                       bool huge = false) {
   std::string err;
   HostRig* r = CachedRig(
-      g_host_rigs, absl::StrCat("prefaulted/", OpName(op), "/", ShapeName(shape), "/", bytes),
+      g_host_rigs,
+      absl::StrCat("prefaulted/", OpName(op), "/", ShapeName(shape), "/", bytes,
+                   huge ? "/thp" : ""),
       [&](HostRig* rig) {
-        std::string e = SetUpHost(rig, op, bytes, MakeLayout(shape, bytes), true);
+        std::string e = SetUpHost(rig, op, bytes, MakeLayout(shape, bytes), true, huge);
+        if (e.empty() && huge) e = HostCheckThp(rig->target.pid(), rig->target.base(), bytes, "target region");
+        if (e.empty() && huge)
+          e = HostCheckThp(0, reinterpret_cast<uint64_t>(rig->local->data()), bytes, "local buffer");
         return e.empty() ? HostFirstCall(*rig, op, bytes, false) : e;
       },
       &err);
@@ -613,10 +671,18 @@ void StreamCopy(uint8_t* dst, const std::vector<Seg>& dsegs, const uint8_t* src,
   }
 }
 
-void BM_Memcpy(benchmark::State& state, Shape shape, uint64_t bytes) {
+void BM_Memcpy(benchmark::State& state, Shape shape, uint64_t bytes, bool huge = false) {
   const Layout lay = MakeLayout(shape, bytes);
-  HostBuffer src(bytes), dst(bytes);
+  HostBuffer src(bytes, huge), dst(bytes, huge);
   FillPattern(src.data(), src.size());
+  if (huge) {
+    std::string e = HostCheckThp(0, reinterpret_cast<uint64_t>(src.data()), bytes, "source");
+    if (e.empty()) e = HostCheckThp(0, reinterpret_cast<uint64_t>(dst.data()), bytes, "destination");
+    if (!e.empty()) {
+      state.SkipWithError(e.c_str());
+      return;
+    }
+  }
   for (auto _ : state) {
     StreamCopy(dst.data(), lay.local, src.data(), lay.remote);
     benchmark::ClobberMemory();
@@ -638,6 +704,7 @@ void RegisterAll(bool smoke) {
   std::vector<uint64_t> sizes = {8, 4 * kKiB, 64 * kKiB, 1 * kMiB, 16 * kMiB, 64 * kMiB};
   std::vector<uint64_t> touch_sizes = {4 * kKiB, 64 * kKiB, 1 * kMiB, 16 * kMiB, 64 * kMiB};
   std::vector<uint64_t> batch_sizes = {1 * kMiB, 64 * kMiB};
+  std::vector<uint64_t> thp_sizes = {64 * kKiB, 1 * kMiB, 64 * kMiB};
   std::vector<int> vma_counts = {1, 10, 100, 1000, 10000, 60000};
   uint64_t max_scale_pages = 16384;  // 64 MiB
   uint64_t mem_sim_mib = 16384, mem_touched_mib = 1024;
@@ -645,6 +712,7 @@ void RegisterAll(bool smoke) {
     sizes = {8, 4 * kKiB, 64 * kKiB, 1 * kMiB};
     touch_sizes = {4 * kKiB, 64 * kKiB};
     batch_sizes = {1 * kMiB};
+    thp_sizes = {64 * kKiB, 1 * kMiB};
     vma_counts = {1, 10, 100, 1000};
     max_scale_pages = 256;
     mem_sim_mib = 256;
@@ -698,6 +766,17 @@ void RegisterAll(bool smoke) {
                                   on ? "skylake" : "skylake_nopsc");
                });
     }
+  }
+  for (uint64_t bytes : thp_sizes) {
+    const std::string tail = absl::StrCat("1x1/prefaulted/", SizeName(bytes));
+    Register(absl::StrCat("thp/sim/readv/", tail), [=](benchmark::State& s) {
+      BM_SimPrefaulted(s, Op::kReadv, Shape::k1x1, bytes, 0, "skylake", /*thp=*/true);
+    });
+    Register(absl::StrCat("thp/host/readv/", tail), [=](benchmark::State& s) {
+      BM_HostPrefaulted(s, Op::kReadv, Shape::k1x1, bytes, /*huge=*/true);
+    });
+    Register(absl::StrCat("thp/memcpy/copy/", tail),
+             [=](benchmark::State& s) { BM_Memcpy(s, Shape::k1x1, bytes, /*huge=*/true); });
   }
   for (uint64_t pages = 1; pages <= max_scale_pages; pages *= 4) {
     const uint64_t bytes = pages * kPage;

@@ -5,7 +5,7 @@
 // PROT_*, MAP_* and struct iovec, which collide with the kernel port's names (mm/mm.h).
 //
 // HostTarget forks a child that maps one anonymous private region (4 KiB pages:
-// MADV_NOHUGEPAGE, like the simulated kernel, which has no THP), optionally fills it with
+// MADV_NOHUGEPAGE, or, for the THP benchmarks, 2 MiB aligned with MADV_HUGEPAGE), optionally fills it with
 // the benchmark pattern, sends its address up a pipe and then waits for commands. The
 // parent reads and writes the region with the real syscalls. The child dies with the parent
 // (PR_SET_PDEATHSIG) and is killed and reaped by the destructor.
@@ -40,8 +40,10 @@ class HostTarget {
   HostTarget& operator=(const HostTarget&) = delete;
 
   // Forks the child with a `bytes` region; `touch` fills it with the pattern (pre-faulted),
-  // otherwise it is never touched. False (and *err) on failure.
-  bool Start(size_t bytes, bool touch, std::string* err);
+  // otherwise it is never touched. `huge`: the region is 2 MiB aligned and MADV_HUGEPAGE
+  // (THP backed if the host kernel found order-9 pages: see AnonHugeBytes). False (and
+  // *err) on failure.
+  bool Start(size_t bytes, bool touch, std::string* err, bool huge = false);
   pid_t pid() const { return pid_; }
   uint64_t base() const { return base_; }
   // munmap + mmap(MAP_FIXED) of the region in the child: untouched again (no pages, no
@@ -50,6 +52,7 @@ class HostTarget {
 
  private:
   bool Command(char c);
+  bool huge_ = false;
   pid_t pid_ = -1;
   int cmd_fd_ = -1;
   int reply_fd_ = -1;
@@ -62,10 +65,11 @@ long HostProcessVmReadv(pid_t pid, const HostIov* local, unsigned long liovcnt,
 long HostProcessVmWritev(pid_t pid, const HostIov* local, unsigned long liovcnt,
                          const HostIov* remote, unsigned long riovcnt);
 
-// A page-aligned anonymous host buffer with 4 KiB pages, pre-faulted (zero-filled).
+// A page-aligned anonymous host buffer with 4 KiB pages, pre-faulted (zero-filled); `huge`:
+// 2 MiB aligned, MADV_HUGEPAGE, rounded up to 2 MiB (THP backed if the host allows).
 class HostBuffer {
  public:
-  explicit HostBuffer(size_t bytes);
+  explicit HostBuffer(size_t bytes, bool huge = false);
   ~HostBuffer();
   HostBuffer(const HostBuffer&) = delete;
   HostBuffer& operator=(const HostBuffer&) = delete;
@@ -75,7 +79,13 @@ class HostBuffer {
  private:
   uint8_t* p_ = nullptr;
   size_t bytes_ = 0;
+  size_t mapped_ = 0;
 };
+
+// The AnonHugePages bytes of the VMA of process `pid` (0: this process) that contains
+// `start` (all of it, if the kernel merged it with a neighbour), from /proc/<pid>/smaps;
+// -1 if there is no such VMA or smaps is unreadable.
+long long AnonHugeBytes(pid_t pid, uint64_t start);
 
 // /proc/self/status fields in bytes (-1 if unreadable).
 long long CurrentRssBytes();  // VmRSS

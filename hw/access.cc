@@ -36,12 +36,8 @@ const char* PageSizeName(PageSize size) {
 
 std::string PfErrorCodeToString(uint32_t error_code) {
   std::vector<const char*> parts;
-  if (error_code & kPfErrPresent) parts.push_back("P");
-  if (error_code & kPfErrWrite) parts.push_back("W");
-  if (error_code & kPfErrUser) parts.push_back("U");
-  if (error_code & kPfErrRsvd) parts.push_back("RSVD");
-  if (error_code & kPfErrFetch) parts.push_back("I");
-  if (error_code & kPfErrPk) parts.push_back("PK");
+  for (const PfErrorBitName& b : kPfErrorBitNames)
+    if (error_code & b.bit) parts.push_back(b.name);
   if (parts.empty()) return "0";
   return absl::StrJoin(parts, "|");
 }

@@ -40,6 +40,22 @@ inline constexpr uint32_t kPfErrRsvd = 1u << 3;     // RSVD: reserved bit set
 inline constexpr uint32_t kPfErrFetch = 1u << 4;    // I/D: instruction fetch
 inline constexpr uint32_t kPfErrPk = 1u << 5;       // PK: protection keys
                                                     //     (not modelled)
+inline constexpr uint32_t kPfErrShstk = 1u << 6;    // SS: shadow-stack access
+                                                    //     (not modelled)
+inline constexpr uint32_t kPfErrSgx = 1u << 15;     // SGX: EPCM violation
+                                                    //      (not modelled)
+
+// The error code's bits by the short names Linux's arch/x86/include/asm/trap_pf.h gives
+// them in comments and fault reports (X86_PF_PROT is P, X86_PF_WRITE W, X86_PF_USER U,
+// X86_PF_RSVD RSVD, X86_PF_INSTR I, X86_PF_PK PK, X86_PF_SHSTK SS, X86_PF_SGX SGX), in
+// bit order.
+struct PfErrorBitName {
+  uint32_t bit;
+  const char* name;
+};
+inline constexpr PfErrorBitName kPfErrorBitNames[] = {
+    {kPfErrPresent, "P"}, {kPfErrWrite, "W"}, {kPfErrUser, "U"},   {kPfErrRsvd, "RSVD"},
+    {kPfErrFetch, "I"},   {kPfErrPk, "PK"},   {kPfErrShstk, "SS"}, {kPfErrSgx, "SGX"}};
 
 struct Fault {
   enum class Kind : uint8_t {

@@ -154,6 +154,8 @@ Fault Cpu::RaiseFault(const Fault& fault, AccessType type, VirtAddr va,
   }
   if (fault.kind == Fault::Kind::kPageFault) {
     cr2_ = fault.cr2;
+    pf_error_code_ = fault.error_code;
+    ++pf_count_;
     // SDM 4.10.4.1: a #PF invalidates the TLB entries for the faulting page
     // in the current PCID. Without a lookup hit there is nothing to drop.
     if (had_entry && tlb_.InvalidatePage(va, pcid_) > 0) {

@@ -79,6 +79,10 @@ class Cpu {
   // --- Registers -----------------------------------------------------------
   uint64_t cr0() const { return cr0_; }
   uint64_t cr2() const { return cr2_; }
+  // The error code the last #PF pushed (SDM 4.7), and how many #PFs this CPU raised: what
+  // the handler got, kept for checks (`expect fault cpu N`).
+  uint32_t pf_error_code() const { return pf_error_code_; }
+  uint64_t pf_count() const { return pf_count_; }
   uint64_t cr3() const { return cr3_; }
   uint64_t cr4() const { return cr4_; }
   uint64_t efer() const { return efer_; }
@@ -214,6 +218,8 @@ class Cpu {
 
   uint64_t cr0_ = kCr0Pe | kCr0Pg;
   uint64_t cr2_ = 0;
+  uint32_t pf_error_code_ = 0;
+  uint64_t pf_count_ = 0;
   uint64_t cr3_ = 0;
   uint64_t cr4_ = kCr4Pae;
   uint64_t efer_ = kEferLme | kEferLma;

@@ -57,6 +57,25 @@ Tlb::Tlb(const TlbProfile& profile)
   }
   l1_4k_ = &levels_[0].arrays[0];
   CHECK(l1_4k_->size == PageSize::k4K);
+  // levels_ and its arrays do not move from here on: the tables below point
+  // into them.
+  probes_.resize(levels_.size());
+  array_for_.resize(levels_.size());
+  for (size_t l = 0; l < levels_.size(); ++l) {
+    for (const PageSize size : {PageSize::k4K, PageSize::k2M, PageSize::k1G}) {
+      array_for_[l][static_cast<size_t>(size)] = ArrayFor(static_cast<int>(l), size);
+    }
+    LevelProbes& lp = probes_[l];
+    for (Array& a : levels_[l].arrays) {
+      PageSize sizes[2];
+      const int n = SizesOf(a.size, a.shares_2m, sizes);
+      for (int i = 0; i < n; ++i) {
+        if (l == 0 && &a == l1_4k_ && sizes[i] == PageSize::k4K) continue;
+        CHECK(lp.n < static_cast<int>(lp.p.size()), "too many TLB arrays in a level");
+        lp.p[static_cast<size_t>(lp.n++)] = ProbeSpec{&a, sizes[i], PageShiftOf(sizes[i])};
+      }
+    }
+  }
   l1_tags_ = l1_4k_->tags.data();
   l1_entries_ = l1_4k_->entries.data();
   l1_set_mask_ = l1_4k_->set_mask;
@@ -89,11 +108,8 @@ void Tlb::InitPlruMasks(Array& a) {
   }
 }
 
-int Tlb::Victim(const Array& a, size_t set) const {
+int Tlb::PolicyVictim(const Array& a, size_t set) const {
   const size_t base = set * a.ways;
-  for (int w = 0; w < a.ways; ++w) {
-    if (a.tags[base + w] == kInvalidTag) return w;
-  }
   if (replacement_ == TlbReplacement::kLru) {
     int victim = 0;
     for (int w = 1; w < a.ways; ++w) {
@@ -142,32 +158,43 @@ Tlb::Array* Tlb::ArrayFor(int level, PageSize size) {
   return nullptr;
 }
 
+const TlbEntry* Tlb::Hit(int level, Array& a, size_t slot, VirtAddr va) {
+  Touch(a, slot / static_cast<size_t>(a.ways), static_cast<int>(slot % static_cast<size_t>(a.ways)));
+  ++counters_[level].hits;
+  const TlbEntry* e = &a.entries[slot];
+  if (ABSL_PREDICT_FALSE(observer_ != nullptr)) {
+    observer_->OnTlbHit(cpu_, level, va, *e);
+  }
+  if (level == 0) return e;  // an L1 hit (2M, 1G pages): nothing above it
+  // Promote into the levels above that cache this size; hand out the
+  // highest copy.
+  const TlbEntry copy = *e;
+  for (int up = level - 1; up >= 0; --up) {
+    if (Array* ua = array_for_[static_cast<size_t>(up)][static_cast<size_t>(copy.size)];
+        ua != nullptr) {
+      e = Insert(up, *ua, copy);
+    }
+  }
+  return e;
+}
+
 const TlbEntry* Tlb::LookupSlow(VirtAddr va, uint16_t pcid) {
-  for (int l = 0; l < num_levels(); ++l) {
-    for (Array& a : levels_[l].arrays) {
-      PageSize sizes[2];
-      const int n = SizesOf(a.size, a.shares_2m, sizes);
-      for (int i = 0; i < n; ++i) {
-        // The fast path already probed the L1 4K array for 4K pages.
-        if (l == 0 && &a == l1_4k_ && sizes[i] == PageSize::k4K) continue;
-        const ptrdiff_t slot = Probe(a, sizes[i], va, pcid);
-        if (slot < 0) continue;
-        Touch(a, static_cast<size_t>(slot) / a.ways,
-              static_cast<int>(static_cast<size_t>(slot) % a.ways));
-        ++counters_[l].hits;
-        const TlbEntry* e = &a.entries[static_cast<size_t>(slot)];
-        if (ABSL_PREDICT_FALSE(observer_ != nullptr)) {
-          observer_->OnTlbHit(cpu_, l, va, *e);
-        }
-        // Promote into the levels above that cache this size; hand out the
-        // highest copy.
-        const TlbEntry copy = *e;
-        for (int up = l - 1; up >= 0; --up) {
-          if (Array* ua = ArrayFor(up, copy.size); ua != nullptr) {
-            e = Insert(up, *ua, copy);
-          }
-        }
-        return e;
+  // The same probes as Peek, in the same order, less the L1 4K probe the
+  // fast path made (probes_).
+  const int levels = num_levels();
+  for (int l = 0; l < levels; ++l) {
+    const LevelProbes& lp = probes_[static_cast<size_t>(l)];
+    for (int i = 0; i < lp.n; ++i) {
+      const ProbeSpec& ps = lp.p[static_cast<size_t>(i)];
+      Array& a = *ps.a;
+      const uint64_t page = va.value() >> ps.shift;
+      const uint64_t tag = Tag(page << (ps.shift - kPageShift), ps.size);
+      const size_t base = (page & a.set_mask) * static_cast<size_t>(a.ways);
+      const uint64_t* tags = a.tags.data() + base;
+      for (int w = 0; w < a.ways; ++w) {
+        if (tags[w] != tag) continue;
+        const TlbEntry& e = a.entries[base + static_cast<size_t>(w)];
+        if (e.pcid == pcid || e.global) return Hit(l, a, base + static_cast<size_t>(w), va);
       }
     }
     ++counters_[l].misses;
@@ -197,20 +224,25 @@ TlbEntry* Tlb::Insert(int level, Array& a, const TlbEntry& entry) {
   const size_t set = page & a.set_mask;
   const size_t base = set * a.ways;
 
+  // One pass finds the same translation (refreshed in place, invariant 3)
+  // or else the lowest invalid way, which is used before any victim.
   int way = -1;
+  int free_way = -1;
+  const uint64_t* tags = a.tags.data() + base;
   for (int w = 0; w < a.ways; ++w) {
-    if (a.tags[base + w] == tag && a.entries[base + w].pcid == entry.pcid) {
-      way = w;  // same translation: refresh in place (invariant 3)
+    if (tags[w] == tag && a.entries[base + w].pcid == entry.pcid) {
+      way = w;
       break;
     }
+    if (tags[w] == kInvalidTag && free_way < 0) free_way = w;
   }
-  if (way < 0) {
-    way = Victim(a, set);
-    if (a.tags[base + way] != kInvalidTag) {
-      ++counters_[level].evictions;
-      if (ABSL_PREDICT_FALSE(observer_ != nullptr)) {
-        observer_->OnTlbEvict(cpu_, level, a.entries[base + way]);
-      }
+  if (way < 0 && free_way >= 0) {
+    way = free_way;
+  } else if (way < 0) {
+    way = PolicyVictim(a, set);  // every way valid: an eviction
+    ++counters_[level].evictions;
+    if (ABSL_PREDICT_FALSE(observer_ != nullptr)) {
+      observer_->OnTlbEvict(cpu_, level, a.entries[base + way]);
     }
   }
   a.tags[base + way] = tag;
@@ -229,7 +261,10 @@ void Tlb::Fill(const TlbEntry& entry) {
   DCHECK(entry.valid);
   DCHECK((entry.vpn & ((PageBytesOf(entry.size) >> kPageShift) - 1)) == 0);
   for (int l = 0; l < num_levels(); ++l) {
-    if (Array* a = ArrayFor(l, entry.size); a != nullptr) Insert(l, *a, entry);
+    if (Array* a = array_for_[static_cast<size_t>(l)][static_cast<size_t>(entry.size)];
+        a != nullptr) {
+      Insert(l, *a, entry);
+    }
   }
 }
 

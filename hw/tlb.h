@@ -34,6 +34,7 @@
 #ifndef MMSIM_HW_TLB_H_
 #define MMSIM_HW_TLB_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -158,7 +159,27 @@ class Tlb {
     }
   }
   static void InitPlruMasks(Array& a);
-  int Victim(const Array& a, size_t set) const;
+  // The replacement policy's choice in a set whose ways are all valid (an
+  // invalid way, the lowest, is used first: Insert finds it).
+  int PolicyVictim(const Array& a, size_t set) const;
+
+  // One probe of the slow path: `size` pages in array `a` (shift = its
+  // PageShiftOf). Precomputed per level in the probe order (arrays in level
+  // order, then the sizes an array holds), without the fast path's probe of
+  // the L1 4K array, so that a lookup that misses L1 (an STLB hit, a 2M page)
+  // runs one tight loop instead of searching the profile's structure.
+  struct ProbeSpec {
+    Array* a = nullptr;
+    PageSize size = PageSize::k4K;
+    int shift = 0;
+  };
+  struct LevelProbes {
+    std::array<ProbeSpec, 6> p;  // at most 3 arrays of which one shares 2M
+    int n = 0;
+  };
+  // The hit at `slot` of `a` in `level`: replacement update, counters,
+  // observer, promotion into the levels above; returns the highest copy.
+  const TlbEntry* Hit(int level, Array& a, size_t slot, VirtAddr va);
 
   const TlbEntry* LookupSlow(VirtAddr va, uint16_t pcid);
   // Slot in `a` holding a translation of `size` for va/pcid, or -1.
@@ -177,6 +198,10 @@ class Tlb {
   TlbReplacement replacement_;
   std::vector<Level> levels_;
   std::vector<TlbCounters> counters_;
+  std::vector<LevelProbes> probes_;  // per level: the slow path's probes
+  // Per level and PageSize: the array that caches that size, or nullptr
+  // (what ArrayFor answers, looked up once).
+  std::vector<std::array<Array*, 3>> array_for_;
   // The fast-path array, levels_[0].arrays[0], and copies of what the hit
   // path reads from it (saves pointer chasing through the vectors).
   Array* l1_4k_ = nullptr;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "mm/arch/x86/init.h"
 #include "mm/fs.h"
 #include "mm/huge_mm.h"
 #include "mm/mm.h"
@@ -325,8 +326,15 @@ class checker {
     if (!check_table_page(mm, pgd_pfn, 4, 0)) return;
     long rss[NR_MM_COUNTERS] = {};
     unsigned long lower_tables = 0;
+    // The kernel half is swapper_pg_dir's, shared: it must be an exact copy (pgd_ctor), and
+    // its tables are not this mm's.
+    for (int i = KERNEL_PGD_BOUNDARY; i < PTRS_PER_PGD; ++i)
+      if (pgd_val(mm->pgd[i]) != pgd_val(ks_->init_mm.pgd[i]))
+        fail("mm %llu: kernel pgd slot %d is %#llx, swapper_pg_dir's %#llx", mmid(mm), i,
+             static_cast<unsigned long long>(pgd_val(mm->pgd[i])),
+             static_cast<unsigned long long>(pgd_val(ks_->init_mm.pgd[i])));
     unsigned long huge_pmds = 0;
-    for (unsigned long i = 0; i < PTRS_PER_PGD; ++i) {
+    for (unsigned long i = 0; i < PTRS_PER_PGD / 2; ++i) {  // the user half
       pgd_t* pgd = mm->pgd + i;
       p4d_t* p4d = p4d_offset(pgd, 0);
       if (p4d_none(*p4d)) continue;

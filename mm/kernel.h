@@ -162,9 +162,8 @@ struct kernel_state {
   std::array<tlb_state, NR_CPUS> cpu_tlbstate{};
   std::array<tlb_state_shared, NR_CPUS> cpu_tlbstate_shared{};
   // mm/init-mm.c: the kernel's own address space, what CPUs run before their first user
-  // task and when a flush moves a lazy CPU off a dying mm. Its pgd is swapper_pg_dir
-  // (DEVIATION(kernel): the zero page, an all-empty PML4, since mm/ reaches kernel memory
-  // through the direct map and never through page tables).
+  // task and when a flush moves a lazy CPU off a dying mm. Its pgd is swapper_pg_dir,
+  // with the direct map every pgd shares (mm/arch/x86/init.cc, docs/semantics.md §14).
   mm_struct init_mm;
   atomic64_t last_mm_ctx_id{1};     // arch/x86/mm/tlb.c: the ctx_id source (init_mm has 1)
   // kernel/time/timer.c. DEVIATION(kernel): there is no timer tick. jiffies advance by one

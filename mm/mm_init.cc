@@ -8,7 +8,8 @@
 // Deviations (grep "DEVIATION(mm_init)"):
 //  - There is no memblock and no kernel image: frame 0 is reserved (as the real-mode IVT/
 //    BIOS page is on x86) and frame 1 is the zero page (empty_zero_page lives in the
-//    kernel's .bss in Linux); every other frame goes to the buddy allocator.
+//    kernel's .bss in Linux); the kernel page tables follow it (next item); every other
+//    frame goes to the buddy allocator.
 //  - mem_map is host memory, not a vmemmap carved out of simulated memory: one mmap
 //    (MAP_NORESERVE), so the host commits only the struct pages that are written.
 //  - CONFIG_DEFERRED_STRUCT_PAGE_INIT, always on for machines larger than one memory
@@ -21,14 +22,15 @@
 //    the head of its list), so which frame an allocation gets does not change; the host
 //    memory of mem_map grows with the memory in use (Linux grows by whole sections and
 //    from the bottom, because it frees boot memory to the tail).
-//  - init_mm's pgd (swapper_pg_dir) is the zero page: an all-empty PML4 that nothing
-//    writes, since the kernel reaches memory through the direct map, not page tables.
+//  - The kernel page tables (swapper_pg_dir and the direct map, mm/arch/x86/init.cc) take
+//    the frames after the zero page, as part of the "kernel image": they stay reserved.
 #include <sys/mman.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "mm/arch/x86/init.h"
 #include "mm/mm.h"
 #include "mm/mmzone.h"
 #include "mm/trace.h"
@@ -79,7 +81,7 @@ int mm_core_init() {
   BUG_ON(ks.phys == nullptr);
   BUG_ON(ks.mem_map != nullptr);
   unsigned long nr_frames = ks.phys->num_frames();
-  if (nr_frames < 4) return tc.ret(-ENOMEM);
+  if (nr_frames < 16) return tc.ret(-ENOMEM);
 
   // DEVIATION(mm_init): see the file comment. Untouched anonymous memory reads as zero and
   // costs the host nothing.
@@ -91,6 +93,10 @@ int mm_core_init() {
   }
   ks.max_pfn = nr_frames;
   ks.mem_map = static_cast<page*>(map);
+
+  // setup_arch -> init_mem_mapping: swapper_pg_dir and the direct map, in the frames after
+  // the zero page; [2, image_end) stays reserved.
+  const unsigned long image_end = init_mem_mapping(nr_frames, 2);
 
   // DEVIATION(mm_init): defer_init, for every whole MAX_PAGE_ORDER block from the first one
   // up, once the machine is larger than a section.
@@ -121,11 +127,12 @@ int mm_core_init() {
   ks.zero_page = pfn_to_page(1);
   std::memset(page_address(ks.zero_page), 0, PAGE_SIZE);
 
+  // The kernel page tables init_mem_mapping built (part of the reserved image).
+  for (unsigned long pfn = 2; pfn < image_end; ++pfn) reserve_frame(pfn);
+
   // mm/init-mm.c: init_mm's static initialiser (INIT_MM_CONTEXT: ctx_id 1). Its pgd,
-  // swapper_pg_dir, is the zero page (DEVIATION(mm_init): the kernel maps nothing through
-  // page tables here, so an empty PML4 that is never written serves).
+  // swapper_pg_dir, is set already (init_mem_mapping).
   mm_struct* init_mm = &ks.init_mm;
-  init_mm->pgd = static_cast<pgd_t*>(page_address(ks.zero_page));
   atomic_set(&init_mm->mm_users, 2);
   atomic_set(&init_mm->mm_count, 1);
   mmap_init_lock(init_mm);
@@ -135,7 +142,7 @@ int mm_core_init() {
   atomic64_set(&init_mm->context.tlb_gen, 0);
   atomic64_set(&ks.last_mm_ctx_id, 1);
 
-  __free_pages_memory(2, first_deferred_pfn);
+  __free_pages_memory(image_end, first_deferred_pfn);
   // The deferred frames are free memory the buddy allocator was given, as after
   // page_alloc_init_late; only their struct pages wait.
   const long deferred = static_cast<long>(deferred_end_pfn - first_deferred_pfn);

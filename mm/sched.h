@@ -124,6 +124,12 @@ struct task_struct {
   int last_signal;
   unsigned long last_signal_addr;
   int last_si_code;          // its si_code (SEGV_MAPERR, SEGV_ACCERR, BUS_ADRERR ...)
+  // DEVIATION(sched): the last #PF this task took, in user or kernel mode, as
+  // exc_page_fault received it (CR2 and the error code), and how many it took: read by
+  // sim's `expect fault TASK` (Linux keeps a fault only when a signal reports it).
+  unsigned long last_pf_addr;
+  unsigned long last_pf_error_code;
+  unsigned long nr_pf;
   int exit_signal;           // sent to the parent at exit (SIGCHLD); -1 for threads
   // DEVIATION(sched): a kernel thread's function, which Linux's copy_thread leaves in the
   // new task's first stack frame for ret_from_fork (kernel/kthread.c wraps it). sim/'s

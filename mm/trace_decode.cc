@@ -13,6 +13,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "mm/arch/x86/pgtable_types.h"
+#include "mm/errno.h"
+#include "mm/errno_names.h"
 #include "mm/gfp.h"
 #include "mm/kernel/task.h"
 #include "mm/mm.h"
@@ -184,19 +186,6 @@ std::string print_flags(uint64_t value, const flag_name (&names)[N], const char*
   return out;
 }
 
-struct errno_name {
-  int err;
-  const char* name;
-};
-constexpr errno_name kErrnoNames[] = {
-    {EPERM, "EPERM"},   {ENOENT, "ENOENT"},   {ESRCH, "ESRCH"},   {EINTR, "EINTR"},
-    {EIO, "EIO"},       {ENXIO, "ENXIO"},     {E2BIG, "E2BIG"},   {EBADF, "EBADF"},
-    {ECHILD, "ECHILD"}, {EAGAIN, "EAGAIN"},   {ENOMEM, "ENOMEM"}, {EACCES, "EACCES"},
-    {EFAULT, "EFAULT"}, {EBUSY, "EBUSY"},     {EEXIST, "EEXIST"}, {ENODEV, "ENODEV"},
-    {EINVAL, "EINVAL"}, {EFBIG, "EFBIG"},     {ENOSPC, "ENOSPC"}, {EMLINK, "EMLINK"},
-    {ENOSYS, "ENOSYS"}, {EOVERFLOW, "EOVERFLOW"}, {EHWPOISON, "EHWPOISON"},
-    {ERESTARTSYS, "ERESTARTSYS"},
-};
 
 // Per traced function (trace_call sites) or event (trace_event sites): the result type and
 // the arguments that are flag words. Functions with a plain count result and no flag
@@ -291,7 +280,8 @@ trace_flags_kind trace_arg_kind(absl::string_view fn, absl::string_view arg) {
 
 std::string decode_errno(long err) {
   for (const errno_name& e : kErrnoNames)
-    if (err == -e.err) return absl::StrCat("-", e.name);
+    if (err == -e.number) return absl::StrCat("-", e.name);
+  if (err == -ERESTARTSYS) return "-ERESTARTSYS";
   return absl::StrCat(err);
 }
 

@@ -101,8 +101,6 @@ void AppendNode(std::string* out, const TraceNode& n) {
   out->push_back('}');
 }
 
-uint64_t SignExtend(uint64_t va) { return (va & (1ull << 47)) ? (va | 0xffff000000000000ull) : va; }
-
 std::string EntryFlags(uint64_t e, int level) {
   hw::PagingEntry pe(e);
   std::string f = "P";
@@ -119,35 +117,36 @@ std::string EntryFlags(uint64_t e, int level) {
 
 // One table as JSON: {"l":LEVEL,"pa":"0x..","e":[[INDEX,"VA-START","VA-END","FLAGS",
 // "PFN",CHILD-OR-null,KERNEL-HALF],...]}; entries past the budget are counted in "more".
-void AppendTable(Machine& m, uint64_t pa, int level, uint64_t va_base, size_t* budget,
+// In the kernel half a run of equal leaves (TableRows) is one row: INDEX "FIRST-LAST",
+// PFN "FIRST-LAST".
+void AppendTable(Machine& m, uint64_t pa, int level, uint64_t va_base, bool kernel_half, size_t* budget,
                  std::string* out) {
   absl::StrAppendFormat(out, "{\"l\":%d,\"pa\":\"%#x\",\"e\":[", level, pa);
-  const int shift = 12 + 9 * (level - 1);
   size_t more = 0;
   bool first = true;
-  for (unsigned i = 0; i < 512; ++i) {
-    const uint64_t e = m.phys().ReadU64(hw::PhysAddr(pa + 8ull * i));
-    hw::PagingEntry pe(e);
-    if (!pe.present()) continue;
+  for (const TableRow& r : TableRows(m, pa, level, va_base, kernel_half)) {
     if (*budget == 0) {
       ++more;
       continue;
     }
     --*budget;
-    const uint64_t va = va_base + (uint64_t{i} << shift);
-    const uint64_t end = va + (uint64_t{1} << shift) - 1;
-    const uint64_t frame = e & kernel::PTE_PFN_MASK;
+    const uint64_t frame = r.entry & kernel::PTE_PFN_MASK;
     if (!first) out->push_back(',');
     first = false;
-    absl::StrAppendFormat(out, "[%u,\"%#x\",\"%#x\",\"%s\",\"%#x\",", i, SignExtend(va), SignExtend(end),
-                          EntryFlags(e, level), frame >> 12);
-    const bool leaf = level == 1 || ((level == 2 || level == 3) && pe.ps());
-    if (leaf) {
+    if (r.first == r.last) {
+      absl::StrAppendFormat(out, "[%u,\"%#x\",\"%#x\",\"%s\",\"%#x\",", r.first, r.va_start, r.va_end,
+                            EntryFlags(r.entry, level), frame >> 12);
+    } else {
+      absl::StrAppendFormat(out, "[\"%u-%u\",\"%#x\",\"%#x\",\"%s\",\"%#x-%#x\",", r.first, r.last, r.va_start,
+                            r.va_end, EntryFlags(r.entry, level), frame >> 12,
+                            r.last_pfn + (uint64_t{1} << (9 * (level - 1))) - 1);
+    }
+    if (r.leaf) {
       out->append("null");
     } else {
-      AppendTable(m, frame, level - 1, va, budget, out);
+      AppendTable(m, frame, level - 1, r.va_base_child, r.kernel_half, budget, out);
     }
-    out->append(level == 4 && i >= 256 ? ",1]" : ",0]");
+    out->append(r.kernel_half ? ",1]" : ",0]");
   }
   out->push_back(']');
   if (more > 0) absl::StrAppendFormat(out, ",\"more\":%u", more);
@@ -245,7 +244,7 @@ std::string HtmlReport::PageTableJson(Machine& m, int pid, size_t max_entries) {
     if (t == nullptr || t->mm == nullptr || t->exit_state != 0) return "null";
     std::string out;
     size_t budget = max_entries;
-    AppendTable(m, kernel::__pa(t->mm->pgd), 4, 0, &budget, &out);
+    AppendTable(m, kernel::__pa(t->mm->pgd), 4, 0, false, &budget, &out);
     return out;
   });
 }

@@ -14,6 +14,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "hw/access.h"
+#include "hw/cpu.h"
 #include "hw/paging_entry.h"
 #include "mm/arch/x86/tlb.h"
 #include "mm/kernel.h"
@@ -21,6 +23,7 @@
 #include "mm/mmzone.h"
 #include "mm/page-flags.h"
 #include "mm/pagewalk.h"
+#include "mm/sched.h"
 #include "mm/swap.h"
 #include "sim/interpreter.h"
 #include "sim/scenario/format.h"
@@ -326,6 +329,36 @@ bool Interpreter::CheckState(const ExpectStateStmt& e) {
                                 FormatFlagCheck(FlagTable::kVma, FlagCheck{seen.flags, 0}));
           ok = !c.none && (!c.start || *c.start == seen.start) && (!c.end || *c.end == seen.end) &&
                (!c.prot || c.prot->bits == seen.prot) && FlagsHold(c.flags, seen.flags);
+        } else if constexpr (std::is_same_v<T, ExpectFault>) {
+          struct FaultSeen {
+            uint64_t count = 0, addr = 0;
+            uint32_t error = 0;
+          } seen;
+          if (c.task.empty()) {
+            if (!cpu_ok(c.cpu)) return;
+            const hw::Cpu& cpu = m.cpu(static_cast<int>(c.cpu));
+            seen = {cpu.pf_count(), cpu.cr2(), cpu.pf_error_code()};
+          } else {
+            std::optional<int> pid = Pid(pos, c.task);
+            if (!pid) {
+              stop = true;
+              return;
+            }
+            seen = m.Inspect([&](const kernel::kernel_state&) {
+              const kernel::task_struct* t = m.FindTask(*pid);
+              return t == nullptr ? FaultSeen{}
+                                  : FaultSeen{t->nr_pf, t->last_pf_addr,
+                                              static_cast<uint32_t>(t->last_pf_error_code)};
+            });
+          }
+          if (seen.count == 0) {
+            got = "no page fault yet";
+            ok = c.none;
+            return;
+          }
+          got = absl::StrFormat("fault addr=%s error=%s (%d page faults so far)", FormatAddr(seen.addr),
+                                hw::PfErrorCodeToString(seen.error), seen.count);
+          ok = !c.none && (!c.addr || *c.addr == seen.addr) && (!c.error || *c.error == seen.error);
         }
       },
       e.check);

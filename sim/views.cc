@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "hw/paging_entry.h"
 #include "hw/psc.h"
+#include "mm/arch/x86/init.h"
 #include "mm/fs.h"
 #include "mm/huge_mm.h"
 #include "mm/kernel.h"
@@ -124,6 +125,45 @@ absl::StatusOr<std::string> ShowMaps(Machine& m, int pid) {
   });
 }
 
+std::vector<TableRow> TableRows(Machine& m, uint64_t table_pa, int level, uint64_t va_base,
+                                bool kernel_half) {
+  std::vector<TableRow> rows;
+  const int shift = 12 + 9 * (level - 1);
+  for (unsigned i = 0; i < 512; ++i) {
+    const uint64_t e = ReadEntry(m, table_pa, i);
+    PagingEntry pe(e);
+    if (!pe.present()) continue;
+    const bool kernel = kernel_half || (level == 4 && i >= 256);
+    const bool leaf = level == 1 || ((level == 2 || level == 3) && pe.ps());
+    const uint64_t va = va_base + (uint64_t{i} << shift);
+    const uint64_t pfn = (e & kernel::PTE_PFN_MASK) >> 12;
+    const uint64_t pages = uint64_t{1} << (shift - 12);
+    if (kernel && leaf && !rows.empty()) {
+      TableRow& prev = rows.back();
+      // Extend the previous run: the next index, the same bits, the next frames.
+      if (prev.leaf && prev.kernel_half && prev.last + 1 == i &&
+          (prev.entry & ~kernel::PTE_PFN_MASK) == (e & ~kernel::PTE_PFN_MASK) &&
+          prev.last_pfn + pages == pfn) {
+        prev.last = i;
+        prev.last_pfn = pfn;
+        prev.va_end = SignExtend(va + (uint64_t{1} << shift) - 1);
+        continue;
+      }
+    }
+    TableRow row;
+    row.first = row.last = i;
+    row.entry = e;
+    row.va_start = SignExtend(va);
+    row.va_end = SignExtend(va + (uint64_t{1} << shift) - 1);
+    row.va_base_child = va;
+    row.last_pfn = pfn;
+    row.leaf = leaf;
+    row.kernel_half = kernel;
+    rows.push_back(row);
+  }
+  return rows;
+}
+
 absl::StatusOr<std::string> ShowPagetable(Machine& m, int pid) {
   return m.Inspect([&](const kernel::kernel_state&) -> absl::StatusOr<std::string> {
     absl::StatusOr<kernel::mm_struct*> mm = MmOf(m, pid);
@@ -146,13 +186,14 @@ absl::StatusOr<std::string> ShowPagetable(Machine& m, int pid) {
                            : size >= (1ull << 20) && size % (1ull << 20) == 0
                                  ? absl::StrCat(size >> 20, "M")
                                  : absl::StrCat(size >> 10, "K");
-      absl::StrAppendFormat(&out, "0x%016x-0x%016x %9s %s %s %s %s\n", SignExtend(run.start),
+      absl::StrAppendFormat(&out, "0x%016x-0x%016x %9s %s %s %s %s%s\n", SignExtend(run.start),
                             SignExtend(run.end), sz, (run.rights & PagingEntry::kRW) ? "RW" : "ro",
                             (run.rights & PagingEntry::kUS) ? "USR" : "   ",
-                            (run.rights & PagingEntry::kXD) ? "NX" : "x ", LevelName(run.level));
+                            (run.rights & PagingEntry::kXD) ? "NX" : "x ", LevelName(run.level),
+                            (run.rights & PagingEntry::kG) ? " GLB" : "");
       run.open = false;
     };
-    ForEachLeaf(m, root, 4, 0, [&](uint64_t va, uint64_t size, uint64_t e, int level) {
+    auto leaf = [&](uint64_t va, uint64_t size, uint64_t e, int level) {
       uint64_t rights = e & kRightsMask;
       if (run.open && run.end == va && run.level == level && run.rights == rights) {
         run.end = va + size;
@@ -160,23 +201,30 @@ absl::StatusOr<std::string> ShowPagetable(Machine& m, int pid) {
       }
       flush();
       run = {va, va + size, rights, level, true};
-    });
-    flush();
-    // The kernel half: PML4 entries 256-511, which Linux fills from swapper_pg_dir in every
-    // pgd (pgd_ctor), so all processes share the kernel's tables. mmsim's kernel runs
-    // through the direct map and maps nothing there (DEVIATION(pgtable)).
-    absl::StrAppendFormat(&out, "---[ Kernel Space, PML4 entries 256-511 ]---\n");
-    int kernel_entries = 0;
-    for (unsigned i = 256; i < 512; ++i) {
-      const uint64_t e = ReadEntry(m, root, i);
-      if (!PagingEntry(e).present()) continue;
-      ++kernel_entries;
-      absl::StrAppendFormat(&out, "[%3u] 0x%016x  %#018x  %s\n", i, SignExtend(uint64_t{i} << 39), e,
-                            kernel::decode_flags(kernel::trace_flags_kind::pte, e));
-    }
-    if (kernel_entries == 0) {
-      out += "(none: mmsim maps no kernel half; Linux shares swapper_pg_dir's entries here)\n";
-    }
+    };
+    // PML4 entries never are leaves: walk each present one's PDPT.
+    auto half = [&](unsigned from, unsigned to, bool print_slots) {
+      for (unsigned i = from; i < to; ++i) {
+        const uint64_t e = ReadEntry(m, root, i);
+        if (!PagingEntry(e).present()) continue;
+        const uint64_t va = uint64_t{i} << 39;
+        if (print_slots) {
+          flush();
+          absl::StrAppendFormat(&out, "[%3u] 0x%016x  %#018x  %s -> PDPT @pa %#x%s\n", i, SignExtend(va), e,
+                                kernel::decode_flags(kernel::trace_flags_kind::pte, e),
+                                e & kernel::PTE_PFN_MASK,
+                                SignExtend(va) == kernel::PAGE_OFFSET ? " (direct map)" : "");
+        }
+        ForEachLeaf(m, e & kernel::PTE_PFN_MASK, 3, va, leaf);
+      }
+      flush();
+    };
+    half(0, 256, false);
+    // The kernel half: PML4 entries 256-511, copied from swapper_pg_dir into every pgd
+    // (pgd_ctor), so all processes share the kernel's tables. Each present slot, then its
+    // leaves merged as above (docs/semantics.md §14).
+    absl::StrAppendFormat(&out, "---[ Kernel Space, PML4 entries 256-511 (swapper_pg_dir's) ]---\n");
+    half(256, 512, true);
     return out;
   });
 }
@@ -300,6 +348,21 @@ std::string PagemapBits(uint64_t pm) {
   return out.empty() ? "-" : out;
 }
 
+// What the simulator knows about a mapped page, after the raw pagemap entry: "anon
+// mapcount=1 refcount=1 anon_exclusive". The refcount is its folio's. anon_exclusive is
+// PG_anon_exclusive (a write may reuse the page without a copy), not pagemap's bit 56 (mapped
+// exactly once), which the brackets show. For a page under a PMD leaf the folio's pincount
+// shows too, and PG_anon_exclusive is read from the head page, where Linux keeps it for a
+// PMD-mapped THP.
+std::string DescribePage(kernel::page* p, bool pmd_leaf) {
+  kernel::folio* f = kernel::page_folio(p);
+  return absl::StrFormat("%s mapcount=%d refcount=%d%s%s%s", kernel::PageAnon(p) ? "anon" : "file",
+                         kernel::page_mapcount(p), kernel::folio_ref_count(f),
+                         pmd_leaf ? absl::StrCat(" pincount=", kernel::atomic_read(&kernel::folio_tail1(f)->_pincount)) : "",
+                         kernel::PageAnonExclusive(pmd_leaf ? f : p) ? " anon_exclusive" : "",
+                         kernel::page_mapcount(p) > 1 ? " shared" : "");
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint64_t len) {
@@ -326,13 +389,7 @@ absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint
         if (kernel::is_huge_zero_pmd(pmd)) {
           what = "huge-zero-page";
         } else {
-          kernel::page* p = kernel::pfn_to_page(pfn);
-          kernel::folio* f = kernel::page_folio(p);
-          what = absl::StrFormat("anon mapcount=%d refcount=%d pincount=%d%s%s",
-                                 kernel::page_mapcount(p), kernel::folio_ref_count(f),
-                                 kernel::atomic_read(&kernel::folio_tail1(f)->_pincount),
-                                 kernel::PageAnonExclusive(f) ? " anon_exclusive" : "",
-                                 kernel::page_mapcount(p) > 1 ? " shared" : "");
+          what = DescribePage(kernel::pfn_to_page(pfn), /*pmd_leaf=*/true);
         }
         const uint64_t pm = PagemapEntry(*mm, va, kernel::pmd_val(pmd), /*pmd_leaf=*/true);
         absl::StrAppendFormat(&out, "%#014x  pm=0x%016x %-40s present pfn=%#x %s %s thp(pmd) %s\n", va, pm,
@@ -366,15 +423,9 @@ absl::StatusOr<std::string> ShowPagemap(Machine& m, int pid, uint64_t addr, uint
       if (kernel::is_zero_pfn(pfn)) {
         what = "zero-page";
       } else if (kernel::pfn_valid(pfn)) {
-        // anon_exclusive is PG_anon_exclusive (the page may be reused by a write without a
-        // copy), not pagemap's bit 56 (mapped exactly once), shown in the brackets.
-        kernel::page* p = kernel::pfn_to_page(pfn);
         // A page of a PTE-mapped THP shows its folio's refcount and the thp flag.
-        const bool thp = kernel::PageCompound(p);
-        what = absl::StrFormat("%s mapcount=%d refcount=%d%s%s%s", kernel::PageAnon(p) ? "anon" : "file",
-                               kernel::page_mapcount(p), kernel::folio_ref_count(kernel::page_folio(p)),
-                               kernel::PageAnonExclusive(p) ? " anon_exclusive" : "",
-                               kernel::page_mapcount(p) > 1 ? " shared" : "", thp ? " thp(pte)" : "");
+        kernel::page* p = kernel::pfn_to_page(pfn);
+        what = absl::StrCat(DescribePage(p, /*pmd_leaf=*/false), kernel::PageCompound(p) ? " thp(pte)" : "");
       }
       absl::StrAppendFormat(&out, "present pfn=%#x %s %s %s\n", pfn, pe.writable() ? "rw" : "ro",
                             pe.dirty() ? "dirty" : "clean", what);
@@ -566,37 +617,33 @@ struct DotWalker {
   std::string& out;
   std::set<uint64_t> drawn;
 
-  void Table(uint64_t pa, int level, uint64_t va_base) {
+  void Table(uint64_t pa, int level, uint64_t va_base, bool kernel_half) {
     if (!drawn.insert(pa).second) return;
     static constexpr const char* kName[] = {"?", "PT", "PD", "PDPT", "PML4"};
-    const int shift = 12 + 9 * (level - 1);
     std::string fields;
     std::vector<std::tuple<unsigned, uint64_t, uint64_t>> children;  // index, table pa, va
-    int kernel_present = 0;
-    for (unsigned i = 0; i < 512; ++i) {
-      const uint64_t e = ReadEntry(m, pa, i);
-      PagingEntry pe(e);
-      if (!pe.present()) continue;
-      if (level == 4 && i >= 256) ++kernel_present;
-      const uint64_t va = SignExtend(va_base + (uint64_t{i} << shift));
-      const uint64_t end = va + (uint64_t{1} << shift) - 1;
-      const bool leaf = level == 1 || ((level == 2 || level == 3) && pe.ps());
-      const uint64_t next = e & kernel::PTE_PFN_MASK;
-      // A PMD or PUD leaf (a THP) maps its whole range: marked 2M or 1G.
-      const char* size = level == 2 && leaf ? " 2M" : level == 3 && leaf ? " 1G" : "";
-      absl::StrAppendFormat(&fields, "|<e%u> [%u] %#x-%#x -\\> %s %#x %s%s", i, i, va, end,
-                            leaf ? "pfn" : kName[level - 1], leaf ? next >> 12 : next, DotBits(e), size);
-      if (!leaf) children.emplace_back(i, next, va_base + (uint64_t{i} << shift));
+    for (const TableRow& r : TableRows(m, pa, level, va_base, kernel_half)) {
+      const uint64_t next = r.entry & kernel::PTE_PFN_MASK;
+      // A PMD or PUD leaf (a THP, or the direct map) maps its whole range: marked 2M or 1G.
+      const char* size = level == 2 && r.leaf ? " 2M" : level == 3 && r.leaf ? " 1G" : "";
+      if (r.first == r.last) {
+        absl::StrAppendFormat(&fields, "|<e%u> [%u] %#x-%#x -\\> %s %#x %s%s", r.first, r.first, r.va_start,
+                              r.va_end, r.leaf ? "pfn" : kName[level - 1], r.leaf ? next >> 12 : next,
+                              DotBits(r.entry), size);
+      } else {  // a kernel-half run of leaves
+        absl::StrAppendFormat(&fields, "|<e%u> [%u-%u] %#x-%#x -\\> pfn %#x-%#x %s%s x%u", r.first, r.first,
+                              r.last, r.va_start, r.va_end, next >> 12,
+                              r.last_pfn + (uint64_t{1} << (9 * (level - 1))) - 1, DotBits(r.entry), size,
+                              r.last - r.first + 1);
+      }
+      if (level == 4 && r.va_start == kernel::PAGE_OFFSET) fields += " (direct map)";
+      if (!r.leaf) children.emplace_back(r.first, next, r.va_base_child);
     }
-    if (level == 4 && kernel_present == 0) {
-      // Linux copies the kernel's PGD entries (swapper_pg_dir, KERNEL_PGD_BOUNDARY up) into
-      // every pgd; mmsim maps no kernel half (DEVIATION(pgtable) in mm/arch/x86/pgtable.h).
-      fields += "|<k> [256-511] kernel half: not mapped (mmsim)";
-    }
-    absl::StrAppendFormat(&out, "  t%x [label=\"%s @pa %#x%s\"];\n", pa, kName[level], pa, fields);
+    absl::StrAppendFormat(&out, "  t%x [label=\"%s @pa %#x%s%s\"];\n", pa, kName[level], pa,
+                          kernel_half ? " (kernel half, shared)" : "", fields);
     for (const auto& [i, child, va] : children) {
       absl::StrAppendFormat(&out, "  t%x:e%u -> t%x;\n", pa, i, child);
-      Table(child, level - 1, va);
+      Table(child, level - 1, va, kernel_half || (level == 4 && i >= 256));
     }
   }
 };
@@ -614,7 +661,7 @@ absl::StatusOr<std::string> PagetableDot(Machine& m, const std::vector<DotTask>&
       absl::StrAppendFormat(&out, "  task%d [shape=box, label=\"%s (pid %d)\\ncr3 -> pgd @pa %#x\"];\n",
                             t.pid, t.name, t.pid, root);
       absl::StrAppendFormat(&out, "  task%d -> t%x;\n", t.pid, root);
-      w.Table(root, 4, 0);
+      w.Table(root, 4, 0, false);
     }
     return out + "}\n";
   });

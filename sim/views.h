@@ -19,7 +19,9 @@
 //   ShowSmaps      /proc/PID/smaps, in Linux's layout
 //   PagetableDot   the page-table trees of one or more processes as one Graphviz DOT graph:
 //                  a node per table, a field per present entry (virtual range, next table
-//                  or pfn, bits), the kernel half of each PML4
+//                  or pfn, bits), the kernel half of each PML4 (swapper_pg_dir's tables,
+//                  drawn once and summarised: one field per run of equal leaves)
+//   TableRows      a page table's present entries as the tree views list them
 //
 // Views read state without side effects: no faults, no TLB fills, no counters moved.
 #ifndef MMSIM_SIM_VIEWS_H_
@@ -60,6 +62,26 @@ struct DotTask {
 };
 absl::StatusOr<std::string> PagetableDot(Machine& m, const std::vector<DotTask>& tasks);
 absl::StatusOr<std::string> PagetableDot(Machine& m, int pid);  // labelled "pid N"
+
+// One row of a page table as the tree views (DOT, the HTML viewer) list it: a present entry,
+// or in the kernel half (PML4 slots 256..511 and every table under them, swapper_pg_dir's,
+// the same in every process) a run of consecutive leaf entries with equal bits mapping
+// consecutive frames, so the direct map of any memory size is a handful of rows.
+struct TableRow {
+  unsigned first = 0, last = 0;    // entry indexes; first == last for a single entry
+  uint64_t entry = 0;              // the first entry
+  uint64_t va_start = 0;           // canonical (sign-extended) start of the first entry
+  uint64_t va_end = 0;             // canonical last byte of the last entry
+  uint64_t va_base_child = 0;      // for a table entry: the child's va_base (not extended)
+  uint64_t last_pfn = 0;           // the last entry's (first) frame number
+  bool leaf = false;
+  bool kernel_half = false;
+};
+// Rows of the table at `table_pa` (level 4 = PML4 ... 1 = PT) whose first entry maps
+// `va_base`; `kernel_half` says the table lies under a kernel-half PML4 slot. Reads
+// simulated memory only: call it inside Machine::Inspect.
+std::vector<TableRow> TableRows(Machine& m, uint64_t table_pa, int level, uint64_t va_base,
+                                bool kernel_half);
 
 // fs/proc/task_mmu.c show_smap_vma_flags: each VM_ flag smaps names, and its mnemonic, in
 // the order smaps prints them ("rd", "wr", ... "mm").

@@ -80,15 +80,37 @@ TEST(Pagemap, FilePageSetsBit61) {
   EXPECT_EQ(line.substr(16, 6), "pm=0xa") << line;  // 0xa...: bits 63 and 61
 }
 
-TEST(Pagetable, KernelHalfIsShownAndSaysWhatMmsimModels) {
+TEST(Pagetable, KernelHalfShowsTheDirectMapCompactly) {
   const std::string out = RunScenario(
       "process p\n"
       "p: mmap 0x10000000 4K rw- private,anon\n"
       "p: fill 0x10000000 4K 0x11\n"
       "show pagetable p\n");
-  EXPECT_NE(out.find("---[ User Space, pid"), std::string::npos) << out;
-  EXPECT_NE(out.find("---[ Kernel Space, PML4 entries 256-511 ]---\n"
-                     "(none: mmsim maps no kernel half; Linux shares swapper_pg_dir's entries here)\n"),
+  // The user half ends before the kernel half, which is not merged into it.
+  EXPECT_NE(out.find("0x0000000010000000-0x0000000010001000        4K RW USR NX pte\n"
+                     "---[ Kernel Space, PML4 entries 256-511 (swapper_pg_dir's) ]---\n"),
+            std::string::npos)
+      << out;
+  // PGD slot 273 points at swapper_pg_dir's PDPT in frame 3 (docs/semantics.md §14 K2);
+  // its 256 MiB (the default machine) are 128 2 MiB leaves, one line: global, NX, no user.
+  EXPECT_NE(out.find("[273] 0xffff888000000000  0x0000000000003067  pfn=0x3 P|RW|USR|A|D -> PDPT @pa 0x3000 "
+                     "(direct map)\n"
+                     "0xffff888000000000-0xffff888010000000      256M RW     NX pmd GLB\n"),
+            std::string::npos)
+      << out;
+  // No other kernel slot, and nothing after the direct map.
+  EXPECT_EQ(out.find("[274]"), std::string::npos) << out;
+  EXPECT_EQ(out.find("[511]"), std::string::npos) << out;
+}
+
+TEST(Pagetable, KernelHalfUses1GLeavesOnBigMachines) {
+  // 3 GiB + 2 MiB: three 1 GiB leaves in the PDPT, then one 2 MiB leaf in a PD.
+  const std::string out = RunScenario(
+      "machine memory=3074M\n"
+      "process p\n"
+      "show pagetable p\n");
+  EXPECT_NE(out.find("0xffff888000000000-0xffff8880c0000000        3G RW     NX pud GLB\n"
+                     "0xffff8880c0000000-0xffff8880c0200000        2M RW     NX pmd GLB\n"),
             std::string::npos)
       << out;
 }
@@ -104,15 +126,48 @@ TEST(Dot, SeveralTasksWithRangesFlagsAndTheKernelHalf) {
   EXPECT_NE(dot.find("[shape=box, label=\"c (pid 5)\\ncr3 -> pgd @pa "), std::string::npos) << dot;
   // Each PT entry: its virtual range, its frame and its bits; the parent's PTE is read-only
   // (no RW) after the fork, the child's copy writable.
-  EXPECT_NE(dot.find("[0] 0x10000000-0x10000fff -\\> pfn 0x7 P USR A SOFT_DIRTY SAVED_DIRTY NX"),
+  EXPECT_NE(dot.find("[0] 0x10000000-0x10000fff -\\> pfn 0xa P USR A SOFT_DIRTY SAVED_DIRTY NX"),
             std::string::npos) << dot;
-  EXPECT_NE(dot.find("[0] 0x10000000-0x10000fff -\\> pfn 0xc P RW USR A D SOFT_DIRTY NX"),
+  EXPECT_NE(dot.find("[0] 0x10000000-0x10000fff -\\> pfn 0xf P RW USR A D SOFT_DIRTY NX"),
             std::string::npos) << dot;
-  // The kernel half of each PML4, and a balanced graph.
-  size_t kernel = 0;
-  for (size_t p = dot.find("kernel half"); p != std::string::npos; p = dot.find("kernel half", p + 1)) ++kernel;
-  EXPECT_EQ(kernel, 2u) << dot;
+  // The kernel half: slot 273 of each PML4 points at swapper_pg_dir's PDPT (frame 3), which
+  // is drawn once, shared; its 16 MiB of direct map are one field: eight global 2 MiB leaves.
+  EXPECT_NE(dot.find("<e273> [273] 0xffff888000000000-0xffff88ffffffffff -\\> PDPT 0x3000 P RW USR A D "
+                     "(direct map)"),
+            std::string::npos) << dot;
+  size_t edges = 0;
+  for (size_t p = dot.find(":e273 -> t3000;"); p != std::string::npos; p = dot.find(":e273 -> t3000;", p + 1))
+    ++edges;
+  EXPECT_EQ(edges, 2u) << dot;
+  size_t nodes = 0;
+  for (size_t p = dot.find("  t3000 [label="); p != std::string::npos; p = dot.find("  t3000 [label=", p + 1)) ++nodes;
+  EXPECT_EQ(nodes, 1u) << dot;
+  EXPECT_NE(dot.find("PD @pa 0x4000 (kernel half, shared)|<e0> [0-7] 0xffff888000000000-0xffff888000ffffff "
+                     "-\\> pfn 0-0xfff P RW A D PSE G NX 2M x8"),
+            std::string::npos) << dot;
   EXPECT_NE(dot.find("\n}\n"), std::string::npos);
+}
+
+// A page under a PMD leaf and a page of the same THP once its PMD is split: one description
+// (mapcount, the folio's refcount, PG_anon_exclusive), with the pincount and thp(pmd) for the
+// leaf and thp(pte) after the split.
+TEST(Pagemap, HugePageBeforeAndAfterItsPmdIsSplit) {
+  const std::string out = RunScenario(
+      "machine memory=64M cpus=1 thp=always\n"
+      "process p\n"
+      "p: mmap 0 2M rw- private,anon\n"
+      "p: fill 0x7ffff7c00000 2M 0x5a\n"
+      "show pagemap p 0x7ffff7c01000 4K\n"
+      "p: munmap 0x7ffff7c00000 4K\n"
+      "show pagemap p 0x7ffff7c01000 4K\n");
+  const std::string leaf = LineAfter(out, "[5] show pagemap", "0x7ffff7c01000");
+  EXPECT_NE(leaf.find(" rw dirty thp(pmd) anon mapcount=1 refcount=1 pincount=0 anon_exclusive"),
+            std::string::npos) << out;
+  // After the split the other 511 pages are PTE-mapped, each with its own PG_anon_exclusive;
+  // the folio's refcount is one per mapped page.
+  const std::string pte = LineAfter(out, "[7] show pagemap", "0x7ffff7c01000");
+  EXPECT_NE(pte.find(" rw dirty anon mapcount=1 refcount=511 anon_exclusive thp(pte)"), std::string::npos)
+      << out;
 }
 
 }  // namespace

@@ -26,6 +26,9 @@ expect pte p 0x10000000 present,user,accessed,nx,zero,!writable,!dirty pfn=1
 # Q3: after the fault the CPU walked again and cached the translation.
 expect tlb 0 p 0x10000000 cached
 expect tlb 0 walks +2 since begin
+# The fault's error code: 0x4, U alone (a read, from user mode, of a page not present).
+expect fault p addr=0x10000000 error=U
+expect fault cpu 0 addr=0x10000000 error=U
 
 # Step 2: the first write to the same page.
 mark read_done
@@ -40,6 +43,7 @@ expect vmstat nr_anon_pages +1 since read_done
 expect vmstat nr_tlb_local_flush_one +1 since read_done
 expect pte p 0x10000000 present,writable,user,accessed,dirty,!zero pfn!=1 as page0
 expect page page0 refcount=1 mapcount=1 flags=anon,anon_exclusive,swapbacked
+expect fault p addr=0x10000000 error=P|W|U
 
 # Step 3: the first write to page 1, which was never read.
 mark second_page
@@ -49,6 +53,8 @@ p: store 0x10001000 "B"
 expect vmstat pgfault +1 since second_page
 expect vmstat nr_page_table_pages +0 since second_page
 expect pte p 0x10001000 present,writable,dirty
+# Its error code has no P: the PTE was not present.
+expect fault p addr=0x10001000 error=W|U
 
 # Step 4: another write to page 0.
 mark again
@@ -56,6 +62,7 @@ p: store 0x10000800 "C"
 # Q6: no fault at all: the TLB already has a writable translation.
 expect vmstat pgfault +0 since again
 expect tlb 0 walks +0 since again
+expect fault p addr=0x10001000 error=W|U
 
 # Step 5: a write the VMA does not allow.
 p: mprotect 0x10002000 4K r--
@@ -67,6 +74,9 @@ p: store 0x10002000 "D"
 # before calling handle_mm_fault, so the fault is not counted and nothing is mapped.
 expect SIGSEGV
 trace off
+# The #PF came all the same: error code 0x6, a write from user mode to a page not present
+# (the VMA, not the page table, forbids it).
+expect fault p addr=0x10002000 error=W|U
 expect vmstat pgfault +0 since denied
 expect pte p 0x10002000 none
 show vmstat

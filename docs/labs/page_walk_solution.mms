@@ -12,11 +12,11 @@ show pagetable p 0x7f3a5c8e1234
 # PDPT index 233, PD index 228, PT index 225, offset 0x234. The address built back from
 # those indices is the same page:
 let VA = 254*512G + 233*1G + 228*2M + 225*4K + 0x234
-expect pte p VA present,writable,user,dirty pfn=7
+expect pte p VA present,writable,user,dirty pfn=10
 # Q2: the PTE holds frame 7, so the byte is at physical address 7 * 4K + 0x234 = 0x7234:
 # a private anonymous page, mapped once.
-expect pte p 0x7f3a5c8e1234 pfn=7
-expect page 7 mapcount=1 flags=anon
+expect pte p 0x7f3a5c8e1234 pfn=10
+expect page 10 mapcount=1 flags=anon
 expect-mem p 0x7f3a5c8e1234 "walk me"
 
 # A page in the next 2 MiB region, then one in another 1 GiB region.
@@ -41,5 +41,5 @@ show pagetable p 0x7f3a5c8e1234
 # Q5: only the PTE changes: R/W is cleared, and since the page was dirty, x86 moves D to
 # the software bit 58 (SavedDirty) so the CPU cannot set D on a read-only entry behind
 # the kernel's back. The upper levels stay RW: rights are the AND over all four levels.
-expect pte p 0x7f3a5c8e1234 present,user,saved_dirty,!writable,!dirty pfn=7
+expect pte p 0x7f3a5c8e1234 present,user,saved_dirty,!writable,!dirty pfn=10
 expect vma p 0x7f3a5c8e1234 start=0x7f3a5c8e1000 end=0x7f3a5c8e2000 prot=r--

@@ -160,6 +160,9 @@ task_struct* dup_task_struct(task_struct* orig) {
   tsk->last_signal = 0;
   tsk->last_signal_addr = 0;
   tsk->last_si_code = 0;
+  tsk->last_pf_addr = 0;
+  tsk->last_pf_error_code = 0;
+  tsk->nr_pf = 0;
   std::memset(&tsk->thread, 0, sizeof(tsk->thread));
   return tsk;
 }

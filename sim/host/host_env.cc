@@ -9,12 +9,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "sim/machine.h"
 #include "sim/scenario/errno_names.h"
 
@@ -177,6 +181,28 @@ std::vector<std::string> ApplyHostEnv(const HostEnv& env, Machine& m) {
   notes.push_back(absl::StrCat("# sim: transparent_hugepage: the scenario's `machine thp=` (default madvise); the host's is ",
                                env.thp));
   return notes;
+}
+
+long HostAnonHugePagesKb(int pid, uint64_t lo, uint64_t hi) {
+  std::ifstream f(absl::StrFormat("/proc/%d/smaps", pid));
+  if (!f) return -1;
+  long total = 0;
+  bool inside = false;
+  std::string text;
+  while (std::getline(f, text)) {
+    absl::string_view line = text;
+    // A VMA's header line: "start-end perms ..."; its fields are "Name:  value kB".
+    const size_t dash = line.find('-'), sp = line.find(' '), colon = line.find(':');
+    uint64_t start = 0, end = 0;
+    if (dash != absl::string_view::npos && sp != absl::string_view::npos && dash < sp &&
+        colon > sp && absl::SimpleHexAtoi(line.substr(0, dash), &start) &&
+        absl::SimpleHexAtoi(line.substr(dash + 1, sp - dash - 1), &end)) {
+      inside = start < hi && end > lo;
+    } else if (inside && absl::ConsumePrefix(&line, "AnonHugePages:")) {
+      total += std::strtol(std::string(line).c_str(), nullptr, 10);
+    }
+  }
+  return total;
 }
 
 }  // namespace sim::host

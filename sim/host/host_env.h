@@ -47,6 +47,11 @@ uint64_t GrantableCaps(const HostEnv& env);
 // per fact, saying whether it was applied and, if not, why.
 std::vector<std::string> ApplyHostEnv(const HostEnv& env, Machine& m);
 
+// AnonHugePages of /proc/PID/smaps (kB: memory mapped by PMD-sized THPs), summed over the
+// VMAs that overlap [lo, hi); -1 when the file cannot be read. How the host side shows
+// that a MADV_HUGEPAGE region really is THP-backed (docs/host.md).
+long HostAnonHugePagesKb(int pid, uint64_t lo, uint64_t hi);
+
 }  // namespace sim::host
 
 #endif  // MMSIM_SIM_HOST_HOST_ENV_H_

@@ -537,7 +537,19 @@ bool HostRunner::Execute(const Statement& stmt, HostStep* step) {
     (void)m;
     return skip("the host has its own memory, CPUs and TLB");
   }
-  if (std::holds_alternative<ShowStmt>(stmt)) return skip("views are the simulator's");
+  if (const auto* show = std::get_if<ShowStmt>(&stmt)) {
+    // `show smaps TASK ADDR LEN` also says what the host's smaps has for the range: whether
+    // a MADV_HUGEPAGE region really is THP-backed there (docs/host.md).
+    const auto* sm = std::get_if<ShowSmaps>(&show->what);
+    auto it = sm != nullptr && sm->len > 0 ? tasks_.find(sm->task) : tasks_.end();
+    if (it != tasks_.end() && it->second.fd >= 0) {
+      const long kb = HostAnonHugePagesKb(it->second.tgid, sm->addr, sm->addr + sm->len);
+      if (kb >= 0)
+        return skip(absl::StrFormat("views are the simulator's (the host's smaps: "
+                                    "AnonHugePages %d kB)", kb));
+    }
+    return skip("views are the simulator's");
+  }
   if (std::holds_alternative<FailStmt>(stmt)) return skip("fault injection is the simulator's");
   if (std::holds_alternative<TraceStmt>(stmt)) return skip("tracing is the simulator's");
   if (std::holds_alternative<ScheduleStmt>(stmt)) return skip("CPU placement is the simulator's");

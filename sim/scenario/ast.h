@@ -532,8 +532,21 @@ struct ExpectVma {
   FlagCheck flags;
   bool operator==(const ExpectVma&) const = default;
 };
-using StateCheck =
-    std::variant<ExpectPte, ExpectPage, ExpectTlbEntry, ExpectVmstat, ExpectTlbCounter, ExpectVma>;
+// `expect fault TASK|cpu CPU none`, or
+// `expect fault TASK|cpu CPU [addr=ADDR] [error=ERROR]`: the last #PF TASK took (in user
+// or kernel mode) or CPU raised: its address (CR2) and error code. ERROR is the bits by
+// name joined by '|' (P, W, U, RSVD, I, PK, SS, SGX: hw::kPfErrorBitNames) or 0; `none`:
+// no #PF yet.
+struct ExpectFault {
+  std::string task;   // empty: the CPU's
+  uint32_t cpu = 0;
+  bool none = false;
+  std::optional<uint64_t> addr;
+  std::optional<uint32_t> error;
+  bool operator==(const ExpectFault&) const = default;
+};
+using StateCheck = std::variant<ExpectPte, ExpectPage, ExpectTlbEntry, ExpectVmstat, ExpectTlbCounter,
+                                ExpectVma, ExpectFault>;
 
 struct ExpectStateStmt {
   SourcePos pos;

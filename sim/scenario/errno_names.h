@@ -1,4 +1,5 @@
-// sim/scenario/errno_names.h: Linux errno names <-> x86-64 numbers.
+// sim/scenario/errno_names.h: Linux errno names <-> x86-64 numbers, over the one table in
+// mm/errno_names.h.
 //
 // The scenario language writes `expect -1 EFAULT`; the interpreter prints the
 // same form. The table covers every errno of include/uapi/asm-generic/errno-base.h

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_format.h"
+#include "hw/access.h"
 #include "sim/scenario/ast.h"
 #include "sim/scenario/cap_names.h"
 #include "sim/scenario/errno_names.h"
@@ -402,6 +403,13 @@ std::string FormatStateCheck(const StateCheck& check) {
       if (e.flags.set | e.flags.clear) {
         absl::StrAppend(&out, " flags=", FormatFlagCheck(FlagTable::kVma, e.flags));
       }
+      return out;
+    }
+    std::string operator()(const ExpectFault& e) const {
+      std::string out = e.task.empty() ? absl::StrCat("fault cpu ", e.cpu) : absl::StrCat("fault ", e.task);
+      if (e.none) return out + " none";
+      if (e.addr) absl::StrAppend(&out, " addr=", FormatAddr(*e.addr));
+      if (e.error) absl::StrAppend(&out, " error=", hw::PfErrorCodeToString(*e.error));
       return out;
     }
   };

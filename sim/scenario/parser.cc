@@ -16,7 +16,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "hw/access.h"
 #include "sim/scenario/ast.h"
 #include "sim/scenario/cap_names.h"
 #include "sim/scenario/errno_names.h"
@@ -120,7 +122,7 @@ constexpr const char* kKeywords[] = {
     "dot",
     // state checks (expect pte/page/tlb/vmstat/vma, mark)
     "mark", "pte", "vma", "since", "as", "at", "cached", "absent", "hits", "misses", "walks",
-    "refcount", "mapcount", "pfn", "start", "prot",
+    "refcount", "mapcount", "pfn", "start", "prot", "fault",
 };
 
 bool IsReserved(absl::string_view name) {
@@ -329,6 +331,7 @@ class LineParser {
   absl::StatusOr<ExpectPage> ParseExpectPage();
   absl::StatusOr<StateCheck> ParseExpectTlb();
   absl::StatusOr<ExpectVma> ParseExpectVma();
+  absl::StatusOr<ExpectFault> ParseExpectFault();
   absl::StatusOr<FlagCheck> ParseFlagList(FlagTable table, const char* expected);
   absl::StatusOr<PfnRef> ParsePfnRef();
   absl::StatusOr<CounterValue> ParseCounterValue();
@@ -1347,7 +1350,7 @@ absl::StatusOr<Statement> LineParser::ParseExpect(const Token& kw) {
   const Token form = lex_.Peek();
   if (form.Is(TokenKind::kIdent, "pte") || form.Is(TokenKind::kIdent, "page") ||
       form.Is(TokenKind::kIdent, "tlb") || form.Is(TokenKind::kIdent, "vmstat") ||
-      form.Is(TokenKind::kIdent, "vma")) {
+      form.Is(TokenKind::kIdent, "vma") || form.Is(TokenKind::kIdent, "fault")) {
     return ParseExpectState(kw, form);
   }
   if (!st_.prev_produces_result) {
@@ -1448,6 +1451,8 @@ absl::StatusOr<Statement> LineParser::ParseExpectState(const Token& kw, const To
     SCN_ASSIGN_OR_RETURN(e.check, ParseExpectTlb());
   } else if (form.text == "vma") {
     SCN_ASSIGN_OR_RETURN(e.check, ParseExpectVma());
+  } else if (form.text == "fault") {
+    SCN_ASSIGN_OR_RETURN(e.check, ParseExpectFault());
   } else {
     ExpectVmstat v;
     Token item = lex_.Next();
@@ -1644,6 +1649,57 @@ absl::StatusOr<ExpectVma> LineParser::ParseExpectVma() {
     } else {
       SCN_ASSIGN_OR_RETURN(e.flags, ParseFlagList(FlagTable::kVma, kVmaFlagsExpected));
     }
+  }
+  return e;
+}
+
+absl::StatusOr<ExpectFault> LineParser::ParseExpectFault() {
+  ExpectFault e;
+  if (lex_.Peek().Is(TokenKind::kIdent, "cpu")) {
+    lex_.Next();
+    SCN_ASSIGN_OR_RETURN(uint64_t cpu, ParseU64({"CPU", "0"}, kMaxCpus - 1));
+    e.cpu = static_cast<uint32_t>(cpu);
+  } else {
+    Token task = lex_.Next();
+    SCN_ASSIGN_OR_RETURN(e.task, ResolveName(task, {SymbolKind::kProcess, SymbolKind::kThread},
+                                             "a task name, or cpu CPU"));
+  }
+  if (lex_.Peek().Is(TokenKind::kIdent, "none")) {
+    lex_.Next();
+    e.none = true;
+    return e;
+  }
+  std::vector<std::string> seen;
+  constexpr char kOptions[] = "fault check (none, addr=ADDR, error=ERROR)";
+  if (lex_.Peek().kind == TokenKind::kEnd) return ErrTok(lex_.Peek(), kOptions);
+  while (lex_.Peek().kind != TokenKind::kEnd) {
+    bool has_value;
+    SCN_ASSIGN_OR_RETURN(std::string key, ParseOptionKey({"addr=", "error="}, kOptions, &seen, &has_value));
+    if (key == "addr") {
+      SCN_ASSIGN_OR_RETURN(e.addr, ParseU64(kAddrArg));
+      continue;
+    }
+    // ERROR: 0, or bit names joined by '|' (one word: '|' is no token of its own).
+    const Token word = lex_.NextNonSpace();
+    constexpr char kErrorExpected[] =
+        "error code: 0, or #PF bits joined by '|' (P, W, U, RSVD, I, PK, SS, SGX), like P|W|U";
+    if (word.kind != TokenKind::kWord) return ErrTok(word, kErrorExpected);
+    uint32_t code = 0;
+    if (word.text != "0") {
+      int col = word.col;
+      for (absl::string_view part : absl::StrSplit(word.text, '|')) {
+        uint32_t bit = 0;
+        for (const hw::PfErrorBitName& b : hw::kPfErrorBitNames)
+          if (part == b.name) bit = b.bit;
+        if (bit == 0 || (code & bit)) {
+          return Err(col, bit == 0 ? kErrorExpected : "each #PF bit at most once",
+                     QuoteForMessage(part.empty() ? absl::string_view("|") : part));
+        }
+        code |= bit;
+        col += static_cast<int>(part.size()) + 1;
+      }
+    }
+    e.error = code;
   }
   return e;
 }

@@ -911,6 +911,15 @@ std::vector<BadCase> BadCases() {
       {p + "expect vma p 0 flags=rd,rw", "2:25", "VMA flag as smaps VmFlags prints it", "'rw'"},
       {p + "expect vma p 0 size=4K", "2:16", "VMA check (none, start=ADDR", "'size'"},
       {p + "expect vma p 0 prot=rw+", "2:21", "PROT like rw- or r-x", "'rw+'"},
+      {p + "expect fault p", "2:15", "fault check (none, addr=ADDR, error=ERROR)", "end of line"},
+      {p + "expect fault p size=4K", "2:16", "fault check (none, addr=ADDR, error=ERROR)", "'size'"},
+      {p + "expect fault q none", "2:14", "a task name, or cpu CPU", "undefined name 'q'"},
+      {p + "expect fault cpu 64 none", "2:18", "CPU of at most 63", "'64'"},
+      {p + "expect fault p error=P|X", "2:24", "error code: 0, or #PF bits joined by '|'", "'X'"},
+      {p + "expect fault p error=P|P", "2:24", "each #PF bit at most once", "'P'"},
+      {p + "expect fault p error=P|", "2:24", "error code: 0, or #PF bits joined by '|'", "'|'"},
+      {p + "expect fault p error=", "2:22", "error code: 0, or #PF bits joined by '|'", "end of line"},
+      {p + "expect fault p addr=1 addr=2", "2:23", "each option once", "a second 'addr'"},
       {"mark", "1:5", "NAME for the mark", "end of line"},
       {"mark pte", "1:6", "NAME for the mark that is not a keyword", "keyword 'pte'"},
       {"mark m\nmark m", "2:6", "a name not declared before", "'m' (a mark name declared at t.mms:1:6)"},
@@ -1118,7 +1127,9 @@ std::vector<std::string> GoodInputs() {
       "expect tlb 0 p B cached\nexpect tlb 63 p 0 absent\n"
       "expect tlb 1 hits +17 since before\nexpect tlb 0 misses 0\nexpect tlb 0 walks -1 since before\n"
       "expect vmstat pgfault +3 since before\nexpect vmstat nr_free_pages 100\n"
-      "expect vma p B start=B end=B+8K prot=rw- flags=rd,wr,!ex,mr,mw,me,ac\nexpect vma p 0 none\n",
+      "expect vma p B start=B end=B+8K prot=rw- flags=rd,wr,!ex,mr,mw,me,ac\nexpect vma p 0 none\n"
+      "expect fault p addr=B error=P|W|U\nexpect fault cpu 1 error=0\nexpect fault p none\n"
+      "expect fault cpu 0 addr=0xffff888000000000 error=RSVD|I|PK|SS|SGX\n",
   };
 }
 

@@ -101,6 +101,27 @@ TEST(StateChecks, StandAnywhereOutsideBlocksAndBreakTheExpectChain) {
   EXPECT_FALSE(ParseScenario(kP + "p: load 0 1\nexpect vma p 0 none\nexpect SIGSEGV", kFile).ok());
 }
 
+TEST(StateChecks, Fault) {
+  ExpectFault f = std::get<ExpectFault>(LastCheck(kP + "expect fault p addr=0x7000 error=P|W|U"));
+  EXPECT_EQ(f.task, "p");
+  EXPECT_FALSE(f.none);
+  EXPECT_EQ(f.addr, std::optional<uint64_t>(0x7000));
+  EXPECT_EQ(f.error, std::optional<uint32_t>(0x7));
+  f = std::get<ExpectFault>(LastCheck("expect fault cpu 3 error=0"));
+  EXPECT_TRUE(f.task.empty());
+  EXPECT_EQ(f.cpu, 3u);
+  EXPECT_FALSE(f.addr.has_value());
+  EXPECT_EQ(f.error, std::optional<uint32_t>(0));
+  // Bits in any order; SS is bit 6, SGX bit 15 (trap_pf.h).
+  f = std::get<ExpectFault>(LastCheck(kP + "expect fault p error=SGX|U|SS"));
+  EXPECT_EQ(f.error, std::optional<uint32_t>(0x8044));
+  f = std::get<ExpectFault>(LastCheck(kP + "expect fault p none"));
+  EXPECT_TRUE(f.none);
+  EXPECT_EQ(FormatStateCheck(StateCheck(f)), "fault p none");
+  f = std::get<ExpectFault>(LastCheck(kP + "expect fault p error=U|P"));
+  EXPECT_EQ(FormatStateCheck(StateCheck(f)), "fault p error=P|U");
+}
+
 // Every vmstat item the parser knows prints back.
 TEST(StateChecks, VmstatItemsAreKnown) {
   for (const std::string& item : VmstatItemNames()) {

@@ -54,6 +54,7 @@
 #include "mm/mm.h"
 #include "sim/machine.h"
 #include "tests/difftest/case.h"
+#include "tests/difftest/fork_target.h"
 
 namespace difftest {
 namespace {
@@ -196,11 +197,6 @@ ShareCase Generate(uint64_t seed) {
 
 // ---- the host ----
 
-ssize_t HostPvm(bool write, pid_t pid, const iovec* l, unsigned long ln, const iovec* rv,
-                unsigned long rn) {
-  return syscall(write ? SYS_process_vm_writev : SYS_process_vm_readv, pid, l, ln, rv, rn, 0UL);
-}
-
 // Reads `len` bytes at `addr` of pid into a vector (process_vm_readv).
 absl::StatusOr<std::vector<uint8_t>> HostPeek(pid_t pid, uint64_t addr, uint64_t len) {
   std::vector<uint8_t> out(len);
@@ -211,20 +207,6 @@ absl::StatusOr<std::vector<uint8_t>> HostPeek(pid_t pid, uint64_t addr, uint64_t
   if (n != static_cast<ssize_t>(len))
     return absl::InternalError(absl::StrFormat("readback of pid %d: %d (errno %d)", pid, n, errno));
   return out;
-}
-
-// What P and C report when they are set up (one atomic pipe write each).
-struct ReadyMsg {
-  int32_t tag;  // 'R'
-  int32_t is_child;
-  int32_t pid;
-};
-
-// Waits for one ReadyMsg on fd (with a timeout).
-bool WaitReady(int fd, ReadyMsg* msg, int timeout_ms = 20000) {
-  pollfd p{fd, POLLIN, 0};
-  if (poll(&p, 1, timeout_ms) != 1) return false;
-  return read(fd, msg, sizeof(*msg)) == static_cast<ssize_t>(sizeof(*msg)) && msg->tag == 'R';
 }
 
 // The target processes' side (P, and C if it forks). Runs after fork; async-signal-safe
@@ -270,19 +252,10 @@ bool WaitReady(int fd, ReadyMsg* msg, int timeout_ms = 20000) {
     if (child == 0) {
       alarm(30);
       pre_writes(true);
-      const ReadyMsg msg{'R', 1, static_cast<int32_t>(getpid())};
-      if (write(ready, &msg, sizeof(msg)) != static_cast<ssize_t>(sizeof(msg))) _exit(2);
-      char b;
-      while (read(go, &b, 1) > 0) {
-      }
-      _exit(0);
+      _exit(ReportReadyAndWait(ready, go, true) ? 0 : 2);
     }
   }
-  const ReadyMsg msg{'R', 0, static_cast<int32_t>(getpid())};
-  if (write(ready, &msg, sizeof(msg)) != static_cast<ssize_t>(sizeof(msg))) die();
-  char b;
-  while (read(go, &b, 1) > 0) {
-  }
+  if (!ReportReadyAndWait(ready, go, false)) die();
   if (child > 0) waitpid(child, nullptr, 0);
   _exit(0);
 }
@@ -330,28 +303,16 @@ absl::StatusOr<ShareOutcome> RunHost(const ShareCase& c) {
     }
   }
   if (status.ok() && c.fork && child <= 0) status = absl::InternalError("no child reported");
-  void* local = MAP_FAILED;
   if (status.ok()) {
-    local = mmap(reinterpret_cast<void*>(kLocal), std::max<uint64_t>(c.local_len, 1),
-                 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-    if (local != reinterpret_cast<void*>(kLocal)) status = absl::InternalError("local mmap");
-  }
-  if (status.ok()) {
-    auto* l = static_cast<uint8_t*>(local);
-    for (uint64_t i = 0; i < c.local_len; ++i)
-      l[i] = c.write ? PatternByte(Side::kLocal, kLocal + i) : kLocalFill;
-    iovec liov{local, c.local_len};
-    std::vector<iovec> riov;
-    for (const Iov& v : c.remote) riov.push_back({reinterpret_cast<void*>(v.base), v.len});
-    const pid_t target = c.target_child ? child : parent;
-    errno = 0;
-    const ssize_t r = HostPvm(c.write, target, &liov, 1, riov.data(), riov.size());
-    o.ret = r;
-    o.err = r < 0 ? errno : 0;
-    if (r < 0 && (errno == EPERM || errno == ENOSYS)) {
-      status = absl::UnavailableError(absl::StrCat("host process_vm_*: ", strerror(errno)));
+    int err = 0;
+    absl::StatusOr<ssize_t> r = HostCallFromLocal(c.target_child ? child : parent, c.write,
+                                                  c.local_len, kLocalFill, c.remote, &o.local, &err);
+    if (!r.ok()) status = r.status();
+    o.ret = r.ok() ? *r : -1;
+    o.err = err;
+    if (r.ok() && *r < 0 && (err == EPERM || err == ENOSYS)) {
+      status = absl::UnavailableError(absl::StrCat("host process_vm_*: ", strerror(err)));
     }
-    o.local.assign(l, l + c.local_len);
     const uint64_t readable = Readable(c);
     if (status.ok()) {
       absl::StatusOr<std::vector<uint8_t>> pb = HostPeek(parent, kRegion, readable);
@@ -367,7 +328,6 @@ absl::StatusOr<ShareOutcome> RunHost(const ShareCase& c) {
         status = absl::InternalError("pread");
     }
   }
-  if (local != MAP_FAILED) munmap(local, std::max<uint64_t>(c.local_len, 1));
   close(go[1]);  // the targets exit
   close(ready[0]);
   int ws;
@@ -446,29 +406,19 @@ absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations)
     if (!pre_writes(child, true)) return absl::InternalError("sim pre-write C");
   }
   const uint64_t readback_len = std::max<uint64_t>(Readable(c), 1);
-  if (m.Mmap(*caller, kLocal, std::max<uint64_t>(c.local_len, 1), PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-          .ret != static_cast<long>(kLocal))
-    return absl::InternalError("sim local mmap");
   if (m.Mmap(*caller, kReadback, readback_len, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
           .ret != static_cast<long>(kReadback))
     return absl::InternalError("sim readback mmap");
-  std::vector<uint8_t> local(c.local_len);
-  for (uint64_t i = 0; i < c.local_len; ++i)
-    local[i] = c.write ? PatternByte(Side::kLocal, kLocal + i) : kLocalFill;
-  if (!local.empty() && !m.Store(*caller, kLocal, local).ok)
-    return absl::InternalError("sim local fill");
   std::vector<sim::Machine::Iovec> remote;
   for (const Iov& v : c.remote) remote.push_back({v.base, v.len});
-  const int target = c.target_child ? child : *p;
-  const std::vector<sim::Machine::Iovec> liov = {{kLocal, c.local_len}};
   const long pins_before = m.vmstat(kernel::NR_FOLL_PIN_ACQUIRED);
-  const sim::SysResult r = c.write ? m.ProcessVmWritev(*caller, target, liov, remote)
-                                   : m.ProcessVmReadv(*caller, target, liov, remote);
+  absl::StatusOr<sim::SysResult> r = SimCallFromLocal(
+      m, *caller, c.target_child ? child : *p, c.write, c.local_len, kLocalFill, remote);
+  if (!r.ok()) return r.status();
   ShareOutcome o;
-  o.ret = r.ret;
-  o.err = r.ret < 0 ? r.err : 0;
+  o.ret = r->ret;
+  o.err = r->ret < 0 ? r->err : 0;
   std::string report;
   if (m.DebugVmCheck(&report) != 0) *violations += report;
   if (m.vmstat(kernel::NR_FOLL_PIN_ACQUIRED) !=

@@ -123,6 +123,37 @@ TEST(HostRunnerTest, SimulatorOnlyStatementsAreSkippedByLine) {
       << r.out;
 }
 
+// `show smaps TASK ADDR LEN` is the simulator's view, but the skip line carries the host's
+// AnonHugePages for the range: a written MADV_HUGEPAGE region is THP-backed on a host with
+// THP enabled=madvise or always (skipped elsewhere).
+TEST(HostRunnerTest, ShowSmapsReportsTheHostsAnonHugePages) {
+  const HostEnv env = ReadHostEnv();
+  if (env.thp != "madvise" && env.thp != "always")
+    GTEST_SKIP() << "the host cannot do THP: transparent_hugepage=" << env.thp;
+  Result r = RunIt(Mode::kHost,
+                   "process p\n"
+                   "p: mmap 0x40000000 2M rw- private,anon\n"
+                   "p: madvise 0x40000000 2M hugepage\n"
+                   "p: fill 0x40000000 2M pattern\n"
+                   "show smaps p 0x40000000 4K\n"
+                   "p: munmap 0x40001000 4K\n"
+                   "show smaps p 0x40000000 4K\n");
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  // The fault may fall back to 4 KiB pages when the host has no free 2 MiB block.
+  if (r.out.find("[5] show smaps p 0x40000000 4K  # skipped on the host: views are the simulator's (the host's smaps: "
+                 "AnonHugePages 0 kB)") != std::string::npos)
+    GTEST_SKIP() << "the host gave the region no huge page\n" << r.out;
+  EXPECT_NE(r.out.find("[5] show smaps p 0x40000000 4K  # skipped on the host: views are the simulator's (the host's smaps: "
+                       "AnonHugePages 2048 kB)"),
+            std::string::npos)
+      << r.out;
+  // The partial munmap split the PMD: PTE-mapped, no longer counted.
+  EXPECT_NE(r.out.find("[7] show smaps p 0x40000000 4K  # skipped on the host: views are the simulator's (the host's smaps: "
+                       "AnonHugePages 0 kB)"),
+            std::string::npos)
+      << r.out;
+}
+
 // The state checks read the simulator's page tables, struct pages, TLBs and counters; the
 // host's are others: each is skipped by line with that reason, never silently.
 TEST(HostRunnerTest, StateChecksAreSimulatorOnly) {

@@ -7,6 +7,8 @@
 //
 // Deviations (grep "DEVIATION(fault)"):
 //  - Signals are recorded in the task (mm/arch/x86/fault.h), not delivered.
+//  - exc_page_fault also records the fault (address, error code, a count) in the task,
+//    for the simulator's `expect fault` checks.
 //  - An oops (a kernel-mode fault nobody expected: no exception-table entry, SMAP or
 //    SMEP violations, reserved bits) prints Linux's report and stops the simulator with
 //    BUG: it is a bug in the simulated kernel.
@@ -288,6 +290,11 @@ void exc_page_fault(pt_regs* regs, unsigned long error_code) {
   unsigned long address = this_cpu_hw()->cr2();  // read_cr2
   trace_event(user_mode(regs) ? "page_fault_user" : "page_fault_kernel",
               "address=%#lx ip=%#lx error_code=%#lx", address, regs->ip, error_code);
+  if (task_struct* tsk = current(); tsk != nullptr) {  // DEVIATION(fault): sim's record
+    tsk->last_pf_addr = address;
+    tsk->last_pf_error_code = error_code;
+    ++tsk->nr_pf;
+  }
   handle_page_fault(regs, error_code, address);
 }
 

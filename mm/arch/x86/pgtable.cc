@@ -3,6 +3,7 @@
 // pagetable_dtor) and mm/pgtable-generic.c at Linux 6.18. Deviations: see pgtable.h.
 #include "mm/arch/x86/pgtable.h"
 
+#include "mm/arch/x86/init.h"
 #include "mm/arch/x86/tlb.h"
 #include "mm/mm.h"
 
@@ -33,14 +34,26 @@ void pagetable_dtor(page* pt_page) {
   mod_node_page_state(NR_PAGETABLE, -1);
 }
 
+// arch/x86/mm/pgtable.c: pgd_ctor. With 4-level paging the kernel half is shared below
+// the pgd: copying swapper_pg_dir's top-level entries shares every lower table. DEVIATION
+// (pgtable): no pgd_list (pgd_list_add) and so no pgd_lock: the kernel half never changes
+// after boot here, so nothing (sync_global_pgds) needs to find every pgd.
+void pgd_ctor(mm_struct* /*mm*/, pgd_t* pgd) {
+  clone_pgd_range(pgd + KERNEL_PGD_BOUNDARY, kst().init_mm.pgd + KERNEL_PGD_BOUNDARY,
+                  KERNEL_PGD_PTRS);
+}
+
 // arch/x86/mm/pgtable.c
 pgd_t* pgd_alloc(mm_struct* mm) {
   page* p = pagetable_alloc_level(mm, 4);
   if (p == nullptr) return nullptr;
-  return static_cast<pgd_t*>(page_address(p));
+  pgd_t* pgd = static_cast<pgd_t*>(page_address(p));
+  pgd_ctor(mm, pgd);  // under pgd_lock in Linux, which guards only pgd_list
+  return pgd;
 }
 
-// arch/x86/mm/pgtable.c
+// arch/x86/mm/pgtable.c: the shared kernel-half tables belong to swapper_pg_dir; only the
+// pgd page itself goes (pgd_dtor has no pgd_list to leave, see pgd_ctor).
 void pgd_free(mm_struct* /*mm*/, pgd_t* pgd) {
   page* p = virt_to_page(pgd);
   pagetable_dtor(p);

@@ -23,9 +23,10 @@
 //  - The p4d level is folded into the pgd as with CONFIG_PGTABLE_LEVELS=4: pgd_none() is
 //    always false and p4d_offset() returns the pgd slot itself.
 //  - Page-table locks are not split: every pte/pmd lock is mm->page_table_lock.
-//  - The pgd page is accounted like the lower levels (PGTY_table, NR_PAGETABLE), and the
-//    user pgd carries no kernel half: the kernel reaches memory through the direct map, not
-//    through the simulated CPU.
+//  - The pgd page is accounted like the lower levels (PGTY_table, NR_PAGETABLE). Its kernel
+//    half (slots KERNEL_PGD_BOUNDARY..511) is copied from swapper_pg_dir by pgd_alloc, as
+//    in Linux (mm/arch/x86/init.h has the layout); mm/ itself still reaches memory through
+//    the host's view of the direct map, never through a simulated CPU.
 #ifndef MMSIM_MM_ARCH_X86_PGTABLE_H_
 #define MMSIM_MM_ARCH_X86_PGTABLE_H_
 
@@ -407,7 +408,7 @@ inline void pmd_populate(mm_struct* /*mm*/, pmd_t* pmd, page* pte_page) {
                      _PAGE_TABLE));
 }
 inline void pmd_populate_kernel(mm_struct* /*mm*/, pmd_t* pmd, pte_t* pte) {
-  set_pmd(pmd, __pmd(__pt_pa(pte) | _KERNPG_TABLE));
+  set_pmd(pmd, __pmd(__pt_pa(pte) | _PAGE_TABLE));
 }
 inline void pud_populate(mm_struct* /*mm*/, pud_t* pud, pmd_t* pmd) {
   set_pud(pud, __pud(__pt_pa(pmd) | _PAGE_TABLE));

@@ -291,7 +291,8 @@ TEST(TlbAsid, RemoteFlushWithoutASchedulerRunsTheHandlerSynchronously) {
 }
 
 // Boot: every CPU runs init_mm under ASID 0 (PCID 1), lazily, with its idle task holding
-// init_mm as active_mm; init_mm is ctx_id 1 and its pgd is the empty zero page.
+// init_mm as active_mm; init_mm is ctx_id 1 and its pgd is swapper_pg_dir, frame 2, just
+// after the zero page (mm/arch/x86/init.cc).
 TEST(TlbAsid, BootLoadsInitMmUnderAsidZero) {
   BootedKernel m(uint64_t{64} << 20, 3);
   for (int cpu = 1; cpu < 3; ++cpu) {
@@ -301,7 +302,8 @@ TEST(TlbAsid, BootLoadsInitMmUnderAsidZero) {
     EXPECT_EQ(ts.next_asid, 1);
     EXPECT_EQ(ts.ctxs[0].ctx_id, 1u);
     EXPECT_EQ(m.cpu(cpu)->pcid(), 1);
-    EXPECT_EQ(m.cpu(cpu)->cr3() & PTE_PFN_MASK, page_to_pfn(m.ks()->zero_page) << PAGE_SHIFT);
+    EXPECT_EQ(m.cpu(cpu)->cr3() & PTE_PFN_MASK, __pa(m.ks()->init_mm.pgd));
+    EXPECT_EQ(__pa(m.ks()->init_mm.pgd), 2ul << PAGE_SHIFT);
     EXPECT_EQ(idle_task(cpu)->active_mm, &m.ks()->init_mm);
   }
   EXPECT_FALSE(mm_cpumask(&m.ks()->init_mm)->any());

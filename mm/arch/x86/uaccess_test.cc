@@ -141,9 +141,16 @@ TEST_F(UaccessTest, KernelAddressesAreRefusedByAccessOk) {
 }
 
 TEST_F(UaccessTest, RawCopyToAKernelAddressIsFixedUpNotFatal) {
-  // Without access_ok a kernel-half address reaches the CPU; the fault is fixed up.
+  // Without access_ok a kernel-half address reaches the CPU, which at CPL 0 translates it
+  // through the direct map every pgd shares (mm/arch/x86/init.cc): the copy reads kernel
+  // memory, as in Linux; that is what access_ok is for. Past the end of memory nothing is
+  // mapped and the fault is fixed up.
   uint8_t b[8] = {};
-  EXPECT_EQ(raw_copy_from_user(b, U(0xffff888000000000UL), 8), 8u);
+  std::memcpy(__va(0x2000), "swapper", 8);  // frame 2 is swapper_pg_dir: slot 0 is empty
+  EXPECT_EQ(raw_copy_from_user(b, U(0xffff888000002000UL), 8), 0u);
+  EXPECT_EQ(std::memcmp(b, "swapper", 8), 0);
+  std::memset(__va(0x2000), 0, 8);
+  EXPECT_EQ(raw_copy_from_user(b, U(0xffff888000000000UL + (1UL << 30)), 8), 8u);
   // A non-canonical one is #GP, fixed up with a warning.
   const unsigned long warns = kernel_warn_count();
   EXPECT_EQ(raw_copy_from_user(b, U(0x800000000000UL), 8), 8u);
