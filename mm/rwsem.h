@@ -7,8 +7,9 @@
 // Deviations (grep "DEVIATION(rwsem)"):
 //  - No optimistic spinning (CONFIG_RWSEM_SPIN_ON_OWNER off, as on a uniprocessor build):
 //    a writer that cannot take the lock queues at once; RWSEM_NONSPINNABLE is never set.
-//  - No clock: RWSEM_WAIT_TIMEOUT never expires and no task is real-time, so no waiter
-//    ever sets RWSEM_FLAG_HANDOFF; the code that honours a set bit is kept as Linux has it.
+//  - No handoff timeout (jiffies exist, but the wait timeout does not read them; see
+//    mm/types.cc) and no real-time task, so no waiter ever sets RWSEM_FLAG_HANDOFF; the
+//    code that honours a set bit is kept as Linux has it.
 //  - The wait_lock raw spinlock is not modelled: nothing between taking and releasing it
 //    is a preemption point, so one path runs those sections whole.
 //  - down_read_inline, down_read_killable_inline, up_read_inline: the entry points with

@@ -163,7 +163,11 @@ void schedule_preempt_disabled(rw_semaphore* sem) {
   preempt_disable();
 }
 
-// DEVIATION(rwsem): no jiffies; RWSEM_WAIT_TIMEOUT never runs out (mm/rwsem.h).
+// DEVIATION(rwsem): Linux sets waiter.timeout = jiffies + DIV_ROUND_UP(HZ, 250) and hands
+// the lock off to a waiter once time_after(jiffies, timeout). jiffies exist here
+// (kernel_state::jiffies: one per kernel entry, and the scenario's `sleep`), but the
+// handoff timeout is not ported: a waiter never waits "too long", so RWSEM_FLAG_HANDOFF is
+// never set and explored outcomes do not hang on how many entries other paths make.
 constexpr unsigned long RWSEM_WAIT_TIMEOUT = 0;
 bool rwsem_waited_too_long(const rwsem_waiter* /*waiter*/) { return false; }
 bool rt_task(const task_struct* /*p*/) { return false; }

@@ -2,7 +2,8 @@
 //
 // Port of mm/vma.c at Linux 6.18 (__split_vma, split_vma, the merge rules:
 // is_mergeable_vma, is_mergeable_anon_vma with vma_had_uncowed_parents,
-// can_merge_remove_vma, dup_anon_vma, vma_merge_new_range, vma_merge_existing_range;
+// can_merge_remove_vma, dup_anon_vma, vma_merge_new_range, vma_merge_existing_range,
+// commit_merge; vma_prepare / vma_complete with init_vma_prep / init_multi_vma_prep;
 // vma_modify_flags, vms_gather_munmap_vmas,
 // vms_complete_munmap_vmas, do_vmi_align_munmap, do_vmi_munmap, remove_vma,
 // vma_link_file / __vma_link_file, unlink_file_vma / __remove_shared_vm_struct) and of
@@ -74,6 +75,14 @@ static void vma_set_start(mm_struct* mm, vm_area_struct* vma, unsigned long star
   vma_iter_store(mm, vma);
 }
 
+// mm/vma.h: vma_set_range (re-keying the VMA when its start moves).
+static void vma_set_range(mm_struct* mm, vm_area_struct* vma, unsigned long start,
+                          unsigned long end, pgoff_t pgoff) {
+  if (vma->vm_start != start) vma_set_start(mm, vma, start, pgoff);
+  vma->vm_end = end;
+  vma->vm_pgoff = pgoff;
+}
+
 // mm/vma.c: the first VMA intersecting [start, end), or null.
 vm_area_struct* vma_find(mm_struct* mm, unsigned long start, unsigned long end) {
   vm_area_struct* vma = find_vma(mm, start);
@@ -115,17 +124,109 @@ void vma_interval_tree_insert_after(vm_area_struct* tmp, vm_area_struct* orig) {
   __list_add(&tmp->shared.list, &orig->shared.list, orig->shared.list.next);
 }
 
-// mm/mmap.c: __remove_shared_vm_struct / unlink_file_vma. Take the VMA off i_mmap
-// (before its page tables go: truncation walks i_mmap and must not meet it).
+// mm/vma.c: __remove_shared_vm_struct (the caller holds i_mmap_rwsem for writing).
+static void __remove_shared_vm_struct(vm_area_struct* vma, address_space* mapping) {
+  if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) == (VM_SHARED | VM_MAYWRITE))
+    atomic_dec(&mapping->i_mmap_writable);  // mapping_unmap_writable
+  list_del(&vma->shared.list);  // vma_interval_tree_remove
+}
+
+// mm/vma.c: unlink_file_vma. Take the VMA off i_mmap (before its page tables go:
+// truncation walks i_mmap and must not meet it).
 void unlink_file_vma(vm_area_struct* vma) {
   file* f = vma->vm_file;
   if (f == nullptr) return;
   address_space* mapping = f->f_mapping;
   i_mmap_lock_write(mapping);
-  if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) == (VM_SHARED | VM_MAYWRITE))
-    atomic_dec(&mapping->i_mmap_writable);  // mapping_unmap_writable
-  list_del(&vma->shared.list);
+  __remove_shared_vm_struct(vma, mapping);
   i_mmap_unlock_write(mapping);
+}
+
+// ---- vma_prepare / vma_complete ----
+
+// mm/vma.h: struct vma_prepare. What one split or merge changes: `vma` gets a new range,
+// adj_next (if any) a new start, insert (a split's new VMA) goes in, remove and remove2
+// (VMAs a merge swallows) go. Readers that find VMAs without mmap_lock, the rmap walks
+// (i_mmap for file pages, the anon_vma's chain list for anonymous ones), must never see
+// the bounds half-changed: vma_prepare takes their locks for writing, vma_complete drops
+// them once the VMAs are consistent again.
+struct vma_prepare {
+  vm_area_struct* vma = nullptr;
+  vm_area_struct* adj_next = nullptr;
+  struct file* file = nullptr;
+  address_space* mapping = nullptr;
+  struct anon_vma* anon_vma = nullptr;
+  vm_area_struct* insert = nullptr;
+  vm_area_struct* remove = nullptr;
+  vm_area_struct* remove2 = nullptr;
+};
+
+// mm/vma.c: init_multi_vma_prep. DEVIATION(vma): the VMAs to adjust and remove are
+// arguments rather than read from a vma_merge_struct.
+static void init_multi_vma_prep(struct vma_prepare* vp, vm_area_struct* vma,
+                                vm_area_struct* adjust, vm_area_struct* remove,
+                                vm_area_struct* remove2) {
+  *vp = {};
+  vp->vma = vma;
+  vp->anon_vma = vma->anon_vma;
+  vp->remove = remove;
+  vp->remove2 = remove2;
+  vp->adj_next = adjust;
+  if (!vp->anon_vma && adjust) vp->anon_vma = adjust->anon_vma;
+  VM_WARN_ON_ONCE(vp->anon_vma && adjust && adjust->anon_vma &&
+                  vp->anon_vma != adjust->anon_vma);
+  vp->file = vma->vm_file;
+  if (vp->file) vp->mapping = vma->vm_file->f_mapping;
+}
+
+// mm/vma.c: init_vma_prep.
+static void init_vma_prep(struct vma_prepare* vp, vm_area_struct* vma) {
+  init_multi_vma_prep(vp, vma, nullptr, nullptr, nullptr);
+}
+
+// mm/vma.c: vma_prepare. i_mmap_rwsem, then the anon_vma's rwsem (mm/rmap.c's lock
+// order). DEVIATION(vma): no uprobes and no flush_dcache_mmap_lock; i_mmap and the
+// anon_vma's VMA list are lists, not interval trees keyed by range, so the VMAs whose
+// range changes are not taken out and put back (vma_interval_tree_remove,
+// anon_vma_interval_tree_pre_update_vma).
+static void vma_prepare(struct vma_prepare* vp) {
+  if (vp->file) {
+    i_mmap_lock_write(vp->mapping);
+    // The new half of a split goes onto i_mmap now, before either range changes.
+    if (vp->insert && vp->insert->vm_file)
+      __vma_link_file(vp->insert, vp->insert->vm_file->f_mapping);
+  }
+  if (vp->anon_vma) anon_vma_lock_write(vp->anon_vma);
+}
+
+// mm/vma.c: vma_complete. Unlinks the removed VMAs from i_mmap (or stores the inserted
+// one) under the locks, drops them in reverse order, then frees the removed VMAs (their
+// anon_vma chains go in anon_vma_merge, which takes the anon_vma lock itself).
+static void vma_complete(struct vma_prepare* vp, mm_struct* mm) {
+  if (vp->remove && vp->file) {
+    __remove_shared_vm_struct(vp->remove, vp->mapping);
+    if (vp->remove2) __remove_shared_vm_struct(vp->remove2, vp->mapping);
+  } else if (vp->insert) {
+    // split_vma's new VMA goes into the tree before the locks are dropped.
+    vma_iter_store(mm, vp->insert);
+    mm->map_count++;
+  }
+  if (vp->anon_vma) anon_vma_unlock_write(vp->anon_vma);
+  if (vp->file) i_mmap_unlock_write(vp->mapping);
+  while (vp->remove) {
+    if (vp->file) fput(vp->file);
+    if (vp->remove->anon_vma) {
+      // include/linux/rmap.h: anon_vma_merge. The survivor has the same anon_vma.
+      VM_BUG_ON(vp->vma->anon_vma != vp->remove->anon_vma);
+      unlink_anon_vmas(vp->remove);
+    }
+    mm->map_count--;
+    if (!vp->remove2) WARN_ON_ONCE(vp->vma->vm_end < vp->remove->vm_end);
+    vm_area_free(vp->remove);
+    // mprotect's case where both middle and next go.
+    vp->remove = vp->remove2;
+    vp->remove2 = nullptr;
+  }
 }
 
 // ---- splitting ----
@@ -154,22 +255,18 @@ static int __split_vma(mm_struct* mm, vm_area_struct* vma, unsigned long addr, i
   }
   if (n->vm_file) get_file(n->vm_file);
   if (n->vm_ops && n->vm_ops->open) n->vm_ops->open(n);
+  struct vma_prepare vp;
+  init_vma_prep(&vp, vma);
+  vp.insert = n;
+  vma_prepare(&vp);
   // A huge pmd the cut runs through becomes a PTE table first.
   vma_adjust_trans_huge(vma, vma->vm_start, addr, nullptr);
-  address_space* mapping = n->vm_file ? n->vm_file->f_mapping : nullptr;
-  if (mapping) i_mmap_lock_write(mapping);  // vma_prepare
-  if (vma->anon_vma) anon_vma_lock_write(vma->anon_vma);
   if (new_below)
     vma_set_start(mm, vma, addr, vma->vm_pgoff + ((addr - n->vm_start) >> PAGE_SHIFT));
   else
     vma->vm_end = addr;
-  vma_iter_store(mm, n);
-  mm->map_count++;
-  if (vma->anon_vma) anon_vma_unlock_write(vma->anon_vma);  // vma_complete
-  if (mapping) {
-    __vma_link_file(n, mapping);
-    i_mmap_unlock_write(mapping);
-  }
+  // vma_complete stores the new VMA.
+  vma_complete(&vp, mm);
   trace_event("split_vma", "at=%#lx new=[%#lx,%#lx)", addr, n->vm_start, n->vm_end);
   return 0;
 }
@@ -249,15 +346,29 @@ static int dup_anon_vma(vm_area_struct* dst, vm_area_struct* src) {
   return 0;
 }
 
-// Drops a VMA that a merge swallowed (vma_complete's "remove" half; anon_vma_merge
-// unlinks its chains: the survivor already has the same anon_vma).
-static void merge_remove_vma(mm_struct* mm, vm_area_struct* vma) {
-  vma_iter_erase(mm, vma);
-  unlink_anon_vmas(vma);
-  unlink_file_vma(vma);
-  mm->map_count--;
-  if (vma->vm_file) fput(vma->vm_file);
-  vm_area_free(vma);
+// mm/vma.c: commit_merge. `vma` takes [start, end) at pgoff; `adjust` (if any) then
+// starts at `end` (vmg_adjust_set_range: the merge shrinks it from the left, or grows it
+// back to the left); remove and remove2 go. All under vma_prepare's locks.
+// DEVIATION(vma): arguments instead of a vma_merge_struct; the removed VMAs leave the
+// tree before the others are re-keyed (vma_iter_store_overwrite writes over them).
+static void commit_merge(mm_struct* mm, vm_area_struct* vma, unsigned long start,
+                         unsigned long end, pgoff_t pgoff, vm_area_struct* adjust,
+                         vm_area_struct* remove, vm_area_struct* remove2) {
+  struct vma_prepare vp;
+  init_multi_vma_prep(&vp, vma, adjust, remove, remove2);
+  vma_prepare(&vp);
+  // A huge pmd across a boundary that moves becomes a PTE table first.
+  vma_adjust_trans_huge(vma, start, end, adjust);
+  if (remove) vma_iter_erase(mm, remove);
+  if (remove2) vma_iter_erase(mm, remove2);
+  vma_set_range(mm, vma, start, end, pgoff);
+  if (adjust) {
+    pgoff_t adj_pgoff = end >= adjust->vm_start
+                            ? adjust->vm_pgoff + ((end - adjust->vm_start) >> PAGE_SHIFT)
+                            : adjust->vm_pgoff - ((adjust->vm_start - end) >> PAGE_SHIFT);
+    vma_set_range(mm, adjust, end, adjust->vm_end, adj_pgoff);
+  }
+  vma_complete(&vp, mm);
 }
 
 // mm/vma.c: vma_merge_new_range (DEVIATION(vma): arguments instead of a
@@ -277,19 +388,19 @@ vm_area_struct* vma_merge_new_range(mm_struct* mm, vm_area_struct* prev, vm_area
   if (can_merge_right && can_merge_left)
     can_merge_right = can_merge_remove_vma(next) && are_anon_vmas_compatible(prev, next);
   if (can_merge_left && can_merge_right) {
+    // vma_expand: prev grows over the range and next.
     if (dup_anon_vma(prev, next)) return nullptr;
-    prev->vm_end = next->vm_end;
-    merge_remove_vma(mm, next);
+    commit_merge(mm, prev, prev->vm_start, next->vm_end, prev->vm_pgoff, nullptr, next, nullptr);
     trace_event("vma_merge", "both -> [%#lx,%#lx)", prev->vm_start, prev->vm_end);
     return prev;
   }
   if (can_merge_left) {
-    prev->vm_end = end;
+    commit_merge(mm, prev, prev->vm_start, end, prev->vm_pgoff, nullptr, nullptr, nullptr);
     trace_event("vma_merge", "prev -> [%#lx,%#lx)", prev->vm_start, prev->vm_end);
     return prev;
   }
   if (can_merge_right) {
-    vma_set_start(mm, next, start, pgoff);
+    commit_merge(mm, next, start, next->vm_end, pgoff, nullptr, nullptr, nullptr);
     trace_event("vma_merge", "next -> [%#lx,%#lx)", next->vm_start, next->vm_end);
     return next;
   }
@@ -323,29 +434,24 @@ static vm_area_struct* vma_merge_existing_range(mm_struct* mm, vm_area_struct* p
   if (merge_left && merge_right) {
     // prev extends over vma and next; both are deleted.
     if (dup_anon_vma(prev, next->anon_vma ? next : vma)) return ERR_PTR<vm_area_struct>(-ENOMEM);
-    prev->vm_end = next->vm_end;
-    merge_remove_vma(mm, vma);
-    merge_remove_vma(mm, next);
+    commit_merge(mm, prev, prev->vm_start, next->vm_end, prev->vm_pgoff, nullptr, vma, next);
     trace_event("vma_merge", "prev+vma+next -> [%#lx,%#lx)", prev->vm_start, prev->vm_end);
     return prev;
   }
   if (merge_left) {
     if (dup_anon_vma(prev, vma)) return ERR_PTR<vm_area_struct>(-ENOMEM);
-    prev->vm_end = end;
-    if (right_side)
-      merge_remove_vma(mm, vma);
-    else
-      vma_set_start(mm, vma, end, vma->vm_pgoff + ((end - vma->vm_start) >> PAGE_SHIFT));
+    // vma goes entirely, or what is left of it starts at end.
+    commit_merge(mm, prev, prev->vm_start, end, prev->vm_pgoff, right_side ? nullptr : vma,
+                 right_side ? vma : nullptr, nullptr);
     trace_event("vma_merge", "prev -> [%#lx,%#lx)", prev->vm_start, prev->vm_end);
     return prev;
   }
   // merge_right
   if (dup_anon_vma(next, vma)) return ERR_PTR<vm_area_struct>(-ENOMEM);
   if (left_side)
-    merge_remove_vma(mm, vma);
-  else
-    vma->vm_end = start;
-  vma_set_start(mm, next, start, pgoff);
+    commit_merge(mm, next, start, next->vm_end, pgoff, nullptr, vma, nullptr);
+  else  // vma keeps [vm_start, start); next grows back to start
+    commit_merge(mm, vma, vma->vm_start, start, vma->vm_pgoff, next, nullptr, nullptr);
   trace_event("vma_merge", "next -> [%#lx,%#lx)", next->vm_start, next->vm_end);
   return next;
 }

@@ -6,6 +6,8 @@
 #include "mm/mm.h"
 #include "mm/mmzone.h"
 #include "mm/pagewalk.h"
+#include "mm/sched_hooks.h"
+#include "mm/testing/file_helpers.h"
 #include "mm/testing/kernel_fixture.h"
 
 namespace kernel {
@@ -349,6 +351,82 @@ TEST_F(VmaTest, MprotectEdgesMergeWithNeighbours) {
   uint64_t v;
   EXPECT_TRUE(m_.UserLoad(t_, a, &v).sigsegv);
   EXPECT_EQ(m_.DebugVm(), "");
+}
+
+// Records the VMA layout at every preemption point while installed as the scheduler (the
+// lock entry points then take their full paths, each lock and unlock a point), and checks
+// that the layout changes only inside `lock`'s write section: between a point where it
+// is about to be taken and the point just after it is released (vma_prepare /
+// vma_complete, mm/vma.c), never while only mmap_lock is held.
+class LayoutWatch : public sched_hooks {
+ public:
+  LayoutWatch(mm_struct* mm, const void* lock) : mm_(mm), lock_(lock), last_(Vmas(mm)) {
+    kst().sched = this;
+  }
+  ~LayoutWatch() override { kst().sched = nullptr; }
+  void preempt_point(sched_point_kind kind, const void* obj, const char* name) override {
+    auto now = Vmas(mm_);
+    if (now != last_) {
+      ++changes_;
+      // Changed since the previous point: that point took `lock` (or it was held
+      // there), and this one has just released it.
+      EXPECT_TRUE(inside_ && kind == SCHED_POINT_UNLOCK && obj == lock_)
+          << "VMA bounds changed outside the lock, seen at " << sched_point_name(kind) << " "
+          << (name ? name : "");
+    }
+    if (obj == lock_) inside_ = kind == SCHED_POINT_LOCK;
+    last_ = std::move(now);
+  }
+  void wait(const void*, const char* name, bool (*cond)(const void*), const void* arg) override {
+    ASSERT_TRUE(cond(arg)) << "would sleep on " << name;
+  }
+  void ipi_raised(int) override {}
+  int changes() const { return changes_; }
+
+ private:
+  mm_struct* mm_;
+  const void* lock_;
+  std::vector<std::pair<unsigned long, unsigned long>> last_;
+  bool inside_ = false;
+  int changes_ = 0;
+};
+
+TEST_F(VmaTest, MergesAndSplitsMoveBoundsUnderTheAnonVmaLock) {
+  unsigned long a = m_.Mmap(t_, 0, 4 * PAGE_SIZE, kRW, kAnon);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(m_.UserStore(t_, a + i * PAGE_SIZE, i).ok());
+  anon_vma* av = vma_lookup(mm_, a)->anon_vma;
+  ASSERT_NE(av, nullptr);
+  {
+    LayoutWatch watch(mm_, &av->root->rwsem);
+    ASSERT_EQ(m_.Mprotect(t_, a, 2 * PAGE_SIZE, PROT_READ), 0);              // split
+    ASSERT_EQ(m_.Mprotect(t_, a + 2 * PAGE_SIZE, PAGE_SIZE, PROT_READ), 0);  // prev grows
+    ASSERT_EQ(m_.Mprotect(t_, a + 2 * PAGE_SIZE, PAGE_SIZE, kRW), 0);        // next grows back
+    ASSERT_EQ(m_.Mprotect(t_, a + PAGE_SIZE, PAGE_SIZE, kRW), 0);  // vma shrinks, next grows
+    ASSERT_EQ(m_.Mprotect(t_, a, PAGE_SIZE, kRW), 0);  // vma and next become one
+    // Each of the five moved bounds exactly once, each time under the lock.
+    EXPECT_EQ(watch.changes(), 5);
+  }
+  EXPECT_EQ(mm_->map_count, 1);
+  EXPECT_EQ(Vmas(mm_)[0], std::make_pair(a, a + 4 * PAGE_SIZE));
+  EXPECT_EQ(m_.DebugVm(), "");
+}
+
+TEST_F(VmaTest, FileVmaMergesMoveBoundsUnderIMmapRwsem) {
+  file* f = kernel_testing::MakeTestFile("merge", 3);
+  ASSERT_FALSE(IS_ERR(f));
+  m_.RunAs(t_);
+  unsigned long a = vm_mmap_pgoff(f, 0, 3 * PAGE_SIZE, PROT_READ, MAP_SHARED, 0);
+  ASSERT_FALSE(IS_ERR_VALUE(a));
+  {
+    LayoutWatch watch(mm_, &f->f_mapping->i_mmap_rwsem);
+    ASSERT_EQ(m_.Mprotect(t_, a + PAGE_SIZE, PAGE_SIZE, PROT_NONE), 0);  // split twice
+    ASSERT_EQ(m_.Mprotect(t_, a + PAGE_SIZE, PAGE_SIZE, PROT_READ), 0);  // all three merge
+    EXPECT_EQ(watch.changes(), 3);
+  }
+  EXPECT_EQ(mm_->map_count, 1);
+  EXPECT_EQ(Vmas(mm_)[0], std::make_pair(a, a + 3 * PAGE_SIZE));
+  EXPECT_EQ(m_.Munmap(t_, a, 3 * PAGE_SIZE), 0);
+  fput(f);
 }
 
 TEST_F(VmaTest, MunmapMiddleSplitsAndRefillMerges) {

@@ -647,6 +647,11 @@ bool Interpreter::On(const TraceStmt& s, std::string* /*result*/) {
   return true;
 }
 
+bool Interpreter::On(const SleepStmt& s, std::string* /*result*/) {
+  machine_->Sleep(s.ms);
+  return true;
+}
+
 bool Interpreter::CheckExpect(const ExpectStmt& e) {
   const SourcePos& pos = e.pos;
   std::string got;

@@ -176,6 +176,7 @@ class Interpreter {
   bool On(const scenario::ShowStmt& s, std::string* result);
   bool On(const scenario::FailStmt& s, std::string* result);
   bool On(const scenario::TraceStmt& s, std::string* result);
+  bool On(const scenario::SleepStmt& s, std::string* result);
   // What the handlers share: record a syscall's or a user access's result as the one
   // `expect` checks; resolve a PID argument; render a `show` view.
   bool SysDone(SysResult r, std::string* result);

@@ -235,6 +235,30 @@ TEST(InterpreterBlocks, PlacementShowsInShowCpus) {
   EXPECT_NE(r.out.substr(second).find("\n1   4 target "), std::string::npos) << r.out;
 }
 
+// `sleep` advances jiffies with no kernel entry, so a lazy CPU is trimmed from mm_cpumask
+// by the next flush (should_trim_cpumask) without a thousand calls in between. t2 ran t's
+// mm on CPU 1, then o took CPU 1: CPU 1 stays in the mask until a trimming flush.
+TEST(InterpreterBlocks, SleepLetsTheNextFlushTrimALazyCpu) {
+  const std::string setup =
+      "machine cpus=2\nprocess t cpu=0\nthread t2 of t cpu=1\nprocess o cpu=1\n"
+      "t: mmap 0x10000000 8K rw- private,anon,fixed\n"
+      "t2: store 0x10000000 \"a\"\nt2: store 0x10001000 \"b\"\n"
+      "o: mmap 0x20000000 4K rw- private,anon,fixed\n";
+  // Without the sleep: the flush skips CPU 1.
+  RunResult quick = RunText(setup +
+                            "mark m\nt: mprotect 0x10000000 4K r--\n"
+                            "expect vmstat nr_tlb_remote_flush +1 since m\n"
+                            "expect vmstat nr_tlb_remote_flush_received +0 since m\n");
+  EXPECT_EQ(quick.status, kExitOk) << quick.out << quick.err;
+  // A second later: the flush is also a trim, and CPU 1 gets the IPI.
+  RunResult slept = RunText(setup +
+                            "sleep 1s\nsleep 1ms\nmark m\nt: mprotect 0x10000000 4K r--\n"
+                            "expect vmstat nr_tlb_remote_flush +1 since m\n"
+                            "expect vmstat nr_tlb_remote_flush_received +1 since m\n");
+  EXPECT_EQ(slept.status, kExitOk) << slept.out << slept.err;
+  EXPECT_NE(slept.out.find("[9] sleep 1s\n[10] sleep 1ms\n"), std::string::npos) << slept.out;
+}
+
 TEST(InterpreterBlocks, ACpuTheMachineLacksIsARuntimeError) {
   RunResult r = RunText("machine cpus=2\nprocess p cpu=2\n");
   EXPECT_EQ(r.status, kExitRuntimeError);

@@ -905,6 +905,8 @@ void Machine::DisarmFault(absl::string_view point) {
   });
 }
 
+void Machine::Sleep(uint64_t ms) { ks_->jiffies += ms * kernel::HZ / 1000; }
+
 void Machine::DisarmFaults() {
   Enter(nullptr, -1, [] { kernel::fault_inject_disarm(nullptr); });
 }

@@ -306,6 +306,12 @@ class Machine {
   int DebugVmCheck(std::string* report);
   int DebugVmCheck(std::string* report, const kernel::debug_vm_options& opts);
 
+  // ---- time (mm/kernel.h: kernel_state::jiffies) ----
+  // ms milliseconds pass with no task in the kernel: jiffies advance by ms at HZ=1000
+  // (the scenario's `sleep`). What is timed off jiffies (mm_cpumask trimming,
+  // should_trim_cpumask) sees the time at its next check.
+  void Sleep(uint64_t ms);
+
   // ---- several kernel paths at once (sim/sched/) ----
   struct TogetherResult {
     bool deadlock = false;        // no path could go on: the calls did not all return

@@ -142,6 +142,7 @@ struct KeywordVisitor {
   const char* operator()(const EndStmt&) const { return "end"; }
   const char* operator()(const ExpectStateStmt&) const { return "expect"; }
   const char* operator()(const MarkStmt&) const { return "mark"; }
+  const char* operator()(const SleepStmt&) const { return "sleep"; }
   const char* operator()(const ExpectOutcomeStmt& s) const {
     switch (s.quantifier) {
       case ExpectOutcomeStmt::Quantifier::kAlways: return "expect-always";

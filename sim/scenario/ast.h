@@ -651,6 +651,15 @@ struct TraceStmt {
   bool operator==(const TraceStmt&) const = default;
 };
 
+// `sleep DURATION` (`10ms`, `2s`): time passes with every task asleep. jiffies advance
+// by the duration at HZ=1000 (one per millisecond); no task enters the kernel.
+struct SleepStmt {
+  SourcePos pos;
+  uint64_t ms = 0;  // 1 ms .. kMaxSleepMs
+  bool operator==(const SleepStmt&) const = default;
+};
+inline constexpr uint64_t kMaxSleepMs = 3600 * 1000;  // an hour
+
 // ---------------------------------------------------------------------------
 // Concurrency: blocks. A block is written over several lines and kept flat in the
 // statement list: its opening statement, its body, and an EndStmt. The parser guarantees
@@ -735,7 +744,7 @@ using Statement =
                  ForkStmt, ExitStmt, ReapStmt, SetresuidStmt, SetresgidStmt, CapsetStmt,
                  DumpableStmt, MadviseStmt, MlockStmt, ExpectStmt, ExpectMemStmt, ExpectSameStmt, ShowStmt, FailStmt,
                  TraceStmt, ScheduleStmt, TogetherStmt, ExploreStmt, EndStmt, ExpectOutcomeStmt,
-                 ExpectStateStmt, MarkStmt>;
+                 ExpectStateStmt, MarkStmt, SleepStmt>;
 
 struct Scenario {
   std::string filename;

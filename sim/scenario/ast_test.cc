@@ -48,7 +48,7 @@ TEST(Ast, KeywordAndResult) {
       MachineStmt{}, LetStmt{}, ProcessStmt{}, ThreadStmt{}, KthreadStmt{}, FileStmt{},
       ExitStmt{}, ExpectStmt{}, ExpectMemStmt{}, ExpectSameStmt{}, ShowStmt{}, FailStmt{},
       TraceStmt{}, ScheduleStmt{}, TogetherStmt{}, ExploreStmt{}, EndStmt{},
-      ExpectOutcomeStmt{}, ExpectStateStmt{}, MarkStmt{},
+      ExpectOutcomeStmt{}, ExpectStateStmt{}, MarkStmt{}, SleepStmt{},
   };
   for (const Statement& s : without) EXPECT_FALSE(ProducesResult(s)) << KeywordOf(s);
   // A together block holds the operations: those with a result, and exit.
@@ -67,6 +67,7 @@ TEST(Ast, KeywordAndResult) {
   EXPECT_STREQ(KeywordOf(EndStmt{}), "end");
   EXPECT_STREQ(KeywordOf(ExpectStateStmt{}), "expect");
   EXPECT_STREQ(KeywordOf(MarkStmt{}), "mark");
+  EXPECT_STREQ(KeywordOf(SleepStmt{}), "sleep");
   MlockStmt m;
   for (auto [op, kw] : {std::pair{MlockStmt::Op::kMlock, "mlock"}, {MlockStmt::Op::kMunlock, "munlock"},
                         {MlockStmt::Op::kMlockall, "mlockall"},

@@ -314,6 +314,11 @@ struct StatementPrinter {
   std::string operator()(const ShowStmt& s) const { return "show " + FormatShow(s.what); }
   std::string operator()(const ExpectStateStmt& s) const { return "expect " + FormatStateCheck(s.check); }
   std::string operator()(const MarkStmt& s) const { return "mark " + s.name; }
+  // Whole seconds as seconds, anything else in milliseconds.
+  std::string operator()(const SleepStmt& s) const {
+    return s.ms % 1000 == 0 ? absl::StrCat("sleep ", s.ms / 1000, "s")
+                            : absl::StrCat("sleep ", s.ms, "ms");
+  }
   std::string operator()(const FailStmt& s) const {
     std::string out = "fail " + s.point;
     if (s.nth) absl::StrAppend(&out, " nth=", *s.nth);

@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -100,7 +101,7 @@ struct ParseState {
 constexpr const char* kKeywords[] = {
     // statements and operations
     "machine", "let", "process", "thread", "kthread", "file", "expect", "show", "fail", "trace",
-    "schedule", "together", "explore", "end",
+    "schedule", "together", "explore", "end", "sleep",
     "mmap", "munmap", "mprotect", "store", "fill", "load", "process_vm_readv",
     "process_vm_writev", "fork", "exit", "reap", "setresuid", "setresgid", "capset", "dumpable",
     "madvise", "mlock", "munlock", "mlockall", "munlockall",
@@ -338,6 +339,7 @@ class LineParser {
   absl::StatusOr<Statement> ParseShow(const Token& kw);
   absl::StatusOr<Statement> ParseFail(const Token& kw);
   absl::StatusOr<Statement> ParseTrace(const Token& kw);
+  absl::StatusOr<Statement> ParseSleep(const Token& kw);
   absl::StatusOr<Statement> ParseSchedule(const Token& kw);
   absl::StatusOr<Statement> ParseTogether(const Token& kw);
   absl::StatusOr<Statement> ParseExplore(const Token& kw);
@@ -965,6 +967,8 @@ absl::StatusOr<std::optional<Statement>> LineParser::Parse() {
     stmt = ParseFail(first);
   } else if (first.text == "trace") {
     stmt = ParseTrace(first);
+  } else if (first.text == "sleep") {
+    stmt = ParseSleep(first);
   } else {
     return ErrTok(first, kStatementExpected);
   }
@@ -1825,6 +1829,33 @@ absl::StatusOr<Statement> LineParser::ParseTrace(const Token& kw) {
   return Statement(std::move(t));
 }
 
+// `sleep DURATION`: decimal milliseconds or seconds, `10ms` or `2s`, 1 ms to an hour.
+absl::StatusOr<Statement> LineParser::ParseSleep(const Token& kw) {
+  SleepStmt s;
+  s.pos = PosAt(kw.col);
+  constexpr char kExpected[] = "DURATION like 10ms or 2s (decimal, from 1ms to 3600s)";
+  Token t = lex_.Next();
+  if (t.kind != TokenKind::kNumber) return ErrTok(t, kExpected);
+  absl::string_view digits = t.text;
+  uint64_t unit = 0;
+  if (absl::EndsWith(digits, "ms")) {
+    unit = 1;
+    digits.remove_suffix(2);
+  } else if (absl::EndsWith(digits, "s")) {
+    unit = 1000;
+    digits.remove_suffix(1);
+  }
+  // At most 10 digits (no overflow below), no leading zeros, nothing but digits.
+  const bool decimal = !digits.empty() && digits.size() <= 10 &&
+                       (digits == "0" || digits[0] != '0') &&
+                       digits.find_first_not_of("0123456789") == absl::string_view::npos;
+  if (unit == 0 || !decimal) return Err(t.col, kExpected, QuoteForMessage(t.text));
+  uint64_t v = 0;
+  for (char ch : digits) v = v * 10 + static_cast<uint64_t>(ch - '0');
+  if (v == 0 || v * unit > kMaxSleepMs) return Err(t.col, kExpected, QuoteForMessage(t.text));
+  s.ms = v * unit;
+  return Statement(std::move(s));
+}
 
 // ---------------------------------------------------------------------------
 // Blocks.

@@ -450,6 +450,18 @@ TEST(ParserStatements, FailAndTrace) {
   EXPECT_EQ(Last<TraceStmt>("trace full").level, TraceStmt::Level::kFull);
 }
 
+TEST(ParserStatements, Sleep) {
+  EXPECT_EQ(Last<SleepStmt>("sleep 10ms").ms, 10u);
+  EXPECT_EQ(Last<SleepStmt>("sleep 1ms").ms, 1u);
+  EXPECT_EQ(Last<SleepStmt>("sleep 2s").ms, 2000u);
+  EXPECT_EQ(Last<SleepStmt>("sleep 3600s").ms, kMaxSleepMs);
+  EXPECT_EQ(Last<SleepStmt>("sleep 3600000ms").ms, kMaxSleepMs);
+  EXPECT_EQ(Last<SleepStmt>("sleep 10ms  # a comment").ms, 10u);
+  // Printed in seconds when whole, else in milliseconds.
+  EXPECT_EQ(FormatStatement(Last<SleepStmt>("sleep 2000ms")), "sleep 2s");
+  EXPECT_EQ(FormatStatement(Last<SleepStmt>("sleep 1500ms")), "sleep 1500ms");
+}
+
 TEST(ParserStatements, BlankLinesCommentsAndWhitespace) {
   Scenario s = MustParse(
       "\n   \n# only a comment\n\tprocess\tp\t# trailing\r\n\r\np :  load  0x10  1  \n");
@@ -914,6 +926,18 @@ std::vector<BadCase> BadCases() {
       {p + "together\np: load 0 1\nexpect pte p 0 present\nend", "4:8",
        "expect RESULT in a block (state checks stand outside blocks)", "'pte'"},
       {p + "explore all\ntogether\np: load 0 1\nend\nmark m", "6:1", "expect-mem, expect-same, show", "'mark'"},
+      // sleep DURATION.
+      {"sleep", "1:6", "DURATION like 10ms or 2s", "end of line"},
+      {"sleep 10", "1:7", "DURATION like 10ms or 2s", "'10'"},
+      {"sleep 10us", "1:7", "DURATION like 10ms or 2s", "'10us'"},
+      {"sleep 0ms", "1:7", "from 1ms to 3600s", "'0ms'"},
+      {"sleep 010ms", "1:7", "DURATION like 10ms or 2s", "'010ms'"},
+      {"sleep 0x10ms", "1:7", "DURATION like 10ms or 2s", "'0x10ms'"},
+      {"sleep 3601s", "1:7", "from 1ms to 3600s", "'3601s'"},
+      {"sleep 99999999999ms", "1:7", "from 1ms to 3600s", "'99999999999ms'"},
+      {"sleep ms", "1:7", "DURATION like 10ms or 2s", "'ms'"},
+      {"sleep 10ms 5", "1:12", "end of line", "'5'"},
+      {p + "together\np: load 0 1\nsleep 1ms\nend", "4:1", "", "'sleep'"},
   };
 }
 
@@ -1092,6 +1116,7 @@ std::vector<std::string> GoodInputs() {
       "fail fail_page_alloc nth=3 times=2 probability=0.25\nfail failslab\n"
       "fail x probability=1\nfail y probability=0\nfail z probability=0.000000001\n"
       "fail w probability=0.999999999\ntrace off\ntrace calls\ntrace full",
+      "sleep 1ms\nsleep 999ms\nsleep 1s\nsleep 3600s",
       // State checks.
       "let B = 0x7000\nprocess p\nmark before\n"
       "expect pte p B present,writable,user,accessed,!dirty,!saved_dirty,!global,nx pfn=0x1234 as a\n"

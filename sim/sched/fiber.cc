@@ -110,12 +110,21 @@ void Fiber::BeforeSwitch(Fiber* to, bool finishing) {
 #else
   (void)finishing;
 #endif
-#if defined(__SANITIZE_THREAD__)
-  __tsan_switch_to_fiber(to->tsan_fiber_, 0);
-#else
-  (void)to;
-#endif
 }
+
+// Tells TSan that `to` runs from now on. It must come right before swapcontext/setcontext,
+// in the function that switches: TSan keeps a shadow call stack per fiber, and any
+// instrumented function return after this call pops a frame off `to`'s stack instead of
+// ours. (It used to sit at the end of BeforeSwitch: that return popped the wrong fiber
+// whenever BeforeSwitch was not inlined; -O3 inlines it into SwitchTo but not into the
+// cold Finish, so every finished fiber took one frame off the thread's shadow stack until
+// it underflowed and TSan crashed hashing it. At -O0 it was inlined nowhere: a new fiber's
+// shadow stack started one frame below its buffer.)
+#if defined(__SANITIZE_THREAD__)
+#define TSAN_SWITCH_TO_FIBER(to) __tsan_switch_to_fiber((to)->tsan_fiber_, 0)
+#else
+#define TSAN_SWITCH_TO_FIBER(to) ((void)(to))
+#endif
 
 void Fiber::AfterSwitch() {
 #if defined(__SANITIZE_ADDRESS__)
@@ -132,12 +141,14 @@ void Fiber::AfterSwitch() {
 
 void Fiber::SwitchTo(Fiber* to) {
   BeforeSwitch(to, false);
+  TSAN_SWITCH_TO_FIBER(to);
   if (swapcontext(&ctx_, &to->ctx_) != 0) Die("swapcontext failed");
   AfterSwitch();
 }
 
 void Fiber::Finish(Fiber* to) {
   BeforeSwitch(to, true);
+  TSAN_SWITCH_TO_FIBER(to);
   setcontext(&to->ctx_);
   Die("setcontext failed");
 }
