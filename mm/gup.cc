@@ -85,7 +85,9 @@ static inline void sanity_check_pinned_pages(page** pages, unsigned long npages)
 }
 
 // mm/gup.c: take `refs` references of the kind `flags` asks for. 0 or -ENOMEM.
-static int try_grab_folio(folio* folio, int refs, unsigned int flags) {
+// Inlined (as a small folio's path was before large folios lengthened it): it runs once per
+// pinned page.
+[[gnu::always_inline]] static inline int try_grab_folio(folio* folio, int refs, unsigned int flags) {
   if (WARN_ON_ONCE(folio_ref_count(folio) <= 0)) return -ENOMEM;
 
   if (flags & FOLL_GET) {
@@ -109,8 +111,8 @@ static int try_grab_folio(folio* folio, int refs, unsigned int flags) {
   return 0;
 }
 
-// mm/gup.c: drop what try_grab_folio() took.
-static void gup_put_folio(folio* folio, int refs, unsigned int flags) {
+// mm/gup.c: drop what try_grab_folio() took. Inlined, like try_grab_folio.
+[[gnu::always_inline]] static inline void gup_put_folio(folio* folio, int refs, unsigned int flags) {
   if (flags & FOLL_PIN) {
     if (is_zero_folio(folio)) return;
     mod_node_page_state(NR_FOLL_PIN_RELEASED, refs);  // node_stat_mod_folio()
@@ -280,8 +282,9 @@ static inline bool gup_can_follow_protnone(vm_area_struct* vma, unsigned int fla
 
 // mm/gup.c: the last level. Returns the page (grabbed per flags), null when a fault is
 // needed (not present, or not writable for a write), ERR_PTR(-EMLINK) when a read pin
-// must unshare first, or another ERR_PTR.
-static page* follow_page_pte(vm_area_struct* vma, unsigned long address, pmd_t* pmd,
+// must unshare first, or another ERR_PTR. Inlined into follow_pmd_mask: it is the common
+// case of every GUP lookup.
+[[gnu::always_inline]] static inline page* follow_page_pte(vm_area_struct* vma, unsigned long address, pmd_t* pmd,
                              unsigned int flags) {
   mm_struct* mm = vma->vm_mm;
   folio* folio;

@@ -1,5 +1,6 @@
 // mm/kernel.cc: the per-thread pointer to the machine being simulated.
 #include "mm/kernel.h"
+#include "mm/huge_mm.h"
 #include "mm/vmstat_names.h"
 
 namespace kernel {
@@ -9,6 +10,14 @@ static_assert(sizeof(kVmStatNames) / sizeof(kVmStatNames[0]) == NR_VM_STAT_ITEMS
 
 const char* vm_stat_name(int item) {
   return item >= 0 && item < NR_VM_STAT_ITEMS ? kVmStatNames[item] : "?";
+}
+
+// mm/vmstat.c: vmstat_item_print_in_thp
+static bool vmstat_item_print_in_thp(int item) { return item == NR_ANON_THPS; }
+
+// mm/vmstat.c: vmstat_show (the value it prints)
+long vmstat_shown_value(int item, long v) {
+  return vmstat_item_print_in_thp(item) ? v / HPAGE_PMD_NR : v;
 }
 
 constinit thread_local kernel_state* kst_active_state = nullptr;

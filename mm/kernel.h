@@ -103,6 +103,10 @@ enum vm_stat_item {
   NR_VM_STAT_ITEMS
 };
 const char* vm_stat_name(int item);  // "nr_free_pages", "pgfault", ...
+// The value /proc/vmstat prints for `item` whose counter holds `v` (vmstat_show): items
+// counted in pages but shown in huge pages (vmstat_item_print_in_thp) are divided by
+// HPAGE_PMD_NR. `show vmstat` and `expect vmstat` both use it.
+long vmstat_shown_value(int item, long v);
 
 // arch/x86/include/asm/tlbflush.h: the per-CPU TLB state (cpu_tlbstate), without the PTI,
 // LAM and speculation-mitigation fields. mm/arch/x86/tlb.cc is its user.

@@ -22,14 +22,15 @@ std::array<unsigned long, NR_PAGE_ORDERS> FreeCounts() {
   return c;
 }
 
-TEST(PageAlloc, BootPutsEveryFrameButTwoInTheBuddyAllocator) {
+TEST(PageAlloc, BootPutsEveryFrameButTheReservedOnesInTheBuddyAllocator) {
   BootedKernel m(16 << 20, 1);
   const unsigned long frames = (16 << 20) >> PAGE_SHIFT;
   EXPECT_EQ(kst().max_pfn, frames);
-  // Frame 0 and the zero page are reserved; the rest is free but for what boot took:
+  // Frame 0, the zero page and the three frames of swapper_pg_dir's direct map
+  // (docs/semantics.md §14 K2) are reserved; the rest is free but for what boot took:
   // init's pgd, its only page table (exec maps a [stack] but touches none of it).
   EXPECT_EQ(m.stat(NR_PAGETABLE), 1);
-  EXPECT_EQ(nr_free_pages(), frames - 2 - 1);
+  EXPECT_EQ(nr_free_pages(), frames - 2 - 3 - 1);
   EXPECT_TRUE(PageReserved(pfn_to_page(0)));
   EXPECT_TRUE(PageReserved(kst().zero_page));
   const unsigned char* z = static_cast<const unsigned char*>(page_address(kst().zero_page));
@@ -90,12 +91,13 @@ TEST(PageAlloc, MixedOrdersFreedInAnyOrderMergeBack) {
 TEST(PageAlloc, ExhaustionReturnsNullAndFreeingRecovers) {
   BootedKernel m(4 << 20, 1);
   std::vector<page*> pages;
-  // GFP_KERNEL stops at the min watermark: min_free_kbytes = sqrt(16 * 4084 kB) = 255 kB,
+  // GFP_KERNEL stops at the min watermark: min_free_kbytes = sqrt(16 * 4072 kB) = 255 kB,
   // 63 pages (nothing to reclaim, and the OOM killer finds only init).
   while (page* p = alloc_page(GFP_KERNEL)) pages.push_back(p);
   EXPECT_EQ(min_wmark_pages(m.ks()->zone_normal), 63u);
   EXPECT_EQ(nr_free_pages(), 63u);
-  EXPECT_EQ(pages.size(), ((4u << 20) >> PAGE_SHIFT) - 2 - 1 - 63);  // less init's pgd
+  // Less frame 0, the zero page, the direct map's three tables and init's pgd.
+  EXPECT_EQ(pages.size(), ((4u << 20) >> PAGE_SHIFT) - 2 - 3 - 1 - 63);
   EXPECT_EQ(alloc_pages(GFP_KERNEL, 3), nullptr);
   // A request that cannot sleep (no direct reclaim) may take half the reserve and a
   // quarter of what is left: it stops at 63 - 31 - 8 = 24 free pages.

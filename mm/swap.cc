@@ -44,7 +44,7 @@ lru_list folio_lru_list(const folio* f) {
 // include/linux/mm_inline.h: update_lru_size (__update_lru_size + the zone's count).
 static void update_lru_size(lruvec* lv, lru_list lru, long nr_pages) {
   lv->nr_pages[lru] += nr_pages;
-  mod_node_page_state(static_cast<vm_stat_item>(NR_INACTIVE_ANON + lru), nr_pages);
+  mod_node_page_state(static_cast<vm_stat_item>(NR_INACTIVE_ANON + static_cast<int>(lru)), nr_pages);
 }
 
 // include/linux/mm_inline.h

@@ -134,7 +134,8 @@ const char* CounterName(ExpectTlbCounter::Counter c) {
 Interpreter::Counters Interpreter::ReadCounters() {
   Counters c;
   for (int i = 0; i < kernel::NR_VM_STAT_ITEMS; ++i) {
-    c.vmstat.push_back(machine_->vmstat(static_cast<kernel::vm_stat_item>(i)));
+    // In /proc/vmstat's units, as `show vmstat` prints them.
+    c.vmstat.push_back(kernel::vmstat_shown_value(i, machine_->vmstat(static_cast<kernel::vm_stat_item>(i))));
   }
   for (int cpu = 0; cpu < machine_->num_cpus(); ++cpu) {
     const hw::Tlb& tlb = machine_->cpu(cpu).tlb();
@@ -280,7 +281,7 @@ bool Interpreter::CheckState(const ExpectStateStmt& e) {
             stop = true;
             return;
           }
-          ok = CounterHolds(c.value, m.vmstat(static_cast<kernel::vm_stat_item>(item)),
+          ok = CounterHolds(c.value, kernel::vmstat_shown_value(item, m.vmstat(static_cast<kernel::vm_stat_item>(item))),
                             [item](const Counters& k) { return k.vmstat[static_cast<size_t>(item)]; },
                             &got);
         } else if constexpr (std::is_same_v<T, ExpectTlbCounter>) {

@@ -146,8 +146,6 @@ class QuizBuilder {
 
 using Role = QuizBuilder::Role;
 
-std::string Hex(uint64_t v) { return absl::StrFormat("%#x", v); }
-
 absl::StatusOr<QuizText> Walk(uint64_t seed) {
   QuizBuilder b(QuizKind::kWalk, seed);
   b.AddMachine();

@@ -143,6 +143,17 @@ TEST(StateChecks, TlbEntriesArePerCpuAndGoAtMunmap) {
   EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
 }
 
+// expect vmstat reads the value /proc/vmstat prints: nr_anon_transparent_hugepages counts
+// huge pages (the counter behind it counts 4 KiB pages), and so does a delta since a mark.
+TEST(StateChecks, VmstatIsCheckedInProcVmstatUnits) {
+  RunResult r = RunText(
+      "machine memory=64M thp=always\nprocess p\nmark m\np: mmap 0 4M rw- private,anon\n"
+      "p: fill 0x7ffff7a00000 4M 0x11\nexpect 0\n"
+      "expect vmstat thp_fault_alloc 2\nexpect vmstat nr_anon_transparent_hugepages 2\n"
+      "expect vmstat nr_anon_transparent_hugepages +2 since m\n");
+  EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
+}
+
 TEST(StateChecks, AnUnboundPfnNameFails) {
   RunResult r = RunText(
       "process p\nexpect pte p 0x10000 as x\nexpect page x refcount=1\n");

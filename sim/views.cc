@@ -560,8 +560,7 @@ std::string ShowVmstat(Machine& m) {
   return m.Inspect([&](const kernel::kernel_state& ks) -> std::string {
     std::string out;
     for (int i = 0; i < kernel::NR_VM_STAT_ITEMS; ++i) {
-      // nr_anon_transparent_hugepages is shown in huge pages (vmstat_start).
-      const long v = i == kernel::NR_ANON_THPS ? ks.vm_stat[i] / kernel::HPAGE_PMD_NR : ks.vm_stat[i];
+      const long v = kernel::vmstat_shown_value(i, ks.vm_stat[i]);
       absl::StrAppendFormat(&out, "%s %d\n", kernel::vm_stat_name(i), v);
     }
     return out;

@@ -45,7 +45,7 @@ TEST(Pagemap, RawEntryFollowsTheKernelBitLayout) {
   // Before the fork: present (63), exclusively mapped (56), soft-dirty (55, a new page's
   // PTE is soft-dirty), anon (61 clear), pfn in bits 0-54; PG_anon_exclusive is set.
   const std::string before = LineAfter(out, "[5] show pagemap", "0x000010000000");
-  EXPECT_EQ(before.substr(0, 37), "0x000010000000  pm=0x8180000000000007") << out;
+  EXPECT_EQ(before.substr(0, 37), "0x000010000000  pm=0x818000000000000a") << out;
   EXPECT_NE(before.find("[present,exclusively-mapped,soft-dirty]"), std::string::npos) << before;
   EXPECT_NE(before.find("anon_exclusive"), std::string::npos) << before;
   // A hole in the VMA: all zero (the port sets no VM_SOFTDIRTY on new VMAs).
@@ -53,7 +53,7 @@ TEST(Pagemap, RawEntryFollowsTheKernelBitLayout) {
             "0x000010001000  pm=0x0000000000000000 [-]");
   // After the fork the page is mapped twice: bit 56 clear; PG_anon_exclusive cleared too.
   const std::string shared = LineAfter(out, "[7] show pagemap", "0x000010000000");
-  EXPECT_EQ(shared.substr(0, 37), "0x000010000000  pm=0x8080000000000007") << shared;
+  EXPECT_EQ(shared.substr(0, 37), "0x000010000000  pm=0x808000000000000a") << shared;
   EXPECT_EQ(shared.find("exclusive"), std::string::npos) << shared;
   EXPECT_NE(shared.find("mapcount=2"), std::string::npos) << shared;
   // The child's write copied: the parent's page is mapped once again (bit 56 set) though

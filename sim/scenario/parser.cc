@@ -1353,6 +1353,11 @@ absl::StatusOr<Statement> LineParser::ParseExpect(const Token& kw) {
       form.Is(TokenKind::kIdent, "vma") || form.Is(TokenKind::kIdent, "fault")) {
     return ParseExpectState(kw, form);
   }
+  // A byte no token starts with is reported where it is, before asking whether a RESULT
+  // may follow here at all.
+  if (form.kind == TokenKind::kInvalid) {
+    return ErrTok(form, "RESULT, or pte, page, tlb, vmstat, vma or fault");
+  }
   if (!st_.prev_produces_result) {
     return Err(kw.col, kResultStatements,
                st_.statements == 0
