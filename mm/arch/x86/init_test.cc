@@ -49,7 +49,9 @@ TEST(KernelHalfTest, DirectMapOf64MiBUses2MiBPagesInTheFramesAfterTheZeroPage) {
   pgd_t* pgd = Swapper(k);
   EXPECT_EQ(__pa(pgd) >> PAGE_SHIFT, 2u);
   for (int i = 0; i < PTRS_PER_PGD; ++i)
-    if (i != 273) EXPECT_EQ(pgd_val(pgd[i]), 0u) << "slot " << i;
+    if (i != 273) {
+      EXPECT_EQ(pgd_val(pgd[i]), 0u) << "slot " << i;
+    }
   const p4d_t p4d = *p4d_offset(pgd + 273, PAGE_OFFSET);
   EXPECT_EQ(p4d_flags(p4d), _PAGE_TABLE);
   EXPECT_EQ(p4d_pfn(p4d), 3u);
@@ -233,7 +235,9 @@ TEST(KernelHalfTest, DirectMapEntriesAreGlobalAndSurviveCr3Switches) {
   EXPECT_TRUE(e->global);
   EXPECT_EQ(c->tlb().Peek(hw::VirtAddr(BootedKernel::kStackTop - 8), c->pcid()), nullptr);
   const hw::TlbEntry* ua = c->tlb().Peek(hw::VirtAddr(BootedKernel::kStackTop - 8), pcid_a);
-  if (ua != nullptr) EXPECT_FALSE(ua->global);
+  if (ua != nullptr) {
+    EXPECT_FALSE(ua->global);
+  }
   kernel_testing::UserAccess r = k.UserLoad(b, PAGE_OFFSET + pa, &v, 1);
   EXPECT_TRUE(r.sigsegv);
   ASSERT_EQ(r.pf_error_codes.size(), 1u);

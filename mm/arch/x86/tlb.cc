@@ -114,7 +114,7 @@ void load_new_mm_cr3(const pgd_t* pgdir, u16 new_asid, bool need_flush) {
 }
 
 // arch/x86/mm/tlb.c: native_flush_tlb_global with INVPCID (everything, global too).
-void __flush_tlb_all() {
+[[maybe_unused]] void __flush_tlb_all() {  // only CONFIG_DEBUG_VM builds call it
   hw::Fault f = this_cpu_hw()->Invpcid(2, 0, hw::VirtAddr(0));
   BUG_ON(!f.ok());
 }
