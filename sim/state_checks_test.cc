@@ -154,6 +154,22 @@ TEST(StateChecks, VmstatIsCheckedInProcVmstatUnits) {
   EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
 }
 
+// The THP advice is a VMA flag like the others (smaps VmFlags hg / nh).
+TEST(StateChecks, VmaFlagsShowTheHugePageAdvice) {
+  RunResult r = RunText(
+      "machine memory=64M thp=madvise\nprocess p\np: mmap 0 4M rw- private,anon\n"
+      "p: madvise 0x7ffff7a00000 2M hugepage\nexpect 0\n"
+      "p: madvise 0x7ffff7c00000 2M nohugepage\nexpect 0\n"
+      "expect vma p 0x7ffff7a00000 end=0x7ffff7c00000 flags=hg,!nh\n"
+      "expect vma p 0x7ffff7c00000 start=0x7ffff7c00000 flags=nh,!hg\n");
+  EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
+  r = RunText(
+      "machine memory=64M\nprocess p\np: mmap 0 2M rw- private,anon\n"
+      "expect vma p 0x7ffff7c00000 flags=hg\n");
+  EXPECT_EQ(r.status, kExitExpectationFailed) << r.out << r.err;
+  EXPECT_NE(r.out.find("flags=rd,wr,mr,mw,me,ac"), std::string::npos) << r.out;
+}
+
 TEST(StateChecks, AnUnboundPfnNameFails) {
   RunResult r = RunText(
       "process p\nexpect pte p 0x10000 as x\nexpect page x refcount=1\n");

@@ -558,7 +558,7 @@ bool HostRunner::Execute(const Statement& stmt, HostStep* step) {
   if (std::holds_alternative<MarkStmt>(stmt)) return skip("counters are the simulator's");
   if (std::holds_alternative<SleepStmt>(stmt)) return skip("jiffies are the simulator's");
   if (std::holds_alternative<ExpectStateStmt>(stmt)) {
-    return skip("state checks (pte, page, tlb, vmstat, vma) are the simulator's");
+    return skip("state checks (pte, page, tlb, vmstat, vma, fault) are the simulator's");
   }
   // Blocks are StepBlock's; their parts never get here on their own (the parser sees to it).
   if (std::holds_alternative<TogetherStmt>(stmt) || std::holds_alternative<ExploreStmt>(stmt) ||

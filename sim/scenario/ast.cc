@@ -71,7 +71,7 @@ const std::vector<std::string>& FlagNames(FlagTable table) {
   // fs/proc/task_mmu.c show_smap_vma_flags: the mnemonics of the flags mmsim has.
   static const std::vector<std::string> kVma = {
       "rd", "wr", "ex", "sh", "mr", "mw", "me", "ms", "gd", "um", "pf",
-      "lo", "io", "dc", "de", "ac", "nr", "wf", "dd", "sd", "mm"};
+      "lo", "io", "dc", "de", "ac", "nr", "wf", "dd", "sd", "mm", "hg", "nh"};
   switch (table) {
     case FlagTable::kPte: return kPte;
     case FlagTable::kPage: return kPage;

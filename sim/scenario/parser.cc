@@ -1438,7 +1438,7 @@ constexpr char kPageFlagsExpected[] =
     "buddy, table, slab), ! before one for clear";
 constexpr char kVmaFlagsExpected[] =
     "VMA flag as smaps VmFlags prints it (rd, wr, ex, sh, mr, mw, me, ms, gd, um, pf, lo, io, "
-    "dc, de, ac, nr, wf, dd, sd, mm), ! before one for clear";
+    "dc, de, ac, nr, wf, dd, sd, mm, hg, nh), ! before one for clear";
 
 absl::StatusOr<Statement> LineParser::ParseExpectState(const Token& kw, const Token& form) {
   if (st_.block != Block::kNone) {

@@ -168,7 +168,7 @@ TEST(HostRunnerTest, StateChecksAreSimulatorOnly) {
                    "expect vma p 0x500000 prot=rw-\n");
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("t.mms:2: skipped on the host: counters are the simulator's"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("t.mms:6: skipped on the host: state checks (pte, page, tlb, vmstat, vma) are "
+  EXPECT_NE(r.out.find("t.mms:6: skipped on the host: state checks (pte, page, tlb, vmstat, vma, fault) are "
                        "the simulator's"),
             std::string::npos)
       << r.out;
