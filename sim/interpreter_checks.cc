@@ -18,6 +18,7 @@
 #include "hw/cpu.h"
 #include "hw/paging_entry.h"
 #include "mm/arch/x86/tlb.h"
+#include "mm/huge_mm.h"
 #include "mm/kernel.h"
 #include "mm/mm.h"
 #include "mm/mmzone.h"
@@ -50,11 +51,19 @@ struct PteSeen {
 
 PteSeen ReadPte(kernel::mm_struct* mm, uint64_t addr) {
   PteSeen s;
-  const kernel::pte_t* ptep = kernel::mm_find_pte(mm, addr);
-  s.raw = ptep != nullptr ? kernel::pte_val(kernel::ptep_get(ptep)) : 0;
+  constexpr FlagTable t = FlagTable::kPte;
+  // A PMD leaf (a THP or the huge zero folio) stands where the PTE would: its bits, `huge`,
+  // and the frame of the 4 KiB page at addr inside it, as pagemap reports it.
+  const kernel::pmd_t* pmdp = kernel::mm_find_pmd(mm, addr);
+  const bool huge = pmdp != nullptr && kernel::pmd_present(*pmdp) && kernel::pmd_trans_huge(*pmdp);
+  const kernel::pte_t* ptep = huge ? nullptr : kernel::mm_find_pte(mm, addr);
+  s.raw = huge ? kernel::pmd_val(*pmdp) : ptep != nullptr ? kernel::pte_val(kernel::ptep_get(ptep)) : 0;
   const uint64_t e = s.raw;
   const hw::PagingEntry pe(e);
-  constexpr FlagTable t = FlagTable::kPte;
+  if (huge) {
+    s.flags |= Bit(t, "huge");
+    if (kernel::is_huge_zero_pmd(*pmdp)) s.flags |= Bit(t, "zero");
+  }
   if (e == 0) {
     s.flags |= Bit(t, "none");
     return s;
@@ -68,8 +77,12 @@ PteSeen ReadPte(kernel::mm_struct* mm, uint64_t addr) {
     if (pe.global()) s.flags |= Bit(t, "global");
     if (pe.xd()) s.flags |= Bit(t, "nx");
     if (e & kernel::_PAGE_SAVED_DIRTY) s.flags |= Bit(t, "saved_dirty");
-    s.pfn = kernel::pte_pfn(kernel::__pte(e));
-    if (kernel::is_zero_pfn(*s.pfn)) s.flags |= Bit(t, "zero");
+    if (huge) {
+      s.pfn = kernel::pmd_pfn(*pmdp) + ((addr >> kernel::PAGE_SHIFT) & (kernel::HPAGE_PMD_NR - 1));
+    } else {
+      s.pfn = kernel::pte_pfn(kernel::__pte(e));
+      if (kernel::is_zero_pfn(*s.pfn)) s.flags |= Bit(t, "zero");
+    }
   } else if (e & kernel::_PAGE_PROTNONE) {
     // PROT_NONE: not present to the CPU; the kernel keeps the frame (stored inverted).
     s.flags |= Bit(t, "protnone");

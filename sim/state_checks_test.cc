@@ -170,6 +170,22 @@ TEST(StateChecks, VmaFlagsShowTheHugePageAdvice) {
   EXPECT_NE(r.out.find("flags=rd,wr,mr,mw,me,ac"), std::string::npos) << r.out;
 }
 
+// A PMD leaf answers expect pte: huge, its bits, and the frame of the 4 KiB page at the
+// address; after the split the PTE maps the same frame, without huge.
+TEST(StateChecks, PteOfAHugePageIsItsPmdLeaf) {
+  RunResult r = RunText(
+      "machine memory=64M thp=always\nprocess p\np: mmap 0 2M rw- private,anon\n"
+      "p: load 0x7ffff7c00000 1\n"
+      "expect pte p 0x7ffff7c00000 present,huge,zero,!writable\n"
+      "p: store 0x7ffff7c03000 \"x\"\nexpect 0\n"
+      "expect pte p 0x7ffff7c03000 present,huge,writable,dirty,user,!zero as third\n"
+      "expect pte p 0x7ffff7c00000 present,huge pfn!=third\n"
+      "p: munmap 0x7ffff7c00000 4K\nexpect 0\n"
+      "expect pte p 0x7ffff7c03000 present,!huge,writable pfn=third\n"
+      "expect pte p 0x7ffff7c00000 none\n");
+  EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
+}
+
 TEST(StateChecks, AnUnboundPfnNameFails) {
   RunResult r = RunText(
       "process p\nexpect pte p 0x10000 as x\nexpect page x refcount=1\n");

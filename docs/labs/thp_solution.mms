@@ -20,12 +20,14 @@ show pagetable p 0x7ffff7a00000
 # Q2: one fault maps all 2 MiB: one THP allocated (order 9), the PDE is the leaf. Three
 # page tables: the PUD and PMD tables, and a PTE table the fault deposits beside the PMD
 # (pgtable_trans_huge_deposit) for a later split. The fault was a user write to a page
-# not present.
+# not present. `expect pte` reports the PMD leaf (huge) with the frame of the page at
+# the address: the folio starts at pfn 0x200, 2 MiB aligned.
 expect vmstat pgfault +1 since first
 expect vmstat thp_fault_alloc +1 since first
 expect vmstat nr_page_table_pages +3 since first
 expect fault p addr=0x7ffff7a00000 error=W|U
-expect pte p 0x7ffff7a00000 none
+expect pte p 0x7ffff7a00000 present,huge,writable,dirty pfn=0x200
+expect pte p 0x7ffff7bff000 present,huge pfn=0x3ff
 
 # Step 2: read the last page of the huge page.
 mark reach
@@ -46,6 +48,7 @@ show pagetable p 0x7ffff7c00000
 expect vmstat thp_zero_page_alloc +1 since zero
 expect vmstat thp_fault_alloc +0 since zero
 expect fault p addr=0x7ffff7c00000 error=U
+expect pte p 0x7ffff7c00000 present,huge,zero,!writable
 
 # Step 4: unmap one 4 KiB page in the middle of the first huge page.
 mark split
@@ -56,7 +59,7 @@ show pagetable p 0x7ffff7a00000
 # its PTEs keep mapping the same frames, and the unmapped page's PTE is empty.
 expect vmstat thp_split_pmd +1 since split
 expect vmstat nr_page_table_pages +0 since split
-expect pte p 0x7ffff7a00000 present,writable,dirty pfn=0x200
+expect pte p 0x7ffff7a00000 present,!huge,writable,dirty pfn=0x200
 expect pte p 0x7ffff7a02000 present,writable pfn=0x202
 expect pte p 0x7ffff7a01000 none
 expect-mem p 0x7ffff7a00000 "A"

@@ -61,7 +61,7 @@ const char* AdviceName(int64_t advice) {
 const std::vector<std::string>& FlagNames(FlagTable table) {
   static const std::vector<std::string> kPte = {
       "none", "present", "swap", "protnone", "writable", "user",
-      "accessed", "dirty", "saved_dirty", "global", "nx", "zero"};
+      "accessed", "dirty", "saved_dirty", "global", "nx", "zero", "huge"};
   // The PG_ bits in mm/page-flags.h order (as `show page` prints them), then page kinds.
   static const std::vector<std::string> kPage = {
       "locked", "writeback", "referenced", "uptodate", "dirty", "lru", "head", "waiters",

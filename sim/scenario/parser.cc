@@ -1432,7 +1432,7 @@ absl::StatusOr<Statement> LineParser::ParseExpectSame(const Token& kw) {
 
 constexpr char kPteFlagsExpected[] =
     "pte flag (none, present, swap, protnone, writable, user, accessed, dirty, saved_dirty, "
-    "global, nx, zero), ! before one for clear";
+    "global, nx, zero, huge), ! before one for clear";
 constexpr char kPageFlagsExpected[] =
     "page flag (a PG_ flag as show page prints it, like dirty, lru or anon_exclusive; or anon, "
     "buddy, table, slab), ! before one for clear";
