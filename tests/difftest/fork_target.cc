@@ -74,4 +74,20 @@ absl::StatusOr<sim::SysResult> SimCallFromLocal(sim::Machine& m, int caller, int
                : m.ProcessVmReadv(caller, target, liov, remote);
 }
 
+absl::StatusOr<SimCallerAndTarget> MakeSimCallerAndTarget(const sim::MachineConfig& config) {
+  absl::StatusOr<std::unique_ptr<sim::Machine>> made = sim::Machine::Create(config);
+  if (!made.ok()) return made.status();
+  SimCallerAndTarget s;
+  s.machine = *std::move(made);
+  if (absl::Status st = s.machine->SetSysctl("vm.mmap_min_addr", static_cast<long>(HostMmapMinAddr()));
+      !st.ok())
+    return st;
+  absl::StatusOr<int> caller = s.machine->CreateProcess("caller", sim::ProcessCreds{});
+  absl::StatusOr<int> target = s.machine->CreateProcess("target", sim::ProcessCreds{});
+  if (!caller.ok() || !target.ok()) return absl::InternalError("CreateProcess");
+  s.caller = *caller;
+  s.target = *target;
+  return s;
+}
+
 }  // namespace difftest

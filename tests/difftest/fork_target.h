@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -53,6 +54,15 @@ absl::StatusOr<ssize_t> HostCallFromLocal(pid_t target, bool write, uint64_t loc
 absl::StatusOr<sim::SysResult> SimCallFromLocal(sim::Machine& m, int caller, int target,
                                                 bool write, uint64_t local_len, uint8_t read_fill,
                                                 const std::vector<sim::Machine::Iovec>& remote);
+
+// A simulated machine as every differential test here starts one: built from `config`,
+// with the host's vm.mmap_min_addr, and two processes, "caller" and "target".
+struct SimCallerAndTarget {
+  std::unique_ptr<sim::Machine> machine;
+  int caller = 0;
+  int target = 0;
+};
+absl::StatusOr<SimCallerAndTarget> MakeSimCallerAndTarget(const sim::MachineConfig& config);
 
 }  // namespace difftest
 

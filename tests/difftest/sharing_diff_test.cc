@@ -352,15 +352,13 @@ absl::StatusOr<std::unique_ptr<sim::Machine>> MakeMachine() {
 }
 
 absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations) {
-  auto made = MakeMachine();
+  sim::MachineConfig config;
+  config.memory_bytes = uint64_t{64} << 20;
+  absl::StatusOr<SimCallerAndTarget> made = MakeSimCallerAndTarget(config);
   if (!made.ok()) return made.status();
-  sim::Machine& m = **made;
-  if (absl::Status s = m.SetSysctl("vm.mmap_min_addr", static_cast<long>(HostMmapMinAddr()));
-      !s.ok())
-    return s;
-  auto caller = m.CreateProcess("caller", sim::ProcessCreds{});
-  auto p = m.CreateProcess("target", sim::ProcessCreds{});
-  if (!caller.ok() || !p.ok()) return absl::InternalError("CreateProcess");
+  sim::Machine& m = *made->machine;
+  const int caller = made->caller;
+  const int p = made->target;
   const uint64_t len = c.pages * kPageSize;
   auto ok_map = [](const sim::SysResult& r) { return r.ret == static_cast<long>(kRegion); };
   int fd = -1;
@@ -368,13 +366,13 @@ absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations)
     case ShareCase::Kind::kCow:
     case ShareCase::Kind::kSharedAnon: {
       const int type = c.kind == ShareCase::Kind::kCow ? MAP_PRIVATE : MAP_SHARED;
-      if (!ok_map(m.Mmap(*p, kRegion, len, PROT_READ | PROT_WRITE,
+      if (!ok_map(m.Mmap(p, kRegion, len, PROT_READ | PROT_WRITE,
                          type | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE)))
         return absl::InternalError("sim mmap");
       std::vector<uint8_t> fill(len);
       for (uint64_t i = 0; i < len; ++i) fill[i] = PatternByte(Side::kRemote, kRegion + i);
-      if (!m.Store(*p, kRegion, fill).ok) return absl::InternalError("sim fill");
-      if (m.Mprotect(*p, kRegion, len, c.prot).ret != 0) return absl::InternalError("mprotect");
+      if (!m.Store(p, kRegion, fill).ok) return absl::InternalError("sim fill");
+      if (m.Mprotect(p, kRegion, len, c.prot).ret != 0) return absl::InternalError("mprotect");
       break;
     }
     case ShareCase::Kind::kFile: {
@@ -383,7 +381,7 @@ absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations)
       auto f = m.CreateFile("sharing_diff", c.file_size, bytes, c.file_readonly);
       if (!f.ok()) return f.status();
       fd = *f;
-      if (!ok_map(m.Mmap(*p, kRegion, len, c.prot,
+      if (!ok_map(m.Mmap(p, kRegion, len, c.prot,
                          (c.shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED_NOREPLACE, fd)))
         return absl::InternalError("sim file mmap");
       break;
@@ -397,16 +395,16 @@ absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations)
     }
     return true;
   };
-  if (!pre_writes(*p, false)) return absl::InternalError("sim pre-write P");
+  if (!pre_writes(p, false)) return absl::InternalError("sim pre-write P");
   int child = -1;
   if (c.fork) {
-    const sim::SysResult f = m.Fork(*p);
+    const sim::SysResult f = m.Fork(p);
     if (f.ret <= 0) return absl::InternalError("sim fork");
     child = static_cast<int>(f.ret);
     if (!pre_writes(child, true)) return absl::InternalError("sim pre-write C");
   }
   const uint64_t readback_len = std::max<uint64_t>(Readable(c), 1);
-  if (m.Mmap(*caller, kReadback, readback_len, PROT_READ | PROT_WRITE,
+  if (m.Mmap(caller, kReadback, readback_len, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
           .ret != static_cast<long>(kReadback))
     return absl::InternalError("sim readback mmap");
@@ -414,7 +412,7 @@ absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations)
   for (const Iov& v : c.remote) remote.push_back({v.base, v.len});
   const long pins_before = m.vmstat(kernel::NR_FOLL_PIN_ACQUIRED);
   absl::StatusOr<sim::SysResult> r = SimCallFromLocal(
-      m, *caller, c.target_child ? child : *p, c.write, c.local_len, kLocalFill, remote);
+      m, caller, c.target_child ? child : p, c.write, c.local_len, kLocalFill, remote);
   if (!r.ok()) return r.status();
   ShareOutcome o;
   o.ret = r->ret;
@@ -427,7 +425,7 @@ absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations)
                                    m.vmstat(kernel::NR_FOLL_PIN_ACQUIRED) - pins_before);
   auto peek_local = [&](uint64_t addr, uint64_t n) -> absl::StatusOr<std::vector<uint8_t>> {
     if (n == 0) return std::vector<uint8_t>();
-    return m.PeekUser(*caller, addr, n);
+    return m.PeekUser(caller, addr, n);
   };
   absl::StatusOr<std::vector<uint8_t>> lb = peek_local(kLocal, c.local_len);
   if (!lb.ok()) return lb.status();
@@ -436,15 +434,15 @@ absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations)
   auto readback = [&](int pid, std::vector<uint8_t>* out) -> absl::Status {
     const uint64_t n = Readable(c);
     if (n == 0) return absl::OkStatus();
-    const sim::SysResult rb = m.ProcessVmReadv(*caller, pid, {{kReadback, n}}, {{kRegion, n}});
+    const sim::SysResult rb = m.ProcessVmReadv(caller, pid, {{kReadback, n}}, {{kRegion, n}});
     if (rb.ret != static_cast<long>(n))
       return absl::InternalError(absl::StrFormat("sim readback of %d: %d errno %d", pid, rb.ret, rb.err));
-    absl::StatusOr<std::vector<uint8_t>> b = m.PeekUser(*caller, kReadback, n);
+    absl::StatusOr<std::vector<uint8_t>> b = m.PeekUser(caller, kReadback, n);
     if (!b.ok()) return b.status();
     *out = *b;
     return absl::OkStatus();
   };
-  if (absl::Status s = readback(*p, &o.parent); !s.ok()) return s;
+  if (absl::Status s = readback(p, &o.parent); !s.ok()) return s;
   if (c.fork) {
     if (absl::Status s = readback(child, &o.child); !s.ok()) return s;
   }

@@ -547,34 +547,30 @@ absl::StatusOr<ThpOutcome> RunSim(const ThpCase& c, std::string* violations) {
   sim::MachineConfig config;
   config.memory_bytes = kSimMemory;
   config.thp = "madvise";
-  auto made = sim::Machine::Create(config);
+  absl::StatusOr<SimCallerAndTarget> made = MakeSimCallerAndTarget(config);
   if (!made.ok()) return made.status();
-  sim::Machine& m = **made;
-  if (absl::Status s = m.SetSysctl("vm.mmap_min_addr", static_cast<long>(HostMmapMinAddr()));
-      !s.ok())
-    return s;
-  auto caller = m.CreateProcess("caller", sim::ProcessCreds{});
-  auto p = m.CreateProcess("target", sim::ProcessCreds{});
-  if (!caller.ok() || !p.ok()) return absl::InternalError("CreateProcess");
+  sim::Machine& m = *made->machine;
+  const int caller = made->caller;
+  const int p = made->target;
   auto pattern = [](uint64_t addr, uint64_t len) {
     std::vector<uint8_t> v(len);
     for (uint64_t i = 0; i < len; ++i) v[i] = PatternByte(Side::kRemote, addr + i);
     return v;
   };
-  if (m.Mmap(*p, kRegion, c.len, PROT_READ | PROT_WRITE,
+  if (m.Mmap(p, kRegion, c.len, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE)
           .ret != static_cast<long>(kRegion))
     return absl::InternalError("sim mmap");
-  if (c.hugepage && m.Madvise(*p, kRegion, c.len, MADV_HUGEPAGE).ret != 0)
+  if (c.hugepage && m.Madvise(p, kRegion, c.len, MADV_HUGEPAGE).ret != 0)
     return absl::InternalError("sim MADV_HUGEPAGE");
-  if (c.touch && !m.Store(*p, kRegion, pattern(kRegion, c.len)).ok)
+  if (c.touch && !m.Store(p, kRegion, pattern(kRegion, c.len)).ok)
     return absl::InternalError("sim fill");
   if (c.neighbour >= 0) {
     const uint64_t n = kRegion + c.len;
-    if (m.Mmap(*p, n, kPageSize, PROT_READ | PROT_WRITE,
+    if (m.Mmap(p, n, kPageSize, PROT_READ | PROT_WRITE,
                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE)
             .ret != static_cast<long>(n) ||
-        !m.Store(*p, n, pattern(n, kPageSize)).ok || m.Mprotect(*p, n, kPageSize, c.neighbour).ret != 0)
+        !m.Store(p, n, pattern(n, kPageSize)).ok || m.Mprotect(p, n, kPageSize, c.neighbour).ret != 0)
       return absl::InternalError("sim neighbour");
   }
   auto run_steps = [&](int pid, Step::When when) -> bool {
@@ -591,27 +587,27 @@ absl::StatusOr<ThpOutcome> RunSim(const ThpCase& c, std::string* violations) {
     }
     return true;
   };
-  if (!run_steps(*p, Step::kBeforeFork)) return absl::InternalError("sim steps");
+  if (!run_steps(p, Step::kBeforeFork)) return absl::InternalError("sim steps");
   int child = -1;
   if (c.fork) {
-    const sim::SysResult f = m.Fork(*p);
+    const sim::SysResult f = m.Fork(p);
     if (f.ret <= 0) return absl::InternalError("sim fork");
     child = static_cast<int>(f.ret);
-    if (!run_steps(child, Step::kChild) || !run_steps(*p, Step::kTargetAfterFork))
+    if (!run_steps(child, Step::kChild) || !run_steps(p, Step::kTargetAfterFork))
       return absl::InternalError("sim steps after fork");
   }
   const uint64_t lo = kRegion, hi = kRegion + c.span();
   ThpOutcome o;
-  o.thp_parent_before = SimAnonHugeKb(m, *p, lo, hi);
+  o.thp_parent_before = SimAnonHugeKb(m, p, lo, hi);
   if (c.fork) o.thp_child_before = SimAnonHugeKb(m, child, lo, hi);
-  if (m.Mmap(*caller, kReadback, c.span(), PROT_READ | PROT_WRITE,
+  if (m.Mmap(caller, kReadback, c.span(), PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
           .ret != static_cast<long>(kReadback))
     return absl::InternalError("sim readback mmap");
   std::vector<sim::Machine::Iovec> remote;
   for (const Iov& v : c.remote) remote.push_back({kRegion + v.base, v.len});
   absl::StatusOr<sim::SysResult> r = SimCallFromLocal(
-      m, *caller, c.target_child ? child : *p, c.write, c.local_len, kLocalFill, remote);
+      m, caller, c.target_child ? child : p, c.write, c.local_len, kLocalFill, remote);
   if (!r.ok()) return r.status();
   o.ret = r->ret;
   o.err = r->ret < 0 ? r->err : 0;
@@ -620,11 +616,11 @@ absl::StatusOr<ThpOutcome> RunSim(const ThpCase& c, std::string* violations) {
   if (m.vmstat(kernel::NR_FOLL_PIN_ACQUIRED) != m.vmstat(kernel::NR_FOLL_PIN_RELEASED))
     *violations += "pins unbalanced after the call\n";
   if (c.local_len > 0) {
-    absl::StatusOr<std::vector<uint8_t>> lb = m.PeekUser(*caller, kLocal, c.local_len);
+    absl::StatusOr<std::vector<uint8_t>> lb = m.PeekUser(caller, kLocal, c.local_len);
     if (!lb.ok()) return lb.status();
     o.local = *lb;
   }
-  o.thp_parent_after = SimAnonHugeKb(m, *p, lo, hi);
+  o.thp_parent_after = SimAnonHugeKb(m, p, lo, hi);
   if (c.fork) o.thp_child_after = SimAnonHugeKb(m, child, lo, hi);
   // Read back as the host does: one readv, else page by page.
   auto readback = [&](int pid, std::vector<uint8_t>* out, std::vector<bool>* holes) -> absl::Status {
@@ -632,18 +628,18 @@ absl::StatusOr<ThpOutcome> RunSim(const ThpCase& c, std::string* violations) {
     out->assign(len, kHoleByte);
     holes->assign(len / kPageSize, false);
     auto peek = [&](uint64_t off, uint64_t n) -> absl::Status {
-      absl::StatusOr<std::vector<uint8_t>> b = m.PeekUser(*caller, kReadback + off, n);
+      absl::StatusOr<std::vector<uint8_t>> b = m.PeekUser(caller, kReadback + off, n);
       if (!b.ok()) return b.status();
       std::copy(b->begin(), b->end(), out->begin() + static_cast<long>(off));
       return absl::OkStatus();
     };
-    if (m.ProcessVmReadv(*caller, pid, {{kReadback, len}}, {{kRegion, len}}).ret ==
+    if (m.ProcessVmReadv(caller, pid, {{kReadback, len}}, {{kRegion, len}}).ret ==
         static_cast<long>(len))
       return peek(0, len);
     for (uint64_t pg = 0; pg < len / kPageSize; ++pg) {
       const uint64_t off = pg * kPageSize;
       const sim::SysResult rb =
-          m.ProcessVmReadv(*caller, pid, {{kReadback + off, kPageSize}}, {{kRegion + off, kPageSize}});
+          m.ProcessVmReadv(caller, pid, {{kReadback + off, kPageSize}}, {{kRegion + off, kPageSize}});
       if (rb.ret == static_cast<long>(kPageSize)) {
         if (absl::Status s = peek(off, kPageSize); !s.ok()) return s;
         continue;
@@ -655,7 +651,7 @@ absl::StatusOr<ThpOutcome> RunSim(const ThpCase& c, std::string* violations) {
     }
     return absl::OkStatus();
   };
-  if (absl::Status s = readback(*p, &o.parent, &o.parent_holes); !s.ok()) return s;
+  if (absl::Status s = readback(p, &o.parent, &o.parent_holes); !s.ok()) return s;
   if (c.fork) {
     if (absl::Status s = readback(child, &o.child, &o.child_holes); !s.ok()) return s;
   }
