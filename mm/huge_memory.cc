@@ -575,13 +575,16 @@ unsigned long deferred_split_count() { return kst().deferred_split_queue.split_q
 // mm/huge_memory.c: deferred_split_scan, the shrinker's scan_objects. Take up to
 // nr_to_scan folios off the queue (each with a reference), split the partially mapped
 // ones, and put back those that could not be split (locked, or pinned: -EAGAIN).
-// Returns the folios split, or SHRINK_STOP when none was.
+// Scans in batches of 31 until nr_to_scan runs out or the queue is empty. Returns the
+// folios split, or SHRINK_STOP when none was and the queue is empty.
 unsigned long deferred_split_scan(unsigned long nr_to_scan) {
   auto* ds_queue = &kst().deferred_split_queue;
   constexpr int kBatch = 31;  // PAGEVEC_SIZE: folio_batch
   folio* fbatch[kBatch];
-  int nr = 0;
+  int nr;
   unsigned long split = 0;
+retry:
+  nr = 0;
   spin_lock(&ds_queue->split_queue_lock);
   // Take a reference on every folio so that none is freed under the scan.
   list_head* pos = ds_queue->split_queue.next;
@@ -628,8 +631,14 @@ unsigned long deferred_split_scan(unsigned long nr_to_scan) {
     spin_unlock(&ds_queue->split_queue_lock);
   }
   for (int i = 0; i < nr; i++) folio_put(fbatch[i]);  // folios_put
-  // Stop the shrinker if nothing was split but the queue holds folios.
-  if (!split && !list_empty(&ds_queue->split_queue)) return SHRINK_STOP;
+  // A full batch and more to scan: go round again.
+  if (nr_to_scan && !list_empty(&ds_queue->split_queue)) {
+    cond_resched();
+    goto retry;
+  }
+  // Stop the shrinker if nothing was split and the queue is empty (its folios were freed
+  // under us).
+  if (!split && list_empty(&ds_queue->split_queue)) return SHRINK_STOP;
   return split;
 }
 

@@ -575,6 +575,29 @@ TEST_F(HugeSplitTest, APinnedThpIsNotSplitAndStaysQueued) {
 }
 
 
+// The shrinker's scan goes round the queue until nr_to_scan is used up (a folio that cannot
+// be split goes back and is met again), and says SHRINK_STOP only when nothing was split
+// and the queue is empty.
+TEST_F(HugeSplitTest, DeferredSplitScanUsesItsWholeBudgetAndStopsOnlyWhenEmpty) {
+  unsigned long a = Map(k2M);
+  folio* f = FaultAll(a);
+  ASSERT_EQ(k_.Munmap(t_, a + k2M - 16 * PAGE_SIZE, 16 * PAGE_SIZE), 0);
+  std::vector<page*> pages;
+  ASSERT_EQ(Pin(a, 1, &pages), 1);
+  k_.RunAs(t_);
+  const long failed = k_.stat(THP_SPLIT_PAGE_FAILED);
+  EXPECT_EQ(deferred_split_scan(5), 0u);  // not SHRINK_STOP: the queue still holds it
+  EXPECT_EQ(k_.stat(THP_SPLIT_PAGE_FAILED) - failed, 5);
+  EXPECT_EQ(QueueLen(), 1u);
+  unpin_user_pages(pages.data(), 1);
+  k_.RunAs(t_);
+  EXPECT_EQ(deferred_split_scan(5), 1u);
+  EXPECT_FALSE(folio_test_large(f));
+  EXPECT_EQ(QueueLen(), 0u);
+  EXPECT_EQ(deferred_split_scan(5), SHRINK_STOP);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
 // ---- reclaim of large folios: split, then swap out page by page ----
 
 class HugeSwapTest : public HugeSplitTest {
