@@ -54,12 +54,15 @@ PteSeen ReadPte(kernel::mm_struct* mm, uint64_t addr) {
   constexpr FlagTable t = FlagTable::kPte;
   // A PMD leaf (a THP or the huge zero folio) stands where the PTE would: its bits, `huge`,
   // and the frame of the 4 KiB page at addr inside it, as pagemap reports it.
-  const kernel::pmd_t* pmdp = kernel::mm_find_pmd(mm, addr);
+  kernel::pmd_t* pmdp = kernel::mm_find_pmd(mm, addr);
   const bool huge = pmdp != nullptr && kernel::pmd_present(*pmdp) && kernel::pmd_trans_huge(*pmdp);
-  const kernel::pte_t* ptep = huge ? nullptr : kernel::mm_find_pte(mm, addr);
+  const kernel::pte_t* ptep = huge || pmdp == nullptr ? nullptr : kernel::pte_offset_map(pmdp, addr);
   s.raw = huge ? kernel::pmd_val(*pmdp) : ptep != nullptr ? kernel::pte_val(kernel::ptep_get(ptep)) : 0;
   const uint64_t e = s.raw;
   const hw::PagingEntry pe(e);
+  // The frame the entry keeps (present or PROT_NONE): under a PMD leaf, that of addr's page.
+  const uint64_t frame = huge ? kernel::pmd_pfn(*pmdp) + ((addr >> kernel::PAGE_SHIFT) & (kernel::HPAGE_PMD_NR - 1))
+                              : kernel::pte_pfn(kernel::__pte(e));
   if (huge) {
     s.flags |= Bit(t, "huge");
     if (kernel::is_huge_zero_pmd(*pmdp)) s.flags |= Bit(t, "zero");
@@ -77,17 +80,13 @@ PteSeen ReadPte(kernel::mm_struct* mm, uint64_t addr) {
     if (pe.global()) s.flags |= Bit(t, "global");
     if (pe.xd()) s.flags |= Bit(t, "nx");
     if (e & kernel::_PAGE_SAVED_DIRTY) s.flags |= Bit(t, "saved_dirty");
-    if (huge) {
-      s.pfn = kernel::pmd_pfn(*pmdp) + ((addr >> kernel::PAGE_SHIFT) & (kernel::HPAGE_PMD_NR - 1));
-    } else {
-      s.pfn = kernel::pte_pfn(kernel::__pte(e));
-      if (kernel::is_zero_pfn(*s.pfn)) s.flags |= Bit(t, "zero");
-    }
+    s.pfn = frame;
+    if (!huge && kernel::is_zero_pfn(frame)) s.flags |= Bit(t, "zero");
   } else if (e & kernel::_PAGE_PROTNONE) {
     // PROT_NONE: not present to the CPU; the kernel keeps the frame (stored inverted).
     s.flags |= Bit(t, "protnone");
     if (e & kernel::_PAGE_SAVED_DIRTY) s.flags |= Bit(t, "saved_dirty");
-    s.pfn = kernel::pte_pfn(kernel::__pte(e));
+    s.pfn = frame;
   } else {
     s.flags |= Bit(t, "swap");
   }

@@ -186,6 +186,18 @@ TEST(StateChecks, PteOfAHugePageIsItsPmdLeaf) {
   EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
 }
 
+// A PROT_NONE PMD leaf keeps its frame; expect pte reports the page at the address, as
+// for a present leaf.
+TEST(StateChecks, ProtNoneHugePageKeepsTheFrameOfThePageAtTheAddress) {
+  RunResult r = RunText(
+      "machine memory=64M thp=always\nprocess p\np: mmap 0 2M rw- private,anon\n"
+      "p: store 0x7ffff7c05000 \"x\"\nexpect 0\n"
+      "expect pte p 0x7ffff7c05000 present,huge as sixth\n"
+      "p: mprotect 0x7ffff7c00000 2M ---\nexpect 0\n"
+      "expect pte p 0x7ffff7c05000 protnone,huge,!present pfn=sixth\n");
+  EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
+}
+
 TEST(StateChecks, AnUnboundPfnNameFails) {
   RunResult r = RunText(
       "process p\nexpect pte p 0x10000 as x\nexpect page x refcount=1\n");
