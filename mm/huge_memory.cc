@@ -740,8 +740,7 @@ static int __folio_split(folio* f, list_head* list) {
   if (!folio_test_anon(f) || is_huge_zero_folio(f)) return -EINVAL;  // file THPs: none
   if (folio_test_writeback(f)) return -EBUSY;
   // folio_get_anon_vma: the folio is locked and referenced, so its anon_vma stays.
-  av = reinterpret_cast<anon_vma*>(reinterpret_cast<unsigned long>(f->mapping) &
-                                   ~PAGE_MAPPING_ANON);
+  av = folio_anon_vma(f);
   if (av == nullptr) {
     ret = -EBUSY;
     goto out;

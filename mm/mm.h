@@ -433,6 +433,13 @@ void unlink_anon_vmas(vm_area_struct* vma);
 // tree). Order (mm/rmap.c's header comment): mmap_lock -> folio lock -> i_mmap_rwsem ->
 // anon_vma->rwsem -> page_table_lock / PTE lock; debug builds check the rwsem part
 // (mm/lockdep.h: lock_order_check).
+// mm/util.c: folio_anon_vma. The anon_vma an anon folio's mapping points to, or null for
+// a folio that is not anon (no KSM or movable_ops tags in mmsim: the ANON bit decides).
+inline anon_vma* folio_anon_vma(const folio* f) {
+  const unsigned long mapping = reinterpret_cast<unsigned long>(f->mapping);
+  if (!(mapping & PAGE_MAPPING_ANON)) return nullptr;
+  return reinterpret_cast<anon_vma*>(mapping - PAGE_MAPPING_ANON);
+}
 inline void anon_vma_lock_write(anon_vma* av) { down_write(&av->root->rwsem); }
 inline int anon_vma_trylock_write(anon_vma* av) { return down_write_trylock(&av->root->rwsem); }
 inline void anon_vma_unlock_write(anon_vma* av) { up_write(&av->root->rwsem); }

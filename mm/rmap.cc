@@ -398,8 +398,7 @@ void rmap_walk_anon(folio* f, bool (*fn)(folio* f, vm_area_struct* vma, unsigned
   VM_BUG_ON(!folio_test_anon(f));
   anon_vma* av;
   if (locked) {
-    av = reinterpret_cast<anon_vma*>(reinterpret_cast<unsigned long>(f->mapping) &
-                                     ~PAGE_MAPPING_ANON);  // folio_anon_vma
+    av = folio_anon_vma(f);
     if (av == nullptr) return;
   } else {
     av = folio_lock_anon_vma_read(f, try_lock, contended);  // rmap_walk_anon_lock
