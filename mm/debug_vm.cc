@@ -327,7 +327,12 @@ class checker {
     long rss[NR_MM_COUNTERS] = {};
     unsigned long lower_tables = 0;
     // The kernel half is swapper_pg_dir's, shared: it must be an exact copy (pgd_ctor), and
-    // its tables are not this mm's.
+    // its tables are not this mm's. Below KERNEL_PGD_BOUNDARY (slots 256..272: the guard
+    // hole, LDT remap and the rest Linux does not clone) nothing is mapped.
+    for (int i = PTRS_PER_PGD / 2; i < KERNEL_PGD_BOUNDARY; ++i)
+      if (pgd_val(mm->pgd[i]) != 0)
+        fail("mm %llu: pgd slot %d below the kernel boundary is %#llx, not empty", mmid(mm), i,
+             static_cast<unsigned long long>(pgd_val(mm->pgd[i])));
     for (int i = KERNEL_PGD_BOUNDARY; i < PTRS_PER_PGD; ++i)
       if (pgd_val(mm->pgd[i]) != pgd_val(ks_->init_mm.pgd[i]))
         fail("mm %llu: kernel pgd slot %d is %#llx, swapper_pg_dir's %#llx", mmid(mm), i,

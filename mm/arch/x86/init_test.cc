@@ -249,5 +249,21 @@ TEST(KernelHalfTest, DirectMapEntriesAreGlobalAndSurviveCr3Switches) {
   EXPECT_EQ(k.DebugVm(), "");
 }
 
+// debug_vm checks both parts of the upper half: slots 256..272 stay empty, and 273..511 are
+// swapper_pg_dir's.
+TEST(KernelHalfTest, DebugVmCatchesAnEntryBelowTheBoundaryOrADifferentKernelSlot) {
+  BootedKernel k;
+  task_struct* t = k.Spawn("t");
+  pgd_t* pgd = t->mm->pgd;
+  const pgd_t saved_260 = pgd[260], saved_273 = pgd[273];
+  pgd[260] = pgd[273];
+  EXPECT_NE(k.DebugVm(false).find("pgd slot 260 below the kernel boundary"), std::string::npos);
+  pgd[260] = saved_260;
+  pgd[273] = __pgd(pgd_val(saved_273) ^ _PAGE_RW);
+  EXPECT_NE(k.DebugVm(false).find("kernel pgd slot 273"), std::string::npos);
+  pgd[273] = saved_273;
+  EXPECT_EQ(k.DebugVm(), "");
+}
+
 }  // namespace
 }  // namespace kernel
