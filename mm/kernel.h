@@ -229,6 +229,9 @@ struct kernel_state {
     unsigned long split_queue_len = 0;
     long nr_deferred = 0;  // its shrinker's scan work carried over (shrinker->nr_deferred)
   } deferred_split_queue;
+  // arch/x86/mm/init.c: pgt_buf, the boot-time frames the direct map's tables come from
+  // (mm/arch/x86/init.cc), and the next free one.
+  unsigned long pgt_buf_start = 0, pgt_buf_end = 0;
 
   // --- warnings (mm/bug.cc) ---
   unsigned long warn_count = 0;           // WARN_ON* reports on this machine

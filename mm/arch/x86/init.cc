@@ -13,15 +13,16 @@ namespace kernel {
 namespace {
 
 // arch/x86/mm/init.c: pgt_buf, the kernel image's brk pages the early direct-map tables
-// come from (INIT_PGT_BUF_SIZE, 6 pages, is enough for every machine mmsim boots), and
-// the next free one. DEVIATION(init): the "image" is the frames after the zero page.
+// come from (INIT_PGT_BUF_SIZE, 6 pages, is enough for every machine mmsim boots); its
+// bounds are the machine's (kst().pgt_buf_start, pgt_buf_end). DEVIATION(init): the
+// "image" is the frames after the zero page.
 constexpr unsigned long INIT_PGT_BUF_SIZE = 6;
-unsigned long pgt_buf_start = 0, pgt_buf_end = 0;
 
 // arch/x86/mm/init.c: alloc_low_page. A zeroed frame for a kernel page table.
 void* alloc_low_page() {
-  BUG_ON(pgt_buf_end >= pgt_buf_start + INIT_PGT_BUF_SIZE);
-  const unsigned long pfn = pgt_buf_end++;
+  kernel_state& ks = kst();
+  BUG_ON(ks.pgt_buf_end >= ks.pgt_buf_start + INIT_PGT_BUF_SIZE);
+  const unsigned long pfn = ks.pgt_buf_end++;
   void* va = __va(pfn << PAGE_SHIFT);
   std::memset(va, 0, PAGE_SIZE);
   return va;
@@ -89,12 +90,12 @@ void kernel_physical_mapping_init(pgd_t* pgd_base, unsigned long paddr_start,
 
 // arch/x86/mm/init.c: init_mem_mapping (with the whole of memory one RAM range).
 unsigned long init_mem_mapping(unsigned long max_pfn, unsigned long image_end_pfn) {
-  pgt_buf_start = pgt_buf_end = image_end_pfn;
+  kst().pgt_buf_start = kst().pgt_buf_end = image_end_pfn;
   // swapper_pg_dir (init_top_pgt, in the image's .bss): DEVIATION(init), the first frame.
   pgd_t* swapper_pg_dir = static_cast<pgd_t*>(alloc_low_page());
   kst().init_mm.pgd = swapper_pg_dir;
   kernel_physical_mapping_init(swapper_pg_dir, 0, max_pfn << PAGE_SHIFT);
-  return pgt_buf_end;
+  return kst().pgt_buf_end;
 }
 
 // arch/x86/include/asm/pgtable.h
