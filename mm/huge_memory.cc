@@ -7,7 +7,8 @@
 // mm_get_huge_zero_folio), huge_pmd_set_accessed, do_huge_pmd_wp_page (with
 // do_huge_zero_wp_pmd), zap_huge_pmd, the PMD split (__split_huge_pmd_locked,
 // __split_huge_zero_page_pmd, __split_huge_pmd, split_huge_pmd_address,
-// vma_adjust_trans_huge), copy_huge_pmd, __thp_get_unmapped_area; hugepage_madvise of
+// vma_adjust_trans_huge), copy_huge_pmd, __thp_get_unmapped_area, madvise_free_huge_pmd,
+// unmap_huge_pmd_locked / __discard_anon_folio_pmd_locked; hugepage_madvise of
 // mm/khugepaged.c; pgtable_trans_huge_deposit / _withdraw of mm/pgtable-generic.c.
 //
 // A huge pmd maps one order-9 folio (a PMD leaf, _PAGE_PSE); it keeps a PTE table
@@ -34,6 +35,7 @@
 #include "mm/errno.h"
 #include "mm/fs.h"
 #include "mm/pagewalk.h"
+#include "mm/swap.h"
 #include "mm/trace.h"
 
 namespace kernel {
@@ -850,6 +852,117 @@ int copy_huge_pmd(mm_struct* dst_mm, mm_struct* src_mm, pmd_t* dst_pmd, pmd_t* s
 }
 
 // ---- madvise and mmap ----
+
+// include/linux/mm.h: folio_maybe_mapped_shared, as madvise asks it of a THP.
+// DEVIATION(huge_memory): no CONFIG_MM_ID, so "mapped by one mm" is told from the
+// mapcounts alone: a folio mapped once is exclusive; one mapped by a PMD and anything
+// else, or with a page mapped twice, is shared; a folio mapped by PTEs, each page at most
+// once, counts as exclusive when every mapped page is PageAnonExclusive (fork clears it).
+bool folio_maybe_mapped_shared(folio* f) {
+  const int mapcount = folio_mapcount(f);
+  if (!folio_test_large(f)) return mapcount > 1;
+  if (mapcount <= 1) return false;
+  if (folio_entire_mapcount(f) > 0) return true;
+  for (long i = 0; i < folio_nr_pages(f); i++) {
+    const page* p = f + i;
+    const int pm = atomic_read(&p->_mapcount) + 1;
+    if (pm > 1) return true;
+    if (pm == 1 && folio_test_anon(f) && !PageAnonExclusive(p)) return true;
+  }
+  return false;
+}
+
+// mm/huge_memory.c: madvise_free_huge_pmd. MADV_FREE over a huge pmd: a THP the range
+// covers whole becomes clean, old and lazy free without a split; one it covers only in
+// part is split (split_folio: the pmd first), and the PTE walk then frees its part.
+// True when the pmd was dealt with here.
+bool madvise_free_huge_pmd(mmu_gather* tlb, vm_area_struct* vma, pmd_t* pmd, unsigned long addr,
+                           unsigned long next) {
+  mm_struct* mm = tlb->mm;
+  bool ret = false;
+  spinlock_t* ptl = __pmd_trans_huge_lock(pmd, vma);  // pmd_trans_huge_lock
+  if (ptl == nullptr) return false;
+  pmd_t orig_pmd = *pmd;
+  folio* f;
+  if (is_huge_zero_pmd(orig_pmd)) goto out;
+  if (unlikely(!pmd_present(orig_pmd))) goto out;  // (no migration entries here)
+  f = page_folio(pmd_page(orig_pmd));  // pmd_folio
+  // Another process maps it too: it could be discarded only if all of them freed it.
+  if (folio_maybe_mapped_shared(f)) goto out;
+  if (!folio_trylock(f)) goto out;
+  // Part of the THP: split it, so that MADV_FREE deactivates only that part.
+  if (next - addr != HPAGE_PMD_SIZE) {
+    folio_get(f);
+    spin_unlock(ptl);
+    split_folio(f);
+    folio_unlock(f);
+    folio_put(f);
+    return false;
+  }
+  if (folio_test_dirty(f)) folio_clear_dirty(f);
+  folio_unlock(f);
+  if (pmd_young(orig_pmd) || pmd_dirty(orig_pmd)) {
+    pmdp_invalidate(vma, addr, pmd);
+    orig_pmd = pmd_mkold(orig_pmd);
+    orig_pmd = pmd_mkclean(orig_pmd);
+    set_pmd_at(mm, addr, pmd, orig_pmd);
+    tlb_flush_pmd_range(tlb, addr, HPAGE_PMD_SIZE);  // tlb_remove_pmd_tlb_entry
+  }
+  folio_mark_lazyfree(f);
+  trace_event("madvise_free_huge_pmd", "addr=%#lx pfn=%#lx", addr, folio_pfn(f));
+  ret = true;
+out:
+  spin_unlock(ptl);
+  return ret;
+}
+
+// mm/huge_memory.c: __discard_anon_folio_pmd_locked (6.15+: a redirtied folio is made
+// swap-backed again here, without splitting the pmd). A clean lazy-free THP that only its
+// mappings and the isolation hold goes whole: the pmd is cleared, the deposited table
+// freed. False keeps it mapped (dirty, or another reference such as a GUP pin).
+static bool __discard_anon_folio_pmd_locked(vm_area_struct* vma, unsigned long addr,
+                                            pmd_t* pmdp, folio* f) {
+  mm_struct* mm = vma->vm_mm;
+  pmd_t orig_pmd = *pmdp;
+  if (pmd_dirty(orig_pmd)) folio_set_dirty(f);
+  // (No VM_DROPPABLE VMAs here.)
+  if (folio_test_dirty(f)) {
+    folio_set_swapbacked(f);
+    return false;
+  }
+  orig_pmd = pmdp_huge_clear_flush(vma, addr, pmdp);
+  // With the pmd clear, a GUP-fast racing in would have raised the refcount first.
+  const int ref_count = folio_ref_count(f);
+  const int map_count = folio_mapcount(f);
+  if (pmd_dirty(orig_pmd)) folio_set_dirty(f);
+  if (folio_test_dirty(f)) {
+    folio_set_swapbacked(f);
+    set_pmd_at(mm, addr, pmdp, orig_pmd);
+    return false;
+  }
+  // The only references may be the isolation's and the mappings'.
+  if (ref_count != map_count + 1) {
+    set_pmd_at(mm, addr, pmdp, orig_pmd);
+    return false;
+  }
+  folio_remove_rmap_pmd(f, pmd_page(orig_pmd), vma);
+  zap_deposited_table(mm, pmdp);
+  add_mm_counter(mm, MM_ANONPAGES, -HPAGE_PMD_NR);
+  // (mlock_drain_local: no per-CPU mlock batches here.)
+  folio_put(f);
+  trace_event("discard_anon_folio_pmd", "addr=%#lx pfn=%#lx", addr, folio_pfn(f));
+  return true;
+}
+
+// mm/huge_memory.c: unmap_huge_pmd_locked, for a lazy-free anon folio (try_to_unmap_one).
+bool unmap_huge_pmd_locked(vm_area_struct* vma, unsigned long addr, pmd_t* pmdp, folio* f) {
+  VM_WARN_ON_ONCE(!folio_test_locked(f));
+  VM_WARN_ON_ONCE(!folio_test_anon(f));
+  VM_WARN_ON_ONCE(folio_test_swapbacked(f));
+  VM_WARN_ON_ONCE(addr & ~HPAGE_PMD_MASK);
+  return __discard_anon_folio_pmd_locked(vma, addr, pmdp, f);
+}
+
 
 // mm/khugepaged.c: hugepage_madvise (no khugepaged to register with).
 int hugepage_madvise(vm_area_struct* /*vma*/, vm_flags_t* vm_flags, int advice) {

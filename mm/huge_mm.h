@@ -73,6 +73,17 @@ int copy_huge_pmd(mm_struct* dst_mm, mm_struct* src_mm, pmd_t* dst_pmd, pmd_t* s
                   unsigned long addr, vm_area_struct* dst_vma, vm_area_struct* src_vma);
 // include/linux/huge_mm.h: the page-table lock if *pmd is a huge pmd, else null.
 spinlock_t* __pmd_trans_huge_lock(pmd_t* pmd, vm_area_struct* vma);
+// mm/huge_memory.c: MADV_FREE over a huge pmd covering [addr, next): true if done there
+// (a whole THP made lazy free), false to go on with the PTEs (after a split).
+bool madvise_free_huge_pmd(mmu_gather* tlb, vm_area_struct* vma, pmd_t* pmd, unsigned long addr,
+                           unsigned long next);
+// mm/huge_memory.c: try_to_unmap_one's step for a lazy-free PMD-mapped THP: discard it
+// whole (true), or keep it mapped (false; made swap-backed again if it was redirtied).
+bool unmap_huge_pmd_locked(vm_area_struct* vma, unsigned long addr, pmd_t* pmdp, folio* f);
+// mm/util.c: the run of PTEs from ptep that map consecutive pages of f (at most max_nr).
+unsigned int folio_pte_batch(folio* f, pte_t* ptep, pte_t pte, unsigned int max_nr);
+// include/linux/mm.h: may another mm map this folio (madvise leaves such folios alone)?
+bool folio_maybe_mapped_shared(folio* f);
 // mm/khugepaged.c / mm/madvise.c: MADV_HUGEPAGE / MADV_NOHUGEPAGE on one VMA's flags.
 int hugepage_madvise(vm_area_struct* vma, vm_flags_t* vm_flags, int advice);
 // mm/huge_memory.c: thp_get_unmapped_area_vmflags, an address for an unhinted anonymous

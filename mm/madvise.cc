@@ -4,7 +4,8 @@
 // Port of mm/madvise.c at Linux 6.18 (do_madvise, madvise_walk_vmas, madvise_vma_behavior,
 // madvise_update_vma, madvise_behavior_valid, madvise_dontneed_free and its
 // madvise_dontneed_single_vma / madvise_free_single_vma / madvise_free_pte_range,
-// madvise_cold / madvise_pageout / madvise_cold_or_pageout_pte_range, can_madv_lru_vma,
+// madvise_cold / madvise_pageout / madvise_cold_or_pageout_pte_range (with the huge-pmd
+// half and madvise_folio_pte_batch), can_madv_lru_vma,
 // can_do_file_pageout, madvise_willneed, swapin_walk_pmd_entry), of mm/swap.c's
 // folio_deactivate / lru_deactivate and folio_mark_lazyfree / lru_lazyfree, and of
 // mm/fadvise.c's POSIX_FADV_WILLNEED case.
@@ -14,9 +15,11 @@
 //    MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE, MADV_COLD, MADV_PAGEOUT,
 //    MADV_WILLNEED, MADV_HUGEPAGE and MADV_NOHUGEPAGE. Every other advice (MADV_COLLAPSE
 //    too), valid in Linux or not, is -EINVAL.
-//  - MADV_FREE, MADV_COLD and MADV_PAGEOUT pass over PMD-mapped THPs
-//    (madvise_free_huge_pmd and the huge-pmd half of madvise_cold_or_pageout_pte_range
-//    are not ported); MADV_DONTNEED zaps or splits them (zap_pmd_range).
+//  - THPs (6.18): MADV_FREE, MADV_COLD and MADV_PAGEOUT act on a THP the range covers
+//    whole without splitting it (madvise_free_huge_pmd, the huge-pmd half of
+//    madvise_cold_or_pageout_pte_range, and madvise_folio_pte_batch for a PTE-mapped
+//    one) and split one it covers in part. The young and dirty bits of a batch of PTEs
+//    are cleared one PTE at a time (no clear_young_dirty_ptes).
 //  - No anon_vma_name, no userfaultfd, no MADV_DROPPABLE VMAs, no guard regions,
 //    no per-VMA locks: the advice that Linux runs under
 //    the mmap_lock for reading (or a VMA read lock) takes it for reading.
@@ -104,10 +107,12 @@ int madvise_dontneed_single_vma(vm_area_struct* vma, unsigned long start, unsign
   return 0;
 }
 
+}  // namespace
+
 // mm/swap.c: lru_lazyfree. A clean exclusive anon folio becomes "lazy free": it loses
 // PG_swapbacked and sits on the inactive file list, where reclaim may discard it
 // without writing it anywhere (unless it is dirtied again first).
-void lru_lazyfree(lruvec* lv, folio* f) {
+static void lru_lazyfree(lruvec* lv, folio* f) {
   const long nr_pages = folio_nr_pages(f);
   if (!folio_test_anon(f) || !folio_test_swapbacked(f) || folio_test_unevictable(f)) return;
   lruvec_del_folio(lv, f);
@@ -127,18 +132,33 @@ void folio_mark_lazyfree(folio* f) {
     lru_lazyfree(folio_lruvec(f), f);
 }
 
-// mm/madvise.c: madvise_free_pte_range. Each exclusive anon folio in range is made clean
-// (PTE and folio) and old, and marked lazy free.
+namespace {
+
+// mm/madvise.c: madvise_folio_pte_batch. How many PTEs from `pte` (up to `end`) map
+// consecutive pages of f.
+int madvise_folio_pte_batch(unsigned long addr, unsigned long end, folio* f, pte_t* pte,
+                            pte_t ptent) {
+  const unsigned int max_nr = static_cast<unsigned int>((end - addr) >> PAGE_SHIFT);
+  return static_cast<int>(folio_pte_batch(f, pte, ptent, max_nr));
+}
+
+// mm/madvise.c: madvise_free_pte_range. A huge pmd goes to madvise_free_huge_pmd. Each
+// exclusive anon folio in range is made clean (PTE and folio) and old, and marked lazy
+// free; a large folio mapped here only in part is split first (a whole one is not).
 int madvise_free_pte_range(pmd_t* pmd, unsigned long addr, unsigned long end, mm_walk* walk) {
   mmu_gather* tlb = static_cast<mmu_gather*>(walk->priv);
   mm_struct* mm = tlb->mm;
   vm_area_struct* vma = walk->vma;
   spinlock_t* ptl;
+  const unsigned long next = pmd_addr_end(addr, end);
+  if (pmd_trans_huge(*pmd) && madvise_free_huge_pmd(tlb, vma, pmd, addr, next)) return 0;
   pte_t* start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
   if (start_pte == nullptr) return 0;
   pte_t* pte = start_pte;
   int nr_swap = 0;
-  for (; addr != end; pte++, addr += PAGE_SIZE) {
+  int nr;
+  for (; addr != end; pte += nr, addr += PAGE_SIZE * nr) {
+    nr = 1;
     pte_t ptent = ptep_get(pte);
     if (pte_none(ptent)) continue;
     if (!pte_present(ptent)) {
@@ -154,9 +174,29 @@ int madvise_free_pte_range(pmd_t* pmd, unsigned long addr, unsigned long end, mm
     }
     folio* f = vm_normal_folio(vma, addr, ptent);
     if (f == nullptr) continue;
+    // A large folio is split only when the range does not map all of it; a whole one
+    // stays large and is marked lazy free below. If the split fails, go on past it.
+    if (folio_test_large(f)) {
+      nr = madvise_folio_pte_batch(addr, end, f, pte, ptent);
+      if (nr < folio_nr_pages(f)) {
+        if (folio_maybe_mapped_shared(f)) continue;
+        if (!folio_trylock(f)) continue;
+        folio_get(f);
+        pte_unmap_unlock(start_pte, ptl);
+        start_pte = nullptr;
+        const int err = split_folio(f);
+        folio_unlock(f);
+        folio_put(f);
+        pte = start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+        if (start_pte == nullptr) break;
+        if (!err) nr = 0;  // look at the same PTE again, now a small folio's
+        continue;
+      }
+    }
     if (folio_test_dirty(f)) {
       if (!folio_trylock(f)) continue;
-      // Shared with another mapping (fork): not ours to free.
+      // Shared with another mapping (fork): not ours to free. A large folio here is
+      // mapped whole, so mapcount == nr_pages means this mapping alone.
       if (folio_mapcount(f) != folio_nr_pages(f)) {
         folio_unlock(f);
         continue;
@@ -164,18 +204,21 @@ int madvise_free_pte_range(pmd_t* pmd, unsigned long addr, unsigned long end, mm
       folio_clear_dirty(f);
       folio_unlock(f);
     }
-    if (pte_young(ptent) || pte_dirty(ptent)) {
-      // clear_young_dirty_ptes(CYDP_CLEAR_YOUNG | CYDP_CLEAR_DIRTY): a later write sets
-      // the dirty bit again, which is how reclaim tells a reused page.
-      ptent = ptep_get_and_clear(mm, addr, pte);
-      ptent = pte_mkold(pte_mkclean(ptent));
-      set_pte_at(mm, addr, pte, ptent);
-      tlb_remove_tlb_entry(tlb, pte, addr);
+    // clear_young_dirty_ptes(CYDP_CLEAR_YOUNG | CYDP_CLEAR_DIRTY) over the nr PTEs: a
+    // later write sets a dirty bit again, which is how reclaim tells a reused page.
+    for (int i = 0; i < nr; i++) {
+      const unsigned long a = addr + i * PAGE_SIZE;
+      pte_t e = ptep_get(pte + i);
+      if (!pte_young(e) && !pte_dirty(e)) continue;
+      e = ptep_get_and_clear(mm, a, pte + i);
+      e = pte_mkold(pte_mkclean(e));
+      set_pte_at(mm, a, pte + i, e);
+      tlb_remove_tlb_entry(tlb, pte + i, a);
     }
     folio_mark_lazyfree(f);
   }
   if (nr_swap) add_mm_counter(mm, MM_SWAPENTS, nr_swap);
-  pte_unmap_unlock(start_pte, ptl);
+  if (start_pte) pte_unmap_unlock(start_pte, ptl);
   return 0;
 }
 
@@ -244,37 +287,111 @@ struct madvise_walk_private {
   bool pageout;
 };
 
-// mm/madvise.c: madvise_cold_or_pageout_pte_range, the small-folio part. Each folio
-// mapped only here and on the LRU is made old; MADV_COLD moves it to the inactive list,
-// MADV_PAGEOUT isolates it and reclaims it at once.
+// mm/madvise.c: madvise_cold_or_pageout_pte_range. Each folio mapped only here and on
+// the LRU is made old; MADV_COLD moves it to the inactive list, MADV_PAGEOUT isolates it
+// and reclaims it at once. A THP the range covers whole is aged (and reclaimed) as one
+// folio, through its pmd or its PTEs; one covered in part is split first.
 int madvise_cold_or_pageout_pte_range(pmd_t* pmd, unsigned long addr, unsigned long end,
                                       mm_walk* walk) {
   auto* priv = static_cast<madvise_walk_private*>(walk->priv);
   mmu_gather* tlb = priv->tlb;
   const bool pageout = priv->pageout;
   vm_area_struct* vma = walk->vma;
+  mm_struct* mm = vma->vm_mm;
   list_head folio_list;
   INIT_LIST_HEAD(&folio_list);
+  spinlock_t* ptl;
+  folio* f;
   if (fatal_signal_pending(current())) return -EINTR;
   const bool pageout_anon_only_filter =
       pageout && !vma_is_anonymous(vma) && !can_do_file_pageout(vma);
-  spinlock_t* ptl;
-  pte_t* start_pte = pte_offset_map_lock(vma->vm_mm, pmd, addr, &ptl);
+  if (pmd_trans_huge(*pmd)) {
+    const unsigned long next = pmd_addr_end(addr, end);
+    ptl = __pmd_trans_huge_lock(pmd, vma);  // pmd_trans_huge_lock
+    if (ptl == nullptr) return 0;
+    pmd_t orig_pmd = *pmd;
+    if (is_huge_zero_pmd(orig_pmd)) goto huge_unlock;
+    if (unlikely(!pmd_present(orig_pmd))) goto huge_unlock;
+    f = page_folio(pmd_page(orig_pmd));  // pmd_folio
+    // Do not interfere with other mappings of this folio.
+    if (folio_maybe_mapped_shared(f)) goto huge_unlock;
+    if (pageout_anon_only_filter && !folio_test_anon(f)) goto huge_unlock;
+    if (next - addr != HPAGE_PMD_SIZE) {
+      folio_get(f);
+      spin_unlock(ptl);
+      folio_lock(f);
+      const int err = split_folio(f);
+      folio_unlock(f);
+      folio_put(f);
+      if (!err) goto regular_folio;
+      return 0;
+    }
+    if (!pageout && pmd_young(orig_pmd)) {
+      pmdp_invalidate(vma, addr, pmd);
+      orig_pmd = pmd_mkold(orig_pmd);
+      set_pmd_at(mm, addr, pmd, orig_pmd);
+      tlb_flush_pmd_range(tlb, addr, HPAGE_PMD_SIZE);  // tlb_remove_pmd_tlb_entry
+    }
+    folio_clear_referenced(f);  // (folio_test_clear_young: no page_idle here)
+    if (folio_test_active(f)) folio_set_workingset(f);
+    if (pageout) {
+      if (folio_isolate_lru(f)) {
+        if (folio_test_unevictable(f))
+          folio_putback_lru(f);
+        else
+          list_add(&f->lru, &folio_list);
+      }
+    } else {
+      folio_deactivate(f);
+    }
+  huge_unlock:
+    spin_unlock(ptl);
+    if (pageout) reclaim_pages(&folio_list);
+    return 0;
+  }
+regular_folio:
+  pte_t* start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
   if (start_pte == nullptr) return 0;
   pte_t* pte = start_pte;
-  for (; addr < end; pte++, addr += PAGE_SIZE) {
+  int nr;
+  for (; addr < end; pte += nr, addr += nr * PAGE_SIZE) {
+    nr = 1;
     pte_t ptent = ptep_get(pte);
     if (pte_none(ptent)) continue;
     if (!pte_present(ptent)) continue;
-    folio* f = vm_normal_folio(vma, addr, ptent);
+    f = vm_normal_folio(vma, addr, ptent);
     if (f == nullptr) continue;
-    // Leave folios other mappings share, and folios off the LRU, alone.
+    // A large folio mapped here only in part is split; a whole one stays large (and
+    // goes to reclaim whole). If the split fails, go on past it.
+    if (folio_test_large(f)) {
+      nr = madvise_folio_pte_batch(addr, end, f, pte, ptent);
+      if (nr < folio_nr_pages(f)) {
+        if (folio_maybe_mapped_shared(f)) continue;
+        if (pageout_anon_only_filter && !folio_test_anon(f)) continue;
+        if (!folio_trylock(f)) continue;
+        folio_get(f);
+        pte_unmap_unlock(start_pte, ptl);
+        start_pte = nullptr;
+        const int err = split_folio(f);
+        folio_unlock(f);
+        folio_put(f);
+        pte = start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+        if (start_pte == nullptr) break;
+        if (!err) nr = 0;
+        continue;
+      }
+    }
+    // Leave folios other mappings share, and folios off the LRU, alone. A large folio
+    // here is mapped whole: mapcount == nr_pages means by this mapping alone.
     if (!folio_test_lru(f) || folio_mapcount(f) != folio_nr_pages(f)) continue;
     if (pageout_anon_only_filter && !folio_test_anon(f)) continue;
-    if (!pageout && pte_young(ptent)) {
-      // clear_young_dirty_ptes(CYDP_CLEAR_YOUNG)
-      ptep_test_and_clear_young(vma, addr, pte);
-      tlb_remove_tlb_entry(tlb, pte, addr);
+    if (!pageout) {
+      // clear_young_dirty_ptes(CYDP_CLEAR_YOUNG) over the nr PTEs
+      for (int i = 0; i < nr; i++) {
+        if (!pte_young(ptep_get(pte + i))) continue;
+        ptep_test_and_clear_young(vma, addr + i * PAGE_SIZE, pte + i);
+        tlb_remove_tlb_entry(tlb, pte + i, addr + i * PAGE_SIZE);
+      }
     }
     // Reclaim would not take a folio that still looks recently used.
     folio_clear_referenced(f);
@@ -290,7 +407,7 @@ int madvise_cold_or_pageout_pte_range(pmd_t* pmd, unsigned long addr, unsigned l
       folio_deactivate(f);
     }
   }
-  pte_unmap_unlock(start_pte, ptl);
+  if (start_pte) pte_unmap_unlock(start_pte, ptl);
   if (pageout) reclaim_pages(&folio_list);
   return 0;
 }

@@ -27,7 +27,8 @@
 //    the PTE with a plain table walk (page_vma_mapped_walk for small folios).
 //  - try_to_unmap flushes each PTE at once (ptep_clear_flush), never in a batch
 //    (TTU_BATCH_FLUSH / should_defer_flush), and has no TTU_* flags: it is reclaim's
-//    unmap only (no migration, hwpoison or split).
+//    unmap only (no migration or hwpoison), with TTU_SPLIT_HUGE_PMD always set for a
+//    large folio (reclaim sets it for every PMD-sized one; they are the only large ones).
 //  - Large folios: the mapcounts are CONFIG_PAGE_MAPCOUNT's (per-page _mapcount kept
 //    beside _large_mapcount, _entire_mapcount and _nr_pages_mapped); there is no
 //    CONFIG_MM_ID tracking of which mms map a large folio. Partially mapped anon folios
@@ -790,33 +791,39 @@ static int folio_try_share_anon_rmap_pte(folio* f, page* p) {
   return 0;
 }
 
-// mm/rmap.c: try_to_unmap_one (small folios). Replace this VMA's PTE of the folio: an
-// anon page's with a swap PTE naming folio->swap (one more reference to the slot), a
-// lazyfree page's with nothing (dropped, if still clean), a file page's with nothing.
-// False stops the walk: the folio stays mapped.
-static bool try_to_unmap_one(folio* f, vm_area_struct* vma, unsigned long address, void* /*arg*/) {
+// mm/rmap.c: try_to_unmap_one's work on nr_pages PTEs from `pte` (locked), mapping
+// consecutive pages of f from `subpage` at `address`. An anon page's PTE becomes a swap
+// PTE naming folio->swap (one more reference to the slot), a lazyfree page's goes (if
+// still clean and only the mappings and the isolation hold the folio), a file page's
+// goes. False stops the walk: the PTEs are put back and the folio stays mapped. Only a
+// lazyfree large folio is unmapped more than one PTE at a time (folio_unmap_pte_batch).
+static bool try_to_unmap_ptes(folio* f, page* subpage, vm_area_struct* vma,
+                              unsigned long address, pte_t* pte, int nr_pages) {
   mm_struct* mm = vma->vm_mm;
-  spinlock_t* ptl;
-  pte_t* pte = page_vma_mapped_pte(f, vma, address, &ptl);
-  if (pte == nullptr) return true;
-  bool ret = true;
-  page* subpage = f;
   const bool anon_exclusive = folio_test_anon(f) && PageAnonExclusive(subpage);
-  pte_t pteval;
-  // An mlock()ed VMA's folio must not be unmapped.
-  if (vma->vm_flags & VM_LOCKED) goto walk_abort;
-
-  // Nuke the page table entry (and every CPU's TLB entry for it).
-  pteval = ptep_clear_flush(vma, address, pte);
-  // Set the dirty flag on the folio now the PTE is gone.
+  // Nuke the page table entries (and every CPU's TLB entries for them); the batch's
+  // dirty and accessed bits are gathered into one value, as get_and_clear_full_ptes.
+  pte_t pteval = ptep_clear_flush(vma, address, pte);
+  for (int i = 1; i < nr_pages; i++) {
+    const pte_t e = ptep_clear_flush(vma, address + i * PAGE_SIZE, pte + i);
+    if (pte_dirty(e)) pteval = pte_mkdirty(pteval);
+    if (pte_young(e)) pteval = pte_mkyoung(pteval);
+  }
+  // set_ptes: the batch back, each PTE its own page with the gathered bits.
+  auto restore = [&] {
+    for (int i = 0; i < nr_pages; i++)
+      set_pte_at(mm, address + i * PAGE_SIZE, pte + i,
+                 __pte(pte_val(pteval) + (static_cast<pteval_t>(i) << PAGE_SHIFT)));
+  };
+  // Set the dirty flag on the folio now the PTEs are gone.
   if (pte_dirty(pteval)) folio_mark_dirty(f);
 
   if (folio_test_anon(f)) {
     swp_entry_t entry = f->swap;  // page_swap_entry
     if (unlikely(folio_test_swapbacked(f) != folio_test_swapcache(f))) {
       WARN_ON_ONCE(1);
-      set_pte_at(mm, address, pte, pteval);
-      goto walk_abort;
+      restore();
+      return false;
     }
     // MADV_FREE page check.
     if (!folio_test_swapbacked(f)) {
@@ -824,27 +831,27 @@ static bool try_to_unmap_one(folio* f, vm_area_struct* vma, unsigned long addres
       const int map_count = folio_mapcount(f);
       if (folio_test_dirty(f)) {
         // Redirtied through the page table or an earlier GUP reference: keep it.
-        set_pte_at(mm, address, pte, pteval);
+        restore();
         folio_set_swapbacked(f);
-        goto walk_abort;
+        return false;
       } else if (ref_count != 1 + map_count) {
         // Another reference (GUP, say): the folio cannot go now; act as if nothing
         // happened and look again at the next reclaim.
-        set_pte_at(mm, address, pte, pteval);
-        goto walk_abort;
+        restore();
+        return false;
       }
-      add_mm_counter(mm, MM_ANONPAGES, -1);
+      add_mm_counter(mm, MM_ANONPAGES, -nr_pages);
       goto discard;
     }
     if (swap_duplicate(entry) < 0) {
-      set_pte_at(mm, address, pte, pteval);
-      goto walk_abort;
+      restore();
+      return false;
     }
     // See folio_try_share_anon_rmap_pte: the PTE is cleared first.
     if (anon_exclusive && folio_try_share_anon_rmap_pte(f, subpage)) {
       swap_free(entry);
-      set_pte_at(mm, address, pte, pteval);
-      goto walk_abort;
+      restore();
+      return false;
     }
     dec_mm_counter(mm, MM_ANONPAGES);
     inc_mm_counter(mm, MM_SWAPENTS);
@@ -859,12 +866,96 @@ static bool try_to_unmap_one(folio* f, vm_area_struct* vma, unsigned long addres
     trace_event("try_to_unmap_one", "addr=%#lx pfn=%#lx file", address, folio_pfn(f));
   }
 discard:
-  folio_remove_rmap_pte(f, subpage, vma);
-  folio_put(f);  // the mapping's reference
-  pte_unmap_unlock(pte, ptl);
+  for (int i = 0; i < nr_pages; i++) folio_remove_rmap_pte(f, subpage + i, vma);  // _ptes
+  folio_put_refs(f, nr_pages);  // the mappings' references
   return true;
-walk_abort:
-  ret = false;
+}
+
+// mm/rmap.c: try_to_unmap_one for a large folio, with reclaim's TTU_SPLIT_HUGE_PMD:
+// page_vma_mapped_walk over the folio's range in this VMA. A huge pmd of a lazyfree
+// folio goes whole or not at all (unmap_huge_pmd_locked); any other huge pmd is split
+// and its PTEs unmapped as PTE mappings are, a lazyfree folio's in batches.
+static bool try_to_unmap_one_large(folio* f, vm_area_struct* vma) {
+  mm_struct* mm = vma->vm_mm;
+  const long nr = folio_nr_pages(f);
+  // Where the folio's first page would be in this VMA (it may begin before vm_start).
+  const long first = static_cast<long>(f->index) - static_cast<long>(vma->vm_pgoff);
+  const unsigned long fstart = vma->vm_start + static_cast<unsigned long>(first) * PAGE_SIZE;
+  const unsigned long start = std::max(fstart, vma->vm_start);
+  const unsigned long end = std::min(fstart + nr * PAGE_SIZE, vma->vm_end);
+  const bool lazyfree = folio_test_anon(f) && !folio_test_swapbacked(f);
+  spinlock_t* ptl;
+  for (unsigned long addr = start; addr < end;) {
+    pmd_t* pmd = mm_find_pmd(mm, addr);
+    const unsigned long next = std::min((addr & PMD_MASK) + PMD_SIZE, end);
+    if (pmd == nullptr) {
+      addr = next;
+      continue;
+    }
+    ptl = pmd_lock(mm, pmd);
+    if (pmd_trans_huge(*pmd)) {
+      if (is_huge_zero_pmd(*pmd) || page_folio(pmd_page(*pmd)) != f) {
+        spin_unlock(ptl);
+        addr = next;
+        continue;
+      }
+      // An mlock()ed VMA's folio must not be unmapped.
+      if (vma->vm_flags & VM_LOCKED) {
+        spin_unlock(ptl);
+        return false;
+      }
+      if (lazyfree) {
+        // Discarded whole, or kept (redirtied: swap-backed again; or another reference).
+        const bool done = unmap_huge_pmd_locked(vma, addr & HPAGE_PMD_MASK, pmd, f);
+        spin_unlock(ptl);
+        return done;
+      }
+      spin_unlock(ptl);
+      __split_huge_pmd(vma, pmd, addr, false);  // TTU_SPLIT_HUGE_PMD, then the PTEs
+    } else {
+      spin_unlock(ptl);
+    }
+    while (addr < next) {
+      pte_t* pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+      if (pte == nullptr) break;
+      const pte_t e = ptep_get(pte);
+      const unsigned long idx = (addr - fstart) >> PAGE_SHIFT;
+      if (!pte_present(e) || pte_pfn(e) != folio_pfn(f) + idx) {
+        pte_unmap_unlock(pte, ptl);
+        addr += PAGE_SIZE;
+        continue;
+      }
+      if (vma->vm_flags & VM_LOCKED) {
+        pte_unmap_unlock(pte, ptl);
+        return false;
+      }
+      // folio_unmap_pte_batch: lazyfree anon only, within one table and the VMA.
+      int nr_pages = 1;
+      if (lazyfree) {
+        const unsigned long end_addr = std::min(pmd_addr_end(addr, vma->vm_end), vma->vm_end);
+        nr_pages = static_cast<int>(
+            folio_pte_batch(f, pte, e, static_cast<unsigned int>((end_addr - addr) >> PAGE_SHIFT)));
+      }
+      const bool ok = try_to_unmap_ptes(f, f + idx, vma, addr, pte, nr_pages);
+      pte_unmap_unlock(pte, ptl);
+      if (!ok) return false;
+      addr += nr_pages * PAGE_SIZE;
+    }
+    addr = next;
+  }
+  return true;
+}
+
+// mm/rmap.c: try_to_unmap_one. A small folio's one PTE in this VMA (see
+// try_to_unmap_ptes); a large folio's pmd or PTEs (try_to_unmap_one_large).
+static bool try_to_unmap_one(folio* f, vm_area_struct* vma, unsigned long address, void* /*arg*/) {
+  if (folio_test_large(f)) return try_to_unmap_one_large(f, vma);
+  spinlock_t* ptl;
+  pte_t* pte = page_vma_mapped_pte(f, vma, address, &ptl);
+  if (pte == nullptr) return true;
+  bool ret = false;
+  // An mlock()ed VMA's folio must not be unmapped.
+  if (!(vma->vm_flags & VM_LOCKED)) ret = try_to_unmap_ptes(f, f, vma, address, pte, 1);
   pte_unmap_unlock(pte, ptl);
   return ret;
 }

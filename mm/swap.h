@@ -134,6 +134,8 @@ void put_swap_folio(folio* f, swp_entry_t entry);    // the cache's hold on the 
 int swap_duplicate(swp_entry_t entry);               // one more reference; 0 or -errno
 void swap_free(swp_entry_t entry);                   // one reference less
 void free_swap_and_cache(swp_entry_t entry);         // zap: a reference less, cache freed
+// mm/swap.c: MADV_FREE's step: a clean exclusive anon folio loses PG_swapbacked.
+void folio_mark_lazyfree(folio* f);
 bool folio_free_swap(folio* f);                      // try_to_free_swap before 6.9
 int __swap_count(swp_entry_t entry);                 // references (no cache bit)
 bool folio_swapped(folio* f);                        // the folio's slot still referenced

@@ -14,7 +14,8 @@
 // Deviations (grep "DEVIATION(vmscan)"):
 //  - Reclaim frees clean page-cache folios (unmapping them first) and anonymous folios
 //    (to swap: folio_alloc_swap, try_to_unmap, pageout -> swap_writeout, then out of the
-//    swap cache in __remove_mapping); lazyfree (MADV_FREE) folios are dropped if clean.
+//    swap cache in __remove_mapping); lazyfree (MADV_FREE) folios are dropped if clean,
+//    a PMD-mapped lazyfree THP whole (try_to_unmap_one -> unmap_huge_pmd_locked).
 //    Shmem folios are not swapped out (no shmem_writeout). Dirty file folios are not
 //    written by reclaim (as in 6.18, where pageout() leaves filesystem folios to the
 //    flushers): they are
@@ -179,13 +180,14 @@ unsigned long shrink_folio_list(list_head* folio_list, scan_control* sc, reclaim
     bool dirty, writeback;
     folio* f = list_last_entry(folio_list, folio, lru);
     list_del(&f->lru);
+    long nr_pages;
     if (!folio_trylock(f)) goto keep;
-    sc->nr_scanned++;
+    // Account the number of base pages.
+    nr_pages = folio_nr_pages(f);
+    sc->nr_scanned += nr_pages;
     if (unlikely(!folio_evictable(f))) goto activate_locked;
-    // DEVIATION(vmscan): a lazyfree (MADV_FREE) large folio stays: try_to_unmap here
-    // unmaps small folios only. Anon THPs are split on the way to swap, below.
-    if (folio_test_large(f) && !(folio_test_anon(f) && folio_test_swapbacked(f)))
-      goto activate_locked;
+    // Large folios here are anon THPs: a swap-backed one is split on the way to swap
+    // (below); a lazyfree (MADV_FREE) one stays whole and try_to_unmap discards it.
     if (!sc->may_unmap && folio_mapped(f)) goto keep_locked;
     // Dirty folios not yet queued for I/O tell reclaim to nudge the flushers.
     folio_check_dirty_writeback(f, &dirty, &writeback);
@@ -238,7 +240,13 @@ unsigned long shrink_folio_list(list_head* folio_list, scan_control* sc, reclaim
     // DEVIATION(vmscan): shmem folios stay (no shmem_writeout).
     if (!folio_test_anon(f) && (folio_test_swapbacked(f) || shmem_mapping(f->mapping)))
       goto activate_locked;
-    // The folio is mapped into the page tables of one or more processes: unmap it.
+    // A folio split above: its tail pages make their own pass and are counted then.
+    if (nr_pages > 1 && !folio_test_large(f)) {
+      sc->nr_scanned -= nr_pages - 1;
+      nr_pages = 1;
+    }
+    // The folio is mapped into the page tables of one or more processes: unmap it
+    // (a PMD-mapped one with TTU_SPLIT_HUGE_PMD: see try_to_unmap_one).
     if (folio_mapped(f)) {
       const bool was_swapbacked = folio_test_swapbacked(f);
       try_to_unmap(f);
@@ -277,7 +285,7 @@ unsigned long shrink_folio_list(list_head* folio_list, scan_control* sc, reclaim
     if (folio_test_anon(f) && !folio_test_swapbacked(f)) {
       // folio_ref_freeze(folio, 1): only the isolation holds a lazyfree folio.
       if (folio_ref_count(f) != 1) goto keep_locked;
-      count_vm_events(PGLAZYFREED, folio_nr_pages(f));
+      count_vm_events(PGLAZYFREED, nr_pages);
     } else if (folio_test_swapcache(f)) {
       if (!__remove_mapping(nullptr, f, true)) goto keep_locked;
     } else if (folio_test_anon(f) || f->mapping == nullptr ||
@@ -285,7 +293,7 @@ unsigned long shrink_folio_list(list_head* folio_list, scan_control* sc, reclaim
       goto keep_locked;
     }
     folio_unlock(f);
-    nr_reclaimed++;
+    nr_reclaimed += nr_pages;
     list_add(&f->lru, &free_folios);
     continue;
   activate_locked:

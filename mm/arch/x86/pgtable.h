@@ -367,6 +367,7 @@ inline pmd_t pmd_wrprotect(pmd_t pmd) { return __pte_to_pmd(pte_wrprotect(__pmd_
 inline pmd_t pmd_mkdirty(pmd_t pmd) { return __pte_to_pmd(pte_mkdirty(__pmd_to_pte(pmd))); }
 inline pmd_t pmd_mkyoung(pmd_t pmd) { return __pte_to_pmd(pte_mkyoung(__pmd_to_pte(pmd))); }
 inline pmd_t pmd_mkold(pmd_t pmd) { return __pte_to_pmd(pte_mkold(__pmd_to_pte(pmd))); }
+inline pmd_t pmd_mkclean(pmd_t pmd) { return __pte_to_pmd(pte_mkclean(__pmd_to_pte(pmd))); }
 inline pmd_t pmd_mkspecial(pmd_t pmd) { return __pte_to_pmd(pte_mkspecial(__pmd_to_pte(pmd))); }
 // mprotect of a whole huge page: as pte_modify, keeping _PAGE_PSE (_HPAGE_CHG_MASK).
 inline pmd_t pmd_modify(pmd_t pmd, pgprot_t newprot) {
