@@ -36,6 +36,7 @@
 // binary. Tagged no_tsan (fixed addresses in TSan's range).
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
@@ -71,6 +72,7 @@
 #include "mm/pagewalk.h"
 #include "sim/host/host_env.h"
 #include "sim/machine.h"
+#include "sim/views.h"
 #include "tests/difftest/case.h"
 #include "tests/difftest/fork_target.h"
 
@@ -318,7 +320,9 @@ TEST(ThpLayout, PersonalityWithoutExecChangesNothing) {
 // Part 2: process_vm_readv/writev on THP-backed targets.
 
 struct Step {
-  enum Kind { kWrite, kMunmap, kDontneed } kind;
+  // kFree, kCold, kPageout: madvise(MADV_FREE / MADV_COLD / MADV_PAGEOUT), which must
+  // return 0 on both sides (the target fails its set-up otherwise).
+  enum Kind { kWrite, kMunmap, kDontneed, kFree, kCold, kPageout } kind;
   enum When { kBeforeFork, kTargetAfterFork, kChild } when;
   uint64_t off, len;  // relative to kRegion
   uint8_t byte = 0;   // kWrite
@@ -336,6 +340,7 @@ struct ThpCase {
   bool write = false;
   std::vector<Iov> remote;  // offsets relative to kRegion
   uint64_t local_len = 0;
+  bool smaps = false;  // compare T's LazyFree and Rss over the region too
 
   uint64_t span() const { return len + (neighbour >= 0 ? kPageSize : 0); }
 };
@@ -347,16 +352,52 @@ struct ThpOutcome {
   std::vector<bool> parent_holes, child_holes;
   long thp_parent_before = 0, thp_child_before = 0;  // AnonHugePages in kB
   long thp_parent_after = 0, thp_child_after = 0;
+  // smaps LazyFree and Rss of T over the region, in kB (cases with `smaps` only).
+  long lazy_before = 0, rss_before = 0, lazy_after = 0, rss_after = 0;
   bool operator==(const ThpOutcome&) const = default;
 };
+
+const char* StepName(Step::Kind k) {
+  switch (k) {
+    case Step::kWrite: return "write";
+    case Step::kMunmap: return "munmap";
+    case Step::kDontneed: return "dontneed";
+    case Step::kFree: return "MADV_FREE";
+    case Step::kCold: return "MADV_COLD";
+    case Step::kPageout: return "MADV_PAGEOUT";
+  }
+  return "?";
+}
+
+int StepAdvice(Step::Kind k) {
+  return k == Step::kFree ? MADV_FREE : k == Step::kCold ? MADV_COLD : k == Step::kPageout ? MADV_PAGEOUT : MADV_DONTNEED;
+}
+
+// The sum of one smaps field ("LazyFree:", "Rss:") over the VMAs that meet [lo, hi), in
+// kB, from /proc/PID/smaps text (the host's, or the simulator's `show smaps`).
+long SmapsFieldKb(const std::string& smaps, uint64_t lo, uint64_t hi, absl::string_view field) {
+  long total = 0;
+  bool inside = false;
+  for (absl::string_view line : absl::StrSplit(smaps, '\n')) {
+    const size_t dash = line.find('-'), sp = line.find(' '), colon = line.find(':');
+    uint64_t start = 0, end = 0;
+    if (dash != absl::string_view::npos && sp != absl::string_view::npos && dash < sp &&
+        colon > sp && absl::SimpleHexAtoi(line.substr(0, dash), &start) &&
+        absl::SimpleHexAtoi(line.substr(dash + 1, sp - dash - 1), &end)) {
+      inside = start < hi && end > lo;
+    } else if (inside && absl::ConsumePrefix(&line, field)) {
+      total += std::strtol(std::string(line).c_str(), nullptr, 10);
+    }
+  }
+  return total;
+}
 
 std::string Describe(const ThpCase& c) {
   std::vector<std::string> st, rem;
   for (const Step& s : c.steps)
     st.push_back(absl::StrFormat(
         "%s %s %#x+%#x", s.when == Step::kBeforeFork ? "T" : s.when == Step::kChild ? "C" : "T'",
-        s.kind == Step::kWrite ? "write" : s.kind == Step::kMunmap ? "munmap" : "dontneed", s.off,
-        s.len));
+        StepName(s.kind), s.off, s.len));
   for (const Iov& v : c.remote) rem.push_back(absl::StrFormat("[%#x:%#x]", v.base, v.len));
   return absl::StrFormat("%s: %#x%s%s neighbour=%d steps={%s}%s %s target=%s remote=%s local=%#x",
                          c.name, c.len, c.hugepage ? " hugepage" : "", c.touch ? " touched" : "",
@@ -374,10 +415,10 @@ std::string Show(const ThpOutcome& o) {
   auto holes = [](const std::vector<bool>& v) { return std::count(v.begin(), v.end(), true); };
   return absl::StrFormat(
       "ret=%d err=%d local=%s T=%s (%d holes) C=%s (%d holes) AnonHugePages T %d->%d kB, "
-      "C %d->%d kB",
+      "C %d->%d kB, LazyFree T %d->%d kB, Rss T %d->%d kB",
       o.ret, o.err, sum(o.local), sum(o.parent), holes(o.parent_holes), sum(o.child),
       holes(o.child_holes), o.thp_parent_before, o.thp_parent_after, o.thp_child_before,
-      o.thp_child_after);
+      o.thp_child_after, o.lazy_before, o.lazy_after, o.rss_before, o.rss_after);
 }
 
 // Where two outcomes first differ, in words.
@@ -431,12 +472,25 @@ void HostStep(const Step& s) {
     case Step::kWrite: memset(reinterpret_cast<void*>(a), s.byte, s.len); break;
     case Step::kMunmap: munmap(reinterpret_cast<void*>(a), s.len); break;
     case Step::kDontneed: madvise(reinterpret_cast<void*>(a), s.len, MADV_DONTNEED); break;
+    case Step::kFree:
+    case Step::kCold:
+    case Step::kPageout:
+      if (madvise(reinterpret_cast<void*>(a), s.len, StepAdvice(s.kind)) != 0) _exit(2);
+      break;
   }
 }
 
 // T (and C): set up, report 'R' on `ready`, wait until `go` closes.
 [[noreturn]] void RunTarget(const ThpCase& c, int ready, int go) {
   alarm(30);
+  if (c.smaps) {
+    // One CPU: MADV_COLD / MADV_PAGEOUT drain only their own CPU's LRU batches
+    // (lru_add_drain), and MADV_FREE may leave small folios in that CPU's batch.
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
+    sched_setaffinity(0, sizeof(one), &one);
+  }
   void* want = reinterpret_cast<void*>(kRegion);
   if (mmap(want, c.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
            -1, 0) != want)
@@ -501,6 +555,11 @@ absl::StatusOr<ThpOutcome> RunHost(const ThpCase& c) {
   if (status.ok()) {
     o.thp_parent_before = sim::host::HostAnonHugePagesKb(parent, lo, hi);
     if (c.fork) o.thp_child_before = sim::host::HostAnonHugePagesKb(child, lo, hi);
+    if (c.smaps) {
+      const std::string sm = ReadTextFile(absl::StrFormat("/proc/%d/smaps", parent));
+      o.lazy_before = SmapsFieldKb(sm, lo, hi, "LazyFree:");
+      o.rss_before = SmapsFieldKb(sm, lo, hi, "Rss:");
+    }
     std::vector<Iov> remote;
     for (const Iov& v : c.remote) remote.push_back({kRegion + v.base, v.len});
     int err = 0;
@@ -513,6 +572,11 @@ absl::StatusOr<ThpOutcome> RunHost(const ThpCase& c) {
       status = absl::UnavailableError(absl::StrCat("host process_vm_*: ", strerror(err)));
     o.thp_parent_after = sim::host::HostAnonHugePagesKb(parent, lo, hi);
     if (c.fork) o.thp_child_after = sim::host::HostAnonHugePagesKb(child, lo, hi);
+    if (c.smaps) {
+      const std::string sm = ReadTextFile(absl::StrFormat("/proc/%d/smaps", parent));
+      o.lazy_after = SmapsFieldKb(sm, lo, hi, "LazyFree:");
+      o.rss_after = SmapsFieldKb(sm, lo, hi, "Rss:");
+    }
     if (status.ok()) status = HostReadback(parent, c.span(), &o.parent, &o.parent_holes);
     if (status.ok() && c.fork) status = HostReadback(child, c.span(), &o.child, &o.child_holes);
   }
@@ -582,6 +646,9 @@ absl::StatusOr<ThpOutcome> RunSim(const ThpCase& c, std::string* violations) {
         case Step::kWrite: ok = m.Store(pid, a, std::vector<uint8_t>(s.len, s.byte)).ok; break;
         case Step::kMunmap: ok = m.Munmap(pid, a, s.len).ret == 0; break;
         case Step::kDontneed: ok = m.Madvise(pid, a, s.len, MADV_DONTNEED).ret == 0; break;
+        case Step::kFree:
+        case Step::kCold:
+        case Step::kPageout: ok = m.Madvise(pid, a, s.len, StepAdvice(s.kind)).ret == 0; break;
       }
       if (!ok) return false;
     }
@@ -600,6 +667,15 @@ absl::StatusOr<ThpOutcome> RunSim(const ThpCase& c, std::string* violations) {
   ThpOutcome o;
   o.thp_parent_before = SimAnonHugeKb(m, p, lo, hi);
   if (c.fork) o.thp_child_before = SimAnonHugeKb(m, child, lo, hi);
+  auto smaps = [&](long* lazy, long* rss) -> absl::Status {
+    if (!c.smaps) return absl::OkStatus();
+    absl::StatusOr<std::string> sm = sim::ShowSmaps(m, p);
+    if (!sm.ok()) return sm.status();
+    *lazy = SmapsFieldKb(*sm, lo, hi, "LazyFree:");
+    *rss = SmapsFieldKb(*sm, lo, hi, "Rss:");
+    return absl::OkStatus();
+  };
+  if (absl::Status s = smaps(&o.lazy_before, &o.rss_before); !s.ok()) return s;
   if (m.Mmap(caller, kReadback, c.span(), PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
           .ret != static_cast<long>(kReadback))
@@ -622,6 +698,7 @@ absl::StatusOr<ThpOutcome> RunSim(const ThpCase& c, std::string* violations) {
   }
   o.thp_parent_after = SimAnonHugeKb(m, p, lo, hi);
   if (c.fork) o.thp_child_after = SimAnonHugeKb(m, child, lo, hi);
+  if (absl::Status s = smaps(&o.lazy_after, &o.rss_after); !s.ok()) return s;
   // Read back as the host does: one readv, else page by page.
   auto readback = [&](int pid, std::vector<uint8_t>* out, std::vector<bool>* holes) -> absl::Status {
     const uint64_t len = c.span();
@@ -756,6 +833,38 @@ std::vector<ThpCase> HandCases() {
     ThpCase* c = add("no MADV_HUGEPAGE: 4 KiB pages, readv across 2 MiB", false, {{k2M - 100, 200}}, 200);
     c->hugepage = false;
   }
+  // MADV_FREE / MADV_COLD / MADV_PAGEOUT on whole and partial THPs (no swap on either
+  // side), then a call; smaps LazyFree and Rss compared before and after it.
+  auto lazy = [&](std::string name, bool write, std::vector<Step> steps) {
+    ThpCase* c = add(std::move(name), write, {{k2M - 64, 128}, {0x3000, 0x100}}, 0x180);
+    c->steps = std::move(steps);
+    c->smaps = true;
+    return c;
+  };
+  const Step::When b = Step::kBeforeFork;
+  lazy("MADV_FREE of a whole THP: lazyfree, not split, readv", false, {{Step::kFree, b, 0, k2M}});
+  lazy("MADV_FREE of a whole THP, then writev into it", true, {{Step::kFree, b, 0, k2M}});
+  // The host marks small folios lazyfree through a per-CPU batch (mmsim at once): a
+  // MADV_COLD of the same range drains it (lru_add_drain; the target runs on one CPU)
+  // and changes nothing else there.
+  lazy("MADV_FREE of part of a THP splits it, readv", false,
+       {{Step::kFree, b, 0x2000, 0x5000}, {Step::kCold, b, 0x2000, 0x5000}});
+  lazy("MADV_FREE of both THPs, MADV_PAGEOUT discards them, readv sees zeros", false,
+       {{Step::kFree, b, 0, 2 * k2M}, {Step::kPageout, b, 0, 2 * k2M}});
+  // Not compared: MADV_FREE, a write into the THP, MADV_PAGEOUT. The written THP stays
+  // with its data on both sides, but the host ends with it PTE-mapped (its reclaim split
+  // the pmd first: thp_split_pmd) and mmsim PMD-mapped (6.18's unmap_huge_pmd_locked);
+  // see docs/thp.md "MADV_FREE, MADV_COLD and MADV_PAGEOUT on THPs".
+  lazy("MADV_FREE of a whole THP, MADV_PAGEOUT of part of it", false,
+       {{Step::kFree, b, 0, k2M}, {Step::kPageout, b, 0x1000, 0x3000}});
+  lazy("MADV_COLD of a whole THP, readv", false, {{Step::kCold, b, 0, k2M}});
+  lazy("MADV_COLD of part of a THP, writev", true, {{Step::kCold, b, k2M - 0x4000, 0x8000}});
+  lazy("MADV_PAGEOUT of a whole THP without swap, readv", false, {{Step::kPageout, b, 0, k2M}});
+  lazy("MADV_PAGEOUT of part of a THP without swap, writev", true,
+       {{Step::kPageout, b, 0x10000, 0x1000}});
+  lazy("partial munmap, then MADV_FREE and MADV_PAGEOUT of the PTE-mapped rest", false,
+       {{Step::kMunmap, b, k2M - 0x1000, 0x1000}, {Step::kFree, b, 0, k2M - 0x1000},
+        {Step::kPageout, b, 0, k2M - 0x1000}});
   return v;
 }
 
