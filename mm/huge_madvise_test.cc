@@ -1,6 +1,6 @@
 // mm/huge_madvise_test.cc: MADV_FREE, MADV_COLD and MADV_PAGEOUT on anonymous THPs, and
 // reclaim of lazyfree THPs (mm/madvise.cc, mm/huge_memory.cc madvise_free_huge_pmd and
-// unmap_huge_pmd_locked, mm/rmap.cc try_to_unmap_one; docs/semantics.md §13 H-rules).
+// unmap_huge_pmd_locked, mm/rmap.cc try_to_unmap_one; docs/semantics.md §13 H9-H10).
 // The machine has no swap, as the differential host.
 #include <vector>
 
@@ -70,7 +70,7 @@ class HugeMadviseTest : public ::testing::Test {
   mm_struct* mm_ = nullptr;
 };
 
-// H-rule: MADV_FREE over a whole THP keeps the pmd and the folio whole.
+// H9: MADV_FREE over a whole THP keeps the pmd and the folio whole.
 TEST_F(HugeMadviseTest, FreeOfAWholeThpMakesItLazyfreeWithoutASplit) {
   unsigned long a = Map(k2M);
   folio* f = FaultAll(a);
@@ -95,7 +95,7 @@ TEST_F(HugeMadviseTest, FreeOfAWholeThpMakesItLazyfreeWithoutASplit) {
   EXPECT_EQ(k_.DebugVm(), "");
 }
 
-// H-rule: MADV_FREE over part of a THP splits it; only that part becomes lazyfree.
+// H9: MADV_FREE over part of a THP splits it; only that part becomes lazyfree.
 TEST_F(HugeMadviseTest, FreeOfPartOfAThpSplitsItAndFreesThePart) {
   unsigned long a = Map(k2M);
   FaultAll(a);
@@ -116,7 +116,7 @@ TEST_F(HugeMadviseTest, FreeOfPartOfAThpSplitsItAndFreesThePart) {
   EXPECT_EQ(k_.DebugVm(), "");
 }
 
-// H-rule: reclaim (here MADV_PAGEOUT) discards a clean lazyfree THP whole; the next read
+// H10: reclaim (here MADV_PAGEOUT) discards a clean lazyfree THP whole; the next read
 // sees zeros.
 TEST_F(HugeMadviseTest, PageoutDiscardsACleanLazyfreeThpWhole) {
   unsigned long a = Map(k2M);
@@ -138,7 +138,7 @@ TEST_F(HugeMadviseTest, PageoutDiscardsACleanLazyfreeThpWhole) {
   EXPECT_EQ(k_.DebugVm(), "");
 }
 
-// H-rule: a write after MADV_FREE keeps the data: reclaim finds the pmd dirty and makes
+// H10: a write after MADV_FREE keeps the data: reclaim finds the pmd dirty and makes
 // the folio swap-backed again instead of discarding it.
 TEST_F(HugeMadviseTest, AWriteAfterFreeKeepsTheThpAndItsData) {
   unsigned long a = Map(k2M);
@@ -178,7 +178,7 @@ TEST_F(HugeMadviseTest, APinnedLazyfreeThpIsNotDiscarded) {
   EXPECT_EQ(k_.DebugVm(), "");
 }
 
-// H-rule: MADV_COLD over a whole THP ages it through the pmd, without a split.
+// H9: MADV_COLD over a whole THP ages it through the pmd, without a split.
 TEST_F(HugeMadviseTest, ColdOfAWholeThpDeactivatesItWithoutASplit) {
   unsigned long a = Map(k2M);
   folio* f = FaultAll(a);
