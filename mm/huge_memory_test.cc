@@ -1,7 +1,8 @@
 // mm/huge_memory_test.cc: large folios and anonymous THPs (mm/huge_memory.cc): the
 // compound page layout, the huge fault and its fallback, the huge zero folio, zap and
 // split, fork sharing and do_huge_pmd_wp_page, mprotect, MADV_HUGEPAGE, the THP-aligned
-// unhinted mmap, and GUP pins on a large folio (_pincount).
+// unhinted mmap, GUP pins on a large folio (_pincount), and MADV_FREE / MADV_COLD /
+// MADV_PAGEOUT on THPs with the reclaim of lazyfree THPs.
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -664,6 +665,234 @@ TEST_F(HugeSwapTest, APinnedThpIsNotSplitForSwap) {
   EXPECT_TRUE(folio_test_large(f));
   EXPECT_TRUE(pmd_trans_huge(Pmd(a)));
   unpin_user_pages(pages.data(), 1);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// ---- MADV_FREE, MADV_COLD and MADV_PAGEOUT on THPs; lazyfree THPs under reclaim ----
+// (docs/semantics.md §13 H9-H10; no swap, as the differential host.)
+
+class HugeMadviseTest : public HugeSplitTest {
+ protected:
+  int Mprotect(unsigned long a, size_t len, unsigned long prot) {
+    k_.RunAs(t_);
+    return do_mprotect_pkey(a, len, prot, -1);
+  }
+  long AnonPages() { return static_cast<long>(get_mm_counter(mm_, MM_ANONPAGES)); }
+  long Stat(vm_stat_item i) { return k_.stat(i); }
+  // A THP at a fresh 2M mapping, mapped by 512 PTEs in one VMA (an mprotect round trip
+  // split its pmd and merged the VMA back); the folio stays large.
+  folio* PteMappedThp(unsigned long* a) {
+    *a = Map(k2M);
+    folio* f = FaultAll(*a);
+    EXPECT_EQ(Mprotect(*a, PAGE_SIZE, PROT_READ), 0);
+    EXPECT_EQ(Mprotect(*a, PAGE_SIZE, kRW), 0);
+    EXPECT_FALSE(pmd_trans_huge(Pmd(*a)));
+    EXPECT_EQ(page_folio(pte_page(Pte(*a + k2M - PAGE_SIZE))), f);
+    k_.RunAs(t_);
+    EXPECT_EQ(find_vma(mm_, *a)->vm_end, *a + k2M) << "the two VMAs merged back";
+    return f;
+  }
+};
+
+// H9: MADV_FREE over a whole THP keeps the pmd and the folio whole.
+TEST_F(HugeMadviseTest, FreeOfAWholeThpMakesItLazyfreeWithoutASplit) {
+  unsigned long a = Map(k2M);
+  folio* f = FaultAll(a);
+  ASSERT_TRUE(pmd_dirty(Pmd(a)));
+  const long lazy = Stat(PGLAZYFREE);
+  ASSERT_EQ(Madvise(a, k2M, MADV_FREE), 0);
+  ASSERT_TRUE(pmd_trans_huge(Pmd(a)));
+  EXPECT_EQ(page_folio(pmd_page(Pmd(a))), f);
+  EXPECT_FALSE(pmd_dirty(Pmd(a)));
+  EXPECT_FALSE(pmd_young(Pmd(a)));
+  EXPECT_TRUE(folio_test_large(f));
+  EXPECT_FALSE(folio_test_swapbacked(f));
+  EXPECT_FALSE(folio_test_dirty(f));
+  EXPECT_EQ(folio_lru_list(f), LRU_INACTIVE_FILE);
+  EXPECT_EQ(Stat(PGLAZYFREE) - lazy, 512);
+  EXPECT_EQ(Stat(THP_SPLIT_PAGE), 0);
+  EXPECT_EQ(Stat(THP_SPLIT_PMD), 0);
+  EXPECT_EQ(Stat(NR_ANON_THPS), 512);  // AnonHugePages: 2048 kB
+  EXPECT_EQ(AnonPages(), 512);         // Rss unchanged
+  // Until reclaim comes, the data is all there.
+  for (unsigned long off = 0; off < k2M; off += 64 * PAGE_SIZE) EXPECT_EQ(Load(a + off), off + 1);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// H9: MADV_FREE over part of a THP splits it; only that part becomes lazyfree.
+TEST_F(HugeMadviseTest, FreeOfPartOfAThpSplitsItAndFreesThePart) {
+  unsigned long a = Map(k2M);
+  FaultAll(a);
+  const long lazy = Stat(PGLAZYFREE);
+  ASSERT_EQ(Madvise(a + PAGE_SIZE, 2 * PAGE_SIZE, MADV_FREE), 0);
+  EXPECT_FALSE(pmd_trans_huge(Pmd(a)));
+  EXPECT_EQ(Stat(THP_SPLIT_PAGE), 1);
+  EXPECT_EQ(Stat(THP_SPLIT_PMD), 1);
+  EXPECT_EQ(Stat(NR_ANON_THPS), 0);
+  EXPECT_EQ(Stat(PGLAZYFREE) - lazy, 2);
+  folio* freed = page_folio(pte_page(Pte(a + PAGE_SIZE)));
+  EXPECT_FALSE(folio_test_large(freed));
+  EXPECT_FALSE(folio_test_swapbacked(freed));
+  EXPECT_FALSE(pte_dirty(Pte(a + PAGE_SIZE)));
+  EXPECT_TRUE(folio_test_swapbacked(page_folio(pte_page(Pte(a)))));
+  EXPECT_TRUE(pte_dirty(Pte(a + 3 * PAGE_SIZE)));
+  EXPECT_EQ(AnonPages(), 512);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// H10: reclaim (here MADV_PAGEOUT) discards a clean lazyfree THP whole; the next read
+// sees zeros.
+TEST_F(HugeMadviseTest, PageoutDiscardsACleanLazyfreeThpWhole) {
+  unsigned long a = Map(k2M);
+  FaultAll(a);
+  ASSERT_EQ(Madvise(a, k2M, MADV_FREE), 0);
+  const long free_before = k_.FreePages();
+  ASSERT_EQ(Madvise(a, k2M, MADV_PAGEOUT), 0);
+  EXPECT_EQ(Stat(PGLAZYFREED), 512);
+  EXPECT_EQ(Stat(THP_SPLIT_PAGE), 0);
+  EXPECT_EQ(Stat(THP_SPLIT_PMD), 0);
+  EXPECT_TRUE(pmd_none(Pmd(a)));
+  EXPECT_EQ(AnonPages(), 0);
+  EXPECT_EQ(Stat(NR_ANON_THPS), 0);
+  // The folio and the deposited PTE table went back to the allocator.
+  EXPECT_EQ(k_.FreePages() - free_before, 513);
+  EXPECT_EQ(k_.DebugVm(), "");
+  EXPECT_EQ(Load(a), 0u);
+  EXPECT_EQ(Load(a + k2M - PAGE_SIZE), 0u);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// H10: a write after MADV_FREE keeps the data: reclaim finds the pmd dirty and makes
+// the folio swap-backed again instead of discarding it.
+TEST_F(HugeMadviseTest, AWriteAfterFreeKeepsTheThpAndItsData) {
+  unsigned long a = Map(k2M);
+  folio* f = FaultAll(a);
+  ASSERT_EQ(Madvise(a, k2M, MADV_FREE), 0);
+  Store(a + 5 * PAGE_SIZE, 0xabcd);
+  EXPECT_TRUE(pmd_dirty(Pmd(a)));
+  ASSERT_EQ(Madvise(a, k2M, MADV_PAGEOUT), 0);
+  EXPECT_EQ(Stat(PGLAZYFREED), 0);
+  EXPECT_TRUE(folio_test_swapbacked(f));
+  ASSERT_TRUE(pmd_trans_huge(Pmd(a)));
+  EXPECT_EQ(page_folio(pmd_page(Pmd(a))), f);
+  EXPECT_EQ(AnonPages(), 512);
+  EXPECT_EQ(Load(a + 5 * PAGE_SIZE), 0xabcdu);
+  for (unsigned long off = 0; off < k2M; off += PAGE_SIZE)
+    if (off != 5 * PAGE_SIZE) ASSERT_EQ(Load(a + off), off + 1);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// A GUP pin keeps a clean lazyfree THP mapped (another reference than the mappings).
+TEST_F(HugeMadviseTest, APinnedLazyfreeThpIsNotDiscarded) {
+  unsigned long a = Map(k2M);
+  folio* f = FaultAll(a);
+  ASSERT_EQ(Madvise(a, k2M, MADV_FREE), 0);
+  k_.RunAs(t_);
+  page* pg = nullptr;
+  int locked = 1;
+  mmap_read_lock(mm_);
+  ASSERT_EQ(pin_user_pages_remote(mm_, a, 1, 0, &pg, &locked), 1);
+  if (locked) mmap_read_unlock(mm_);
+  ASSERT_EQ(Madvise(a, k2M, MADV_PAGEOUT), 0);
+  EXPECT_EQ(Stat(PGLAZYFREED), 0);
+  EXPECT_TRUE(pmd_trans_huge(Pmd(a)));
+  EXPECT_FALSE(folio_test_swapbacked(f));
+  unpin_user_pages(&pg, 1);
+  EXPECT_EQ(Load(a + PAGE_SIZE), PAGE_SIZE + 1);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// H9: MADV_COLD over a whole THP ages it through the pmd, without a split.
+TEST_F(HugeMadviseTest, ColdOfAWholeThpDeactivatesItWithoutASplit) {
+  unsigned long a = Map(k2M);
+  folio* f = FaultAll(a);
+  ASSERT_TRUE(pmd_young(Pmd(a)));
+  // As if reclaim had promoted it to the active list.
+  lruvec_del_folio(folio_lruvec(f), f);
+  folio_set_active(f);
+  lruvec_add_folio(folio_lruvec(f), f);
+  ASSERT_EQ(Madvise(a, k2M, MADV_COLD), 0);
+  EXPECT_TRUE(pmd_trans_huge(Pmd(a)));
+  EXPECT_FALSE(pmd_young(Pmd(a)));
+  EXPECT_TRUE(pmd_dirty(Pmd(a)));
+  EXPECT_EQ(folio_lru_list(f), LRU_INACTIVE_ANON);
+  EXPECT_TRUE(folio_test_workingset(f));
+  EXPECT_EQ(Stat(PGDEACTIVATE), 512);
+  EXPECT_EQ(Stat(THP_SPLIT_PAGE), 0);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// MADV_COLD over part of a THP splits it (the folio, not only the pmd).
+TEST_F(HugeMadviseTest, ColdOfPartOfAThpSplitsIt) {
+  unsigned long a = Map(k2M);
+  FaultAll(a);
+  ASSERT_EQ(Madvise(a, 16 * PAGE_SIZE, MADV_COLD), 0);
+  EXPECT_FALSE(pmd_trans_huge(Pmd(a)));
+  EXPECT_EQ(Stat(THP_SPLIT_PAGE), 1);
+  EXPECT_FALSE(pte_young(Pte(a)));
+  EXPECT_TRUE(pte_young(Pte(a + 16 * PAGE_SIZE)));
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// Without swap, MADV_PAGEOUT of a swap-backed THP splits it on the way to swap (the
+// THP_SWPOUT_FALLBACK path) and keeps every page resident.
+TEST_F(HugeMadviseTest, PageoutOfAThpWithoutSwapSplitsItAndKeepsTheData) {
+  unsigned long a = Map(k2M);
+  FaultAll(a);
+  ASSERT_EQ(Madvise(a, k2M, MADV_PAGEOUT), 0);
+  EXPECT_EQ(Stat(THP_SPLIT_PAGE), 1);
+  EXPECT_EQ(Stat(THP_SWPOUT_FALLBACK), 1);
+  EXPECT_FALSE(pmd_trans_huge(Pmd(a)));
+  EXPECT_EQ(AnonPages(), 512);
+  for (unsigned long off = 0; off < k2M; off += 32 * PAGE_SIZE) EXPECT_EQ(Load(a + off), off + 1);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// A PTE-mapped THP (its pmd split by an mprotect round trip) that the range maps whole
+// stays large: MADV_FREE marks it lazyfree, and reclaim discards its 512 PTEs as a batch.
+TEST_F(HugeMadviseTest, APteMappedLazyfreeThpIsFreedAndDiscardedWhole) {
+  unsigned long a;
+  folio* f = PteMappedThp(&a);
+  ASSERT_EQ(Madvise(a, k2M, MADV_FREE), 0);
+  EXPECT_TRUE(folio_test_large(f));
+  EXPECT_FALSE(folio_test_swapbacked(f));
+  EXPECT_FALSE(pte_dirty(Pte(a + 7 * PAGE_SIZE)));
+  EXPECT_EQ(Stat(THP_SPLIT_PAGE), 0);
+  ASSERT_EQ(Madvise(a, k2M, MADV_PAGEOUT), 0);
+  EXPECT_EQ(Stat(PGLAZYFREED), 512);
+  EXPECT_EQ(AnonPages(), 0);
+  EXPECT_TRUE(pte_none(Pte(a)));
+  EXPECT_EQ(Load(a + 3 * PAGE_SIZE), 0u);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// The same PTE-mapped lazyfree THP with one page written again: the batch sees the dirty
+// PTE, every PTE is put back and the folio is swap-backed again.
+TEST_F(HugeMadviseTest, APteMappedLazyfreeThpWrittenAgainKeepsEveryPage) {
+  unsigned long a;
+  folio* f = PteMappedThp(&a);
+  ASSERT_EQ(Madvise(a, k2M, MADV_FREE), 0);
+  Store(a + 100 * PAGE_SIZE, 77);
+  ASSERT_EQ(Madvise(a, k2M, MADV_PAGEOUT), 0);
+  EXPECT_EQ(Stat(PGLAZYFREED), 0);
+  EXPECT_TRUE(folio_test_swapbacked(f));
+  EXPECT_EQ(AnonPages(), 512);
+  EXPECT_EQ(Load(a + 100 * PAGE_SIZE), 77u);
+  for (unsigned long off = 0; off < k2M; off += PAGE_SIZE)
+    if (off != 100 * PAGE_SIZE) ASSERT_EQ(Load(a + off), off + 1);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// After fork both processes map the THP: MADV_FREE and MADV_COLD leave it alone.
+TEST_F(HugeMadviseTest, FreeAndColdLeaveASharedThpAlone) {
+  unsigned long a = Map(k2M);
+  folio* f = FaultAll(a);
+  task_struct* c = k_.Fork(t_);
+  ASSERT_NE(c, nullptr);
+  ASSERT_EQ(Madvise(a, k2M, MADV_FREE), 0);
+  EXPECT_TRUE(folio_test_swapbacked(f));
+  EXPECT_EQ(Stat(PGLAZYFREE), 0);
+  EXPECT_TRUE(pmd_trans_huge(Pmd(a)));
   EXPECT_EQ(k_.DebugVm(), "");
 }
 

@@ -142,6 +142,20 @@ int madvise_folio_pte_batch(unsigned long addr, unsigned long end, folio* f, pte
   return static_cast<int>(folio_pte_batch(f, pte, ptent, max_nr));
 }
 
+// mm/madvise.c: the step madvise_free_pte_range and madvise_cold_or_pageout_pte_range
+// share for a large folio the range maps in part: with the folio locked (trylock), drop
+// the PTE lock, split the folio (*err: split_folio's result) and map the table again.
+// Returns the PTE of addr, locked, or null if the table went away.
+pte_t* madvise_split_folio_unlocked(folio* f, mm_struct* mm, pmd_t* pmd, unsigned long addr,
+                                    pte_t* start_pte, spinlock_t** ptl, int* err) {
+  folio_get(f);
+  pte_unmap_unlock(start_pte, *ptl);
+  *err = split_folio(f);
+  folio_unlock(f);
+  folio_put(f);
+  return pte_offset_map_lock(mm, pmd, addr, ptl);
+}
+
 // mm/madvise.c: madvise_free_pte_range. A huge pmd goes to madvise_free_huge_pmd. Each
 // exclusive anon folio in range is made clean (PTE and folio) and old, and marked lazy
 // free; a large folio mapped here only in part is split first (a whole one is not).
@@ -181,13 +195,8 @@ int madvise_free_pte_range(pmd_t* pmd, unsigned long addr, unsigned long end, mm
       if (nr < folio_nr_pages(f)) {
         if (folio_maybe_mapped_shared(f)) continue;
         if (!folio_trylock(f)) continue;
-        folio_get(f);
-        pte_unmap_unlock(start_pte, ptl);
-        start_pte = nullptr;
-        const int err = split_folio(f);
-        folio_unlock(f);
-        folio_put(f);
-        pte = start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+        int err;
+        pte = start_pte = madvise_split_folio_unlocked(f, mm, pmd, addr, start_pte, &ptl, &err);
         if (start_pte == nullptr) break;
         if (!err) nr = 0;  // look at the same PTE again, now a small folio's
         continue;
@@ -287,6 +296,25 @@ struct madvise_walk_private {
   bool pageout;
 };
 
+// mm/madvise.c: the end of both halves of madvise_cold_or_pageout_pte_range for one
+// folio. Reclaim would not take a folio that still looks recently used, so its references
+// go (folio_test_clear_young: no page_idle here); then MADV_COLD deactivates it and
+// MADV_PAGEOUT isolates it onto folio_list (an unevictable one goes straight back).
+void madvise_cold_or_pageout_folio(folio* f, bool pageout, list_head* folio_list) {
+  folio_clear_referenced(f);
+  if (folio_test_active(f)) folio_set_workingset(f);
+  if (pageout) {
+    if (folio_isolate_lru(f)) {
+      if (folio_test_unevictable(f))
+        folio_putback_lru(f);
+      else
+        list_add(&f->lru, folio_list);
+    }
+  } else {
+    folio_deactivate(f);
+  }
+}
+
 // mm/madvise.c: madvise_cold_or_pageout_pte_range. Each folio mapped only here and on
 // the LRU is made old; MADV_COLD moves it to the inactive list, MADV_PAGEOUT isolates it
 // and reclaims it at once. A THP the range covers whole is aged (and reclaimed) as one
@@ -332,18 +360,7 @@ int madvise_cold_or_pageout_pte_range(pmd_t* pmd, unsigned long addr, unsigned l
       set_pmd_at(mm, addr, pmd, orig_pmd);
       tlb_flush_pmd_range(tlb, addr, HPAGE_PMD_SIZE);  // tlb_remove_pmd_tlb_entry
     }
-    folio_clear_referenced(f);  // (folio_test_clear_young: no page_idle here)
-    if (folio_test_active(f)) folio_set_workingset(f);
-    if (pageout) {
-      if (folio_isolate_lru(f)) {
-        if (folio_test_unevictable(f))
-          folio_putback_lru(f);
-        else
-          list_add(&f->lru, &folio_list);
-      }
-    } else {
-      folio_deactivate(f);
-    }
+    madvise_cold_or_pageout_folio(f, pageout, &folio_list);
   huge_unlock:
     spin_unlock(ptl);
     if (pageout) reclaim_pages(&folio_list);
@@ -369,13 +386,8 @@ regular_folio:
         if (folio_maybe_mapped_shared(f)) continue;
         if (pageout_anon_only_filter && !folio_test_anon(f)) continue;
         if (!folio_trylock(f)) continue;
-        folio_get(f);
-        pte_unmap_unlock(start_pte, ptl);
-        start_pte = nullptr;
-        const int err = split_folio(f);
-        folio_unlock(f);
-        folio_put(f);
-        pte = start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
+        int err;
+        pte = start_pte = madvise_split_folio_unlocked(f, mm, pmd, addr, start_pte, &ptl, &err);
         if (start_pte == nullptr) break;
         if (!err) nr = 0;
         continue;
@@ -393,19 +405,7 @@ regular_folio:
         tlb_remove_tlb_entry(tlb, pte + i, addr + i * PAGE_SIZE);
       }
     }
-    // Reclaim would not take a folio that still looks recently used.
-    folio_clear_referenced(f);
-    if (folio_test_active(f)) folio_set_workingset(f);
-    if (pageout) {
-      if (folio_isolate_lru(f)) {
-        if (folio_test_unevictable(f))
-          folio_putback_lru(f);
-        else
-          list_add(&f->lru, &folio_list);
-      }
-    } else {
-      folio_deactivate(f);
-    }
+    madvise_cold_or_pageout_folio(f, pageout, &folio_list);
   }
   if (start_pte) pte_unmap_unlock(start_pte, ptl);
   if (pageout) reclaim_pages(&folio_list);

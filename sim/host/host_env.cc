@@ -17,6 +17,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "sim/machine.h"
@@ -183,14 +184,10 @@ std::vector<std::string> ApplyHostEnv(const HostEnv& env, Machine& m) {
   return notes;
 }
 
-long HostAnonHugePagesKb(int pid, uint64_t lo, uint64_t hi) {
-  std::ifstream f(absl::StrFormat("/proc/%d/smaps", pid));
-  if (!f) return -1;
+long SmapsFieldKb(absl::string_view smaps, uint64_t lo, uint64_t hi, absl::string_view field) {
   long total = 0;
   bool inside = false;
-  std::string text;
-  while (std::getline(f, text)) {
-    absl::string_view line = text;
+  for (absl::string_view line : absl::StrSplit(smaps, '\n')) {
     // A VMA's header line: "start-end perms ..."; its fields are "Name:  value kB".
     const size_t dash = line.find('-'), sp = line.find(' '), colon = line.find(':');
     uint64_t start = 0, end = 0;
@@ -198,11 +195,19 @@ long HostAnonHugePagesKb(int pid, uint64_t lo, uint64_t hi) {
         colon > sp && absl::SimpleHexAtoi(line.substr(0, dash), &start) &&
         absl::SimpleHexAtoi(line.substr(dash + 1, sp - dash - 1), &end)) {
       inside = start < hi && end > lo;
-    } else if (inside && absl::ConsumePrefix(&line, "AnonHugePages:")) {
+    } else if (inside && absl::ConsumePrefix(&line, field)) {
       total += std::strtol(std::string(line).c_str(), nullptr, 10);
     }
   }
   return total;
+}
+
+long HostAnonHugePagesKb(int pid, uint64_t lo, uint64_t hi) {
+  std::ifstream f(absl::StrFormat("/proc/%d/smaps", pid));
+  if (!f) return -1;
+  std::stringstream text;
+  text << f.rdbuf();
+  return SmapsFieldKb(text.str(), lo, hi, "AnonHugePages:");
 }
 
 }  // namespace sim::host

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+
 namespace sim {
 class Machine;
 }
@@ -51,6 +53,9 @@ std::vector<std::string> ApplyHostEnv(const HostEnv& env, Machine& m);
 // VMAs that overlap [lo, hi); -1 when the file cannot be read. How the host side shows
 // that a MADV_HUGEPAGE region really is THP-backed (docs/host.md).
 long HostAnonHugePagesKb(int pid, uint64_t lo, uint64_t hi);
+// The sum of one field ("Rss:", "LazyFree:", ...) over the VMAs of smaps text (the host's
+// /proc/PID/smaps or the simulator's `show smaps`) that meet [lo, hi), in kB.
+long SmapsFieldKb(absl::string_view smaps, uint64_t lo, uint64_t hi, absl::string_view field);
 
 }  // namespace sim::host
 

@@ -373,25 +373,6 @@ int StepAdvice(Step::Kind k) {
   return k == Step::kFree ? MADV_FREE : k == Step::kCold ? MADV_COLD : k == Step::kPageout ? MADV_PAGEOUT : MADV_DONTNEED;
 }
 
-// The sum of one smaps field ("LazyFree:", "Rss:") over the VMAs that meet [lo, hi), in
-// kB, from /proc/PID/smaps text (the host's, or the simulator's `show smaps`).
-long SmapsFieldKb(const std::string& smaps, uint64_t lo, uint64_t hi, absl::string_view field) {
-  long total = 0;
-  bool inside = false;
-  for (absl::string_view line : absl::StrSplit(smaps, '\n')) {
-    const size_t dash = line.find('-'), sp = line.find(' '), colon = line.find(':');
-    uint64_t start = 0, end = 0;
-    if (dash != absl::string_view::npos && sp != absl::string_view::npos && dash < sp &&
-        colon > sp && absl::SimpleHexAtoi(line.substr(0, dash), &start) &&
-        absl::SimpleHexAtoi(line.substr(dash + 1, sp - dash - 1), &end)) {
-      inside = start < hi && end > lo;
-    } else if (inside && absl::ConsumePrefix(&line, field)) {
-      total += std::strtol(std::string(line).c_str(), nullptr, 10);
-    }
-  }
-  return total;
-}
-
 std::string Describe(const ThpCase& c) {
   std::vector<std::string> st, rem;
   for (const Step& s : c.steps)
@@ -557,8 +538,8 @@ absl::StatusOr<ThpOutcome> RunHost(const ThpCase& c) {
     if (c.fork) o.thp_child_before = sim::host::HostAnonHugePagesKb(child, lo, hi);
     if (c.smaps) {
       const std::string sm = ReadTextFile(absl::StrFormat("/proc/%d/smaps", parent));
-      o.lazy_before = SmapsFieldKb(sm, lo, hi, "LazyFree:");
-      o.rss_before = SmapsFieldKb(sm, lo, hi, "Rss:");
+      o.lazy_before = sim::host::SmapsFieldKb(sm, lo, hi, "LazyFree:");
+      o.rss_before = sim::host::SmapsFieldKb(sm, lo, hi, "Rss:");
     }
     std::vector<Iov> remote;
     for (const Iov& v : c.remote) remote.push_back({kRegion + v.base, v.len});
@@ -574,8 +555,8 @@ absl::StatusOr<ThpOutcome> RunHost(const ThpCase& c) {
     if (c.fork) o.thp_child_after = sim::host::HostAnonHugePagesKb(child, lo, hi);
     if (c.smaps) {
       const std::string sm = ReadTextFile(absl::StrFormat("/proc/%d/smaps", parent));
-      o.lazy_after = SmapsFieldKb(sm, lo, hi, "LazyFree:");
-      o.rss_after = SmapsFieldKb(sm, lo, hi, "Rss:");
+      o.lazy_after = sim::host::SmapsFieldKb(sm, lo, hi, "LazyFree:");
+      o.rss_after = sim::host::SmapsFieldKb(sm, lo, hi, "Rss:");
     }
     if (status.ok()) status = HostReadback(parent, c.span(), &o.parent, &o.parent_holes);
     if (status.ok() && c.fork) status = HostReadback(child, c.span(), &o.child, &o.child_holes);
@@ -671,8 +652,8 @@ absl::StatusOr<ThpOutcome> RunSim(const ThpCase& c, std::string* violations) {
     if (!c.smaps) return absl::OkStatus();
     absl::StatusOr<std::string> sm = sim::ShowSmaps(m, p);
     if (!sm.ok()) return sm.status();
-    *lazy = SmapsFieldKb(*sm, lo, hi, "LazyFree:");
-    *rss = SmapsFieldKb(*sm, lo, hi, "Rss:");
+    *lazy = sim::host::SmapsFieldKb(*sm, lo, hi, "LazyFree:");
+    *rss = sim::host::SmapsFieldKb(*sm, lo, hi, "Rss:");
     return absl::OkStatus();
   };
   if (absl::Status s = smaps(&o.lazy_before, &o.rss_before); !s.ok()) return s;
