@@ -70,6 +70,7 @@ struct InterpreterOptions {
   bool memory_set = false, cpus_set = false, tlb_set = false, seed_set = false;  // by flags
   bool swap_set = false;  // --swap given
   bool thp_set = false;   // --thp given
+  bool thp_defrag_set = false, thp_use_zero_page_set = false;  // --thp_defrag, --thp_use_zero_page
   TraceLevel trace = TraceLevel::kOff;
   bool trace_json = false;         // collect Chrome JSON instead of printing text
   bool check_vm = false;           // debug_vm after every statement

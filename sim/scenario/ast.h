@@ -145,6 +145,8 @@ struct MachineStmt {
   std::optional<std::string> tlb;  // profile name (an identifier)
   std::optional<uint64_t> seed;
   std::optional<std::string> thp;  // always, madvise or never (transparent huge pages)
+  std::optional<std::string> thp_defrag;    // always, defer, defer+madvise, madvise, never
+  std::optional<bool> thp_use_zero_page;    // 0 or 1
   bool operator==(const MachineStmt&) const = default;
 };
 
