@@ -543,11 +543,16 @@ long SimAnonHugeKb(sim::Machine& m, int pid, uint64_t lo, uint64_t hi) {
   });
 }
 
-absl::StatusOr<ThpOutcome> RunSim(const ThpCase& c, std::string* violations) {
+// A simulated caller and target, THP in the host's mode (madvise).
+absl::StatusOr<SimCallerAndTarget> MakeThpSim() {
   sim::MachineConfig config;
   config.memory_bytes = kSimMemory;
   config.thp = "madvise";
-  absl::StatusOr<SimCallerAndTarget> made = MakeSimCallerAndTarget(config);
+  return MakeSimCallerAndTarget(config);
+}
+
+absl::StatusOr<ThpOutcome> RunSim(const ThpCase& c, std::string* violations) {
+  absl::StatusOr<SimCallerAndTarget> made = MakeThpSim();
   if (!made.ok()) return made.status();
   sim::Machine& m = *made->machine;
   const int caller = made->caller;
@@ -1058,10 +1063,7 @@ absl::StatusOr<int> HostCow(const CowCase& c) {
 }
 
 absl::StatusOr<int> SimCow(const CowCase& c, std::string* violations) {
-  sim::MachineConfig config;
-  config.memory_bytes = kSimMemory;
-  config.thp = "madvise";
-  absl::StatusOr<SimCallerAndTarget> made = MakeSimCallerAndTarget(config);
+  absl::StatusOr<SimCallerAndTarget> made = MakeThpSim();
   if (!made.ok()) return made.status();
   sim::Machine& m = *made->machine;
   const int p = made->target;
