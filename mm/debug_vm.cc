@@ -4,8 +4,10 @@
 // is this port's own.
 #include "mm/debug_vm.h"
 
+#include <map>
 #include <set>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -37,6 +39,7 @@ class checker {
     state_.assign(n, FS_UNKNOWN);
     mappings_.assign(n, 0);
     pmd_mappings_.assign(n, 0);
+    mm_id_maps_.clear();
     table_refs_.assign(n, 0);
     cached_.assign(n, nullptr);
     check_buddy();
@@ -450,6 +453,7 @@ class checker {
       fail("mm %llu: writable huge pmd at va %#lx maps a shared (non-exclusive) THP %#lx",
            mmid(mm), va, pfn);
     pmd_mappings_[pfn]++;
+    mm_id_maps_[{pfn, mm->mm_id}]++;
     rss[MM_ANONPAGES] += HPAGE_PMD_NR;
     if (vma != nullptr && PageAnon(head)) check_anon_rmap(mm, vma, va, pfn, head);
   }
@@ -491,6 +495,7 @@ class checker {
     }
     const page* p = &ks_->mem_map[pfn];
     mappings_[pfn]++;
+    if (PageCompound(p)) mm_id_maps_[{static_cast<unsigned long>(page_folio(p) - ks_->mem_map), mm->mm_id}]++;
     rss[PageAnon(p) ? MM_ANONPAGES : (PageSwapBacked(p) ? MM_SHMEMPAGES : MM_FILEPAGES)]++;
     if (pte_write(pte) && PageAnon(p) && !PageAnonExclusive(p))
       fail("mm %llu: writable pte at va %#lx maps a shared (non-exclusive) anon page %#lx",
@@ -669,6 +674,7 @@ class checker {
            pte_maps + pmd_maps, pins);
     if (opts_.expect_no_pins && pins != 0)
       fail("folio %#lx: %d pins left", head_pfn, pins);
+    check_mm_id_slots(f, head_pfn, pte_maps + pmd_maps);
     if ((opts_.expect_no_pins || opts_.expected_pins != nullptr) && refs != pte_maps + pmd_maps + pins) {
       if (refs > 0 && pte_maps + pmd_maps == 0 && pins == 0)
         fail("folio %#lx: allocated (refcount %d) but used by nothing (leak)", head_pfn, refs);
@@ -676,6 +682,34 @@ class checker {
         fail("folio %#lx: refcount %d, expected %d (%d mappings, %d pins)", head_pfn, refs,
              pte_maps + pmd_maps + pins, pte_maps + pmd_maps, pins);
     }
+  }
+
+  // CONFIG_MM_ID: a slot names an mm that maps the folio at least as often as the slot
+  // counts (fewer if some of its mappings were made while no slot was free); a free
+  // slot counts nothing. Not maybe-shared means one slot holds every mapping.
+  void check_mm_id_slots(folio* f, unsigned long head_pfn, int total) {
+    const page* p2 = folio_tail2(f);
+    bool one_holds_all = false;
+    for (int idx = 0; idx < 2; ++idx) {
+      const mm_id_t id = folio_mm_id(f, idx);
+      const int count = p2->_mm_id_mapcount[idx] + 1;
+      if (id == MM_ID_DUMMY) {
+        if (count != 0) fail("folio %#lx: free mm slot %d counts %d mappings", head_pfn, idx, count);
+        continue;
+      }
+      auto it = mm_id_maps_.find({head_pfn, id});
+      const int real = it == mm_id_maps_.end() ? 0 : it->second;
+      if (count <= 0 || count > real)
+        fail("folio %#lx: mm slot %d (mm id %u) counts %d mappings but that mm has %d",
+             head_pfn, idx, id, count, real);
+      if (count == total) one_holds_all = true;
+    }
+    if (test_bit(FOLIO_MM_IDS_LOCK_BITNUM, &p2->_mm_ids))
+      fail("folio %#lx: mm slots left locked", head_pfn);
+    const bool shared = folio_test_large_maybe_mapped_shared(f);
+    if (total == 0 && shared) fail("folio %#lx: unmapped but maybe mapped shared", head_pfn);
+    if (total > 0 && !shared && !one_holds_all)
+      fail("folio %#lx: not maybe-shared, but no mm slot holds all %d mappings", head_pfn, total);
   }
 
   // A non-present, non-none PTE is a swap entry (mm/swap.h): its slot must be in use and
@@ -795,6 +829,8 @@ class checker {
   std::vector<unsigned char> state_;
   std::vector<int> mappings_;      // pfn -> PTEs mapping it
   std::vector<int> pmd_mappings_;  // head pfn of a large folio -> huge pmds mapping it
+  // (head pfn of a large folio, mm id) -> PTEs and pmds of that mm mapping it
+  std::map<std::pair<unsigned long, mm_id_t>, int> mm_id_maps_;
   std::vector<int> table_refs_;
   std::vector<const address_space*> cached_;  // pfn -> the page cache holding it
   std::set<const vm_area_struct*> on_i_mmap_;

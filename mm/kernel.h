@@ -190,6 +190,9 @@ struct kernel_state {
   pid_t pid_max = 4194304;
   std::array<task_struct*, NR_CPUS> idle_tasks{};  // init_task and the other CPUs' idle tasks (pid 0)
   task_struct* child_reaper = nullptr;             // init_pid_ns.child_reaper: pid 1
+  // kernel/fork.c: mm_ida, the mm ids in use (CONFIG_MM_ID; lib/idr.c's IDA as a set:
+  // ida_alloc_range gives the lowest free id).
+  std::set<unsigned int> mm_ida;
 
   // --- files (mm/fs.cc) ---
   std::map<unsigned long, inode*> inodes;  // every live inode by i_ino (the sb s_inodes lists)

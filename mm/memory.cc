@@ -587,7 +587,7 @@ static int copy_present_ptes(vm_area_struct* dst_vma, vm_area_struct* src_vma, p
   if (folio_test_anon(f)) {
     // A page the parent may have pinned for DMA must stay the parent's own: the child
     // gets a copy now, so a later COW cannot separate the pin from the parent's mapping.
-    if (unlikely(folio_try_dup_anon_rmap_pte(f, p, src_vma))) {
+    if (unlikely(folio_try_dup_anon_rmap_pte(f, p, dst_vma, src_vma))) {
       folio_put(f);
       int err = copy_present_page(dst_vma, src_vma, dst_pte, src_pte, addr, rss, prealloc, p);
       return err ? err : 1;
@@ -1235,12 +1235,43 @@ static vm_fault_t wp_page_copy(vm_fault* vmf) {
   return 0;
 }
 
+// mm/memory.c: __wp_can_reuse_large_anon_folio (CONFIG_MM_ID, Linux 6.15+). A write to
+// a page of a PTE-mapped THP: reuse it in place if every reference to the folio is a
+// mapping and every mapping is this mm's (the MM_ID slots say nobody else maps it).
+static bool __wp_can_reuse_large_anon_folio(folio* f, vm_area_struct* vma) {
+  bool exclusive = false;
+  // A single mapped page: copy it and let the rest of the folio go.
+  if (folio_large_mapcount(f) <= 1) return false;
+  // An anon page is mapped at most once per mm, and each mapping holds one reference
+  // (taken before the mapcount on map, dropped after it on unmap). So if the refcount is
+  // the mapcount and one mm holds every mapping, that mm is the folio's only user.
+  if (folio_test_large_maybe_mapped_shared(f)) return false;
+  if (unlikely(folio_test_swapcache(f))) {
+    // The swap cache's references would spoil the count: drop it if no PTE needs it.
+    if (!folio_trylock(f)) return false;
+    folio_free_swap(f);
+    folio_unlock(f);
+  }
+  if (folio_large_mapcount(f) != folio_ref_count(f)) return false;
+  // Hold the slots still while the counts are compared again.
+  folio_lock_large_mapcount(f);
+  VM_WARN_ON_ONCE(folio_large_mapcount(f) > folio_ref_count(f));
+  if (folio_test_large_maybe_mapped_shared(f)) goto unlock;
+  if (folio_large_mapcount(f) != folio_ref_count(f)) goto unlock;
+  VM_WARN_ON_ONCE(folio_large_mapcount(f) > folio_nr_pages(f));
+  VM_WARN_ON_ONCE(folio_entire_mapcount(f));
+  VM_WARN_ON_ONCE(folio_mm_id(f, 0) != vma->vm_mm->mm_id &&
+                  folio_mm_id(f, 1) != vma->vm_mm->mm_id);
+  // No folio lock needed: migration or swap-out would hold a reference we did not count.
+  exclusive = true;
+unlock:
+  folio_unlock_large_mapcount(f);
+  return exclusive;
+}
+
 // mm/memory.c: wp_can_reuse_anon_folio.
 static bool wp_can_reuse_anon_folio(folio* f, vm_area_struct* vma) {
-  // DEVIATION(memory): a large folio mapped by PTEs is never reused (6.13+ would with
-  // __wp_can_reuse_large_anon_folio when this mm maps all of it exclusively): the write
-  // copies the one page, as Linux up to 6.12 did.
-  if (folio_test_large(f)) return false;
+  if (folio_test_large(f)) return __wp_can_reuse_large_anon_folio(f, vma);  // CONFIG_MM_ID
   // The swap cache may hold the only other reference: drop it if no PTE needs the slot.
   if (folio_ref_count(f) > 1 + (folio_test_swapcache(f) ? 1 : 0)) return false;
   if (!folio_trylock(f)) return false;

@@ -375,6 +375,136 @@ inline int page_mapcount(const page* p) {
   return mapcount;
 }
 
+// ---- CONFIG_MM_ID: which mms map a large folio (include/linux/rmap.h, Linux 6.15+) ----
+// TRANSPARENT_HUGEPAGE selects MM_ID. A large folio has two slots, each an mm id and that
+// mm's mappings of the folio's pages (minus one); an mm with no slot free maps it
+// untracked, and the folio's "maybe mapped shared" bit says some mapping is outside the
+// slot that holds them all. Both slots may name mms that map it; the bit is exact only
+// while at most two mms map the folio at once (fork, then the child exits or execs).
+// Every change to _large_mapcount goes through folio_{set,add,sub}_large_mapcount.
+//
+// DEVIATION(mm): bit_spin_lock on the lock bit is a plain set and clear: no preemption
+// point lies between folio_lock_large_mapcount and the unlock, so no other path can
+// find it held (checked).
+inline void folio_lock_large_mapcount(folio* f) {
+  unsigned long* ids = &folio_tail2(f)->_mm_ids;
+  VM_BUG_ON(test_bit(FOLIO_MM_IDS_LOCK_BITNUM, ids));
+  set_bit(FOLIO_MM_IDS_LOCK_BITNUM, ids);
+}
+inline void folio_unlock_large_mapcount(folio* f) {
+  clear_bit(FOLIO_MM_IDS_LOCK_BITNUM, &folio_tail2(f)->_mm_ids);  // __bit_spin_unlock
+}
+inline mm_id_t folio_mm_id(const folio* f, int idx) {
+  VM_WARN_ON_ONCE(idx != 0 && idx != 1);
+  return folio_tail2(f)->_mm_id[idx] & MM_ID_MASK;
+}
+inline void folio_set_mm_id(folio* f, int idx, mm_id_t id) {
+  VM_WARN_ON_ONCE(idx != 0 && idx != 1);
+  folio_tail2(f)->_mm_id[idx] &= ~MM_ID_MASK;
+  folio_tail2(f)->_mm_id[idx] |= id;
+}
+// include/linux/rmap.h: what must hold before every update of the slots.
+inline void __folio_large_mapcount_sanity_checks(const folio* f, int diff, mm_id_t mm_id) {
+  const page* p2 = folio_tail2(f);
+  VM_WARN_ON_ONCE(!folio_test_large(f));
+  VM_WARN_ON_ONCE(diff <= 0);
+  VM_WARN_ON_ONCE(mm_id < MM_ID_MIN || mm_id > MM_ID_MAX);
+  // One whole PTE mapping of the folio by one mm must fit a slot's count.
+  VM_WARN_ON_ONCE(diff > folio_nr_pages(f));
+  VM_WARN_ON_ONCE(folio_nr_pages(f) - 1 > MM_ID_MAPCOUNT_MAX);
+  VM_WARN_ON_ONCE(folio_mm_id(f, 0) == MM_ID_DUMMY && p2->_mm_id_mapcount[0] != -1);
+  VM_WARN_ON_ONCE(folio_mm_id(f, 0) != MM_ID_DUMMY && p2->_mm_id_mapcount[0] < 0);
+  VM_WARN_ON_ONCE(folio_mm_id(f, 1) == MM_ID_DUMMY && p2->_mm_id_mapcount[1] != -1);
+  VM_WARN_ON_ONCE(folio_mm_id(f, 1) != MM_ID_DUMMY && p2->_mm_id_mapcount[1] < 0);
+  VM_WARN_ON_ONCE(folio_large_mapcount(f) == 0 && folio_test_large_maybe_mapped_shared(f));
+}
+// include/linux/rmap.h: the first mappings of a new folio, all by vma's mm (slot 0).
+inline void folio_set_large_mapcount(folio* f, int mapcount, vm_area_struct* vma) {
+  __folio_large_mapcount_sanity_checks(f, mapcount, vma->vm_mm->mm_id);
+  VM_WARN_ON_ONCE(folio_mm_id(f, 0) != MM_ID_DUMMY);
+  VM_WARN_ON_ONCE(folio_mm_id(f, 1) != MM_ID_DUMMY);
+  atomic_set(&folio_tail1(f)->_large_mapcount, mapcount - 1);  // mapcounts start at -1
+  folio_tail2(f)->_mm_id_mapcount[0] = mapcount - 1;
+  folio_set_mm_id(f, 0, vma->vm_mm->mm_id);
+}
+// include/linux/rmap.h: diff more mappings by vma's mm. Its slot grows; else it takes a
+// free slot, and the folio is maybe shared if anything else maps it already. With no
+// slot free the mappings go untracked (the other two mms hold the slots, so the bit is
+// already set). Returns the new mapcount.
+inline int folio_add_return_large_mapcount(folio* f, int diff, vm_area_struct* vma) {
+  const mm_id_t mm_id = vma->vm_mm->mm_id;
+  page* p2 = folio_tail2(f);
+  folio_lock_large_mapcount(f);
+  __folio_large_mapcount_sanity_checks(f, diff, mm_id);
+  const int new_mapcount_val = atomic_read(&folio_tail1(f)->_large_mapcount) + diff;
+  atomic_set(&folio_tail1(f)->_large_mapcount, new_mapcount_val);
+  // (64-bit: a slot's count cannot overflow, so 32-bit Linux's recovery is not needed.)
+  if (folio_mm_id(f, 0) == mm_id) {
+    p2->_mm_id_mapcount[0] += diff;
+  } else if (folio_mm_id(f, 1) == mm_id) {
+    p2->_mm_id_mapcount[1] += diff;
+  } else if (folio_mm_id(f, 0) == MM_ID_DUMMY) {
+    folio_set_mm_id(f, 0, mm_id);
+    p2->_mm_id_mapcount[0] = diff - 1;
+    // Other mms may map it already.
+    if (new_mapcount_val != diff - 1) p2->_mm_ids |= FOLIO_MM_IDS_SHARED_BIT;
+  } else if (folio_mm_id(f, 1) == MM_ID_DUMMY) {
+    folio_set_mm_id(f, 1, mm_id);
+    p2->_mm_id_mapcount[1] = diff - 1;
+    // Slot 0's mm certainly maps it too.
+    p2->_mm_ids |= FOLIO_MM_IDS_SHARED_BIT;
+  }
+  folio_unlock_large_mapcount(f);
+  return new_mapcount_val + 1;
+}
+inline void folio_add_large_mapcount(folio* f, int diff, vm_area_struct* vma) {
+  (void)folio_add_return_large_mapcount(f, diff, vma);
+}
+// include/linux/rmap.h: diff fewer mappings by vma's mm. A slot that drops below zero
+// (it was taken after some of the mm's mappings went untracked) is freed. When one slot
+// then holds every mapping, the folio is exclusive again. Returns the new mapcount.
+inline int folio_sub_return_large_mapcount(folio* f, int diff, vm_area_struct* vma) {
+  const mm_id_t mm_id = vma->vm_mm->mm_id;
+  page* p2 = folio_tail2(f);
+  folio_lock_large_mapcount(f);
+  __folio_large_mapcount_sanity_checks(f, diff, mm_id);
+  const int new_mapcount_val = atomic_read(&folio_tail1(f)->_large_mapcount) - diff;
+  atomic_set(&folio_tail1(f)->_large_mapcount, new_mapcount_val);
+  for (int idx = 0; idx < 2; ++idx) {
+    if (folio_mm_id(f, idx) != mm_id) continue;
+    p2->_mm_id_mapcount[idx] -= diff;
+    if (p2->_mm_id_mapcount[idx] >= 0) goto out;
+    p2->_mm_id_mapcount[idx] = -1;
+    folio_set_mm_id(f, idx, MM_ID_DUMMY);
+    break;
+  }
+  // Unmapped altogether (-1): both slots are free, and it counts as exclusive.
+  if (p2->_mm_id_mapcount[0] == new_mapcount_val || p2->_mm_id_mapcount[1] == new_mapcount_val)
+    p2->_mm_ids &= ~FOLIO_MM_IDS_SHARED_BIT;
+out:
+  folio_unlock_large_mapcount(f);
+  return new_mapcount_val + 1;
+}
+inline void folio_sub_large_mapcount(folio* f, int diff, vm_area_struct* vma) {
+  (void)folio_sub_return_large_mapcount(f, diff, vma);
+}
+inline void folio_inc_large_mapcount(folio* f, vm_area_struct* vma) {
+  folio_add_large_mapcount(f, 1, vma);
+}
+inline void folio_dec_large_mapcount(folio* f, vm_area_struct* vma) {
+  folio_sub_large_mapcount(f, 1, vma);
+}
+// include/linux/mm.h: might another mm map this folio? Exact for a small folio (its
+// mapcount); for a large one, false when at most one mapping exists, else the MM_ID bit,
+// which may stay set after the sharing ended (three mms at once).
+inline bool folio_maybe_mapped_shared(const folio* f) {
+  const int mapcount = folio_mapcount(f);
+  if (!folio_test_large(f)) return mapcount > 1;
+  // One mapping means exclusive whatever the bit says (cheaper than fixing it on unmap).
+  if (mapcount <= 1) return false;
+  return folio_test_large_maybe_mapped_shared(f);
+}
+
 // ---- page-table allocation (include/linux/mm.h); mm/memory.cc does the work ----
 // Each returns the entry for `address` at its level, allocating the table below it when
 // the slot is empty; null (or, for pte_alloc, true) when the allocation failed.
@@ -465,7 +595,8 @@ void rmap_walk_anon(folio* f,
 int folio_referenced(folio* f, int is_locked, vm_flags_t* vm_flags);
 // mm/rmap.c (include/linux/rmap.h): fork's duplicate of one PTE mapping of an anon page;
 // -EBUSY when the page may be pinned and must be copied instead.
-int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* src_vma);
+int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* dst_vma,
+                                vm_area_struct* src_vma);
 // mm/rmap.c: try_to_unmap. Reclaim's unmap of a locked folio from every page table (anon:
 // swap PTEs naming folio->swap); the folio stays mapped where it could not be unmapped.
 void try_to_unmap(folio* f);

@@ -5,7 +5,9 @@
 //  - `folio` is an alias of `page`: a folio is its head page. Linux's struct folio overlays
 //    the fields a large folio keeps in its first tail page (_folio_nr_pages, the order in
 //    _flags_1, _large_mapcount, _entire_mapcount, _nr_pages_mapped, _pincount); here the
-//    code reaches them through folio_tail1() (page[1]) explicitly. Only anonymous THPs
+//    code reaches them through folio_tail1() (page[1]) explicitly; the CONFIG_MM_ID
+//    slots (_mm_id_mapcount, _mm_ids), which Linux also keeps there, are in page[2]
+//    (folio_tail2()) because page[1] has no words left. Only anonymous THPs
 //    (order HPAGE_PMD_ORDER) are large; file and swap-cache folios are order 0.
 //  - struct page's `private` field is spelled `private_` (C++ keyword).
 //  - The maple tree mm->mm_mt is a B-tree map from vm_start to the VMA: the same ordered
@@ -41,6 +43,26 @@ struct swp_entry_t {
   unsigned long val;
 };
 
+// include/linux/mm_types.h (CONFIG_MM_ID, 64-bit): every mm gets an id (mm_alloc_id in
+// kernel/fork.c) that a large folio records in one of its two slots while that mm maps
+// some of its pages, so a write fault can tell "mapped by this mm alone" from "maybe
+// mapped by several" without a walk (__wp_can_reuse_large_anon_folio).
+using mm_id_mapcount_t = int;
+inline constexpr int MM_ID_MAPCOUNT_MAX = 0x7fffffff;  // INT_MAX
+using mm_id_t = unsigned int;
+// init_mm (and any mm that never maps user pages) has the dummy id.
+inline constexpr mm_id_t MM_ID_DUMMY = 0;
+inline constexpr mm_id_t MM_ID_MIN = MM_ID_DUMMY + 1;
+// The top bit of each _mm_id[] is not part of the id: folio->_mm_ids keeps the slot lock
+// in _mm_id[0]'s and the "maybe mapped shared" flag in _mm_id[1]'s.
+inline constexpr int MM_ID_BITS = static_cast<int>(sizeof(mm_id_t) * 8) - 1;
+inline constexpr mm_id_t MM_ID_MASK = (1U << MM_ID_BITS) - 1;
+inline constexpr mm_id_t MM_ID_MAX = MM_ID_MASK;
+inline constexpr int FOLIO_MM_IDS_LOCK_BITNUM = MM_ID_BITS;
+inline constexpr unsigned long FOLIO_MM_IDS_LOCK_BIT = 1UL << FOLIO_MM_IDS_LOCK_BITNUM;
+inline constexpr int FOLIO_MM_IDS_SHARED_BITNUM = 2 * MM_ID_BITS + 1;
+inline constexpr unsigned long FOLIO_MM_IDS_SHARED_BIT = 1UL << FOLIO_MM_IDS_SHARED_BITNUM;
+
 struct page {
   unsigned long flags;  // PG_* bits, see mm/page-flags.h
   union {
@@ -65,8 +87,15 @@ struct page {
     };
     struct {                  // page[2] of a large folio (Linux 6.18's second tail page)
       unsigned long _head_2;        // compound_head, as on every tail page
-      unsigned long _pad_2;
+      // CONFIG_MM_ID: the two mm slots of the folio (see folio_add_large_mapcount in
+      // mm/mm.h). DEVIATION(mm_types): Linux keeps them in page[1], whose words here
+      // all hold other counts (_folio_nr_pages, the tail mapping); page[2] has room.
+      mm_id_mapcount_t _mm_id_mapcount[2];  // each slot's mappings, minus one
       list_head _deferred_list;     // on the deferred split queue (overlays ->mapping)
+      union {
+        mm_id_t _mm_id[2];          // each slot's mm id (bit 31 of each: a flag)
+        unsigned long _mm_ids;      // both, as one word for the lock and shared bits
+      };
     };
     struct {                  // page-table pages (PGTY_table)
       unsigned long _pt_pad_1;
@@ -90,6 +119,9 @@ struct page {
   unsigned int mlock_count;
 };
 static_assert(sizeof(page) == 64, "struct page must stay 64 bytes, as in Linux");
+// The split (mm/huge_memory.cc) resets page[2]'s mm-id words as lru.prev and private_.
+static_assert(offsetof(page, _mm_id_mapcount) == offsetof(page, lru.prev), "mm-id mapcounts");
+static_assert(offsetof(page, _mm_ids) == offsetof(page, private_), "mm ids");
 
 using folio = page;  // DEVIATION(mm_types): a folio is its head page (see above).
 // include/linux/page-flags.h: _compound_head. A tail page stores its head's address with
@@ -113,6 +145,9 @@ inline page* folio_tail1(folio* f) { return f + 1; }
 inline const page* folio_tail1(const folio* f) { return f + 1; }
 // The deferred split queue's link lives in page[2] as in Linux (folio->_deferred_list).
 inline list_head* folio_deferred_list(folio* f) { return &(f + 2)->_deferred_list; }
+// Where the mm-id slots live (page[2], see the DEVIATION at struct page).
+inline page* folio_tail2(folio* f) { return f + 2; }
+inline const page* folio_tail2(const folio* f) { return f + 2; }
 
 // include/linux/rmap.h: an anon_vma, where anonymous pages point (page->mapping). One is
 // made for a VMA's first anonymous fault; fork gives each child VMA a new one, whose
@@ -225,6 +260,7 @@ struct mm_struct {
   std::bitset<NR_CPUS> cpu_bitmap;  // mm_cpumask(): CPUs that may cache this mm's translations
   mm_context_t context;
   struct task_struct* owner;  // DEVIATION(mm_types): for views only
+  mm_id_t mm_id;  // CONFIG_MM_ID: MM_ID_MIN..MM_ID_MAX from mm_init to __mmdrop; init_mm: dummy
 };
 
 inline std::bitset<NR_CPUS>* mm_cpumask(mm_struct* mm) { return &mm->cpu_bitmap; }

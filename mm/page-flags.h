@@ -134,6 +134,11 @@ inline int folio_large_mapcount(const folio* f) {
 inline int folio_entire_mapcount(const folio* f) {
   return atomic_read(&folio_tail1(f)->_entire_mapcount) + 1;
 }
+// include/linux/page-flags.h (CONFIG_MM_ID): the "maybe mapped shared" bit of a large
+// folio's _mm_ids (mm/mm.h keeps it).
+inline bool folio_test_large_maybe_mapped_shared(const folio* f) {
+  return test_bit(FOLIO_MM_IDS_SHARED_BITNUM, &folio_tail2(f)->_mm_ids);
+}
 // include/linux/page-flags.h: PG_partially_mapped, a flag of a large folio's second page
 // (FOLIO_SECOND_PAGE) on PG_reclaim's bit: some of its pages were unmapped while others
 // stay mapped, and it waits on the deferred split queue.

@@ -193,6 +193,9 @@ int free_tail_page_prepare(page* head_page, page* p) {
     case 2:
       // the second tail page: _deferred_list overlays ->mapping
       if (unlikely(!list_empty(&p->_deferred_list))) reason = "on deferred list";
+      // CONFIG_MM_ID (Linux checks them in page[1], where it keeps them)
+      else if (unlikely(p->_mm_id_mapcount[0] != -1)) reason = "nonzero mm mapcount 0";
+      else if (unlikely(p->_mm_id_mapcount[1] != -1)) reason = "nonzero mm mapcount 1";
       break;
     default:
       if (p->_tail_mapping != nullptr) reason = "corrupted mapping in tail page";
@@ -269,7 +272,14 @@ static void prep_compound_head(page* p, unsigned int order) {
   atomic_set(&p1->_entire_mapcount, -1);
   atomic_set(&p1->_nr_pages_mapped, 0);
   atomic_set(&p1->_pincount, 0);
-  if (order > 1) INIT_LIST_HEAD(folio_deferred_list(p));
+  if (order > 1) {
+    INIT_LIST_HEAD(folio_deferred_list(p));
+    // CONFIG_MM_ID: both slots free, not shared (page[2] here: see mm/mm_types.h).
+    page* p2 = folio_tail2(p);
+    p2->_mm_ids = 0;
+    p2->_mm_id_mapcount[0] = -1;
+    p2->_mm_id_mapcount[1] = -1;
+  }
 }
 
 // mm/internal.h: prep_compound_tail.

@@ -30,9 +30,9 @@
 //    unmap only (no migration or hwpoison), with TTU_SPLIT_HUGE_PMD always set for a
 //    large folio (reclaim sets it for every PMD-sized one; they are the only large ones).
 //  - Large folios: the mapcounts are CONFIG_PAGE_MAPCOUNT's (per-page _mapcount kept
-//    beside _large_mapcount, _entire_mapcount and _nr_pages_mapped); there is no
-//    CONFIG_MM_ID tracking of which mms map a large folio. Partially mapped anon folios
-//    are queued for the deferred split (mm/huge_memory.cc).
+//    beside _large_mapcount, _entire_mapcount and _nr_pages_mapped), with CONFIG_MM_ID's
+//    two mm slots updated by folio_{set,add,sub}_large_mapcount (mm/mm.h). Partially
+//    mapped anon folios are queued for the deferred split (mm/huge_memory.cc).
 #include <algorithm>
 
 #include "mm/fs.h"
@@ -453,7 +453,7 @@ void folio_add_new_anon_rmap(folio* f, vm_area_struct* vma, unsigned long addres
     nr = static_cast<int>(folio_nr_pages(f));
     page* p1 = folio_tail1(f);
     atomic_set(&p1->_entire_mapcount, 0);
-    atomic_set(&p1->_large_mapcount, 0);
+    folio_set_large_mapcount(f, 1, vma);
     atomic_set(&p1->_nr_pages_mapped, ENTIRELY_MAPPED);
     if (exclusive) SetPageAnonExclusive(f);
     nr_pmdmapped = nr;
@@ -463,7 +463,7 @@ void folio_add_new_anon_rmap(folio* f, vm_area_struct* vma, unsigned long addres
 
 // mm/rmap.c: __folio_add_rmap, RMAP_LEVEL_PTE. nr_pages consecutive pages of f from p
 // gain a PTE mapping each; returns how many became mapped at all.
-static int __folio_add_rmap_ptes(folio* f, page* p, int nr_pages) {
+static int __folio_add_rmap_ptes(folio* f, page* p, int nr_pages, vm_area_struct* vma) {
   if (!folio_test_large(f)) return atomic_inc_and_test(&p->_mapcount) ? 1 : 0;
   page* p1 = folio_tail1(f);
   int first = 0;
@@ -473,7 +473,7 @@ static int __folio_add_rmap_ptes(folio* f, page* p, int nr_pages) {
   } while (p++, --nr_pages > 0);
   int nr = 0;
   if (first && atomic_add_return(first, &p1->_nr_pages_mapped) < ENTIRELY_MAPPED) nr = first;
-  atomic_add(orig_nr_pages, &p1->_large_mapcount);  // folio_add_large_mapcount
+  folio_add_large_mapcount(f, orig_nr_pages, vma);
   return nr;
 }
 
@@ -482,7 +482,7 @@ static int __folio_add_rmap_ptes(folio* f, page* p, int nr_pages) {
 void folio_add_anon_rmap_ptes(folio* f, page* p, int nr_pages, vm_area_struct* vma,
                               unsigned long address, rmap_t flags) {
   VM_BUG_ON(!folio_test_anon(f));
-  const int nr = __folio_add_rmap_ptes(f, p, nr_pages);
+  const int nr = __folio_add_rmap_ptes(f, p, nr_pages, vma);
   if (flags & RMAP_EXCLUSIVE)
     for (int i = 0; i < nr_pages; i++) SetPageAnonExclusive(p + i);
   if (nr && !folio_test_large(f)) __folio_set_anon(f, vma, address, flags & RMAP_EXCLUSIVE);
@@ -498,7 +498,7 @@ void folio_add_anon_rmap_pte(folio* f, page* p, vm_area_struct* vma, unsigned lo
 }
 
 // mm/rmap.c: folio_add_anon_rmap_pmd (__folio_add_rmap, RMAP_LEVEL_PMD).
-void folio_add_anon_rmap_pmd(folio* f, page* p, vm_area_struct* /*vma*/, unsigned long /*address*/,
+void folio_add_anon_rmap_pmd(folio* f, page* p, vm_area_struct* vma, unsigned long /*address*/,
                              rmap_t flags) {
   page* p1 = folio_tail1(f);
   int nr = 0, nr_pmdmapped = 0;
@@ -512,7 +512,7 @@ void folio_add_anon_rmap_pmd(folio* f, page* p, vm_area_struct* /*vma*/, unsigne
       nr = 0;
     }
   }
-  atomic_inc(&p1->_large_mapcount);  // folio_inc_large_mapcount
+  folio_inc_large_mapcount(f, vma);
   if (flags & RMAP_EXCLUSIVE) SetPageAnonExclusive(p);
   __folio_mod_stat(f, nr, nr_pmdmapped);
 }
@@ -528,19 +528,20 @@ static bool folio_needs_cow_for_dma(vm_area_struct* vma, folio* f) {
 // include/linux/rmap.h: folio_try_dup_anon_rmap_pte. Fork's second mapping of an anon
 // page: it stops being exclusive to the parent. -EBUSY instead when the folio may be
 // pinned: then it must stay the parent's own, and fork copies the page.
-int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* src_vma) {
+int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* dst_vma,
+                                vm_area_struct* src_vma) {
   VM_BUG_ON(!folio_test_anon(f));
   if (PageAnonExclusive(p)) {
     if (unlikely(folio_needs_cow_for_dma(src_vma, f))) return -EBUSY;
     ClearPageAnonExclusive(p);
   }
   atomic_inc(&p->_mapcount);
-  if (folio_test_large(f)) atomic_inc(&folio_tail1(f)->_large_mapcount);
+  if (folio_test_large(f)) folio_inc_large_mapcount(f, dst_vma);  // the child's mapping
   return 0;
 }
 
 // include/linux/rmap.h: folio_try_dup_anon_rmap_pmd. Fork shares a PMD-mapped THP.
-int folio_try_dup_anon_rmap_pmd(folio* f, page* p, vm_area_struct* /*dst_vma*/,
+int folio_try_dup_anon_rmap_pmd(folio* f, page* p, vm_area_struct* dst_vma,
                                 vm_area_struct* src_vma) {
   VM_BUG_ON(!folio_test_anon(f));
   if (PageAnonExclusive(p)) {
@@ -548,7 +549,7 @@ int folio_try_dup_anon_rmap_pmd(folio* f, page* p, vm_area_struct* /*dst_vma*/,
     ClearPageAnonExclusive(p);
   }
   atomic_inc(&folio_tail1(f)->_entire_mapcount);
-  atomic_inc(&folio_tail1(f)->_large_mapcount);
+  folio_inc_large_mapcount(f, dst_vma);
   return 0;
 }
 
@@ -584,7 +585,7 @@ void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
     nr = atomic_dec_return(&p->_mapcount) < 0 ? 1 : 0;  // atomic_add_negative(-1)
   } else {
     page* p1 = folio_tail1(f);
-    atomic_dec(&p1->_large_mapcount);  // folio_sub_large_mapcount
+    folio_sub_large_mapcount(f, 1, vma);
     const int last = atomic_dec_return(&p->_mapcount) < 0 ? 1 : 0;
     if (last && atomic_sub_return(last, &p1->_nr_pages_mapped) < ENTIRELY_MAPPED) nr = last;
     partially_mapped = nr && atomic_read(&p1->_nr_pages_mapped);
@@ -600,7 +601,7 @@ void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
 void folio_remove_rmap_pmd(folio* f, page* /*p*/, vm_area_struct* vma) {
   page* p1 = folio_tail1(f);
   int nr = 0, nr_pmdmapped = 0;
-  atomic_dec(&p1->_large_mapcount);  // folio_dec_large_mapcount
+  folio_dec_large_mapcount(f, vma);
   if (atomic_dec_return(&p1->_entire_mapcount) < 0) {
     nr = atomic_sub_return(ENTIRELY_MAPPED, &p1->_nr_pages_mapped);
     if (likely(nr < ENTIRELY_MAPPED)) {

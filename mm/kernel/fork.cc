@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <set>
 
 #include "mm/kernel/task.h"
 #include "mm/mm.h"
@@ -61,6 +62,33 @@ unsigned long default_mmap_base() {
   return (task_size - gap + PAGE_SIZE - 1) & PAGE_MASK;
 }
 
+// lib/idr.c: ida_alloc_range. The lowest id in [min, max] not in use, now in use;
+// -ENOSPC when there is none.
+static int ida_alloc_range(std::set<unsigned int>* ida, unsigned int min, unsigned int max) {
+  unsigned int id = min;
+  for (auto it = ida->lower_bound(min); it != ida->end() && *it == id; ++it) ++id;
+  if (id > max || id < min) return -ENOSPC;
+  ida->insert(id);
+  return static_cast<int>(id);
+}
+
+// kernel/fork.c: mm_alloc_id (CONFIG_MM_ID). The id large folios record in their slots.
+static int mm_alloc_id(mm_struct* mm) {
+  const int ret = ida_alloc_range(&kst().mm_ida, MM_ID_MIN, MM_ID_MAX);
+  if (ret < 0) return ret;
+  mm->mm_id = static_cast<mm_id_t>(ret);
+  return 0;
+}
+
+// kernel/fork.c: mm_free_id. The id goes back for the next mm (__mmdrop, or a failed mm_init).
+static void mm_free_id(mm_struct* mm) {
+  const mm_id_t id = mm->mm_id;
+  mm->mm_id = MM_ID_DUMMY;
+  if (id == MM_ID_DUMMY) return;
+  if (WARN_ON_ONCE(id < MM_ID_MIN || id > MM_ID_MAX)) return;
+  kst().mm_ida.erase(id);  // ida_free
+}
+
 // kernel/fork.c: mm_init.
 mm_struct* mm_init(mm_struct* mm, task_struct* p, const user_namespace* user_ns) {
   mm->mm_mt.clear();
@@ -90,6 +118,11 @@ mm_struct* mm_init(mm_struct* mm, task_struct* p, const user_namespace* user_ns)
 
   mm->pgd = pgd_alloc(mm);  // mm_alloc_pgd
   if (mm->pgd == nullptr) {
+    free_mm(mm);
+    return nullptr;
+  }
+  if (mm_alloc_id(mm)) {
+    pgd_free(mm, mm->pgd);  // fail_noid: mm_free_pgd
     free_mm(mm);
     return nullptr;
   }
@@ -124,6 +157,7 @@ void __mmdrop(mm_struct* mm) {
   WARN_ON_ONCE(cur != nullptr && mm == cur->active_mm);
   pgd_free(mm, mm->pgd);  // mm_free_pgd
   mm->pgd = nullptr;
+  mm_free_id(mm);
   destroy_context(mm);
   check_mm(mm);
   free_mm(mm);

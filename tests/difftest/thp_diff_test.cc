@@ -588,11 +588,16 @@ long SimAnonHugeKb(sim::Machine& m, int pid, uint64_t lo, uint64_t hi) {
   });
 }
 
-absl::StatusOr<ThpOutcome> RunSim(const ThpCase& c, std::string* violations) {
+// A simulated caller and target, THP in the host's mode (madvise).
+absl::StatusOr<SimCallerAndTarget> MakeThpSim() {
   sim::MachineConfig config;
   config.memory_bytes = kSimMemory;
   config.thp = "madvise";
-  absl::StatusOr<SimCallerAndTarget> made = MakeSimCallerAndTarget(config);
+  return MakeSimCallerAndTarget(config);
+}
+
+absl::StatusOr<ThpOutcome> RunSim(const ThpCase& c, std::string* violations) {
+  absl::StatusOr<SimCallerAndTarget> made = MakeThpSim();
   if (!made.ok()) return made.status();
   sim::Machine& m = *made->machine;
   const int caller = made->caller;
@@ -1050,6 +1055,183 @@ TEST(ThpPvm, SeededCasesAreDeterministicAndVaried) {
   EXPECT_GT(writes, 60);
   EXPECT_GT(untouched, 10);
   EXPECT_GT(cuts, 20);
+}
+
+
+// ---- 3. COW reuse of a PTE-mapped THP (CONFIG_MM_ID, H-rule "PTE-mapped THP reuse") ----
+//
+// A process P maps 2 MiB (MADV_HUGEPAGE) and writes it: one THP. Optionally it forks G
+// (which only waits). P splits its PMD (mprotect of one page read-only and back, or
+// MADV_DONTNEED of one page), optionally lets G exit (and reaps it) first or after, then
+// writes page 5. Compared: whether page 5's frame changed (the host's from
+// /proc/self/pagemap, which shows PFNs to root). Linux 6.18 reuses the folio when P's
+// mm-id slot holds every mapping and every reference is a mapping; it copies while G maps
+// the folio. The simulator's answers are checked always; the host's only where pagemap
+// shows PFNs (root with CAP_SYS_ADMIN in the initial namespace: bazel's linux-sandbox
+// hides them, so run bazel-bin/tests/difftest/thp_diff_test --gtest_filter='ThpCow.*'
+// directly, or bazel test with --spawn_strategy=local, to compare).
+struct CowCase {
+  const char* name;
+  bool fork;
+  bool dontneed;    // split by MADV_DONTNEED of page 3 (else mprotect of page 1)
+  bool exit_first;  // G exits before P's write
+};
+
+constexpr uint64_t kCowPage = 5 * kPageSize;
+
+// Host outcomes: 0 = same frame, 1 = another frame; negative: not comparable (-3: no THP
+// was mapped, -4: pagemap shows no PFNs, i.e. not root) or an error.
+int HostCowChild(const CowCase& c) {
+  void* r = mmap(reinterpret_cast<void*>(kRegion), k2M, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (r != reinterpret_cast<void*>(kRegion)) return -2;
+  if (madvise(r, k2M, MADV_HUGEPAGE) != 0) return -2;
+  volatile uint8_t* p = static_cast<volatile uint8_t*>(r);
+  p[0] = 1;
+  if (sim::host::HostAnonHugePagesKb(getpid(), kRegion, kRegion + k2M) < 2048) return -3;
+  int go[2];
+  if (pipe(go) != 0) return -2;
+  pid_t g = -1;
+  if (c.fork) {
+    g = fork();
+    if (g < 0) return -2;
+    if (g == 0) {
+      close(go[1]);
+      char b;
+      while (read(go[0], &b, 1) < 0 && errno == EINTR) {
+      }
+      _exit(0);
+    }
+  }
+  close(go[0]);
+  if (c.dontneed) {
+    if (madvise(reinterpret_cast<void*>(kRegion + 3 * kPageSize), kPageSize, MADV_DONTNEED) != 0)
+      return -2;
+  } else if (mprotect(reinterpret_cast<void*>(kRegion + kPageSize), kPageSize, PROT_READ) != 0 ||
+             mprotect(reinterpret_cast<void*>(kRegion + kPageSize), kPageSize,
+                      PROT_READ | PROT_WRITE) != 0) {
+    return -2;
+  }
+  auto release_g = [&] {
+    close(go[1]);
+    if (g > 0) waitpid(g, nullptr, 0);
+    g = -1;
+  };
+  if (c.exit_first) release_g();
+  const int pm = open("/proc/self/pagemap", O_RDONLY);
+  if (pm < 0) return -2;
+  auto pfn = [&]() -> uint64_t {
+    uint64_t e = 0;
+    if (pread(pm, &e, sizeof(e), static_cast<off_t>((kRegion + kCowPage) / kPageSize * 8)) !=
+        static_cast<ssize_t>(sizeof(e)))
+      return 0;
+    return (e >> 63) ? (e & ((uint64_t{1} << 55) - 1)) : 0;
+  };
+  (void)p[kCowPage];  // present (it is, unless the split lost it)
+  const uint64_t before = pfn();
+  p[kCowPage] = 0x55;
+  const uint64_t after = pfn();
+  close(pm);
+  release_g();
+  if (before == 0 || after == 0) return -4;
+  return before == after ? 0 : 1;
+}
+
+absl::StatusOr<int> HostCow(const CowCase& c) {
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) return absl::InternalError("fork");
+  if (pid == 0) _exit(HostCowChild(c) & 0xff);
+  int ws = 0;
+  waitpid(pid, &ws, 0);
+  if (!WIFEXITED(ws)) return absl::InternalError("the host child died");
+  const int v = static_cast<int8_t>(WEXITSTATUS(ws));
+  if (v == -3) return absl::UnavailableError("no THP for the region on the host");
+  if (v == -4) return absl::UnavailableError("/proc/self/pagemap shows no PFNs (not root?)");
+  if (v < 0) return absl::InternalError(absl::StrCat("host step failed (", v, ")"));
+  return v;
+}
+
+absl::StatusOr<int> SimCow(const CowCase& c, std::string* violations) {
+  absl::StatusOr<SimCallerAndTarget> made = MakeThpSim();
+  if (!made.ok()) return made.status();
+  sim::Machine& m = *made->machine;
+  const int p = made->target;
+  if (m.Mmap(p, kRegion, k2M, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE)
+              .ret != static_cast<long>(kRegion) ||
+      m.Madvise(p, kRegion, k2M, MADV_HUGEPAGE).ret != 0 || !m.Store(p, kRegion, {1}).ok)
+    return absl::InternalError("sim mmap");
+  if (SimAnonHugeKb(m, p, kRegion, kRegion + k2M) != 2048) return absl::InternalError("sim: no THP");
+  int g = -1;
+  if (c.fork) {
+    const sim::SysResult f = m.Fork(p);
+    if (f.ret <= 0) return absl::InternalError("sim fork");
+    g = static_cast<int>(f.ret);
+  }
+  bool ok = c.dontneed ? m.Madvise(p, kRegion + 3 * kPageSize, kPageSize, MADV_DONTNEED).ret == 0
+                       : m.Mprotect(p, kRegion + kPageSize, kPageSize, PROT_READ).ret == 0 &&
+                             m.Mprotect(p, kRegion + kPageSize, kPageSize,
+                                        PROT_READ | PROT_WRITE).ret == 0;
+  if (!ok) return absl::InternalError("sim split");
+  auto release_g = [&] {
+    if (g > 0) ok = m.Exit(g).ret == 0 && m.Reap(p, g).ret == g;
+    g = -1;
+  };
+  if (c.exit_first) release_g();
+  kernel::task_struct* t = m.FindTask(p);
+  auto pfn = [&]() -> uint64_t {
+    return m.Inspect([&](const kernel::kernel_state&) -> uint64_t {
+      kernel::pte_t* pte = kernel::mm_find_pte(t->mm, kRegion + kCowPage);
+      return pte == nullptr || !kernel::pte_present(*pte) ? 0 : kernel::pte_pfn(*pte);
+    });
+  };
+  const uint64_t before = pfn();
+  if (!m.Store(p, kRegion + kCowPage, {0x55}).ok) return absl::InternalError("sim write");
+  const uint64_t after = pfn();
+  release_g();
+  if (!ok || before == 0 || after == 0) return absl::InternalError("sim steps");
+  std::string report;
+  if (m.DebugVmCheck(&report) != 0) *violations += report;
+  return before == after ? 0 : 1;
+}
+
+TEST(ThpCow, PteMappedThpReuseMatchesTheHost) {
+  const CowCase cases[] = {
+      {"no fork: split, write", false, false, false},
+      {"fork, split, write while the child lives", true, false, false},
+      {"fork, split, the child exits, write", true, false, true},
+      {"fork, MADV_DONTNEED of one page, the child exits, write", true, true, true},
+  };
+  // The answers of 6.18 (what mmsim must give whatever the host does).
+  const int want[] = {0, 1, 0, 0};
+  const bool host_usable = HostUnavailableReason().empty();
+  int compared = 0;
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+    const CowCase& c = cases[i];
+    std::string violations;
+    absl::StatusOr<int> sim = SimCow(c, &violations);
+    ASSERT_TRUE(sim.ok()) << c.name << ": " << sim.status();
+    EXPECT_EQ(violations, "") << c.name;
+    EXPECT_EQ(*sim, want[i]) << c.name << ": 0 = reused in place, 1 = copied";
+    if (!host_usable) continue;
+    absl::StatusOr<int> host;
+    for (int attempt = 0; attempt < 3; ++attempt) {  // khugepaged may rebuild the THP
+      const long collapsed = KhugepagedCollapsed();
+      host = HostCow(c);
+      if (KhugepagedCollapsed() == collapsed) break;
+    }
+    if (absl::IsUnavailable(host.status())) {
+      std::printf("thp_diff: not compared: %s: %s\n", c.name, host.status().ToString().c_str());
+      continue;
+    }
+    ASSERT_TRUE(host.ok()) << c.name << ": " << host.status();
+    EXPECT_EQ(*host, *sim) << c.name << ": host " << (*host ? "copied" : "reused")
+                           << ", mmsim " << (*sim ? "copied" : "reused");
+    ++compared;
+  }
+  std::printf("thp_diff: %d COW-reuse cases compared with the host\n", compared);
+  if (!host_usable) GTEST_SKIP() << HostUnavailableReason() << " (simulator answers checked)";
 }
 
 }  // namespace
