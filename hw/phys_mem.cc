@@ -48,35 +48,6 @@ bool ZeroResident(uint8_t* p, uint64_t bytes) {
   return true;
 }
 
-// A fresh private anonymous MAP_NORESERVE mapping of `bytes`; MAP_FAILED when refused.
-// From kHostHugePage up it starts on a kHostHugePage boundary and is marked
-// MADV_HUGEPAGE, so that a host with transparent huge pages (enabled=always or madvise)
-// backs it with 2 MiB pages: the simulator then reaches simulated frames, as Linux
-// reaches its own memory through the direct map, with one host TLB entry per 2 MiB
-// instead of one per 4 KiB. The alignment costs an over-sized reservation whose two ends
-// are unmapped at once; if the host refuses the larger size (RLIMIT_AS), or
-// MADV_HUGEPAGE (no THP support), the mapping is the plain one, as before.
-void* MapFresh(uint64_t bytes) {
-  constexpr int kProt = PROT_READ | PROT_WRITE;
-  constexpr int kFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-  if (bytes >= kHostHugePage) {
-    const uint64_t span = bytes + kHostHugePage;
-    void* raw = mmap(nullptr, span, kProt, kFlags, -1, 0);
-    if (raw != MAP_FAILED) {
-      const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
-      const uintptr_t aligned = (start + kHostHugePage - 1) & ~uintptr_t{kHostHugePage - 1};
-      const uint64_t head = aligned - start;
-      const uint64_t tail = span - head - bytes;
-      if (head != 0) munmap(raw, head);
-      if (tail != 0) munmap(reinterpret_cast<void*>(aligned + bytes), tail);
-      void* p = reinterpret_cast<void*>(aligned);
-      (void)madvise(p, bytes, MADV_HUGEPAGE);  // advice only: EINVAL without THP is fine
-      return p;
-    }
-  }
-  return mmap(nullptr, bytes, kProt, kFlags, -1, 0);
-}
-
 }  // namespace
 
 void* HostMapZeroed(uint64_t bytes, int* host_errno) {
@@ -93,7 +64,8 @@ void* HostMapZeroed(uint64_t bytes, int* host_errno) {
     }
   }
   for (int attempt = 0; attempt < 2; ++attempt) {
-    void* p = MapFresh(bytes);
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p != MAP_FAILED) {
       *host_errno = 0;
       return p;
@@ -175,11 +147,7 @@ void PhysMem::DiscardFrames(Pfn first, uint64_t count) {
   CHECK(first.value() <= num_frames_ && count <= num_frames_ - first.value());
   if (count == 0) return;
   // MADV_DONTNEED on a private anonymous mapping drops the pages; the next
-  // touch sees zero-filled memory. On a range that covers only part of a host huge page
-  // (HostMapZeroed's MADV_HUGEPAGE), the host splits that page's PMD mapping and zaps
-  // the PTEs of the range: it still reads as zero, but the 2 MiB page stays allocated
-  // (queued for the host's deferred split, which frees the unmapped part under memory
-  // pressure) and the rest of it is now mapped with 4 KiB host pages.
+  // touch sees zero-filled memory.
   const int rc =
       madvise(frame(first), count << kPageShift, MADV_DONTNEED);
   CHECK(rc == 0, "madvise(MADV_DONTNEED) failed");

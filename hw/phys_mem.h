@@ -7,8 +7,7 @@
 // The mapping is reserved with mmap(MAP_PRIVATE | MAP_ANONYMOUS |
 // MAP_NORESERVE): the host commits memory only for frames that are touched,
 // so 16 GiB of simulated memory fits on a much smaller host. All frames read
-// as zero until written. From 2 MiB up the mapping is host-huge-page backed where the
-// host allows it (kHostHugePage below).
+// as zero until written.
 //
 // Thread safety: none (the simulator is single-threaded). Several Cpu objects
 // may share one PhysMem.
@@ -36,10 +35,6 @@ namespace hw {
 // kHostPoolMaxMappings of them, kHostPoolMaxBytes in all; a request the host refuses
 // empties the pool and is tried once more (the pool must not cause a refusal under
 // RLIMIT_AS). Thread-safe.
-// Mappings of at least kHostHugePage bytes are 2 MiB aligned and madvise(MADV_HUGEPAGE):
-// on a host with transparent huge pages each touched 2 MiB of them is one host huge page
-// (resident memory then grows in 2 MiB steps, not 4 KiB ones).
-inline constexpr uint64_t kHostHugePage = uint64_t{2} << 20;
 inline constexpr uint64_t kHostPoolMaxMapping = uint64_t{64} << 20;
 inline constexpr uint64_t kHostPoolMaxBytes = uint64_t{128} << 20;
 inline constexpr int kHostPoolMaxMappings = 16;

@@ -3,7 +3,6 @@
 
 #include <cstdio>
 #include <cstring>
-#include <string>
 #include <unistd.h>
 
 #include "gtest/gtest.h"
@@ -129,64 +128,6 @@ TEST(PhysMemTest, ReusedMemoryReadsAsZero) {
   EXPECT_EQ(HostPoolSize(), 2);
   EXPECT_EQ(HostPoolDrain(), 2);
   EXPECT_EQ(HostPoolSize(), 0);
-}
-
-// The VmFlags line of /proc/self/smaps for the mapping that holds `addr` ("" if none).
-std::string VmFlagsOf(const void* addr) {
-  FILE* f = std::fopen("/proc/self/smaps", "r");
-  if (f == nullptr) return "";
-  const uintptr_t a = reinterpret_cast<uintptr_t>(addr);
-  char line[512];
-  bool in = false;
-  std::string flags;
-  while (std::fgets(line, sizeof(line), f) != nullptr) {
-    unsigned long lo = 0, hi = 0;
-    // A mapping's header line ("lo-hi perms ..."); the field lines start with a name.
-    if (std::sscanf(line, "%lx-%lx ", &lo, &hi) == 2) in = lo <= a && a < hi;
-    if (in && std::strncmp(line, "VmFlags:", 8) == 0) {
-      flags = line;
-      break;
-    }
-  }
-  std::fclose(f);
-  return flags;
-}
-
-// From 2 MiB up, simulated memory starts on a 2 MiB host boundary and asks the host for
-// huge pages; below that it is a plain mapping. Either way it reads zero, and a discard
-// of one frame inside a (possibly huge) host page zeroes that frame only.
-TEST(PhysMemTest, LargeMemoryIsHugePageAlignedAndAdvised) {
-  HostPoolDrain();
-  {
-    PhysMem mem(2 * kHostHugePage);
-    const uintptr_t base = reinterpret_cast<uintptr_t>(mem.frame(Pfn(0)));
-    EXPECT_EQ(base % kHostHugePage, 0u);
-    // " hg" is VM_HUGEPAGE (MADV_HUGEPAGE) in smaps; a host without THP refuses the
-    // advice, and has no /sys/kernel/mm/transparent_hugepage.
-    if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) == 0) {
-      EXPECT_NE(VmFlagsOf(mem.frame(Pfn(0))).find(" hg"), std::string::npos);
-    }
-    std::memset(mem.frame(Pfn(0)), 0x5A, kHostHugePage);  // the first 2 MiB, all of it
-    mem.DiscardFrames(Pfn(3), 1);
-    EXPECT_EQ(mem.frame(Pfn(3))[0], 0);
-    EXPECT_EQ(mem.frame(Pfn(3))[kPageSize - 1], 0);
-    EXPECT_EQ(mem.frame(Pfn(2))[kPageSize - 1], 0x5A);
-    EXPECT_EQ(mem.frame(Pfn(4))[0], 0x5A);
-    EXPECT_EQ(mem.frame(Pfn(511))[kPageSize - 1], 0x5A);
-    EXPECT_EQ(mem.frame(Pfn(512))[0], 0);
-  }
-  {
-    // Pooled and handed out again: the same mapping, all zero.
-    PhysMem again(2 * kHostHugePage);
-    uint64_t nonzero = 0;
-    for (uint64_t i = 0; i < again.size_bytes(); i += 8) nonzero += again.ReadU64(PhysAddr(i)) != 0;
-    EXPECT_EQ(nonzero, 0u);
-  }
-  {
-    PhysMem small(kHostHugePage - kPageSize);
-    EXPECT_EQ(VmFlagsOf(small.frame(Pfn(0))).find(" hg"), std::string::npos);
-  }
-  HostPoolDrain();
 }
 
 TEST(PhysMemDeathTest, MemoryMustFitBelowMaxPhyAddr) {
