@@ -882,25 +882,6 @@ int copy_huge_pmd(mm_struct* dst_mm, mm_struct* src_mm, pmd_t* dst_pmd, pmd_t* s
 
 // ---- madvise and mmap ----
 
-// include/linux/mm.h: folio_maybe_mapped_shared, as madvise asks it of a THP.
-// DEVIATION(huge_memory): no CONFIG_MM_ID, so "mapped by one mm" is told from the
-// mapcounts alone: a folio mapped once is exclusive; one mapped by a PMD and anything
-// else, or with a page mapped twice, is shared; a folio mapped by PTEs, each page at most
-// once, counts as exclusive when every mapped page is PageAnonExclusive (fork clears it).
-bool folio_maybe_mapped_shared(folio* f) {
-  const int mapcount = folio_mapcount(f);
-  if (!folio_test_large(f)) return mapcount > 1;
-  if (mapcount <= 1) return false;
-  if (folio_entire_mapcount(f) > 0) return true;
-  for (long i = 0; i < folio_nr_pages(f); i++) {
-    const page* p = f + i;
-    const int pm = atomic_read(&p->_mapcount) + 1;
-    if (pm > 1) return true;
-    if (pm == 1 && folio_test_anon(f) && !PageAnonExclusive(p)) return true;
-  }
-  return false;
-}
-
 // mm/huge_memory.c: madvise_free_huge_pmd. MADV_FREE over a huge pmd: a THP the range
 // covers whole becomes clean, old and lazy free without a split; one it covers only in
 // part is split (split_folio: the pmd first), and the PTE walk then frees its part.

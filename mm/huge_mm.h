@@ -96,8 +96,6 @@ bool madvise_free_huge_pmd(mmu_gather* tlb, vm_area_struct* vma, pmd_t* pmd, uns
 bool unmap_huge_pmd_locked(vm_area_struct* vma, unsigned long addr, pmd_t* pmdp, folio* f);
 // mm/util.c: the run of PTEs from ptep that map consecutive pages of f (at most max_nr).
 unsigned int folio_pte_batch(folio* f, pte_t* ptep, pte_t pte, unsigned int max_nr);
-// include/linux/mm.h: may another mm map this folio (madvise leaves such folios alone)?
-bool folio_maybe_mapped_shared(folio* f);
 // mm/khugepaged.c / mm/madvise.c: MADV_HUGEPAGE / MADV_NOHUGEPAGE on one VMA's flags.
 int hugepage_madvise(vm_area_struct* vma, vm_flags_t* vm_flags, int advice);
 // mm/huge_memory.c: thp_get_unmapped_area_vmflags, an address for an unhinted anonymous
