@@ -64,6 +64,9 @@ int zap_huge_pmd(mmu_gather* tlb, vm_area_struct* vma, pmd_t* pmd, unsigned long
 // Replace a huge pmd by a PTE table mapping the same folio (thp_split_pmd).
 void __split_huge_pmd(vm_area_struct* vma, pmd_t* pmd, unsigned long address, bool freeze);
 void split_huge_pmd_address(vm_area_struct* vma, unsigned long address, bool freeze);
+// The same with the pmd lock held and `address` the huge page's start (a PMD leaf that
+// page_vma_mapped_walk found for one folio).
+void split_huge_pmd_locked(vm_area_struct* vma, unsigned long address, pmd_t* pmd, bool freeze);
 // mm/huge_memory.c: a VMA is about to be cut at start/end: split the huge pmds the cuts
 // would run through.
 void vma_adjust_trans_huge(vm_area_struct* vma, unsigned long start, unsigned long end,
