@@ -6,7 +6,7 @@
 // vma_alloc_anon_folio_pmd, map_anon_folio_pmd; the huge zero folio: set_huge_zero_folio,
 // mm_get_huge_zero_folio), huge_pmd_set_accessed, do_huge_pmd_wp_page (with
 // do_huge_zero_wp_pmd), zap_huge_pmd, the PMD split (__split_huge_pmd_locked,
-// __split_huge_zero_page_pmd, __split_huge_pmd, split_huge_pmd_address,
+// split_huge_pmd_locked, __split_huge_zero_page_pmd, __split_huge_pmd, split_huge_pmd_address,
 // vma_adjust_trans_huge), copy_huge_pmd, __thp_get_unmapped_area; hugepage_madvise of
 // mm/khugepaged.c; pgtable_trans_huge_deposit / _withdraw of mm/pgtable-generic.c.
 //

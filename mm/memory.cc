@@ -1,9 +1,11 @@
 // mm/memory.cc: page tables, page faults, unmapping and fork's page-table copy.
 //
 // Port of mm/memory.c at Linux 6.18: __pte_alloc / __pmd_alloc / __pud_alloc (pmd_install),
-// vm_normal_page, the zap path (zap_pte_range .. unmap_vmas, zap_page_range_single,
-// unmap_mapping_range), the page-table teardown (free_pgtables, free_pgd_range), fork's
-// copy (copy_page_range -> copy_p4d/pud/pmd/pte_range -> copy_present_ptes /
+// vm_normal_page, the zap path (zap_pte_range -> do_zap_pte_range -> zap_present_ptes /
+// zap_present_folio_ptes with folio_pte_batch of mm/internal.h .. unmap_vmas,
+// zap_page_range_single, unmap_mapping_range), the page-table teardown (free_pgtables,
+// free_pgd_range), fork's copy (copy_page_range -> copy_p4d/pud/pmd/pte_range ->
+// copy_present_ptes (batching a large folio's PTEs, folio_try_dup_anon_rmap_ptes) /
 // copy_present_page), and the fault path (handle_mm_fault -> __handle_mm_fault ->
 // handle_pte_fault -> do_anonymous_page / do_fault (do_read_fault with fault-around:
 // should_fault_around, do_fault_around -> ->map_pages; do_cow_fault,

@@ -33,10 +33,11 @@ struct page_vma_mapped_walk {
 // include/linux/rmap.h: DEFINE_FOLIO_VMA_WALK. A walk over folio f's pages in vma,
 // starting at `address` (where its first page is, or vm_start if the folio begins
 // before the VMA).
-inline struct page_vma_mapped_walk folio_vma_walk(folio* f, vm_area_struct* vma, unsigned long address,
-                                           unsigned int flags) {
-  struct page_vma_mapped_walk pvmw = {folio_pfn(f), static_cast<unsigned long>(folio_nr_pages(f)),
-                                      f->index,    vma, address, nullptr, nullptr, nullptr, flags};
+inline struct page_vma_mapped_walk folio_vma_walk(folio* f, vm_area_struct* vma,
+                                                  unsigned long address, unsigned int flags) {
+  struct page_vma_mapped_walk pvmw = {
+      folio_pfn(f), static_cast<unsigned long>(folio_nr_pages(f)), f->index, vma, address,
+      nullptr,      nullptr,                                        nullptr,  flags};
   return pvmw;
 }
 

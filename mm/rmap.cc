@@ -5,10 +5,12 @@
 // __anon_vma_prepare, anon_vma_clone, anon_vma_fork, unlink_anon_vmas, __put_anon_vma,
 // find_mergeable_anon_vma / reusable_anon_vma of mm/vma.c, rmap_walk_anon;
 // folio_referenced / folio_referenced_one (page aging over rmap_walk_anon and the file
-// walk with try_lock), folio_add_new_anon_rmap, folio_add_anon_rmap_pte, folio_add_file_rmap_pte,
-// folio_remove_rmap_pte, folio_mkclean / page_mkclean_one over
-// rmap_walk_file, and folio_try_dup_anon_rmap_pte / folio_dup_file_rmap_pte /
-// folio_needs_cow_for_dma from include/linux/rmap.h and mm.h).
+// walk with try_lock; over page_vma_mapped_walk, mm/page_vma_mapped.cc),
+// folio_add_new_anon_rmap, folio_add_anon_rmap_pte, folio_add_file_rmap_pte,
+// folio_remove_rmap_ptes / _pte (nr-aware: the deferred split is decided after the
+// batch), folio_mkclean / page_mkclean_one over rmap_walk_file, and
+// folio_try_dup_anon_rmap_ptes / _pte / folio_dup_file_rmap_pte / folio_needs_cow_for_dma
+// from include/linux/rmap.h and mm.h).
 //
 // Deviations (grep "DEVIATION(rmap)"):
 //  - Each anon_vma keeps its chains in a list, not an interval tree. rmap_walk_anon only
@@ -24,7 +26,8 @@
 //  - Pages still point at their anon_vma after it is freed (as in Linux, where only a
 //    mapped folio's anon_vma may be dereferenced).
 //  - The file walk (rmap_walk_file) scans mapping->i_mmap, a list (mm/fs.h), and finds
-//    the PTE with a plain table walk (page_vma_mapped_walk for small folios).
+//    the PTE with a plain table walk (page_mkclean_one and try_to_unmap_one, small
+//    folios only).
 //  - try_to_unmap flushes each PTE at once (ptep_clear_flush), never in a batch
 //    (TTU_BATCH_FLUSH / should_defer_flush), and has no TTU_* flags: it is reclaim's
 //    unmap only (no migration, hwpoison or split).
