@@ -73,6 +73,35 @@ const char* transparent_hugepage_enabled_name(const kernel_state* ks) {
   return "never";
 }
 
+// mm/huge_memory.c: defrag_store. Exactly one of the four defrag flags is set ("never":
+// none), so vma_thp_gfp_mask's first test that matches is the mode written.
+void set_transparent_hugepage_defrag(kernel_state* ks, thp_defrag_mode mode) {
+  unsigned long* flags = &ks->transparent_hugepage_flags;
+  static constexpr int kFlagOf[] = {
+      TRANSPARENT_HUGEPAGE_DEFRAG_DIRECT_FLAG, TRANSPARENT_HUGEPAGE_DEFRAG_KSWAPD_FLAG,
+      TRANSPARENT_HUGEPAGE_DEFRAG_KSWAPD_OR_MADV_FLAG, TRANSPARENT_HUGEPAGE_DEFRAG_REQ_MADV_FLAG};
+  for (int bit : kFlagOf) clear_bit(bit, flags);
+  if (mode != THP_DEFRAG_NEVER) set_bit(kFlagOf[mode], flags);
+}
+
+// mm/huge_memory.c: defrag_show, the selected word only.
+const char* transparent_hugepage_defrag_name(const kernel_state* ks) {
+  const unsigned long* flags = &ks->transparent_hugepage_flags;
+  if (test_bit(TRANSPARENT_HUGEPAGE_DEFRAG_DIRECT_FLAG, flags)) return "always";
+  if (test_bit(TRANSPARENT_HUGEPAGE_DEFRAG_KSWAPD_FLAG, flags)) return "defer";
+  if (test_bit(TRANSPARENT_HUGEPAGE_DEFRAG_KSWAPD_OR_MADV_FLAG, flags)) return "defer+madvise";
+  if (test_bit(TRANSPARENT_HUGEPAGE_DEFRAG_REQ_MADV_FLAG, flags)) return "madvise";
+  return "never";
+}
+
+// mm/huge_memory.c: use_zero_page_store (single_hugepage_flag_store: "0" or "1").
+void set_transparent_hugepage_use_zero_page(kernel_state* ks, bool on) {
+  if (on)
+    set_bit(TRANSPARENT_HUGEPAGE_USE_ZERO_PAGE_FLAG, &ks->transparent_hugepage_flags);
+  else
+    clear_bit(TRANSPARENT_HUGEPAGE_USE_ZERO_PAGE_FLAG, &ks->transparent_hugepage_flags);
+}
+
 // include/linux/huge_mm.h: vma_thp_disabled (no prctl(PR_SET_THP_DISABLE) here).
 static bool vma_thp_disabled(vm_area_struct* /*vma*/, vm_flags_t vm_flags) {
   return vm_flags & VM_NOHUGEPAGE;

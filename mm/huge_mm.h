@@ -39,6 +39,20 @@ inline constexpr unsigned long TRANSPARENT_HUGEPAGE_DEFAULT_FLAGS =
 enum thp_enabled_mode { THP_NEVER = 0, THP_MADVISE = 1, THP_ALWAYS = 2 };
 void set_transparent_hugepage_enabled(kernel_state* ks, thp_enabled_mode mode);
 const char* transparent_hugepage_enabled_name(const kernel_state* ks);  // "always" ...
+// What `machine thp_defrag=` / --thp_defrag= write to the `defrag` knob, one flag each
+// (never: none of them).
+enum thp_defrag_mode {
+  THP_DEFRAG_ALWAYS,         // "always": TRANSPARENT_HUGEPAGE_DEFRAG_DIRECT_FLAG
+  THP_DEFRAG_DEFER,          // "defer": ..._DEFRAG_KSWAPD_FLAG
+  THP_DEFRAG_DEFER_MADVISE,  // "defer+madvise": ..._DEFRAG_KSWAPD_OR_MADV_FLAG
+  THP_DEFRAG_MADVISE,        // "madvise" (the default): ..._DEFRAG_REQ_MADV_FLAG
+  THP_DEFRAG_NEVER,          // "never"
+};
+void set_transparent_hugepage_defrag(kernel_state* ks, thp_defrag_mode mode);
+const char* transparent_hugepage_defrag_name(const kernel_state* ks);  // "always" ...
+// `use_zero_page` (`machine thp_use_zero_page=0|1`): whether a read fault maps the huge
+// zero folio.
+void set_transparent_hugepage_use_zero_page(kernel_state* ks, bool on);
 
 // include/linux/huge_mm.h
 bool hugepage_global_enabled();

@@ -101,20 +101,6 @@ void AppendNode(std::string* out, const TraceNode& n) {
   out->push_back('}');
 }
 
-std::string EntryFlags(uint64_t e, int level) {
-  hw::PagingEntry pe(e);
-  std::string f = "P";
-  if (pe.writable()) f += " RW";
-  if (pe.user()) f += " US";
-  if (pe.accessed()) f += " A";
-  const bool leaf = level == 1 || ((level == 2 || level == 3) && pe.ps());
-  if (leaf && pe.dirty()) f += " D";
-  if (leaf && pe.global()) f += " G";
-  if ((level == 2 || level == 3) && pe.ps()) f += " PS";
-  if (pe.xd()) f += " NX";
-  return f;
-}
-
 // One table as JSON: {"l":LEVEL,"pa":"0x..","e":[[INDEX,"VA-START","VA-END","FLAGS",
 // "PFN",CHILD-OR-null,KERNEL-HALF],...]}; entries past the budget are counted in "more".
 // In the kernel half a run of equal leaves (TableRows) is one row: INDEX "FIRST-LAST",
@@ -135,10 +121,10 @@ void AppendTable(Machine& m, uint64_t pa, int level, uint64_t va_base, bool kern
     first = false;
     if (r.first == r.last) {
       absl::StrAppendFormat(out, "[%u,\"%#x\",\"%#x\",\"%s\",\"%#x\",", r.first, r.va_start, r.va_end,
-                            EntryFlags(r.entry, level), frame >> 12);
+                            EntryBits(r.entry), frame >> 12);
     } else {
       absl::StrAppendFormat(out, "[\"%u-%u\",\"%#x\",\"%#x\",\"%s\",\"%#x-%#x\",", r.first, r.last, r.va_start,
-                            r.va_end, EntryFlags(r.entry, level), frame >> 12,
+                            r.va_end, EntryBits(r.entry), frame >> 12,
                             r.last_pfn + (uint64_t{1} << (9 * (level - 1))) - 1);
     }
     if (r.leaf) {

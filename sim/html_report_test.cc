@@ -104,7 +104,7 @@ TEST(HtmlReportTest, PageHoldsEachStepsStateAndTheTablesPfn) {
   const size_t at = page.find("present pfn=");
   ASSERT_NE(at, std::string::npos);
   const std::string pfn = page.substr(at + 12, page.find(' ', at + 12) - at - 12);
-  EXPECT_NE(page.find("\"0x400000\",\"0x400fff\",\"P RW US A D NX\",\"" + pfn + "\",null,0]"),
+  EXPECT_NE(page.find("\"0x400000\",\"0x400fff\",\"P RW USR A D SOFT_DIRTY NX\",\"" + pfn + "\",null,0]"),
             std::string::npos)
       << pfn;
   // No step before the mmap has that PTE: the tables are per step.

@@ -242,6 +242,9 @@ bool Interpreter::StepOne(const Statement& stmt) {
     if (m->tlb && !options_.tlb_set) options_.machine.tlb = *m->tlb;
     if (m->seed && !options_.seed_set) options_.machine.seed = *m->seed;
     if (m->thp && !options_.thp_set) options_.machine.thp = *m->thp;
+    if (m->thp_defrag && !options_.thp_defrag_set) options_.machine.thp_defrag = *m->thp_defrag;
+    if (m->thp_use_zero_page && !options_.thp_use_zero_page_set)
+      options_.machine.thp_use_zero_page = *m->thp_use_zero_page;
     out_ << absl::StrFormat("[%d] %s\n", pos.line, FormatStatement(stmt));
     history_.push_back(stmt);
     return EnsureMachine(pos);

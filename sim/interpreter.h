@@ -70,6 +70,7 @@ struct InterpreterOptions {
   bool memory_set = false, cpus_set = false, tlb_set = false, seed_set = false;  // by flags
   bool swap_set = false;  // --swap given
   bool thp_set = false;   // --thp given
+  bool thp_defrag_set = false, thp_use_zero_page_set = false;  // --thp_defrag, --thp_use_zero_page
   TraceLevel trace = TraceLevel::kOff;
   bool trace_json = false;         // collect Chrome JSON instead of printing text
   bool check_vm = false;           // debug_vm after every statement
@@ -206,19 +207,7 @@ class Interpreter {
   bool Place(const scenario::SourcePos& pos, int pid, const std::optional<uint32_t>& cpu);
 
   // ---- blocks (sim/interpreter_blocks.cc) ----
-  // One operation of a together block and the `expect` lines after it.
-  struct BlockOp {
-    const scenario::Statement* stmt;
-    std::vector<const scenario::ExpectStmt*> expects;
-  };
-  // A block's statements (`together`/`explore` ... `end`) taken apart.
-  struct BlockParts {
-    const scenario::TogetherStmt* together = nullptr;
-    std::vector<BlockOp> ops;
-    const scenario::EndStmt* together_end = nullptr;
-    std::vector<const scenario::Statement*> tail;  // explore: checks, views, assertions
-    const scenario::EndStmt* end = nullptr;        // the block's own end
-  };
+  using BlockParts = scenario::BlockParts;  // a block taken apart (scenario::SplitBlock)
   // What one operation of a together block did.
   struct CallSlot {
     std::string text;          // the echo's result text
@@ -234,7 +223,6 @@ class Interpreter {
     bool check_failed = false;     // an expect, expect-mem or expect-same failed
     bool debug_vm_failed = false;  // after the paths, or at a switch (--check)
   };
-  static BlockParts SplitBlock(const std::vector<scenario::Statement>& block);
   // A statement while a block is open; runs the block at its end.
   bool StepBlock(const scenario::Statement& stmt);
   bool RunTogetherBlock(const std::vector<scenario::Statement>& block);

@@ -63,29 +63,6 @@ bool Names(const std::vector<const Statement*>& tail, OutcomeAtom::Kind kind) {
 
 }  // namespace
 
-Interpreter::BlockParts Interpreter::SplitBlock(const std::vector<Statement>& block) {
-  BlockParts p;
-  size_t i = 0;
-  if (std::holds_alternative<ExploreStmt>(block[0])) i = 1;
-  p.together = &std::get<TogetherStmt>(block[i++]);
-  for (; i < block.size(); ++i) {
-    const Statement& s = block[i];
-    if (const auto* e = std::get_if<EndStmt>(&s)) {
-      p.together_end = e;
-      ++i;
-      break;
-    }
-    if (const auto* e = std::get_if<ExpectStmt>(&s)) {
-      p.ops.back().expects.push_back(e);
-    } else {
-      p.ops.push_back(BlockOp{&s, {}});
-    }
-  }
-  for (; i + 1 < block.size(); ++i) p.tail.push_back(&block[i]);
-  p.end = std::get_if<EndStmt>(&block.back());
-  return p;
-}
-
 bool Interpreter::StepBlock(const Statement& stmt) {
   std::optional<std::vector<Statement>> whole = block_.Add(stmt);
   if (!whole) return true;

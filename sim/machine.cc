@@ -93,6 +93,21 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
         absl::StrCat("unknown thp mode \"", config.thp, "\" (expected always, madvise or never)"));
   }
 
+  static constexpr struct {
+    const char* name;
+    kernel::thp_defrag_mode mode;
+  } kDefragModes[] = {{"always", kernel::THP_DEFRAG_ALWAYS},
+                      {"defer", kernel::THP_DEFRAG_DEFER},
+                      {"defer+madvise", kernel::THP_DEFRAG_DEFER_MADVISE},
+                      {"madvise", kernel::THP_DEFRAG_MADVISE},
+                      {"never", kernel::THP_DEFRAG_NEVER}};
+  const auto* defrag = std::find_if(std::begin(kDefragModes), std::end(kDefragModes),
+                                    [&](const auto& d) { return config.thp_defrag == d.name; });
+  if (defrag == std::end(kDefragModes))
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown thp_defrag mode \"", config.thp_defrag,
+        "\" (expected always, defer, defer+madvise, madvise or never)"));
+
   std::unique_ptr<Machine> m(new Machine(config));
   kernel::machine_parts parts;
   const int ret = kernel::power_on_and_boot(config.memory_bytes, config.cpus, *profile, &parts);
@@ -104,7 +119,11 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
   m->cpus_ = std::move(parts.cpus);
   m->ks_ = std::move(parts.ks);
   if (ret == 0) m->Enter(nullptr, -1, [&] { kernel::fault_inject_seed(config.seed); });
-  if (ret == 0) kernel::set_transparent_hugepage_enabled(m->ks_.get(), thp_mode);
+  if (ret == 0) {
+    kernel::set_transparent_hugepage_enabled(m->ks_.get(), thp_mode);
+    kernel::set_transparent_hugepage_defrag(m->ks_.get(), defrag->mode);
+    kernel::set_transparent_hugepage_use_zero_page(m->ks_.get(), config.thp_use_zero_page);
+  }
   int swap_ret = 0;
   if (ret == 0 && config.swap_bytes > 0)
     m->Enter(nullptr, -1, [&] { swap_ret = kernel::swapon_simulated(config.swap_bytes); });

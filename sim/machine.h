@@ -103,6 +103,11 @@ struct MachineConfig {
   // /sys/kernel/mm/transparent_hugepage/enabled at boot: "always", "madvise" (the default,
   // as on the differential host) or "never" (mm/huge_mm.h).
   std::string thp = "madvise";
+  // .../transparent_hugepage/defrag: "always", "defer", "defer+madvise", "madvise" (the
+  // default) or "never": how hard a huge fault may try when no 2 MiB block is free.
+  std::string thp_defrag = "madvise";
+  // .../transparent_hugepage/use_zero_page: a read fault maps the huge zero folio.
+  bool thp_use_zero_page = true;
 };
 
 // The credentials a new process starts with (as if it had exec'd a program with them).

@@ -59,6 +59,10 @@ ABSL_FLAG(std::string, cpus, "", "number of CPUs, 1..64 (default: the scenario's
 ABSL_FLAG(std::string, tlb, "", "TLB profile: skylake, goldencove or tiny, or NAME_nopsc for the same without "
           "paging-structure caches (default: skylake)");
 ABSL_FLAG(std::string, thp, "", "transparent huge pages: always, madvise or never (default: the scenario's, else madvise)");
+ABSL_FLAG(std::string, thp_defrag, "",
+          "THP defrag knob: always, defer, defer+madvise, madvise or never (default: the scenario's, else madvise)");
+ABSL_FLAG(std::string, thp_use_zero_page, "",
+          "THP use_zero_page knob: 0 or 1 (default: the scenario's, else 1)");
 ABSL_FLAG(std::string, schedule, "",
           "run every together and explore block under this one schedule (an id such as 3.1-17.0 "
           "that explore printed), with a full trace (unless --trace says otherwise)");
@@ -255,6 +259,17 @@ int ParseFlags(int argc, char** argv, Flags* f) {
       return BadFlag("thp", "expected always, madvise or never, got '" + thp + "'");
     options.machine.thp = thp;
     options.thp_set = true;
+  }
+  if (const std::string d = absl::GetFlag(FLAGS_thp_defrag); !d.empty()) {
+    if (d != "always" && d != "defer" && d != "defer+madvise" && d != "madvise" && d != "never")
+      return BadFlag("thp_defrag", "expected always, defer, defer+madvise, madvise or never, got '" + d + "'");
+    options.machine.thp_defrag = d;
+    options.thp_defrag_set = true;
+  }
+  if (const std::string z = absl::GetFlag(FLAGS_thp_use_zero_page); !z.empty()) {
+    if (z != "0" && z != "1") return BadFlag("thp_use_zero_page", "expected 0 or 1, got '" + z + "'");
+    options.machine.thp_use_zero_page = z == "1";
+    options.thp_use_zero_page_set = true;
   }
   for (const std::string& dot : DotValues(argc, argv)) {
     const size_t colon = dot.find(':');

@@ -598,15 +598,14 @@ std::string ShowSwaps(Machine& m) {
   });
 }
 
-namespace {
-
-// "P RW USR A D NX": an entry's bits for a DOT record label (where '|' separates fields).
-std::string DotBits(uint64_t e) {
+std::string EntryBits(uint64_t e) {
   std::string bits = kernel::decode_pte_bits(e);
   for (char& c : bits)
     if (c == '|') c = ' ';
   return bits;
 }
+
+namespace {
 
 // One node per page table, one record field per present entry with the virtual range it
 // covers, where it points and its bits; an edge from each entry to the table below it.
@@ -628,11 +627,11 @@ struct DotWalker {
       if (r.first == r.last) {
         absl::StrAppendFormat(&fields, "|<e%u> [%u] %#x-%#x -\\> %s %#x %s%s", r.first, r.first, r.va_start,
                               r.va_end, r.leaf ? "pfn" : kName[level - 1], r.leaf ? next >> 12 : next,
-                              DotBits(r.entry), size);
+                              EntryBits(r.entry), size);
       } else {  // a kernel-half run of leaves
         absl::StrAppendFormat(&fields, "|<e%u> [%u-%u] %#x-%#x -\\> pfn %#x-%#x %s%s x%u", r.first, r.first,
                               r.last, r.va_start, r.va_end, next >> 12,
-                              r.last_pfn + (uint64_t{1} << (9 * (level - 1))) - 1, DotBits(r.entry), size,
+                              r.last_pfn + (uint64_t{1} << (9 * (level - 1))) - 1, EntryBits(r.entry), size,
                               r.last - r.first + 1);
       }
       if (level == 4 && r.va_start == kernel::PAGE_OFFSET) fields += " (direct map)";

@@ -82,6 +82,9 @@ struct TableRow {
 // simulated memory only: call it inside Machine::Inspect.
 std::vector<TableRow> TableRows(Machine& m, uint64_t table_pa, int level, uint64_t va_base,
                                 bool kernel_half);
+// "P RW USR A D NX": an entry's bits as the trace decoder names them (kernel::decode_pte_bits),
+// space-separated, for the tree views' labels (DOT records, the HTML viewer).
+std::string EntryBits(uint64_t e);
 
 // fs/proc/task_mmu.c show_smap_vma_flags: each VM_ flag smaps names, and its mnemonic, in
 // the order smaps prints them ("rd", "wr", ... "mm").

@@ -324,34 +324,22 @@ bool HostOutcomeHolds(const OutcomePredicate& p, const std::map<std::string, Sta
 }  // namespace
 
 bool HostRunner::RunBlock(const std::vector<Statement>& block, HostStep* step) {
-  // The parts, as the interpreter's SplitBlock: [explore] together, the operations (each
-  // with the expects after it), end, then (explore only) the assertions and checks, end.
-  struct BlockOp {
-    const Statement* stmt;
-    std::vector<const ExpectStmt*> expects;
+  const BlockParts parts = SplitBlock(block);
+  const bool explore = parts.explore != nullptr;
+  if (explore) {
+    out_ << absl::StrFormat("[%d] %s  # on the host: one run, interleaved by the host's scheduler\n",
+                            parts.explore->pos.line, FormatStatement(block[0]));
+  }
+  out_ << absl::StrFormat("[%d] %s\n", parts.together->pos.line, FormatStatement(block[explore ? 1 : 0]));
+  // What each operation did on the host.
+  struct OpRun {
+    const BlockOp* op;
     HostStep step;
     bool ok = true;
   };
-  std::vector<BlockOp> ops;
-  size_t i = 0;
-  const bool explore = std::holds_alternative<ExploreStmt>(block[0]);
-  for (; i < block.size(); ++i) {
-    const Statement& s = block[i];
-    if (std::holds_alternative<ExploreStmt>(s) || std::holds_alternative<TogetherStmt>(s)) {
-      out_ << absl::StrFormat("[%d] %s%s\n", PosOf(s).line, FormatStatement(s),
-                              std::holds_alternative<ExploreStmt>(s)
-                                  ? "  # on the host: one run, interleaved by the host's scheduler"
-                                  : "");
-      continue;
-    }
-    if (std::holds_alternative<EndStmt>(s)) break;
-    if (const auto* e = std::get_if<ExpectStmt>(&s)) {
-      ops.back().expects.push_back(e);
-    } else {
-      ops.push_back(BlockOp{&s, {}, {}});
-    }
-  }
-  const Statement& inner_end = block[i++];
+  std::vector<OpRun> ops;
+  ops.reserve(parts.ops.size());
+  for (const BlockOp& op : parts.ops) ops.push_back(OpRun{&op, {}, true});
 
   // Every operation at once: one thread per operation; each holds mu_ except while it
   // waits for its host task (Call), so the requests all go out before any answer is in.
@@ -360,10 +348,10 @@ bool HostRunner::RunBlock(const std::vector<Statement>& block, HostStep* step) {
     concurrent_ = true;
     std::vector<std::thread> threads;
     threads.reserve(ops.size());
-    for (BlockOp& op : ops) {
+    for (OpRun& op : ops) {
       threads.emplace_back([this, &op] {
         std::lock_guard<std::mutex> turn(mu_);
-        op.ok = Execute(*op.stmt, &op.step);
+        op.ok = Execute(*op.op->stmt, &op.step);
       });
     }
     hold.unlock();
@@ -373,17 +361,17 @@ bool HostRunner::RunBlock(const std::vector<Statement>& block, HostStep* step) {
   }
   std::map<std::string, StatementResult> results;
   bool check_failed = false;
-  for (BlockOp& op : ops) {
+  for (OpRun& op : ops) {
     if (!op.ok) return false;  // the reason is printed (Fail / CannotRun)
-    Echo(*op.stmt, op.step);
+    Echo(*op.op->stmt, op.step);
     if (op.step.ran) {
-      results[TaskOf(*op.stmt)] = op.step.res;
-      step->block.emplace_back(TaskOf(*op.stmt), op.step.result);
+      results[TaskOf(*op.op->stmt)] = op.step.res;
+      step->block.emplace_back(TaskOf(*op.op->stmt), op.step.result);
     } else if (step->block_skipped.empty()) {
       step->block_skipped = op.step.skipped;
       if (op.step.environment) step->environment = true;
     }
-    for (const ExpectStmt* e : op.expects) {
+    for (const ExpectStmt* e : op.op->expects) {
       const int before = failures_;
       CheckExpect(*e, op.step.res, !op.step.ran);
       check_failed |= failures_ != before;
@@ -396,12 +384,12 @@ bool HostRunner::RunBlock(const std::vector<Statement>& block, HostStep* step) {
     step->skipped = absl::StrCat("an operation of the block was skipped: ", step->block_skipped);
   }
   if (!explore) {
-    out_ << absl::StrFormat("[%d] end = one run on the host\n", PosOf(inner_end).line);
+    out_ << absl::StrFormat("[%d] end = one run on the host\n", parts.together_end->pos.line);
     return true;
   }
-  out_ << absl::StrFormat("[%d] end\n", PosOf(inner_end).line);
-  for (; i + 1 < block.size(); ++i) {
-    const Statement& s = block[i];
+  out_ << absl::StrFormat("[%d] end\n", parts.together_end->pos.line);
+  for (const Statement* tail : parts.tail) {
+    const Statement& s = *tail;
     const int line = PosOf(s).line;
     const auto* a = std::get_if<ExpectOutcomeStmt>(&s);
     if (a == nullptr) {

@@ -223,4 +223,28 @@ std::optional<std::vector<Statement>> BlockCollector::Add(const Statement& stmt)
   return block;
 }
 
+BlockParts SplitBlock(const std::vector<Statement>& block) {
+  BlockParts p;
+  size_t i = 0;
+  p.explore = std::get_if<ExploreStmt>(&block[0]);
+  if (p.explore != nullptr) i = 1;
+  p.together = &std::get<TogetherStmt>(block[i++]);
+  for (; i < block.size(); ++i) {
+    const Statement& s = block[i];
+    if (const auto* e = std::get_if<EndStmt>(&s)) {
+      p.together_end = e;
+      ++i;
+      break;
+    }
+    if (const auto* e = std::get_if<ExpectStmt>(&s)) {
+      p.ops.back().expects.push_back(e);
+    } else {
+      p.ops.push_back(BlockOp{&s, {}});
+    }
+  }
+  for (; i + 1 < block.size(); ++i) p.tail.push_back(&block[i]);
+  p.end = std::get_if<EndStmt>(&block.back());
+  return p;
+}
+
 }  // namespace sim::scenario

@@ -145,6 +145,8 @@ struct MachineStmt {
   std::optional<std::string> tlb;  // profile name (an identifier)
   std::optional<uint64_t> seed;
   std::optional<std::string> thp;  // always, madvise or never (transparent huge pages)
+  std::optional<std::string> thp_defrag;    // always, defer, defer+madvise, madvise, never
+  std::optional<bool> thp_use_zero_page;    // 0 or 1
   bool operator==(const MachineStmt&) const = default;
 };
 
@@ -785,6 +787,24 @@ class BlockCollector {
   std::optional<std::vector<Statement>> block_;
   bool inner_open_ = false;  // an explore block's together block is still open
 };
+
+// A whole block (as BlockCollector::Add returns it) taken apart, the one reading of a
+// block's shape for the interpreter and the host runner: [explore] together, the
+// operations each with the `expect` lines after it, end, and for explore the checks,
+// views and assertions up to its own end.
+struct BlockOp {
+  const Statement* stmt;
+  std::vector<const ExpectStmt*> expects;
+};
+struct BlockParts {
+  const ExploreStmt* explore = nullptr;  // null for a plain together block
+  const TogetherStmt* together = nullptr;
+  std::vector<BlockOp> ops;
+  const EndStmt* together_end = nullptr;
+  std::vector<const Statement*> tail;  // explore: checks, views, assertions
+  const EndStmt* end = nullptr;        // the block's own end (together_end for together)
+};
+BlockParts SplitBlock(const std::vector<Statement>& block);
 
 }  // namespace sim::scenario
 

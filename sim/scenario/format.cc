@@ -166,6 +166,8 @@ struct StatementPrinter {
     if (s.tlb) absl::StrAppend(&out, " tlb=", *s.tlb);
     if (s.seed) absl::StrAppend(&out, " seed=", *s.seed);
     if (s.thp) absl::StrAppend(&out, " thp=", *s.thp);
+    if (s.thp_defrag) absl::StrAppend(&out, " thp_defrag=", *s.thp_defrag);
+    if (s.thp_use_zero_page) absl::StrAppend(&out, " thp_use_zero_page=", *s.thp_use_zero_page ? 1 : 0);
     return out;
   }
   std::string operator()(const LetStmt& s) const {

@@ -988,8 +988,10 @@ absl::StatusOr<Statement> LineParser::ParseMachine(const Token& kw) {
   while (lex_.Peek().kind != TokenKind::kEnd) {
     bool has_value;
     SCN_ASSIGN_OR_RETURN(std::string key,
-                         ParseOptionKey({"memory=", "swap=", "cpus=", "tlb=", "seed=", "thp="},
-                                        "machine option (memory=SIZE, swap=SIZE, cpus=N, tlb=PROFILE, seed=N, thp=MODE)",
+                         ParseOptionKey({"memory=", "swap=", "cpus=", "tlb=", "seed=", "thp=",
+                                         "thp_defrag=", "thp_use_zero_page="},
+                                        "machine option (memory=SIZE, swap=SIZE, cpus=N, tlb=PROFILE, seed=N, "
+                                        "thp=MODE, thp_defrag=MODE, thp_use_zero_page=0|1)",
                                         &seen, &has_value));
     if (key == "memory") {
       const int col = lex_.Peek().col;
@@ -1025,6 +1027,23 @@ absl::StatusOr<Statement> LineParser::ParseMachine(const Token& kw) {
       if (p.kind != TokenKind::kIdent || (p.text != "always" && p.text != "madvise" && p.text != "never"))
         return ErrTok(p, "thp MODE (always, madvise or never)");
       m.thp = std::string(p.text);
+    } else if (key == "thp_defrag") {
+      // defer+madvise is three tokens with nothing between them.
+      constexpr const char* kExpected = "thp_defrag MODE (always, defer, defer+madvise, madvise or never)";
+      Token p = lex_.Next();
+      if (p.kind != TokenKind::kIdent ||
+          (p.text != "always" && p.text != "defer" && p.text != "madvise" && p.text != "never"))
+        return ErrTok(p, kExpected);
+      m.thp_defrag = std::string(p.text);
+      if (p.text == "defer" && lex_.Peek().IsPunct('+') && !lex_.Peek().space_before) {
+        lex_.Next();
+        Token q = lex_.Next();
+        if (q.kind != TokenKind::kIdent || q.text != "madvise" || q.space_before) return ErrTok(q, kExpected);
+        m.thp_defrag = "defer+madvise";
+      }
+    } else if (key == "thp_use_zero_page") {
+      SCN_ASSIGN_OR_RETURN(uint64_t v, ParseU64({"thp_use_zero_page 0 or 1", "1"}, 1));
+      m.thp_use_zero_page = v == 1;
     } else {
       SCN_ASSIGN_OR_RETURN(m.seed, ParseU64({"seed", "42"}));
     }

@@ -145,6 +145,14 @@ TEST(ParserStatements, Machine) {
   EXPECT_EQ(Last<MachineStmt>("machine cpus=1 thp=never").thp, "never");
   EXPECT_EQ(Last<MachineStmt>("machine thp=madvise").thp, "madvise");
   EXPECT_FALSE(Last<MachineStmt>("machine cpus=1").thp.has_value());
+  EXPECT_EQ(Last<MachineStmt>("machine thp_defrag=always").thp_defrag, "always");
+  EXPECT_EQ(Last<MachineStmt>("machine thp_defrag=defer").thp_defrag, "defer");
+  EXPECT_EQ(Last<MachineStmt>("machine thp_defrag=defer+madvise thp=always").thp_defrag, "defer+madvise");
+  EXPECT_EQ(Last<MachineStmt>("machine thp_defrag=never").thp_defrag, "never");
+  EXPECT_EQ(Last<MachineStmt>("machine thp_use_zero_page=0").thp_use_zero_page, false);
+  EXPECT_EQ(Last<MachineStmt>("machine thp_use_zero_page=1").thp_use_zero_page, true);
+  EXPECT_FALSE(Last<MachineStmt>("machine thp=always").thp_defrag.has_value());
+  EXPECT_FALSE(Last<MachineStmt>("machine thp=always").thp_use_zero_page.has_value());
   MachineStmt bare = Last<MachineStmt>("# header comment\n\n  machine   # trailing\n");
   EXPECT_FALSE(bare.memory.has_value());
   EXPECT_FALSE(bare.cpus.has_value());
@@ -616,6 +624,16 @@ std::vector<BadCase> BadCases() {
       {"machine thp=sometimes", "1:13", "thp MODE (always, madvise or never)", "'sometimes'"},
       {"machine thp=1", "1:13", "thp MODE (always, madvise or never)", "'1'"},
       {"machine thp=never thp=always", "1:19", "each option once", "a second 'thp'"},
+      {"machine thp_defrag=sometimes", "1:20", "thp_defrag MODE (always, defer, defer+madvise, madvise or never)",
+       "'sometimes'"},
+      {"machine thp_defrag=defer+always", "1:26", "thp_defrag MODE", "'always'"},
+      {"machine thp_defrag=defer+ madvise", "1:27", "thp_defrag MODE", "'madvise'"},
+      {"machine thp_defrag=defer+", "1:26", "thp_defrag MODE", "end of line"},
+      {"machine thp_defrag=madvise+defer", "1:27", "machine option", "'+'"},
+      {"machine thp_use_zero_page=2", "1:27", "thp_use_zero_page 0 or 1", "'2'"},
+      {"machine thp_use_zero_page=yes", "1:27", "thp_use_zero_page 0 or 1", "'yes'"},
+      {"machine thp_use_zero_page=1 thp_use_zero_page=0", "1:29", "each option once",
+       "a second 'thp_use_zero_page'"},
       // Names.
       {"let 1x = 5", "1:5", "NAME for let", "'1x'"},
       {"let mmap = 5", "1:5", "NAME for let that is not a keyword", "keyword 'mmap'"},
@@ -1041,6 +1059,8 @@ TEST(IncrementalParser, MachineOnlyFirst) {
 
 std::vector<std::string> GoodInputs() {
   return {
+      "machine thp=always thp_defrag=defer+madvise thp_use_zero_page=0\nprocess p",
+      "machine thp_defrag=never thp_use_zero_page=1",
       "process p\np: madvise 0x1000 4K willneed\nexpect 0\np: madvise 0x1000 4K 99\n"
       "p: madvise 0x1000 4K -5\np: mlock 0x1000 4K onfault\nexpect -1 ENOMEM\n"
       "p: munlock 0x1000 4K\np: mlockall current,future,onfault\np: mlockall 12\n"
