@@ -6,7 +6,7 @@
 // vma_alloc_anon_folio_pmd, map_anon_folio_pmd; the huge zero folio: set_huge_zero_folio,
 // mm_get_huge_zero_folio), huge_pmd_set_accessed, do_huge_pmd_wp_page (with
 // do_huge_zero_wp_pmd), zap_huge_pmd, the PMD split (__split_huge_pmd_locked,
-// __split_huge_zero_page_pmd, __split_huge_pmd, split_huge_pmd_address,
+// split_huge_pmd_locked, __split_huge_zero_page_pmd, __split_huge_pmd, split_huge_pmd_address,
 // vma_adjust_trans_huge), copy_huge_pmd, __thp_get_unmapped_area, madvise_free_huge_pmd,
 // unmap_huge_pmd_locked / __discard_anon_folio_pmd_locked; hugepage_madvise of
 // mm/khugepaged.c; pgtable_trans_huge_deposit / _withdraw of mm/pgtable-generic.c.
@@ -34,6 +34,7 @@
 
 #include "mm/errno.h"
 #include "mm/fs.h"
+#include "mm/page_vma_mapped.h"
 #include "mm/pagewalk.h"
 #include "mm/swap.h"
 #include "mm/trace.h"
@@ -509,11 +510,19 @@ static void __split_huge_pmd_locked(vm_area_struct* vma, pmd_t* pmd, unsigned lo
   pmd_populate(mm, pmd, pgtable);
 }
 
+// mm/huge_memory.c: split_huge_pmd_locked (Linux 6.18: no folio argument; a caller
+// that splits for one folio found the pmd with page_vma_mapped_walk, which checked the
+// folio under this same lock). The pmd lock is held; `address` is the huge page's start.
+void split_huge_pmd_locked(vm_area_struct* vma, unsigned long address, pmd_t* pmd, bool freeze) {
+  (void)freeze;  // DEVIATION(huge_memory): no freeze (no migration entries)
+  VM_WARN_ON_ONCE(address & ~HPAGE_PMD_MASK);  // IS_ALIGNED
+  if (pmd_trans_huge(*pmd)) __split_huge_pmd_locked(vma, pmd, address);
+}
+
 // mm/huge_memory.c: __split_huge_pmd (split_huge_pmd_locked under the pmd lock).
 void __split_huge_pmd(vm_area_struct* vma, pmd_t* pmd, unsigned long address, bool freeze) {
-  (void)freeze;  // DEVIATION(huge_memory): no freeze (no migration entries)
   spinlock_t* ptl = pmd_lock(vma->vm_mm, pmd);
-  if (pmd_trans_huge(*pmd)) __split_huge_pmd_locked(vma, pmd, address & HPAGE_PMD_MASK);
+  split_huge_pmd_locked(vma, address & HPAGE_PMD_MASK, pmd, freeze);
   spin_unlock(ptl);
 }
 
@@ -673,16 +682,22 @@ retry:
   return split;
 }
 
-// try_to_migrate_one's TTU_SPLIT_HUGE_PMD step for one VMA: split the huge pmd mapping
-// this folio there (split_huge_pmd_address with the folio given).
+// mm/rmap.c: try_to_migrate_one, its TTU_SPLIT_HUGE_PMD step (the only one done here,
+// see unmap_folio): page_vma_mapped_walk finds this folio's PMD leaf in the VMA, checked
+// under the pmd lock, and split_huge_pmd_locked splits it with that lock still held.
+// DEVIATION(huge_memory): no migration entries follow, so the walk ends after the split
+// and the rmap walk goes on to the next VMA (6.18 returns false there and relies on the
+// caller's folio_mapped check; with no PTE half to do, that would leave other VMAs'
+// PMDs unsplit).
 static bool split_folio_pmd_one(folio* f, vm_area_struct* vma, unsigned long address,
                                 void* /*arg*/) {
-  const unsigned long haddr = address & HPAGE_PMD_MASK;
-  if (haddr < vma->vm_start || haddr + HPAGE_PMD_SIZE > vma->vm_end) return true;
-  pmd_t* pmd = mm_find_pmd(vma->vm_mm, haddr);
-  if (pmd != nullptr && pmd_trans_huge(*pmd) && !is_huge_zero_pmd(*pmd) &&
-      page_folio(pmd_page(*pmd)) == f)
-    __split_huge_pmd(vma, pmd, haddr, true);
+  struct page_vma_mapped_walk pvmw = folio_vma_walk(f, vma, address, PVMW_SYNC);
+  if (page_vma_mapped_walk(&pvmw)) {
+    // A PMD leaf is found alone, first; a PTE-mapped folio has nothing to split.
+    // unmap_folio is the only user of TTU_SPLIT_HUGE_PMD, and it wants to freeze.
+    if (!pvmw.pte) split_huge_pmd_locked(vma, pvmw.address, pvmw.pmd, true);
+    page_vma_mapped_walk_done(&pvmw);
+  }
   return true;
 }
 

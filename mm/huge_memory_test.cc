@@ -575,6 +575,215 @@ TEST_F(HugeSplitTest, APinnedThpIsNotSplitAndStaysQueued) {
   EXPECT_EQ(k_.DebugVm(), "");
 }
 
+// ---- a PTE-mapped THP: batched zap, copy and aging (folio_pte_batch, page_vma_mapped_walk) ----
+
+class PteMappedThpTest : public HugeSplitTest {
+ protected:
+  // A THP at a fresh 2M mapping, every page written, its PMD split by an mprotect of its
+  // first page there and back again: one VMA over 512 PTEs of one folio.
+  folio* PteMapped(unsigned long a) {
+    folio* f = FaultAll(a);
+    EXPECT_EQ(k_.Mprotect(t_, a, PAGE_SIZE, PROT_READ), 0);
+    EXPECT_EQ(k_.Mprotect(t_, a, PAGE_SIZE, kRW), 0);
+    EXPECT_EQ(k_.stat(THP_SPLIT_PMD), 1);
+    vm_area_struct* vma = find_vma(mm_, a);
+    EXPECT_TRUE(vma != nullptr && vma->vm_start == a && vma->vm_end == a + k2M);
+    EXPECT_TRUE(folio_test_large(f));
+    EXPECT_EQ(folio_mapcount(f), 512);
+    EXPECT_EQ(folio_entire_mapcount(f), 0);
+    return f;
+  }
+  int Referenced(folio* f, vm_flags_t* vm_flags) {
+    k_.RunAs(t_);
+    return folio_referenced(f, 0, vm_flags);
+  }
+};
+
+// Linux 6.18 zaps a PTE-mapped large folio's PTEs as one batch (zap_present_ptes ->
+// folio_remove_rmap_ptes), so a folio unmapped whole is never partially mapped on the way:
+// not queued for the deferred split, thp_deferred_split_page unchanged.
+TEST_F(PteMappedThpTest, MunmapOfAllDoesNotQueueItForADeferredSplit) {
+  unsigned long a = Map(k2M);
+  PteMapped(a);
+  const long free_before = k_.FreePages();
+  const long tables_before = static_cast<long>(mm_pgtables_bytes(mm_) / PAGE_SIZE);
+  ASSERT_EQ(k_.Munmap(t_, a, k2M), 0);
+  EXPECT_EQ(k_.stat(THP_DEFERRED_SPLIT_PAGE), 0);
+  EXPECT_EQ(QueueLen(), 0u);
+  EXPECT_EQ(k_.stat(NR_ANON_MAPPED), 0);
+  EXPECT_EQ(get_mm_counter(mm_, MM_ANONPAGES), 0u);
+  const long tables = tables_before - static_cast<long>(mm_pgtables_bytes(mm_) / PAGE_SIZE);
+  EXPECT_EQ(k_.FreePages() - free_before, 512 + tables);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(PteMappedThpTest, ExitDoesNotQueueItForADeferredSplit) {
+  unsigned long a = Map(k2M);
+  PteMapped(a);
+  const long free_before = k_.FreePages();
+  k_.ExitAndReap(t_);
+  EXPECT_EQ(k_.stat(THP_DEFERRED_SPLIT_PAGE), 0);
+  EXPECT_EQ(QueueLen(), 0u);
+  EXPECT_EQ(k_.stat(NR_ANON_MAPPED), 0);
+  EXPECT_GE(k_.FreePages() - free_before, 512);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// A zap that covers part of the folio leaves it partially mapped: queued, once.
+TEST_F(PteMappedThpTest, PartialMunmapStillQueuesItOnce) {
+  unsigned long a = Map(k2M);
+  folio* f = PteMapped(a);
+  ASSERT_EQ(k_.Munmap(t_, a + 100 * PAGE_SIZE, 16 * PAGE_SIZE), 0);
+  EXPECT_EQ(k_.stat(THP_DEFERRED_SPLIT_PAGE), 1);
+  EXPECT_EQ(QueueLen(), 1u);
+  EXPECT_TRUE(folio_test_partially_mapped(f));
+  EXPECT_EQ(folio_mapcount(f), 496);
+  EXPECT_EQ(k_.stat(NR_ANON_MAPPED), 496);
+  ASSERT_EQ(k_.Munmap(t_, a + 200 * PAGE_SIZE, 16 * PAGE_SIZE), 0);
+  EXPECT_EQ(k_.stat(THP_DEFERRED_SPLIT_PAGE), 1);
+  EXPECT_EQ(Load(a + 99 * PAGE_SIZE), 99 * PAGE_SIZE + 1);
+  EXPECT_EQ(Load(a + 116 * PAGE_SIZE), 116 * PAGE_SIZE + 1);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// A zap that starts inside the folio batches from there to its end (or the range's).
+TEST_F(PteMappedThpTest, MunmapOfTheTailQueuesItAndTheRestFreesIt) {
+  unsigned long a = Map(k2M);
+  folio* f = PteMapped(a);
+  ASSERT_EQ(k_.Munmap(t_, a + 256 * PAGE_SIZE, 256 * PAGE_SIZE), 0);
+  EXPECT_EQ(k_.stat(THP_DEFERRED_SPLIT_PAGE), 1);
+  EXPECT_EQ(folio_mapcount(f), 256);
+  const long free_before = k_.FreePages();
+  ASSERT_EQ(k_.Munmap(t_, a, 256 * PAGE_SIZE), 0);
+  EXPECT_EQ(QueueLen(), 0u);  // freed, and off the queue as it went
+  EXPECT_GE(k_.FreePages() - free_before, 512);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// Fork copies the 512 PTEs as one batch (folio_try_dup_anon_rmap_ptes): every page shared
+// and no longer exclusive, both write-protected; the child's exit zaps them as a batch too.
+TEST_F(PteMappedThpTest, ForkDuplicatesTheBatchAndTheChildsExitDoesNotQueueIt) {
+  unsigned long a = Map(k2M);
+  folio* f = PteMapped(a);
+  task_struct* child = k_.Fork(t_);
+  EXPECT_EQ(folio_mapcount(f), 1024);
+  EXPECT_EQ(folio_ref_count(f), 1024);
+  EXPECT_EQ(get_mm_counter(child->mm, MM_ANONPAGES), 512u);
+  for (long i = 0; i < 512; i += 97) {
+    EXPECT_FALSE(PageAnonExclusive(f + i));
+    EXPECT_EQ(page_mapcount(f + i), 2);
+    EXPECT_FALSE(pte_write(Pte(a + i * PAGE_SIZE)));
+    pte_t* cpte = mm_find_pte(child->mm, a + i * PAGE_SIZE);
+    ASSERT_NE(cpte, nullptr);
+    EXPECT_EQ(pte_page(*cpte), f + i);
+    EXPECT_FALSE(pte_write(*cpte));
+    EXPECT_TRUE(pte_dirty(*cpte));  // a private mapping keeps the dirty bit
+    EXPECT_FALSE(pte_young(*cpte));
+  }
+  EXPECT_EQ(Load(a + 300 * PAGE_SIZE, child), 300 * PAGE_SIZE + 1);
+  EXPECT_EQ(k_.DebugVm(), "");
+  k_.ExitAndReap(child);
+  EXPECT_EQ(folio_mapcount(f), 512);
+  EXPECT_EQ(k_.stat(THP_DEFERRED_SPLIT_PAGE), 0);
+  EXPECT_EQ(QueueLen(), 0u);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// A pinned PTE-mapped THP: the batch may not be shared (-EAGAIN), so fork falls back to
+// one PTE at a time and gives the child its own copy of every exclusive page.
+TEST_F(PteMappedThpTest, ForkOfAPinnedOneCopiesEveryPageForTheChild) {
+  unsigned long a = Map(k2M);
+  folio* f = PteMapped(a);
+  std::vector<page*> pages;
+  ASSERT_EQ(Pin(a + 5 * PAGE_SIZE, 1, &pages), 1);
+  task_struct* child = k_.Fork(t_);
+  EXPECT_EQ(folio_mapcount(f), 512);
+  EXPECT_TRUE(PageAnonExclusive(f + 5));
+  EXPECT_EQ(get_mm_counter(child->mm, MM_ANONPAGES), 512u);
+  for (long i = 0; i < 512; i += 73) {
+    pte_t* cpte = mm_find_pte(child->mm, a + i * PAGE_SIZE);
+    ASSERT_NE(cpte, nullptr);
+    EXPECT_NE(page_folio(pte_page(*cpte)), f);
+    EXPECT_EQ(Load(a + i * PAGE_SIZE, child), i * PAGE_SIZE + 1);
+  }
+  unpin_user_pages(pages.data(), 1);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// folio_referenced_one over page_vma_mapped_walk: the VMA counts once however many of
+// its PTEs were young, and each young bit is cleared.
+TEST_F(PteMappedThpTest, FolioReferencedCountsEachVmaOnceAndClearsEveryYoungPte) {
+  unsigned long a = Map(k2M);
+  folio* f = PteMapped(a);
+  vm_flags_t vm_flags = 0;
+  EXPECT_EQ(Referenced(f, &vm_flags), 1);
+  EXPECT_TRUE(vm_flags & VM_WRITE);
+  for (long i = 0; i < 512; i += 51) EXPECT_FALSE(pte_young(Pte(a + i * PAGE_SIZE)));
+  EXPECT_EQ(Referenced(f, &vm_flags), 0);
+  EXPECT_EQ(vm_flags, 0u);
+  Load(a + 400 * PAGE_SIZE);
+  EXPECT_EQ(Referenced(f, &vm_flags), 1);
+  // Two VMAs over the folio (the first page read-only): each young one counts.
+  ASSERT_EQ(k_.Mprotect(t_, a, PAGE_SIZE, PROT_READ), 0);
+  Load(a);
+  Load(a + 7 * PAGE_SIZE);
+  EXPECT_EQ(Referenced(f, &vm_flags), 2);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+TEST_F(PteMappedThpTest, FolioReferencedOfAPmdMappedThpClearsThePmdYoungBit) {
+  unsigned long a = Map(k2M);
+  folio* f = FaultAll(a);
+  vm_flags_t vm_flags = 0;
+  EXPECT_TRUE(pmd_young(Pmd(a)));
+  EXPECT_EQ(Referenced(f, &vm_flags), 1);
+  EXPECT_FALSE(pmd_young(Pmd(a)));
+  EXPECT_EQ(Referenced(f, &vm_flags), 0);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// An mlocked VMA that maps the whole folio under one page-table lock reports VM_LOCKED
+// (the folio is unevictable); one that maps only part of it does not.
+TEST_F(PteMappedThpTest, FolioReferencedReportsVmLockedOnlyForAWhollyMappedFolio) {
+  unsigned long a = Map(k2M);
+  folio* f = PteMapped(a);
+  k_.RunAs(t_);
+  ASSERT_EQ(sys_mlock(a, k2M), 0);
+  vm_flags_t vm_flags = 0;
+  Referenced(f, &vm_flags);
+  EXPECT_TRUE(vm_flags & VM_LOCKED);
+  k_.RunAs(t_);
+  ASSERT_EQ(sys_munlock(a, k2M), 0);
+  k_.RunAs(t_);
+  ASSERT_EQ(sys_mlock(a, PAGE_SIZE), 0);  // a VMA of its own over the first page only
+  Load(a + 9 * PAGE_SIZE);
+  Referenced(f, &vm_flags);
+  EXPECT_FALSE(vm_flags & VM_LOCKED);
+  EXPECT_TRUE(vm_flags & VM_WRITE);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
+// unmap_folio splits the folio's PMD in every VMA that maps it (page_vma_mapped_walk finds
+// each, split_huge_pmd_locked splits it under the lock the walk took).
+TEST_F(HugeSplitTest, SplitFolioSplitsThePmdInEveryProcessSharingIt) {
+  unsigned long a = Map(k2M);
+  folio* f = FaultAll(a);
+  task_struct* child = k_.Fork(t_);
+  ASSERT_TRUE(pmd_trans_huge(*mm_find_pmd(child->mm, a)));
+  folio_get(f);
+  ASSERT_TRUE(folio_trylock(f));
+  ASSERT_EQ(split_folio(f), 0);
+  folio_unlock(f);
+  folio_put(f);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PMD), 2);
+  EXPECT_EQ(k_.stat(THP_SPLIT_PAGE), 1);
+  EXPECT_FALSE(pmd_trans_huge(Pmd(a)));
+  EXPECT_FALSE(pmd_trans_huge(*mm_find_pmd(child->mm, a)));
+  EXPECT_EQ(folio_mapcount(f + 3), 2);
+  EXPECT_EQ(Load(a + 3 * PAGE_SIZE, child), 3 * PAGE_SIZE + 1);
+  EXPECT_EQ(k_.DebugVm(), "");
+}
+
 
 // The shrinker's scan goes round the queue until nr_to_scan is used up (a folio that cannot
 // be split goes back and is met again), and says SHRINK_STOP only when nothing was split

@@ -78,6 +78,9 @@ int zap_huge_pmd(mmu_gather* tlb, vm_area_struct* vma, pmd_t* pmd, unsigned long
 // Replace a huge pmd by a PTE table mapping the same folio (thp_split_pmd).
 void __split_huge_pmd(vm_area_struct* vma, pmd_t* pmd, unsigned long address, bool freeze);
 void split_huge_pmd_address(vm_area_struct* vma, unsigned long address, bool freeze);
+// The same with the pmd lock held and `address` the huge page's start (a PMD leaf that
+// page_vma_mapped_walk found for one folio).
+void split_huge_pmd_locked(vm_area_struct* vma, unsigned long address, pmd_t* pmd, bool freeze);
 // mm/huge_memory.c: a VMA is about to be cut at start/end: split the huge pmds the cuts
 // would run through.
 void vma_adjust_trans_huge(vm_area_struct* vma, unsigned long start, unsigned long end,
@@ -94,7 +97,18 @@ bool madvise_free_huge_pmd(mmu_gather* tlb, vm_area_struct* vma, pmd_t* pmd, uns
 // mm/huge_memory.c: try_to_unmap_one's step for a lazy-free PMD-mapped THP: discard it
 // whole (true), or keep it mapped (false; made swap-backed again if it was redirtied).
 bool unmap_huge_pmd_locked(vm_area_struct* vma, unsigned long addr, pmd_t* pmdp, folio* f);
-// mm/util.c: the run of PTEs from ptep that map consecutive pages of f (at most max_nr).
+// mm/internal.h: fpb_t, what folio_pte_batch_flags compares and merges.
+using fpb_t = unsigned int;
+inline constexpr fpb_t FPB_RESPECT_DIRTY = 1u << 0;       // a dirty bit ends the batch
+inline constexpr fpb_t FPB_RESPECT_SOFT_DIRTY = 1u << 1;  // so does a soft-dirty bit
+inline constexpr fpb_t FPB_RESPECT_WRITE = 1u << 2;       // and a write bit
+inline constexpr fpb_t FPB_MERGE_WRITE = 1u << 3;         // writable if any was
+inline constexpr fpb_t FPB_MERGE_YOUNG_DIRTY = 1u << 4;   // young/dirty if any was
+
+unsigned int folio_pte_batch_flags(folio* f, vm_area_struct* vma, pte_t* ptep, pte_t* ptentp,
+                                   unsigned int max_nr, fpb_t flags);
+// mm/util.c: the run of PTEs from ptep that map consecutive pages of f (at most max_nr),
+// with no FPB_* flags: only the pfns and the bits that matter.
 unsigned int folio_pte_batch(folio* f, pte_t* ptep, pte_t pte, unsigned int max_nr);
 // mm/khugepaged.c / mm/madvise.c: MADV_HUGEPAGE / MADV_NOHUGEPAGE on one VMA's flags.
 int hugepage_madvise(vm_area_struct* vma, vm_flags_t* vm_flags, int advice);

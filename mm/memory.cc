@@ -1,9 +1,11 @@
 // mm/memory.cc: page tables, page faults, unmapping and fork's page-table copy.
 //
 // Port of mm/memory.c at Linux 6.18: __pte_alloc / __pmd_alloc / __pud_alloc (pmd_install),
-// vm_normal_page, the zap path (zap_pte_range .. unmap_vmas, zap_page_range_single,
-// unmap_mapping_range), the page-table teardown (free_pgtables, free_pgd_range), fork's
-// copy (copy_page_range -> copy_p4d/pud/pmd/pte_range -> copy_present_ptes /
+// vm_normal_page, the zap path (zap_pte_range -> do_zap_pte_range -> zap_present_ptes /
+// zap_present_folio_ptes with folio_pte_batch of mm/internal.h .. unmap_vmas,
+// zap_page_range_single, unmap_mapping_range), the page-table teardown (free_pgtables,
+// free_pgd_range), fork's copy (copy_page_range -> copy_p4d/pud/pmd/pte_range ->
+// copy_present_ptes (batching a large folio's PTEs, folio_try_dup_anon_rmap_ptes) /
 // copy_present_page), and the fault path (handle_mm_fault -> __handle_mm_fault ->
 // handle_pte_fault -> do_anonymous_page / do_fault (do_read_fault with fault-around:
 // should_fault_around, do_fault_around -> ->map_pages; do_cow_fault,
@@ -166,6 +168,91 @@ static void zap_nonpresent_ptes(vm_area_struct* vma, pte_t* pte, pte_t ptent, un
   pte_clear(vma->vm_mm, addr, pte);  // clear_not_present_full_ptes
 }
 
+// mm/memory.c: zap_present_folio_ptes. Clear nr PTEs mapping consecutive pages of one
+// folio, then take their rmap and references away as one batch (folio_remove_rmap_ptes,
+// __tlb_remove_folio_pages).
+static void zap_present_folio_ptes(mmu_gather* tlb, vm_area_struct* vma, folio* f, page* p,
+                                   pte_t* pte, pte_t ptent, unsigned int nr, unsigned long addr,
+                                   long* rss, bool* force_flush, bool* force_break) {
+  mm_struct* mm = tlb->mm;
+  if (!folio_test_anon(f)) {
+    // get_and_clear_full_ptes: the batch's A/D bits, the only record of accesses.
+    for (unsigned int i = 0; i < nr; i++) {
+      pte_t old = ptep_get_and_clear(mm, addr + i * PAGE_SIZE, pte + i);
+      if (pte_dirty(old)) ptent = pte_mkdirty(ptent);
+      if (pte_young(old)) ptent = pte_mkyoung(ptent);
+    }
+    if (pte_dirty(ptent)) folio_mark_dirty(f);
+    if (pte_young(ptent)) folio_mark_accessed(f);
+  } else {
+    // clear_full_ptes: anon folios need no up-to-date A/D bits.
+    for (unsigned int i = 0; i < nr; i++) ptep_get_and_clear(mm, addr + i * PAGE_SIZE, pte + i);
+  }
+  rss[mm_counter(f)] -= nr;
+  tlb_flush_pte_range(tlb, addr, PAGE_SIZE * nr);  // tlb_remove_tlb_entries
+  folio_remove_rmap_ptes(f, p, static_cast<int>(nr), vma);
+  if (unlikely(folio_mapcount(f) < 0)) print_bad_pte(vma, addr, ptent);
+  if (unlikely(__tlb_remove_folio_pages(tlb, p, nr, false))) {
+    *force_flush = true;
+    *force_break = true;
+  }
+}
+
+// mm/memory.c: zap_present_ptes. The zero page or a raw pfn: just the entry. A page of
+// a large folio: as many PTEs as map the folio's following pages in one batch
+// (folio_pte_batch), so the rmap sees the whole unmap at once. Returns the PTEs done.
+static int zap_present_ptes(mmu_gather* tlb, vm_area_struct* vma, pte_t* pte, pte_t ptent,
+                            unsigned int max_nr, unsigned long addr, zap_details* details,
+                            long* rss, bool* force_flush, bool* force_break) {
+  mm_struct* mm = tlb->mm;
+  page* p = vm_normal_page(vma, addr, ptent);
+  if (p == nullptr) {
+    // The zero page or a raw PFN: nothing to release, no up-to-date A/D bits needed.
+    ptep_get_and_clear(mm, addr, pte);
+    tlb_remove_tlb_entry(tlb, pte, addr);
+    return 1;
+  }
+  folio* f = page_folio(p);
+  if (unlikely(!should_zap_folio(details, f))) return 1;
+  // The common small-folio case stays apart from the batching.
+  if (unlikely(folio_test_large(f) && max_nr != 1)) {
+    const unsigned int nr = folio_pte_batch(f, pte, ptent, max_nr);
+    zap_present_folio_ptes(tlb, vma, f, p, pte, ptent, nr, addr, rss, force_flush, force_break);
+    return static_cast<int>(nr);
+  }
+  zap_present_folio_ptes(tlb, vma, f, p, pte, ptent, 1, addr, rss, force_flush, force_break);
+  return 1;
+}
+
+// mm/memory.c: do_zap_pte_range. Skip a run of empty PTEs, then zap what follows it:
+// one PTE or a batch of one folio's. Returns the PTEs passed over.
+static int do_zap_pte_range(mmu_gather* tlb, vm_area_struct* vma, pte_t* pte, unsigned long addr,
+                            unsigned long end, zap_details* details, long* rss,
+                            bool* force_flush, bool* force_break) {
+  pte_t ptent = ptep_get(pte);
+  int max_nr = static_cast<int>((end - addr) / PAGE_SIZE);
+  int nr = 0;
+  // Skip all consecutive none ptes.
+  if (pte_none(ptent)) {
+    for (nr = 1; nr < max_nr; nr++) {
+      ptent = ptep_get(pte + nr);
+      if (!pte_none(ptent)) break;
+    }
+    max_nr -= nr;
+    if (!max_nr) return nr;
+    pte += nr;
+    addr += nr * PAGE_SIZE;
+  }
+  if (pte_present(ptent)) {
+    nr += zap_present_ptes(tlb, vma, pte, ptent, static_cast<unsigned int>(max_nr), addr, details,
+                           rss, force_flush, force_break);
+  } else {
+    zap_nonpresent_ptes(vma, pte, ptent, addr, details, rss);
+    nr += 1;
+  }
+  return nr;
+}
+
 // mm/memory.c: zap_pte_range. Returns where it stopped (end, or earlier when the gather
 // batch filled up and was flushed).
 static unsigned long zap_pte_range(mmu_gather* tlb, vm_area_struct* vma, pmd_t* pmd,
@@ -173,37 +260,19 @@ static unsigned long zap_pte_range(mmu_gather* tlb, vm_area_struct* vma, pmd_t* 
                                    zap_details* details) {
   mm_struct* mm = tlb->mm;
   long rss[NR_MM_COUNTERS] = {};
-  bool force_flush = false;
+  bool force_flush = false, force_break = false;
   spinlock_t* ptl;
   pte_t* start_pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
   if (start_pte == nullptr) return addr;
   pte_t* pte = start_pte;
+  int nr;
   do {
-    pte_t ptent = ptep_get(pte);
-    if (pte_none(ptent)) continue;
-    if (pte_present(ptent)) {
-      page* p = vm_normal_page(vma, addr, ptent);
-      if (p != nullptr && !should_zap_folio(details, page_folio(p))) continue;
-      ptent = ptep_get_and_clear(mm, addr, pte);
-      tlb_remove_tlb_entry(tlb, pte, addr);
-      if (p == nullptr) continue;  // the zero page or a raw PFN: nothing to release
-      folio* f = page_folio(p);
-      if (!folio_test_anon(f)) {
-        // The hardware's A/D bits are the only record of accesses through this PTE.
-        if (pte_dirty(ptent)) folio_mark_dirty(f);
-        if (pte_young(ptent)) folio_mark_accessed(f);
-      }
-      rss[mm_counter(f)]--;
-      folio_remove_rmap_pte(f, p, vma);
-      if (unlikely(__tlb_remove_page(tlb, p, false))) {
-        force_flush = true;
-        addr += PAGE_SIZE;
-        break;
-      }
-      continue;
+    nr = do_zap_pte_range(tlb, vma, pte, addr, end, details, rss, &force_flush, &force_break);
+    if (unlikely(force_break)) {
+      addr += nr * PAGE_SIZE;
+      break;
     }
-    zap_nonpresent_ptes(vma, pte, ptent, addr, details, rss);
-  } while (pte++, addr += PAGE_SIZE, addr != end);
+  } while (pte += nr, addr += PAGE_SIZE * nr, addr != end);
   for (int i = 0; i < NR_MM_COUNTERS; ++i)
     if (rss[i]) add_mm_counter(mm, i, rss[i]);
   pte_unmap_unlock(start_pte, ptl);
@@ -555,34 +624,60 @@ static int copy_present_page(vm_area_struct* dst_vma, vm_area_struct* src_vma, p
   return 0;
 }
 
-// mm/memory.c: __copy_present_ptes (nr = 1). A COW mapping is write-protected in both
-// processes; a shared one is clean in the child; the child's entry starts old.
+// mm/memory.c: __copy_present_ptes. nr PTEs of one folio (or one PTE): a COW mapping is
+// write-protected in both processes; a shared one is clean in the child; the child's
+// entries start old.
 static void __copy_present_ptes(vm_area_struct* dst_vma, vm_area_struct* src_vma,
-                                pte_t* dst_pte, pte_t* src_pte, pte_t pte, unsigned long addr) {
+                                pte_t* dst_pte, pte_t* src_pte, pte_t pte, unsigned long addr,
+                                int nr) {
   mm_struct* src_mm = src_vma->vm_mm;
   if (is_cow_mapping(src_vma->vm_flags) && pte_write(pte)) {
     // The parent's TLBs may still allow writes: dup_mmap flushes them (flush_tlb_mm)
     // before the parent runs again.
-    ptep_set_wrprotect(src_mm, addr, src_pte);
+    for (int i = 0; i < nr; i++)  // wrprotect_ptes
+      ptep_set_wrprotect(src_mm, addr + i * PAGE_SIZE, src_pte + i);
     pte = pte_wrprotect(pte);
   }
   if (src_vma->vm_flags & VM_SHARED) pte = pte_mkclean(pte);
   pte = pte_mkold(pte);
-  set_pte_at(dst_vma->vm_mm, addr, dst_pte, pte);
+  for (int i = 0; i < nr; i++)  // set_ptes
+    set_pte_at(dst_vma->vm_mm, addr + i * PAGE_SIZE, dst_pte + i, pte_advance_pfn(pte, i));
 }
 
-// mm/memory.c: copy_present_ptes (small folios: one PTE at a time). Returns 1 (PTEs
-// done) or -EAGAIN (a page must be preallocated first).
+// mm/memory.c: copy_present_ptes. Returns the PTEs done (a batch of one large folio's
+// pages, or 1) or -EAGAIN (a page must be preallocated first).
 static int copy_present_ptes(vm_area_struct* dst_vma, vm_area_struct* src_vma, pte_t* dst_pte,
-                             pte_t* src_pte, pte_t pte, unsigned long addr, long* rss,
-                             folio** prealloc) {
+                             pte_t* src_pte, pte_t pte, unsigned long addr, int max_nr,
+                             long* rss, folio** prealloc) {
   page* p = vm_normal_page(src_vma, addr, pte);
   if (unlikely(p == nullptr)) {
     // The zero page or a raw pfn (VM_PFNMAP): nothing to account, just the entry.
-    __copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, pte, addr);
+    __copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, pte, addr, 1);
     return 1;
   }
   folio* f = page_folio(p);
+  // Batch a large folio's PTEs unless a copy is likely (a page already preallocated);
+  // the common small-folio case stays apart from the batching.
+  if (unlikely(*prealloc == nullptr && folio_test_large(f) && max_nr != 1)) {
+    fpb_t flags = FPB_MERGE_WRITE;
+    if (!(src_vma->vm_flags & VM_SHARED)) flags |= FPB_RESPECT_DIRTY;
+    const int nr = static_cast<int>(
+        folio_pte_batch_flags(f, src_vma, src_pte, &pte, static_cast<unsigned int>(max_nr), flags));
+    folio_ref_add(f, nr);
+    if (folio_test_anon(f)) {
+      if (unlikely(folio_try_dup_anon_rmap_ptes(f, p, nr, dst_vma, src_vma))) {
+        folio_ref_sub(f, nr);
+        return -EAGAIN;
+      }
+      rss[MM_ANONPAGES] += nr;
+      VM_WARN_ON_ONCE(PageAnonExclusive(p));
+    } else {
+      for (int i = 0; i < nr; i++) folio_dup_file_rmap_pte(f, p + i);  // folio_dup_file_rmap_ptes
+      rss[mm_counter_file(f)] += nr;
+    }
+    __copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, pte, addr, nr);
+    return nr;
+  }
   folio_get(f);
   if (folio_test_anon(f)) {
     // A page the parent may have pinned for DMA must stay the parent's own: the child
@@ -598,7 +693,7 @@ static int copy_present_ptes(vm_area_struct* dst_vma, vm_area_struct* src_vma, p
     folio_dup_file_rmap_pte(f, p);
     rss[mm_counter_file(f)]++;
   }
-  __copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, pte, addr);
+  __copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, pte, addr, 1);
   return 1;
 }
 
@@ -655,7 +750,9 @@ again:
     }
     pte_t* orig_src_pte = src_pte;
     pte_t* orig_dst_pte = dst_pte;
+    int nr;
     do {
+      nr = 1;
       pte_t ptent = ptep_get(src_pte);
       if (pte_none(ptent)) continue;
       if (unlikely(!pte_present(ptent))) {
@@ -664,15 +761,19 @@ again:
         ret = 0;
         continue;
       }
-      ret = copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, ptent, addr, rss, &prealloc);
+      const int max_nr = static_cast<int>((end - addr) / PAGE_SIZE);
+      ret = copy_present_ptes(dst_vma, src_vma, dst_pte, src_pte, ptent, addr, max_nr, rss,
+                              &prealloc);
+      // A pinned page of a batch: -EAGAIN gets a page, and the retry copies page by page.
       if (unlikely(ret == -EAGAIN)) break;
       if (unlikely(prealloc != nullptr)) {
         // A preallocated page is for the address it was allocated for only.
         folio_put(prealloc);
         prealloc = nullptr;
       }
+      nr = ret;
       ret = 0;
-    } while (dst_pte++, src_pte++, addr += PAGE_SIZE, addr != end);
+    } while (dst_pte += nr, src_pte += nr, addr += PAGE_SIZE * nr, addr != end);
     pte_unmap_unlock(orig_src_pte, src_ptl);
     for (int i = 0; i < NR_MM_COUNTERS; ++i)
       if (rss[i]) add_mm_counter(dst_mm, i, rss[i]);  // add_mm_rss_vec

@@ -361,6 +361,9 @@ void __page_cache_release(folio* f);  // off the LRU at the last reference
 void folio_add_anon_rmap_pte(folio* f, page* p, vm_area_struct* vma, unsigned long address,
                              rmap_t flags = RMAP_NONE);
 void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma);
+// mm/rmap.c: nr_pages consecutive pages of f from p lose a PTE mapping each, as one batch
+// (a fully unmapped large folio is never queued for the deferred split on the way).
+void folio_remove_rmap_ptes(folio* f, page* p, int nr_pages, vm_area_struct* vma);
 // include/linux/mm.h: how many page-table entries map any page of the folio.
 inline int folio_mapcount(const folio* f) {
   if (likely(!folio_test_large(f))) return atomic_read(&f->_mapcount) + 1;
@@ -597,6 +600,9 @@ int folio_referenced(folio* f, int is_locked, vm_flags_t* vm_flags);
 // -EBUSY when the page may be pinned and must be copied instead.
 int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* dst_vma,
                                 vm_area_struct* src_vma);
+// The same for nr_pages consecutive pages of one folio (fork's batch of a large folio).
+int folio_try_dup_anon_rmap_ptes(folio* f, page* p, int nr_pages, vm_area_struct* dst_vma,
+                                 vm_area_struct* src_vma);
 // mm/rmap.c: try_to_unmap. Reclaim's unmap of a locked folio from every page table (anon:
 // swap PTEs naming folio->swap); the folio stays mapped where it could not be unmapped.
 void try_to_unmap(folio* f);

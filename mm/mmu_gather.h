@@ -28,7 +28,9 @@ struct mmu_gather {
   unsigned int cleared_p4ds : 1;
   unsigned int nr_pages;            // pages waiting for the flush
   unsigned int nr_tables;           // page-table pages waiting for the flush
-  page* pages[MAX_GATHER_BATCH];
+  // One slot per page; a run of nr > 1 pages of one folio takes two (the first page
+  // marked ENCODED_PAGE_BIT_NR_PAGES_NEXT, then nr), so one spare slot past the batch.
+  page* pages[MAX_GATHER_BATCH + 1];
   page* tables[MAX_GATHER_BATCH];
 };
 
@@ -41,6 +43,8 @@ void tlb_flush_mmu_tlbonly(mmu_gather* tlb);
 // Queue one reference of `p` to be dropped after the flush. True: the batch is full and
 // the caller must tlb_flush_mmu() before queueing more.
 bool __tlb_remove_page(mmu_gather* tlb, page* p, bool delay_rmap);
+// The same for nr_pages consecutive pages of one folio (one reference each), as one entry.
+bool __tlb_remove_folio_pages(mmu_gather* tlb, page* p, unsigned int nr_pages, bool delay_rmap);
 inline void tlb_remove_page(mmu_gather* tlb, page* p) {
   if (__tlb_remove_page(tlb, p, false)) tlb_flush_mmu(tlb);
 }

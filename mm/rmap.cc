@@ -5,10 +5,12 @@
 // __anon_vma_prepare, anon_vma_clone, anon_vma_fork, unlink_anon_vmas, __put_anon_vma,
 // find_mergeable_anon_vma / reusable_anon_vma of mm/vma.c, rmap_walk_anon;
 // folio_referenced / folio_referenced_one (page aging over rmap_walk_anon and the file
-// walk with try_lock), folio_add_new_anon_rmap, folio_add_anon_rmap_pte, folio_add_file_rmap_pte,
-// folio_remove_rmap_pte, folio_mkclean / page_mkclean_one over
-// rmap_walk_file, and folio_try_dup_anon_rmap_pte / folio_dup_file_rmap_pte /
-// folio_needs_cow_for_dma from include/linux/rmap.h and mm.h).
+// walk with try_lock; over page_vma_mapped_walk, mm/page_vma_mapped.cc),
+// folio_add_new_anon_rmap, folio_add_anon_rmap_pte, folio_add_file_rmap_pte,
+// folio_remove_rmap_ptes / _pte (nr-aware: the deferred split is decided after the
+// batch), folio_mkclean / page_mkclean_one over rmap_walk_file, and
+// folio_try_dup_anon_rmap_ptes / _pte / folio_dup_file_rmap_pte / folio_needs_cow_for_dma
+// from include/linux/rmap.h and mm.h).
 //
 // Deviations (grep "DEVIATION(rmap)"):
 //  - Each anon_vma keeps its chains in a list, not an interval tree. rmap_walk_anon only
@@ -24,7 +26,8 @@
 //  - Pages still point at their anon_vma after it is freed (as in Linux, where only a
 //    mapped folio's anon_vma may be dereferenced).
 //  - The file walk (rmap_walk_file) scans mapping->i_mmap, a list (mm/fs.h), and finds
-//    the PTE with a plain table walk (page_vma_mapped_walk for small folios).
+//    the PTE with a plain table walk (page_mkclean_one and try_to_unmap_one, small
+//    folios only).
 //  - try_to_unmap flushes each PTE at once (ptep_clear_flush), never in a batch
 //    (TTU_BATCH_FLUSH / should_defer_flush), and has no TTU_* flags: it is reclaim's
 //    unmap only (no migration or hwpoison), with TTU_SPLIT_HUGE_PMD always set for a
@@ -38,6 +41,7 @@
 #include "mm/fs.h"
 #include "mm/huge_mm.h"
 #include "mm/mm.h"
+#include "mm/page_vma_mapped.h"
 #include "mm/pagewalk.h"
 #include "mm/slab.h"
 #include "mm/swap.h"
@@ -525,19 +529,36 @@ static bool folio_needs_cow_for_dma(vm_area_struct* vma, folio* f) {
   return folio_maybe_dma_pinned(f);
 }
 
-// include/linux/rmap.h: folio_try_dup_anon_rmap_pte. Fork's second mapping of an anon
-// page: it stops being exclusive to the parent. -EBUSY instead when the folio may be
-// pinned: then it must stay the parent's own, and fork copies the page.
+// include/linux/rmap.h: folio_try_dup_anon_rmap_ptes (__folio_try_dup_anon_rmap,
+// RMAP_LEVEL_PTE). Fork's second mapping of nr_pages consecutive pages of an anon folio:
+// they stop being exclusive to the parent. -EBUSY (and nothing changed) when one of them
+// is exclusive and the folio may be pinned: then the parent keeps it, and fork copies.
+int folio_try_dup_anon_rmap_ptes(folio* f, page* p, int nr_pages, vm_area_struct* dst_vma,
+                                 vm_area_struct* src_vma) {
+  VM_BUG_ON(!folio_test_anon(f));
+  const bool maybe_pinned = unlikely(folio_needs_cow_for_dma(src_vma, f));
+  if (unlikely(maybe_pinned)) {
+    for (int i = 0; i < nr_pages; i++)
+      if (PageAnonExclusive(p + i)) return -EBUSY;
+  }
+  if (!folio_test_large(f)) {
+    if (PageAnonExclusive(p)) ClearPageAnonExclusive(p);
+    atomic_inc(&p->_mapcount);
+    return 0;
+  }
+  const int orig_nr_pages = nr_pages;
+  do {
+    if (PageAnonExclusive(p)) ClearPageAnonExclusive(p);
+    atomic_inc(&p->_mapcount);
+  } while (p++, --nr_pages > 0);
+  folio_add_large_mapcount(f, orig_nr_pages, dst_vma);  // the child's mappings
+  return 0;
+}
+
+// include/linux/rmap.h: folio_try_dup_anon_rmap_pte (nr = 1).
 int folio_try_dup_anon_rmap_pte(folio* f, page* p, vm_area_struct* dst_vma,
                                 vm_area_struct* src_vma) {
-  VM_BUG_ON(!folio_test_anon(f));
-  if (PageAnonExclusive(p)) {
-    if (unlikely(folio_needs_cow_for_dma(src_vma, f))) return -EBUSY;
-    ClearPageAnonExclusive(p);
-  }
-  atomic_inc(&p->_mapcount);
-  if (folio_test_large(f)) folio_inc_large_mapcount(f, dst_vma);  // the child's mapping
-  return 0;
+  return folio_try_dup_anon_rmap_ptes(f, p, 1, dst_vma, src_vma);
 }
 
 // include/linux/rmap.h: folio_try_dup_anon_rmap_pmd. Fork shares a PMD-mapped THP.
@@ -576,8 +597,11 @@ void folio_add_file_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
   mlock_vma_folio(f, vma);  // __folio_add_file_rmap: a VM_LOCKED VMA locks it
 }
 
-// mm/rmap.c: folio_remove_rmap_ptes, nr=1 (__folio_remove_rmap, RMAP_LEVEL_PTE).
-void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
+// mm/rmap.c: folio_remove_rmap_ptes (__folio_remove_rmap, RMAP_LEVEL_PTE). nr_pages
+// consecutive pages of f from p each lose one PTE mapping, in one step: a large folio is
+// queued for the deferred split only if some of its pages are still mapped after the
+// whole batch went (zapping every PTE of a PTE-mapped THP does not queue it).
+void folio_remove_rmap_ptes(folio* f, page* p, int nr_pages, vm_area_struct* vma) {
   VM_BUG_ON(atomic_read(&p->_mapcount) < 0);
   int nr = 0;
   bool partially_mapped = false;
@@ -585,16 +609,24 @@ void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
     nr = atomic_dec_return(&p->_mapcount) < 0 ? 1 : 0;  // atomic_add_negative(-1)
   } else {
     page* p1 = folio_tail1(f);
-    folio_sub_large_mapcount(f, 1, vma);
-    const int last = atomic_dec_return(&p->_mapcount) < 0 ? 1 : 0;
+    folio_sub_large_mapcount(f, nr_pages, vma);
+    int last = 0;
+    do {
+      last += atomic_dec_return(&p->_mapcount) < 0 ? 1 : 0;
+    } while (p++, --nr_pages > 0);
     if (last && atomic_sub_return(last, &p1->_nr_pages_mapped) < ENTIRELY_MAPPED) nr = last;
     partially_mapped = nr && atomic_read(&p1->_nr_pages_mapped);
   }
-  // A page of an anon THP went while others stay mapped: queue it for the deferred split.
+  // Some pages of an anon THP went while others stay mapped: queue it for the deferred split.
   if (partially_mapped && folio_test_anon(f) && !folio_test_partially_mapped(f))
     deferred_split_folio(f, true);
   __folio_mod_stat(f, -nr, 0);
   munlock_vma_folio(f, vma);  // __folio_remove_rmap: a VM_LOCKED VMA lets go of it
+}
+
+// include/linux/rmap.h: folio_remove_rmap_pte (folio_remove_rmap_ptes, nr = 1).
+void folio_remove_rmap_pte(folio* f, page* p, vm_area_struct* vma) {
+  folio_remove_rmap_ptes(f, p, 1, vma);
 }
 
 // mm/rmap.c: folio_remove_rmap_pmd (__folio_remove_rmap, RMAP_LEVEL_PMD).
@@ -692,94 +724,42 @@ struct folio_referenced_arg {
   vm_flags_t vm_flags;
 };
 
-// mm/rmap.c: folio_referenced_one for a small folio. Finds its PTE in `vma` at `address`
-// (page_vma_mapped_walk) and tests and clears the accessed bit the MMU set there. A
-// VM_LOCKED mapping ends the walk: the folio belongs on the unevictable list.
+// mm/rmap.c: folio_referenced_one. page_vma_mapped_walk visits each entry mapping the
+// folio in `vma` (its PMD leaf, or one PTE per mapped page) and tests and clears the
+// accessed bit the MMU set there; each young entry counts, and the VMA counts once. A
+// VM_LOCKED mapping ends the walk once it covers the whole folio under one page-table
+// lock: the folio belongs on the unevictable list.
 // DEVIATION(rmap): mlock_vma_folio (restoring a missed mlock) is left to mm/mlock;
 // no exiting-mm skip and no page_idle young flag.
-// mm/rmap.c: folio_referenced_one for a large (anon THP) folio: page_vma_mapped_walk
-// visits its PMD leaf in this VMA, or each of its pages' PTEs there; each young entry
-// counts, and the VMA counts once.
-static bool folio_referenced_one_large(folio* f, vm_area_struct* vma, folio_referenced_arg* pra) {
-  mm_struct* mm = vma->vm_mm;
-  const long nr = folio_nr_pages(f);
-  // Where the folio's first page would be in this VMA (it may begin before vm_start).
-  const long first = static_cast<long>(f->index) - static_cast<long>(vma->vm_pgoff);
-  const unsigned long fstart = vma->vm_start + static_cast<unsigned long>(first) * PAGE_SIZE;
-  const unsigned long start = std::max(fstart, vma->vm_start);
-  const unsigned long end = std::min(fstart + nr * PAGE_SIZE, vma->vm_end);
-  int referenced = 0;
-  for (unsigned long addr = start; addr < end && pra->mapcount > 0;) {
-    pmd_t* pmd = mm_find_pmd(mm, addr);
-    const unsigned long next = std::min((addr & PMD_MASK) + PMD_SIZE, end);
-    if (pmd == nullptr) {
-      addr = next;
-      continue;
-    }
-    spinlock_t* ptl = pmd_lock(mm, pmd);
-    if (pmd_trans_huge(*pmd)) {
-      if (!is_huge_zero_pmd(*pmd) && page_folio(pmd_page(*pmd)) == f) {
-        if (vma->vm_flags & VM_LOCKED) {
-          spin_unlock(ptl);
-          pra->mapcount--;
-          pra->vm_flags |= VM_LOCKED;
-          return false;
-        }
-        if (pmdp_clear_flush_young(vma, addr, pmd)) referenced++;
-        pra->mapcount--;
-      }
-      spin_unlock(ptl);
-      addr = next;
-      continue;
-    }
-    spin_unlock(ptl);
-    for (; addr < next && pra->mapcount > 0; addr += PAGE_SIZE) {
-      pte_t* pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
-      if (pte == nullptr) break;
-      pte_t entry = ptep_get(pte);
-      const unsigned long want = folio_pfn(f) + ((addr - fstart) >> PAGE_SHIFT);
-      if (pte_present(entry) && pte_pfn(entry) == want) {
-        if (vma->vm_flags & VM_LOCKED) {
-          pte_unmap_unlock(pte, ptl);
-          pra->mapcount--;
-          pra->vm_flags |= VM_LOCKED;
-          return false;
-        }
-        if (ptep_clear_flush_young(vma, addr, pte)) referenced++;
-        pra->mapcount--;
-      }
-      pte_unmap_unlock(pte, ptl);
-    }
-    addr = next;
-  }
-  if (referenced) {
-    pra->referenced++;
-    pra->vm_flags |= vma->vm_flags & ~VM_LOCKED;
-  }
-  return pra->mapcount != 0;
-}
-
 bool folio_referenced_one(folio* f, vm_area_struct* vma, unsigned long address, void* arg) {
   folio_referenced_arg* pra = static_cast<folio_referenced_arg*>(arg);
-  if (folio_test_large(f)) return folio_referenced_one_large(f, vma, pra);
-  int referenced = 0;
-  spinlock_t* ptl;
-  pte_t* pte = page_vma_mapped_pte(f, vma, address, &ptl);
-  if (pte == nullptr) return true;
-  if (vma->vm_flags & VM_LOCKED) {
+  struct page_vma_mapped_walk pvmw = folio_vma_walk(f, vma, address, 0);
+  int ptes = 0, referenced = 0;
+  while (page_vma_mapped_walk(&pvmw)) {
+    address = pvmw.address;
+    if (vma->vm_flags & VM_LOCKED) {
+      ptes++;
+      pra->mapcount--;
+      // Only fully mapped folios count as mlocked here.
+      if (pvmw.pte && static_cast<unsigned long>(ptes) != pvmw.nr_pages) continue;
+      // The lock held covers only part of the PTEs once the walk left a page table.
+      if (pvmw.flags & PVMW_PGTABLE_CROSSED) continue;
+      page_vma_mapped_walk_done(&pvmw);
+      pra->vm_flags |= VM_LOCKED;
+      return false;  // to break the loop
+    }
+    if (pvmw.pte) {
+      if (ptep_clear_flush_young(vma, address, pvmw.pte)) referenced++;
+    } else {
+      if (pmdp_clear_flush_young(vma, address, pvmw.pmd)) referenced++;
+    }
     pra->mapcount--;
-    pte_unmap_unlock(pte, ptl);  // page_vma_mapped_walk_done
-    pra->vm_flags |= VM_LOCKED;
-    return false;
   }
-  if (ptep_clear_flush_young(vma, address, pte)) referenced++;
-  pra->mapcount--;
-  pte_unmap_unlock(pte, ptl);
   if (referenced) {
     pra->referenced++;
     pra->vm_flags |= vma->vm_flags & ~VM_LOCKED;
   }
-  return pra->mapcount != 0;  // all PTEs found: stop
+  return pra->mapcount != 0;  // all mappings found: stop
 }
 
 // include/linux/rmap.h: folio_try_share_anon_rmap_pte. Before an exclusive anon page's

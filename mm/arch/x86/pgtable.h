@@ -173,6 +173,12 @@ inline pte_t pte_mkdirty(pte_t pte) {
 inline pte_t pte_mkclean(pte_t pte) { return pte_clear_flags(pte, _PAGE_DIRTY_BITS); }
 inline pte_t pte_mkyoung(pte_t pte) { return pte_set_flags(pte, _PAGE_ACCESSED); }
 inline pte_t pte_mkold(pte_t pte) { return pte_clear_flags(pte, _PAGE_ACCESSED); }
+// arch/x86/include/asm/pgtable.h: pte_advance_pfn. The same entry nr frames further on
+// (a PROT_NONE entry holds its pfn inverted).
+inline pte_t pte_advance_pfn(pte_t pte, unsigned long nr) {
+  if (__pte_needs_invert(pte_val(pte))) return __pte(pte_val(pte) - (nr << PAGE_SHIFT));
+  return __pte(pte_val(pte) + (nr << PAGE_SHIFT));
+}
 inline pte_t pte_mkspecial(pte_t pte) { return pte_set_flags(pte, _PAGE_SPECIAL); }
 inline pte_t pte_mkexec(pte_t pte) { return pte_clear_flags(pte, _PAGE_NX); }
 // mprotect: keep the frame and the software/A/D bits, take the protection from newprot.
