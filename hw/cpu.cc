@@ -257,12 +257,22 @@ Fault Cpu::Access(VirtAddr va, void* buf, size_t len, AccessType type) {
 
 namespace {
 
+constexpr size_t kRepMovsbMin = 2048;
+
 // memmove for the string copies. Most uaccess copies on the process_vm path are short (an
 // iovec array of one or two elements, an 8-byte payload): up to 16 bytes are moved with two
 // overlapping loads, both read before either store, which keeps memmove's result for
 // overlapping ranges without a library call.
 inline void MoveBytes(uint8_t* dst, const uint8_t* src, size_t n) {
   if (n > 16) {
+#if defined(__x86_64__)
+    // A page-sized copy that a forward copy may do (dst is not inside (src, src + n)):
+    // `rep movsb`, as the kernel's copy_user_generic does on FSRM/ERMS CPUs.
+    if (n >= kRepMovsbMin && static_cast<size_t>(dst - src) >= n) {
+      asm volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+      return;
+    }
+#endif
     std::memmove(dst, src, n);
   } else if (n >= 8) {
     uint64_t head, tail;
