@@ -25,9 +25,9 @@
 //    and the trylock of the root's rwsem.
 //  - Pages still point at their anon_vma after it is freed (as in Linux, where only a
 //    mapped folio's anon_vma may be dereferenced).
-//  - The file walk (rmap_walk_file) scans mapping->i_mmap, a list (mm/fs.h), and finds
-//    the PTE with a plain table walk (page_mkclean_one and try_to_unmap_one, small
-//    folios only).
+//  - The file walk (rmap_walk_file) scans mapping->i_mmap, a list (mm/fs.h).
+//    page_mkclean_one finds its PTE with a plain table walk (small folios only);
+//    folio_referenced_one and try_to_unmap_one use page_vma_mapped_walk.
 //  - try_to_unmap flushes each PTE at once (ptep_clear_flush), never in a batch
 //    (TTU_BATCH_FLUSH / should_defer_flush), and has no TTU_* flags: it is reclaim's
 //    unmap only (no migration or hwpoison), with TTU_SPLIT_HUGE_PMD always set for a
@@ -702,21 +702,6 @@ int folio_mkclean(folio* f) {
 
 namespace {
 
-// mm/page_vma_mapped.c: page_vma_mapped_walk for a small folio: the PTE at `address`
-// if it maps the folio, locked. Null otherwise.
-static pte_t* page_vma_mapped_pte(folio* f, vm_area_struct* vma, unsigned long address,
-                                  spinlock_t** ptl) {
-  pmd_t* pmd = mm_find_pmd(vma->vm_mm, address);
-  if (pmd == nullptr) return nullptr;
-  pte_t* pte = pte_offset_map_lock(vma->vm_mm, pmd, address, ptl);
-  if (pte == nullptr) return nullptr;
-  pte_t entry = ptep_get(pte);
-  if (pte_present(entry) && pte_pfn(entry) == folio_pfn(f)) return pte;
-  pte_unmap_unlock(pte, *ptl);
-  return nullptr;
-}
-
-
 // mm/rmap.c
 struct folio_referenced_arg {
   int mapcount;  // PTEs still to find
@@ -852,92 +837,61 @@ discard:
   return true;
 }
 
-// mm/rmap.c: try_to_unmap_one for a large folio, with reclaim's TTU_SPLIT_HUGE_PMD:
-// page_vma_mapped_walk over the folio's range in this VMA. A huge pmd of a lazyfree
-// folio goes whole or not at all (unmap_huge_pmd_locked); any other huge pmd is split
-// and its PTEs unmapped as PTE mappings are, a lazyfree folio's in batches.
-static bool try_to_unmap_one_large(folio* f, vm_area_struct* vma) {
-  mm_struct* mm = vma->vm_mm;
-  const long nr = folio_nr_pages(f);
-  // Where the folio's first page would be in this VMA (it may begin before vm_start).
-  const long first = static_cast<long>(f->index) - static_cast<long>(vma->vm_pgoff);
-  const unsigned long fstart = vma->vm_start + static_cast<unsigned long>(first) * PAGE_SIZE;
-  const unsigned long start = std::max(fstart, vma->vm_start);
-  const unsigned long end = std::min(fstart + nr * PAGE_SIZE, vma->vm_end);
-  const bool lazyfree = folio_test_anon(f) && !folio_test_swapbacked(f);
-  spinlock_t* ptl;
-  for (unsigned long addr = start; addr < end;) {
-    pmd_t* pmd = mm_find_pmd(mm, addr);
-    const unsigned long next = std::min((addr & PMD_MASK) + PMD_SIZE, end);
-    if (pmd == nullptr) {
-      addr = next;
-      continue;
-    }
-    ptl = pmd_lock(mm, pmd);
-    if (pmd_trans_huge(*pmd)) {
-      if (is_huge_zero_pmd(*pmd) || page_folio(pmd_page(*pmd)) != f) {
-        spin_unlock(ptl);
-        addr = next;
-        continue;
-      }
-      // An mlock()ed VMA's folio must not be unmapped.
-      if (vma->vm_flags & VM_LOCKED) {
-        spin_unlock(ptl);
-        return false;
-      }
-      if (lazyfree) {
-        // Discarded whole, or kept (redirtied: swap-backed again; or another reference).
-        const bool done = unmap_huge_pmd_locked(vma, addr & HPAGE_PMD_MASK, pmd, f);
-        spin_unlock(ptl);
-        return done;
-      }
-      spin_unlock(ptl);
-      __split_huge_pmd(vma, pmd, addr, false);  // TTU_SPLIT_HUGE_PMD, then the PTEs
-    } else {
-      spin_unlock(ptl);
-    }
-    while (addr < next) {
-      pte_t* pte = pte_offset_map_lock(mm, pmd, addr, &ptl);
-      if (pte == nullptr) break;
-      const pte_t e = ptep_get(pte);
-      const unsigned long idx = (addr - fstart) >> PAGE_SHIFT;
-      if (!pte_present(e) || pte_pfn(e) != folio_pfn(f) + idx) {
-        pte_unmap_unlock(pte, ptl);
-        addr += PAGE_SIZE;
-        continue;
-      }
-      if (vma->vm_flags & VM_LOCKED) {
-        pte_unmap_unlock(pte, ptl);
-        return false;
-      }
-      // folio_unmap_pte_batch: lazyfree anon only, within one table and the VMA.
-      int nr_pages = 1;
-      if (lazyfree) {
-        const unsigned long end_addr = std::min(pmd_addr_end(addr, vma->vm_end), vma->vm_end);
-        nr_pages = static_cast<int>(
-            folio_pte_batch(f, pte, e, static_cast<unsigned int>((end_addr - addr) >> PAGE_SHIFT)));
-      }
-      const bool ok = try_to_unmap_ptes(f, f + idx, vma, addr, pte, nr_pages);
-      pte_unmap_unlock(pte, ptl);
-      if (!ok) return false;
-      addr += nr_pages * PAGE_SIZE;
-    }
-    addr = next;
-  }
-  return true;
+// mm/rmap.c: folio_unmap_pte_batch. How many PTEs from pvmw's may go in one batch: within
+// one page table and the VMA, and only for a lazyfree anon large folio (6.18 batches
+// nothing else).
+static int folio_unmap_pte_batch(folio* f, struct page_vma_mapped_walk* pvmw, pte_t pte) {
+  if (!folio_test_large(f)) return 1;
+  vm_area_struct* vma = pvmw->vma;
+  const unsigned long end_addr = pmd_addr_end(pvmw->address, vma->vm_end);
+  const unsigned int max_nr = static_cast<unsigned int>((end_addr - pvmw->address) >> PAGE_SHIFT);
+  if (!folio_test_anon(f) || folio_test_swapbacked(f)) return 1;
+  return static_cast<int>(folio_pte_batch(f, pvmw->pte, pte, max_nr));
 }
 
-// mm/rmap.c: try_to_unmap_one. A small folio's one PTE in this VMA (see
-// try_to_unmap_ptes); a large folio's pmd or PTEs (try_to_unmap_one_large).
+// mm/rmap.c: try_to_unmap_one, with reclaim's flags: TTU_SPLIT_HUGE_PMD for a large
+// folio (reclaim sets it for every PMD-sized one; they are the only large ones here).
+// page_vma_mapped_walk visits each entry mapping the folio in `vma`. A huge pmd of a
+// lazyfree folio goes whole or not at all (unmap_huge_pmd_locked); any other huge pmd is
+// split and the walk restarts over its PTEs. Each PTE, or a lazyfree folio's run of PTEs,
+// is unmapped by try_to_unmap_ptes. False stops the rmap walk: the folio stays mapped.
 static bool try_to_unmap_one(folio* f, vm_area_struct* vma, unsigned long address, void* /*arg*/) {
-  if (folio_test_large(f)) return try_to_unmap_one_large(f, vma);
-  spinlock_t* ptl;
-  pte_t* pte = page_vma_mapped_pte(f, vma, address, &ptl);
-  if (pte == nullptr) return true;
-  bool ret = false;
-  // An mlock()ed VMA's folio must not be unmapped.
-  if (!(vma->vm_flags & VM_LOCKED)) ret = try_to_unmap_ptes(f, f, vma, address, pte, 1);
-  pte_unmap_unlock(pte, ptl);
+  struct page_vma_mapped_walk pvmw = folio_vma_walk(f, vma, address, 0);
+  bool split_huge_pmd = folio_test_large(f);  // flags & TTU_SPLIT_HUGE_PMD
+  bool ret = true;
+  while (page_vma_mapped_walk(&pvmw)) {
+    // An mlock()ed VMA's folio must not be unmapped.
+    if (vma->vm_flags & VM_LOCKED) goto walk_abort;
+    if (!pvmw.pte) {
+      if (folio_test_anon(f) && !folio_test_swapbacked(f)) {  // folio_test_lazyfree
+        if (unmap_huge_pmd_locked(vma, pvmw.address, pvmw.pmd, f)) goto walk_done;
+        // Redirtied (swap-backed again) or held by another reference: it stays.
+        goto walk_abort;
+      }
+      if (split_huge_pmd) {
+        // Split under the pmd lock, then walk again over the PTEs that replaced it.
+        split_huge_pmd_locked(vma, pvmw.address, pvmw.pmd, false);
+        split_huge_pmd = false;
+        page_vma_mapped_walk_restart(&pvmw);
+        continue;
+      }
+    }
+    // Unexpected PMD-mapped THP?
+    VM_BUG_ON(!pvmw.pte);
+    {
+      const pte_t pteval = ptep_get(pvmw.pte);
+      page* subpage = f + (pte_pfn(pteval) - folio_pfn(f));
+      const int nr_pages = folio_unmap_pte_batch(f, &pvmw, pteval);
+      if (!try_to_unmap_ptes(f, subpage, vma, pvmw.address, pvmw.pte, nr_pages)) goto walk_abort;
+      if (nr_pages == folio_nr_pages(f)) goto walk_done;
+      continue;
+    }
+  walk_abort:
+    ret = false;
+  walk_done:
+    page_vma_mapped_walk_done(&pvmw);
+    break;
+  }
   return ret;
 }
 
