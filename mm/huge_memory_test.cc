@@ -986,8 +986,11 @@ TEST_F(HugeMadviseTest, AWriteAfterFreeKeepsTheThpAndItsData) {
   EXPECT_EQ(page_folio(pmd_page(Pmd(a))), f);
   EXPECT_EQ(AnonPages(), 512);
   EXPECT_EQ(Load(a + 5 * PAGE_SIZE), 0xabcdu);
-  for (unsigned long off = 0; off < k2M; off += PAGE_SIZE)
-    if (off != 5 * PAGE_SIZE) ASSERT_EQ(Load(a + off), off + 1);
+  for (unsigned long off = 0; off < k2M; off += PAGE_SIZE) {
+    if (off != 5 * PAGE_SIZE) {
+      ASSERT_EQ(Load(a + off), off + 1);
+    }
+  }
   EXPECT_EQ(k_.DebugVm(), "");
 }
 
@@ -1087,8 +1090,11 @@ TEST_F(HugeMadviseTest, APteMappedLazyfreeThpWrittenAgainKeepsEveryPage) {
   EXPECT_TRUE(folio_test_swapbacked(f));
   EXPECT_EQ(AnonPages(), 512);
   EXPECT_EQ(Load(a + 100 * PAGE_SIZE), 77u);
-  for (unsigned long off = 0; off < k2M; off += PAGE_SIZE)
-    if (off != 100 * PAGE_SIZE) ASSERT_EQ(Load(a + off), off + 1);
+  for (unsigned long off = 0; off < k2M; off += PAGE_SIZE) {
+    if (off != 100 * PAGE_SIZE) {
+      ASSERT_EQ(Load(a + off), off + 1);
+    }
+  }
   EXPECT_EQ(k_.DebugVm(), "");
 }
 
