@@ -86,7 +86,6 @@ TEST(Memory, ZeroPageOnReadThenPrivatePageOnWrite) {
 TEST(Memory, WriteToReadOnlyMappingIsRefused) {
   BootedKernel m;
   task_struct* t = m.Spawn("t");
-  mm_struct* mm = t->mm;
   unsigned long a = m.Mmap(t, 0, PAGE_SIZE, PROT_READ, kAnon);
   auto r = m.UserStore(t, a, 1);
   EXPECT_TRUE(r.sigsegv);
