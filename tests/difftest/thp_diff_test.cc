@@ -341,6 +341,13 @@ struct ThpCase {
   std::vector<Iov> remote;  // offsets relative to kRegion
   uint64_t local_len = 0;
   bool smaps = false;  // compare T's LazyFree and Rss over the region too
+  // The one known difference (docs/thp.md, "MADV_FREE, MADV_COLD and MADV_PAGEOUT on
+  // THPs"): the host's reclaim splits the PMD of a lazyfree THP before it decides (a
+  // redirtied one then stays PTE-mapped), where 6.18's try_to_unmap_one, which mmsim
+  // ports, keeps it PMD-mapped. In such a case this is how many kB of AnonHugePages T
+  // has fewer on the host than in the simulator after the steps; it is checked exactly,
+  // and everything else (bytes, return values, LazyFree, Rss) is compared as usual.
+  long host_lazyfree_pmd_split_kb = 0;
 
   uint64_t span() const { return len + (neighbour >= 0 ? kPageSize : 0); }
 };
@@ -837,10 +844,19 @@ std::vector<ThpCase> HandCases() {
        {{Step::kFree, b, 0x2000, 0x5000}, {Step::kCold, b, 0x2000, 0x5000}});
   lazy("MADV_FREE of both THPs, MADV_PAGEOUT discards them, readv sees zeros", false,
        {{Step::kFree, b, 0, 2 * k2M}, {Step::kPageout, b, 0, 2 * k2M}});
-  // Not compared: MADV_FREE, a write into the THP, MADV_PAGEOUT. The written THP stays
-  // with its data on both sides, but the host ends with it PTE-mapped (its reclaim split
-  // the pmd first: thp_split_pmd) and mmsim PMD-mapped (6.18's unmap_huge_pmd_locked);
-  // see docs/thp.md "MADV_FREE, MADV_COLD and MADV_PAGEOUT on THPs".
+  // MADV_FREE, a write into the THP, MADV_PAGEOUT: the written THP becomes swap-backed
+  // again and keeps its data on both sides, but the host's reclaim split its PMD first
+  // (thp_split_pmd +1, measured by thp_lazyfree_probe), so it ends PTE-mapped there and
+  // PMD-mapped here (6.18's unmap_huge_pmd_locked); docs/thp.md "MADV_FREE, MADV_COLD and
+  // MADV_PAGEOUT on THPs". All but AnonHugePages is compared; that is checked to differ
+  // by exactly the one THP.
+  for (bool w : {false, true}) {
+    ThpCase* c = lazy(absl::StrCat("MADV_FREE of a whole THP, a write, MADV_PAGEOUT: kept, ",
+                                   w ? "writev" : "readv"),
+                      w, {{Step::kFree, b, 0, k2M}, {Step::kWrite, b, 0x3000, 16, 0x77},
+                          {Step::kPageout, b, 0, k2M}});
+    c->host_lazyfree_pmd_split_kb = 2048;
+  }
   lazy("MADV_FREE of a whole THP, MADV_PAGEOUT of part of it", false,
        {{Step::kFree, b, 0, k2M}, {Step::kPageout, b, 0x1000, 0x3000}});
   lazy("MADV_COLD of a whole THP, readv", false, {{Step::kCold, b, 0, k2M}});
@@ -950,6 +966,12 @@ bool RunBoth(const ThpCase& c, std::string* note) {
   }
   EXPECT_TRUE(host.ok()) << Describe(c) << ": " << host.status();
   if (!host.ok()) return true;
+  if (const long kb = c.host_lazyfree_pmd_split_kb; kb > 0) {
+    EXPECT_EQ(host->thp_parent_before + kb, sim->thp_parent_before) << Describe(c);
+    EXPECT_EQ(host->thp_parent_after + kb, sim->thp_parent_after) << Describe(c);
+    host->thp_parent_before = sim->thp_parent_before;
+    host->thp_parent_after = sim->thp_parent_after;
+  }
   if (host->thp_parent_before < sim->thp_parent_before ||
       host->thp_child_before < sim->thp_child_before) {
     *note = absl::StrFormat("%s: the host has %d kB AnonHugePages, the simulator %d: no THP "
