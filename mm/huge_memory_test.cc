@@ -972,7 +972,9 @@ TEST_F(HugeMadviseTest, PageoutDiscardsACleanLazyfreeThpWhole) {
 }
 
 // H10: a write after MADV_FREE keeps the data: reclaim finds the pmd dirty and makes
-// the folio swap-backed again instead of discarding it.
+// the folio swap-backed again instead of discarding it. This is 6.18's source; the
+// differential host splits the pmd first and keeps the folio PTE-mapped (docs/thp.md,
+// "The known difference").
 TEST_F(HugeMadviseTest, AWriteAfterFreeKeepsTheThpAndItsData) {
   unsigned long a = Map(k2M);
   folio* f = FaultAll(a);

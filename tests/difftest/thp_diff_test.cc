@@ -989,10 +989,27 @@ bool RunBoth(const ThpCase& c, std::string* note) {
   EXPECT_EQ(violations, "") << Describe(c);
   // khugepaged (which mmsim does not model) may collapse a split range back into a THP
   // while the case runs; its pages_collapsed counter says when. Such a run is repeated.
+  //
+  // Cases with madvise steps get one more run when the host disagrees: in about one of
+  // 2000 such runs the host kept a few clean lazyfree 4 KiB pages mapped through
+  // MADV_PAGEOUT (seed 146 once kept 10 of 462; the same seed agreed in every other run,
+  // pages_collapsed unchanged), as if something held a reference to them at that moment.
+  // The differing run is printed.
+  auto agrees = [&](ThpOutcome h) {
+    h.thp_parent_before += c.host_lazyfree_pmd_split_kb;
+    h.thp_parent_after += c.host_lazyfree_pmd_split_kb;
+    return h == *sim;
+  };
   absl::StatusOr<ThpOutcome> host;
-  for (int attempt = 0;; ++attempt) {
+  for (int attempt = 0, retried = 0;; ++attempt) {
     const long collapsed = KhugepagedCollapsed();
     host = RunHost(c);
+    if (c.smaps && !retried && host.ok() && !agrees(*host)) {
+      std::printf("thp_diff: the host disagreed on %s (%s); run again\n", c.name.c_str(),
+                  Show(*host).c_str());
+      retried = 1;
+      continue;
+    }
     if (KhugepagedCollapsed() == collapsed) break;
     if (attempt == 2) {
       *note = absl::StrCat(Describe(c), ": khugepaged collapsed pages during each of 3 runs");
@@ -1052,18 +1069,21 @@ TEST(ThpPvm, HandWrittenCasesMatchTheHost) {
 
 TEST(ThpPvm, SeededCasesMatchTheHost) {
   if (std::string why = HostUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
-  int compared = 0, skipped = 0;
+  int compared = 0, skipped = 0, advised = 0;
   for (uint64_t seed = 0; seed < NumSeeded(); ++seed) {
     std::string note;
-    if (RunBoth(SeededCase(seed), &note)) {
+    const ThpCase c = SeededCase(seed);
+    if (RunBoth(c, &note)) {
       ++compared;
+      advised += c.smaps;
     } else {
       ++skipped;
       std::printf("thp_diff: not compared: %s\n", note.c_str());
     }
     if (HasFailure()) break;
   }
-  std::printf("thp_diff: %d seeded cases compared, %d not\n", compared, skipped);
+  std::printf("thp_diff: %d seeded cases compared (%d with madvise steps), %d not\n", compared,
+              advised, skipped);
   if (compared == 0 && skipped > 0) GTEST_SKIP() << "the host had no THP for any seeded case";
 }
 
