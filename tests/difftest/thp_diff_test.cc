@@ -1151,10 +1151,13 @@ TEST(ThpPvm, SeededCasesAreDeterministicAndVaried) {
         EXPECT_NE(a.steps[i + 1].kind, Step::kWrite) << Describe(a);
         EXPECT_EQ(a.steps[i + 1].off, s.off) << Describe(a);
         EXPECT_EQ(a.steps[i + 1].len, s.len) << Describe(a);
-        if (s.len % k2M == 0 && a.steps[i + 1].kind == Step::kPageout) EXPECT_FALSE(a.write);
+        if (s.len % k2M == 0 && a.steps[i + 1].kind == Step::kPageout) {
+          EXPECT_FALSE(a.write) << Describe(a);
+        }
       }
-      if (s.kind == Step::kFree || s.kind == Step::kCold || s.kind == Step::kPageout)
+      if (s.kind == Step::kFree || s.kind == Step::kCold || s.kind == Step::kPageout) {
         EXPECT_FALSE(a.fork) << Describe(a);
+      }
     }
   }
   EXPECT_GT(forks, 20);
