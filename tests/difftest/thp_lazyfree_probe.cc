@@ -161,10 +161,12 @@ void Run(const char* variant, const std::vector<Step>& steps) {
 int main(int argc, char** argv) {
   int reps = 3;
   for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--reps=", 7) == 0) {
-      reps = std::atoi(argv[i] + 7);
+    char* end = nullptr;
+    if (std::strncmp(argv[i], "--reps=", 7) == 0 &&
+        (reps = static_cast<int>(std::strtol(argv[i] + 7, &end, 10))) > 0 && *end == '\0') {
+      continue;
     } else {
-      std::fprintf(stderr, "thp_lazyfree_probe: unknown flag %s (want --reps=N)\n", argv[i]);
+      std::fprintf(stderr, "thp_lazyfree_probe: bad flag %s (want --reps=N, N > 0)\n", argv[i]);
       return 2;
     }
   }
