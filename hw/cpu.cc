@@ -1,11 +1,17 @@
 // hw/cpu.cc: control-register writes, the translation slow path, accesses.
 #include "hw/cpu.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 
 #include "hw/check.h"
+
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 
 namespace hw {
 
@@ -259,16 +265,41 @@ namespace {
 
 constexpr size_t kRepMovsbMin = 2048;
 
+#if defined(__x86_64__)
+// Copies n bytes forward with non-temporal stores (REQUIRES: dst 16-byte aligned, n a
+// multiple of 64, dst not inside (src, src + n)), then fences them, so that a later load by
+// any host thread sees the bytes.
+void StreamBytes(uint8_t* dst, const uint8_t* src, size_t n) {
+  for (size_t i = 0; i < n; i += 64) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 16));
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 32));
+    const __m128i d = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 48));
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i), a);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 16), b);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 32), c);
+    _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 48), d);
+  }
+  _mm_sfence();
+}
+#endif
+
 // memmove for the string copies. Most uaccess copies on the process_vm path are short (an
 // iovec array of one or two elements, an 8-byte payload): up to 16 bytes are moved with two
 // overlapping loads, both read before either store, which keeps memmove's result for
-// overlapping ranges without a library call.
-inline void MoveBytes(uint8_t* dst, const uint8_t* src, size_t n) {
+// overlapping ranges without a library call. `stream`: the copy is part of a run longer than
+// the host's last-level cache (see Cpu::NoteStringCopy).
+inline void MoveBytes(uint8_t* dst, const uint8_t* src, size_t n, bool stream) {
   if (n > 16) {
 #if defined(__x86_64__)
     // A page-sized copy that a forward copy may do (dst is not inside (src, src + n)):
-    // `rep movsb`, as the kernel's copy_user_generic does on FSRM/ERMS CPUs.
+    // `rep movsb`, as the kernel's copy_user_generic does on FSRM/ERMS CPUs; non-temporal
+    // stores when it streams and is aligned.
     if (n >= kRepMovsbMin && static_cast<size_t>(dst - src) >= n) {
+      if (stream && (reinterpret_cast<uintptr_t>(dst) & 15) == 0 && (n & 63) == 0) {
+        StreamBytes(dst, src, n);
+        return;
+      }
       asm volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
       return;
     }
@@ -294,10 +325,26 @@ inline void MoveBytes(uint8_t* dst, const uint8_t* src, size_t n) {
   }
 }
 
+// The host's last-level cache in bytes (8 MiB when the C library cannot say).
+uint64_t HostLastLevelCacheBytes() {
+  for (int name : {_SC_LEVEL3_CACHE_SIZE, _SC_LEVEL2_CACHE_SIZE}) {
+    const long v = sysconf(name);
+    if (v > 0) return static_cast<uint64_t>(v);
+  }
+  return uint64_t{8} << 20;
+}
+
 }  // namespace
+
+uint64_t Cpu::DefaultStreamThreshold() {
+  static const uint64_t bytes =
+      std::max<uint64_t>(HostLastLevelCacheBytes() / 4 * 3, uint64_t{4} << 20);
+  return bytes;
+}
 
 Cpu::CopyResult Cpu::CopyFromLinear(void* dst, VirtAddr src, size_t len) {
   uint8_t* out = static_cast<uint8_t*>(dst);
+  const bool stream = NoteStringCopy(src, len);
   size_t done = 0;
   while (done < len) {
     const VirtAddr va = src + done;
@@ -310,7 +357,7 @@ Cpu::CopyResult Cpu::CopyFromLinear(void* dst, VirtAddr src, size_t len) {
       return CopyResult{done, RaiseFault(Fault::MachineCheck(va.value()),
                                          AccessType::kRead, va, false)};
     }
-    MoveBytes(out + done, static_cast<const uint8_t*>(mem_->ptr(t.pa)), chunk);  // may overlap: see cpu.h
+    MoveBytes(out + done, static_cast<const uint8_t*>(mem_->ptr(t.pa)), chunk, stream);  // may overlap: see cpu.h
     done += chunk;
   }
   return CopyResult{done, Fault{}};
@@ -318,6 +365,7 @@ Cpu::CopyResult Cpu::CopyFromLinear(void* dst, VirtAddr src, size_t len) {
 
 Cpu::CopyResult Cpu::CopyToLinear(VirtAddr dst, const void* src, size_t len) {
   const uint8_t* in = static_cast<const uint8_t*>(src);
+  const bool stream = NoteStringCopy(dst, len);
   size_t done = 0;
   while (done < len) {
     const VirtAddr va = dst + done;
@@ -330,7 +378,7 @@ Cpu::CopyResult Cpu::CopyToLinear(VirtAddr dst, const void* src, size_t len) {
       return CopyResult{done, RaiseFault(Fault::MachineCheck(va.value()),
                                          AccessType::kWrite, va, false)};
     }
-    MoveBytes(static_cast<uint8_t*>(mem_->ptr(t.pa)), in + done, chunk);  // may overlap: see cpu.h
+    MoveBytes(static_cast<uint8_t*>(mem_->ptr(t.pa)), in + done, chunk, stream);  // may overlap: see cpu.h
     done += chunk;
   }
   return CopyResult{done, Fault{}};

@@ -174,6 +174,17 @@ class Cpu {
   CopyResult CopyFromLinear(void* dst, VirtAddr src, size_t len);
   CopyResult CopyToLinear(VirtAddr dst, const void* src, size_t len);
 
+  // Host speed only, invisible to the simulated machine: a run of string copies over
+  // consecutive linear addresses (each one starting where the last ended) that has moved more
+  // than stream_threshold() bytes writes data the host's caches cannot keep until it is read
+  // again, so its page-sized pieces go out with non-temporal stores (as the C library's memcpy
+  // does above a size of the same order). The default is 3/4 of the host's last-level cache
+  // (at least 4 MiB); tests lower it. streamed_bytes() counts the bytes of copies made in
+  // such a run (a misaligned piece among them takes the ordinary copy).
+  uint64_t stream_threshold() const { return stream_threshold_; }
+  void set_stream_threshold(uint64_t bytes) { stream_threshold_ = bytes; }
+  uint64_t streamed_bytes() const { return streamed_bytes_; }
+
   // --- Plumbing --------------------------------------------------------------
   Tlb& tlb() { return tlb_; }
   const Tlb& tlb() const { return tlb_; }
@@ -209,6 +220,17 @@ class Cpu {
     mode_.ac = ac;
   }
   void UpdateMode();
+  // Extends or restarts the run of string copies with [va, va + len); true if the copy
+  // streams (see stream_threshold()).
+  bool NoteStringCopy(VirtAddr va, size_t len) {
+    if (va.value() != stream_next_) stream_run_ = 0;
+    stream_next_ = va.value() + len;
+    stream_run_ += len;
+    if (ABSL_PREDICT_TRUE(stream_run_ <= stream_threshold_)) return false;
+    streamed_bytes_ += len;
+    return true;
+  }
+  static uint64_t DefaultStreamThreshold();
 
   const int id_;
   PhysMem* const mem_;
@@ -228,6 +250,11 @@ class Cpu {
   // Derived from the registers above by UpdateMode().
   uint16_t pcid_ = 0;
   PagingMode mode_;
+  // The run of string copies (NoteStringCopy).
+  uint64_t stream_next_ = 0;
+  uint64_t stream_run_ = 0;
+  uint64_t stream_threshold_ = DefaultStreamThreshold();
+  uint64_t streamed_bytes_ = 0;
 };
 
 // Single-page accesses (the common case) stay inline; page-crossing ones and

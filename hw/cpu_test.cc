@@ -426,6 +426,50 @@ TEST_F(CpuTest, OverlappingCopiesHaveMemmoveResults) {
   }
 }
 
+// A run of copies over consecutive addresses longer than the stream threshold moves its
+// later pages with non-temporal stores on the host: the bytes must be the same, and a copy
+// elsewhere (or a misaligned one) ends or skips the streaming.
+TEST_F(CpuTest, StreamingCopyRunsMoveTheSameBytes) {
+  constexpr int kPages = 8;
+  for (int i = 0; i < kPages; ++i) {
+    tables_.Map(kUserVa + i * kPageSize, Frame(i), PageSize::k4K, kUrw);
+  }
+  std::vector<uint8_t> src(kPages * kPageSize);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint8_t>(i * 31 + 7);
+  cpu_.set_stream_threshold(2 * kPageSize);
+  ASSERT_EQ(cpu_.streamed_bytes(), 0u);
+  for (int i = 0; i < kPages; ++i) {
+    const Cpu::CopyResult r =
+        cpu_.CopyToLinear(kUserVa + i * kPageSize, src.data() + i * kPageSize, kPageSize);
+    ASSERT_TRUE(r.fault.ok());
+    ASSERT_EQ(r.done, kPageSize);
+  }
+  // The run passes 2 pages during the third copy: pages 2..7 streamed.
+  EXPECT_EQ(cpu_.streamed_bytes(), (kPages - 2) * kPageSize);
+  for (int i = 0; i < kPages; ++i) {
+    EXPECT_EQ(std::memcmp(mem_.ptr(Frame(i)), src.data() + i * kPageSize, kPageSize), 0)
+        << "page " << i;
+  }
+  // Back from the start: a new run, below the threshold again.
+  std::vector<uint8_t> back(src.size(), 0);
+  const uint64_t before = cpu_.streamed_bytes();
+  ASSERT_TRUE(cpu_.CopyFromLinear(back.data(), kUserVa, 2 * kPageSize).fault.ok());
+  EXPECT_EQ(cpu_.streamed_bytes(), before);
+  // Continuing it: the rest streams into the host buffer, which is misaligned by one byte
+  // for the last pages (those take the ordinary copy); every byte arrives.
+  ASSERT_TRUE(cpu_.CopyFromLinear(back.data() + 2 * kPageSize, kUserVa + 2 * kPageSize,
+                                  3 * kPageSize)
+                  .fault.ok());
+  EXPECT_EQ(cpu_.streamed_bytes(), before + 3 * kPageSize);
+  std::vector<uint8_t> odd(3 * kPageSize + 1, 0);
+  ASSERT_TRUE(
+      cpu_.CopyFromLinear(odd.data() + 1, kUserVa + 5 * kPageSize, 3 * kPageSize).fault.ok());
+  EXPECT_EQ(std::memcmp(back.data(), src.data(), 5 * kPageSize), 0);
+  EXPECT_EQ(std::memcmp(odd.data() + 1, src.data() + 5 * kPageSize, 3 * kPageSize), 0);
+  // The default threshold is the host's, and at least 4 MiB.
+  EXPECT_GE(Cpu(1, &mem_, DefaultTlbProfile()).stream_threshold(), uint64_t{4} << 20);
+}
+
 TEST_F(CpuTest, CopiesWithinALargePage) {
   const VirtAddr va(0x0000'0040'0020'0000ull);
   tables_.Map(va, PhysAddr(0x20'0000), PageSize::k2M, kUrw);
