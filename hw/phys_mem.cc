@@ -12,6 +12,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
+
 namespace hw {
 
 namespace {
@@ -141,6 +145,13 @@ std::unique_ptr<PhysMem> PhysMem::TryCreate(uint64_t bytes, int* host_errno, int
 
 PhysMem::~PhysMem() {
   if (base_ != nullptr) HostUnmap(base_, size_bytes());
+}
+
+void PhysMem::FenceStreamingStoresSlow() {
+#if defined(__x86_64__)
+  _mm_sfence();
+#endif
+  streaming_stores_ = false;
 }
 
 void PhysMem::DiscardFrames(Pfn first, uint64_t count) {

@@ -132,12 +132,25 @@ class PhysMem {
   // frames read as zero afterwards. REQUIRES: the range is inside memory.
   void DiscardFrames(Pfn first, uint64_t count);
 
+  // Host memory ordering. Cpu's long copy runs write frames with non-temporal stores (see
+  // Cpu::stream_threshold), which x86 leaves unordered with later stores until a fence. The
+  // thread that made them sees them in order; before another host thread may read the
+  // frames, the writer calls FenceStreamingStores (sim::Machine does at the end of every
+  // call: a Machine is driven by one host thread at a time).
+  void NoteStreamingStores() { streaming_stores_ = true; }
+  void FenceStreamingStores() {
+    if (streaming_stores_) FenceStreamingStoresSlow();
+  }
+
  private:
+  void FenceStreamingStoresSlow();
+
   struct NoCheck {};
   PhysMem(uint64_t bytes, int maxphyaddr, NoCheck);
 
   uint8_t* base_ = nullptr;
   int map_errno_ = 0;  // mmap's errno when the reservation failed (base_ null)
+  bool streaming_stores_ = false;  // made since the last FenceStreamingStores
   uint64_t num_frames_ = 0;
   int maxphyaddr_ = kDefaultMaxPhyAddr;
 };

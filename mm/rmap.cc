@@ -8,7 +8,8 @@
 // walk with try_lock; over page_vma_mapped_walk, mm/page_vma_mapped.cc),
 // folio_add_new_anon_rmap, folio_add_anon_rmap_pte, folio_add_file_rmap_pte,
 // folio_remove_rmap_ptes / _pte (nr-aware: the deferred split is decided after the
-// batch), folio_mkclean / page_mkclean_one over rmap_walk_file, and
+// batch), folio_mkclean / page_mkclean_one / page_vma_mkclean_one (over rmap_walk_file
+// and page_vma_mapped_walk), and
 // folio_try_dup_anon_rmap_ptes / _pte / folio_dup_file_rmap_pte / folio_needs_cow_for_dma
 // from include/linux/rmap.h and mm.h).
 //
@@ -26,8 +27,7 @@
 //  - Pages still point at their anon_vma after it is freed (as in Linux, where only a
 //    mapped folio's anon_vma may be dereferenced).
 //  - The file walk (rmap_walk_file) scans mapping->i_mmap, a list (mm/fs.h).
-//    page_mkclean_one finds its PTE with a plain table walk (small folios only);
-//    folio_referenced_one and try_to_unmap_one use page_vma_mapped_walk.
+//  - page_vma_mkclean_one has no mmu_notifier_range (there are no mmu notifiers).
 //  - try_to_unmap flushes each PTE at once (ptep_clear_flush), never in a batch
 //    (TTU_BATCH_FLUSH / should_defer_flush), and has no TTU_* flags: it is reclaim's
 //    unmap only (no migration or hwpoison), with TTU_SPLIT_HUGE_PMD always set for a
@@ -651,53 +651,6 @@ void folio_remove_rmap_pmd(folio* f, page* /*p*/, vm_area_struct* vma) {
   munlock_vma_folio(f, vma);
 }
 
-// mm/rmap.c: page_mkclean_one for a small folio mapped at `address` of a shared `vma`:
-// if the PTE is dirty or writable, clear it, flush, and put it back clean and read-only,
-// so the next write faults (and dirties the folio again). Returns 1 if it did.
-static int page_mkclean_one(folio* f, vm_area_struct* vma, unsigned long address) {
-  mm_struct* mm = vma->vm_mm;
-  // page_vma_mapped_walk: find the PTE without allocating anything.
-  pmd_t* pmd = mm_find_pmd(mm, address);
-  if (pmd == nullptr) return 0;
-  spinlock_t* ptl;
-  pte_t* pte = pte_offset_map_lock(mm, pmd, address, &ptl);
-  if (pte == nullptr) return 0;
-  int cleaned = 0;
-  pte_t entry = ptep_get(pte);
-  if (pte_present(entry) && pte_pfn(entry) == folio_pfn(f) &&
-      (pte_dirty(entry) || pte_write(entry))) {
-    entry = ptep_clear_flush(vma, address, pte);
-    entry = pte_wrprotect(entry);
-    entry = pte_mkclean(entry);
-    set_pte_at(mm, address, pte, entry);
-    cleaned = 1;
-  }
-  pte_unmap_unlock(pte, ptl);
-  return cleaned;
-}
-
-// mm/rmap.c: folio_mkclean. Before writeback: every shared mapping of the folio becomes
-// clean and read-only (rmap_walk_file over i_mmap; private mappings are skipped,
-// invalid_mkclean_vma). Returns the number of PTEs cleaned.
-int folio_mkclean(folio* f) {
-  address_space* mapping = f->mapping;
-  if (!folio_mapped(f) || mapping == nullptr || folio_test_anon(f)) return 0;
-  BUG_ON(!folio_test_locked(f));
-  int cleaned = 0;
-  const pgoff_t pgoff = f->index;
-  i_mmap_lock_read(mapping);  // rmap_walk_file
-  for (list_head* l = mapping->i_mmap.next; l != &mapping->i_mmap; l = l->next) {
-    vm_area_struct* vma = list_entry(l, vm_area_struct, shared.list);
-    if (!(vma->vm_flags & VM_SHARED)) continue;  // invalid_mkclean_vma
-    if (pgoff < vma->vm_pgoff || pgoff >= vma->vm_pgoff + vma_pages(vma)) continue;
-    const unsigned long address = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
-    cleaned += page_mkclean_one(f, vma, address);
-  }
-  i_mmap_unlock_read(mapping);
-  if (cleaned) trace_event("folio_mkclean", "pfn=%#lx cleaned=%d", folio_pfn(f), cleaned);
-  return cleaned;
-}
-
 // ---- aging: folio_referenced (mm/rmap.c) ----
 
 namespace {
@@ -898,10 +851,12 @@ static bool try_to_unmap_one(folio* f, vm_area_struct* vma, unsigned long addres
 // mm/rmap.c: rmap_walk_file, over the VMAs of the folio's mapping that cover its index:
 // `fn` for each until it returns false. As rmap_walk_control's flags: `try_lock` (aging)
 // takes i_mmap_rwsem only if it is free, else sets *contended and walks nothing;
-// `until_unmapped` (unmapping) stops once the folio is mapped nowhere (rwc->done).
+// `until_unmapped` (unmapping) stops once the folio is mapped nowhere (rwc->done);
+// VMAs for which `invalid_vma` (if given) returns true are skipped (rwc->invalid_vma).
 void rmap_walk_file(folio* f,
                     bool (*fn)(folio* f, vm_area_struct* vma, unsigned long address, void* arg),
-                    void* arg, bool try_lock, bool* contended, bool until_unmapped) {
+                    void* arg, bool try_lock, bool* contended, bool until_unmapped,
+                    bool (*invalid_vma)(vm_area_struct* vma, void* arg) = nullptr) {
   address_space* mapping = f->mapping;
   if (mapping == nullptr) return;
   if (try_lock) {
@@ -917,6 +872,7 @@ void rmap_walk_file(folio* f,
     vm_area_struct* vma = list_entry(l, vm_area_struct, shared.list);
     if (pgoff < vma->vm_pgoff || pgoff >= vma->vm_pgoff + vma_pages(vma)) continue;
     const unsigned long address = vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
+    if (invalid_vma != nullptr && invalid_vma(vma, arg)) continue;
     if (!fn(f, vma, address, arg)) break;
     if (until_unmapped && !folio_mapped(f)) break;  // rwc->done: folio_not_mapped
   }
@@ -950,6 +906,79 @@ int folio_referenced(folio* f, int is_locked, vm_flags_t* vm_flags) {
   trace_event("folio_referenced", "pfn=%#lx referenced=%d", folio_pfn(f),
               contended ? -1 : pra.referenced);
   return contended ? -1 : pra.referenced;
+}
+
+// mm/rmap.c: page_vma_mkclean_one. Every entry of the walk that is dirty or writable is
+// cleared and flushed from the TLBs, then put back clean and read-only, so the next write
+// through it faults (and dirties the folio again). Returns how many entries it cleaned:
+// one per PTE, or one for a PMD leaf.
+// DEVIATION(rmap): no mmu notifiers, so no mmu_notifier_range around the walk (Linux
+// 6.18 announces [address, vma_address_end) as MMU_NOTIFY_PROTECTION_PAGE); the cache
+// flushes (flush_cache_page / flush_cache_range) are no-ops on x86 and are left out.
+static int page_vma_mkclean_one(struct page_vma_mapped_walk* pvmw) {
+  int cleaned = 0;
+  vm_area_struct* vma = pvmw->vma;
+  unsigned long address = pvmw->address;
+  while (page_vma_mapped_walk(pvmw)) {
+    int ret = 0;
+    address = pvmw->address;
+    if (pvmw->pte) {
+      pte_t* pte = pvmw->pte;
+      pte_t entry = ptep_get(pte);
+      if (!pte_dirty(entry) && !pte_write(entry)) continue;
+      entry = ptep_clear_flush(vma, address, pte);
+      entry = pte_wrprotect(entry);
+      entry = pte_mkclean(entry);
+      set_pte_at(vma->vm_mm, address, pte, entry);
+      ret = 1;
+    } else {
+      // CONFIG_TRANSPARENT_HUGEPAGE. Only anon folios are PMD-mapped here, and
+      // folio_mkclean never walks those, but the case is kept as 6.18 has it.
+      pmd_t* pmd = pvmw->pmd;
+      pmd_t entry;
+      if (!pmd_dirty(*pmd) && !pmd_write(*pmd)) continue;
+      entry = pmdp_invalidate(vma, address, pmd);
+      entry = pmd_wrprotect(entry);
+      entry = pmd_mkclean(entry);
+      set_pmd_at(vma->vm_mm, address, pmd, entry);
+      ret = 1;
+    }
+    // Only the protection went down (the entry still maps the same page), so the flush
+    // above is all a secondary MMU would need.
+    if (ret) cleaned++;
+  }
+  return cleaned;
+}
+
+// mm/rmap.c: page_mkclean_one, the rmap walk's step: the folio's entries in `vma`, each
+// looked at under its page-table lock (PVMW_SYNC).
+static bool page_mkclean_one(folio* f, vm_area_struct* vma, unsigned long address, void* arg) {
+  struct page_vma_mapped_walk pvmw = folio_vma_walk(f, vma, address, PVMW_SYNC);
+  int* cleaned = static_cast<int*>(arg);
+  *cleaned += page_vma_mkclean_one(&pvmw);
+  return true;
+}
+
+// mm/rmap.c: invalid_mkclean_vma. Only shared mappings can write to the file; a private
+// one's PTEs map the page cache folio read-only (or a COWed copy), so it is skipped.
+static bool invalid_mkclean_vma(vm_area_struct* vma, void* /*arg*/) {
+  if (vma->vm_flags & VM_SHARED) return false;
+  return true;
+}
+
+// mm/rmap.c: folio_mkclean. Before writeback: every shared mapping of the locked folio
+// becomes clean and read-only (rmap_walk over page_mkclean_one, skipping private VMAs).
+// Returns the number of entries cleaned (PTEs, or PMD leaves).
+int folio_mkclean(folio* f) {
+  int cleaned = 0;
+  BUG_ON(!folio_test_locked(f));
+  if (!folio_mapped(f)) return 0;
+  address_space* mapping = folio_test_anon(f) ? nullptr : f->mapping;  // folio_mapping
+  if (mapping == nullptr) return 0;
+  rmap_walk_file(f, page_mkclean_one, &cleaned, /*try_lock=*/false, nullptr,
+                 /*until_unmapped=*/false, invalid_mkclean_vma);  // rmap_walk
+  if (cleaned) trace_event("folio_mkclean", "pfn=%#lx cleaned=%d", folio_pfn(f), cleaned);
+  return cleaned;
 }
 
 // mm/rmap.c: try_to_unmap. Unmap the locked folio from every page table that maps it;

@@ -127,6 +127,9 @@ struct task_struct {
   // DEVIATION(sched): the last #PF this task took, in user or kernel mode, as
   // exc_page_fault received it (CR2 and the error code), and how many it took: read by
   // sim's `expect fault TASK` (Linux keeps a fault only when a signal reports it).
+  // thread.{cr2,error_code} below cannot serve: set_signal_archinfo writes them only for
+  // a signal, and with X86_PF_PROT forced on kernel addresses (a user load of an unmapped
+  // kernel-half address reads U here but P|U there), and #GP writes error_code too.
   unsigned long last_pf_addr;
   unsigned long last_pf_error_code;
   unsigned long nr_pf;

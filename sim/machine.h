@@ -415,6 +415,10 @@ class Machine {
     bool* flag;
     Scheduler* sched;
   };
+  struct StoreFence {  // the call's streaming stores ordered before it returns (hw/phys_mem.h)
+    ~StoreFence() { phys->FenceStreamingStores(); }
+    hw::PhysMem* phys;
+  };
   struct DaemonKick {
     explicit DaemonKick(Machine* m) : m(m) {}
     ~DaemonKick() {
@@ -491,6 +495,7 @@ inline void Machine::SwitchTo(kernel::task_struct* t, int cpu) {
 
 template <class Body>
 decltype(auto) Machine::Enter(kernel::task_struct* t, int cpu, Body&& body) {
+  StoreFence fence{phys_.get()};  // last out
   kernel::kernel_state_scope scope(ks_.get());
   bool* in_path = &in_path_;
   if (t != nullptr) {
