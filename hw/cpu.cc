@@ -10,7 +10,7 @@
 #include "hw/check.h"
 
 #if defined(__x86_64__)
-#include <emmintrin.h>
+#include <immintrin.h>
 #endif
 
 namespace hw {
@@ -266,11 +266,26 @@ namespace {
 constexpr size_t kRepMovsbMin = 2048;
 
 #if defined(__x86_64__)
-// Copies n bytes forward with non-temporal stores (REQUIRES: dst 16-byte aligned, n a
-// multiple of 64, dst not inside (src, src + n)). No fence: this thread sees the bytes in
-// order, and PhysMem::FenceStreamingStores orders them for the others (a fence per 4 KiB
-// piece would halve the copy's speed).
-void StreamBytes(uint8_t* dst, const uint8_t* src, size_t n) {
+// Copies n bytes forward with non-temporal stores (REQUIRES: dst 32-byte aligned, n a
+// multiple of 128, dst not inside (src, src + n)): 32-byte stores where the host has AVX2
+// (measured faster than 16-byte ones on this AMD host), else SSE2's 16-byte ones. No fence:
+// this thread sees the bytes in order, and PhysMem::FenceStreamingStores orders them for the
+// others (a fence per 4 KiB piece would halve the copy's speed).
+__attribute__((target("avx2"))) void StreamBytesAvx2(uint8_t* dst, const uint8_t* src,
+                                                       size_t n) {
+  for (size_t i = 0; i < n; i += 128) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i + 32));
+    const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i + 64));
+    const __m256i d = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i + 96));
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(dst + i), a);
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(dst + i + 32), b);
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(dst + i + 64), c);
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(dst + i + 96), d);
+  }
+}
+
+void StreamBytesSse2(uint8_t* dst, const uint8_t* src, size_t n) {
   for (size_t i = 0; i < n; i += 64) {
     const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 16));
@@ -280,6 +295,15 @@ void StreamBytes(uint8_t* dst, const uint8_t* src, size_t n) {
     _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 16), b);
     _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 32), c);
     _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i + 48), d);
+  }
+}
+
+void StreamBytes(uint8_t* dst, const uint8_t* src, size_t n) {
+  static const bool avx2 = (__builtin_cpu_init(), __builtin_cpu_supports("avx2"));
+  if (avx2) {
+    StreamBytesAvx2(dst, src, n);
+  } else {
+    StreamBytesSse2(dst, src, n);
   }
 }
 #endif
@@ -296,7 +320,7 @@ inline void MoveBytes(uint8_t* dst, const uint8_t* src, size_t n, bool stream) {
     // `rep movsb`, as the kernel's copy_user_generic does on FSRM/ERMS CPUs; non-temporal
     // stores when it streams and is aligned.
     if (n >= kRepMovsbMin && static_cast<size_t>(dst - src) >= n) {
-      if (stream && (reinterpret_cast<uintptr_t>(dst) & 15) == 0 && (n & 63) == 0) {
+      if (stream && (reinterpret_cast<uintptr_t>(dst) & 31) == 0 && (n & 127) == 0) {
         StreamBytes(dst, src, n);
         return;
       }
