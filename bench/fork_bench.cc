@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/bench_main.h"
 #include "benchmark/benchmark.h"
 #include "hw/phys_mem.h"
 #include "mm/kernel.h"
@@ -180,8 +181,6 @@ int main(int argc, char** argv) {
   argc = out;
   RegisterAll(smoke);
   benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  return benchmain::RunBenchmarks();  // 1 when a benchmark reported an error
 }

@@ -7,7 +7,9 @@
 //   host    the host kernel: syscall(SYS_process_vm_readv/writev) against a forked child
 //           that holds the same layout (bench/pvm_host.h), 4 KiB pages on both sides.
 //   memcpy  host memcpy of the same byte streams between two pre-faulted buffers (the
-//           physical limit: no pinning, no translation).
+//           physical limit: no pinning, no translation). Op "copy": one memcpy per iovec
+//           element; op "pages" (1x1): one memcpy per 4 KiB source page, the copies both
+//           kernels make, with nothing around them.
 //
 // Benchmark names (bench/pvm_report.py parses them):
 //   pvm/<impl>/<op>/<shape>/<state>/<bytes>      the matrix
@@ -21,7 +23,7 @@
 //   scale_pages/<impl>/<op>/1x1/<pages>           cost per page, 1 page .. 64 MiB
 //   scale_vmas/sim/readv/<vmas>                    cost per call against N target VMAs
 //   memory/sim/<sim MiB>/<touched MiB>             host memory per simulated frame, peak RSS
-// <op> is readv or writev (memcpy: copy). <shape> is LxR: L local and R remote iovec
+// <op> is readv or writev (memcpy: copy or pages). <shape> is LxR: L local and R remote iovec
 // elements over the same byte stream: 1x1; 1xN (remote split into page-sized elements, at
 // most 1024); 1024x1, 1x1024 and 1024x1024 (bytes/1024-byte elements, 4 B .. 1 KiB).
 // <state>: prefaulted (every page of both sides present and writable) or firsttouch (the
@@ -40,6 +42,7 @@
 // for the smoke tests, which also run under ASan.
 // (Debian's libbenchmark is built without NDEBUG and says so; the measured code is ours.)
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -50,6 +53,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "bench/bench_main.h"
 #include "benchmark/benchmark.h"
 #include "bench/pvm_host.h"
 #include "hw/addr.h"
@@ -562,7 +566,8 @@ std::string SetUpHost(HostRig* r, Op op, uint64_t bytes, const Layout& lay, bool
 std::string HostCheckThp(pid_t pid, uint64_t base, uint64_t bytes, const char* what) {
   const long long huge = AnonHugeBytes(pid, base);
   if (huge < static_cast<long long>(HugeRound(bytes)))
-    return absl::StrCat("the host's ", what, " is not THP backed (AnonHugePages ", huge,
+    return absl::StrCat(benchmain::kUnavailable, "the host's ", what,
+                        " is not THP backed (AnonHugePages ", huge,
                         " bytes of ", HugeRound(bytes),
                         "; /sys/kernel/mm/transparent_hugepage/enabled must allow madvise)");
   return "";
@@ -579,7 +584,8 @@ long HostCall(HostRig& r, Op op) {
 std::string HostFirstCall(HostRig& r, Op op, uint64_t bytes, bool zero_page) {
   const long n = HostCall(r, op);
   if (n != static_cast<long>(bytes))
-    return n < 0 ? absl::StrCat("host syscall failed: errno ", -n)
+    return n < 0 ? absl::StrCat(n == -EPERM || n == -ENOSYS ? benchmain::kUnavailable : "",
+                                "host syscall failed: errno ", -n)
                  : absl::StrCat("host syscall returned ", n);
   std::vector<uint8_t> got(bytes);
   if (op == Op::kReadv) {
@@ -656,13 +662,16 @@ void BM_HostFirstTouch(benchmark::State& state, Op op, uint64_t bytes) {
 
 // ---------------------------------------------------------------------------------------
 // memcpy: the same byte streams, element by element, between two pre-faulted buffers.
+// With `piece` (a power of two), no copy crosses a `piece` boundary of the source: page-sized
+// pieces are the copies a kernel that moves one pinned page at a time makes.
 
 void StreamCopy(uint8_t* dst, const std::vector<Seg>& dsegs, const uint8_t* src,
-                const std::vector<Seg>& ssegs) {
+                const std::vector<Seg>& ssegs, uint64_t piece = 0) {
   size_t di = 0, si = 0;
   uint64_t doff = 0, soff = 0;
   while (di < dsegs.size() && si < ssegs.size()) {
-    const uint64_t n = std::min(dsegs[di].len - doff, ssegs[si].len - soff);
+    uint64_t n = std::min(dsegs[di].len - doff, ssegs[si].len - soff);
+    if (piece != 0) n = std::min(n, piece - ((ssegs[si].off + soff) & (piece - 1)));
     std::memcpy(dst + dsegs[di].off + doff, src + ssegs[si].off + soff, n);
     doff += n;
     soff += n;
@@ -671,7 +680,8 @@ void StreamCopy(uint8_t* dst, const std::vector<Seg>& dsegs, const uint8_t* src,
   }
 }
 
-void BM_Memcpy(benchmark::State& state, Shape shape, uint64_t bytes, bool huge = false) {
+void BM_Memcpy(benchmark::State& state, Shape shape, uint64_t bytes, bool huge = false,
+               uint64_t piece = 0) {
   const Layout lay = MakeLayout(shape, bytes);
   HostBuffer src(bytes, huge), dst(bytes, huge);
   FillPattern(src.data(), src.size());
@@ -684,7 +694,7 @@ void BM_Memcpy(benchmark::State& state, Shape shape, uint64_t bytes, bool huge =
     }
   }
   for (auto _ : state) {
-    StreamCopy(dst.data(), lay.local, src.data(), lay.remote);
+    StreamCopy(dst.data(), lay.local, src.data(), lay.remote, piece);
     benchmark::ClobberMemory();
   }
   if (std::memcmp(dst.data(), src.data(), bytes) != 0) state.SkipWithError("memcpy is wrong");
@@ -736,6 +746,10 @@ void RegisterAll(bool smoke) {
       }
       Register(absl::StrCat("pvm/memcpy/copy/", tail),
                [=](benchmark::State& s) { BM_Memcpy(s, shape, bytes); });
+      if (shape == Shape::k1x1 && bytes > kPage) {
+        Register(absl::StrCat("pvm/memcpy/pages/", tail),
+                 [=](benchmark::State& s) { BM_Memcpy(s, shape, bytes, false, kPage); });
+      }
     }
   }
   for (uint64_t bytes : touch_sizes) {
@@ -809,8 +823,6 @@ int main(int argc, char** argv) {
   argc = out;
   pvmbench::RegisterAll(smoke);
   benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  return benchmain::RunBenchmarks();  // 1 when a benchmark reported an error
 }
