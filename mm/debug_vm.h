@@ -61,7 +61,9 @@ struct debug_vm_options {
   // No kernel path is in flight (every check but sim/'s --check at a scheduler switch):
   // no folio may be left locked, every PTE lies inside a VMA (mid-munmap it need not),
   // every table is linked (not mid-__pte_alloc or mid-mmu_gather), mapcounts and rss
-  // counters equal the PTEs (mid-wp_page_copy a PTE is cleared before its rmap goes).
+  // counters equal the PTEs (mid-wp_page_copy a PTE is cleared before its rmap goes),
+  // NR_ANON_MAPPED / NR_FILE_MAPPED equal the mapped pages (mid-__folio_remove_rmap a
+  // THP's mapcount drops before deferred_split_folio's lock and the counter after it).
   bool quiescent = true;
 };
 
