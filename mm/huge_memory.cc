@@ -24,7 +24,9 @@
 //  - Only anonymous PMD-sized THPs: no mTHP orders, no file/shmem THP, no PUD THP, no
 //    khugepaged (collapse), no THP migration or swap entries, no userfaultfd, no memcg.
 //  - A split keeps the folio's PTEs in place instead of swapping them for migration
-//    entries and back (unmap_folio), and splits to order 0 only.
+//    entries and back (unmap_folio), and splits to order 0 only. To keep other paths
+//    off the frozen folio all the same, __folio_split holds split_queue_lock until the
+//    refcounts are unfrozen (no scheduling point inside the frozen window).
 //  - The huge zero folio is allocated on first use and kept (as with
 //    CONFIG_PERSISTENT_HUGE_ZERO_FOLIO); mm_get_huge_zero_folio takes no per-mm reference.
 //  - The defrag knob picks the gfp mask as Linux does, but there is no compaction: an
@@ -806,7 +808,11 @@ static int __folio_split(folio* f, list_head* list) {
       list_del_init(folio_deferred_list(f));
     }
     if (folio_test_partially_mapped(f)) folio_clear_partially_mapped(f);
-    spin_unlock(&ds_queue->split_queue_lock);
+    // DEVIATION(huge_memory): Linux unlocks split_queue_lock here. Its PTEs are migration
+    // entries by now, so no GUP, fault, zap or fork can reach the frozen folio; here they
+    // still map it, and an unlock is a point where another path may run (and take a
+    // reference on a refcount of 0). The lock is held until the refcounts are unfrozen,
+    // which leaves no such point inside the frozen window.
     __split_folio_to_order(f, nr);
     // Unfreeze the new folios and put them where the head is; the head last.
     for (long i = 1; i < nr; i++) {
@@ -815,6 +821,7 @@ static int __folio_split(folio* f, list_head* list) {
       lru_add_split_folio(f, new_folio, list);
     }
     folio_ref_unfreeze(f, folio_expected_ref_count(f) + 1);
+    spin_unlock(&ds_queue->split_queue_lock);
   } else {
     spin_unlock(&ds_queue->split_queue_lock);
     ret = -EAGAIN;
