@@ -14,6 +14,7 @@ expect 0
 p: load 0x7ffff7bffff8 16
 expect pattern(16)
 show pagetable p 0x7ffff7a00000
+show tlb
 show pagemap p 0x7ffff7bff000 8K
 show meminfo
 # 24 bytes either side of the boundary between the two huge pages.
