@@ -158,10 +158,10 @@ Tlb::Array* Tlb::ArrayFor(int level, PageSize size) {
   return nullptr;
 }
 
-const TlbEntry* Tlb::Hit(int level, Array& a, size_t slot, VirtAddr va) {
-  Touch(a, slot / static_cast<size_t>(a.ways), static_cast<int>(slot % static_cast<size_t>(a.ways)));
+const TlbEntry* Tlb::Hit(int level, Array& a, size_t set, int way, VirtAddr va) {
+  Touch(a, set, way);
   ++counters_[level].hits;
-  const TlbEntry* e = &a.entries[slot];
+  const TlbEntry* e = &a.entries[set * static_cast<size_t>(a.ways) + static_cast<size_t>(way)];
   if (ABSL_PREDICT_FALSE(observer_ != nullptr)) {
     observer_->OnTlbHit(cpu_, level, va, *e);
   }
@@ -189,12 +189,13 @@ const TlbEntry* Tlb::LookupSlow(VirtAddr va, uint16_t pcid) {
       Array& a = *ps.a;
       const uint64_t page = va.value() >> ps.shift;
       const uint64_t tag = Tag(page << (ps.shift - kPageShift), ps.size);
-      const size_t base = (page & a.set_mask) * static_cast<size_t>(a.ways);
+      const size_t set = page & a.set_mask;
+      const size_t base = set * static_cast<size_t>(a.ways);
       const uint64_t* tags = a.tags.data() + base;
       for (int w = 0; w < a.ways; ++w) {
         if (tags[w] != tag) continue;
         const TlbEntry& e = a.entries[base + static_cast<size_t>(w)];
-        if (e.pcid == pcid || e.global) return Hit(l, a, base + static_cast<size_t>(w), va);
+        if (e.pcid == pcid || e.global) return Hit(l, a, set, w, va);
       }
     }
     ++counters_[l].misses;

@@ -177,9 +177,9 @@ class Tlb {
     std::array<ProbeSpec, 6> p;  // at most 3 arrays of which one shares 2M
     int n = 0;
   };
-  // The hit at `slot` of `a` in `level`: replacement update, counters,
+  // The hit in `way` of `set` of `a` in `level`: replacement update, counters,
   // observer, promotion into the levels above; returns the highest copy.
-  const TlbEntry* Hit(int level, Array& a, size_t slot, VirtAddr va);
+  const TlbEntry* Hit(int level, Array& a, size_t set, int way, VirtAddr va);
 
   const TlbEntry* LookupSlow(VirtAddr va, uint16_t pcid);
   // Slot in `a` holding a translation of `size` for va/pcid, or -1.
