@@ -262,7 +262,8 @@ TEST(Memory, AllocationFailureAtEachSiteIsOomAndLeaksNothing) {
       }
       EXPECT_FALSE(r.ok()) << point << " nth=" << nth;
       EXPECT_EQ(oom.n, 1) << point << " nth=" << nth;
-      // No OOM killer yet: the faulting task is the victim (docs/semantics.md §12).
+      // The allocation failed without an OOM kill (injected): the faulting task is the
+      // victim (docs/semantics.md §15).
       EXPECT_EQ(r.signal, SIGKILL) << point << " nth=" << nth;
       t->fatal_signal = false;  // the fixture decides the task's end, not the signal
       EXPECT_EQ(get_mm_rss(mm), 0u);

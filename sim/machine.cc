@@ -656,7 +656,10 @@ UserAccess Machine::UserCopy(int pid, uint64_t addr, uint8_t* buf, uint64_t len,
   *done_out = 0;
   if (wedged_) return result;
   task_struct* t = LiveTask(pid);
-  if (t == nullptr || t->mm == nullptr) return result;
+  if (t == nullptr || t->mm == nullptr) {
+    result.err = ESRCH;  // exited or killed: like its syscalls (docs/semantics.md §15)
+    return result;
+  }
   // Runs as pid on its CPU: user mode (CPL 3) between traps, CPL 0 in the handlers.
   return Enter(t, -1, [&] { return UserLoop(t, addr, buf, len, store, done_out); });
 }

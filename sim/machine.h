@@ -132,6 +132,7 @@ struct UserAccess {
   uint64_t fault_addr;  // where the unfixable fault was (the signal's si_addr)
   std::vector<uint8_t> bytes;  // loads: the bytes read (up to the fault on failure)
   unsigned long error_code = 0;  // the #PF error code the signal reports (X86_PF_*)
+  int err = 0;  // ESRCH: the pid names no live task with an address space (nothing ran)
 };
 
 class Machine {

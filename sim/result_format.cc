@@ -56,6 +56,7 @@ std::string FormatSysResult(const SysResult& r) {
 }
 
 std::string FormatAccessResult(const UserAccess& a, bool load) {
+  if (a.err != 0) return FormatSysResult(SysResult{-1, a.err});  // the access never ran
   if (!a.ok) {
     return absl::StrFormat("%s at %#x (error code %#x)", SignalName(a.signal), a.fault_addr,
                            a.error_code);
@@ -107,6 +108,7 @@ bool ExpectHolds(const scenario::ExpectResult& want, const StatementResult& got,
           [&](const ExpectErrno& v) {
             const char* n = ErrnoName(v.err);
             *want_text = absl::StrCat("-1 ", n != nullptr ? n : "?");
+            if (got.kind == Kind::kAccess) return got.access.err == v.err;  // a dead task
             return got.kind == Kind::kSys && got.sys.ret == -1 && got.sys.err == v.err;
           },
           [&](const ExpectData& v) {
@@ -117,7 +119,8 @@ bool ExpectHolds(const scenario::ExpectResult& want, const StatementResult& got,
           },
           [&](const ExpectSignal& v) {
             *want_text = SignalName(v.signo);
-            return got.kind == Kind::kAccess && !got.access.ok && got.access.signal == v.signo;
+            return got.kind == Kind::kAccess && !got.access.ok && got.access.err == 0 &&
+                   got.access.signal == v.signo;
           },
       },
       want);

@@ -60,7 +60,7 @@ victim: store 0x40000000 "x"
 # Q5: handle_mm_fault returns VM_FAULT_OOM and do_user_addr_fault calls
 # pagefault_out_of_memory. In Linux 6.18 the allocator's OOM killer would have chosen a
 # victim already; mmsim stands in for it there with the vm.oom_kill_allocating_task rule
-# (docs/semantics.md §12): the faulting task gets SIGKILL and exits. No page was mapped.
+# (docs/semantics.md §15): the faulting task gets SIGKILL and exits. No page was mapped.
 expect SIGKILL
 trace off
 expect vmstat pgfault +1 since before_oom

@@ -14,8 +14,8 @@ trace full
 fail fail_uaccess nth=1 times=2 probability=1
 p: process_vm_readv p [0x1000000:4K] [0x1002000:4K]
 expect -1 EFAULT             # fail_uaccess fails the first copy
-# An allocation that fails in a user fault kills the faulting task (SIGKILL, no OOM
-# killer yet: docs/semantics.md §12), so the failures are armed after p's user accesses (its fill, the iovec stores).
+# An injected allocation failure in a user fault kills the faulting task (SIGKILL,
+# docs/semantics.md §15), so the failures are armed after p's user accesses (its fill, the iovec stores).
 fail fail_page_alloc nth=3 times=1
 fail failslab probability=0.25
 trace off
