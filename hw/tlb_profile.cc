@@ -43,7 +43,7 @@ std::vector<TlbProfile>* MakeProfiles() {
                 "client microarchitecture, TLB parameters table",
       .levels =
           {
-              {"L1 DTLB",
+              {"DTLB",
                {{PageSize::k4K, 16, 4},
                 {PageSize::k2M, 8, 4},
                 {PageSize::k1G, 1, 4}}},
@@ -67,7 +67,7 @@ std::vector<TlbProfile>* MakeProfiles() {
                 "microarchitecture, TLB parameters table",
       .levels =
           {
-              {"L1 DTLB",
+              {"DTLB",
                {{PageSize::k4K, 16, 6},
                 {PageSize::k2M, 8, 4},
                 {PageSize::k1G, 1, 8}}},
@@ -87,7 +87,7 @@ std::vector<TlbProfile>* MakeProfiles() {
       .source = "mmsim teaching profile (not a real part)",
       .levels =
           {
-              {"L1 DTLB",
+              {"DTLB",
                {{PageSize::k4K, 2, 2},
                 {PageSize::k2M, 1, 2},
                 {PageSize::k1G, 1, 1}}},

@@ -36,7 +36,7 @@ struct TlbArrayConfig {
 };
 
 struct TlbLevelConfig {
-  std::string name;                     // "L1 DTLB", "STLB", ...
+  std::string name;                     // "DTLB", "STLB", ... (views print "L1 DTLB")
   std::vector<TlbArrayConfig> arrays;
 };
 

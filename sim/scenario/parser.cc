@@ -1042,8 +1042,11 @@ absl::StatusOr<Statement> LineParser::ParseMachine(const Token& kw) {
         m.thp_defrag = "defer+madvise";
       }
     } else if (key == "thp_use_zero_page") {
-      SCN_ASSIGN_OR_RETURN(uint64_t v, ParseU64({"thp_use_zero_page 0 or 1", "1"}, 1));
-      m.thp_use_zero_page = v == 1;
+      // The sysfs file's two values, spelt exactly so (as the --thp_use_zero_page flag).
+      Token v = lex_.Next();
+      if (!v.Is(TokenKind::kNumber, "0") && !v.Is(TokenKind::kNumber, "1"))
+        return ErrTok(v, "thp_use_zero_page 0 or 1");
+      m.thp_use_zero_page = v.text == "1";
     } else {
       SCN_ASSIGN_OR_RETURN(m.seed, ParseU64({"seed", "42"}));
     }

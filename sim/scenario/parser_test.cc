@@ -632,6 +632,8 @@ std::vector<BadCase> BadCases() {
       {"machine thp_defrag=madvise+defer", "1:27", "machine option", "'+'"},
       {"machine thp_use_zero_page=2", "1:27", "thp_use_zero_page 0 or 1", "'2'"},
       {"machine thp_use_zero_page=yes", "1:27", "thp_use_zero_page 0 or 1", "'yes'"},
+      {"machine thp_use_zero_page=0x1", "1:27", "thp_use_zero_page 0 or 1", "'0x1'"},
+      {"machine thp_use_zero_page=", "1:27", "thp_use_zero_page 0 or 1", "end of line"},
       {"machine thp_use_zero_page=1 thp_use_zero_page=0", "1:29", "each option once",
        "a second 'thp_use_zero_page'"},
       // Names.
