@@ -47,6 +47,27 @@ void List(const char* what, const std::set<std::string>& runs) {
 
 }  // namespace
 
+bool FlagsKeepErrorsVisible(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    for (const char* flag :
+         {"--benchmark_display_aggregates_only", "--benchmark_report_aggregates_only"}) {
+      const size_t n = std::strlen(flag);
+      if (arg.compare(0, n, flag) != 0) continue;
+      if (arg.size() > n && arg[n] != '=') continue;  // another flag with this prefix
+      const std::string value = arg.size() > n ? arg.substr(n + 1) : "true";
+      if (value == "false" || value == "0" || value == "no" || value == "f" || value == "n")
+        continue;
+      std::fprintf(stderr,
+                   "%s: %s would hide a failed repetition beside good ones (the aggregates "
+                   "carry no error); these benchmarks do not take it\n",
+                   argv[0], flag);
+      return false;
+    }
+  }
+  return true;
+}
+
 int RunBenchmarks() {
   std::unique_ptr<benchmark::BenchmarkReporter> display(benchmark::CreateDefaultDisplayReporter());
   ErrorNotingReporter reporter(display.get());

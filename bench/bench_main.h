@@ -15,6 +15,12 @@ namespace benchmain {
 
 inline constexpr char kUnavailable[] = "unavailable: ";
 
+// --benchmark_display_aggregates_only and --benchmark_report_aggregates_only would hide a
+// failed repetition beside good ones (only the aggregates, which carry no error, are
+// reported). Returns false, having said so on stderr, when argv turns either on; a main
+// then exits 2. Call it before benchmark::Initialize.
+bool FlagsKeepErrorsVisible(int argc, char** argv);
+
 // Runs the benchmarks that benchmark::Initialize selected, printing as the --benchmark_format
 // flag asks (console by default), then calls benchmark::Shutdown. Returns the exit status:
 // 0 when no benchmark failed, 1 otherwise (a list on stderr either way when any did not run).

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "benchmark/benchmark.h"
 #include "gtest/gtest.h"
@@ -56,6 +57,20 @@ TEST(RunBenchmarksTest, WhatTheHostCannotRunIsSkippedNotFailed) {
 
 TEST(RunBenchmarksTest, AnErrorBesideASkipStillFails) {
   EXPECT_EXIT(RunOnly("^(fails|unavailable)$"), testing::ExitedWithCode(1), "FAILED");
+}
+
+TEST(FlagsKeepErrorsVisibleTest, AggregatesOnlyFlagsAreRefused) {
+  auto allowed = [](std::vector<std::string> args) {
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    return benchmain::FlagsKeepErrorsVisible(static_cast<int>(argv.size()), argv.data());
+  };
+  EXPECT_TRUE(allowed({"bench", "--benchmark_filter=x", "--benchmark_repetitions=3"}));
+  EXPECT_TRUE(allowed({"bench", "--benchmark_display_aggregates_only=false"}));
+  EXPECT_FALSE(allowed({"bench", "--benchmark_display_aggregates_only"}));
+  EXPECT_FALSE(allowed({"bench", "--benchmark_display_aggregates_only=true"}));
+  EXPECT_FALSE(allowed({"bench", "--benchmark_report_aggregates_only=1"}));
+  EXPECT_TRUE(allowed({"bench", "--benchmark_report_aggregates_only_x=1"}));
 }
 
 }  // namespace

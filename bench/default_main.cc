@@ -6,6 +6,7 @@
 #include "benchmark/benchmark.h"
 
 int main(int argc, char** argv) {
+  if (!benchmain::FlagsKeepErrorsVisible(argc, argv)) return 2;
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
   return benchmain::RunBenchmarks();

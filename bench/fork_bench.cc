@@ -98,7 +98,10 @@ void BM_Fork(benchmark::State& state, int mib) {
   for (auto _ : state) {
     const int child = f.Fork();
     state.PauseTiming();
-    if (child <= 0 || !f.ExitAndReap(child)) state.SkipWithError("fork/exit failed");
+    if (child <= 0 || !f.ExitAndReap(child)) {
+      state.SkipWithError("fork/exit failed");
+      break;  // no timer calls after an error (the library CHECKs that)
+    }
     state.ResumeTiming();
   }
   PerPage(state, f.pages);
@@ -114,11 +117,20 @@ void BM_FirstWriteAfterFork(benchmark::State& state, int mib) {
   for (auto _ : state) {
     state.PauseTiming();
     const int child = f.Fork();
-    if (child <= 0) state.SkipWithError("fork failed");
+    if (child <= 0) {
+      state.SkipWithError("fork failed");
+      break;  // no timer calls after an error (the library CHECKs that)
+    }
     state.ResumeTiming();
-    if (!f.WriteEveryPage(v++)) state.SkipWithError("store failed");
+    if (!f.WriteEveryPage(v++)) {
+      state.SkipWithError("store failed");
+      break;
+    }
     state.PauseTiming();
-    if (!f.ExitAndReap(child)) state.SkipWithError("exit failed");
+    if (!f.ExitAndReap(child)) {
+      state.SkipWithError("exit failed");
+      break;
+    }
     state.ResumeTiming();
   }
   PerPage(state, f.pages);
@@ -131,8 +143,12 @@ void BM_WriteNoFault(benchmark::State& state, int mib) {
     return;
   }
   uint8_t v = 1;
-  for (auto _ : state)
-    if (!f.WriteEveryPage(v++)) state.SkipWithError("store failed");
+  for (auto _ : state) {
+    if (!f.WriteEveryPage(v++)) {
+      state.SkipWithError("store failed");
+      break;
+    }
+  }
   PerPage(state, f.pages);
 }
 
@@ -145,9 +161,15 @@ void BM_ExitAfterFork(benchmark::State& state, int mib) {
   for (auto _ : state) {
     state.PauseTiming();
     const int child = f.Fork();
-    if (child <= 0) state.SkipWithError("fork failed");
+    if (child <= 0) {
+      state.SkipWithError("fork failed");
+      break;  // no timer calls after an error (the library CHECKs that)
+    }
     state.ResumeTiming();
-    if (!f.ExitAndReap(child)) state.SkipWithError("exit failed");
+    if (!f.ExitAndReap(child)) {
+      state.SkipWithError("exit failed");
+      break;
+    }
   }
   PerPage(state, f.pages);
 }
@@ -180,6 +202,7 @@ int main(int argc, char** argv) {
   }
   argc = out;
   RegisterAll(smoke);
+  if (!benchmain::FlagsKeepErrorsVisible(argc, argv)) return 2;
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
   return benchmain::RunBenchmarks();  // 1 when a benchmark reported an error

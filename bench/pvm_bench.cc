@@ -822,6 +822,7 @@ int main(int argc, char** argv) {
   }
   argc = out;
   pvmbench::RegisterAll(smoke);
+  if (!benchmain::FlagsKeepErrorsVisible(argc, argv)) return 2;
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
   return benchmain::RunBenchmarks();  // 1 when a benchmark reported an error
