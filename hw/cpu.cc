@@ -5,7 +5,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
+#include <string_view>
 
 #include "hw/check.h"
 
@@ -349,16 +353,63 @@ inline void MoveBytes(uint8_t* dst, const uint8_t* src, size_t n, bool stream) {
   }
 }
 
-// The host's last-level cache in bytes (8 MiB when the C library cannot say).
+// The first line of a small file, without its newline ("" if it cannot be read).
+std::string ReadLine(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return "";
+  char buf[64];
+  const char* got = std::fgets(buf, sizeof buf, f);
+  std::fclose(f);
+  if (got == nullptr) return "";
+  std::string line(buf);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  return line;
+}
+
+}  // namespace
+
+uint64_t ParseCacheSize(std::string_view text) {
+  uint64_t n = 0;
+  size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    if (n > (uint64_t{1} << 40)) return 0;  // no cache is this large
+    n = n * 10 + static_cast<uint64_t>(text[i] - '0');
+  }
+  if (i == 0) return 0;
+  const std::string_view unit = text.substr(i);
+  if (unit.empty()) return n;
+  if (unit == "K") return n << 10;
+  if (unit == "M") return n << 20;
+  if (unit == "G") return n << 30;
+  return 0;
+}
+
 uint64_t HostLastLevelCacheBytes() {
+  // The kernel's view first (what lscpu prints): the data or unified cache of the highest
+  // level cpu0 has. The C library's sysconf comes second because it can disagree: on an AMD
+  // EPYC VM it reads the L3 as 256 MiB where the kernel reads 32 MiB.
+  uint64_t best = 0;
+  int best_level = 0;
+  for (int index = 0; index < 16; ++index) {
+    const std::string dir =
+        "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
+    const std::string level = ReadLine(dir + "level");
+    if (level.empty()) break;
+    if (ReadLine(dir + "type") == "Instruction") continue;
+    const int l = std::atoi(level.c_str());
+    const uint64_t bytes = ParseCacheSize(ReadLine(dir + "size"));
+    if (bytes > 0 && l >= best_level) {
+      best = bytes;
+      best_level = l;
+    }
+  }
+  if (best > 0) return best;
   for (int name : {_SC_LEVEL3_CACHE_SIZE, _SC_LEVEL2_CACHE_SIZE}) {
     const long v = sysconf(name);
     if (v > 0) return static_cast<uint64_t>(v);
   }
   return uint64_t{8} << 20;
 }
-
-}  // namespace
 
 uint64_t Cpu::DefaultStreamThreshold() {
   static const uint64_t bytes =
@@ -369,7 +420,6 @@ uint64_t Cpu::DefaultStreamThreshold() {
 Cpu::CopyResult Cpu::CopyFromLinear(void* dst, VirtAddr src, size_t len) {
   uint8_t* out = static_cast<uint8_t*>(dst);
   const bool stream = NoteStringCopy(src, len);
-  if (stream) mem_->NoteStreamingStores();
   size_t done = 0;
   while (done < len) {
     const VirtAddr va = src + done;
@@ -391,7 +441,6 @@ Cpu::CopyResult Cpu::CopyFromLinear(void* dst, VirtAddr src, size_t len) {
 Cpu::CopyResult Cpu::CopyToLinear(VirtAddr dst, const void* src, size_t len) {
   const uint8_t* in = static_cast<const uint8_t*>(src);
   const bool stream = NoteStringCopy(dst, len);
-  if (stream) mem_->NoteStreamingStores();
   size_t done = 0;
   while (done < len) {
     const VirtAddr va = dst + done;

@@ -35,6 +35,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
@@ -49,6 +50,13 @@
 #include "hw/walker.h"
 
 namespace hw {
+
+// The size of the host's last-level data cache in bytes, as the kernel reports it in sysfs
+// (cpu0's highest cache level), else as the C library's sysconf does, else 8 MiB. Used only
+// to choose how the host copies (Cpu::stream_threshold), never by the simulated machine.
+uint64_t HostLastLevelCacheBytes();
+// A sysfs cache size ("32768K", "1M", "512"): its bytes, or 0 if the text is not one.
+uint64_t ParseCacheSize(std::string_view text);
 
 class Cpu {
  public:
@@ -179,7 +187,7 @@ class Cpu {
   // than stream_threshold() bytes writes data the host's caches cannot keep until it is read
   // again, so its page-sized pieces go out with non-temporal stores (as the C library's memcpy
   // does above a size of the same order). The default is 3/4 of the host's last-level cache
-  // (at least 4 MiB); tests lower it. streamed_bytes() counts the bytes of copies made in
+  // (HostLastLevelCacheBytes(), at least 4 MiB); tests lower it. streamed_bytes() counts the bytes of copies made in
   // such a run (a misaligned piece among them takes the ordinary copy).
   uint64_t stream_threshold() const { return stream_threshold_; }
   void set_stream_threshold(uint64_t bytes) { stream_threshold_ = bytes; }
@@ -221,13 +229,14 @@ class Cpu {
   }
   void UpdateMode();
   // Extends or restarts the run of string copies with [va, va + len); true if the copy
-  // streams (see stream_threshold()).
+  // streams (see stream_threshold()), which PhysMem is told of.
   bool NoteStringCopy(VirtAddr va, size_t len) {
     if (va.value() != stream_next_) stream_run_ = 0;
     stream_next_ = va.value() + len;
     stream_run_ += len;
     if (ABSL_PREDICT_TRUE(stream_run_ <= stream_threshold_)) return false;
     streamed_bytes_ += len;
+    mem_->NoteStreamingStores();
     return true;
   }
   static uint64_t DefaultStreamThreshold();
