@@ -57,6 +57,7 @@
 #include "benchmark/benchmark.h"
 #include "bench/pvm_host.h"
 #include "hw/addr.h"
+#include "hw/cpu.h"
 #include "hw/phys_mem.h"
 #include "hw/psc.h"
 #include "mm/kernel.h"
@@ -825,5 +826,9 @@ int main(int argc, char** argv) {
   if (!benchmain::FlagsKeepErrorsVisible(argc, argv)) return 2;
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  // How the simulator copies on this host (read by bench/pvm_report.py): page copies in a
+  // run longer than this go out with non-temporal stores.
+  benchmark::AddCustomContext("mmsim_stream_threshold",
+                              std::to_string(hw::Cpu::DefaultStreamThreshold()));
   return benchmain::RunBenchmarks();  // 1 when a benchmark reported an error
 }

@@ -126,6 +126,15 @@ def build_report(ctx, res, errors):
         ctx.get("num_cpus", "?"),
         ctx.get("mhz_per_cpu", "?"),
         ", ".join("%.2f" % x for x in load_avg) if load_avg else "?"))
+    caches = [c for c in ctx.get("caches", []) if c.get("type") != "Instruction"]
+    if caches:
+        line = "Host caches (sysfs): " + ", ".join(
+            "L%d %s" % (c.get("level", 0), size_name(c.get("size", 0))) for c in caches)
+        threshold = ctx.get("mmsim_stream_threshold")
+        if threshold and threshold.isdigit():
+            line += ("; the simulator copies with non-temporal stores once a run of page "
+                     "copies passes %s (3/4 of the last level, at least 4 MiB)" % size_name(int(threshold)))
+        out.append(line + ".")
     out.append("Times are CPU time per call (the host syscall runs in the calling thread); "
                "ratios are from this run only. sim/host and sim/memcpy are throughput "
                "ratios (> 1: the simulator is faster).")

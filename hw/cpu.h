@@ -190,6 +190,7 @@ class Cpu {
   // (HostLastLevelCacheBytes(), at least 4 MiB); tests lower it. streamed_bytes() counts the bytes of copies made in
   // such a run (a misaligned piece among them takes the ordinary copy).
   uint64_t stream_threshold() const { return stream_threshold_; }
+  static uint64_t DefaultStreamThreshold();
   void set_stream_threshold(uint64_t bytes) { stream_threshold_ = bytes; }
   uint64_t streamed_bytes() const { return streamed_bytes_; }
 
@@ -239,8 +240,6 @@ class Cpu {
     mem_->NoteStreamingStores();
     return true;
   }
-  static uint64_t DefaultStreamThreshold();
-
   const int id_;
   PhysMem* const mem_;
   Tlb tlb_;
