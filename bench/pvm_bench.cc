@@ -329,28 +329,60 @@ std::string SimFirstCall(SimRig& r, Op op, uint64_t bytes, bool zero_page) {
 }
 
 // Google Benchmark calls a benchmark function several times (iteration-count trials,
-// repetitions). The rig of the last one is kept, keyed by what was set up, so setting
-// up (and checking) a 64 MiB transfer happens once per benchmark, not once per trial.
-// One rig of each kind lives at a time.
+// repetitions). Rigs are kept, keyed by what was set up, so setting up (and checking) a
+// 64 MiB transfer happens once per benchmark, not once per trial, also when
+// --benchmark_enable_random_interleaving runs the repetitions of many benchmarks in turn.
+// The rigs of each kind are charged about their memory (CachedRig's `bytes`) and the
+// least recently used go first past kRigCacheBytes.
+constexpr uint64_t kRigCacheBytes = uint64_t{1} << 30;
+
 template <typename Rig>
 struct RigCache {
-  std::string key;
-  std::unique_ptr<Rig> rig;
-  std::string err;
+  struct Entry {
+    std::string key;
+    std::unique_ptr<Rig> rig;
+    std::string err;
+    uint64_t bytes = 0;
+    uint64_t last_use = 0;
+  };
+  std::vector<Entry> entries;
+  uint64_t bytes = 0;
+  uint64_t clock = 0;
 };
 
 // Returns the cached rig for `key`, or sets up a new one with `setup` (which returns ""
-// or an error). *err is the setup's error (the rig is then unusable).
+// or an error) after making room for `bytes` (a transfer of that size: its two regions and
+// the machine or process around them). *err is the setup's error (the rig is then
+// unusable).
 template <typename Rig, typename Setup>
-Rig* CachedRig(RigCache<Rig>& cache, const std::string& key, Setup setup, std::string* err) {
-  if (cache.rig == nullptr || cache.key != key) {
-    cache.rig.reset();  // free the old one first: two 64 MiB rigs need not coexist
-    cache.rig = std::make_unique<Rig>();
-    cache.key = key;
-    cache.err = setup(cache.rig.get());
+Rig* CachedRig(RigCache<Rig>& cache, const std::string& key, uint64_t bytes, Setup setup,
+               std::string* err) {
+  ++cache.clock;
+  for (auto& e : cache.entries) {
+    if (e.key != key) continue;
+    e.last_use = cache.clock;
+    *err = e.err;
+    return e.rig.get();
   }
-  *err = cache.err;
-  return cache.rig.get();
+  const uint64_t cost = 2 * bytes + (uint64_t{4} << 20);
+  // Free the least recently used first: the new rig need not coexist with them.
+  while (!cache.entries.empty() && cache.bytes + cost > kRigCacheBytes) {
+    auto lru = std::min_element(
+        cache.entries.begin(), cache.entries.end(),
+        [](const auto& a, const auto& b) { return a.last_use < b.last_use; });
+    cache.bytes -= lru->bytes;
+    cache.entries.erase(lru);
+  }
+  typename RigCache<Rig>::Entry e;
+  e.key = key;
+  e.rig = std::make_unique<Rig>();
+  e.bytes = cost;
+  e.last_use = cache.clock;
+  e.err = setup(e.rig.get());
+  *err = e.err;
+  cache.bytes += cost;
+  cache.entries.push_back(std::move(e));
+  return cache.entries.back().rig.get();
 }
 
 RigCache<SimRig> g_sim_rigs;
@@ -362,6 +394,7 @@ void BM_SimPrefaulted(benchmark::State& state, Op op, Shape shape, uint64_t byte
       g_sim_rigs,
       absl::StrCat("prefaulted/", OpName(op), "/", ShapeName(shape), "/", bytes, "/", tlb,
                    thp ? "/thp" : ""),
+      bytes,
       [&](SimRig* rig) {
         std::string e =
             SetUpSim(rig, op, bytes, MakeLayout(shape, bytes), /*touch_remote=*/true, tlb, thp);
@@ -401,7 +434,7 @@ void BM_SimFirstTouch(benchmark::State& state, Op op, uint64_t bytes) {
   };
   std::string err;
   SimRig* r = CachedRig(
-      g_sim_rigs, absl::StrCat("firsttouch/", OpName(op), "/", bytes),
+      g_sim_rigs, absl::StrCat("firsttouch/", OpName(op), "/", bytes), bytes,
       [&](SimRig* rig) {
         std::string e = SetUpSim(rig, op, bytes, MakeLayout(Shape::k1x1, bytes), false);
         if (!e.empty()) return e;
@@ -437,7 +470,7 @@ void BM_SimVmas(benchmark::State& state, int vmas) {
   constexpr int kTargets = 64;
   std::string err;
   SimRig* r = CachedRig(
-      g_sim_rigs, absl::StrCat("vmas/", vmas),
+      g_sim_rigs, absl::StrCat("vmas/", vmas), kPage,
       [&](SimRig* rig) {
         std::string e = SetUpSim(rig, Op::kReadv, kPage, MakeLayout(Shape::k1x1, kPage), false);
         if (!e.empty()) return e;
@@ -612,6 +645,7 @@ void BM_HostPrefaulted(benchmark::State& state, Op op, Shape shape, uint64_t byt
       g_host_rigs,
       absl::StrCat("prefaulted/", OpName(op), "/", ShapeName(shape), "/", bytes,
                    huge ? "/thp" : ""),
+      bytes,
       [&](HostRig* rig) {
         std::string e = SetUpHost(rig, op, bytes, MakeLayout(shape, bytes), true, huge);
         if (e.empty() && huge) e = HostCheckThp(rig->target.pid(), rig->target.base(), bytes, "target region");
@@ -636,7 +670,7 @@ void BM_HostPrefaulted(benchmark::State& state, Op op, Shape shape, uint64_t byt
 void BM_HostFirstTouch(benchmark::State& state, Op op, uint64_t bytes) {
   std::string err;
   HostRig* r = CachedRig(
-      g_host_rigs, absl::StrCat("firsttouch/", OpName(op), "/", bytes),
+      g_host_rigs, absl::StrCat("firsttouch/", OpName(op), "/", bytes), bytes,
       [&](HostRig* rig) {
         std::string e = SetUpHost(rig, op, bytes, MakeLayout(Shape::k1x1, bytes), false);
         if (e.empty()) e = HostFirstCall(*rig, op, bytes, true);
