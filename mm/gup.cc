@@ -40,6 +40,7 @@
 //  - "GUP no longer grows the stack" is a trace event, not a rate-limited printk.
 #include <algorithm>
 
+#include "mm/arch/x86/pkeys.h"
 #include "mm/errno.h"
 #include "mm/fault_inject.h"
 #include "mm/fs.h"  // folio_mark_dirty, folio_mark_accessed
@@ -579,8 +580,9 @@ static int check_vma_flags(vm_area_struct* vma, unsigned long gup_flags) {
     if (!(gup_flags & FOLL_FORCE)) return -EFAULT;
     if (!(vm_flags & VM_MAYREAD)) return -EFAULT;
   }
-  // arch_vma_access_permitted(): protection keys. DEVIATION(gup): no pkeys; Linux skips
-  // the check for FOLL_REMOTE anyway, which is what process_vm_* uses.
+  // gups are always data accesses, not instruction fetches, so execute=false here.
+  const bool foreign = (gup_flags & FOLL_REMOTE);
+  if (!arch_vma_access_permitted(vma, write, false, foreign)) return -EFAULT;
   return 0;
 }
 

@@ -216,6 +216,8 @@ struct kernel_state {
   // most distributions (the host's kernel: 4096).
   unsigned long dac_mmap_min_addr = 65536;
   unsigned long mmap_min_addr = 65536;
+  bool x86_feature_ospke = false;  // boot_cpu_has(X86_FEATURE_OSPKE): setup_pku set CR4.PKE
+  bool x86_feature_gbpages = false;  // boot_cpu_has(X86_FEATURE_GBPAGES)
   // DEVIATION(kernel): not a Linux sysctl. How many remote pages process_vm_readv/writev
   // pins per batch; Linux fixes it at PVM_MAX_KMALLOC_PAGES / sizeof(struct page *) = 1024.
   int sysctl_pvm_max_batch_pages = 1024;
@@ -319,9 +321,13 @@ struct machine_parts {
 // inside a scope of its own. Returns start_kernel's result; *out is filled even when it
 // fails (the caller still kernel_shutdown()s it), except when the host refuses the
 // simulated memory itself: then -ENOMEM, out->phys and out->ks stay null and
-// out->phys_errno says why.
+// out->phys_errno says why. `caps`: what the CPUs report in CPUID beyond the baseline.
+struct cpu_caps {
+  bool pku = false;      // X86_FEATURE_PKU: protection keys, turned on by setup_pku
+  bool gbpages = false;  // X86_FEATURE_GBPAGES: 1 GiB pages, hence the 1 GiB hstate
+};
 int power_on_and_boot(uint64_t mem_bytes, int ncpus, const hw::TlbProfile& tlb,
-                      machine_parts* out);
+                      machine_parts* out, const cpu_caps& caps = {});
 
 }  // namespace kernel
 

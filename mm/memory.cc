@@ -40,6 +40,7 @@
 #include <cstring>
 
 #include "mm/arch/x86/extable.h"
+#include "mm/arch/x86/pkeys.h"
 #include "mm/arch/x86/ptrace.h"
 #include "mm/fault_inject.h"
 #include "mm/fs.h"
@@ -1718,6 +1719,10 @@ vm_fault_t handle_mm_fault(vm_area_struct* vma, unsigned long address, unsigned 
     ret = VM_FAULT_OOM;
   } else {
     ret = sanitize_fault_flags(vma, &flags);
+    if (!ret && !arch_vma_access_permitted(vma, flags & FAULT_FLAG_WRITE,
+                                           flags & FAULT_FLAG_INSTRUCTION,
+                                           flags & FAULT_FLAG_REMOTE))
+      ret = VM_FAULT_SIGSEGV;
     if (!ret) ret = __handle_mm_fault(vma, address, flags);
   }
   mm_account_fault(ret);

@@ -48,6 +48,15 @@ inline constexpr vm_flags_t VM_MIXEDMAP = 0x10000000;
 inline constexpr vm_flags_t VM_HUGEPAGE = 0x20000000;    // MADV_HUGEPAGE
 inline constexpr vm_flags_t VM_NOHUGEPAGE = 0x40000000;  // MADV_NOHUGEPAGE
 inline constexpr vm_flags_t VM_STACK = VM_GROWSDOWN;
+// include/linux/mm.h: VM_HIGH_ARCH_0..3 hold x86's protection key (CONFIG_ARCH_HAS_PKEYS).
+inline constexpr int VM_PKEY_SHIFT = 32;  // VM_HIGH_ARCH_BIT_0
+inline constexpr vm_flags_t VM_PKEY_BIT0 = 1UL << 32;
+inline constexpr vm_flags_t VM_PKEY_BIT1 = 1UL << 33;
+inline constexpr vm_flags_t VM_PKEY_BIT2 = 1UL << 34;
+inline constexpr vm_flags_t VM_PKEY_BIT3 = 1UL << 35;
+inline constexpr vm_flags_t ARCH_VM_PKEY_FLAGS = VM_PKEY_BIT0 | VM_PKEY_BIT1 | VM_PKEY_BIT2 | VM_PKEY_BIT3;
+// include/linux/mm.h: what an mprotect() clears besides the access flags.
+inline constexpr vm_flags_t VM_FLAGS_CLEAR = ARCH_VM_PKEY_FLAGS;  // | VM_ARCH_CLEAR (none on x86)
 inline constexpr vm_flags_t VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
 inline constexpr vm_flags_t VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
 inline constexpr vm_flags_t VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT;

@@ -217,6 +217,10 @@ struct mm_context_t {
   atomic64_t tlb_gen;
   // jiffies after which a flush may also IPI CPUs that left the mm, to trim mm_cpumask.
   unsigned long next_trim_cpumask;
+  // CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS: the protection keys this mm has allocated
+  // (bit n: key n; key 0 always) and its execute-only key (-1: none yet).
+  u16 pkey_allocation_map;
+  s16 execute_only_pkey;
 };
 
 // mm->flags bits (include/linux/sched/coredump.h): the low two bits hold the dumpable mode.

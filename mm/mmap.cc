@@ -14,7 +14,7 @@
 // Deviations (grep "DEVIATION(mmap)"):
 //  - The top-down gap search walks the VMA tree downwards from mmap_base (the maple tree
 //    keeps per-node gap sizes and does it in O(log n)); see unmapped_area_topdown.
-//  - No personality (READ_IMPLIES_EXEC), no pkeys, no RLIMIT_AS, no VM accounting, no
+//  - No personality (READ_IMPLIES_EXEC), no pkey_mprotect, no RLIMIT_AS, no VM accounting, no
 //    RLIMIT_MEMLOCK check when a locked stack grows, no mmap randomisation, no
 //    MAP_DROPPABLE/MAP_SYNC/MAP_32BIT placement.
 //  - No hugetlbfs and an empty huge page pool: MAP_HUGETLB fails after the checks that
@@ -27,6 +27,7 @@
 
 #include <climits>
 
+#include "mm/arch/x86/pkeys.h"
 #include "mm/fs.h"
 #include "mm/huge_mm.h"
 #include "mm/sched_hooks.h"
@@ -110,6 +111,11 @@ pteval_t supported_pte_mask() {
 // arch/x86/mm/pgprot.c
 pgprot_t vm_get_page_prot(vm_flags_t vm_flags) {
   pteval_t val = pgprot_val(protection_map[vm_flags & (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED)]);
+  // CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS: the VMA's 4 key bits become the PTE's.
+  if (vm_flags & VM_PKEY_BIT0) val |= _PAGE_PKEY_BIT0;
+  if (vm_flags & VM_PKEY_BIT1) val |= _PAGE_PKEY_BIT1;
+  if (vm_flags & VM_PKEY_BIT2) val |= _PAGE_PKEY_BIT2;
+  if (vm_flags & VM_PKEY_BIT3) val |= _PAGE_PKEY_BIT3;
   if (val & _PAGE_PRESENT) val &= supported_pte_mask();
   return __pgprot(val);
 }
@@ -144,9 +150,9 @@ void vma_set_page_prot(vm_area_struct* vma) {
 }
 
 // include/linux/mman.h
-unsigned long calc_vm_prot_bits(unsigned long prot, unsigned long /*pkey*/) {
+unsigned long calc_vm_prot_bits(unsigned long prot, unsigned long pkey) {
   return ((prot & PROT_READ) ? VM_READ : 0) | ((prot & PROT_WRITE) ? VM_WRITE : 0) |
-         ((prot & PROT_EXEC) ? VM_EXEC : 0);
+         ((prot & PROT_EXEC) ? VM_EXEC : 0) | arch_calc_vm_prot_bits(prot, pkey);
 }
 
 // include/linux/mman.h
@@ -448,7 +454,13 @@ unsigned long do_mmap(file* file, unsigned long addr, unsigned long len, unsigne
     if (find_vma_intersection(mm, addr, addr + len))
       return tc.ret(static_cast<unsigned long>(-EEXIST));
   }
-  vm_flags |= calc_vm_prot_bits(prot, 0) | calc_vm_flag_bits(file, flags) | mm->def_flags |
+  int pkey = 0;
+  if (prot == PROT_EXEC) {
+    pkey = execute_only_pkey(mm);
+    if (pkey < 0) pkey = 0;
+  }
+  vm_flags |= calc_vm_prot_bits(prot, static_cast<unsigned long>(pkey)) |
+              calc_vm_flag_bits(file, flags) | mm->def_flags |
               VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
   if (flags & MAP_LOCKED)
     if (!can_do_mlock()) return tc.ret(static_cast<unsigned long>(-EPERM));
@@ -509,10 +521,13 @@ unsigned long do_mmap(file* file, unsigned long addr, unsigned long len, unsigne
 }
 
 namespace {
-// mm/hugetlb.c: hstate_sizelog. Only the 2 MiB hstate exists (this machine has no 1 GiB
-// pages, as the host: MAP_HUGE_1GB is -EINVAL there).
-bool hstate_sizelog_exists(unsigned long page_size_log) {
-  return page_size_log == 0 || page_size_log == PMD_SHIFT;
+// include/linux/hugetlb.h: hstate_sizelog, as the page shift of the hstate (0: none). The
+// 2 MiB hstate is the default one (sizelog 0); a CPU with 1 GiB pages adds the 1 GiB one
+// (arch/x86/mm/hugetlbpage.c gigantic_pages_init).
+unsigned int hstate_sizelog_shift(unsigned long page_size_log) {
+  if (page_size_log == 0 || page_size_log == PMD_SHIFT) return PMD_SHIFT;
+  if (page_size_log == PUD_SHIFT && kst().x86_feature_gbpages) return PUD_SHIFT;
+  return 0;
 }
 
 // DEVIATION(mmap): there is no hugetlbfs and the huge page pool is empty (vm.nr_hugepages
@@ -523,9 +538,9 @@ bool hstate_sizelog_exists(unsigned long page_size_log) {
 // flags) and then fails with -ENOMEM. With MAP_NORESERVE Linux reserves nothing and the
 // mapping succeeds (its first touch gets SIGBUS); mmsim refuses it with -ENOMEM too.
 unsigned long hugetlb_mmap_empty_pool(unsigned long addr, unsigned long len,
-                                      unsigned long flags) {
+                                      unsigned long flags, unsigned int huge_page_shift) {
   if (!len) return static_cast<unsigned long>(-EINVAL);
-  const unsigned long hpage_mask = ~((1UL << PMD_SHIFT) - 1);
+  const unsigned long hpage_mask = ~((1UL << huge_page_shift) - 1);
   if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && (addr & ~hpage_mask))
     return static_cast<unsigned long>(-EINVAL);  // prepare_hugepage_range
   switch (flags & MAP_TYPE) {
@@ -549,11 +564,11 @@ unsigned long ksys_mmap_pgoff(file* file, unsigned long addr, unsigned long len,
     // No simfs file is a hugetlbfs file (is_file_hugepages).
     if (unlikely(flags & MAP_HUGETLB)) return static_cast<unsigned long>(-EINVAL);
   } else if (flags & MAP_HUGETLB) {
-    if (!hstate_sizelog_exists((flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK))
-      return static_cast<unsigned long>(-EINVAL);
-    const unsigned long hpage_size = 1UL << PMD_SHIFT;
+    const unsigned int shift = hstate_sizelog_shift((flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK);
+    if (!shift) return static_cast<unsigned long>(-EINVAL);
+    const unsigned long hpage_size = 1UL << shift;
     len = (len + hpage_size - 1) & ~(hpage_size - 1);  // ALIGN(len, huge_page_size(hs))
-    return hugetlb_mmap_empty_pool(addr, len, flags);
+    return hugetlb_mmap_empty_pool(addr, len, flags, shift);
   }
   return vm_mmap_pgoff(file, addr, len, prot, flags, pgoff);
 }
@@ -722,6 +737,8 @@ int dup_mmap(mm_struct* mm, mm_struct* oldmm) {
     if (tmp->vm_ops && tmp->vm_ops->open) tmp->vm_ops->open(tmp);
     if (retval) break;
   }
+  // arch_dup_mmap: the child has the parent's protection keys.
+  if (!retval) arch_dup_pkeys(oldmm, mm);
   mmap_write_unlock(mm);
   // The parent's TLBs may still allow writes through the PTEs fork write-protected.
   flush_tlb_mm(oldmm);

@@ -9,6 +9,7 @@
 // Deviations (grep "DEVIATION(mprotect)"): no pkeys (pkey must be -1), no PROT_GROWSDOWN/UP
 // range extension (rejected with -EINVAL), no NUMA hinting, no soft-dirty or uffd-wp, no
 // VM accounting.
+#include "mm/arch/x86/pkeys.h"
 #include "mm/huge_mm.h"
 #include "mm/sched_hooks.h"
 #include "mm/trace.h"
@@ -205,7 +206,8 @@ int do_mprotect_pkey(unsigned long start, size_t len, unsigned long prot, int pk
   // arch_validate_prot (the generic one: x86 has none of its own). PROT_SEM is accepted
   // and means nothing.
   if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return tc.ret(-EINVAL);
-  // DEVIATION(mprotect): no pkeys, no stack-extension semantics.
+  // DEVIATION(mprotect): no pkey_mprotect() (only plain mprotect, pkey -1, reaches here),
+  // no stack-extension semantics.
   if (pkey != -1 || grows) return tc.ret(-EINVAL);
 
   if (mmap_write_lock_killable(mm)) return tc.ret(-EINTR);
@@ -228,8 +230,12 @@ int do_mprotect_pkey(unsigned long start, size_t len, unsigned long prot, int pk
       error = -ENOMEM;  // a hole
       break;
     }
-    vm_flags_t newflags = calc_vm_prot_bits(prot, 0);
-    newflags |= vma->vm_flags & ~VM_ACCESS_FLAGS;
+    // Each mprotect() call explicitly passes r/w/x permissions. If a permission is not
+    // passed to mprotect(), it must be cleared from the VMA (and so must the old key).
+    const vm_flags_t mask_off_old_flags = VM_ACCESS_FLAGS | VM_FLAGS_CLEAR;
+    const int new_vma_pkey = arch_override_mprotect_pkey(vma, static_cast<int>(prot), pkey);
+    vm_flags_t newflags = calc_vm_prot_bits(prot, static_cast<unsigned long>(new_vma_pkey));
+    newflags |= vma->vm_flags & ~mask_off_old_flags;
     // VM_MAY* are VM_* shifted left by 4: no access beyond what the mapping may allow.
     if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) {
       error = -EACCES;

@@ -140,11 +140,13 @@ struct task_struct {
   int (*threadfn)(void* data);
   void* threadfn_data;
   bool kthread_should_stop;  // kernel/kthread.c's KTHREAD_SHOULD_STOP, set by kthread_stop
-  // arch/x86/include/asm/processor.h struct thread_struct: the fault a signal reports.
+  // arch/x86/include/asm/processor.h struct thread_struct: the fault a signal reports, and
+  // the task's PKRU.
   struct {
     unsigned long cr2;
     unsigned long trap_nr;
     unsigned long error_code;
+    u32 pkru;  // the task's PKRU while it is switched out (x86_pkru_load)
   } thread;
 };
 

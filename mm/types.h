@@ -28,6 +28,7 @@ namespace kernel {
 using u8 = uint8_t;
 using u16 = uint16_t;
 using u32 = uint32_t;
+using s16 = int16_t;
 using u64 = uint64_t;
 using pgoff_t = unsigned long;
 using gfp_t = unsigned int;

@@ -245,6 +245,7 @@ bool Interpreter::StepOne(const Statement& stmt) {
     if (m->thp_defrag && !options_.thp_defrag_set) options_.machine.thp_defrag = *m->thp_defrag;
     if (m->thp_use_zero_page && !options_.thp_use_zero_page_set)
       options_.machine.thp_use_zero_page = *m->thp_use_zero_page;
+    if (m->pku && !options_.pku_set) options_.machine.pku = *m->pku;
     out_ << absl::StrFormat("[%d] %s\n", pos.line, FormatStatement(stmt));
     history_.push_back(stmt);
     return EnsureMachine(pos);

@@ -71,6 +71,7 @@ struct InterpreterOptions {
   bool swap_set = false;  // --swap given
   bool thp_set = false;   // --thp given
   bool thp_defrag_set = false, thp_use_zero_page_set = false;  // --thp_defrag, --thp_use_zero_page
+  bool pku_set = false;                                        // --pku
   TraceLevel trace = TraceLevel::kOff;
   bool trace_json = false;         // collect Chrome JSON instead of printing text
   bool check_vm = false;           // debug_vm after every statement

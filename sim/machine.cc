@@ -110,7 +110,8 @@ absl::StatusOr<std::unique_ptr<Machine>> Machine::Create(const MachineConfig& co
 
   std::unique_ptr<Machine> m(new Machine(config));
   kernel::machine_parts parts;
-  const int ret = kernel::power_on_and_boot(config.memory_bytes, config.cpus, *profile, &parts);
+  const int ret = kernel::power_on_and_boot(config.memory_bytes, config.cpus, *profile, &parts,
+                                            kernel::cpu_caps{.pku = config.pku, .gbpages = config.gbpages});
   if (parts.phys == nullptr)
     return absl::ResourceExhaustedError(absl::StrFormat(
         "the host cannot reserve %d bytes of simulated memory: mmap: %s", config.memory_bytes,

@@ -108,6 +108,14 @@ struct MachineConfig {
   std::string thp_defrag = "madvise";
   // .../transparent_hugepage/use_zero_page: a read fault maps the huge zero folio.
   bool thp_use_zero_page = true;
+  // The CPUs have protection keys (PKU), as most x86-64 CPUs since Skylake-SP and Zen 3
+  // do: Linux then makes PROT_EXEC-only mappings unreadable, even by the kernel's own
+  // copies (docs/semantics.md). Off by default: output does not depend on the host.
+  bool pku = false;
+  // The CPUs have 1 GiB pages (CPUID GBPAGES): Linux then has a 1 GiB hugetlb page size,
+  // so mmap(MAP_HUGETLB | MAP_HUGE_1GB) gets as far as the (empty) pool: ENOMEM, not
+  // EINVAL. Off by default, as pku.
+  bool gbpages = false;
 };
 
 // The credentials a new process starts with (as if it had exec'd a program with them).

@@ -63,6 +63,9 @@ ABSL_FLAG(std::string, thp_defrag, "",
           "THP defrag knob: always, defer, defer+madvise, madvise or never (default: the scenario's, else madvise)");
 ABSL_FLAG(std::string, thp_use_zero_page, "",
           "THP use_zero_page knob: 0 or 1 (default: the scenario's, else 1)");
+ABSL_FLAG(std::string, pku, "",
+          "the CPUs have protection keys: 0 or 1 (default: the scenario's, else 0); with 1, "
+          "PROT_EXEC-only memory is unreadable, as on a PKU host");
 ABSL_FLAG(std::string, schedule, "",
           "run every together and explore block under this one schedule (an id such as 3.1-17.0 "
           "that explore printed), with a full trace (unless --trace says otherwise)");
@@ -270,6 +273,11 @@ int ParseFlags(int argc, char** argv, Flags* f) {
     if (z != "0" && z != "1") return BadFlag("thp_use_zero_page", "expected 0 or 1, got '" + z + "'");
     options.machine.thp_use_zero_page = z == "1";
     options.thp_use_zero_page_set = true;
+  }
+  if (const std::string k = absl::GetFlag(FLAGS_pku); !k.empty()) {
+    if (k != "0" && k != "1") return BadFlag("pku", "expected 0 or 1, got '" + k + "'");
+    options.machine.pku = k == "1";
+    options.pku_set = true;
   }
   for (const std::string& dot : DotValues(argc, argv)) {
     const size_t colon = dot.find(':');

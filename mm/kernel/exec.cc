@@ -12,6 +12,7 @@
 //  - Dumpability follows begin_new_exec's id rule only: no binary, so no would_dump and
 //    no setuid bit (the ids are the task's own).
 //  - No address-space randomisation (as with `setarch -R`): deterministic layout.
+#include "mm/arch/x86/pkeys.h"
 #include "mm/arch/x86/tlb.h"
 #include "mm/kernel/task.h"
 #include "mm/mm.h"
@@ -78,6 +79,8 @@ int exec_mm_lite(unsigned long stack_top, unsigned long stack_size) {
     mmput(mm);
     return tc.ret(ret);
   }
+  // begin_new_exec -> flush_thread -> pkru_flush_thread: the default protection-key rights.
+  pkru_write_default();
   // setup_new_exec: arch_pick_mmap_layout.
   mm->task_size = TASK_SIZE;
   // begin_new_exec's dumpability: a task whose effective ids differ from its real ones

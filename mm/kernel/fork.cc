@@ -18,6 +18,7 @@
 #include <new>
 #include <set>
 
+#include "mm/arch/x86/pkeys.h"
 #include "mm/kernel/task.h"
 #include "mm/mm.h"
 #include "mm/slab.h"
@@ -302,6 +303,9 @@ task_struct* copy_process(kernel_clone_args* args) {
   // copy_thread: a kernel thread starts in its function, anything else returns to user.
   p->threadfn = args->kthread ? args->fn : nullptr;
   p->threadfn_data = args->kthread ? args->fn_arg : nullptr;
+  // A kernel thread gets the default PKRU; anything else clones current's from the
+  // hardware (tsk->thread.pkru is only valid while a task is switched out).
+  p->thread.pkru = args->kthread ? pkru_get_init_value() : read_pkru();
   p->kthread_should_stop = false;
   if (args->name != nullptr) set_task_comm(p, args->name);
 

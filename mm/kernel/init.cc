@@ -18,6 +18,7 @@
 #include <memory>
 #include <vector>
 
+#include "mm/arch/x86/pkeys.h"
 #include "mm/kernel/task.h"
 #include "mm/mm.h"
 #include "mm/smp.h"
@@ -34,13 +35,15 @@ inline constexpr unsigned long STACK_TOP = TASK_SIZE;
 inline constexpr unsigned long INIT_STACK_SIZE = 128UL << 10;
 
 // arch/x86/kernel/cpu/common.c (cpu_init, setup_smep/setup_smap/setup_pcid) and the CR0
-// and EFER values head_64.S loads: enable the paging features Linux relies on.
+// and EFER values head_64.S loads: enable the paging features Linux relies on (and
+// protection keys where the CPU has them: setup_pku).
 int cpu_init(hw::Cpu* c) {
   if (!c->WriteEfer(c->efer() | hw::Cpu::kEferNxe).ok()) return -EINVAL;
   if (!c->WriteCr0(c->cr0() | hw::Cpu::kCr0Wp).ok()) return -EINVAL;
   const uint64_t cr4 = c->cr4() | hw::Cpu::kCr4Pge | hw::Cpu::kCr4Pcide |
                        hw::Cpu::kCr4Smep | hw::Cpu::kCr4Smap;
   if (!c->WriteCr4(cr4).ok()) return -EINVAL;
+  setup_pku(c);
   c->SetCpl(0);
   c->Clac();
   return 0;
@@ -160,15 +163,17 @@ void kernel_shutdown(kernel_state* ks) {
 
 // DEVIATION(init): see mm/kernel.h; the one place machines are built.
 int power_on_and_boot(uint64_t mem_bytes, int ncpus, const hw::TlbProfile& tlb,
-                      machine_parts* out) {
+                      machine_parts* out, const cpu_caps& caps) {
   out->phys = hw::PhysMem::TryCreate(mem_bytes, &out->phys_errno);
   if (out->phys == nullptr) return -ENOMEM;
   out->ks = std::make_unique<kernel_state>();
   out->ks->phys = out->phys.get();
   for (int i = 0; i < ncpus; ++i) {
     out->cpus.push_back(std::make_unique<hw::Cpu>(i, out->phys.get(), tlb));
+    out->cpus.back()->set_has_pku(caps.pku);
     out->ks->cpus.push_back(out->cpus.back().get());
   }
+  out->ks->x86_feature_gbpages = caps.gbpages;  // early_identify_cpu's CPUID
   kernel_state_scope scope(out->ks.get());
   return start_kernel(out->ks.get());
 }

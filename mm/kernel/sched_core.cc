@@ -6,6 +6,7 @@
 // Deviations (grep "DEVIATION(sched_core)"):
 //  - There is no run queue and no scheduling policy: sim/ says which task runs where.
 //    rq->prev_mm is a local of context_switch (the switch never leaves this function).
+#include "mm/arch/x86/pkeys.h"
 #include "mm/arch/x86/tlb.h"
 #include "mm/kernel/task.h"
 #include "mm/mm.h"
@@ -44,6 +45,8 @@ void context_switch(task_struct* next) {
       prev->active_mm = nullptr;
     }
   }
+  // switch_to -> __switch_to: the next task's protection-key rights.
+  x86_pkru_load(prev, next);
   prev->on_cpu = -1;
   next->on_cpu = cpu;
   next->cpu = static_cast<unsigned int>(cpu);  // __set_task_cpu

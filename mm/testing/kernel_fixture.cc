@@ -19,8 +19,9 @@ constexpr unsigned long kUserIp = 0x401000;
 
 }  // namespace
 
-BootedKernel::BootedKernel(uint64_t mem_bytes, int ncpus) {
-  const int ret = power_on_and_boot(mem_bytes, ncpus, hw::DefaultTlbProfile(), &parts_);
+BootedKernel::BootedKernel(uint64_t mem_bytes, int ncpus, bool pku) {
+  const int ret = power_on_and_boot(mem_bytes, ncpus, hw::DefaultTlbProfile(), &parts_,
+                                    cpu_caps{.pku = pku});
   scope_ = std::make_unique<kernel_state_scope>(parts_.ks.get());
   CHECK(ret == 0, "start_kernel");
 }

@@ -49,7 +49,8 @@ class BootedKernel {
   static constexpr unsigned long kStackTop = 0x7ffffffff000UL;
   static constexpr unsigned long kStackSize = 128UL << 10;
 
-  explicit BootedKernel(uint64_t mem_bytes = uint64_t{64} << 20, int ncpus = 2);
+  explicit BootedKernel(uint64_t mem_bytes = uint64_t{64} << 20, int ncpus = 2,
+                        bool pku = false);
   ~BootedKernel();
   BootedKernel(const BootedKernel&) = delete;
   BootedKernel& operator=(const BootedKernel&) = delete;

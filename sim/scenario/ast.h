@@ -147,6 +147,7 @@ struct MachineStmt {
   std::optional<std::string> thp;  // always, madvise or never (transparent huge pages)
   std::optional<std::string> thp_defrag;    // always, defer, defer+madvise, madvise, never
   std::optional<bool> thp_use_zero_page;    // 0 or 1
+  std::optional<bool> pku;                  // 0 or 1: the CPUs have protection keys
   bool operator==(const MachineStmt&) const = default;
 };
 

@@ -168,6 +168,7 @@ struct StatementPrinter {
     if (s.thp) absl::StrAppend(&out, " thp=", *s.thp);
     if (s.thp_defrag) absl::StrAppend(&out, " thp_defrag=", *s.thp_defrag);
     if (s.thp_use_zero_page) absl::StrAppend(&out, " thp_use_zero_page=", *s.thp_use_zero_page ? 1 : 0);
+    if (s.pku) absl::StrAppend(&out, " pku=", *s.pku ? 1 : 0);
     return out;
   }
   std::string operator()(const LetStmt& s) const {

@@ -989,9 +989,9 @@ absl::StatusOr<Statement> LineParser::ParseMachine(const Token& kw) {
     bool has_value;
     SCN_ASSIGN_OR_RETURN(std::string key,
                          ParseOptionKey({"memory=", "swap=", "cpus=", "tlb=", "seed=", "thp=",
-                                         "thp_defrag=", "thp_use_zero_page="},
+                                         "thp_defrag=", "thp_use_zero_page=", "pku="},
                                         "machine option (memory=SIZE, swap=SIZE, cpus=N, tlb=PROFILE, seed=N, "
-                                        "thp=MODE, thp_defrag=MODE, thp_use_zero_page=0|1)",
+                                        "thp=MODE, thp_defrag=MODE, thp_use_zero_page=0|1, pku=0|1)",
                                         &seen, &has_value));
     if (key == "memory") {
       const int col = lex_.Peek().col;
@@ -1047,6 +1047,12 @@ absl::StatusOr<Statement> LineParser::ParseMachine(const Token& kw) {
       if (!v.Is(TokenKind::kNumber, "0") && !v.Is(TokenKind::kNumber, "1"))
         return ErrTok(v, "thp_use_zero_page 0 or 1");
       m.thp_use_zero_page = v.text == "1";
+    } else if (key == "pku") {
+      // Does the CPU have protection keys (CPUID PKU)? Exactly 0 or 1, as the --pku flag.
+      Token v = lex_.Next();
+      if (!v.Is(TokenKind::kNumber, "0") && !v.Is(TokenKind::kNumber, "1"))
+        return ErrTok(v, "pku 0 or 1");
+      m.pku = v.text == "1";
     } else {
       SCN_ASSIGN_OR_RETURN(m.seed, ParseU64({"seed", "42"}));
     }

@@ -151,6 +151,9 @@ TEST(ParserStatements, Machine) {
   EXPECT_EQ(Last<MachineStmt>("machine thp_defrag=never").thp_defrag, "never");
   EXPECT_EQ(Last<MachineStmt>("machine thp_use_zero_page=0").thp_use_zero_page, false);
   EXPECT_EQ(Last<MachineStmt>("machine thp_use_zero_page=1").thp_use_zero_page, true);
+  EXPECT_EQ(Last<MachineStmt>("machine pku=1").pku, true);
+  EXPECT_EQ(Last<MachineStmt>("machine pku=0").pku, false);
+  EXPECT_FALSE(Last<MachineStmt>("machine thp=always").pku.has_value());
   EXPECT_FALSE(Last<MachineStmt>("machine thp=always").thp_defrag.has_value());
   EXPECT_FALSE(Last<MachineStmt>("machine thp=always").thp_use_zero_page.has_value());
   MachineStmt bare = Last<MachineStmt>("# header comment\n\n  machine   # trailing\n");
@@ -631,6 +634,9 @@ std::vector<BadCase> BadCases() {
       {"machine thp_defrag=defer+", "1:26", "thp_defrag MODE", "end of line"},
       {"machine thp_defrag=madvise+defer", "1:27", "machine option", "'+'"},
       {"machine thp_use_zero_page=2", "1:27", "thp_use_zero_page 0 or 1", "'2'"},
+      {"machine pku=2", "1:13", "pku 0 or 1", "'2'"},
+      {"machine pku=on", "1:13", "pku 0 or 1", "'on'"},
+      {"machine pku=", "1:13", "pku 0 or 1", "end of line"},
       {"machine thp_use_zero_page=yes", "1:27", "thp_use_zero_page 0 or 1", "'yes'"},
       {"machine thp_use_zero_page=0x1", "1:27", "thp_use_zero_page 0 or 1", "'0x1'"},
       {"machine thp_use_zero_page=", "1:27", "thp_use_zero_page 0 or 1", "end of line"},

@@ -3,6 +3,10 @@
 
 #include <sys/mman.h>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdint>
@@ -54,6 +58,26 @@ unsigned long HostMmapMinAddr() {
     fclose(f);
   }
   return v;
+}
+
+bool HostHasPku() {
+#if defined(__x86_64__)
+  unsigned int a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  return (c & (1u << 4)) != 0;  // OSPKE
+#else
+  return false;
+#endif
+}
+
+bool HostHasGbpages() {
+#if defined(__x86_64__)
+  unsigned int a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(0x80000001u, &a, &b, &c, &d)) return false;
+  return (d & (1u << 26)) != 0;  // Page1GB
+#else
+  return false;
+#endif
 }
 
 std::string ProtString(int prot) {

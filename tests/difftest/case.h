@@ -87,6 +87,15 @@ uint64_t WindowBase(Side side);
 // low addresses.
 unsigned long HostMmapMinAddr();
 
+// Has the host kernel turned protection keys on (CPUID.7.0:ECX.OSPKE, i.e. CR4.PKE)? Then
+// it makes PROT_EXEC-only mappings unreadable (docs/semantics.md §3), and the simulated
+// machines compared with it get the same CPU (MachineConfig::pku).
+bool HostHasPku();
+// Has the host CPU 1 GiB pages (CPUID.80000001H:EDX.Page1GB)? Then Linux has a 1 GiB hugetlb
+// page size (MAP_HUGE_1GB: ENOMEM from an empty pool rather than EINVAL), and so do the
+// simulated machines compared with it (MachineConfig::gbpages).
+bool HostHasGbpages();
+
 // "rw-", "r-x", "---", ...: the /proc/PID/maps spelling of PROT_* bits.
 std::string ProtString(int prot);
 

@@ -77,8 +77,8 @@ bool NegativeAsSsize(uint64_t len) { return static_cast<int64_t>(len) < 0; }
 // The syscall on two memories. Returns ret, sets *err.
 class Transfer {
  public:
-  Transfer(const Case& c, Memory& local, Memory& remote, ModelBackend::Variant v)
-      : c_(c), local_(local), remote_(remote), variant_(v) {}
+  Transfer(const Case& c, Memory& local, Memory& remote, ModelBackend::Variant v, bool pku)
+      : c_(c), local_(local), remote_(remote), variant_(v), pku_(pku) {}
 
   int64_t Run(int* err) {
     *err = 0;
@@ -137,7 +137,9 @@ class Transfer {
   bool LocalAccessible(uint64_t a) const {
     const int prot = local_.ProtAt(a);
     if (prot < 0) return false;
-    // The local side goes through the CPU: any of R/W/X reads, only W writes.
+    // The local side goes through the CPU: any of R/W/X reads, only W writes. With
+    // protection keys, an exactly-PROT_EXEC page has the execute-only key: no reads.
+    if (c_.call.write && prot == PROT_EXEC && pku_) return false;
     return c_.call.write ? prot != 0 : (prot & PROT_WRITE) != 0;
   }
 
@@ -197,6 +199,7 @@ class Transfer {
   Memory& local_;
   Memory& remote_;
   const ModelBackend::Variant variant_;
+  const bool pku_;  // the CPU has protection keys (docs/semantics.md §3)
   std::vector<Seg> segs_;  // the local stream after import (clamped lengths)
   size_t seg_ = 0;
   uint64_t seg_off_ = 0;
@@ -210,7 +213,7 @@ absl::StatusOr<Outcome> ModelBackend::Run(const Case& c) {
   Outcome out;
   Memory local(c.local_layout, Side::kLocal, &out.local_bytes);
   Memory remote(c.remote_layout, Side::kRemote, &out.remote_bytes);
-  out.ret = Transfer(c, local, remote, variant_).Run(&out.err);
+  out.ret = Transfer(c, local, remote, variant_, pku_).Run(&out.err);
   return out;
 }
 

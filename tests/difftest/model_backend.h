@@ -8,7 +8,8 @@
 // remote count and lengths, all remote lengths 0), then the stream walk:
 // remote pages must allow the access by VMA flags (read needs PROT_READ,
 // write needs PROT_WRITE), local bytes must be accessible to the CPU (a
-// readv destination needs PROT_WRITE, a writev source any of R/W/X), the
+// readv destination needs PROT_WRITE, a writev source any of R/W/X, but not X alone
+// on a CPU with protection keys), the
 // remote side stops at page granularity and the local side at byte
 // granularity, and later elements are not processed after a failure.
 //
@@ -37,7 +38,10 @@ class ModelBackend final : public Backend {
     kCurrent,      // docs/semantics.md, current kernels (>= 6.4)
     kBatchAtomic,  // wrong on purpose: all-or-nothing per 1024-page pin batch
   };
-  explicit ModelBackend(Variant variant = Variant::kCurrent) : variant_(variant) {}
+  // `pku`: the CPU has protection keys, as the host's may (HostHasPku): an exactly
+  // PROT_EXEC local page is then unreadable.
+  explicit ModelBackend(Variant variant = Variant::kCurrent, bool pku = HostHasPku())
+      : variant_(variant), pku_(pku) {}
 
   absl::StatusOr<Outcome> Run(const Case& c) override;
   std::string name() const override {
@@ -46,6 +50,7 @@ class ModelBackend final : public Backend {
 
  private:
   const Variant variant_;
+  const bool pku_;
 };
 
 }  // namespace difftest

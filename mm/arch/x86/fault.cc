@@ -16,8 +16,8 @@
 //  - access_error refuses an instruction fetch from a VMA without VM_EXEC up front. Linux
 //    6.x lets the not-present case populate the page and fails on the refault (PROT|INSTR);
 //    the signal is the same, this skips the useless population.
-//  - No protection keys (X86_PF_PK is always an access error), no vsyscall emulation,
-//    no kprobes/kmmio, no pagefault_disable() regions, no perf events.
+//  - No vsyscall emulation, no kprobes/kmmio, no pagefault_disable() regions, no perf
+//    events.
 //  - pagefault_out_of_memory: Linux 6.18 only warns there and retries the fault, because
 //    the allocator's out_of_memory (mm/oom_kill.cc here too) has already killed a victim,
 //    or panicked with "System is deadlocked on memory" when none could be chosen. A fault
@@ -31,6 +31,7 @@
 #include <cstdio>
 
 #include "mm/arch/x86/extable.h"
+#include "mm/arch/x86/pkeys.h"
 #include "mm/mm.h"
 #include "mm/sched.h"
 #include "mm/trace.h"
@@ -46,6 +47,17 @@ void force_sig_fault(int sig, int code, unsigned long addr) {
   tsk->last_si_code = code;
   trace_event("signal_generate", "sig=%d code=%d addr=%#lx pid=%d comm=%s", sig, code, addr,
               tsk->pid, tsk->comm);
+}
+
+// kernel/signal.c: force_sig_pkuerr. DEVIATION(fault): recorded, not delivered (the key
+// goes to the trace only).
+void force_sig_pkuerr(unsigned long addr, u32 pkey) {
+  task_struct* tsk = current();
+  tsk->last_signal = SIGSEGV;
+  tsk->last_signal_addr = addr;
+  tsk->last_si_code = SEGV_PKUERR;
+  trace_event("signal_generate", "sig=%d code=%d addr=%#lx pkey=%u pid=%d comm=%s", SIGSEGV,
+              SEGV_PKUERR, addr, pkey, tsk->pid, tsk->comm);
 }
 
 // arch/x86/mm/fault.c: what the signal frame tells user space about the fault.
@@ -99,7 +111,7 @@ void kernelmode_fixup_or_oops(pt_regs* regs, unsigned long error_code, unsigned 
 
 // arch/x86/mm/fault.c
 void __bad_area_nosemaphore(pt_regs* regs, unsigned long error_code, unsigned long address,
-                            int si_code) {
+                            u32 pkey, int si_code) {
   if (!user_mode(regs)) {
     kernelmode_fixup_or_oops(regs, error_code, address, SIGSEGV, si_code);
     return;
@@ -109,26 +121,54 @@ void __bad_area_nosemaphore(pt_regs* regs, unsigned long error_code, unsigned lo
     return;
   }
   set_signal_archinfo(address, error_code);
-  // DEVIATION(fault): SEGV_PKUERR cannot arise (no protection keys).
-  force_sig_fault(SIGSEGV, si_code, address);
+  if (si_code == SEGV_PKUERR)
+    force_sig_pkuerr(address, pkey);
+  else
+    force_sig_fault(SIGSEGV, si_code, address);
 }
 
 // arch/x86/mm/fault.c
 void bad_area_nosemaphore(pt_regs* regs, unsigned long error_code, unsigned long address) {
-  __bad_area_nosemaphore(regs, error_code, address, SEGV_MAPERR);
+  __bad_area_nosemaphore(regs, error_code, address, 0, SEGV_MAPERR);
 }
 
 // arch/x86/mm/fault.c: a bad area found with mmap_lock held.
 void __bad_area(pt_regs* regs, unsigned long error_code, unsigned long address, mm_struct* mm,
-                int si_code) {
+                vm_area_struct* /*vma*/, u32 pkey, int si_code) {
+  // Something tried to access memory that isn't in our memory map. Fix it, but check if
+  // it's kernel or user first.
   mmap_read_unlock(mm);
-  __bad_area_nosemaphore(regs, error_code, address, si_code);
+  __bad_area_nosemaphore(regs, error_code, address, pkey, si_code);
+}
+
+// arch/x86/mm/fault.c: was this access error the protection key's doing?
+static bool bad_area_access_from_pkeys(unsigned long error_code, vm_area_struct* vma) {
+  // This code is always called on the current mm.
+  const bool foreign = false;
+  if (!cpu_feature_enabled_ospke()) return false;
+  if (error_code & X86_PF_PK) return true;
+  // This checks permission keys on the VMA:
+  if (!arch_vma_access_permitted(vma, (error_code & X86_PF_WRITE), (error_code & X86_PF_INSTR),
+                                 foreign))
+    return true;
+  return false;
 }
 
 // arch/x86/mm/fault.c
 void bad_area_access_error(pt_regs* regs, unsigned long error_code, unsigned long address,
-                           mm_struct* mm, vm_area_struct* /*vma*/) {
-  __bad_area(regs, error_code, address, mm, SEGV_ACCERR);
+                           mm_struct* mm, vm_area_struct* vma) {
+  // This OSPKE check is not strictly necessary at runtime. But, doing it this way allows
+  // compiler optimizations if pkeys are compiled out.
+  if (bad_area_access_from_pkeys(error_code, vma)) {
+    // A protection key fault means that the PKRU value did not allow access to some PTE.
+    // Userspace can figure out what PKRU was from the XSAVE state. This function captures
+    // the pkey from the vma and passes it to userspace so userspace can discover which
+    // protection key was set on the PTE.
+    const u32 pkey = static_cast<u32>(vma_pkey(vma));
+    __bad_area(regs, error_code, address, mm, vma, pkey, SEGV_PKUERR);
+  } else {
+    __bad_area(regs, error_code, address, mm, vma, 0, SEGV_ACCERR);
+  }
 }
 
 // arch/x86/mm/fault.c
@@ -144,8 +184,16 @@ void do_sigbus(pt_regs* regs, unsigned long error_code, unsigned long address,
 
 // arch/x86/mm/fault.c: may this access use this VMA at all? (true: no)
 bool access_error(unsigned long error_code, vm_area_struct* vma) {
-  // DEVIATION(fault): no protection keys; a PK fault cannot be satisfied.
+  // This is only called for the current mm, so:
+  const bool foreign = false;
+  // Read or write was blocked by protection keys. This is always an unconditional error
+  // and can never result in a follow-up action to resolve the fault, like a COW.
   if (error_code & X86_PF_PK) return true;
+  // Make sure to check the VMA so that we do not perform faults just to hit a X86_PF_PK
+  // as soon as we fill in a page.
+  if (!arch_vma_access_permitted(vma, (error_code & X86_PF_WRITE), (error_code & X86_PF_INSTR),
+                                 foreign))
+    return true;
   if (error_code & X86_PF_WRITE) return !(vma->vm_flags & VM_WRITE);
   // DEVIATION(fault): see the file comment.
   if (error_code & X86_PF_INSTR) return !(vma->vm_flags & VM_EXEC);

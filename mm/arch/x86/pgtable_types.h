@@ -70,6 +70,10 @@ inline constexpr int _PAGE_BIT_SOFTW5 = 58;
 // means "shadow stack" to the CPU, so a write-protected dirty PTE keeps its dirtiness here.
 inline constexpr int _PAGE_BIT_SAVED_DIRTY = _PAGE_BIT_SOFTW5;
 inline constexpr int _PAGE_BIT_PROTNONE = _PAGE_BIT_GLOBAL;  // only when PRESENT is clear
+inline constexpr int _PAGE_BIT_PKEY_BIT0 = 59;  // protection keys, 4 bits
+inline constexpr int _PAGE_BIT_PKEY_BIT1 = 60;
+inline constexpr int _PAGE_BIT_PKEY_BIT2 = 61;
+inline constexpr int _PAGE_BIT_PKEY_BIT3 = 62;
 inline constexpr int _PAGE_BIT_NX = 63;
 
 inline constexpr pteval_t _PAGE_PRESENT = 1ULL << _PAGE_BIT_PRESENT;
@@ -86,6 +90,12 @@ inline constexpr pteval_t _PAGE_SOFT_DIRTY = 1ULL << _PAGE_BIT_SOFT_DIRTY;
 inline constexpr pteval_t _PAGE_SAVED_DIRTY = 1ULL << _PAGE_BIT_SAVED_DIRTY;
 inline constexpr pteval_t _PAGE_DIRTY_BITS = _PAGE_DIRTY | _PAGE_SAVED_DIRTY;
 inline constexpr pteval_t _PAGE_PROTNONE = 1ULL << _PAGE_BIT_PROTNONE;
+inline constexpr pteval_t _PAGE_PKEY_BIT0 = 1ULL << _PAGE_BIT_PKEY_BIT0;
+inline constexpr pteval_t _PAGE_PKEY_BIT1 = 1ULL << _PAGE_BIT_PKEY_BIT1;
+inline constexpr pteval_t _PAGE_PKEY_BIT2 = 1ULL << _PAGE_BIT_PKEY_BIT2;
+inline constexpr pteval_t _PAGE_PKEY_BIT3 = 1ULL << _PAGE_BIT_PKEY_BIT3;
+inline constexpr pteval_t _PAGE_PKEY_MASK =
+    _PAGE_PKEY_BIT0 | _PAGE_PKEY_BIT1 | _PAGE_PKEY_BIT2 | _PAGE_PKEY_BIT3;
 inline constexpr pteval_t _PAGE_NX = 1ULL << _PAGE_BIT_NX;
 
 static_assert(_PAGE_PRESENT == hw::PagingEntry::kP);

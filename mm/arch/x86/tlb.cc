@@ -10,6 +10,7 @@
 // listed in tlb.h. The generic mmu_gather is mm/mmu_gather.cc.
 #include "mm/arch/x86/tlb.h"
 
+#include "mm/arch/x86/pkeys.h"
 #include "mm/mm.h"
 #include "mm/mmu_gather.h"
 #include "mm/sched_hooks.h"
@@ -269,6 +270,7 @@ int init_new_context(task_struct* /*tsk*/, mm_struct* mm) {
   mm->context.ctx_id = static_cast<u64>(atomic64_inc_return(&kst().last_mm_ctx_id));
   atomic64_set(&mm->context.tlb_gen, 0);
   mm->context.next_trim_cpumask = kst().jiffies + HZ;
+  mm_init_pkeys(mm);  // CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS
   return 0;
 }
 
