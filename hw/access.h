@@ -38,8 +38,8 @@ inline constexpr uint32_t kPfErrWrite = 1u << 1;    // W/R: access was a write
 inline constexpr uint32_t kPfErrUser = 1u << 2;     // U/S: CPL was 3
 inline constexpr uint32_t kPfErrRsvd = 1u << 3;     // RSVD: reserved bit set
 inline constexpr uint32_t kPfErrFetch = 1u << 4;    // I/D: instruction fetch
-inline constexpr uint32_t kPfErrPk = 1u << 5;       // PK: protection keys
-                                                    //     (not modelled)
+inline constexpr uint32_t kPfErrPk = 1u << 5;       // PK: protection-key
+                                                    //     violation (4.6.2)
 inline constexpr uint32_t kPfErrShstk = 1u << 6;    // SS: shadow-stack access
                                                     //     (not modelled)
 inline constexpr uint32_t kPfErrSgx = 1u << 15;     // SGX: EPCM violation

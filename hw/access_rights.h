@@ -18,6 +18,17 @@
 //   fetch  any:   faults if NXE=1 and nx.
 //          user:  user-mode address.
 //          super: a user-mode address faults if CR4.SMEP = 1.
+//
+// Protection keys (SDM 4.6.2), a separate check (PkeyDenies) because a
+// denial sets PK in the #PF error code: with CR4.PKE = 1, a DATA access
+// (read or write, never a fetch) to a user-mode address, at any CPL, uses
+// the key k of the translation (bits 62:59 of the leaf) and PKRU:
+//   PKRU bit 2k   (AD) = 1: every data access faults;
+//   PKRU bit 2k+1 (WD) = 1: a user-mode write faults; a supervisor-mode
+//                           write faults only when CR0.WP = 1.
+// Supervisor-mode addresses are never checked. With CR4.PKE = 0 the key
+// bits are ignored. The #PF has P = 1 and PK, plus the usual W/U/I bits,
+// and PK is set whenever the key denies, even if the rules above also do.
 #ifndef MMSIM_HW_ACCESS_RIGHTS_H_
 #define MMSIM_HW_ACCESS_RIGHTS_H_
 
@@ -38,6 +49,8 @@ struct PagingMode {
   bool smap = false;  // CR4.SMAP
   bool ac = false;    // RFLAGS.AC
   int maxphyaddr = kDefaultMaxPhyAddr;
+  bool pke = false;   // CR4.PKE
+  uint32_t pkru = 0;  // PKRU (only read when pke)
 
   friend bool operator==(const PagingMode&, const PagingMode&) = default;
 };
@@ -59,6 +72,39 @@ constexpr bool AccessAllowed(bool writable, bool user_page, bool nx,
       return mode.user ? user_page : !(user_page && mode.smep);
   }
   return false;
+}
+
+// Protection keys 0..15; a key is bits 62:59 of a leaf entry (SDM 4.5).
+inline constexpr int kNumPkeys = 16;
+inline constexpr uint32_t kPkruAd = 1u;  // PKRU bit 2k: access disable
+inline constexpr uint32_t kPkruWd = 2u;  // PKRU bit 2k+1: write disable
+
+// The keys (bit k = key k) whose PKRU bits deny a `type` access to a
+// user-mode address under `mode` (SDM 4.6.2); 0 when CR4.PKE = 0 and for
+// fetches. Cpu precomputes the read and write masks so a TLB hit tests one
+// bit (Cpu::HitAllows).
+constexpr uint32_t PkeyDenyMask(AccessType type, const PagingMode& mode) {
+  if (!mode.pke || type == AccessType::kFetch) return 0;
+  // WD counts for user-mode writes, and for supervisor writes when WP = 1.
+  const bool wd_counts = type == AccessType::kWrite && (mode.user || mode.wp);
+  uint32_t mask = 0;
+  for (int k = 0; k < kNumPkeys; ++k) {
+    const uint32_t bits = mode.pkru >> (2 * k);
+    if ((bits & kPkruAd) != 0 || (wd_counts && (bits & kPkruWd) != 0)) {
+      mask |= uint32_t{1} << k;
+    }
+  }
+  return mask;
+}
+
+// True iff the protection-key check of SDM 4.6.2 denies a `type` access to a
+// translation whose leaf has key `pkey` (0..15) and whose combined U/S is
+// `user_page`. Independent of AccessAllowed: an access faults if either
+// denies, and the #PF error code has PK iff this one does.
+constexpr bool PkeyDenies(bool user_page, int pkey, AccessType type,
+                          const PagingMode& mode) {
+  if (!user_page) return false;
+  return ((PkeyDenyMask(type, mode) >> (pkey & (kNumPkeys - 1))) & 1) != 0;
 }
 
 // The error-code bits every #PF for this access carries, whatever its cause

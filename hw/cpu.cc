@@ -39,6 +39,10 @@ void Cpu::UpdateMode() {
   mode_.smap = (cr4_ & kCr4Smap) != 0;
   mode_.ac = ac_;
   mode_.maxphyaddr = mem_->maxphyaddr();
+  mode_.pke = (cr4_ & kCr4Pke) != 0;
+  mode_.pkru = pkru_;
+  pk_deny_read_ = PkeyDenyMask(AccessType::kRead, mode_);
+  pk_deny_write_ = PkeyDenyMask(AccessType::kWrite, mode_);
   pcid_ = (cr4_ & kCr4Pcide) != 0 ? static_cast<uint16_t>(cr3_ & kCr3PcidMask)
                                   : 0;
 }
@@ -84,6 +88,7 @@ Fault Cpu::WriteCr3(uint64_t value) {
 
 Fault Cpu::WriteCr4(uint64_t value) {
   if ((value & kCr4Pae) == 0) return Fault::GeneralProtection();
+  if ((value & kCr4Pke) != 0 && !has_pku_) return Fault::GeneralProtection();
   if ((cr4_ & kCr4Pcide) == 0 && (value & kCr4Pcide) != 0 &&
       (cr3_ & kCr3PcidMask) != 0) {
     return Fault::GeneralProtection();
@@ -99,6 +104,13 @@ Fault Cpu::WriteCr4(uint64_t value) {
     psc_.InvalidateAll();
     Flush(TlbFlushKind::kFlushAll, pcid_, VirtAddr(0));
   }
+  return Fault{};
+}
+
+Fault Cpu::WritePkru(uint32_t value) {
+  if ((cr4_ & kCr4Pke) == 0) return Fault::GeneralProtection();  // #UD
+  pkru_ = value;
+  UpdateMode();
   return Fault{};
 }
 
@@ -180,13 +192,18 @@ Fault Cpu::RaiseFault(const Fault& fault, AccessType type, VirtAddr va,
 
 Cpu::Translation Cpu::TranslateSlow(VirtAddr va, AccessType type,
                                     const TlbEntry* hit) {
-  if (hit != nullptr &&
-      !AccessAllowed(hit->writable, hit->user, hit->nx, type, mode_)) {
-    // The cached rights decide (SDM 4.10.2.3); a stale, too-strict entry
-    // yields a "spurious" #PF that also drops the entry, so a retry walks.
-    const Fault f = Fault::PageFault(
-        va.value(), kPfErrPresent | AccessErrorBits(type, mode_));
-    return Translation{RaiseFault(f, type, va, /*had_entry=*/true), {}, {}};
+  if (hit != nullptr) {
+    // The cached rights and key decide (SDM 4.10.2.3), the key against the
+    // current PKRU; a stale, too-strict entry yields a "spurious" #PF that
+    // also drops the entry, so a retry walks.
+    const bool pk_denies = PkeyDenies(hit->user, hit->pkey, type, mode_);
+    if (!AccessAllowed(hit->writable, hit->user, hit->nx, type, mode_) ||
+        pk_denies) {
+      const Fault f = Fault::PageFault(
+          va.value(), kPfErrPresent | AccessErrorBits(type, mode_) |
+                          (pk_denies ? kPfErrPk : 0));
+      return Translation{RaiseFault(f, type, va, /*had_entry=*/true), {}, {}};
+    }
   }
   // A miss, or a write through an entry with D = 0 (SDM 4.8: the processor
   // walks to set D in the paging-structure entry).
@@ -206,6 +223,7 @@ Cpu::Translation Cpu::TranslateSlow(VirtAddr va, AccessType type,
   e.user = r.user;
   e.nx = r.nx;
   e.dirty = r.dirty;
+  e.pkey = r.pkey;
   tlb_.Fill(e);
   return Translation{Fault{}, r.PhysFor(va), r.size};
 }

@@ -6,15 +6,19 @@
 //   CR3  PML4 table address; PCID in bits 11:0 when CR4.PCIDE = 1
 //        (SDM 4.5, Tables 4-12/4-13); bit 63 of a written value = "don't
 //        flush" (SDM 4.10.4.1), never stored
-//   CR4  PAE (5), PGE (7), PCIDE (17), SMEP (20), SMAP (21)
+//   CR4  PAE (5), PGE (7), PCIDE (17), SMEP (20), SMAP (21), PKE (22)
 //   IA32_EFER  LME (8), LMA (10), NXE (11)
 //   CPL and RFLAGS.AC
+//   PKRU (SDM 2.7, 4.6.2): 32 bits, AD = bit 2k and WD = bit 2k+1 for
+//        protection key k; read and written with RDPKRU/WRPKRU, which need
+//        CR4.PKE = 1; CR4.PKE needs the PKU feature (has_pku()).
 // plus a TLB (tlb.h), the paging-structure caches (psc.h) and a pointer to
 // the shared physical memory.
 //
 // The Cpu comes up in IA-32e mode with 4-level paging, as firmware and a
 // boot loader leave it: CR0 = PE|PG, CR4 = PAE, EFER = LME|LMA, CR3 = 0, CPL
-// 0. WP, PGE, PCIDE, SMEP, SMAP and NXE start clear; the OS turns them on.
+// 0, PKRU 0. WP, PGE, PCIDE, SMEP, SMAP, PKE and NXE start clear; the OS turns
+// them on. The PKU feature is off until set_has_pku(true).
 // Leaving IA-32e mode is not modelled (clearing PG, PAE or LME is #GP).
 //
 // Register writes are single functions that update the state, apply the
@@ -69,6 +73,7 @@ class Cpu {
   static constexpr uint64_t kCr4Pcide = uint64_t{1} << 17;
   static constexpr uint64_t kCr4Smep = uint64_t{1} << 20;
   static constexpr uint64_t kCr4Smap = uint64_t{1} << 21;
+  static constexpr uint64_t kCr4Pke = uint64_t{1} << 22;
   static constexpr uint64_t kEferLme = uint64_t{1} << 8;
   static constexpr uint64_t kEferLma = uint64_t{1} << 10;
   static constexpr uint64_t kEferNxe = uint64_t{1} << 11;
@@ -116,11 +121,12 @@ class Cpu {
   // Bit 63 is not stored. Emits OnCr3Write and, when entries were dropped,
   // OnTlbFlush(kCr3Write).
   Fault WriteCr3(uint64_t value);
-  // MOV to CR4. #GP (state unchanged) if PAE would be cleared or PCIDE set
-  // while CR3[11:0] != 0. Changing PGE, clearing PCIDE, or setting SMEP
-  // flushes the whole TLB, global entries too, and every paging-structure
-  // cache entry (the SDM asks for less on SMEP 0->1; flushing more is always
-  // allowed).
+  // MOV to CR4. #GP (state unchanged) if PAE would be cleared, PCIDE set
+  // while CR3[11:0] != 0, or PKE set on a CPU without PKU. Changing PGE,
+  // clearing PCIDE, or setting SMEP flushes the whole TLB, global entries
+  // too, and every paging-structure cache entry (the SDM asks for less on
+  // SMEP 0->1; flushing more is always allowed). Changing PKE flushes
+  // nothing: TLB entries hold the leaf's key whatever PKE was.
   Fault WriteCr4(uint64_t value);
   // WRMSR IA32_EFER. LMA is read-only (kept); clearing LME is #GP.
   Fault WriteEfer(uint64_t value);
@@ -136,6 +142,17 @@ class Cpu {
   // #GP for a type > 3, a PCID > 4095, a non-canonical address (type 0), or
   // a nonzero PCID for types 0/1 when CR4.PCIDE = 0.
   Fault Invpcid(int type, uint16_t pcid, VirtAddr va);
+
+  // The PKU feature (CPUID.(EAX=7,ECX=0):ECX[3]); default false. Set it
+  // before CR4 is written: clearing it later leaves CR4.PKE as it is.
+  void set_has_pku(bool has_pku) { has_pku_ = has_pku; }
+  bool has_pku() const { return has_pku_; }
+  // RDPKRU (the value; the #UD of RDPKRU with CR4.PKE = 0 is not modelled).
+  uint32_t pkru() const { return pkru_; }
+  // WRPKRU. With CR4.PKE = 0 the instruction is #UD; mmsim has no #UD and
+  // returns Fault::GeneralProtection() instead (state unchanged). Takes
+  // effect at once, TLB hits included; flushes nothing (SDM 4.10.2.2).
+  Fault WritePkru(uint32_t value);
 
   // Current privilege level 0..3 (3 = user mode). REQUIRES: 0 <= cpl <= 3.
   void SetCpl(int cpl);
@@ -207,8 +224,15 @@ class Cpu {
   HwObserver* observer() const { return observer_; }
 
  private:
+  // The SDM 4.6 rights on the cached flags, the protection key against the
+  // current PKRU (one shift-and-test: pk_deny_*_ are 0 when CR4.PKE = 0), and
+  // D for a write.
   bool HitAllows(const TlbEntry& e, AccessType type) const {
+    const uint32_t pk_deny = type == AccessType::kRead    ? pk_deny_read_
+                             : type == AccessType::kWrite ? pk_deny_write_
+                                                          : 0;
     return AccessAllowed(e.writable, e.user, e.nx, type, mode_) &&
+           ((pk_deny >> e.pkey) & static_cast<uint32_t>(e.user)) == 0 &&
            (type != AccessType::kWrite || e.dirty);
   }
   Translation TranslateSlow(VirtAddr va, AccessType type, const TlbEntry* hit);
@@ -255,9 +279,15 @@ class Cpu {
   uint64_t efer_ = kEferLme | kEferLma;
   int cpl_ = 0;
   bool ac_ = false;
+  uint32_t pkru_ = 0;
+  bool has_pku_ = false;
   // Derived from the registers above by UpdateMode().
   uint16_t pcid_ = 0;
   PagingMode mode_;
+  // The protection keys that deny a read / a write to a user-mode address
+  // (PkeyDenyMask of mode_): bit k = key k.
+  uint32_t pk_deny_read_ = 0;
+  uint32_t pk_deny_write_ = 0;
   // The run of string copies (NoteStringCopy).
   uint64_t stream_next_ = 0;
   uint64_t stream_run_ = 0;

@@ -711,5 +711,229 @@ TEST_F(CpuTest, CpusShareMemoryButNotTlbs) {
   EXPECT_EQ(got, 0u);
 }
 
+// --- Protection keys (SDM 4.6.2) -------------------------------------------
+
+constexpr uint32_t PkruAd(int k) { return kPkruAd << (2 * k); }
+constexpr uint32_t PkruWd(int k) { return kPkruWd << (2 * k); }
+
+// A CPU with PKU and CR4.PKE = 1.
+void EnablePke(Cpu& cpu) {
+  cpu.set_has_pku(true);
+  ASSERT_TRUE(cpu.WriteCr4(cpu.cr4() | Cpu::kCr4Pke).ok());
+}
+
+TEST_F(CpuTest, PkeNeedsPkuAndWrpkruNeedsPke) {
+  EXPECT_EQ(Cpu::kCr4Pke, 0x400000u);
+  EXPECT_FALSE(cpu_.has_pku());
+  EXPECT_EQ(cpu_.pkru(), 0u);
+  const uint64_t cr4 = cpu_.cr4();
+  // No PKU: CR4.PKE is #GP, state unchanged.
+  EXPECT_EQ(cpu_.WriteCr4(cr4 | Cpu::kCr4Pke).kind, Fault::Kind::kGeneralProtection);
+  EXPECT_EQ(cpu_.cr4(), cr4);
+  EXPECT_FALSE(cpu_.paging_mode().pke);
+  // WRPKRU with CR4.PKE = 0 (#UD, reported as #GP), PKRU unchanged.
+  EXPECT_EQ(cpu_.WritePkru(0x5555'5554).kind, Fault::Kind::kGeneralProtection);
+  EXPECT_EQ(cpu_.pkru(), 0u);
+  cpu_.set_has_pku(true);
+  EXPECT_TRUE(cpu_.has_pku());
+  EXPECT_EQ(cpu_.WritePkru(0x5555'5554).kind, Fault::Kind::kGeneralProtection);
+  ASSERT_TRUE(cpu_.WriteCr4(cr4 | Cpu::kCr4Pke).ok());
+  EXPECT_TRUE(cpu_.paging_mode().pke);
+  ASSERT_TRUE(cpu_.WritePkru(0x5555'5554).ok());
+  EXPECT_EQ(cpu_.pkru(), 0x5555'5554u);
+  EXPECT_EQ(cpu_.paging_mode().pkru, 0x5555'5554u);
+  // PKE can be cleared again; PKRU keeps its value but is not consulted.
+  ASSERT_TRUE(cpu_.WriteCr4(cr4).ok());
+  EXPECT_FALSE(cpu_.paging_mode().pke);
+  EXPECT_EQ(cpu_.pkru(), 0x5555'5554u);
+  EXPECT_EQ(cpu_.WritePkru(0).kind, Fault::Kind::kGeneralProtection);
+}
+
+// PKRU is not cached: a TLB hit checks the entry's key against the current
+// PKRU, so WRPKRU takes effect at once without any flush (SDM 4.10.2.2).
+TEST_F(CpuTest, TlbHitRechecksAChangedPkruWithoutAFlush) {
+  tables_.Map(kUserVa, Frame(0), PageSize::k4K, kUrw | E::kD | E::PkeyFlags(1));
+  EnablePke(cpu_);
+  cpu_.SetCpl(3);
+  uint64_t v = 0;
+  ASSERT_TRUE(cpu_.Load(kUserVa, &v, 8).ok());  // fills the TLB
+  const uint64_t walks = cpu_.tlb().counters(1).walks;
+  const uint64_t flushes = cpu_.tlb().counters(0).flushes;
+  ASSERT_TRUE(cpu_.WritePkru(PkruAd(1)).ok());
+  EXPECT_EQ(cpu_.tlb().CountValid(0), 1u);  // WRPKRU flushed nothing
+  EXPECT_EQ(cpu_.tlb().counters(0).flushes, flushes);
+  Fault f = cpu_.Load(kUserVa + 8, &v, 8);
+  EXPECT_EQ(f, Fault::PageFault((kUserVa + 8).value(),
+                                kPfErrPresent | kPfErrUser | kPfErrPk));
+  EXPECT_EQ(cpu_.pf_error_code(), kPfErrPresent | kPfErrUser | kPfErrPk);
+  EXPECT_EQ(cpu_.cr2(), (kUserVa + 8).value());
+  EXPECT_EQ(cpu_.tlb().counters(1).walks, walks);  // decided on the hit
+  ASSERT_TRUE(cpu_.WritePkru(0).ok());
+  EXPECT_TRUE(cpu_.Load(kUserVa, &v, 8).ok());
+
+  // The hit uses the key the entry cached, not the one now in memory: the
+  // PTE's key changes to 0 (no INVLPG), PKRU denies key 1, the access faults.
+  ASSERT_TRUE(cpu_.Store(kUserVa, &v, 8).ok());  // cached, D = 1
+  tables_.SetEntry(kUserVa, 1, tables_.Entry(kUserVa, 1).with_pkey(0));
+  ASSERT_TRUE(cpu_.WritePkru(PkruWd(1)).ok());
+  EXPECT_TRUE(cpu_.Load(kUserVa, &v, 8).ok());  // WD: reads pass
+  EXPECT_EQ(cpu_.Store(kUserVa, &v, 8).error_code,
+            kPfErrPresent | kPfErrWrite | kPfErrUser | kPfErrPk);
+  // The #PF dropped the entry; the retry walks and finds key 0.
+  EXPECT_TRUE(cpu_.Store(kUserVa, &v, 8).ok());
+
+  // Clearing CR4.PKE turns the check off at once, on hits too.
+  tables_.SetEntry(kUserVa, 1, tables_.Entry(kUserVa, 1).with_pkey(1));
+  cpu_.Invlpg(kUserVa);
+  ASSERT_TRUE(cpu_.Load(kUserVa, &v, 8).ok());
+  ASSERT_TRUE(cpu_.WritePkru(0xffff'ffff).ok());
+  EXPECT_FALSE(cpu_.Load(kUserVa, &v, 8).ok());  // dropped the entry
+  ASSERT_TRUE(cpu_.WriteCr4(cpu_.cr4() & ~Cpu::kCr4Pke).ok());
+  EXPECT_TRUE(cpu_.Load(kUserVa, &v, 8).ok());  // walks (key ignored), fills
+  EXPECT_TRUE(cpu_.Load(kUserVa, &v, 8).ok());  // a hit, key ignored
+  const uint64_t walks2 = cpu_.tlb().counters(1).walks;
+  ASSERT_TRUE(cpu_.WriteCr4(cpu_.cr4() | Cpu::kCr4Pke).ok());
+  EXPECT_EQ(cpu_.Load(kUserVa, &v, 8).error_code,
+            kPfErrPresent | kPfErrUser | kPfErrPk);  // on the hit again
+  EXPECT_EQ(cpu_.tlb().counters(1).walks, walks2);
+}
+
+TEST_F(CpuTest, PkeyRulesThroughTheCpu) {
+  // Key 2 on a user page, key 2 also on a supervisor page.
+  tables_.Map(kUserVa, Frame(0), PageSize::k4K, kUrw | E::kD | E::PkeyFlags(2));
+  tables_.Map(kKernVa, Frame(1), PageSize::k4K, E::kRW | E::kD | E::PkeyFlags(2));
+  EnablePke(cpu_);
+  uint64_t v = 0;
+  // WD: user writes fault, reads pass; fetches ignore PKRU entirely.
+  ASSERT_TRUE(cpu_.WritePkru(PkruWd(2)).ok());
+  cpu_.SetCpl(3);
+  EXPECT_TRUE(cpu_.Load(kUserVa, &v, 8).ok());
+  EXPECT_EQ(cpu_.Store(kUserVa, &v, 8).error_code,
+            kPfErrPresent | kPfErrWrite | kPfErrUser | kPfErrPk);
+  ASSERT_TRUE(cpu_.WritePkru(PkruAd(2) | PkruWd(2)).ok());
+  EXPECT_TRUE(cpu_.Fetch(kUserVa, &v, 8).ok());
+  // Supervisor: WD counts only with CR0.WP = 1; AD always.
+  cpu_.SetCpl(0);
+  ASSERT_TRUE(cpu_.WritePkru(PkruWd(2)).ok());
+  EXPECT_TRUE(cpu_.Store(kUserVa, &v, 8).ok());
+  ASSERT_TRUE(cpu_.WriteCr0(cpu_.cr0() | Cpu::kCr0Wp).ok());
+  EXPECT_EQ(cpu_.Store(kUserVa, &v, 8).error_code,
+            kPfErrPresent | kPfErrWrite | kPfErrPk);
+  EXPECT_TRUE(cpu_.Load(kUserVa, &v, 8).ok());
+  ASSERT_TRUE(cpu_.WritePkru(PkruAd(2)).ok());
+  EXPECT_EQ(cpu_.Load(kUserVa, &v, 8).error_code, kPfErrPresent | kPfErrPk);
+  // A supervisor-mode address is never checked.
+  ASSERT_TRUE(cpu_.WritePkru(0xffff'ffff).ok());
+  EXPECT_TRUE(cpu_.Load(kKernVa, &v, 8).ok());
+  EXPECT_TRUE(cpu_.Store(kKernVa, &v, 8).ok());
+}
+
+TEST_F(CpuTest, TwoMegLeafKeyIsUsed) {
+  const VirtAddr va(0x0000'0040'0020'0000ull);
+  tables_.Map(va, PhysAddr(0x20'0000), PageSize::k2M,
+              kUrw | E::kD | E::PkeyFlags(3));
+  EnablePke(cpu_);
+  cpu_.SetCpl(3);
+  uint64_t v = 0;
+  ASSERT_TRUE(cpu_.Load(va, &v, 8).ok());
+  bool seen = false;
+  cpu_.tlb().ForEachEntry([&](int, const TlbEntry& e) {
+    if (e.size == PageSize::k2M) {
+      seen = true;
+      EXPECT_EQ(e.pkey, 3);
+      EXPECT_NE(e.ToString().find(" pkey=3"), std::string::npos) << e.ToString();
+    }
+  });
+  EXPECT_TRUE(seen);
+  const uint64_t walks = cpu_.tlb().counters(1).walks;
+  ASSERT_TRUE(cpu_.WritePkru(PkruAd(3)).ok());
+  const VirtAddr inside = va + 0x12'3458;  // another 4 KiB page of the 2 MiB one
+  EXPECT_EQ(cpu_.Load(inside, &v, 8),
+            Fault::PageFault(inside.value(), kPfErrPresent | kPfErrUser | kPfErrPk));
+  EXPECT_EQ(cpu_.tlb().counters(1).walks, walks);  // the 2 MiB entry hit
+  ASSERT_TRUE(cpu_.WritePkru(PkruAd(2)).ok());  // another key
+  EXPECT_TRUE(cpu_.Load(inside, &v, 8).ok());
+}
+
+// The kernel's copies (supervisor mode, as copy_from_user/copy_to_user run)
+// stop at the first byte whose key denies, with PK in the error code.
+TEST_F(CpuTest, CopiesReportProtectionKeyFaults) {
+  tables_.Map(kUserVa, Frame(0), PageSize::k4K, kUrw | E::kD);
+  tables_.Map(kUserVa + kPageSize, Frame(1), PageSize::k4K,
+              kUrw | E::kD | E::PkeyFlags(1));
+  EnablePke(cpu_);
+  ASSERT_TRUE(cpu_.WritePkru(PkruAd(1)).ok());
+  std::vector<uint8_t> buf(2 * kPageSize, 0x5a);
+  Cpu::CopyResult r = cpu_.CopyFromLinear(buf.data(), kUserVa + 100, 2 * kPageSize - 200);
+  EXPECT_EQ(r.done, kPageSize - 100);
+  EXPECT_EQ(r.fault, Fault::PageFault((kUserVa + kPageSize).value(),
+                                      kPfErrPresent | kPfErrPk));
+  r = cpu_.CopyToLinear(kUserVa + 100, buf.data(), 2 * kPageSize - 200);
+  EXPECT_EQ(r.done, kPageSize - 100);
+  EXPECT_EQ(r.fault, Fault::PageFault((kUserVa + kPageSize).value(),
+                                      kPfErrPresent | kPfErrWrite | kPfErrPk));
+  EXPECT_EQ(mem_.ptr(Frame(1))[0], 0);  // nothing written past the fault
+  // WD with CR0.WP = 1 (as Linux runs): reads copy, writes stop.
+  ASSERT_TRUE(cpu_.WriteCr0(cpu_.cr0() | Cpu::kCr0Wp).ok());
+  ASSERT_TRUE(cpu_.WritePkru(PkruWd(1)).ok());
+  r = cpu_.CopyFromLinear(buf.data(), kUserVa + 100, 2 * kPageSize - 200);
+  EXPECT_TRUE(r.fault.ok()) << r.fault;
+  EXPECT_EQ(r.done, 2 * kPageSize - 200);
+  r = cpu_.CopyToLinear(kUserVa + 100, buf.data(), 2 * kPageSize - 200);
+  EXPECT_EQ(r.done, kPageSize - 100);
+  EXPECT_EQ(r.fault.error_code, kPfErrPresent | kPfErrWrite | kPfErrPk);
+  // From user mode too (the U bit joins).
+  cpu_.SetCpl(3);
+  r = cpu_.CopyToLinear(kUserVa + 100, buf.data(), 2 * kPageSize - 200);
+  EXPECT_EQ(r.fault.error_code, kPfErrPresent | kPfErrWrite | kPfErrUser | kPfErrPk);
+}
+
+// The TLB-hit check of the key (a precomputed mask) agrees with the walker's
+// (PkeyDenies) for every PKRU pattern of the entry's key, mode and access.
+TEST_F(CpuTest, CachedKeyCheckAgreesWithTheWalker) {
+  tables_.Map(kUserVa, Frame(0), PageSize::k4K, 0);
+  const PhysAddr pte = tables_.EntryAddr(kUserVa, 1);
+  const uint64_t base = mem_.ReadU64(pte) | E::kD;
+  EnablePke(cpu_);
+  const uint64_t cr0 = cpu_.cr0();
+  int failures = 0;
+  for (int key : {0, 1, 15}) {
+    for (uint32_t bits = 0; bits < 4; ++bits) {  // the key's AD and WD
+      for (uint32_t others : {0u, 0xffff'ffffu}) {
+        const uint32_t pkru =
+            (others & ~(3u << (2 * key))) | (bits << (2 * key));
+        for (unsigned m = 0; m < 16 * 3; ++m) {
+          const bool cpl3 = m & 1, wp = m & 2, us = m & 4, rw = m & 8;
+          const AccessType type = static_cast<AccessType>(m / 16);
+          mem_.WriteU64(pte, base | E::PkeyFlags(key) | (us ? E::kUS : 0) |
+                                 (rw ? E::kRW : 0));
+          ASSERT_TRUE(cpu_.WriteCr0(cr0 | (wp ? Cpu::kCr0Wp : 0)).ok());
+          cpu_.Invlpg(kUserVa);
+          // Warm the TLB with a supervisor read under an open PKRU.
+          cpu_.SetCpl(0);
+          ASSERT_TRUE(cpu_.WritePkru(0).ok());
+          uint64_t v;
+          const bool warmed = cpu_.Load(kUserVa, &v, 8).ok();
+          ASSERT_TRUE(cpu_.WritePkru(pkru).ok());
+          cpu_.SetCpl(cpl3 ? 3 : 0);
+          const WalkResult ref =
+              PeekWalk(mem_, cpu_.cr3(), kUserVa, type, cpu_.paging_mode());
+          const uint64_t walks = cpu_.tlb().counters(1).walks;
+          const Cpu::Translation t = cpu_.Translate(kUserVa, type);
+          const bool hit_path = warmed && cpu_.tlb().counters(1).walks == walks;
+          if (t.fault != ref.fault || !hit_path) {
+            ADD_FAILURE() << "key=" << key << " pkru=" << std::hex << pkru
+                          << std::dec << " cpl3=" << cpl3 << " wp=" << wp
+                          << " us=" << us << " rw=" << rw << " " << type
+                          << ": cpu " << t.fault << ", walker " << ref.fault
+                          << (hit_path ? " (TLB hit)" : " (walked)");
+            if (++failures > 10) return;
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace hw

@@ -21,6 +21,7 @@ std::string PagingEntry::ToString() const {
   if (ps()) absl::StrAppend(&s, " PS/PAT");
   if (global()) absl::StrAppend(&s, " G");
   if (xd()) absl::StrAppend(&s, " XD");
+  if (pkey() != 0) absl::StrAppend(&s, " pkey=", pkey());
   absl::StrAppendFormat(&s, " addr=%#x", raw_ & kAddrMask);
   return s;
 }

@@ -17,6 +17,9 @@
 //  - G and D are meaningful only in leaves; ignored in table pointers.
 //  - XD is reserved unless IA32_EFER.NXE = 1 (SDM 4.1.3).
 //  - M is MAXPHYADDR; bits 51..M are reserved (SDM 4.1.4).
+//  - Bits 62..59 of a LEAF are its protection key (SDM 4.6.2), used only
+//    when CR4.PKE = 1; otherwise ignored (never reserved). Ignored in table
+//    pointers.
 //
 // PagingEntry is a plain value type over the raw uint64_t; it never touches
 // memory. The walker reads and writes entries through PhysMem.
@@ -46,6 +49,7 @@ class PagingEntry {
   static constexpr int kBitPAT = 7;        // PAT (PTE only)
   static constexpr int kBitG = 8;          // Global (leaves only)
   static constexpr int kBitPATLarge = 12;  // PAT in a 2 MiB / 1 GiB leaf
+  static constexpr int kBitPkey = 59;      // Protection key, bits 62:59
   static constexpr int kBitXD = 63;        // Execute-disable
 
   static constexpr uint64_t kP = uint64_t{1} << kBitP;
@@ -60,6 +64,13 @@ class PagingEntry {
   static constexpr uint64_t kG = uint64_t{1} << kBitG;
   static constexpr uint64_t kPATLarge = uint64_t{1} << kBitPATLarge;
   static constexpr uint64_t kXD = uint64_t{1} << kBitXD;
+  static constexpr uint64_t kPkeyMask = uint64_t{0xf} << kBitPkey;
+
+  // The leaf flags for protection key `pkey` (0..15; higher bits dropped),
+  // to OR into a builder's `flags`.
+  static constexpr uint64_t PkeyFlags(int pkey) {
+    return (static_cast<uint64_t>(pkey) << kBitPkey) & kPkeyMask;
+  }
 
   // Largest MAXPHYADDR the format allows (SDM 4.1.4).
   static constexpr int kMaxPhyAddrLimit = 52;
@@ -126,6 +137,10 @@ class PagingEntry {
   constexpr bool pat_large() const { return raw_ & kPATLarge; }  // PS=1
   constexpr bool global() const { return raw_ & kG; }
   constexpr bool xd() const { return raw_ & kXD; }
+  // The protection key, bits 62:59 (meaningful in a leaf).
+  constexpr int pkey() const {
+    return static_cast<int>((raw_ & kPkeyMask) >> kBitPkey);
+  }
 
   // The address field of a table pointer or 4 KiB leaf: bits M-1..12.
   constexpr PhysAddr addr(int maxphyaddr) const {
@@ -152,6 +167,10 @@ class PagingEntry {
   constexpr PagingEntry with_ps(bool v) const { return With(kPS, v); }
   constexpr PagingEntry with_global(bool v) const { return With(kG, v); }
   constexpr PagingEntry with_xd(bool v) const { return With(kXD, v); }
+  // Replaces bits 62:59 with `pkey` (0..15; higher bits dropped).
+  constexpr PagingEntry with_pkey(int pkey) const {
+    return PagingEntry((raw_ & ~kPkeyMask) | PkeyFlags(pkey));
+  }
   // Replaces bits 51..12 (table pointer or 4 KiB leaf).
   constexpr PagingEntry with_addr(PhysAddr pa) const {
     return PagingEntry((raw_ & ~kAddrMask) | (pa.value() & kAddrMask));
@@ -179,12 +198,14 @@ class PagingEntry {
   void set_ps(bool v) { *this = with_ps(v); }
   void set_global(bool v) { *this = with_global(v); }
   void set_xd(bool v) { *this = with_xd(v); }
+  void set_pkey(int pkey) { *this = with_pkey(pkey); }
   void set_addr(PhysAddr pa) { *this = with_addr(pa); }
   void set_pfn(Pfn pfn) { *this = with_pfn(pfn); }
 
   friend constexpr bool operator==(PagingEntry, PagingEntry) = default;
 
-  // "0x...: P RW US A D PS G XD addr=0x..." (flags that are set).
+  // "0x...: P RW US A D PS G XD pkey=N addr=0x..." (flags that are set; the
+  // key when it is not 0).
   std::string ToString() const;
   friend std::ostream& operator<<(std::ostream& os, PagingEntry e) {
     return os << e.ToString();
@@ -215,6 +236,7 @@ static_assert(PagingEntry::kPAT == 1ull << 7);
 static_assert(PagingEntry::kG == 1ull << 8);
 static_assert(PagingEntry::kPATLarge == 1ull << 12);
 static_assert(PagingEntry::kXD == 1ull << 63);
+static_assert(PagingEntry::kPkeyMask == 0x7800'0000'0000'0000ull);
 static_assert(sizeof(PagingEntry) == 8);
 
 }  // namespace hw

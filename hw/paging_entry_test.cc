@@ -120,5 +120,27 @@ TEST(PagingEntryTest, ToStringNamesTheFlags) {
   EXPECT_NE(s.find(" P RW A XD addr=0x7000"), std::string::npos) << s;
 }
 
+TEST(PagingEntryTest, ProtectionKeyIsBits62To59) {
+  EXPECT_EQ(E::kBitPkey, 59);
+  EXPECT_EQ(E::PkeyFlags(1), 1ull << 59);
+  EXPECT_EQ(E::PkeyFlags(15), 0xfull << 59);
+  EXPECT_EQ(E::PkeyFlags(16), 0u);  // only 4 bits
+  const E e = E::Page4K(PhysAddr(0x7000), E::kRW | E::kXD | E::PkeyFlags(6));
+  EXPECT_EQ(e.pkey(), 6);
+  EXPECT_TRUE(e.xd());
+  EXPECT_EQ(e.addr(46), PhysAddr(0x7000));
+  EXPECT_EQ(e.with_pkey(9).pkey(), 9);
+  EXPECT_EQ(e.with_pkey(0).raw(), e.raw() & ~E::kPkeyMask);
+  EXPECT_TRUE(e.with_pkey(0).xd());  // neighbours untouched
+  E f = E::Page2M(PhysAddr(0x20'0000), 0);
+  f.set_pkey(15);
+  EXPECT_EQ(f.pkey(), 15);
+  EXPECT_EQ(f.frame_addr(PageSize::k2M, 46), PhysAddr(0x20'0000));
+  EXPECT_NE(e.ToString().find(" XD pkey=6 addr=0x7000"), std::string::npos)
+      << e.ToString();
+  EXPECT_EQ(E::Page4K(PhysAddr(0x7000), 0).ToString().find("pkey"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace hw

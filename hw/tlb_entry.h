@@ -5,6 +5,8 @@
 // entries used, the logical-OR of the XD flags, the leaf's dirty flag (and
 // memory type, not modelled), tagged with the PCID (SDM 4.10.1) and whether
 // the translation is global (G = 1 in the leaf with CR4.PGE = 1, SDM 4.10.2.4).
+// It also holds the leaf's protection key (SDM 4.10.2.2), never PKRU: every hit
+// checks the key against the current PKRU, so WRPKRU needs no invalidation.
 #ifndef MMSIM_HW_TLB_ENTRY_H_
 #define MMSIM_HW_TLB_ENTRY_H_
 
@@ -28,6 +30,7 @@ struct TlbEntry {
   bool user = false;      // U/S AND-ed over all levels
   bool nx = false;        // XD OR-ed over all levels
   bool dirty = false;     // D of the leaf when the entry was filled
+  uint8_t pkey = 0;       // protection key of the leaf (bits 62:59), 0..15
 
   VirtAddr va_base() const { return VirtAddr(vpn << kPageShift); }
   PhysAddr pa_base() const { return PhysAddr(pfn << kPageShift); }
@@ -42,7 +45,8 @@ struct TlbEntry {
     return PhysAddr((pfn << kPageShift) + (va.value() & (bytes() - 1)));
   }
 
-  // "va:0x... -> pa:0x... 4K pcid=1 W U NX D G" (for views and traces).
+  // "va:0x... -> pa:0x... 4K pcid=1 W U NX D G pkey=1" (for views and
+  // traces; the key only when it is not 0).
   std::string ToString() const;
 
   friend bool operator==(const TlbEntry&, const TlbEntry&) = default;

@@ -36,5 +36,12 @@ TEST(TlbEntryTest, ToString) {
   EXPECT_EQ(TlbEntry{}.ToString(), "invalid");
 }
 
+TEST(TlbEntryTest, ToStringShowsANonzeroProtectionKey) {
+  TlbEntry e{.vpn = 1, .pfn = 2, .valid = true, .user = true, .pkey = 1};
+  EXPECT_EQ(e.ToString(), "va:0x1000 -> pa:0x2000 4K pcid=0 R U pkey=1");
+  e.pkey = 0;
+  EXPECT_EQ(e.ToString(), "va:0x1000 -> pa:0x2000 4K pcid=0 R U");
+}
+
 }  // namespace
 }  // namespace hw

@@ -139,10 +139,14 @@ WalkResult DoWalk(const PhysMem& mem, PhysMem* mutable_mem, uint64_t cr3,
       continue;
     }
 
-    // Leaf: SDM 4.6 rights on the combined flags.
-    if (!AccessAllowed(writable, user, nx, type, mode)) {
-      return PageFault(va, kPfErrPresent | access_bits, d.level, entry_addr,
-                       raw);
+    // Leaf: SDM 4.6 rights on the combined flags, and the protection key
+    // (SDM 4.6.2), which sets PK whenever it denies.
+    const bool pk_denies = PkeyDenies(user, e.pkey(), type, mode);
+    if (!AccessAllowed(writable, user, nx, type, mode) ||
+        ABSL_PREDICT_FALSE(pk_denies)) {
+      return PageFault(va,
+                       kPfErrPresent | access_bits | (pk_denies ? kPfErrPk : 0),
+                       d.level, entry_addr, raw);
     }
     // SDM 4.8: set A in every entry used and D in the leaf for a write.
     uint64_t leaf = raw | PagingEntry::kA;
@@ -168,6 +172,7 @@ WalkResult DoWalk(const PhysMem& mem, PhysMem* mutable_mem, uint64_t cr3,
     r.user = user;
     r.nx = nx;
     r.global = e.global();
+    r.pkey = static_cast<uint8_t>(e.pkey());
     r.dirty = (leaf & PagingEntry::kD) != 0;
     r.leaf_level = d.level;
     r.leaf_entry_addr = entry_addr;

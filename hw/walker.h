@@ -22,7 +22,9 @@
 //   1. A non-canonical address is #GP, before any table is read (SDM 3.3.7.1).
 //   2. Per level: P = 0 ends the walk with a not-present #PF; a reserved bit
 //      (PagingEntry::ReservedMask) ends it with #PF P|RSVD (SDM 4.7).
-//   3. At the leaf, the combined rights are checked (SDM 4.6, access_rights.h).
+//   3. At the leaf, the combined rights are checked (SDM 4.6, access_rights.h),
+//      and with CR4.PKE = 1 the leaf's protection key against PKRU (SDM
+//      4.6.2, PkeyDenies): a denial by the key adds PK to the #PF error code.
 //   4. Only if the access is allowed: A is set in every entry used and, for a
 //      write, D in the leaf (SDM 4.8), written back to simulated memory.
 //      (Real processors may set A bits during a walk that then faults; this
@@ -56,6 +58,8 @@ struct WalkResult {
   bool nx = false;        // XD OR-ed over all levels
   bool global = false;    // G of the leaf (the CPU ANDs it with CR4.PGE)
   bool dirty = false;     // D of the leaf after this access
+  uint8_t pkey = 0;       // protection key of the leaf, bits 62:59 (reported
+                          // whatever CR4.PKE; only checked when PKE = 1)
 
   // Where the walk ended: the leaf (on success) or the entry that faulted
   // (0 when the fault was #GP). `leaf` holds its value as left in memory.

@@ -311,5 +311,106 @@ TEST_F(WalkerTest, PeekWalkHasNoSideEffects) {
   EXPECT_EQ(At(kPte), 0xa000 | kUrw);
 }
 
+// The protection key is bits 62:59 of the LEAF, at whichever level the walk
+// ends (SDM 4.6.2); key bits in table pointers are ignored.
+TEST_F(WalkerTest, ProtectionKeyComesFromTheLeafAtEachLevel) {
+  PagingMode mode = mode_;
+  mode.pke = true;
+  mode.user = true;
+  // 4 KiB: key 5 in the PTE; other keys in the tables above are ignored.
+  mem_.WriteU64(kPml4e, 0x2000 | kUrw | E::PkeyFlags(9));
+  mem_.WriteU64(kPdpte, 0x3000 | kUrw | E::PkeyFlags(10));
+  mem_.WriteU64(kPde, 0x4000 | kUrw | E::PkeyFlags(11));
+  mem_.WriteU64(kPte, 0xa000 | kUrw | E::PkeyFlags(5));
+  WalkResult r = Walk(mem_, kCr3, kVa, AccessType::kRead, mode, nullptr);
+  ASSERT_TRUE(r.ok()) << r.fault;
+  EXPECT_EQ(r.pkey, 5);
+  EXPECT_EQ(r.frame, PhysAddr(0xa000));  // key bits are not address bits
+  // 2 MiB leaf in the PDE.
+  mem_.WriteU64(kPde, 0x20'0000 | E::kPS | kUrw | E::PkeyFlags(7));
+  r = Walk(mem_, kCr3, kVa, AccessType::kRead, mode, nullptr);
+  ASSERT_TRUE(r.ok()) << r.fault;
+  EXPECT_EQ(r.size, PageSize::k2M);
+  EXPECT_EQ(r.pkey, 7);
+  EXPECT_EQ(r.frame, PhysAddr(0x20'0000));
+  // 1 GiB leaf in the PDPTE.
+  mem_.WriteU64(kPdpte, 0x4000'0000 | E::kPS | kUrw | E::PkeyFlags(15));
+  r = Walk(mem_, kCr3, kVa, AccessType::kRead, mode, nullptr);
+  ASSERT_TRUE(r.ok()) << r.fault;
+  EXPECT_EQ(r.size, PageSize::k1G);
+  EXPECT_EQ(r.pkey, 15);
+  EXPECT_EQ(r.frame, PhysAddr(0x4000'0000));
+
+  // The check uses that leaf's key at each level.
+  const struct {
+    PhysAddr leaf;
+    uint64_t value;
+    int key;
+  } leaves[] = {
+      {kPte, 0xa000 | kUrw | E::PkeyFlags(5), 5},
+      {kPde, 0x20'0000 | E::kPS | kUrw | E::PkeyFlags(7), 7},
+      {kPdpte, 0x4000'0000 | E::kPS | kUrw | E::PkeyFlags(15), 15},
+  };
+  for (const auto& l : leaves) {
+    mem_.WriteU64(kPml4e, 0x2000 | kUrw);
+    mem_.WriteU64(kPdpte, 0x3000 | kUrw);
+    mem_.WriteU64(kPde, 0x4000 | kUrw);
+    mem_.WriteU64(l.leaf, l.value);
+    mode.pkru = kPkruAd << (2 * l.key);
+    r = Walk(mem_, kCr3, kVa, AccessType::kRead, mode, nullptr);
+    EXPECT_EQ(r.fault, Fault::PageFault(kVa.value(),
+                                        kPfErrPresent | kPfErrUser | kPfErrPk))
+        << "key " << l.key;
+    // Any other key's AD leaves the access alone.
+    mode.pkru = ~(uint32_t{3} << (2 * l.key));
+    r = Walk(mem_, kCr3, kVa, AccessType::kWrite, mode, nullptr);
+    EXPECT_TRUE(r.ok()) << "key " << l.key << ": " << r.fault;
+  }
+}
+
+TEST_F(WalkerTest, ProtectionKeyFaultSetsPkAndNoAccessedBits) {
+  Build4K();
+  mem_.WriteU64(kPte, 0xa000 | kUrw | E::PkeyFlags(1));
+  PagingMode mode = mode_;
+  mode.user = true;
+  mode.pke = true;
+  mode.pkru = kPkruWd << 2;  // key 1: WD
+  EXPECT_TRUE(Walk(mem_, kCr3, kVa, AccessType::kRead, mode, nullptr).ok());
+  mem_.WriteU64(kPte, 0xa000 | kUrw | E::PkeyFlags(1));  // A cleared again
+  const WalkResult w = Walk(mem_, kCr3, kVa, AccessType::kWrite, mode, nullptr);
+  EXPECT_EQ(w.fault, Fault::PageFault(kVa.value(), kPfErrPresent | kPfErrWrite |
+                                                       kPfErrUser | kPfErrPk));
+  EXPECT_EQ(w.leaf_level, 1);
+  EXPECT_EQ(At(kPte), 0xa000 | kUrw | E::PkeyFlags(1));  // no A, no D
+  // Fetches are never checked against PKRU.
+  mode.pkru = 0xffff'ffff;
+  EXPECT_TRUE(Walk(mem_, kCr3, kVa, AccessType::kFetch, mode, nullptr).ok());
+  // A read-only page and WD: both deny, PK is still reported.
+  mem_.WriteU64(kPte, 0xa000 | E::kP | E::kUS | E::PkeyFlags(1));
+  mode.pkru = kPkruWd << 2;
+  EXPECT_EQ(Walk(mem_, kCr3, kVa, AccessType::kWrite, mode, nullptr).fault.error_code,
+            kPfErrPresent | kPfErrWrite | kPfErrUser | kPfErrPk);
+  // A supervisor-mode address is never checked: a user-mode read gets the
+  // ordinary U/S fault, without PK, and a supervisor write is allowed.
+  mem_.WriteU64(kPte, 0xa000 | E::kP | E::kRW | E::PkeyFlags(1));
+  mode.pkru = 0xffff'ffff;
+  EXPECT_EQ(Walk(mem_, kCr3, kVa, AccessType::kRead, mode, nullptr).fault.error_code,
+            kPfErrPresent | kPfErrUser);
+  mode.user = false;
+  EXPECT_TRUE(Walk(mem_, kCr3, kVa, AccessType::kWrite, mode, nullptr).ok());
+}
+
+TEST_F(WalkerTest, KeyBitsAreIgnoredNotReservedWithoutPke) {
+  Build4K();
+  mem_.WriteU64(kPte, 0xa000 | kUrw | E::kPkeyMask);  // key 15
+  PagingMode mode = mode_;
+  mode.user = true;
+  mode.pkru = 0xffff'ffff;  // pke = false: not looked at
+  const WalkResult r = Walk(mem_, kCr3, kVa, AccessType::kWrite, mode, nullptr);
+  ASSERT_TRUE(r.ok()) << r.fault;
+  EXPECT_EQ(r.frame, PhysAddr(0xa000));
+  EXPECT_EQ(r.pkey, 15);  // reported as the leaf holds it
+}
+
 }  // namespace
 }  // namespace hw
