@@ -17,15 +17,23 @@
 #ifndef MMSIM_MM_ARCH_X86_PKEYS_H_
 #define MMSIM_MM_ARCH_X86_PKEYS_H_
 
+#include <sys/mman.h>
+
 #include "mm/mm.h"
 #include "mm/mm_types.h"
 #include "mm/sched.h"
 
 namespace kernel {
 
-// include/uapi/asm-generic/mman-common.h
-inline constexpr unsigned long PKEY_DISABLE_ACCESS = 0x1;
-inline constexpr unsigned long PKEY_DISABLE_WRITE = 0x2;
+// include/uapi/asm-generic/mman-common.h (the host's <sys/mman.h> has the same values).
+#ifndef PKEY_DISABLE_ACCESS
+#define PKEY_DISABLE_ACCESS 0x1
+#endif
+#ifndef PKEY_DISABLE_WRITE
+#define PKEY_DISABLE_WRITE 0x2
+#endif
+static_assert(PKEY_DISABLE_ACCESS == 0x1, "PKEY_DISABLE_ACCESS");
+static_assert(PKEY_DISABLE_WRITE == 0x2, "PKEY_DISABLE_WRITE");
 inline constexpr unsigned long PKEY_ACCESS_MASK = PKEY_DISABLE_ACCESS | PKEY_DISABLE_WRITE;
 
 // arch/x86/include/asm/pkru.h
