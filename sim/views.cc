@@ -11,6 +11,7 @@
 #include "hw/paging_entry.h"
 #include "hw/psc.h"
 #include "mm/arch/x86/init.h"
+#include "mm/arch/x86/pkeys.h"
 #include "mm/fs.h"
 #include "mm/huge_mm.h"
 #include "mm/kernel.h"
@@ -907,6 +908,9 @@ absl::StatusOr<std::string> ShowSmaps(Machine& m, int pid, uint64_t addr, uint64
       // thp_vma_allowable_order with the smaps flag: may this VMA hold a THP?
       absl::StrAppendFormat(&out, "%-16s%8d\n", "THPeligible:",
                             kernel::thp_vma_allowable_order(vma, vma->vm_flags, kernel::PMD_ORDER) ? 1 : 0);
+      // arch_pkeys_enabled(): a CPU with protection keys shows each VMA's key.
+      if (ks.x86_feature_ospke)
+        absl::StrAppendFormat(&out, "%-16s%8d\n", "ProtectionKey:", kernel::vma_pkey(vma));
       absl::StrAppend(&out, VmFlagsLine(vma->vm_flags), "\n");
     }
     return out;
