@@ -1,5 +1,6 @@
 // mm/gup.cc: get_user_pages and pin_user_pages, the slow (page-table walking) path.
-// Port of mm/gup.c at Linux 6.18, the parts process_vm_readv/writev and MAP_POPULATE use.
+// Port of mm/gup.c at Linux 6.18, the parts process_vm_readv/writev, MAP_POPULATE and
+// MADV_POPULATE_(READ|WRITE) (faultin_page_range) use.
 //
 // The 6.5+ shape throughout: is_valid_gup_args() with FOLL_UNLOCKABLE, no `vmas`,
 // gup_vma_lookup() that never grows stacks, the must_unlock form of
@@ -955,6 +956,32 @@ long populate_vma_page_range(vm_area_struct* vma, unsigned long start, unsigned 
 
   // addr is inside the VMA, so no stack expansion can recurse back here.
   ret = __get_user_pages(mm, start, nr_pages, gup_flags, nullptr, locked ? locked : &local_locked);
+  // lru_add_drain(): no per-CPU LRU batches here.
+  return ret;
+}
+
+// mm/gup.c: faultin_page_range, MADV_POPULATE_(READ|WRITE)'s fault-in of [start, end) of
+// mm, across VMAs. FOLL_MADV_POPULATE makes __get_user_pages look each VMA up itself and
+// report what madvise wants: -ENOMEM where no VMA is, -EINVAL for one the access is not
+// allowed in (check_vma_flags: PROT_NONE, a read-only range for a write, VM_IO|VM_PFNMAP).
+// No FOLL_FORCE: the VMA's own permissions rule. FOLL_TOUCH marks what it finds accessed
+// (and, with FOLL_WRITE, dirty); FOLL_HWPOISON turns a poisoned page into -EHWPOISON. A
+// VM_LOCKED VMA's pages are mlocked by the faults themselves. mmap_lock held for reading;
+// if a fault drops it, *locked is 0 on return. Returns the pages done or an error.
+long faultin_page_range(mm_struct* mm, unsigned long start, unsigned long end, bool write,
+                        int* locked) {
+  unsigned long nr_pages = (end - start) / PAGE_SIZE;
+  unsigned int gup_flags;
+  long ret;
+
+  VM_WARN_ON_ONCE(start & ~PAGE_MASK);
+  VM_WARN_ON_ONCE(end & ~PAGE_MASK);
+  mmap_assert_locked(mm);
+
+  gup_flags = FOLL_TOUCH | FOLL_HWPOISON | FOLL_UNLOCKABLE | FOLL_MADV_POPULATE;
+  if (write) gup_flags |= FOLL_WRITE;
+
+  ret = __get_user_pages_locked(mm, start, nr_pages, nullptr, locked, gup_flags);
   // lru_add_drain(): no per-CPU LRU batches here.
   return ret;
 }

@@ -1,8 +1,11 @@
-// mm/madvise.cc: madvise(2): the fork advice, and the advice that drops, frees, ages,
-// reclaims or reads ahead memory.
+// mm/madvise.cc: madvise(2): the advice that sets VMA flags (access pattern, fork, core
+// dump, KSM, THP), and the advice that drops, frees, ages, reclaims, reads ahead or
+// populates memory.
 //
-// Port of mm/madvise.c at Linux 6.18 (do_madvise, madvise_walk_vmas, madvise_vma_behavior,
-// madvise_update_vma, madvise_behavior_valid, madvise_dontneed_free and its
+// Port of mm/madvise.c at Linux 6.18 (do_madvise, madvise_should_skip, is_valid_madvise,
+// get_lock_mode / madvise_lock / madvise_unlock, madvise_do_behavior, madvise_walk_vmas,
+// madvise_vma_behavior, madvise_update_vma, madvise_behavior_valid, madvise_populate,
+// madvise_dontneed_free and its
 // madvise_dontneed_single_vma / madvise_free_single_vma / madvise_free_pte_range,
 // madvise_cold / madvise_pageout / madvise_cold_or_pageout_pte_range (with the huge-pmd
 // half and madvise_folio_pte_batch), can_madv_lru_vma,
@@ -11,18 +14,29 @@
 // mm/fadvise.c's POSIX_FADV_WILLNEED case.
 //
 // Deviations (grep "DEVIATION(madvise)"):
-//  - Modelled advice: MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
-//    MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE, MADV_COLD, MADV_PAGEOUT,
-//    MADV_WILLNEED, MADV_HUGEPAGE and MADV_NOHUGEPAGE. Every other advice (MADV_COLLAPSE
-//    too), valid in Linux or not, is -EINVAL.
+//  - Modelled advice: MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_DONTFORK,
+//    MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_DONTDUMP, MADV_DODUMP,
+//    MADV_MERGEABLE, MADV_UNMERGEABLE (CONFIG_KSM, mm/ksm.cc: no ksmd, nothing is ever
+//    merged), MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTNEED, MADV_DONTNEED_LOCKED,
+//    MADV_FREE, MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED, MADV_POPULATE_READ and
+//    MADV_POPULATE_WRITE. Every other advice, valid in Linux or not, is -EINVAL:
+//    MADV_REMOVE, MADV_COLLAPSE, MADV_GUARD_INSTALL/REMOVE, MADV_HWPOISON and
+//    MADV_SOFT_OFFLINE are valid there (MADV_REMOVE and MADV_COLLAPSE give -EINVAL on a
+//    private anonymous mapping there too).
+//  - MADV_RANDOM / MADV_SEQUENTIAL: VM_RAND_READ / VM_SEQ_READ take the VMA's references
+//    out of page aging (vma_has_recency: folio_referenced, the zap); there is no fault
+//    readahead to switch off (DEVIATION(filemap)).
+//  - MADV_DONTDUMP / MADV_DODUMP set and clear VM_DONTDUMP (smaps "dd"); there are no core
+//    dumps to leave the range out of.
 //  - THPs (6.18): MADV_FREE, MADV_COLD and MADV_PAGEOUT act on a THP the range covers
 //    whole without splitting it (madvise_free_huge_pmd, the huge-pmd half of
 //    madvise_cold_or_pageout_pte_range, and madvise_folio_pte_batch for a PTE-mapped
 //    one) and split one it covers in part. The young and dirty bits of a batch of PTEs
 //    are cleared one PTE at a time (no clear_young_dirty_ptes).
-//  - No anon_vma_name, no userfaultfd, no MADV_DROPPABLE VMAs, no guard regions,
-//    no per-VMA locks: the advice that Linux runs under
-//    the mmap_lock for reading (or a VMA read lock) takes it for reading.
+//  - No anon_vma_name, no userfaultfd, no MADV_DROPPABLE VMAs, no guard regions, no mseal
+//    (can_modify_vma_madv), no per-VMA locks: the advice that Linux runs under a VMA read
+//    lock (MADVISE_VMA_READ_LOCK) takes the mmap_lock for reading, as Linux does when it
+//    cannot get the VMA lock (try_vma_read_lock).
 //  - MADV_WILLNEED keeps the mmap_lock while it reads a file range in (Linux drops it
 //    around vfs_fadvise and looks the VMA up again).
 //  - MADV_WILLNEED on shmem reads nothing back (shmem_swapin_range): shmem pages are
@@ -47,26 +61,41 @@ static_assert(MADV_WIPEONFORK == 18 && MADV_KEEPONFORK == 19, "MADV_WIPEONFORK")
 static_assert(MADV_WILLNEED == 3 && MADV_DONTNEED == 4 && MADV_FREE == 8, "MADV_DONTNEED");
 static_assert(MADV_COLD == 20 && MADV_PAGEOUT == 21, "MADV_COLD");
 static_assert(MADV_HUGEPAGE == 14 && MADV_NOHUGEPAGE == 15, "MADV_HUGEPAGE");
+static_assert(MADV_NORMAL == 0 && MADV_RANDOM == 1 && MADV_SEQUENTIAL == 2, "MADV_NORMAL");
+static_assert(MADV_DONTDUMP == 16 && MADV_DODUMP == 17, "MADV_DONTDUMP");
+static_assert(MADV_MERGEABLE == 12 && MADV_UNMERGEABLE == 13, "MADV_MERGEABLE");
+static_assert(MADV_POPULATE_READ == 22 && MADV_POPULATE_WRITE == 23, "MADV_POPULATE_READ");
 #ifndef MADV_DONTNEED_LOCKED
 #define MADV_DONTNEED_LOCKED 24
 #endif
 static_assert(MADV_DONTNEED_LOCKED == 24, "MADV_DONTNEED_LOCKED");
 
-// mm/madvise.c: madvise_behavior_valid. DEVIATION(madvise): the modelled ones only.
+// mm/madvise.c: madvise_behavior_valid, under the host's configuration (CONFIG_KSM,
+// CONFIG_TRANSPARENT_HUGEPAGE). DEVIATION(madvise): the modelled ones only (MADV_REMOVE,
+// MADV_COLLAPSE, the guard and memory-failure advice are missing; see the banner).
 bool madvise_behavior_valid(int behavior) {
   switch (behavior) {
-    case MADV_DONTFORK:
     case MADV_DOFORK:
+    case MADV_DONTFORK:
+    case MADV_NORMAL:
+    case MADV_SEQUENTIAL:
+    case MADV_RANDOM:
     case MADV_WILLNEED:
     case MADV_DONTNEED:
     case MADV_DONTNEED_LOCKED:
     case MADV_FREE:
     case MADV_COLD:
     case MADV_PAGEOUT:
-    case MADV_WIPEONFORK:
-    case MADV_KEEPONFORK:
+    case MADV_POPULATE_READ:
+    case MADV_POPULATE_WRITE:
+    case MADV_MERGEABLE:   // CONFIG_KSM
+    case MADV_UNMERGEABLE:
     case MADV_HUGEPAGE:    // CONFIG_TRANSPARENT_HUGEPAGE
     case MADV_NOHUGEPAGE:
+    case MADV_DONTDUMP:
+    case MADV_DODUMP:
+    case MADV_WIPEONFORK:
+    case MADV_KEEPONFORK:
       return true;
     default:
       return false;
@@ -502,10 +531,12 @@ int madvise_willneed(vm_area_struct* vma, unsigned long start, unsigned long end
 }
 
 // mm/madvise.c: madvise_vma_behavior. The advice that acts on pages leaves the VMA
-// as it is; the fork advice sets or clears a flag of [start, end).
+// as it is; the rest sets or clears a flag of [start, end) (madvise_update_vma), and a
+// kernel resource running out there is -EAGAIN, not -ENOMEM.
 int madvise_vma_behavior(mm_struct* mm, vm_area_struct* vma, vm_area_struct** prev,
                          unsigned long start, unsigned long end, int behavior) {
   vm_flags_t new_flags = vma->vm_flags;
+  int error;
   switch (behavior) {
     case MADV_WILLNEED:
       *prev = vma;
@@ -522,47 +553,127 @@ int madvise_vma_behavior(mm_struct* mm, vm_area_struct* vma, vm_area_struct** pr
       *prev = vma;
       return madvise_dontneed_free(vma, start, end, behavior);
   }
+  // The advice below updates the VMA through madvise_update_vma.
   switch (behavior) {
+    case MADV_NORMAL:
+      new_flags = new_flags & ~VM_RAND_READ & ~VM_SEQ_READ;
+      break;
+    case MADV_SEQUENTIAL:
+      new_flags = (new_flags & ~VM_RAND_READ) | VM_SEQ_READ;
+      break;
+    case MADV_RANDOM:
+      new_flags = (new_flags & ~VM_SEQ_READ) | VM_RAND_READ;
+      break;
     case MADV_DONTFORK:
       new_flags |= VM_DONTCOPY;
       break;
     case MADV_DOFORK:
-      if (vma->vm_flags & VM_IO) return -EINVAL;
+      if (new_flags & VM_IO) return -EINVAL;
       new_flags &= ~VM_DONTCOPY;
       break;
     case MADV_WIPEONFORK:
       // Only private anonymous memory can be wiped.
-      if (vma->vm_file || (vma->vm_flags & VM_SHARED)) return -EINVAL;
+      if (vma->vm_file || (new_flags & VM_SHARED)) return -EINVAL;
       new_flags |= VM_WIPEONFORK;
       break;
     case MADV_KEEPONFORK:
+      // (A VM_DROPPABLE VMA refuses: DEVIATION(madvise), there are none.)
       new_flags &= ~VM_WIPEONFORK;
       break;
-    case MADV_HUGEPAGE:
-    case MADV_NOHUGEPAGE: {
-      int error = hugepage_madvise(vma, &new_flags, behavior);
-      if (error) return error;
+    case MADV_DONTDUMP:
+      new_flags |= VM_DONTDUMP;
       break;
-    }
+    case MADV_DODUMP:
+      // A special mapping ([vvar], raw PFN or I/O memory) stays out of core dumps
+      // (is_vm_hugetlb_page and VM_DROPPABLE: DEVIATION(madvise), neither exists here).
+      if (new_flags & VM_SPECIAL) return -EINVAL;
+      new_flags &= ~VM_DONTDUMP;
+      break;
+    case MADV_MERGEABLE:
+    case MADV_UNMERGEABLE:
+      error = ksm_madvise(vma, start, end, behavior, &new_flags);
+      if (error) goto out;
+      break;
+    case MADV_HUGEPAGE:
+    case MADV_NOHUGEPAGE:
+      error = hugepage_madvise(vma, &new_flags, behavior);
+      if (error) goto out;
+      break;
     default:
       return -EINVAL;
   }
-  return madvise_update_vma(mm, vma, prev, start, end, new_flags);
+  error = madvise_update_vma(mm, vma, prev, start, end, new_flags);
+out:
+  // madvise() returns EAGAIN if kernel resources, such as slab, are temporarily
+  // unavailable.
+  if (error == -ENOMEM) error = -EAGAIN;
+  return error;
 }
 
-// mm/madvise.c: madvise_need_mmap_write. The advice that only looks at pages runs under
-// the mmap_lock held for reading.
-bool madvise_need_mmap_write(int behavior) {
+// mm/madvise.c
+enum madvise_lock_mode {
+  MADVISE_NO_LOCK,
+  MADVISE_MMAP_READ_LOCK,
+  MADVISE_MMAP_WRITE_LOCK,
+  MADVISE_VMA_READ_LOCK,
+};
+
+// mm/madvise.c: get_lock_mode. Advice that changes VMA flags needs the mmap_lock for
+// writing; advice that only looks at (or faults in) pages runs under it for reading, and
+// MADV_DONTNEED(_LOCKED) and MADV_FREE under a VMA read lock where they can.
+madvise_lock_mode get_lock_mode(int behavior) {
   switch (behavior) {
     case MADV_WILLNEED:
-    case MADV_DONTNEED:
-    case MADV_DONTNEED_LOCKED:
     case MADV_COLD:
     case MADV_PAGEOUT:
+    case MADV_POPULATE_READ:
+    case MADV_POPULATE_WRITE:
+      return MADVISE_MMAP_READ_LOCK;
+    case MADV_DONTNEED:
+    case MADV_DONTNEED_LOCKED:
     case MADV_FREE:
-      return false;
+      return MADVISE_VMA_READ_LOCK;
     default:
-      return true;
+      return MADVISE_MMAP_WRITE_LOCK;
+  }
+}
+
+// mm/madvise.c: madvise_lock. 0, or -EINTR if a fatal signal came while waiting for the
+// write lock; *lock_mode gets the mode actually held.
+int madvise_lock(mm_struct* mm, int behavior, madvise_lock_mode* lock_mode) {
+  madvise_lock_mode mode = get_lock_mode(behavior);
+  switch (mode) {
+    case MADVISE_NO_LOCK:
+      break;
+    case MADVISE_MMAP_WRITE_LOCK:
+      if (mmap_write_lock_killable(mm)) return -EINTR;
+      break;
+    case MADVISE_MMAP_READ_LOCK:
+      mmap_read_lock(mm);
+      break;
+    case MADVISE_VMA_READ_LOCK:
+      // DEVIATION(madvise): no per-VMA locks; madvise_walk_vmas's try_vma_read_lock
+      // would fall back to the mmap_lock for reading, which is taken here instead.
+      mmap_read_lock(mm);
+      mode = MADVISE_MMAP_READ_LOCK;
+      break;
+  }
+  *lock_mode = mode;
+  return 0;
+}
+
+// mm/madvise.c: madvise_unlock.
+void madvise_unlock(mm_struct* mm, madvise_lock_mode lock_mode) {
+  switch (lock_mode) {
+    case MADVISE_NO_LOCK:
+    case MADVISE_VMA_READ_LOCK:
+      return;
+    case MADVISE_MMAP_WRITE_LOCK:
+      mmap_write_unlock(mm);
+      break;
+    case MADVISE_MMAP_READ_LOCK:
+      mmap_read_unlock(mm);
+      break;
   }
 }
 
@@ -591,32 +702,103 @@ int madvise_walk_vmas(mm_struct* mm, unsigned long start, unsigned long end, int
   return unmapped_error;
 }
 
+// ---- MADV_POPULATE_READ, MADV_POPULATE_WRITE ----
+
+// mm/madvise.c: madvise_populate. Fault [start, end) in, readable (MADV_POPULATE_READ) or
+// writable (MADV_POPULATE_WRITE), as the task's own accesses would, across VMAs
+// (faultin_page_range looks each one up): not through madvise_walk_vmas, so a hole ends
+// it with -ENOMEM at once. Runs under the mmap_lock for reading, which a fault may drop
+// (it is taken again before going on). The errors are the documented ones: -EINVAL for
+// a VMA that does not allow the access, -EFAULT where the fault gives SIGBUS or SIGSEGV
+// (a file page past end-of-file), -ENOMEM for no VMA or no memory.
+int madvise_populate(mm_struct* mm, unsigned long start, unsigned long end, int behavior) {
+  const bool write = behavior == MADV_POPULATE_WRITE;
+  int locked = 1;
+  long pages;
+  while (start < end) {
+    // Populate (prefault) page tables readable/writable.
+    pages = faultin_page_range(mm, start, end, write, &locked);
+    if (!locked) {
+      mmap_read_lock(mm);
+      locked = 1;
+    }
+    if (pages < 0) {
+      switch (pages) {
+        case -EINTR:
+          return -EINTR;
+        case -EINVAL:  // incompatible mappings / permissions
+          return -EINVAL;
+        case -EHWPOISON:
+          return -EHWPOISON;
+        case -EFAULT:  // VM_FAULT_SIGBUS or VM_FAULT_SIGSEGV
+          return -EFAULT;
+        default:
+          // pr_warn_once("madvise_populate: unhandled return value") in Linux.
+          WARN_ON_ONCE(pages != -ENOMEM);
+          [[fallthrough]];
+        case -ENOMEM:  // no VMA or out of memory
+          return -ENOMEM;
+      }
+    }
+    start += static_cast<unsigned long>(pages) * PAGE_SIZE;
+  }
+  return 0;
+}
+
+// mm/madvise.c: is_madvise_populate.
+bool is_madvise_populate(int behavior) {
+  return behavior == MADV_POPULATE_READ || behavior == MADV_POPULATE_WRITE;
+}
+
+// mm/madvise.c: is_valid_madvise. The advice is known, start page-aligned, and the
+// page-rounded range neither wraps nor rounds a huge length to zero.
+bool is_valid_madvise(unsigned long start, size_t len_in, int behavior) {
+  if (!madvise_behavior_valid(behavior)) return false;
+  if (start & ~PAGE_MASK) return false;
+  size_t len = (len_in + PAGE_SIZE - 1) & PAGE_MASK;
+  // Check to see whether len was rounded up from small -ve to zero.
+  if (len_in && !len) return false;
+  if (start + len < start) return false;
+  return true;
+}
+
+// mm/madvise.c: madvise_should_skip. True when there is nothing to do: an invalid
+// request (*err = -EINVAL) or an empty range (*err = 0).
+bool madvise_should_skip(unsigned long start, size_t len_in, int behavior, int* err) {
+  if (!is_valid_madvise(start, len_in, behavior)) {
+    *err = -EINVAL;
+    return true;
+  }
+  if (start + ((len_in + PAGE_SIZE - 1) & PAGE_MASK) == start) {
+    *err = 0;
+    return true;
+  }
+  return false;
+}
+
+// mm/madvise.c: madvise_do_behavior. untagged_addr: no LAM, the identity; no
+// blk_plug (I/O is synchronous here); no memory-failure advice.
+int madvise_do_behavior(mm_struct* mm, unsigned long start, size_t len_in, int behavior) {
+  const unsigned long end = start + ((len_in + PAGE_SIZE - 1) & PAGE_MASK);
+  if (is_madvise_populate(behavior)) return madvise_populate(mm, start, end, behavior);
+  return madvise_walk_vmas(mm, start, end, behavior);
+}
+
 }  // namespace
 
 // mm/madvise.c: do_madvise on current's mm. 0 or a negative errno.
 int do_madvise(unsigned long start, size_t len_in, int behavior) {
   trace_call tc("do_madvise", "start=%#lx len=%#zx behavior=%d", start, len_in, behavior);
   mm_struct* mm = current()->mm;
-  if (!madvise_behavior_valid(behavior)) return tc.ret(-EINVAL);
-  if (start & ~PAGE_MASK) return tc.ret(-EINVAL);
-  size_t len = (len_in + PAGE_SIZE - 1) & PAGE_MASK;
-  // Check to see whether len was rounded up from small -ve to zero.
-  if (len_in && !len) return tc.ret(-EINVAL);
-  unsigned long end = start + len;
-  if (end < start) return tc.ret(-EINVAL);
-  if (end == start) return tc.ret(0);
-  // madvise_lock: only the fork advice changes VMAs and needs the lock for writing.
-  const bool write = madvise_need_mmap_write(behavior);
-  if (write) {
-    if (mmap_write_lock_killable(mm)) return tc.ret(-EINTR);
-  } else {
-    mmap_read_lock(mm);
-  }
-  int error = madvise_walk_vmas(mm, start, end, behavior);
-  if (write)
-    mmap_write_unlock(mm);
-  else
-    mmap_read_unlock(mm);
+  int error;
+  if (madvise_should_skip(start, len_in, behavior, &error)) return tc.ret(error);
+  madvise_lock_mode lock_mode;
+  error = madvise_lock(mm, behavior, &lock_mode);
+  if (error) return tc.ret(error);
+  // madvise_init_tlb / madvise_finish_tlb: DEVIATION(madvise): MADV_DONTNEED and
+  // MADV_FREE gather and flush per VMA (zap_page_range_single, madvise_free_single_vma).
+  error = madvise_do_behavior(mm, start, len_in, behavior);
+  madvise_unlock(mm, lock_mode);
   return tc.ret(error);
 }
 

@@ -184,7 +184,7 @@ static void zap_present_folio_ptes(mmu_gather* tlb, vm_area_struct* vma, folio* 
       if (pte_young(old)) ptent = pte_mkyoung(ptent);
     }
     if (pte_dirty(ptent)) folio_mark_dirty(f);
-    if (pte_young(ptent)) folio_mark_accessed(f);
+    if (pte_young(ptent) && likely(vma_has_recency(vma))) folio_mark_accessed(f);
   } else {
     // clear_full_ptes: anon folios need no up-to-date A/D bits.
     for (unsigned int i = 0; i < nr; i++) ptep_get_and_clear(mm, addr + i * PAGE_SIZE, pte + i);

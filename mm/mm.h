@@ -36,6 +36,8 @@ inline constexpr vm_flags_t VM_UFFD_MISSING = 0x00000200;
 inline constexpr vm_flags_t VM_PFNMAP = 0x00000400;
 inline constexpr vm_flags_t VM_LOCKED = 0x00002000;
 inline constexpr vm_flags_t VM_IO = 0x00004000;
+inline constexpr vm_flags_t VM_SEQ_READ = 0x00008000;   // MADV_SEQUENTIAL
+inline constexpr vm_flags_t VM_RAND_READ = 0x00010000;  // MADV_RANDOM
 inline constexpr vm_flags_t VM_DONTCOPY = 0x00020000;
 inline constexpr vm_flags_t VM_DONTEXPAND = 0x00040000;
 inline constexpr vm_flags_t VM_LOCKONFAULT = 0x00080000;  // lock pages as they fault in
@@ -47,6 +49,7 @@ inline constexpr vm_flags_t VM_SOFTDIRTY = 0x08000000;
 inline constexpr vm_flags_t VM_MIXEDMAP = 0x10000000;
 inline constexpr vm_flags_t VM_HUGEPAGE = 0x20000000;    // MADV_HUGEPAGE
 inline constexpr vm_flags_t VM_NOHUGEPAGE = 0x40000000;  // MADV_NOHUGEPAGE
+inline constexpr vm_flags_t VM_MERGEABLE = 0x80000000;   // MADV_MERGEABLE: KSM may merge its pages
 inline constexpr vm_flags_t VM_STACK = VM_GROWSDOWN;
 // include/linux/mm.h: VM_HIGH_ARCH_0..3 hold x86's protection key (CONFIG_ARCH_HAS_PKEYS).
 inline constexpr int VM_PKEY_SHIFT = 32;  // VM_HIGH_ARCH_BIT_0
@@ -287,10 +290,26 @@ unsigned long get_unmapped_area(file* file, unsigned long addr, unsigned long le
 int do_munmap(mm_struct* mm, unsigned long start, size_t len);
 int vm_munmap(unsigned long start, size_t len);
 int do_mprotect_pkey(unsigned long start, size_t len, unsigned long prot, int pkey);
-// mm/madvise.c: madvise(2) on current's mm: the fork advice (MADV_DONTFORK, MADV_DOFORK,
-// MADV_WIPEONFORK, MADV_KEEPONFORK) and MADV_DONTNEED, MADV_FREE, MADV_COLD,
-// MADV_PAGEOUT, MADV_WILLNEED; 0 or a negative errno.
+// mm/madvise.c: madvise(2) on current's mm: the access-pattern advice (MADV_NORMAL,
+// MADV_RANDOM, MADV_SEQUENTIAL), the fork advice (MADV_DONTFORK, MADV_DOFORK,
+// MADV_WIPEONFORK, MADV_KEEPONFORK), MADV_DONTDUMP/DODUMP, MADV_MERGEABLE/UNMERGEABLE,
+// MADV_HUGEPAGE/NOHUGEPAGE, MADV_DONTNEED(_LOCKED), MADV_FREE, MADV_COLD, MADV_PAGEOUT,
+// MADV_WILLNEED and MADV_POPULATE_READ/WRITE; 0 or a negative errno.
 int do_madvise(unsigned long start, size_t len_in, int behavior);
+// mm/gup.c (mm/internal.h): fault in [start, end) of mm for MADV_POPULATE_(READ|WRITE),
+// readable or (write) writable; mmap_lock held for reading, may be dropped (*locked = 0).
+// The number of pages done, or -ENOMEM (no VMA), -EINVAL (a VMA that does not allow the
+// access), -EFAULT (SIGBUS/SIGSEGV), -EHWPOISON, -EINTR.
+long faultin_page_range(mm_struct* mm, unsigned long start, unsigned long end, bool write,
+                        int* locked);
+// ---- KSM (mm/ksm.cc: mm/ksm.c, include/linux/ksm.h) ----
+// MADV_MERGEABLE / MADV_UNMERGEABLE on one VMA's flags (*vm_flags); 0 or a negative errno.
+int ksm_madvise(vm_area_struct* vma, unsigned long start, unsigned long end, int advice,
+                vm_flags_t* vm_flags);
+// Register mm with KSM (MMF_VM_MERGEABLE). 0 or -ENOMEM.
+int __ksm_enter(mm_struct* mm);
+// dup_mmap: a child of a KSM-registered mm is registered too (best effort).
+void ksm_fork(mm_struct* mm, mm_struct* oldmm);
 // ---- mlock (mm/mlock.cc: mm/mlock.c) ----
 // include/uapi/asm-generic/mman-common.h / mman.h. <sys/mman.h> defines these too.
 static_assert(MCL_CURRENT == 1 && MCL_FUTURE == 2 && MCL_ONFAULT == 4, "MCL_*");
@@ -595,11 +614,22 @@ anon_vma* folio_lock_anon_vma_read(folio* f, bool try_lock, bool* contended);
 // a mapped anon folio's anon_vma whose range covers the folio's index; stops when fn
 // returns false or (until_unmapped) the folio is mapped nowhere. `locked` (the default,
 // rmap_walk_locked): the caller holds the anon_vma lock or nothing else runs (debug_vm);
-// else the walk takes it (folio_lock_anon_vma_read, with try_lock and *contended).
+// else the walk takes it (folio_lock_anon_vma_read, with try_lock and *contended). VMAs
+// for which `invalid_vma` (if given) returns true are skipped (rwc->invalid_vma).
 void rmap_walk_anon(folio* f,
                     bool (*fn)(folio* f, vm_area_struct* vma, unsigned long address, void* arg),
                     void* arg, bool locked = true, bool try_lock = false,
-                    bool* contended = nullptr, bool until_unmapped = false);
+                    bool* contended = nullptr, bool until_unmapped = false,
+                    bool (*invalid_vma)(vm_area_struct* vma, void* arg) = nullptr);
+// include/linux/mm_inline.h: vma_has_recency. Do accesses through this VMA say anything
+// about what will be used again? Not after MADV_RANDOM or MADV_SEQUENTIAL: reclaim
+// ignores its accessed bits (folio_referenced) and an unmap does not mark its pages
+// accessed. (A file opened with POSIX_FADV_NOREUSE has none either: DEVIATION(mm), no
+// fadvise(2) here, so FMODE_NOREUSE is never set.)
+inline bool vma_has_recency(const vm_area_struct* vma) {
+  if (vma->vm_flags & (VM_SEQ_READ | VM_RAND_READ)) return false;
+  return true;
+}
 // mm/rmap.c: folio_referenced. Tests and clears the accessed bit of every PTE mapping the
 // folio (through rmap; the TLB entry is flushed so the next access sets it again).
 // Returns the number of mappings that were referenced, or -1 if i_mmap_rwsem was

@@ -232,6 +232,7 @@ enum { SUID_DUMP_DISABLE = 0, SUID_DUMP_USER = 1, SUID_DUMP_ROOT = 2 };
 inline constexpr int MMF_HAS_PINNED = 27;
 inline constexpr int MMF_OOM_SKIP = 21;    // the OOM killer should pass this mm by (reaped)
 inline constexpr int MMF_OOM_VICTIM = 25;  // an OOM victim's mm
+inline constexpr int MMF_VM_MERGEABLE = 16;  // KSM may merge identical pages (mm/ksm.cc)
 
 // An address space.
 struct mm_struct {

@@ -701,6 +701,7 @@ int dup_mmap(mm_struct* mm, mm_struct* oldmm) {
   mm->data_vm = oldmm->data_vm;
   mm->exec_vm = oldmm->exec_vm;
   mm->stack_vm = oldmm->stack_vm;
+  ksm_fork(mm, oldmm);
   for (const auto& [start, mpnt] : oldmm->mm_mt) {
     if (mpnt->vm_flags & VM_DONTCOPY) {
       vm_stat_account(mm, mpnt->vm_flags, -static_cast<long>(vma_pages(mpnt)));

@@ -399,7 +399,8 @@ out:
 void rmap_walk_anon(folio* f, bool (*fn)(folio* f, vm_area_struct* vma, unsigned long address,
                                          void* arg),
                     void* arg, bool locked, bool try_lock, bool* contended,
-                    bool until_unmapped) {
+                    bool until_unmapped,
+                    bool (*invalid_vma)(vm_area_struct* vma, void* arg)) {
   VM_BUG_ON(!folio_test_anon(f));
   anon_vma* av;
   if (locked) {
@@ -422,6 +423,7 @@ void rmap_walk_anon(folio* f, bool (*fn)(folio* f, vm_area_struct* vma, unsigned
         pgoff_start >= vma->vm_pgoff
             ? vma->vm_start + ((pgoff_start - vma->vm_pgoff) << PAGE_SHIFT)
             : vma->vm_start;
+    if (invalid_vma != nullptr && invalid_vma(vma, arg)) continue;
     if (!fn(f, vma, address, arg)) break;
     if (until_unmapped && !folio_mapped(f)) break;  // rwc->done: folio_not_mapped
   }
@@ -881,6 +883,15 @@ void rmap_walk_file(folio* f,
 
 }  // namespace
 
+// mm/rmap.c: invalid_folio_referenced_vma. A mapping without recency (MADV_RANDOM,
+// MADV_SEQUENTIAL) is not asked: its accesses do not keep the folio. (No memcg here.)
+static bool invalid_folio_referenced_vma(vm_area_struct* vma, void* /*arg*/) {
+  // If the folio has been used in another mapping, that one counts; if that mapping is
+  // already gone, the unmap marked the folio accessed (zap_present_folio_ptes).
+  if (!vma_has_recency(vma)) return true;
+  return false;
+}
+
 // mm/rmap.c: folio_referenced. How many of the folio's mappings referenced it since the
 // last look (their accessed bits, now cleared); -1 when a lock was contended. *vm_flags
 // collects the referencing VMAs' flags (VM_LOCKED if one is mlocked).
@@ -897,10 +908,10 @@ int folio_referenced(folio* f, int is_locked, vm_flags_t* vm_flags) {
   bool contended = false;
   if (folio_test_anon(f))
     rmap_walk_anon(f, folio_referenced_one, &pra, /*locked=*/false, /*try_lock=*/true,
-                   &contended, /*until_unmapped=*/false);
+                   &contended, /*until_unmapped=*/false, invalid_folio_referenced_vma);
   else
     rmap_walk_file(f, folio_referenced_one, &pra, /*try_lock=*/true, &contended,
-                   /*until_unmapped=*/false);
+                   /*until_unmapped=*/false, invalid_folio_referenced_vma);
   *vm_flags = pra.vm_flags;
   if (we_locked) folio_unlock(f);
   trace_event("folio_referenced", "pfn=%#lx referenced=%d", folio_pfn(f),

@@ -198,6 +198,29 @@ TEST(StateChecks, ProtNoneHugePageKeepsTheFrameOfThePageAtTheAddress) {
   EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
 }
 
+// The access-pattern, core-dump and KSM advice are VMA flags too (smaps VmFlags sr, rr,
+// dd, mg), and `show smaps` prints them in the kernel's order.
+TEST(StateChecks, VmaFlagsShowTheFlagAdvice) {
+  RunResult r = RunText(
+      "process p\np: mmap 0x500000 16K rw- private,anon\n"
+      "p: madvise 0x500000 4K sequential\nexpect 0\n"
+      "p: madvise 0x501000 4K random\nexpect 0\n"
+      "p: madvise 0x502000 8K dontdump\nexpect 0\n"
+      "p: madvise 0x503000 4K mergeable\nexpect 0\n"
+      "expect vma p 0x500000 end=0x501000 flags=sr,!rr,!dd\n"
+      "expect vma p 0x501000 end=0x502000 flags=rr,!sr\n"
+      "expect vma p 0x502000 end=0x503000 flags=dd,!mg\n"
+      "expect vma p 0x503000 flags=dd,mg\n"
+      "p: madvise 0x500000 16K normal\nexpect 0\n"
+      "p: madvise 0x500000 16K dodump\nexpect 0\n"
+      "p: madvise 0x500000 16K unmergeable\nexpect 0\n"
+      "expect vma p 0x500000 start=0x500000 end=0x504000 flags=!sr,!rr,!dd,!mg\n"
+      "p: madvise 0x503000 4K mergeable\nexpect 0\n"
+      "show smaps p 0x503000 4K\n");
+  EXPECT_EQ(r.status, kExitOk) << r.out << r.err;
+  EXPECT_NE(r.out.find("VmFlags: rd wr mr mw me ac mg"), std::string::npos) << r.out;
+}
+
 TEST(StateChecks, AnUnboundPfnNameFails) {
   RunResult r = RunText(
       "process p\nexpect pte p 0x10000 as x\nexpect page x refcount=1\n");

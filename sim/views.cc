@@ -109,10 +109,11 @@ absl::Span<const VmFlagMnemonic> VmFlagMnemonics() {
       {VM_SHARED, "sh"},     {VM_MAYREAD, "mr"},     {VM_MAYWRITE, "mw"},
       {VM_MAYEXEC, "me"},    {VM_MAYSHARE, "ms"},    {VM_GROWSDOWN, "gd"},
       {VM_UFFD_MISSING, "um"}, {VM_PFNMAP, "pf"},    {VM_LOCKED, "lo"},
-      {VM_IO, "io"},         {VM_DONTCOPY, "dc"},    {VM_DONTEXPAND, "de"},
+      {VM_IO, "io"},         {VM_SEQ_READ, "sr"},    {VM_RAND_READ, "rr"},
+      {VM_DONTCOPY, "dc"},   {VM_DONTEXPAND, "de"},
       {VM_ACCOUNT, "ac"},    {VM_NORESERVE, "nr"},   {VM_WIPEONFORK, "wf"},
       {VM_DONTDUMP, "dd"},   {VM_SOFTDIRTY, "sd"},   {VM_MIXEDMAP, "mm"},
-      {VM_HUGEPAGE, "hg"},   {VM_NOHUGEPAGE, "nh"}};
+      {VM_HUGEPAGE, "hg"},   {VM_NOHUGEPAGE, "nh"},  {VM_MERGEABLE, "mg"}};
   return kMnemonics;
 }
 

@@ -38,9 +38,12 @@ struct AdviceEntry {
   int value;
 };
 constexpr AdviceEntry kAdvice[] = {
-    {"willneed", 3},    {"dontneed", 4},    {"free", 8},        {"dontfork", 10},
-    {"dofork", 11},     {"wipeonfork", 18}, {"keeponfork", 19}, {"cold", 20},
-    {"pageout", 21},    {"dontneed_locked", 24}, {"hugepage", 14}, {"nohugepage", 15},
+    {"normal", 0},      {"random", 1},      {"sequential", 2},  {"willneed", 3},
+    {"dontneed", 4},    {"free", 8},        {"dontfork", 10},   {"dofork", 11},
+    {"mergeable", 12},  {"unmergeable", 13}, {"hugepage", 14},  {"nohugepage", 15},
+    {"dontdump", 16},   {"dodump", 17},     {"wipeonfork", 18}, {"keeponfork", 19},
+    {"cold", 20},       {"pageout", 21},    {"populate_read", 22}, {"populate_write", 23},
+    {"dontneed_locked", 24},
 };
 }  // namespace
 
@@ -71,7 +74,7 @@ const std::vector<std::string>& FlagNames(FlagTable table) {
   // fs/proc/task_mmu.c show_smap_vma_flags: the mnemonics of the flags mmsim has.
   static const std::vector<std::string> kVma = {
       "rd", "wr", "ex", "sh", "mr", "mw", "me", "ms", "gd", "um", "pf",
-      "lo", "io", "dc", "de", "ac", "nr", "wf", "dd", "sd", "mm", "hg", "nh"};
+      "lo", "io", "sr", "rr", "dc", "de", "ac", "nr", "wf", "dd", "sd", "mm", "hg", "nh", "mg"};
   switch (table) {
     case FlagTable::kPte: return kPte;
     case FlagTable::kPage: return kPage;

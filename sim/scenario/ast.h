@@ -347,7 +347,9 @@ struct DumpableStmt {
 };
 
 // `TASK: madvise ADDR LEN ADVICE`. ADVICE is a name (dontneed, free, cold, pageout,
-// willneed, dontneed_locked, dontfork, dofork, wipeonfork, keeponfork) or a number.
+// willneed, dontneed_locked, dontfork, dofork, wipeonfork, keeponfork, hugepage,
+// nohugepage, normal, random, sequential, mergeable, unmergeable, dontdump, dodump,
+// populate_read, populate_write) or a number.
 struct MadviseStmt {
   SourcePos pos;
   std::string task;

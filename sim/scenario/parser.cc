@@ -107,7 +107,8 @@ constexpr const char* kKeywords[] = {
     "madvise", "mlock", "munlock", "mlockall", "munlockall",
     // madvise advice, mlock and mlockall flags
     "dontneed", "dontneed_locked", "free", "cold", "pageout", "willneed", "dontfork", "dofork",
-    "wipeonfork", "keeponfork", "onfault", "current", "future",
+    "wipeonfork", "keeponfork", "normal", "sequential", "mergeable", "unmergeable", "dontdump",
+    "dodump", "populate_read", "populate_write", "onfault", "current", "future",
     // options
     "memory", "swap", "cpus", "tlb", "seed", "uid", "gid", "ruid", "euid", "suid", "rgid", "egid", "sgid",
     "caps", "size", "data", "readonly", "offset", "flags", "nth", "times", "probability", "of",
@@ -209,7 +210,8 @@ constexpr char kFlagExpected[] =
     "mmap flag (private, shared, anon, fixed, noreplace, populate, growsdown, noreserve)";
 constexpr char kAdviceExpected[] =
     "ADVICE (dontneed, free, cold, pageout, willneed, dontneed_locked, dontfork, dofork, "
-    "wipeonfork, keeponfork, hugepage, nohugepage, or a NUM)";
+    "wipeonfork, keeponfork, hugepage, nohugepage, normal, random, sequential, mergeable, "
+    "unmergeable, dontdump, dodump, populate_read, populate_write, or a NUM)";
 constexpr char kMlockallExpected[] = "mlockall FLAGS: current, future, onfault joined by commas, or a NUM";
 constexpr char kCapsExpected[] = "capabilities: all, none or a list like cap_sys_ptrace,cap_kill";
 constexpr char kIovExpected[] = "iovec list like [0x1000:4K, 0x3000:8], [] or raw(ADDR,COUNT)";
@@ -1466,7 +1468,7 @@ constexpr char kPageFlagsExpected[] =
     "buddy, table, slab), ! before one for clear";
 constexpr char kVmaFlagsExpected[] =
     "VMA flag as smaps VmFlags prints it (rd, wr, ex, sh, mr, mw, me, ms, gd, um, pf, lo, io, "
-    "dc, de, ac, nr, wf, dd, sd, mm, hg, nh), ! before one for clear";
+    "sr, rr, dc, de, ac, nr, wf, dd, sd, mm, hg, nh, mg), ! before one for clear";
 
 absl::StatusOr<Statement> LineParser::ParseExpectState(const Token& kw, const Token& form) {
   if (st_.block != Block::kNone) {

@@ -283,6 +283,15 @@ TEST(ParserStatements, MadviseAndMlock) {
   EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 4K dontneed_locked").advice, 24);
   EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 2M hugepage").advice, 14);
   EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 2M nohugepage").advice, 15);
+  // The advice that sets VMA flags or populates, by name (include/uapi/asm-generic/mman-common.h).
+  const std::pair<const char*, int> named[] = {
+      {"normal", 0},     {"random", 1},       {"sequential", 2},    {"mergeable", 12},
+      {"unmergeable", 13}, {"dontdump", 16},  {"dodump", 17},       {"populate_read", 22},
+      {"populate_write", 23}};
+  for (const auto& [name, value] : named) {
+    EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 4K " + name).advice, value) << name;
+    EXPECT_EQ(AdviceName(value), std::string(name));
+  }
   EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 4K 12345").advice, 12345);
   EXPECT_EQ(Last<MadviseStmt>(p + "p: madvise 0x1000 4K -1").advice, -1);
   MlockStmt l = Last<MlockStmt>(p + "p: mlock 0x1000 4K");
@@ -295,7 +304,9 @@ TEST(ParserStatements, MadviseAndMlock) {
   EXPECT_EQ(a.flags, MlockStmt::kCurrent | MlockStmt::kFuture);
   EXPECT_EQ(Last<MlockStmt>(p + "p: mlockall 0").flags, 0);
   EXPECT_EQ(Last<MlockStmt>(p + "p: munlockall").op, MlockStmt::Op::kMunlockall);
-  for (const char* bad : {"p: madvise 0x1000 4K sleepy", "p: mlockall current,current",
+  for (const char* bad : {"p: madvise 0x1000 4K sleepy", "p: madvise 0x1000 4K populate",
+                          "p: madvise 0x1000 4K populate_readwrite", "process dodump",
+                          "p: mlockall current,current",
                           "p: mlockall later", "p: munlock 0x1000 4K onfault",
                           "p: munlockall now"}) {
     EXPECT_FALSE(ParseScenario(p + bad, kFile).ok()) << bad;

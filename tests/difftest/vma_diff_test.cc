@@ -591,6 +591,34 @@ TEST(VmaDiffTest, MadvisePageAdvice) {
            Store(z), Madvise(z, P, MADV_COLD), Load(z), Count(x, 4 * P)});
 }
 
+// The flag advice (NORMAL/RANDOM/SEQUENTIAL, DONTDUMP/DODUMP, MERGEABLE/UNMERGEABLE) on
+// private anonymous memory: 0, and the VMA splits and merges back (Count); on shared
+// memory MERGEABLE is ignored. MADV_POPULATE_READ/WRITE: what they map (Resident: the
+// zero page counts), EINVAL on read-only (WRITE) and PROT_NONE memory, ENOMEM at a hole
+// (the pages before it stay mapped), EFAULT past the end of a file (16 pages, mapped 20).
+TEST(VmaDiffTest, MadviseFlagAndPopulateAdvice) {
+  const uint64_t x = kBase, y = kBase + 0x100000, z = kBase + 0x200000, w = kBase + 0x300000;
+  RunCase({Mmap(x, 4 * P, kRW, kAnon | MAP_FIXED), Madvise(x, P, MADV_RANDOM), Count(x, 4 * P),
+           Madvise(x + P, P, MADV_SEQUENTIAL), Count(x, 4 * P), Madvise(x, 4 * P, MADV_NORMAL),
+           Count(x, 4 * P), Madvise(x + 2 * P, P, MADV_DONTDUMP), Count(x, 4 * P),
+           Madvise(x, 4 * P, MADV_DODUMP), Count(x, 4 * P), Madvise(x + P, P, MADV_MERGEABLE),
+           Count(x, 4 * P), Madvise(x, 4 * P, MADV_UNMERGEABLE), Count(x, 4 * P),
+           Resident(x, 4 * P), Madvise(x, 2 * P, MADV_POPULATE_READ), Resident(x, 4 * P),
+           Madvise(x + P, 3 * P, MADV_POPULATE_WRITE), Resident(x, 4 * P), Load(x + 3 * P),
+           Madvise(x + 1, P, MADV_POPULATE_READ), Madvise(x, 0, MADV_POPULATE_WRITE),
+           Mmap(y, 2 * P, PROT_READ, kAnon | MAP_FIXED), Madvise(y, 2 * P, MADV_POPULATE_WRITE),
+           Resident(y, 2 * P), Madvise(y, 2 * P, MADV_POPULATE_READ), Resident(y, 2 * P),
+           Mprotect(y + P, P, PROT_NONE), Madvise(y, 2 * P, MADV_POPULATE_READ),
+           Madvise(y + P, P, MADV_POPULATE_WRITE),
+           Mmap(z, 4 * P, kRW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED),
+           Madvise(z, 4 * P, MADV_MERGEABLE), Count(z, 4 * P), Madvise(z, 4 * P, MADV_POPULATE_WRITE),
+           Resident(z, 4 * P), Munmap(x + 2 * P, P), Madvise(x, 4 * P, MADV_DONTNEED),
+           Resident(x, 4 * P), Madvise(x, 4 * P, MADV_POPULATE_READ), Resident(x, 4 * P),
+           MmapFile(w, 20 * P, PROT_READ, MAP_PRIVATE | MAP_FIXED, 0),
+           Madvise(w, 16 * P, MADV_POPULATE_READ), Resident(w, 20 * P),
+           Madvise(w, 20 * P, MADV_POPULATE_READ), Madvise(w, 20 * P, MADV_POPULATE_WRITE)});
+}
+
 // MADV_PAGEOUT on clean page cache a process maps: the pages are unmapped and dropped
 // (the process's Rss falls).
 TEST(VmaDiffTest, MadvisePageoutFileDropsRss) {
