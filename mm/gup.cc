@@ -31,7 +31,7 @@
 //    leaf is an anonymous THP or the huge zero folio (mm/huge_memory.cc).
 //  - No gate area (vsyscall): in_gate_area() is false. With vsyscall=xonly, as on current
 //    distributions, a GUP of the vsyscall page fails with EFAULT either way.
-//  - No ZONE_DEVICE pgmaps, secretmem, shadow stacks, pkeys, userfaultfd or soft-dirty
+//  - No ZONE_DEVICE pgmaps, secretmem, shadow stacks, userfaultfd or soft-dirty
 //    tracking: the checks for them are absent (they would never fire here).
 //  - FOLL_LONGTERM: every page is longterm-pinnable (one ZONE_NORMAL, no CMA), so
 //    check_and_migrate_movable_pages() never migrates.

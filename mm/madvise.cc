@@ -21,8 +21,9 @@
 //    MADV_FREE, MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED, MADV_POPULATE_READ and
 //    MADV_POPULATE_WRITE. Every other advice, valid in Linux or not, is -EINVAL:
 //    MADV_REMOVE, MADV_COLLAPSE, MADV_GUARD_INSTALL/REMOVE, MADV_HWPOISON and
-//    MADV_SOFT_OFFLINE are valid there (MADV_REMOVE and MADV_COLLAPSE give -EINVAL on a
-//    private anonymous mapping there too).
+//    MADV_SOFT_OFFLINE are valid there (only MADV_REMOVE gives -EINVAL on a private
+//    anonymous mapping there too; MADV_COLLAPSE collapses, the guard advice installs
+//    guards, the memory-failure advice needs CAP_SYS_ADMIN).
 //  - MADV_RANDOM / MADV_SEQUENTIAL: VM_RAND_READ / VM_SEQ_READ take the VMA's references
 //    out of page aging (vma_has_recency: folio_referenced, the zap); there is no fault
 //    readahead to switch off (DEVIATION(filemap)).

@@ -207,7 +207,7 @@ struct mm_rss_stat {
 };
 
 // arch/x86/include/asm/mmu.h
-// (no LDT, pkeys, LAM, or global ASIDs: INVLPGB is not modelled)
+// (no LDT, LAM, or global ASIDs: INVLPGB is not modelled)
 struct mm_context_t {
   // Unique, never reused (init_mm has 1): how a CPU recognises, in its ASID slots
   // (tlb_state::ctxs), an mm it ran before.

@@ -701,7 +701,6 @@ int dup_mmap(mm_struct* mm, mm_struct* oldmm) {
   mm->data_vm = oldmm->data_vm;
   mm->exec_vm = oldmm->exec_vm;
   mm->stack_vm = oldmm->stack_vm;
-  ksm_fork(mm, oldmm);
   for (const auto& [start, mpnt] : oldmm->mm_mt) {
     if (mpnt->vm_flags & VM_DONTCOPY) {
       vm_stat_account(mm, mpnt->vm_flags, -static_cast<long>(vma_pages(mpnt)));
@@ -739,7 +738,10 @@ int dup_mmap(mm_struct* mm, mm_struct* oldmm) {
     if (retval) break;
   }
   // arch_dup_mmap: the child has the parent's protection keys.
-  if (!retval) arch_dup_pkeys(oldmm, mm);
+  if (!retval) {
+    arch_dup_pkeys(oldmm, mm);
+    ksm_fork(mm, oldmm);
+  }
   mmap_write_unlock(mm);
   // The parent's TLBs may still allow writes through the PTEs fork write-protected.
   flush_tlb_mm(oldmm);

@@ -6,7 +6,7 @@
 //
 // Also change_huge_pmd / can_change_pmd_writable of mm/huge_memory.c (a whole THP).
 //
-// Deviations (grep "DEVIATION(mprotect)"): no pkeys (pkey must be -1), no PROT_GROWSDOWN/UP
+// Deviations (grep "DEVIATION(mprotect)"): no pkey_mprotect (pkey must be -1), no PROT_GROWSDOWN/UP
 // range extension (rejected with -EINVAL), no NUMA hinting, no soft-dirty or uffd-wp, no
 // VM accounting.
 #include "mm/arch/x86/pkeys.h"

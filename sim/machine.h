@@ -205,9 +205,9 @@ class Machine {
                  uint64_t off = 0);
   SysResult Munmap(int pid, uint64_t addr, uint64_t len);
   SysResult Mprotect(int pid, uint64_t addr, uint64_t len, int prot);
-  // madvise(2): every advice Linux 6.18 accepts on private anonymous memory
-  // (kernel::do_madvise, mm/madvise.cc lists them); MADV_REMOVE, MADV_COLLAPSE, the guard
-  // and the memory-failure advice, and unknown values, are EINVAL.
+  // madvise(2): the advice mm/madvise.cc models (kernel::do_madvise lists them);
+  // MADV_REMOVE, MADV_COLLAPSE, the guard and the memory-failure advice (not modelled),
+  // and unknown values, are EINVAL.
   SysResult Madvise(int pid, uint64_t addr, uint64_t len, int advice);
   // mlock2(2) (flags 0 is mlock(2); MLOCK_ONFAULT), munlock(2), mlockall(2) (MCL_*
   // flags), munlockall(2).

@@ -161,7 +161,7 @@ uint64_t Requested(const Call& call) {
 // kernel), so this needs no host. Before the generator split its cases into
 // "built to transfer" and "anything", about 11% of 1000 seeds moved bytes.
 TEST(GenerateCase, MostCasesMoveBytesAndErrorsKeepAShare) {
-  ModelBackend model;
+  ModelBackend model(ModelBackend::Variant::kCurrent, /*pku=*/false);
   int positive = 0, full = 0, partial = 0, zero = 0, efault = 0, einval = 0, other = 0,
       past_16_pages = 0, past_batch = 0, multi_both = 0;
   for (uint64_t seed = 0; seed < 1000; ++seed) {

@@ -12,6 +12,9 @@ namespace kernel {
 
 bool cpu_feature_enabled_ospke() { return kst().x86_feature_ospke; }
 
+// arch/x86/include/asm/pkeys.h
+int arch_max_pkey() { return cpu_feature_enabled_ospke() ? 16 : 1; }
+
 // arch/x86/include/asm/pkru.h: read_pkru (rdpkru when OSPKE, else 0)
 u32 read_pkru() {
   if (!cpu_feature_enabled_ospke()) return 0;
@@ -40,6 +43,9 @@ bool mm_pkey_is_allocated(mm_struct* mm, int pkey) {
   // which is allocated implicitly when the mm is created.
   if (pkey < 0) return false;
   if (pkey >= arch_max_pkey()) return false;
+  // The exec-only pkey is set in the allocation map, but is not available to any of the
+  // user interfaces like mprotect_pkey().
+  if (pkey == mm->context.execute_only_pkey) return false;
   return mm->context.pkey_allocation_map & (1U << pkey);
 }
 
@@ -70,12 +76,11 @@ int arch_set_user_pkey_access(task_struct* tsk, int pkey, unsigned long init_val
   BUG_ON(tsk != current());
   // This check implies XSAVE support. OSPKE only gets set if we enable XSAVE and we
   // enable PKU in XCR0.
-  if (WARN_ON_ONCE(!cpu_feature_enabled_ospke())) return -EINVAL;
+  if (!cpu_feature_enabled_ospke()) return -EINVAL;
   // This code should only be called with valid 'pkey' values originating from in-kernel
   // users. Complain if a bad value is observed.
   if (WARN_ON_ONCE(pkey >= arch_max_pkey())) return -EINVAL;
-  // Set the bits we need in PKRU.
-  if (init_val & ~PKEY_ACCESS_MASK) return -EINVAL;
+  // Set the bits we need in PKRU:
   u32 new_pkru_bits = 0;
   if (init_val & PKEY_DISABLE_ACCESS) new_pkru_bits |= PKRU_AD_BIT;
   if (init_val & PKEY_DISABLE_WRITE) new_pkru_bits |= PKRU_WD_BIT;
@@ -115,7 +120,7 @@ int __execute_only_pkey(mm_struct* mm) {
   // If the PKRU-set operation failed somehow, just return 0 and effectively disable
   // execute-only support.
   if (ret) {
-    mm_pkey_free(mm, execute_only_pkey);  // mm_set_pkey_free
+    mm->context.pkey_allocation_map &= static_cast<u16>(~(1U << execute_only_pkey));  // mm_set_pkey_free
     return -1;
   }
   // We got one, store it and use it from here on out.

@@ -45,7 +45,7 @@ inline constexpr u32 init_pkru_value = 0x55555554u;
 
 // arch/x86/include/asm/pkeys.h
 inline constexpr int ARCH_DEFAULT_PKEY = 0;
-inline int arch_max_pkey() { return 16; }  // CONFIG_X86_64 with X86_FEATURE_OSPKE
+int arch_max_pkey();  // 16 with X86_FEATURE_OSPKE, else 1
 
 // The boot CPU's X86_FEATURE_OSPKE: PKU present and CR4.PKE set by setup_pku.
 bool cpu_feature_enabled_ospke();
