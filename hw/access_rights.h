@@ -79,32 +79,30 @@ inline constexpr int kNumPkeys = 16;
 inline constexpr uint32_t kPkruAd = 1u;  // PKRU bit 2k: access disable
 inline constexpr uint32_t kPkruWd = 2u;  // PKRU bit 2k+1: write disable
 
-// The keys (bit k = key k) whose PKRU bits deny a `type` access to a
-// user-mode address under `mode` (SDM 4.6.2); 0 when CR4.PKE = 0 and for
-// fetches. Cpu precomputes the read and write masks so a TLB hit tests one
-// bit (Cpu::HitAllows).
-constexpr uint32_t PkeyDenyMask(AccessType type, const PagingMode& mode) {
-  if (!mode.pke || type == AccessType::kFetch) return 0;
-  // WD counts for user-mode writes, and for supervisor writes when WP = 1.
-  const bool wd_counts = type == AccessType::kWrite && (mode.user || mode.wp);
-  uint32_t mask = 0;
-  for (int k = 0; k < kNumPkeys; ++k) {
-    const uint32_t bits = mode.pkru >> (2 * k);
-    if ((bits & kPkruAd) != 0 || (wd_counts && (bits & kPkruWd) != 0)) {
-      mask |= uint32_t{1} << k;
-    }
-  }
-  return mask;
-}
-
 // True iff the protection-key check of SDM 4.6.2 denies a `type` access to a
 // translation whose leaf has key `pkey` (0..15) and whose combined U/S is
 // `user_page`. Independent of AccessAllowed: an access faults if either
 // denies, and the #PF error code has PK iff this one does.
 constexpr bool PkeyDenies(bool user_page, int pkey, AccessType type,
                           const PagingMode& mode) {
-  if (!user_page) return false;
-  return ((PkeyDenyMask(type, mode) >> (pkey & (kNumPkeys - 1))) & 1) != 0;
+  if (!mode.pke || !user_page || type == AccessType::kFetch) return false;
+  const uint32_t bits = mode.pkru >> (2 * (pkey & (kNumPkeys - 1)));
+  if ((bits & kPkruAd) != 0) return true;
+  // WD counts for user-mode writes, and for supervisor writes when WP = 1.
+  return type == AccessType::kWrite && (bits & kPkruWd) != 0 &&
+         (mode.user || mode.wp);
+}
+
+// The keys (bit k = key k) whose PKRU bits deny a `type` access to a
+// user-mode address under `mode`: 0 when CR4.PKE = 0 and for fetches. Cpu
+// precomputes the read and write masks so a TLB hit tests one bit
+// (Cpu::HitAllows).
+constexpr uint32_t PkeyDenyMask(AccessType type, const PagingMode& mode) {
+  uint32_t mask = 0;
+  for (int k = 0; k < kNumPkeys; ++k) {
+    if (PkeyDenies(/*user_page=*/true, k, type, mode)) mask |= uint32_t{1} << k;
+  }
+  return mask;
 }
 
 // The error-code bits every #PF for this access carries, whatever its cause
