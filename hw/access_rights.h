@@ -98,11 +98,16 @@ constexpr bool PkeyDenies(bool user_page, int pkey, AccessType type,
 // precomputes the read and write masks so a TLB hit tests one bit
 // (Cpu::HitAllows).
 constexpr uint32_t PkeyDenyMask(AccessType type, const PagingMode& mode) {
-  uint32_t mask = 0;
-  for (int k = 0; k < kNumPkeys; ++k) {
-    if (PkeyDenies(/*user_page=*/true, k, type, mode)) mask |= uint32_t{1} << k;
-  }
-  return mask;
+  if (!mode.pke || type == AccessType::kFetch) return 0;
+  // AD of key k is bit 2k, WD bit 2k+1: where WD counts, fold it onto AD's place, then
+  // gather the even bits into bits 0..15 (UpdateMode runs this at every CPL change).
+  const bool wd_counts = type == AccessType::kWrite && (mode.user || mode.wp);
+  uint32_t x = (wd_counts ? mode.pkru | (mode.pkru >> 1) : mode.pkru) & 0x55555555u;
+  x = (x | (x >> 1)) & 0x33333333u;
+  x = (x | (x >> 2)) & 0x0f0f0f0fu;
+  x = (x | (x >> 4)) & 0x00ff00ffu;
+  x = (x | (x >> 8)) & 0x0000ffffu;
+  return x;
 }
 
 // The error-code bits every #PF for this access carries, whatever its cause
