@@ -95,6 +95,13 @@ bool HostHasPku();
 // page size (MAP_HUGE_1GB: ENOMEM from an empty pool rather than EINVAL), and so do the
 // simulated machines compared with it (MachineConfig::gbpages).
 bool HostHasGbpages();
+// Gives a simulated machine's config (sim::MachineConfig) the host's CPU features, so that
+// it and the host kernel it is compared with behave alike.
+template <typename MachineConfig>
+void UseHostCpu(MachineConfig* config) {
+  config->pku = HostHasPku();
+  config->gbpages = HostHasGbpages();
+}
 
 // "rw-", "r-x", "---", ...: the /proc/PID/maps spelling of PROT_* bits.
 std::string ProtString(int prot);

@@ -347,16 +347,14 @@ absl::StatusOr<ShareOutcome> RunHost(const ShareCase& c) {
 // The machine every simulator run here uses (64 MiB).
 absl::StatusOr<std::unique_ptr<sim::Machine>> MakeMachine() {
   sim::MachineConfig config;
-  config.pku = HostHasPku();  // the host's CPU features
-  config.gbpages = HostHasGbpages();
+  UseHostCpu(&config);  // the host's CPU features
   config.memory_bytes = uint64_t{64} << 20;
   return sim::Machine::Create(config);
 }
 
 absl::StatusOr<ShareOutcome> RunSim(const ShareCase& c, std::string* violations) {
   sim::MachineConfig config;
-  config.pku = HostHasPku();  // the host's CPU features
-  config.gbpages = HostHasGbpages();
+  UseHostCpu(&config);  // the host's CPU features
   config.memory_bytes = uint64_t{64} << 20;
   absl::StatusOr<SimCallerAndTarget> made = MakeSimCallerAndTarget(config);
   if (!made.ok()) return made.status();

@@ -134,8 +134,7 @@ absl::StatusOr<Outcome> SimBackend::Run(const Case& c) {
   sim::MachineConfig config;
   const uint64_t need = 4 * (c.local_layout.TotalBytes() + c.remote_layout.TotalBytes());
   config.memory_bytes = std::max(kMinMemoryBytes, need + (uint64_t{128} << 20));
-  config.pku = HostHasPku();  // the host's CPU, so that exec-only pages behave alike
-  config.gbpages = HostHasGbpages();
+  UseHostCpu(&config);  // the host's CPU features
   absl::StatusOr<std::unique_ptr<sim::Machine>> made = sim::Machine::Create(config);
   if (!made.ok()) {
     return absl::InternalError(absl::StrCat("Machine::Create: ", made.status().ToString()));

@@ -190,8 +190,7 @@ absl::StatusOr<HelperRun> RunHelper(const std::vector<std::string>& steps) {
 absl::StatusOr<std::vector<long>> RunLayoutSim(const HelperRun& host,
                                                const std::vector<std::string>& steps) {
   sim::MachineConfig config;
-  config.pku = HostHasPku();  // the host's CPU features
-  config.gbpages = HostHasGbpages();
+  UseHostCpu(&config);  // the host's CPU features
   config.memory_bytes = uint64_t{64} << 20;
   auto made = sim::Machine::Create(config);
   if (!made.ok()) return made.status();
@@ -600,8 +599,7 @@ long SimAnonHugeKb(sim::Machine& m, int pid, uint64_t lo, uint64_t hi) {
 // A simulated caller and target, THP in the host's mode (madvise).
 absl::StatusOr<SimCallerAndTarget> MakeThpSim() {
   sim::MachineConfig config;
-  config.pku = HostHasPku();  // the host's CPU features
-  config.gbpages = HostHasGbpages();
+  UseHostCpu(&config);  // the host's CPU features
   config.memory_bytes = kSimMemory;
   config.thp = "madvise";
   return MakeSimCallerAndTarget(config);

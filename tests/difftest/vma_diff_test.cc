@@ -316,8 +316,7 @@ long SimCount(sim::Machine& m, int pid, uint64_t lo, uint64_t hi) {
 
 std::vector<Result> SimRun(const std::vector<Step>& steps, std::string* error) {
   sim::MachineConfig config;
-  config.pku = difftest::HostHasPku();  // the host's CPU features
-  config.gbpages = difftest::HostHasGbpages();
+  difftest::UseHostCpu(&config);  // the host's CPU features
   auto made = sim::Machine::Create(config);
   if (!made.ok()) {
     *error = made.status().ToString();

@@ -37,18 +37,6 @@ void pkru_write_default() {
   write_pkru(pkru_get_init_value());
 }
 
-// arch/x86/include/asm/pkeys.h
-bool mm_pkey_is_allocated(mm_struct* mm, int pkey) {
-  // "Allocated" pkeys are those that have been returned from pkey_alloc() or pkey 0,
-  // which is allocated implicitly when the mm is created.
-  if (pkey < 0) return false;
-  if (pkey >= arch_max_pkey()) return false;
-  // The exec-only pkey is set in the allocation map, but is not available to any of the
-  // user interfaces like mprotect_pkey().
-  if (pkey == mm->context.execute_only_pkey) return false;
-  return mm->context.pkey_allocation_map & (1U << pkey);
-}
-
 // arch/x86/include/asm/pkeys.h: the lowest free key, or -1.
 int mm_pkey_alloc(mm_struct* mm) {
   // Note: this is the one and only place we make sure that the pkey is valid as far as
@@ -61,13 +49,6 @@ int mm_pkey_alloc(mm_struct* mm) {
   const int ret = __builtin_ctz(~static_cast<unsigned>(mm->context.pkey_allocation_map));  // ffz
   mm->context.pkey_allocation_map |= static_cast<u16>(1U << ret);  // mm_set_pkey_allocated
   return ret;
-}
-
-// arch/x86/include/asm/pkeys.h
-int mm_pkey_free(mm_struct* mm, int pkey) {
-  if (!mm_pkey_is_allocated(mm, pkey)) return -EINVAL;
-  mm->context.pkey_allocation_map &= static_cast<u16>(~(1U << pkey));  // mm_set_pkey_free
-  return 0;
 }
 
 // arch/x86/kernel/fpu/xstate.c: arch_set_user_pkey_access. Only the running task's PKRU

@@ -79,9 +79,8 @@ inline vm_flags_t arch_calc_vm_prot_bits(unsigned long /*prot*/, unsigned long k
 }
 
 // arch/x86/include/asm/pkeys.h: the mm's allocation bitmap.
-bool mm_pkey_is_allocated(mm_struct* mm, int pkey);
+// (mm_pkey_is_allocated and mm_pkey_free serve pkey_mprotect/pkey_free: not ported.)
 int mm_pkey_alloc(mm_struct* mm);
-int mm_pkey_free(mm_struct* mm, int pkey);
 // arch/x86/kernel/fpu/xstate.c: set a key's access bits in tsk's (current's) PKRU.
 int arch_set_user_pkey_access(task_struct* tsk, int pkey, unsigned long init_val);
 // arch/x86/include/asm/pkeys.h / arch/x86/mm/pkeys.c
